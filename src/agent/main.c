@@ -1,0 +1,198 @@
+/* bh-agent: PID 1 of every qube, and its only service on the host channel.
+ *
+ * As PID 1 (in the initramfs) it mounts /dev, /proc and /sys, reads its
+ * settings from the kernel command line, loads the virtio modules in
+ * modules.dep order, mounts the template root read-only under a tmpfs
+ * overlay with the private volume on /rw, switches into it, sets the host
+ * name, says HELLO on the control port and serves command streams until it
+ * is told to power off (or, in a disposable, its job is done).
+ *
+ * Outside a VM, `bh-agent --serve-fd=N` serves a channel already open on fd
+ * N, with none of the init work: tests drive it over a socket pair. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/reboot.h>
+#include <sys/signalfd.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "agent/cmdline.h"
+#include "agent/modules.h"
+#include "agent/mounts.h"
+#include "agent/port.h"
+#include "agent/serve.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+/* The modules a qube needs; their dependencies come from modules.dep. */
+static const char *const wanted_modules[] = {
+	"virtio_mmio", "virtio_console", "virtio_blk", "virtio_rng", "overlay",
+};
+
+#define PORT_WAIT_MS 20000
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: bh-agent            (as PID 1 inside a qube)\n"
+		   "       bh-agent --serve-fd=N  (serve a channel on fd N; "
+		   "for tests)\n");
+}
+
+static int make_sigfd(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+static int serve_fd(int fd)
+{
+	struct agent a;
+	int sfd = make_sigfd(), r;
+
+	if (sfd < 0 || bh_set_nonblock(fd, 1) < 0)
+		return 1;
+	agent_init(&a, fd, 0);
+	agent_send_hello(&a);
+	r = agent_serve(&a, sfd);
+	agent_free(&a);
+	return r < 0 ? 1 : 0;
+}
+
+static void console_fds(void)
+{
+	int fd = open("/dev/console", O_RDWR | O_NOCTTY);
+
+	if (fd < 0)
+		return;
+	dup2(fd, 0);
+	dup2(fd, 1);
+	dup2(fd, 2);
+	if (fd > 2)
+		close(fd);
+}
+
+static void power_off(void)
+{
+	sync();
+	reboot(RB_POWER_OFF);
+	/* Not reached; PID 1 must never return. */
+	for (;;)
+		pause();
+}
+
+static int load_modules(void)
+{
+	struct module_plan plan;
+	struct utsname u;
+	char dir[300], dep[340], *text;
+	const char *missing;
+	size_t len;
+	int r;
+
+	uname(&u);
+	if (bh_path_fmt(dir, sizeof(dir), "/lib/modules/%s", u.release) ||
+	    bh_path_fmt(dep, sizeof(dep), "%s/modules.dep", dir))
+		return -ENAMETOOLONG;
+	r = bh_read_file(dep, 4 << 20, &text, &len);
+	if (r < 0) {
+		LOG_ERR("cannot read %s: %s", dep, strerror(-r));
+		return r;
+	}
+	r = module_plan_build(text, len, wanted_modules,
+			      sizeof(wanted_modules) / sizeof(*wanted_modules),
+			      &plan, &missing);
+	free(text);
+	if (r < 0) {
+		LOG_ERR("module plan: %s (%s)", strerror(-r),
+			missing ? missing : "-");
+		return r;
+	}
+	r = module_plan_load(&plan, dir);
+	module_plan_free(&plan);
+	return r;
+}
+
+static int run_init(void)
+{
+	struct agent_config cfg;
+	struct agent a;
+	char *cmdline, port[64];
+	size_t len;
+	int sfd, fd, r;
+
+	if (mounts_early() < 0)
+		return -1;
+	console_fds();
+	bh_log_init("bh-agent", 0);
+	if (bh_read_file("/proc/cmdline", 4096, &cmdline, &len) < 0)
+		return -1;
+	r = agent_cmdline_parse(cmdline, len, &cfg);
+	free(cmdline);
+	if (r < 0) {
+		LOG_ERR("bad bh.* setting on the kernel command line");
+		return -1;
+	}
+	if (cfg.bench_poweroff)
+		power_off();
+	if (load_modules() < 0)
+		return -1;
+	if (cfg.root_dev[0] &&
+	    mounts_switch_root(cfg.root_dev, cfg.private_dev) < 0)
+		return -1;
+	if (sethostname(cfg.name, strlen(cfg.name)) < 0)
+		LOG_WARN("sethostname: %s", strerror(errno));
+	if (port_find(cfg.port, port, sizeof(port), PORT_WAIT_MS) < 0) {
+		LOG_ERR("no virtio-serial port named %s", cfg.port);
+		return -1;
+	}
+	fd = open(port, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	sfd = make_sigfd();
+	if (fd < 0 || sfd < 0) {
+		LOG_ERR("opening %s: %s", port, strerror(errno));
+		return -1;
+	}
+	agent_init(&a, fd, cfg.disposable);
+	agent_send_hello(&a);
+	r = agent_serve(&a, sfd);
+	if (r < 0)
+		LOG_ERR("channel: %s", strerror(-r));
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (getpid() == 1) {
+		if (run_init() < 0)
+			LOG_ERR("init failed; powering off");
+		power_off();
+	}
+	bh_log_init("bh-agent", 0);
+	if (argc == 2 && !strncmp(argv[1], "--serve-fd=", 11)) {
+		char *end;
+		long fd = strtol(argv[1] + 11, &end, 10);
+
+		if (*end || fd < 0 || fd > 1 << 20) {
+			usage(stderr);
+			return 2;
+		}
+		return serve_fd((int)fd);
+	}
+	if (argc == 2 && !strcmp(argv[1], "--help")) {
+		usage(stdout);
+		return 0;
+	}
+	usage(stderr);
+	fprintf(stderr, "bh-agent: not PID 1; it runs inside a qube\n");
+	return 2;
+}

@@ -1,0 +1,58 @@
+/* The agent's side of the host channel: runs command streams, moves their
+ * stdin/stdout/stderr under credit flow control, reports exit statuses.
+ * Also used over a socket pair by tests (bh-agent --serve-fd). */
+#ifndef BH_AGENT_SERVE_H
+#define BH_AGENT_SERVE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "agent/spawn.h"
+#include "proto/chan.h"
+#include "proto/credit.h"
+
+struct agent_stream {
+	uint32_t id; /* 0 = free slot */
+	pid_t pid;   /* 0 once reaped */
+	int in_fd, out_fd, err_fd;
+	struct bh_credit send_credit; /* stdout+stderr we may still send */
+	uint8_t *stdin_buf;           /* host data not yet in the pipe */
+	uint32_t stdin_len;
+	uint32_t stdin_outstanding; /* received, not yet credited back */
+	int stdin_eof;
+	int exited;
+	uint32_t exit_kind, exit_value;
+};
+
+struct agent {
+	struct bh_chan chan;
+	struct agent_stream streams[BH_MAX_STREAMS];
+	int disposable;
+	int jobs_finished;
+	int poweroff_requested;
+	int host_gone;
+	/* Replaced by the fuzz target so that no process is started. */
+	int (*spawn)(const struct bh_exec_req *req, struct spawned *out);
+};
+
+void agent_init(struct agent *a, int chan_fd, int disposable);
+void agent_free(struct agent *a);
+
+/* Queues HELLO (protocol version, flags 0): the qube is ready. */
+int agent_send_hello(struct agent *a);
+
+/* Handles one frame from the host. Returns 0, or -EPROTO for a frame the
+ * host should never send (the caller stops serving). */
+int agent_handle_frame(struct agent *a, const struct bh_frame_hdr *h,
+		       const uint8_t *untrusted_payload);
+
+/* Notes that a child ended (from waitpid). */
+void agent_child_exited(struct agent *a, pid_t pid, int wstatus);
+
+/* Serves until told to power off, the host goes away, or (disposable) the
+ * first command ended and the host has its exit status. sig_fd is a
+ * signalfd for SIGCHLD (and SIGTERM/SIGINT when not PID 1). Returns 0 or
+ * -errno. */
+int agent_serve(struct agent *a, int sig_fd);
+
+#endif

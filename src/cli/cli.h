@@ -1,0 +1,28 @@
+/* Shared pieces of the bh command line: one file per verb, a table in
+ * main.c, and the connection to the daemon. */
+#ifndef BH_CLI_CLI_H
+#define BH_CLI_CLI_H
+
+#include <stdio.h>
+
+#define BH_VERSION "0.1.0"
+
+struct bh_verb {
+	const char *name;
+	const char *summary;
+	int (*run)(int argc, char **argv);
+	void (*help)(FILE *f);
+};
+
+int cmd_run(int argc, char **argv);
+void cmd_run_help(FILE *f);
+
+/* Connects to the admin socket, starting bulkheadd when none answers
+ * (and saying so on stderr). Returns the fd, or a negative bh exit code
+ * after printing why. */
+int daemon_connect(void);
+
+/* Prints "bh: " + message to stderr. */
+void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

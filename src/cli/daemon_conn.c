@@ -1,0 +1,219 @@
+/* Reaching bulkheadd, and starting it when none runs. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "lib/paths.h"
+#include "lib/util.h"
+#include "proto/exitcodes.h"
+
+/* Start-up of the daemon is a few milliseconds; this bounds a hang. */
+#define DAEMON_START_TIMEOUT_MS 30000
+
+void cli_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("bh: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int try_connect(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		int e = -errno;
+
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+/* bulkheadd next to bh (build tree), in ../sbin (installed), or on PATH;
+ * BULKHEAD_DAEMON overrides. */
+static void find_daemon(char *out, size_t cap)
+{
+	const char *env = getenv("BULKHEAD_DAEMON");
+	char self[PATH_MAX], *slash;
+	ssize_t n;
+
+	if (env && env[0]) {
+		snprintf(out, cap, "%s", env);
+		return;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		slash = strrchr(self, '/');
+		if (slash) {
+			*slash = '\0';
+			if (bh_path_fmt(out, cap, "%s/bulkheadd", self) == 0 &&
+			    access(out, X_OK) == 0)
+				return;
+			if (bh_path_fmt(out, cap, "%s/../sbin/bulkheadd",
+					self) == 0 &&
+			    access(out, X_OK) == 0)
+				return;
+		}
+	}
+	snprintf(out, cap, "bulkheadd");
+}
+
+static void show_log_tail(const char *log)
+{
+	char *text;
+	size_t len, start;
+	int lines = 0;
+
+	if (bh_read_file(log, 1 << 20, &text, &len) < 0)
+		return;
+	start = len;
+	while (start > 0 && lines < 6)
+		if (text[--start] == '\n' && start + 1 != len)
+			lines++;
+	fprintf(stderr, "bh: last lines of %s:\n%s", log,
+		text + start + (text[start] == '\n'));
+	free(text);
+}
+
+/* Returns 0 when a daemon now listens, 1 when another bh started one at
+ * the same moment, or a negative bh exit code. */
+static int start_daemon(const struct bh_paths *p)
+{
+	char daemon[PATH_MAX], log[PATH_MAX + 32], line[512];
+	struct pollfd pfd;
+	int pipefd[2], logfd, st;
+	ssize_t n = 0, got;
+	pid_t pid;
+
+	find_daemon(daemon, sizeof(daemon));
+	if (bh_mkdir_p(p->log, 0755) < 0 || bh_mkdir_p(p->run, 0755) < 0 ||
+	    bh_path_fmt(log, sizeof(log), "%s/bulkheadd.log", p->log)) {
+		cli_err("cannot create %s: %s", p->log, strerror(errno));
+		return -BH_EXIT_NODAEMON;
+	}
+	logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	if (logfd < 0) {
+		cli_err("cannot open the daemon log %s: %s", log,
+			strerror(errno));
+		return -BH_EXIT_NODAEMON;
+	}
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		close(logfd);
+		return -BH_EXIT_NODAEMON;
+	}
+	pid = fork();
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDONLY);
+
+		setsid();
+		if (devnull < 0 || dup2(devnull, 0) < 0 ||
+		    dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0 ||
+		    dup2(pipefd[1], 3) < 0)
+			_exit(127);
+		close_range(4, ~0u, 0);
+		/* A grandchild, so that the daemon is not ours to reap. */
+		if (fork() != 0)
+			_exit(0);
+		execlp(daemon, daemon, "--ready-fd=3", (char *)NULL);
+		dprintf(2, "bulkheadd: cannot execute %s: %s\n", daemon,
+			strerror(errno));
+		_exit(127);
+	}
+	close(pipefd[1]);
+	close(logfd);
+	if (pid < 0) {
+		close(pipefd[0]);
+		cli_err("cannot fork: %s", strerror(errno));
+		return -BH_EXIT_NODAEMON;
+	}
+	waitpid(pid, &st, 0);
+	pfd = (struct pollfd){ pipefd[0], POLLIN, 0 };
+	while ((size_t)n < sizeof(line) - 1 &&
+	       poll(&pfd, 1, DAEMON_START_TIMEOUT_MS) > 0) {
+		got = read(pipefd[0], line + n, sizeof(line) - 1 - (size_t)n);
+		if (got <= 0)
+			break;
+		n += got;
+	}
+	close(pipefd[0]);
+	line[n] = '\0';
+	if (n > 6 && !strncmp(line, "ready ", 6)) {
+		line[strcspn(line, "\n")] = '\0';
+		fprintf(stderr,
+			"bh: no daemon was running; started bulkheadd (log: "
+			"%s)\nbh: %s\n",
+			log, line + 6);
+		return 0;
+	}
+	/* No "ready": maybe another bh won the race and its daemon holds
+	 * the lock; the caller retries the connection before giving up. */
+	return 1;
+}
+
+int daemon_connect(void)
+{
+	struct bh_paths p;
+	int fd, r, tries;
+
+	if (bh_paths_init(&p) < 0) {
+		cli_err("BULKHEAD_ROOT must be an absolute path, short enough "
+			"for a socket path");
+		return -BH_EXIT_USAGE;
+	}
+	fd = try_connect(p.admin_sock);
+	if (fd >= 0)
+		return fd;
+	if (fd == -EACCES || fd == -EPERM) {
+		cli_err("permission denied on %s: run bh as root or as a "
+			"member of the bulkhead group",
+			p.admin_sock);
+		return -BH_EXIT_NODAEMON;
+	}
+	if (fd != -ENOENT && fd != -ECONNREFUSED) {
+		cli_err("cannot reach bulkheadd at %s: %s", p.admin_sock,
+			strerror(-fd));
+		return -BH_EXIT_NODAEMON;
+	}
+	r = start_daemon(&p);
+	if (r < 0)
+		return r;
+	/* Bounded retries: a daemon started by a concurrent bh may need a
+	 * moment to listen. */
+	for (tries = 0; tries < 100; tries++) {
+		const struct timespec step = { 0, 50 * 1000 * 1000 };
+
+		fd = try_connect(p.admin_sock);
+		if (fd >= 0)
+			return fd;
+		nanosleep(&step, NULL);
+	}
+	{
+		char log[PATH_MAX + 32];
+
+		snprintf(log, sizeof(log), "%s/bulkheadd.log", p.log);
+		cli_err("bulkheadd did not start; see %s", log);
+		show_log_tail(log);
+	}
+	return -BH_EXIT_NODAEMON;
+}

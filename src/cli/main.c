@@ -1,0 +1,59 @@
+/* bh: the Bulkhead command line. Thin: each verb is one call to the
+ * daemon, which bh starts when none runs. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "lib/util.h"
+#include "proto/exitcodes.h"
+
+static const struct bh_verb verbs[] = {
+	{ "run", "run a command in a fresh disposable qube", cmd_run,
+	  cmd_run_help },
+};
+
+#define NVERBS (sizeof(verbs) / sizeof(*verbs))
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: bh [--help] [--version] VERB [ARGS]\n\n"
+		   "Bulkhead: every activity in its own virtual machine.\n\n"
+		   "Verbs:\n");
+	for (i = 0; i < NVERBS; i++)
+		fprintf(f, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
+	fprintf(f, "\n`bh VERB --help` explains a verb; bh(1) has the "
+		   "rest.\n");
+}
+
+int main(int argc, char **argv)
+{
+	size_t i;
+
+	bh_sanitize_std_fds();
+	if (argc < 2) {
+		usage(stderr);
+		return BH_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		if (argc > 2)
+			for (i = 0; i < NVERBS; i++)
+				if (!strcmp(argv[2], verbs[i].name)) {
+					verbs[i].help(stdout);
+					return 0;
+				}
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("bh %s\n", BH_VERSION);
+		return 0;
+	}
+	for (i = 0; i < NVERBS; i++)
+		if (!strcmp(argv[1], verbs[i].name))
+			return verbs[i].run(argc - 1, argv + 1);
+	cli_err("unknown verb '%s'; `bh --help` lists them", argv[1]);
+	return BH_EXIT_USAGE;
+}

@@ -1,0 +1,132 @@
+#include "daemon/client.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "daemon/dispvm.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "proto/exec_req.h"
+#include "proto/exitcodes.h"
+
+void client_accept(struct daemon *d)
+{
+	struct client *c;
+	int fd = accept4(d->listen_fd, NULL, NULL,
+			 SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->d = d;
+	bh_chan_init(&c->chan, fd, CLIENT_OUT_MAX);
+	c->next = d->clients;
+	d->clients = c;
+}
+
+void client_error(struct client *c, int code, const char *fmt, ...)
+{
+	uint8_t p[4 + 3072];
+	va_list ap;
+	int n;
+
+	bh_put_u32(p, (uint32_t)code);
+	va_start(ap, fmt);
+	n = vsnprintf((char *)p + 4, sizeof(p) - 4, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n > sizeof(p) - 5)
+		n = (int)(sizeof(p) - 5);
+	bh_chan_send(&c->chan, BH_MSG_ERROR, 0, p, 4 + (uint32_t)n);
+	c->closing = 1;
+}
+
+/* The connection is unusable: forget it; its qube, if any, goes too. */
+void client_drop(struct client *c)
+{
+	if (c->dv) {
+		dispvm_client_gone(c->dv);
+		c->dv = NULL;
+	}
+	c->closing = 2; /* close now, without flushing */
+}
+
+static void handle_frame(struct client *c, const struct bh_frame_hdr *h,
+			 const uint8_t *payload)
+{
+	struct bh_exec_req req;
+
+	if (c->closing)
+		return;
+	if (h->type == BH_MSG_RUN_DISPVM && !c->dv) {
+		if (bh_exec_req_parse(payload, h->len, &req) < 0) {
+			client_error(c, BH_EXIT_USAGE,
+				     "malformed run request");
+			return;
+		}
+		bh_exec_req_free(&req);
+		dispvm_start(c->d, c, payload, h->len);
+		return;
+	}
+	if (c->dv && dispvm_client_frame(c->dv, h, payload) == 0)
+		return;
+	LOG_WARN("admin client sent an unexpected frame (type %u)", h->type);
+	if (c->dv)
+		dispvm_client_gone(c->dv);
+	c->dv = NULL;
+	client_error(c, BH_EXIT_FAILURE, "protocol error on the admin socket");
+}
+
+void client_input(struct client *c)
+{
+	struct bh_frame_hdr h;
+	const uint8_t *payload;
+	long n = bh_chan_read(&c->chan);
+	int r;
+
+	if (n == 0 || (n < 0 && n != -EAGAIN)) {
+		client_drop(c);
+		return;
+	}
+	while ((r = bh_chan_next(&c->chan, &h, &payload)) > 0)
+		handle_frame(c, &h, payload);
+	if (r < 0)
+		client_drop(c);
+}
+
+void client_output(struct client *c)
+{
+	if (bh_chan_flush(&c->chan) < 0)
+		client_drop(c);
+}
+
+void client_reap_closed(struct daemon *d)
+{
+	struct client **pp = &d->clients;
+
+	while (*pp) {
+		struct client *c = *pp;
+
+		if (c->closing == 2 ||
+		    (c->closing == 1 && bh_chan_pending(&c->chan) == 0)) {
+			if (c->dv)
+				dispvm_client_gone(c->dv);
+			*pp = c->next;
+			close(c->chan.fd);
+			bh_chan_free(&c->chan);
+			free(c);
+			continue;
+		}
+		pp = &c->next;
+	}
+}

@@ -1,0 +1,84 @@
+/* The daemon's one context struct and the objects it owns. */
+#ifndef BH_DAEMON_DAEMON_H
+#define BH_DAEMON_DAEMON_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "daemon/engine.h"
+#include "daemon/guest_files.h"
+#include "daemon/qmp.h"
+#include "lib/paths.h"
+#include "proto/chan.h"
+#include "proto/credit.h"
+
+/* A disposable's memory; enough for busybox and small tools. */
+#define DISPVM_MEMORY_MB 256
+#define DISPVM_VCPUS 1
+/* Free space a qube's runtime files need (console and QEMU logs). */
+#define DISPVM_MIN_FREE_MB 64
+/* After the command's exit, how long the guest may take to power off
+ * before QMP `quit`, and after that before SIGKILL. */
+#define DISPVM_POWEROFF_MS 10000
+#define DISPVM_QUIT_MS 3000
+/* Default time from QEMU's start to the agent's HELLO. Under TCG a qube
+ * is ready in ~2 s; a loaded CI machine can be several times slower. */
+#define DEFAULT_BOOT_TIMEOUT_MS 60000
+/* Lines of console log shown when a qube fails to boot. */
+#define CONSOLE_TAIL_LINES 15
+
+struct client;
+
+enum dispvm_state {
+	DV_BOOTING,  /* QEMU started, waiting for HELLO */
+	DV_RUNNING,  /* command running */
+	DV_STOPPING, /* waiting for QEMU to exit */
+};
+
+struct dispvm {
+	struct dispvm *next;
+	struct daemon *d;
+	char name[32];
+	char run_dir[4096];
+	enum dispvm_state state;
+	struct engine_vm vm;
+	int vm_alive; /* QEMU not yet reaped */
+	struct bh_chan chan;
+	struct qmp qmp;
+	struct client *client; /* NULL once bh has gone */
+	uint8_t *exec_req;
+	uint32_t exec_len;
+	int64_t started_ms;
+	int64_t deadline_ms; /* 0 = none */
+	int quit_sent, kill_sent;
+	struct bh_credit agent_may_send;  /* stdout+stderr credit */
+	struct bh_credit client_may_send; /* stdin credit */
+	int out_eof, err_eof;
+	int have_exit;
+	uint32_t exit_kind, exit_value;
+	/* First failure, reported to bh instead of an exit status. */
+	int err_code;
+	char err_msg[2048];
+};
+
+struct client {
+	struct client *next;
+	struct daemon *d;
+	struct bh_chan chan;
+	struct dispvm *dv;
+	int closing; /* close once the output queue is empty */
+};
+
+struct daemon {
+	struct bh_paths paths;
+	struct engine_accel_choice accel;
+	struct guest_files guest;
+	int listen_fd;
+	int sig_fd;
+	int boot_timeout_ms;
+	int stopping;
+	struct client *clients;
+	struct dispvm *dispvms;
+};
+
+#endif

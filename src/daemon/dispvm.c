@@ -1,0 +1,493 @@
+#include "daemon/dispvm.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "daemon/client.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "proto/exitcodes.h"
+
+/* Bound on what may wait in the channel to a guest: every frame in it is
+ * covered by a credit, so this is never reached by a well-behaved pair. */
+#define DISPVM_CHAN_OUT_MAX (2u * BH_STREAM_WINDOW + 64u * 1024u)
+
+void tail_escaped(const char *path, int lines, char *out, size_t cap)
+{
+	char *text;
+	size_t len, start, o = 0;
+	int seen = 0;
+
+	out[0] = '\0';
+	/* Only the end matters; a huge log is read up to 1 MiB. */
+	if (bh_read_file(path, 1 << 20, &text, &len) < 0)
+		return;
+	start = len;
+	while (start > 0) {
+		if (text[start - 1] == '\n' && start != len && ++seen >= lines)
+			break;
+		start--;
+	}
+	for (; start < len && o + 5 < cap; start++) {
+		unsigned char ch = (unsigned char)text[start];
+
+		if (ch == '\n' || (ch >= 0x20 && ch < 0x7f)) {
+			out[o++] = (char)ch;
+		} else if (ch != '\r') {
+			snprintf(out + o, cap - o, "\\x%02x", ch);
+			o += 4;
+		}
+	}
+	out[o] = '\0';
+	free(text);
+}
+
+static void dv_error(struct dispvm *dv, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Records the first failure of a run; later ones are consequences. */
+static void dv_error(struct dispvm *dv, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (dv->err_code)
+		return;
+	dv->err_code = code;
+	va_start(ap, fmt);
+	vsnprintf(dv->err_msg, sizeof(dv->err_msg), fmt, ap);
+	va_end(ap);
+	LOG_WARN("%s: %s", dv->name, dv->err_msg);
+}
+
+void dispvm_kill(struct dispvm *dv)
+{
+	if (dv->vm_alive && !dv->kill_sent) {
+		kill(dv->vm.pid, SIGKILL);
+		dv->kill_sent = 1;
+	}
+	dv->state = DV_STOPPING;
+}
+
+/* Asks QEMU to go: the guest already powers off on its own after its job,
+ * so this is for failures. */
+static void dv_destroy(struct dispvm *dv)
+{
+	dispvm_kill(dv);
+}
+
+static int pick_name(struct daemon *d, char *out, size_t cap)
+{
+	int tries;
+
+	for (tries = 0; tries < 100; tries++) {
+		unsigned int n;
+		struct dispvm *o;
+		int used = 0;
+
+		if (getrandom(&n, sizeof(n), 0) != sizeof(n))
+			return -EIO;
+		snprintf(out, cap, "disp%u", 1 + n % 9999);
+		for (o = d->dispvms; o; o = o->next)
+			used |= !strcmp(o->name, out);
+		if (!used)
+			return 0;
+	}
+	return -EBUSY;
+}
+
+static int check_space(const char *dir, char *err, size_t cap)
+{
+	struct statvfs s;
+	unsigned long long free_mb;
+
+	if (statvfs(dir, &s) < 0)
+		return 0; /* reported when writing */
+	free_mb = (unsigned long long)s.f_bavail * s.f_frsize >> 20;
+	if (free_mb >= DISPVM_MIN_FREE_MB)
+		return 0;
+	snprintf(err, cap,
+		 "not enough space in %.1500s for a qube's files: %llu MiB free, "
+		 "%u MiB needed; free some space there",
+		 dir, free_mb, DISPVM_MIN_FREE_MB);
+	return -ENOSPC;
+}
+
+void dispvm_start(struct daemon *d, struct client *c, const uint8_t *req,
+		  uint32_t len)
+{
+	char err[2048], qemu[4096], qubes_dir[4096], console[4200],
+		qemu_log[4200];
+	struct qube_spec spec;
+	struct dispvm *dv;
+	int r;
+
+	if (engine_find_qemu(qemu, sizeof(qemu)) < 0) {
+		client_error(c, BH_EXIT_SETUP,
+			     "QEMU not found (qemu-system-x86_64 on PATH or "
+			     "BULKHEAD_QEMU); install it with `apt-get "
+			     "install qemu-system-x86` or run ./setup");
+		return;
+	}
+	if (guest_files_check(&d->guest, d->paths.state, "minimal", err,
+			      sizeof(err)) < 0) {
+		client_error(c, BH_EXIT_SETUP, "%s", err);
+		return;
+	}
+	if (bh_path_fmt(qubes_dir, sizeof(qubes_dir), "%s/qubes",
+			d->paths.run) ||
+	    bh_mkdir_p(qubes_dir, 0700) < 0) {
+		client_error(c, BH_EXIT_FAILURE, "cannot create %s: %s",
+			     qubes_dir, strerror(errno));
+		return;
+	}
+	if (check_space(qubes_dir, err, sizeof(err)) < 0) {
+		client_error(c, BH_EXIT_NOSPACE, "%s", err);
+		return;
+	}
+	dv = calloc(1, sizeof(*dv));
+	if (!dv || !(dv->exec_req = malloc(len))) {
+		free(dv);
+		client_error(c, BH_EXIT_FAILURE, "out of memory");
+		return;
+	}
+	memcpy(dv->exec_req, req, len);
+	dv->exec_len = len;
+	dv->d = d;
+	if (pick_name(d, dv->name, sizeof(dv->name)) < 0 ||
+	    bh_path_fmt(dv->run_dir, sizeof(dv->run_dir), "%s/%s", qubes_dir,
+			dv->name) ||
+	    bh_path_fmt(console, sizeof(console), "%s/console.log",
+			dv->run_dir) ||
+	    bh_path_fmt(qemu_log, sizeof(qemu_log), "%s/qemu.log",
+			dv->run_dir)) {
+		client_error(c, BH_EXIT_FAILURE, "cannot name a new qube");
+		goto fail_free;
+	}
+	if (mkdir(dv->run_dir, 0700) < 0) {
+		client_error(c, errno == ENOSPC ? BH_EXIT_NOSPACE
+						: BH_EXIT_FAILURE,
+			     "cannot create %s: %s", dv->run_dir,
+			     strerror(errno));
+		goto fail_free;
+	}
+	memset(&spec, 0, sizeof(spec));
+	spec.name = dv->name;
+	spec.kernel = d->guest.kernel.path;
+	spec.initramfs = d->guest.initramfs.path;
+	spec.root_img = d->guest.root.path;
+	spec.console_log = console;
+	spec.memory_mb = DISPVM_MEMORY_MB;
+	spec.vcpus = DISPVM_VCPUS;
+	spec.disposable = 1;
+	r = engine_start(qemu, &spec, d->accel.accel, qemu_log, &dv->vm);
+	if (r < 0) {
+		client_error(c, r == -ENOSPC ? BH_EXIT_NOSPACE
+					     : BH_EXIT_FAILURE,
+			     "cannot start QEMU for %s: %s", dv->name,
+			     strerror(-r));
+		bh_rm_rf(dv->run_dir);
+		goto fail_free;
+	}
+	dv->vm_alive = 1;
+	bh_chan_init(&dv->chan, dv->vm.chan_fd, DISPVM_CHAN_OUT_MAX);
+	qmp_init(&dv->qmp, dv->vm.qmp_fd);
+	dv->state = DV_BOOTING;
+	dv->started_ms = bh_now_ms();
+	dv->deadline_ms = dv->started_ms + d->boot_timeout_ms;
+	dv->agent_may_send.avail = BH_STREAM_WINDOW;
+	dv->client_may_send.avail = BH_STREAM_WINDOW;
+	dv->client = c;
+	c->dv = dv;
+	dv->next = d->dispvms;
+	d->dispvms = dv;
+	LOG_INFO("%s: started (QEMU pid %d)", dv->name, (int)dv->vm.pid);
+	return;
+fail_free:
+	free(dv->exec_req);
+	free(dv);
+}
+
+static int forward_to_client(struct dispvm *dv, uint32_t type,
+			     const void *p, uint32_t len)
+{
+	if (!dv->client)
+		return 0;
+	return bh_chan_send(&dv->client->chan, type, 1, p, len);
+}
+
+int dispvm_handle_agent_frame(struct dispvm *dv, const struct bh_frame_hdr *h,
+			      const uint8_t *untrusted_payload)
+{
+	uint32_t v, kind;
+	int r;
+
+	if (bh_frame_check_from_guest(h) < 0)
+		return -EPROTO;
+	if (h->type == BH_MSG_HELLO) {
+		if (dv->state != DV_BOOTING ||
+		    bh_parse_hello(untrusted_payload, h->len, &v) < 0 ||
+		    v != BH_PROTO_VERSION)
+			return -EPROTO;
+		dv->state = DV_RUNNING;
+		dv->deadline_ms = 0;
+		LOG_INFO("%s: ready after %lld ms", dv->name,
+			 (long long)(bh_now_ms() - dv->started_ms));
+		r = bh_chan_send(&dv->chan, BH_MSG_EXEC, 1, dv->exec_req,
+				 dv->exec_len);
+		free(dv->exec_req);
+		dv->exec_req = NULL;
+		return r < 0 ? -EPROTO : 0;
+	}
+	/* Everything else belongs to the one command stream, while it runs. */
+	if (dv->state != DV_RUNNING || h->stream != 1 || dv->have_exit)
+		return -EPROTO;
+	switch (h->type) {
+	case BH_MSG_STDOUT:
+	case BH_MSG_STDERR: {
+		int *eof = h->type == BH_MSG_STDOUT ? &dv->out_eof
+						    : &dv->err_eof;
+
+		if (*eof)
+			return -EPROTO; /* data after EOF */
+		if (h->len == 0)
+			*eof = 1;
+		else if (bh_credit_take(&dv->agent_may_send, h->len) < 0)
+			return -EPROTO;
+		return forward_to_client(dv, h->type, untrusted_payload,
+					 h->len) < 0
+			       ? -EPROTO
+			       : 0;
+	}
+	case BH_MSG_CREDIT:
+		if (bh_parse_u32_payload(untrusted_payload, h->len, &v) < 0 ||
+		    bh_credit_grant(&dv->client_may_send, v) < 0)
+			return -EPROTO;
+		return forward_to_client(dv, BH_MSG_CREDIT, untrusted_payload,
+					 4) < 0
+			       ? -EPROTO
+			       : 0;
+	case BH_MSG_EXIT:
+		if (bh_parse_exit(untrusted_payload, h->len, &kind, &v) < 0)
+			return -EPROTO;
+		dv->have_exit = 1;
+		dv->exit_kind = kind;
+		dv->exit_value = v;
+		/* The guest has sent everything; let it go. */
+		dv->state = DV_STOPPING;
+		dv->deadline_ms = bh_now_ms() + DISPVM_POWEROFF_MS;
+		return bh_chan_send(&dv->chan, BH_MSG_POWEROFF, 0, NULL, 0) < 0
+			       ? -EPROTO
+			       : 0;
+	}
+	return -EPROTO;
+}
+
+void dispvm_agent_input(struct dispvm *dv)
+{
+	struct bh_frame_hdr h;
+	const uint8_t *payload;
+	long n;
+	int r;
+
+	n = bh_chan_read(&dv->chan);
+	if (n == 0 || (n < 0 && n != -EAGAIN)) {
+		/* The channel ends when QEMU does; the reaper reports. */
+		return;
+	}
+	while ((r = bh_chan_next(&dv->chan, &h, &payload)) > 0) {
+		if (dispvm_handle_agent_frame(dv, &h, payload) < 0) {
+			dv_error(dv, BH_EXIT_FAILURE,
+				 "qube %s broke the channel protocol (frame "
+				 "type %u, stream %u, %u bytes); it was "
+				 "destroyed",
+				 dv->name, h.type, h.stream, h.len);
+			dv_destroy(dv);
+			return;
+		}
+	}
+	if (r < 0) {
+		dv_error(dv, BH_EXIT_FAILURE,
+			 "qube %s sent an oversized frame; it was destroyed",
+			 dv->name);
+		dv_destroy(dv);
+	}
+}
+
+void dispvm_agent_output(struct dispvm *dv)
+{
+	if (bh_chan_flush(&dv->chan) < 0 && dv->state != DV_STOPPING) {
+		dv_error(dv, BH_EXIT_FAILURE, "channel to %s failed",
+			 dv->name);
+		dv_destroy(dv);
+	}
+}
+
+void dispvm_qmp_input(struct dispvm *dv)
+{
+	if (qmp_handle_input(&dv->qmp, dv->name) < 0 && dv->vm_alive &&
+	    dv->state != DV_STOPPING)
+		LOG_DEBUG("%s: QMP connection closed", dv->name);
+}
+
+int dispvm_client_frame(struct dispvm *dv, const struct bh_frame_hdr *h,
+			const uint8_t *payload)
+{
+	uint32_t v;
+
+	if (h->stream != 1)
+		return -EPROTO;
+	switch (h->type) {
+	case BH_MSG_STDIN:
+		if (bh_credit_take(&dv->client_may_send, h->len) < 0)
+			return -EPROTO;
+		break;
+	case BH_MSG_CREDIT:
+		if (bh_parse_u32_payload(payload, h->len, &v) < 0 ||
+		    bh_credit_grant(&dv->agent_may_send, v) < 0)
+			return -EPROTO;
+		break;
+	default:
+		return -EPROTO;
+	}
+	if (dv->state != DV_RUNNING)
+		return 0; /* the command is over; nothing to feed */
+	if (bh_chan_send(&dv->chan, h->type, 1, payload, h->len) < 0)
+		return -EPROTO;
+	return 0;
+}
+
+void dispvm_client_gone(struct dispvm *dv)
+{
+	dv->client = NULL;
+	if (dv->vm_alive) {
+		LOG_INFO("%s: bh went away; destroying the qube", dv->name);
+		dispvm_kill(dv);
+	}
+}
+
+static void report_and_free(struct dispvm *dv)
+{
+	struct daemon *d = dv->d;
+	struct dispvm **pp;
+	struct client *c = dv->client;
+
+	if (c) {
+		c->dv = NULL;
+		if (dv->have_exit && !dv->err_code) {
+			uint8_t p[8];
+
+			bh_put_u32(p, dv->exit_kind);
+			bh_put_u32(p + 4, dv->exit_value);
+			bh_chan_send(&c->chan, BH_MSG_EXIT, 1, p, sizeof(p));
+			c->closing = 1;
+		} else {
+			client_error(c, dv->err_code ? dv->err_code
+						     : BH_EXIT_FAILURE,
+				     "%s", dv->err_msg);
+		}
+	}
+	for (pp = &d->dispvms; *pp; pp = &(*pp)->next)
+		if (*pp == dv) {
+			*pp = dv->next;
+			break;
+		}
+	bh_chan_free(&dv->chan);
+	free(dv->exec_req);
+	free(dv);
+}
+
+void dispvm_reaped(struct dispvm *dv, int wstatus)
+{
+	char console[4200], qemu_log[4200], tail[3000], qtail[1500];
+	int r;
+
+	dv->vm_alive = 0;
+	/* Drain what the guest sent before it went: EXIT may be in it. */
+	if (!dv->err_code)
+		dispvm_agent_input(dv);
+	if (!dv->have_exit && !dv->err_code) {
+		snprintf(console, sizeof(console), "%s/console.log",
+			 dv->run_dir);
+		snprintf(qemu_log, sizeof(qemu_log), "%s/qemu.log",
+			 dv->run_dir);
+		tail_escaped(console, CONSOLE_TAIL_LINES, tail, sizeof(tail));
+		tail_escaped(qemu_log, 5, qtail, sizeof(qtail));
+		if (dv->state == DV_BOOTING)
+			dv_error(dv, BH_EXIT_NOTREADY,
+				 "qube %s stopped before it was ready (QEMU "
+				 "%s %d).\nQEMU said:\n%s\nLast console "
+				 "lines:\n%s",
+				 dv->name,
+				 WIFSIGNALED(wstatus) ? "killed by signal"
+						      : "exit status",
+				 WIFSIGNALED(wstatus) ? WTERMSIG(wstatus)
+						      : WEXITSTATUS(wstatus),
+				 qtail, tail);
+		else
+			dv_error(dv, BH_EXIT_FAILURE,
+				 "qube %s stopped before its command "
+				 "finished.\nLast console lines:\n%s",
+				 dv->name, tail);
+	}
+	close(dv->vm.chan_fd);
+	close(dv->vm.qmp_fd);
+	r = bh_rm_rf(dv->run_dir);
+	if (r < 0)
+		LOG_ERR("%s: cannot remove %s: %s", dv->name, dv->run_dir,
+			strerror(-r));
+	LOG_INFO("%s: destroyed after %lld ms", dv->name,
+		 (long long)(bh_now_ms() - dv->started_ms));
+	report_and_free(dv);
+}
+
+void dispvm_tick(struct dispvm *dv, int64_t now_ms)
+{
+	char console[4200], tail[3000];
+
+	if (!dv->deadline_ms || now_ms < dv->deadline_ms || !dv->vm_alive)
+		return;
+	if (dv->state == DV_BOOTING) {
+		snprintf(console, sizeof(console), "%s/console.log",
+			 dv->run_dir);
+		tail_escaped(console, CONSOLE_TAIL_LINES, tail, sizeof(tail));
+		dv_error(dv, BH_EXIT_NOTREADY,
+			 "qube %s was not ready after %d s; it was destroyed. "
+			 "Last console lines:\n%s",
+			 dv->name, dv->d->boot_timeout_ms / 1000, tail);
+		dispvm_kill(dv);
+		dv->deadline_ms = 0;
+		return;
+	}
+	if (!dv->quit_sent) {
+		LOG_WARN("%s: did not power off; asking QEMU to quit",
+			 dv->name);
+		dv->quit_sent = 1;
+		if (qmp_command(&dv->qmp, "quit") == 0) {
+			dv->deadline_ms = now_ms + DISPVM_QUIT_MS;
+			return;
+		}
+	}
+	LOG_WARN("%s: QEMU did not quit; killing it", dv->name);
+	dispvm_kill(dv);
+	dv->deadline_ms = 0;
+}
+
+void dispvm_cleanup_stale(struct daemon *d)
+{
+	char dir[4200];
+
+	if (bh_path_fmt(dir, sizeof(dir), "%s/qubes", d->paths.run) == 0 &&
+	    access(dir, F_OK) == 0) {
+		LOG_INFO("removing runtime files left by an earlier daemon");
+		bh_rm_rf(dir);
+	}
+}

@@ -1,0 +1,40 @@
+/* One run of `bh run --dispvm`: a throwaway qube from the minimal template,
+ * booted, given one command, relayed to bh, then destroyed with every file
+ * it had. */
+#ifndef BH_DAEMON_DISPVM_H
+#define BH_DAEMON_DISPVM_H
+
+#include "daemon/daemon.h"
+
+/* Starts a disposable for client c with an exec request already checked.
+ * On failure the client gets an ERROR and nothing is left behind. */
+void dispvm_start(struct daemon *d, struct client *c, const uint8_t *req,
+		  uint32_t len);
+
+/* Checks and acts on one frame from the guest. Returns 0, or -EPROTO when
+ * the guest broke the protocol (the caller then destroys the qube). Needs
+ * no running QEMU: the fuzz target drives it directly. */
+int dispvm_handle_agent_frame(struct dispvm *dv, const struct bh_frame_hdr *h,
+			      const uint8_t *untrusted_payload);
+
+/* Events from the main loop. */
+void dispvm_agent_input(struct dispvm *dv);
+void dispvm_agent_output(struct dispvm *dv);
+void dispvm_qmp_input(struct dispvm *dv);
+int dispvm_client_frame(struct dispvm *dv, const struct bh_frame_hdr *h,
+			const uint8_t *payload);
+void dispvm_client_gone(struct dispvm *dv);
+void dispvm_reaped(struct dispvm *dv, int wstatus);
+void dispvm_tick(struct dispvm *dv, int64_t now_ms);
+/* Kills QEMU at once (daemon shutting down). */
+void dispvm_kill(struct dispvm *dv);
+
+/* Removes runtime folders left by a daemon that died: their QEMUs died
+ * with it (PR_SET_PDEATHSIG). */
+void dispvm_cleanup_stale(struct daemon *d);
+
+/* Last `lines` lines of a guest-written file, with control characters
+ * escaped so they cannot act on the user's terminal. */
+void tail_escaped(const char *path, int lines, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,60 @@
+/* The engine: everything the daemon knows about the virtual machine
+ * monitor sits behind this interface (today QEMU; a smaller monitor of our
+ * own can replace it without touching the rest). */
+#ifndef BH_DAEMON_ENGINE_H
+#define BH_DAEMON_ENGINE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+enum engine_accel { ACCEL_TCG, ACCEL_KVM };
+
+struct engine_accel_choice {
+	enum engine_accel accel;
+	char why[256];
+};
+
+/* Chooses KVM only when the CPU's hardware virtualization is really there
+ * (kvm_intel or kvm_amd loaded under sys_module_dir, and /dev/kvm opens);
+ * a /dev/kvm from another module (kvm_pvm on our machines) emulates guests
+ * instruction by instruction and is far slower than TCG. BULKHEAD_ACCEL=tcg
+ * or kvm forces a choice. */
+void engine_choose_accel(const char *sys_module_dir, const char *dev_kvm,
+			 struct engine_accel_choice *out);
+
+struct qube_spec {
+	const char *name;
+	const char *kernel;
+	const char *initramfs;
+	const char *root_img;    /* attached read-only as /dev/vda */
+	const char *private_img; /* NULL = none; else /dev/vdb */
+	const char *console_log; /* serial console goes here */
+	unsigned memory_mb;
+	unsigned vcpus;
+	int disposable;
+};
+
+/* Builds QEMU's argument vector into argv (cap entries, NULL-terminated),
+ * with strings in store (store_cap bytes). The control channel and QMP are
+ * inherited fds chan_fd and qmp_fd. Returns 0 or -E2BIG. */
+int engine_qemu_argv(const char *qemu, const struct qube_spec *spec,
+		     enum engine_accel accel, int chan_fd, int qmp_fd,
+		     char **argv, size_t cap, char *store, size_t store_cap);
+
+/* Finds the QEMU binary: BULKHEAD_QEMU, else qemu-system-x86_64 on PATH.
+ * Returns 0 with its path in out, or -ENOENT. */
+int engine_find_qemu(char *out, size_t cap);
+
+struct engine_vm {
+	pid_t pid;
+	int chan_fd; /* our end of the control channel (non-blocking) */
+	int qmp_fd;  /* our end of QMP (non-blocking) */
+};
+
+/* Starts QEMU for spec with its stdout/stderr in qemu_log. QEMU dies with
+ * the daemon (PR_SET_PDEATHSIG), so a crashed daemon leaves no orphan. */
+int engine_start(const char *qemu, const struct qube_spec *spec,
+		 enum engine_accel accel, const char *qemu_log,
+		 struct engine_vm *vm);
+
+#endif

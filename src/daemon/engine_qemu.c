@@ -1,0 +1,270 @@
+/* QEMU behind the engine interface: microvm with ACPI, virtio-mmio devices,
+ * no defaults, no display, driven over QMP on an inherited socket. */
+#include "daemon/engine.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/util.h"
+
+/* Fixed fd numbers that QEMU inherits. */
+#define QEMU_CHAN_FD 3
+#define QEMU_QMP_FD 4
+
+void engine_choose_accel(const char *sys_module_dir, const char *dev_kvm,
+			 struct engine_accel_choice *out)
+{
+	const char *force = getenv("BULKHEAD_ACCEL");
+	char p1[512], p2[512];
+	int hw, fd;
+
+	if (force && !strcmp(force, "tcg")) {
+		out->accel = ACCEL_TCG;
+		snprintf(out->why, sizeof(out->why),
+			 "BULKHEAD_ACCEL=tcg asks for it");
+		return;
+	}
+	snprintf(p1, sizeof(p1), "%s/kvm_intel", sys_module_dir);
+	snprintf(p2, sizeof(p2), "%s/kvm_amd", sys_module_dir);
+	hw = access(p1, F_OK) == 0 || access(p2, F_OK) == 0;
+	if (force && !strcmp(force, "kvm"))
+		hw = 1;
+	if (!hw) {
+		out->accel = ACCEL_TCG;
+		snprintf(out->why, sizeof(out->why),
+			 "neither kvm_intel nor kvm_amd is loaded: this CPU "
+			 "offers no hardware virtualization, so any /dev/kvm "
+			 "here would emulate guests far slower than TCG");
+		return;
+	}
+	fd = open(dev_kvm, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		out->accel = ACCEL_TCG;
+		snprintf(out->why, sizeof(out->why),
+			 "hardware virtualization is loaded but %s cannot be "
+			 "opened (%s)", dev_kvm, strerror(errno));
+		return;
+	}
+	close(fd);
+	out->accel = ACCEL_KVM;
+	snprintf(out->why, sizeof(out->why),
+		 "hardware virtualization (kvm_intel/kvm_amd) and %s usable",
+		 dev_kvm);
+}
+
+struct argv_builder {
+	char **argv;
+	size_t n, cap;
+	char *store;
+	size_t used, store_cap;
+	int err;
+};
+
+static void add(struct argv_builder *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void add(struct argv_builder *b, const char *fmt, ...)
+{
+	va_list ap;
+	int len;
+
+	if (b->err)
+		return;
+	if (b->n + 1 >= b->cap) {
+		b->err = -E2BIG;
+		return;
+	}
+	va_start(ap, fmt);
+	len = vsnprintf(b->store + b->used, b->store_cap - b->used, fmt, ap);
+	va_end(ap);
+	if (len < 0 || (size_t)len >= b->store_cap - b->used) {
+		b->err = -E2BIG;
+		return;
+	}
+	b->argv[b->n++] = b->store + b->used;
+	b->argv[b->n] = NULL;
+	b->used += (size_t)len + 1;
+}
+
+/* QEMU's -drive and -chardev values are comma-separated; a comma in a
+ * path must be doubled. Our paths never contain one, so refuse them. */
+static int path_ok(const char *p)
+{
+	return p && !strchr(p, ',') && p[0] == '/';
+}
+
+int engine_qemu_argv(const char *qemu, const struct qube_spec *spec,
+		     enum engine_accel accel, int chan_fd, int qmp_fd,
+		     char **argv, size_t cap, char *store, size_t store_cap)
+{
+	struct argv_builder b = { argv, 0, cap, store, 0, store_cap, 0 };
+
+	if (!path_ok(spec->kernel) || !path_ok(spec->initramfs) ||
+	    !path_ok(spec->root_img) || !path_ok(spec->console_log) ||
+	    (spec->private_img && !path_ok(spec->private_img)))
+		return -EINVAL;
+	add(&b, "%s", qemu);
+	add(&b, "-name");
+	add(&b, "%s,debug-threads=on", spec->name);
+	add(&b, "-M");
+	add(&b, "microvm,acpi=on");
+	add(&b, "-accel");
+	add(&b, "%s", accel == ACCEL_KVM ? "kvm" : "tcg");
+	add(&b, "-cpu");
+	add(&b, "%s", accel == ACCEL_KVM ? "host" : "max");
+	add(&b, "-m");
+	add(&b, "%uM", spec->memory_mb);
+	add(&b, "-smp");
+	add(&b, "%u", spec->vcpus);
+	add(&b, "-nodefaults");
+	add(&b, "-no-user-config");
+	add(&b, "-display");
+	add(&b, "none");
+	add(&b, "-no-reboot");
+	add(&b, "-kernel");
+	add(&b, "%s", spec->kernel);
+	add(&b, "-initrd");
+	add(&b, "%s", spec->initramfs);
+	add(&b, "-append");
+	add(&b, "console=ttyS0 quiet panic=-1 bh.name=%s bh.root=/dev/vda%s%s",
+	    spec->name, spec->private_img ? " bh.private=/dev/vdb" : "",
+	    spec->disposable ? " bh.disposable=1" : "");
+	add(&b, "-chardev");
+	add(&b, "file,id=console,path=%s", spec->console_log);
+	add(&b, "-serial");
+	add(&b, "chardev:console");
+	add(&b, "-drive");
+	add(&b, "id=root,file=%s,format=raw,if=none,readonly=on",
+	    spec->root_img);
+	add(&b, "-device");
+	add(&b, "virtio-blk-device,drive=root");
+	if (spec->private_img) {
+		add(&b, "-drive");
+		add(&b, "id=private,file=%s,format=raw,if=none",
+		    spec->private_img);
+		add(&b, "-device");
+		add(&b, "virtio-blk-device,drive=private");
+	}
+	add(&b, "-device");
+	add(&b, "virtio-serial-device");
+	add(&b, "-chardev");
+	add(&b, "socket,id=control,fd=%d", chan_fd);
+	add(&b, "-device");
+	add(&b, "virtserialport,chardev=control,name=bulkhead.control");
+	add(&b, "-object");
+	add(&b, "rng-random,id=rng,filename=/dev/urandom");
+	add(&b, "-device");
+	add(&b, "virtio-rng-device,rng=rng");
+	add(&b, "-chardev");
+	add(&b, "socket,id=qmp,fd=%d", qmp_fd);
+	add(&b, "-mon");
+	add(&b, "chardev=qmp,mode=control");
+	return b.err;
+}
+
+int engine_find_qemu(char *out, size_t cap)
+{
+	const char *env = getenv("BULKHEAD_QEMU");
+	const char *path = getenv("PATH");
+	char *copy, *dir, *save = NULL;
+	int r = -ENOENT;
+
+	if (env && env[0]) {
+		if (access(env, X_OK) < 0)
+			return -ENOENT;
+		return bh_path_fmt(out, cap, "%s", env);
+	}
+	copy = strdup(path ? path : "/usr/local/bin:/usr/bin:/bin");
+	if (!copy)
+		return -ENOMEM;
+	for (dir = strtok_r(copy, ":", &save); dir;
+	     dir = strtok_r(NULL, ":", &save)) {
+		if (bh_path_fmt(out, cap, "%s/qemu-system-x86_64", dir) == 0 &&
+		    access(out, X_OK) == 0) {
+			r = 0;
+			break;
+		}
+	}
+	free(copy);
+	return r;
+}
+
+int engine_start(const char *qemu, const struct qube_spec *spec,
+		 enum engine_accel accel, const char *qemu_log,
+		 struct engine_vm *vm)
+{
+	char *argv[96], store[8192];
+	int chan[2], qmp[2], logfd, r;
+	pid_t pid;
+
+	r = engine_qemu_argv(qemu, spec, accel, QEMU_CHAN_FD, QEMU_QMP_FD,
+			     argv, sizeof(argv) / sizeof(*argv), store,
+			     sizeof(store));
+	if (r < 0)
+		return r;
+	logfd = open(qemu_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (logfd < 0)
+		return -errno;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, chan) < 0) {
+		r = -errno;
+		close(logfd);
+		return r;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp) < 0) {
+		r = -errno;
+		close(chan[0]);
+		close(chan[1]);
+		close(logfd);
+		return r;
+	}
+	pid = fork();
+	if (pid < 0) {
+		r = -errno;
+		close(chan[0]);
+		close(chan[1]);
+		close(qmp[0]);
+		close(qmp[1]);
+		close(logfd);
+		return r;
+	}
+	if (pid == 0) {
+		sigset_t none;
+		int devnull = open("/dev/null", O_RDONLY);
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/* Move the inherited fds to fixed numbers above 4 first, so
+		 * that the dup2s below cannot clobber one another. */
+		int c = fcntl(chan[1], F_DUPFD, 10);
+		int m = fcntl(qmp[1], F_DUPFD, 10);
+
+		if (devnull < 0 || c < 0 || m < 0 || dup2(devnull, 0) < 0 ||
+		    dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0 ||
+		    dup2(c, QEMU_CHAN_FD) < 0 || dup2(m, QEMU_QMP_FD) < 0)
+			_exit(126);
+		close_range(QEMU_QMP_FD + 1, ~0u, 0);
+		execv(qemu, argv);
+		dprintf(2, "bulkheadd: cannot execute %s: %s\n", qemu,
+			strerror(errno));
+		_exit(127);
+	}
+	close(chan[1]);
+	close(qmp[1]);
+	close(logfd);
+	bh_set_nonblock(chan[0], 1);
+	bh_set_nonblock(qmp[0], 1);
+	vm->pid = pid;
+	vm->chan_fd = chan[0];
+	vm->qmp_fd = qmp[0];
+	return 0;
+}

@@ -1,0 +1,145 @@
+#include "daemon/guest_files.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/util.h"
+
+int sha256_file_hex(const char *path, char out[65])
+{
+	crypto_hash_sha256_state st;
+	unsigned char buf[1 << 16], digest[crypto_hash_sha256_BYTES];
+	int fd = open(path, O_RDONLY | O_CLOEXEC), i;
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	crypto_hash_sha256_init(&st);
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = -errno;
+
+			close(fd);
+			return e;
+		}
+		crypto_hash_sha256_update(&st, buf, (size_t)n);
+	}
+	close(fd);
+	crypto_hash_sha256_final(&st, digest);
+	for (i = 0; i < (int)sizeof(digest); i++)
+		snprintf(out + 2 * i, 3, "%02x", digest[i]);
+	return 0;
+}
+
+/* Finds NAME's digest in a sha256sum-format file. */
+static int expected_sum(const char *sums_path, const char *name, char out[65])
+{
+	char *text, *line, *save = NULL;
+	int r = bh_read_file(sums_path, 64 * 1024, &text, NULL);
+
+	if (r < 0)
+		return r;
+	r = -ENOENT;
+	for (line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		/* "<64 hex>  <name>" or "<64 hex> *<name>" */
+		if (strlen(line) < 67 || line[64] != ' ')
+			continue;
+		const char *fname = line + 66;
+
+		if (strcmp(fname, name))
+			continue;
+		memcpy(out, line, 64);
+		out[64] = '\0';
+		r = 0;
+		break;
+	}
+	free(text);
+	return r;
+}
+
+static int verify(struct verified_file *f, const char *dir, const char *name,
+		  const char *what, char *err, size_t cap)
+{
+	char sums[PATH_MAX], want[65], got[65];
+	struct stat st;
+
+	if (bh_path_fmt(f->path, sizeof(f->path), "%s/%s", dir, name) ||
+	    bh_path_fmt(sums, sizeof(sums), "%s/SHA256SUMS", dir))
+		return -ENAMETOOLONG;
+	if (stat(f->path, &st) < 0) {
+		snprintf(err, cap,
+			 "%s not found at %s; build the guest images with "
+			 "`bh-build-guest` (or run ./setup)",
+			 what, f->path);
+		f->ok = 0;
+		return -ENOENT;
+	}
+	if (f->ok && f->dev == st.st_dev && f->ino == st.st_ino &&
+	    f->size == st.st_size && f->mtime.tv_sec == st.st_mtim.tv_sec &&
+	    f->mtime.tv_nsec == st.st_mtim.tv_nsec)
+		return 0;
+	f->ok = 0;
+	if (expected_sum(sums, name, want) < 0) {
+		snprintf(err, cap,
+			 "no checksum for %s in %s; rebuild the guest images "
+			 "with `bh-build-guest --force`",
+			 f->path, sums);
+		return -EBADMSG;
+	}
+	if (sha256_file_hex(f->path, got) < 0 || strcmp(want, got)) {
+		snprintf(err, cap,
+			 "%s %s is corrupt (its checksum does not match "
+			 "SHA256SUMS); rebuild it with `bh-build-guest "
+			 "--force`",
+			 what, f->path);
+		return -EBADMSG;
+	}
+	f->dev = st.st_dev;
+	f->ino = st.st_ino;
+	f->size = st.st_size;
+	f->mtime = st.st_mtim;
+	f->ok = 1;
+	return 0;
+}
+
+int guest_files_check(struct guest_files *g, const char *state_dir,
+		      const char *tmpl, char *err, size_t err_cap)
+{
+	char link[PATH_MAX], kdir[PATH_MAX], tdir[PATH_MAX];
+	ssize_t n;
+	int r;
+
+	if (bh_path_fmt(link, sizeof(link), "%s/kernels/current", state_dir) ||
+	    bh_path_fmt(tdir, sizeof(tdir), "%s/templates/%s", state_dir,
+			tmpl))
+		return -ENAMETOOLONG;
+	n = readlink(link, g->kernel_version, sizeof(g->kernel_version) - 1);
+	if (n <= 0 || memchr(g->kernel_version, '/', (size_t)n)) {
+		snprintf(err, err_cap,
+			 "no guest kernel recorded at %s; build the guest "
+			 "images with `bh-build-guest` (or run ./setup)",
+			 link);
+		return -ENOENT;
+	}
+	g->kernel_version[n] = '\0';
+	if (bh_path_fmt(kdir, sizeof(kdir), "%s/kernels/%s", state_dir,
+			g->kernel_version))
+		return -ENAMETOOLONG;
+	if ((r = verify(&g->kernel, kdir, "vmlinuz", "guest kernel", err,
+			err_cap)) < 0 ||
+	    (r = verify(&g->initramfs, kdir, "initramfs.img",
+			"guest initramfs", err, err_cap)) < 0 ||
+	    (r = verify(&g->root, tdir, "root.img", "template root image",
+			err, err_cap)) < 0)
+		return r;
+	return 0;
+}

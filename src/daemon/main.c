@@ -1,0 +1,348 @@
+/* bulkheadd: the admin daemon. One single-threaded poll loop owns the admin
+ * socket, every QEMU it started (their control channels and QMP sockets)
+ * and the signals; nothing blocks in it but the checksum of a changed
+ * guest image. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "daemon/client.h"
+#include "daemon/daemon.h"
+#include "daemon/dispvm.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+/* Poll slots: listen + signals + per client 1 + per qube 2. */
+#define MAX_POLL 1024
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: bulkheadd [--boot-timeout SECONDS] [--ready-fd N] "
+		"[--verbose]\n"
+		"\n"
+		"The Bulkhead admin daemon. `bh` starts it when none runs.\n"
+		"\n"
+		"  --boot-timeout S  seconds a qube may take to become ready "
+		"(default %d)\n"
+		"  --ready-fd N      write one status line to fd N once the "
+		"admin socket\n"
+		"                    listens, then close it\n"
+		"  --verbose         log debug messages\n"
+		"  --help            show this help\n"
+		"\n"
+		"Files live under $BULKHEAD_ROOT (default /): "
+		"var/lib/bulkhead, run/bulkhead,\nvar/log/bulkhead. See "
+		"bulkheadd(8).\n",
+		DEFAULT_BOOT_TIMEOUT_MS / 1000);
+}
+
+static int lock_instance(struct daemon *d)
+{
+	char path[4200], buf[32];
+	int fd;
+
+	if (bh_path_fmt(path, sizeof(path), "%s/bulkheadd.pid", d->paths.run))
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		return -EBUSY;
+	}
+	if (ftruncate(fd, 0) == 0) {
+		int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+
+		bh_write_all(fd, buf, (size_t)n);
+	}
+	return fd; /* held open for the daemon's life */
+}
+
+static int listen_admin(struct daemon *d)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct group *g = getgrnam("bulkhead");
+	int fd;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	memcpy(sun.sun_path, d->paths.admin_sock,
+	       strlen(d->paths.admin_sock) + 1);
+	/* We hold the instance lock, so a socket file here is stale. */
+	unlink(d->paths.admin_sock);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    listen(fd, 64) < 0) {
+		int e = -errno;
+
+		close(fd);
+		return e;
+	}
+	/* Root and the bulkhead group only. */
+	if (g && chown(d->paths.admin_sock, 0, g->gr_gid) == 0)
+		chmod(d->paths.admin_sock, 0660);
+	else
+		chmod(d->paths.admin_sock, 0600);
+	return fd;
+}
+
+static void handle_signals(struct daemon *d)
+{
+	struct signalfd_siginfo si;
+	int st;
+	pid_t pid;
+
+	while (read(d->sig_fd, &si, sizeof(si)) == sizeof(si))
+		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+			d->stopping = 1;
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		struct dispvm *dv;
+
+		for (dv = d->dispvms; dv; dv = dv->next)
+			if (dv->vm_alive && dv->vm.pid == pid) {
+				dispvm_reaped(dv, st);
+				break;
+			}
+	}
+}
+
+enum slot_kind { SLOT_LISTEN, SLOT_SIGNAL, SLOT_CLIENT, SLOT_CHAN, SLOT_QMP };
+
+struct slot {
+	enum slot_kind kind;
+	void *obj;
+};
+
+static int run_loop(struct daemon *d)
+{
+	static struct pollfd p[MAX_POLL];
+	static struct slot s[MAX_POLL];
+
+	for (;;) {
+		struct client *c;
+		struct dispvm *dv;
+		int64_t now = bh_now_ms(), next = -1;
+		nfds_t n = 0, i;
+		int timeout;
+
+		client_reap_closed(d);
+		if (d->stopping) {
+			for (dv = d->dispvms; dv; dv = dv->next)
+				dispvm_kill(dv);
+			if (!d->dispvms)
+				return 0;
+		}
+		if (!d->stopping) {
+			p[n] = (struct pollfd){ d->listen_fd, POLLIN, 0 };
+			s[n++] = (struct slot){ SLOT_LISTEN, NULL };
+		}
+		p[n] = (struct pollfd){ d->sig_fd, POLLIN, 0 };
+		s[n++] = (struct slot){ SLOT_SIGNAL, NULL };
+		for (c = d->clients; c && n < MAX_POLL; c = c->next) {
+			short ev = POLLRDHUP;
+
+			/* While its qube boots, a client's stdin waits in
+			 * the socket: the command's stream does not exist
+			 * yet. */
+			if (!c->dv || c->dv->state != DV_BOOTING)
+				ev |= POLLIN;
+			if (bh_chan_pending(&c->chan))
+				ev |= POLLOUT;
+			p[n] = (struct pollfd){ c->chan.fd, ev, 0 };
+			s[n++] = (struct slot){ SLOT_CLIENT, c };
+		}
+		for (dv = d->dispvms; dv && n + 1 < MAX_POLL; dv = dv->next) {
+			if (dv->deadline_ms &&
+			    (next < 0 || dv->deadline_ms < next))
+				next = dv->deadline_ms;
+			if (!dv->vm_alive)
+				continue;
+			p[n] = (struct pollfd){
+				dv->chan.fd,
+				(short)(POLLIN |
+					(bh_chan_pending(&dv->chan) ? POLLOUT
+								    : 0)),
+				0
+			};
+			s[n++] = (struct slot){ SLOT_CHAN, dv };
+			p[n] = (struct pollfd){ dv->qmp.fd, POLLIN, 0 };
+			s[n++] = (struct slot){ SLOT_QMP, dv };
+		}
+		timeout = next < 0 ? -1 : next <= now ? 0 : (int)(next - now);
+		if (poll(p, n, timeout) < 0 && errno != EINTR) {
+			LOG_ERR("poll: %s", strerror(errno));
+			return -1;
+		}
+		/* Signals first: a reaped qube frees its struct, so handle
+		 * it before any slot that points at it. */
+		for (i = 0; i < n; i++)
+			if (s[i].kind == SLOT_SIGNAL && p[i].revents) {
+				handle_signals(d);
+				goto next_round;
+			}
+		for (i = 0; i < n; i++) {
+			if (!p[i].revents)
+				continue;
+			switch (s[i].kind) {
+			case SLOT_LISTEN:
+				client_accept(d);
+				break;
+			case SLOT_CLIENT:
+				c = s[i].obj;
+				if (c->closing == 2)
+					break;
+				if (p[i].revents & POLLOUT)
+					client_output(c);
+				if (p[i].revents & (POLLIN | POLLERR | POLLHUP))
+					client_input(c);
+				else if (p[i].revents & POLLRDHUP)
+					client_drop(c);
+				break;
+			case SLOT_CHAN:
+				dv = s[i].obj;
+				if (p[i].revents & POLLOUT)
+					dispvm_agent_output(dv);
+				if (p[i].revents & (POLLIN | POLLHUP))
+					dispvm_agent_input(dv);
+				break;
+			case SLOT_QMP:
+				dispvm_qmp_input(s[i].obj);
+				break;
+			default:
+				break;
+			}
+		}
+next_round:
+		now = bh_now_ms();
+		for (dv = d->dispvms; dv; dv = dv->next)
+			dispvm_tick(dv, now);
+		/* Queue what the handlers produced right away. */
+		for (c = d->clients; c; c = c->next)
+			if (c->closing != 2 && bh_chan_pending(&c->chan))
+				client_output(c);
+		for (dv = d->dispvms; dv; dv = dv->next)
+			if (dv->vm_alive && bh_chan_pending(&dv->chan))
+				dispvm_agent_output(dv);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "boot-timeout", required_argument, NULL, 't' },
+		{ "ready-fd", required_argument, NULL, 'r' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct daemon d;
+	int ready_fd = -1, lock_fd, o, r;
+	sigset_t set;
+	char *end;
+
+	bh_sanitize_std_fds();
+	bh_log_init("bulkheadd", 1);
+	d.boot_timeout_ms = DEFAULT_BOOT_TIMEOUT_MS;
+	while ((o = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
+		switch (o) {
+		case 't': {
+			long v = strtol(optarg, &end, 10);
+
+			if (*end || v < 1 || v > 3600) {
+				fprintf(stderr, "bulkheadd: --boot-timeout "
+						"takes 1..3600 seconds\n");
+				return 2;
+			}
+			d.boot_timeout_ms = (int)v * 1000;
+			break;
+		}
+		case 'r':
+			ready_fd = (int)strtol(optarg, &end, 10);
+			if (*end || ready_fd < 3) {
+				fprintf(stderr, "bulkheadd: --ready-fd takes "
+						"a descriptor number >= 3\n");
+				return 2;
+			}
+			break;
+		case 'v':
+			bh_log_set_level(BH_LOG_DEBUG);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "bulkheadd: unexpected argument '%s'\n",
+			argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if ((r = bh_paths_init(&d.paths)) < 0) {
+		fprintf(stderr, "bulkheadd: BULKHEAD_ROOT must be an absolute "
+				"path short enough for a socket\n");
+		return 2;
+	}
+	if (bh_mkdir_p(d.paths.run, 0755) < 0 ||
+	    bh_mkdir_p(d.paths.state, 0755) < 0) {
+		fprintf(stderr, "bulkheadd: cannot create %s or %s: %s\n",
+			d.paths.run, d.paths.state, strerror(errno));
+		return 1;
+	}
+	lock_fd = lock_instance(&d);
+	if (lock_fd < 0) {
+		fprintf(stderr, "bulkheadd: %s\n",
+			lock_fd == -EBUSY ? "another bulkheadd already runs "
+					    "for this BULKHEAD_ROOT"
+					  : strerror(-lock_fd));
+		return 1;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	d.sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	dispvm_cleanup_stale(&d);
+	engine_choose_accel("/sys/module", "/dev/kvm", &d.accel);
+	LOG_INFO("engine: QEMU with %s: %s",
+		 d.accel.accel == ACCEL_KVM ? "KVM" : "TCG", d.accel.why);
+	d.listen_fd = listen_admin(&d);
+	if (d.listen_fd < 0 || d.sig_fd < 0) {
+		fprintf(stderr, "bulkheadd: cannot listen on %s: %s\n",
+			d.paths.admin_sock, strerror(-d.listen_fd));
+		return 1;
+	}
+	LOG_INFO("listening on %s (pid %d)", d.paths.admin_sock,
+		 (int)getpid());
+	if (ready_fd >= 0) {
+		dprintf(ready_fd, "ready engine=%s: %s\n",
+			d.accel.accel == ACCEL_KVM ? "KVM" : "TCG",
+			d.accel.why);
+		close(ready_fd);
+	}
+	r = run_loop(&d);
+	unlink(d.paths.admin_sock);
+	LOG_INFO("stopped");
+	close(lock_fd);
+	return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,133 @@
+#include "daemon/qmp.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "lib/util.h"
+
+void qmp_init(struct qmp *q, int fd)
+{
+	memset(q, 0, sizeof(*q));
+	q->fd = fd;
+	q->state = QMP_GREETING;
+}
+
+static int send_json(struct qmp *q, json_t *obj)
+{
+	char *text = json_dumps(obj, JSON_COMPACT);
+	int r;
+
+	json_decref(obj);
+	if (!text)
+		return -ENOMEM;
+	/* Commands are tiny; the socket buffer always has room. */
+	r = bh_write_all(q->fd, text, strlen(text));
+	if (r == 0)
+		r = bh_write_all(q->fd, "\n", 1);
+	free(text);
+	return r;
+}
+
+int qmp_command(struct qmp *q, const char *name)
+{
+	if (q->state != QMP_READY)
+		return -ENOTCONN;
+	return send_json(q, json_pack("{s:s}", "execute", name));
+}
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+	size_t n = strnlen(src, cap - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+int qmp_handle_line(struct qmp *q, const char *untrusted_line, size_t len,
+		    const char *qube)
+{
+	json_error_t err;
+	json_t *msg = json_loadb(untrusted_line, len, 0, &err), *v;
+	int r = 0;
+
+	if (!msg || !json_is_object(msg)) {
+		json_decref(msg);
+		LOG_WARN("%s: QMP sent something that is not a JSON object",
+			 qube);
+		return -EPROTO;
+	}
+	if (q->state == QMP_GREETING) {
+		if (!json_is_object(json_object_get(msg, "QMP"))) {
+			r = -EPROTO;
+		} else {
+			q->state = QMP_NEGOTIATING;
+			r = send_json(q, json_pack("{s:s}", "execute",
+						   "qmp_capabilities"));
+		}
+	} else if ((v = json_object_get(msg, "event"))) {
+		if (!json_is_string(v)) {
+			r = -EPROTO;
+		} else {
+			copy_str(q->last_event, sizeof(q->last_event),
+				 json_string_value(v));
+			json_t *reason = json_object_get(
+				json_object_get(msg, "data"), "reason");
+
+			if (!strcmp(q->last_event, "SHUTDOWN") &&
+			    json_is_string(reason))
+				copy_str(q->shutdown_reason,
+					 sizeof(q->shutdown_reason),
+					 json_string_value(reason));
+			LOG_DEBUG("%s: QMP event %s", qube, q->last_event);
+		}
+	} else if (json_object_get(msg, "return")) {
+		if (q->state == QMP_NEGOTIATING)
+			q->state = QMP_READY;
+	} else if ((v = json_object_get(msg, "error"))) {
+		json_t *desc = json_object_get(v, "desc");
+
+		LOG_WARN("%s: QMP error: %s", qube,
+			 json_is_string(desc) ? json_string_value(desc)
+					      : "(no description)");
+	} else {
+		r = -EPROTO;
+	}
+	json_decref(msg);
+	return r;
+}
+
+int qmp_handle_input(struct qmp *q, const char *qube)
+{
+	ssize_t n;
+	char *nl;
+
+	if (q->state == QMP_CLOSED)
+		return -ENOTCONN;
+	n = read(q->fd, q->in + q->in_len, sizeof(q->in) - q->in_len);
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+	if (n == 0) {
+		q->state = QMP_CLOSED;
+		return -ENOTCONN;
+	}
+	q->in_len += (size_t)n;
+	while ((nl = memchr(q->in, '\n', q->in_len))) {
+		size_t line = (size_t)(nl - q->in) + 1;
+		int r = qmp_handle_line(q, q->in, line, qube);
+
+		memmove(q->in, q->in + line, q->in_len - line);
+		q->in_len -= line;
+		if (r < 0) {
+			q->state = QMP_CLOSED;
+			return r;
+		}
+	}
+	if (q->in_len == sizeof(q->in)) {
+		q->state = QMP_CLOSED;
+		return -EMSGSIZE;
+	}
+	return 0;
+}

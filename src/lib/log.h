@@ -1,0 +1,18 @@
+/* Logging for every Bulkhead program: one line per event on stderr,
+ * prefixed with the program name. The daemon's stderr is its log file. */
+#ifndef BH_LIB_LOG_H
+#define BH_LIB_LOG_H
+
+enum bh_log_level { BH_LOG_ERR, BH_LOG_WARN, BH_LOG_INFO, BH_LOG_DEBUG };
+
+void bh_log_init(const char *progname, int with_time);
+void bh_log_set_level(enum bh_log_level max);
+void bh_log(enum bh_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#define LOG_ERR(...) bh_log(BH_LOG_ERR, __VA_ARGS__)
+#define LOG_WARN(...) bh_log(BH_LOG_WARN, __VA_ARGS__)
+#define LOG_INFO(...) bh_log(BH_LOG_INFO, __VA_ARGS__)
+#define LOG_DEBUG(...) bh_log(BH_LOG_DEBUG, __VA_ARGS__)
+
+#endif

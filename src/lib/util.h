@@ -1,0 +1,28 @@
+/* Small system helpers used on both sides. */
+#ifndef BH_LIB_UTIL_H
+#define BH_LIB_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+int bh_set_nonblock(int fd, int on);
+int bh_set_cloexec(int fd, int on);
+/* write() until all is written or an error other than EINTR. */
+int bh_write_all(int fd, const void *buf, size_t len);
+/* Makes sure fds 0, 1 and 2 are open (on /dev/null if not), so that no
+ * socket we open later lands on one of them. */
+void bh_sanitize_std_fds(void);
+/* mkdir -p with mode for each new component. */
+int bh_mkdir_p(const char *path, mode_t mode);
+/* Removes a tree without following symlinks. Missing is fine. */
+int bh_rm_rf(const char *path);
+/* Reads a whole small file into a NUL-terminated malloc'd buffer. */
+int bh_read_file(const char *path, size_t max, char **out, size_t *len);
+/* Monotonic clock in milliseconds. */
+int64_t bh_now_ms(void);
+/* snprintf that reports truncation as -ENAMETOOLONG. */
+int bh_path_fmt(char *out, size_t cap, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,138 @@
+/* Encoding and bounds-checked parsing of exec requests. */
+#include "proto/exec_req.h"
+#include "proto/frame.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int bh_env_entry_valid(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || (s[0] >= '0' && s[0] <= '9'))
+		return 0;
+	for (i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (c == '=')
+			return i > 0;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_'))
+			return 0;
+	}
+	return 0; /* no '=' */
+}
+
+static size_t count_strings(char *const v[])
+{
+	size_t n = 0;
+
+	while (v && v[n])
+		n++;
+	return n;
+}
+
+int bh_exec_req_encode(uint8_t *out, size_t cap, char *const argv[],
+		       char *const envp[])
+{
+	size_t argc = count_strings(argv), envc = count_strings(envp);
+	size_t off = 8, i;
+
+	if (argc == 0 || argv[0][0] == '\0')
+		return -EINVAL;
+	if (argc > BH_EXEC_MAX_ARGS || envc > BH_EXEC_MAX_ENV)
+		return -E2BIG;
+	if (cap > BH_FRAME_MAX_PAYLOAD)
+		cap = BH_FRAME_MAX_PAYLOAD;
+	if (cap < off)
+		return -E2BIG;
+	bh_put_u32(out, (uint32_t)argc);
+	bh_put_u32(out + 4, (uint32_t)envc);
+	for (i = 0; i < argc + envc; i++) {
+		const char *s = i < argc ? argv[i] : envp[i - argc];
+		size_t n = strlen(s) + 1;
+
+		if (i >= argc && !bh_env_entry_valid(s, n - 1))
+			return -EINVAL;
+		if (n > cap - off)
+			return -E2BIG;
+		memcpy(out + off, s, n);
+		off += n;
+	}
+	return (int)off;
+}
+
+int bh_exec_req_parse(const uint8_t *untrusted_buf, size_t len,
+		      struct bh_exec_req *req)
+{
+	uint32_t untrusted_argc, untrusted_envc, argc, envc, i;
+	size_t off, strings_len;
+	char *storage, **vec;
+
+	memset(req, 0, sizeof(*req));
+	/* sanitize start */
+	if (len < 8 || len > BH_FRAME_MAX_PAYLOAD)
+		return -EPROTO;
+	untrusted_argc = bh_get_u32(untrusted_buf);
+	untrusted_envc = bh_get_u32(untrusted_buf + 4);
+	if (untrusted_argc < 1 || untrusted_argc > BH_EXEC_MAX_ARGS ||
+	    untrusted_envc > BH_EXEC_MAX_ENV)
+		return -EPROTO;
+	argc = untrusted_argc;
+	envc = untrusted_envc;
+	strings_len = len - 8;
+	/* Each string needs at least its NUL; the last byte must be a NUL so
+	 * that no string runs past the end. */
+	if (strings_len < (size_t)argc + envc ||
+	    untrusted_buf[len - 1] != '\0')
+		return -EPROTO;
+	/* sanitize end for the counts; strings are checked while copying. */
+
+	storage = malloc(strings_len);
+	vec = calloc((size_t)argc + envc + 2, sizeof(*vec));
+	if (!storage || !vec) {
+		free(storage);
+		free(vec);
+		return -ENOMEM;
+	}
+	memcpy(storage, untrusted_buf + 8, strings_len);
+	off = 0;
+	for (i = 0; i < argc + envc; i++) {
+		char *s = storage + off;
+		size_t n;
+
+		if (off >= strings_len)
+			goto bad;
+		n = strnlen(s, strings_len - off);
+		if (n == strings_len - off) /* no NUL before the end */
+			goto bad;
+		if (i == 0 && n == 0)
+			goto bad;
+		if (i >= argc && !bh_env_entry_valid(s, n))
+			goto bad;
+		/* argv and envp share one array: argv[0..argc-1], NULL,
+		 * envp[0..envc-1], NULL. */
+		vec[i < argc ? i : i + 1] = s;
+		off += n + 1;
+	}
+	if (off != strings_len) /* bytes after the last string */
+		goto bad;
+	req->argc = argc;
+	req->envc = envc;
+	req->argv = vec;
+	req->envp = vec + argc + 1;
+	req->storage = storage;
+	return 0;
+bad:
+	free(storage);
+	free(vec);
+	return -EPROTO;
+}
+
+void bh_exec_req_free(struct bh_exec_req *req)
+{
+	free(req->argv);
+	free(req->storage);
+	memset(req, 0, sizeof(*req));
+}

@@ -1,0 +1,153 @@
+/* Frame header encoding and per-side validation of frame types and sizes. */
+#include "proto/frame.h"
+
+#include <errno.h>
+#include <string.h>
+
+void bh_put_u32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+uint32_t bh_get_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+void bh_frame_hdr_encode(uint8_t out[BH_FRAME_HDR_LEN],
+			 const struct bh_frame_hdr *h)
+{
+	bh_put_u32(out, h->type);
+	bh_put_u32(out + 4, h->stream);
+	bh_put_u32(out + 8, h->len);
+}
+
+int bh_frame_hdr_decode(const uint8_t *untrusted_buf, struct bh_frame_hdr *out)
+{
+	uint32_t untrusted_len = bh_get_u32(untrusted_buf + 8);
+
+	if (untrusted_len > BH_FRAME_MAX_PAYLOAD)
+		return -EMSGSIZE;
+	out->type = bh_get_u32(untrusted_buf);
+	out->stream = bh_get_u32(untrusted_buf + 4);
+	out->len = untrusted_len;
+	return 0;
+}
+
+/* What the host accepts from a guest. Stream 0 carries only HELLO; every
+ * other message belongs to a command stream. */
+int bh_frame_check_from_guest(const struct bh_frame_hdr *h)
+{
+	switch (h->type) {
+	case BH_MSG_HELLO:
+		return h->stream == 0 && h->len == 8 ? 0 : -EPROTO;
+	case BH_MSG_STDOUT:
+	case BH_MSG_STDERR:
+		return h->stream != 0 ? 0 : -EPROTO;
+	case BH_MSG_CREDIT:
+		return h->stream != 0 && h->len == 4 ? 0 : -EPROTO;
+	case BH_MSG_EXIT:
+		return h->stream != 0 && h->len == 8 ? 0 : -EPROTO;
+	default:
+		return -EPROTO;
+	}
+}
+
+/* What a guest accepts from the host. The host is trusted, but the agent
+ * still checks, so that a bug on one side shows as an error, not as
+ * memory corruption on the other. */
+int bh_frame_check_from_host(const struct bh_frame_hdr *h)
+{
+	switch (h->type) {
+	case BH_MSG_EXEC:
+		return h->stream != 0 && h->len > 0 ? 0 : -EPROTO;
+	case BH_MSG_STDIN:
+		return h->stream != 0 ? 0 : -EPROTO;
+	case BH_MSG_CREDIT:
+		return h->stream != 0 && h->len == 4 ? 0 : -EPROTO;
+	case BH_MSG_POWEROFF:
+		return h->stream == 0 && h->len == 0 ? 0 : -EPROTO;
+	default:
+		return -EPROTO;
+	}
+}
+
+int bh_parse_u32_payload(const uint8_t *untrusted_p, size_t len, uint32_t *v)
+{
+	if (len != 4)
+		return -EPROTO;
+	*v = bh_get_u32(untrusted_p);
+	return 0;
+}
+
+int bh_parse_exit(const uint8_t *untrusted_p, size_t len, uint32_t *kind,
+		  uint32_t *value)
+{
+	uint32_t untrusted_kind, untrusted_value;
+
+	if (len != 8)
+		return -EPROTO;
+	untrusted_kind = bh_get_u32(untrusted_p);
+	untrusted_value = bh_get_u32(untrusted_p + 4);
+	switch (untrusted_kind) {
+	case BH_EXIT_CODE:
+		if (untrusted_value > 255)
+			return -EPROTO;
+		break;
+	case BH_EXIT_SIGNAL:
+		if (untrusted_value < 1 || untrusted_value > 64)
+			return -EPROTO;
+		break;
+	case BH_EXIT_NOSTART:
+		if (untrusted_value < BH_NOSTART_NOTFOUND ||
+		    untrusted_value > BH_NOSTART_OTHER)
+			return -EPROTO;
+		break;
+	default:
+		return -EPROTO;
+	}
+	*kind = untrusted_kind;
+	*value = untrusted_value;
+	return 0;
+}
+
+int bh_parse_hello(const uint8_t *untrusted_p, size_t len, uint32_t *version)
+{
+	if (len != 8)
+		return -EPROTO;
+	*version = bh_get_u32(untrusted_p);
+	return 0;
+}
+
+int bh_exit_status(uint32_t kind, uint32_t value)
+{
+	switch (kind) {
+	case BH_EXIT_CODE:
+		return (int)value;
+	case BH_EXIT_SIGNAL:
+		return 128 + (int)value;
+	case BH_EXIT_NOSTART:
+		if (value == BH_NOSTART_NOTFOUND)
+			return 127;
+		if (value == BH_NOSTART_NOEXEC)
+			return 126;
+		return 125;
+	default:
+		return 125;
+	}
+}
+
+size_t bh_frame_build(uint8_t *out, uint32_t type, uint32_t stream,
+		      const void *payload, uint32_t payload_len)
+{
+	struct bh_frame_hdr h = { type, stream, payload_len };
+
+	bh_frame_hdr_encode(out, &h);
+	if (payload_len)
+		memcpy(out + BH_FRAME_HDR_LEN, payload, payload_len);
+	return BH_FRAME_HDR_LEN + payload_len;
+}

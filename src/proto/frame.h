@@ -1,0 +1,113 @@
+/* Channel framing shared by the host (bulkheadd, bh) and the guest (bh-agent).
+ *
+ * Every message on a channel is one frame: a fixed 12-byte little-endian
+ * header followed by `len` payload bytes.
+ *
+ *   offset 0  u32 type    one of enum bh_msg
+ *   offset 4  u32 stream  0 = the channel itself, else one command stream
+ *   offset 8  u32 len     payload length, at most BH_FRAME_MAX_PAYLOAD
+ *
+ * Many streams share one channel. Data in each direction of a stream is
+ * limited by credit: a sender may have at most the credit its peer granted
+ * outstanding, and the peer grants more (BH_MSG_CREDIT) as it consumes data.
+ * A peer that sends past its credit, names an unknown stream, or sends a
+ * payload of the wrong size for its type is cut off: the parsers here never
+ * trust a length they have not checked. */
+#ifndef BH_PROTO_FRAME_H
+#define BH_PROTO_FRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define BH_PROTO_VERSION 1u
+
+#define BH_FRAME_HDR_LEN 12u
+/* 64 KiB: large enough that a 1 GB/s stream costs ~16k frames a second,
+ * small enough that a frame buffer per channel is cheap and that an
+ * exec request (argv + environment) always fits in one frame. */
+#define BH_FRAME_MAX_PAYLOAD (64u * 1024u)
+/* Initial credit of each direction of each stream: four full frames in
+ * flight keeps a virtio-serial port busy without letting one stream hog
+ * the host's memory. */
+#define BH_STREAM_WINDOW (256u * 1024u)
+/* Streams one channel carries at once; more are refused. */
+#define BH_MAX_STREAMS 64u
+
+enum bh_msg {
+	/* guest → host, stream 0: agent is up. payload: u32 version, u32 flags */
+	BH_MSG_HELLO = 1,
+	/* host → guest: start a command on a new stream. payload: exec request */
+	BH_MSG_EXEC = 2,
+	/* host → guest: bytes for the command's stdin; empty payload = EOF */
+	BH_MSG_STDIN = 3,
+	/* guest → host: bytes the command wrote; empty payload = EOF */
+	BH_MSG_STDOUT = 4,
+	BH_MSG_STDERR = 5,
+	/* either way: grant the peer more credit. payload: u32 bytes */
+	BH_MSG_CREDIT = 6,
+	/* guest → host: the command ended. payload: u32 kind, u32 value */
+	BH_MSG_EXIT = 7,
+	/* host → guest, stream 0: power off now. no payload */
+	BH_MSG_POWEROFF = 8,
+
+	/* bh ↔ bulkheadd only (admin socket), never on a qube channel. */
+	/* bh → daemon: run in a fresh disposable. payload: exec request */
+	BH_MSG_RUN_DISPVM = 0x100,
+	/* daemon → bh: failure. payload: u32 exit code for bh, then text */
+	BH_MSG_ERROR = 0x101,
+	/* daemon → bh: progress text for the user (e.g. "starting disp12") */
+	BH_MSG_NOTICE = 0x102,
+};
+
+/* BH_MSG_EXIT kinds */
+enum bh_exit_kind {
+	BH_EXIT_CODE = 0,     /* value = exit status 0..255 */
+	BH_EXIT_SIGNAL = 1,   /* value = signal number 1..64 */
+	BH_EXIT_NOSTART = 2,  /* value = enum bh_nostart: exec failed */
+};
+
+enum bh_nostart {
+	BH_NOSTART_NOTFOUND = 1, /* no such program: 127 */
+	BH_NOSTART_NOEXEC = 2,   /* not executable: 126 */
+	BH_NOSTART_OTHER = 3,    /* fork, pipe, ...: 125 */
+};
+
+struct bh_frame_hdr {
+	uint32_t type;
+	uint32_t stream;
+	uint32_t len;
+};
+
+/* Little-endian helpers: the wire is LE whatever the CPU. */
+void bh_put_u32(uint8_t *p, uint32_t v);
+uint32_t bh_get_u32(const uint8_t *p);
+
+void bh_frame_hdr_encode(uint8_t out[BH_FRAME_HDR_LEN],
+			 const struct bh_frame_hdr *h);
+
+/* Decodes a header from exactly BH_FRAME_HDR_LEN bytes and checks the length
+ * against BH_FRAME_MAX_PAYLOAD. Returns 0, or -EMSGSIZE. Knows nothing of
+ * which types a side accepts: see bh_frame_check_*. */
+int bh_frame_hdr_decode(const uint8_t *untrusted_buf,
+			struct bh_frame_hdr *out);
+
+/* Payload rules per type, as seen by each receiver. Return 0 when a frame
+ * of this type and length may be received on that side, else -EPROTO. */
+int bh_frame_check_from_guest(const struct bh_frame_hdr *h);
+int bh_frame_check_from_host(const struct bh_frame_hdr *h);
+
+/* Small fixed payloads. The parse functions require the exact length. */
+int bh_parse_u32_payload(const uint8_t *untrusted_p, size_t len, uint32_t *v);
+int bh_parse_exit(const uint8_t *untrusted_p, size_t len, uint32_t *kind,
+		  uint32_t *value);
+int bh_parse_hello(const uint8_t *untrusted_p, size_t len, uint32_t *version);
+
+/* The shell-style exit status a command's BH_MSG_EXIT maps to:
+ * its code, 128+signal, or 125/126/127 for a command that never started. */
+int bh_exit_status(uint32_t kind, uint32_t value);
+
+/* Fills out[BH_FRAME_HDR_LEN + payload_len] with one frame. */
+size_t bh_frame_build(uint8_t *out, uint32_t type, uint32_t stream,
+		      const void *payload, uint32_t payload_len);
+
+#endif
