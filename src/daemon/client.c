@@ -87,21 +87,33 @@ static void handle_frame(struct client *c, const struct bh_frame_hdr *h,
 	client_error(c, BH_EXIT_FAILURE, "protocol error on the admin socket");
 }
 
-void client_input(struct client *c)
+void client_process(struct client *c)
 {
 	struct bh_frame_hdr h;
 	const uint8_t *payload;
-	long n = bh_chan_read(&c->chan);
 	int r;
 
-	if (n == 0 || (n < 0 && n != -EAGAIN)) {
+	/* Frames behind a run request (the command's stdin) wait in the
+	 * buffer while its qube boots: the stream does not exist yet. */
+	while (!(c->dv && c->dv->state == DV_BOOTING) && c->closing != 2 &&
+	       (r = bh_chan_next(&c->chan, &h, &payload)) != 0) {
+		if (r < 0) {
+			client_drop(c);
+			return;
+		}
+		handle_frame(c, &h, payload);
+	}
+}
+
+void client_input(struct client *c)
+{
+	long n = bh_chan_read(&c->chan);
+
+	if (n == 0 || (n < 0 && n != -EAGAIN && n != -ENOBUFS)) {
 		client_drop(c);
 		return;
 	}
-	while ((r = bh_chan_next(&c->chan, &h, &payload)) > 0)
-		handle_frame(c, &h, payload);
-	if (r < 0)
-		client_drop(c);
+	client_process(c);
 }
 
 void client_output(struct client *c)

@@ -11,6 +11,9 @@
 void client_accept(struct daemon *d);
 void client_input(struct client *c);
 void client_output(struct client *c);
+/* Handles the frames buffered from a client, as far as its qube's state
+ * allows (none while the qube boots). */
+void client_process(struct client *c);
 /* Queues an ERROR (bh's exit code + message) and closes after it. */
 void client_error(struct client *c, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

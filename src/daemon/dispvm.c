@@ -1,6 +1,7 @@
 #include "daemon/dispvm.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,16 +22,26 @@
  * covered by a credit, so this is never reached by a well-behaved pair. */
 #define DISPVM_CHAN_OUT_MAX (2u * BH_STREAM_WINDOW + 64u * 1024u)
 
+/* The end of a file is all we show: read at most this much of it. */
+#define TAIL_READ_MAX (64 * 1024)
+
 void tail_escaped(const char *path, int lines, char *out, size_t cap)
 {
-	char *text;
-	size_t len, start, o = 0;
-	int seen = 0;
+	char *text = malloc(TAIL_READ_MAX);
+	size_t len = 0, start, o = 0;
+	struct stat st;
+	int seen = 0, fd;
+	ssize_t n;
 
 	out[0] = '\0';
-	/* Only the end matters; a huge log is read up to 1 MiB. */
-	if (bh_read_file(path, 1 << 20, &text, &len) < 0)
-		return;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (!text || fd < 0 || fstat(fd, &st) < 0)
+		goto out;
+	n = pread(fd, text, TAIL_READ_MAX,
+		  st.st_size > TAIL_READ_MAX ? st.st_size - TAIL_READ_MAX : 0);
+	if (n <= 0)
+		goto out;
+	len = (size_t)n;
 	start = len;
 	while (start > 0) {
 		if (text[start - 1] == '\n' && start != len && ++seen >= lines)
@@ -48,6 +59,9 @@ void tail_escaped(const char *path, int lines, char *out, size_t cap)
 		}
 	}
 	out[o] = '\0';
+out:
+	if (fd >= 0)
+		close(fd);
 	free(text);
 }
 

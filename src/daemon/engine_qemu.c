@@ -102,13 +102,27 @@ static int path_ok(const char *p)
 	return p && !strchr(p, ',') && p[0] == '/';
 }
 
+/* The name goes into -name and the kernel command line: a comma or a
+ * space there would add options. Qube names never have them. */
+static int name_ok(const char *n)
+{
+	if (!n || !n[0] || strlen(n) > 31)
+		return 0;
+	for (; *n; n++)
+		if (!((*n >= 'a' && *n <= 'z') || (*n >= 'A' && *n <= 'Z') ||
+		      (*n >= '0' && *n <= '9') || *n == '_' || *n == '.' ||
+		      *n == '-'))
+			return 0;
+	return 1;
+}
+
 int engine_qemu_argv(const char *qemu, const struct qube_spec *spec,
 		     enum engine_accel accel, int chan_fd, int qmp_fd,
 		     char **argv, size_t cap, char *store, size_t store_cap)
 {
 	struct argv_builder b = { argv, 0, cap, store, 0, store_cap, 0 };
 
-	if (!path_ok(spec->kernel) || !path_ok(spec->initramfs) ||
+	if (!name_ok(spec->name) || !path_ok(spec->kernel) || !path_ok(spec->initramfs) ||
 	    !path_ok(spec->root_img) || !path_ok(spec->console_log) ||
 	    (spec->private_img && !path_ok(spec->private_img)))
 		return -EINVAL;

@@ -230,7 +230,11 @@ next_round:
 		now = bh_now_ms();
 		for (dv = d->dispvms; dv; dv = dv->next)
 			dispvm_tick(dv, now);
-		/* Queue what the handlers produced right away. */
+		/* A qube that became ready releases its client's waiting
+		 * frames; then queue what the handlers produced. */
+		for (c = d->clients; c; c = c->next)
+			if (c->dv && c->dv->state != DV_BOOTING)
+				client_process(c);
 		for (c = d->clients; c; c = c->next)
 			if (c->closing != 2 && bh_chan_pending(&c->chan))
 				client_output(c);

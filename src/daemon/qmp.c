@@ -38,11 +38,13 @@ int qmp_command(struct qmp *q, const char *name)
 	return send_json(q, json_pack("{s:s}", "execute", name));
 }
 
+/* Copies a QEMU-supplied string for our logs, printable ASCII only. */
 static void copy_str(char *dst, size_t cap, const char *src)
 {
-	size_t n = strnlen(src, cap - 1);
+	size_t n = strnlen(src, cap - 1), i;
 
-	memcpy(dst, src, n);
+	for (i = 0; i < n; i++)
+		dst[i] = src[i] >= 0x20 && src[i] < 0x7f ? src[i] : '?';
 	dst[n] = '\0';
 }
 
@@ -88,10 +90,12 @@ int qmp_handle_line(struct qmp *q, const char *untrusted_line, size_t len,
 			q->state = QMP_READY;
 	} else if ((v = json_object_get(msg, "error"))) {
 		json_t *desc = json_object_get(v, "desc");
+		char text[256];
 
-		LOG_WARN("%s: QMP error: %s", qube,
+		copy_str(text, sizeof(text),
 			 json_is_string(desc) ? json_string_value(desc)
 					      : "(no description)");
+		LOG_WARN("%s: QMP error: %s", qube, text);
 	} else {
 		r = -EPROTO;
 	}

@@ -1,0 +1,433 @@
+/* libFuzzer target: the agent's side of the channel, i.e. the bytes the host
+ * sends to bh-agent. They go through the real reassembly (a socket pair and
+ * bh_chan_read/bh_chan_next, as the agent's read_channel does) and every
+ * complete frame goes to agent_handle_frame() on a struct agent from
+ * agent_init(); the first error stops the input, as the agent stops
+ * serving then.
+ *
+ * No process is started: a.spawn is a fake that looks at argv[0]
+ *   "missing" / "noexec" / "fail"  -> -BH_NOSTART_NOTFOUND / _NOEXEC / _OTHER
+ *   "nostdin"                      -> started, but its stdin already closed
+ *                                     (as after pump_stdin met EPIPE)
+ *   anything else                  -> started with a fake pid and real
+ *                                     non-blocking pipes, whose far ends are
+ *                                     closed at once
+ * and the target checks that every fd it handed out is closed once
+ * agent_free has run, so no fd leaks from one input to the next.
+ *
+ * Input:
+ *   byte 0   bits 0-2  how the stream is cut into reads (0: as few as
+ *                      possible; else random sizes up to a bound)
+ *            bit 3     disposable agent
+ *            bit 4     after each read a random command exits
+ *                      (agent_child_exited), as the SIGCHLD reaper would
+ *            bits 5-7  0-3: the input is all the host sends; 4-7: the
+ *                      target first sends EXEC `cat` on stream 1 and then
+ *                      0, 256 KiB - 1 or 256 KiB of stdin for it, or EXEC
+ *                      on streams 1..63 (full frames, through the same
+ *                      socket), so that short inputs reach the credit
+ *                      limit and the stream limit
+ *   byte 1   seed of the random read sizes and exits
+ *   rest     the host's byte stream
+ *
+ * Invariants checked after every frame: for every live stream
+ * stdin_len <= stdin_outstanding <= BH_STREAM_WINDOW and
+ * send_credit.avail <= BH_STREAM_WINDOW; stream ids are unique; fds of live
+ * streams are open and distinct; the output queue stays in its bound and
+ * holds only frames the host accepts from a guest. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agent/serve.h"
+#include "agent/spawn.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "proto/chan.h"
+#include "proto/exec_req.h"
+#include "proto/frame.h"
+
+#define CHECK(cond)                                                        \
+	do {                                                               \
+		if (!(cond)) {                                             \
+			fprintf(stderr, "%s:%d: invariant broken: %s\n",   \
+				__FILE__, __LINE__, #cond);                \
+			abort();                                           \
+		}                                                          \
+	} while (0)
+
+/* The checks are not what is being fuzzed: no coverage feedback from
+ * them, so that they cost little and do not steer the fuzzer. */
+#define NO_COVERAGE __attribute__((no_sanitize("coverage")))
+
+/* AGENT_CHAN_OUT_MAX is private to serve.c; same value. */
+#define FUZZ_AGENT_OUT_MAX                                                 \
+	(BH_MAX_STREAMS * (BH_STREAM_WINDOW + 64u * BH_FRAME_HDR_LEN) +    \
+	 64u * 1024u)
+#define MAX_WRITE (BH_FRAME_HDR_LEN + BH_FRAME_MAX_PAYLOAD)
+/* Pipe ends handed out per input: at most BH_MAX_STREAMS live commands,
+ * three fds each; a slot is only taken by a successful spawn and slots
+ * are only freed by agent_free, so this bounds one input. */
+#define MAX_FDS (3 * BH_MAX_STREAMS)
+#define FAKE_PID_BASE 4000000
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* sv[0]: the host's end (we write the input there); sv[1]: the agent's. */
+static int sv[2] = { -1, -1 };
+static struct stat sv_st[2];
+/* struct agent holds a 128 KiB channel buffer: off the stack. */
+static struct agent a;
+static int handed[MAX_FDS];
+static size_t n_handed;
+static pid_t next_pid;
+static const uint8_t zeros[BH_FRAME_MAX_PAYLOAD];
+
+/* Streams the target sends before the input when byte 0 asks (bits 5-7):
+ * what the host had sent already, so that short inputs start from a
+ * stream whose stdin credit is (nearly) used up, or from a full table. */
+struct prefix {
+	uint8_t *buf;
+	size_t len;
+};
+static struct prefix prefixes[4];
+
+static void add_frame(struct prefix *p, uint32_t type, uint32_t stream,
+		      const void *payload, uint32_t len)
+{
+	uint8_t *b = realloc(p->buf, p->len + BH_FRAME_HDR_LEN + len);
+
+	CHECK(b != NULL);
+	p->buf = b;
+	p->len += bh_frame_build(b + p->len, type, stream, payload, len);
+}
+
+/* EXEC `cat` on streams 1..streams, then `bytes` of stdin on stream 1. */
+static void make_prefix(struct prefix *p, uint32_t streams, uint32_t bytes)
+{
+	static char *const av[] = { "cat", NULL };
+	uint8_t req[64];
+	int len = bh_exec_req_encode(req, sizeof(req), av, NULL);
+	uint32_t id;
+
+	CHECK(len > 0);
+	for (id = 1; id <= streams; id++)
+		add_frame(p, BH_MSG_EXEC, id, req, (uint32_t)len);
+	while (bytes) {
+		uint32_t n = bytes < BH_FRAME_MAX_PAYLOAD ? bytes
+							  : BH_FRAME_MAX_PAYLOAD;
+
+		add_frame(p, BH_MSG_STDIN, 1, zeros, n);
+		bytes -= n;
+	}
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	bh_log_set_level(BH_LOG_ERR);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ||
+	    bh_set_nonblock(sv[0], 1) < 0 || bh_set_nonblock(sv[1], 1) < 0 ||
+	    fstat(sv[0], &sv_st[0]) < 0 || fstat(sv[1], &sv_st[1]) < 0) {
+		perror("fuzz_agent_frames: socketpair");
+		abort();
+	}
+	make_prefix(&prefixes[0], 1, 0);
+	make_prefix(&prefixes[1], 1, BH_STREAM_WINDOW - 1);
+	make_prefix(&prefixes[2], 1, BH_STREAM_WINDOW);
+	make_prefix(&prefixes[3], BH_MAX_STREAMS - 1, 0);
+	return 0;
+}
+
+static uint32_t rng;
+
+static uint32_t rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 17;
+	rng ^= rng << 5;
+	return rng;
+}
+
+static size_t next_chunk(unsigned mode)
+{
+	static const size_t bound[8] = { MAX_WRITE, 4, 16, 64, 512, 4096,
+					 20000, MAX_WRITE };
+
+	if (mode == 0)
+		return MAX_WRITE;
+	return 1 + rnd() % bound[mode & 7];
+}
+
+NO_COVERAGE
+static int fd_open(int fd)
+{
+	return fcntl(fd, F_GETFD) >= 0;
+}
+
+/* Our end of a fresh pipe; the command's end is closed at once. */
+static int half_pipe(int ours_is_write)
+{
+	int p[2];
+
+	CHECK(n_handed < MAX_FDS);
+	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0)
+		return -1;
+	close(p[ours_is_write ? 0 : 1]);
+	handed[n_handed++] = p[ours_is_write ? 1 : 0];
+	return p[ours_is_write ? 1 : 0];
+}
+
+static int fake_spawn(const struct bh_exec_req *req, struct spawned *out)
+{
+	const char *cmd;
+
+	CHECK(req->argc >= 1 && req->argv[0] && req->argv[0][0]);
+	CHECK(req->argv[req->argc] == NULL && req->envp[req->envc] == NULL);
+	cmd = req->argv[0];
+	if (!strcmp(cmd, "missing"))
+		return -BH_NOSTART_NOTFOUND;
+	if (!strcmp(cmd, "noexec"))
+		return -BH_NOSTART_NOEXEC;
+	if (!strcmp(cmd, "fail"))
+		return -BH_NOSTART_OTHER;
+	out->in_fd = strcmp(cmd, "nostdin") ? half_pipe(1) : -1;
+	out->out_fd = half_pipe(0);
+	out->err_fd = half_pipe(0);
+	if ((out->in_fd < 0 && strcmp(cmd, "nostdin")) || out->out_fd < 0 ||
+	    out->err_fd < 0) {
+		/* Out of fds: as spawn_command, close all and refuse. */
+		if (out->in_fd >= 0)
+			close(out->in_fd);
+		if (out->out_fd >= 0)
+			close(out->out_fd);
+		if (out->err_fd >= 0)
+			close(out->err_fd);
+		return -BH_NOSTART_OTHER;
+	}
+	out->pid = next_pid++;
+	return 0;
+}
+
+/* A frame the agent queued for the host: the host must accept it. */
+NO_COVERAGE
+static void host_sees(const struct bh_frame_hdr *h,
+				  const uint8_t *p)
+{
+	uint32_t kind, value;
+
+	CHECK(bh_frame_check_from_guest(h) == 0);
+	switch (h->type) {
+	case BH_MSG_EXIT:
+		CHECK(bh_parse_exit(p, h->len, &kind, &value) == 0);
+		break;
+	case BH_MSG_CREDIT:
+		CHECK(bh_parse_u32_payload(p, h->len, &value) == 0);
+		CHECK(value > 0 && value <= BH_STREAM_WINDOW);
+		break;
+	default:
+		/* No command runs, so nothing else is ever sent. */
+		CHECK(!"unexpected frame queued for the host");
+	}
+}
+
+/* Walks the queue and empties it as a complete bh_chan_flush would. */
+NO_COVERAGE
+static void take_queue(struct bh_chan *c)
+{
+	size_t left = bh_chan_pending(c);
+	const uint8_t *q;
+
+	if (!left)
+		return; /* c->out may be NULL: no pointer arithmetic on it */
+	q = c->out + c->out_off;
+	while (left) {
+		struct bh_frame_hdr h;
+
+		CHECK(left >= BH_FRAME_HDR_LEN);
+		CHECK(bh_frame_hdr_decode(q, &h) == 0);
+		CHECK(left - BH_FRAME_HDR_LEN >= h.len);
+		host_sees(&h, q + BH_FRAME_HDR_LEN);
+		q += BH_FRAME_HDR_LEN + h.len;
+		left -= BH_FRAME_HDR_LEN + h.len;
+	}
+	c->out_off = c->out_len = 0;
+}
+
+/* Per frame: the credit and buffer invariants of every live stream.
+ * deep (once per input, before agent_free): also unique ids, and the fds
+ * of live streams open, distinct and not our socket pair. */
+NO_COVERAGE
+static void check_invariants(int deep)
+{
+	static uint8_t fd_seen[4096];
+	static uint32_t id_seen[BH_MAX_STREAMS];
+	size_t i, j, n_ids = 0;
+
+	CHECK(a.chan.out_off <= a.chan.out_len);
+	CHECK(bh_chan_pending(&a.chan) <= FUZZ_AGENT_OUT_MAX);
+	for (i = 0; i < BH_MAX_STREAMS; i++) {
+		const struct agent_stream *s = &a.streams[i];
+
+		if (!s->id)
+			continue;
+		CHECK(s->stdin_len <= s->stdin_outstanding);
+		CHECK(s->stdin_outstanding <= BH_STREAM_WINDOW);
+		CHECK(s->send_credit.avail <= BH_STREAM_WINDOW);
+		CHECK(s->stdin_len == 0 || s->stdin_buf != NULL);
+		CHECK(s->exited ? s->pid == 0 : s->pid >= FAKE_PID_BASE);
+		/* EOF with nothing buffered closes the command's stdin. */
+		if (s->stdin_eof && s->stdin_len == 0)
+			CHECK(s->in_fd < 0);
+		/* No command ever read anything: output stays open. */
+		CHECK(s->out_fd >= 0 && s->err_fd >= 0);
+		if (deep)
+			id_seen[n_ids++] = s->id;
+	}
+	if (!deep)
+		return;
+	for (i = 0; i < n_ids; i++)
+		for (j = i + 1; j < n_ids; j++)
+			CHECK(id_seen[i] != id_seen[j]);
+	memset(fd_seen, 0, sizeof(fd_seen));
+	fd_seen[sv[0]] = fd_seen[sv[1]] = 1;
+	for (i = 0; i < BH_MAX_STREAMS; i++) {
+		const struct agent_stream *s = &a.streams[i];
+		const int fds[3] = { s->in_fd, s->out_fd, s->err_fd };
+
+		if (!s->id)
+			continue;
+		for (j = 0; j < 3; j++) {
+			if (fds[j] < 0)
+				continue;
+			CHECK((size_t)fds[j] < sizeof(fd_seen));
+			CHECK(!fd_seen[fds[j]]);
+			fd_seen[fds[j]] = 1;
+			CHECK(fd_open(fds[j]));
+		}
+	}
+}
+
+/* A random live command ends, as the SIGCHLD reaper would report it. */
+static void some_child_exits(void)
+{
+	struct agent_stream *s = &a.streams[rnd() % BH_MAX_STREAMS];
+	uint32_t r = rnd();
+	int st;
+
+	if (!s->id || s->exited)
+		return;
+	st = r & 1 ? (int)(1 + (r >> 1) % 64) /* killed by a signal */
+		   : (int)(((r >> 1) & 0xff) << 8); /* exit status */
+	agent_child_exited(&a, s->pid, st);
+	CHECK(s->exited && s->pid == 0);
+	if (r & 1)
+		CHECK(s->exit_kind == BH_EXIT_SIGNAL &&
+		      s->exit_value == 1 + (r >> 1) % 64);
+	else
+		CHECK(s->exit_kind == BH_EXIT_CODE &&
+		      s->exit_value == ((r >> 1) & 0xff));
+}
+
+NO_COVERAGE
+static void check_no_fd_left(void)
+{
+	struct stat st;
+	size_t i;
+
+	for (i = 0; i < n_handed; i++)
+		CHECK(!fd_open(handed[i]));
+	n_handed = 0;
+	/* Nobody closed our socket pair by mistake (a double close of a
+	 * reused number would). */
+	for (i = 0; i < 2; i++) {
+		CHECK(fstat(sv[i], &st) == 0);
+		CHECK(st.st_ino == sv_st[i].st_ino &&
+		      st.st_dev == sv_st[i].st_dev);
+	}
+}
+
+/* Writes buf into the host's end in reads of next_chunk(mode) bytes and
+ * hands every complete frame to the agent, as its read_channel does.
+ * Returns 1 once the agent would have stopped serving. */
+static int feed(const uint8_t *buf, size_t len, unsigned mode, int exits)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		size_t want = next_chunk(mode), got = 0;
+		ssize_t w;
+
+		if (want > len - off)
+			want = len - off;
+		w = write(sv[0], buf + off, want);
+		CHECK(w > 0);
+		off += (size_t)w;
+		while (got < (size_t)w) {
+			struct bh_frame_hdr h;
+			const uint8_t *payload;
+			long n = bh_chan_read(&a.chan);
+			int r;
+
+			CHECK(n > 0);
+			got += (size_t)n;
+			while ((r = bh_chan_next(&a.chan, &h, &payload)) > 0) {
+				r = agent_handle_frame(&a, &h, payload);
+				check_invariants(0);
+				if (r < 0) {
+					CHECK(r == -EPROTO || r == -ENOBUFS ||
+					      r == -ENOMEM);
+					return 1;
+				}
+			}
+			if (r < 0) {
+				CHECK(r == -EMSGSIZE);
+				return 1;
+			}
+		}
+		if (exits)
+			some_child_exits();
+		take_queue(&a.chan);
+	}
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	unsigned prefix;
+	int exits;
+	char buf[4096];
+	ssize_t n;
+
+	if (size < 2)
+		return 0;
+	exits = (data[0] & 16) != 0;
+	prefix = data[0] >> 5;
+	rng = 0x9e3779b9u ^ ((uint32_t)data[1] << 8 | data[0]);
+	agent_init(&a, sv[1], (data[0] & 8) != 0);
+	a.spawn = fake_spawn;
+	next_pid = FAKE_PID_BASE;
+	n_handed = 0;
+
+	if (prefix < 4 ||
+	    !feed(prefixes[prefix - 4].buf, prefixes[prefix - 4].len, 0, 0))
+		feed(data + 2, size - 2, data[0] & 7, exits);
+	check_invariants(1);
+	take_queue(&a.chan);
+	agent_free(&a);
+	check_no_fd_left();
+	while ((n = read(sv[1], buf, sizeof(buf))) > 0)
+		;
+	CHECK(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+	return 0;
+}

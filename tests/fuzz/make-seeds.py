@@ -1,0 +1,195 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora of the libFuzzer targets in tests/fuzz/.
+
+Each target's directory under tests/fuzz/corpus/ gets a few small valid
+inputs named seed-*.bin (rewritten on each run; other files there, such as
+crash reproducers, are left alone). No dependencies beyond Python 3.
+
+Input layouts (see the comment at the top of each target):
+  fuzz_host_frames, fuzz_agent_frames: flags byte, seed byte, byte stream
+  fuzz_exec_req: one exec request payload
+  fuzz_qmp_line: mode byte (state, way in), then QMP text
+"""
+import os
+import struct
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CORPUS = os.path.join(HERE, "corpus")
+
+# src/proto/frame.h
+HELLO, EXEC, STDIN, STDOUT, STDERR, CREDIT, EXIT, POWEROFF = range(1, 9)
+EXIT_CODE, EXIT_SIGNAL, EXIT_NOSTART = 0, 1, 2
+PROTO_VERSION = 1
+
+
+def frame(kind, stream, payload=b""):
+    return struct.pack("<III", kind, stream, len(payload)) + payload
+
+
+def u32(v):
+    return struct.pack("<I", v)
+
+
+def exec_req(argv, env=()):
+    out = struct.pack("<II", len(argv), len(env))
+    for s in list(argv) + list(env):
+        out += s.encode() + b"\0"
+    return out
+
+
+def hello():
+    return frame(HELLO, 0, u32(PROTO_VERSION) + u32(0))
+
+
+def exit_frame(stream, kind, value):
+    return frame(EXIT, stream, u32(kind) + u32(value))
+
+
+# Flags bytes of the channel targets.
+HOST_PEERS = 0x10      # well-behaved bh and guest around the daemon
+HOST_NO_CLIENT = 0x08  # bh has gone
+AGENT_DISPOSABLE = 0x08
+AGENT_EXITS = 0x10
+# Bits 5-7 of the flags byte: what the target sends before the input.
+HOST_AFTER_HELLO = 4 << 5        # HELLO
+HOST_CREDIT_1 = 5 << 5           # HELLO, 256 KiB - 1 of stdout
+HOST_CREDIT_0 = 6 << 5           # HELLO, 256 KiB of stdout
+AGENT_AFTER_EXEC = 4 << 5        # EXEC cat on stream 1
+AGENT_STDIN_CREDIT_1 = 5 << 5    # ... and 256 KiB - 1 of its stdin
+AGENT_63_STREAMS = 7 << 5        # EXEC cat on streams 1..63
+
+
+def host_seeds():
+    run = (hello()
+           + frame(STDOUT, 1, b"hi\n")
+           + frame(STDERR, 1, b"warning: x\n")
+           + frame(STDOUT, 1)
+           + frame(STDERR, 1)
+           + exit_frame(1, EXIT_CODE, 0))
+    return {
+        "hello": bytes([0, 0]) + hello(),
+        "hello-stdout-exit": bytes([HOST_PEERS, 1]) + run,
+        "hello-stdout-exit-small-reads": bytes([HOST_PEERS | 1, 7]) + run,
+        "no-client": bytes([HOST_NO_CLIENT | 3, 2]) + run,
+        "credit-signal": bytes([HOST_PEERS | 4, 3]) + hello()
+        + frame(STDOUT, 1, b"x" * 100)
+        + frame(CREDIT, 1, u32(0))
+        + exit_frame(1, EXIT_SIGNAL, 9),
+        "nostart": bytes([5, 4]) + hello()
+        + exit_frame(1, EXIT_NOSTART, 1),
+        "after-hello": bytes([HOST_AFTER_HELLO | HOST_PEERS, 5])
+        + frame(STDOUT, 1, b"out") + exit_frame(1, EXIT_CODE, 3),
+        "credit-limit": bytes([HOST_CREDIT_1, 6])
+        + frame(STDOUT, 1, b"y") + frame(STDOUT, 1)
+        + exit_frame(1, EXIT_CODE, 0),
+        "credit-spent-peers": bytes([HOST_CREDIT_0 | HOST_PEERS | 2, 8])
+        + frame(STDERR, 1, b"more after credit came back")
+        + exit_frame(1, EXIT_CODE, 1),
+    }
+
+
+def agent_seeds():
+    cat = exec_req(["cat"], ["TERM=dumb"])
+    return {
+        "exec-stdin-credit": bytes([0, 0])
+        + frame(EXEC, 1, cat)
+        + frame(STDIN, 1, b"hello\n")
+        + frame(CREDIT, 1, u32(0))
+        + frame(STDIN, 1)
+        + frame(POWEROFF, 0),
+        "exec-stdin-small-reads": bytes([AGENT_EXITS | 2, 9])
+        + frame(EXEC, 1, exec_req(["sh", "-c", "cat >/dev/null"]))
+        + frame(STDIN, 1, b"a" * 300)
+        + frame(STDIN, 1, b"b" * 40)
+        + frame(STDIN, 1),
+        "nostart": bytes([AGENT_DISPOSABLE, 1])
+        + frame(EXEC, 1, exec_req(["missing"]))
+        + frame(EXEC, 2, exec_req(["noexec"]))
+        + frame(EXEC, 3, exec_req(["fail", "x"]))
+        + frame(STDIN, 1, b"late"),
+        "nostdin": bytes([AGENT_EXITS | 3, 5])
+        + frame(EXEC, 7, exec_req(["nostdin"]))
+        + frame(STDIN, 7, b"dropped but credited")
+        + frame(EXEC, 8, cat)
+        + frame(STDIN, 8, b"kept"),
+        "stdin-credit-limit": bytes([AGENT_STDIN_CREDIT_1, 3])
+        + frame(STDIN, 1, b"z") + frame(STDIN, 1),
+        "stream-limit": bytes([AGENT_63_STREAMS, 4])
+        + frame(EXEC, 64, cat) + frame(EXEC, 65, cat)
+        + frame(STDIN, 65, b"to nobody") + frame(CREDIT, 64, u32(0)),
+        "after-exec": bytes([AGENT_AFTER_EXEC | AGENT_EXITS, 6])
+        + frame(STDIN, 1, b"x" * 10) + frame(POWEROFF, 0),
+    }
+
+
+def exec_req_seeds():
+    return {
+        "uname": exec_req(["uname", "-a"]),
+        "env": exec_req(["sh", "-c", "echo $A"],
+                        ["A=1", "PATH=/bin:/usr/bin", "_x=", "LANG=C.UTF-8"]),
+        "one": exec_req(["x"]),
+        "empty-args": exec_req(["printf", "", "%s\\n", ""]),
+    }
+
+
+GREETING = (b'{"QMP": {"version": {"qemu": {"micro": 0, "minor": 2, '
+            b'"major": 7}, "package": "Debian 1:7.2"}, '
+            b'"capabilities": ["oob"]}}\n')
+RETURN = b'{"return": {}}\n'
+EVENT = (b'{"timestamp": {"seconds": 1700000000, "microseconds": 1}, '
+         b'"event": "SHUTDOWN", "data": {"guest": true, '
+         b'"reason": "guest-shutdown"}}\n')
+ERROR = (b'{"error": {"class": "CommandNotFound", '
+         b'"desc": "The command foo has not been found"}}\n')
+
+QMP_GREETING, QMP_NEGOTIATING, QMP_READY = 0, 1, 2
+QMP_SOCKET = 0x04
+QMP_LONG = 0x80  # 65530 spaces first (with QMP_SOCKET)
+
+
+def qmp_seeds():
+    return {
+        "greeting": bytes([QMP_GREETING]) + GREETING,
+        "greeting-return-event": bytes([QMP_GREETING])
+        + GREETING + RETURN + EVENT,
+        "greeting-socket": bytes([QMP_GREETING | QMP_SOCKET | (4 << 3)])
+        + GREETING + RETURN + EVENT,
+        "long-line-fits": bytes([QMP_READY | QMP_SOCKET | QMP_LONG
+                                 | (12 << 3)]) + b'{}\n' + EVENT,
+        "long-line-over": bytes([QMP_READY | QMP_SOCKET | QMP_LONG
+                                 | (12 << 3)]) + EVENT,
+        "negotiating-return": bytes([QMP_NEGOTIATING]) + RETURN,
+        "ready-event": bytes([QMP_READY]) + EVENT,
+        "ready-error": bytes([QMP_READY]) + ERROR + EVENT,
+        "ready-event-socket": bytes([QMP_READY | QMP_SOCKET | (12 << 3)])
+        + EVENT + b'{"event": "STOP"}\n',
+    }
+
+
+TARGETS = {
+    "fuzz_host_frames": host_seeds,
+    "fuzz_agent_frames": agent_seeds,
+    "fuzz_exec_req": exec_req_seeds,
+    "fuzz_qmp_line": qmp_seeds,
+}
+
+
+def main():
+    total = 0
+    for target, make in TARGETS.items():
+        d = os.path.join(CORPUS, target)
+        os.makedirs(d, exist_ok=True)
+        for name in os.listdir(d):
+            if name.startswith("seed-") and name.endswith(".bin"):
+                os.unlink(os.path.join(d, name))
+        for name, data in make().items():
+            with open(os.path.join(d, "seed-%s.bin" % name), "wb") as f:
+                f.write(data)
+            total += 1
+    print("make-seeds: wrote %d seeds under %s" % (total, CORPUS))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
