@@ -85,7 +85,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
 FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -Isrc -g -O1 \
                -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION \
-               -fsanitize=fuzzer,address,undefined
+               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
 fuzz: $(FUZZ_BINS)
 

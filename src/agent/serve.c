@@ -19,6 +19,9 @@
 	(BH_MAX_STREAMS * (BH_STREAM_WINDOW + 64u * BH_FRAME_HDR_LEN) + \
 	 64u * 1024u)
 
+/* Stop reading commands' output while this much waits for the host. */
+#define AGENT_PAUSE_BYTES BH_STREAM_WINDOW
+
 /* How long a disposable that finished its job waits for the host. */
 #define AGENT_DISPOSABLE_LINGER_MS 10000
 
@@ -347,7 +350,10 @@ int agent_serve(struct agent *a, int sig_fd)
 				p[n].events = POLLOUT;
 				who[n++] = s;
 			}
-			if (s->send_credit.avail) {
+			/* Credit bounds payload; this bounds headers too
+			 * when a command writes in tiny pieces. */
+			if (s->send_credit.avail &&
+			    bh_chan_pending(&a->chan) < AGENT_PAUSE_BYTES) {
 				if (s->out_fd >= 0) {
 					p[n].fd = s->out_fd;
 					p[n].events = POLLIN;

@@ -6,7 +6,7 @@
 
 /* Admin peers are trusted (root or the bulkhead group), but a stuck one
  * must not make the daemon buffer without end. */
-#define CLIENT_OUT_MAX (2u * BH_STREAM_WINDOW + 64u * 1024u)
+#define CLIENT_OUT_MAX (2u * BH_STREAM_WINDOW + 4u * BH_FRAME_MAX_PAYLOAD)
 
 void client_accept(struct daemon *d);
 void client_input(struct client *c);

@@ -24,6 +24,13 @@
 /* Default time from QEMU's start to the agent's HELLO. Under TCG a qube
  * is ready in ~2 s; a loaded CI machine can be several times slower. */
 #define DEFAULT_BOOT_TIMEOUT_MS 60000
+/* A relay stops reading one side while the other side's queue holds this
+ * much. Credit bounds payload but not frame headers (a guest may send
+ * 1-byte frames); one read adds at most one input buffer, so queues stay
+ * below RELAY_PAUSE_BYTES + sizeof(bh_chan.in) + a frame. */
+#define RELAY_PAUSE_BYTES BH_STREAM_WINDOW
+/* Queue bounds that follow from it: refusing past them is a safety net. */
+#define DISPVM_CHAN_OUT_MAX (2u * BH_STREAM_WINDOW + 4u * BH_FRAME_MAX_PAYLOAD)
 /* Lines of console log shown when a qube fails to boot. */
 #define CONSOLE_TAIL_LINES 15
 
@@ -72,6 +79,7 @@ struct client {
 struct daemon {
 	struct bh_paths paths;
 	struct engine_accel_choice accel;
+	unsigned tsc_khz;
 	struct guest_files guest;
 	int listen_fd;
 	int sig_fd;

@@ -18,10 +18,6 @@
 #include "lib/util.h"
 #include "proto/exitcodes.h"
 
-/* Bound on what may wait in the channel to a guest: every frame in it is
- * covered by a credit, so this is never reached by a well-behaved pair. */
-#define DISPVM_CHAN_OUT_MAX (2u * BH_STREAM_WINDOW + 64u * 1024u)
-
 /* The end of a file is all we show: read at most this much of it. */
 #define TAIL_READ_MAX (64 * 1024)
 
@@ -202,6 +198,7 @@ void dispvm_start(struct daemon *d, struct client *c, const uint8_t *req,
 	spec.memory_mb = DISPVM_MEMORY_MB;
 	spec.vcpus = DISPVM_VCPUS;
 	spec.disposable = 1;
+	spec.tsc_khz = d->tsc_khz;
 	r = engine_start(qemu, &spec, d->accel.accel, qemu_log, &dv->vm);
 	if (r < 0) {
 		client_error(c, r == -ENOSPC ? BH_EXIT_NOSPACE

@@ -32,6 +32,7 @@ struct qube_spec {
 	unsigned memory_mb;
 	unsigned vcpus;
 	int disposable;
+	unsigned tsc_khz; /* TCG: the host TSC rate, 0 = let the guest calibrate */
 };
 
 /* Builds QEMU's argument vector into argv (cap entries, NULL-terminated),

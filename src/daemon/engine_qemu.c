@@ -149,9 +149,19 @@ int engine_qemu_argv(const char *qemu, const struct qube_spec *spec,
 	add(&b, "-initrd");
 	add(&b, "%s", spec->initramfs);
 	add(&b, "-append");
-	add(&b, "console=ttyS0 quiet panic=-1 bh.name=%s bh.root=/dev/vda%s%s",
-	    spec->name, spec->private_img ? " bh.private=/dev/vdb" : "",
-	    spec->disposable ? " bh.disposable=1" : "");
+	{
+		char tsc[40] = "";
+
+		if (accel == ACCEL_TCG && spec->tsc_khz)
+			snprintf(tsc, sizeof(tsc), " tsc_early_khz=%u",
+				 spec->tsc_khz);
+		add(&b,
+		    "console=ttyS0 quiet panic=-1%s bh.name=%s "
+		    "bh.root=/dev/vda%s%s",
+		    tsc, spec->name,
+		    spec->private_img ? " bh.private=/dev/vdb" : "",
+		    spec->disposable ? " bh.disposable=1" : "");
+	}
 	add(&b, "-chardev");
 	add(&b, "file,id=console,path=%s", spec->console_log);
 	add(&b, "-serial");

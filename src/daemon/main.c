@@ -22,6 +22,7 @@
 #include "daemon/client.h"
 #include "daemon/daemon.h"
 #include "daemon/dispvm.h"
+#include "daemon/tsc.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -158,7 +159,9 @@ static int run_loop(struct daemon *d)
 			/* While its qube boots, a client's stdin waits in
 			 * the socket: the command's stream does not exist
 			 * yet. */
-			if (!c->dv || c->dv->state != DV_BOOTING)
+			if (!c->dv || (c->dv->state != DV_BOOTING &&
+				       bh_chan_pending(&c->dv->chan) <
+					       RELAY_PAUSE_BYTES))
 				ev |= POLLIN;
 			if (bh_chan_pending(&c->chan))
 				ev |= POLLOUT;
@@ -171,13 +174,18 @@ static int run_loop(struct daemon *d)
 				next = dv->deadline_ms;
 			if (!dv->vm_alive)
 				continue;
-			p[n] = (struct pollfd){
-				dv->chan.fd,
-				(short)(POLLIN |
-					(bh_chan_pending(&dv->chan) ? POLLOUT
-								    : 0)),
-				0
-			};
+			/* Backpressure: while bh is slow to read, leave the
+			 * guest's output in its channel rather than queue it
+			 * here (credit bounds payload, not frame headers). */
+			short ev = 0;
+
+			if (!dv->client ||
+			    bh_chan_pending(&dv->client->chan) <
+				    RELAY_PAUSE_BYTES)
+				ev |= POLLIN;
+			if (bh_chan_pending(&dv->chan))
+				ev |= POLLOUT;
+			p[n] = (struct pollfd){ dv->chan.fd, ev, 0 };
 			s[n++] = (struct slot){ SLOT_CHAN, dv };
 			p[n] = (struct pollfd){ dv->qmp.fd, POLLIN, 0 };
 			s[n++] = (struct slot){ SLOT_QMP, dv };
@@ -330,6 +338,12 @@ int main(int argc, char **argv)
 	engine_choose_accel("/sys/module", "/dev/kvm", &d.accel);
 	LOG_INFO("engine: QEMU with %s: %s",
 		 d.accel.accel == ACCEL_KVM ? "KVM" : "TCG", d.accel.why);
+	if (d.accel.accel == ACCEL_TCG) {
+		d.tsc_khz = tsc_khz_measure();
+		LOG_INFO("host TSC: %u kHz (given to guests: they cannot "
+			 "calibrate it reliably under TCG)",
+			 d.tsc_khz);
+	}
 	d.listen_fd = listen_admin(&d);
 	if (d.listen_fd < 0 || d.sig_fd < 0) {
 		fprintf(stderr, "bulkheadd: cannot listen on %s: %s\n",

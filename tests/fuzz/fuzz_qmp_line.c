@@ -88,6 +88,17 @@ static size_t drain(int fd, char *out, size_t cap)
 	return total;
 }
 
+/* QEMU's strings kept for the log: terminated, printable ASCII only. */
+NO_COVERAGE
+static void check_logged(const char *s, size_t cap)
+{
+	size_t i, n = strnlen(s, cap);
+
+	CHECK(n < cap);
+	for (i = 0; i < n; i++)
+		CHECK(s[i] >= 0x20 && s[i] < 0x7f);
+}
+
 NO_COVERAGE
 static void check_state(enum qmp_state before, enum qmp_state after)
 {
@@ -97,9 +108,8 @@ static void check_state(enum qmp_state before, enum qmp_state after)
 	/* A full buffer without a newline closes the connection. */
 	CHECK(q.in_len < sizeof(q.in) ||
 	      (q.in_len == sizeof(q.in) && q.state == QMP_CLOSED));
-	CHECK(memchr(q.last_event, '\0', sizeof(q.last_event)) != NULL);
-	CHECK(memchr(q.shutdown_reason, '\0', sizeof(q.shutdown_reason)) !=
-	      NULL);
+	check_logged(q.last_event, sizeof(q.last_event));
+	check_logged(q.shutdown_reason, sizeof(q.shutdown_reason));
 }
 
 /* Lines straight into qmp_handle_line. */

@@ -2,8 +2,9 @@
 """Writes the seed corpora of the libFuzzer targets in tests/fuzz/.
 
 Each target's directory under tests/fuzz/corpus/ gets a few small valid
-inputs named seed-*.bin (rewritten on each run; other files there, such as
-crash reproducers, are left alone). No dependencies beyond Python 3.
+inputs named seed-*.bin (rewritten on each run), and, where a target found a
+bug, its reproducer crash-*.bin (rewritten too). Other files there are left
+alone. No dependencies beyond Python 3.
 
 Input layouts (see the comment at the top of each target):
   fuzz_host_frames, fuzz_agent_frames: flags byte, seed byte, byte stream
@@ -78,6 +79,8 @@ def host_seeds():
         + exit_frame(1, EXIT_SIGNAL, 9),
         "nostart": bytes([5, 4]) + hello()
         + exit_frame(1, EXIT_NOSTART, 1),
+        "stdout-after-eof": bytes([HOST_AFTER_HELLO, 9])
+        + frame(STDOUT, 1) + frame(STDOUT, 1, b"late"),
         "after-hello": bytes([HOST_AFTER_HELLO | HOST_PEERS, 5])
         + frame(STDOUT, 1, b"out") + exit_frame(1, EXIT_CODE, 3),
         "credit-limit": bytes([HOST_CREDIT_1, 6])
@@ -118,6 +121,8 @@ def agent_seeds():
         "stream-limit": bytes([AGENT_63_STREAMS, 4])
         + frame(EXEC, 64, cat) + frame(EXEC, 65, cat)
         + frame(STDIN, 65, b"to nobody") + frame(CREDIT, 64, u32(0)),
+        "stdin-after-eof": bytes([AGENT_AFTER_EXEC, 7])
+        + frame(STDIN, 1, b"last") + frame(STDIN, 1) + frame(STDIN, 1, b"!"),
         "after-exec": bytes([AGENT_AFTER_EXEC | AGENT_EXITS, 6])
         + frame(STDIN, 1, b"x" * 10) + frame(POWEROFF, 0),
     }
@@ -167,6 +172,32 @@ def qmp_seeds():
     }
 
 
+# Reproducers of bugs the targets found, named crash-*.bin; they stay in
+# the corpus so that they replay until the bug is fixed, and then guard
+# against its return.
+CLIENT_OUT_MAX = 2 * 256 * 1024 + 64 * 1024  # src/daemon/client.h
+
+
+def host_reproducers():
+    # A guest within its credit, writing output in tiny frames, while bh
+    # does not read (blocked writing its own stdout): the daemon forwards
+    # every frame, header included, to bh's queue, but credit counts only
+    # payload bytes, so the queue passes CLIENT_OUT_MAX before the credit
+    # runs out, bh_chan_send fails with -ENOBUFS and the daemon reports
+    # -EPROTO: a qube that kept to the protocol is destroyed as one that
+    # broke it. 45372 one-byte frames: 45372 * 13 > CLIENT_OUT_MAX while
+    # 45372 < 256 KiB of credit.
+    n = CLIENT_OUT_MAX // 13 + 1
+    return {
+        "small-frames-slow-bh": bytes([0, 0]) + hello()
+        + frame(STDOUT, 1, b"x") * n,
+    }
+
+
+REPRODUCERS = {
+    "fuzz_host_frames": host_reproducers,
+}
+
 TARGETS = {
     "fuzz_host_frames": host_seeds,
     "fuzz_agent_frames": agent_seeds,
@@ -187,7 +218,13 @@ def main():
             with open(os.path.join(d, "seed-%s.bin" % name), "wb") as f:
                 f.write(data)
             total += 1
-    print("make-seeds: wrote %d seeds under %s" % (total, CORPUS))
+    for target, make in REPRODUCERS.items():
+        d = os.path.join(CORPUS, target)
+        for name, data in make().items():
+            with open(os.path.join(d, "crash-%s.bin" % name), "wb") as f:
+                f.write(data)
+            total += 1
+    print("make-seeds: wrote %d files under %s" % (total, CORPUS))
     return 0
 
 

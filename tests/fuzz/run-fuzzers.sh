@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (make fuzz) and runs each for a short,
-# bounded time over a writable copy of its seed corpus in a temporary
-# folder; the repository is never written to, apart from make's build/.
+# Builds the libFuzzer targets (make fuzz), replays each target's corpus
+# (tests/fuzz/corpus/NAME: seeds and reproducers of bugs found), then fuzzes
+# each for a short, bounded time over a writable copy of that corpus in a
+# temporary folder; the repository is never written to, apart from make's
+# build/.
 #
 #   tests/fuzz/run-fuzzers.sh [NAME...]     (default: every build/fuzz/fuzz_*)
 #
@@ -74,12 +76,31 @@ for name in "${names[@]}"; do
 		failed=$((failed + 1))
 		continue
 	fi
+	# 1. Replay the corpus as it is: reproducers of known bugs may be
+	#    larger than what the fuzzer generates and must run whole.
+	# 2. Fuzz from it with small inputs (larger corpus files are cut to
+	#    -max_len there), which keeps mutation fast.
+	(
+		cd "$work" &&
+			"$bin" -runs=0 -timeout=5 -rss_limit_mb=2048 \
+				-artifact_prefix="$work/replay-" corpus \
+				</dev/null >"$work/replay.log" 2>&1
+	)
+	rc=$?
+	if [ $rc -ne 0 ]; then
+		echo "fuzz: $name FAILED (replaying its corpus)"
+		grep -E 'ERROR|SUMMARY|invariant|runtime error|Test unit written' \
+			"$work/replay.log" | head -n 20 | sed 's/^/    /'
+		failed=$((failed + 1))
+		keep=1
+		continue
+	fi
 	(
 		cd "$work" &&
 			"$bin" -max_total_time="$seconds" -timeout=5 \
-				-rss_limit_mb=2048 -print_final_stats=1 \
-				-artifact_prefix="$work/" corpus \
-				</dev/null >"$work/log" 2>&1
+				-rss_limit_mb=2048 -max_len=4096 \
+				-print_final_stats=1 -artifact_prefix="$work/" \
+				corpus </dev/null >"$work/log" 2>&1
 	)
 	rc=$?
 	runs=$(sed -n 's/^Done \([0-9]*\) runs in.*/\1/p' "$work/log" | tail -n 1)

@@ -1,0 +1,324 @@
+#!/usr/bin/env bash
+# VM tests: boot real qubes (TCG on our machines) through the installed
+# bh and bulkheadd. The happy-path tests share one daemon and its root; the
+# error tests each get a root of their own, since each breaks something
+# (QEMU, kernel, space, daemon). Prints "vm: NAME ok|FAILED|SKIPPED: why"
+# per test and ends with "vm: N passed, N failed, N skipped".
+#
+# Usage: tests/vm/run-vm-tests.sh [NAME-PATTERN]
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/vm/lib.sh
+. "$here/lib.sh"
+
+pattern=${1:-}
+passed=0 failed=0 skipped=0
+work=$(mktemp -d /tmp/bh-vmtests.XXXXXX)
+main_root=""
+
+cleanup() {
+	[ -n "$main_root" ] && stop_root "$main_root"
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+run_test() {
+	local name=$1 out
+	if [ -n "$pattern" ] && [[ $name != *$pattern* ]]; then
+		return
+	fi
+	out=$("$name" 2>&1)
+	case $? in
+	0) passed=$((passed + 1)); echo "vm: $name ok" ;;
+	77) skipped=$((skipped + 1)); echo "vm: $name SKIPPED: $out" ;;
+	*) failed=$((failed + 1)); echo "vm: $name FAILED:"; echo "$out" | sed 's/^/    /' ;;
+	esac
+}
+
+# Runs bh in the main root, with no stdin unless redirected by the caller.
+bhm() { BULKHEAD_ROOT=$main_root "$BH" "$@"; }
+
+# ---------------------------------------------------------------- happy path
+
+test_autostart_and_kernel_version() {
+	local err want got
+	got=$(bhm run --dispvm -- uname -r </dev/null 2>"$work/err") || {
+		cat "$work/err"; return 1; }
+	err=$(cat "$work/err")
+	want=$(readlink "$BH_IMAGES/kernels/current")
+	expect_eq "uname -r" "$got" "$want" &&
+		expect_contains "bh's notice" "$err" "started bulkheadd" &&
+		expect_contains "engine notice" "$err" "engine="
+}
+
+test_exit_codes() {
+	local rc
+	bhm run --dispvm -- true </dev/null; rc=$?
+	expect_eq "true" "$rc" 0 || return 1
+	bhm run --dispvm -- sh -c 'exit 7' </dev/null; rc=$?
+	expect_eq "exit 7" "$rc" 7 || return 1
+	bhm run --dispvm -- sh -c 'kill -9 $$' </dev/null; rc=$?
+	expect_eq "kill -9" "$rc" $((128 + 9))
+}
+
+test_stdin_flows() {
+	local got
+	got=$(echo hi | bhm run --dispvm -- cat)
+	expect_eq "echo hi | cat" "$got" "hi"
+}
+
+test_binary_stdout_1mib() {
+	# The guest makes 1 MiB of random bytes, prints their sha256 on
+	# stderr and the bytes on stdout; the host hashes what arrived.
+	local inside outside size
+	bhm run --dispvm -- sh -c \
+		'head -c 1048576 /dev/urandom >/tmp/r; sha256sum </tmp/r >&2; cat /tmp/r' \
+		</dev/null >"$work/out" 2>"$work/err" || { cat "$work/err"; return 1; }
+	size=$(stat -c %s "$work/out")
+	inside=$(cut -d' ' -f1 <"$work/err")
+	outside=$(sha256sum <"$work/out" | cut -d' ' -f1)
+	expect_eq "size" "$size" 1048576 && expect_eq "sha256" "$outside" "$inside"
+}
+
+test_binary_roundtrip_1mib() {
+	local a b
+	head -c 1048576 /dev/urandom >"$work/in"
+	bhm run --dispvm -- cat <"$work/in" >"$work/back" || return 1
+	a=$(sha256sum <"$work/in") b=$(sha256sum <"$work/back")
+	expect_eq "sha256 after a round trip" "$b" "$a"
+}
+
+test_env_and_hostname() {
+	local got
+	got=$(bhm run --dispvm -e GREETING=hello -- sh -c 'echo "$GREETING $(hostname)"' </dev/null)
+	case $got in
+	"hello disp"[0-9]*) return 0 ;;
+	esac
+	echo "got '$got', want 'hello dispN'"
+	return 1
+}
+
+test_not_found_and_not_executable() {
+	local rc err
+	err=$(bhm run --dispvm -- no-such-command </dev/null 2>&1); rc=$?
+	expect_eq "missing command" "$rc" 127 &&
+		expect_contains "message" "$err" "not found" || return 1
+	bhm run --dispvm -- /etc/passwd </dev/null 2>/dev/null; rc=$?
+	expect_eq "not executable" "$rc" 126
+}
+
+test_template_root_untouched() {
+	# Writes under / land in the tmpfs overlay; the template image that
+	# every qube shares stays as it was.
+	local img before after got
+	img=$(readlink -f "$BH_IMAGES/templates/minimal/root.img")
+	before=$(sha256sum <"$img")
+	got=$(bhm run --dispvm -- sh -c 'echo x >/etc/scribble && cat /etc/scribble' </dev/null)
+	after=$(sha256sum <"$img")
+	expect_eq "write in the qube" "$got" "x" &&
+		expect_eq "template image" "$after" "$before"
+}
+
+test_parallel_disposables_isolated() {
+	# Two disposables run at once. Each writes a marker, says so, and
+	# waits on its stdin; once both have written, both list the places
+	# the other wrote to. A fifo per qube is the barrier: no sleeps.
+	local q fa fb la lb
+	mkfifo "$work/ina" "$work/inb"
+	for q in a b; do
+		bhm run --dispvm -- sh -c \
+			"echo $q >/root/marker-$q; echo $q >/tmp/marker-$q; echo written; read go; ls /root /tmp" \
+			<"$work/in$q" >"$work/out$q" 2>&1 &
+	done
+	exec {fa}>"$work/ina" {fb}>"$work/inb"
+	wait_until 120 grep -q written "$work/outa" || { echo "a never wrote"; cat "$work/outa"; }
+	wait_until 120 grep -q written "$work/outb" || { echo "b never wrote"; cat "$work/outb"; }
+	echo go >&"$fa"; echo go >&"$fb"
+	exec {fa}>&- {fb}>&-
+	wait
+	la=$(cat "$work/outa") lb=$(cat "$work/outb")
+	expect_contains "a sees its own" "$la" "marker-a" &&
+		expect_contains "b sees its own" "$lb" "marker-b" || return 1
+	case "$la$lb" in
+	*marker-b*marker-b*|*marker-a*marker-a*)
+		echo "one qube saw the other's file: a=[$la] b=[$lb]"; return 1 ;;
+	esac
+	return 0
+}
+
+test_bh_killed_destroys_qube() {
+	# bh dies while its command runs: the daemon destroys the qube.
+	local pid
+	mkfifo "$work/hold"
+	bhm run --dispvm -- sh -c 'echo running; exec cat' <"$work/hold" >"$work/kout" 2>&1 &
+	pid=$!
+	exec {h}>"$work/hold"
+	wait_until 120 grep -q running "$work/kout" || { echo "never ran"; cat "$work/kout"; exec {h}>&-; return 1; }
+	kill -9 "$pid"
+	wait "$pid" 2>/dev/null
+	exec {h}>&-
+	wait_until 30 no_leftovers "$main_root" || { no_leftovers "$main_root"; return 1; }
+}
+
+test_nothing_left_after_runs() {
+	# After every run above: no qube folder, no QEMU, and the state
+	# root holds exactly what it held before the first run.
+	no_leftovers "$main_root" || return 1
+	state_listing "$main_root" >"$work/after"
+	diff -u "$work/before" "$work/after"
+}
+
+# --------------------------------------------------------------- bad input
+
+test_usage_errors() {
+	local rc err
+	err=$(bhm run --bogus -- true 2>&1 </dev/null); rc=$?
+	expect_eq "unknown option" "$rc" 120 &&
+		expect_contains "message" "$err" "bogus" || return 1
+	err=$(bhm run --dispvm 2>&1 </dev/null); rc=$?
+	expect_eq "missing command" "$rc" 120 &&
+		expect_contains "message" "$err" "missing COMMAND" || return 1
+	err=$(bhm run -- true 2>&1 </dev/null); rc=$?
+	expect_eq "no --dispvm" "$rc" 120 || return 1
+	err=$(bhm frobnicate 2>&1 </dev/null); rc=$?
+	expect_eq "unknown verb" "$rc" 120 &&
+		expect_contains "message" "$err" "unknown verb"
+}
+
+test_qemu_missing() {
+	local r rc err
+	r=$(new_root qemu)
+	err=$(BULKHEAD_ROOT=$r BULKHEAD_QEMU=/nonexistent/qemu "$BH" run --dispvm -- true 2>&1 </dev/null); rc=$?
+	expect_eq "exit code" "$rc" 122 &&
+		expect_contains "message" "$err" "QEMU not found" &&
+		expect_contains "fix" "$err" "apt-get install qemu-system-x86" &&
+		no_leftovers "$r"
+	rc=$?
+	stop_root "$r"
+	return $rc
+}
+
+test_kernel_missing() {
+	local r rc err
+	r=$(new_root nokernel empty)
+	err=$(BULKHEAD_ROOT=$r "$BH" run --dispvm -- true 2>&1 </dev/null); rc=$?
+	expect_eq "exit code" "$rc" 122 &&
+		expect_contains "message" "$err" "bh-build-guest" &&
+		no_leftovers "$r"
+	rc=$?
+	stop_root "$r"
+	return $rc
+}
+
+test_kernel_corrupt() {
+	local r rc err kv
+	r=$(new_root corrupt empty)
+	kv=$(readlink "$BH_IMAGES/kernels/current")
+	mkdir -p "$r/var/lib/bulkhead/kernels"
+	cp -a "$BH_IMAGES/kernels/$kv" "$r/var/lib/bulkhead/kernels/"
+	ln -s "$kv" "$r/var/lib/bulkhead/kernels/current"
+	ln -s "$BH_IMAGES/templates" "$r/var/lib/bulkhead/templates"
+	# Flip one byte in the middle of the kernel.
+	printf '\xff' | dd of="$r/var/lib/bulkhead/kernels/$kv/vmlinuz" bs=1 \
+		seek=4000000 conv=notrunc status=none
+	err=$(BULKHEAD_ROOT=$r "$BH" run --dispvm -- true 2>&1 </dev/null); rc=$?
+	expect_eq "exit code" "$rc" 122 &&
+		expect_contains "message" "$err" "corrupt" &&
+		expect_contains "fix" "$err" "bh-build-guest --force" &&
+		no_leftovers "$r"
+	rc=$?
+	stop_root "$r"
+	return $rc
+}
+
+test_no_space() {
+	local r rc err
+	r=$(new_root nospace)
+	mkdir -p "$r/run/bulkhead"
+	mount -t tmpfs -o size=8m bh-test-nospace "$r/run/bulkhead" ||
+		{ echo "cannot mount a tmpfs (needs root)"; stop_root "$r"; return 77; }
+	err=$(BULKHEAD_ROOT=$r "$BH" run --dispvm -- true 2>&1 </dev/null); rc=$?
+	expect_eq "exit code" "$rc" 123 &&
+		expect_contains "message" "$err" "not enough space" &&
+		no_leftovers "$r"
+	rc=$?
+	stop_root "$r"
+	return $rc
+}
+
+test_daemon_unreachable() {
+	local r rc err
+	r=$(new_root nodaemon)
+	err=$(BULKHEAD_ROOT=$r BULKHEAD_DAEMON=/nonexistent/bulkheadd "$BH" run --dispvm -- true 2>&1 </dev/null); rc=$?
+	expect_eq "exit code" "$rc" 121 &&
+		expect_contains "message" "$err" "did not start"
+	rc=$?
+	stop_root "$r"
+	return $rc
+}
+
+test_guest_never_ready() {
+	# A kernel whose /init never says HELLO: the daemon's boot timeout
+	# fires, the error shows the console's last lines, nothing is left.
+	local r rc err kv kd tree
+	r=$(new_root neverready empty)
+	kv=$(readlink "$BH_IMAGES/kernels/current")
+	kd=$r/var/lib/bulkhead/kernels/$kv
+	mkdir -p "$kd" "$work/tree/dev"
+	cp "$BH_IMAGES/kernels/$kv/vmlinuz" "$kd/"
+	gcc -static -O2 -o "$work/tree/init" "$here/hang-init.c" || return 1
+	tree=$work/tree
+	(cd "$tree" && find . | cpio -o -H newc --quiet) >"$kd/initramfs.img"
+	(cd "$kd" && sha256sum vmlinuz initramfs.img >SHA256SUMS)
+	ln -s "$kv" "$r/var/lib/bulkhead/kernels/current"
+	ln -s "$BH_IMAGES/templates" "$r/var/lib/bulkhead/templates"
+	mkdir -p "$r/run/bulkhead" "$r/var/log/bulkhead"
+	BULKHEAD_ROOT=$r setsid "$BULKHEADD" --boot-timeout 6 \
+		>>"$r/var/log/bulkhead/bulkheadd.log" 2>&1 </dev/null &
+	wait_until 30 test -S "$r/run/bulkhead/admin.sock" || { echo "daemon did not listen"; stop_root "$r"; return 1; }
+	err=$(BULKHEAD_ROOT=$r "$BH" run --dispvm -- true 2>&1 </dev/null); rc=$?
+	expect_eq "exit code" "$rc" 124 &&
+		expect_contains "message" "$err" "not ready after 6 s" &&
+		expect_contains "console lines" "$err" "hang-init: this guest never becomes ready" &&
+		wait_until 30 no_leftovers "$r"
+	rc=$?
+	stop_root "$r"
+	return $rc
+}
+
+# ---------------------------------------------------------------- main
+
+if ! command -v "$BH" >/dev/null || ! command -v "$BULKHEADD" >/dev/null; then
+	echo "vm: bh or bulkheadd not installed (run ./setup)"
+	echo "vm: 0 passed, 1 failed, 0 skipped"
+	exit 1
+fi
+if [ ! -e "$BH_IMAGES/kernels/current" ]; then
+	echo "vm: no guest images in $BH_IMAGES (run ./setup)"
+	echo "vm: 0 passed, 1 failed, 0 skipped"
+	exit 1
+fi
+
+main_root=$(new_root main)
+run_test test_autostart_and_kernel_version
+state_listing "$main_root" >"$work/before"
+run_test test_exit_codes
+run_test test_stdin_flows
+run_test test_binary_stdout_1mib
+run_test test_binary_roundtrip_1mib
+run_test test_env_and_hostname
+run_test test_not_found_and_not_executable
+run_test test_template_root_untouched
+run_test test_parallel_disposables_isolated
+run_test test_bh_killed_destroys_qube
+run_test test_nothing_left_after_runs
+run_test test_usage_errors
+run_test test_qemu_missing
+run_test test_kernel_missing
+run_test test_kernel_corrupt
+run_test test_no_space
+run_test test_daemon_unreachable
+run_test test_guest_never_ready
+
+echo "vm: $passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
