@@ -42,23 +42,10 @@ static void usage(FILE *f)
 		   "for tests)\n");
 }
 
-static int make_sigfd(void)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-}
-
 static int serve_fd(int fd)
 {
 	struct agent a;
-	int sfd = make_sigfd(), r;
+	int sfd = agent_make_sigfd(), r;
 
 	if (sfd < 0 || bh_set_nonblock(fd, 1) < 0)
 		return 1;
@@ -157,7 +144,7 @@ static int run_init(void)
 		return -1;
 	}
 	fd = open(port, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	sfd = make_sigfd();
+	sfd = agent_make_sigfd();
 	if (fd < 0 || sfd < 0) {
 		LOG_ERR("opening %s: %s", port, strerror(errno));
 		return -1;

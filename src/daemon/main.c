@@ -144,8 +144,12 @@ static int run_loop(struct daemon *d)
 		if (d->stopping) {
 			for (dv = d->dispvms; dv; dv = dv->next)
 				dispvm_kill(dv);
-			if (!d->dispvms)
+			if (!d->dispvms) {
+				/* Best effort: tell waiting clients why. */
+				for (c = d->clients; c; c = c->next)
+					bh_chan_flush(&c->chan);
 				return 0;
+			}
 		}
 		if (!d->stopping) {
 			p[n] = (struct pollfd){ d->listen_fd, POLLIN, 0 };
@@ -312,8 +316,13 @@ int main(int argc, char **argv)
 				"path short enough for a socket\n");
 		return 2;
 	}
+	/* Whatever the daemon creates is private unless it says otherwise;
+	 * the admin socket gets its mode when it exists, so there is no
+	 * window in which it is open to all. */
+	umask(077);
 	if (bh_mkdir_p(d.paths.run, 0755) < 0 ||
-	    bh_mkdir_p(d.paths.state, 0755) < 0) {
+	    bh_mkdir_p(d.paths.state, 0755) < 0 ||
+	    chmod(d.paths.run, 0755) < 0) {
 		fprintf(stderr, "bulkheadd: cannot create %s or %s: %s\n",
 			d.paths.run, d.paths.state, strerror(errno));
 		return 1;

@@ -38,24 +38,10 @@
 
 /* ---- the agent in a child process ---- */
 
-/* As make_sigfd in src/agent/main.c. */
-static int make_sigfd(void)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-}
-
 static void agent_child(int fd)
 {
 	struct agent *a = malloc(sizeof(*a));
-	int sfd = make_sigfd(), r;
+	int sfd = agent_make_sigfd(), r;
 
 	if (!a || sfd < 0 || bh_set_nonblock(fd, 1) < 0)
 		_exit(3);

@@ -22,12 +22,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# main_after NAME: runs a test, then checks that its runs left no qube
+# folder and no QEMU behind: bh returns only after the qube is destroyed.
+main_after() {
+	"$1" || return $?
+	[ -z "$main_root" ] || no_leftovers "$main_root"
+}
+
 run_test() {
 	local name=$1 out
 	if [ -n "$pattern" ] && [[ $name != *$pattern* ]]; then
 		return
 	fi
-	out=$("$name" 2>&1)
+	out=$(main_after "$name" 2>&1)
 	case $? in
 	0) passed=$((passed + 1)); echo "vm: $name ok" ;;
 	77) skipped=$((skipped + 1)); echo "vm: $name SKIPPED: $out" ;;
