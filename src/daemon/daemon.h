@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "daemon/console_log.h"
 #include "daemon/engine.h"
 #include "daemon/guest_files.h"
 #include "daemon/qmp.h"
@@ -52,6 +53,7 @@ struct dispvm {
 	int vm_alive; /* QEMU not yet reaped */
 	struct bh_chan chan;
 	struct qmp qmp;
+	struct console_log console;
 	struct client *client; /* NULL once bh has gone */
 	uint8_t *exec_req;
 	uint32_t exec_len;

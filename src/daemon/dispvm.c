@@ -194,13 +194,16 @@ void dispvm_start(struct daemon *d, struct client *c, const uint8_t *req,
 	spec.kernel = d->guest.kernel.path;
 	spec.initramfs = d->guest.initramfs.path;
 	spec.root_img = d->guest.root.path;
-	spec.console_log = console;
 	spec.memory_mb = DISPVM_MEMORY_MB;
 	spec.vcpus = DISPVM_VCPUS;
 	spec.disposable = 1;
 	spec.tsc_khz = d->tsc_khz;
-	r = engine_start(qemu, &spec, d->accel.accel, qemu_log, &dv->vm);
+	r = console_log_open(&dv->console, console);
+	if (r == 0)
+		r = engine_start(qemu, &spec, d->accel.accel, qemu_log,
+				 &dv->vm);
 	if (r < 0) {
+		console_log_close(&dv->console);
 		client_error(c, r == -ENOSPC ? BH_EXIT_NOSPACE
 					     : BH_EXIT_FAILURE,
 			     "cannot start QEMU for %s: %s", dv->name,
@@ -342,6 +345,11 @@ void dispvm_agent_output(struct dispvm *dv)
 	}
 }
 
+void dispvm_console_input(struct dispvm *dv)
+{
+	console_log_pump(&dv->console, dv->vm.console_fd);
+}
+
 void dispvm_qmp_input(struct dispvm *dv)
 {
 	if (qmp_handle_input(&dv->qmp, dv->name) < 0 && dv->vm_alive &&
@@ -422,9 +430,13 @@ void dispvm_reaped(struct dispvm *dv, int wstatus)
 	int r;
 
 	dv->vm_alive = 0;
-	/* Drain what the guest sent before it went: EXIT may be in it. */
+	/* Drain what the guest sent before it went: EXIT may be in it, and
+	 * the console's last lines go into an error message. */
 	if (!dv->err_code)
 		dispvm_agent_input(dv);
+	while (console_log_pump(&dv->console, dv->vm.console_fd) > 0)
+		;
+	console_log_close(&dv->console);
 	if (!dv->have_exit && !dv->err_code) {
 		snprintf(console, sizeof(console), "%s/console.log",
 			 dv->run_dir);
@@ -451,6 +463,7 @@ void dispvm_reaped(struct dispvm *dv, int wstatus)
 	}
 	close(dv->vm.chan_fd);
 	close(dv->vm.qmp_fd);
+	close(dv->vm.console_fd);
 	r = bh_rm_rf(dv->run_dir);
 	if (r < 0)
 		LOG_ERR("%s: cannot remove %s: %s", dv->name, dv->run_dir,

@@ -21,6 +21,7 @@ int dispvm_handle_agent_frame(struct dispvm *dv, const struct bh_frame_hdr *h,
 void dispvm_agent_input(struct dispvm *dv);
 void dispvm_agent_output(struct dispvm *dv);
 void dispvm_qmp_input(struct dispvm *dv);
+void dispvm_console_input(struct dispvm *dv);
 int dispvm_client_frame(struct dispvm *dv, const struct bh_frame_hdr *h,
 			const uint8_t *payload);
 void dispvm_client_gone(struct dispvm *dv);

@@ -28,18 +28,22 @@ struct qube_spec {
 	const char *initramfs;
 	const char *root_img;    /* attached read-only as /dev/vda */
 	const char *private_img; /* NULL = none; else /dev/vdb */
-	const char *console_log; /* serial console goes here */
 	unsigned memory_mb;
 	unsigned vcpus;
 	int disposable;
 	unsigned tsc_khz; /* TCG: the host TSC rate, 0 = let the guest calibrate */
 };
 
+/* Inherited fds of a QEMU process: control channel, QMP, serial console. */
+struct engine_fds {
+	int chan, qmp, console;
+};
+
 /* Builds QEMU's argument vector into argv (cap entries, NULL-terminated),
- * with strings in store (store_cap bytes). The control channel and QMP are
- * inherited fds chan_fd and qmp_fd. Returns 0 or -E2BIG. */
+ * with strings in store (store_cap bytes). Returns 0, -EINVAL for a name
+ * or path QEMU's option syntax could misread, or -E2BIG. */
 int engine_qemu_argv(const char *qemu, const struct qube_spec *spec,
-		     enum engine_accel accel, int chan_fd, int qmp_fd,
+		     enum engine_accel accel, const struct engine_fds *fds,
 		     char **argv, size_t cap, char *store, size_t store_cap);
 
 /* Finds the QEMU binary: BULKHEAD_QEMU, else qemu-system-x86_64 on PATH.
@@ -50,6 +54,7 @@ struct engine_vm {
 	pid_t pid;
 	int chan_fd; /* our end of the control channel (non-blocking) */
 	int qmp_fd;  /* our end of QMP (non-blocking) */
+	int console_fd; /* our end of the serial console (non-blocking) */
 };
 
 /* Starts QEMU for spec with its stdout/stderr in qemu_log. QEMU dies with

@@ -19,6 +19,7 @@
 /* Fixed fd numbers that QEMU inherits. */
 #define QEMU_CHAN_FD 3
 #define QEMU_QMP_FD 4
+#define QEMU_CONSOLE_FD 5
 
 void engine_choose_accel(const char *sys_module_dir, const char *dev_kvm,
 			 struct engine_accel_choice *out)
@@ -117,13 +118,13 @@ static int name_ok(const char *n)
 }
 
 int engine_qemu_argv(const char *qemu, const struct qube_spec *spec,
-		     enum engine_accel accel, int chan_fd, int qmp_fd,
+		     enum engine_accel accel, const struct engine_fds *fds,
 		     char **argv, size_t cap, char *store, size_t store_cap)
 {
 	struct argv_builder b = { argv, 0, cap, store, 0, store_cap, 0 };
 
 	if (!name_ok(spec->name) || !path_ok(spec->kernel) || !path_ok(spec->initramfs) ||
-	    !path_ok(spec->root_img) || !path_ok(spec->console_log) ||
+	    !path_ok(spec->root_img) ||
 	    (spec->private_img && !path_ok(spec->private_img)))
 		return -EINVAL;
 	add(&b, "%s", qemu);
@@ -163,7 +164,7 @@ int engine_qemu_argv(const char *qemu, const struct qube_spec *spec,
 		    spec->disposable ? " bh.disposable=1" : "");
 	}
 	add(&b, "-chardev");
-	add(&b, "file,id=console,path=%s", spec->console_log);
+	add(&b, "socket,id=console,fd=%d", fds->console);
 	add(&b, "-serial");
 	add(&b, "chardev:console");
 	add(&b, "-drive");
@@ -181,7 +182,7 @@ int engine_qemu_argv(const char *qemu, const struct qube_spec *spec,
 	add(&b, "-device");
 	add(&b, "virtio-serial-device");
 	add(&b, "-chardev");
-	add(&b, "socket,id=control,fd=%d", chan_fd);
+	add(&b, "socket,id=control,fd=%d", fds->chan);
 	add(&b, "-device");
 	add(&b, "virtserialport,chardev=control,name=bulkhead.control");
 	add(&b, "-object");
@@ -189,7 +190,7 @@ int engine_qemu_argv(const char *qemu, const struct qube_spec *spec,
 	add(&b, "-device");
 	add(&b, "virtio-rng-device,rng=rng");
 	add(&b, "-chardev");
-	add(&b, "socket,id=qmp,fd=%d", qmp_fd);
+	add(&b, "socket,id=qmp,fd=%d", fds->qmp);
 	add(&b, "-mon");
 	add(&b, "chardev=qmp,mode=control");
 	return b.err;
@@ -222,41 +223,42 @@ int engine_find_qemu(char *out, size_t cap)
 	return r;
 }
 
+static void close_pair(int p[2])
+{
+	if (p[0] >= 0)
+		close(p[0]);
+	if (p[1] >= 0)
+		close(p[1]);
+}
+
 int engine_start(const char *qemu, const struct qube_spec *spec,
 		 enum engine_accel accel, const char *qemu_log,
 		 struct engine_vm *vm)
 {
+	static const struct engine_fds child_fds = {
+		QEMU_CHAN_FD, QEMU_QMP_FD, QEMU_CONSOLE_FD
+	};
 	char *argv[96], store[8192];
-	int chan[2], qmp[2], logfd, r;
+	int chan[2] = { -1, -1 }, qmp[2] = { -1, -1 }, con[2] = { -1, -1 };
+	int logfd, r;
 	pid_t pid;
 
-	r = engine_qemu_argv(qemu, spec, accel, QEMU_CHAN_FD, QEMU_QMP_FD,
-			     argv, sizeof(argv) / sizeof(*argv), store,
+	r = engine_qemu_argv(qemu, spec, accel, &child_fds, argv,
+			     sizeof(argv) / sizeof(*argv), store,
 			     sizeof(store));
 	if (r < 0)
 		return r;
 	logfd = open(qemu_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (logfd < 0)
 		return -errno;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, chan) < 0) {
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, chan) < 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp) < 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, con) < 0 ||
+	    (pid = fork()) < 0) {
 		r = -errno;
-		close(logfd);
-		return r;
-	}
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp) < 0) {
-		r = -errno;
-		close(chan[0]);
-		close(chan[1]);
-		close(logfd);
-		return r;
-	}
-	pid = fork();
-	if (pid < 0) {
-		r = -errno;
-		close(chan[0]);
-		close(chan[1]);
-		close(qmp[0]);
-		close(qmp[1]);
+		close_pair(chan);
+		close_pair(qmp);
+		close_pair(con);
 		close(logfd);
 		return r;
 	}
@@ -267,16 +269,18 @@ int engine_start(const char *qemu, const struct qube_spec *spec,
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		/* Move the inherited fds to fixed numbers above 4 first, so
+		/* Move the inherited fds above the fixed numbers first, so
 		 * that the dup2s below cannot clobber one another. */
 		int c = fcntl(chan[1], F_DUPFD, 10);
 		int m = fcntl(qmp[1], F_DUPFD, 10);
+		int k = fcntl(con[1], F_DUPFD, 10);
 
-		if (devnull < 0 || c < 0 || m < 0 || dup2(devnull, 0) < 0 ||
-		    dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0 ||
-		    dup2(c, QEMU_CHAN_FD) < 0 || dup2(m, QEMU_QMP_FD) < 0)
+		if (devnull < 0 || c < 0 || m < 0 || k < 0 ||
+		    dup2(devnull, 0) < 0 || dup2(logfd, 1) < 0 ||
+		    dup2(logfd, 2) < 0 || dup2(c, QEMU_CHAN_FD) < 0 ||
+		    dup2(m, QEMU_QMP_FD) < 0 || dup2(k, QEMU_CONSOLE_FD) < 0)
 			_exit(126);
-		close_range(QEMU_QMP_FD + 1, ~0u, 0);
+		close_range(QEMU_CONSOLE_FD + 1, ~0u, 0);
 		execv(qemu, argv);
 		dprintf(2, "bulkheadd: cannot execute %s: %s\n", qemu,
 			strerror(errno));
@@ -284,11 +288,14 @@ int engine_start(const char *qemu, const struct qube_spec *spec,
 	}
 	close(chan[1]);
 	close(qmp[1]);
+	close(con[1]);
 	close(logfd);
 	bh_set_nonblock(chan[0], 1);
 	bh_set_nonblock(qmp[0], 1);
+	bh_set_nonblock(con[0], 1);
 	vm->pid = pid;
 	vm->chan_fd = chan[0];
 	vm->qmp_fd = qmp[0];
+	vm->console_fd = con[0];
 	return 0;
 }

@@ -26,7 +26,7 @@
 #include "lib/log.h"
 #include "lib/util.h"
 
-/* Poll slots: listen + signals + per client 1 + per qube 2. */
+/* Poll slots: listen + signals + per client 1 + per qube 3. */
 #define MAX_POLL 1024
 
 static void usage(FILE *f)
@@ -121,7 +121,14 @@ static void handle_signals(struct daemon *d)
 	}
 }
 
-enum slot_kind { SLOT_LISTEN, SLOT_SIGNAL, SLOT_CLIENT, SLOT_CHAN, SLOT_QMP };
+enum slot_kind {
+	SLOT_LISTEN,
+	SLOT_SIGNAL,
+	SLOT_CLIENT,
+	SLOT_CHAN,
+	SLOT_QMP,
+	SLOT_CONSOLE,
+};
 
 struct slot {
 	enum slot_kind kind;
@@ -172,7 +179,7 @@ static int run_loop(struct daemon *d)
 			p[n] = (struct pollfd){ c->chan.fd, ev, 0 };
 			s[n++] = (struct slot){ SLOT_CLIENT, c };
 		}
-		for (dv = d->dispvms; dv && n + 1 < MAX_POLL; dv = dv->next) {
+		for (dv = d->dispvms; dv && n + 2 < MAX_POLL; dv = dv->next) {
 			if (dv->deadline_ms &&
 			    (next < 0 || dv->deadline_ms < next))
 				next = dv->deadline_ms;
@@ -193,6 +200,8 @@ static int run_loop(struct daemon *d)
 			s[n++] = (struct slot){ SLOT_CHAN, dv };
 			p[n] = (struct pollfd){ dv->qmp.fd, POLLIN, 0 };
 			s[n++] = (struct slot){ SLOT_QMP, dv };
+			p[n] = (struct pollfd){ dv->vm.console_fd, POLLIN, 0 };
+			s[n++] = (struct slot){ SLOT_CONSOLE, dv };
 		}
 		timeout = next < 0 ? -1 : next <= now ? 0 : (int)(next - now);
 		if (poll(p, n, timeout) < 0 && errno != EINTR) {
@@ -233,6 +242,9 @@ static int run_loop(struct daemon *d)
 				break;
 			case SLOT_QMP:
 				dispvm_qmp_input(s[i].obj);
+				break;
+			case SLOT_CONSOLE:
+				dispvm_console_input(s[i].obj);
 				break;
 			default:
 				break;

@@ -38,7 +38,6 @@ static struct qube_spec base_spec(void)
 	s.kernel = "/var/lib/bulkhead/kernels/current/vmlinuz";
 	s.initramfs = "/var/lib/bulkhead/kernels/current/initramfs.img";
 	s.root_img = "/var/lib/bulkhead/templates/minimal/root.img";
-	s.console_log = "/run/bulkhead/qubes/disp42/console.log";
 	s.memory_mb = 256;
 	s.vcpus = 1;
 	s.disposable = 1;
@@ -48,6 +47,7 @@ static struct qube_spec base_spec(void)
 static int build(struct built *b, const struct qube_spec *s,
 		 enum engine_accel accel, int chan_fd, int qmp_fd)
 {
+	const struct engine_fds fds = { chan_fd, qmp_fd, 5 };
 	int r;
 	size_t i;
 
@@ -55,8 +55,8 @@ static int build(struct built *b, const struct qube_spec *s,
 	for (i = 0; i < ARGV_CAP; i++)
 		b->argv[i] = (char *)(uintptr_t)0x1;
 	memset(b->store, 'Z', sizeof(b->store));
-	r = engine_qemu_argv("/usr/bin/qemu-system-x86_64", s, accel, chan_fd,
-			     qmp_fd, b->argv, ARGV_CAP, b->store,
+	r = engine_qemu_argv("/usr/bin/qemu-system-x86_64", s, accel, &fds,
+			     b->argv, ARGV_CAP, b->store,
 			     sizeof(b->store));
 	if (r == 0) {
 		for (b->argc = 0; b->argc < ARGV_CAP; b->argc++)
@@ -182,10 +182,8 @@ static void test_argv_tcg(void **state)
 	assert_pair(b, "-mon", "chardev=qmp,mode=control");
 	assert_int_equal(count_opt_containing(b, "-device", "virtio-rng-device"),
 			 1);
-	assert_int_equal(count_opt_containing(b, "-chardev",
-					      "path=/run/bulkhead/qubes/"
-					      "disp42/console.log"),
-			 1);
+	/* The console goes to the daemon, which bounds its log. */
+	assert_pair(b, "-chardev", "socket,id=console,fd=5");
 	assert_pair(b, "-serial", "chardev:console");
 	free(b);
 }
@@ -263,7 +261,7 @@ static void test_argv_bad_paths(void **state)
 	size_t i, field;
 
 	assert_non_null(b);
-	for (field = 0; field < 5; field++) {
+	for (field = 0; field < 4; field++) {
 		for (i = 0; i < ARRAY_LEN(bad); i++) {
 			struct qube_spec s = base_spec();
 
@@ -271,8 +269,7 @@ static void test_argv_bad_paths(void **state)
 			case 0: s.kernel = bad[i]; break;
 			case 1: s.initramfs = bad[i]; break;
 			case 2: s.root_img = bad[i]; break;
-			case 3: s.console_log = bad[i]; break;
-			case 4: s.private_img = bad[i]; break;
+			case 3: s.private_img = bad[i]; break;
 			}
 			print_message("field %zu path \"%s\"\n", field, bad[i]);
 			assert_int_equal(build(b, &s, ACCEL_TCG, 3, 4),
@@ -288,6 +285,8 @@ static void test_argv_bad_paths(void **state)
 	free(b);
 }
 
+static const struct engine_fds fds345 = { 3, 4, 5 };
+
 static void test_argv_small_buffers(void **state)
 {
 	struct qube_spec s = base_spec();
@@ -296,7 +295,7 @@ static void test_argv_small_buffers(void **state)
 	int r;
 
 	/* The sizes it really needs. */
-	assert_int_equal(engine_qemu_argv("/q", &s, ACCEL_TCG, 3, 4, argv,
+	assert_int_equal(engine_qemu_argv("/q", &s, ACCEL_TCG, &fds345, argv,
 					  ARGV_CAP, store, sizeof(store)),
 			 0);
 	for (need_argc = 0; argv[need_argc]; need_argc++)
@@ -305,20 +304,20 @@ static void test_argv_small_buffers(void **state)
 		     strlen(argv[need_argc - 1]) + 1;
 
 	memset(tiny, 'Z', sizeof(tiny));
-	assert_int_equal(engine_qemu_argv("/q", &s, ACCEL_TCG, 3, 4, argv,
+	assert_int_equal(engine_qemu_argv("/q", &s, ACCEL_TCG, &fds345, argv,
 					  ARGV_CAP, tiny, sizeof(tiny)),
 			 -E2BIG);
-	assert_int_equal(engine_qemu_argv("/q", &s, ACCEL_TCG, 3, 4, argv,
+	assert_int_equal(engine_qemu_argv("/q", &s, ACCEL_TCG, &fds345, argv,
 					  ARGV_CAP, store, need_store - 1),
 			 -E2BIG);
-	assert_int_equal(engine_qemu_argv("/q", &s, ACCEL_TCG, 3, 4, argv,
+	assert_int_equal(engine_qemu_argv("/q", &s, ACCEL_TCG, &fds345, argv,
 					  ARGV_CAP, store, need_store),
 			 0);
 	/* argv needs room for the NULL. */
-	assert_int_equal(engine_qemu_argv("/q", &s, ACCEL_TCG, 3, 4, argv,
+	assert_int_equal(engine_qemu_argv("/q", &s, ACCEL_TCG, &fds345, argv,
 					  need_argc, store, sizeof(store)),
 			 -E2BIG);
-	assert_int_equal(engine_qemu_argv("/q", &s, ACCEL_TCG, 3, 4, argv,
+	assert_int_equal(engine_qemu_argv("/q", &s, ACCEL_TCG, &fds345, argv,
 					  need_argc + 1, store, sizeof(store)),
 			 0);
 	assert_null(argv[need_argc]);
@@ -327,7 +326,7 @@ static void test_argv_small_buffers(void **state)
 		char **v = calloc(cap, sizeof(*v));
 
 		assert_non_null(v);
-		r = engine_qemu_argv("/q", &s, ACCEL_TCG, 3, 4, v, cap, store,
+		r = engine_qemu_argv("/q", &s, ACCEL_TCG, &fds345, v, cap, store,
 				     sizeof(store));
 		assert_int_equal(r, -E2BIG);
 		free(v);
@@ -336,7 +335,7 @@ static void test_argv_small_buffers(void **state)
 		char *st = malloc(cap);
 
 		assert_non_null(st);
-		r = engine_qemu_argv("/q", &s, ACCEL_TCG, 3, 4, argv, ARGV_CAP,
+		r = engine_qemu_argv("/q", &s, ACCEL_TCG, &fds345, argv, ARGV_CAP,
 				     st, cap);
 		assert_int_equal(r, -E2BIG);
 		free(st);
