@@ -18,7 +18,7 @@ HARDEN  := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) $(HARDEN) -Isrc $(CFLAGS)
 LDHARDEN := -pie -Wl,-z,relro,-z,now
-DAEMON_LIBS := $(shell pkg-config --libs jansson libsodium 2>/dev/null || echo -ljansson -lsodium)
+DAEMON_LIBS := $(shell pkg-config --libs jansson libsodium sqlite3 2>/dev/null || echo -ljansson -lsodium -lsqlite3)
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
              -fno-omit-frame-pointer
@@ -89,9 +89,10 @@ FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -Isrc -g -O1 \
 
 fuzz: $(FUZZ_BINS)
 
-$(B)/fuzz/%: tests/fuzz/%.c $(UNIT_DEPS_SRC)
+$(B)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz_common.h $(UNIT_DEPS_SRC) \
+	      $(wildcard src/*/*.h)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(FUZZ_CFLAGS) -o $@ $^ $(DAEMON_LIBS)
+	$(CLANG) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) $(DAEMON_LIBS)
 
 # ---- install ----
 install: all

@@ -55,32 +55,17 @@
 #include "proto/exec_req.h"
 #include "proto/frame.h"
 
-#define CHECK(cond)                                                        \
-	do {                                                               \
-		if (!(cond)) {                                             \
-			fprintf(stderr, "%s:%d: invariant broken: %s\n",   \
-				__FILE__, __LINE__, #cond);                \
-			abort();                                           \
-		}                                                          \
-	} while (0)
-
-/* The checks are not what is being fuzzed: no coverage feedback from
- * them, so that they cost little and do not steer the fuzzer. */
-#define NO_COVERAGE __attribute__((no_sanitize("coverage")))
+#include "fuzz_common.h"
 
 /* AGENT_CHAN_OUT_MAX is private to serve.c; same value. */
 #define FUZZ_AGENT_OUT_MAX                                                 \
 	(BH_MAX_STREAMS * (BH_STREAM_WINDOW + 64u * BH_FRAME_HDR_LEN) +    \
 	 64u * 1024u)
-#define MAX_WRITE (BH_FRAME_HDR_LEN + BH_FRAME_MAX_PAYLOAD)
 /* Pipe ends handed out per input: at most BH_MAX_STREAMS live commands,
  * three fds each; a slot is only taken by a successful spawn and slots
  * are only freed by agent_free, so this bounds one input. */
 #define MAX_FDS (3 * BH_MAX_STREAMS)
 #define FAKE_PID_BASE 4000000
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* sv[0]: the host's end (we write the input there); sv[1]: the agent's. */
 static int sv[2] = { -1, -1 };
@@ -90,29 +75,15 @@ static struct agent a;
 static int handed[MAX_FDS];
 static size_t n_handed;
 static pid_t next_pid;
-static const uint8_t zeros[BH_FRAME_MAX_PAYLOAD];
 
 /* Streams the target sends before the input when byte 0 asks (bits 5-7):
  * what the host had sent already, so that short inputs start from a
  * stream whose stdin credit is (nearly) used up, or from a full table. */
-struct prefix {
-	uint8_t *buf;
-	size_t len;
-};
-static struct prefix prefixes[4];
-
-static void add_frame(struct prefix *p, uint32_t type, uint32_t stream,
-		      const void *payload, uint32_t len)
-{
-	uint8_t *b = realloc(p->buf, p->len + BH_FRAME_HDR_LEN + len);
-
-	CHECK(b != NULL);
-	p->buf = b;
-	p->len += bh_frame_build(b + p->len, type, stream, payload, len);
-}
+static struct fuzz_prefix prefixes[4];
 
 /* EXEC `cat` on streams 1..streams, then `bytes` of stdin on stream 1. */
-static void make_prefix(struct prefix *p, uint32_t streams, uint32_t bytes)
+static void make_prefix(struct fuzz_prefix *p, uint32_t streams,
+			uint32_t bytes)
 {
 	static char *const av[] = { "cat", NULL };
 	uint8_t req[64];
@@ -121,14 +92,8 @@ static void make_prefix(struct prefix *p, uint32_t streams, uint32_t bytes)
 
 	CHECK(len > 0);
 	for (id = 1; id <= streams; id++)
-		add_frame(p, BH_MSG_EXEC, id, req, (uint32_t)len);
-	while (bytes) {
-		uint32_t n = bytes < BH_FRAME_MAX_PAYLOAD ? bytes
-							  : BH_FRAME_MAX_PAYLOAD;
-
-		add_frame(p, BH_MSG_STDIN, 1, zeros, n);
-		bytes -= n;
-	}
+		fuzz_add_frame(p, BH_MSG_EXEC, id, req, (uint32_t)len);
+	fuzz_add_zero_frames(p, BH_MSG_STDIN, 1, bytes);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -136,9 +101,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	bh_log_set_level(BH_LOG_ERR);
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ||
-	    bh_set_nonblock(sv[0], 1) < 0 || bh_set_nonblock(sv[1], 1) < 0 ||
-	    fstat(sv[0], &sv_st[0]) < 0 || fstat(sv[1], &sv_st[1]) < 0) {
+	fuzz_socketpair(sv, "fuzz_agent_frames: socketpair");
+	if (fstat(sv[0], &sv_st[0]) < 0 || fstat(sv[1], &sv_st[1]) < 0) {
 		perror("fuzz_agent_frames: socketpair");
 		abort();
 	}
@@ -147,26 +111,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	make_prefix(&prefixes[2], 1, BH_STREAM_WINDOW);
 	make_prefix(&prefixes[3], BH_MAX_STREAMS - 1, 0);
 	return 0;
-}
-
-static uint32_t rng;
-
-static uint32_t rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 17;
-	rng ^= rng << 5;
-	return rng;
-}
-
-static size_t next_chunk(unsigned mode)
-{
-	static const size_t bound[8] = { MAX_WRITE, 4, 16, 64, 512, 4096,
-					 20000, MAX_WRITE };
-
-	if (mode == 0)
-		return MAX_WRITE;
-	return 1 + rnd() % bound[mode & 7];
 }
 
 NO_COVERAGE
@@ -241,29 +185,6 @@ static void host_sees(const struct bh_frame_hdr *h,
 	}
 }
 
-/* Walks the queue and empties it as a complete bh_chan_flush would. */
-NO_COVERAGE
-static void take_queue(struct bh_chan *c)
-{
-	size_t left = bh_chan_pending(c);
-	const uint8_t *q;
-
-	if (!left)
-		return; /* c->out may be NULL: no pointer arithmetic on it */
-	q = c->out + c->out_off;
-	while (left) {
-		struct bh_frame_hdr h;
-
-		CHECK(left >= BH_FRAME_HDR_LEN);
-		CHECK(bh_frame_hdr_decode(q, &h) == 0);
-		CHECK(left - BH_FRAME_HDR_LEN >= h.len);
-		host_sees(&h, q + BH_FRAME_HDR_LEN);
-		q += BH_FRAME_HDR_LEN + h.len;
-		left -= BH_FRAME_HDR_LEN + h.len;
-	}
-	c->out_off = c->out_len = 0;
-}
-
 /* Per frame: the credit and buffer invariants of every live stream.
  * deep (once per input, before agent_free): also unique ids, and the fds
  * of live streams open, distinct and not our socket pair. */
@@ -321,8 +242,8 @@ static void check_invariants(int deep)
 /* A random live command ends, as the SIGCHLD reaper would report it. */
 static void some_child_exits(void)
 {
-	struct agent_stream *s = &a.streams[rnd() % BH_MAX_STREAMS];
-	uint32_t r = rnd();
+	struct agent_stream *s = &a.streams[fuzz_rnd() % BH_MAX_STREAMS];
+	uint32_t r = fuzz_rnd();
 	int st;
 
 	if (!s->id || s->exited)
@@ -357,77 +278,52 @@ static void check_no_fd_left(void)
 	}
 }
 
-/* Writes buf into the host's end in reads of next_chunk(mode) bytes and
- * hands every complete frame to the agent, as its read_channel does.
- * Returns 1 once the agent would have stopped serving. */
-static int feed(const uint8_t *buf, size_t len, unsigned mode, int exits)
+/* A complete frame read from the host's end goes to the agent, as its
+ * read_channel hands it; 1 once the agent would have stopped serving. */
+static int agent_gets(const struct bh_frame_hdr *h, const uint8_t *payload)
 {
-	size_t off = 0;
+	int r = agent_handle_frame(&a, h, payload);
 
-	while (off < len) {
-		size_t want = next_chunk(mode), got = 0;
-		ssize_t w;
-
-		if (want > len - off)
-			want = len - off;
-		w = write(sv[0], buf + off, want);
-		CHECK(w > 0);
-		off += (size_t)w;
-		while (got < (size_t)w) {
-			struct bh_frame_hdr h;
-			const uint8_t *payload;
-			long n = bh_chan_read(&a.chan);
-			int r;
-
-			CHECK(n > 0);
-			got += (size_t)n;
-			while ((r = bh_chan_next(&a.chan, &h, &payload)) > 0) {
-				r = agent_handle_frame(&a, &h, payload);
-				check_invariants(0);
-				if (r < 0) {
-					CHECK(r == -EPROTO || r == -ENOBUFS ||
-					      r == -ENOMEM);
-					return 1;
-				}
-			}
-			if (r < 0) {
-				CHECK(r == -EMSGSIZE);
-				return 1;
-			}
-		}
-		if (exits)
-			some_child_exits();
-		take_queue(&a.chan);
+	check_invariants(0);
+	if (r < 0) {
+		CHECK(r == -EPROTO || r == -ENOBUFS || r == -ENOMEM);
+		return 1;
 	}
 	return 0;
 }
 
+/* After each write has been read: a random command exits if `exits`,
+ * and the host takes what the agent queued. */
+static void after_read(int exits)
+{
+	if (exits)
+		some_child_exits();
+	fuzz_take_queue(&a.chan, host_sees);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	unsigned prefix;
-	int exits;
-	char buf[4096];
-	ssize_t n;
+	/* The host's end: the input goes into sv[0], the agent reads a.chan
+	 * on sv[1]. */
+	const struct fuzz_reader host = { .fd = sv[0],
+					  .chan = &a.chan,
+					  .frame = agent_gets,
+					  .after_write = after_read };
 
 	if (size < 2)
 		return 0;
-	exits = (data[0] & 16) != 0;
-	prefix = data[0] >> 5;
-	rng = 0x9e3779b9u ^ ((uint32_t)data[1] << 8 | data[0]);
+	fuzz_seed(data);
 	agent_init(&a, sv[1], (data[0] & 8) != 0);
 	a.spawn = fake_spawn;
 	next_pid = FAKE_PID_BASE;
 	n_handed = 0;
 
-	if (prefix < 4 ||
-	    !feed(prefixes[prefix - 4].buf, prefixes[prefix - 4].len, 0, 0))
-		feed(data + 2, size - 2, data[0] & 7, exits);
+	/* No command exits while the prefix goes in. */
+	fuzz_feed_input(&host, prefixes, data, size, 0);
 	check_invariants(1);
-	take_queue(&a.chan);
+	fuzz_take_queue(&a.chan, host_sees);
 	agent_free(&a);
 	check_no_fd_left();
-	while ((n = read(sv[1], buf, sizeof(buf))) > 0)
-		;
-	CHECK(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+	fuzz_drain(sv[1], NULL, 0);
 	return 0;
 }

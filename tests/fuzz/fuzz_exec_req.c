@@ -18,21 +18,7 @@
 #include "proto/exec_req.h"
 #include "proto/frame.h"
 
-#define CHECK(cond)                                                        \
-	do {                                                               \
-		if (!(cond)) {                                             \
-			fprintf(stderr, "%s:%d: invariant broken: %s\n",   \
-				__FILE__, __LINE__, #cond);                \
-			abort();                                           \
-		}                                                          \
-	} while (0)
-
-/* The checks are not what is being fuzzed: no coverage feedback from
- * them, so that they cost little and do not steer the fuzzer. */
-#define NO_COVERAGE __attribute__((no_sanitize("coverage")))
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_common.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

@@ -50,27 +50,11 @@
 #include "proto/exec_req.h"
 #include "proto/frame.h"
 
-#define CHECK(cond)                                                        \
-	do {                                                               \
-		if (!(cond)) {                                             \
-			fprintf(stderr, "%s:%d: invariant broken: %s\n",   \
-				__FILE__, __LINE__, #cond);                \
-			abort();                                           \
-		}                                                          \
-	} while (0)
-
-/* The checks are not what is being fuzzed: no coverage feedback from
- * them, so that they cost little and do not steer the fuzzer. */
-#define NO_COVERAGE __attribute__((no_sanitize("coverage")))
+#include "fuzz_common.h"
 
 /* The bounds bulkheadd gives these queues. */
 #define FUZZ_DV_OUT_MAX DISPVM_CHAN_OUT_MAX
 #define FUZZ_CLIENT_OUT_MAX CLIENT_OUT_MAX
-/* One write into the socket: at most one full frame. */
-#define MAX_WRITE (BH_FRAME_HDR_LEN + BH_FRAME_MAX_PAYLOAD)
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* sv[0]: the guest's end (we write the input there); sv[1]: the daemon's,
  * read by bh_chan_read on dv.chan. */
@@ -81,43 +65,22 @@ static struct dispvm dv;
 static struct client cl;
 static uint8_t exec_req[256];
 static uint32_t exec_len;
-static const uint8_t zeros[BH_FRAME_MAX_PAYLOAD];
 
 /* Streams the target sends before the input when byte 0 asks (bits 5-7):
  * what a guest had sent already, so that the input starts from a qube
  * that is running and has used (nearly) all its output credit; short
  * inputs could not get there on their own. */
-struct prefix {
-	uint8_t *buf;
-	size_t len;
-};
-static struct prefix prefixes[4];
-
-static void add_frame(struct prefix *p, uint32_t type, uint32_t stream,
-		      const void *payload, uint32_t len)
-{
-	uint8_t *b = realloc(p->buf, p->len + BH_FRAME_HDR_LEN + len);
-
-	CHECK(b != NULL);
-	p->buf = b;
-	p->len += bh_frame_build(b + p->len, type, stream, payload, len);
-}
+static struct fuzz_prefix prefixes[4];
 
 /* HELLO, then `bytes` of output on `type` in full frames. */
-static void make_prefix(struct prefix *p, uint32_t type, uint32_t bytes)
+static void make_prefix(struct fuzz_prefix *p, uint32_t type, uint32_t bytes)
 {
 	uint8_t hello[8];
 
 	bh_put_u32(hello, BH_PROTO_VERSION);
 	bh_put_u32(hello + 4, 0);
-	add_frame(p, BH_MSG_HELLO, 0, hello, sizeof(hello));
-	while (bytes) {
-		uint32_t n = bytes < BH_FRAME_MAX_PAYLOAD ? bytes
-							  : BH_FRAME_MAX_PAYLOAD;
-
-		add_frame(p, type, 1, zeros, n);
-		bytes -= n;
-	}
+	fuzz_add_frame(p, BH_MSG_HELLO, 0, hello, sizeof(hello));
+	fuzz_add_zero_frames(p, type, 1, bytes);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -132,11 +95,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	n = bh_exec_req_encode(exec_req, sizeof(exec_req), av, ev);
 	CHECK(n > 0);
 	exec_len = (uint32_t)n;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ||
-	    bh_set_nonblock(sv[0], 1) < 0 || bh_set_nonblock(sv[1], 1) < 0) {
-		perror("fuzz_host_frames: socketpair");
-		abort();
-	}
+	fuzz_socketpair(sv, "fuzz_host_frames: socketpair");
 	d.listen_fd = -1;
 	d.sig_fd = -1;
 	d.boot_timeout_ms = 60000;
@@ -145,27 +104,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	make_prefix(&prefixes[2], BH_MSG_STDOUT, BH_STREAM_WINDOW);
 	make_prefix(&prefixes[3], BH_MSG_STDERR, BH_STREAM_WINDOW - 4096);
 	return 0;
-}
-
-/* xorshift32: cheap randomness from the input's seed byte. */
-static uint32_t rng;
-
-static uint32_t rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 17;
-	rng ^= rng << 5;
-	return rng;
-}
-
-static size_t next_chunk(unsigned mode)
-{
-	static const size_t bound[8] = { MAX_WRITE, 4, 16, 64, 512, 4096,
-					 20000, MAX_WRITE };
-
-	if (mode == 0)
-		return MAX_WRITE;
-	return 1 + rnd() % bound[mode & 7];
 }
 
 /* What the well-behaved bh has: its view of the stdin credit, and whether
@@ -201,32 +139,6 @@ static void check_invariants(void)
 	if (!dv.client)
 		CHECK(bh_chan_pending(&cl.chan) == 0);
 	CHECK(dv.err_code == 0); /* only dv_error sets it; not called here */
-}
-
-/* Walks the frames queued on c, calling fn on each; then empties the
- * queue as a complete bh_chan_flush would. */
-NO_COVERAGE
-static void take_queue(struct bh_chan *c,
-		       void (*fn)(const struct bh_frame_hdr *h,
-				  const uint8_t *p))
-{
-	size_t left = bh_chan_pending(c);
-	const uint8_t *q;
-
-	if (!left)
-		return; /* c->out may be NULL: no pointer arithmetic on it */
-	q = c->out + c->out_off;
-	while (left) {
-		struct bh_frame_hdr h;
-
-		CHECK(left >= BH_FRAME_HDR_LEN);
-		CHECK(bh_frame_hdr_decode(q, &h) == 0);
-		CHECK(left - BH_FRAME_HDR_LEN >= h.len);
-		fn(&h, q + BH_FRAME_HDR_LEN);
-		q += BH_FRAME_HDR_LEN + h.len;
-		left -= BH_FRAME_HDR_LEN + h.len;
-	}
-	c->out_off = c->out_len = 0;
 }
 
 /* A frame the daemon queued for the guest. */
@@ -292,12 +204,12 @@ static void bh_sends_stdin(void)
 
 	if (bh_stdin_eof || dv.state == DV_BOOTING)
 		return; /* the daemon does not read bh while booting */
-	switch (rnd() % 4) {
+	switch (fuzz_rnd() % 4) {
 	case 0:
 		return;
 	case 1:
-		if (rnd() % 8 == 0) { /* EOF */
-			CHECK(dispvm_client_frame(&dv, &h, zeros) == 0);
+		if (fuzz_rnd() % 8 == 0) { /* EOF */
+			CHECK(dispvm_client_frame(&dv, &h, fuzz_zeros) == 0);
 			bh_stdin_eof = 1;
 		}
 		return;
@@ -307,10 +219,10 @@ static void bh_sends_stdin(void)
 		n = bh_stdin_credit.avail < BH_FRAME_MAX_PAYLOAD
 			    ? bh_stdin_credit.avail
 			    : BH_FRAME_MAX_PAYLOAD;
-		n = 1 + rnd() % n;
+		n = 1 + fuzz_rnd() % n;
 		CHECK(bh_credit_take(&bh_stdin_credit, n) == 0);
 		h.len = n;
-		CHECK(dispvm_client_frame(&dv, &h, zeros) == 0);
+		CHECK(dispvm_client_frame(&dv, &h, fuzz_zeros) == 0);
 	}
 }
 
@@ -318,12 +230,12 @@ static void bh_sends_stdin(void)
 static void peers_run(void)
 {
 	if (dv.client) {
-		take_queue(&cl.chan, bh_sees);
+		fuzz_take_queue(&cl.chan, bh_sees);
 		/* Both sides count bh's stdin credit alike. */
 		CHECK(bh_stdin_credit.avail == dv.client_may_send.avail);
 		bh_sends_stdin();
 	}
-	take_queue(&dv.chan, guest_sees);
+	fuzz_take_queue(&dv.chan, guest_sees);
 	check_invariants();
 }
 
@@ -370,14 +282,9 @@ static void setup(uint8_t flags)
 
 static void teardown(void)
 {
-	char buf[4096];
-	ssize_t n;
-
 	/* What the daemon did not read after the guest broke the
 	 * protocol. */
-	while ((n = read(sv[1], buf, sizeof(buf))) > 0)
-		;
-	CHECK(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+	fuzz_drain(sv[1], NULL, 0);
 	bh_chan_free(&dv.chan);
 	bh_chan_free(&cl.chan);
 	free(dv.exec_req);
@@ -421,79 +328,62 @@ static int relay_paused(void)
 	return dv.client && bh_chan_pending(&cl.chan) >= RELAY_PAUSE_BYTES;
 }
 
-/* Writes buf into the guest's end in reads of next_chunk(mode) bytes and
- * hands every complete frame to the daemon, as dispvm_agent_input does.
- * Returns 1 once the daemon would have destroyed the qube. */
-static int feed(const uint8_t *buf, size_t len, unsigned mode, int peers)
+/* Like the daemon's poll loop: no reading from the guest while bh's queue
+ * is full; a bh that never reads leaves the rest of the guest's bytes
+ * unread. With peers, bh gets one round to make room first. */
+static int daemon_reads(int peers)
 {
-	size_t off = 0;
-
-	while (off < len) {
-		size_t want = next_chunk(mode), got = 0;
-		ssize_t w;
-
-		if (want > len - off)
-			want = len - off;
-		w = write(sv[0], buf + off, want);
-		CHECK(w > 0);
-		off += (size_t)w;
-		while (got < (size_t)w) {
-			struct bh_frame_hdr h;
-			const uint8_t *payload;
-			long n;
-			int r;
-
-			/* Like the daemon's poll loop: no reading from the
-			 * guest while bh's queue is full; a bh that never
-			 * reads leaves the rest of the guest's bytes unread. */
-			if (relay_paused()) {
-				if (peers)
-					peers_run();
-				if (relay_paused())
-					return 0;
-			}
-			n = bh_chan_read(&dv.chan);
-			CHECK(n > 0);
-			got += (size_t)n;
-			while ((r = bh_chan_next(&dv.chan, &h, &payload)) > 0) {
-				int legit = frame_is_legit(&h, payload);
-
-				r = dispvm_handle_agent_frame(&dv, &h,
-							      payload);
-				check_invariants();
-				/* A qube that keeps to the protocol is never
-				 * cut off, however slow bh is to read. */
-				CHECK(!legit || r == 0);
-				if (r < 0) {
-					CHECK(r == -EPROTO);
-					return 1;
-				}
-			}
-			if (r < 0) {
-				CHECK(r == -EMSGSIZE);
-				return 1;
-			}
-		}
+	if (relay_paused()) {
 		if (peers)
 			peers_run();
+		if (relay_paused())
+			return 0;
+	}
+	return 1;
+}
+
+/* A complete frame read from the guest's end goes to the daemon, as
+ * dispvm_agent_input hands it; 1 once the daemon would have destroyed
+ * the qube. */
+static int daemon_gets(const struct bh_frame_hdr *h, const uint8_t *payload)
+{
+	int legit = frame_is_legit(h, payload);
+	int r = dispvm_handle_agent_frame(&dv, h, payload);
+
+	check_invariants();
+	/* A qube that keeps to the protocol is never cut off, however slow
+	 * bh is to read. */
+	CHECK(!legit || r == 0);
+	if (r < 0) {
+		CHECK(r == -EPROTO);
+		return 1;
 	}
 	return 0;
 }
 
+/* After each write has been read: one round of the peers, if any. */
+static void after_read(int peers)
+{
+	if (peers)
+		peers_run();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	unsigned prefix;
-	int peers;
+	/* The guest's end: the input goes into sv[0], the daemon reads
+	 * dv.chan on sv[1]. */
+	const struct fuzz_reader guest = { .fd = sv[0],
+					   .chan = &dv.chan,
+					   .may_read = daemon_reads,
+					   .frame = daemon_gets,
+					   .after_write = after_read };
 
 	if (size < 2)
 		return 0;
-	peers = (data[0] & 16) != 0;
-	prefix = data[0] >> 5;
-	rng = 0x9e3779b9u ^ ((uint32_t)data[1] << 8 | data[0]);
+	fuzz_seed(data);
 	setup(data[0]);
-	if (prefix < 4 ||
-	    !feed(prefixes[prefix - 4].buf, prefixes[prefix - 4].len, 0, peers))
-		feed(data + 2, size - 2, data[0] & 7, peers);
+	/* The peers (bit 4) run during the prefix too. */
+	fuzz_feed_input(&guest, prefixes, data, size, 1);
 	check_invariants();
 	teardown();
 	return 0;

@@ -31,23 +31,9 @@
 #include "lib/log.h"
 #include "lib/util.h"
 
-#define CHECK(cond)                                                        \
-	do {                                                               \
-		if (!(cond)) {                                             \
-			fprintf(stderr, "%s:%d: invariant broken: %s\n",   \
-				__FILE__, __LINE__, #cond);                \
-			abort();                                           \
-		}                                                          \
-	} while (0)
-
-/* The checks are not what is being fuzzed: no coverage feedback from
- * them, so that they cost little and do not steer the fuzzer. */
-#define NO_COVERAGE __attribute__((no_sanitize("coverage")))
+#include "fuzz_common.h"
 
 #define CAPABILITIES "{\"execute\":\"qmp_capabilities\"}\n"
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* sv[0]: QEMU's end (we write and drain it); sv[1]: the daemon's. */
 static int sv[2] = { -1, -1 };
@@ -61,31 +47,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	bh_log_set_level(BH_LOG_ERR);
 	memset(spaces, ' ', sizeof(spaces));
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ||
-	    bh_set_nonblock(sv[0], 1) < 0 || bh_set_nonblock(sv[1], 1) < 0) {
-		perror("fuzz_qmp_line: socketpair");
-		abort();
-	}
+	fuzz_socketpair(sv, "fuzz_qmp_line: socketpair");
 	return 0;
-}
-
-/* Reads what is left on fd; returns the byte count, copying up to cap. */
-NO_COVERAGE
-static size_t drain(int fd, char *out, size_t cap)
-{
-	char buf[4096];
-	size_t total = 0;
-	ssize_t n;
-
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		if (out && total < cap)
-			memcpy(out + total, buf,
-			       (size_t)n < cap - total ? (size_t)n
-						      : cap - total);
-		total += (size_t)n;
-	}
-	CHECK(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
-	return total;
 }
 
 /* QEMU's strings kept for the log: terminated, printable ASCII only. */
@@ -161,7 +124,7 @@ static void feed_socket(const uint8_t *text, size_t len, size_t chunk)
 			break;
 		}
 	}
-	drain(sv[1], NULL, 0); /* what it did not read */
+	fuzz_drain(sv[1], NULL, 0); /* what it did not read */
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -189,7 +152,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* The client writes one command, and only when it leaves the
 	 * greeting state. */
-	got = drain(sv[0], sent, sizeof(sent));
+	got = fuzz_drain(sv[0], sent, sizeof(sent));
 	if (start != QMP_GREETING || q.state == QMP_GREETING ||
 	    (q.state == QMP_CLOSED && got == 0)) {
 		CHECK(got == 0);
