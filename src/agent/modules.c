@@ -178,17 +178,22 @@ int module_plan_load(const struct module_plan *plan, const char *dir)
 			return -ENAMETOOLONG;
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
-			LOG_ERR("cannot open module %s: %s", path,
-				strerror(errno));
-			return -errno;
+			int e = errno;
+
+			LOG_ERR("cannot open module %s: %s", path, strerror(e));
+			return -e;
 		}
 		r = syscall(SYS_finit_module, fd, "", 0);
-		close(fd);
-		if (r < 0 && errno != EEXIST) {
-			LOG_ERR("cannot load module %s: %s", path,
-				strerror(errno));
-			return -errno;
+		if (r < 0) {
+			int e = errno;
+
+			close(fd);
+			if (e == EEXIST)
+				continue;
+			LOG_ERR("cannot load module %s: %s", path, strerror(e));
+			return -e;
 		}
+		close(fd);
 	}
 	return 0;
 }

@@ -13,14 +13,18 @@
 static int do_mount(const char *src, const char *dst, const char *type,
 		    unsigned long flags, const char *data)
 {
+	int e;
+
 	if (mkdir(dst, 0755) < 0 && errno != EEXIST) {
-		LOG_ERR("mkdir %s: %s", dst, strerror(errno));
-		return -errno;
+		e = errno;
+		LOG_ERR("mkdir %s: %s", dst, strerror(e));
+		return -e;
 	}
 	if (mount(src, dst, type, flags, data) < 0) {
+		e = errno;
 		LOG_ERR("mount %s on %s (%s): %s", src, dst,
-			type ? type : "move/bind", strerror(errno));
-		return -errno;
+			type ? type : "move/bind", strerror(e));
+		return -e;
 	}
 	return 0;
 }
@@ -102,8 +106,10 @@ int mounts_switch_root(const char *root_dev, const char *private_dev)
 	 * it and chroot, as switch_root does. Its few megabytes stay. */
 	if (chdir("/newroot") < 0 || mount(".", "/", NULL, MS_MOVE, NULL) < 0 ||
 	    chroot(".") < 0 || chdir("/") < 0) {
-		LOG_ERR("switching root: %s", strerror(errno));
-		return -errno;
+		int e = errno;
+
+		LOG_ERR("switching root: %s", strerror(e));
+		return -e;
 	}
 	return 0;
 }

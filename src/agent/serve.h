@@ -55,8 +55,8 @@ void agent_child_exited(struct agent *a, pid_t pid, int wstatus);
 
 /* Serves until told to power off, the host goes away, or (disposable) the
  * first command ended and the host has its exit status. sig_fd is a
- * signalfd for SIGCHLD (and SIGTERM/SIGINT when not PID 1). Returns 0 or
- * -errno. */
+ * signalfd for SIGCHLD, SIGTERM and SIGINT (the last two end serving).
+ * Returns 0 or -errno. */
 int agent_serve(struct agent *a, int sig_fd);
 
 #endif

@@ -10,11 +10,42 @@
 #include "proto/frame.h"
 #include "lib/util.h"
 
-/* Used when the request carries no environment of its own. */
-static char *const default_env[] = {
+/* The command's environment starts from these; the request's entries
+ * add to them or replace them by name. */
+static const char *const default_env[] = {
 	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-	"HOME=/root", "TERM=dumb", "LANG=C.UTF-8", NULL
+	"HOME=/root", "TERM=dumb", "LANG=C.UTF-8",
 };
+#define N_DEFAULT_ENV (sizeof(default_env) / sizeof(*default_env))
+
+static int same_name(const char *a, const char *b)
+{
+	size_t n = strcspn(a, "=");
+
+	return strncmp(a, b, n) == 0 && b[n] == '=';
+}
+
+/* Defaults not overridden by the request, then the request's entries.
+ * Returns a malloc'd NULL-terminated array pointing at both. */
+static char **merge_env(const struct bh_exec_req *req)
+{
+	char **env = calloc(N_DEFAULT_ENV + req->envc + 1, sizeof(*env));
+	size_t n = 0, i, j;
+
+	if (!env)
+		return NULL;
+	for (i = 0; i < N_DEFAULT_ENV; i++) {
+		int overridden = 0;
+
+		for (j = 0; j < req->envc; j++)
+			overridden |= same_name(default_env[i], req->envp[j]);
+		if (!overridden)
+			env[n++] = (char *)default_env[i];
+	}
+	for (j = 0; j < req->envc; j++)
+		env[n++] = req->envp[j];
+	return env;
+}
 
 static void close_pair(int p[2])
 {
@@ -37,12 +68,14 @@ int spawn_command(const struct bh_exec_req *req, struct spawned *out)
 {
 	int in[2] = { -1, -1 }, o[2] = { -1, -1 }, e[2] = { -1, -1 };
 	int report[2] = { -1, -1 };
-	char *const *envp = req->envc ? req->envp : default_env;
+	char **envp = merge_env(req);
 	sigset_t all;
 	pid_t pid;
 	int child_errno = 0;
 	ssize_t n;
 
+	if (!envp)
+		return -BH_NOSTART_OTHER;
 	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(o, O_CLOEXEC) < 0 ||
 	    pipe2(e, O_CLOEXEC) < 0 || pipe2(report, O_CLOEXEC) < 0)
 		goto fail;
@@ -61,7 +94,7 @@ int spawn_command(const struct bh_exec_req *req, struct spawned *out)
 			_exit(125);
 		if (chdir("/root") < 0 && chdir("/") < 0)
 			_exit(125);
-		/* PATH lookup uses the command's own PATH when it has one. */
+		/* PATH lookup uses the command's own PATH. */
 		for (char *const *v = envp; *v; v++)
 			if (!strncmp(*v, "PATH=", 5))
 				setenv("PATH", *v + 5, 1);
@@ -71,6 +104,7 @@ int spawn_command(const struct bh_exec_req *req, struct spawned *out)
 		(void)n;
 		_exit(127);
 	}
+	free(envp);
 	close(in[0]);
 	close(o[1]);
 	close(e[1]);
@@ -96,6 +130,7 @@ int spawn_command(const struct bh_exec_req *req, struct spawned *out)
 	out->err_fd = e[0];
 	return 0;
 fail:
+	free(envp);
 	close_pair(in);
 	close_pair(o);
 	close_pair(e);

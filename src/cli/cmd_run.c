@@ -29,9 +29,9 @@ void cmd_run_help(FILE *f)
 		"\n"
 		"  --dispvm             run in a new disposable qube\n"
 		"  -e, --env NAME=VALUE set a variable for COMMAND (repeat "
-		"for more); without\n"
-		"                       any, COMMAND gets PATH, HOME, TERM "
-		"and LANG defaults\n"
+		"for more); it adds to\n"
+		"                       or replaces the defaults PATH, HOME, "
+		"TERM and LANG\n"
 		"  -h, --help           show this help\n"
 		"\n"
 		"Exit status: COMMAND's own, 128+N when a signal N ended it, "
@@ -50,9 +50,8 @@ struct run_io {
 	int stderr_broken;
 };
 
-/* Writes command output; a closed pipe on our side (bh run ... | head)
- * makes us discard the rest, while credit keeps flowing so the command
- * finishes. */
+/* Writes command output. A closed pipe on stderr makes us discard the
+ * rest of it; on stdout see handle_frame. */
 static void deliver(int fd, int *broken, const uint8_t *p, uint32_t len)
 {
 	if (*broken || len == 0)
@@ -93,6 +92,11 @@ static int handle_frame(struct run_io *io, const struct bh_frame_hdr *h,
 			deliver(1, &io->stdout_broken, p, h->len);
 		else
 			deliver(2, &io->stderr_broken, p, h->len);
+		/* Nobody reads our stdout any more (bh run ... | head): end
+		 * as a pipeline's writer would, by SIGPIPE's status; closing
+		 * the connection makes the daemon destroy the qube. */
+		if (io->stdout_broken)
+			return 128 + SIGPIPE;
 		if (h->len)
 			bh_chan_send_u32(&io->chan, BH_MSG_CREDIT, 1, h->len);
 		return -1;
@@ -122,9 +126,6 @@ static int handle_frame(struct run_io *io, const struct bh_frame_hdr *h,
 		return value >= BH_EXIT_USAGE && value <= BH_EXIT_FAILURE
 			       ? (int)value
 			       : BH_EXIT_FAILURE;
-	case BH_MSG_NOTICE:
-		fprintf(stderr, "bh: %.*s\n", (int)h->len, (const char *)p);
-		return -1;
 	}
 	cli_err("unexpected message from bulkheadd (type %u)", h->type);
 	return BH_EXIT_FAILURE;
@@ -209,7 +210,8 @@ int cmd_run(int argc, char **argv)
 		case 'e':
 			if (!bh_env_entry_valid(optarg, strlen(optarg))) {
 				cli_err("run: --env takes NAME=VALUE with a "
-					"NAME of letters, digits and _, "
+					"NAME of letters, digits and _ "
+					"that does not start with a digit, "
 					"not '%s'",
 					optarg);
 				free(envv);
@@ -244,7 +246,9 @@ int cmd_run(int argc, char **argv)
 	if (len < 0) {
 		cli_err("run: %s", len == -E2BIG
 					   ? "the command, its arguments and "
-					     "environment must fit in 64 KiB"
+					     "environment must fit in 64 KiB, "
+					     "with at most 4096 arguments and "
+					     "1024 variables"
 					   : "COMMAND must not be empty");
 		return BH_EXIT_USAGE;
 	}

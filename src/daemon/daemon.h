@@ -60,6 +60,7 @@ struct dispvm {
 	int64_t started_ms;
 	int64_t deadline_ms; /* 0 = none */
 	int quit_sent, kill_sent;
+	int console_eof;
 	struct bh_credit agent_may_send;  /* stdout+stderr credit */
 	struct bh_credit client_may_send; /* stdin credit */
 	int out_eof, err_eof;

@@ -87,6 +87,14 @@ void dispvm_kill(struct dispvm *dv)
 	dv->state = DV_STOPPING;
 }
 
+void dispvm_abort(struct dispvm *dv, const char *why)
+{
+	if (dv->vm_alive && !dv->have_exit)
+		dv_error(dv, BH_EXIT_FAILURE, "%s; qube %s was destroyed", why,
+			 dv->name);
+	dispvm_kill(dv);
+}
+
 /* Asks QEMU to go: the guest already powers off on its own after its job,
  * so this is for failures. */
 static void dv_destroy(struct dispvm *dv)
@@ -347,7 +355,10 @@ void dispvm_agent_output(struct dispvm *dv)
 
 void dispvm_console_input(struct dispvm *dv)
 {
-	console_log_pump(&dv->console, dv->vm.console_fd);
+	long n = console_log_pump(&dv->console, dv->vm.console_fd);
+
+	if (n == 0 || (n < 0 && n != -EAGAIN))
+		dv->console_eof = 1;
 }
 
 void dispvm_qmp_input(struct dispvm *dv)

@@ -27,8 +27,10 @@ int dispvm_client_frame(struct dispvm *dv, const struct bh_frame_hdr *h,
 void dispvm_client_gone(struct dispvm *dv);
 void dispvm_reaped(struct dispvm *dv, int wstatus);
 void dispvm_tick(struct dispvm *dv, int64_t now_ms);
-/* Kills QEMU at once (daemon shutting down). */
+/* Kills QEMU at once. */
 void dispvm_kill(struct dispvm *dv);
+/* Destroys the qube and tells its client why (daemon shutting down). */
+void dispvm_abort(struct dispvm *dv, const char *why);
 
 /* Removes runtime folders left by a daemon that died: their QEMUs died
  * with it (PR_SET_PDEATHSIG). */

@@ -18,7 +18,8 @@ struct engine_accel_choice {
  * (kvm_intel or kvm_amd loaded under sys_module_dir, and /dev/kvm opens);
  * a /dev/kvm from another module (kvm_pvm on our machines) emulates guests
  * instruction by instruction and is far slower than TCG. BULKHEAD_ACCEL=tcg
- * or kvm forces a choice. */
+ * forces TCG; BULKHEAD_ACCEL=kvm skips the module check (KVM is still used
+ * only when /dev/kvm opens). */
 void engine_choose_accel(const char *sys_module_dir, const char *dev_kvm,
 			 struct engine_accel_choice *out);
 

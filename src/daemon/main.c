@@ -33,7 +33,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: bulkheadd [--boot-timeout SECONDS] [--ready-fd N] "
-		"[--verbose]\n"
+		"[-v|--verbose] [-h|--help]\n"
 		"\n"
 		"The Bulkhead admin daemon. `bh` starts it when none runs.\n"
 		"\n"
@@ -42,8 +42,8 @@ static void usage(FILE *f)
 		"  --ready-fd N      write one status line to fd N once the "
 		"admin socket\n"
 		"                    listens, then close it\n"
-		"  --verbose         log debug messages\n"
-		"  --help            show this help\n"
+		"  -v, --verbose     log debug messages\n"
+		"  -h, --help        show this help\n"
 		"\n"
 		"Files live under $BULKHEAD_ROOT (default /): "
 		"var/lib/bulkhead, run/bulkhead,\nvar/log/bulkhead. See "
@@ -150,7 +150,7 @@ static int run_loop(struct daemon *d)
 		client_reap_closed(d);
 		if (d->stopping) {
 			for (dv = d->dispvms; dv; dv = dv->next)
-				dispvm_kill(dv);
+				dispvm_abort(dv, "bulkheadd is stopping");
 			if (!d->dispvms) {
 				/* Best effort: tell waiting clients why. */
 				for (c = d->clients; c; c = c->next)
@@ -198,10 +198,17 @@ static int run_loop(struct daemon *d)
 				ev |= POLLOUT;
 			p[n] = (struct pollfd){ dv->chan.fd, ev, 0 };
 			s[n++] = (struct slot){ SLOT_CHAN, dv };
-			p[n] = (struct pollfd){ dv->qmp.fd, POLLIN, 0 };
-			s[n++] = (struct slot){ SLOT_QMP, dv };
-			p[n] = (struct pollfd){ dv->vm.console_fd, POLLIN, 0 };
-			s[n++] = (struct slot){ SLOT_CONSOLE, dv };
+			/* A closed QMP or console stays readable (EOF)
+			 * until QEMU is reaped: stop polling it. */
+			if (dv->qmp.state != QMP_CLOSED) {
+				p[n] = (struct pollfd){ dv->qmp.fd, POLLIN, 0 };
+				s[n++] = (struct slot){ SLOT_QMP, dv };
+			}
+			if (!dv->console_eof) {
+				p[n] = (struct pollfd){ dv->vm.console_fd,
+							POLLIN, 0 };
+				s[n++] = (struct slot){ SLOT_CONSOLE, dv };
+			}
 		}
 		timeout = next < 0 ? -1 : next <= now ? 0 : (int)(next - now);
 		if (poll(p, n, timeout) < 0 && errno != EINTR) {

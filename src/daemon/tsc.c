@@ -45,7 +45,6 @@ unsigned tsc_khz_measure(void)
 		t1 = raw_ns();
 	while (t1 - t0 < TSC_MEASURE_NS);
 	c1 = __rdtsc();
-	/* cycles per ms = kHz */
-	return (unsigned)(((c1 - c0) * 1000000ULL / (uint64_t)(t1 - t0) +
-			   500) / 1000);
+	/* cycles * 10^6 / ns = cycles per millisecond = kHz */
+	return (unsigned)((c1 - c0) * 1000000ULL / (uint64_t)(t1 - t0));
 }

@@ -55,8 +55,6 @@ enum bh_msg {
 	BH_MSG_RUN_DISPVM = 0x100,
 	/* daemon → bh: failure. payload: u32 exit code for bh, then text */
 	BH_MSG_ERROR = 0x101,
-	/* daemon → bh: progress text for the user (e.g. "starting disp12") */
-	BH_MSG_NOTICE = 0x102,
 };
 
 /* BH_MSG_EXIT kinds */

@@ -772,7 +772,7 @@ static void test_direct_unknown_type(void **state)
 	struct direct *d = *state;
 	static const uint32_t types[] = {
 		0, BH_MSG_HELLO, BH_MSG_STDOUT, BH_MSG_STDERR, BH_MSG_EXIT, 9,
-		BH_MSG_RUN_DISPVM, BH_MSG_ERROR, BH_MSG_NOTICE, 0xffffffffu,
+		BH_MSG_RUN_DISPVM, BH_MSG_ERROR, 0x102u, 0xffffffffu,
 	};
 	uint8_t p[8] = { 1, 0, 0, 0, 0, 0, 0, 0 };
 	size_t i;

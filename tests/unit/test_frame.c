@@ -175,7 +175,7 @@ static const struct rule rules[] = {
 	/* Admin-socket messages never travel on a qube channel. */
 	{ BH_MSG_RUN_DISPVM, S_NEVER, S_NEVER, L_ANY, L_ANY, 0, 0 },
 	{ BH_MSG_ERROR, S_NEVER, S_NEVER, L_ANY, L_ANY, 0, 0 },
-	{ BH_MSG_NOTICE, S_NEVER, S_NEVER, L_ANY, L_ANY, 0, 0 },
+	{ 0x102u, S_NEVER, S_NEVER, L_ANY, L_ANY, 0, 0 },
 	{ 0x103, S_NEVER, S_NEVER, L_ANY, L_ANY, 0, 0 },
 	/* Types whose low byte is a valid type. */
 	{ 0x101u << 8 | BH_MSG_HELLO, S_NEVER, S_NEVER, L_ANY, L_ANY, 0, 0 },
@@ -296,7 +296,7 @@ static const struct check_case cases[] = {
 	{ BH_MSG_RUN_DISPVM, 1, 16, -EPROTO, -EPROTO },
 	{ BH_MSG_RUN_DISPVM, 0, 16, -EPROTO, -EPROTO },
 	{ BH_MSG_ERROR, 0, 8, -EPROTO, -EPROTO },
-	{ BH_MSG_NOTICE, 0, 8, -EPROTO, -EPROTO },
+	{ 0x102u, 0, 8, -EPROTO, -EPROTO },
 	{ 0xffffffffu, 0, 0, -EPROTO, -EPROTO },
 	{ 0xffffffffu, 1, 8, -EPROTO, -EPROTO },
 };

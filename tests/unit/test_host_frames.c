@@ -528,7 +528,7 @@ static void test_foreign_types(void **state)
 {
 	struct fx *f = *state;
 	static const uint32_t types[] = {
-		BH_MSG_RUN_DISPVM, BH_MSG_ERROR, BH_MSG_NOTICE,
+		BH_MSG_RUN_DISPVM, BH_MSG_ERROR, 0x102u,
 		BH_MSG_EXEC,       BH_MSG_STDIN, BH_MSG_POWEROFF,
 		0,                 9,            0x103,
 		0x80000000u,       0xffffffffu,

@@ -105,6 +105,36 @@ test_env_and_hostname() {
 	return 1
 }
 
+test_env_adds_to_defaults() {
+	# -e adds to the default environment: PATH stays, so commands in
+	# /usr/sbin are still found.
+	local got
+	got=$(bhm run --dispvm -e FOO=1 -- sh -c 'echo "$FOO $PATH"' </dev/null)
+	expect_eq "env" "$got" "1 /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+}
+
+test_guest_tsc_rate() {
+	# Under TCG the daemon tells the guest the host's TSC rate; a wrong
+	# unit makes every guest timer crawl. The guest's figure must match
+	# the host's within 1%.
+	local host guest line
+	host=$(awk -F: '/^cpu MHz/ { print $2; exit }' /proc/cpuinfo)
+	line=$(bhm run --dispvm -- sh -c 'dmesg | grep "tsc: Detected"' </dev/null | tail -n 1)
+	guest=$(sed -E 's/.*Detected ([0-9.]+) MHz.*/\1/' <<<"$line")
+	awk -v h="$host" -v g="$guest" 'BEGIN { exit !(g > h * 0.99 && g < h * 1.01) }' ||
+		{ echo "guest TSC '$line' vs host $host MHz"; return 1; }
+}
+
+test_broken_stdout_ends_run() {
+	# bh run ... | head -1: once nobody reads, bh ends with SIGPIPE's
+	# status and the qube is destroyed, as a pipeline's writer would.
+	local rc
+	bhm run --dispvm -- yes </dev/null | head -n 1 >/dev/null
+	rc=${PIPESTATUS[0]}
+	expect_eq "status" "$rc" $((128 + 13)) &&
+		wait_until 30 no_leftovers "$main_root"
+}
+
 test_not_found_and_not_executable() {
 	local rc err
 	err=$(bhm run --dispvm -- no-such-command </dev/null 2>&1); rc=$?
@@ -322,6 +352,9 @@ run_test test_stdin_flows
 run_test test_binary_stdout_1mib
 run_test test_binary_roundtrip_1mib
 run_test test_env_and_hostname
+run_test test_env_adds_to_defaults
+run_test test_guest_tsc_rate
+run_test test_broken_stdout_ends_run
 run_test test_not_found_and_not_executable
 run_test test_template_root_untouched
 run_test test_parallel_disposables_isolated
