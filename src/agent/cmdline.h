@@ -1,6 +1,6 @@
 /* The agent's settings, read from the kernel command line that the daemon
  * wrote: bh.name=NAME bh.root=DEV bh.private=DEV bh.disposable=1
- * bh.port=PORTNAME bh.bench=poweroff. Unknown words are the kernel's and
+ * bh.port=PORTNAME bh.bench=poweroff bh.trace=1. Unknown words are the kernel's and
  * are ignored. */
 #ifndef BH_AGENT_CMDLINE_H
 #define BH_AGENT_CMDLINE_H
@@ -19,6 +19,7 @@ struct agent_config {
 	char port[AGENT_NAME_MAX];       /* virtio-serial port name */
 	int disposable;
 	int bench_poweroff; /* power off as soon as init runs (benchmark) */
+	int trace;          /* bh.trace=1: log each boot step with its time */
 };
 
 /* Parses a command line; values too long or with characters outside

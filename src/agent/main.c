@@ -18,6 +18,7 @@
 #include <sys/reboot.h>
 #include <sys/signalfd.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent/cmdline.h"
@@ -110,6 +111,21 @@ static int load_modules(void)
 	return r;
 }
 
+/* With bh.trace=1, one console line per boot step with the time since
+ * the kernel started (CLOCK_BOOTTIME), to see where a boot spends it. */
+static int trace_on;
+
+static void trace(const char *step)
+{
+	struct timespec ts;
+
+	if (!trace_on)
+		return;
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	LOG_INFO("trace %ld.%03ld %s", (long)ts.tv_sec,
+		 ts.tv_nsec / 1000000, step);
+}
+
 static int run_init(void)
 {
 	struct agent_config cfg;
@@ -132,11 +148,15 @@ static int run_init(void)
 	}
 	if (cfg.bench_poweroff)
 		power_off();
+	trace_on = cfg.trace;
+	trace("init");
 	if (load_modules() < 0)
 		return -1;
+	trace("modules loaded");
 	if (cfg.root_dev[0] &&
 	    mounts_switch_root(cfg.root_dev, cfg.private_dev) < 0)
 		return -1;
+	trace("root mounted");
 	if (sethostname(cfg.name, strlen(cfg.name)) < 0)
 		LOG_WARN("sethostname: %s", strerror(errno));
 	if (port_find(cfg.port, port, sizeof(port), PORT_WAIT_MS) < 0) {
@@ -151,6 +171,7 @@ static int run_init(void)
 	}
 	agent_init(&a, fd, cfg.disposable);
 	agent_send_hello(&a);
+	trace("hello");
 	r = agent_serve(&a, sfd);
 	if (r < 0)
 		LOG_ERR("channel: %s", strerror(-r));

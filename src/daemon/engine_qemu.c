@@ -180,7 +180,9 @@ int engine_qemu_argv(const char *qemu, const struct qube_spec *spec,
 		add(&b, "virtio-blk-device,drive=private");
 	}
 	add(&b, "-device");
-	add(&b, "virtio-serial-device");
+	/* Two ports (control now, GUI later) rather than the default 31:
+	 * each port costs the guest driver virtqueues to set up at boot. */
+	add(&b, "virtio-serial-device,max_ports=2");
 	add(&b, "-chardev");
 	add(&b, "socket,id=control,fd=%d", fds->chan);
 	add(&b, "-device");

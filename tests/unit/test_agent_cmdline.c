@@ -62,7 +62,7 @@ static void test_all_keys(void **state)
 	assert_int_equal(parse("console=ttyS0 quiet panic=-1 bh.name=disp42 "
 			       "bh.root=/dev/vda bh.private=/dev/vdb "
 			       "bh.disposable=1 bh.port=org.bulkhead-ctl_2 "
-			       "bh.bench=poweroff\n",
+			       "bh.bench=poweroff bh.trace=1\n",
 			       &cfg),
 			 0);
 	assert_string_equal(cfg.name, "disp42");
@@ -71,6 +71,7 @@ static void test_all_keys(void **state)
 	assert_string_equal(cfg.port, "org.bulkhead-ctl_2");
 	assert_int_equal(cfg.disposable, 1);
 	assert_int_equal(cfg.bench_poweroff, 1);
+	assert_int_equal(cfg.trace, 1);
 }
 
 static void test_daemon_line(void **state)
@@ -88,6 +89,7 @@ static void test_daemon_line(void **state)
 	assert_string_equal(cfg.port, "bulkhead.control");
 	assert_int_equal(cfg.disposable, 1);
 	assert_int_equal(cfg.bench_poweroff, 0);
+	assert_int_equal(cfg.trace, 0);
 }
 
 static void test_unknown_kernel_words(void **state)
