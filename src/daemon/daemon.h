@@ -13,6 +13,10 @@
 #include "proto/chan.h"
 #include "proto/credit.h"
 
+/* Disposables are dispN, N in 1..DISPVM_MAX_NO (as in Qubes); their jail
+ * ids are DISPVM_JAIL_ID_BASE + N, above any persistent qube's id. */
+#define DISPVM_MAX_NO 9999
+#define DISPVM_JAIL_ID_BASE 50000
 /* A disposable's memory; enough for busybox and small tools. */
 #define DISPVM_MEMORY_MB 256
 #define DISPVM_VCPUS 1

@@ -102,7 +102,9 @@ static void dv_destroy(struct dispvm *dv)
 	dispvm_kill(dv);
 }
 
-static int pick_name(struct daemon *d, char *out, size_t cap)
+/* Disposables are named dispN, N random in 1..DISPVM_MAX_NO as in Qubes;
+ * N also picks the jail uid. */
+static int pick_name(struct daemon *d, char *out, size_t cap, unsigned *no)
 {
 	int tries;
 
@@ -113,7 +115,8 @@ static int pick_name(struct daemon *d, char *out, size_t cap)
 
 		if (getrandom(&n, sizeof(n), 0) != sizeof(n))
 			return -EIO;
-		snprintf(out, cap, "disp%u", 1 + n % 9999);
+		*no = 1 + n % DISPVM_MAX_NO;
+		snprintf(out, cap, "disp%u", *no);
 		for (o = d->dispvms; o; o = o->next)
 			used |= !strcmp(o->name, out);
 		if (!used)
@@ -143,9 +146,11 @@ void dispvm_start(struct daemon *d, struct client *c, const uint8_t *req,
 		  uint32_t len)
 {
 	char err[2048], qemu[4096], qubes_dir[4096], console[4200],
-		qemu_log[4200];
+		qemu_log[4200], jail_root[4200];
+	char kernel[PATH_MAX], initramfs[PATH_MAX], root[PATH_MAX];
 	struct qube_spec spec;
 	struct dispvm *dv;
+	unsigned no = 0;
 	int r;
 
 	if (engine_find_qemu(qemu, sizeof(qemu)) < 0) {
@@ -180,7 +185,7 @@ void dispvm_start(struct daemon *d, struct client *c, const uint8_t *req,
 	memcpy(dv->exec_req, req, len);
 	dv->exec_len = len;
 	dv->d = d;
-	if (pick_name(d, dv->name, sizeof(dv->name)) < 0 ||
+	if (pick_name(d, dv->name, sizeof(dv->name), &no) < 0 ||
 	    bh_path_fmt(dv->run_dir, sizeof(dv->run_dir), "%s/%s", qubes_dir,
 			dv->name) ||
 	    bh_path_fmt(console, sizeof(console), "%s/console.log",
@@ -197,25 +202,39 @@ void dispvm_start(struct daemon *d, struct client *c, const uint8_t *req,
 			     strerror(errno));
 		goto fail_free;
 	}
+	/* The jail binds files at their real paths: no symlinks. */
+	if (!realpath(d->guest.kernel.path, kernel) ||
+	    !realpath(d->guest.initramfs.path, initramfs) ||
+	    !realpath(d->guest.root.path, root) ||
+	    bh_path_fmt(jail_root, sizeof(jail_root), "%s/jail",
+			d->paths.run)) {
+		client_error(c, BH_EXIT_SETUP, "cannot resolve the guest images: %s",
+			     strerror(errno));
+		bh_rm_rf(dv->run_dir);
+		goto fail_free;
+	}
 	memset(&spec, 0, sizeof(spec));
 	spec.name = dv->name;
-	spec.kernel = d->guest.kernel.path;
-	spec.initramfs = d->guest.initramfs.path;
-	spec.root_img = d->guest.root.path;
+	spec.kernel = kernel;
+	spec.initramfs = initramfs;
+	spec.root_img = root;
+	spec.jail_id = DISPVM_JAIL_ID_BASE + no;
 	spec.memory_mb = DISPVM_MEMORY_MB;
 	spec.vcpus = DISPVM_VCPUS;
 	spec.disposable = 1;
 	spec.tsc_khz = d->tsc_khz;
 	r = console_log_open(&dv->console, console);
-	if (r == 0)
+	if (r < 0)
+		snprintf(err, sizeof(err), "cannot create %.1500s: %s", console,
+			 strerror(-r));
+	else
 		r = engine_start(qemu, &spec, d->accel.accel, qemu_log,
-				 &dv->vm);
+				 jail_root, &dv->vm, err, sizeof(err));
 	if (r < 0) {
 		console_log_close(&dv->console);
 		client_error(c, r == -ENOSPC ? BH_EXIT_NOSPACE
 					     : BH_EXIT_FAILURE,
-			     "cannot start QEMU for %s: %s", dv->name,
-			     strerror(-r));
+			     "%s: %s", dv->name, err);
 		bh_rm_rf(dv->run_dir);
 		goto fail_free;
 	}

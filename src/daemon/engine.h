@@ -33,6 +33,8 @@ struct qube_spec {
 	unsigned vcpus;
 	int disposable;
 	unsigned tsc_khz; /* TCG: the host TSC rate, 0 = let the guest calibrate */
+	/* The jail's id: QEMU runs as uid/gid jail_uid_for(jail_id). */
+	unsigned jail_id;
 };
 
 /* Inherited fds of a QEMU process: control channel, QMP, serial console. */
@@ -58,10 +60,14 @@ struct engine_vm {
 	int console_fd; /* our end of the serial console (non-blocking) */
 };
 
-/* Starts QEMU for spec with its stdout/stderr in qemu_log. QEMU dies with
- * the daemon (PR_SET_PDEATHSIG), so a crashed daemon leaves no orphan. */
+/* Starts QEMU for spec, jailed (see jail.h) with jail_root as the mount
+ * point of its root, its stdout/stderr in qemu_log. The paths in spec must
+ * be canonical (no symlinks). QEMU dies with the daemon
+ * (PR_SET_PDEATHSIG), so a crashed daemon leaves no orphan. Returns 0, or
+ * a negative errno with a reason in err. */
 int engine_start(const char *qemu, const struct qube_spec *spec,
 		 enum engine_accel accel, const char *qemu_log,
-		 struct engine_vm *vm);
+		 const char *jail_root, struct engine_vm *vm, char *err,
+		 size_t err_cap);
 
 #endif

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemon/jail.h"
 #include "lib/util.h"
 
 /* Fixed fd numbers that QEMU inherits. */
@@ -142,6 +143,8 @@ int engine_qemu_argv(const char *qemu, const struct qube_spec *spec,
 	add(&b, "%u", spec->vcpus);
 	add(&b, "-nodefaults");
 	add(&b, "-no-user-config");
+	add(&b, "-sandbox");
+	add(&b, "%s", jail_qemu_sandbox_arg());
 	add(&b, "-display");
 	add(&b, "none");
 	add(&b, "-no-reboot");
@@ -225,6 +228,46 @@ int engine_find_qemu(char *out, size_t cap)
 	return r;
 }
 
+/* What the jailed child needs between jail_spawn and execv. */
+struct child_args {
+	const struct jail_spec *jail;
+	char *const *argv;
+	const char *qemu;
+	int log, chan, qmp, con;
+};
+
+static int qemu_child(void *p)
+{
+	const struct child_args *a = p;
+	char err[512];
+	sigset_t none;
+	int devnull = open("/dev/null", O_RDONLY);
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* Move the inherited fds above the fixed numbers first, so that the
+	 * dup2s below cannot clobber one another (all stay below the
+	 * jail's pidfd at JAIL_PARENT_FD_MIN). */
+	int c = fcntl(a->chan, F_DUPFD, 10);
+	int m = fcntl(a->qmp, F_DUPFD, 10);
+	int k = fcntl(a->con, F_DUPFD, 10);
+
+	if (devnull < 0 || c < 0 || m < 0 || k < 0 || dup2(devnull, 0) < 0 ||
+	    dup2(a->log, 1) < 0 || dup2(a->log, 2) < 0 ||
+	    dup2(c, QEMU_CHAN_FD) < 0 || dup2(m, QEMU_QMP_FD) < 0 ||
+	    dup2(k, QEMU_CONSOLE_FD) < 0)
+		return 126;
+	if (jail_enter(a->jail, err, sizeof(err)) < 0) {
+		dprintf(2, "bulkheadd: cannot jail QEMU: %s\n", err);
+		return 126;
+	}
+	close_range(QEMU_CONSOLE_FD + 1, ~0u, 0);
+	execv(a->qemu, a->argv);
+	dprintf(2, "bulkheadd: cannot execute %s: %s\n", a->qemu,
+		strerror(errno));
+	return 127;
+}
+
 static void close_pair(int p[2])
 {
 	if (p[0] >= 0)
@@ -235,58 +278,64 @@ static void close_pair(int p[2])
 
 int engine_start(const char *qemu, const struct qube_spec *spec,
 		 enum engine_accel accel, const char *qemu_log,
-		 struct engine_vm *vm)
+		 const char *jail_root, struct engine_vm *vm, char *err,
+		 size_t err_cap)
 {
 	static const struct engine_fds child_fds = {
 		QEMU_CHAN_FD, QEMU_QMP_FD, QEMU_CONSOLE_FD
 	};
+	const char *ro[5] = { spec->kernel, spec->initramfs, spec->root_img,
+			      NULL, NULL };
+	const char *rw[2] = { spec->private_img, NULL };
+	const char *kvm[2] = { "/dev/kvm", NULL };
+	struct jail_spec jail = {
+		.uid = jail_uid_for(spec->jail_id),
+		.gid = (gid_t)jail_uid_for(spec->jail_id),
+		.root_dir = jail_root,
+		.hostname = spec->name,
+		.ro_files = ro,
+		.rw_files = rw,
+		.devices = accel == ACCEL_KVM ? kvm : NULL,
+	};
+	struct child_args args;
 	char *argv[96], store[8192];
 	int chan[2] = { -1, -1 }, qmp[2] = { -1, -1 }, con[2] = { -1, -1 };
 	int logfd, r;
 	pid_t pid;
 
+	/* The jail shows /usr; a QEMU elsewhere must be brought in. */
+	if (strncmp(qemu, "/usr/", 5) != 0)
+		ro[3] = qemu;
 	r = engine_qemu_argv(qemu, spec, accel, &child_fds, argv,
 			     sizeof(argv) / sizeof(*argv), store,
 			     sizeof(store));
+	if (r < 0) {
+		snprintf(err, err_cap, "cannot build QEMU's command line: %s",
+			 strerror(-r));
+		return r;
+	}
+	r = jail_check_spec(&jail, err, err_cap);
 	if (r < 0)
 		return r;
 	logfd = open(qemu_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (logfd < 0)
-		return -errno;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, chan) < 0 ||
-	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp) < 0 ||
-	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, con) < 0 ||
-	    (pid = fork()) < 0) {
+	if (logfd < 0) {
 		r = -errno;
-		close_pair(chan);
-		close_pair(qmp);
-		close_pair(con);
-		close(logfd);
+		snprintf(err, err_cap, "cannot create %s: %s", qemu_log,
+			 strerror(-r));
 		return r;
 	}
-	if (pid == 0) {
-		sigset_t none;
-		int devnull = open("/dev/null", O_RDONLY);
-
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		/* Move the inherited fds above the fixed numbers first, so
-		 * that the dup2s below cannot clobber one another. */
-		int c = fcntl(chan[1], F_DUPFD, 10);
-		int m = fcntl(qmp[1], F_DUPFD, 10);
-		int k = fcntl(con[1], F_DUPFD, 10);
-
-		if (devnull < 0 || c < 0 || m < 0 || k < 0 ||
-		    dup2(devnull, 0) < 0 || dup2(logfd, 1) < 0 ||
-		    dup2(logfd, 2) < 0 || dup2(c, QEMU_CHAN_FD) < 0 ||
-		    dup2(m, QEMU_QMP_FD) < 0 || dup2(k, QEMU_CONSOLE_FD) < 0)
-			_exit(126);
-		close_range(QEMU_CONSOLE_FD + 1, ~0u, 0);
-		execv(qemu, argv);
-		dprintf(2, "bulkheadd: cannot execute %s: %s\n", qemu,
-			strerror(errno));
-		_exit(127);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, chan) < 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp) < 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, con) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	args = (struct child_args){ &jail, argv,   qemu,  logfd,
+				    chan[1], qmp[1], con[1] };
+	pid = jail_spawn(&jail, qemu_child, &args);
+	if (pid < 0) {
+		r = (int)pid;
+		goto fail;
 	}
 	close(chan[1]);
 	close(qmp[1]);
@@ -300,4 +349,11 @@ int engine_start(const char *qemu, const struct qube_spec *spec,
 	vm->qmp_fd = qmp[0];
 	vm->console_fd = con[0];
 	return 0;
+fail:
+	snprintf(err, err_cap, "cannot start QEMU: %s", strerror(-r));
+	close_pair(chan);
+	close_pair(qmp);
+	close_pair(con);
+	close(logfd);
+	return r;
 }

@@ -51,6 +51,19 @@ static void usage(FILE *f)
 		DEFAULT_BOOT_TIMEOUT_MS / 1000);
 }
 
+/* The mount point of every jail's root: only ever mounted on inside a
+ * QEMU's own mount namespace, so it stays empty and all qubes share it. */
+static int make_jail_root(struct daemon *d)
+{
+	char path[4200];
+
+	if (bh_path_fmt(path, sizeof(path), "%s/jail", d->paths.run))
+		return -1;
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		return -1;
+	return chmod(path, 0755);
+}
+
 static int lock_instance(struct daemon *d)
 {
 	char path[4200], buf[32];
@@ -339,9 +352,15 @@ int main(int argc, char **argv)
 	 * the admin socket gets its mode when it exists, so there is no
 	 * window in which it is open to all. */
 	umask(077);
+	if (geteuid() != 0) {
+		fprintf(stderr, "bulkheadd: must run as root: it jails each "
+				"QEMU in namespaces of its own, as a uid of "
+				"its own\n");
+		return 1;
+	}
 	if (bh_mkdir_p(d.paths.run, 0755) < 0 ||
 	    bh_mkdir_p(d.paths.state, 0755) < 0 ||
-	    chmod(d.paths.run, 0755) < 0) {
+	    chmod(d.paths.run, 0755) < 0 || make_jail_root(&d) < 0) {
 		fprintf(stderr, "bulkheadd: cannot create %s or %s: %s\n",
 			d.paths.run, d.paths.state, strerror(errno));
 		return 1;

@@ -39,9 +39,13 @@ stop_root() {
 	rm -rf "$r"
 }
 
-# qemu_pids ROOT: QEMU processes started for ROOT.
+# qemu_pids ROOT: QEMU processes started by ROOT's daemon (its children;
+# their command lines name the canonical image paths, not ROOT).
 qemu_pids() {
-	pgrep -f "qemu-system-x86_64 .*$1/" || true
+	local dpid
+	dpid=$(cat "$1/run/bulkhead/bulkheadd.pid" 2>/dev/null)
+	[ -n "$dpid" ] || return 0
+	pgrep -P "$dpid" -f qemu-system-x86_64 || true
 }
 
 # state_listing ROOT: every file under the root except the daemon's own

@@ -189,10 +189,10 @@ test_bh_killed_destroys_qube() {
 	# bh dies while its command runs: the daemon destroys the qube.
 	local pid
 	mkfifo "$work/hold"
-	bhm run --dispvm -- sh -c 'echo running; exec cat' <"$work/hold" >"$work/kout" 2>&1 &
+	bhm run --dispvm -- sh -c 'echo command-started; exec cat' <"$work/hold" >"$work/kout" 2>&1 &
 	pid=$!
 	exec {h}>"$work/hold"
-	wait_until 120 grep -q running "$work/kout" || { echo "never ran"; cat "$work/kout"; exec {h}>&-; return 1; }
+	wait_until 120 grep -q command-started "$work/kout" || { echo "never ran"; cat "$work/kout"; exec {h}>&-; return 1; }
 	kill -9 "$pid"
 	wait "$pid" 2>/dev/null
 	exec {h}>&-
@@ -203,6 +203,29 @@ test_agent_private_volume() {
 	# The agent's /rw and /home, booted without the daemon (which gives
 	# disposables no private volume yet).
 	python3 "$here/agent_private_volume.py" "$BH_IMAGES"
+}
+
+test_qemu_jailed() {
+	# While a disposable runs, its QEMU is jailed: a uid of its own (not
+	# root), no_new_privs, QEMU's seccomp filter, no capabilities.
+	local pid q st bad=0
+	mkfifo "$work/jhold"
+	bhm run --dispvm -- sh -c 'echo command-started; exec cat' <"$work/jhold" >"$work/jout" 2>&1 &
+	pid=$!
+	exec {h}>"$work/jhold"
+	wait_until 120 grep -q command-started "$work/jout" || { echo "never ran"; cat "$work/jout"; exec {h}>&-; return 1; }
+	for q in $(qemu_pids "$main_root"); do
+		st=$(cat "/proc/$q/status")
+		grep -qE '^Uid:\s+0\s' <<<"$st" && { echo "QEMU $q runs as root"; bad=1; }
+		grep -qE '^NoNewPrivs:\s+1$' <<<"$st" || { echo "QEMU $q: no NoNewPrivs"; bad=1; }
+		grep -qE '^Seccomp:\s+2$' <<<"$st" || { echo "QEMU $q: no seccomp filter"; bad=1; }
+		grep -qE '^CapEff:\s+0+$' <<<"$st" || { echo "QEMU $q: has capabilities"; bad=1; }
+		grep -qE '^CapBnd:\s+0+$' <<<"$st" || { echo "QEMU $q: bounding set not empty"; bad=1; }
+	done
+	[ -n "$(qemu_pids "$main_root")" ] || { echo "no QEMU found"; bad=1; }
+	exec {h}>&-
+	wait "$pid"
+	return $bad
 }
 
 test_nothing_left_after_runs() {
@@ -359,6 +382,7 @@ run_test test_not_found_and_not_executable
 run_test test_template_root_untouched
 run_test test_parallel_disposables_isolated
 run_test test_bh_killed_destroys_qube
+run_test test_qemu_jailed
 run_test test_nothing_left_after_runs
 run_test test_agent_private_volume
 run_test test_usage_errors
