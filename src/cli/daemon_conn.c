@@ -107,9 +107,13 @@ static int start_daemon(const struct bh_paths *p)
 	pid_t pid;
 
 	find_daemon(daemon, sizeof(daemon));
-	if (bh_mkdir_p(p->log, 0755) < 0 || bh_mkdir_p(p->run, 0755) < 0 ||
+	if (bh_mkdir_p(p->log, 0755) < 0 ||
 	    bh_path_fmt(log, sizeof(log), "%s/bulkheadd.log", p->log)) {
 		cli_err("cannot create %s: %s", p->log, strerror(errno));
+		return -BH_EXIT_NODAEMON;
+	}
+	if (bh_mkdir_p(p->run, 0755) < 0) {
+		cli_err("cannot create %s: %s", p->run, strerror(errno));
 		return -BH_EXIT_NODAEMON;
 	}
 	logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);

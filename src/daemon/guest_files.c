@@ -73,8 +73,10 @@ static int verify(struct verified_file *f, const char *dir, const char *name,
 	struct stat st;
 
 	if (bh_path_fmt(f->path, sizeof(f->path), "%s/%s", dir, name) ||
-	    bh_path_fmt(sums, sizeof(sums), "%s/SHA256SUMS", dir))
+	    bh_path_fmt(sums, sizeof(sums), "%s/SHA256SUMS", dir)) {
+		snprintf(err, cap, "the state folder path is too long");
 		return -ENAMETOOLONG;
+	}
 	if (stat(f->path, &st) < 0) {
 		snprintf(err, cap,
 			 "%s not found at %s; build the guest images with "
@@ -120,8 +122,10 @@ int guest_files_check(struct guest_files *g, const char *state_dir,
 
 	if (bh_path_fmt(link, sizeof(link), "%s/kernels/current", state_dir) ||
 	    bh_path_fmt(tdir, sizeof(tdir), "%s/templates/%s", state_dir,
-			tmpl))
+			tmpl)) {
+		snprintf(err, err_cap, "the state folder path is too long");
 		return -ENAMETOOLONG;
+	}
 	n = readlink(link, g->kernel_version, sizeof(g->kernel_version) - 1);
 	if (n <= 0 || memchr(g->kernel_version, '/', (size_t)n)) {
 		snprintf(err, err_cap,
@@ -132,8 +136,10 @@ int guest_files_check(struct guest_files *g, const char *state_dir,
 	}
 	g->kernel_version[n] = '\0';
 	if (bh_path_fmt(kdir, sizeof(kdir), "%s/kernels/%s", state_dir,
-			g->kernel_version))
+			g->kernel_version)) {
+		snprintf(err, err_cap, "the state folder path is too long");
 		return -ENAMETOOLONG;
+	}
 	if ((r = verify(&g->kernel, kdir, "vmlinuz", "guest kernel", err,
 			err_cap)) < 0 ||
 	    (r = verify(&g->initramfs, kdir, "initramfs.img",
