@@ -20,6 +20,9 @@ ALL_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) $(HARDEN) -Isrc $(CFLAGS)
 LDHARDEN := -pie -Wl,-z,relro,-z,now
 DAEMON_LIBS := $(shell pkg-config --libs jansson libsodium sqlite3 2>/dev/null || echo -ljansson -lsodium -lsqlite3)
 
+# bh needs only jansson (bh ls --format json).
+BH_LIBS := $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
+
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
              -fno-omit-frame-pointer
 
@@ -51,7 +54,7 @@ $(B)/san/%.o: src/%.c
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -MMD -MP -c $< -o $@
 
 $(B)/bh: $(call obj,$(CLI_SRC) $(LIB_SRC) $(PROTO_SRC))
-	$(CC) $(LDHARDEN) -o $@ $^
+	$(CC) $(LDHARDEN) -o $@ $^ $(BH_LIBS)
 
 $(B)/bulkheadd: $(call obj,$(DAEMON_SRC) $(LIB_SRC) $(PROTO_SRC))
 	$(CC) $(LDHARDEN) -o $@ $^ $(DAEMON_LIBS)
@@ -100,13 +103,16 @@ install: all
 		$(DESTDIR)$(PREFIX)/lib/bulkhead \
 		$(DESTDIR)$(PREFIX)/share/bulkhead/guest \
 		$(DESTDIR)$(PREFIX)/share/man/man1 \
-		$(DESTDIR)$(PREFIX)/share/man/man8
+		$(DESTDIR)$(PREFIX)/share/man/man8 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 755 $(B)/bh $(DESTDIR)$(PREFIX)/bin/bh
 	install -m 755 $(B)/bulkheadd $(DESTDIR)$(PREFIX)/sbin/bulkheadd
 	install -m 755 $(B)/bh-agent $(DESTDIR)$(PREFIX)/lib/bulkhead/bh-agent
 	install -m 755 guest/build-guest $(DESTDIR)$(PREFIX)/sbin/bh-build-guest
 	install -m 644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 644 completion/bh.bash \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/bh
 
 clean:
 	rm -rf $(B)

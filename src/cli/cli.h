@@ -16,6 +16,21 @@ struct bh_verb {
 
 int cmd_run(int argc, char **argv);
 void cmd_run_help(FILE *f);
+int cmd_create(int argc, char **argv);
+void cmd_create_help(FILE *f);
+int cmd_remove(int argc, char **argv);
+void cmd_remove_help(FILE *f);
+int cmd_ls(int argc, char **argv);
+void cmd_ls_help(FILE *f);
+int cmd_prefs(int argc, char **argv);
+void cmd_prefs_help(FILE *f);
+int cmd_features(int argc, char **argv);
+void cmd_features_help(FILE *f);
+int cmd_tags(int argc, char **argv);
+void cmd_tags_help(FILE *f);
+
+/* The exit status paragraph shared by the record verbs' --help. */
+void cli_record_exit_help(FILE *f);
 
 /* Connects to the admin socket, starting bulkheadd when none answers
  * (and saying so on stderr). Returns the fd, or a negative bh exit code

@@ -230,8 +230,8 @@ int cmd_run(int argc, char **argv)
 		}
 	}
 	if (!dispvm) {
-		cli_err("run: say where to run: --dispvm (named qubes come "
-			"with `bh create`, not available yet)");
+		cli_err("run: say where to run: --dispvm (running in a "
+			"named qube is not available yet)");
 		free(envv);
 		return BH_EXIT_USAGE;
 	}

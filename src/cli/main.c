@@ -10,6 +10,16 @@
 static const struct bh_verb verbs[] = {
 	{ "run", "run a command in a fresh disposable qube", cmd_run,
 	  cmd_run_help },
+	{ "create", "create a qube record (an AppVM)", cmd_create,
+	  cmd_create_help },
+	{ "remove", "remove qubes", cmd_remove, cmd_remove_help },
+	{ "ls", "list qubes", cmd_ls, cmd_ls_help },
+	{ "prefs", "show or change a qube's properties or the global "
+		   "preferences",
+	  cmd_prefs, cmd_prefs_help },
+	{ "features", "show or change a qube's features", cmd_features,
+	  cmd_features_help },
+	{ "tags", "show or change a qube's tags", cmd_tags, cmd_tags_help },
 };
 
 #define NVERBS (sizeof(verbs) / sizeof(*verbs))

@@ -8,9 +8,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "daemon/admin.h"
 #include "daemon/dispvm.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "proto/admin.h"
 #include "proto/exec_req.h"
 #include "proto/exitcodes.h"
 
@@ -76,6 +78,11 @@ static void handle_frame(struct client *c, const struct bh_frame_hdr *h,
 		}
 		bh_exec_req_free(&req);
 		dispvm_start(c->d, c, payload, h->len);
+		return;
+	}
+	/* One reply per call; the connection stays open for more. */
+	if (h->type == BH_MSG_ADMIN_CALL && !c->dv) {
+		admin_dispatch(c->d, c, payload, h->len);
 		return;
 	}
 	if (c->dv && dispvm_client_frame(c->dv, h, payload) == 0)

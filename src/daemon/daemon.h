@@ -40,6 +40,7 @@
 #define CONSOLE_TAIL_LINES 15
 
 struct client;
+struct store;
 
 enum dispvm_state {
 	DV_BOOTING,  /* QEMU started, waiting for HELLO */
@@ -88,6 +89,7 @@ struct daemon {
 	struct engine_accel_choice accel;
 	unsigned tsc_khz;
 	struct guest_files guest;
+	struct store *store; /* qube records: STATE/bulkhead.db */
 	int listen_fd;
 	int sig_fd;
 	int boot_timeout_ms;

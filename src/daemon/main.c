@@ -22,6 +22,7 @@
 #include "daemon/client.h"
 #include "daemon/daemon.h"
 #include "daemon/dispvm.h"
+#include "daemon/store_boot.h"
 #include "daemon/tsc.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -382,6 +383,23 @@ int main(int argc, char **argv)
 	signal(SIGHUP, SIG_IGN);
 	d.sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	dispvm_cleanup_stale(&d);
+	{
+		char err[STORE_ERR_MAX] = "";
+
+		r = store_boot(d.paths.state, &d.store, err, sizeof(err));
+		/* Most of the store's messages name the file already. */
+		if (r < 0) {
+			if (strstr(err, STORE_FILE))
+				fprintf(stderr, "bulkheadd: %s\n", err);
+			else
+				fprintf(stderr,
+					"bulkheadd: state database %s/%s: "
+					"%s\n",
+					d.paths.state, STORE_FILE,
+					err[0] ? err : strerror(-r));
+			return 1;
+		}
+	}
 	engine_choose_accel("/sys/module", "/dev/kvm", &d.accel);
 	LOG_INFO("engine: QEMU with %s: %s",
 		 d.accel.accel == ACCEL_KVM ? "KVM" : "TCG", d.accel.why);
@@ -407,6 +425,7 @@ int main(int argc, char **argv)
 	}
 	r = run_loop(&d);
 	unlink(d.paths.admin_sock);
+	store_close(d.store);
 	LOG_INFO("stopped");
 	close(lock_fd);
 	return r < 0 ? 1 : 0;

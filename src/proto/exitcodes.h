@@ -16,4 +16,19 @@ enum bh_exitcode {
 	BH_EXIT_NOTFOUND = 127,   /* no such command in the qube */
 };
 
+/* Statuses of admin calls on qube records (ADMIN_REPLY), which the record
+ * verbs (bh create, remove, ls, prefs, features, tags) return as their exit
+ * code. They run no command, so the small codes are free for them; bh's
+ * own 120 (bad BULKHEAD_ROOT) and 121 (daemon unreachable) still apply. */
+enum bh_admin_status {
+	BH_ADMIN_OK = 0,
+	BH_ADMIN_FAILED = 1,  /* the store or the daemon failed */
+	BH_ADMIN_INVALID = 2, /* usage or validation: bad name, unknown
+			       * property, wrong type, missing template,
+			       * memory over the host's ... */
+	BH_ADMIN_REFUSED = 3, /* duplicate name, template in use, qube
+			       * running, built-in qube, not available yet */
+	BH_ADMIN_NOSUCH = 4,  /* no such qube, feature or tag */
+};
+
 #endif

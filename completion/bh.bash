@@ -1,0 +1,103 @@
+# bash completion for bh, the Bulkhead command line.
+# Qube names come from `bh ls --raw`, property names from `bh prefs`; both
+# only when a daemon already listens, so that pressing TAB never starts one.
+# COMPREPLY=($(compgen ...)) is the usual idiom: words have no spaces here.
+# shellcheck disable=SC2207
+
+_bh_daemon_up() {
+	[ -S "${BULKHEAD_ROOT%/}/run/bulkhead/admin.sock" ]
+}
+
+_bh_qubes() {
+	_bh_daemon_up && bh ls --raw 2>/dev/null </dev/null
+}
+
+# _bh_props QUBE|--global: the property names.
+_bh_props() {
+	_bh_daemon_up && bh prefs "$1" 2>/dev/null </dev/null | awk '{ print $1 }'
+}
+
+_bh() {
+	local cur prev verb i words_left
+	COMPREPLY=()
+	cur=${COMP_WORDS[COMP_CWORD]}
+	prev=${COMP_WORDS[COMP_CWORD - 1]}
+	if [ "$COMP_CWORD" -eq 1 ]; then
+		COMPREPLY=($(compgen -W "run create remove ls prefs features tags help --help --version" -- "$cur"))
+		return
+	fi
+	verb=${COMP_WORDS[1]}
+	# Words after the verb that are not options: which argument is this?
+	words_left=()
+	for ((i = 2; i < COMP_CWORD; i++)); do
+		case ${COMP_WORDS[i]} in
+		-t | --template | -l | --label | -P | --property | -C | --class | -f | --format | -u | --unset | -e | --env) ((i++)) ;;
+		-*) ;;
+		*) words_left+=("${COMP_WORDS[i]}") ;;
+		esac
+	done
+	case $prev in
+	-l | --label)
+		COMPREPLY=($(compgen -W "red orange yellow green gray blue purple black" -- "$cur"))
+		return ;;
+	-C | --class)
+		COMPREPLY=($(compgen -W "AppVM TemplateVM StandaloneVM" -- "$cur"))
+		return ;;
+	-t | --template)
+		COMPREPLY=($(compgen -W "$(_bh_qubes)" -- "$cur"))
+		return ;;
+	-f | --format)
+		COMPREPLY=($(compgen -W "table json raw" -- "$cur"))
+		return ;;
+	-P | --property)
+		compopt -o nospace 2>/dev/null
+		COMPREPLY=($(compgen -S = -W "memory vcpus kernel kernelopts netvm default_dispvm autostart include_in_backups" -- "$cur"))
+		return ;;
+	esac
+	case $verb in
+	help)
+		COMPREPLY=($(compgen -W "run create remove ls prefs features tags" -- "$cur")) ;;
+	run)
+		COMPREPLY=($(compgen -W "--dispvm --env --help" -- "$cur")) ;;
+	create)
+		COMPREPLY=($(compgen -W "--class --template --label --property --help" -- "$cur")) ;;
+	remove)
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "--yes --help" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "$(_bh_qubes)" -- "$cur"))
+		fi ;;
+	ls)
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "--format --raw --running --halted --help" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "$(_bh_qubes)" -- "$cur"))
+		fi ;;
+	prefs)
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "--global --default --help" -- "$cur"))
+		elif [[ " ${COMP_WORDS[*]} " == *" --global "* || " ${COMP_WORDS[*]} " == *" -g "* ]]; then
+			[ "${#words_left[@]}" -eq 0 ] &&
+				COMPREPLY=($(compgen -W "$(_bh_props --global)" -- "$cur"))
+		elif [ "${#words_left[@]}" -eq 0 ]; then
+			COMPREPLY=($(compgen -W "$(_bh_qubes)" -- "$cur"))
+		elif [ "${#words_left[@]}" -eq 1 ]; then
+			COMPREPLY=($(compgen -W "$(_bh_props "${words_left[0]}")" -- "$cur"))
+		fi ;;
+	features)
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "--unset --help" -- "$cur"))
+		elif [ "${#words_left[@]}" -eq 0 ]; then
+			COMPREPLY=($(compgen -W "$(_bh_qubes)" -- "$cur"))
+		fi ;;
+	tags)
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "--help" -- "$cur"))
+		elif [ "${#words_left[@]}" -eq 0 ]; then
+			COMPREPLY=($(compgen -W "$(_bh_qubes)" -- "$cur"))
+		elif [ "${#words_left[@]}" -eq 1 ]; then
+			COMPREPLY=($(compgen -W "list add del" -- "$cur"))
+		fi ;;
+	esac
+}
+complete -F _bh bh

@@ -1,0 +1,201 @@
+#include "daemon/admin.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/admin_handlers.h"
+#include "daemon/client.h"
+#include "daemon/daemon.h"
+#include "lib/log.h"
+#include "proto/admin.h"
+
+static const struct {
+	const char *method;
+	admin_handler fn;
+} handlers[] = {
+	{ "admin.vm.List", admin_vm_list },
+	{ "admin.vm.Create.AppVM", admin_vm_create_app },
+	{ "admin.vm.Create.TemplateVM", admin_vm_create_refused },
+	{ "admin.vm.Create.StandaloneVM", admin_vm_create_refused },
+	{ "admin.vm.Remove", admin_vm_remove },
+	{ "admin.vm.property.List", admin_vm_prop_list },
+	{ "admin.vm.property.Get", admin_vm_prop_get },
+	{ "admin.vm.property.Set", admin_vm_prop_set },
+	{ "admin.vm.property.Reset", admin_vm_prop_reset },
+	{ "admin.property.List", admin_global_list },
+	{ "admin.property.Get", admin_global_get },
+	{ "admin.property.Set", admin_global_set },
+	{ "admin.property.Reset", admin_global_reset },
+	{ "admin.vm.feature.List", admin_feature_list },
+	{ "admin.vm.feature.Get", admin_feature_get },
+	{ "admin.vm.feature.Set", admin_feature_set },
+	{ "admin.vm.feature.Remove", admin_feature_remove },
+	{ "admin.vm.tag.List", admin_tag_list },
+	{ "admin.vm.tag.Set", admin_tag_set },
+	{ "admin.vm.tag.Remove", admin_tag_remove },
+};
+
+#define NHANDLERS (sizeof(handlers) / sizeof(*handlers))
+
+void reply_add(struct admin_reply *r, const char *fmt, ...)
+{
+	size_t room = ADMIN_REPLY_MAX - r->len;
+	va_list ap;
+	int n;
+
+	if (r->overflow)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(r->text + r->len, room + 1, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n > room) {
+		r->overflow = 1;
+		r->text[r->len] = '\0'; /* drop the partial line */
+		return;
+	}
+	r->len += (size_t)n;
+}
+
+unsigned reply_fail(struct admin_reply *r, unsigned status, const char *fmt,
+		    ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(r->text, sizeof(r->text), fmt, ap);
+	va_end(ap);
+	r->len = n < 0 ? 0 : (size_t)n > ADMIN_REPLY_MAX ? ADMIN_REPLY_MAX
+							  : (size_t)n;
+	r->text[r->len] = '\0';
+	r->overflow = 0;
+	return status;
+}
+
+unsigned reply_store_err(struct admin_reply *r, int e, const char *err,
+			 unsigned enoent_status)
+{
+	unsigned st;
+
+	switch (e) {
+	case -EINVAL:
+		st = BH_ADMIN_INVALID;
+		break;
+	case -EEXIST:
+	case -EBUSY:
+		st = BH_ADMIN_REFUSED;
+		break;
+	case -ENOENT:
+		st = enoent_status;
+		break;
+	default:
+		st = BH_ADMIN_FAILED;
+		break;
+	}
+	return reply_fail(r, st, "%s", err[0] ? err : strerror(-e));
+}
+
+unsigned reply_too_long(struct admin_reply *r, const char *what)
+{
+	return reply_fail(r, BH_ADMIN_FAILED,
+			  "the %s does not fit in one reply (%u bytes); "
+			  "ask for fewer items",
+			  what, ADMIN_REPLY_MAX);
+}
+
+unsigned need_qube(const struct admin_req *q, struct admin_reply *r)
+{
+	char err[STORE_ERR_MAX] = "";
+	struct qube_info qi;
+	int e;
+
+	if (!q->dest[0])
+		return reply_fail(r, BH_ADMIN_INVALID,
+				  "this call needs a qube name");
+	e = store_qube_get(q->s, q->dest, &qi, err, sizeof(err));
+	return e ? reply_store_err(r, e, err, BH_ADMIN_NOSUCH) : 0;
+}
+
+unsigned need_no_dest(const struct admin_req *q, struct admin_reply *r)
+{
+	return q->dest[0] ? reply_fail(r, BH_ADMIN_INVALID,
+				       "this call is on the global "
+				       "preferences: it takes no qube name")
+			  : 0;
+}
+
+unsigned need_arg(const struct admin_req *q, struct admin_reply *r,
+		  const char *what)
+{
+	return q->arg[0] ? 0
+			 : reply_fail(r, BH_ADMIN_INVALID,
+				      "this call needs %s", what);
+}
+
+unsigned admin_call(struct store *s, const uint8_t *untrusted_payload,
+		    uint32_t len, struct admin_reply *r)
+{
+	struct bh_admin_call call;
+	struct admin_req q;
+	char *body;
+	unsigned st;
+	size_t i;
+
+	r->len = 0;
+	r->overflow = 0;
+	r->text[0] = '\0';
+	if (bh_admin_call_parse(untrusted_payload, len, &call) < 0)
+		return reply_fail(r, BH_ADMIN_INVALID, "malformed admin call");
+	for (i = 0; i < NHANDLERS; i++)
+		if (!strcmp(call.method, handlers[i].method))
+			break;
+	/* The method passed the parser's charset, so it is safe to show. */
+	if (i == NHANDLERS)
+		return reply_fail(r, BH_ADMIN_INVALID,
+				  "unknown admin call %s", call.method);
+	/* Values are text: a NUL inside would silently cut them. */
+	if (memchr(call.body, '\0', call.body_len))
+		return reply_fail(r, BH_ADMIN_INVALID,
+				  "a value must not contain a NUL byte");
+	body = malloc(call.body_len + 1);
+	if (!body)
+		return reply_fail(r, BH_ADMIN_FAILED, "out of memory");
+	memcpy(body, call.body, call.body_len);
+	body[call.body_len] = '\0';
+	q = (struct admin_req){ s, call.dest, call.arg, body };
+	st = handlers[i].fn(&q, r);
+	free(body);
+	return st;
+}
+
+void admin_dispatch(struct daemon *d, struct client *c,
+		    const uint8_t *untrusted_payload, uint32_t len)
+{
+	struct admin_reply *r = malloc(sizeof(*r));
+	uint8_t *out;
+	unsigned st;
+
+	out = malloc(4 + ADMIN_REPLY_MAX);
+	if (!r || !out) {
+		free(r);
+		free(out);
+		client_error(c, BH_ADMIN_FAILED, "bulkheadd is out of memory");
+		return;
+	}
+	st = admin_call(d->store, untrusted_payload, len, r);
+	if (st)
+		LOG_DEBUG("admin call failed (%u): %s", st, r->text);
+	bh_put_u32(out, st);
+	memcpy(out + 4, r->text, r->len);
+	if (bh_chan_send(&c->chan, BH_MSG_ADMIN_REPLY, 0, out,
+			 4 + (uint32_t)r->len) < 0) {
+		/* The client does not read its replies: cut it off. */
+		LOG_WARN("admin client does not read its replies; closing");
+		client_drop(c);
+	}
+	free(out);
+	free(r);
+}

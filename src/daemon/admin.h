@@ -1,0 +1,35 @@
+/* The admin API's calls on the daemon's state store (docs/admin-api.md):
+ * a table of { method, handler }, one BH_MSG_ADMIN_REPLY per call. Only
+ * qube records for now; nothing here starts or stops a qube. */
+#ifndef BH_DAEMON_ADMIN_H
+#define BH_DAEMON_ADMIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/frame.h"
+
+struct client;
+struct daemon;
+struct store;
+
+/* A reply's text: a frame's payload minus the u32 status. */
+#define ADMIN_REPLY_MAX (BH_FRAME_MAX_PAYLOAD - 4u)
+
+struct admin_reply {
+	char text[ADMIN_REPLY_MAX + 1];
+	size_t len;
+	int overflow; /* an append did not fit: the text is cut */
+};
+
+/* Handles one call (an ADMIN_CALL payload) on store s and fills r. Returns
+ * the status: 0, or a bh exit code (enum bh_admin_status) with r's text the
+ * message for the user. Needs no daemon, so unit tests call it directly. */
+unsigned admin_call(struct store *s, const uint8_t *untrusted_payload,
+		    uint32_t len, struct admin_reply *r);
+
+/* Handles one call from client c and queues exactly one reply to it. */
+void admin_dispatch(struct daemon *d, struct client *c,
+		    const uint8_t *untrusted_payload, uint32_t len);
+
+#endif

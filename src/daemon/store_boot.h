@@ -1,0 +1,24 @@
+/* The state store as the daemon opens it at start-up: the database file,
+ * the host's limits, power states reset, the built-in template recorded. */
+#ifndef BH_DAEMON_STORE_BOOT_H
+#define BH_DAEMON_STORE_BOOT_H
+
+#include <stddef.h>
+
+#include "daemon/store.h"
+
+/* The template the guest build makes (STATE/templates/minimal/root.img);
+ * recorded at every start, and never removed through the admin API. */
+#define BUILTIN_TEMPLATE "minimal"
+#define BUILTIN_TEMPLATE_LABEL "black"
+#define STORE_FILE "bulkhead.db"
+/* No persistent qube outlives its daemon yet (QEMU is its child). */
+#define RESTART_REASON "bulkheadd restarted"
+
+/* Opens STATE_DIR/bulkhead.db, sets the host's limits, marks every qube
+ * Halted and records the built-in template when it is missing. Returns 0
+ * or a negative errno with a message in err. */
+int store_boot(const char *state_dir, struct store **out, char *err,
+	       size_t cap);
+
+#endif

@@ -1,0 +1,234 @@
+#!/usr/bin/env bash
+# Admin API tests: qube records through bh and bulkheadd, no VM booted.
+# One daemon in a private BULKHEAD_ROOT (guest images linked from
+# $BH_IMAGES); prints "admin: NAME ok|FAILED|SKIPPED" per test and ends
+# with "admin: N passed, N failed, N skipped".
+#
+# Usage: tests/admin/run-admin-tests.sh [NAME-PATTERN]
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/vm/lib.sh
+. "$here/../vm/lib.sh"
+
+pattern=${1:-}
+passed=0 failed=0 skipped=0
+work=$(mktemp -d /tmp/bh-admintests.XXXXXX)
+root=""
+
+cleanup() {
+	[ -n "$root" ] && stop_root "$root"
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+run_test() {
+	local name=$1 out
+	if [ -n "$pattern" ] && [[ $name != *$pattern* ]]; then
+		return
+	fi
+	out=$("$name" 2>&1)
+	case $? in
+	0) passed=$((passed + 1)); echo "admin: $name ok" ;;
+	77) skipped=$((skipped + 1)); echo "admin: $name SKIPPED: $out" ;;
+	*) failed=$((failed + 1)); echo "admin: $name FAILED:"; echo "$out" | sed 's/^/    /' ;;
+	esac
+}
+
+bha() { BULKHEAD_ROOT=$root "$BH" "$@" </dev/null; }
+json() { bha ls --format json; }
+
+# expect_fail WANT_STATUS NEEDLE CMD...: CMD fails with WANT_STATUS, says
+# NEEDLE on stderr, and the qube list is unchanged.
+expect_fail() {
+	local want=$1 needle=$2 rc before after
+	shift 2
+	before=$(json)
+	bha "$@" >"$work/out" 2>"$work/err"; rc=$?
+	after=$(json)
+	expect_eq "status of bh $*" "$rc" "$want" || { cat "$work/err"; return 1; }
+	expect_contains "message of bh $*" "$(cat "$work/err")" "$needle" || return 1
+	expect_eq "qubes after bh $*" "$after" "$before"
+}
+
+test_minimal_registered() {
+	local got
+	got=$(bha ls --raw) || return 1
+	expect_eq "qubes of a fresh root" "$got" "minimal" || return 1
+	got=$(bha ls minimal | tail -n 1 | tr -s ' ')
+	expect_eq "minimal's row" "$got" "minimal Halted TemplateVM black -"
+}
+
+test_create_ls_prefs_remove() {
+	bha create --template minimal --label red -P memory=512 \
+		-P 'kernelopts=quiet loglevel=3' work || return 1
+	expect_eq "ls row" "$(bha ls work | tail -n 1 | tr -s ' ')" \
+		"work Halted AppVM red minimal" || return 1
+	expect_eq "memory" "$(bha prefs work memory)" 512 || return 1
+	expect_eq "kernelopts (escaped on the wire)" \
+		"$(bha prefs work kernelopts)" "quiet loglevel=3" || return 1
+	expect_contains "prefs list" "$(bha prefs work | tr -s ' ')" "vcpus D 2" || return 1
+	expect_contains "prefs list" "$(bha prefs work | tr -s ' ')" "memory - 512" || return 1
+	bha prefs work memory 600 || return 1
+	expect_eq "memory after set" "$(bha prefs work memory)" 600 || return 1
+	bha prefs work memory --default || return 1
+	expect_eq "memory after reset" "$(bha prefs work memory)" 400 || return 1
+	bha prefs work label blue || return 1
+	expect_eq "label" "$(bha prefs work label)" blue || return 1
+	bha remove --yes work || return 1
+	expect_eq "qubes after remove" "$(bha ls --raw)" "minimal"
+}
+
+test_global_prefs() {
+	bha prefs --global default_template minimal || return 1
+	expect_eq "default_template" "$(bha prefs --global default_template)" minimal || return 1
+	bha create -l green deftmpl || return 1
+	expect_eq "template from default_template" "$(bha prefs deftmpl template)" minimal || return 1
+	expect_fail 3 "built-in" remove -y minimal || return 1
+	bha remove -y deftmpl || return 1
+	bha prefs --global default_template --default || return 1
+	expect_contains "global list" "$(bha prefs --global | tr -s ' ')" "default_template D" || return 1
+	expect_fail 2 "needs a template" create -l green notemplate
+}
+
+test_features_and_tags() {
+	local got
+	bha create -t minimal -l yellow ft || return 1
+	bha features ft gui 1 || return 1
+	bha features ft note 'two words' || return 1
+	expect_eq "feature get" "$(bha features ft note)" "two words" || return 1
+	got=$(bha features ft | tr -s ' ')
+	expect_eq "feature list" "$got" "gui 1
+note two words" || return 1
+	bha features ft --unset gui || return 1
+	expect_fail 4 "no feature" features ft gui || return 1
+	bha tags ft add b a || return 1
+	expect_eq "tags" "$(bha tags ft)" "a
+b" || return 1
+	bha tags ft del a || return 1
+	expect_eq "tags after del" "$(bha tags ft list)" "b" || return 1
+	bha remove -y ft
+}
+
+test_ls_json() {
+	bha create -t minimal -l purple js || return 1
+	json | python3 -c '
+import json, sys
+a = json.load(sys.stdin)
+assert isinstance(a, list), a
+for o in a:
+    assert set(o) == {"name", "state", "class", "label", "template"}, o
+m = [o for o in a if o["name"] == "minimal"][0]
+assert m["template"] is None and m["class"] == "TemplateVM", m
+j = [o for o in a if o["name"] == "js"][0]
+assert j == {"name": "js", "state": "Halted", "class": "AppVM",
+             "label": "purple", "template": "minimal"}, j
+' || return 1
+	bha remove -y js
+}
+
+test_bad_inputs_change_nothing() {
+	local mem
+	bha create -t minimal -l red keep || return 1
+	mem=$(($(awk '/MemTotal/ { print int($2 / 1024) }' /proc/meminfo) + 1024))
+	expect_fail 2 "not valid" create -t minimal -l red 'bad name!' || return 1
+	expect_fail 2 "" create -t minimal -l red 'dom0' || return 1
+	expect_fail 2 "no property" create -t minimal -l red -P nosuch=1 x1 || return 1
+	expect_fail 2 "memory must be" create -t minimal -l red -P memory=lots x2 || return 1
+	expect_fail 2 "memory must be" create -t minimal -l red -P memory=$mem x3 || return 1
+	expect_fail 2 "no qube named" create -t nosuch -l red x4 || return 1
+	expect_fail 2 "needs a label" create -t minimal x5 || return 1
+	expect_fail 2 "label" create -t minimal -l pink x6 || return 1
+	expect_fail 3 "exists" create -t minimal -l red keep || return 1
+	expect_fail 3 "volume support" create --class TemplateVM -l red x7 || return 1
+	expect_fail 2 "no property" prefs keep nosuch || return 1
+	expect_fail 2 "no property" prefs keep nosuch 1 || return 1
+	expect_fail 2 "memory must be" prefs keep memory abc || return 1
+	expect_fail 2 "memory must be" prefs keep memory $mem || return 1
+	expect_fail 2 "" prefs keep autostart maybe || return 1
+	expect_fail 2 "" prefs keep template nosuch || return 1
+	expect_fail 4 "no qube named" prefs nosuch memory || return 1
+	expect_fail 4 "no qube named" remove -y nosuch || return 1
+	expect_fail 2 "--yes" remove keep || return 1
+	expect_fail 2 "" features keep 'bad key!' 1 || return 1
+	expect_fail 2 "" tags keep add 'bad tag!' || return 1
+	expect_fail 4 "" tags nosuch || return 1
+	expect_fail 2 "--format is table, json or raw" ls --format yaml || return 1
+	expect_eq "keep's memory" "$(bha prefs keep memory)" 400 || return 1
+	bha remove -y keep
+}
+
+test_remove_minimal_refused() {
+	expect_fail 3 "built-in" remove --yes minimal
+}
+
+test_concurrent_calls() {
+	local i pids=() bad=0
+	for i in $(seq 1 20); do
+		bha create -t minimal -l blue -P memory=$((100 + i)) "c$i" \
+			>"$work/c$i.out" 2>&1 &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do wait "$i" || bad=1; done
+	[ "$bad" = 0 ] || { cat "$work"/c*.out; return 1; }
+	pids=()
+	for i in $(seq 1 20); do
+		bha prefs "c$i" memory >"$work/m$i.out" 2>&1 &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do wait "$i" || bad=1; done
+	for i in $(seq 1 20); do
+		expect_eq "memory of c$i" "$(cat "$work/m$i.out")" $((100 + i)) || bad=1
+	done
+	[ "$bad" = 0 ] || return 1
+	expect_eq "qubes" "$(bha ls --raw | grep -c '^c[0-9]')" 20
+}
+
+test_state_survives_restart() {
+	local pid before after
+	bha create -t minimal -l orange survivor || return 1
+	bha features survivor k v || return 1
+	before=$(json)
+	pid=$(cat "$root/run/bulkhead/bulkheadd.pid")
+	kill "$pid"
+	wait_until 10 sh -c "! kill -0 $pid" || { echo "daemon $pid did not stop"; return 1; }
+	after=$(json 2>/dev/null) || return 1
+	expect_eq "qubes after a restart" "$after" "$before" || return 1
+	expect_eq "feature after a restart" "$(bha features survivor k)" v
+}
+
+test_help_and_man() {
+	local v
+	for v in create remove ls prefs features tags; do
+		bha "$v" --help | grep -q "^usage: bh $v" || { echo "$v --help"; return 1; }
+		bha "$v" --help | grep -q "Exit status" || { echo "$v --help: exit status"; return 1; }
+		bha --help | grep -q "^  $v " || { echo "$v not in bh --help"; return 1; }
+	done
+}
+
+if ! command -v "$BH" >/dev/null || ! command -v "$BULKHEADD" >/dev/null; then
+	echo "admin: bh or bulkheadd not found (make, or run ./setup)"
+	echo "admin: 0 passed, 1 failed, 0 skipped"
+	exit 1
+fi
+if [ "$(id -u)" != 0 ]; then
+	echo "admin: bulkheadd runs as root only"
+	echo "admin: 0 passed, 0 failed, 1 skipped"
+	exit 0
+fi
+
+root=$(new_root admin)
+export BULKHEAD_DAEMON=$BULKHEADD
+bha ls >/dev/null 2>&1 # starts the daemon
+run_test test_minimal_registered
+run_test test_create_ls_prefs_remove
+run_test test_global_prefs
+run_test test_features_and_tags
+run_test test_ls_json
+run_test test_bad_inputs_change_nothing
+run_test test_remove_minimal_refused
+run_test test_concurrent_calls
+run_test test_state_survives_restart
+run_test test_help_and_man
+
+echo "admin: $passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
