@@ -46,7 +46,7 @@ static void usage(FILE *f)
 static int serve_fd(int fd)
 {
 	struct agent a;
-	int sfd = agent_make_sigfd(), r;
+	int sfd = bh_make_sigfd(), r;
 
 	if (sfd < 0 || bh_set_nonblock(fd, 1) < 0)
 		return 1;
@@ -164,7 +164,7 @@ static int run_init(void)
 		return -1;
 	}
 	fd = open(port, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	sfd = agent_make_sigfd();
+	sfd = bh_make_sigfd();
 	if (fd < 0 || sfd < 0) {
 		LOG_ERR("opening %s: %s", port, strerror(errno));
 		return -1;

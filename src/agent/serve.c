@@ -33,19 +33,6 @@ void agent_init(struct agent *a, int chan_fd, int disposable)
 	a->spawn = spawn_command;
 }
 
-int agent_make_sigfd(void)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-}
-
 int agent_send_hello(struct agent *a)
 {
 	uint8_t p[8];

@@ -38,10 +38,6 @@ struct agent {
 void agent_init(struct agent *a, int chan_fd, int disposable);
 void agent_free(struct agent *a);
 
-/* Blocks SIGCHLD, SIGTERM and SIGINT, ignores SIGPIPE, and returns a
- * non-blocking signalfd for the first three (for agent_serve). */
-int agent_make_sigfd(void);
-
 /* Queues HELLO (protocol version, flags 0): the qube is ready. */
 int agent_send_hello(struct agent *a);
 

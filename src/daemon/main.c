@@ -300,7 +300,6 @@ int main(int argc, char **argv)
 	};
 	static struct daemon d;
 	int ready_fd = -1, lock_fd, o, r;
-	sigset_t set;
 	char *end;
 
 	bh_sanitize_std_fds();
@@ -374,14 +373,8 @@ int main(int argc, char **argv)
 					  : strerror(-lock_fd));
 		return 1;
 	}
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
-	d.sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	d.sig_fd = bh_make_sigfd();
 	dispvm_cleanup_stale(&d);
 	{
 		char err[STORE_ERR_MAX] = "";

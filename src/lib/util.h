@@ -19,6 +19,10 @@ int bh_mkdir_p(const char *path, mode_t mode);
 int bh_rm_rf(const char *path);
 /* Reads a whole small file into a NUL-terminated malloc'd buffer. */
 int bh_read_file(const char *path, size_t max, char **out, size_t *len);
+/* Blocks SIGCHLD, SIGTERM and SIGINT, ignores SIGPIPE, and returns a
+ * non-blocking, close-on-exec signalfd for the three: how the agent and
+ * the daemon take signals into their poll loops. */
+int bh_make_sigfd(void);
 /* Monotonic clock in milliseconds. */
 int64_t bh_now_ms(void);
 /* snprintf that reports truncation as -ENAMETOOLONG. */

@@ -41,7 +41,7 @@
 static void agent_child(int fd)
 {
 	struct agent *a = malloc(sizeof(*a));
-	int sfd = agent_make_sigfd(), r;
+	int sfd = bh_make_sigfd(), r;
 
 	if (!a || sfd < 0 || bh_set_nonblock(fd, 1) < 0)
 		_exit(3);
