@@ -23,7 +23,7 @@ _bh() {
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD - 1]}
 	if [ "$COMP_CWORD" -eq 1 ]; then
-		COMPREPLY=($(compgen -W "run create remove ls prefs features tags help --help --version" -- "$cur"))
+		COMPREPLY=($(compgen -W "run create remove ls prefs features tags doctor help --help --version" -- "$cur"))
 		return
 	fi
 	verb=${COMP_WORDS[1]}
@@ -47,7 +47,11 @@ _bh() {
 		COMPREPLY=($(compgen -W "$(_bh_qubes)" -- "$cur"))
 		return ;;
 	-f | --format)
-		COMPREPLY=($(compgen -W "table json raw" -- "$cur"))
+		if [ "$verb" = doctor ]; then
+			COMPREPLY=($(compgen -W "text json" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "table json raw" -- "$cur"))
+		fi
 		return ;;
 	-P | --property)
 		compopt -o nospace 2>/dev/null
@@ -56,7 +60,7 @@ _bh() {
 	esac
 	case $verb in
 	help)
-		COMPREPLY=($(compgen -W "run create remove ls prefs features tags" -- "$cur")) ;;
+		COMPREPLY=($(compgen -W "run create remove ls prefs features tags doctor" -- "$cur")) ;;
 	run)
 		COMPREPLY=($(compgen -W "--dispvm --env --help" -- "$cur")) ;;
 	create)
@@ -90,6 +94,8 @@ _bh() {
 		elif [ "${#words_left[@]}" -eq 0 ]; then
 			COMPREPLY=($(compgen -W "$(_bh_qubes)" -- "$cur"))
 		fi ;;
+	doctor)
+		COMPREPLY=($(compgen -W "--format --help" -- "$cur")) ;;
 	tags)
 		if [[ $cur == -* ]]; then
 			COMPREPLY=($(compgen -W "--help" -- "$cur"))

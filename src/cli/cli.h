@@ -28,6 +28,8 @@ int cmd_features(int argc, char **argv);
 void cmd_features_help(FILE *f);
 int cmd_tags(int argc, char **argv);
 void cmd_tags_help(FILE *f);
+int cmd_doctor(int argc, char **argv);
+void cmd_doctor_help(FILE *f);
 
 /* The exit status paragraph shared by the record verbs' --help. */
 void cli_record_exit_help(FILE *f);

@@ -20,6 +20,9 @@ static const struct bh_verb verbs[] = {
 	{ "features", "show or change a qube's features", cmd_features,
 	  cmd_features_help },
 	{ "tags", "show or change a qube's tags", cmd_tags, cmd_tags_help },
+	{ "doctor", "report what this host offers: KVM or TCG, QEMU, "
+		    "kernel, memory",
+	  cmd_doctor, cmd_doctor_help },
 };
 
 #define NVERBS (sizeof(verbs) / sizeof(*verbs))

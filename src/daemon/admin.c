@@ -36,6 +36,7 @@ static const struct {
 	{ "admin.vm.tag.List", admin_tag_list },
 	{ "admin.vm.tag.Set", admin_tag_set },
 	{ "admin.vm.tag.Remove", admin_tag_remove },
+	{ "admin.host.Info", admin_host_info },
 };
 
 #define NHANDLERS (sizeof(handlers) / sizeof(*handlers))
@@ -135,8 +136,9 @@ unsigned need_arg(const struct admin_req *q, struct admin_reply *r,
 				      "this call needs %s", what);
 }
 
-unsigned admin_call(struct store *s, const uint8_t *untrusted_payload,
-		    uint32_t len, struct admin_reply *r)
+unsigned admin_call(struct store *s, const char *state_dir,
+		    const uint8_t *untrusted_payload, uint32_t len,
+		    struct admin_reply *r)
 {
 	struct bh_admin_call call;
 	struct admin_req q;
@@ -165,7 +167,7 @@ unsigned admin_call(struct store *s, const uint8_t *untrusted_payload,
 		return reply_fail(r, BH_ADMIN_FAILED, "out of memory");
 	memcpy(body, call.body, call.body_len);
 	body[call.body_len] = '\0';
-	q = (struct admin_req){ s, call.dest, call.arg, body };
+	q = (struct admin_req){ s, state_dir, call.dest, call.arg, body };
 	st = handlers[i].fn(&q, r);
 	free(body);
 	return st;
@@ -185,7 +187,7 @@ void admin_dispatch(struct daemon *d, struct client *c,
 		client_error(c, BH_ADMIN_FAILED, "bulkheadd is out of memory");
 		return;
 	}
-	st = admin_call(d->store, untrusted_payload, len, r);
+	st = admin_call(d->store, d->paths.state, untrusted_payload, len, r);
 	if (st)
 		LOG_DEBUG("admin call failed (%u): %s", st, r->text);
 	bh_put_u32(out, st);

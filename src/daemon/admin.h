@@ -1,6 +1,7 @@
 /* The admin API's calls on the daemon's state store (docs/admin-api.md):
- * a table of { method, handler }, one BH_MSG_ADMIN_REPLY per call. Only
- * qube records for now; nothing here starts or stops a qube. */
+ * a table of { method, handler }, one BH_MSG_ADMIN_REPLY per call. Qube
+ * records and the host report (admin.host.Info) for now; nothing here
+ * starts or stops a qube. */
 #ifndef BH_DAEMON_ADMIN_H
 #define BH_DAEMON_ADMIN_H
 
@@ -22,11 +23,13 @@ struct admin_reply {
 	int overflow; /* an append did not fit: the text is cut */
 };
 
-/* Handles one call (an ADMIN_CALL payload) on store s and fills r. Returns
- * the status: 0, or a bh exit code (enum bh_admin_status) with r's text the
- * message for the user. Needs no daemon, so unit tests call it directly. */
-unsigned admin_call(struct store *s, const uint8_t *untrusted_payload,
-		    uint32_t len, struct admin_reply *r);
+/* Handles one call (an ADMIN_CALL payload) on store s, whose state folder
+ * is state_dir, and fills r. Returns the status: 0, or a bh exit code (enum
+ * bh_admin_status) with r's text the message for the user. Needs no
+ * daemon, so unit tests call it directly. */
+unsigned admin_call(struct store *s, const char *state_dir,
+		    const uint8_t *untrusted_payload, uint32_t len,
+		    struct admin_reply *r);
 
 /* Handles one call from client c and queues exactly one reply to it. */
 void admin_dispatch(struct daemon *d, struct client *c,

@@ -13,6 +13,7 @@
  * in it) and at most BH_FRAME_MAX_PAYLOAD bytes. */
 struct admin_req {
 	struct store *s;
+	const char *state_dir; /* STATE: kernels/, templates/, bulkhead.db */
 	const char *dest;
 	const char *arg;
 	const char *body;
@@ -69,5 +70,7 @@ unsigned admin_feature_remove(const struct admin_req *q,
 unsigned admin_tag_list(const struct admin_req *q, struct admin_reply *r);
 unsigned admin_tag_set(const struct admin_req *q, struct admin_reply *r);
 unsigned admin_tag_remove(const struct admin_req *q, struct admin_reply *r);
+
+unsigned admin_host_info(const struct admin_req *q, struct admin_reply *r);
 
 #endif

@@ -196,9 +196,42 @@ test_state_survives_restart() {
 	expect_eq "feature after a restart" "$(bha features survivor k)" v
 }
 
+test_doctor() {
+	local out engine
+	out=$(bha doctor) || return 1
+	engine=KVM
+	{ [ -e /sys/module/kvm_intel ] || [ -e /sys/module/kvm_amd ]; } &&
+		[ -c /dev/kvm ] || engine=TCG
+	expect_contains "doctor's engine line" "$out" "Engine:" || return 1
+	echo "$out" | grep -Eq "^Engine: +$engine\$" || { echo "engine is not $engine:"; echo "$out"; return 1; }
+	expect_contains "doctor's templates" "$out" "minimal" || return 1
+	case $engine in
+	KVM) expect_contains "doctor's verdict" "$out" "KVM is usable" ;;
+	TCG) expect_contains "doctor's verdict" "$out" "TCG emulation" ;;
+	esac || return 1
+	bha doctor --format json | python3 -c '
+import json, sys
+o = json.load(sys.stdin)
+keys = {"cpu_model", "cpu_virt", "kvm_modules", "dev_kvm", "engine",
+        "engine_why", "qemu_path", "qemu_version", "guest_kernel",
+        "host_kernel", "mem_total_mib", "mem_available_mib", "cpus",
+        "state_free_mib", "templates", "kvm_usable", "verdict"}
+assert keys <= set(o), keys - set(o)
+assert o["engine"] in ("KVM", "TCG"), o["engine"]
+assert o["kvm_usable"] == (o["engine"] == "KVM"), o
+assert o["engine"] == sys.argv[1], o["engine"]
+assert isinstance(o["cpus"], int) and o["cpus"] >= 1, o["cpus"]
+assert isinstance(o["kvm_modules"], list), o["kvm_modules"]
+assert "minimal" in o["templates"], o["templates"]
+assert o["guest_kernel"] != "none", o["guest_kernel"]
+' "$engine" || return 1
+	expect_fail 2 "--format is text or json" doctor --format yaml || return 1
+	expect_fail 2 "takes no arguments" doctor extra
+}
+
 test_help_and_man() {
 	local v
-	for v in create remove ls prefs features tags; do
+	for v in create remove ls prefs features tags doctor; do
 		bha "$v" --help | grep -q "^usage: bh $v" || { echo "$v --help"; return 1; }
 		bha "$v" --help | grep -q "Exit status" || { echo "$v --help: exit status"; return 1; }
 		bha --help | grep -q "^  $v " || { echo "$v not in bh --help"; return 1; }
@@ -228,6 +261,7 @@ run_test test_bad_inputs_change_nothing
 run_test test_remove_minimal_refused
 run_test test_concurrent_calls
 run_test test_state_survives_restart
+run_test test_doctor
 run_test test_help_and_man
 
 echo "admin: $passed passed, $failed failed, $skipped skipped"

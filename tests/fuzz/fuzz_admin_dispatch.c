@@ -53,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r.len = 0;
 	r.overflow = 0;
 	r.text[0] = '\0';
-	st = admin_call(store, data, (uint32_t)size, &r);
+	st = admin_call(store, dir, data, (uint32_t)size, &r);
 	CHECK(st <= BH_ADMIN_NOSUCH);
 	CHECK(r.len <= ADMIN_REPLY_MAX);
 	return 0;

@@ -9,10 +9,13 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "daemon/admin.h"
 #include "daemon/store_boot.h"
@@ -61,7 +64,7 @@ static unsigned call(struct fx *f, const char *method, const char *dest,
 				     body ? strlen(body) : 0);
 
 	assert_true(n > 0);
-	return admin_call(f->s, buf, (uint32_t)n, &f->r);
+	return admin_call(f->s, f->dir, buf, (uint32_t)n, &f->r);
 }
 
 static void test_minimal_registered(void **state)
@@ -199,7 +202,8 @@ static void test_properties(void **state)
 					     "admin.vm.property.Set", "w",
 					     "kernelopts", "a\0b", 3);
 
-		assert_int_equal(admin_call(f->s, buf, (uint32_t)n, &f->r),
+		assert_int_equal(admin_call(f->s, f->dir, buf, (uint32_t)n,
+					    &f->r),
 				 BH_ADMIN_INVALID);
 	}
 }
@@ -268,7 +272,8 @@ static void test_bad_calls(void **state)
 	struct fx *f = *state;
 	static const uint8_t junk[] = "no nuls here";
 
-	assert_int_equal(admin_call(f->s, junk, sizeof(junk) - 1, &f->r),
+	assert_int_equal(admin_call(f->s, f->dir, junk, sizeof(junk) - 1,
+				    &f->r),
 			 BH_ADMIN_INVALID);
 	assert_int_equal(call(f, "admin.vm.Frobnicate", "", "", NULL),
 			 BH_ADMIN_INVALID);
@@ -321,6 +326,122 @@ static void test_boot_halts_and_keeps(void **state)
 			    "template=minimal\n");
 }
 
+/* The value of key in a host.Info reply ("key=value" lines), copied into
+ * out; NULL when the key is missing. */
+static const char *host_value(const char *text, const char *key, char *out,
+			      size_t cap)
+{
+	size_t n = strlen(key);
+	const char *p = text;
+
+	for (; *p; p = strchr(p, '\n') + 1) {
+		const char *end = strchr(p, '\n');
+
+		assert_non_null(end); /* every line ends with a newline */
+		if (!strncmp(p, key, n) && p[n] == '=') {
+			snprintf(out, cap, "%.*s", (int)(end - p - n - 1),
+				 p + n + 1);
+			return out;
+		}
+	}
+	return NULL;
+}
+
+static int module_loaded(const char *name)
+{
+	char p[64];
+
+	snprintf(p, sizeof(p), "/sys/module/%s", name);
+	return access(p, F_OK) == 0;
+}
+
+/* Whether qemu-system-x86_64 is on PATH, as engine_find_qemu looks. */
+static int qemu_on_path(void)
+{
+	const char *path = getenv("PATH");
+	char *copy = strdup(path ? path : ""), *dir, *save = NULL, f[PATH_MAX];
+	int found = 0;
+
+	assert_non_null(copy);
+	for (dir = strtok_r(copy, ":", &save); dir && !found;
+	     dir = strtok_r(NULL, ":", &save)) {
+		snprintf(f, sizeof(f), "%s/qemu-system-x86_64", dir);
+		found = access(f, X_OK) == 0;
+	}
+	free(copy);
+	return found;
+}
+
+static void test_host_info(void **state)
+{
+	static const char *const keys[] = {
+		"cpu_model",	 "cpu_virt",	"kvm_modules",	"dev_kvm",
+		"engine",	 "engine_why",	"qemu_path",	"qemu_version",
+		"guest_kernel",	 "host_kernel", "mem_total_mib",
+		"mem_available_mib", "cpus",	"state_free_mib", "templates",
+	};
+	struct fx *f = *state;
+	char v[1024], link[PATH_MAX + 32];
+	int hw, opens, fd;
+	size_t i;
+
+	unsetenv("BULKHEAD_ACCEL");
+	unsetenv("BULKHEAD_QEMU");
+	assert_int_equal(call(f, "admin.host.Info", "", "", NULL), 0);
+	for (i = 0; i < sizeof(keys) / sizeof(*keys); i++)
+		if (!host_value(f->r.text, keys[i], v, sizeof(v)))
+			fail_msg("admin.host.Info has no %s:\n%s", keys[i],
+				 f->r.text);
+	/* The engine follows the modules and /dev/kvm (engine.h). */
+	hw = module_loaded("kvm_intel") || module_loaded("kvm_amd");
+	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	opens = fd >= 0;
+	if (fd >= 0)
+		close(fd);
+	assert_string_equal(host_value(f->r.text, "engine", v, sizeof(v)),
+			    hw && opens ? "KVM" : "TCG");
+	host_value(f->r.text, "kvm_modules", v, sizeof(v));
+	assert_int_equal(strstr(v, "kvm_pvm") != NULL,
+			 module_loaded("kvm_pvm"));
+	assert_int_equal(strstr(v, "kvm_intel") != NULL,
+			 module_loaded("kvm_intel"));
+	host_value(f->r.text, "cpu_virt", v, sizeof(v));
+	assert_true(!strcmp(v, "vmx") || !strcmp(v, "svm") ||
+		    !strcmp(v, "none"));
+	host_value(f->r.text, "qemu_version", v, sizeof(v));
+	if (qemu_on_path()) {
+		assert_true(v[0] != '\0');
+		assert_string_not_equal(v, "missing");
+		assert_null(strstr(v, "unknown"));
+	}
+	assert_string_equal(host_value(f->r.text, "guest_kernel", v,
+				       sizeof(v)),
+			    "none");
+	assert_string_equal(host_value(f->r.text, "templates", v, sizeof(v)),
+			    "minimal");
+	host_value(f->r.text, "cpus", v, sizeof(v));
+	assert_true(atoi(v) >= 1);
+	/* A recorded kernel version and another template's user. */
+	snprintf(link, sizeof(link), "%s/kernels", f->dir);
+	assert_int_equal(mkdir(link, 0755), 0);
+	snprintf(link, sizeof(link), "%s/kernels/current", f->dir);
+	assert_int_equal(symlink("6.1.0-test", link), 0);
+	assert_int_equal(call(f, "admin.vm.Create.AppVM", "work", "minimal",
+			      "label=red"),
+			 0);
+	assert_int_equal(call(f, "admin.host.Info", "", "", NULL), 0);
+	assert_string_equal(host_value(f->r.text, "guest_kernel", v,
+				       sizeof(v)),
+			    "6.1.0-test");
+	assert_string_equal(host_value(f->r.text, "templates", v, sizeof(v)),
+			    "minimal");
+	/* It is about the host: no qube, no argument. */
+	assert_int_equal(call(f, "admin.host.Info", "work", "", NULL),
+			 BH_ADMIN_INVALID);
+	assert_int_equal(call(f, "admin.host.Info", "", "x", NULL),
+			 BH_ADMIN_INVALID);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -335,6 +456,7 @@ int main(void)
 		T(test_bad_calls),
 		T(test_list_too_long),
 		T(test_boot_halts_and_keeps),
+		T(test_host_info),
 #undef T
 	};
 
