@@ -53,7 +53,8 @@ $(B)/san/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -MMD -MP -c $< -o $@
 
-$(B)/bh: $(call obj,$(CLI_SRC) $(LIB_SRC) $(PROTO_SRC))
+# bh checks volume sizes before asking the daemon (volume_parse_size).
+$(B)/bh: $(call obj,$(CLI_SRC) $(LIB_SRC) $(PROTO_SRC) src/daemon/volume.c)
 	$(CC) $(LDHARDEN) -o $@ $^ $(BH_LIBS)
 
 $(B)/bulkheadd: $(call obj,$(DAEMON_SRC) $(LIB_SRC) $(PROTO_SRC))

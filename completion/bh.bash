@@ -23,7 +23,7 @@ _bh() {
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD - 1]}
 	if [ "$COMP_CWORD" -eq 1 ]; then
-		COMPREPLY=($(compgen -W "run create remove ls prefs features tags doctor help --help --version" -- "$cur"))
+		COMPREPLY=($(compgen -W "run create remove ls prefs features tags start shutdown kill pause unpause doctor clone volume template help --help --version" -- "$cur"))
 		return
 	fi
 	verb=${COMP_WORDS[1]}
@@ -60,9 +60,25 @@ _bh() {
 	esac
 	case $verb in
 	help)
-		COMPREPLY=($(compgen -W "run create remove ls prefs features tags doctor" -- "$cur")) ;;
+		COMPREPLY=($(compgen -W "run create remove ls prefs features tags start shutdown kill pause unpause doctor clone volume template" -- "$cur")) ;;
 	run)
-		COMPREPLY=($(compgen -W "--dispvm --env --help" -- "$cur")) ;;
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "--dispvm --env --help" -- "$cur"))
+		elif [ "${#words_left[@]}" -eq 0 ]; then
+			COMPREPLY=($(compgen -W "$(_bh_qubes)" -- "$cur"))
+		fi ;;
+	start|kill|pause|unpause)
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "--help" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "$(_bh_qubes)" -- "$cur"))
+		fi ;;
+	shutdown)
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "--wait --help" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "$(_bh_qubes)" -- "$cur"))
+		fi ;;
 	create)
 		COMPREPLY=($(compgen -W "--class --template --label --property --help" -- "$cur")) ;;
 	remove)
@@ -96,6 +112,30 @@ _bh() {
 		fi ;;
 	doctor)
 		COMPREPLY=($(compgen -W "--format --help" -- "$cur")) ;;
+	clone)
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "--help" -- "$cur"))
+		elif [ "${#words_left[@]}" -eq 0 ]; then
+			COMPREPLY=($(compgen -W "$(_bh_qubes)" -- "$cur"))
+		fi ;;
+	volume)
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "--help" -- "$cur"))
+		elif [ "${#words_left[@]}" -eq 0 ]; then
+			COMPREPLY=($(compgen -W "list resize" -- "$cur"))
+		elif [ "${#words_left[@]}" -eq 1 ]; then
+			COMPREPLY=($(compgen -W "$(_bh_qubes)" -- "$cur"))
+		elif [ "${#words_left[@]}" -eq 2 ] && [ "${words_left[0]}" = resize ]; then
+			COMPREPLY=($(compgen -W "private" -- "$cur"))
+		fi ;;
+	template)
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "--yes --help" -- "$cur"))
+		elif [ "${#words_left[@]}" -eq 0 ]; then
+			COMPREPLY=($(compgen -W "list remove" -- "$cur"))
+		elif [ "${#words_left[@]}" -eq 1 ] && [ "${words_left[0]}" = remove ]; then
+			COMPREPLY=($(compgen -W "$(_bh_qubes)" -- "$cur"))
+		fi ;;
 	tags)
 		if [[ $cur == -* ]]; then
 			COMPREPLY=($(compgen -W "--help" -- "$cur"))

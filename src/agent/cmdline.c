@@ -71,6 +71,8 @@ int agent_cmdline_parse(const char *line, size_t len, struct agent_config *cfg)
 			r = set_str(cfg->port, sizeof(cfg->port), eq + 1, vlen);
 		else if (KEY("bh.disposable"))
 			cfg->disposable = vlen == 1 && eq[1] == '1';
+		else if (KEY("bh.rootrw"))
+			cfg->root_rw = vlen == 1 && eq[1] == '1';
 		else if (KEY("bh.trace"))
 			cfg->trace = vlen == 1 && eq[1] == '1';
 		else if (KEY("bh.bench"))

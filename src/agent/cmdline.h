@@ -1,6 +1,6 @@
 /* The agent's settings, read from the kernel command line that the daemon
  * wrote: bh.name=NAME bh.root=DEV bh.private=DEV bh.disposable=1
- * bh.port=PORTNAME bh.bench=poweroff bh.trace=1. Unknown words are the kernel's and
+ * bh.port=PORTNAME bh.rootrw=1 bh.bench=poweroff bh.trace=1. Unknown words are the kernel's and
  * are ignored. */
 #ifndef BH_AGENT_CMDLINE_H
 #define BH_AGENT_CMDLINE_H
@@ -18,6 +18,8 @@ struct agent_config {
 	char private_dev[AGENT_DEV_MAX]; /* "" = no private volume */
 	char port[AGENT_NAME_MAX];       /* virtio-serial port name */
 	int disposable;
+	int root_rw; /* bh.rootrw=1: the root is the qube's own, written
+		      * in place (TemplateVM, StandaloneVM), no overlay */
 	int bench_poweroff; /* power off as soon as init runs (benchmark) */
 	int trace;          /* bh.trace=1: log each boot step with its time */
 };

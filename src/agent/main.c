@@ -154,7 +154,7 @@ static int run_init(void)
 		return -1;
 	trace("modules loaded");
 	if (cfg.root_dev[0] &&
-	    mounts_switch_root(cfg.root_dev, cfg.private_dev) < 0)
+	    mounts_switch_root(cfg.root_dev, cfg.private_dev, cfg.root_rw) < 0)
 		return -1;
 	trace("root mounted");
 	if (sethostname(cfg.name, strlen(cfg.name)) < 0)

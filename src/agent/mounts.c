@@ -57,10 +57,29 @@ int wait_for_path(const char *path, int timeout_ms)
 	return 0;
 }
 
+/* The template's root read-only, with the qube's changes on tmpfs. */
+static int mount_overlay_root(const char *root_dev)
+{
+	int r;
+
+	if ((r = do_mount(root_dev, "/mnt/root", "ext4", MS_RDONLY, NULL)) <
+		    0 ||
+	    (r = do_mount("volatile", "/mnt/volatile", "tmpfs", 0,
+			  "mode=0755")) < 0)
+		return r;
+	if (mkdir("/mnt/volatile/upper", 0755) < 0 ||
+	    mkdir("/mnt/volatile/work", 0755) < 0)
+		return -errno;
+	return do_mount("root", "/newroot", "overlay", 0,
+			"lowerdir=/mnt/root,upperdir=/mnt/volatile/upper,"
+			"workdir=/mnt/volatile/work");
+}
+
 /* Device waits are generous: under TCG a busy host can be slow. */
 #define DEVICE_WAIT_MS 20000
 
-int mounts_switch_root(const char *root_dev, const char *private_dev)
+int mounts_switch_root(const char *root_dev, const char *private_dev,
+		       int root_rw)
 {
 	int r;
 
@@ -68,18 +87,12 @@ int mounts_switch_root(const char *root_dev, const char *private_dev)
 		LOG_ERR("root device %s never appeared", root_dev);
 		return r;
 	}
-	if ((r = do_mount(root_dev, "/mnt/root", "ext4", MS_RDONLY,
-			  NULL)) < 0 ||
-	    (r = do_mount("volatile", "/mnt/volatile", "tmpfs", 0,
-			  "mode=0755")) < 0)
+	if (root_rw) {
+		if ((r = do_mount(root_dev, "/newroot", "ext4", 0, NULL)) < 0)
+			return r;
+	} else if ((r = mount_overlay_root(root_dev)) < 0) {
 		return r;
-	if (mkdir("/mnt/volatile/upper", 0755) < 0 ||
-	    mkdir("/mnt/volatile/work", 0755) < 0)
-		return -errno;
-	if ((r = do_mount("root", "/newroot", "overlay", 0,
-			  "lowerdir=/mnt/root,upperdir=/mnt/volatile/upper,"
-			  "workdir=/mnt/volatile/work")) < 0)
-		return r;
+	}
 	if (private_dev[0]) {
 		if ((r = wait_for_path(private_dev, DEVICE_WAIT_MS)) < 0) {
 			LOG_ERR("private device %s never appeared",

@@ -30,6 +30,24 @@ int cmd_tags(int argc, char **argv);
 void cmd_tags_help(FILE *f);
 int cmd_doctor(int argc, char **argv);
 void cmd_doctor_help(FILE *f);
+/* cmd_power.c */
+int cmd_start(int argc, char **argv);
+int cmd_shutdown(int argc, char **argv);
+int cmd_kill(int argc, char **argv);
+int cmd_pause(int argc, char **argv);
+int cmd_unpause(int argc, char **argv);
+void cmd_start_help(FILE *f);
+void cmd_shutdown_help(FILE *f);
+void cmd_kill_help(FILE *f);
+void cmd_pause_help(FILE *f);
+void cmd_unpause_help(FILE *f);
+/* Volumes: cmd_clone.c, cmd_volume.c, cmd_template.c */
+int cmd_clone(int argc, char **argv);
+void cmd_clone_help(FILE *f);
+int cmd_volume(int argc, char **argv);
+void cmd_volume_help(FILE *f);
+int cmd_template(int argc, char **argv);
+void cmd_template_help(FILE *f);
 
 /* The exit status paragraph shared by the record verbs' --help. */
 void cli_record_exit_help(FILE *f);

@@ -1,5 +1,5 @@
 /* bh create [--class C] [--template T] --label L [--property K=V]... NAME:
- * records a new qube (admin.vm.Create.CLASS). Only AppVMs for now. */
+ * creates a new qube, its record and volumes (admin.vm.Create.CLASS). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,18 +12,21 @@
 void cmd_create_help(FILE *f)
 {
 	fprintf(f,
-		"usage: bh create [--class AppVM] [-t TEMPLATE] -l LABEL "
+		"usage: bh create [--class CLASS] [-t TEMPLATE] -l LABEL "
 		"[-P NAME=VALUE]... NAME\n"
 		"\n"
-		"Records a new qube called NAME. Its private volume is made "
-		"when it first\nstarts. TemplateVMs and StandaloneVMs need "
-		"volume support, not available yet.\n"
+		"Creates a new qube called NAME with an empty 2 GiB private "
+		"volume. A\nTemplateVM or StandaloneVM gets its own copy of "
+		"TEMPLATE's root image.\n"
 		"\n"
 		"  -C, --class CLASS        AppVM (the default), TemplateVM "
 		"or StandaloneVM\n"
-		"  -t, --template TEMPLATE  the AppVM's template (default: "
-		"the global\n"
-		"                           preference default_template)\n"
+		"  -t, --template TEMPLATE  an AppVM's template, or the "
+		"template whose root a\n"
+		"                           TemplateVM or StandaloneVM copies "
+		"(default: the\n"
+		"                           global preference "
+		"default_template)\n"
 		"  -l, --label LABEL        required: red orange yellow "
 		"green gray blue\n"
 		"                           purple black\n"
@@ -155,10 +158,6 @@ int cmd_create(int argc, char **argv)
 	    strcmp(cls, "StandaloneVM")) {
 		cli_err("create: --class is AppVM, TemplateVM or "
 			"StandaloneVM");
-		return BH_ADMIN_INVALID;
-	}
-	if (strcmp(cls, "AppVM") && tmpl[0]) {
-		cli_err("create: only AppVM qubes have a template");
 		return BH_ADMIN_INVALID;
 	}
 	{

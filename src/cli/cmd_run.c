@@ -21,11 +21,13 @@ void cmd_run_help(FILE *f)
 	fprintf(f,
 		"usage: bh run --dispvm [-e NAME=VALUE]... [--] COMMAND "
 		"[ARG]...\n"
+		"       bh run [-e NAME=VALUE]... QUBE [--] COMMAND [ARG]...\n"
 		"\n"
 		"Runs COMMAND in a fresh disposable qube made from the "
 		"minimal template,\nwith this terminal's stdin, stdout and "
 		"stderr attached, then destroys the\nqube and every file it "
-		"had.\n"
+		"had. With QUBE instead of --dispvm, runs it in that\n"
+		"running qube (see bh start), one command at a time.\n"
 		"\n"
 		"  --dispvm             run in a new disposable qube\n"
 		"  -e, --env NAME=VALUE set a variable for COMMAND (repeat "
@@ -197,6 +199,8 @@ int cmd_run(int argc, char **argv)
 	char **envv;
 	struct run_io io;
 	int dispvm = 0, envc = 0, o, len, fd, st;
+	const char *qube = NULL;
+	size_t qlen = 0;
 
 	envv = calloc((size_t)argc + 1, sizeof(*envv));
 	if (!envv)
@@ -229,11 +233,17 @@ int cmd_run(int argc, char **argv)
 			return BH_EXIT_USAGE;
 		}
 	}
+	/* Without --dispvm the first word names a running qube. */
 	if (!dispvm) {
-		cli_err("run: say where to run: --dispvm (running in a "
-			"named qube is not available yet)");
-		free(envv);
-		return BH_EXIT_USAGE;
+		if (optind >= argc) {
+			cli_err("run: say where to run: a qube's name or "
+				"--dispvm");
+			free(envv);
+			return BH_EXIT_USAGE;
+		}
+		qube = argv[optind++];
+		if (optind < argc && !strcmp(argv[optind], "--"))
+			optind++;
 	}
 	if (optind >= argc) {
 		cli_err("run: missing COMMAND; for example: bh run --dispvm "
@@ -241,7 +251,18 @@ int cmd_run(int argc, char **argv)
 		free(envv);
 		return BH_EXIT_USAGE;
 	}
-	len = bh_exec_req_encode(req, sizeof(req), argv + optind, envv);
+	/* A run in a named qube: NAME NUL before the request. */
+	if (qube) {
+		qlen = strlen(qube) + 1;
+		if (qlen > 64) {
+			cli_err("run: '%s' is not a qube name", qube);
+			free(envv);
+			return BH_EXIT_USAGE;
+		}
+		memcpy(req, qube, qlen);
+	}
+	len = bh_exec_req_encode(req + qlen, sizeof(req) - qlen, argv + optind,
+				 envv);
 	free(envv);
 	if (len < 0) {
 		cli_err("run: %s", len == -E2BIG
@@ -260,7 +281,8 @@ int cmd_run(int argc, char **argv)
 	memset(&io, 0, sizeof(io));
 	bh_chan_init(&io.chan, fd, 4 * BH_STREAM_WINDOW);
 	io.stdin_credit.avail = BH_STREAM_WINDOW;
-	bh_chan_send(&io.chan, BH_MSG_RUN_DISPVM, 0, req, (uint32_t)len);
+	bh_chan_send(&io.chan, qube ? BH_MSG_RUN_QUBE : BH_MSG_RUN_DISPVM, 0,
+		     req, (uint32_t)(len + qlen));
 	st = relay(&io);
 	bh_chan_free(&io.chan);
 	close(fd);

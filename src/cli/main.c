@@ -10,7 +10,7 @@
 static const struct bh_verb verbs[] = {
 	{ "run", "run a command in a fresh disposable qube", cmd_run,
 	  cmd_run_help },
-	{ "create", "create a qube record (an AppVM)", cmd_create,
+	{ "create", "create a qube", cmd_create,
 	  cmd_create_help },
 	{ "remove", "remove qubes", cmd_remove, cmd_remove_help },
 	{ "ls", "list qubes", cmd_ls, cmd_ls_help },
@@ -20,9 +20,22 @@ static const struct bh_verb verbs[] = {
 	{ "features", "show or change a qube's features", cmd_features,
 	  cmd_features_help },
 	{ "tags", "show or change a qube's tags", cmd_tags, cmd_tags_help },
+	{ "start", "start qubes", cmd_start, cmd_start_help },
+	{ "shutdown", "shut qubes down", cmd_shutdown, cmd_shutdown_help },
+	{ "kill", "end qubes at once", cmd_kill, cmd_kill_help },
+	{ "pause", "pause qubes", cmd_pause, cmd_pause_help },
+	{ "unpause", "let paused qubes run again", cmd_unpause,
+	  cmd_unpause_help },
 	{ "doctor", "report what this host offers: KVM or TCG, QEMU, "
 		    "kernel, memory",
 	  cmd_doctor, cmd_doctor_help },
+	/* Volumes */
+	{ "clone", "copy a halted qube with its volumes", cmd_clone,
+	  cmd_clone_help },
+	{ "volume", "list a qube's volumes or grow its private volume",
+	  cmd_volume, cmd_volume_help },
+	{ "template", "list or remove TemplateVMs", cmd_template,
+	  cmd_template_help },
 };
 
 #define NVERBS (sizeof(verbs) / sizeof(*verbs))

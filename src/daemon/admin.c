@@ -18,8 +18,6 @@ static const struct {
 } handlers[] = {
 	{ "admin.vm.List", admin_vm_list },
 	{ "admin.vm.Create.AppVM", admin_vm_create_app },
-	{ "admin.vm.Create.TemplateVM", admin_vm_create_refused },
-	{ "admin.vm.Create.StandaloneVM", admin_vm_create_refused },
 	{ "admin.vm.Remove", admin_vm_remove },
 	{ "admin.vm.property.List", admin_vm_prop_list },
 	{ "admin.vm.property.Get", admin_vm_prop_get },
@@ -37,6 +35,13 @@ static const struct {
 	{ "admin.vm.tag.Set", admin_tag_set },
 	{ "admin.vm.tag.Remove", admin_tag_remove },
 	{ "admin.host.Info", admin_host_info },
+	/* Volumes: qube folders and images (admin_vm.c, admin_clone.c,
+	 * admin_volume.c). */
+	{ "admin.vm.Create.TemplateVM", admin_vm_create_template },
+	{ "admin.vm.Create.StandaloneVM", admin_vm_create_standalone },
+	{ "admin.vm.Clone", admin_vm_clone },
+	{ "admin.vm.volume.List", admin_vm_volume_list },
+	{ "admin.vm.volume.Resize", admin_vm_volume_resize },
 };
 
 #define NHANDLERS (sizeof(handlers) / sizeof(*handlers))

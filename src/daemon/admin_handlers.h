@@ -48,9 +48,16 @@ unsigned need_arg(const struct admin_req *q, struct admin_reply *r,
 unsigned admin_vm_list(const struct admin_req *q, struct admin_reply *r);
 unsigned admin_vm_create_app(const struct admin_req *q,
 			     struct admin_reply *r);
-unsigned admin_vm_create_refused(const struct admin_req *q,
-				 struct admin_reply *r);
+unsigned admin_vm_create_template(const struct admin_req *q,
+				  struct admin_reply *r);
+unsigned admin_vm_create_standalone(const struct admin_req *q,
+				    struct admin_reply *r);
 unsigned admin_vm_remove(const struct admin_req *q, struct admin_reply *r);
+unsigned admin_vm_clone(const struct admin_req *q, struct admin_reply *r);
+unsigned admin_vm_volume_list(const struct admin_req *q,
+			      struct admin_reply *r);
+unsigned admin_vm_volume_resize(const struct admin_req *q,
+				struct admin_reply *r);
 
 unsigned admin_vm_prop_list(const struct admin_req *q, struct admin_reply *r);
 unsigned admin_vm_prop_get(const struct admin_req *q, struct admin_reply *r);

@@ -1,11 +1,16 @@
-/* admin.vm.List, admin.vm.Create.*, admin.vm.Remove. */
+/* admin.vm.List, admin.vm.Create.*, admin.vm.Remove: records and, with
+ * them, the qubes' folders and volumes (qube_files.h). These calls block
+ * the daemon while they copy or make an image (see docs/admin-api.md). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "daemon/admin_handlers.h"
+#include "daemon/qube_files.h"
+#include "daemon/qube_paths.h"
 #include "daemon/store_boot.h"
+#include "lib/util.h"
 
 static int list_line(void *arg, const struct qube_info *qi)
 {
@@ -99,14 +104,77 @@ static unsigned parse_create_body(char *body, const char **label,
 	return 0;
 }
 
-unsigned admin_vm_create_app(const struct admin_req *q, struct admin_reply *r)
+/* The source of a new TemplateVM's or StandaloneVM's root: ARG, or
+ * default_template; it must be a TemplateVM with a root image. */
+static unsigned source_root(const struct admin_req *q, char *root, size_t cap,
+			    struct admin_reply *r)
+{
+	char err[STORE_ERR_MAX] = "", name[QUBE_NAME_MAX + 1];
+	struct qube_info src;
+	int e, is_default;
+
+	if (q->arg[0]) {
+		snprintf(name, sizeof(name), "%s", q->arg);
+	} else {
+		e = store_global_get(q->s, "default_template", name,
+				     sizeof(name), &is_default, err,
+				     sizeof(err));
+		if (e)
+			return reply_store_err(r, e, err, BH_ADMIN_INVALID);
+		if (!name[0])
+			return reply_fail(r, BH_ADMIN_INVALID,
+					  "no source template given and the "
+					  "global preference default_template "
+					  "is not set");
+	}
+	e = store_qube_get(q->s, name, &src, err, sizeof(err));
+	if (e)
+		return reply_store_err(r, e, err, BH_ADMIN_INVALID);
+	if (src.cls != QC_TEMPLATE)
+		return reply_fail(r, BH_ADMIN_INVALID,
+				  "'%s' is a %s, not a TemplateVM: only a "
+				  "template's root can be copied",
+				  src.name, qube_class_name(src.cls));
+	e = qube_root_path(q->state_dir, &src, root, cap);
+	if (e)
+		return reply_fail(r, BH_ADMIN_FAILED,
+				  "template '%s' has no root image (%s)",
+				  src.name, strerror(-e));
+	return 0;
+}
+
+/* Where a new qube of class cls keeps its own root; "" for an AppVM. */
+static unsigned own_root(const struct admin_req *q, unsigned cls, char *dir,
+			 char *img, size_t cap, struct admin_reply *r)
+{
+	int e;
+
+	dir[0] = img[0] = '\0';
+	if (cls == QC_APP)
+		return 0;
+	e = cls == QC_TEMPLATE ? qube_template_dir(q->state_dir, q->dest, dir,
+						   cap)
+			       : qube_dir(q->state_dir, q->dest, dir, cap);
+	if (!e)
+		e = bh_path_fmt(img, cap, "%s/%s", dir, QUBE_ROOT_IMG);
+	return e ? reply_fail(r, BH_ADMIN_FAILED, "state folder path too long")
+		 : 0;
+}
+
+/* The order is the crash-safety argument of qube_files.h: a root copy
+ * (which start-up could not make again) before the record, the empty
+ * private volume (which it could) after. Any failure undoes all. */
+static unsigned create(const struct admin_req *q, struct admin_reply *r,
+		       unsigned cls)
 {
 	char err[STORE_ERR_MAX] = "", *body = strdup(q->body);
+	char src[4096] = "", dir[4096], img[4096], qdir[4096];
+	struct qube_info exists;
 	struct store_prop *props;
 	const char *label;
+	int e, made_q = 0, made_t = 0;
 	unsigned st;
 	size_t n;
-	int e;
 
 	props = calloc(qube_prop_count + 2, sizeof(*props));
 	if (!body || !props) {
@@ -115,32 +183,88 @@ unsigned admin_vm_create_app(const struct admin_req *q, struct admin_reply *r)
 		return reply_fail(r, BH_ADMIN_FAILED, "out of memory");
 	}
 	st = parse_create_body(body, &label, props, &n, r);
+	/* Cheap refusals before a copy of gigabytes; the store checks
+	 * everything again in its transaction. */
+	if (st == 0 && (e = qube_name_check(q->dest, err, sizeof(err))))
+		st = reply_store_err(r, e, err, BH_ADMIN_INVALID);
+	if (st == 0 && !store_qube_get(q->s, q->dest, &exists, err,
+				       sizeof(err)))
+		st = reply_fail(r, BH_ADMIN_REFUSED, "a qube named '%s' exists",
+				q->dest);
+	if (st == 0 && cls != QC_APP)
+		st = source_root(q, src, sizeof(src), r);
+	if (st == 0)
+		st = own_root(q, cls, dir, img, sizeof(dir), r);
+	/* Fresh folders only: one left by a crash belongs to lost+found,
+	 * and what we made is all a failure may delete. */
+	if (st == 0 && qube_dir(q->state_dir, q->dest, qdir, sizeof(qdir)))
+		st = reply_fail(r, BH_ADMIN_FAILED, "state folder path too long");
 	if (st == 0) {
-		e = store_qube_create(q->s, q->dest, "AppVM",
-				      q->arg[0] ? q->arg : NULL, label, props,
-				      n, err, sizeof(err));
+		e = qube_files_mkdir(qdir, err, sizeof(err));
+		made_q = e == 0;
+		if (e == 0 && cls == QC_TEMPLATE) {
+			e = qube_files_mkdir(dir, err, sizeof(err));
+			made_t = e == 0;
+		}
+		if (e == 0 && img[0])
+			e = qube_files_copy(src, img, err, sizeof(err));
+		if (e)
+			st = reply_fail(r, e == -EEXIST ? BH_ADMIN_REFUSED
+							: BH_ADMIN_FAILED,
+					"%s", err);
+	}
+	if (st == 0) {
+		e = store_qube_create(q->s, q->dest, qube_class_name(cls),
+				      cls == QC_APP && q->arg[0] ? q->arg
+								 : NULL,
+				      label, props, n, err, sizeof(err));
 		/* A missing template or property is a bad argument here, not
 		 * a missing object of the call. */
-		st = e ? reply_store_err(r, e, err, BH_ADMIN_INVALID) : 0;
+		if (e)
+			st = reply_store_err(r, e, err, BH_ADMIN_INVALID);
 	}
+	if (st == 0) {
+		e = qube_files_private_new(q->state_dir, q->dest, err,
+					   sizeof(err));
+		if (e) {
+			st = reply_fail(r, BH_ADMIN_FAILED,
+					"cannot make the private volume: %s",
+					err);
+			store_qube_remove(q->s, q->dest, err, sizeof(err));
+		}
+	}
+	if (st && made_t)
+		bh_rm_rf(dir);
+	if (st && made_q)
+		bh_rm_rf(qdir);
 	free(props);
 	free(body);
 	return st;
 }
 
-unsigned admin_vm_create_refused(const struct admin_req *q,
-				 struct admin_reply *r)
+unsigned admin_vm_create_app(const struct admin_req *q, struct admin_reply *r)
 {
-	/* Such a qube needs its own root image copied; refusing beats a
-	 * record whose qube can never start. */
-	return reply_fail(r, BH_ADMIN_REFUSED,
-			  "creating TemplateVMs and StandaloneVMs needs "
-			  "volume support, not available yet");
+	return create(q, r, QC_APP);
 }
 
+unsigned admin_vm_create_template(const struct admin_req *q,
+				  struct admin_reply *r)
+{
+	return create(q, r, QC_TEMPLATE);
+}
+
+unsigned admin_vm_create_standalone(const struct admin_req *q,
+				    struct admin_reply *r)
+{
+	return create(q, r, QC_STANDALONE);
+}
+
+/* The record goes first: a crash before the folder is removed leaves a
+ * folder without a record, which start-up moves to lost+found. */
 unsigned admin_vm_remove(const struct admin_req *q, struct admin_reply *r)
 {
 	char err[STORE_ERR_MAX] = "";
+	struct qube_info qi;
 	unsigned st = need_qube(q, r);
 	int e;
 
@@ -151,6 +275,16 @@ unsigned admin_vm_remove(const struct admin_req *q, struct admin_reply *r)
 				  "'%s' is the built-in template; it cannot "
 				  "be removed",
 				  BUILTIN_TEMPLATE);
-	e = store_qube_remove(q->s, q->dest, err, sizeof(err));
-	return e ? reply_store_err(r, e, err, BH_ADMIN_NOSUCH) : 0;
+	e = store_qube_get(q->s, q->dest, &qi, err, sizeof(err));
+	if (!e)
+		e = store_qube_remove(q->s, q->dest, err, sizeof(err));
+	if (e)
+		return reply_store_err(r, e, err, BH_ADMIN_NOSUCH);
+	e = qube_files_remove(q->state_dir, q->dest, qi.cls == QC_TEMPLATE);
+	if (e)
+		return reply_fail(r, BH_ADMIN_FAILED,
+				  "qube '%s' is removed but its files are "
+				  "not all deleted: %s",
+				  q->dest, strerror(-e));
+	return 0;
 }

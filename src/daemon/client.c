@@ -10,6 +10,7 @@
 
 #include "daemon/admin.h"
 #include "daemon/dispvm.h"
+#include "daemon/qube_power.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "proto/admin.h"
@@ -56,6 +57,7 @@ void client_error(struct client *c, int code, const char *fmt, ...)
 /* The connection is unusable: forget it; its qube, if any, goes too. */
 void client_drop(struct client *c)
 {
+	qube_client_gone(c->d, c);
 	if (c->dv) {
 		dispvm_client_gone(c->dv);
 		c->dv = NULL;
@@ -80,9 +82,14 @@ static void handle_frame(struct client *c, const struct bh_frame_hdr *h,
 		dispvm_start(c->d, c, payload, h->len);
 		return;
 	}
+	if (h->type == BH_MSG_RUN_QUBE && !c->dv) {
+		qube_run(c->d, c, payload, h->len);
+		return;
+	}
 	/* One reply per call; the connection stays open for more. */
 	if (h->type == BH_MSG_ADMIN_CALL && !c->dv) {
-		admin_dispatch(c->d, c, payload, h->len);
+		if (!admin_power_dispatch(c->d, c, payload, h->len))
+			admin_dispatch(c->d, c, payload, h->len);
 		return;
 	}
 	if (c->dv && dispvm_client_frame(c->dv, h, payload) == 0)
@@ -140,6 +147,7 @@ void client_reap_closed(struct daemon *d)
 		    (c->closing == 1 && bh_chan_pending(&c->chan) == 0)) {
 			if (c->dv)
 				dispvm_client_gone(c->dv);
+			qube_client_gone(d, c);
 			*pp = c->next;
 			close(c->chan.fd);
 			bh_chan_free(&c->chan);

@@ -74,6 +74,24 @@ struct dispvm {
 	/* First failure, reported to bh instead of an exit status. */
 	int err_code;
 	char err_msg[2048];
+
+	/* A persistent qube (AppVM, TemplateVM, StandaloneVM): it stays up
+	 * between commands, runs one `bh run` command at a time (stream 1,
+	 * `run_active` while it runs), and its end is recorded in the store. */
+	int persistent;
+	int run_active;
+	int stdin_eof; /* the run's stdin EOF has gone to the guest */
+	int paused;
+	/* The admin client waiting for the start to finish (reply when the
+	 * agent is ready) or for the qube to stop (shutdown --wait). */
+	struct client *waiter;
+	/* What the store records when QEMU is gone; set by shutdown and kill,
+	 * anything else is an unexpected end. */
+	const char *stop_reason;
+	/* TemplateVM: the root version written while it runs, committed at a
+	 * clean shutdown (volume_root_commit), dropped otherwise. */
+	char tmpl_dir[4096];
+	char tmpl_work[4096];
 };
 
 struct client {

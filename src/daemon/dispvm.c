@@ -89,6 +89,8 @@ void dispvm_kill(struct dispvm *dv)
 
 void dispvm_abort(struct dispvm *dv, const char *why)
 {
+	if (dv->persistent && !dv->stop_reason)
+		dv->stop_reason = why;
 	if (dv->vm_alive && !dv->have_exit)
 		dv_error(dv, BH_EXIT_FAILURE, "%s; qube %s was destroyed", why,
 			 dv->name);
@@ -142,38 +144,90 @@ static int check_space(const char *dir, char *err, size_t cap)
 	return -ENOSPC;
 }
 
+/* Runtime folder, console log, QEMU: what every qube's start shares. On
+ * success dv is linked into the daemon's list, booting. */
+int dispvm_launch(struct daemon *d, struct dispvm *dv, struct qube_spec *spec,
+		  char *err, size_t cap)
+{
+	char qemu[4096], qubes_dir[4096], console[4200], qemu_log[4200],
+		jail_root[4200];
+	int r;
+
+	if (engine_find_qemu(qemu, sizeof(qemu)) < 0) {
+		snprintf(err, cap,
+			 "QEMU not found (qemu-system-x86_64 on PATH or "
+			 "BULKHEAD_QEMU); install it with `apt-get install "
+			 "qemu-system-x86` or run ./setup");
+		return -BH_EXIT_SETUP;
+	}
+	if (bh_path_fmt(qubes_dir, sizeof(qubes_dir), "%s/qubes",
+			d->paths.run) ||
+	    bh_mkdir_p(qubes_dir, 0700) < 0) {
+		snprintf(err, cap, "cannot create %.1500s: %s", qubes_dir,
+			 strerror(errno));
+		return -BH_EXIT_FAILURE;
+	}
+	if (check_space(qubes_dir, err, cap) < 0)
+		return -BH_EXIT_NOSPACE;
+	if (bh_path_fmt(dv->run_dir, sizeof(dv->run_dir), "%s/%s", qubes_dir,
+			dv->name) ||
+	    bh_path_fmt(console, sizeof(console), "%s/console.log",
+			dv->run_dir) ||
+	    bh_path_fmt(qemu_log, sizeof(qemu_log), "%s/qemu.log",
+			dv->run_dir) ||
+	    bh_path_fmt(jail_root, sizeof(jail_root), "%s/jail",
+			d->paths.run)) {
+		snprintf(err, cap, "runtime paths too long");
+		return -BH_EXIT_FAILURE;
+	}
+	if (mkdir(dv->run_dir, 0700) < 0) {
+		r = errno;
+		snprintf(err, cap, "cannot create %.1500s: %s", dv->run_dir,
+			 strerror(r));
+		return r == ENOSPC ? -BH_EXIT_NOSPACE : -BH_EXIT_FAILURE;
+	}
+	spec->name = dv->name;
+	spec->tsc_khz = d->tsc_khz;
+	r = console_log_open(&dv->console, console);
+	if (r < 0)
+		snprintf(err, cap, "cannot create %.1500s: %s", console,
+			 strerror(-r));
+	else
+		r = engine_start(qemu, spec, d->accel.accel, qemu_log,
+				 jail_root, &dv->vm, err, cap);
+	if (r < 0) {
+		console_log_close(&dv->console);
+		bh_rm_rf(dv->run_dir);
+		return r == -ENOSPC ? -BH_EXIT_NOSPACE : -BH_EXIT_FAILURE;
+	}
+	dv->d = d;
+	dv->vm_alive = 1;
+	bh_chan_init(&dv->chan, dv->vm.chan_fd, DISPVM_CHAN_OUT_MAX);
+	qmp_init(&dv->qmp, dv->vm.qmp_fd);
+	dv->state = DV_BOOTING;
+	dv->started_ms = bh_now_ms();
+	dv->deadline_ms = dv->started_ms + d->boot_timeout_ms;
+	dv->agent_may_send.avail = BH_STREAM_WINDOW;
+	dv->client_may_send.avail = BH_STREAM_WINDOW;
+	dv->next = d->dispvms;
+	d->dispvms = dv;
+	LOG_INFO("%s: started (QEMU pid %d)", dv->name, (int)dv->vm.pid);
+	return 0;
+}
+
 void dispvm_start(struct daemon *d, struct client *c, const uint8_t *req,
 		  uint32_t len)
 {
-	char err[2048], qemu[4096], qubes_dir[4096], console[4200],
-		qemu_log[4200], jail_root[4200];
+	char err[2048];
 	char kernel[PATH_MAX], initramfs[PATH_MAX], root[PATH_MAX];
 	struct qube_spec spec;
 	struct dispvm *dv;
 	unsigned no = 0;
 	int r;
 
-	if (engine_find_qemu(qemu, sizeof(qemu)) < 0) {
-		client_error(c, BH_EXIT_SETUP,
-			     "QEMU not found (qemu-system-x86_64 on PATH or "
-			     "BULKHEAD_QEMU); install it with `apt-get "
-			     "install qemu-system-x86` or run ./setup");
-		return;
-	}
 	if (guest_files_check(&d->guest, d->paths.state, "minimal", err,
 			      sizeof(err)) < 0) {
 		client_error(c, BH_EXIT_SETUP, "%s", err);
-		return;
-	}
-	if (bh_path_fmt(qubes_dir, sizeof(qubes_dir), "%s/qubes",
-			d->paths.run) ||
-	    bh_mkdir_p(qubes_dir, 0700) < 0) {
-		client_error(c, BH_EXIT_FAILURE, "cannot create %s: %s",
-			     qubes_dir, strerror(errno));
-		return;
-	}
-	if (check_space(qubes_dir, err, sizeof(err)) < 0) {
-		client_error(c, BH_EXIT_NOSPACE, "%s", err);
 		return;
 	}
 	dv = calloc(1, sizeof(*dv));
@@ -184,37 +238,18 @@ void dispvm_start(struct daemon *d, struct client *c, const uint8_t *req,
 	}
 	memcpy(dv->exec_req, req, len);
 	dv->exec_len = len;
-	dv->d = d;
-	if (pick_name(d, dv->name, sizeof(dv->name), &no) < 0 ||
-	    bh_path_fmt(dv->run_dir, sizeof(dv->run_dir), "%s/%s", qubes_dir,
-			dv->name) ||
-	    bh_path_fmt(console, sizeof(console), "%s/console.log",
-			dv->run_dir) ||
-	    bh_path_fmt(qemu_log, sizeof(qemu_log), "%s/qemu.log",
-			dv->run_dir)) {
-		client_error(c, BH_EXIT_FAILURE, "cannot name a new qube");
-		goto fail_free;
-	}
-	if (mkdir(dv->run_dir, 0700) < 0) {
-		client_error(c, errno == ENOSPC ? BH_EXIT_NOSPACE
-						: BH_EXIT_FAILURE,
-			     "cannot create %s: %s", dv->run_dir,
-			     strerror(errno));
-		goto fail_free;
-	}
 	/* The jail binds files at their real paths: no symlinks. */
-	if (!realpath(d->guest.kernel.path, kernel) ||
+	if (pick_name(d, dv->name, sizeof(dv->name), &no) < 0 ||
+	    !realpath(d->guest.kernel.path, kernel) ||
 	    !realpath(d->guest.initramfs.path, initramfs) ||
-	    !realpath(d->guest.root.path, root) ||
-	    bh_path_fmt(jail_root, sizeof(jail_root), "%s/jail",
-			d->paths.run)) {
-		client_error(c, BH_EXIT_SETUP, "cannot resolve the guest images: %s",
+	    !realpath(d->guest.root.path, root)) {
+		client_error(c, BH_EXIT_SETUP,
+			     "cannot name a new qube or resolve the guest "
+			     "images: %s",
 			     strerror(errno));
-		bh_rm_rf(dv->run_dir);
 		goto fail_free;
 	}
 	memset(&spec, 0, sizeof(spec));
-	spec.name = dv->name;
 	spec.kernel = kernel;
 	spec.initramfs = initramfs;
 	spec.root_img = root;
@@ -222,46 +257,54 @@ void dispvm_start(struct daemon *d, struct client *c, const uint8_t *req,
 	spec.memory_mb = DISPVM_MEMORY_MB;
 	spec.vcpus = DISPVM_VCPUS;
 	spec.disposable = 1;
-	spec.tsc_khz = d->tsc_khz;
-	r = console_log_open(&dv->console, console);
-	if (r < 0)
-		snprintf(err, sizeof(err), "cannot create %.1500s: %s", console,
-			 strerror(-r));
-	else
-		r = engine_start(qemu, &spec, d->accel.accel, qemu_log,
-				 jail_root, &dv->vm, err, sizeof(err));
+	r = dispvm_launch(d, dv, &spec, err, sizeof(err));
 	if (r < 0) {
-		console_log_close(&dv->console);
-		client_error(c, r == -ENOSPC ? BH_EXIT_NOSPACE
-					     : BH_EXIT_FAILURE,
-			     "%s: %s", dv->name, err);
-		bh_rm_rf(dv->run_dir);
+		client_error(c, -r, "%s: %s", dv->name, err);
 		goto fail_free;
 	}
-	dv->vm_alive = 1;
-	bh_chan_init(&dv->chan, dv->vm.chan_fd, DISPVM_CHAN_OUT_MAX);
-	qmp_init(&dv->qmp, dv->vm.qmp_fd);
-	dv->state = DV_BOOTING;
-	dv->started_ms = bh_now_ms();
-	dv->deadline_ms = dv->started_ms + d->boot_timeout_ms;
-	dv->agent_may_send.avail = BH_STREAM_WINDOW;
-	dv->client_may_send.avail = BH_STREAM_WINDOW;
 	dv->client = c;
 	c->dv = dv;
-	dv->next = d->dispvms;
-	d->dispvms = dv;
-	LOG_INFO("%s: started (QEMU pid %d)", dv->name, (int)dv->vm.pid);
 	return;
 fail_free:
 	free(dv->exec_req);
 	free(dv);
 }
 
+/* Sends the pending exec request on stream 1: the run begins. */
+int dispvm_run_begin(struct dispvm *dv)
+{
+	int r = bh_chan_send(&dv->chan, BH_MSG_EXEC, 1, dv->exec_req,
+			     dv->exec_len);
+
+	free(dv->exec_req);
+	dv->exec_req = NULL;
+	dv->run_active = 1;
+	return r < 0 ? -EPROTO : 0;
+}
+
+void dispvm_run_end(struct dispvm *dv)
+{
+	dv->run_active = 0;
+	dv->stdin_eof = 0;
+	dv->out_eof = dv->err_eof = 0;
+	dv->agent_may_send.avail = BH_STREAM_WINDOW;
+	dv->client_may_send.avail = BH_STREAM_WINDOW;
+}
+
 static int forward_to_client(struct dispvm *dv, uint32_t type,
 			     const void *p, uint32_t len)
 {
-	if (!dv->client)
+	if (!dv->client) {
+		/* bh went away from a persistent qube's run: drop the
+		 * output but keep the command moving until it exits. */
+		if (dv->persistent && len &&
+		    (type == BH_MSG_STDOUT || type == BH_MSG_STDERR)) {
+			bh_credit_grant(&dv->agent_may_send, len);
+			return bh_chan_send_u32(&dv->chan, BH_MSG_CREDIT, 1,
+						len);
+		}
 		return 0;
+	}
 	return bh_chan_send(&dv->client->chan, type, 1, p, len);
 }
 
@@ -269,7 +312,6 @@ int dispvm_handle_agent_frame(struct dispvm *dv, const struct bh_frame_hdr *h,
 			      const uint8_t *untrusted_payload)
 {
 	uint32_t v, kind;
-	int r;
 
 	if (bh_frame_check_from_guest(h) < 0)
 		return -EPROTO;
@@ -282,14 +324,15 @@ int dispvm_handle_agent_frame(struct dispvm *dv, const struct bh_frame_hdr *h,
 		dv->deadline_ms = 0;
 		LOG_INFO("%s: ready after %lld ms", dv->name,
 			 (long long)(bh_now_ms() - dv->started_ms));
-		r = bh_chan_send(&dv->chan, BH_MSG_EXEC, 1, dv->exec_req,
-				 dv->exec_len);
-		free(dv->exec_req);
-		dv->exec_req = NULL;
-		return r < 0 ? -EPROTO : 0;
+		if (dv->persistent) {
+			qube_ready(dv);
+			return 0;
+		}
+		return dispvm_run_begin(dv);
 	}
 	/* Everything else belongs to the one command stream, while it runs. */
-	if (dv->state != DV_RUNNING || h->stream != 1 || dv->have_exit)
+	if (dv->state != DV_RUNNING || h->stream != 1 || dv->have_exit ||
+	    (dv->persistent && !dv->run_active))
 		return -EPROTO;
 	switch (h->type) {
 	case BH_MSG_STDOUT:
@@ -319,6 +362,22 @@ int dispvm_handle_agent_frame(struct dispvm *dv, const struct bh_frame_hdr *h,
 	case BH_MSG_EXIT:
 		if (bh_parse_exit(untrusted_payload, h->len, &kind, &v) < 0)
 			return -EPROTO;
+		if (dv->persistent) {
+			/* The command is over; the qube stays. */
+			if (dv->client) {
+				uint8_t p[8];
+
+				bh_put_u32(p, kind);
+				bh_put_u32(p + 4, v);
+				bh_chan_send(&dv->client->chan, BH_MSG_EXIT, 1,
+					     p, sizeof(p));
+				dv->client->closing = 1;
+				dv->client->dv = NULL;
+				dv->client = NULL;
+			}
+			dispvm_run_end(dv);
+			return 0;
+		}
 		dv->have_exit = 1;
 		dv->exit_kind = kind;
 		dv->exit_value = v;
@@ -396,8 +455,11 @@ int dispvm_client_frame(struct dispvm *dv, const struct bh_frame_hdr *h,
 		return -EPROTO;
 	switch (h->type) {
 	case BH_MSG_STDIN:
-		if (bh_credit_take(&dv->client_may_send, h->len) < 0)
+		if (bh_credit_take(&dv->client_may_send, h->len) < 0 ||
+		    dv->stdin_eof)
 			return -EPROTO;
+		if (h->len == 0)
+			dv->stdin_eof = 1;
 		break;
 	case BH_MSG_CREDIT:
 		if (bh_parse_u32_payload(payload, h->len, &v) < 0 ||
@@ -417,6 +479,15 @@ int dispvm_client_frame(struct dispvm *dv, const struct bh_frame_hdr *h,
 void dispvm_client_gone(struct dispvm *dv)
 {
 	dv->client = NULL;
+	if (dv->persistent) {
+		/* The qube stays; its command gets EOF on stdin and its
+		 * output is dropped until it exits. */
+		if (dv->run_active && !dv->stdin_eof) {
+			dv->stdin_eof = 1;
+			bh_chan_send(&dv->chan, BH_MSG_STDIN, 1, NULL, 0);
+		}
+		return;
+	}
 	if (dv->vm_alive) {
 		LOG_INFO("%s: bh went away; destroying the qube", dv->name);
 		dispvm_kill(dv);
@@ -444,6 +515,8 @@ static void report_and_free(struct dispvm *dv)
 				     "%s", dv->err_msg);
 		}
 	}
+	if (dv->persistent)
+		qube_stopped(dv);
 	for (pp = &d->dispvms; *pp; pp = &(*pp)->next)
 		if (*pp == dv) {
 			*pp = dv->next;
@@ -467,7 +540,9 @@ void dispvm_reaped(struct dispvm *dv, int wstatus)
 	while (console_log_pump(&dv->console, dv->vm.console_fd) > 0)
 		;
 	console_log_close(&dv->console);
-	if (!dv->have_exit && !dv->err_code) {
+	/* A persistent qube that stops between commands is no failure. */
+	if (!dv->have_exit && !dv->err_code &&
+	    (!dv->persistent || dv->client || dv->state == DV_BOOTING)) {
 		snprintf(console, sizeof(console), "%s/console.log",
 			 dv->run_dir);
 		snprintf(qemu_log, sizeof(qemu_log), "%s/qemu.log",
@@ -498,7 +573,8 @@ void dispvm_reaped(struct dispvm *dv, int wstatus)
 	if (r < 0)
 		LOG_ERR("%s: cannot remove %s: %s", dv->name, dv->run_dir,
 			strerror(-r));
-	LOG_INFO("%s: destroyed after %lld ms", dv->name,
+	LOG_INFO("%s: %s after %lld ms", dv->name,
+		 dv->persistent ? "stopped" : "destroyed",
 		 (long long)(bh_now_ms() - dv->started_ms));
 	report_and_free(dv);
 }

@@ -11,6 +11,22 @@
 void dispvm_start(struct daemon *d, struct client *c, const uint8_t *req,
 		  uint32_t len);
 
+/* Starts QEMU for dv (its name set) from spec: runtime folder, bounded
+ * console log, jailed engine. On success dv is in the daemon's list,
+ * booting; on failure returns a negative bh exit code, err says why, and
+ * nothing is left behind. */
+int dispvm_launch(struct daemon *d, struct dispvm *dv, struct qube_spec *spec,
+		  char *err, size_t cap);
+
+/* A run on stream 1: sends the pending exec request / resets the relay
+ * when the command has exited. */
+int dispvm_run_begin(struct dispvm *dv);
+void dispvm_run_end(struct dispvm *dv);
+
+/* Persistent qubes (qube_power.c): the agent said HELLO; QEMU is gone. */
+void qube_ready(struct dispvm *dv);
+void qube_stopped(struct dispvm *dv);
+
 /* Checks and acts on one frame from the guest. Returns 0, or -EPROTO when
  * the guest broke the protocol (the caller then destroys the qube). Needs
  * no running QEMU: the fuzz target drives it directly. */

@@ -27,7 +27,8 @@ struct qube_spec {
 	const char *name;
 	const char *kernel;
 	const char *initramfs;
-	const char *root_img;    /* attached read-only as /dev/vda */
+	const char *root_img;    /* /dev/vda, read-only unless root_writable */
+	int root_writable;       /* TemplateVM and StandaloneVM roots */
 	const char *private_img; /* NULL = none; else /dev/vdb */
 	unsigned memory_mb;
 	unsigned vcpus;

@@ -161,8 +161,9 @@ int engine_qemu_argv(const char *qemu, const struct qube_spec *spec,
 				 spec->tsc_khz);
 		add(&b,
 		    "console=ttyS0 quiet panic=-1%s bh.name=%s "
-		    "bh.root=/dev/vda%s%s",
+		    "bh.root=/dev/vda%s%s%s",
 		    tsc, spec->name,
+		    spec->root_writable ? " bh.rootrw=1" : "",
 		    spec->private_img ? " bh.private=/dev/vdb" : "",
 		    spec->disposable ? " bh.disposable=1" : "");
 	}
@@ -171,8 +172,8 @@ int engine_qemu_argv(const char *qemu, const struct qube_spec *spec,
 	add(&b, "-serial");
 	add(&b, "chardev:console");
 	add(&b, "-drive");
-	add(&b, "id=root,file=%s,format=raw,if=none,readonly=on",
-	    spec->root_img);
+	add(&b, "id=root,file=%s,format=raw,if=none%s", spec->root_img,
+	    spec->root_writable ? "" : ",readonly=on");
 	add(&b, "-device");
 	add(&b, "virtio-blk-device,drive=root");
 	if (spec->private_img) {
@@ -284,9 +285,9 @@ int engine_start(const char *qemu, const struct qube_spec *spec,
 	static const struct engine_fds child_fds = {
 		QEMU_CHAN_FD, QEMU_QMP_FD, QEMU_CONSOLE_FD
 	};
-	const char *ro[5] = { spec->kernel, spec->initramfs, spec->root_img,
-			      NULL, NULL };
-	const char *rw[2] = { spec->private_img, NULL };
+	const char *ro[5] = { spec->kernel, spec->initramfs, NULL, NULL,
+			      NULL };
+	const char *rw[3] = { NULL, NULL, NULL };
 	const char *kvm[2] = { "/dev/kvm", NULL };
 	struct jail_spec jail = {
 		.uid = jail_uid_for(spec->jail_id),
@@ -303,9 +304,17 @@ int engine_start(const char *qemu, const struct qube_spec *spec,
 	int logfd, r;
 	pid_t pid;
 
+	size_t nro = 2, nrw = 0;
+
+	if (spec->root_writable)
+		rw[nrw++] = spec->root_img;
+	else
+		ro[nro++] = spec->root_img;
+	if (spec->private_img)
+		rw[nrw++] = spec->private_img;
 	/* The jail shows /usr; a QEMU elsewhere must be brought in. */
 	if (strncmp(qemu, "/usr/", 5) != 0)
-		ro[3] = qemu;
+		ro[nro++] = qemu;
 	r = engine_qemu_argv(qemu, spec, accel, &child_fds, argv,
 			     sizeof(argv) / sizeof(*argv), store,
 			     sizeof(store));

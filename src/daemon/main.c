@@ -22,6 +22,7 @@
 #include "daemon/client.h"
 #include "daemon/daemon.h"
 #include "daemon/dispvm.h"
+#include "daemon/qube_power.h"
 #include "daemon/store_boot.h"
 #include "daemon/tsc.h"
 #include "lib/log.h"
@@ -163,8 +164,13 @@ static int run_loop(struct daemon *d)
 
 		client_reap_closed(d);
 		if (d->stopping) {
-			for (dv = d->dispvms; dv; dv = dv->next)
-				dispvm_abort(dv, "bulkheadd is stopping");
+			for (dv = d->dispvms; dv; dv = dv->next) {
+				if (dv->persistent)
+					qube_stop_for_exit(dv);
+				else
+					dispvm_abort(dv,
+						     "bulkheadd is stopping");
+			}
 			if (!d->dispvms) {
 				/* Best effort: tell waiting clients why. */
 				for (c = d->clients; c; c = c->next)
@@ -416,6 +422,7 @@ int main(int argc, char **argv)
 			d.accel.why);
 		close(ready_fd);
 	}
+	qube_autostart(&d);
 	r = run_loop(&d);
 	unlink(d.paths.admin_sock);
 	store_close(d.store);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/volumes_boot.h"
 #include "lib/util.h"
 
 struct names {
@@ -93,6 +94,11 @@ int store_boot(const char *state_dir, struct store **out, char *err,
 	if (r < 0) {
 		store_close(*out);
 		*out = NULL;
+		return r;
 	}
-	return r;
+	/* The records are now what the daemon serves: make the folders
+	 * agree with them (volumes_boot.h) before any call can see either.
+	 * Its problems are logged; they do not stop the daemon. */
+	volumes_boot(*out, state_dir);
+	return 0;
 }

@@ -1,5 +1,6 @@
 /* The state store as the daemon opens it at start-up: the database file,
- * the host's limits, power states reset, the built-in template recorded. */
+ * the host's limits, power states reset, the built-in template recorded,
+ * the qubes' volumes reconciled with their records. */
 #ifndef BH_DAEMON_STORE_BOOT_H
 #define BH_DAEMON_STORE_BOOT_H
 
@@ -16,7 +17,8 @@
 #define RESTART_REASON "bulkheadd restarted"
 
 /* Opens STATE_DIR/bulkhead.db, sets the host's limits, marks every qube
- * Halted and records the built-in template when it is missing. Returns 0
+ * Halted, records the built-in template when it is missing, and checks
+ * the qubes' folders against the records (volumes_boot.h). Returns 0
  * or a negative errno with a message in err. */
 int store_boot(const char *state_dir, struct store **out, char *err,
 	       size_t cap);

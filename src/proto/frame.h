@@ -55,6 +55,8 @@ enum bh_msg {
 	BH_MSG_RUN_DISPVM = 0x100,
 	/* daemon → bh: failure. payload: u32 exit code for bh, then text */
 	BH_MSG_ERROR = 0x101,
+	/* bh → daemon: run in a running qube. payload: NAME NUL exec request */
+	BH_MSG_RUN_QUBE = 0x103,
 };
 
 /* BH_MSG_EXIT kinds */

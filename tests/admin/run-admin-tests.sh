@@ -139,7 +139,7 @@ test_bad_inputs_change_nothing() {
 	expect_fail 2 "needs a label" create -t minimal x5 || return 1
 	expect_fail 2 "label" create -t minimal -l pink x6 || return 1
 	expect_fail 3 "exists" create -t minimal -l red keep || return 1
-	expect_fail 3 "volume support" create --class TemplateVM -l red x7 || return 1
+	expect_fail 2 "not a TemplateVM" create --class TemplateVM -t keep -l red x7 || return 1
 	expect_fail 2 "no property" prefs keep nosuch || return 1
 	expect_fail 2 "no property" prefs keep nosuch 1 || return 1
 	expect_fail 2 "memory must be" prefs keep memory abc || return 1
@@ -231,10 +231,137 @@ assert o["guest_kernel"] != "none", o["guest_kernel"]
 
 test_help_and_man() {
 	local v
-	for v in create remove ls prefs features tags doctor; do
+	for v in create remove ls prefs features tags doctor clone volume template; do
 		bha "$v" --help | grep -q "^usage: bh $v" || { echo "$v --help"; return 1; }
 		bha "$v" --help | grep -q "Exit status" || { echo "$v --help: exit status"; return 1; }
 		bha --help | grep -q "^  $v " || { echo "$v not in bh --help"; return 1; }
+	done
+}
+
+# The state folder of the test root, where qubes keep their volumes.
+state() { echo "$root/var/lib/bulkhead"; }
+
+# restart_daemon: kills the daemon by its pid and lets the next bh start
+# a new one, which reconciles the folders at start-up.
+restart_daemon() {
+	local pid
+	pid=$(cat "$root/run/bulkhead/bulkheadd.pid")
+	kill "$pid"
+	wait_until 10 sh -c "! kill -0 $pid" || { echo "daemon $pid did not stop"; return 1; }
+	bha ls >/dev/null
+}
+
+test_create_makes_private_volume() {
+	local img kib
+	bha create -t minimal -l red vol1 || return 1
+	img=$(state)/qubes/vol1/private.img
+	[ -f "$img" ] || { echo "no $img"; return 1; }
+	expect_eq "folder mode" "$(stat -c %a "$(state)/qubes/vol1")" 700 || return 1
+	expect_eq "apparent size" "$(stat -c %s "$img")" 2147483648 || return 1
+	kib=$(du -k "$img" | cut -f1)
+	[ "$kib" -lt 102400 ] || { echo "not sparse: $kib KiB used"; return 1; }
+	bha remove -y vol1 || return 1
+	[ ! -e "$(state)/qubes/vol1" ] || { echo "folder left after remove"; return 1; }
+}
+
+test_clone_copies_volume() {
+	local src dst
+	bha create -t minimal -l orange -P memory=500 orig || return 1
+	bha features orig k v || return 1
+	bha tags orig add t1 || return 1
+	src=$(state)/qubes/orig/private.img
+	debugfs -w -R 'write /etc/hostname marker' "$src" >/dev/null 2>&1 || return 1
+	bha clone orig copy1 || return 1
+	dst=$(state)/qubes/copy1/private.img
+	[ -f "$dst" ] || { echo "no $dst"; return 1; }
+	expect_eq "marker in the clone" "$(debugfs -R 'cat marker' "$dst" 2>/dev/null)" \
+		"$(cat /etc/hostname)" || return 1
+	expect_eq "clone's row" "$(bha ls copy1 | tail -n 1 | tr -s ' ')" \
+		"copy1 Halted AppVM orange minimal" || return 1
+	expect_eq "clone's memory" "$(bha prefs copy1 memory)" 500 || return 1
+	expect_eq "clone's feature" "$(bha features copy1 k)" v || return 1
+	expect_eq "clone's tags" "$(bha tags copy1)" t1 || return 1
+	expect_fail 3 "exists" clone orig copy1 || return 1
+	expect_fail 4 "no qube named" clone nosuch copy2 || return 1
+	expect_fail 2 "not valid" clone orig 'bad name!' || return 1
+	[ ! -e "$(state)/qubes/copy2" ] || { echo "refused clone left a folder"; return 1; }
+	bha remove -y orig copy1
+}
+
+test_volume_list_resize() {
+	local out img
+	bha create -t minimal -l blue vr || return 1
+	img=$(state)/qubes/vr/private.img
+	out=$(bha volume list vr) || return 1
+	expect_contains "private line" "$out" "private size=2147483648 used=" || return 1
+	expect_contains "private path" "$out" "path=$img rw=True" || return 1
+	expect_contains "root of the template, read-only" "$out" "path=$(state)/templates/minimal/root.img rw=False" || return 1
+	bha volume resize vr private 3G || return 1
+	expect_contains "after resize" "$(bha volume list vr)" "private size=3221225472" || return 1
+	expect_fail 3 "only grow" volume resize vr private 2G || return 1
+	expect_fail 2 "only the private" volume resize vr root 4G || return 1
+	expect_fail 2 "SIZE is" volume resize vr private lots || return 1
+	expect_fail 4 "no qube named" volume list nosuch || return 1
+	expect_eq "size after refusals" "$(stat -c %s "$img")" 3221225472 || return 1
+	bha remove -y vr
+}
+
+test_template_and_standalone() {
+	local t out
+	bha create --class TemplateVM -t minimal -l black tcopy || return 1
+	t=$(state)/templates/tcopy/root.img
+	cmp -s "$t" "$(state)/templates/minimal/root.img" || { echo "root not copied"; return 1; }
+	[ -f "$(state)/qubes/tcopy/private.img" ] || { echo "template without private"; return 1; }
+	out=$(bha template list) || return 1
+	echo "$out" | grep -Eq '^tcopy +64\.0M ' || { echo "template list:"; echo "$out"; return 1; }
+	echo "$out" | grep -Eq '^minimal ' || { echo "no minimal in:"; echo "$out"; return 1; }
+	expect_contains "template's root is its own" "$(bha volume list tcopy)" "path=$t rw=True" || return 1
+	bha create -t tcopy -l red tuser || return 1
+	expect_fail 3 "tuser" template remove -y tcopy || return 1
+	expect_fail 2 "not a TemplateVM" template remove -y tuser || return 1
+	bha remove -y tuser || return 1
+	bha template remove -y tcopy || return 1
+	if [ -e "$(state)/templates/tcopy" ] || [ -e "$(state)/qubes/tcopy" ]; then
+		echo "template folders left"
+		return 1
+	fi
+	bha create --class StandaloneVM -l green solo || return 1
+	cmp -s "$(state)/qubes/solo/root.img" "$(state)/templates/minimal/root.img" ||
+		{ echo "standalone root not copied"; return 1; }
+	expect_contains "standalone root" "$(bha volume list solo)" \
+		"path=$(state)/qubes/solo/root.img rw=True" || return 1
+	bha clone solo solo2 || return 1
+	[ -f "$(state)/qubes/solo2/root.img" ] || { echo "clone without root"; return 1; }
+	bha remove -y solo solo2
+}
+
+test_crash_reconcile() {
+	local lf=()
+	bha create -t minimal -l red crashed || return 1
+	rm "$(state)/qubes/crashed/private.img"
+	touch "$(state)/qubes/crashed/private.img.tmp-AbC123"
+	mkdir -p "$(state)/qubes/ghost"
+	echo precious >"$(state)/qubes/ghost/private.img"
+	restart_daemon || return 1
+	[ -f "$(state)/qubes/crashed/private.img" ] || { echo "private not made again"; return 1; }
+	[ ! -e "$(state)/qubes/crashed/private.img.tmp-AbC123" ] || { echo "temporary left"; return 1; }
+	[ ! -e "$(state)/qubes/ghost" ] || { echo "ghost folder still there"; return 1; }
+	lf=("$(state)"/lost+found/ghost-*)
+	[ -d "${lf[0]}" ] || { echo "ghost not in lost+found"; return 1; }
+	expect_eq "ghost's volume kept" "$(cat "${lf[0]}/private.img")" precious || return 1
+	bha remove -y crashed
+}
+
+test_man_pages() {
+	local m
+	command -v groff >/dev/null || { echo "no groff"; return 77; }
+	for m in clone volume template create; do
+		m=$here/../../man/bh-$m.1
+		[ -z "$(groff -man -ww -z "$m" 2>&1)" ] || { groff -man -ww -z "$m"; return 1; }
+		if command -v man >/dev/null; then
+			[ -z "$(man --warnings -l "$m" 2>&1 >/dev/null)" ] ||
+				{ man --warnings -l "$m" >/dev/null; return 1; }
+		fi
 	done
 }
 
@@ -250,6 +377,12 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 root=$(new_root admin)
+# New templates go into STATE/templates: give this root its own folder,
+# holding only a link to the built one, so nothing is written into
+# $BH_IMAGES.
+rm "$root/var/lib/bulkhead/templates"
+mkdir "$root/var/lib/bulkhead/templates"
+ln -s "$BH_IMAGES/templates/minimal" "$root/var/lib/bulkhead/templates/minimal"
 export BULKHEAD_DAEMON=$BULKHEADD
 bha ls >/dev/null 2>&1 # starts the daemon
 run_test test_minimal_registered
@@ -263,6 +396,12 @@ run_test test_concurrent_calls
 run_test test_state_survives_restart
 run_test test_doctor
 run_test test_help_and_man
+run_test test_create_makes_private_volume
+run_test test_clone_copies_volume
+run_test test_volume_list_resize
+run_test test_template_and_standalone
+run_test test_crash_reconcile
+run_test test_man_pages
 
 echo "admin: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -135,13 +136,19 @@ static void test_create_refusals(void **state)
 	assert_int_equal(call(f, "admin.vm.Create.AppVM", "minimal", "minimal",
 			      "label=red"),
 			 BH_ADMIN_REFUSED);
+	/* default_template is unset here: a source must be named... */
 	assert_int_equal(call(f, "admin.vm.Create.TemplateVM", "t", "",
 			      "label=red"),
-			 BH_ADMIN_REFUSED);
-	assert_non_null(strstr(f->r.text, "needs volume support"));
-	assert_int_equal(call(f, "admin.vm.Create.StandaloneVM", "t", "",
+			 BH_ADMIN_INVALID);
+	assert_non_null(strstr(f->r.text, "default_template"));
+	assert_int_equal(call(f, "admin.vm.Create.TemplateVM", "t", "nosuch",
 			      "label=red"),
-			 BH_ADMIN_REFUSED);
+			 BH_ADMIN_INVALID);
+	/* ...and have a root image to copy (this folder has none). */
+	assert_int_equal(call(f, "admin.vm.Create.StandaloneVM", "t",
+			      "minimal", "label=red"),
+			 BH_ADMIN_FAILED);
+	assert_non_null(strstr(f->r.text, "no root image"));
 	assert_int_equal(call(f, "admin.vm.List", "", "", NULL), 0);
 	assert_string_equal(f->r.text, before);
 }
@@ -442,6 +449,234 @@ static void test_host_info(void **state)
 			 BH_ADMIN_INVALID);
 }
 
+/* ---- volumes (qube_paths.h, qube_files.h, volumes_boot.h) ---- */
+
+static void path_of(struct fx *f, char *out, size_t cap, const char *rel)
+{
+	assert_int_equal(bh_path_fmt(out, cap, "%s/%s", f->dir, rel), 0);
+}
+
+static int exists(struct fx *f, const char *rel)
+{
+	char p[PATH_MAX];
+
+	path_of(f, p, sizeof(p), rel);
+	return access(p, F_OK) == 0;
+}
+
+/* A stand-in for the guest build's root image: a small sparse file. */
+static void fake_minimal_root(struct fx *f)
+{
+	char p[PATH_MAX];
+	int fd;
+
+	path_of(f, p, sizeof(p), "templates/minimal");
+	assert_int_equal(bh_mkdir_p(p, 0755), 0);
+	path_of(f, p, sizeof(p), "templates/minimal/root.img");
+	fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, "root", 4, 1 << 20), 4);
+	close(fd);
+}
+
+static void test_create_makes_private(void **state)
+{
+	struct fx *f = *state;
+	char p[PATH_MAX];
+	struct stat st;
+
+	assert_int_equal(call(f, "admin.vm.Create.AppVM", "v", "minimal",
+			      "label=red"),
+			 0);
+	path_of(f, p, sizeof(p), "qubes/v");
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0700);
+	path_of(f, p, sizeof(p), "qubes/v/private.img");
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal((uint64_t)st.st_size, 2ull << 30);
+	assert_true((uint64_t)st.st_blocks * 512 < 100ull << 20); /* sparse */
+	/* A failed create leaves no folder behind. */
+	assert_int_equal(call(f, "admin.vm.Create.AppVM", "w", "nosuch",
+			      "label=red"),
+			 BH_ADMIN_INVALID);
+	assert_false(exists(f, "qubes/w"));
+	assert_int_equal(call(f, "admin.vm.Remove", "v", "", NULL), 0);
+	assert_false(exists(f, "qubes/v"));
+}
+
+/* A folder left by a crash is never written into nor deleted. */
+static void test_create_refuses_leftover(void **state)
+{
+	struct fx *f = *state;
+	char p[PATH_MAX];
+
+	path_of(f, p, sizeof(p), "qubes/left");
+	assert_int_equal(mkdir(p, 0700), 0);
+	assert_int_equal(call(f, "admin.vm.Create.AppVM", "left", "minimal",
+			      "label=red"),
+			 BH_ADMIN_REFUSED);
+	assert_true(exists(f, "qubes/left"));
+	assert_int_equal(call(f, "admin.vm.List", "left", "", NULL),
+			 BH_ADMIN_NOSUCH);
+}
+
+static void test_template_standalone_clone(void **state)
+{
+	struct fx *f = *state;
+
+	/* Without the source's root there is nothing to copy. */
+	assert_int_equal(call(f, "admin.vm.Create.TemplateVM", "t", "",
+			      "label=black"),
+			 BH_ADMIN_FAILED);
+	assert_false(exists(f, "templates/t"));
+	assert_false(exists(f, "qubes/t"));
+	fake_minimal_root(f);
+	assert_int_equal(call(f, "admin.vm.Create.TemplateVM", "t", "",
+			      "label=black"),
+			 0);
+	assert_true(exists(f, "templates/t/root.img"));
+	assert_true(exists(f, "qubes/t/private.img"));
+	assert_int_equal(call(f, "admin.vm.Create.StandaloneVM", "s",
+			      "minimal", "label=green"),
+			 0);
+	assert_true(exists(f, "qubes/s/root.img"));
+	assert_int_equal(call(f, "admin.vm.Create.StandaloneVM", "s2", "s",
+			      "label=green"),
+			 BH_ADMIN_INVALID); /* s is no TemplateVM */
+	assert_int_equal(call(f, "admin.vm.Clone", "t", "t2", NULL), 0);
+	assert_true(exists(f, "templates/t2/root.img"));
+	assert_true(exists(f, "qubes/t2/private.img"));
+	assert_int_equal(call(f, "admin.vm.List", "t2", "", NULL), 0);
+	assert_string_equal(f->r.text, "t2 class=TemplateVM state=Halted "
+				       "label=black template=-\n");
+	assert_int_equal(call(f, "admin.vm.Clone", "t", "t2", NULL),
+			 BH_ADMIN_REFUSED);
+	assert_int_equal(call(f, "admin.vm.Clone", "t", "", NULL),
+			 BH_ADMIN_INVALID);
+	assert_int_equal(call(f, "admin.vm.Clone", "nosuch", "x", NULL),
+			 BH_ADMIN_NOSUCH);
+	assert_int_equal(call(f, "admin.vm.Create.AppVM", "app", "t2",
+			      "label=red"),
+			 0);
+	assert_int_equal(call(f, "admin.vm.Remove", "t2", "", NULL),
+			 BH_ADMIN_REFUSED);
+	assert_non_null(strstr(f->r.text, "app"));
+	assert_int_equal(call(f, "admin.vm.Remove", "app", "", NULL), 0);
+	assert_int_equal(call(f, "admin.vm.Remove", "t2", "", NULL), 0);
+	assert_false(exists(f, "templates/t2"));
+	assert_false(exists(f, "qubes/t2"));
+	assert_true(exists(f, "templates/minimal/root.img"));
+}
+
+static void test_clone_refuses_running(void **state)
+{
+	struct fx *f = *state;
+	char err[STORE_ERR_MAX];
+
+	assert_int_equal(call(f, "admin.vm.Create.AppVM", "run", "minimal",
+			      "label=red"),
+			 0);
+	assert_int_equal(store_power_set(f->s, "run", "Running", NULL, err,
+					 sizeof(err)),
+			 0);
+	assert_int_equal(call(f, "admin.vm.Clone", "run", "c", NULL),
+			 BH_ADMIN_REFUSED);
+	assert_false(exists(f, "qubes/c"));
+	assert_int_equal(call(f, "admin.vm.volume.Resize", "run", "private",
+			      "4294967296"),
+			 BH_ADMIN_REFUSED);
+	assert_int_equal(store_power_set(f->s, "run", "Halted", NULL, err,
+					 sizeof(err)),
+			 0);
+	assert_int_equal(call(f, "admin.vm.Clone", "run", "c", NULL), 0);
+	assert_true(exists(f, "qubes/c/private.img"));
+}
+
+static void test_volume_list_resize(void **state)
+{
+	struct fx *f = *state;
+	char want[2 * PATH_MAX];
+
+	fake_minimal_root(f);
+	assert_int_equal(call(f, "admin.vm.Create.AppVM", "v", "minimal",
+			      "label=red"),
+			 0);
+	assert_int_equal(call(f, "admin.vm.volume.List", "v", "", NULL), 0);
+	assert_true(!strncmp(f->r.text, "private size=2147483648 used=", 29));
+	snprintf(want, sizeof(want),
+		 "path=%s/qubes/v/private.img rw=True\nroot size=1048580 "
+		 "used=",
+		 f->dir);
+	assert_non_null(strstr(f->r.text, want));
+	snprintf(want, sizeof(want),
+		 "path=%s/templates/minimal/root.img rw=False\n", f->dir);
+	assert_non_null(strstr(f->r.text, want));
+	assert_int_equal(call(f, "admin.vm.volume.Resize", "v", "private",
+			      "3221225472"),
+			 0);
+	assert_int_equal(call(f, "admin.vm.volume.List", "v", "", NULL), 0);
+	assert_true(!strncmp(f->r.text, "private size=3221225472 ", 24));
+	assert_int_equal(call(f, "admin.vm.volume.Resize", "v", "private",
+			      "2147483648"),
+			 BH_ADMIN_REFUSED);
+	assert_int_equal(call(f, "admin.vm.volume.Resize", "v", "root",
+			      "4294967296"),
+			 BH_ADMIN_INVALID);
+	assert_int_equal(call(f, "admin.vm.volume.Resize", "v", "private",
+			      "4G"),
+			 BH_ADMIN_INVALID);
+	assert_int_equal(call(f, "admin.vm.volume.Resize", "v", "private",
+			      "99999999999999999999999"),
+			 BH_ADMIN_INVALID);
+	assert_int_equal(call(f, "admin.vm.volume.List", "nosuch", "", NULL),
+			 BH_ADMIN_NOSUCH);
+	/* The built-in template has a root and no private volume. */
+	assert_int_equal(call(f, "admin.vm.volume.List", "minimal", "", NULL),
+			 0);
+	assert_true(!strncmp(f->r.text, "root size=", 10));
+	assert_non_null(strstr(f->r.text, " rw=True\n"));
+}
+
+/* Start-up makes a missing private volume, removes temporaries and moves
+ * a folder without a record to lost+found. */
+static void test_boot_reconciles(void **state)
+{
+	struct fx *f = *state;
+	char p[PATH_MAX], err[STORE_ERR_MAX];
+	FILE *fp;
+
+	assert_int_equal(call(f, "admin.vm.Create.AppVM", "k", "minimal",
+			      "label=red"),
+			 0);
+	path_of(f, p, sizeof(p), "qubes/k/private.img");
+	assert_int_equal(unlink(p), 0);
+	path_of(f, p, sizeof(p), "qubes/k/private.img.tmp-AbC123");
+	fp = fopen(p, "w");
+	assert_non_null(fp);
+	fclose(fp);
+	path_of(f, p, sizeof(p), "qubes/ghost");
+	assert_int_equal(mkdir(p, 0700), 0);
+	store_close(f->s);
+	assert_int_equal(store_boot(f->dir, &f->s, err, sizeof(err)), 0);
+	assert_true(exists(f, "qubes/k/private.img"));
+	assert_false(exists(f, "qubes/k/private.img.tmp-AbC123"));
+	assert_false(exists(f, "qubes/ghost"));
+	{
+		char lf[PATH_MAX];
+		DIR *d;
+		struct dirent *e;
+		int found = 0;
+
+		path_of(f, lf, sizeof(lf), "lost+found");
+		d = opendir(lf);
+		assert_non_null(d);
+		while ((e = readdir(d)))
+			found |= !strncmp(e->d_name, "ghost-", 6);
+		closedir(d);
+		assert_true(found);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -457,6 +692,12 @@ int main(void)
 		T(test_list_too_long),
 		T(test_boot_halts_and_keeps),
 		T(test_host_info),
+		T(test_create_makes_private),
+		T(test_create_refuses_leftover),
+		T(test_template_standalone_clone),
+		T(test_clone_refuses_running),
+		T(test_volume_list_resize),
+		T(test_boot_reconciles),
 #undef T
 	};
 

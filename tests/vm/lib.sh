@@ -14,7 +14,11 @@ new_root() {
 	mkdir -p "$r/var/lib/bulkhead"
 	if [ "${2:-images}" = images ]; then
 		ln -s "$BH_IMAGES/kernels" "$r/var/lib/bulkhead/kernels"
-		ln -s "$BH_IMAGES/templates" "$r/var/lib/bulkhead/templates"
+		# A folder of our own, so templates the tests create stay in
+		# the test root; the built-in one is shared read-only.
+		mkdir "$r/var/lib/bulkhead/templates"
+		ln -s "$BH_IMAGES/templates/minimal" \
+			"$r/var/lib/bulkhead/templates/minimal"
 	fi
 	echo "$r"
 }

@@ -199,6 +199,74 @@ test_bh_killed_destroys_qube() {
 	wait_until 30 no_leftovers "$main_root" || { no_leftovers "$main_root"; return 1; }
 }
 
+# ls_state NAME: the qube's power state from `bh ls --format json`.
+ls_state() {
+	bhm ls --format json </dev/null |
+		python3 -c 'import json,sys; n=sys.argv[1]; print([q["state"] for q in json.load(sys.stdin) if q["name"]==n][0])' "$1"
+}
+
+# is_state NAME STATE
+is_state() { [ "$(ls_state "$1")" = "$2" ]; }
+
+test_appvm_home_persists() {
+	# An AppVM: what is written under /home (its private volume) survives
+	# a shutdown and a start; what is written elsewhere does not.
+	local got
+	bhm create -l red -t minimal vmt-work </dev/null >/dev/null || return 1
+	bhm start vmt-work </dev/null || return 1
+	expect_eq "state" "$(ls_state vmt-work)" Running || return 1
+	bhm run vmt-work -- sh -c 'echo kept >/home/note; echo gone >/etc/note' </dev/null || return 1
+	bhm shutdown --wait vmt-work </dev/null || return 1
+	expect_eq "state after shutdown" "$(ls_state vmt-work)" Halted || return 1
+	bhm start vmt-work </dev/null || return 1
+	got=$(bhm run vmt-work -- sh -c 'cat /home/note; test -e /etc/note && echo etc-kept' </dev/null)
+	expect_eq "after a restart" "$got" "kept" || return 1
+	bhm shutdown --wait vmt-work </dev/null
+}
+
+test_appvm_lifecycle() {
+	# pause/unpause, kill, and a QEMU that dies is noticed and recorded.
+	local q
+	bhm start vmt-work </dev/null || return 1
+	bhm pause vmt-work </dev/null || return 1
+	expect_eq "paused" "$(ls_state vmt-work)" Paused || return 1
+	bhm unpause vmt-work </dev/null || return 1
+	expect_eq "unpaused" "$(ls_state vmt-work)" Running || return 1
+	bhm run vmt-work -- true </dev/null || { echo "run after unpause failed"; return 1; }
+	bhm kill vmt-work </dev/null || return 1
+	expect_eq "killed" "$(ls_state vmt-work)" Halted || return 1
+	bhm start vmt-work </dev/null || return 1
+	q=$(qemu_pids "$main_root")
+	[ -n "$q" ] || { echo "no QEMU for vmt-work"; return 1; }
+	kill -9 $q
+	wait_until 30 is_state vmt-work Halted ||
+		{ echo "a dead QEMU was not noticed: $(ls_state vmt-work)"; return 1; }
+	no_leftovers "$main_root"
+}
+
+test_template_change_at_next_start() {
+	# A change made in a running template reaches its AppVMs at their
+	# next start only: a running AppVM keeps the root it started with.
+	local got
+	bhm create --class TemplateVM -l black -t minimal vmt-tpl </dev/null >/dev/null || return 1
+	bhm create -l red -t vmt-tpl vmt-app </dev/null >/dev/null || return 1
+	bhm start vmt-app </dev/null || return 1
+	bhm start vmt-tpl </dev/null || return 1
+	bhm run vmt-tpl -- sh -c 'echo v2 >/etc/tpl-version' </dev/null || return 1
+	got=$(bhm run vmt-app -- sh -c 'cat /etc/tpl-version 2>/dev/null || echo none' </dev/null)
+	expect_eq "app while the template runs" "$got" none || return 1
+	bhm shutdown --wait vmt-tpl </dev/null || return 1
+	got=$(bhm run vmt-app -- sh -c 'cat /etc/tpl-version 2>/dev/null || echo none' </dev/null)
+	expect_eq "running app after the template's shutdown" "$got" none || return 1
+	bhm shutdown --wait vmt-app </dev/null || return 1
+	bhm start vmt-app </dev/null || return 1
+	got=$(bhm run vmt-app -- cat /etc/tpl-version </dev/null)
+	expect_eq "app at its next start" "$got" v2 || return 1
+	bhm shutdown --wait vmt-app </dev/null &&
+		bhm remove --yes vmt-app </dev/null >/dev/null &&
+		bhm remove --yes vmt-tpl </dev/null >/dev/null
+}
+
 test_agent_private_volume() {
 	# The agent's /rw and /home, booted without the daemon (which gives
 	# disposables no private volume yet).
@@ -385,6 +453,9 @@ run_test test_bh_killed_destroys_qube
 run_test test_qemu_jailed
 run_test test_nothing_left_after_runs
 run_test test_agent_private_volume
+run_test test_appvm_home_persists
+run_test test_appvm_lifecycle
+run_test test_template_change_at_next_start
 run_test test_usage_errors
 run_test test_qemu_missing
 run_test test_kernel_missing

@@ -1,0 +1,513 @@
+/* Persistent qubes: start, shutdown, kill, pause, unpause, and one `bh run`
+ * command at a time in a running qube. They share the disposable's runtime
+ * (struct dispvm, dispvm_launch); what differs is that the qube outlives
+ * its commands, its private volume persists, and the store records its
+ * power state and why it stopped. */
+#include "daemon/qube_power.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "daemon/client.h"
+#include "daemon/dispvm.h"
+#include "daemon/jail.h"
+#include "daemon/store.h"
+#include "daemon/store_boot.h"
+#include "daemon/volume.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "proto/admin.h"
+#include "proto/exec_req.h"
+#include "proto/exitcodes.h"
+
+/* A clean shutdown gets this long before QMP quit, then SIGKILL. */
+#define QUBE_SHUTDOWN_MS 30000
+/* When bulkheadd itself stops, running qubes get less. */
+#define QUBE_DAEMON_EXIT_MS 10000
+
+static struct dispvm *find_running(struct daemon *d, const char *name)
+{
+	struct dispvm *dv;
+
+	for (dv = d->dispvms; dv; dv = dv->next)
+		if (dv->persistent && !strcmp(dv->name, name))
+			return dv;
+	return NULL;
+}
+
+static void reply(struct client *c, unsigned status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void reply(struct client *c, unsigned status, const char *fmt, ...)
+{
+	uint8_t p[4 + 3072];
+	va_list ap;
+	int n;
+
+	if (!c) { /* autostart: nobody to answer, the log has it */
+		va_start(ap, fmt);
+		vsnprintf((char *)p, sizeof(p), fmt, ap);
+		va_end(ap);
+		if (status)
+			LOG_WARN("%s", (char *)p);
+		return;
+	}
+	bh_put_u32(p, status);
+	va_start(ap, fmt);
+	n = vsnprintf((char *)p + 4, sizeof(p) - 4, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n > sizeof(p) - 5)
+		n = (int)(sizeof(p) - 5);
+	bh_chan_send(&c->chan, BH_MSG_ADMIN_REPLY, 0, p, 4 + (uint32_t)n);
+}
+
+static void reply_ok(struct client *c)
+{
+	if (c)
+		bh_chan_send_u32(&c->chan, BH_MSG_ADMIN_REPLY, 0, 0);
+}
+
+static void record(struct daemon *d, const char *name, const char *state,
+		   const char *reason)
+{
+	char err[512];
+
+	if (store_power_set(d->store, name, state, reason, err, sizeof(err)) <
+	    0)
+		LOG_ERR("%s: cannot record %s: %s", name, state, err);
+}
+
+/* The root image a qube boots from, and whether QEMU may write it. */
+static int root_for(struct daemon *d, const struct qube_info *q,
+		    struct dispvm *dv, char *out, size_t cap, int *writable,
+		    char *err, size_t ecap)
+{
+	char dir[4096];
+	int r;
+
+	*writable = 0;
+	if (q->cls == QC_APP) {
+		if (bh_path_fmt(dir, sizeof(dir), "%s/templates/%s",
+				d->paths.state, q->template_name))
+			return -ENAMETOOLONG;
+		r = volume_root_current(dir, out, cap);
+		if (r < 0)
+			snprintf(err, ecap, "template %s has no root image: %s",
+				 q->template_name, strerror(-r));
+		return r;
+	}
+	if (q->cls == QC_TEMPLATE) {
+		if (!strcmp(q->name, BUILTIN_TEMPLATE)) {
+			snprintf(err, ecap,
+				 "the built-in template %s is rebuilt by "
+				 "bh-build-guest, not updated by running it",
+				 q->name);
+			return -EPERM;
+		}
+		if (bh_path_fmt(dv->tmpl_dir, sizeof(dv->tmpl_dir),
+				"%s/templates/%s", d->paths.state, q->name))
+			return -ENAMETOOLONG;
+		/* The template writes a new version; AppVMs started
+		 * meanwhile keep the current one. */
+		r = volume_root_begin_update(dv->tmpl_dir, dv->tmpl_work,
+					     sizeof(dv->tmpl_work), err, ecap);
+		if (r < 0)
+			return r;
+		*writable = 1;
+		return bh_path_fmt(out, cap, "%s", dv->tmpl_work);
+	}
+	*writable = 1;
+	return bh_path_fmt(out, cap, "%s/qubes/%s/root.img", d->paths.state,
+			   q->name);
+}
+
+static unsigned prop_uint(struct daemon *d, const char *name,
+			  const char *prop, unsigned fallback)
+{
+	char v[64], err[256];
+	int is_default;
+
+	if (store_prop_get(d->store, name, prop, v, sizeof(v), &is_default,
+			   err, sizeof(err)) < 0)
+		return fallback;
+	return (unsigned)strtoul(v, NULL, 10);
+}
+
+/* The private volume, made at first start if missing, handed to the
+ * qube's jail uid (the jail accepts only its own, mode 0600). */
+static int private_for(struct daemon *d, const char *name, uid_t uid,
+		       char *out, size_t cap, char *err, size_t ecap)
+{
+	char dir[4096];
+	int r;
+
+	if (bh_path_fmt(dir, sizeof(dir), "%s/qubes/%s", d->paths.state,
+			name) ||
+	    bh_path_fmt(out, cap, "%s/private.img", dir))
+		return -ENAMETOOLONG;
+	if (access(out, F_OK) < 0) {
+		if (bh_mkdir_p(dir, 0700) < 0) {
+			snprintf(err, ecap, "cannot create %.1500s: %s", dir,
+				 strerror(errno));
+			return -errno;
+		}
+		r = volume_private_create(out, VOLUME_PRIVATE_DEFAULT, err,
+					  ecap);
+		if (r < 0)
+			return r;
+	}
+	if (chown(out, uid, uid) < 0 || chmod(out, 0600) < 0) {
+		snprintf(err, ecap, "cannot hand %.1500s to the qube: %s", out,
+			 strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static void qube_start(struct daemon *d, struct client *c, const char *name)
+{
+	char err[2048], root[PATH_MAX], priv[PATH_MAX], kernel[PATH_MAX],
+		initramfs[PATH_MAX], rroot[PATH_MAX], rpriv[PATH_MAX];
+	struct qube_info q;
+	struct qube_spec spec;
+	struct dispvm *dv;
+	int writable, r;
+	uid_t uid;
+
+	if (store_qube_get(d->store, name, &q, err, sizeof(err)) < 0) {
+		reply(c, BH_ADMIN_NOSUCH, "%s", err);
+		return;
+	}
+	if (find_running(d, name)) {
+		reply(c, BH_ADMIN_REFUSED, "qube %s is already running", name);
+		return;
+	}
+	if (q.id <= 0 || q.id >= DISPVM_JAIL_ID_BASE) {
+		reply(c, BH_ADMIN_FAILED, "qube %s has an id (%lld) outside the "
+			 "jail's range", name, (long long)q.id);
+		return;
+	}
+	if (guest_files_check(&d->guest, d->paths.state, BUILTIN_TEMPLATE,
+			      err, sizeof(err)) < 0) {
+		reply(c, BH_EXIT_SETUP, "%s", err);
+		return;
+	}
+	dv = calloc(1, sizeof(*dv));
+	if (!dv) {
+		reply(c, BH_ADMIN_FAILED, "out of memory");
+		return;
+	}
+	snprintf(dv->name, sizeof(dv->name), "%s", name);
+	dv->persistent = 1;
+	uid = jail_uid_for((unsigned)q.id);
+	r = root_for(d, &q, dv, root, sizeof(root), &writable, err,
+		     sizeof(err));
+	if (r == 0)
+		r = private_for(d, name, uid, priv, sizeof(priv), err,
+				sizeof(err));
+	if (r == 0 && writable &&
+	    (chown(root, uid, uid) < 0 || chmod(root, 0600) < 0)) {
+		snprintf(err, sizeof(err), "cannot hand %.1500s to the qube: %s",
+			 root, strerror(errno));
+		r = -errno;
+	}
+	if (r == 0 && (!realpath(d->guest.kernel.path, kernel) ||
+		       !realpath(d->guest.initramfs.path, initramfs) ||
+		       !realpath(root, rroot) || !realpath(priv, rpriv))) {
+		snprintf(err, sizeof(err), "cannot resolve the images: %s",
+			 strerror(errno));
+		r = -errno;
+	}
+	if (r < 0) {
+		if (dv->tmpl_work[0])
+			volume_root_abort(dv->tmpl_dir, dv->tmpl_work);
+		reply(c, r == -EPERM ? BH_ADMIN_REFUSED : BH_ADMIN_FAILED,
+		      "cannot start %s: %s", name, err);
+		free(dv);
+		return;
+	}
+	memset(&spec, 0, sizeof(spec));
+	spec.kernel = kernel;
+	spec.initramfs = initramfs;
+	spec.root_img = rroot;
+	spec.root_writable = writable;
+	spec.private_img = rpriv;
+	spec.jail_id = (unsigned)q.id;
+	spec.memory_mb = prop_uint(d, name, "memory", 400);
+	spec.vcpus = prop_uint(d, name, "vcpus", 1);
+	r = dispvm_launch(d, dv, &spec, err, sizeof(err));
+	if (r < 0) {
+		if (dv->tmpl_work[0])
+			volume_root_abort(dv->tmpl_dir, dv->tmpl_work);
+		reply(c, (unsigned)-r, "cannot start %s: %s", name, err);
+		free(dv);
+		return;
+	}
+	dv->waiter = c;
+	record(d, name, "Transient", "starting");
+}
+
+void qube_ready(struct dispvm *dv)
+{
+	record(dv->d, dv->name, "Running", "");
+	if (dv->waiter) {
+		reply_ok(dv->waiter);
+		dv->waiter = NULL;
+	}
+}
+
+void qube_stopped(struct dispvm *dv)
+{
+	const char *reason = dv->stop_reason;
+	int clean = reason && !strcmp(reason, "shut down");
+
+	if (dv->tmpl_work[0]) {
+		/* A template's changes count only after a clean shutdown:
+		 * never a torn image for its AppVMs. */
+		/* The new version goes back to root, readable by every
+		 * AppVM's jail uid, before it becomes current. */
+		if (clean && chown(dv->tmpl_work, 0, 0) == 0 &&
+		    chmod(dv->tmpl_work, 0644) == 0 &&
+		    volume_root_commit(dv->tmpl_dir, dv->tmpl_work) == 0)
+			LOG_INFO("%s: new root version committed", dv->name);
+		else
+			volume_root_abort(dv->tmpl_dir, dv->tmpl_work);
+	}
+	if (!reason)
+		reason = dv->err_code ? dv->err_msg
+				      : "QEMU exited unexpectedly";
+	record(dv->d, dv->name, "Halted", reason);
+	LOG_INFO("%s: halted (%s)", dv->name, reason);
+	if (dv->waiter) {
+		if (dv->state == DV_BOOTING && dv->err_code)
+			reply(dv->waiter, BH_ADMIN_FAILED, "%s", dv->err_msg);
+		else if (dv->state == DV_BOOTING && !dv->stop_reason)
+			reply(dv->waiter, BH_ADMIN_FAILED,
+			      "qube %s stopped while starting", dv->name);
+		else
+			reply_ok(dv->waiter);
+		dv->waiter = NULL;
+	}
+}
+
+static void qube_shutdown(struct daemon *d, struct client *c,
+			  const char *name, const char *arg)
+{
+	struct dispvm *dv = find_running(d, name);
+
+	if (!dv) {
+		reply(c, BH_ADMIN_REFUSED, "qube %s is not running", name);
+		return;
+	}
+	if (dv->state == DV_BOOTING) {
+		reply(c, BH_ADMIN_REFUSED,
+		      "qube %s is still starting; wait for it, or kill it",
+		      name);
+		return;
+	}
+	if (dv->waiter) {
+		reply(c, BH_ADMIN_REFUSED, "qube %s is already stopping", name);
+		return;
+	}
+	dv->stop_reason = "shut down";
+	if (dv->paused) {
+		qmp_command(&dv->qmp, "cont");
+		dv->paused = 0;
+	}
+	bh_chan_send(&dv->chan, BH_MSG_POWEROFF, 0, NULL, 0);
+	dv->state = DV_STOPPING;
+	dv->deadline_ms = bh_now_ms() + QUBE_SHUTDOWN_MS;
+	record(d, name, "Transient", "shutting down");
+	if (!strcmp(arg, "wait"))
+		dv->waiter = c;
+	else
+		reply_ok(c);
+}
+
+static void qube_kill(struct daemon *d, struct client *c, const char *name)
+{
+	struct dispvm *dv = find_running(d, name);
+
+	if (!dv) {
+		reply(c, BH_ADMIN_REFUSED, "qube %s is not running", name);
+		return;
+	}
+	dv->stop_reason = "killed";
+	dispvm_kill(dv);
+	if (dv->waiter && dv->waiter != c)
+		reply(dv->waiter, BH_ADMIN_FAILED, "qube %s was killed", name);
+	dv->waiter = c; /* answered once QEMU is reaped */
+}
+
+static void qube_pause(struct daemon *d, struct client *c, const char *name,
+		       int pause)
+{
+	struct dispvm *dv = find_running(d, name);
+
+	if (!dv || dv->state != DV_RUNNING) {
+		reply(c, BH_ADMIN_REFUSED, "qube %s is not running", name);
+		return;
+	}
+	if (dv->paused == pause) {
+		reply(c, BH_ADMIN_REFUSED, "qube %s is %s", name,
+		      pause ? "already paused" : "not paused");
+		return;
+	}
+	if (qmp_command(&dv->qmp, pause ? "stop" : "cont") < 0) {
+		reply(c, BH_ADMIN_FAILED, "QMP of %s is not answering", name);
+		return;
+	}
+	dv->paused = pause;
+	record(d, name, pause ? "Paused" : "Running", "");
+	reply_ok(c);
+}
+
+int admin_power_dispatch(struct daemon *d, struct client *c,
+			 const uint8_t *payload, uint32_t len)
+{
+	struct bh_admin_call call;
+
+	if (bh_admin_call_parse(payload, len, &call) < 0)
+		return 0;
+	if (strncmp(call.method, "admin.vm.", 9))
+		return 0;
+	if (!strcmp(call.method + 9, "Start"))
+		qube_start(d, c, call.dest);
+	else if (!strcmp(call.method + 9, "Shutdown"))
+		qube_shutdown(d, c, call.dest, call.arg);
+	else if (!strcmp(call.method + 9, "Kill"))
+		qube_kill(d, c, call.dest);
+	else if (!strcmp(call.method + 9, "Pause"))
+		qube_pause(d, c, call.dest, 1);
+	else if (!strcmp(call.method + 9, "Unpause"))
+		qube_pause(d, c, call.dest, 0);
+	else
+		return 0;
+	return 1;
+}
+
+void qube_run(struct daemon *d, struct client *c, const uint8_t *payload,
+	      uint32_t len)
+{
+	const uint8_t *nul = memchr(payload, '\0', len);
+	struct bh_exec_req req;
+	struct dispvm *dv;
+	char name[64];
+	size_t n;
+
+	if (!nul || (n = (size_t)(nul - payload)) == 0 || n >= sizeof(name)) {
+		client_error(c, BH_EXIT_USAGE, "malformed run request");
+		return;
+	}
+	memcpy(name, payload, n + 1);
+	if (bh_exec_req_parse(nul + 1, len - (uint32_t)n - 1, &req) < 0) {
+		client_error(c, BH_EXIT_USAGE, "malformed run request");
+		return;
+	}
+	bh_exec_req_free(&req);
+	dv = find_running(d, name);
+	if (!dv || dv->state != DV_RUNNING || dv->paused) {
+		client_error(c, BH_EXIT_FAILURE,
+			     "qube %s is not running; start it with `bh start "
+			     "%s`",
+			     name, name);
+		return;
+	}
+	if (dv->run_active) {
+		client_error(c, BH_EXIT_FAILURE,
+			     "qube %s is running another command from bh; one "
+			     "at a time for now",
+			     name);
+		return;
+	}
+	dv->exec_req = malloc(len - n - 1);
+	if (!dv->exec_req) {
+		client_error(c, BH_EXIT_FAILURE, "out of memory");
+		return;
+	}
+	memcpy(dv->exec_req, nul + 1, len - n - 1);
+	dv->exec_len = len - (uint32_t)n - 1;
+	dispvm_run_end(dv); /* fresh relay state */
+	dv->client = c;
+	c->dv = dv;
+	dispvm_run_begin(dv);
+}
+
+void qube_client_gone(struct daemon *d, struct client *c)
+{
+	struct dispvm *dv;
+
+	for (dv = d->dispvms; dv; dv = dv->next)
+		if (dv->waiter == c)
+			dv->waiter = NULL;
+}
+
+struct name_list {
+	char (*v)[QUBE_NAME_MAX + 1];
+	size_t n, cap;
+};
+
+static int collect_name(void *arg, const struct qube_info *q)
+{
+	struct name_list *l = arg;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 16;
+		void *v = realloc(l->v, cap * sizeof(*l->v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	snprintf(l->v[l->n++], sizeof(*l->v), "%s", q->name);
+	return 0;
+}
+
+void qube_autostart(struct daemon *d)
+{
+	struct name_list l = { NULL, 0, 0 };
+	char v[16], err[512];
+	int is_default;
+	size_t i;
+
+	/* Names first: a store list callback must not write, and a start
+	 * records the qube's power state. */
+	if (store_qube_list(d->store, collect_name, &l, err, sizeof(err)) < 0)
+		LOG_WARN("autostart: %s", err);
+	for (i = 0; i < l.n; i++) {
+		if (store_prop_get(d->store, l.v[i], "autostart", v, sizeof(v),
+				   &is_default, err, sizeof(err)) < 0 ||
+		    strcmp(v, "True"))
+			continue;
+		LOG_INFO("%s: autostart", l.v[i]);
+		qube_start(d, NULL, l.v[i]);
+	}
+	free(l.v);
+}
+
+void qube_stop_for_exit(struct dispvm *dv)
+{
+	if (dv->state == DV_STOPPING)
+		return;
+	if (dv->state == DV_BOOTING) {
+		dv->stop_reason = "bulkheadd stopped";
+		dispvm_kill(dv);
+		return;
+	}
+	dv->stop_reason = "bulkheadd stopped";
+	if (dv->paused)
+		qmp_command(&dv->qmp, "cont");
+	bh_chan_send(&dv->chan, BH_MSG_POWEROFF, 0, NULL, 0);
+	dv->state = DV_STOPPING;
+	dv->deadline_ms = bh_now_ms() + QUBE_DAEMON_EXIT_MS;
+}

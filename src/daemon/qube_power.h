@@ -1,0 +1,30 @@
+/* Persistent qubes' power: start, shutdown, kill, pause, unpause over the
+ * admin API, and one `bh run QUBE` command at a time. */
+#ifndef BH_DAEMON_QUBE_POWER_H
+#define BH_DAEMON_QUBE_POWER_H
+
+#include <stdint.h>
+
+#include "daemon/daemon.h"
+
+/* Handles admin.vm.Start/Shutdown/Kill/Pause/Unpause, whose replies may
+ * come later (start: once the agent is ready; shutdown with ARG "wait"
+ * and kill: once QEMU is gone). Returns 1 when the call was one of these,
+ * 0 to leave it to admin_dispatch. */
+int admin_power_dispatch(struct daemon *d, struct client *c,
+			 const uint8_t *payload, uint32_t len);
+
+/* BH_MSG_RUN_QUBE: NAME NUL exec-request. */
+void qube_run(struct daemon *d, struct client *c, const uint8_t *payload,
+	      uint32_t len);
+
+/* At daemon start: starts every qube whose autostart property is True. */
+void qube_autostart(struct daemon *d);
+/* The daemon is stopping: power a persistent qube off cleanly (the usual
+ * deadline, then QMP quit, then SIGKILL). */
+void qube_stop_for_exit(struct dispvm *dv);
+
+/* A client went away: forget it as anyone's waiter. */
+void qube_client_gone(struct daemon *d, struct client *c);
+
+#endif
