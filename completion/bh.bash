@@ -23,7 +23,7 @@ _bh() {
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD - 1]}
 	if [ "$COMP_CWORD" -eq 1 ]; then
-		COMPREPLY=($(compgen -W "run create remove ls prefs features tags start shutdown kill pause unpause doctor clone volume template help --help --version" -- "$cur"))
+		COMPREPLY=($(compgen -W "run create remove ls prefs features tags start shutdown kill pause unpause restart doctor clone volume template console log events help --help --version" -- "$cur"))
 		return
 	fi
 	verb=${COMP_WORDS[1]}
@@ -31,7 +31,7 @@ _bh() {
 	words_left=()
 	for ((i = 2; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
-		-t | --template | -l | --label | -P | --property | -C | --class | -f | --format | -u | --unset | -e | --env) ((i++)) ;;
+		-t | --template | -l | --label | -P | --property | -C | --class | -f | --format | -u | --unset | -e | --env | -n | --lines) ((i++)) ;;
 		-*) ;;
 		*) words_left+=("${COMP_WORDS[i]}") ;;
 		esac
@@ -53,6 +53,8 @@ _bh() {
 			COMPREPLY=($(compgen -W "table json raw" -- "$cur"))
 		fi
 		return ;;
+	-n | --lines)
+		return ;;
 	-P | --property)
 		compopt -o nospace 2>/dev/null
 		COMPREPLY=($(compgen -S = -W "memory vcpus kernel kernelopts netvm default_dispvm autostart include_in_backups" -- "$cur"))
@@ -60,14 +62,14 @@ _bh() {
 	esac
 	case $verb in
 	help)
-		COMPREPLY=($(compgen -W "run create remove ls prefs features tags start shutdown kill pause unpause doctor clone volume template" -- "$cur")) ;;
+		COMPREPLY=($(compgen -W "run create remove ls prefs features tags start shutdown kill pause unpause restart doctor clone volume template console log events" -- "$cur")) ;;
 	run)
 		if [[ $cur == -* ]]; then
 			COMPREPLY=($(compgen -W "--dispvm --env --help" -- "$cur"))
 		elif [ "${#words_left[@]}" -eq 0 ]; then
 			COMPREPLY=($(compgen -W "$(_bh_qubes)" -- "$cur"))
 		fi ;;
-	start|kill|pause|unpause)
+	start|kill|pause|unpause|restart)
 		if [[ $cur == -* ]]; then
 			COMPREPLY=($(compgen -W "--help" -- "$cur"))
 		else
@@ -136,6 +138,14 @@ _bh() {
 		elif [ "${#words_left[@]}" -eq 1 ] && [ "${words_left[0]}" = remove ]; then
 			COMPREPLY=($(compgen -W "$(_bh_qubes)" -- "$cur"))
 		fi ;;
+	console|log)
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "--lines --help" -- "$cur"))
+		elif [ "${#words_left[@]}" -eq 0 ]; then
+			COMPREPLY=($(compgen -W "$(_bh_qubes)" -- "$cur"))
+		fi ;;
+	events)
+		COMPREPLY=($(compgen -W "--help" -- "$cur")) ;;
 	tags)
 		if [[ $cur == -* ]]; then
 			COMPREPLY=($(compgen -W "--help" -- "$cur"))

@@ -41,6 +41,8 @@ void cmd_shutdown_help(FILE *f);
 void cmd_kill_help(FILE *f);
 void cmd_pause_help(FILE *f);
 void cmd_unpause_help(FILE *f);
+int cmd_restart(int argc, char **argv);
+void cmd_restart_help(FILE *f);
 /* Volumes: cmd_clone.c, cmd_volume.c, cmd_template.c */
 int cmd_clone(int argc, char **argv);
 void cmd_clone_help(FILE *f);
@@ -48,6 +50,15 @@ int cmd_volume(int argc, char **argv);
 void cmd_volume_help(FILE *f);
 int cmd_template(int argc, char **argv);
 void cmd_template_help(FILE *f);
+/* Runtime: cmd_console.c, cmd_log.c, cmd_events.c */
+int cmd_console(int argc, char **argv);
+void cmd_console_help(FILE *f);
+int cmd_log(int argc, char **argv);
+void cmd_log_help(FILE *f);
+int cmd_events(int argc, char **argv);
+void cmd_events_help(FILE *f);
+/* 1 when s is a line count 1..1000 (-n of console and log), else 0. */
+int cli_lines_arg(const char *s);
 
 /* The exit status paragraph shared by the record verbs' --help. */
 void cli_record_exit_help(FILE *f);

@@ -26,6 +26,8 @@ static const struct bh_verb verbs[] = {
 	{ "pause", "pause qubes", cmd_pause, cmd_pause_help },
 	{ "unpause", "let paused qubes run again", cmd_unpause,
 	  cmd_unpause_help },
+	{ "restart", "shut qubes down and start them again", cmd_restart,
+	  cmd_restart_help },
 	{ "doctor", "report what this host offers: KVM or TCG, QEMU, "
 		    "kernel, memory",
 	  cmd_doctor, cmd_doctor_help },
@@ -36,6 +38,12 @@ static const struct bh_verb verbs[] = {
 	  cmd_volume, cmd_volume_help },
 	{ "template", "list or remove TemplateVMs", cmd_template,
 	  cmd_template_help },
+	/* Runtime */
+	{ "console", "show the end of a running qube's console", cmd_console,
+	  cmd_console_help },
+	{ "log", "show the end of bulkheadd's log", cmd_log, cmd_log_help },
+	{ "events", "print qube events as they happen", cmd_events,
+	  cmd_events_help },
 };
 
 #define NVERBS (sizeof(verbs) / sizeof(*verbs))

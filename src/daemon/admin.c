@@ -141,9 +141,10 @@ unsigned need_arg(const struct admin_req *q, struct admin_reply *r,
 				      "this call needs %s", what);
 }
 
-unsigned admin_call(struct store *s, const char *state_dir,
-		    const uint8_t *untrusted_payload, uint32_t len,
-		    struct admin_reply *r)
+static unsigned call_with(struct daemon *d, struct store *s,
+			  const char *state_dir,
+			  const uint8_t *untrusted_payload, uint32_t len,
+			  struct admin_reply *r)
 {
 	struct bh_admin_call call;
 	struct admin_req q;
@@ -172,10 +173,17 @@ unsigned admin_call(struct store *s, const char *state_dir,
 		return reply_fail(r, BH_ADMIN_FAILED, "out of memory");
 	memcpy(body, call.body, call.body_len);
 	body[call.body_len] = '\0';
-	q = (struct admin_req){ s, state_dir, call.dest, call.arg, body };
+	q = (struct admin_req){ s, state_dir, call.dest, call.arg, body, d };
 	st = handlers[i].fn(&q, r);
 	free(body);
 	return st;
+}
+
+unsigned admin_call(struct store *s, const char *state_dir,
+		    const uint8_t *untrusted_payload, uint32_t len,
+		    struct admin_reply *r)
+{
+	return call_with(NULL, s, state_dir, untrusted_payload, len, r);
 }
 
 void admin_dispatch(struct daemon *d, struct client *c,
@@ -192,7 +200,7 @@ void admin_dispatch(struct daemon *d, struct client *c,
 		client_error(c, BH_ADMIN_FAILED, "bulkheadd is out of memory");
 		return;
 	}
-	st = admin_call(d->store, d->paths.state, untrusted_payload, len, r);
+	st = call_with(d, d->store, d->paths.state, untrusted_payload, len, r);
 	if (st)
 		LOG_DEBUG("admin call failed (%u): %s", st, r->text);
 	bh_put_u32(out, st);

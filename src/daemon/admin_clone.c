@@ -12,6 +12,7 @@
 #include "daemon/qube_files.h"
 #include "daemon/qube_paths.h"
 #include "daemon/store_clone.h"
+#include "lib/crashpoint.h"
 #include "lib/util.h"
 
 struct clone_paths {
@@ -95,15 +96,23 @@ unsigned admin_vm_clone(const struct admin_req *q, struct admin_reply *r)
 	}
 	if (!e && p.priv_src[0])
 		e = qube_files_copy(p.priv_src, p.priv_dst, err, sizeof(err));
+	if (!e && p.priv_src[0])
+		bh_crash_point("clone.after-private-copy");
 	if (!e && p.root_src[0])
 		e = qube_files_copy(p.root_src, p.root_dst, err, sizeof(err));
+	if (!e && p.root_src[0])
+		bh_crash_point("clone.after-root-copy");
 	if (e)
 		st = reply_fail(r, e == -EEXIST ? BH_ADMIN_REFUSED
 						: BH_ADMIN_FAILED,
 				"%s", err);
+	if (!st)
+		bh_crash_point("clone.before-record");
 	if (!st && (e = store_qube_clone(q->s, q->dest, q->arg, err,
 					 sizeof(err))))
 		st = reply_store_err(r, e, err, BH_ADMIN_NOSUCH);
+	if (!st)
+		bh_crash_point("clone.after-record");
 	/* The built-in template has no private volume to copy: the clone
 	 * gets an empty one, after its record like any new qube's. */
 	if (!st && !p.priv_src[0] &&

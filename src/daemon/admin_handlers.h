@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "daemon/admin.h"
+#include "daemon/events.h"
 #include "daemon/store.h"
 #include "proto/exitcodes.h"
 
@@ -17,6 +18,8 @@ struct admin_req {
 	const char *dest;
 	const char *arg;
 	const char *body;
+	/* For events_emit; NULL when called without a daemon (tests). */
+	struct daemon *d;
 };
 
 typedef unsigned (*admin_handler)(const struct admin_req *q,

@@ -10,6 +10,7 @@
 #include "daemon/qube_files.h"
 #include "daemon/qube_paths.h"
 #include "daemon/store_boot.h"
+#include "lib/crashpoint.h"
 #include "lib/util.h"
 
 static int list_line(void *arg, const struct qube_info *qi)
@@ -199,6 +200,8 @@ static unsigned create(const struct admin_req *q, struct admin_reply *r,
 	 * and what we made is all a failure may delete. */
 	if (st == 0 && qube_dir(q->state_dir, q->dest, qdir, sizeof(qdir)))
 		st = reply_fail(r, BH_ADMIN_FAILED, "state folder path too long");
+	if (st == 0)
+		bh_crash_point("create.after-validation");
 	if (st == 0) {
 		e = qube_files_mkdir(qdir, err, sizeof(err));
 		made_q = e == 0;
@@ -208,6 +211,8 @@ static unsigned create(const struct admin_req *q, struct admin_reply *r,
 		}
 		if (e == 0 && img[0])
 			e = qube_files_copy(src, img, err, sizeof(err));
+		if (e == 0 && img[0])
+			bh_crash_point("create.after-root-copy");
 		if (e)
 			st = reply_fail(r, e == -EEXIST ? BH_ADMIN_REFUSED
 							: BH_ADMIN_FAILED,
@@ -223,6 +228,8 @@ static unsigned create(const struct admin_req *q, struct admin_reply *r,
 		if (e)
 			st = reply_store_err(r, e, err, BH_ADMIN_INVALID);
 	}
+	if (st == 0)
+		bh_crash_point("create.after-record");
 	if (st == 0) {
 		e = qube_files_private_new(q->state_dir, q->dest, err,
 					   sizeof(err));
@@ -233,6 +240,10 @@ static unsigned create(const struct admin_req *q, struct admin_reply *r,
 			store_qube_remove(q->s, q->dest, err, sizeof(err));
 		}
 	}
+	if (st == 0)
+		bh_crash_point("create.after-private");
+	if (st == 0)
+		events_emit(q->d, "domain-add", q->dest, NULL, NULL);
 	if (st && made_t)
 		bh_rm_rf(dir);
 	if (st && made_q)
@@ -280,6 +291,8 @@ unsigned admin_vm_remove(const struct admin_req *q, struct admin_reply *r)
 		e = store_qube_remove(q->s, q->dest, err, sizeof(err));
 	if (e)
 		return reply_store_err(r, e, err, BH_ADMIN_NOSUCH);
+	events_emit(q->d, "domain-delete", q->dest, NULL, NULL);
+	bh_crash_point("remove.after-record");
 	e = qube_files_remove(q->state_dir, q->dest, qi.cls == QC_TEMPLATE);
 	if (e)
 		return reply_fail(r, BH_ADMIN_FAILED,

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "daemon/admin.h"
+#include "daemon/admin_runtime.h"
 #include "daemon/dispvm.h"
 #include "daemon/qube_power.h"
 #include "lib/log.h"
@@ -88,7 +89,8 @@ static void handle_frame(struct client *c, const struct bh_frame_hdr *h,
 	}
 	/* One reply per call; the connection stays open for more. */
 	if (h->type == BH_MSG_ADMIN_CALL && !c->dv) {
-		if (!admin_power_dispatch(c->d, c, payload, h->len))
+		if (!admin_power_dispatch(c->d, c, payload, h->len) &&
+		    !admin_runtime_dispatch(c->d, c, payload, h->len))
 			admin_dispatch(c->d, c, payload, h->len);
 		return;
 	}

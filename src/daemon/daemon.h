@@ -100,6 +100,7 @@ struct client {
 	struct bh_chan chan;
 	struct dispvm *dv;
 	int closing; /* close once the output queue is empty */
+	int subscriber; /* admin.Events: gets events, makes no more calls */
 };
 
 struct daemon {

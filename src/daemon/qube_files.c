@@ -10,6 +10,7 @@
 #include "daemon/qube_paths.h"
 #include "daemon/store_boot.h"
 #include "daemon/volume.h"
+#include "lib/crashpoint.h"
 #include "lib/util.h"
 
 static int fsync_parent(const char *path)
@@ -112,6 +113,7 @@ int qube_files_remove(const char *state, const char *name, int template)
 		return -EPERM;
 	if (qube_dir(state, name, dir, sizeof(dir)) == 0)
 		r = rm_dir(dir);
+	bh_crash_point("remove.between-folders");
 	if (template && qube_template_dir(state, name, dir, sizeof(dir)) == 0) {
 		e = rm_dir(dir);
 		if (r == 0)

@@ -17,10 +17,12 @@
 
 #include "daemon/client.h"
 #include "daemon/dispvm.h"
+#include "daemon/events.h"
 #include "daemon/jail.h"
 #include "daemon/store.h"
 #include "daemon/store_boot.h"
 #include "daemon/volume.h"
+#include "lib/crashpoint.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "proto/admin.h"
@@ -81,6 +83,8 @@ static void record(struct daemon *d, const char *name, const char *state,
 {
 	char err[512];
 
+	events_emit(d, events_power_event(d, name, state, reason), name, state,
+		    reason);
 	if (store_power_set(d->store, name, state, reason, err, sizeof(err)) <
 	    0)
 		LOG_ERR("%s: cannot record %s: %s", name, state, err);
@@ -214,6 +218,8 @@ static void qube_start(struct daemon *d, struct client *c, const char *name)
 	if (r == 0)
 		r = private_for(d, name, uid, priv, sizeof(priv), err,
 				sizeof(err));
+	if (r == 0)
+		bh_crash_point("start.after-private");
 	if (r == 0 && writable &&
 	    (chown(root, uid, uid) < 0 || chmod(root, 0600) < 0)) {
 		snprintf(err, sizeof(err), "cannot hand %.1500s to the qube: %s",
@@ -252,12 +258,14 @@ static void qube_start(struct daemon *d, struct client *c, const char *name)
 		free(dv);
 		return;
 	}
+	bh_crash_point("start.after-launch");
 	dv->waiter = c;
 	record(d, name, "Transient", "starting");
 }
 
 void qube_ready(struct dispvm *dv)
 {
+	bh_crash_point("start.before-running");
 	record(dv->d, dv->name, "Running", "");
 	if (dv->waiter) {
 		reply_ok(dv->waiter);

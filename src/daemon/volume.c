@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lib/crashpoint.h"
 #include "lib/util.h"
 
 /* One copy_file_range or read/write step: large enough to keep the disk
@@ -373,6 +374,7 @@ int volume_private_create(const char *path, uint64_t size, char *err,
 	}
 	close(fd);
 	fd = -1;
+	bh_crash_point("volume.before-rename");
 	if ((r = publish(tmp, path, 0)) < 0) {
 		seterr(err, cap, "cannot rename %s to %s: %s", tmp, path,
 		       strerror(-r));
@@ -595,6 +597,7 @@ int volume_copy(const char *src, const char *dst, enum volume_copy_how *how,
 		return r;
 	}
 	close(out);
+	bh_crash_point("volume.before-rename");
 	if ((r = publish(tmp, dst, 0)) < 0) {
 		seterr(err, cap, "cannot rename %s to %s: %s", tmp, dst,
 		       strerror(-r));

@@ -139,7 +139,7 @@ static int move_aside(const char *state, const char *sub, const char *name,
 static int sweep(const char *state, const char *sub, const char *suffix,
 		 const struct rows *rs)
 {
-	char dir[4096];
+	char dir[4096], path[4400];
 	struct dirent *e;
 	DIR *d;
 	int bad = 0;
@@ -154,7 +154,13 @@ static int sweep(const char *state, const char *sub, const char *suffix,
 		    !strcmp(e->d_name, BUILTIN_TEMPLATE))
 			continue;
 		/* A name the store could never hold is no qube's folder
-		 * either, but it is still not ours to delete. */
+		 * either, but it is still not ours to delete. Its temporaries
+		 * are: each is an unfinished copy or an empty volume whose
+		 * source still exists, and in lost+found nothing would ever
+		 * clean them. */
+		if (bh_path_fmt(path, sizeof(path), "%s/%s", dir,
+				e->d_name) == 0)
+			cleanup_temps(path);
 		move_aside(state, sub, e->d_name, suffix);
 		bad++;
 	}

@@ -21,6 +21,9 @@
 
 #define BH_MSG_ADMIN_CALL 0x110u
 #define BH_MSG_ADMIN_REPLY 0x111u
+/* daemon → bh, after admin.Events: EVENT NUL SUBJECT NUL key=value NUL...
+ * (docs/admin-api.md, "Events"). */
+#define BH_MSG_ADMIN_EVENT 0x112u
 
 #define BH_ADMIN_METHOD_MAX 64u
 /* Qube names are at most 31 bytes; leave room for the future. */

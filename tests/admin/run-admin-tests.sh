@@ -231,7 +231,7 @@ assert o["guest_kernel"] != "none", o["guest_kernel"]
 
 test_help_and_man() {
 	local v
-	for v in create remove ls prefs features tags doctor clone volume template; do
+	for v in create remove ls prefs features tags doctor clone volume template console log events; do
 		bha "$v" --help | grep -q "^usage: bh $v" || { echo "$v --help"; return 1; }
 		bha "$v" --help | grep -q "Exit status" || { echo "$v --help: exit status"; return 1; }
 		bha --help | grep -q "^  $v " || { echo "$v not in bh --help"; return 1; }
@@ -355,7 +355,7 @@ test_crash_reconcile() {
 test_man_pages() {
 	local m
 	command -v groff >/dev/null || { echo "no groff"; return 77; }
-	for m in clone volume template create; do
+	for m in clone volume template create console log events; do
 		m=$here/../../man/bh-$m.1
 		[ -z "$(groff -man -ww -z "$m" 2>&1)" ] || { groff -man -ww -z "$m"; return 1; }
 		if command -v man >/dev/null; then
@@ -363,6 +363,40 @@ test_man_pages() {
 				{ man --warnings -l "$m" >/dev/null; return 1; }
 		fi
 	done
+}
+
+test_log_shows_daemon_start() {
+	expect_contains "bh log" "$(bha log -n 1000)" "listening on" || return 1
+	expect_eq "bh log -n 1 lines" "$(bha log -n 1 | wc -l)" 1 || return 1
+	bha create -t minimal -l red logq || return 1
+	bha remove -y logq || return 1
+	expect_fail 2 "line count" log -n 0 || return 1
+	expect_fail 2 "line count" log -n 1001
+}
+
+test_events_add_delete() {
+	local pid out=$work/events.out
+	bha events >"$out" 2>&1 &
+	pid=$!
+	# bh events subscribes asynchronously: wait until a probe qube's
+	# removal reaches it, then watch the real one.
+	wait_until 10 sh -c "BULKHEAD_ROOT=$root $BH create -t minimal -l red evprobe
+		BULKHEAD_ROOT=$root $BH remove -y evprobe
+		grep -q '^domain-delete evprobe' $out" || { kill "$pid"; echo "no events"; return 1; }
+	bha create -t minimal -l red evq || { kill "$pid"; return 1; }
+	bha remove -y evq || { kill "$pid"; return 1; }
+	wait_until 10 grep -q "^domain-delete evq" "$out"
+	kill "$pid"; wait "$pid" 2>/dev/null
+	expect_contains "events" "$(cat "$out")" "domain-add evq" || return 1
+	expect_contains "events" "$(cat "$out")" "domain-delete evq"
+}
+
+test_console_of_halted_qube() {
+	bha create -t minimal -l red conq || return 1
+	expect_fail 3 "qube conq is not running" console conq || return 1
+	expect_fail 4 "" console nosuchqube || return 1
+	expect_fail 2 "line count" console -n x conq || return 1
+	bha remove -y conq
 }
 
 if ! command -v "$BH" >/dev/null || ! command -v "$BULKHEADD" >/dev/null; then
@@ -376,13 +410,10 @@ if [ "$(id -u)" != 0 ]; then
 	exit 0
 fi
 
-root=$(new_root admin)
-# New templates go into STATE/templates: give this root its own folder,
-# holding only a link to the built one, so nothing is written into
+# new_root gives the root a templates folder of its own (holding only a
+# link to the built one), so new templates are never written into
 # $BH_IMAGES.
-rm "$root/var/lib/bulkhead/templates"
-mkdir "$root/var/lib/bulkhead/templates"
-ln -s "$BH_IMAGES/templates/minimal" "$root/var/lib/bulkhead/templates/minimal"
+root=$(new_root admin)
 export BULKHEAD_DAEMON=$BULKHEADD
 bha ls >/dev/null 2>&1 # starts the daemon
 run_test test_minimal_registered
@@ -402,6 +433,9 @@ run_test test_volume_list_resize
 run_test test_template_and_standalone
 run_test test_crash_reconcile
 run_test test_man_pages
+run_test test_log_shows_daemon_start
+run_test test_events_add_delete
+run_test test_console_of_halted_qube
 
 echo "admin: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -304,6 +304,39 @@ test_nothing_left_after_runs() {
 	diff -u "$work/before" "$work/after"
 }
 
+test_console_and_events() {
+	# bh console shows the running qube's boot; bh events its power.
+	local pid out con rc=0
+	out=$(mktemp /tmp/bh-vm-events.XXXXXX)
+	bhm ls >/dev/null 2>&1 </dev/null # the daemon runs
+	bhm events >"$out" 2>&1 </dev/null &
+	pid=$!
+	# The subscription is live once a probe qube's removal reaches it.
+	wait_until 10 sh -c "BULKHEAD_ROOT=$main_root $BH create -t minimal -l red vmt-evprobe
+		BULKHEAD_ROOT=$main_root $BH remove -y vmt-evprobe
+		grep -q '^domain-delete vmt-evprobe' $out" </dev/null || { echo "no events"; rc=1; }
+	[ $rc = 0 ] && { bhm create -t minimal -l green vmt-con </dev/null || rc=1; }
+	[ $rc = 0 ] && { wait_until 10 grep -q "^domain-add vmt-con" "$out" ||
+		{ echo "no domain-add: $(cat "$out")"; rc=1; }; }
+	[ $rc = 0 ] && { bhm start vmt-con </dev/null || rc=1; }
+	if [ $rc = 0 ]; then
+		con=$(bhm console -n 1000 vmt-con </dev/null) || rc=1
+		# A kernel line ("[    0.48] ...": the guest boots quiet).
+		grep -Eq '^\[ *[0-9]+\.[0-9]+\] ' <<<"$con" ||
+			{ echo "no kernel line in the console: $con"; rc=1; }
+	fi
+	[ $rc = 0 ] && { bhm shutdown --wait vmt-con </dev/null || rc=1; }
+	[ $rc = 0 ] && { wait_until 10 grep -q "^domain-shutdown vmt-con" "$out" ||
+		{ echo "no domain-shutdown: $(cat "$out")"; rc=1; }; }
+	[ $rc = 0 ] && { grep -q "^domain-start vmt-con state=Running" "$out" ||
+		{ echo "no domain-start: $(cat "$out")"; rc=1; }; }
+	[ $rc = 0 ] || bhm kill vmt-con </dev/null >/dev/null 2>&1
+	bhm remove -y vmt-con </dev/null || rc=1
+	kill "$pid"; wait "$pid" 2>/dev/null
+	rm -f "$out"
+	return $rc
+}
+
 # --------------------------------------------------------------- bad input
 
 test_usage_errors() {
@@ -456,6 +489,7 @@ run_test test_agent_private_volume
 run_test test_appvm_home_persists
 run_test test_appvm_lifecycle
 run_test test_template_change_at_next_start
+run_test test_console_and_events
 run_test test_usage_errors
 run_test test_qemu_missing
 run_test test_kernel_missing

@@ -1,0 +1,300 @@
+#include "daemon/admin_runtime.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "daemon/admin.h"
+#include "daemon/client.h"
+#include "daemon/dispvm.h"
+#include "daemon/store.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "proto/admin.h"
+#include "proto/exitcodes.h"
+
+/* How much of the log's end admin.Log reads: enough for 1000 lines of one
+ * qube among the others', little enough to read on every call. */
+#define LOG_READ_MAX (1024 * 1024)
+
+/* Queues status + text to c; a client that does not read is dropped. */
+static void send_reply(struct client *c, unsigned status, const char *text,
+		       size_t len)
+{
+	uint8_t *p = malloc(4 + len);
+
+	if (!p) {
+		client_error(c, BH_ADMIN_FAILED, "bulkheadd is out of memory");
+		return;
+	}
+	bh_put_u32(p, status);
+	memcpy(p + 4, text, len);
+	if (bh_chan_send(&c->chan, BH_MSG_ADMIN_REPLY, 0, p,
+			 4 + (uint32_t)len) < 0) {
+		LOG_WARN("admin client does not read its replies; closing");
+		client_drop(c);
+	}
+	free(p);
+}
+
+static void fail(struct client *c, unsigned status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void fail(struct client *c, unsigned status, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	send_reply(c, status, msg,
+		   (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
+}
+
+/* ARG: "" for the default, else 1..RUNTIME_LINES_MAX. */
+static int parse_lines(const char *arg)
+{
+	char *end;
+	long v;
+
+	if (!arg[0])
+		return RUNTIME_LINES_DEFAULT;
+	if (arg[0] < '0' || arg[0] > '9')
+		return -1;
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || *end || v < 1 || v > RUNTIME_LINES_MAX)
+		return -1;
+	return (int)v;
+}
+
+static struct dispvm *find_running(struct daemon *d, const char *name)
+{
+	struct dispvm *dv;
+
+	for (dv = d->dispvms; dv; dv = dv->next)
+		if (dv->persistent && !strcmp(dv->name, name))
+			return dv;
+	return NULL;
+}
+
+static size_t escaped_len(const char *s, size_t n)
+{
+	size_t i, len = 0;
+
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch >= 0x20 && ch < 0x7f)
+			len++;
+		else if (ch != '\r')
+			len += 4;
+	}
+	return len;
+}
+
+static size_t escape(char *out, const char *s, size_t n)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch >= 0x20 && ch < 0x7f)
+			out[o++] = (char)ch;
+		else if (ch != '\r')
+			o += (size_t)sprintf(out + o, "\\x%02x", ch);
+	}
+	return o;
+}
+
+int log_tail_filtered(const char *path, const char *needle, int lines,
+		      char *out, size_t cap)
+{
+	char *text = malloc(LOG_READ_MAX + 1);
+	size_t *kept = calloc(2 * (size_t)(lines > 0 ? lines : 1),
+			      sizeof(*kept));
+	size_t len, end, first = 0, used = 0, o = 0;
+	struct stat st;
+	off_t from;
+	ssize_t n;
+	int fd = -1, seen = 0, r = 0;
+
+	out[0] = '\0';
+	if (!text || !kept || cap == 0) {
+		r = -ENOMEM;
+		goto out;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		r = -errno;
+		goto out;
+	}
+	from = st.st_size > LOG_READ_MAX ? st.st_size - LOG_READ_MAX : 0;
+	n = pread(fd, text, LOG_READ_MAX, from);
+	if (n < 0) {
+		r = -errno;
+		goto out;
+	}
+	len = (size_t)n;
+	text[len] = '\0';
+	/* A line cut by the read's start is not shown. */
+	if (from > 0) {
+		char *nl = memchr(text, '\n', len);
+
+		first = nl ? (size_t)(nl - text) + 1 : len;
+	}
+	/* Backwards: the newest matching lines that fit, newest first. */
+	end = len;
+	if (end > first && text[end - 1] == '\n')
+		end--;
+	while (end > first && seen < lines) {
+		size_t s = end, need;
+
+		while (s > first && text[s - 1] != '\n')
+			s--;
+		text[end] = '\0';
+		if (!needle || !needle[0] || strstr(text + s, needle)) {
+			need = escaped_len(text + s, end - s) + 1;
+			if (used + need > cap - 1)
+				break;
+			used += need;
+			kept[2 * seen] = s;
+			kept[2 * seen + 1] = end;
+			seen++;
+		}
+		if (s == first)
+			break;
+		end = s - 1;
+	}
+	while (seen-- > 0) {
+		o += escape(out + o, text + kept[2 * seen],
+			    kept[2 * seen + 1] - kept[2 * seen]);
+		out[o++] = '\n';
+	}
+	out[o] = '\0';
+out:
+	if (fd >= 0)
+		close(fd);
+	free(kept);
+	free(text);
+	return r;
+}
+
+static void console(struct daemon *d, struct client *c,
+		    const struct bh_admin_call *call)
+{
+	char err[STORE_ERR_MAX] = "", path[4096], *text;
+	struct qube_info q;
+	struct dispvm *dv;
+	int lines = parse_lines(call->arg), e;
+
+	if (!call->dest[0]) {
+		fail(c, BH_ADMIN_INVALID, "this call needs a qube name");
+		return;
+	}
+	if (lines < 0) {
+		fail(c, BH_ADMIN_INVALID, "the line count is 1..%d",
+		     RUNTIME_LINES_MAX);
+		return;
+	}
+	e = store_qube_get(d->store, call->dest, &q, err, sizeof(err));
+	if (e) {
+		fail(c, e == -ENOENT ? BH_ADMIN_NOSUCH : BH_ADMIN_FAILED, "%s",
+		     err[0] ? err : strerror(-e));
+		return;
+	}
+	dv = find_running(d, call->dest);
+	if (!dv) {
+		fail(c, BH_ADMIN_REFUSED, "qube %s is not running",
+		     call->dest);
+		return;
+	}
+	if (bh_path_fmt(path, sizeof(path), "%s/console.log", dv->run_dir)) {
+		fail(c, BH_ADMIN_FAILED, "runtime folder path too long");
+		return;
+	}
+	text = malloc(ADMIN_REPLY_MAX + 1);
+	if (!text) {
+		fail(c, BH_ADMIN_FAILED, "bulkheadd is out of memory");
+		return;
+	}
+	tail_escaped(path, lines, text, ADMIN_REPLY_MAX + 1);
+	send_reply(c, 0, text, strlen(text));
+	free(text);
+}
+
+static void log_call(struct daemon *d, struct client *c,
+		     const struct bh_admin_call *call)
+{
+	char path[4096], *text;
+	int lines = parse_lines(call->arg), e;
+
+	if (lines < 0) {
+		fail(c, BH_ADMIN_INVALID, "the line count is 1..%d",
+		     RUNTIME_LINES_MAX);
+		return;
+	}
+	if (bh_path_fmt(path, sizeof(path), "%s/bulkheadd.log",
+			d->paths.log)) {
+		fail(c, BH_ADMIN_FAILED, "log path too long");
+		return;
+	}
+	text = malloc(ADMIN_REPLY_MAX + 1);
+	if (!text) {
+		fail(c, BH_ADMIN_FAILED, "bulkheadd is out of memory");
+		return;
+	}
+	e = log_tail_filtered(path, call->dest, lines, text,
+			      ADMIN_REPLY_MAX + 1);
+	if (e)
+		fail(c, BH_ADMIN_FAILED, "cannot read %s: %s", path,
+		     strerror(-e));
+	else
+		send_reply(c, 0, text, strlen(text));
+	free(text);
+}
+
+static void subscribe(struct client *c, const struct bh_admin_call *call)
+{
+	if (call->dest[0] || call->arg[0] || call->body_len) {
+		fail(c, BH_ADMIN_INVALID,
+		     "admin.Events takes no qube name or argument");
+		return;
+	}
+	send_reply(c, 0, "", 0);
+	c->subscriber = 1;
+}
+
+int admin_runtime_dispatch(struct daemon *d, struct client *c,
+			   const uint8_t *payload, uint32_t len)
+{
+	struct bh_admin_call call;
+
+	if (c->subscriber) {
+		client_error(c, BH_ADMIN_INVALID,
+			     "this connection receives events; it takes no "
+			     "more calls");
+		return 1;
+	}
+	if (bh_admin_call_parse(payload, len, &call) < 0)
+		return 0;
+	if (!strcmp(call.method, "admin.vm.Console"))
+		console(d, c, &call);
+	else if (!strcmp(call.method, "admin.Log"))
+		log_call(d, c, &call);
+	else if (!strcmp(call.method, "admin.Events"))
+		subscribe(c, &call);
+	else
+		return 0;
+	return 1;
+}

@@ -1,0 +1,23 @@
+/* admin.Events: clients that subscribed get one BH_MSG_ADMIN_EVENT frame
+ * per change of a qube (power state, creation, removal), for the GUI and
+ * tray that come later and for `bh events`. */
+#ifndef BH_DAEMON_EVENTS_H
+#define BH_DAEMON_EVENTS_H
+
+#include "daemon/daemon.h"
+
+/* Sends EVENT NUL SUBJECT NUL [state=STATE NUL] [reason=REASON NUL] to every
+ * subscriber; state and reason may be NULL. A subscriber whose queue is
+ * over CLIENT_OUT_MAX / 2 is dropped (it does not read). d may be NULL
+ * (admin calls run without a daemon in unit tests): nothing is sent. */
+void events_emit(struct daemon *d, const char *event, const char *subject,
+		 const char *state, const char *reason);
+
+/* The event of a power change of qube name to state, as Qubes names them
+ * (domain-pre-start, domain-start, domain-pre-shutdown, domain-shutdown,
+ * domain-paused, domain-unpaused). Call it before the store records the
+ * new state: Running after Paused is an unpause, otherwise a start. */
+const char *events_power_event(struct daemon *d, const char *name,
+			       const char *state, const char *reason);
+
+#endif

@@ -1,0 +1,11 @@
+/* Crash injection for the reliability tests (tests/crash): the daemon
+ * kills itself with SIGKILL at a named step boundary, so that a test can
+ * check what a restart makes of each half-done call. */
+#ifndef BH_LIB_CRASHPOINT_H
+#define BH_LIB_CRASHPOINT_H
+
+/* When $BULKHEAD_CRASH_AT equals name, raise(SIGKILL) here, writing
+ * nothing first; otherwise a no-op. */
+void bh_crash_point(const char *name);
+
+#endif

@@ -1,0 +1,267 @@
+#!/usr/bin/env bash
+# Crash tests: the daemon is killed (SIGKILL, as by kill -9) at each step
+# of create, clone, remove and start, by starting it with
+# BULKHEAD_CRASH_AT=POINT (src/lib/crashpoint.h). After a restart the
+# records and the folders must agree: every qube has its folder and a
+# valid private volume, no temporary is left, a folder without a record
+# is only in lost+found, no QEMU of the dead daemon remains, and a private
+# volume is never lost. Each case has its own BULKHEAD_ROOT; prints
+# "crash: NAME ok|FAILED|SKIPPED" and ends with
+# "crash: N passed, N failed, N skipped".
+#
+# Usage: tests/crash/run-crash-tests.sh [NAME-PATTERN]
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/vm/lib.sh
+. "$here/../vm/lib.sh"
+
+pattern=${1:-}
+passed=0 failed=0 skipped=0
+root=""
+dpid=""
+unset BULKHEAD_CRASH_AT
+
+cleanup() {
+	[ -n "$dpid" ] && kill -9 "$dpid" 2>/dev/null
+	[ -n "$root" ] && stop_root "$root"
+}
+trap cleanup EXIT
+
+run_test() { # NAME [CMD...]: CMD defaults to NAME
+	local name=$1 out rc
+	[ $# -gt 1 ] && shift
+	if [ -n "$pattern" ] && [[ $name != *$pattern* ]]; then
+		return
+	fi
+	root=$(new_root crash) || exit 1
+	out=$("$@" 2>&1)
+	rc=$?
+	[ -n "$dpid" ] && kill -9 "$dpid" 2>/dev/null
+	dpid=""
+	case $rc in
+	0) passed=$((passed + 1)); echo "crash: $name ok" ;;
+	77) skipped=$((skipped + 1)); echo "crash: $name SKIPPED: $out" ;;
+	*) failed=$((failed + 1)); echo "crash: $name FAILED:"; echo "$out" | sed 's/^/    /'
+	   tail -n 8 "$root/var/log/bulkhead/bulkheadd.log" 2>/dev/null | sed 's/^/    log: /' ;;
+	esac
+	stop_root "$root"
+	root=""
+}
+
+# bh against the test root; a daemon it needs is a normal one (no crash
+# point), started by bh itself.
+bha() { BULKHEAD_ROOT=$root BULKHEAD_DAEMON=$BULKHEADD "$BH" "$@" </dev/null; }
+state() { echo "$root/var/lib/bulkhead"; }
+priv() { echo "$(state)/qubes/$1/private.img"; }
+
+# stop_daemon: ends the running normal daemon cleanly, if any.
+stop_daemon() {
+	local pid
+	pid=$(cat "$root/run/bulkhead/bulkheadd.pid" 2>/dev/null) || return 0
+	kill "$pid" 2>/dev/null || return 0
+	wait_until 10 sh -c "! kill -0 $pid" || { echo "daemon $pid did not stop"; return 1; }
+}
+
+# crash_daemon POINT: starts a daemon of our own that dies at POINT; its
+# pid in dpid. bh calls made now cannot start another one.
+crash_daemon() {
+	local line=""
+	stop_daemon || return 1
+	mkfifo "$root/ready" || return 1
+	BULKHEAD_ROOT=$root BULKHEAD_CRASH_AT=$1 setsid "$BULKHEADD" --ready-fd 3 \
+		3>"$root/ready" </dev/null >>"$root/crashd.log" 2>&1 &
+	dpid=$!
+	read -r -t 20 line <"$root/ready"
+	rm -f "$root/ready"
+	case $line in
+	ready*) return 0 ;;
+	esac
+	echo "crash daemon did not start: $(cat "$root/crashd.log")"
+	return 1
+}
+
+root_qemus() { pgrep -af qemu-system | grep -F -- "$(state)/qubes/"; }
+no_qemu() { ! root_qemus >/dev/null; }
+
+# crash POINT CMD...: runs bh CMD against a daemon armed at POINT, which
+# must then die by SIGKILL and leave no QEMU behind.
+crash() {
+	local point=$1 rc
+	shift
+	crash_daemon "$point" || return 1
+	BULKHEAD_ROOT=$root BULKHEAD_DAEMON=/bin/false "$BH" "$@" </dev/null \
+		>"$root/op.out" 2>&1
+	# Our child: a zombie until waited for, so look at its state.
+	if ! wait_until 20 sh -c "! grep -q '^[0-9]* ([^)]*) [^Z]' /proc/$dpid/stat"; then
+		echo "daemon did not die at $point; bh said: $(cat "$root/op.out")"
+		return 1
+	fi
+	wait "$dpid"; rc=$?
+	dpid=""
+	expect_eq "daemon's end at $point" "$rc" 137 || return 1
+	# QEMU dies with its daemon (PR_SET_PDEATHSIG); its command line
+	# names the private volume under this root.
+	wait_until 10 no_qemu ||
+		{ echo "orphan QEMU: $(root_qemus)"; return 1; }
+}
+
+# consistent: after the restart (which this starts), the records and the
+# folders agree. Prints the qube names.
+consistent() {
+	local names n cls tmps
+	bha ls --format json >"$root/ls.json" || { echo "bh ls failed"; return 1; }
+	python3 -c 'import json,sys
+for o in json.load(open(sys.argv[1])): print(o["name"], o["class"], o["state"])' \
+		"$root/ls.json" >"$root/qubes.txt" || { echo "bh ls: bad JSON"; return 1; }
+	while read -r n cls _; do
+		[ "$n" = minimal ] && continue
+		[ -d "$(state)/qubes/$n" ] || { echo "$n: no folder"; return 1; }
+		dumpe2fs -h "$(priv "$n")" >/dev/null 2>&1 ||
+			{ echo "$n: no valid private volume"; return 1; }
+		case $cls in
+		TemplateVM) [ -e "$(state)/templates/$n/root.img" ] ||
+			{ echo "template $n: no root"; return 1; } ;;
+		StandaloneVM) [ -f "$(state)/qubes/$n/root.img" ] ||
+			{ echo "standalone $n: no root"; return 1; } ;;
+		esac
+	done <"$root/qubes.txt"
+	tmps=$(find "$(state)" -name '*.tmp-*')
+	[ -z "$tmps" ] || { echo "temporaries left: $tmps"; return 1; }
+	for n in $(ls -A "$(state)/qubes") $(ls -A "$(state)/templates"); do
+		[ "$n" = lost+found ] && continue
+		grep -q "^$n " "$root/qubes.txt" ||
+			{ echo "folder $n without a record"; return 1; }
+	done
+}
+
+has_qube() { grep -q "^$1 " "$root/qubes.txt"; }
+no_qube() { ! has_qube "$1" || { echo "qube $1 exists"; return 1; }; }
+state_of() { awk -v n="$1" '$1 == n { print $3 }' "$root/qubes.txt"; }
+
+# mark FILE: writes a marker into the ext4 image FILE; has_mark FILE.
+mark() { debugfs -w -R "write /etc/hostname marker" "$1" >/dev/null 2>&1; }
+has_mark() {
+	expect_eq "marker in $1" "$(debugfs -R 'cat marker' "$1" 2>/dev/null)" \
+		"$(cat /etc/hostname)"
+}
+# lost NAME: the private volume of NAME moved to lost+found.
+lost() { ls -d "$(state)"/lost+found/"$1"-*/private.img 2>/dev/null | head -n 1; }
+
+# ---- create ----
+
+create_case() { # POINT CLASS WANT(present|absent)
+	local point=$1 cls=$2 want=$3
+	bha ls >/dev/null || return 1
+	crash "$point" create --class "$cls" -t minimal -l red c1 || return 1
+	consistent || return 1
+	if [ "$want" = absent ]; then
+		no_qube c1
+	else
+		has_qube c1 || { echo "c1 missing"; return 1; }
+		bha volume list c1 >/dev/null || return 1
+		# Usable: removable like any qube.
+		bha remove -y c1
+	fi
+}
+
+# ---- clone ----
+
+clone_case() { # POINT CLASS WANT
+	local point=$1 cls=$2 want=$3
+	bha create --class "$cls" -t minimal -l red src || return 1
+	mark "$(priv src)" || return 1
+	crash "$point" clone src c2 || return 1
+	consistent || return 1
+	has_qube src || { echo "source gone"; return 1; }
+	has_mark "$(priv src)" || return 1
+	if [ "$want" = absent ]; then
+		no_qube c2
+	else
+		has_qube c2 || { echo "c2 missing"; return 1; }
+		has_mark "$(priv c2)" || return 1
+		bha volume list c2 >/dev/null
+	fi
+}
+
+# ---- remove ----
+
+test_remove_after_record() {
+	bha create -t minimal -l red r1 || return 1
+	mark "$(priv r1)" || return 1
+	crash remove.after-record remove -y r1 || return 1
+	consistent || return 1
+	no_qube r1 || return 1
+	[ -n "$(lost r1)" ] || { echo "r1's private volume is lost"; return 1; }
+	has_mark "$(lost r1)"
+}
+
+test_remove_between_folders() {
+	bha create --class TemplateVM -t minimal -l black t1 || return 1
+	crash remove.between-folders remove -y t1 || return 1
+	consistent || return 1
+	no_qube t1 || return 1
+	ls -d "$(state)"/lost+found/t1.root-* >/dev/null 2>&1 ||
+		{ echo "t1's template folder not in lost+found"; return 1; }
+}
+
+# ---- start (each boots a VM: ~2 s under TCG) ----
+
+start_case() { # POINT
+	bha create -t minimal -l red s1 || return 1
+	crash "$1" start s1 || return 1
+	consistent || return 1
+	expect_eq "s1's state" "$(state_of s1)" Halted || return 1
+	bha start s1 || return 1
+	bha kill s1
+}
+
+test_kill9_running() {
+	local pid q
+	bha create -t minimal -l red k1 || return 1
+	bha start k1 || return 1
+	pid=$(cat "$root/run/bulkhead/bulkheadd.pid")
+	q=$(qemu_pids "$root")
+	[ -n "$q" ] || { echo "no QEMU for k1"; return 1; }
+	kill -9 "$pid"
+	wait_until 10 sh -c "! kill -0 $pid" || { echo "daemon survived"; return 1; }
+	for pid in $q; do
+		wait_until 10 sh -c "! kill -0 $pid" || { echo "orphan QEMU $pid"; return 1; }
+	done
+	consistent || return 1
+	expect_eq "k1's state" "$(state_of k1)" Halted
+}
+
+if ! command -v "$BH" >/dev/null || ! command -v "$BULKHEADD" >/dev/null; then
+	echo "crash: bh or bulkheadd not found (make, or run ./setup)"
+	echo "crash: 0 passed, 1 failed, 0 skipped"
+	exit 1
+fi
+if [ "$(id -u)" != 0 ]; then
+	echo "crash: bulkheadd runs as root only"
+	echo "crash: 0 passed, 0 failed, 1 skipped"
+	exit 0
+fi
+
+tc() { run_test "$@"; }
+
+tc create.after-validation       create_case create.after-validation AppVM absent
+tc create.volume.before-rename   create_case volume.before-rename AppVM present
+tc create.after-record           create_case create.after-record AppVM present
+tc create.after-private          create_case create.after-private AppVM present
+tc create.template.before-rename create_case volume.before-rename TemplateVM absent
+tc create.after-root-copy        create_case create.after-root-copy StandaloneVM absent
+tc create.template.after-record  create_case create.after-record TemplateVM present
+tc clone.after-private-copy      clone_case clone.after-private-copy AppVM absent
+tc clone.volume.before-rename    clone_case volume.before-rename AppVM absent
+tc clone.after-root-copy         clone_case clone.after-root-copy StandaloneVM absent
+tc clone.before-record           clone_case clone.before-record AppVM absent
+tc clone.after-record            clone_case clone.after-record TemplateVM present
+run_test test_remove_after_record
+run_test test_remove_between_folders
+tc start.after-private           start_case start.after-private
+tc start.after-launch            start_case start.after-launch
+tc start.before-running          start_case start.before-running
+run_test test_kill9_running
+
+echo "crash: $passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
