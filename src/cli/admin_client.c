@@ -125,6 +125,25 @@ int admin_once(const char *verb, const char *method, const char *dest,
 	return st;
 }
 
+int admin_fetch(const char *verb, const char *method, const char *dest,
+		const char *arg, char **copy)
+{
+	const char *text;
+	int st;
+	struct admin_conn *c = admin_open(&st);
+
+	*copy = NULL;
+	if (!c)
+		return st;
+	st = admin_do(c, verb, method, dest, arg, NULL, &text);
+	if (st == 0 && !(*copy = strdup(text))) {
+		cli_err("out of memory");
+		st = BH_ADMIN_FAILED;
+	}
+	admin_close(c);
+	return st;
+}
+
 void cli_record_exit_help(FILE *f)
 {
 	fprintf(f, "Exit status: 0 success, 1 failure, 2 usage or invalid "

@@ -24,6 +24,12 @@ int admin_do(struct admin_conn *c, const char *verb, const char *method,
 	     const char *dest, const char *arg, const char *body,
 	     const char **text);
 
+/* Opens, calls once with admin_do, and closes; on success *copy is the
+ * reply's text, malloc'd for the caller to free. Returns the status
+ * (BH_ADMIN_FAILED, said, when memory runs out). */
+int admin_fetch(const char *verb, const char *method, const char *dest,
+		const char *arg, char **copy);
+
 /* Opens, calls once with admin_do, and closes; prints a successful reply's
  * text on stdout when show is set. Returns the status. */
 int admin_once(const char *verb, const char *method, const char *dest,

@@ -354,8 +354,6 @@ int cmd_doctor(int argc, char **argv)
 	enum doctor_format fmt = DOCTOR_TEXT;
 	static struct report rep;
 	char v[VERDICT_MAX];
-	struct admin_conn *c;
-	const char *text;
 	char *copy;
 	int o, st;
 
@@ -383,18 +381,9 @@ int cmd_doctor(int argc, char **argv)
 		cli_err("doctor: takes no arguments");
 		return BH_ADMIN_INVALID;
 	}
-	c = admin_open(&st);
-	if (!c)
-		return st;
-	st = admin_do(c, "doctor", "admin.host.Info", "", "", NULL, &text);
-	copy = st ? NULL : strdup(text);
-	admin_close(c);
+	st = admin_fetch("doctor", "admin.host.Info", "", "", &copy);
 	if (st)
 		return st;
-	if (!copy) {
-		cli_err("out of memory");
-		return BH_ADMIN_FAILED;
-	}
 	if (parse(copy, &rep) < 0 || !get(&rep, "engine")) {
 		cli_err("doctor: bad reply from bulkheadd");
 		free(copy);

@@ -190,8 +190,6 @@ int cmd_ls(int argc, char **argv)
 	};
 	enum ls_format fmt = LS_TABLE;
 	int running = 0, halted = 0, o, st;
-	struct admin_conn *c;
-	const char *text;
 	char *copy;
 
 	while ((o = getopt_long(argc, argv, "f:h", opts, NULL)) != -1) {
@@ -229,18 +227,9 @@ int cmd_ls(int argc, char **argv)
 		cli_err("ls: --running and --halted exclude each other");
 		return BH_ADMIN_INVALID;
 	}
-	c = admin_open(&st);
-	if (!c)
-		return st;
-	st = admin_do(c, "ls", "admin.vm.List", "", "", NULL, &text);
-	copy = st ? NULL : strdup(text);
-	admin_close(c);
+	st = admin_fetch("ls", "admin.vm.List", "", "", &copy);
 	if (st)
 		return st;
-	if (!copy) {
-		cli_err("out of memory");
-		return BH_ADMIN_FAILED;
-	}
 	st = show(copy, fmt, running, halted, argv + optind, argc - optind);
 	free(copy);
 	return st;
