@@ -34,6 +34,9 @@ struct qube_spec {
 	unsigned vcpus;
 	int disposable;
 	unsigned tsc_khz; /* TCG: the host TSC rate, 0 = let the guest calibrate */
+	/* The qube's kernelopts property (checked printable by props.c), put
+	 * before our bh.* settings so that those win. NULL or "" = none. */
+	const char *kernelopts;
 	/* The jail's id: QEMU runs as uid/gid jail_uid_for(jail_id). */
 	unsigned jail_id;
 };

@@ -160,9 +160,10 @@ int engine_qemu_argv(const char *qemu, const struct qube_spec *spec,
 			snprintf(tsc, sizeof(tsc), " tsc_early_khz=%u",
 				 spec->tsc_khz);
 		add(&b,
-		    "console=ttyS0 quiet panic=-1%s bh.name=%s "
+		    "console=ttyS0 quiet panic=-1%s%s%s bh.name=%s "
 		    "bh.root=/dev/vda%s%s%s",
-		    tsc, spec->name,
+		    tsc, spec->kernelopts && spec->kernelopts[0] ? " " : "",
+		    spec->kernelopts ? spec->kernelopts : "", spec->name,
 		    spec->root_writable ? " bh.rootrw=1" : "",
 		    spec->private_img ? " bh.private=/dev/vdb" : "",
 		    spec->disposable ? " bh.disposable=1" : "");

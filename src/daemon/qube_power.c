@@ -184,7 +184,8 @@ static void qube_start(struct daemon *d, struct client *c, const char *name)
 	struct qube_info q;
 	struct qube_spec spec;
 	struct dispvm *dv;
-	int writable, r;
+	char kopts[1100];
+	int writable, r, is_default;
 	uid_t uid;
 
 	if (store_qube_get(d->store, name, &q, err, sizeof(err)) < 0) {
@@ -248,6 +249,9 @@ static void qube_start(struct daemon *d, struct client *c, const char *name)
 	spec.root_writable = writable;
 	spec.private_img = rpriv;
 	spec.jail_id = (unsigned)q.id;
+	if (store_prop_get(d->store, name, "kernelopts", kopts, sizeof(kopts),
+			   &is_default, err, sizeof(err)) == 0)
+		spec.kernelopts = kopts;
 	spec.memory_mb = prop_uint(d, name, "memory", 400);
 	spec.vcpus = prop_uint(d, name, "vcpus", 1);
 	r = dispvm_launch(d, dv, &spec, err, sizeof(err));

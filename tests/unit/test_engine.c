@@ -238,6 +238,32 @@ static void test_argv_private(void **state)
 	free(b);
 }
 
+/* A persistent qube's own root, and its kernelopts before our settings
+ * (the agent takes the last value of a key, so bh.* win). */
+static void test_argv_rootrw_kernelopts(void **state)
+{
+	struct built *b = malloc(sizeof(*b));
+	struct qube_spec s = base_spec();
+	const char *append, *opt, *ours;
+
+	assert_non_null(b);
+	s.disposable = 0;
+	s.root_writable = 1;
+	s.kernelopts = "bh.name=spoof mitigations=off";
+	assert_int_equal(build(b, &s, ACCEL_TCG, 3, 4), 0);
+	assert_int_equal(count_opt_containing(b, "-drive", "readonly=on"), 0);
+	append = value_of(b, "-append");
+	assert_true(has_word(append, "bh.rootrw=1"));
+	assert_true(has_word(append, "mitigations=off"));
+	assert_null(strstr(append, "bh.disposable"));
+	opt = strstr(append, "bh.name=spoof");
+	ours = strstr(append, "bh.name=disp42");
+	assert_non_null(opt);
+	assert_non_null(ours);
+	assert_true(opt < ours);
+	free(b);
+}
+
 static void test_argv_kvm(void **state)
 {
 	struct built *b = malloc(sizeof(*b));
@@ -484,6 +510,7 @@ int main(void)
 		cmocka_unit_test(test_argv_tcg),
 		cmocka_unit_test(test_argv_fds_and_size),
 		cmocka_unit_test(test_argv_private),
+		cmocka_unit_test(test_argv_rootrw_kernelopts),
 		cmocka_unit_test(test_argv_kvm),
 		cmocka_unit_test(test_argv_bad_paths),
 		cmocka_unit_test(test_argv_small_buffers),

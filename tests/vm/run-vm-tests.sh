@@ -225,9 +225,13 @@ test_appvm_home_persists() {
 }
 
 test_appvm_lifecycle() {
-	# pause/unpause, kill, and a QEMU that dies is noticed and recorded.
+	# kernelopts reach the kernel; pause/unpause, kill, and a QEMU that
+	# dies is noticed and recorded.
 	local q
+	bhm prefs vmt-work kernelopts bh_test_opt=1 </dev/null || return 1
 	bhm start vmt-work </dev/null || return 1
+	expect_contains "kernel command line" \
+		"$(bhm run vmt-work -- cat /proc/cmdline </dev/null)" "bh_test_opt=1" || return 1
 	bhm pause vmt-work </dev/null || return 1
 	expect_eq "paused" "$(ls_state vmt-work)" Paused || return 1
 	bhm unpause vmt-work </dev/null || return 1
