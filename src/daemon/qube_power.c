@@ -294,9 +294,17 @@ void qube_stopped(struct dispvm *dv)
 		else
 			volume_root_abort(dv->tmpl_dir, dv->tmpl_work);
 	}
+	char first_line[200];
+
+	if (!reason && dv->err_code) {
+		/* The store and the events keep one short line: the first
+		 * of the error (the console lines follow it). */
+		snprintf(first_line, sizeof(first_line), "%.*s",
+			 (int)strcspn(dv->err_msg, "\n"), dv->err_msg);
+		reason = first_line;
+	}
 	if (!reason)
-		reason = dv->err_code ? dv->err_msg
-				      : "QEMU exited unexpectedly";
+		reason = "QEMU exited unexpectedly";
 	record(dv->d, dv->name, "Halted", reason);
 	LOG_INFO("%s: halted (%s)", dv->name, reason);
 	if (dv->waiter) {
