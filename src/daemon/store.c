@@ -995,31 +995,9 @@ int store_qube_list(struct store *s, store_qube_cb cb, void *arg, char *err,
 	return r < 0 ? r : tx_end(s, do_list(s, cb, arg, err, cap), err, cap);
 }
 
-static int do_template_users(struct store *s, const char *tmpl,
-			     store_name_cb cb, void *arg, char *err,
-			     size_t cap)
-{
-	struct qube_info t;
-	sqlite3_stmt *st;
-	int r = find_qube(s, tmpl, &t, err, cap);
-
-	if (r < 0)
-		return r;
-	r = prep(s, &st, "SELECT name FROM qubes WHERE template_id = ?1 "
-			 "ORDER BY name",
-		 err, cap);
-	if (r < 0)
-		return r;
-	if (bind_i(st, 1, t.id))
-		r = db_err(s, err, cap, "bind");
-	while (r == 0 && (r = step(s, st, err, cap)) == 1) {
-		s->in_cb = 1;
-		r = cb(arg, col(st, 0));
-		s->in_cb = 0;
-	}
-	sqlite3_finalize(st);
-	return r;
-}
+static int do_rows(struct store *s, const char *qube, const char *sql,
+		   store_kv_cb kv, store_name_cb name, void *arg, char *err,
+		   size_t cap);
 
 int store_template_users(struct store *s, const char *tmpl, store_name_cb cb,
 			 void *arg, char *err, size_t cap)
@@ -1029,7 +1007,11 @@ int store_template_users(struct store *s, const char *tmpl, store_name_cb cb,
 	ENTER(s, err, cap);
 	r = tx_begin(s, 0, err, cap);
 	return r < 0 ? r :
-		       tx_end(s, do_template_users(s, tmpl, cb, arg, err, cap),
+		       tx_end(s,
+			      do_rows(s, tmpl,
+				      "SELECT name FROM qubes WHERE "
+				      "template_id = ?1 ORDER BY name",
+				      NULL, cb, arg, err, cap),
 			      err, cap);
 }
 
