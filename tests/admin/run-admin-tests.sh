@@ -27,11 +27,7 @@ run_test() {
 		return
 	fi
 	out=$("$name" 2>&1)
-	case $? in
-	0) passed=$((passed + 1)); echo "admin: $name ok" ;;
-	77) skipped=$((skipped + 1)); echo "admin: $name SKIPPED: $out" ;;
-	*) failed=$((failed + 1)); echo "admin: $name FAILED:"; echo "$out" | sed 's/^/    /' ;;
-	esac
+	tally admin "$name" $? "$out"
 }
 
 bha() { BULKHEAD_ROOT=$root "$BH" "$@" </dev/null; }

@@ -38,11 +38,10 @@ run_test() { # NAME [CMD...]: CMD defaults to NAME
 	rc=$?
 	[ -n "$dpid" ] && kill -9 "$dpid" 2>/dev/null
 	dpid=""
+	tally crash "$name" "$rc" "$out"
 	case $rc in
-	0) passed=$((passed + 1)); echo "crash: $name ok" ;;
-	77) skipped=$((skipped + 1)); echo "crash: $name SKIPPED: $out" ;;
-	*) failed=$((failed + 1)); echo "crash: $name FAILED:"; echo "$out" | sed 's/^/    /'
-	   tail -n 8 "$root/var/log/bulkhead/bulkheadd.log" 2>/dev/null | sed 's/^/    log: /' ;;
+	0 | 77) ;;
+	*) tail -n 8 "$root/var/log/bulkhead/bulkheadd.log" 2>/dev/null | sed 's/^/    log: /' ;;
 	esac
 	stop_root "$root"
 	root=""

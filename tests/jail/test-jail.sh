@@ -201,11 +201,7 @@ run_test() {
 	# A test that failed half-way leaves its processes: they would hold
 	# locks on the images the next test uses.
 	stop_started
-	case $rc in
-	0) passed=$((passed + 1)); echo "jail: $name ok" ;;
-	77) skipped=$((skipped + 1)); echo "jail: $name SKIPPED: $out" ;;
-	*) failed=$((failed + 1)); echo "jail: $name FAILED:"; echo "$out" | sed 's/^/    /' ;;
-	esac
+	tally jail "$name" "$rc" "$out"
 }
 
 # ---------------------------------------------------------------- probe

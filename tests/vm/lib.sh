@@ -88,6 +88,17 @@ wait_until() {
 	return 1
 }
 
+# tally SUITE NAME STATUS OUTPUT: counts one test's outcome in the
+# caller's passed/failed/skipped (0 ok, 77 skipped, else failed) and
+# prints its line, with the output indented under a failure.
+tally() {
+	case $3 in
+	0) passed=$((passed + 1)); echo "$1: $2 ok" ;;
+	77) skipped=$((skipped + 1)); echo "$1: $2 SKIPPED: $4" ;;
+	*) failed=$((failed + 1)); echo "$1: $2 FAILED:"; echo "$4" | sed 's/^/    /' ;;
+	esac
+}
+
 # expect_eq WHAT GOT WANT
 expect_eq() {
 	if [ "$2" != "$3" ]; then

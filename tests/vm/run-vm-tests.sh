@@ -35,11 +35,7 @@ run_test() {
 		return
 	fi
 	out=$(main_after "$name" 2>&1)
-	case $? in
-	0) passed=$((passed + 1)); echo "vm: $name ok" ;;
-	77) skipped=$((skipped + 1)); echo "vm: $name SKIPPED: $out" ;;
-	*) failed=$((failed + 1)); echo "vm: $name FAILED:"; echo "$out" | sed 's/^/    /' ;;
-	esac
+	tally vm "$name" $? "$out"
 }
 
 # Runs bh in the main root, with no stdin unless redirected by the caller.
