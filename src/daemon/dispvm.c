@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "daemon/client.h"
+#include "daemon/leftover_qemu.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "proto/exitcodes.h"
@@ -211,6 +212,11 @@ int dispvm_launch(struct daemon *d, struct dispvm *dv, struct qube_spec *spec,
 	dv->client_may_send.avail = BH_STREAM_WINDOW;
 	dv->next = d->dispvms;
 	d->dispvms = dv;
+	/* For the next daemon, should this one die (leftover_qemu.h). */
+	r = qemu_pid_file_write(dv->run_dir, dv->vm.pid);
+	if (r < 0)
+		LOG_WARN("%s: cannot record QEMU's pid: %s", dv->name,
+			 strerror(-r));
 	LOG_INFO("%s: started (QEMU pid %d)", dv->name, (int)dv->vm.pid);
 	return 0;
 }
@@ -225,7 +231,7 @@ void dispvm_start(struct daemon *d, struct client *c, const uint8_t *req,
 	unsigned no = 0;
 	int r;
 
-	if (guest_files_check(&d->guest, d->paths.state, "minimal", err,
+	if (guest_files_check(&d->guest, d->paths.state, NULL, "minimal", err,
 			      sizeof(err)) < 0) {
 		client_error(c, BH_EXIT_SETUP, "%s", err);
 		return;
@@ -611,13 +617,16 @@ void dispvm_tick(struct dispvm *dv, int64_t now_ms)
 	dv->deadline_ms = 0;
 }
 
-void dispvm_cleanup_stale(struct daemon *d)
+int dispvm_cleanup_stale(struct daemon *d)
 {
 	char dir[4200];
 
-	if (bh_path_fmt(dir, sizeof(dir), "%s/qubes", d->paths.run) == 0 &&
-	    access(dir, F_OK) == 0) {
-		LOG_INFO("removing runtime files left by an earlier daemon");
-		bh_rm_rf(dir);
-	}
+	if (bh_path_fmt(dir, sizeof(dir), "%s/qubes", d->paths.run) ||
+	    access(dir, F_OK) < 0)
+		return 0;
+	if (leftover_qemus_end(dir, LEFTOVER_POWEROFF_MS) < 0)
+		return -1;
+	LOG_INFO("removing runtime files left by an earlier daemon");
+	bh_rm_rf(dir);
+	return 0;
 }

@@ -48,9 +48,11 @@ void dispvm_kill(struct dispvm *dv);
 /* Destroys the qube and tells its client why (daemon shutting down). */
 void dispvm_abort(struct dispvm *dv, const char *why);
 
-/* Removes runtime folders left by a daemon that died: their QEMUs died
- * with it (PR_SET_PDEATHSIG). */
-void dispvm_cleanup_stale(struct daemon *d);
+/* Ends the QEMUs a daemon that died left running (leftover_qemu.h:
+ * their guests power off by themselves, else they are killed), then
+ * removes its runtime folders. Returns 0, or -1 when a QEMU could not be
+ * ended (its folder is kept). */
+int dispvm_cleanup_stale(struct daemon *d);
 
 /* Last `lines` lines of a guest-written file, with control characters
  * escaped so they cannot act on the user's terminal. */

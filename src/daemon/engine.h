@@ -66,8 +66,9 @@ struct engine_vm {
 
 /* Starts QEMU for spec, jailed (see jail.h) with jail_root as the mount
  * point of its root, its stdout/stderr in qemu_log. The paths in spec must
- * be canonical (no symlinks). QEMU dies with the daemon
- * (PR_SET_PDEATHSIG), so a crashed daemon leaves no orphan. Returns 0, or
+ * be canonical (no symlinks). QEMU outlives a daemon that dies, so its
+ * guest can power off cleanly (leftover_qemu.h ends what does not).
+ * Returns 0, or
  * a negative errno with a reason in err. */
 int engine_start(const char *qemu, const struct qube_spec *spec,
 		 enum engine_accel accel, const char *qemu_log,

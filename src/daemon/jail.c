@@ -28,8 +28,8 @@
 
 /* A pidfd of the daemon, set only around the clone in jail_spawn: the
  * child gets its own copy of this variable and of the fd, and jail_enter
- * polls it to learn whether the daemon died before PR_SET_PDEATHSIG was
- * armed again. */
+ * polls it at the end to learn whether the daemon died meanwhile (before
+ * PR_SET_PDEATHSIG was armed, or after the uid change cleared it). */
 static int parent_pidfd = -1;
 
 uid_t jail_uid_for(unsigned qube_id)
@@ -481,15 +481,18 @@ static int drop_privileges(const struct jail_spec *s, char *err, size_t cap)
 	return check_no_caps(err, cap);
 }
 
-/* Changing uid cleared PR_SET_PDEATHSIG: arm it again, then look whether
- * the daemon died before that (the signal would never come). */
-static int rearm_parent_death(char *err, size_t cap)
+/* The steps as root ran with PR_SET_PDEATHSIG, so a daemon that died
+ * then took its half-made jail with it. The uid change cleared it, and it
+ * stays cleared: from exec on, QEMU outlives a daemon that dies, so the
+ * guest agent sees the channel hang up and powers off cleanly (syncing
+ * the private volume), and a restarted daemon ends whatever did not
+ * (dispvm_cleanup_stale). One last look that the daemon is still there:
+ * starting a qube nobody will ever talk to helps no one. */
+static int check_parent_alive(char *err, size_t cap)
 {
 	struct pollfd p = { parent_pidfd, POLLIN, 0 };
 	int n;
 
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-		return fail(err, cap, -errno, "jail: PR_SET_PDEATHSIG");
 	n = poll(&p, 1, 0);
 	close(parent_pidfd);
 	parent_pidfd = -1;
@@ -517,7 +520,7 @@ int jail_enter(const struct jail_spec *s, char *err, size_t cap)
 	r = jail_check_spec(s, err, cap);
 	if (r < 0)
 		return r;
-	/* Armed now for the steps as root; the uid change will clear it. */
+	/* For the steps as root only; the uid change clears it. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		return fail(err, cap, -errno, "jail: PR_SET_PDEATHSIG");
 	/* Modes are spelled out below; the daemon's own umask is 077. */
@@ -541,5 +544,5 @@ int jail_enter(const struct jail_spec *s, char *err, size_t cap)
 		return r;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return fail(err, cap, -errno, "jail: PR_SET_NO_NEW_PRIVS");
-	return rearm_parent_death(err, cap);
+	return check_parent_alive(err, cap);
 }

@@ -87,9 +87,10 @@ pid_t jail_spawn(const struct jail_spec *s, int (*child_fn)(void *),
  * tmpfs root with /usr, /lib*, /etc/ld.so.cache, the three devices and
  * the spec's files; pivots into it; sets the hostname; becomes uid:gid
  * with no supplementary groups and no capabilities (bounding, ambient,
- * inheritable included); sets no_new_privs; re-arms PR_SET_PDEATHSIG
- * SIGKILL (changing uid clears it) and checks that the daemon is still
- * there, through a pidfd of the daemon that jail_spawn left in the child
+ * inheritable included); sets no_new_privs. PR_SET_PDEATHSIG guards the
+ * steps as root only: the jailed program outlives a daemon that dies
+ * (so its guest can power off cleanly). Last, checks that the daemon is
+ * still there, through a pidfd of the daemon that jail_spawn left in the child
  * at fd JAIL_PARENT_FD_MIN or above: before this call the child must not
  * close fds or dup2 onto fds at or above that number (its own are below).
  * The pidfd is closed on return. Returns 0, or a negative errno with a

@@ -381,7 +381,14 @@ int main(int argc, char **argv)
 	}
 	signal(SIGHUP, SIG_IGN);
 	d.sig_fd = bh_make_sigfd();
-	dispvm_cleanup_stale(&d);
+	if (dispvm_cleanup_stale(&d) < 0) {
+		fprintf(stderr,
+			"bulkheadd: a QEMU of the earlier daemon could not be "
+			"ended (see %s/bulkheadd.log); end it, then start "
+			"bulkheadd again\n",
+			d.paths.log);
+		return 1;
+	}
 	{
 		char err[STORE_ERR_MAX] = "";
 

@@ -13,7 +13,8 @@
 #define BUILTIN_TEMPLATE "minimal"
 #define BUILTIN_TEMPLATE_LABEL "black"
 #define STORE_FILE "bulkhead.db"
-/* No persistent qube outlives its daemon yet (QEMU is its child). */
+/* A restarted daemon stops the qubes of the one that died
+ * (leftover_qemu.h) rather than re-attaching to them. */
 #define RESTART_REASON "bulkheadd restarted"
 
 /* Opens STATE_DIR/bulkhead.db, sets the host's limits, marks every qube

@@ -143,6 +143,12 @@ int main(int argc, char **argv)
 	printf("Groups:\t%d\n", getgroups(0, NULL));
 	printf("NoNewPrivs:\t%d\n", prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0));
 	printf("Seccomp:\t%d\n", prctl(PR_GET_SECCOMP, 0, 0, 0, 0));
+	{
+		int sig = -1;
+
+		prctl(PR_GET_PDEATHSIG, &sig, 0, 0, 0);
+		printf("PdeathSig:\t%d\n", sig);
+	}
 	print_caps();
 	printf("getpid: %d\n", (int)getpid());
 	gethostname(host, sizeof(host) - 1);
