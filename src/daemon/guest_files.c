@@ -113,16 +113,28 @@ static int verify(struct verified_file *f, const char *dir, const char *name,
 	return 0;
 }
 
-int guest_files_check(struct guest_files *g, const char *state_dir,
-		      const char *tmpl, char *err, size_t err_cap)
+/* Sets g->kernel_version: kernel when given, else what kernels/current
+ * names. */
+static int pick_kernel(struct guest_files *g, const char *state_dir,
+		       const char *kernel, char *err, size_t err_cap)
 {
-	char link[PATH_MAX], kdir[PATH_MAX], tdir[PATH_MAX];
+	char link[PATH_MAX];
 	ssize_t n;
-	int r;
 
-	if (bh_path_fmt(link, sizeof(link), "%s/kernels/current", state_dir) ||
-	    bh_path_fmt(tdir, sizeof(tdir), "%s/templates/%s", state_dir,
-			tmpl)) {
+	if (kernel && kernel[0]) {
+		/* The property's syntax (props.c) keeps it one plain name;
+		 * check again, as it becomes a path. */
+		if (strlen(kernel) >= sizeof(g->kernel_version) ||
+		    strchr(kernel, '/') || kernel[0] == '.') {
+			snprintf(err, err_cap, "bad kernel name '%.200s'",
+				 kernel);
+			return -EINVAL;
+		}
+		snprintf(g->kernel_version, sizeof(g->kernel_version), "%s",
+			 kernel);
+		return 0;
+	}
+	if (bh_path_fmt(link, sizeof(link), "%s/kernels/current", state_dir)) {
 		snprintf(err, err_cap, "the state folder path is too long");
 		return -ENAMETOOLONG;
 	}
@@ -135,10 +147,37 @@ int guest_files_check(struct guest_files *g, const char *state_dir,
 		return -ENOENT;
 	}
 	g->kernel_version[n] = '\0';
+	return 0;
+}
+
+int guest_files_check(struct guest_files *g, const char *state_dir,
+		      const char *kernel, const char *tmpl, char *err,
+		      size_t err_cap)
+{
+	char kdir[PATH_MAX], tdir[PATH_MAX];
+	int r;
+
+	if (bh_path_fmt(tdir, sizeof(tdir), "%s/templates/%s", state_dir,
+			tmpl)) {
+		snprintf(err, err_cap, "the state folder path is too long");
+		return -ENAMETOOLONG;
+	}
+	r = pick_kernel(g, state_dir, kernel, err, err_cap);
+	if (r < 0)
+		return r;
 	if (bh_path_fmt(kdir, sizeof(kdir), "%s/kernels/%s", state_dir,
 			g->kernel_version)) {
 		snprintf(err, err_cap, "the state folder path is too long");
 		return -ENAMETOOLONG;
+	}
+	if (kernel && kernel[0] && access(kdir, F_OK) < 0) {
+		snprintf(err, err_cap,
+			 "kernel %s is not installed (no folder %s); set the "
+			 "kernel property to one of the folders in "
+			 "%s/kernels, or to an empty value for the current "
+			 "one",
+			 kernel, kdir, state_dir);
+		return -ENOENT;
 	}
 	if ((r = verify(&g->kernel, kdir, "vmlinuz", "guest kernel", err,
 			err_cap)) < 0 ||

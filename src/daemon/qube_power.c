@@ -184,7 +184,7 @@ static void qube_start(struct daemon *d, struct client *c, const char *name)
 	struct qube_info q;
 	struct qube_spec spec;
 	struct dispvm *dv;
-	char kopts[1100];
+	char kopts[1100], kver[128];
 	int writable, r, is_default;
 	uid_t uid;
 
@@ -201,9 +201,14 @@ static void qube_start(struct daemon *d, struct client *c, const char *name)
 			 "jail's range", name, (long long)q.id);
 		return;
 	}
-	if (guest_files_check(&d->guest, d->paths.state, BUILTIN_TEMPLATE,
-			      err, sizeof(err)) < 0) {
-		reply(c, BH_EXIT_SETUP, "%s", err);
+	/* The kernel property, or default_kernel through it; empty means
+	 * the one the guest build recorded as current. */
+	if (store_prop_get(d->store, name, "kernel", kver, sizeof(kver),
+			   &is_default, err, sizeof(err)) < 0)
+		kver[0] = '\0';
+	if (guest_files_check(&d->guest, d->paths.state, kver,
+			      BUILTIN_TEMPLATE, err, sizeof(err)) < 0) {
+		reply(c, BH_EXIT_SETUP, "cannot start %s: %s", name, err);
 		return;
 	}
 	dv = calloc(1, sizeof(*dv));

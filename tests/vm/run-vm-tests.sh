@@ -400,6 +400,46 @@ test_kernel_corrupt() {
 	return $rc
 }
 
+# The kernel property picks a folder of STATE/kernels: a qube set to a
+# copy named "alt" boots alt's vmlinuz (QEMU's command line names it); an
+# unknown kernel or a corrupt one is refused with what to do.
+test_kernel_property() {
+	local r rc=1 kv k q
+	r=$(new_root kprop empty)
+	kv=$(readlink "$BH_IMAGES/kernels/current")
+	k=$r/var/lib/bulkhead/kernels
+	mkdir -p "$k" "$r/var/lib/bulkhead/templates"
+	ln -s "$BH_IMAGES/kernels/$kv" "$k/$kv"
+	ln -s "$kv" "$k/current"
+	cp -a "$BH_IMAGES/kernels/$kv" "$k/alt"
+	ln -s "$BH_IMAGES/templates/minimal" "$r/var/lib/bulkhead/templates/minimal"
+	bhr() { BULKHEAD_ROOT=$r "$BH" "$@" </dev/null; }
+	(
+		set -e
+		bhr create -t minimal -l blue kq >/dev/null 2>&1
+		bhr prefs kq kernel nope
+		err=$(bhr start kq 2>&1) && { echo "started with kernel nope"; exit 1; }
+		expect_contains "unknown kernel" "$err" "kernel nope is not installed"
+		bhr prefs kq kernel alt
+		bhr start kq
+		q=$(qemu_pids "$r")
+		expect_contains "QEMU's kernel" "$(tr '\0' ' ' <"/proc/$q/cmdline")" "/kernels/alt/vmlinuz"
+		expect_eq "alt runs" "$(bhr run kq -- echo up)" up
+		bhr kill kq
+		printf '\xff' | dd of="$k/alt/vmlinuz" bs=1 seek=4000000 conv=notrunc status=none
+		err=$(bhr start kq 2>&1) && { echo "started a corrupt kernel"; exit 1; }
+		expect_contains "corrupt kernel" "$err" "corrupt"
+		bhr prefs kq kernel --default
+		bhr start kq
+		q=$(qemu_pids "$r")
+		expect_contains "default kernel" "$(tr '\0' ' ' <"/proc/$q/cmdline")" "/kernels/$kv/vmlinuz"
+		bhr kill kq
+	)
+	rc=$?
+	stop_root "$r"
+	return $rc
+}
+
 test_no_space() {
 	local r rc err
 	r=$(new_root nospace)
@@ -494,6 +534,7 @@ run_test test_usage_errors
 run_test test_qemu_missing
 run_test test_kernel_missing
 run_test test_kernel_corrupt
+run_test test_kernel_property
 run_test test_no_space
 run_test test_daemon_unreachable
 run_test test_guest_never_ready
