@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "daemon/admin_handlers.h"
+#include "daemon/events.h"
 #include "daemon/qube_files.h"
 #include "daemon/qube_paths.h"
 #include "daemon/store_clone.h"
@@ -122,6 +123,8 @@ unsigned admin_vm_clone(const struct admin_req *q, struct admin_reply *r)
 				"cannot make the private volume: %s", err);
 		store_qube_remove(q->s, q->arg, err, sizeof(err));
 	}
+	if (!st)
+		events_emit(q->d, "domain-add", q->arg, NULL, NULL);
 	if (st && made_t)
 		bh_rm_rf(p.tdir);
 	if (st && made_q)

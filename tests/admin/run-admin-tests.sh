@@ -380,10 +380,12 @@ test_events_add_delete() {
 		BULKHEAD_ROOT=$root $BH remove -y evprobe
 		grep -q '^domain-delete evprobe' $out" || { kill "$pid"; echo "no events"; return 1; }
 	bha create -t minimal -l red evq || { kill "$pid"; return 1; }
-	bha remove -y evq || { kill "$pid"; return 1; }
-	wait_until 10 grep -q "^domain-delete evq" "$out"
+	bha clone evq evq2 || { kill "$pid"; return 1; }
+	bha remove -y evq evq2 || { kill "$pid"; return 1; }
+	wait_until 10 grep -q "^domain-delete evq2" "$out"
 	kill "$pid"; wait "$pid" 2>/dev/null
 	expect_contains "events" "$(cat "$out")" "domain-add evq" || return 1
+	expect_contains "events" "$(cat "$out")" "domain-add evq2" || return 1
 	expect_contains "events" "$(cat "$out")" "domain-delete evq"
 }
 
