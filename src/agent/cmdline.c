@@ -75,7 +75,13 @@ int agent_cmdline_parse(const char *line, size_t len, struct agent_config *cfg)
 			cfg->root_rw = vlen == 1 && eq[1] == '1';
 		else if (KEY("bh.trace"))
 			cfg->trace = vlen == 1 && eq[1] == '1';
-		else if (KEY("bh.bench"))
+		else if (KEY("bh.init")) {
+			/* Only systemd is known; a typo must not boot a
+			 * qube without the init its user asked for. */
+			if (vlen != 7 || memcmp(eq + 1, "systemd", 7) != 0)
+				return -EINVAL;
+			cfg->init_systemd = 1;
+		} else if (KEY("bh.bench"))
 			cfg->bench_poweroff =
 				vlen == 8 && memcmp(eq + 1, "poweroff", 8) == 0;
 		else

@@ -1,7 +1,7 @@
 /* The agent's settings, read from the kernel command line that the daemon
  * wrote: bh.name=NAME bh.root=DEV bh.private=DEV bh.disposable=1
- * bh.port=PORTNAME bh.rootrw=1 bh.bench=poweroff bh.trace=1. Unknown words are the kernel's and
- * are ignored. */
+ * bh.port=PORTNAME bh.rootrw=1 bh.bench=poweroff bh.trace=1
+ * bh.init=systemd. Unknown words are the kernel's and are ignored. */
 #ifndef BH_AGENT_CMDLINE_H
 #define BH_AGENT_CMDLINE_H
 
@@ -22,6 +22,8 @@ struct agent_config {
 		      * in place (TemplateVM, StandaloneVM), no overlay */
 	int bench_poweroff; /* power off as soon as init runs (benchmark) */
 	int trace;          /* bh.trace=1: log each boot step with its time */
+	int init_systemd;   /* bh.init=systemd: hand PID 1 over to systemd
+			     * once the root is mounted (handover.h) */
 };
 
 /* Parses a command line; values too long or with characters outside

@@ -15,6 +15,9 @@ void cmd_template_help(FILE *f)
 {
 	fprintf(f,
 		"usage: bh template list\n"
+		"       bh template info NAME\n"
+		"       bh template build DISTRO [OPTIONS]   (see bh template "
+		"build --help)\n"
 		"       bh template remove [-y|--yes] NAME\n"
 		"\n"
 		"list shows the TemplateVMs: NAME, the size of the root "
@@ -157,6 +160,11 @@ int cmd_template(int argc, char **argv)
 	};
 	int o, yes = 0, n;
 
+	/* build and info have options of their own (cmd_template_build.c). */
+	if (argc >= 2 && !strcmp(argv[1], "build"))
+		return cmd_template_build(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "info"))
+		return cmd_template_info(argc - 1, argv + 1);
 	while ((o = getopt_long(argc, argv, "yh", opts, NULL)) != -1) {
 		switch (o) {
 		case 'y':
@@ -175,7 +183,7 @@ int cmd_template(int argc, char **argv)
 		return list();
 	if (n == 2 && !strcmp(argv[optind], "remove"))
 		return remove_template(argv[optind + 1], yes);
-	cli_err("template: use `bh template list` or `bh template remove "
-		"NAME`");
+	cli_err("template: use `bh template list`, `info NAME`, `build "
+		"DISTRO` or `remove NAME`");
 	return BH_ADMIN_INVALID;
 }

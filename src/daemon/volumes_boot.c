@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon/admin_template.h"
 #include "daemon/qube_files.h"
 #include "daemon/qube_paths.h"
 #include "daemon/store_boot.h"
@@ -191,6 +192,8 @@ int volumes_boot(struct store *s, const char *state_dir)
 		bad += check_row(state_dir, &rs.v[i]);
 	bad += sweep(state_dir, "qubes", "", &rs);
 	bad += sweep(state_dir, "templates", ".root", &rs);
+	/* Staging folders of template builds that were cut short. */
+	template_build_sweep(state_dir);
 	free(rs.v);
 	return bad;
 }

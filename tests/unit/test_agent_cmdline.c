@@ -292,6 +292,26 @@ static void test_bench(void **state)
 	assert_int_equal(cfg.bench_poweroff, 0);
 }
 
+/* bh.init=systemd hands PID 1 over; anything else must stop the boot
+ * rather than boot without the init that was asked for. */
+static void test_init(void **state)
+{
+	struct agent_config cfg;
+
+	assert_int_equal(parse("bh.name=q", &cfg), 0);
+	assert_int_equal(cfg.init_systemd, 0);
+	assert_int_equal(parse("quiet bh.init=systemd bh.name=q\n", &cfg), 0);
+	assert_int_equal(cfg.init_systemd, 1);
+	assert_int_equal(parse("bh.init=systemdx", &cfg), -EINVAL);
+	assert_int_equal(parse("bh.init=system", &cfg), -EINVAL);
+	assert_int_equal(parse("bh.init=SYSTEMD", &cfg), -EINVAL);
+	assert_int_equal(parse("bh.init=", &cfg), -EINVAL);
+	assert_int_equal(parse("bh.init", &cfg), -EINVAL);
+	/* Cut by the length in the middle of "systemd". */
+	assert_int_equal(agent_cmdline_parse("bh.init=systemd", 12, &cfg),
+			 -EINVAL);
+}
+
 static void test_last_wins(void **state)
 {
 	struct agent_config cfg;
@@ -319,6 +339,7 @@ int main(void)
 		cmocka_unit_test(test_length_is_honoured),
 		cmocka_unit_test(test_disposable),
 		cmocka_unit_test(test_bench),
+		cmocka_unit_test(test_init),
 		cmocka_unit_test(test_last_wins),
 	};
 
