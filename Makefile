@@ -10,6 +10,9 @@
 CC      ?= gcc
 CLANG   ?= clang
 PREFIX  ?= /usr/local
+# The RPC policy (docs/policy.md): 90-default.policy is ours and replaced
+# on every install; 30-user.policy is the administrator's, made once.
+POLICY_DIR ?= /etc/bulkhead/policy.d
 B       := build
 
 WARN    := -Wall -Wextra -Werror -Wformat=2 -Wvla -Wstrict-prototypes \
@@ -20,8 +23,9 @@ ALL_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) $(HARDEN) -Isrc $(CFLAGS)
 LDHARDEN := -pie -Wl,-z,relro,-z,now
 DAEMON_LIBS := $(shell pkg-config --libs jansson libsodium sqlite3 2>/dev/null || echo -ljansson -lsodium -lsqlite3)
 
-# bh needs only jansson (bh ls --format json).
-BH_LIBS := $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
+# bh needs jansson (bh ls --format json) and libsodium (bh copy's
+# checksum).
+BH_LIBS := $(shell pkg-config --libs jansson libsodium 2>/dev/null || echo -ljansson -lsodium)
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
              -fno-omit-frame-pointer
@@ -31,19 +35,26 @@ PROTO_SRC  := $(wildcard src/proto/*.c)
 AGENT_SRC  := $(wildcard src/agent/*.c)
 DAEMON_SRC := $(wildcard src/daemon/*.c)
 CLI_SRC    := $(wildcard src/cli/*.c)
+GUEST_SRC  := $(wildcard src/guest/*.c)
 
 # Objects of each program minus its main(), so unit tests can link them.
 AGENT_LIB_SRC  := $(filter-out src/agent/main.c,$(AGENT_SRC))
 DAEMON_LIB_SRC := $(filter-out src/daemon/main.c,$(DAEMON_SRC))
 CLI_LIB_SRC    := $(filter-out src/cli/main.c,$(CLI_SRC))
+GUEST_MAINS    := src/guest/bh_copy.c src/guest/bh_filecopy_recv.c \
+                  src/guest/bh_call.c
+GUEST_LIB_SRC  := $(filter-out $(GUEST_MAINS),$(GUEST_SRC))
+# Guest tools are static-pie like the agent, libsodium included.
+GUEST_LIBS := $(shell pkg-config --static --libs libsodium 2>/dev/null || echo -l:libsodium.a -pthread)
 
 obj = $(patsubst src/%.c,$(B)/obj/%.o,$(1))
 san = $(patsubst src/%.c,$(B)/san/%.o,$(1))
 
 PROGS := $(B)/bh $(B)/bulkheadd $(B)/bh-agent
+GUEST_PROGS := $(B)/bh-copy $(B)/bh-filecopy-recv $(B)/bh-call
 
 .PHONY: all unit fuzz install clean
-all: $(PROGS)
+all: $(PROGS) $(GUEST_PROGS)
 
 $(B)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
@@ -53,8 +64,10 @@ $(B)/san/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -MMD -MP -c $< -o $@
 
-# bh checks volume sizes before asking the daemon (volume_parse_size).
-$(B)/bh: $(call obj,$(CLI_SRC) $(LIB_SRC) $(PROTO_SRC) src/daemon/volume.c)
+# bh checks volume sizes before asking the daemon (volume_parse_size)
+# and packs files for bh copy as a qube's bh-copy does.
+$(B)/bh: $(call obj,$(CLI_SRC) $(LIB_SRC) $(PROTO_SRC) src/daemon/volume.c \
+		    $(GUEST_LIB_SRC))
 	$(CC) $(LDHARDEN) -o $@ $^ $(BH_LIBS)
 
 $(B)/bulkheadd: $(call obj,$(DAEMON_SRC) $(LIB_SRC) $(PROTO_SRC))
@@ -64,13 +77,23 @@ $(B)/bulkheadd: $(call obj,$(DAEMON_SRC) $(LIB_SRC) $(PROTO_SRC))
 $(B)/bh-agent: $(call obj,$(AGENT_SRC) $(LIB_SRC) $(PROTO_SRC))
 	$(CC) -static-pie -Wl,-z,relro,-z,now -o $@ $^
 
+$(B)/bh-copy: $(call obj,src/guest/bh_copy.c $(GUEST_LIB_SRC) $(LIB_SRC))
+	$(CC) -static-pie -Wl,-z,relro,-z,now -o $@ $^ $(GUEST_LIBS)
+
+$(B)/bh-filecopy-recv: $(call obj,src/guest/bh_filecopy_recv.c $(GUEST_LIB_SRC) $(LIB_SRC))
+	$(CC) -static-pie -Wl,-z,relro,-z,now -o $@ $^ $(GUEST_LIBS)
+
+# bh-call needs only the call socket and request code.
+$(B)/bh-call: $(call obj,src/guest/bh_call.c $(PROTO_SRC) $(LIB_SRC))
+	$(CC) -static-pie -Wl,-z,relro,-z,now -o $@ $^
+
 # ---- unit tests (cmocka), each built twice: plain and ASan+UBSan ----
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_NAMES := $(patsubst tests/unit/%.c,%,$(UNIT_SRC))
 UNIT_BINS := $(addprefix $(B)/unit/,$(UNIT_NAMES)) \
              $(addprefix $(B)/unit-san/,$(UNIT_NAMES))
 UNIT_DEPS_SRC := $(LIB_SRC) $(PROTO_SRC) $(AGENT_LIB_SRC) $(DAEMON_LIB_SRC) \
-                 $(CLI_LIB_SRC)
+                 $(CLI_LIB_SRC) $(GUEST_LIB_SRC)
 
 unit: $(UNIT_BINS)
 
@@ -109,7 +132,15 @@ install: all
 	install -m 755 $(B)/bh $(DESTDIR)$(PREFIX)/bin/bh
 	install -m 755 $(B)/bulkheadd $(DESTDIR)$(PREFIX)/sbin/bulkheadd
 	install -m 755 $(B)/bh-agent $(DESTDIR)$(PREFIX)/lib/bulkhead/bh-agent
+	install -d $(DESTDIR)$(PREFIX)/lib/bulkhead/guest-tools
+	install -m 755 $(GUEST_PROGS) $(DESTDIR)$(PREFIX)/lib/bulkhead/guest-tools/
 	install -m 755 guest/build-guest $(DESTDIR)$(PREFIX)/sbin/bh-build-guest
+	install -m 755 guest/build-template $(DESTDIR)$(PREFIX)/sbin/bh-build-template
+	install -m 644 guest/template-lib.sh $(DESTDIR)$(PREFIX)/share/bulkhead/guest/template-lib.sh
+	install -d $(DESTDIR)$(POLICY_DIR)
+	install -m 644 etc/policy.d/90-default.policy $(DESTDIR)$(POLICY_DIR)/
+	test -e $(DESTDIR)$(POLICY_DIR)/30-user.policy || \
+		install -m 644 etc/policy.d/30-user.policy $(DESTDIR)$(POLICY_DIR)/
 	install -m 644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 644 completion/bh.bash \

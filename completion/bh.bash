@@ -23,7 +23,7 @@ _bh() {
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD - 1]}
 	if [ "$COMP_CWORD" -eq 1 ]; then
-		COMPREPLY=($(compgen -W "run create remove ls prefs features tags start shutdown kill pause unpause restart doctor clone volume template console log events help --help --version" -- "$cur"))
+		COMPREPLY=($(compgen -W "run create remove ls prefs features tags start shutdown kill pause unpause restart doctor clone volume template console log events policy help --help --version" -- "$cur"))
 		return
 	fi
 	verb=${COMP_WORDS[1]}
@@ -31,7 +31,7 @@ _bh() {
 	words_left=()
 	for ((i = 2; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
-		-t | --template | -l | --label | -P | --property | -C | --class | -f | --format | -u | --unset | -e | --env | -n | --lines) ((i++)) ;;
+		-t | --template | -l | --label | -P | --property | -C | --class | -f | --format | -u | --unset | -e | --env | -n | --lines | --include | --mirror | --name | --cache) ((i++)) ;;
 		-*) ;;
 		*) words_left+=("${COMP_WORDS[i]}") ;;
 		esac
@@ -62,7 +62,7 @@ _bh() {
 	esac
 	case $verb in
 	help)
-		COMPREPLY=($(compgen -W "run create remove ls prefs features tags start shutdown kill pause unpause restart doctor clone volume template console log events" -- "$cur")) ;;
+		COMPREPLY=($(compgen -W "run create remove ls prefs features tags start shutdown kill pause unpause restart doctor clone volume template console log events policy" -- "$cur")) ;;
 	run)
 		if [[ $cur == -* ]]; then
 			COMPREPLY=($(compgen -W "--dispvm --env --help" -- "$cur"))
@@ -131,11 +131,21 @@ _bh() {
 			COMPREPLY=($(compgen -W "private" -- "$cur"))
 		fi ;;
 	template)
+		case $prev in
+		--include | --mirror | --name) return ;;
+		--cache) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+		esac
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W "--yes --help" -- "$cur"))
+			if [ "${words_left[0]:-}" = build ]; then
+				COMPREPLY=($(compgen -W "--include --mirror --name --label --cache --no-cache --help" -- "$cur"))
+			else
+				COMPREPLY=($(compgen -W "--yes --help" -- "$cur"))
+			fi
 		elif [ "${#words_left[@]}" -eq 0 ]; then
-			COMPREPLY=($(compgen -W "list remove" -- "$cur"))
-		elif [ "${#words_left[@]}" -eq 1 ] && [ "${words_left[0]}" = remove ]; then
+			COMPREPLY=($(compgen -W "list info build remove" -- "$cur"))
+		elif [ "${#words_left[@]}" -eq 1 ] && [ "${words_left[0]}" = build ]; then
+			COMPREPLY=($(compgen -W "debian-12" -- "$cur"))
+		elif [ "${#words_left[@]}" -eq 1 ] && { [ "${words_left[0]}" = remove ] || [ "${words_left[0]}" = info ]; }; then
 			COMPREPLY=($(compgen -W "$(_bh_qubes)" -- "$cur"))
 		fi ;;
 	console|log)
@@ -146,6 +156,16 @@ _bh() {
 		fi ;;
 	events)
 		COMPREPLY=($(compgen -W "--help" -- "$cur")) ;;
+	policy)
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "--help" -- "$cur"))
+		elif [ "${#words_left[@]}" -eq 0 ]; then
+			COMPREPLY=($(compgen -W "lint check" -- "$cur"))
+		elif [ "${words_left[0]}" = check ] && [ "${#words_left[@]}" -eq 1 ]; then
+			COMPREPLY=($(compgen -W "dom0 $(_bh_qubes)" -- "$cur"))
+		elif [ "${words_left[0]}" = check ] && [ "${#words_left[@]}" -eq 2 ]; then
+			COMPREPLY=($(compgen -W "@default @dispvm @adminvm $(_bh_qubes)" -- "$cur"))
+		fi ;;
 	tags)
 		if [[ $cur == -* ]]; then
 			COMPREPLY=($(compgen -W "--help" -- "$cur"))

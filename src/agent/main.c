@@ -16,18 +16,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/reboot.h>
+#include <sys/stat.h>
 #include <sys/signalfd.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "agent/cmdline.h"
+#include "agent/handover.h"
+#include "agent/home.h"
 #include "agent/modules.h"
 #include "agent/mounts.h"
 #include "agent/port.h"
 #include "agent/serve.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "proto/call_sock.h"
 
 /* The modules a qube needs; their dependencies come from modules.dep. */
 static const char *const wanted_modules[] = {
@@ -72,6 +76,8 @@ static void console_fds(void)
 
 static void power_off(void)
 {
+	if (handover_active())
+		handover_power_off();
 	sync();
 	reboot(RB_POWER_OFF);
 	/* Not reached; PID 1 must never return. */
@@ -159,6 +165,11 @@ static int run_init(void)
 	trace("root mounted");
 	if (sethostname(cfg.name, strlen(cfg.name)) < 0)
 		LOG_WARN("sethostname: %s", strerror(errno));
+	if (cfg.root_dev[0])
+		home_ensure_user();
+	/* From here on the agent may be PID 1's child (handover.h). */
+	if (cfg.init_systemd && cfg.root_dev[0])
+		handover_start();
 	if (port_find(cfg.port, port, sizeof(port), PORT_WAIT_MS) < 0) {
 		LOG_ERR("no virtio-serial port named %s", cfg.port);
 		return -1;
@@ -170,6 +181,14 @@ static int run_init(void)
 		return -1;
 	}
 	agent_init(&a, fd, cfg.disposable);
+	/* Processes of the qube call services of other qubes here
+	 * (bh-call); a qube without it still runs commands. */
+	if (mkdir(CALL_SOCKET_DIR, 0755) < 0 && errno != EEXIST)
+		LOG_WARN("mkdir %s: %s", CALL_SOCKET_DIR, strerror(errno));
+	r = agent_listen_calls(&a, CALL_SOCKET_PATH);
+	if (r < 0)
+		LOG_WARN("no RPC calls from this qube: %s: %s",
+			 CALL_SOCKET_PATH, strerror(-r));
 	agent_send_hello(&a);
 	trace("hello");
 	r = agent_serve(&a, sfd);

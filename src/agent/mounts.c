@@ -109,6 +109,19 @@ int mounts_switch_root(const char *root_dev, const char *private_dev,
 				  MS_BIND, NULL)) < 0)
 			return r;
 	}
+	/* Over a template's volatile root, /usr/local lives on the private
+	 * volume too (as in Qubes): this qube's own programs and RPC
+	 * services (/usr/local/etc/bulkhead/rpc) outlive it. A writable
+	 * root keeps its own. */
+	if (private_dev[0] && !root_rw) {
+		if ((mkdir("/newroot/rw/usrlocal", 0755) < 0 &&
+		     errno != EEXIST) ||
+		    (mkdir("/newroot/usr/local", 0755) < 0 && errno != EEXIST))
+			return -errno;
+		if ((r = do_mount("/newroot/rw/usrlocal", "/newroot/usr/local",
+				  NULL, MS_BIND, NULL)) < 0)
+			return r;
+	}
 	if ((r = do_mount("/dev", "/newroot/dev", NULL, MS_MOVE, NULL)) < 0 ||
 	    (r = do_mount("/proc", "/newroot/proc", NULL, MS_MOVE, NULL)) < 0 ||
 	    (r = do_mount("/sys", "/newroot/sys", NULL, MS_MOVE, NULL)) < 0 ||

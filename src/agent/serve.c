@@ -3,14 +3,18 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agent/rpc_service.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "proto/call_sock.h"
 #include "proto/exec_req.h"
 
 /* Room for every stream's full window plus frame headers and control
@@ -25,12 +29,36 @@
 /* How long a disposable that finished its job waits for the host. */
 #define AGENT_DISPOSABLE_LINGER_MS 10000
 
+/* An exec request's environment entry that names the user to run as; it
+ * is taken out, not passed on (bh run --user). */
+#define RUN_USER_ENV "BH_RUN_USER="
+
 void agent_init(struct agent *a, int chan_fd, int disposable)
 {
+	size_t i;
+
 	memset(a, 0, sizeof(*a));
 	bh_chan_init(&a->chan, chan_fd, AGENT_CHAN_OUT_MAX);
 	a->disposable = disposable;
 	a->spawn = spawn_command;
+	a->start_service = rpc_service_start;
+	a->call_listen_fd = -1;
+	for (i = 0; i < AGENT_PENDING_MAX; i++)
+		a->pending[i] = -1;
+	for (i = 0; i < BH_MAX_STREAMS; i++) {
+		a->streams[i].in_fd = a->streams[i].out_fd = -1;
+		a->streams[i].err_fd = a->streams[i].conn_fd = -1;
+	}
+}
+
+int agent_listen_calls(struct agent *a, const char *path)
+{
+	int fd = call_sock_listen(path);
+
+	if (fd < 0)
+		return fd;
+	a->call_listen_fd = fd;
+	return 0;
 }
 
 int agent_send_hello(struct agent *a)
@@ -42,23 +70,22 @@ int agent_send_hello(struct agent *a)
 	return bh_chan_send(&a->chan, BH_MSG_HELLO, 0, p, sizeof(p));
 }
 
-static void stream_close_fds(struct agent_stream *s)
+static void close_fd(int *fd)
 {
-	if (s->in_fd >= 0)
-		close(s->in_fd);
-	if (s->out_fd >= 0)
-		close(s->out_fd);
-	if (s->err_fd >= 0)
-		close(s->err_fd);
-	s->in_fd = s->out_fd = s->err_fd = -1;
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
 }
 
 static void stream_release(struct agent_stream *s)
 {
-	stream_close_fds(s);
+	close_fd(&s->in_fd);
+	close_fd(&s->out_fd);
+	close_fd(&s->err_fd);
+	close_fd(&s->conn_fd);
 	free(s->stdin_buf);
 	memset(s, 0, sizeof(*s));
-	s->in_fd = s->out_fd = s->err_fd = -1;
+	s->in_fd = s->out_fd = s->err_fd = s->conn_fd = -1;
 }
 
 void agent_free(struct agent *a)
@@ -68,6 +95,9 @@ void agent_free(struct agent *a)
 	for (i = 0; i < BH_MAX_STREAMS; i++)
 		if (a->streams[i].id)
 			stream_release(&a->streams[i]);
+	for (i = 0; i < AGENT_PENDING_MAX; i++)
+		close_fd(&a->pending[i]);
+	close_fd(&a->call_listen_fd);
 	bh_chan_free(&a->chan);
 }
 
@@ -91,26 +121,85 @@ static int send_exit(struct agent *a, uint32_t id, uint32_t kind,
 	return bh_chan_send(&a->chan, BH_MSG_EXIT, id, p, sizeof(p));
 }
 
+/* A free slot for a new host stream id, or NULL after refusing it. */
+static struct agent_stream *new_host_stream(struct agent *a, uint32_t id,
+					    int *r)
+{
+	struct agent_stream *s;
+
+	*r = 0;
+	if (stream_find(a, id)) {
+		*r = -EPROTO; /* stream id reused while live */
+		return NULL;
+	}
+	s = stream_find(a, 0);
+	if (!s) {
+		LOG_WARN("refusing stream %u: %u streams already run", id,
+			 BH_MAX_STREAMS);
+		*r = send_exit(a, id, BH_EXIT_NOSTART, BH_NOSTART_OTHER);
+	}
+	return s;
+}
+
+/* Fills s from a started command or service. */
+static void stream_start(struct agent_stream *s, uint32_t id,
+			 const struct spawned *sp)
+{
+	memset(s, 0, sizeof(*s));
+	s->id = id;
+	s->pid = sp->pid;
+	s->in_fd = sp->in_fd;
+	s->out_fd = sp->out_fd;
+	s->err_fd = sp->err_fd;
+	s->conn_fd = -1;
+	s->send_credit.avail = BH_STREAM_WINDOW;
+	if (sp->pid == 0) {
+		/* A socket service has no process: it is over when the
+		 * socket's read side ends. */
+		s->sock_service = 1;
+		s->exited = 1;
+		s->exit_kind = BH_EXIT_CODE;
+		s->exit_value = 0;
+	}
+}
+
+/* Takes RUN_USER_ENV out of req's environment into user. */
+static void take_user(struct bh_exec_req *req, char *user, size_t cap)
+{
+	size_t i, n = strlen(RUN_USER_ENV);
+
+	user[0] = '\0';
+	for (i = 0; i < req->envc; i++) {
+		if (strncmp(req->envp[i], RUN_USER_ENV, n))
+			continue;
+		snprintf(user, cap, "%s", req->envp[i] + n);
+		memmove(&req->envp[i], &req->envp[i + 1],
+			(req->envc - i) * sizeof(*req->envp));
+		req->envc--;
+		return;
+	}
+}
+
 static int handle_exec(struct agent *a, uint32_t id,
 		       const uint8_t *untrusted_payload, uint32_t len)
 {
+	char user[BH_RPC_USER_MAX + 2];
 	struct bh_exec_req req;
 	struct agent_stream *s;
 	struct spawned sp;
 	int r;
 
-	if (stream_find(a, id))
-		return -EPROTO; /* stream id reused while live */
+	s = new_host_stream(a, id, &r);
+	if (!s)
+		return r;
 	if (bh_exec_req_parse(untrusted_payload, len, &req) < 0)
 		return -EPROTO;
-	s = stream_find(a, 0);
-	if (!s) {
+	take_user(&req, user, sizeof(user));
+	if (user[0] && !bh_rpc_user_ok(user, strlen(user))) {
 		bh_exec_req_free(&req);
-		LOG_WARN("refusing stream %u: %u streams already run", id,
-			 BH_MAX_STREAMS);
-		return send_exit(a, id, BH_EXIT_NOSTART, BH_NOSTART_OTHER);
+		return -EPROTO;
 	}
-	r = a->spawn(&req, &sp);
+	r = a->spawn(&req, user, &sp);
 	bh_exec_req_free(&req);
 	if (r < 0) {
 		/* Streams ended before they began are not jobs: a
@@ -118,17 +207,38 @@ static int handle_exec(struct agent *a, uint32_t id,
 		a->jobs_finished++;
 		return send_exit(a, id, BH_EXIT_NOSTART, (uint32_t)-r);
 	}
-	memset(s, 0, sizeof(*s));
-	s->id = id;
-	s->pid = sp.pid;
-	s->in_fd = sp.in_fd;
-	s->out_fd = sp.out_fd;
-	s->err_fd = sp.err_fd;
-	s->send_credit.avail = BH_STREAM_WINDOW;
+	stream_start(s, id, &sp);
 	return 0;
 }
 
-static int handle_stdin(struct agent *a, struct agent_stream *s,
+static int handle_service(struct agent *a, uint32_t id,
+			  const uint8_t *untrusted_payload, uint32_t len)
+{
+	struct bh_service_req req;
+	struct agent_stream *s;
+	struct spawned sp;
+	int r;
+
+	s = new_host_stream(a, id, &r);
+	if (!s)
+		return r;
+	if (bh_service_req_parse(untrusted_payload, len, &req) < 0)
+		return -EPROTO;
+	r = a->start_service(&req, &sp);
+	if (r < 0) {
+		LOG_INFO("service %s+%s for %s: %s", req.service, req.arg,
+			 req.source,
+			 r == -BH_NOSTART_NOTFOUND ? "no such service"
+						   : "cannot start it");
+		a->jobs_finished++;
+		return send_exit(a, id, BH_EXIT_NOSTART, (uint32_t)-r);
+	}
+	stream_start(s, id, &sp);
+	return 0;
+}
+
+/* Data from the host for in_fd: a command's stdin, or a call's answer. */
+static int handle_input(struct agent *a, struct agent_stream *s,
 			const uint8_t *untrusted_payload, uint32_t len)
 {
 	if (s->stdin_eof)
@@ -136,8 +246,9 @@ static int handle_stdin(struct agent *a, struct agent_stream *s,
 	if (len == 0) {
 		s->stdin_eof = 1;
 		if (s->stdin_len == 0 && s->in_fd >= 0) {
-			close(s->in_fd);
-			s->in_fd = -1;
+			if (s->sock_service)
+				shutdown(s->in_fd, SHUT_WR);
+			close_fd(&s->in_fd);
 		}
 		return 0;
 	}
@@ -145,7 +256,7 @@ static int handle_stdin(struct agent *a, struct agent_stream *s,
 		return -EPROTO; /* past the credit we gave */
 	s->stdin_outstanding += len;
 	if (s->in_fd < 0) {
-		/* The command closed its stdin: drop, but keep the credit
+		/* Nobody reads any more: drop, but keep the credit
 		 * flowing so the sender is not stuck. */
 		s->stdin_outstanding -= len;
 		return bh_chan_send_u32(&a->chan, BH_MSG_CREDIT, s->id, len);
@@ -165,7 +276,7 @@ int agent_handle_frame(struct agent *a, const struct bh_frame_hdr *h,
 		       const uint8_t *untrusted_payload)
 {
 	struct agent_stream *s;
-	uint32_t v;
+	uint32_t v, kind;
 
 	if (bh_frame_check_from_host(h) < 0)
 		return -EPROTO;
@@ -175,12 +286,15 @@ int agent_handle_frame(struct agent *a, const struct bh_frame_hdr *h,
 		return 0;
 	case BH_MSG_EXEC:
 		return handle_exec(a, h->stream, untrusted_payload, h->len);
+	case BH_MSG_SERVICE:
+		return handle_service(a, h->stream, untrusted_payload, h->len);
 	case BH_MSG_STDIN:
+	case BH_MSG_STDOUT:
 		s = stream_find(a, h->stream);
 		/* Data may still arrive for a stream that just ended. */
 		if (!s)
 			return 0;
-		return handle_stdin(a, s, untrusted_payload, h->len);
+		return handle_input(a, s, untrusted_payload, h->len);
 	case BH_MSG_CREDIT:
 		if (bh_parse_u32_payload(untrusted_payload, h->len, &v) < 0)
 			return -EPROTO;
@@ -188,6 +302,19 @@ int agent_handle_frame(struct agent *a, const struct bh_frame_hdr *h,
 		if (!s)
 			return 0;
 		return bh_credit_grant(&s->send_credit, v);
+	case BH_MSG_EXIT:
+		/* How a call of ours ended. */
+		if (bh_parse_exit(untrusted_payload, h->len, &kind, &v) < 0)
+			return -EPROTO;
+		s = stream_find(a, h->stream);
+		if (!s)
+			return 0;
+		if (s->exited)
+			return -EPROTO;
+		s->exited = 1;
+		s->exit_kind = kind;
+		s->exit_value = v;
+		return 0;
 	}
 	return -EPROTO;
 }
@@ -199,7 +326,7 @@ void agent_child_exited(struct agent *a, pid_t pid, int wstatus)
 	for (i = 0; i < BH_MAX_STREAMS; i++) {
 		struct agent_stream *s = &a->streams[i];
 
-		if (!s->id || s->pid != pid)
+		if (!s->id || s->call || s->pid != pid)
 			continue;
 		s->pid = 0;
 		s->exited = 1;
@@ -214,8 +341,8 @@ void agent_child_exited(struct agent *a, pid_t pid, int wstatus)
 	}
 }
 
-/* Moves buffered stdin into the command's pipe and credits it back. */
-static int pump_stdin(struct agent *a, struct agent_stream *s)
+/* Moves buffered host data into in_fd and credits it back. */
+static int pump_input(struct agent *a, struct agent_stream *s)
 {
 	ssize_t n;
 
@@ -225,22 +352,22 @@ static int pump_stdin(struct agent *a, struct agent_stream *s)
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EINTR)
 			return 0;
-		/* EPIPE: the command is not reading any more. */
-		close(s->in_fd);
-		s->in_fd = -1;
+		/* EPIPE: nobody reads any more. */
+		close_fd(&s->in_fd);
 		n = s->stdin_len;
 	}
 	memmove(s->stdin_buf, s->stdin_buf + n, s->stdin_len - (size_t)n);
 	s->stdin_len -= (uint32_t)n;
 	s->stdin_outstanding -= (uint32_t)n;
 	if (s->stdin_len == 0 && s->stdin_eof && s->in_fd >= 0) {
-		close(s->in_fd);
-		s->in_fd = -1;
+		if (s->sock_service)
+			shutdown(s->in_fd, SHUT_WR);
+		close_fd(&s->in_fd);
 	}
 	return bh_chan_send_u32(&a->chan, BH_MSG_CREDIT, s->id, (uint32_t)n);
 }
 
-/* Reads what the command wrote, as far as credit allows. */
+/* Reads output (or a caller's data) as far as credit allows. */
 static int pump_output(struct agent *a, struct agent_stream *s, int *fd,
 		       uint32_t type)
 {
@@ -253,15 +380,34 @@ static int pump_output(struct agent *a, struct agent_stream *s, int *fd,
 	if (want > sizeof(buf))
 		want = sizeof(buf);
 	n = read(*fd, buf, want);
-	if (n < 0)
-		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			return 0;
+		if (errno != ECONNRESET)
+			return -errno;
+		n = 0; /* a socket service reset: its end */
+	}
 	if (n == 0) {
-		close(*fd);
-		*fd = -1;
+		close_fd(fd);
 		return bh_chan_send(&a->chan, type, s->id, NULL, 0);
 	}
 	bh_credit_take(&s->send_credit, (uint32_t)n);
 	return bh_chan_send(&a->chan, type, s->id, buf, (uint32_t)n);
+}
+
+/* A call is over when the host said how it ended and everything the
+ * service sent has reached the caller. */
+static int finish_call(struct agent_stream *s)
+{
+	if (s->stdin_len && s->in_fd >= 0)
+		return 0;
+	close_fd(&s->in_fd);
+	if (s->conn_fd >= 0)
+		call_sock_send_status(s->conn_fd,
+				      bh_exit_status(s->exit_kind,
+						     s->exit_value));
+	stream_release(s);
+	return 1;
 }
 
 static int finish_streams(struct agent *a)
@@ -272,7 +418,13 @@ static int finish_streams(struct agent *a)
 	for (i = 0; i < BH_MAX_STREAMS; i++) {
 		struct agent_stream *s = &a->streams[i];
 
-		if (!s->id || !s->exited || s->out_fd >= 0 || s->err_fd >= 0)
+		if (!s->id || !s->exited)
+			continue;
+		if (s->call) {
+			finish_call(s);
+			continue;
+		}
+		if (s->out_fd >= 0 || s->err_fd >= 0)
 			continue;
 		r = send_exit(a, s->id, s->exit_kind, s->exit_value);
 		if (r < 0)
@@ -316,14 +468,119 @@ static int read_channel(struct agent *a)
 	return r;
 }
 
+/* ---- local calls (bh-call) ---- */
+
+static void accept_calls(struct agent *a)
+{
+	size_t i;
+	int fd;
+
+	for (i = 0; i < AGENT_PENDING_MAX; i++) {
+		if (a->pending[i] >= 0)
+			continue;
+		fd = accept4(a->call_listen_fd, NULL, NULL,
+			     SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		a->pending[i] = fd;
+	}
+	/* Full: the rest wait in the listen backlog. */
+}
+
+static uint32_t new_call_id(struct agent *a)
+{
+	uint32_t id;
+
+	do {
+		a->next_call_id = (a->next_call_id + 1) & ~BH_STREAM_GUEST_BIT;
+		id = BH_STREAM_GUEST_BIT | a->next_call_id;
+	} while (a->next_call_id == 0 || stream_find(a, id));
+	return id;
+}
+
+/* The request of a pending caller has arrived (or it hung up). */
+static int take_call(struct agent *a, size_t slot)
+{
+	uint8_t payload[BH_RPC_TARGET_MAX + BH_RPC_SERVICE_MAX +
+			BH_RPC_ARG_MAX + 4];
+	char svc_arg[BH_RPC_SERVICE_MAX + BH_RPC_ARG_MAX + 2];
+	struct bh_call_req req;
+	struct agent_stream *s;
+	int conn = a->pending[slot], fds[2], len, r;
+
+	r = call_sock_recv(conn, &req, fds);
+	if (r == -EAGAIN)
+		return 0;
+	a->pending[slot] = -1;
+	if (r < 0) {
+		call_sock_send_status(conn, 125);
+		close(conn);
+		return 0;
+	}
+	snprintf(svc_arg, sizeof(svc_arg), "%s%s%s", req.service,
+		 req.has_arg ? "+" : "", req.arg);
+	len = bh_call_req_encode(payload, sizeof(payload), req.target,
+				 svc_arg);
+	s = stream_find(a, 0);
+	if (!s || len < 0) {
+		if (!s)
+			LOG_WARN("refusing a call: %u streams already run",
+				 BH_MAX_STREAMS);
+		call_sock_send_status(conn, 125);
+		close(conn);
+		close(fds[0]);
+		close(fds[1]);
+		return 0;
+	}
+	memset(s, 0, sizeof(*s));
+	s->id = new_call_id(a);
+	s->call = 1;
+	s->conn_fd = conn;
+	s->out_fd = fds[0];
+	s->in_fd = fds[1];
+	s->err_fd = -1;
+	/* Nothing may go out before the daemon joins the call with its
+	 * service and grants a window (streams.h). */
+	s->send_credit.avail = 0;
+	bh_set_nonblock(fds[0], 1);
+	bh_set_nonblock(fds[1], 1);
+	return bh_chan_send(&a->chan, BH_MSG_CALL, s->id, payload,
+			    (uint32_t)len);
+}
+
+/* The caller's socket says something after its request, or hangs up:
+ * either way it gets no status any more. Its pipes carry on until they
+ * end by themselves. */
+static void call_conn_event(struct agent_stream *s)
+{
+	close_fd(&s->conn_fd);
+}
+
+/* ---- the loop ---- */
+
+enum slot_kind { SLOT_CHAN, SLOT_SIG, SLOT_LISTEN, SLOT_PENDING, SLOT_IN,
+		 SLOT_OUT, SLOT_ERR, SLOT_CONN };
+
+#define POLL_MAX (3 + AGENT_PENDING_MAX + 4 * BH_MAX_STREAMS)
+
 int agent_serve(struct agent *a, int sig_fd)
 {
+	static struct pollfd p[POLL_MAX];
+	static struct agent_stream *who[POLL_MAX];
+	static unsigned char kind[POLL_MAX];
+	static size_t pslot[POLL_MAX];
 	int r;
 
 	for (;;) {
-		struct pollfd p[2 + 3 * BH_MAX_STREAMS];
-		struct agent_stream *who[2 + 3 * BH_MAX_STREAMS];
 		nfds_t n = 0, i;
+
+#define ADD(fd_, ev_, k_, s_, slot_)                                          \
+	do {                                                                  \
+		p[n] = (struct pollfd){ (fd_), (short)(ev_), 0 };             \
+		kind[n] = (k_);                                               \
+		who[n] = (s_);                                                \
+		pslot[n++] = (slot_);                                         \
+	} while (0)
 
 		if ((r = finish_streams(a)) < 0)
 			return r;
@@ -334,40 +591,36 @@ int agent_serve(struct agent *a, int sig_fd)
 		/* A disposable lives for one job: once its exit status is on
 		 * the wire, wait for the host's POWEROFF (it confirms the
 		 * host has read everything) or its hang-up. */
-		p[n].fd = a->chan.fd;
-		p[n].events = POLLIN | (r == 1 ? POLLOUT : 0);
-		who[n++] = NULL;
-		p[n].fd = sig_fd;
-		p[n].events = POLLIN;
-		who[n++] = NULL;
+		ADD(a->chan.fd, POLLIN | (r == 1 ? POLLOUT : 0), SLOT_CHAN,
+		    NULL, 0);
+		ADD(sig_fd, POLLIN, SLOT_SIG, NULL, 0);
+		if (a->call_listen_fd >= 0) {
+			ADD(a->call_listen_fd, POLLIN, SLOT_LISTEN, NULL, 0);
+			for (i = 0; i < AGENT_PENDING_MAX; i++)
+				if (a->pending[i] >= 0)
+					ADD(a->pending[i], POLLIN,
+					    SLOT_PENDING, NULL, i);
+		}
 		for (i = 0; i < BH_MAX_STREAMS; i++) {
 			struct agent_stream *s = &a->streams[i];
 
 			if (!s->id)
 				continue;
-			if (s->in_fd >= 0 && s->stdin_len) {
-				p[n].fd = s->in_fd;
-				p[n].events = POLLOUT;
-				who[n++] = s;
-			}
+			if (s->in_fd >= 0 && s->stdin_len)
+				ADD(s->in_fd, POLLOUT, SLOT_IN, s, 0);
+			if (s->conn_fd >= 0)
+				ADD(s->conn_fd, POLLIN, SLOT_CONN, s, 0);
 			/* Credit bounds payload; this bounds headers too
 			 * when a command writes in tiny pieces. */
-			if (s->send_credit.avail &&
-			    bh_chan_pending(&a->chan) < AGENT_PAUSE_BYTES) {
-				if (s->out_fd >= 0) {
-					p[n].fd = s->out_fd;
-					p[n].events = POLLIN;
-					who[n++] = s;
-				}
-				if (s->err_fd >= 0) {
-					p[n].fd = s->err_fd;
-					p[n].events = POLLIN;
-					who[n++] = s;
-				}
-			}
+			if (!s->send_credit.avail ||
+			    bh_chan_pending(&a->chan) >= AGENT_PAUSE_BYTES)
+				continue;
+			if (s->out_fd >= 0)
+				ADD(s->out_fd, POLLIN, SLOT_OUT, s, 0);
+			if (s->err_fd >= 0)
+				ADD(s->err_fd, POLLIN, SLOT_ERR, s, 0);
 		}
-		/* A disposable whose job is done waits a bounded time for
-		 * the host's word, then powers off on its own. */
+#undef ADD
 		int timeout = a->disposable && a->jobs_finished
 				      ? AGENT_DISPOSABLE_LINGER_MS
 				      : -1;
@@ -380,36 +633,57 @@ int agent_serve(struct agent *a, int sig_fd)
 		}
 		if (pr == 0)
 			return 0;
-		if (p[1].revents) {
-			struct signalfd_siginfo si;
-
-			while (read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
-				if (si.ssi_signo == SIGTERM ||
-				    si.ssi_signo == SIGINT)
-					a->poweroff_requested = 1;
-			}
-			reap_children(a);
-		}
-		for (i = 2; i < n; i++) {
+		for (i = 0; i < n; i++) {
 			struct agent_stream *s = who[i];
 
-			if (!p[i].revents || !s->id)
+			if (!p[i].revents)
 				continue;
-			if (p[i].fd == s->in_fd)
-				r = pump_stdin(a, s);
-			else if (p[i].fd == s->out_fd)
-				r = pump_output(a, s, &s->out_fd,
-						BH_MSG_STDOUT);
-			else if (p[i].fd == s->err_fd)
-				r = pump_output(a, s, &s->err_fd,
-						BH_MSG_STDERR);
-			else
-				r = 0;
-			if (r < 0)
-				return r;
-		}
-		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-			r = read_channel(a);
+			r = 0;
+			switch (kind[i]) {
+			case SLOT_CHAN:
+				if (p[i].revents & (POLLIN | POLLHUP | POLLERR))
+					r = read_channel(a);
+				break;
+			case SLOT_SIG: {
+				struct signalfd_siginfo si;
+
+				while (read(sig_fd, &si, sizeof(si)) ==
+				       sizeof(si)) {
+					if (si.ssi_signo == SIGTERM ||
+					    si.ssi_signo == SIGINT)
+						a->poweroff_requested = 1;
+				}
+				reap_children(a);
+				break;
+			}
+			case SLOT_LISTEN:
+				accept_calls(a);
+				break;
+			case SLOT_PENDING:
+				r = take_call(a, pslot[i]);
+				break;
+			case SLOT_IN:
+				/* A stream released earlier in this round
+				 * has id 0 and closed fds. */
+				if (s->id && p[i].fd == s->in_fd)
+					r = pump_input(a, s);
+				break;
+			case SLOT_OUT:
+				if (s->id && p[i].fd == s->out_fd)
+					r = pump_output(a, s, &s->out_fd,
+							s->call ? BH_MSG_STDIN
+								: BH_MSG_STDOUT);
+				break;
+			case SLOT_ERR:
+				if (s->id && p[i].fd == s->err_fd)
+					r = pump_output(a, s, &s->err_fd,
+							BH_MSG_STDERR);
+				break;
+			case SLOT_CONN:
+				if (s->id && p[i].fd == s->conn_fd)
+					call_conn_event(s);
+				break;
+			}
 			if (r < 0)
 				return r;
 		}

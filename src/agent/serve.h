@@ -1,5 +1,7 @@
-/* The agent's side of the host channel: runs command streams, moves their
- * stdin/stdout/stderr under credit flow control, reports exit statuses.
+/* The agent's side of the host channel: runs command streams and RPC
+ * services the host asks for, carries calls that processes of this qube
+ * make (bh-call, through the local call socket: proto/call_sock.h), moves
+ * the data of each under credit flow control, reports exit statuses.
  * Also used over a socket pair by tests (bh-agent --serve-fd). */
 #ifndef BH_AGENT_SERVE_H
 #define BH_AGENT_SERVE_H
@@ -8,15 +10,24 @@
 #include <sys/types.h>
 
 #include "agent/spawn.h"
+#include "proto/rpc_req.h"
 #include "proto/chan.h"
 #include "proto/credit.h"
 
+/* A stream is a command or service the host started (in_fd: its stdin,
+ * out_fd/err_fd: its output), or a call a local process made (`call`:
+ * out_fd is what the caller sends, read and sent to the host as STDIN;
+ * in_fd takes the service's output, from the host's STDOUT; conn_fd is
+ * the caller's socket, which gets the exit status). */
 struct agent_stream {
 	uint32_t id; /* 0 = free slot */
-	pid_t pid;   /* 0 once reaped */
+	pid_t pid;   /* 0 once reaped (or a socket service: never a pid) */
 	int in_fd, out_fd, err_fd;
-	struct bh_credit send_credit; /* stdout+stderr we may still send */
-	uint8_t *stdin_buf;           /* host data not yet in the pipe */
+	int call;
+	int conn_fd;
+	int sock_service; /* in_fd is a socket: shut it down at stdin EOF */
+	struct bh_credit send_credit; /* output we may still send */
+	uint8_t *stdin_buf;           /* host data not yet in in_fd */
 	uint32_t stdin_len;
 	uint32_t stdin_outstanding; /* received, not yet credited back */
 	int stdin_eof;
@@ -24,18 +35,30 @@ struct agent_stream {
 	uint32_t exit_kind, exit_value;
 };
 
+/* Local callers accepted whose request has not arrived yet. */
+#define AGENT_PENDING_MAX 16
+
 struct agent {
 	struct bh_chan chan;
 	struct agent_stream streams[BH_MAX_STREAMS];
+	int call_listen_fd; /* -1: this agent takes no local calls */
+	int pending[AGENT_PENDING_MAX]; /* -1: free */
+	uint32_t next_call_id;
 	int disposable;
 	int jobs_finished;
 	int poweroff_requested;
 	int host_gone;
 	/* Replaced by the fuzz target so that no process is started. */
-	int (*spawn)(const struct bh_exec_req *req, struct spawned *out);
+	int (*spawn)(const struct bh_exec_req *req, const char *user,
+		     struct spawned *out);
+	int (*start_service)(const struct bh_service_req *req,
+			     struct spawned *out);
 };
 
 void agent_init(struct agent *a, int chan_fd, int disposable);
+/* Takes local calls on a socket at path (call_sock.h). Returns 0 or
+ * -errno. */
+int agent_listen_calls(struct agent *a, const char *path);
 void agent_free(struct agent *a);
 
 /* Queues HELLO (protocol version, flags 0): the qube is ready. */

@@ -2,13 +2,17 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "proto/frame.h"
+#include "agent/passwd.h"
+#include "lib/log.h"
 #include "lib/util.h"
+#include "proto/frame.h"
 
 /* The command's environment starts from these; the request's entries
  * add to them or replace them by name. */
@@ -25,22 +29,31 @@ static int same_name(const char *a, const char *b)
 	return strncmp(a, b, n) == 0 && b[n] == '=';
 }
 
-/* Defaults not overridden by the request, then the request's entries.
- * Returns a malloc'd NULL-terminated array pointing at both. */
-static char **merge_env(const struct bh_exec_req *req)
+/* Defaults not overridden by the request (with the user's own HOME,
+ * USER and LOGNAME when user_env is given), then the request's entries.
+ * Returns a malloc'd NULL-terminated array pointing at all of them. */
+static char **merge_env(const struct bh_exec_req *req, char *const user_env[3])
 {
-	char **env = calloc(N_DEFAULT_ENV + req->envc + 1, sizeof(*env));
+	char **env = calloc(N_DEFAULT_ENV + 3 + req->envc + 1, sizeof(*env));
 	size_t n = 0, i, j;
 
 	if (!env)
 		return NULL;
-	for (i = 0; i < N_DEFAULT_ENV; i++) {
+	for (i = 0; i < N_DEFAULT_ENV + 3; i++) {
+		const char *e = i < N_DEFAULT_ENV ? default_env[i]
+						  : user_env ? user_env[i - N_DEFAULT_ENV]
+							     : NULL;
 		int overridden = 0;
 
+		if (!e)
+			continue;
+		/* The user's HOME replaces the default one. */
+		if (user_env && i < N_DEFAULT_ENV && same_name(e, "HOME="))
+			continue;
 		for (j = 0; j < req->envc; j++)
-			overridden |= same_name(default_env[i], req->envp[j]);
+			overridden |= same_name(e, req->envp[j]);
 		if (!overridden)
-			env[n++] = (char *)default_env[i];
+			env[n++] = (char *)e;
 	}
 	for (j = 0; j < req->envc; j++)
 		env[n++] = req->envp[j];
@@ -64,16 +77,43 @@ static int nostart_from_errno(int e)
 	return BH_NOSTART_OTHER;
 }
 
-int spawn_command(const struct bh_exec_req *req, struct spawned *out)
+/* In the child: becomes pw's uid and gid, with no other groups. */
+static int become(const struct pw_user *pw)
+{
+	if (setgroups(1, &pw->gid) < 0 || setgid(pw->gid) < 0 ||
+	    setuid(pw->uid) < 0)
+		return -1;
+	return 0;
+}
+
+int spawn_command(const struct bh_exec_req *req, const char *user,
+		  struct spawned *out)
 {
 	int in[2] = { -1, -1 }, o[2] = { -1, -1 }, e[2] = { -1, -1 };
 	int report[2] = { -1, -1 };
-	char **envp = merge_env(req);
+	char home_env[PASSWD_HOME_MAX + 8], user_var[48], logname_var[48];
+	char *user_env[3] = { home_env, user_var, logname_var };
+	struct pw_user pw = { 0, 0, "/root" };
+	int as_user = user && user[0] && strcmp(user, "root");
+	char **envp;
 	sigset_t all;
 	pid_t pid;
 	int child_errno = 0;
 	ssize_t n;
 
+	if (as_user) {
+		int r = passwd_lookup(user, &pw);
+
+		if (r < 0) {
+			LOG_WARN("no user %s in %s: %s", user, PASSWD_FILE,
+				 strerror(-r));
+			return -BH_NOSTART_OTHER;
+		}
+		snprintf(home_env, sizeof(home_env), "HOME=%s", pw.home);
+		snprintf(user_var, sizeof(user_var), "USER=%s", user);
+		snprintf(logname_var, sizeof(logname_var), "LOGNAME=%s", user);
+	}
+	envp = merge_env(req, as_user ? user_env : NULL);
 	if (!envp)
 		return -BH_NOSTART_OTHER;
 	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(o, O_CLOEXEC) < 0 ||
@@ -92,7 +132,9 @@ int spawn_command(const struct bh_exec_req *req, struct spawned *out)
 		if (dup2(in[0], 0) < 0 || dup2(o[1], 1) < 0 ||
 		    dup2(e[1], 2) < 0)
 			_exit(125);
-		if (chdir("/root") < 0 && chdir("/") < 0)
+		if (as_user && become(&pw) < 0)
+			_exit(125);
+		if (chdir(pw.home) < 0 && chdir("/") < 0)
 			_exit(125);
 		/* PATH lookup uses the command's own PATH. */
 		for (char *const *v = envp; *v; v++)

@@ -16,6 +16,10 @@ struct bh_verb {
 
 int cmd_run(int argc, char **argv);
 void cmd_run_help(FILE *f);
+int cmd_copy(int argc, char **argv);
+void cmd_copy_help(FILE *f);
+int cmd_policy_agent(int argc, char **argv);
+void cmd_policy_agent_help(FILE *f);
 int cmd_create(int argc, char **argv);
 void cmd_create_help(FILE *f);
 int cmd_remove(int argc, char **argv);
@@ -50,6 +54,10 @@ int cmd_volume(int argc, char **argv);
 void cmd_volume_help(FILE *f);
 int cmd_template(int argc, char **argv);
 void cmd_template_help(FILE *f);
+/* cmd_template_build.c: bh template build and bh template info */
+int cmd_template_build(int argc, char **argv);
+int cmd_template_info(int argc, char **argv);
+void cmd_template_build_help(FILE *f);
 /* Runtime: cmd_console.c, cmd_log.c, cmd_events.c */
 int cmd_console(int argc, char **argv);
 void cmd_console_help(FILE *f);
@@ -57,6 +65,9 @@ int cmd_log(int argc, char **argv);
 void cmd_log_help(FILE *f);
 int cmd_events(int argc, char **argv);
 void cmd_events_help(FILE *f);
+/* RPC policy: cmd_policy.c */
+int cmd_policy(int argc, char **argv);
+void cmd_policy_help(FILE *f);
 /* 1 when s is a line count 1..1000 (-n of console and log), else 0. */
 int cli_lines_arg(const char *s);
 

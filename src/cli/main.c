@@ -10,6 +10,8 @@
 static const struct bh_verb verbs[] = {
 	{ "run", "run a command in a fresh disposable qube", cmd_run,
 	  cmd_run_help },
+	{ "copy", "copy files from the host into a qube's ~/Incoming/dom0",
+	  cmd_copy, cmd_copy_help },
 	{ "create", "create a qube", cmd_create,
 	  cmd_create_help },
 	{ "remove", "remove qubes", cmd_remove, cmd_remove_help },
@@ -36,7 +38,7 @@ static const struct bh_verb verbs[] = {
 	  cmd_clone_help },
 	{ "volume", "list a qube's volumes or grow its private volume",
 	  cmd_volume, cmd_volume_help },
-	{ "template", "list or remove TemplateVMs", cmd_template,
+	{ "template", "list, build, inspect or remove TemplateVMs", cmd_template,
 	  cmd_template_help },
 	/* Runtime */
 	{ "console", "show the end of a running qube's console", cmd_console,
@@ -44,6 +46,11 @@ static const struct bh_verb verbs[] = {
 	{ "log", "show the end of bulkheadd's log", cmd_log, cmd_log_help },
 	{ "events", "print qube events as they happen", cmd_events,
 	  cmd_events_help },
+	/* RPC policy */
+	{ "policy-agent", "answer the daemon's questions about calls the "
+	  "policy asks about", cmd_policy_agent, cmd_policy_agent_help },
+	{ "policy", "check the RPC policy, or what it decides for a call",
+	  cmd_policy, cmd_policy_help },
 };
 
 #define NVERBS (sizeof(verbs) / sizeof(*verbs))

@@ -37,11 +37,15 @@ static const struct {
 	{ "admin.host.Info", admin_host_info },
 	/* Volumes: qube folders and images (admin_vm.c, admin_clone.c,
 	 * admin_volume.c). */
-	{ "admin.vm.Create.TemplateVM", admin_vm_create_template },
+	/* import= adopts a built template (admin_template.c). */
+	{ "admin.vm.Create.TemplateVM", admin_template_create },
 	{ "admin.vm.Create.StandaloneVM", admin_vm_create_standalone },
 	{ "admin.vm.Clone", admin_vm_clone },
 	{ "admin.vm.volume.List", admin_vm_volume_list },
 	{ "admin.vm.volume.Resize", admin_vm_volume_resize },
+	/* RPC policy (admin_policy.c). */
+	{ "admin.policy.Lint", admin_policy_lint },
+	{ "admin.policy.Check", admin_policy_check },
 };
 
 #define NHANDLERS (sizeof(handlers) / sizeof(*handlers))

@@ -53,6 +53,9 @@ unsigned admin_vm_create_app(const struct admin_req *q,
 			     struct admin_reply *r);
 unsigned admin_vm_create_template(const struct admin_req *q,
 				  struct admin_reply *r);
+/* admin_template.c: import= of a built template, else the above. */
+unsigned admin_template_create(const struct admin_req *q,
+			       struct admin_reply *r);
 unsigned admin_vm_create_standalone(const struct admin_req *q,
 				    struct admin_reply *r);
 unsigned admin_vm_remove(const struct admin_req *q, struct admin_reply *r);
@@ -82,5 +85,9 @@ unsigned admin_tag_set(const struct admin_req *q, struct admin_reply *r);
 unsigned admin_tag_remove(const struct admin_req *q, struct admin_reply *r);
 
 unsigned admin_host_info(const struct admin_req *q, struct admin_reply *r);
+
+unsigned admin_policy_lint(const struct admin_req *q, struct admin_reply *r);
+unsigned admin_policy_check(const struct admin_req *q,
+			    struct admin_reply *r);
 
 #endif

@@ -12,6 +12,9 @@
 #include "daemon/admin_runtime.h"
 #include "daemon/dispvm.h"
 #include "daemon/qube_power.h"
+#include "daemon/rpc.h"
+#include "daemon/rpc_ask.h"
+#include "daemon/streams.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "proto/admin.h"
@@ -55,14 +58,25 @@ void client_error(struct client *c, int code, const char *fmt, ...)
 	c->closing = 1;
 }
 
+/* The client's run or call ends with it (a disposable goes too). */
+static void forget_qube(struct client *c)
+{
+	if (c->dv)
+		dispvm_client_gone(c->dv, c);
+	c->dv = NULL;
+	c->sid = 0;
+	free(c->svc);
+	c->svc = NULL;
+	if (c->ask_agent)
+		rpc_ask_agent_gone(c->d, c);
+	c->ask_agent = 0;
+}
+
 /* The connection is unusable: forget it; its qube, if any, goes too. */
 void client_drop(struct client *c)
 {
 	qube_client_gone(c->d, c);
-	if (c->dv) {
-		dispvm_client_gone(c->dv);
-		c->dv = NULL;
-	}
+	forget_qube(c);
 	c->closing = 2; /* close now, without flushing */
 }
 
@@ -87,19 +101,22 @@ static void handle_frame(struct client *c, const struct bh_frame_hdr *h,
 		qube_run(c->d, c, payload, h->len);
 		return;
 	}
+	if (h->type == BH_MSG_RUN_SERVICE && !c->dv) {
+		rpc_run_service(c->d, c, payload, h->len);
+		return;
+	}
 	/* One reply per call; the connection stays open for more. */
 	if (h->type == BH_MSG_ADMIN_CALL && !c->dv) {
-		if (!admin_power_dispatch(c->d, c, payload, h->len) &&
+		if (!rpc_ask_dispatch(c->d, c, payload, h->len) &&
+		    !admin_power_dispatch(c->d, c, payload, h->len) &&
 		    !admin_runtime_dispatch(c->d, c, payload, h->len))
 			admin_dispatch(c->d, c, payload, h->len);
 		return;
 	}
-	if (c->dv && dispvm_client_frame(c->dv, h, payload) == 0)
+	if (c->dv && qs_client_frame(c, h, payload) == 0)
 		return;
 	LOG_WARN("admin client sent an unexpected frame (type %u)", h->type);
-	if (c->dv)
-		dispvm_client_gone(c->dv);
-	c->dv = NULL;
+	forget_qube(c);
 	client_error(c, BH_EXIT_FAILURE, "protocol error on the admin socket");
 }
 
@@ -111,7 +128,7 @@ void client_process(struct client *c)
 
 	/* Frames behind a run request (the command's stdin) wait in the
 	 * buffer while its qube boots: the stream does not exist yet. */
-	while (!(c->dv && c->dv->state == DV_BOOTING) && c->closing != 2 &&
+	while (!(c->dv && !c->sid) && c->closing != 2 &&
 	       (r = bh_chan_next(&c->chan, &h, &payload)) != 0) {
 		if (r < 0) {
 			client_drop(c);
@@ -147,8 +164,7 @@ void client_reap_closed(struct daemon *d)
 
 		if (c->closing == 2 ||
 		    (c->closing == 1 && bh_chan_pending(&c->chan) == 0)) {
-			if (c->dv)
-				dispvm_client_gone(c->dv);
+			forget_qube(c);
 			qube_client_gone(d, c);
 			*pp = c->next;
 			close(c->chan.fd);

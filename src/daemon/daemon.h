@@ -12,6 +12,7 @@
 #include "lib/paths.h"
 #include "proto/chan.h"
 #include "proto/credit.h"
+#include "proto/rpc_req.h"
 
 /* Disposables are dispN, N in 1..DISPVM_MAX_NO (as in Qubes); their jail
  * ids are DISPVM_JAIL_ID_BASE + N, above any persistent qube's id. */
@@ -34,13 +35,46 @@
  * 1-byte frames); one read adds at most one input buffer, so queues stay
  * below RELAY_PAUSE_BYTES + sizeof(bh_chan.in) + a frame. */
 #define RELAY_PAUSE_BYTES BH_STREAM_WINDOW
-/* Queue bounds that follow from it: refusing past them is a safety net. */
-#define DISPVM_CHAN_OUT_MAX (2u * BH_STREAM_WINDOW + 4u * BH_FRAME_MAX_PAYLOAD)
+/* The queue toward a qube: reading every source stops at
+ * RELAY_PAUSE_BYTES, but in one round of the loop each other qube and
+ * client may still add what one read brought (at most sizeof(bh_chan.in),
+ * 128 KiB). Refusing past this cap is a safety net: it allows a hundred
+ * such sources in one round. */
+#define DISPVM_CHAN_OUT_MAX (RELAY_PAUSE_BYTES + 100u * 2u * \
+			     (BH_FRAME_HDR_LEN + BH_FRAME_MAX_PAYLOAD))
 /* Lines of console log shown when a qube fails to boot. */
 #define CONSOLE_TAIL_LINES 15
 
 struct client;
+struct rpc_ask;
 struct store;
+
+/* One stream on a qube's channel and what it is joined with (streams.h). */
+enum qstream_role {
+	QS_FREE = 0,
+	QS_RUN,     /* a command the host started for bh (bh run) */
+	QS_SERVICE, /* an RPC service the host started for a call */
+	QS_CALL,    /* a call a process of the qube made (bh-call) */
+};
+
+struct qstream {
+	uint32_t id; /* on the qube's channel; 0: a free slot */
+	enum qstream_role role;
+	/* The other end: a bh client (its stream 1), or another qube's
+	 * stream (peer, peer_id). A call waiting for its target to boot
+	 * has peer set and peer_id 0. Neither: the other end is gone. */
+	struct client *client;
+	struct dispvm *peer;
+	uint32_t peer_id;
+	/* Data the guest may still send on this stream (its output, or a
+	 * caller's bytes), and what bh may still send (client ends). */
+	struct bh_credit guest_may_send;
+	struct bh_credit client_may_send;
+	int guest_eof, err_eof; /* the guest ended its data / stderr */
+	int input_eof;		/* EOF of the input went to the guest */
+	/* A call: the service it asked for, kept until the target runs. */
+	struct bh_service_req *svc;
+};
 
 enum dispvm_state {
 	DV_BOOTING,  /* QEMU started, waiting for HELLO */
@@ -59,16 +93,19 @@ struct dispvm {
 	struct bh_chan chan;
 	struct qmp qmp;
 	struct console_log console;
-	struct client *client; /* NULL once bh has gone */
-	uint8_t *exec_req;
+	/* A disposable's bh (bh run --dispvm), which gets its end; NULL
+	 * once bh has gone. Persistent qubes keep clients per stream. */
+	struct client *client;
+	uint8_t *exec_req; /* a disposable's command, sent at HELLO */
 	uint32_t exec_len;
+	struct qstream streams[BH_MAX_STREAMS];
+	uint32_t next_stream_id;
+	/* A disposable: the stream whose end is its end (0: none yet). */
+	uint32_t job_stream;
 	int64_t started_ms;
 	int64_t deadline_ms; /* 0 = none */
 	int quit_sent, kill_sent;
 	int console_eof;
-	struct bh_credit agent_may_send;  /* stdout+stderr credit */
-	struct bh_credit client_may_send; /* stdin credit */
-	int out_eof, err_eof;
 	int have_exit;
 	uint32_t exit_kind, exit_value;
 	/* First failure, reported to bh instead of an exit status. */
@@ -76,11 +113,9 @@ struct dispvm {
 	char err_msg[2048];
 
 	/* A persistent qube (AppVM, TemplateVM, StandaloneVM): it stays up
-	 * between commands, runs one `bh run` command at a time (stream 1,
-	 * `run_active` while it runs), and its end is recorded in the store. */
+	 * between commands, runs any number of them and of RPC services,
+	 * and its end is recorded in the store. */
 	int persistent;
-	int run_active;
-	int stdin_eof; /* the run's stdin EOF has gone to the guest */
 	int paused;
 	/* The admin client waiting for the start to finish (reply when the
 	 * agent is ready) or for the qube to stop (shutdown --wait). */
@@ -99,8 +134,12 @@ struct client {
 	struct daemon *d;
 	struct bh_chan chan;
 	struct dispvm *dv;
+	uint32_t sid; /* dv's stream of this client's run; 0: not yet */
 	int closing; /* close once the output queue is empty */
 	int subscriber; /* admin.Events: gets events, makes no more calls */
+	int ask_agent;  /* admin.policy.AskAgent: answers policy asks */
+	/* bh run --service: the service to start once the qube is ready. */
+	struct bh_service_req *svc;
 };
 
 struct daemon {
@@ -115,6 +154,8 @@ struct daemon {
 	int stopping;
 	struct client *clients;
 	struct dispvm *dispvms;
+	struct rpc_ask *asks; /* calls waiting for the user (rpc_ask.h) */
+	uint32_t next_ask_id;
 };
 
 #endif

@@ -15,6 +15,8 @@
 
 #include "daemon/client.h"
 #include "daemon/leftover_qemu.h"
+#include "daemon/rpc.h"
+#include "daemon/streams.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "proto/exitcodes.h"
@@ -208,8 +210,6 @@ int dispvm_launch(struct daemon *d, struct dispvm *dv, struct qube_spec *spec,
 	dv->state = DV_BOOTING;
 	dv->started_ms = bh_now_ms();
 	dv->deadline_ms = dv->started_ms + d->boot_timeout_ms;
-	dv->agent_may_send.avail = BH_STREAM_WINDOW;
-	dv->client_may_send.avail = BH_STREAM_WINDOW;
 	dv->next = d->dispvms;
 	d->dispvms = dv;
 	/* For the next daemon, should this one die (leftover_qemu.h). */
@@ -221,10 +221,11 @@ int dispvm_launch(struct daemon *d, struct dispvm *dv, struct qube_spec *spec,
 	return 0;
 }
 
-void dispvm_start(struct daemon *d, struct client *c, const uint8_t *req,
-		  uint32_t len)
+/* A fresh disposable from the minimal template, booting. Returns it, or
+ * NULL with *code (a bh exit code) and err set and nothing left. */
+static struct dispvm *new_disposable(struct daemon *d, int *code, char *err,
+				     size_t cap)
 {
-	char err[2048];
 	char kernel[PATH_MAX], initramfs[PATH_MAX], root[PATH_MAX];
 	struct qube_spec spec;
 	struct dispvm *dv;
@@ -232,28 +233,28 @@ void dispvm_start(struct daemon *d, struct client *c, const uint8_t *req,
 	int r;
 
 	if (guest_files_check(&d->guest, d->paths.state, NULL, "minimal", err,
-			      sizeof(err)) < 0) {
-		client_error(c, BH_EXIT_SETUP, "%s", err);
-		return;
+			      cap) < 0) {
+		*code = BH_EXIT_SETUP;
+		return NULL;
 	}
 	dv = calloc(1, sizeof(*dv));
-	if (!dv || !(dv->exec_req = malloc(len))) {
-		free(dv);
-		client_error(c, BH_EXIT_FAILURE, "out of memory");
-		return;
+	if (!dv) {
+		*code = BH_EXIT_FAILURE;
+		snprintf(err, cap, "out of memory");
+		return NULL;
 	}
-	memcpy(dv->exec_req, req, len);
-	dv->exec_len = len;
 	/* The jail binds files at their real paths: no symlinks. */
 	if (pick_name(d, dv->name, sizeof(dv->name), &no) < 0 ||
 	    !realpath(d->guest.kernel.path, kernel) ||
 	    !realpath(d->guest.initramfs.path, initramfs) ||
 	    !realpath(d->guest.root.path, root)) {
-		client_error(c, BH_EXIT_SETUP,
-			     "cannot name a new qube or resolve the guest "
-			     "images: %s",
-			     strerror(errno));
-		goto fail_free;
+		*code = BH_EXIT_SETUP;
+		snprintf(err, cap,
+			 "cannot name a new qube or resolve the guest images: "
+			 "%s",
+			 strerror(errno));
+		free(dv);
+		return NULL;
 	}
 	memset(&spec, 0, sizeof(spec));
 	spec.kernel = kernel;
@@ -263,61 +264,87 @@ void dispvm_start(struct daemon *d, struct client *c, const uint8_t *req,
 	spec.memory_mb = DISPVM_MEMORY_MB;
 	spec.vcpus = DISPVM_VCPUS;
 	spec.disposable = 1;
-	r = dispvm_launch(d, dv, &spec, err, sizeof(err));
+	r = dispvm_launch(d, dv, &spec, err, cap);
 	if (r < 0) {
-		client_error(c, -r, "%s: %s", dv->name, err);
-		goto fail_free;
+		char why[1024];
+
+		*code = -r;
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, cap, "%s: %s", dv->name, why);
+		free(dv);
+		return NULL;
 	}
-	dv->client = c;
-	c->dv = dv;
-	return;
-fail_free:
-	free(dv->exec_req);
-	free(dv);
+	return dv;
 }
 
-/* Sends the pending exec request on stream 1: the run begins. */
-int dispvm_run_begin(struct dispvm *dv)
+void dispvm_start(struct daemon *d, struct client *c, const uint8_t *req,
+		  uint32_t len)
 {
-	int r = bh_chan_send(&dv->chan, BH_MSG_EXEC, 1, dv->exec_req,
-			     dv->exec_len);
+	char err[2048];
+	uint8_t *copy = malloc(len);
+	struct dispvm *dv;
+	int code = BH_EXIT_FAILURE;
 
+	if (!copy) {
+		client_error(c, BH_EXIT_FAILURE, "out of memory");
+		return;
+	}
+	dv = new_disposable(d, &code, err, sizeof(err));
+	if (!dv) {
+		client_error(c, code, "%s", err);
+		free(copy);
+		return;
+	}
+	memcpy(copy, req, len);
+	dv->exec_req = copy;
+	dv->exec_len = len;
+	dv->client = c;
+	c->dv = dv;
+}
+
+struct dispvm *dispvm_for_call(struct daemon *d, char *err, size_t cap)
+{
+	int code;
+
+	return new_disposable(d, &code, err, cap);
+}
+
+/* A disposable's command goes out on stream 1 once it is ready. */
+static int start_job(struct dispvm *dv)
+{
+	int r;
+
+	if (!dv->exec_req || !dv->client) {
+		/* Made for a call: its services start when the calls that
+		 * wait for it are joined (rpc_target_ready). */
+		return 0;
+	}
+	r = qs_start_run(dv, 1, dv->client, dv->exec_req, dv->exec_len);
 	free(dv->exec_req);
 	dv->exec_req = NULL;
-	dv->run_active = 1;
+	dv->job_stream = 1;
 	return r < 0 ? -EPROTO : 0;
 }
 
-void dispvm_run_end(struct dispvm *dv)
+/* The disposable's job is over: the guest has sent everything; let it
+ * go. */
+static int job_done(struct dispvm *dv, uint32_t kind, uint32_t value)
 {
-	dv->run_active = 0;
-	dv->stdin_eof = 0;
-	dv->out_eof = dv->err_eof = 0;
-	dv->agent_may_send.avail = BH_STREAM_WINDOW;
-	dv->client_may_send.avail = BH_STREAM_WINDOW;
-}
-
-static int forward_to_client(struct dispvm *dv, uint32_t type,
-			     const void *p, uint32_t len)
-{
-	if (!dv->client) {
-		/* bh went away from a persistent qube's run: drop the
-		 * output but keep the command moving until it exits. */
-		if (dv->persistent && len &&
-		    (type == BH_MSG_STDOUT || type == BH_MSG_STDERR)) {
-			bh_credit_grant(&dv->agent_may_send, len);
-			return bh_chan_send_u32(&dv->chan, BH_MSG_CREDIT, 1,
-						len);
-		}
-		return 0;
-	}
-	return bh_chan_send(&dv->client->chan, type, 1, p, len);
+	dv->have_exit = 1;
+	dv->exit_kind = kind;
+	dv->exit_value = value;
+	dv->state = DV_STOPPING;
+	dv->deadline_ms = bh_now_ms() + DISPVM_POWEROFF_MS;
+	return bh_chan_send(&dv->chan, BH_MSG_POWEROFF, 0, NULL, 0) < 0
+		       ? -EPROTO
+		       : 0;
 }
 
 int dispvm_handle_agent_frame(struct dispvm *dv, const struct bh_frame_hdr *h,
 			      const uint8_t *untrusted_payload)
 {
 	uint32_t v, kind;
+	int r;
 
 	if (bh_frame_check_from_guest(h) < 0)
 		return -EPROTO;
@@ -330,71 +357,28 @@ int dispvm_handle_agent_frame(struct dispvm *dv, const struct bh_frame_hdr *h,
 		dv->deadline_ms = 0;
 		LOG_INFO("%s: ready after %lld ms", dv->name,
 			 (long long)(bh_now_ms() - dv->started_ms));
-		if (dv->persistent) {
+		if (dv->persistent)
 			qube_ready(dv);
-			return 0;
-		}
-		return dispvm_run_begin(dv);
+		else if ((r = start_job(dv)) < 0)
+			return r;
+		rpc_target_ready(dv);
+		return 0;
 	}
-	/* Everything else belongs to the one command stream, while it runs. */
-	if (dv->state != DV_RUNNING || h->stream != 1 || dv->have_exit ||
-	    (dv->persistent && !dv->run_active))
+	/* Nothing but HELLO before it. A disposable whose job is over may
+	 * still carry a call its command left running until it powers
+	 * off, but starts none. */
+	if (dv->state == DV_BOOTING)
 		return -EPROTO;
-	switch (h->type) {
-	case BH_MSG_STDOUT:
-	case BH_MSG_STDERR: {
-		int *eof = h->type == BH_MSG_STDOUT ? &dv->out_eof
-						    : &dv->err_eof;
-
-		if (*eof)
-			return -EPROTO; /* data after EOF */
-		if (h->len == 0)
-			*eof = 1;
-		else if (bh_credit_take(&dv->agent_may_send, h->len) < 0)
-			return -EPROTO;
-		return forward_to_client(dv, h->type, untrusted_payload,
-					 h->len) < 0
-			       ? -EPROTO
-			       : 0;
+	if (h->type == BH_MSG_CALL) {
+		if (dv->state != DV_RUNNING)
+			return qs_refuse_new_call(dv, h->stream);
+		return rpc_call_opened(dv, h->stream, untrusted_payload,
+				       h->len);
 	}
-	case BH_MSG_CREDIT:
-		if (bh_parse_u32_payload(untrusted_payload, h->len, &v) < 0 ||
-		    bh_credit_grant(&dv->client_may_send, v) < 0)
-			return -EPROTO;
-		return forward_to_client(dv, BH_MSG_CREDIT, untrusted_payload,
-					 4) < 0
-			       ? -EPROTO
-			       : 0;
-	case BH_MSG_EXIT:
-		if (bh_parse_exit(untrusted_payload, h->len, &kind, &v) < 0)
-			return -EPROTO;
-		if (dv->persistent) {
-			/* The command is over; the qube stays. */
-			if (dv->client) {
-				uint8_t p[8];
-
-				bh_put_u32(p, kind);
-				bh_put_u32(p + 4, v);
-				bh_chan_send(&dv->client->chan, BH_MSG_EXIT, 1,
-					     p, sizeof(p));
-				dv->client->closing = 1;
-				dv->client->dv = NULL;
-				dv->client = NULL;
-			}
-			dispvm_run_end(dv);
-			return 0;
-		}
-		dv->have_exit = 1;
-		dv->exit_kind = kind;
-		dv->exit_value = v;
-		/* The guest has sent everything; let it go. */
-		dv->state = DV_STOPPING;
-		dv->deadline_ms = bh_now_ms() + DISPVM_POWEROFF_MS;
-		return bh_chan_send(&dv->chan, BH_MSG_POWEROFF, 0, NULL, 0) < 0
-			       ? -EPROTO
-			       : 0;
-	}
-	return -EPROTO;
+	r = qs_guest_frame(dv, h, untrusted_payload, &kind, &v);
+	if (r == 1)
+		return job_done(dv, kind, v);
+	return r;
 }
 
 void dispvm_agent_input(struct dispvm *dv)
@@ -452,48 +436,16 @@ void dispvm_qmp_input(struct dispvm *dv)
 		LOG_DEBUG("%s: QMP connection closed", dv->name);
 }
 
-int dispvm_client_frame(struct dispvm *dv, const struct bh_frame_hdr *h,
-			const uint8_t *payload)
+void dispvm_client_gone(struct dispvm *dv, struct client *c)
 {
-	uint32_t v;
-
-	if (h->stream != 1)
-		return -EPROTO;
-	switch (h->type) {
-	case BH_MSG_STDIN:
-		if (bh_credit_take(&dv->client_may_send, h->len) < 0 ||
-		    dv->stdin_eof)
-			return -EPROTO;
-		if (h->len == 0)
-			dv->stdin_eof = 1;
-		break;
-	case BH_MSG_CREDIT:
-		if (bh_parse_u32_payload(payload, h->len, &v) < 0 ||
-		    bh_credit_grant(&dv->agent_may_send, v) < 0)
-			return -EPROTO;
-		break;
-	default:
-		return -EPROTO;
-	}
-	if (dv->state != DV_RUNNING)
-		return 0; /* the command is over; nothing to feed */
-	if (bh_chan_send(&dv->chan, h->type, 1, payload, h->len) < 0)
-		return -EPROTO;
-	return 0;
-}
-
-void dispvm_client_gone(struct dispvm *dv)
-{
-	dv->client = NULL;
-	if (dv->persistent) {
-		/* The qube stays; its command gets EOF on stdin and its
+	if (dv->persistent || c != dv->client) {
+		/* The qube stays; the command gets EOF on stdin and its
 		 * output is dropped until it exits. */
-		if (dv->run_active && !dv->stdin_eof) {
-			dv->stdin_eof = 1;
-			bh_chan_send(&dv->chan, BH_MSG_STDIN, 1, NULL, 0);
-		}
+		qs_client_gone(c);
 		return;
 	}
+	dv->client = NULL;
+	qs_client_gone(c);
 	if (dv->vm_alive) {
 		LOG_INFO("%s: bh went away; destroying the qube", dv->name);
 		dispvm_kill(dv);
@@ -521,6 +473,7 @@ static void report_and_free(struct dispvm *dv)
 				     "%s", dv->err_msg);
 		}
 	}
+	qs_qube_gone(dv, dv->err_code ? dv->err_msg : "it stopped");
 	if (dv->persistent)
 		qube_stopped(dv);
 	for (pp = &d->dispvms; *pp; pp = &(*pp)->next)

@@ -11,17 +11,18 @@
 void dispvm_start(struct daemon *d, struct client *c, const uint8_t *req,
 		  uint32_t len);
 
+/* A fresh disposable that an RPC call (@dispvm) will use: booting, with
+ * no job yet; the calls waiting for it are joined when it is ready
+ * (rpc_target_ready) and its first service's end is its end. Returns
+ * NULL with err set when it could not start. */
+struct dispvm *dispvm_for_call(struct daemon *d, char *err, size_t cap);
+
 /* Starts QEMU for dv (its name set) from spec: runtime folder, bounded
  * console log, jailed engine. On success dv is in the daemon's list,
  * booting; on failure returns a negative bh exit code, err says why, and
  * nothing is left behind. */
 int dispvm_launch(struct daemon *d, struct dispvm *dv, struct qube_spec *spec,
 		  char *err, size_t cap);
-
-/* A run on stream 1: sends the pending exec request / resets the relay
- * when the command has exited. */
-int dispvm_run_begin(struct dispvm *dv);
-void dispvm_run_end(struct dispvm *dv);
 
 /* Persistent qubes (qube_power.c): the agent said HELLO; QEMU is gone. */
 void qube_ready(struct dispvm *dv);
@@ -38,9 +39,8 @@ void dispvm_agent_input(struct dispvm *dv);
 void dispvm_agent_output(struct dispvm *dv);
 void dispvm_qmp_input(struct dispvm *dv);
 void dispvm_console_input(struct dispvm *dv);
-int dispvm_client_frame(struct dispvm *dv, const struct bh_frame_hdr *h,
-			const uint8_t *payload);
-void dispvm_client_gone(struct dispvm *dv);
+/* Client c, joined with a stream of dv, went away. */
+void dispvm_client_gone(struct dispvm *dv, struct client *c);
 void dispvm_reaped(struct dispvm *dv, int wstatus);
 void dispvm_tick(struct dispvm *dv, int64_t now_ms);
 /* Kills QEMU at once. */

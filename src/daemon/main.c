@@ -22,6 +22,8 @@
 #include "daemon/client.h"
 #include "daemon/daemon.h"
 #include "daemon/dispvm.h"
+#include "daemon/rpc_ask.h"
+#include "daemon/streams.h"
 #include "daemon/qube_power.h"
 #include "daemon/store_boot.h"
 #include "daemon/tsc.h"
@@ -158,7 +160,7 @@ static int run_loop(struct daemon *d)
 	for (;;) {
 		struct client *c;
 		struct dispvm *dv;
-		int64_t now = bh_now_ms(), next = -1;
+		int64_t now = bh_now_ms(), next = rpc_ask_tick(d, bh_now_ms());
 		nfds_t n = 0, i;
 		int timeout;
 
@@ -190,7 +192,7 @@ static int run_loop(struct daemon *d)
 			/* While its qube boots, a client's stdin waits in
 			 * the socket: the command's stream does not exist
 			 * yet. */
-			if (!c->dv || (c->dv->state != DV_BOOTING &&
+			if (!c->dv || (c->sid &&
 				       bh_chan_pending(&c->dv->chan) <
 					       RELAY_PAUSE_BYTES))
 				ev |= POLLIN;
@@ -210,9 +212,7 @@ static int run_loop(struct daemon *d)
 			 * here (credit bounds payload, not frame headers). */
 			short ev = 0;
 
-			if (!dv->client ||
-			    bh_chan_pending(&dv->client->chan) <
-				    RELAY_PAUSE_BYTES)
+			if (!qs_peers_congested(dv))
 				ev |= POLLIN;
 			if (bh_chan_pending(&dv->chan))
 				ev |= POLLOUT;
@@ -284,7 +284,7 @@ next_round:
 		/* A qube that became ready releases its client's waiting
 		 * frames; then queue what the handlers produced. */
 		for (c = d->clients; c; c = c->next)
-			if (c->dv && c->dv->state != DV_BOOTING)
+			if (c->dv && c->sid)
 				client_process(c);
 		for (c = d->clients; c; c = c->next)
 			if (c->closing != 2 && bh_chan_pending(&c->chan))

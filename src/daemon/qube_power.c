@@ -4,6 +4,7 @@
  * its commands, its private volume persists, and the store records its
  * power state and why it stopped. */
 #include "daemon/qube_power.h"
+#include "daemon/streams.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -34,7 +35,7 @@
 /* When bulkheadd itself stops, running qubes get less. */
 #define QUBE_DAEMON_EXIT_MS 10000
 
-static struct dispvm *find_running(struct daemon *d, const char *name)
+struct dispvm *qube_find_running(struct daemon *d, const char *name)
 {
 	struct dispvm *dv;
 
@@ -177,14 +178,40 @@ static int private_for(struct daemon *d, const char *name, uid_t uid,
 	return 0;
 }
 
-static void qube_start(struct daemon *d, struct client *c, const char *name)
+/* The feature init=systemd, on the qube or (an AppVM's) its template,
+ * becomes bh.init=systemd after the kernelopts: the agent hands PID 1
+ * over to systemd (src/agent/handover.h). Without it, the fast path. */
+static int init_opts(struct daemon *d, const struct qube_info *q,
+		     const char *kopts, char *out, size_t cap, char *err,
+		     size_t ecap)
+{
+	char v[64] = "", ferr[STORE_ERR_MAX];
+
+	if (store_feature_get(d->store, q->name, "init", v, sizeof(v), ferr,
+			      sizeof(ferr)) < 0 &&
+	    (q->cls != QC_APP ||
+	     store_feature_get(d->store, q->template_name, "init", v,
+			       sizeof(v), ferr, sizeof(ferr)) < 0))
+		v[0] = '\0';
+	if (v[0] && strcmp(v, "systemd")) {
+		snprintf(err, ecap, "feature init is '%.60s'; the only value "
+			 "is 'systemd' (remove the feature for the fast "
+			 "boot without it)", v);
+		return -EINVAL;
+	}
+	snprintf(out, cap, "%s%s%s", kopts, kopts[0] && v[0] ? " " : "",
+		 v[0] ? "bh.init=systemd" : "");
+	return 0;
+}
+
+void qube_start(struct daemon *d, struct client *c, const char *name)
 {
 	char err[2048], root[PATH_MAX], priv[PATH_MAX], kernel[PATH_MAX],
 		initramfs[PATH_MAX], rroot[PATH_MAX], rpriv[PATH_MAX];
 	struct qube_info q;
 	struct qube_spec spec;
 	struct dispvm *dv;
-	char kopts[1100], kver[128];
+	char kopts[1100], allopts[1200], kver[128];
 	int writable, r, is_default;
 	uid_t uid;
 
@@ -192,7 +219,7 @@ static void qube_start(struct daemon *d, struct client *c, const char *name)
 		reply(c, BH_ADMIN_NOSUCH, "%s", err);
 		return;
 	}
-	if (find_running(d, name)) {
+	if (qube_find_running(d, name)) {
 		reply(c, BH_ADMIN_REFUSED, "qube %s is already running", name);
 		return;
 	}
@@ -209,6 +236,14 @@ static void qube_start(struct daemon *d, struct client *c, const char *name)
 	if (guest_files_check(&d->guest, d->paths.state, kver,
 			      BUILTIN_TEMPLATE, err, sizeof(err)) < 0) {
 		reply(c, BH_EXIT_SETUP, "cannot start %s: %s", name, err);
+		return;
+	}
+	if (store_prop_get(d->store, name, "kernelopts", kopts, sizeof(kopts),
+			   &is_default, err, sizeof(err)) < 0)
+		kopts[0] = '\0';
+	if (init_opts(d, &q, kopts, allopts, sizeof(allopts), err,
+		      sizeof(err)) < 0) {
+		reply(c, BH_ADMIN_INVALID, "cannot start %s: %s", name, err);
 		return;
 	}
 	dv = calloc(1, sizeof(*dv));
@@ -254,9 +289,7 @@ static void qube_start(struct daemon *d, struct client *c, const char *name)
 	spec.root_writable = writable;
 	spec.private_img = rpriv;
 	spec.jail_id = (unsigned)q.id;
-	if (store_prop_get(d->store, name, "kernelopts", kopts, sizeof(kopts),
-			   &is_default, err, sizeof(err)) == 0)
-		spec.kernelopts = kopts;
+	spec.kernelopts = allopts;
 	spec.memory_mb = prop_uint(d, name, "memory", 400);
 	spec.vcpus = prop_uint(d, name, "vcpus", 1);
 	r = dispvm_launch(d, dv, &spec, err, sizeof(err));
@@ -327,7 +360,7 @@ void qube_stopped(struct dispvm *dv)
 static void qube_shutdown(struct daemon *d, struct client *c,
 			  const char *name, const char *arg)
 {
-	struct dispvm *dv = find_running(d, name);
+	struct dispvm *dv = qube_find_running(d, name);
 
 	if (!dv) {
 		reply(c, BH_ADMIN_REFUSED, "qube %s is not running", name);
@@ -360,7 +393,7 @@ static void qube_shutdown(struct daemon *d, struct client *c,
 
 static void qube_kill(struct daemon *d, struct client *c, const char *name)
 {
-	struct dispvm *dv = find_running(d, name);
+	struct dispvm *dv = qube_find_running(d, name);
 
 	if (!dv) {
 		reply(c, BH_ADMIN_REFUSED, "qube %s is not running", name);
@@ -376,7 +409,7 @@ static void qube_kill(struct daemon *d, struct client *c, const char *name)
 static void qube_pause(struct daemon *d, struct client *c, const char *name,
 		       int pause)
 {
-	struct dispvm *dv = find_running(d, name);
+	struct dispvm *dv = qube_find_running(d, name);
 
 	if (!dv || dv->state != DV_RUNNING) {
 		reply(c, BH_ADMIN_REFUSED, "qube %s is not running", name);
@@ -439,7 +472,7 @@ void qube_run(struct daemon *d, struct client *c, const uint8_t *payload,
 		return;
 	}
 	bh_exec_req_free(&req);
-	dv = find_running(d, name);
+	dv = qube_find_running(d, name);
 	if (!dv || dv->state != DV_RUNNING || dv->paused) {
 		client_error(c, BH_EXIT_FAILURE,
 			     "qube %s is not running; start it with `bh start "
@@ -447,24 +480,11 @@ void qube_run(struct daemon *d, struct client *c, const uint8_t *payload,
 			     name, name);
 		return;
 	}
-	if (dv->run_active) {
+	if (qs_start_run(dv, 0, c, nul + 1, len - (uint32_t)n - 1) < 0)
 		client_error(c, BH_EXIT_FAILURE,
-			     "qube %s is running another command from bh; one "
-			     "at a time for now",
-			     name);
-		return;
-	}
-	dv->exec_req = malloc(len - n - 1);
-	if (!dv->exec_req) {
-		client_error(c, BH_EXIT_FAILURE, "out of memory");
-		return;
-	}
-	memcpy(dv->exec_req, nul + 1, len - n - 1);
-	dv->exec_len = len - (uint32_t)n - 1;
-	dispvm_run_end(dv); /* fresh relay state */
-	dv->client = c;
-	c->dv = dv;
-	dispvm_run_begin(dv);
+			     "qube %s runs %u streams already; try again when "
+			     "some have ended",
+			     name, BH_MAX_STREAMS);
 }
 
 void qube_client_gone(struct daemon *d, struct client *c)

@@ -19,6 +19,13 @@ void qube_run(struct daemon *d, struct client *c, const uint8_t *payload,
 	      uint32_t len);
 
 /* At daemon start: starts every qube whose autostart property is True. */
+/* The running (or booting, or stopping) persistent qube of that name. */
+struct dispvm *qube_find_running(struct daemon *d, const char *name);
+
+/* Starts the qube: c (NULL: nobody, the log says why it failed) gets the
+ * reply once it is ready. */
+void qube_start(struct daemon *d, struct client *c, const char *name);
+
 void qube_autostart(struct daemon *d);
 /* The daemon is stopping: power a persistent qube off cleanly (the usual
  * deadline, then QMP quit, then SIGKILL). */

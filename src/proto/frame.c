@@ -40,6 +40,17 @@ int bh_frame_hdr_decode(const uint8_t *untrusted_buf, struct bh_frame_hdr *out)
 
 /* What the host accepts from a guest. Stream 0 carries only HELLO; every
  * other message belongs to a command stream. */
+static int guest_opened(uint32_t stream)
+{
+	return (stream & BH_STREAM_GUEST_BIT) != 0;
+}
+
+/* A stream the host opened: not 0, not the guest's. */
+static int host_opened(uint32_t stream)
+{
+	return stream != 0 && !guest_opened(stream);
+}
+
 int bh_frame_check_from_guest(const struct bh_frame_hdr *h)
 {
 	switch (h->type) {
@@ -47,11 +58,15 @@ int bh_frame_check_from_guest(const struct bh_frame_hdr *h)
 		return h->stream == 0 && h->len == 8 ? 0 : -EPROTO;
 	case BH_MSG_STDOUT:
 	case BH_MSG_STDERR:
-		return h->stream != 0 ? 0 : -EPROTO;
+		return host_opened(h->stream) ? 0 : -EPROTO;
 	case BH_MSG_CREDIT:
 		return h->stream != 0 && h->len == 4 ? 0 : -EPROTO;
 	case BH_MSG_EXIT:
-		return h->stream != 0 && h->len == 8 ? 0 : -EPROTO;
+		return host_opened(h->stream) && h->len == 8 ? 0 : -EPROTO;
+	case BH_MSG_CALL:
+		return guest_opened(h->stream) && h->len > 0 ? 0 : -EPROTO;
+	case BH_MSG_STDIN:
+		return guest_opened(h->stream) ? 0 : -EPROTO;
 	default:
 		return -EPROTO;
 	}
@@ -64,13 +79,18 @@ int bh_frame_check_from_host(const struct bh_frame_hdr *h)
 {
 	switch (h->type) {
 	case BH_MSG_EXEC:
-		return h->stream != 0 && h->len > 0 ? 0 : -EPROTO;
+	case BH_MSG_SERVICE:
+		return host_opened(h->stream) && h->len > 0 ? 0 : -EPROTO;
 	case BH_MSG_STDIN:
-		return h->stream != 0 ? 0 : -EPROTO;
+		return host_opened(h->stream) ? 0 : -EPROTO;
 	case BH_MSG_CREDIT:
 		return h->stream != 0 && h->len == 4 ? 0 : -EPROTO;
 	case BH_MSG_POWEROFF:
 		return h->stream == 0 && h->len == 0 ? 0 : -EPROTO;
+	case BH_MSG_STDOUT:
+		return guest_opened(h->stream) ? 0 : -EPROTO;
+	case BH_MSG_EXIT:
+		return guest_opened(h->stream) && h->len == 8 ? 0 : -EPROTO;
 	default:
 		return -EPROTO;
 	}
@@ -107,6 +127,10 @@ int bh_parse_exit(const uint8_t *untrusted_p, size_t len, uint32_t *kind,
 		    untrusted_value > BH_NOSTART_OTHER)
 			return -EPROTO;
 		break;
+	case BH_EXIT_REFUSED:
+		if (untrusted_value != 0)
+			return -EPROTO;
+		break;
 	default:
 		return -EPROTO;
 	}
@@ -136,6 +160,8 @@ int bh_exit_status(uint32_t kind, uint32_t value)
 		if (value == BH_NOSTART_NOEXEC)
 			return 126;
 		return 125;
+	case BH_EXIT_REFUSED:
+		return 126;
 	default:
 		return 125;
 	}

@@ -30,8 +30,14 @@
  * flight keeps a virtio-serial port busy without letting one stream hog
  * the host's memory. */
 #define BH_STREAM_WINDOW (256u * 1024u)
-/* Streams one channel carries at once; more are refused. */
-#define BH_MAX_STREAMS 64u
+/* Streams one channel carries at once; more are refused. Room for a
+ * hundred concurrent RPC calls from one qube plus the commands the host
+ * runs in it. */
+#define BH_MAX_STREAMS 256u
+/* Stream ids the guest opens (BH_MSG_CALL) have this bit set; the host's
+ * (BH_MSG_EXEC, BH_MSG_SERVICE) never do, so the two sides never pick
+ * the same id. */
+#define BH_STREAM_GUEST_BIT 0x80000000u
 
 enum bh_msg {
 	/* guest → host, stream 0: agent is up. payload: u32 version, u32 flags */
@@ -49,6 +55,16 @@ enum bh_msg {
 	BH_MSG_EXIT = 7,
 	/* host → guest, stream 0: power off now. no payload */
 	BH_MSG_POWEROFF = 8,
+	/* guest → host: a process in the qube calls a service in another
+	 * qube (bh-call), on a new stream with BH_STREAM_GUEST_BIT. payload:
+	 * call request (proto/rpc_req.h). On such a stream the roles of the
+	 * data frames turn around: the guest sends STDIN (bytes for the
+	 * service) and the host sends STDOUT (the service's output) and
+	 * EXIT (how the call ended). */
+	BH_MSG_CALL = 9,
+	/* host → guest: start an RPC service on a new stream. payload:
+	 * service request (proto/rpc_req.h). Then as BH_MSG_EXEC. */
+	BH_MSG_SERVICE = 10,
 
 	/* bh ↔ bulkheadd only (admin socket), never on a qube channel. */
 	/* bh → daemon: run in a fresh disposable. payload: exec request */
@@ -57,6 +73,9 @@ enum bh_msg {
 	BH_MSG_ERROR = 0x101,
 	/* bh → daemon: run in a running qube. payload: NAME NUL exec request */
 	BH_MSG_RUN_QUBE = 0x103,
+	/* bh → daemon: call an RPC service in a qube from the host.
+	 * payload: NAME NUL SERVICE[+ARG] NUL USER NUL (USER may be empty) */
+	BH_MSG_RUN_SERVICE = 0x104,
 };
 
 /* BH_MSG_EXIT kinds */
@@ -64,6 +83,7 @@ enum bh_exit_kind {
 	BH_EXIT_CODE = 0,     /* value = exit status 0..255 */
 	BH_EXIT_SIGNAL = 1,   /* value = signal number 1..64 */
 	BH_EXIT_NOSTART = 2,  /* value = enum bh_nostart: exec failed */
+	BH_EXIT_REFUSED = 3,  /* value = 0: policy refused the call: 126 */
 };
 
 enum bh_nostart {
@@ -103,7 +123,8 @@ int bh_parse_exit(const uint8_t *untrusted_p, size_t len, uint32_t *kind,
 int bh_parse_hello(const uint8_t *untrusted_p, size_t len, uint32_t *version);
 
 /* The shell-style exit status a command's BH_MSG_EXIT maps to:
- * its code, 128+signal, or 125/126/127 for a command that never started. */
+ * its code, 128+signal, or 125/126/127 for a command that never started
+ * (126 also for a call the policy refused, as in Qubes). */
 int bh_exit_status(uint32_t kind, uint32_t value);
 
 /* Fills out[BH_FRAME_HDR_LEN + payload_len] with one frame. */

@@ -48,6 +48,7 @@
 #include <unistd.h>
 
 #include "agent/serve.h"
+#include "proto/rpc_req.h"
 #include "agent/spawn.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -132,13 +133,8 @@ static int half_pipe(int ours_is_write)
 	return p[ours_is_write ? 1 : 0];
 }
 
-static int fake_spawn(const struct bh_exec_req *req, struct spawned *out)
+static int fake_start(const char *cmd, struct spawned *out)
 {
-	const char *cmd;
-
-	CHECK(req->argc >= 1 && req->argv[0] && req->argv[0][0]);
-	CHECK(req->argv[req->argc] == NULL && req->envp[req->envc] == NULL);
-	cmd = req->argv[0];
 	if (!strcmp(cmd, "missing"))
 		return -BH_NOSTART_NOTFOUND;
 	if (!strcmp(cmd, "noexec"))
@@ -161,6 +157,25 @@ static int fake_spawn(const struct bh_exec_req *req, struct spawned *out)
 	}
 	out->pid = next_pid++;
 	return 0;
+}
+
+static int fake_spawn(const struct bh_exec_req *req, const char *user,
+		      struct spawned *out)
+{
+	CHECK(req->argc >= 1 && req->argv[0] && req->argv[0][0]);
+	CHECK(req->argv[req->argc] == NULL && req->envp[req->envc] == NULL);
+	CHECK(user != NULL);
+	return fake_start(req->argv[0], out);
+}
+
+/* Services are named by the host's request, already checked. */
+static int fake_service(const struct bh_service_req *req,
+			struct spawned *out)
+{
+	CHECK(bh_rpc_service_ok(req->service, strlen(req->service)));
+	CHECK(bh_rpc_arg_ok(req->arg, strlen(req->arg)));
+	CHECK(bh_rpc_qube_ok(req->source, strlen(req->source)));
+	return fake_start(req->service, out);
 }
 
 /* A frame the agent queued for the host: the host must accept it. */
@@ -315,6 +330,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_seed(data);
 	agent_init(&a, sv[1], (data[0] & 8) != 0);
 	a.spawn = fake_spawn;
+	a.start_service = fake_service;
 	next_pid = FAKE_PID_BASE;
 	n_handed = 0;
 

@@ -624,7 +624,8 @@ static struct {
 	int no_fds; /* give the agent -1 for every fd */
 } fake;
 
-static int fake_spawn(const struct bh_exec_req *req, struct spawned *out)
+static int fake_spawn(const struct bh_exec_req *req, const char *user,
+		      struct spawned *out)
 {
 	int in[2], o[2], e[2];
 

@@ -149,7 +149,9 @@ static void test_frame_build_bytes(void **state)
  * the checks are run over every type of interest crossed with a set of
  * streams and lengths. */
 
-enum stream_rule { S_NEVER, S_ZERO, S_NONZERO };
+/* S_HOST: a stream the host opened (not 0, no BH_STREAM_GUEST_BIT);
+ * S_GUEST: one the guest opened (the bit set). */
+enum stream_rule { S_NEVER, S_ZERO, S_NONZERO, S_HOST, S_GUEST };
 enum len_rule { L_ANY, L_NONEMPTY, L_EXACT };
 
 struct rule {
@@ -162,28 +164,30 @@ struct rule {
 static const struct rule rules[] = {
 	{ 0, S_NEVER, S_NEVER, L_ANY, L_ANY, 0, 0 },
 	{ BH_MSG_HELLO, S_ZERO, S_NEVER, L_EXACT, L_ANY, 8, 0 },
-	{ BH_MSG_EXEC, S_NEVER, S_NONZERO, L_ANY, L_NONEMPTY, 0, 0 },
-	{ BH_MSG_STDIN, S_NEVER, S_NONZERO, L_ANY, L_ANY, 0, 0 },
-	{ BH_MSG_STDOUT, S_NONZERO, S_NEVER, L_ANY, L_ANY, 0, 0 },
-	{ BH_MSG_STDERR, S_NONZERO, S_NEVER, L_ANY, L_ANY, 0, 0 },
+	{ BH_MSG_EXEC, S_NEVER, S_HOST, L_ANY, L_NONEMPTY, 0, 0 },
+	{ BH_MSG_STDIN, S_GUEST, S_HOST, L_ANY, L_ANY, 0, 0 },
+	{ BH_MSG_STDOUT, S_HOST, S_GUEST, L_ANY, L_ANY, 0, 0 },
+	{ BH_MSG_STDERR, S_HOST, S_NEVER, L_ANY, L_ANY, 0, 0 },
 	{ BH_MSG_CREDIT, S_NONZERO, S_NONZERO, L_EXACT, L_EXACT, 4, 4 },
-	{ BH_MSG_EXIT, S_NONZERO, S_NEVER, L_EXACT, L_ANY, 8, 0 },
+	{ BH_MSG_EXIT, S_HOST, S_GUEST, L_EXACT, L_EXACT, 8, 8 },
 	{ BH_MSG_POWEROFF, S_NEVER, S_ZERO, L_ANY, L_EXACT, 0, 0 },
-	{ 9, S_NEVER, S_NEVER, L_ANY, L_ANY, 0, 0 },
-	{ 10, S_NEVER, S_NEVER, L_ANY, L_ANY, 0, 0 },
+	{ BH_MSG_CALL, S_GUEST, S_NEVER, L_NONEMPTY, L_ANY, 0, 0 },
+	{ BH_MSG_SERVICE, S_NEVER, S_HOST, L_ANY, L_NONEMPTY, 0, 0 },
+	{ 11, S_NEVER, S_NEVER, L_ANY, L_ANY, 0, 0 },
 	{ 0xff, S_NEVER, S_NEVER, L_ANY, L_ANY, 0, 0 },
 	/* Admin-socket messages never travel on a qube channel. */
 	{ BH_MSG_RUN_DISPVM, S_NEVER, S_NEVER, L_ANY, L_ANY, 0, 0 },
 	{ BH_MSG_ERROR, S_NEVER, S_NEVER, L_ANY, L_ANY, 0, 0 },
 	{ 0x102u, S_NEVER, S_NEVER, L_ANY, L_ANY, 0, 0 },
 	{ 0x103, S_NEVER, S_NEVER, L_ANY, L_ANY, 0, 0 },
+	{ BH_MSG_RUN_SERVICE, S_NEVER, S_NEVER, L_ANY, L_ANY, 0, 0 },
 	/* Types whose low byte is a valid type. */
 	{ 0x101u << 8 | BH_MSG_HELLO, S_NEVER, S_NEVER, L_ANY, L_ANY, 0, 0 },
 	{ 0x80000000u | BH_MSG_EXEC, S_NEVER, S_NEVER, L_ANY, L_ANY, 0, 0 },
 	{ 0xffffffffu, S_NEVER, S_NEVER, L_ANY, L_ANY, 0, 0 },
 };
 
-static const uint32_t streams[] = { 0, 1, 2, 63, 64, 0x80000000u,
+static const uint32_t streams[] = { 0, 1, 2, 63, 64, 0x7fffffffu, 0x80000000u, 0x80000001u,
 				    0xffffffffu };
 static const uint32_t lens[] = { 0, 1, 3, 4, 5, 7, 8, 9, 12, 16,
 				 BH_FRAME_MAX_PAYLOAD - 1,
@@ -201,6 +205,14 @@ static int expected(enum stream_rule s, enum len_rule l, uint32_t exact,
 		break;
 	case S_NONZERO:
 		if (stream == 0)
+			return -EPROTO;
+		break;
+	case S_HOST:
+		if (stream == 0 || (stream & BH_STREAM_GUEST_BIT))
+			return -EPROTO;
+		break;
+	case S_GUEST:
+		if (!(stream & BH_STREAM_GUEST_BIT))
 			return -EPROTO;
 		break;
 	}
@@ -357,8 +369,9 @@ static const struct exit_case exit_cases[] = {
 	{ BH_EXIT_NOSTART, BH_NOSTART_OTHER, 1 },
 	{ BH_EXIT_NOSTART, 4, 0 },
 	{ BH_EXIT_NOSTART, 0xffffffffu, 0 },
-	{ 3, 0, 0 },
+	{ 3, 0, 1 }, /* refused by policy */
 	{ 3, 1, 0 },
+	{ 4, 0, 0 },
 	{ 0x100, 0, 0 },
 	{ 0xffffffffu, 0, 0 },
 };
@@ -463,6 +476,7 @@ static void test_exit_status(void **state)
 			 126);
 	assert_int_equal(bh_exit_status(BH_EXIT_NOSTART, BH_NOSTART_OTHER),
 			 125);
+	assert_int_equal(bh_exit_status(BH_EXIT_REFUSED, 0), 126);
 }
 
 /* Everything bh_parse_exit accepts maps into 0..255, shell range. */
@@ -470,7 +484,7 @@ static void test_exit_status_range(void **state)
 {
 	uint32_t kind, value, k, v;
 
-	for (kind = 0; kind < 4; kind++) {
+	for (kind = 0; kind < 5; kind++) {
 		for (value = 0; value < 300; value++) {
 			int st;
 

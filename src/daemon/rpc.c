@@ -1,0 +1,300 @@
+/* The RPC router (see rpc.h). */
+#include "daemon/rpc.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/client.h"
+#include "daemon/dispvm.h"
+#include "daemon/policy.h"
+#include "daemon/qube_power.h"
+#include "daemon/rpc_ask.h"
+#include "daemon/streams.h"
+#include "lib/log.h"
+#include "proto/exitcodes.h"
+
+/* Joins call s of caller with a new service stream in target, which is
+ * ready. On failure the call ends with status 125. */
+static void join(struct dispvm *caller, struct qstream *s,
+		 struct dispvm *target)
+{
+	int r = qs_start_service(target, s->svc, caller, s->id, NULL);
+
+	if (r < 0) {
+		LOG_WARN("%s -> %s: cannot start %s: %s", caller->name,
+			 target->name, s->svc->service,
+			 r == -ENOSPC ? "too many streams" : strerror(-r));
+		qs_end_call(caller, s, BH_EXIT_NOSTART, BH_NOSTART_OTHER);
+		return;
+	}
+	if (!target->persistent && !target->job_stream)
+		target->job_stream = qs_find(caller, s->id)->peer_id;
+	free(s->svc);
+	s->svc = NULL;
+}
+
+static int ready(const struct dispvm *dv)
+{
+	return dv->state == DV_RUNNING && !dv->paused;
+}
+
+/* The call waits for target to be ready, or is joined now. */
+static void route_to(struct dispvm *caller, struct qstream *s,
+		     struct dispvm *target)
+{
+	s->peer = target;
+	s->peer_id = 0;
+	if (ready(target))
+		join(caller, s, target);
+}
+
+void rpc_route(struct dispvm *caller, uint32_t id, const char *target,
+	       int autostart)
+{
+	struct daemon *d = caller->d;
+	struct qstream *s = qs_find(caller, id);
+	struct dispvm *t;
+	char err[2048];
+
+	if (!s || s->role != QS_CALL || !s->svc)
+		return; /* the caller went away meanwhile */
+	if (!strcmp(target, "dom0")) {
+		/* The host offers no services to qubes yet. */
+		LOG_INFO("%s -> dom0: %s: no such service on the host",
+			 caller->name, s->svc->service);
+		qs_end_call(caller, s, BH_EXIT_NOSTART, BH_NOSTART_NOTFOUND);
+		return;
+	}
+	if (!strncmp(target, "@dispvm:", 8)) {
+		t = dispvm_for_call(d, err, sizeof(err));
+		if (!t) {
+			LOG_WARN("%s -> %s: %s", caller->name, target, err);
+			qs_end_call(caller, s, BH_EXIT_NOSTART,
+				    BH_NOSTART_OTHER);
+			return;
+		}
+		LOG_INFO("%s -> %s: a new disposable, %s", caller->name,
+			 target, t->name);
+		route_to(caller, s, t);
+		return;
+	}
+	t = qube_find_running(d, target);
+	if (!t && autostart) {
+		LOG_INFO("%s -> %s: starting it for the call", caller->name,
+			 target);
+		qube_start(d, NULL, target);
+		t = qube_find_running(d, target);
+	}
+	if (!t || t->state == DV_STOPPING) {
+		LOG_WARN("%s -> %s: the target is not running%s",
+			 caller->name, target,
+			 autostart ? " and could not be started" : "");
+		qs_end_call(caller, s, BH_EXIT_NOSTART, BH_NOSTART_OTHER);
+		return;
+	}
+	if (t->paused) {
+		LOG_WARN("%s -> %s: the target is paused", caller->name,
+			 target);
+		qs_end_call(caller, s, BH_EXIT_NOSTART, BH_NOSTART_OTHER);
+		return;
+	}
+	route_to(caller, s, t);
+}
+
+void rpc_refuse(struct dispvm *caller, uint32_t id)
+{
+	struct qstream *s = qs_find(caller, id);
+
+	if (s && s->role == QS_CALL)
+		qs_end_call(caller, s, BH_EXIT_REFUSED, 0);
+}
+
+/* Loads the policy and what it needs to know of the qubes, and decides.
+ * Returns 0, or -1 (d is a deny with the reason) when either failed. */
+static int decide(struct daemon *d, const struct policy_request *req,
+		  struct policy_system *sys, struct policy **pol,
+		  struct policy_decision *dec)
+{
+	char err[512];
+	int r;
+
+	*pol = NULL;
+	r = policy_system_load(d->store, sys, err, sizeof(err));
+	if (r < 0) {
+		LOG_ERR("policy: cannot read the qubes: %s", err);
+		memset(dec, 0, sizeof(*dec));
+		return -1;
+	}
+	/* Read afresh for every call: a change takes effect at once. An
+	 * invalid policy still loads as one that denies everything. */
+	policy_load(d->paths.root, pol, NULL);
+	policy_evaluate(*pol, sys, req, dec);
+	return 0;
+}
+
+int rpc_call_opened(struct dispvm *dv, uint32_t id,
+		    const uint8_t *untrusted_payload, uint32_t len)
+{
+	struct bh_call_req call;
+	struct policy_request req;
+	struct policy_system sys;
+	struct policy_decision dec;
+	struct policy *pol;
+	struct qstream *s;
+
+	if (qs_find(dv, id))
+		return -EPROTO; /* a live stream id */
+	s = qs_new(dv, id, QS_CALL);
+	if (!s) {
+		uint8_t p[8];
+
+		LOG_WARN("%s: refusing a call: %u streams already", dv->name,
+			 BH_MAX_STREAMS);
+		bh_put_u32(p, BH_EXIT_NOSTART);
+		bh_put_u32(p + 4, BH_NOSTART_OTHER);
+		bh_chan_send(&dv->chan, BH_MSG_EXIT, id, p, sizeof(p));
+		return 0;
+	}
+	if (bh_call_req_parse(untrusted_payload, len, &call) < 0) {
+		LOG_WARN("%s: malformed call request refused", dv->name);
+		qs_end_call(dv, s, BH_EXIT_REFUSED, 0);
+		return 0;
+	}
+	s->svc = calloc(1, sizeof(*s->svc));
+	if (!s->svc) {
+		qs_end_call(dv, s, BH_EXIT_NOSTART, BH_NOSTART_OTHER);
+		return 0;
+	}
+	snprintf(s->svc->service, sizeof(s->svc->service), "%s", call.service);
+	snprintf(s->svc->arg, sizeof(s->svc->arg), "%s", call.arg);
+	/* The source is who we know is calling, whatever it wrote. */
+	snprintf(s->svc->source, sizeof(s->svc->source), "%s", dv->name);
+	req.source = dv->name;
+	req.untrusted_target = call.target;
+	req.untrusted_service = call.service;
+	req.untrusted_arg = call.arg;
+	if (decide(dv->d, &req, &sys, &pol, &dec) < 0) {
+		qs_end_call(dv, s, BH_EXIT_REFUSED, 0);
+		return 0;
+	}
+	switch (dec.action) {
+	case POLICY_ALLOW:
+		LOG_INFO("%s -> %s: %s+%s allowed (%s:%u) to %s", dv->name,
+			 call.target, call.service, call.arg, dec.file,
+			 dec.line, dec.target);
+		snprintf(s->svc->user, sizeof(s->svc->user), "%s", dec.user);
+		rpc_route(dv, id, dec.target, dec.autostart);
+		break;
+	case POLICY_ASK:
+		snprintf(s->svc->user, sizeof(s->svc->user), "%s", dec.user);
+		rpc_ask(dv, id, &call, &dec);
+		break;
+	default:
+		LOG_INFO("%s -> %s: %s+%s denied: %s", dv->name, call.target,
+			 call.service, call.arg,
+			 dec.reason[0] ? dec.reason : "by policy");
+		qs_end_call(dv, s, BH_EXIT_REFUSED, 0);
+		break;
+	}
+	policy_decision_free(&dec);
+	policy_free(pol);
+	policy_system_free(&sys);
+	return 0;
+}
+
+void rpc_target_ready(struct dispvm *dv)
+{
+	struct dispvm *o;
+	struct client *c;
+	size_t i;
+	int joined = 0;
+
+	for (o = dv->d->dispvms; o; o = o->next) {
+		for (i = 0; i < BH_MAX_STREAMS; i++) {
+			struct qstream *s = &o->streams[i];
+
+			if (s->id && s->role == QS_CALL && s->peer == dv &&
+			    !s->peer_id && s->svc) {
+				join(o, s, dv);
+				joined++;
+			}
+		}
+	}
+	for (c = dv->d->clients; c; c = c->next) {
+		if (c->dv != dv || c->sid || !c->svc)
+			continue;
+		if (qs_start_service(dv, c->svc, NULL, 0, c) < 0)
+			client_error(c, BH_EXIT_FAILURE,
+				     "qube %s runs too many streams", dv->name);
+		free(c->svc);
+		c->svc = NULL;
+		joined++;
+	}
+	if (!dv->persistent && !dv->exec_req && !dv->client && !joined) {
+		LOG_INFO("%s: the calls it was made for are gone", dv->name);
+		dispvm_kill(dv);
+	}
+}
+
+void rpc_run_service(struct daemon *d, struct client *c,
+		     const uint8_t *payload, uint32_t len)
+{
+	const char *f[3];
+	size_t off = 0, i;
+	struct bh_call_req split;
+	struct dispvm *t;
+
+	/* NAME NUL SERVICE[+ARG] NUL USER NUL, from bh (trusted, checked
+	 * anyway). */
+	for (i = 0; i < 3; i++) {
+		const uint8_t *nul = off < len ? memchr(payload + off, '\0',
+							len - off)
+					       : NULL;
+
+		if (!nul) {
+			client_error(c, BH_EXIT_USAGE,
+				     "malformed service request");
+			return;
+		}
+		f[i] = (const char *)payload + off;
+		off = (size_t)(nul - payload) + 1;
+	}
+	if (off != len || !bh_rpc_qube_ok(f[0], strlen(f[0])) ||
+	    bh_rpc_split_service(f[1], &split) < 0 ||
+	    (f[2][0] && !bh_rpc_user_ok(f[2], strlen(f[2])))) {
+		client_error(c, BH_EXIT_USAGE,
+			     "malformed service request (a qube name, "
+			     "SERVICE[+ARG] and a user name are expected)");
+		return;
+	}
+	c->svc = calloc(1, sizeof(*c->svc));
+	if (!c->svc) {
+		client_error(c, BH_EXIT_FAILURE, "out of memory");
+		return;
+	}
+	snprintf(c->svc->service, sizeof(c->svc->service), "%s",
+		 split.service);
+	snprintf(c->svc->arg, sizeof(c->svc->arg), "%s", split.arg);
+	snprintf(c->svc->source, sizeof(c->svc->source), "dom0");
+	snprintf(c->svc->user, sizeof(c->svc->user), "%s", f[2]);
+	t = qube_find_running(d, f[0]);
+	if (!t) {
+		qube_start(d, NULL, f[0]);
+		t = qube_find_running(d, f[0]);
+	}
+	if (!t || t->state == DV_STOPPING || t->paused) {
+		free(c->svc);
+		c->svc = NULL;
+		client_error(c, BH_EXIT_FAILURE,
+			     "qube %s is not running and could not be "
+			     "started (see `bh log`)",
+			     f[0]);
+		return;
+	}
+	c->dv = t;
+	c->sid = 0;
+	if (ready(t))
+		rpc_target_ready(t);
+}

@@ -1,0 +1,302 @@
+/* Asking the user about a call (see rpc_ask.h). */
+#include "daemon/rpc_ask.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/client.h"
+#include "daemon/rpc.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "proto/admin.h"
+#include "proto/exitcodes.h"
+
+/* At most this many questions wait at once; more are denied. */
+#define ASKS_MAX 64
+
+struct rpc_ask {
+	struct rpc_ask *next;
+	uint32_t ask_id;
+	struct client *agent;
+	/* The caller by name (it may go away meanwhile) and its stream. */
+	char caller[BH_RPC_QUBE_MAX + 1];
+	uint32_t call_id;
+	int autostart;
+	int64_t deadline_ms;
+	struct policy_targets targets;
+};
+
+static struct client *newest_agent(struct daemon *d)
+{
+	struct client *c;
+
+	/* New clients go to the front of the list. */
+	for (c = d->clients; c; c = c->next)
+		if (c->ask_agent && !c->closing)
+			return c;
+	return NULL;
+}
+
+static struct dispvm *find_qube(struct daemon *d, const char *name)
+{
+	struct dispvm *dv;
+
+	for (dv = d->dispvms; dv; dv = dv->next)
+		if (!strcmp(dv->name, name))
+			return dv;
+	return NULL;
+}
+
+static void ask_free(struct rpc_ask *a)
+{
+	policy_targets_free(&a->targets);
+	free(a);
+}
+
+/* Takes a out of the list and frees it. */
+static void ask_remove(struct daemon *d, struct rpc_ask *a)
+{
+	struct rpc_ask **pp;
+
+	for (pp = &d->asks; *pp; pp = &(*pp)->next)
+		if (*pp == a) {
+			*pp = a->next;
+			break;
+		}
+	ask_free(a);
+}
+
+static void deny(struct daemon *d, struct rpc_ask *a, const char *why)
+{
+	struct dispvm *dv = find_qube(d, a->caller);
+
+	LOG_INFO("%s: ask %u denied: %s", a->caller, a->ask_id, why);
+	if (dv)
+		rpc_refuse(dv, a->call_id);
+	ask_remove(d, a);
+}
+
+/* Appends s and a NUL at *len; -1 when it does not fit. */
+static int put(uint8_t *p, size_t cap, size_t *len, const char *s)
+{
+	size_t n = strlen(s) + 1;
+
+	if (n > cap - *len)
+		return -1;
+	memcpy(p + *len, s, n);
+	*len += n;
+	return 0;
+}
+
+static size_t count_asks(struct daemon *d)
+{
+	struct rpc_ask *a;
+	size_t n = 0;
+
+	for (a = d->asks; a; a = a->next)
+		n++;
+	return n;
+}
+
+void rpc_ask(struct dispvm *dv, uint32_t id, const struct bh_call_req *call,
+	     const struct policy_decision *dec)
+{
+	struct daemon *d = dv->d;
+	struct client *agent = newest_agent(d);
+	uint8_t p[8192];
+	char idtext[16], svc[BH_RPC_SERVICE_MAX + BH_RPC_ARG_MAX + 2];
+	char line[POLICY_TARGET_MAX + 16];
+	struct rpc_ask *a;
+	size_t len = 0, i;
+
+	if (!agent || count_asks(d) >= ASKS_MAX) {
+		LOG_INFO("%s -> %s: %s+%s: policy says ask (%s:%u) but %s; "
+			 "denied",
+			 dv->name, call->target, call->service, call->arg,
+			 dec->file, dec->line,
+			 agent ? "too many questions wait"
+			       : "no prompt agent runs (bh policy-agent)");
+		rpc_refuse(dv, id);
+		return;
+	}
+	a = calloc(1, sizeof(*a));
+	if (!a || !(a->targets.name = calloc(dec->targets.n ? dec->targets.n
+							    : 1,
+					     sizeof(*a->targets.name)))) {
+		free(a);
+		rpc_refuse(dv, id);
+		return;
+	}
+	for (i = 0; i < dec->targets.n; i++)
+		memcpy(a->targets.name[i], dec->targets.name[i],
+		       sizeof(*a->targets.name));
+	a->targets.n = dec->targets.n;
+	a->ask_id = ++d->next_ask_id;
+	a->agent = agent;
+	snprintf(a->caller, sizeof(a->caller), "%s", dv->name);
+	a->call_id = id;
+	a->autostart = dec->autostart;
+	a->deadline_ms = bh_now_ms() + RPC_ASK_TIMEOUT_MS;
+	snprintf(idtext, sizeof(idtext), "%u", a->ask_id);
+	snprintf(svc, sizeof(svc), "%s%s%s", call->service,
+		 call->has_arg ? "+" : "", call->arg);
+	snprintf(line, sizeof(line), "default=%s", dec->default_target);
+	if (put(p, sizeof(p), &len, "ask") || put(p, sizeof(p), &len, idtext) ||
+	    put(p, sizeof(p), &len, dv->name) || put(p, sizeof(p), &len, svc) ||
+	    put(p, sizeof(p), &len, call->target) ||
+	    put(p, sizeof(p), &len, line) ||
+	    put(p, sizeof(p), &len, "targets=")) {
+		ask_free(a);
+		rpc_refuse(dv, id);
+		return;
+	}
+	/* targets=T1,T2,...: extend the last field in place. */
+	len--;
+	for (i = 0; i < a->targets.n; i++) {
+		size_t n = strlen(a->targets.name[i]);
+
+		if (len + n + 2 > sizeof(p))
+			break;
+		if (i)
+			p[len++] = ',';
+		memcpy(p + len, a->targets.name[i], n);
+		len += n;
+	}
+	p[len++] = '\0';
+	if (bh_chan_send(&agent->chan, BH_MSG_ADMIN_EVENT, 0, p,
+			 (uint32_t)len) < 0) {
+		ask_free(a);
+		rpc_refuse(dv, id);
+		return;
+	}
+	a->next = d->asks;
+	d->asks = a;
+	LOG_INFO("%s -> %s: %s asks the user (ask %u, %s:%u)", dv->name,
+		 call->target, svc, a->ask_id, dec->file, dec->line);
+}
+
+static void reply(struct client *c, unsigned status, const char *text)
+{
+	uint8_t p[4 + 512];
+	size_t n = strlen(text);
+
+	if (n > sizeof(p) - 4)
+		n = sizeof(p) - 4;
+	bh_put_u32(p, status);
+	memcpy(p + 4, text, n);
+	bh_chan_send(&c->chan, BH_MSG_ADMIN_REPLY, 0, p, 4 + (uint32_t)n);
+}
+
+static void answer(struct daemon *d, struct client *c,
+		   const struct bh_admin_call *call)
+{
+	char body[POLICY_TARGET_MAX + 16];
+	struct rpc_ask *a;
+	unsigned long id;
+	char *end;
+	size_t i;
+
+	errno = 0;
+	id = strtoul(call->arg, &end, 10);
+	for (a = d->asks; a; a = a->next)
+		if (a->ask_id == id && a->agent == c)
+			break;
+	if (errno || end == call->arg || *end || !a) {
+		reply(c, BH_ADMIN_NOSUCH, "no such question waits");
+		return;
+	}
+	if (call->body_len >= sizeof(body)) {
+		reply(c, BH_ADMIN_INVALID, "answer too long");
+		return;
+	}
+	memcpy(body, call->body, call->body_len);
+	body[call->body_len] = '\0';
+	if (!strcmp(body, "deny")) {
+		deny(d, a, "the user said no");
+		reply(c, 0, "");
+		return;
+	}
+	if (strncmp(body, "allow ", 6)) {
+		reply(c, BH_ADMIN_INVALID,
+		      "the answer is \"allow TARGET\" or \"deny\"");
+		return;
+	}
+	for (i = 0; i < a->targets.n; i++)
+		if (!strcmp(a->targets.name[i], body + 6))
+			break;
+	if (i == a->targets.n) {
+		reply(c, BH_ADMIN_INVALID,
+		      "that target was not offered; the question still "
+		      "waits");
+		return;
+	}
+	{
+		struct dispvm *dv = find_qube(d, a->caller);
+
+		LOG_INFO("%s: ask %u allowed by the user to %s", a->caller,
+			 a->ask_id, body + 6);
+		if (dv)
+			rpc_route(dv, a->call_id, body + 6, a->autostart);
+	}
+	ask_remove(d, a);
+	reply(c, 0, "");
+}
+
+int rpc_ask_dispatch(struct daemon *d, struct client *c,
+		     const uint8_t *payload, uint32_t len)
+{
+	struct bh_admin_call call;
+
+	if (bh_admin_call_parse(payload, len, &call) < 0)
+		return 0;
+	if (!strcmp(call.method, "admin.policy.AskAgent")) {
+		if (call.dest[0] || call.arg[0] || call.body_len ||
+		    c->subscriber) {
+			reply(c, BH_ADMIN_INVALID,
+			      "admin.policy.AskAgent takes no argument");
+			return 1;
+		}
+		c->ask_agent = 1;
+		reply(c, 0, "");
+		return 1;
+	}
+	if (!strcmp(call.method, "admin.policy.Answer")) {
+		if (!c->ask_agent)
+			reply(c, BH_ADMIN_REFUSED,
+			      "only a prompt agent answers questions");
+		else
+			answer(d, c, &call);
+		return 1;
+	}
+	return 0;
+}
+
+int64_t rpc_ask_tick(struct daemon *d, int64_t now_ms)
+{
+	struct rpc_ask *a, *next;
+	int64_t soonest = -1;
+
+	for (a = d->asks; a; a = next) {
+		next = a->next;
+		if (a->deadline_ms <= now_ms) {
+			deny(d, a, "no answer in time");
+			continue;
+		}
+		if (soonest < 0 || a->deadline_ms < soonest)
+			soonest = a->deadline_ms;
+	}
+	return soonest;
+}
+
+void rpc_ask_agent_gone(struct daemon *d, struct client *c)
+{
+	struct rpc_ask *a, *next;
+
+	for (a = d->asks; a; a = next) {
+		next = a->next;
+		if (a->agent == c)
+			deny(d, a, "the prompt agent went away");
+	}
+}

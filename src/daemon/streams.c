@@ -1,0 +1,464 @@
+/* Streams of qube channels and the relay between their ends (see
+ * streams.h). */
+#include "daemon/streams.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/client.h"
+#include "lib/log.h"
+#include "proto/exitcodes.h"
+
+static void relay_broken(struct dispvm *dv, struct qstream *s);
+
+struct qstream *qs_find(struct dispvm *dv, uint32_t id)
+{
+	size_t i;
+
+	if (id == 0)
+		return NULL;
+	for (i = 0; i < BH_MAX_STREAMS; i++)
+		if (dv->streams[i].id == id)
+			return &dv->streams[i];
+	return NULL;
+}
+
+uint32_t qs_next_host_id(struct dispvm *dv)
+{
+	uint32_t id;
+
+	do {
+		dv->next_stream_id =
+			(dv->next_stream_id + 1) & ~BH_STREAM_GUEST_BIT;
+		id = dv->next_stream_id;
+	} while (id == 0 || qs_find(dv, id));
+	return id;
+}
+
+struct qstream *qs_new(struct dispvm *dv, uint32_t id, enum qstream_role role)
+{
+	size_t i;
+
+	if (id == 0 || qs_find(dv, id))
+		return NULL;
+	for (i = 0; i < BH_MAX_STREAMS; i++) {
+		struct qstream *s = &dv->streams[i];
+
+		if (s->id)
+			continue;
+		memset(s, 0, sizeof(*s));
+		s->id = id;
+		s->role = role;
+		return s;
+	}
+	return NULL;
+}
+
+void qs_free(struct qstream *s)
+{
+	free(s->svc);
+	memset(s, 0, sizeof(*s));
+}
+
+int qs_start_run(struct dispvm *dv, uint32_t id, struct client *c,
+		 const uint8_t *req, uint32_t len)
+{
+	struct qstream *s;
+
+	if (id == 0)
+		id = qs_next_host_id(dv);
+	s = qs_new(dv, id, QS_RUN);
+	if (!s)
+		return -ENOSPC;
+	s->client = c;
+	s->guest_may_send.avail = BH_STREAM_WINDOW;
+	s->client_may_send.avail = BH_STREAM_WINDOW;
+	if (bh_chan_send(&dv->chan, BH_MSG_EXEC, id, req, len) < 0) {
+		qs_free(s);
+		return -EPROTO;
+	}
+	c->dv = dv;
+	c->sid = id;
+	return 0;
+}
+
+int qs_start_service(struct dispvm *dv, const struct bh_service_req *req,
+		     struct dispvm *caller, uint32_t call_id,
+		     struct client *c)
+{
+	uint8_t buf[BH_RPC_SERVICE_MAX + BH_RPC_ARG_MAX + BH_RPC_QUBE_MAX +
+		    BH_RPC_USER_MAX + 8];
+	struct qstream *s, *cs = NULL;
+	uint32_t id = qs_next_host_id(dv);
+	int len = bh_service_req_encode(buf, sizeof(buf), req);
+
+	if (len < 0)
+		return -EPROTO;
+	if (caller && !(cs = qs_find(caller, call_id)))
+		return -ENOENT;
+	s = qs_new(dv, id, QS_SERVICE);
+	if (!s)
+		return -ENOSPC;
+	s->guest_may_send.avail = BH_STREAM_WINDOW;
+	if (bh_chan_send(&dv->chan, BH_MSG_SERVICE, id, buf, (uint32_t)len) <
+	    0) {
+		qs_free(s);
+		return -EPROTO;
+	}
+	if (cs) {
+		s->peer = caller;
+		s->peer_id = call_id;
+		cs->peer = dv;
+		cs->peer_id = id;
+		/* The caller's agent starts a call without credit: it may
+		 * send now, as much as the service's agent accepts. */
+		cs->guest_may_send.avail = BH_STREAM_WINDOW;
+		if (bh_chan_send_u32(&caller->chan, BH_MSG_CREDIT, call_id,
+				     BH_STREAM_WINDOW) < 0)
+			relay_broken(dv, s);
+	} else {
+		s->client = c;
+		s->client_may_send.avail = BH_STREAM_WINDOW;
+		c->dv = dv;
+		c->sid = id;
+	}
+	return 0;
+}
+
+void qs_end_call(struct dispvm *dv, struct qstream *s, uint32_t kind,
+		 uint32_t value)
+{
+	uint8_t p[8];
+
+	bh_put_u32(p, kind);
+	bh_put_u32(p + 4, value);
+	bh_chan_send(&dv->chan, BH_MSG_EXIT, s->id, p, sizeof(p));
+	qs_free(s);
+}
+
+/* The stream at the other end, when it is a qube's and still there. */
+static struct qstream *peer_stream(struct qstream *s)
+{
+	return s->peer && s->peer_id ? qs_find(s->peer, s->peer_id) : NULL;
+}
+
+/* A frame for the other end did not fit in its queue (past
+ * DISPVM_CHAN_OUT_MAX: the pause in main.c failed). Rather than lose
+ * data silently, end the call: 125 to the caller, EOF to the service. */
+static void relay_broken(struct dispvm *dv, struct qstream *s)
+{
+	struct qstream *call = s->role == QS_CALL ? s : peer_stream(s);
+	struct dispvm *cdv = s->role == QS_CALL ? dv : s->peer;
+	struct qstream *svc = s->role == QS_CALL ? peer_stream(s) : s;
+	struct dispvm *sdv = s->role == QS_CALL ? s->peer : dv;
+
+	LOG_WARN("%s: a relayed frame did not fit in a queue; ending the "
+		 "call",
+		 dv->name);
+	if (svc) {
+		svc->peer = NULL;
+		svc->peer_id = 0;
+		if (!svc->input_eof && sdv->vm_alive) {
+			svc->input_eof = 1;
+			bh_chan_send(&sdv->chan, BH_MSG_STDIN, svc->id, NULL,
+				     0);
+		}
+	}
+	if (call)
+		qs_end_call(cdv, call, BH_EXIT_NOSTART, BH_NOSTART_OTHER);
+}
+
+int qs_refuse_new_call(struct dispvm *dv, uint32_t id)
+{
+	uint8_t p[8];
+
+	if (qs_find(dv, id))
+		return -EPROTO; /* a live stream id */
+	bh_put_u32(p, BH_EXIT_NOSTART);
+	bh_put_u32(p + 4, BH_NOSTART_OTHER);
+	bh_chan_send(&dv->chan, BH_MSG_EXIT, id, p, sizeof(p));
+	return 0;
+}
+
+/* Drops len bytes the guest sent on s, giving the credit back so that
+ * its sender is not stuck (a command whose bh or caller is gone). */
+static int drop(struct dispvm *dv, struct qstream *s, uint32_t len)
+{
+	if (len == 0)
+		return 0;
+	bh_credit_grant(&s->guest_may_send, len);
+	return bh_chan_send_u32(&dv->chan, BH_MSG_CREDIT, s->id, len) < 0
+		       ? -EPROTO
+		       : 0;
+}
+
+/* Output of a command or service: to bh, or to the caller's qube. */
+static int guest_output(struct dispvm *dv, struct qstream *s,
+			const struct bh_frame_hdr *h, const uint8_t *p)
+{
+	int *eof = h->type == BH_MSG_STDERR ? &s->err_eof : &s->guest_eof;
+	struct qstream *ps;
+
+	if (*eof)
+		return -EPROTO; /* data after EOF */
+	if (h->len == 0)
+		*eof = 1;
+	else if (bh_credit_take(&s->guest_may_send, h->len) < 0)
+		return -EPROTO;
+	if (s->client)
+		return bh_chan_send(&s->client->chan, h->type, 1, p, h->len) <
+				       0
+			       ? -EPROTO
+			       : 0;
+	ps = peer_stream(s);
+	/* A service's stderr stays in its qube, as with Qubes. */
+	if (!ps || h->type == BH_MSG_STDERR)
+		return drop(dv, s, h->len);
+	if (bh_chan_send(&s->peer->chan, BH_MSG_STDOUT, s->peer_id, p,
+			 h->len) < 0) {
+		relay_broken(dv, s);
+		return drop(dv, s, h->len);
+	}
+	return 0;
+}
+
+/* A caller's bytes for the service. */
+static int guest_call_data(struct dispvm *dv, struct qstream *s,
+			   const struct bh_frame_hdr *h, const uint8_t *p)
+{
+	struct qstream *ps;
+
+	/* Before the join the caller has no credit, so no data, and no
+	 * EOF either: its agent sends nothing until granted. */
+	if (s->guest_eof || !s->peer_id)
+		return -EPROTO;
+	if (h->len == 0)
+		s->guest_eof = 1;
+	else if (bh_credit_take(&s->guest_may_send, h->len) < 0)
+		return -EPROTO;
+	ps = peer_stream(s);
+	if (!ps || ps->input_eof)
+		return 0; /* the service is gone: its EXIT will follow */
+	if (h->len == 0)
+		ps->input_eof = 1;
+	if (bh_chan_send(&s->peer->chan, BH_MSG_STDIN, s->peer_id, p,
+			 h->len) < 0)
+		relay_broken(dv, s);
+	return 0;
+}
+
+/* The guest consumed len bytes of its input: whoever sends them may
+ * send that much more. */
+static int guest_credit(struct dispvm *dv, struct qstream *s,
+			const uint8_t *p, uint32_t len)
+{
+	struct qstream *ps;
+	uint32_t v;
+
+	if (bh_parse_u32_payload(p, len, &v) < 0)
+		return -EPROTO;
+	if (s->client) {
+		if (bh_credit_grant(&s->client_may_send, v) < 0)
+			return -EPROTO;
+		bh_chan_send(&s->client->chan, BH_MSG_CREDIT, 1, p, 4);
+		return 0;
+	}
+	ps = peer_stream(s);
+	if (!ps)
+		return 0;
+	if (bh_credit_grant(&ps->guest_may_send, v) < 0)
+		return -EPROTO;
+	if (bh_chan_send(&s->peer->chan, BH_MSG_CREDIT, s->peer_id, p, 4) <
+	    0)
+		relay_broken(dv, s);
+	return 0;
+}
+
+/* A command or service ended. */
+static int guest_exit(struct dispvm *dv, struct qstream *s, const uint8_t *p,
+		      uint32_t len, uint32_t *kind, uint32_t *value)
+{
+	struct qstream *ps;
+	struct client *c = s->client;
+	int job = !dv->persistent && s->id == dv->job_stream;
+
+	if (bh_parse_exit(p, len, kind, value) < 0)
+		return -EPROTO;
+	if (c && !(job && c == dv->client)) {
+		/* A persistent qube's command: bh gets its end now. (A
+		 * disposable's bh gets it once the qube is gone.) */
+		bh_chan_send(&c->chan, BH_MSG_EXIT, 1, p, 8);
+		c->closing = 1;
+		c->dv = NULL;
+		c->sid = 0;
+	}
+	ps = peer_stream(s);
+	if (ps)
+		qs_end_call(s->peer, ps, *kind, *value);
+	qs_free(s);
+	return job ? 1 : 0;
+}
+
+int qs_guest_frame(struct dispvm *dv, const struct bh_frame_hdr *h,
+		   const uint8_t *untrusted_payload, uint32_t *kind,
+		   uint32_t *value)
+{
+	struct qstream *s = qs_find(dv, h->stream);
+
+	if (!s) {
+		/* The daemon ends a call (and frees its stream) on its own:
+		 * the guest's frames for it may still be on the way. A
+		 * stream the host opened ends only by the guest's EXIT. */
+		return h->stream & BH_STREAM_GUEST_BIT ? 0 : -EPROTO;
+	}
+	switch (h->type) {
+	case BH_MSG_STDOUT:
+	case BH_MSG_STDERR:
+		if (s->role == QS_CALL)
+			return -EPROTO;
+		return guest_output(dv, s, h, untrusted_payload);
+	case BH_MSG_STDIN:
+		if (s->role != QS_CALL)
+			return -EPROTO;
+		return guest_call_data(dv, s, h, untrusted_payload);
+	case BH_MSG_CREDIT:
+		return guest_credit(dv, s, untrusted_payload, h->len);
+	case BH_MSG_EXIT:
+		if (s->role == QS_CALL)
+			return -EPROTO;
+		return guest_exit(dv, s, untrusted_payload, h->len, kind,
+				  value);
+	}
+	return -EPROTO;
+}
+
+int qs_client_frame(struct client *c, const struct bh_frame_hdr *h,
+		    const uint8_t *payload)
+{
+	struct qstream *s;
+	uint32_t v;
+
+	if (h->stream != 1 || !c->dv)
+		return -EPROTO;
+	s = qs_find(c->dv, c->sid);
+	if (!s || s->client != c)
+		return 0; /* the command is over; nothing to feed */
+	switch (h->type) {
+	case BH_MSG_STDIN:
+		if (s->input_eof ||
+		    bh_credit_take(&s->client_may_send, h->len) < 0)
+			return -EPROTO;
+		if (h->len == 0)
+			s->input_eof = 1;
+		break;
+	case BH_MSG_CREDIT:
+		if (bh_parse_u32_payload(payload, h->len, &v) < 0 ||
+		    bh_credit_grant(&s->guest_may_send, v) < 0)
+			return -EPROTO;
+		break;
+	default:
+		return -EPROTO;
+	}
+	if (!c->dv->vm_alive)
+		return 0;
+	return bh_chan_send(&c->dv->chan, h->type, s->id, payload, h->len) < 0
+		       ? -EPROTO
+		       : 0;
+}
+
+void qs_client_gone(struct client *c)
+{
+	struct qstream *s = c->dv ? qs_find(c->dv, c->sid) : NULL;
+
+	if (!s || s->client != c)
+		return;
+	s->client = NULL;
+	if (!s->input_eof && c->dv->vm_alive) {
+		s->input_eof = 1;
+		bh_chan_send(&c->dv->chan, BH_MSG_STDIN, s->id, NULL, 0);
+	}
+}
+
+/* The end joined with s (in qube other) went away. */
+static void other_end_gone(struct dispvm *other, struct qstream *s,
+			   const char *why)
+{
+	if (s->role == QS_CALL) {
+		/* Its service (or the qube booting for it) is gone. */
+		qs_end_call(other, s, BH_EXIT_NOSTART, BH_NOSTART_OTHER);
+		return;
+	}
+	/* A service whose caller is gone: EOF on its input, output
+	 * dropped until it exits. */
+	s->peer = NULL;
+	s->peer_id = 0;
+	if (!s->input_eof && other->vm_alive) {
+		s->input_eof = 1;
+		bh_chan_send(&other->chan, BH_MSG_STDIN, s->id, NULL, 0);
+	}
+	(void)why;
+}
+
+void qs_qube_gone(struct dispvm *dv, const char *why)
+{
+	struct dispvm *o;
+	struct client *c;
+	size_t i;
+
+	/* bh run --service waiting for dv to boot. */
+	for (c = dv->d ? dv->d->clients : NULL; c; c = c->next) {
+		if (c->dv != dv || c->sid || c == dv->client)
+			continue;
+		c->dv = NULL;
+		client_error(c, BH_EXIT_FAILURE,
+			     "qube %s stopped before the call began: %s",
+			     dv->name, why);
+	}
+	for (o = dv->d ? dv->d->dispvms : NULL; o; o = o->next) {
+		if (o == dv)
+			continue;
+		for (i = 0; i < BH_MAX_STREAMS; i++) {
+			struct qstream *s = &o->streams[i];
+
+			if (s->id && s->peer == dv)
+				other_end_gone(o, s, why);
+		}
+	}
+	for (i = 0; i < BH_MAX_STREAMS; i++) {
+		struct qstream *s = &dv->streams[i];
+		struct client *sc = s->client;
+
+		if (!s->id)
+			continue;
+		/* The disposable's own bh hears from report_and_free. */
+		if (sc && sc != dv->client) {
+			sc->dv = NULL;
+			sc->sid = 0;
+			client_error(sc, BH_EXIT_FAILURE,
+				     "qube %s stopped before the command "
+				     "finished: %s",
+				     dv->name, why);
+		}
+		qs_free(s);
+	}
+}
+
+int qs_peers_congested(struct dispvm *dv)
+{
+	size_t i;
+
+	for (i = 0; i < BH_MAX_STREAMS; i++) {
+		struct qstream *s = &dv->streams[i];
+
+		if (!s->id)
+			continue;
+		if (s->client &&
+		    bh_chan_pending(&s->client->chan) >= RELAY_PAUSE_BYTES)
+			return 1;
+		if (s->peer && s->peer->vm_alive &&
+		    bh_chan_pending(&s->peer->chan) >= RELAY_PAUSE_BYTES)
+			return 1;
+	}
+	return 0;
+}
