@@ -1,0 +1,394 @@
+#!/usr/bin/env bash
+# RPC tests: calls between real qubes (TCG on our machines) through bh,
+# bulkheadd and the guests' bh-call, with the policy in a test root. Two
+# AppVMs, a (the caller) and b (the target), run for the whole suite; a
+# third, c, stays halted until a call starts it. Services of b live in its
+# /usr/local/etc/bulkhead/rpc (its private volume). Prints
+# "rpc: NAME ok|FAILED|SKIPPED: why" per test and ends with
+# "rpc: N passed, N failed, N skipped".
+#
+# Usage: tests/rpc/run-rpc-tests.sh [NAME-PATTERN]
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+# shellcheck source=tests/vm/lib.sh
+. "$here/../vm/lib.sh"
+
+pattern=${1:-}
+passed=0 failed=0 skipped=0
+root=""
+agent_pid=""
+work=$(mktemp -d /tmp/bh-rpctests.XXXXXX)
+
+cleanup() {
+	[ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null
+	# KEEP_LOG=FILE keeps the daemon's log, for a failure's story.
+	[ -n "${KEEP_LOG:-}" ] && [ -n "$root" ] &&
+		cp "$root/var/log/bulkhead/bulkheadd.log" "$KEEP_LOG"
+	[ -n "$root" ] && stop_root "$root"
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+run_test() {
+	local name=$1 out
+	if [ -n "$pattern" ] && [[ $name != *$pattern* ]]; then
+		return
+	fi
+	out=$("$name" 2>&1)
+	tally rpc "$name" $? "$out"
+}
+
+bhr() { BULKHEAD_ROOT=$root BULKHEAD_DAEMON=$BULKHEADD "$BH" "$@"; }
+policy() { printf '%s\n' "$@" >"$root/etc/bulkhead/policy.d/10-test.policy"; }
+# in QUBE CMD...: runs a shell command line in the qube, no stdin.
+in_q() { local q=$1; shift; bhr run "$q" -- sh -c "$*" </dev/null; }
+
+# A service script SVC with BODY into QUBE's /usr/local/etc/bulkhead/rpc.
+service() {
+	printf '#!/bin/sh\n%s\n' "$2" |
+		bhr run "$3" -- sh -c "mkdir -p /usr/local/etc/bulkhead/rpc &&
+			cat >/usr/local/etc/bulkhead/rpc/$1 &&
+			chmod 755 /usr/local/etc/bulkhead/rpc/$1"
+}
+
+# The prompt agent answering with ANSWER, started and registered.
+start_agent() {
+	bhr policy-agent --answer "$1" >"$work/agent.out" 2>&1 &
+	agent_pid=$!
+	wait_until 20 grep -q "answering" "$work/agent.out" ||
+		{ echo "agent did not register: $(cat "$work/agent.out")"; return 1; }
+}
+stop_agent() {
+	[ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null
+	wait "$agent_pid" 2>/dev/null
+	agent_pid=""
+}
+
+# ---------------------------------------------------------------- calls
+
+test_allowed_call() {
+	local out
+	policy 'test.Echo * a b allow'
+	out=$(printf 'data\n' | bhr run a -- bh-call b test.Echo+arg1)
+	expect_eq "exit" "$?" 0 &&
+		expect_eq "output" "$out" "$(printf 'from a arg arg1\ndata')"
+}
+
+test_denied_call_never_runs() {
+	local rc
+	policy '# nothing allowed'
+	in_q b 'rm -f /tmp/ran' || return 1
+	in_q a 'bh-call b test.Mark' >/dev/null 2>&1; rc=$?
+	expect_eq "exit" "$rc" 126 || return 1
+	expect_eq "service ran" "$(in_q b 'test -e /tmp/ran && echo yes || echo no')" no ||
+		return 1
+	expect_contains "log" "$(cat "$root/var/log/bulkhead/bulkheadd.log")" \
+		"a -> b: test.Mark+ denied: no rule matched"
+}
+
+test_no_such_service() {
+	local rc
+	policy 'test.Missing * a b allow'
+	in_q a 'bh-call b test.Missing' >/dev/null 2>&1; rc=$?
+	expect_eq "exit" "$rc" 127
+}
+
+test_service_exit_status() {
+	local rc
+	policy 'test.Exit3 * a b allow'
+	in_q a 'bh-call b test.Exit3' >/dev/null 2>&1; rc=$?
+	expect_eq "exit" "$rc" 3
+}
+
+test_source_cannot_be_forged() {
+	# The caller's environment and request name nothing the target
+	# trusts: BH_REMOTE_QUBE comes from the daemon, which knows who
+	# calls.
+	local out
+	policy 'test.Echo * a b allow'
+	out=$(in_q a 'BH_REMOTE_QUBE=b BH_SERVICE_ARGUMENT=zz bh-call b test.Echo+q')
+	expect_eq "source seen by b" "$out" "from a arg q"
+}
+
+test_call_with_local_command() {
+	local out
+	policy 'test.Echo * a b allow'
+	out=$(in_q a "bh-call b test.Echo -- sh -c 'echo piped; exec cat >&2'" 2>&1)
+	expect_eq "exit" "$?" 0 &&
+		expect_contains "service output reached CMD" "$out" "from a arg"
+}
+
+test_policy_change_next_call() {
+	local rc
+	policy '# deny'
+	in_q a 'bh-call b test.Echo' >/dev/null 2>&1; rc=$?
+	expect_eq "before" "$rc" 126 || return 1
+	policy 'test.Echo * a b allow'
+	in_q a 'bh-call b test.Echo </dev/null' >/dev/null 2>&1; rc=$?
+	expect_eq "after, no restart" "$rc" 0
+}
+
+test_invalid_policy_fails_closed() {
+	local rc out
+	policy 'test.Echo * a b allow' 'test.Echo * a b maybe'
+	in_q a 'bh-call b test.Echo </dev/null' >/dev/null 2>&1; rc=$?
+	expect_eq "call under an invalid policy" "$rc" 126 || return 1
+	out=$(bhr policy lint 2>&1); rc=$?
+	expect_eq "lint exit" "$rc" 2 &&
+		expect_contains "lint names file:line" "$out" "10-test.policy:2"
+}
+
+test_ask_without_agent_denies() {
+	local rc
+	policy 'test.Echo * a @anyvm ask default_target=b'
+	in_q a 'bh-call @default test.Echo </dev/null' >/dev/null 2>&1; rc=$?
+	expect_eq "exit" "$rc" 126
+}
+
+test_ask_allowed_by_agent() {
+	local rc out
+	policy 'test.Echo * a @anyvm ask default_target=b'
+	start_agent allow || return 1
+	out=$(in_q a 'bh-call @default test.Echo+asked </dev/null'); rc=$?
+	stop_agent
+	expect_eq "exit" "$rc" 0 &&
+		expect_eq "output" "$out" "from a arg asked" &&
+		expect_contains "agent" "$(cat "$work/agent.out")" "a test.Echo+asked -> allow b"
+}
+
+test_ask_denied_by_agent() {
+	local rc
+	policy 'test.Echo * a @anyvm ask default_target=b'
+	start_agent deny || return 1
+	in_q a 'bh-call @default test.Echo </dev/null' >/dev/null 2>&1; rc=$?
+	stop_agent
+	expect_eq "exit" "$rc" 126
+}
+
+test_ask_offers_only_allowed_targets() {
+	local out
+	policy 'test.Echo * a c deny' 'test.Echo * a @anyvm ask'
+	out=$(bhr policy check a @default test.Echo)
+	expect_contains "check" "$out" "ask targets=" || return 1
+	case $out in
+	*targets=*c[,\ ]* | *targets=c[,\ ]*) echo "c offered: $out"; return 1 ;;
+	esac
+	expect_contains "b offered" "$out" "b"
+}
+
+test_autostart_halted_target() {
+	local out
+	policy 'test.Hello * a c allow'
+	expect_eq "c before" "$(bhr ls --format json | python3 -c 'import json,sys
+print([q["state"] for q in json.load(sys.stdin) if q["name"] == "c"][0])')" Halted ||
+		return 1
+	out=$(in_q a 'bh-call c test.Hello </dev/null' 2>&1)
+	# c has no such service yet: 127 proves the call reached a started c.
+	expect_eq "exit" "$?" 127 || { echo "$out"; return 1; }
+	expect_eq "c after" "$(bhr ls --format json | python3 -c 'import json,sys
+print([q["state"] for q in json.load(sys.stdin) if q["name"] == "c"][0])')" Running
+}
+
+test_autostart_no_leaves_target_halted() {
+	local rc
+	bhr kill c >/dev/null 2>&1
+	policy 'test.Hello * a c allow autostart=no'
+	in_q a 'bh-call c test.Hello </dev/null' >/dev/null 2>&1; rc=$?
+	expect_eq "exit" "$rc" 126
+}
+
+test_dispvm_target() {
+	# @dispvm: a fresh disposable takes the call and is gone after it.
+	local out before
+	bhr prefs a default_dispvm b >/dev/null || return 1
+	policy 'bulkhead.Filecopy * a @dispvm allow'
+	before=$(grep -c "a new disposable" "$root/var/log/bulkhead/bulkheadd.log")
+	out=$(in_q a 'mkdir -p /tmp/dv && echo x > /tmp/dv/f &&
+		bh-call @dispvm bulkhead.Filecopy -- bh-copy --pack-to-stdout -- /tmp/dv' 2>&1)
+	expect_eq "exit" "$?" 0 || { echo "$out"; return 1; }
+	expect_eq "disposables made" \
+		"$(grep -c "a new disposable" "$root/var/log/bulkhead/bulkheadd.log")" \
+		$((before + 1)) || return 1
+	# Gone: no runtime folder of a disposable remains.
+	wait_until 30 sh -c "! ls '$root/run/bulkhead/qubes' | grep -q '^disp'"
+}
+
+test_twenty_concurrent_calls() {
+	local out
+	policy 'test.Echo * a b allow'
+	out=$(in_q a 'i=0; while [ $i -lt 20 ]; do
+			(echo "n$i" | bh-call b test.Echo | tail -n1 > /tmp/out.$i) &
+			i=$((i+1)); done; wait
+		i=0; ok=0; while [ $i -lt 20 ]; do
+			[ "$(cat /tmp/out.$i)" = "n$i" ] && ok=$((ok+1)); i=$((i+1)); done
+		echo $ok')
+	expect_eq "calls answered correctly" "$out" 20
+}
+
+test_two_runs_at_once() {
+	# One command waits on stdin while another runs and ends.
+	local out rc
+	mkfifo "$work/hold"
+	bhr run a -- sh -c 'read x; echo first:$x' <"$work/hold" >"$work/first" 2>&1 &
+	local pid=$!
+	exec {h}>"$work/hold"
+	out=$(in_q a 'echo second'); rc=$?
+	echo go >&"$h"
+	exec {h}>&-
+	wait "$pid"
+	expect_eq "second" "$out" second && expect_eq "second exit" "$rc" 0 &&
+		expect_eq "first" "$(cat "$work/first")" "first:go"
+}
+
+# ---------------------------------------------------------------- bh run
+
+test_run_service_from_host() {
+	local out
+	out=$(bhr run --service test.Echo+h b </dev/null)
+	expect_eq "exit" "$?" 0 && expect_eq "output" "$out" "from dom0 arg h"
+}
+
+test_run_as_user() {
+	expect_eq "default" "$(in_q a 'id -un')" root &&
+		expect_eq "--user" "$(bhr run --user user a -- id -un </dev/null)" user
+}
+
+test_escape_filter_on_terminal() {
+	local raw filtered
+	command -v script >/dev/null || return 77
+	filtered=$(BULKHEAD_ROOT=$root script -qfec "$BH run a -- printf 'A\\033]0;evil\\007B\\n'" /dev/null | od -An -c | tr -s ' ')
+	raw=$(BULKHEAD_ROOT=$root script -qfec "$BH run --no-filter-escape-chars a -- printf 'A\\033]0;evil\\007B\\n'" /dev/null | od -An -c | tr -s ' ')
+	expect_contains "filtered" "$filtered" "A _ ] 0 ; e v i l _ B" &&
+		expect_contains "unfiltered" "$raw" "033"
+}
+
+# ---------------------------------------------------------------- file copy
+
+test_filecopy_nested_tree() {
+	local out want
+	policy 'bulkhead.Filecopy * a @default allow target=b'
+	want=$(in_q a 'cd /home/user && rm -rf tree && mkdir -p tree/d1/d2 &&
+		echo one > tree/f1 && echo two > tree/d1/d2/f2 && ln -s ../f1 tree/d1/l &&
+		chmod 4640 tree/f1 && touch -d "2020-01-02 03:04:05" tree/f1 &&
+		stat -c "%Y" tree/f1') || return 1
+	out=$(in_q a 'cd /home/user && bh-copy tree' 2>&1)
+	expect_eq "exit" "$?" 0 || { echo "$out"; return 1; }
+	# Contents, the link as a link, the mode without setuid, the mtime.
+	out=$(in_q b 'cd /home/user/Incoming/a/tree && cat d1/d2/f2 && readlink d1/l &&
+		stat -c "%a %Y %U" f1')
+	expect_eq "received" "$out" "$(printf 'two\n../f1\n640 %s user' "$want")"
+}
+
+test_filecopy_200mib() {
+	local out want
+	policy 'bulkhead.Filecopy * a @default allow target=b'
+	want=$(in_q a 'cd /home/user && rm -f big && head -c 209715200 /dev/urandom > big &&
+		sha256sum big | cut -d" " -f1')
+	out=$(in_q a 'cd /home/user && bh-copy --move big && test ! -e big && echo moved' 2>&1)
+	expect_eq "copy" "$out" moved || return 1
+	out=$(in_q b 'sha256sum /home/user/Incoming/a/big | cut -d" " -f1; rm -f /home/user/Incoming/a/big')
+	expect_eq "checksum" "$out" "$want"
+}
+
+test_filecopy_never_overwrites() {
+	local rc
+	policy 'bulkhead.Filecopy * a @default allow target=b'
+	in_q a 'cd /home/user && echo v1 > same && bh-copy same && echo v2 > same' >/dev/null 2>&1 || return 1
+	in_q a 'cd /home/user && bh-copy same' >/dev/null 2>&1; rc=$?
+	expect_eq "second copy" "$rc" 1 &&
+		expect_eq "kept" "$(in_q b 'cat /home/user/Incoming/a/same')" v1
+}
+
+test_filecopy_hostile_streams() {
+	# Each stream is refused (the receiver reports an error), and nothing
+	# appears outside ~/Incoming/a in b.
+	local k out bad=0
+	policy 'bulkhead.Filecopy * a b allow'
+	in_q b 'rm -rf /home/user/Incoming /tmp/pwned /home/user/escaped /tmp/escaped' || return 1
+	for k in dotdot absolute slash escape-link through-link device fifo control bad-digest truncated; do
+		python3 "$here/hostile-stream.py" "$k" >"$work/$k.bin" || return 1
+		out=$(bhr run a -- sh -c "cat > /tmp/s.bin && bh-call b bulkhead.Filecopy < /tmp/s.bin | head -c 4" \
+			<"$work/$k.bin" 2>&1)
+		# The status starts with BHFR; success would be code 0 after it:
+		# the receiver's exit is not 0 for a refused stream.
+		case $out in
+		BHFR*) ;;
+		*) echo "$k: no status: $out"; bad=1 ;;
+		esac
+	done
+	out=$(in_q b 'ls -a /tmp /home/user /home; find /home/user/Incoming -type c -o -type p -o -name "*evil*"')
+	case $out in
+	*pwned* | *escaped* | *sda* | *pipe* | *evil*) echo "written outside or hostile entry kept: $out"; bad=1 ;;
+	esac
+	return $bad
+}
+
+test_bh_copy_from_host() {
+	local out
+	mkdir -p "$work/hostdir" && echo fromhost >"$work/hostdir/h.txt"
+	bhr copy b "$work/hostdir" </dev/null || return 1
+	out=$(in_q b 'cat /home/user/Incoming/dom0/hostdir/h.txt')
+	expect_eq "received" "$out" fromhost || return 1
+	bhr copy b /nonexistent/x </dev/null >/dev/null 2>&1
+	expect_eq "missing source" "$?" 3
+}
+
+# ---------------------------------------------------------------- setup
+
+if ! command -v "$BH" >/dev/null || ! command -v "$BULKHEADD" >/dev/null; then
+	echo "rpc: bh or bulkheadd not found (make, or run ./setup)"
+	echo "rpc: 0 passed, 1 failed, 0 skipped"
+	exit 1
+fi
+if [ "$(id -u)" != 0 ]; then
+	echo "rpc: 0 passed, 0 failed, 1 skipped (bulkheadd runs as root only)"
+	exit 0
+fi
+root=$(new_root rpc)
+mkdir -p "$root/etc/bulkhead/policy.d"
+cp "$top"/etc/policy.d/*.policy "$root/etc/bulkhead/policy.d/"
+setup_out=$(
+	set -e
+	bhr create -l red a
+	bhr create -l blue b
+	bhr create -l green c
+	bhr start a b
+	in_q a 'command -v bh-call && command -v bh-copy'
+	service test.Echo 'echo "from $BH_REMOTE_QUBE arg $BH_SERVICE_ARGUMENT"; exec cat' b
+	service test.Mark 'touch /tmp/ran' b
+	service test.Exit3 'exit 3' b
+) 2>&1 || {
+	echo "rpc: setup FAILED (the guest images need bh-call: ./setup):"
+	echo "$setup_out" | sed 's/^/    /'
+	echo "rpc: 0 passed, 1 failed, 0 skipped"
+	exit 1
+}
+
+run_test test_allowed_call
+run_test test_denied_call_never_runs
+run_test test_no_such_service
+run_test test_service_exit_status
+run_test test_source_cannot_be_forged
+run_test test_call_with_local_command
+run_test test_policy_change_next_call
+run_test test_invalid_policy_fails_closed
+run_test test_ask_without_agent_denies
+run_test test_ask_allowed_by_agent
+run_test test_ask_denied_by_agent
+run_test test_ask_offers_only_allowed_targets
+run_test test_autostart_halted_target
+run_test test_autostart_no_leaves_target_halted
+run_test test_dispvm_target
+run_test test_twenty_concurrent_calls
+run_test test_two_runs_at_once
+run_test test_run_service_from_host
+run_test test_run_as_user
+run_test test_escape_filter_on_terminal
+run_test test_filecopy_nested_tree
+run_test test_filecopy_200mib
+run_test test_filecopy_never_overwrites
+run_test test_filecopy_hostile_streams
+run_test test_bh_copy_from_host
+echo "rpc: $passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
