@@ -23,7 +23,7 @@ _bh() {
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD - 1]}
 	if [ "$COMP_CWORD" -eq 1 ]; then
-		COMPREPLY=($(compgen -W "run create remove ls prefs features tags start shutdown kill pause unpause restart doctor clone volume template console log events policy help --help --version" -- "$cur"))
+		COMPREPLY=($(compgen -W "run copy create remove ls prefs features tags start shutdown kill pause unpause restart doctor clone volume template console log events policy policy-agent help --help --version" -- "$cur"))
 		return
 	fi
 	verb=${COMP_WORDS[1]}
@@ -31,7 +31,7 @@ _bh() {
 	words_left=()
 	for ((i = 2; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
-		-t | --template | -l | --label | -P | --property | -C | --class | -f | --format | -u | --unset | -e | --env | -n | --lines | --include | --mirror | --name | --cache) ((i++)) ;;
+		-t | --template | -l | --label | -P | --property | -C | --class | -f | --format | -u | --unset | --user | -e | --env | --service | --answer | -n | --lines | --include | --mirror | --name | --cache) ((i++)) ;;
 		-*) ;;
 		*) words_left+=("${COMP_WORDS[i]}") ;;
 		esac
@@ -62,12 +62,31 @@ _bh() {
 	esac
 	case $verb in
 	help)
-		COMPREPLY=($(compgen -W "run create remove ls prefs features tags start shutdown kill pause unpause restart doctor clone volume template console log events policy" -- "$cur")) ;;
+		COMPREPLY=($(compgen -W "run copy create remove ls prefs features tags start shutdown kill pause unpause restart doctor clone volume template console log events policy policy-agent" -- "$cur")) ;;
 	run)
+		case $prev in
+		-u | --user | --service) return ;;
+		esac
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W "--dispvm --env --help" -- "$cur"))
+			COMPREPLY=($(compgen -W "--dispvm --service --user --env --pass-io --no-filter-escape-chars --filter-escape-chars --help" -- "$cur"))
 		elif [ "${#words_left[@]}" -eq 0 ]; then
 			COMPREPLY=($(compgen -W "$(_bh_qubes)" -- "$cur"))
+		fi ;;
+	copy)
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "--move --help" -- "$cur"))
+		elif [ "${#words_left[@]}" -eq 0 ]; then
+			COMPREPLY=($(compgen -W "$(_bh_qubes)" -- "$cur"))
+		else
+			# Files may have spaces: one per line.
+			compopt -o filenames 2>/dev/null
+			mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+		fi ;;
+	policy-agent)
+		if [ "$prev" = --answer ]; then
+			COMPREPLY=($(compgen -W "allow deny" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "--x11 --answer --once --help" -- "$cur"))
 		fi ;;
 	start|kill|pause|unpause|restart)
 		if [[ $cur == -* ]]; then
