@@ -64,17 +64,19 @@ static void say_status(const char *target, const char *svc, int st)
  * with a shell, and their flags are not ours to change. The pipe to the
  * service is ours and non-blocking, so a service that answers while it
  * reads never waits on us while we wait on it. */
-static int pump(int to_service, int from_service)
+static int pump(int to_service, int from_service, int conn)
 {
 	static char in_buf[PUMP_BUF], out_buf[PUMP_BUF];
 	size_t pend = 0, off = 0;
 	int in_open = 1, out_open = 1;
 
 	bh_set_nonblock(to_service, 1);
-	while (out_open) {
-		struct pollfd p[3];
+	/* Until both directions end: a service may close its output and
+	 * still read all of its input (exec cat >/dev/null). */
+	while (out_open || in_open || pend) {
+		struct pollfd p[4];
 		nfds_t n = 0;
-		int i_in = -1, i_to = -1, i_out;
+		int i_in = -1, i_to = -1, i_out, i_conn = -1;
 
 		if (in_open && pend == 0) {
 			p[n] = (struct pollfd){ 0, POLLIN, 0 };
@@ -84,12 +86,29 @@ static int pump(int to_service, int from_service)
 			p[n] = (struct pollfd){ to_service, POLLOUT, 0 };
 			i_to = (int)n++;
 		}
-		p[n] = (struct pollfd){ from_service, POLLIN, 0 };
-		i_out = (int)n++;
+		i_out = -1;
+		if (out_open) {
+			p[n] = (struct pollfd){ from_service, POLLIN, 0 };
+			i_out = (int)n++;
+		}
+		/* The status comes once the call is over and its output is
+		 * all in our pipe: then stop waiting for input nobody takes. */
+		if (in_open || pend) {
+			p[n] = (struct pollfd){ conn, POLLIN, 0 };
+			i_conn = (int)n++;
+		}
 		if (poll(p, n, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
+		}
+		if (i_conn >= 0 && p[i_conn].revents) {
+			in_open = 0;
+			pend = 0;
+			if (to_service >= 0)
+				close(to_service);
+			to_service = -1;
+			continue;
 		}
 		if (i_in >= 0 && p[i_in].revents) {
 			ssize_t r = read(0, in_buf, sizeof(in_buf));
@@ -117,7 +136,7 @@ static int pump(int to_service, int from_service)
 				to_service = -1;
 			}
 		}
-		if (p[i_out].revents) {
+		if (i_out >= 0 && p[i_out].revents) {
 			ssize_t r = read(from_service, out_buf, sizeof(out_buf));
 
 			/* A reader of ours that is gone: keep draining so
@@ -199,7 +218,7 @@ int main(int argc, char **argv)
 		}
 		close(from_svc[0]);
 		close(to_svc[1]);
-	} else if (pump(to_svc[1], from_svc[0]) < 0) {
+	} else if (pump(to_svc[1], from_svc[0], conn) < 0) {
 		perror("bh-call: poll");
 	}
 	st = call_sock_wait_status(conn);

@@ -119,6 +119,26 @@ test_call_with_local_command() {
 		expect_contains "service output reached CMD" "$out" "from a arg"
 }
 
+test_service_closing_output_reads_input() {
+	# A service that closes its output at once still gets all its input
+	# (bh-call pumps both ways until each ends).
+	local out
+	policy 'test.Sink * a b allow'
+	out=$(in_q a 'head -c 3000000 /dev/zero | bh-call b test.Sink; echo rc=$?')
+	expect_eq "caller" "$out" rc=0 &&
+		expect_eq "bytes the service read" "$(in_q b 'cat /tmp/sink.count')" 3000000
+}
+
+test_call_ends_while_input_stays_open() {
+	# The service ends without reading; the caller's stdin never ends:
+	# bh-call returns the status anyway.
+	local out
+	policy 'test.Exit3 * a b allow'
+	out=$(BULKHEAD_ROOT=$root timeout 120 "$BH" run a -- sh -c 'rm -f /tmp/ff; mkfifo /tmp/ff; exec 3<>/tmp/ff
+		bh-call b test.Exit3 <&3; echo rc=$?' </dev/null 2>/dev/null)
+	expect_eq "caller" "$out" rc=3
+}
+
 test_policy_change_next_call() {
 	local rc
 	policy '# deny'
@@ -358,6 +378,7 @@ setup_out=$(
 	service test.Echo 'echo "from $BH_REMOTE_QUBE arg $BH_SERVICE_ARGUMENT"; exec cat' b
 	service test.Mark 'touch /tmp/ran' b
 	service test.Exit3 'exit 3' b
+	service test.Sink 'exec wc -c >/tmp/sink.count' b
 ) 2>&1 || {
 	echo "rpc: setup FAILED (the guest images need bh-call: ./setup):"
 	echo "$setup_out" | sed 's/^/    /'
@@ -371,6 +392,8 @@ run_test test_no_such_service
 run_test test_service_exit_status
 run_test test_source_cannot_be_forged
 run_test test_call_with_local_command
+run_test test_service_closing_output_reads_input
+run_test test_call_ends_while_input_stays_open
 run_test test_policy_change_next_call
 run_test test_invalid_policy_fails_closed
 run_test test_ask_without_agent_denies
