@@ -97,12 +97,16 @@ test_appvm_apt_and_user() {
 
 test_home_persists_usr_does_not() {
 	local got
-	bhm run deb1 -- sh -c 'echo kept >/home/user/note && echo junk >/usr/bin/bh-junk && cp /usr/bin/true /usr/local/bin/bh-junk2' </dev/null || return 1
+	# /usr/local is the qube's own (on /rw, as in Qubes); the rest of
+	# /usr is the template's and comes back fresh at each start.
+	bhm run deb1 -- sh -c 'echo kept >/home/user/note && echo junk >/usr/bin/bh-junk && cp /usr/bin/true /usr/lib/bh-junk2 && echo mine >/usr/local/bh-own' </dev/null || return 1
 	bhm restart deb1 </dev/null || return 1
 	got=$(bhm run deb1 -- cat /home/user/note </dev/null)
 	expect_eq "/home/user/note after restart" "$got" "kept" || return 1
-	got=$(bhm run deb1 -- sh -c 'ls /usr/bin/bh-junk /usr/local/bin/bh-junk2 2>/dev/null; echo end' </dev/null)
-	expect_eq "files under /usr after restart" "$got" "end"
+	got=$(bhm run deb1 -- sh -c 'ls /usr/bin/bh-junk /usr/lib/bh-junk2 2>/dev/null; echo end' </dev/null)
+	expect_eq "files under /usr after restart" "$got" "end" || return 1
+	got=$(bhm run deb1 -- cat /usr/local/bh-own </dev/null)
+	expect_eq "/usr/local after restart" "$got" "mine"
 }
 
 test_systemd_handover() {
@@ -174,6 +178,47 @@ s.serve_forever()' "$d" >"$work/port" 2>/dev/null &
 	expect_eq "exit status" "$rc" 1 || { echo "$out"; return 1; }
 	expect_contains "message" "$out" "is not signed by a key in /usr/share/keyrings/debian-archive-keyring.gpg" &&
 		not_listed "$main_root" deb-unsigned && no_build_dirs "$main_root"
+}
+
+test_wrongly_signed_repository() {
+	# InRelease files signed, but by a key of our own, not Debian's:
+	# refused as firmly as unsigned ones.
+	local out rc port srv d=$work/repo-wrong g=$work/gnupg
+	command -v gpg >/dev/null || { echo "gpg missing (apt-get install gnupg)"; return 1; }
+	mkdir -p "$d/debian/dists/bookworm" "$d/debian/dists/bookworm-updates" "$g"
+	chmod 700 "$g"
+	GNUPGHOME=$g gpg --batch --quiet --passphrase '' \
+		--quick-gen-key 'Not Debian <nobody@invalid>' ed25519 sign never 2>/dev/null ||
+		{ echo "cannot make a test key"; return 1; }
+	for s in bookworm bookworm-updates; do
+		printf 'Origin: Debian\nSuite: %s\nDate: Sat, 01 Jan 2026 00:00:00 UTC\n' "$s" |
+			GNUPGHOME=$g gpg --batch --quiet --clearsign >"$d/debian/dists/$s/InRelease" ||
+			{ echo "cannot sign"; return 1; }
+	done
+	grep -q "BEGIN PGP SIGNATURE" "$d/debian/dists/bookworm/InRelease" ||
+		{ echo "the test InRelease is not signed"; return 1; }
+	python3 -c '
+import functools, http.server, sys
+h = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
+h.log_message = lambda *a: None
+s = http.server.HTTPServer(("127.0.0.1", 0), h)
+print(s.server_address[1], flush=True)
+s.serve_forever()' "$d" >"$work/port2" 2>/dev/null &
+	srv=$!
+	if ! wait_until 10 test -s "$work/port2"; then
+		kill "$srv"; wait "$srv"
+		echo "no test server"
+		return 1
+	fi
+	port=$(cat "$work/port2")
+	out=$(bhm template build debian-12 --name deb-wrongsig --no-cache \
+		--mirror "http://127.0.0.1:$port/debian" </dev/null 2>&1); rc=$?
+	kill "$srv"
+	wait "$srv" 2>/dev/null
+	gpgconf --homedir "$g" --kill all 2>/dev/null
+	expect_eq "exit status" "$rc" 1 || { echo "$out"; return 1; }
+	expect_contains "message" "$out" "is not signed by a key in /usr/share/keyrings/debian-archive-keyring.gpg" &&
+		not_listed "$main_root" deb-wrongsig && no_build_dirs "$main_root"
 }
 
 test_bad_mirror_url() {
@@ -332,6 +377,7 @@ run_test test_name_taken
 run_test test_not_root
 run_test test_mirror_unreachable
 run_test test_unsigned_repository
+run_test test_wrongly_signed_repository
 run_test test_build_debian
 [ -s "$work/build-time" ] && echo "template: $(cat "$work/build-time")"
 if bhm template list </dev/null 2>/dev/null | grep -q '^debian-12 '; then
