@@ -125,8 +125,15 @@ static void handle_signals(struct daemon *d)
 	pid_t pid;
 
 	while (read(d->sig_fd, &si, sizeof(si)) == sizeof(si))
-		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+			/* Who asked is worth a line when a stop surprises. */
+			if (!d->stopping)
+				LOG_INFO("stopping: %s from pid %u (uid %u)",
+					 si.ssi_signo == SIGTERM ? "SIGTERM"
+								 : "SIGINT",
+					 si.ssi_pid, si.ssi_uid);
 			d->stopping = 1;
+		}
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
 		struct dispvm *dv;
 
