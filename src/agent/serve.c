@@ -163,6 +163,21 @@ static void stream_start(struct agent_stream *s, uint32_t id,
 	}
 }
 
+/* A command or service was started (r 0) into slot s, or not (r a
+ * negative enum bh_nostart): the host learns which. */
+static int started(struct agent *a, struct agent_stream *s, uint32_t id,
+		   int r, const struct spawned *sp)
+{
+	if (r < 0) {
+		/* Streams ended before they began are not jobs: a
+		 * disposable whose command is missing still powers off. */
+		a->jobs_finished++;
+		return send_exit(a, id, BH_EXIT_NOSTART, (uint32_t)-r);
+	}
+	stream_start(s, id, sp);
+	return 0;
+}
+
 /* Takes RUN_USER_ENV out of req's environment into user. */
 static void take_user(struct bh_exec_req *req, char *user, size_t cap)
 {
@@ -201,14 +216,7 @@ static int handle_exec(struct agent *a, uint32_t id,
 	}
 	r = a->spawn(&req, user, &sp);
 	bh_exec_req_free(&req);
-	if (r < 0) {
-		/* Streams ended before they began are not jobs: a
-		 * disposable whose command is missing still powers off. */
-		a->jobs_finished++;
-		return send_exit(a, id, BH_EXIT_NOSTART, (uint32_t)-r);
-	}
-	stream_start(s, id, &sp);
-	return 0;
+	return started(a, s, id, r, &sp);
 }
 
 static int handle_service(struct agent *a, uint32_t id,
@@ -225,16 +233,12 @@ static int handle_service(struct agent *a, uint32_t id,
 	if (bh_service_req_parse(untrusted_payload, len, &req) < 0)
 		return -EPROTO;
 	r = a->start_service(&req, &sp);
-	if (r < 0) {
+	if (r < 0)
 		LOG_INFO("service %s+%s for %s: %s", req.service, req.arg,
 			 req.source,
 			 r == -BH_NOSTART_NOTFOUND ? "no such service"
 						   : "cannot start it");
-		a->jobs_finished++;
-		return send_exit(a, id, BH_EXIT_NOSTART, (uint32_t)-r);
-	}
-	stream_start(s, id, &sp);
-	return 0;
+	return started(a, s, id, r, &sp);
 }
 
 /* Data from the host for in_fd: a command's stdin, or a call's answer. */

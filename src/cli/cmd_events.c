@@ -34,19 +34,6 @@ void cmd_events_help(FILE *f)
 }
 
 /* Waits for the next frame; 0, or -1 when the connection is gone. */
-static int next_frame(struct bh_chan *ch, struct bh_frame_hdr *h,
-		      const uint8_t **p)
-{
-	int r;
-
-	while ((r = bh_chan_next(ch, h, p)) == 0) {
-		long got = bh_chan_read(ch);
-
-		if (got <= 0 && got != -EAGAIN && got != -EINTR)
-			return -1;
-	}
-	return r < 0 ? -1 : 0;
-}
 
 /* Prints s with control characters escaped. */
 static void put_escaped(const char *s, size_t n)
@@ -118,7 +105,7 @@ int cmd_events(int argc, char **argv)
 				 NULL, 0);
 	if (n < 0 ||
 	    bh_chan_send(&ch, BH_MSG_ADMIN_CALL, 0, call, (uint32_t)n) < 0 ||
-	    bh_chan_flush_all(&ch) < 0 || next_frame(&ch, &h, &p) < 0 ||
+	    bh_chan_flush_all(&ch) < 0 || bh_chan_wait_next(&ch, &h, &p) < 0 ||
 	    h.type != BH_MSG_ADMIN_REPLY || h.len < 4 || bh_get_u32(p) != 0) {
 		if (h.type == BH_MSG_ADMIN_REPLY && h.len >= 4)
 			cli_err("events: %.*s", (int)(h.len - 4),
@@ -129,7 +116,7 @@ int cmd_events(int argc, char **argv)
 		bh_chan_free(&ch);
 		return BH_ADMIN_FAILED;
 	}
-	while (next_frame(&ch, &h, &p) == 0)
+	while (bh_chan_wait_next(&ch, &h, &p) == 1)
 		if (h.type == BH_MSG_ADMIN_EVENT)
 			print_event(p, h.len);
 	cli_err("events: bulkheadd closed the connection");

@@ -60,19 +60,6 @@ struct question {
 	const char *def;
 };
 
-static int next_frame(struct bh_chan *ch, struct bh_frame_hdr *h,
-		      const uint8_t **p)
-{
-	int r;
-
-	while ((r = bh_chan_next(ch, h, p)) == 0) {
-		long got = bh_chan_read(ch);
-
-		if (got <= 0 && got != -EAGAIN && got != -EINTR)
-			return -1;
-	}
-	return r < 0 ? -1 : 0;
-}
 
 /* Splits an ask event; 0, or -1 when it is not one. */
 static int parse_question(const uint8_t *p, uint32_t len, struct question *q)
@@ -283,7 +270,7 @@ int cmd_policy_agent(int argc, char **argv)
 				 "", "", NULL, 0);
 	if (n < 0 ||
 	    bh_chan_send(&ch, BH_MSG_ADMIN_CALL, 0, call, (uint32_t)n) < 0 ||
-	    bh_chan_flush_all(&ch) < 0 || next_frame(&ch, &h, &p) < 0 ||
+	    bh_chan_flush_all(&ch) < 0 || bh_chan_wait_next(&ch, &h, &p) < 0 ||
 	    h.type != BH_MSG_ADMIN_REPLY || h.len < 4 || bh_get_u32(p) != 0) {
 		cli_err("policy-agent: bulkheadd refused the agent");
 		return BH_ADMIN_FAILED;
@@ -292,7 +279,7 @@ int cmd_policy_agent(int argc, char **argv)
 	for (;;) {
 		char ans[TARGET_MAX + 16];
 
-		if (next_frame(&ch, &h, &p) < 0) {
+		if (bh_chan_wait_next(&ch, &h, &p) < 0) {
 			cli_err("policy-agent: bulkheadd closed the "
 				"connection");
 			return BH_ADMIN_FAILED;

@@ -148,3 +148,17 @@ int bh_chan_flush_all(struct bh_chan *c)
 			return -errno;
 	}
 }
+
+int bh_chan_wait_next(struct bh_chan *c, struct bh_frame_hdr *h,
+		      const uint8_t **payload)
+{
+	int r;
+
+	while ((r = bh_chan_next(c, h, payload)) == 0) {
+		long got = bh_chan_read(c);
+
+		if (got <= 0 && got != -EAGAIN && got != -EINTR)
+			return -1;
+	}
+	return r < 0 ? -1 : 1;
+}

@@ -54,4 +54,10 @@ size_t bh_chan_pending(const struct bh_chan *c);
 /* Blocking helpers for simple peers (bh): flush all, or wait for a frame. */
 int bh_chan_flush_all(struct bh_chan *c);
 
+/* For a blocking fd: reads until a whole frame is there. Returns 1 with
+ * h and *payload set (as bh_chan_next), or -1 when the peer is gone or
+ * sent an oversized frame. */
+int bh_chan_wait_next(struct bh_chan *c, struct bh_frame_hdr *h,
+		      const uint8_t **payload);
+
 #endif
