@@ -178,20 +178,31 @@ static int private_for(struct daemon *d, const char *name, uid_t uid,
 	return 0;
 }
 
-/* The feature init=systemd, on the qube or (an AppVM's) its template,
- * becomes bh.init=systemd after the kernelopts: the agent hands PID 1
- * over to systemd (src/agent/handover.h). Without it, the fast path. */
+/* The feature init=systemd, on the qube or what it is made from (an
+ * AppVM's template; a DispVM's disposable template, then that one's
+ * template), becomes bh.init=systemd after the kernelopts: the agent
+ * hands PID 1 over to systemd (src/agent/handover.h). Without it, the
+ * fast path. */
 static int init_opts(struct daemon *d, const struct qube_info *q,
 		     const char *kopts, char *out, size_t cap, char *err,
 		     size_t ecap)
 {
 	char v[64] = "", ferr[STORE_ERR_MAX];
+	struct qube_info dvm;
+	int found;
 
-	if (store_feature_get(d->store, q->name, "init", v, sizeof(v), ferr,
-			      sizeof(ferr)) < 0 &&
-	    (q->cls != QC_APP ||
-	     store_feature_get(d->store, q->template_name, "init", v,
-			       sizeof(v), ferr, sizeof(ferr)) < 0))
+	found = store_feature_get(d->store, q->name, "init", v, sizeof(v),
+				  ferr, sizeof(ferr)) == 0;
+	if (!found && (q->cls == QC_APP || q->cls == QC_DISP))
+		found = store_feature_get(d->store, q->template_name, "init", v,
+					  sizeof(v), ferr, sizeof(ferr)) == 0;
+	if (!found && q->cls == QC_DISP &&
+	    store_qube_get(d->store, q->template_name, &dvm, ferr,
+			   sizeof(ferr)) == 0)
+		found = store_feature_get(d->store, dvm.template_name, "init",
+					  v, sizeof(v), ferr,
+					  sizeof(ferr)) == 0;
+	if (!found)
 		v[0] = '\0';
 	if (v[0] && strcmp(v, "systemd")) {
 		snprintf(err, ecap, "feature init is '%.60s'; the only value "
