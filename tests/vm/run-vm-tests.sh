@@ -390,6 +390,11 @@ test_named_dispvm() {
 	expect_eq "kept as a record" "$(ls_state vmt-ndisp)" Halted || return 1
 	[ ! -e "$main_root/var/lib/bulkhead/qubes/vmt-ndisp/private.img" ] ||
 		{ echo "a DispVM got a private volume in the state folder"; return 1; }
+	got=$(bhm volume list vmt-ndisp </dev/null | cut -d' ' -f1,5 | tr '\n' ' ')
+	expect_eq "volumes" "$got" "root rw=False " || return 1
+	got=$(bhm volume resize vmt-ndisp private 4G </dev/null 2>&1) &&
+		{ echo "a DispVM's private volume was resized"; return 1; }
+	expect_contains "resize" "$got" "resize that one (vmt-dvm)" || return 1
 	bhm start vmt-ndisp </dev/null || return 1
 	got=$(bhm run vmt-ndisp -- sh -c 'cat /home/ndisp-note 2>/dev/null || echo reset' </dev/null)
 	bhm shutdown --wait vmt-ndisp </dev/null || return 1
