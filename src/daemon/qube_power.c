@@ -232,7 +232,8 @@ int qube_dvm_boot(struct daemon *d, const char *dvm, struct dvm_boot *b,
 		snprintf(why, sizeof(why), "%s", err);
 		snprintf(err, cap,
 			 "disposable template: %s; name an AppVM with "
-			 "template_for_dispvms=True (bh ls shows them)",
+			 "template_for_dispvms=True, or make one with `bh "
+			 "prefs QUBE template_for_dispvms True`",
 			 why);
 		return -ESRCH;
 	}
