@@ -26,7 +26,10 @@ void cmd_create_help(FILE *f)
 		"                           TemplateVM or StandaloneVM copies "
 		"(default: the\n"
 		"                           global preference "
-		"default_template)\n"
+		"default_template); a\n"
+		"                           DispVM's disposable template "
+		"(default:\n"
+		"                           default_dispvm)\n"
 		"  -l, --label LABEL        required: red orange yellow "
 		"green gray blue\n"
 		"                           purple black\n"
@@ -155,9 +158,9 @@ int cmd_create(int argc, char **argv)
 		return BH_ADMIN_INVALID;
 	}
 	if (strcmp(cls, "AppVM") && strcmp(cls, "TemplateVM") &&
-	    strcmp(cls, "StandaloneVM")) {
-		cli_err("create: --class is AppVM, TemplateVM or "
-			"StandaloneVM");
+	    strcmp(cls, "StandaloneVM") && strcmp(cls, "DispVM")) {
+		cli_err("create: --class is AppVM, TemplateVM, StandaloneVM "
+			"or DispVM");
 		return BH_ADMIN_INVALID;
 	}
 	{

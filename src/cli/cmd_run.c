@@ -23,20 +23,28 @@
 void cmd_run_help(FILE *f)
 {
 	fprintf(f,
-		"usage: bh run --dispvm [OPTION]... [--] COMMAND [ARG]...\n"
+		"usage: bh run --dispvm[=DVM] [OPTION]... [--] COMMAND "
+		"[ARG]...\n"
 		"       bh run [OPTION]... QUBE [--] COMMAND [ARG]...\n"
 		"       bh run [OPTION]... --service SERVICE[+ARG] QUBE\n"
 		"\n"
-		"Runs COMMAND in a fresh disposable qube made from the "
-		"minimal template,\nwith this terminal's stdin, stdout and "
-		"stderr attached, then destroys the\nqube and every file it "
-		"had. With QUBE instead of --dispvm, runs it in that\n"
-		"running qube (see bh start); several may run at once. With "
-		"--service,\ncalls the RPC service SERVICE in QUBE (starting "
-		"it when it is not\nrunning), as a qube's bh-call would but "
-		"without the policy: the host is\nthe admin domain.\n"
+		"Runs COMMAND in a fresh disposable qube with this terminal's "
+		"stdin, stdout\nand stderr attached, then destroys the qube "
+		"and every file it had. The\ndisposable is made from the "
+		"disposable template DVM (an AppVM with\n"
+		"template_for_dispvms=True): it boots DVM's template's root "
+		"read-only and\na copy of DVM's private volume, so it sees "
+		"DVM's /home and writes\nnothing back. Without =DVM it is "
+		"made from the global default_dispvm, and\nwhen that is "
+		"unset from the minimal template, with no private volume.\n"
+		"\nWith QUBE instead of --dispvm, runs it in that running "
+		"qube (see bh start);\nseveral may run at once. With "
+		"--service, calls the RPC service SERVICE in\nQUBE (starting "
+		"it when it is not running), as a qube's bh-call would but\n"
+		"without the policy: the host is the admin domain.\n"
 		"\n"
-		"  --dispvm               run in a new disposable qube\n"
+		"  --dispvm[=DVM]         run in a new disposable qube (of "
+		"DVM)\n"
 		"  --service SVC[+ARG]    call an RPC service instead of "
 		"running COMMAND\n"
 		"  -u, --user USER        run as USER of the qube (default: "
@@ -71,7 +79,7 @@ void cmd_run_help(FILE *f)
 int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "dispvm", no_argument, NULL, 'D' },
+		{ "dispvm", optional_argument, NULL, 'D' },
 		{ "env", required_argument, NULL, 'e' },
 		{ "service", required_argument, NULL, 'S' },
 		{ "user", required_argument, NULL, 'u' },
@@ -85,7 +93,7 @@ int cmd_run(int argc, char **argv)
 	static char user_env[64];
 	struct bh_call_req svc_check;
 	struct run_fds fds = { 0, 1, 2, 0, 0 };
-	const char *qube = NULL, *service = NULL, *user = NULL;
+	const char *qube = NULL, *service = NULL, *user = NULL, *dvm = NULL;
 	int dispvm = 0, envc = 0, o, len, filter = 1;
 	size_t qlen = 0;
 	char **envv;
@@ -98,6 +106,7 @@ int cmd_run(int argc, char **argv)
 		switch (o) {
 		case 'D':
 			dispvm = 1;
+			dvm = optarg;
 			break;
 		case 'S':
 			service = optarg;
@@ -192,15 +201,25 @@ int cmd_run(int argc, char **argv)
 		snprintf(user_env, sizeof(user_env), "BH_RUN_USER=%s", user);
 		envv[envc++] = user_env;
 	}
-	/* A run in a named qube: NAME NUL before the request. */
-	if (qube) {
-		qlen = strlen(qube) + 1;
+	/* A run in a named qube, or a disposable of a named DVM: NAME NUL
+	 * before the request. */
+	if (dvm && !bh_rpc_qube_ok(dvm, strlen(dvm))) {
+		cli_err("run: --dispvm=DVM takes the name of a disposable "
+			"template, not '%s'",
+			dvm);
+		free(envv);
+		return BH_EXIT_USAGE;
+	}
+	if (qube || dvm) {
+		const char *name = qube ? qube : dvm;
+
+		qlen = strlen(name) + 1;
 		if (qlen > 64) {
-			cli_err("run: '%s' is not a qube name", qube);
+			cli_err("run: '%s' is not a qube name", name);
 			free(envv);
 			return BH_EXIT_USAGE;
 		}
-		memcpy(req, qube, qlen);
+		memcpy(req, name, qlen);
 	}
 	len = bh_exec_req_encode(req + qlen, sizeof(req) - qlen, argv + optind,
 				 envv);
@@ -214,6 +233,8 @@ int cmd_run(int argc, char **argv)
 					   : "COMMAND must not be empty");
 		return BH_EXIT_USAGE;
 	}
-	return run_relay(qube ? BH_MSG_RUN_QUBE : BH_MSG_RUN_DISPVM, req,
-			 (uint32_t)(len + qlen), &fds);
+	return run_relay(qube  ? BH_MSG_RUN_QUBE
+			 : dvm ? BH_MSG_RUN_DISPVM_FROM
+			       : BH_MSG_RUN_DISPVM,
+			 req, (uint32_t)(len + qlen), &fds);
 }

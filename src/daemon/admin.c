@@ -40,6 +40,7 @@ static const struct {
 	/* import= adopts a built template (admin_template.c). */
 	{ "admin.vm.Create.TemplateVM", admin_template_create },
 	{ "admin.vm.Create.StandaloneVM", admin_vm_create_standalone },
+	{ "admin.vm.Create.DispVM", admin_vm_create_disp },
 	{ "admin.vm.Clone", admin_vm_clone },
 	{ "admin.vm.volume.List", admin_vm_volume_list },
 	{ "admin.vm.volume.Resize", admin_vm_volume_resize },

@@ -58,6 +58,8 @@ unsigned admin_template_create(const struct admin_req *q,
 			       struct admin_reply *r);
 unsigned admin_vm_create_standalone(const struct admin_req *q,
 				    struct admin_reply *r);
+unsigned admin_vm_create_disp(const struct admin_req *q,
+			      struct admin_reply *r);
 unsigned admin_vm_remove(const struct admin_req *q, struct admin_reply *r);
 unsigned admin_vm_clone(const struct admin_req *q, struct admin_reply *r);
 unsigned admin_vm_volume_list(const struct admin_req *q,

@@ -15,6 +15,7 @@
 struct sys_qube {
 	struct qube_info qi;
 	char default_dispvm[QUBE_NAME_MAX + 1];
+	int dvm; /* template_for_dispvms=True */
 	char **tags;
 	size_t ntags;
 };
@@ -77,19 +78,6 @@ void policy_system_free(struct policy_system *sys)
 		memset(sys, 0, sizeof(*sys));
 }
 
-/* 1 when name is the global or some qube's default_dispvm. */
-static int is_dvm_template(const struct sys_owned *o, const char *name)
-{
-	size_t i;
-
-	if (!strcmp(o->global_dd, name))
-		return 1;
-	for (i = 0; i < o->n; i++)
-		if (!strcmp(o->q[i].default_dispvm, name))
-			return 1;
-	return 0;
-}
-
 static void fill_view(struct sys_owned *o)
 {
 	size_t i;
@@ -107,16 +95,14 @@ static void fill_view(struct sys_owned *o)
 			/* A disposable's template is the AppVM it came
 			 * from, as in Qubes. */
 			.dispvm_base = disp ? q->qi.template_name : "",
-			.template_for_dispvms =
-				q->qi.cls == QC_APP &&
-				is_dvm_template(o, q->qi.name),
+			.template_for_dispvms = q->qi.cls == QC_APP && q->dvm,
 			.running = !strcmp(q->qi.power_state, "Running"),
 		};
 	}
 }
 
-/* Tags and default_dispvm of each qube, one store call each: a callback
- * must not call back into the store. */
+/* Tags, default_dispvm and template_for_dispvms of each qube, one store
+ * call each: a callback must not call back into the store. */
 static int fill_details(struct store *s, struct sys_owned *o, char *err,
 			size_t cap)
 {
@@ -132,6 +118,14 @@ static int fill_details(struct store *s, struct sys_owned *o, char *err,
 					   q->default_dispvm,
 					   sizeof(q->default_dispvm),
 					   &is_default, err, cap);
+		if (!e && q->qi.cls == QC_APP) {
+			char v[16];
+
+			e = store_prop_get(s, q->qi.name,
+					   "template_for_dispvms", v,
+					   sizeof(v), &is_default, err, cap);
+			q->dvm = !e && !strcmp(v, "True");
+		}
 		if (e)
 			return e;
 	}

@@ -144,14 +144,15 @@ static unsigned source_root(const struct admin_req *q, char *root, size_t cap,
 	return 0;
 }
 
-/* Where a new qube of class cls keeps its own root; "" for an AppVM. */
+/* Where a new qube of class cls keeps its own root; "" for an AppVM or a
+ * DispVM. */
 static unsigned own_root(const struct admin_req *q, unsigned cls, char *dir,
 			 char *img, size_t cap, struct admin_reply *r)
 {
 	int e;
 
 	dir[0] = img[0] = '\0';
-	if (cls == QC_APP)
+	if (cls == QC_APP || cls == QC_DISP)
 		return 0;
 	e = cls == QC_TEMPLATE ? qube_template_dir(q->state_dir, q->dest, dir,
 						   cap)
@@ -192,7 +193,7 @@ static unsigned create(const struct admin_req *q, struct admin_reply *r,
 				       sizeof(err)))
 		st = reply_fail(r, BH_ADMIN_REFUSED, "a qube named '%s' exists",
 				q->dest);
-	if (st == 0 && cls != QC_APP)
+	if (st == 0 && cls != QC_APP && cls != QC_DISP)
 		st = source_root(q, src, sizeof(src), r);
 	if (st == 0)
 		st = own_root(q, cls, dir, img, sizeof(dir), r);
@@ -220,8 +221,10 @@ static unsigned create(const struct admin_req *q, struct admin_reply *r,
 	}
 	if (st == 0) {
 		e = store_qube_create(q->s, q->dest, qube_class_name(cls),
-				      cls == QC_APP && q->arg[0] ? q->arg
-								 : NULL,
+				      (cls == QC_APP || cls == QC_DISP) &&
+						      q->arg[0]
+					      ? q->arg
+					      : NULL,
 				      label, props, n, err, sizeof(err));
 		/* A missing template or property is a bad argument here, not
 		 * a missing object of the call. */
@@ -230,7 +233,9 @@ static unsigned create(const struct admin_req *q, struct admin_reply *r,
 	}
 	if (st == 0)
 		bh_crash_point("create.after-record");
-	if (st == 0) {
+	/* A DispVM's private volume is a copy of its DVM's, made at each
+	 * start in its runtime folder: nothing to make here. */
+	if (st == 0 && cls != QC_DISP) {
 		e = qube_files_private_new(q->state_dir, q->dest, err,
 					   sizeof(err));
 		if (e) {
@@ -268,6 +273,12 @@ unsigned admin_vm_create_standalone(const struct admin_req *q,
 				    struct admin_reply *r)
 {
 	return create(q, r, QC_STANDALONE);
+}
+
+unsigned admin_vm_create_disp(const struct admin_req *q,
+			      struct admin_reply *r)
+{
+	return create(q, r, QC_DISP);
 }
 
 /* The record goes first: a crash before the folder is removed leaves a

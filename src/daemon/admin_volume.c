@@ -29,7 +29,7 @@ unsigned admin_vm_volume_list(const struct admin_req *q,
 			      struct admin_reply *r)
 {
 	char err[STORE_ERR_MAX] = "", path[4096];
-	struct qube_info qi;
+	struct qube_info qi, dvm;
 	unsigned st = need_qube(q, r);
 	int e;
 
@@ -48,8 +48,13 @@ unsigned admin_vm_volume_list(const struct admin_req *q,
 					  "an empty one",
 					  qi.name, strerror(e ? -e : ENAMETOOLONG));
 	}
-	/* An AppVM reads its template's root and never writes it. A root
-	 * that is missing (a template not built yet) is not listed. */
+	/* An AppVM reads its template's root and never writes it; a DispVM
+	 * its disposable template's template's. A root that is missing (a
+	 * template not built yet) is not listed. */
+	if (qi.cls == QC_DISP &&
+	    store_qube_get(q->s, qi.template_name, &dvm, err, sizeof(err)) == 0)
+		snprintf(qi.template_name, sizeof(qi.template_name), "%s",
+			 dvm.template_name);
 	if (qube_root_path(q->state_dir, &qi, path, sizeof(path)) == 0)
 		volume_line(r, "root", path,
 			    qi.cls == QC_TEMPLATE || qi.cls == QC_STANDALONE);
@@ -97,6 +102,12 @@ unsigned admin_vm_volume_resize(const struct admin_req *q,
 	e = store_qube_get(q->s, q->dest, &qi, err, sizeof(err));
 	if (e)
 		return reply_store_err(r, e, err, BH_ADMIN_NOSUCH);
+	if (qi.cls == QC_DISP)
+		return reply_fail(r, BH_ADMIN_INVALID,
+				  "qube '%s' has no private volume of its own: "
+				  "it gets a copy of its disposable template's "
+				  "at each start; resize that one (%s)",
+				  qi.name, qi.template_name);
 	if (!qube_has_private(&qi))
 		return reply_fail(r, BH_ADMIN_INVALID,
 				  "qube '%s' has no private volume", qi.name);

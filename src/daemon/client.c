@@ -11,6 +11,7 @@
 #include "daemon/admin.h"
 #include "daemon/admin_runtime.h"
 #include "daemon/dispvm.h"
+#include "daemon/qube_name.h"
 #include "daemon/qube_power.h"
 #include "daemon/rpc.h"
 #include "daemon/rpc_ask.h"
@@ -94,7 +95,24 @@ static void handle_frame(struct client *c, const struct bh_frame_hdr *h,
 			return;
 		}
 		bh_exec_req_free(&req);
-		dispvm_start(c->d, c, payload, h->len);
+		dispvm_start(c->d, c, NULL, payload, h->len);
+		return;
+	}
+	if (h->type == BH_MSG_RUN_DISPVM_FROM && !c->dv) {
+		const uint8_t *nul = memchr(payload, '\0', h->len);
+		size_t n = nul ? (size_t)(nul - payload) : 0;
+		char dvm[QUBE_NAME_MAX + 1];
+
+		if (!nul || n == 0 || n > QUBE_NAME_MAX ||
+		    bh_exec_req_parse(nul + 1, h->len - (uint32_t)n - 1,
+				      &req) < 0) {
+			client_error(c, BH_EXIT_USAGE,
+				     "malformed run request");
+			return;
+		}
+		bh_exec_req_free(&req);
+		memcpy(dvm, payload, n + 1);
+		dispvm_start(c->d, c, dvm, nul + 1, h->len - (uint32_t)n - 1);
 		return;
 	}
 	if (h->type == BH_MSG_RUN_QUBE && !c->dv) {

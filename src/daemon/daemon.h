@@ -127,6 +127,11 @@ struct dispvm {
 	 * clean shutdown (volume_root_commit), dropped otherwise. */
 	char tmpl_dir[4096];
 	char tmpl_work[4096];
+	/* A disposable made from a disposable template (unnamed, or a
+	 * named DispVM): that DVM, and its private volume, which
+	 * dispvm_launch copies into the runtime folder as this qube's. */
+	char dvm[32];
+	char private_src[4096];
 };
 
 struct client {

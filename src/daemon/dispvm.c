@@ -14,9 +14,13 @@
 #include <unistd.h>
 
 #include "daemon/client.h"
+#include "daemon/jail.h"
 #include "daemon/leftover_qemu.h"
+#include "daemon/qube_power.h"
 #include "daemon/rpc.h"
+#include "daemon/store.h"
 #include "daemon/streams.h"
+#include "daemon/volume.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "proto/exitcodes.h"
@@ -147,13 +151,53 @@ static int check_space(const char *dir, char *err, size_t cap)
 	return -ENOSPC;
 }
 
+/* A disposable's private volume: a copy of its DVM's, in its runtime
+ * folder (so it goes with that folder, and start-up removes what a
+ * killed daemon left), handed to its jail uid. The DVM's own image is
+ * only read. */
+static int private_copy(struct dispvm *dv, struct qube_spec *spec,
+			char *out, size_t cap, char *err, size_t ecap)
+{
+	char path[4200], why[1024];
+	enum volume_copy_how how;
+	uid_t uid = jail_uid_for(spec->jail_id);
+	int64_t t0 = bh_now_ms();
+	int r;
+
+	if (bh_path_fmt(path, sizeof(path), "%s/private.img", dv->run_dir)) {
+		snprintf(err, ecap, "runtime paths too long");
+		return -ENAMETOOLONG;
+	}
+	r = volume_copy(dv->private_src, path, &how, why, sizeof(why));
+	if (r < 0) {
+		snprintf(err, ecap,
+			 "cannot copy the private volume of %s: %s%s", dv->dvm,
+			 why, r == -ENOSPC ? "; free some space there" : "");
+		return r;
+	}
+	if (chown(path, uid, uid) < 0 || chmod(path, 0600) < 0 ||
+	    !realpath(path, out) || strlen(out) >= cap) {
+		r = -errno;
+		snprintf(err, ecap, "cannot hand %.1500s to the qube: %s", path,
+			 strerror(errno));
+		return r;
+	}
+	spec->private_img = out;
+	LOG_INFO("%s: private volume copied from %s's in %lld ms (%s)",
+		 dv->name, dv->dvm, (long long)(bh_now_ms() - t0),
+		 how == VOLUME_COPY_REFLINK
+			 ? "reflink"
+			 : "sparse copy: this file system has no reflinks");
+	return 0;
+}
+
 /* Runtime folder, console log, QEMU: what every qube's start shares. On
  * success dv is linked into the daemon's list, booting. */
 int dispvm_launch(struct daemon *d, struct dispvm *dv, struct qube_spec *spec,
 		  char *err, size_t cap)
 {
 	char qemu[4096], qubes_dir[4096], console[4200], qemu_log[4200],
-		jail_root[4200];
+		jail_root[4200], priv[PATH_MAX];
 	int r;
 
 	if (engine_find_qemu(qemu, sizeof(qemu)) < 0) {
@@ -191,11 +235,17 @@ int dispvm_launch(struct daemon *d, struct dispvm *dv, struct qube_spec *spec,
 	}
 	spec->name = dv->name;
 	spec->tsc_khz = d->tsc_khz;
-	r = console_log_open(&dv->console, console);
-	if (r < 0)
-		snprintf(err, cap, "cannot create %.1500s: %s", console,
-			 strerror(-r));
-	else
+	dv->console.fd = -1; /* not open yet: nothing to close on failure */
+	r = dv->private_src[0] ? private_copy(dv, spec, priv, sizeof(priv),
+					      err, cap)
+			       : 0;
+	if (r == 0) {
+		r = console_log_open(&dv->console, console);
+		if (r < 0)
+			snprintf(err, cap, "cannot create %.1500s: %s", console,
+				 strerror(-r));
+	}
+	if (r == 0)
 		r = engine_start(qemu, spec, d->accel.accel, qemu_log,
 				 jail_root, &dv->vm, err, cap);
 	if (r < 0) {
@@ -221,19 +271,48 @@ int dispvm_launch(struct daemon *d, struct dispvm *dv, struct qube_spec *spec,
 	return 0;
 }
 
-/* A fresh disposable from the minimal template, booting. Returns it, or
- * NULL with *code (a bh exit code) and err set and nothing left. */
-static struct dispvm *new_disposable(struct daemon *d, int *code, char *err,
-				     size_t cap)
+/* The disposable template a disposable without one is made from: the
+ * global default_dispvm, or "" (the minimal template, no private volume). */
+static void default_dvm(struct daemon *d, char *out, size_t cap)
+{
+	char err[STORE_ERR_MAX];
+	int is_default;
+
+	if (!d->store || store_global_get(d->store, "default_dispvm", out, cap,
+					  &is_default, err, sizeof(err)) < 0)
+		out[0] = '\0';
+}
+
+/* A fresh disposable, booting: from disposable template dvm (its
+ * template's root, a copy of its private volume), or from the minimal
+ * template with no private volume when dvm is "". Returns it, or NULL
+ * with *code (a bh exit code) and err set and nothing left. */
+static struct dispvm *new_disposable(struct daemon *d, const char *dvm,
+				     int *code, char *err, size_t cap)
 {
 	char kernel[PATH_MAX], initramfs[PATH_MAX], root[PATH_MAX];
 	struct qube_spec spec;
+	struct dvm_boot *b = NULL;
 	struct dispvm *dv;
 	unsigned no = 0;
 	int r;
 
-	if (guest_files_check(&d->guest, d->paths.state, NULL, "minimal", err,
-			      cap) < 0) {
+	if (dvm[0]) {
+		b = malloc(sizeof(*b));
+		r = b ? qube_dvm_boot(d, dvm, b, err, cap) : -ENOMEM;
+		if (r < 0) {
+			if (r == -ENOMEM)
+				snprintf(err, cap, "out of memory");
+			*code = r == -ESRCH || r == -EINVAL ? BH_EXIT_USAGE
+				: r == -ENOENT || r == -EBADMSG ||
+						r == -ENODATA
+					? BH_EXIT_SETUP
+					: BH_EXIT_FAILURE;
+			free(b);
+			return NULL;
+		}
+	} else if (guest_files_check(&d->guest, d->paths.state, NULL,
+				     "minimal", err, cap) < 0) {
 		*code = BH_EXIT_SETUP;
 		return NULL;
 	}
@@ -241,19 +320,21 @@ static struct dispvm *new_disposable(struct daemon *d, int *code, char *err,
 	if (!dv) {
 		*code = BH_EXIT_FAILURE;
 		snprintf(err, cap, "out of memory");
+		free(b);
 		return NULL;
 	}
 	/* The jail binds files at their real paths: no symlinks. */
 	if (pick_name(d, dv->name, sizeof(dv->name), &no) < 0 ||
 	    !realpath(d->guest.kernel.path, kernel) ||
 	    !realpath(d->guest.initramfs.path, initramfs) ||
-	    !realpath(d->guest.root.path, root)) {
+	    !realpath(b ? b->root : d->guest.root.path, root)) {
 		*code = BH_EXIT_SETUP;
 		snprintf(err, cap,
 			 "cannot name a new qube or resolve the guest images: "
 			 "%s",
 			 strerror(errno));
 		free(dv);
+		free(b);
 		return NULL;
 	}
 	memset(&spec, 0, sizeof(spec));
@@ -264,7 +345,17 @@ static struct dispvm *new_disposable(struct daemon *d, int *code, char *err,
 	spec.memory_mb = DISPVM_MEMORY_MB;
 	spec.vcpus = DISPVM_VCPUS;
 	spec.disposable = 1;
+	if (b) {
+		snprintf(dv->dvm, sizeof(dv->dvm), "%s", dvm);
+		snprintf(dv->private_src, sizeof(dv->private_src), "%s",
+			 b->private_src);
+		spec.memory_mb = b->memory_mb;
+		spec.vcpus = b->vcpus;
+		spec.kernelopts = b->kopts;
+		LOG_INFO("%s: a disposable of %s", dv->name, dvm);
+	}
 	r = dispvm_launch(d, dv, &spec, err, cap);
+	free(b);
 	if (r < 0) {
 		char why[1024];
 
@@ -277,10 +368,10 @@ static struct dispvm *new_disposable(struct daemon *d, int *code, char *err,
 	return dv;
 }
 
-void dispvm_start(struct daemon *d, struct client *c, const uint8_t *req,
-		  uint32_t len)
+void dispvm_start(struct daemon *d, struct client *c, const char *dvm,
+		  const uint8_t *req, uint32_t len)
 {
-	char err[2048];
+	char err[2048], dflt[QUBE_NAME_MAX + 1];
 	uint8_t *copy = malloc(len);
 	struct dispvm *dv;
 	int code = BH_EXIT_FAILURE;
@@ -289,7 +380,11 @@ void dispvm_start(struct daemon *d, struct client *c, const uint8_t *req,
 		client_error(c, BH_EXIT_FAILURE, "out of memory");
 		return;
 	}
-	dv = new_disposable(d, &code, err, sizeof(err));
+	if (!dvm) {
+		default_dvm(d, dflt, sizeof(dflt));
+		dvm = dflt;
+	}
+	dv = new_disposable(d, dvm, &code, err, sizeof(err));
 	if (!dv) {
 		client_error(c, code, "%s", err);
 		free(copy);
@@ -302,11 +397,12 @@ void dispvm_start(struct daemon *d, struct client *c, const uint8_t *req,
 	c->dv = dv;
 }
 
-struct dispvm *dispvm_for_call(struct daemon *d, char *err, size_t cap)
+struct dispvm *dispvm_for_call(struct daemon *d, const char *dvm, char *err,
+				size_t cap)
 {
 	int code;
 
-	return new_disposable(d, &code, err, cap);
+	return new_disposable(d, dvm, &code, err, cap);
 }
 
 /* A disposable's command goes out on stream 1 once it is ready. */

@@ -6,16 +6,22 @@
 
 #include "daemon/daemon.h"
 
-/* Starts a disposable for client c with an exec request already checked.
- * On failure the client gets an ERROR and nothing is left behind. */
-void dispvm_start(struct daemon *d, struct client *c, const uint8_t *req,
+/* Starts a disposable for client c with an exec request already checked,
+ * made from disposable template dvm; NULL for the global default_dispvm,
+ * "" (or an unset default_dispvm) for the minimal template with no
+ * private volume. On failure the client gets an ERROR and nothing is left
+ * behind. */
+void dispvm_start(struct daemon *d, struct client *c, const char *dvm,
+		  const uint8_t *req,
 		  uint32_t len);
 
 /* A fresh disposable that an RPC call (@dispvm) will use: booting, with
  * no job yet; the calls waiting for it are joined when it is ready
  * (rpc_target_ready) and its first service's end is its end. Returns
- * NULL with err set when it could not start. */
-struct dispvm *dispvm_for_call(struct daemon *d, char *err, size_t cap);
+ * NULL with err set when it could not start. dvm: the disposable
+ * template (@dispvm:NAME), "" for the minimal template. */
+struct dispvm *dispvm_for_call(struct daemon *d, const char *dvm, char *err,
+				size_t cap);
 
 /* Starts QEMU for dv (its name set) from spec: runtime folder, bounded
  * console log, jailed engine. On success dv is in the daemon's list,

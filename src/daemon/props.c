@@ -45,9 +45,10 @@ const struct prop_def qube_prop_defs[] = {
 	{
 		.name = "template",
 		.type = PROP_QUBE,
-		.classes = QC_APP,
+		.classes = QC_APP | QC_DISP,
 		.def_kind = DEF_NONE,
 		.ref_classes = QC_TEMPLATE,
+		.ref_dvm_for_disp = 1,
 		/* The running qube's root is a snapshot of the old one. */
 		.halted_only = 1,
 		/* So that SQLite itself refuses removing a template in use. */
@@ -108,9 +109,17 @@ const struct prop_def qube_prop_defs[] = {
 		.classes = QC_ALL,
 		.def_kind = DEF_GLOBAL,
 		.def = "default_dispvm",
-		/* Later: only AppVMs with template_for_dispvms. */
 		.ref_classes = QC_APP,
+		.ref_dvm = 1,
 		.allow_none = 1,
+	},
+	{
+		/* Qubes' name: this AppVM may be the base of disposables. */
+		.name = "template_for_dispvms",
+		.type = PROP_BOOL,
+		.classes = QC_APP,
+		.def_kind = DEF_CONST,
+		.def = "False",
 	},
 	{
 		.name = "autostart",
@@ -146,6 +155,7 @@ const struct prop_def global_pref_defs[] = {
 		.def_kind = DEF_CONST,
 		.def = "",
 		.ref_classes = QC_APP,
+		.ref_dvm = 1,
 		.allow_none = 1,
 	},
 	{
@@ -377,10 +387,19 @@ static int parse_qube(const struct prop_def *p, const struct prop_ctx *c,
 		      size_t ecap)
 {
 	char why[128], classes[80];
-	unsigned cls;
-	int r;
+	unsigned cls, want = p->ref_classes;
+	int r, dvm = p->ref_dvm;
 
-	ref_text(p->ref_classes, classes, sizeof(classes));
+	if (p->ref_dvm_for_disp && c->self_class == QC_DISP) {
+		want = QC_APP;
+		dvm = 1;
+	}
+	if (dvm)
+		snprintf(classes, sizeof(classes),
+			 "a disposable template (an AppVM with "
+			 "template_for_dispvms=True)");
+	else
+		ref_text(want, classes, sizeof(classes));
 	if (!v[0] && p->allow_none)
 		return put(out, cap, "");
 	if (!v[0]) {
@@ -407,10 +426,22 @@ static int parse_qube(const struct prop_def *p, const struct prop_ctx *c,
 	}
 	if (r < 0)
 		return r;
-	if (!(cls & p->ref_classes)) {
+	if (!(cls & want)) {
 		snprintf(err, ecap, "%s must name %s, not the %s '%s'",
 			 p->name, classes, qube_class_name(cls), v);
 		return -EINVAL;
+	}
+	if (dvm) {
+		r = c->is_dvm ? c->is_dvm(c->lookup_arg, v) : 0;
+		if (r < 0)
+			return r;
+		if (!r) {
+			snprintf(err, ecap,
+				 "%s must name %s; '%s' is not one: make it one "
+				 "with `bh prefs %s template_for_dispvms True`",
+				 p->name, classes, v, v);
+			return -EINVAL;
+		}
 	}
 	return put(out, cap, v);
 }

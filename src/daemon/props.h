@@ -14,7 +14,7 @@ enum qube_class {
 	QC_TEMPLATE = 1u << 0,	 /* TemplateVM: holds a root filesystem */
 	QC_APP = 1u << 1,	 /* AppVM: root from its template, read-only */
 	QC_STANDALONE = 1u << 2, /* StandaloneVM: its own root */
-	QC_DISP = 1u << 3,	 /* DispVM: not created through the store yet */
+	QC_DISP = 1u << 3,	 /* DispVM: a named disposable of a DVM */
 };
 #define QC_ALL (QC_TEMPLATE | QC_APP | QC_STANDALONE | QC_DISP)
 
@@ -93,6 +93,12 @@ struct prop_def {
 	/* PROP_QUBE: classes the named qube may have; "" allowed for none */
 	unsigned ref_classes;
 	int allow_none;
+	/* The named qube must be a disposable template: an AppVM with
+	 * template_for_dispvms=True (prop_ctx.is_dvm says). */
+	int ref_dvm;
+	/* For a DispVM the reference is a disposable template instead of
+	 * ref_classes (its template is the DVM it is made from). */
+	int ref_dvm_for_disp;
 	/* Only while the qube is halted (template). */
 	int halted_only;
 	/* Kept in qubes.template_id rather than qube_props. */
@@ -111,6 +117,10 @@ const struct prop_def *global_pref_find(const char *name);
 /* Finds the class of the qube called name: 0 and *cls, or -ENOENT. */
 typedef int (*prop_lookup_fn)(void *arg, const char *name, unsigned *cls);
 
+/* Whether the qube called name (which lookup found) has
+ * template_for_dispvms=True: 1, 0, or a negative errno. */
+typedef int (*prop_is_dvm_fn)(void *arg, const char *name);
+
 /* What prop_parse checks a value against. */
 struct prop_ctx {
 	const char *self_name; /* the qube being changed; NULL for globals */
@@ -118,6 +128,8 @@ struct prop_ctx {
 	int is_running;	       /* the qube is not halted */
 	struct prop_limits limits;
 	prop_lookup_fn lookup;
+	/* NULL: no qube is a disposable template. */
+	prop_is_dvm_fn is_dvm;
 	void *lookup_arg;
 };
 

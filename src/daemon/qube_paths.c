@@ -52,5 +52,6 @@ int qube_root_path(const char *state, const struct qube_info *qi, char *out,
 
 int qube_has_private(const struct qube_info *qi)
 {
-	return strcmp(qi->name, BUILTIN_TEMPLATE) != 0;
+	/* A DispVM's is a copy of its DVM's in its runtime folder. */
+	return qi->cls != QC_DISP && strcmp(qi->name, BUILTIN_TEMPLATE) != 0;
 }

@@ -41,8 +41,9 @@ int qube_private_path(const char *state, const char *name, char *out,
  * AppVM, the template is missing. */
 int qube_root_path(const char *state, const struct qube_info *qi, char *out,
 		   size_t cap);
-/* Whether a qube of this record has a private volume (all but the
- * built-in template). */
+/* Whether a qube of this record has a private volume in the state folder
+ * (all but the built-in template and DispVMs, whose private volume is a
+ * fresh copy of their DVM's in the runtime folder while they run). */
 int qube_has_private(const struct qube_info *qi);
 
 #endif

@@ -178,20 +178,31 @@ static int private_for(struct daemon *d, const char *name, uid_t uid,
 	return 0;
 }
 
-/* The feature init=systemd, on the qube or (an AppVM's) its template,
- * becomes bh.init=systemd after the kernelopts: the agent hands PID 1
- * over to systemd (src/agent/handover.h). Without it, the fast path. */
+/* The feature init=systemd, on the qube or what it is made from (an
+ * AppVM's template; a DispVM's disposable template, then that one's
+ * template), becomes bh.init=systemd after the kernelopts: the agent
+ * hands PID 1 over to systemd (src/agent/handover.h). Without it, the
+ * fast path. */
 static int init_opts(struct daemon *d, const struct qube_info *q,
 		     const char *kopts, char *out, size_t cap, char *err,
 		     size_t ecap)
 {
 	char v[64] = "", ferr[STORE_ERR_MAX];
+	struct qube_info dvm;
+	int found;
 
-	if (store_feature_get(d->store, q->name, "init", v, sizeof(v), ferr,
-			      sizeof(ferr)) < 0 &&
-	    (q->cls != QC_APP ||
-	     store_feature_get(d->store, q->template_name, "init", v,
-			       sizeof(v), ferr, sizeof(ferr)) < 0))
+	found = store_feature_get(d->store, q->name, "init", v, sizeof(v),
+				  ferr, sizeof(ferr)) == 0;
+	if (!found && (q->cls == QC_APP || q->cls == QC_DISP))
+		found = store_feature_get(d->store, q->template_name, "init", v,
+					  sizeof(v), ferr, sizeof(ferr)) == 0;
+	if (!found && q->cls == QC_DISP &&
+	    store_qube_get(d->store, q->template_name, &dvm, ferr,
+			   sizeof(ferr)) == 0)
+		found = store_feature_get(d->store, dvm.template_name, "init",
+					  v, sizeof(v), ferr,
+					  sizeof(ferr)) == 0;
+	if (!found)
 		v[0] = '\0';
 	if (v[0] && strcmp(v, "systemd")) {
 		snprintf(err, ecap, "feature init is '%.60s'; the only value "
@@ -204,12 +215,98 @@ static int init_opts(struct daemon *d, const struct qube_info *q,
 	return 0;
 }
 
+int qube_dvm_boot(struct daemon *d, const char *dvm, struct dvm_boot *b,
+		  char *err, size_t cap)
+{
+	char v[PROP_VALUE_MAX + 1], tdir[4096], kver[128], kopts[1100];
+	struct qube_info q;
+	int r, is_default;
+
+	memset(b, 0, sizeof(*b));
+	r = store_qube_get(d->store, dvm, &q, err, cap);
+	if (r == -ENOENT) {
+		/* The store's message names the qube only when the name is
+		 * valid; it says nothing of what to do. */
+		char why[STORE_ERR_MAX];
+
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, cap,
+			 "disposable template: %s; name an AppVM with "
+			 "template_for_dispvms=True, or make one with `bh "
+			 "prefs QUBE template_for_dispvms True`",
+			 why);
+		return -ESRCH;
+	}
+	if (r < 0)
+		return -EIO;
+	if (q.cls == QC_APP &&
+	    store_prop_get(d->store, dvm, "template_for_dispvms", v, sizeof(v),
+			   &is_default, err, cap) < 0)
+		return -EIO;
+	if (q.cls != QC_APP || strcmp(v, "True")) {
+		snprintf(err, cap,
+			 "qube %s is not a disposable template; make it one "
+			 "with `bh prefs %s template_for_dispvms True` (an "
+			 "AppVM only)",
+			 dvm, dvm);
+		return -EINVAL;
+	}
+	if (qube_find_running(d, dvm)) {
+		snprintf(err, cap,
+			 "disposable template %s is running, and its private "
+			 "volume is copied only while it is halted; shut it "
+			 "down first with `bh shutdown --wait %s`",
+			 dvm, dvm);
+		return -EBUSY;
+	}
+	if (bh_path_fmt(tdir, sizeof(tdir), "%s/templates/%s", d->paths.state,
+			q.template_name) ||
+	    bh_path_fmt(b->private_src, sizeof(b->private_src),
+			"%s/qubes/%s/private.img", d->paths.state, dvm)) {
+		snprintf(err, cap, "state folder path too long");
+		return -ENAMETOOLONG;
+	}
+	r = volume_root_current(tdir, b->root, sizeof(b->root));
+	if (r < 0) {
+		snprintf(err, cap,
+			 "template %s of disposable template %s has no root "
+			 "image (%s); reinstall or rebuild it (bh template)",
+			 q.template_name, dvm, strerror(-r));
+		return -ENODATA;
+	}
+	if (access(b->private_src, R_OK) < 0) {
+		snprintf(err, cap,
+			 "disposable template %s has no private volume %.1500s "
+			 "(%s); start it once (`bh start %s`) to make an "
+			 "empty one",
+			 dvm, b->private_src, strerror(errno), dvm);
+		return -ENODATA;
+	}
+	if (store_prop_get(d->store, dvm, "kernel", kver, sizeof(kver),
+			   &is_default, err, cap) < 0)
+		kver[0] = '\0';
+	r = guest_files_check(&d->guest, d->paths.state, kver,
+			      BUILTIN_TEMPLATE, err, cap);
+	if (r < 0)
+		return r;
+	if (store_prop_get(d->store, dvm, "kernelopts", kopts, sizeof(kopts),
+			   &is_default, err, cap) < 0)
+		kopts[0] = '\0';
+	r = init_opts(d, &q, kopts, b->kopts, sizeof(b->kopts), err, cap);
+	if (r < 0)
+		return r;
+	b->memory_mb = prop_uint(d, dvm, "memory", 400);
+	b->vcpus = prop_uint(d, dvm, "vcpus", 1);
+	return 0;
+}
+
 void qube_start(struct daemon *d, struct client *c, const char *name)
 {
 	char err[2048], root[PATH_MAX], priv[PATH_MAX], kernel[PATH_MAX],
 		initramfs[PATH_MAX], rroot[PATH_MAX], rpriv[PATH_MAX];
 	struct qube_info q;
 	struct qube_spec spec;
+	struct dvm_boot *b = NULL;
 	struct dispvm *dv;
 	char kopts[1100], allopts[1200], kver[128];
 	int writable, r, is_default;
@@ -228,6 +325,23 @@ void qube_start(struct daemon *d, struct client *c, const char *name)
 			 "jail's range", name, (long long)q.id);
 		return;
 	}
+	/* A named disposable: its DVM must still be one, halted, with its
+	 * images; its own kernel (checked below) then wins. */
+	if (q.cls == QC_DISP) {
+		b = malloc(sizeof(*b));
+		r = b ? qube_dvm_boot(d, q.template_name, b, err, sizeof(err))
+		      : -ENOMEM;
+		if (r < 0) {
+			reply(c, r == -ENOMEM ? BH_ADMIN_FAILED
+			      : r == -EINVAL || r == -EBUSY || r == -ESRCH
+					? BH_ADMIN_REFUSED
+					: BH_ADMIN_FAILED,
+			      "cannot start %s: %s",
+			      name, r == -ENOMEM ? "out of memory" : err);
+			free(b);
+			return;
+		}
+	}
 	/* The kernel property, or default_kernel through it; empty means
 	 * the one the guest build recorded as current. */
 	if (store_prop_get(d->store, name, "kernel", kver, sizeof(kver),
@@ -236,6 +350,7 @@ void qube_start(struct daemon *d, struct client *c, const char *name)
 	if (guest_files_check(&d->guest, d->paths.state, kver,
 			      BUILTIN_TEMPLATE, err, sizeof(err)) < 0) {
 		reply(c, BH_EXIT_SETUP, "cannot start %s: %s", name, err);
+		free(b);
 		return;
 	}
 	if (store_prop_get(d->store, name, "kernelopts", kopts, sizeof(kopts),
@@ -244,21 +359,40 @@ void qube_start(struct daemon *d, struct client *c, const char *name)
 	if (init_opts(d, &q, kopts, allopts, sizeof(allopts), err,
 		      sizeof(err)) < 0) {
 		reply(c, BH_ADMIN_INVALID, "cannot start %s: %s", name, err);
+		free(b);
 		return;
 	}
 	dv = calloc(1, sizeof(*dv));
 	if (!dv) {
 		reply(c, BH_ADMIN_FAILED, "out of memory");
+		free(b);
 		return;
 	}
 	snprintf(dv->name, sizeof(dv->name), "%s", name);
 	dv->persistent = 1;
 	uid = jail_uid_for((unsigned)q.id);
-	r = root_for(d, &q, dv, root, sizeof(root), &writable, err,
-		     sizeof(err));
-	if (r == 0)
-		r = private_for(d, name, uid, priv, sizeof(priv), err,
-				sizeof(err));
+	if (b) {
+		/* Its private volume is a fresh copy of its DVM's at every
+		 * start, made by dispvm_launch in its runtime folder. */
+		writable = 0;
+		r = bh_path_fmt(root, sizeof(root), "%s", b->root) ||
+				    bh_path_fmt(dv->private_src,
+						sizeof(dv->private_src), "%s",
+						b->private_src)
+			    ? -ENAMETOOLONG
+			    : 0;
+		if (r < 0)
+			snprintf(err, sizeof(err), "image paths too long");
+		snprintf(dv->dvm, sizeof(dv->dvm), "%s", q.template_name);
+		free(b);
+		b = NULL;
+	} else {
+		r = root_for(d, &q, dv, root, sizeof(root), &writable, err,
+			     sizeof(err));
+		if (r == 0)
+			r = private_for(d, name, uid, priv, sizeof(priv), err,
+					sizeof(err));
+	}
 	if (r == 0)
 		bh_crash_point("start.after-private");
 	if (r == 0 && writable &&
@@ -269,7 +403,8 @@ void qube_start(struct daemon *d, struct client *c, const char *name)
 	}
 	if (r == 0 && (!realpath(d->guest.kernel.path, kernel) ||
 		       !realpath(d->guest.initramfs.path, initramfs) ||
-		       !realpath(root, rroot) || !realpath(priv, rpriv))) {
+		       !realpath(root, rroot) ||
+		       (!dv->private_src[0] && !realpath(priv, rpriv)))) {
 		snprintf(err, sizeof(err), "cannot resolve the images: %s",
 			 strerror(errno));
 		r = -errno;
@@ -287,7 +422,8 @@ void qube_start(struct daemon *d, struct client *c, const char *name)
 	spec.initramfs = initramfs;
 	spec.root_img = rroot;
 	spec.root_writable = writable;
-	spec.private_img = rpriv;
+	/* A DispVM's: made by dispvm_launch. */
+	spec.private_img = dv->private_src[0] ? NULL : rpriv;
 	spec.jail_id = (unsigned)q.id;
 	spec.kernelopts = allopts;
 	spec.memory_mb = prop_uint(d, name, "memory", 400);

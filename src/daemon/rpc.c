@@ -68,7 +68,9 @@ void rpc_route(struct dispvm *caller, uint32_t id, const char *target,
 		return;
 	}
 	if (!strncmp(target, "@dispvm:", 8)) {
-		t = dispvm_for_call(d, err, sizeof(err));
+		/* NAME from the policy (@dispvm resolved through the
+		 * caller's default_dispvm); "" for the minimal template. */
+		t = dispvm_for_call(d, target + 8, err, sizeof(err));
 		if (!t) {
 			LOG_WARN("%s -> %s: %s", caller->name, target, err);
 			qs_end_call(caller, s, BH_EXIT_NOSTART,

@@ -497,6 +497,26 @@ static int lookup_class(void *arg, const char *name, unsigned *cls)
 	return r;
 }
 
+static int prop_value(struct store *s, const struct qube_info *q,
+		      const struct prop_def *p, char *out, size_t out_cap,
+		      int *is_default, char *err, size_t cap);
+
+/* Whether qube name is a disposable template (template_for_dispvms). */
+static int lookup_is_dvm(void *arg, const char *name)
+{
+	struct lookup *l = arg;
+	struct qube_info q;
+	char v[16];
+	int d, r = find_qube(l->s, name, &q, l->err, l->cap);
+
+	if (r == 0 && q.cls != QC_APP)
+		return 0;
+	if (r == 0)
+		r = prop_value(l->s, &q, qube_prop_find("template_for_dispvms"),
+			       v, sizeof(v), &d, l->err, l->cap);
+	return r < 0 ? r : !strcmp(v, "True");
+}
+
 /* Value of a global preference, or its default when unset. */
 static int global_value(struct store *s, const struct prop_def *g, char *out,
 			size_t out_cap, int *is_default, char *err, size_t cap)
@@ -652,6 +672,7 @@ static int parse_for(struct store *s, const struct prop_def *p,
 		.is_running = self ? !is_halted(self) : 0,
 		.limits = s->limits,
 		.lookup = lookup_class,
+		.is_dvm = lookup_is_dvm,
 		.lookup_arg = &l,
 	};
 
@@ -698,9 +719,10 @@ static int check_create(struct store *s, struct qube_info *q,
 
 	if (qube_name_check(q->name, why, sizeof(why)))
 		return fail(err, cap, -EINVAL, "%s", why);
-	if (qube_class_parse(cls, &q->cls) || q->cls == QC_DISP)
+	if (qube_class_parse(cls, &q->cls))
 		return fail(err, cap, -EINVAL,
-			    "class must be TemplateVM, AppVM or StandaloneVM");
+			    "class must be TemplateVM, AppVM, StandaloneVM or "
+			    "DispVM");
 	r = find_qube(s, q->name, &other, err, cap);
 	if (r == 0)
 		return fail(err, cap, -EEXIST, "a qube named '%s' exists",
@@ -716,12 +738,23 @@ static int check_create(struct store *s, struct qube_info *q,
 	if (r < 0)
 		return r;
 	tmpl_out[0] = '\0';
-	if (q->cls == QC_APP) {
+	if (q->cls == QC_APP || q->cls == QC_DISP) {
+		int disp = q->cls == QC_DISP;
+
 		if (!tmpl) {
-			r = global_value(s, global_pref_find("default_template"),
+			/* A DispVM's template is its disposable template,
+			 * by default default_dispvm as in Qubes. */
+			r = global_value(s, global_pref_find(disp ?
+					 "default_dispvm" : "default_template"),
 					 gtmpl, sizeof(gtmpl), NULL, err, cap);
 			if (r < 0)
 				return r;
+			if (!gtmpl[0] && disp)
+				return fail(err, cap, -EINVAL,
+					    "a DispVM needs a disposable "
+					    "template: name one (an AppVM with "
+					    "template_for_dispvms=True), or "
+					    "set default_dispvm");
 			if (!gtmpl[0])
 				return fail(err, cap, -EINVAL,
 					    "an AppVM needs a template: name "
@@ -734,8 +767,8 @@ static int check_create(struct store *s, struct qube_info *q,
 			return r;
 	} else if (tmpl) {
 		return fail(err, cap, -EINVAL,
-			    "only AppVM qubes have a template; a %s has its "
-			    "own root",
+			    "only AppVM and DispVM qubes have a template; a %s "
+			    "has its own root",
 			    qube_class_name(q->cls));
 	}
 	if (n > qube_prop_count)
@@ -1112,6 +1145,52 @@ int store_prop_get(struct store *s, const char *qube, const char *prop,
 	return r;
 }
 
+/* Who relies on q being a disposable template: -EBUSY naming the DispVMs
+ * made from it and the qubes (or the global preference) whose
+ * default_dispvm it is; 0 if nobody. */
+static int check_dvm_unused(struct store *s, const struct qube_info *q,
+			    char *err, size_t cap)
+{
+	static const char *const sql[] = {
+		"SELECT name FROM qubes WHERE template_id = ?1 AND class = "
+		"'DispVM' ORDER BY name",
+		"SELECT q.name FROM qube_props p JOIN qubes q ON q.id = "
+		"p.qube_id WHERE p.name = 'default_dispvm' AND p.value = ?1 "
+		"ORDER BY q.name",
+	};
+	static const char *const heading[] = { "disposable template of ",
+					       "default_dispvm of " };
+	char msg[STORE_ERR_MAX], v[PROP_VALUE_MAX + 1];
+	struct sbuf b = { msg, sizeof(msg), 0 };
+	sqlite3_stmt *st;
+	int r = 0, count = 0;
+	size_t i;
+
+	sb_add(&b, "qube '%s' is in use as a disposable template: ", q->name);
+	for (i = 0; r == 0 && i < ARRAY_LEN(sql); i++) {
+		r = prep(s, &st, sql[i], err, cap);
+		if (r < 0)
+			return r;
+		if (i == 0 ? bind_i(st, 1, q->id) : bind_t(st, 1, q->name))
+			r = db_err(s, err, cap, "bind");
+		else
+			r = list_names(s, st, &b, heading[i], &count, err,
+				       cap);
+		sqlite3_finalize(st);
+	}
+	if (r == 0)
+		r = global_value(s, global_pref_find("default_dispvm"), v,
+				 sizeof(v), NULL, err, cap);
+	if (r == 0 && !strcmp(v, q->name))
+		sb_add(&b, "%sglobal default_dispvm", count++ ? "; " : "");
+	if (r < 0)
+		return r;
+	if (count)
+		sb_add(&b, "; remove those DispVMs or change those "
+			   "preferences first");
+	return count ? fail(err, cap, -EBUSY, "%s", msg) : 0;
+}
+
 /* Sets (value) or resets (NULL) property prop of qube. */
 static int do_prop_change(struct store *s, const char *qube, const char *prop,
 			  const char *value, char *err, size_t cap)
@@ -1130,6 +1209,13 @@ static int do_prop_change(struct store *s, const char *qube, const char *prop,
 			    p->name);
 	if (value) {
 		r = parse_for(s, p, &q, value, v, sizeof(v), err, cap);
+		if (r < 0)
+			return r;
+	}
+	/* The default is False: a reset turns it off too. */
+	if (!strcmp(p->name, "template_for_dispvms") &&
+	    (!value || !strcmp(v, "False"))) {
+		r = check_dvm_unused(s, &q, err, cap);
 		if (r < 0)
 			return r;
 	}

@@ -67,7 +67,9 @@ enum bh_msg {
 	BH_MSG_SERVICE = 10,
 
 	/* bh ↔ bulkheadd only (admin socket), never on a qube channel. */
-	/* bh → daemon: run in a fresh disposable. payload: exec request */
+	/* bh → daemon: run in a fresh disposable of the global
+	 * default_dispvm (the minimal template when unset). payload: exec
+	 * request */
 	BH_MSG_RUN_DISPVM = 0x100,
 	/* daemon → bh: failure. payload: u32 exit code for bh, then text */
 	BH_MSG_ERROR = 0x101,
@@ -76,6 +78,9 @@ enum bh_msg {
 	/* bh → daemon: call an RPC service in a qube from the host.
 	 * payload: NAME NUL SERVICE[+ARG] NUL USER NUL (USER may be empty) */
 	BH_MSG_RUN_SERVICE = 0x104,
+	/* bh → daemon: run in a fresh disposable made from a disposable
+	 * template. payload: DVM NUL exec request */
+	BH_MSG_RUN_DISPVM_FROM = 0x105,
 };
 
 /* BH_MSG_EXIT kinds */

@@ -116,6 +116,12 @@ for o in json.load(open(sys.argv[1])): print(o["name"], o["class"], o["state"])'
 	while read -r n cls _; do
 		[ "$n" = minimal ] && continue
 		[ -d "$(state)/qubes/$n" ] || { echo "$n: no folder"; return 1; }
+		# A DispVM's private volume is a copy in its runtime folder.
+		if [ "$cls" = DispVM ]; then
+			[ ! -e "$(priv "$n")" ] ||
+				{ echo "DispVM $n: a private volume in STATE"; return 1; }
+			continue
+		fi
 		dumpe2fs -h "$(priv "$n")" >/dev/null 2>&1 ||
 			{ echo "$n: no valid private volume"; return 1; }
 		case $cls in
@@ -215,6 +221,31 @@ start_case() { # POINT
 	bha kill s1
 }
 
+# A disposable's private volume is a copy of its DVM's made in its
+# runtime folder: a crash in the middle of the copy (an unnamed
+# disposable's, then a named DispVM's at its start) leaves nothing in
+# STATE, the next start clears the runtime folder, and the DVM's own
+# image is the same bytes.
+test_dispvm_copy_crash() {
+	local sum left
+	bha create -t minimal -l red dv1 || return 1
+	bha prefs dv1 template_for_dispvms True || return 1
+	bha create --class DispVM -t dv1 -l red nd1 || return 1
+	sum=$(sha256sum <"$(priv dv1)")
+	crash volume.before-rename run --dispvm=dv1 -- true || return 1
+	consistent || return 1
+	left=$(ls -A "$root/run/bulkhead/qubes" 2>/dev/null)
+	[ -z "$left" ] || { echo "runtime files left: $left"; return 1; }
+	crash volume.before-rename start nd1 || return 1
+	consistent || return 1
+	left=$(ls -A "$root/run/bulkhead/qubes" 2>/dev/null)
+	[ -z "$left" ] || { echo "runtime files left: $left"; return 1; }
+	expect_eq "nd1's state" "$(state_of nd1)" Halted || return 1
+	expect_eq "dv1's private volume" "$(sha256sum <"$(priv dv1)")" "$sum" || return 1
+	bha run --dispvm=dv1 -- true || return 1
+	bha remove --yes nd1 >/dev/null && bha remove --yes dv1 >/dev/null
+}
+
 # gone PID: no such process, or only a zombie waiting for its parent.
 gone() { ! grep -qs '^[0-9]* ([^)]*) [^Z]' "/proc/$1/stat"; }
 
@@ -304,6 +335,7 @@ tc start.after-launch            start_case start.after-launch
 tc start.before-running          start_case start.before-running
 run_test test_kill9_running
 run_test test_kill9_paused
+run_test test_dispvm_copy_crash
 
 echo "crash: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

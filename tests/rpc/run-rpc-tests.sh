@@ -219,17 +219,29 @@ test_autostart_no_leaves_target_halted() {
 }
 
 test_dispvm_target() {
-	# @dispvm: a fresh disposable takes the call and is gone after it.
-	local out before
-	bhr prefs a default_dispvm b >/dev/null || return 1
-	policy 'bulkhead.Filecopy * a @dispvm allow'
-	before=$(grep -c "a new disposable" "$root/var/log/bulkhead/bulkheadd.log")
-	out=$(in_q a 'mkdir -p /tmp/dv && echo x > /tmp/dv/f &&
-		bh-call @dispvm bulkhead.Filecopy -- bh-copy --pack-to-stdout -- /tmp/dv' 2>&1)
+	# @dispvm: a fresh disposable of the caller's default_dispvm takes the
+	# call, and @dispvm:dvm names it: both are made from dvm, so they
+	# have the service installed on dvm's private volume
+	# (/usr/local/etc/bulkhead/rpc), and are gone after the call.
+	local out before log=$root/var/log/bulkhead/bulkheadd.log
+	bhr create -l red dvm >/dev/null || return 1
+	bhr prefs dvm template_for_dispvms True </dev/null || return 1
+	bhr start dvm </dev/null || return 1
+	service test.FromDvm 'echo "made from dvm"' dvm || return 1
+	bhr shutdown --wait dvm </dev/null || return 1
+	bhr prefs a default_dispvm dvm </dev/null || return 1
+	policy 'test.FromDvm * a @dispvm allow' 'test.FromDvm * a @dispvm:dvm allow'
+	before=$(grep -c "a new disposable" "$log")
+	out=$(in_q a 'bh-call @dispvm test.FromDvm' 2>&1)
 	expect_eq "exit" "$?" 0 || { echo "$out"; return 1; }
-	expect_eq "disposables made" \
-		"$(grep -c "a new disposable" "$root/var/log/bulkhead/bulkheadd.log")" \
-		$((before + 1)) || return 1
+	expect_eq "@dispvm output" "$out" "made from dvm" || return 1
+	out=$(in_q a 'bh-call @dispvm:dvm test.FromDvm' 2>&1)
+	expect_eq "exit" "$?" 0 || { echo "$out"; return 1; }
+	expect_eq "@dispvm:dvm output" "$out" "made from dvm" || return 1
+	expect_eq "disposables made" "$(grep -c "a new disposable" "$log")" \
+		$((before + 2)) || return 1
+	expect_contains "log" "$(grep "private volume copied from dvm" "$log")" \
+		"private volume copied from dvm's" || return 1
 	# Gone: no runtime folder of a disposable remains.
 	wait_until 30 sh -c "! ls '$root/run/bulkhead/qubes' | grep -q '^disp'"
 }

@@ -637,6 +637,47 @@ static void test_volume_list_resize(void **state)
 	assert_non_null(strstr(f->r.text, " rw=True\n"));
 }
 
+/* A DispVM: made from a disposable template only, with no private volume
+ * of its own (a copy is made at each start), its root its DVM's
+ * template's; the DVM stays while it is used. */
+static void test_create_dispvm(void **state)
+{
+	struct fx *f = *state;
+	char want[2 * PATH_MAX];
+
+	fake_minimal_root(f);
+	assert_int_equal(call(f, "admin.vm.Create.AppVM", "dvm", "minimal",
+			      "label=red"),
+			 0);
+	assert_int_equal(call(f, "admin.vm.Create.DispVM", "d", "dvm",
+			      "label=red"),
+			 BH_ADMIN_INVALID);
+	assert_non_null(strstr(f->r.text, "template_for_dispvms True"));
+	assert_false(exists(f, "qubes/d"));
+	assert_int_equal(call(f, "admin.vm.property.Set", "dvm",
+			      "template_for_dispvms", "True"),
+			 0);
+	assert_int_equal(call(f, "admin.vm.Create.DispVM", "d", "dvm",
+			      "label=red"),
+			 0);
+	assert_true(exists(f, "qubes/d"));
+	assert_false(exists(f, "qubes/d/private.img"));
+	assert_int_equal(call(f, "admin.vm.volume.List", "d", "", NULL), 0);
+	snprintf(want, sizeof(want),
+		 "path=%s/templates/minimal/root.img rw=False\n", f->dir);
+	assert_true(!strncmp(f->r.text, "root size=", 10));
+	assert_non_null(strstr(f->r.text, want));
+	assert_int_equal(call(f, "admin.vm.volume.Resize", "d", "private",
+			      "4294967296"),
+			 BH_ADMIN_INVALID);
+	assert_int_equal(call(f, "admin.vm.Remove", "dvm", "", NULL),
+			 BH_ADMIN_REFUSED);
+	assert_non_null(strstr(f->r.text, "template of d"));
+	assert_int_equal(call(f, "admin.vm.Remove", "d", "", NULL), 0);
+	assert_false(exists(f, "qubes/d"));
+	assert_int_equal(call(f, "admin.vm.Remove", "dvm", "", NULL), 0);
+}
+
 /* Start-up makes a missing private volume, removes temporaries and moves
  * a folder without a record to lost+found. */
 static void test_boot_reconciles(void **state)
@@ -697,6 +738,7 @@ int main(void)
 		T(test_template_standalone_clone),
 		T(test_clone_refuses_running),
 		T(test_volume_list_resize),
+		T(test_create_dispvm),
 		T(test_boot_reconciles),
 #undef T
 	};

@@ -181,6 +181,7 @@ static const struct rule rules[] = {
 	{ 0x102u, S_NEVER, S_NEVER, L_ANY, L_ANY, 0, 0 },
 	{ 0x103, S_NEVER, S_NEVER, L_ANY, L_ANY, 0, 0 },
 	{ BH_MSG_RUN_SERVICE, S_NEVER, S_NEVER, L_ANY, L_ANY, 0, 0 },
+	{ BH_MSG_RUN_DISPVM_FROM, S_NEVER, S_NEVER, L_ANY, L_ANY, 0, 0 },
 	/* Types whose low byte is a valid type. */
 	{ 0x101u << 8 | BH_MSG_HELLO, S_NEVER, S_NEVER, L_ANY, L_ANY, 0, 0 },
 	{ 0x80000000u | BH_MSG_EXEC, S_NEVER, S_NEVER, L_ANY, L_ANY, 0, 0 },

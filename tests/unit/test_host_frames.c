@@ -812,7 +812,7 @@ static void test_foreign_types(void **state)
 		BH_MSG_EXEC,       BH_MSG_STDIN,   BH_MSG_POWEROFF,
 		BH_MSG_SERVICE,    BH_MSG_CALL,    0,
 		11,                BH_MSG_RUN_QUBE, BH_MSG_RUN_SERVICE,
-		0x80000000u,       0xffffffffu,
+		BH_MSG_RUN_DISPVM_FROM, 0x80000000u, 0xffffffffu,
 	};
 	uint8_t p[64];
 	size_t i, phase;

@@ -627,7 +627,7 @@ static void test_admin_calls(void **state)
 	assert_int_equal(acall(f, "admin.vm.Create.AppVM", "vault", "minimal",
 			       "label=black"), 0);
 	assert_int_equal(acall(f, "admin.vm.Create.AppVM", "dvm", "minimal",
-			       "label=red"), 0);
+			       "label=red template_for_dispvms=True"), 0);
 	assert_int_equal(acall(f, "admin.property.Set", "", "default_dispvm",
 			       "dvm"), 0);
 	assert_int_equal(acall(f, "admin.vm.tag.Set", "work", "corp", NULL),

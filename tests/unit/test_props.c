@@ -43,6 +43,14 @@ static int fake_lookup(void *arg, const char *name, unsigned *cls)
 	return -ENOENT;
 }
 
+/* default-dvm is the one disposable template (template_for_dispvms). */
+static int fake_is_dvm(void *arg, const char *name)
+{
+	if (arg)
+		return *(int *)arg;
+	return !strcmp(name, "default-dvm");
+}
+
 static struct prop_ctx ctx(const char *self, unsigned cls)
 {
 	struct prop_ctx c = {
@@ -50,6 +58,7 @@ static struct prop_ctx ctx(const char *self, unsigned cls)
 		.self_class = cls,
 		.limits = { .mem_mib = 23964, .cpus = 4 },
 		.lookup = fake_lookup,
+		.is_dvm = fake_is_dvm,
 	};
 
 	return c;
@@ -135,13 +144,18 @@ static void test_table_contents(void **state)
 	static const char *const names[] = {
 		"label",      "template", "memory",		"vcpus",
 		"kernel",     "kernelopts", "default_dispvm", "autostart",
-		"include_in_backups", "netvm",
+		"include_in_backups", "netvm", "template_for_dispvms",
 	};
 	size_t i;
 
 	for (i = 0; i < ARRAY_LEN(names); i++)
 		assert_non_null(qube_prop_find(names[i]));
-	assert_int_equal(qube_prop_find("template")->classes, QC_APP);
+	assert_int_equal(qube_prop_find("template")->classes,
+			 QC_APP | QC_DISP);
+	assert_int_equal(qube_prop_find("template_for_dispvms")->classes,
+			 QC_APP);
+	assert_string_equal(qube_prop_find("template_for_dispvms")->def,
+			    "False");
 	assert_int_equal(qube_prop_find("template")->ref_classes, QC_TEMPLATE);
 	assert_int_equal(qube_prop_find("default_dispvm")->def_kind,
 			 DEF_GLOBAL);
@@ -359,7 +373,7 @@ static void test_template(void **state)
 	assert_int_equal(parse_as("template", QC_TEMPLATE, "debian-12"),
 			 -ENOENT);
 	assert_string_equal(err, "TemplateVM qubes have no property template "
-				 "(only AppVM qubes do)");
+				 "(only AppVM or DispVM qubes do)");
 	assert_int_equal(parse_as("template", QC_STANDALONE, "debian-12"),
 			 -ENOENT);
 	assert_string_equal(out, "untouched");
@@ -403,13 +417,65 @@ static void test_default_dispvm(void **state)
 	expect_ok("default_dispvm", "", "");
 	expect_ok("default_dispvm", "default-dvm", "default-dvm");
 	expect_bad("default_dispvm", "debian-12",
-		   "default_dispvm must name an AppVM, not the TemplateVM "
+		   "default_dispvm must name a disposable template (an AppVM "
+		   "with template_for_dispvms=True), not the TemplateVM "
 		   "'debian-12'");
 	expect_bad("default_dispvm", "disp42",
-		   "default_dispvm must name an AppVM, not the DispVM "
+		   "default_dispvm must name a disposable template (an AppVM "
+		   "with template_for_dispvms=True), not the DispVM "
 		   "'disp42'");
 	expect_bad("default_dispvm", "work",
 		   "default_dispvm cannot name the qube itself ('work')");
+	/* An AppVM, but not a disposable template. */
+	expect_bad("default_dispvm", "sys-net",
+		   "default_dispvm must name a disposable template (an AppVM "
+		   "with template_for_dispvms=True); 'sys-net' is not one: "
+		   "make it one with `bh prefs sys-net template_for_dispvms "
+		   "True`");
+}
+
+static void test_template_for_dispvms(void **state)
+{
+	expect_ok("template_for_dispvms", "true", "True");
+	expect_ok("template_for_dispvms", "0", "False");
+	expect_bad("template_for_dispvms", "maybe",
+		   "template_for_dispvms must be True or False (also "
+		   "true/on/1, false/off/0)");
+	assert_int_equal(parse_as("template_for_dispvms", QC_TEMPLATE, "True"),
+			 -ENOENT);
+	assert_int_equal(parse_as("template_for_dispvms", QC_DISP, "True"),
+			 -ENOENT);
+}
+
+/* A DispVM's template is the disposable template it is made from. */
+static void test_dispvm_template(void **state)
+{
+	assert_int_equal(parse_as("template", QC_DISP, "default-dvm"), 0);
+	assert_string_equal(out, "default-dvm");
+	assert_int_equal(parse_as("template", QC_DISP, "debian-12"), -EINVAL);
+	assert_string_equal(err, "template must name a disposable template "
+				 "(an AppVM with template_for_dispvms=True), "
+				 "not the TemplateVM 'debian-12'");
+	assert_int_equal(parse_as("template", QC_DISP, "sys-net"), -EINVAL);
+	assert_string_equal(err, "template must name a disposable template "
+				 "(an AppVM with template_for_dispvms=True); "
+				 "'sys-net' is not one: make it one with `bh "
+				 "prefs sys-net template_for_dispvms True`");
+	/* An AppVM's template is still a TemplateVM. */
+	assert_int_equal(parse_as("template", QC_APP, "default-dvm"),
+			 -EINVAL);
+}
+
+/* Without is_dvm no qube is a disposable template. */
+static void test_is_dvm_missing(void **state)
+{
+	const struct prop_def *p = qube_prop_find("default_dispvm");
+	struct prop_ctx c = ctx("work", QC_APP);
+
+	c.is_dvm = NULL;
+	assert_int_equal(prop_parse(p, &c, "default-dvm", out, sizeof(out),
+				    err, sizeof(err)),
+			 -EINVAL);
 }
 
 /* A lookup that fails for another reason passes its error through. */
@@ -556,6 +622,9 @@ int main(void)
 		cmocka_unit_test(test_template_halted_only),
 		cmocka_unit_test(test_netvm),
 		cmocka_unit_test(test_default_dispvm),
+		cmocka_unit_test(test_template_for_dispvms),
+		cmocka_unit_test(test_dispvm_template),
+		cmocka_unit_test(test_is_dvm_missing),
 		cmocka_unit_test(test_lookup_error),
 		cmocka_unit_test(test_global_prefs_parse),
 		cmocka_unit_test(test_out_too_small),

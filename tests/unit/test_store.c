@@ -503,12 +503,17 @@ static void test_bad_create_writes_nothing(void **state)
 		  "blue purple black" },
 		{ "new", "TemplateVM", "debian-12", "red", { { 0 } }, 0,
 		  -EINVAL,
-		  "only AppVM qubes have a template; a TemplateVM has its own "
-		  "root" },
+		  "only AppVM and DispVM qubes have a template; a TemplateVM "
+		  "has its own root" },
 		{ "new", "DispVM", NULL, "red", { { 0 } }, 0, -EINVAL,
-		  "class must be TemplateVM, AppVM or StandaloneVM" },
+		  "a DispVM needs a disposable template: name one (an AppVM "
+		  "with template_for_dispvms=True), or set default_dispvm" },
+		{ "new", "DispVM", "work", "red", { { 0 } }, 0, -EINVAL,
+		  "template must name a disposable template (an AppVM with "
+		  "template_for_dispvms=True); 'work' is not one: make it one "
+		  "with `bh prefs work template_for_dispvms True`" },
 		{ "new", "appvm", NULL, "red", { { 0 } }, 0, -EINVAL,
-		  "class must be TemplateVM, AppVM or StandaloneVM" },
+		  "class must be TemplateVM, AppVM, StandaloneVM or DispVM" },
 		{ "new-dm", "StandaloneVM", NULL, "red", { { 0 } }, 0, -EINVAL,
 		  "names ending in -dm are reserved" },
 		{ "abcdefghijklmnopqrstuvwxyz012345", "StandaloneVM", NULL,
@@ -627,6 +632,63 @@ static void test_remove_template_in_use(void **state)
 }
 
 /* Every kind of reference blocks a removal and is named. */
+/* Named disposables: made from a disposable template, which cannot stop
+ * being one (nor be removed) while they or a default_dispvm use it. */
+static void test_dispvm_records(void **state)
+{
+	struct fx *f = *state;
+	struct qube_info q;
+
+	populate(f);
+	create_ok(f, "dvm", "AppVM", "debian-12", "red");
+	set_ok(f, "dvm", "template_for_dispvms", "True");
+	create_ok(f, "d1", "DispVM", "dvm", "red");
+	assert_int_equal(store_qube_get(f->s, "d1", &q, f->err,
+					sizeof(f->err)),
+			 0);
+	assert_int_equal(q.cls, QC_DISP);
+	assert_string_equal(q.template_name, "dvm");
+	/* Without a template: default_dispvm. */
+	global_ok(f, "default_dispvm", "dvm");
+	create_ok(f, "d2", "DispVM", NULL, "red");
+	set_ok(f, "work", "default_dispvm", "dvm");
+	assert_int_equal(store_prop_set(f->s, "dvm", "template_for_dispvms",
+					"False", f->err, sizeof(f->err)),
+			 -EBUSY);
+	assert_string_equal(f->err,
+			    "qube 'dvm' is in use as a disposable template: "
+			    "disposable template of d1, d2; default_dispvm of "
+			    "work; global default_dispvm; remove those DispVMs "
+			    "or change those preferences first");
+	assert_int_equal(store_prop_reset(f->s, "dvm", "template_for_dispvms",
+					  f->err, sizeof(f->err)),
+			 -EBUSY);
+	assert_int_equal(store_qube_remove(f->s, "dvm", f->err,
+					   sizeof(f->err)),
+			 -EBUSY);
+	assert_string_equal(f->err, "qube 'dvm' is in use: template of d1, "
+				    "d2; default_dispvm of work; global "
+				    "default_dispvm");
+	/* A DispVM's template is a disposable template, not a TemplateVM. */
+	assert_int_equal(store_prop_set(f->s, "d1", "template", "debian-12",
+					f->err, sizeof(f->err)),
+			 -EINVAL);
+	/* Once nobody uses it, it may stop being one. */
+	assert_int_equal(store_qube_remove(f->s, "d1", f->err,
+					   sizeof(f->err)),
+			 0);
+	assert_int_equal(store_qube_remove(f->s, "d2", f->err,
+					   sizeof(f->err)),
+			 0);
+	assert_int_equal(store_prop_reset(f->s, "work", "default_dispvm",
+					  f->err, sizeof(f->err)),
+			 0);
+	assert_int_equal(store_global_reset(f->s, "default_dispvm", f->err,
+					    sizeof(f->err)),
+			 0);
+	set_ok(f, "dvm", "template_for_dispvms", "False");
+}
+
 static void test_remove_referenced(void **state)
 {
 	struct fx *f = *state;
@@ -634,6 +696,7 @@ static void test_remove_referenced(void **state)
 	populate(f);
 	create_ok(f, "sys-net", "AppVM", "debian-12", "red");
 	create_ok(f, "dvm", "AppVM", "debian-12", "red");
+	set_ok(f, "dvm", "template_for_dispvms", "True");
 	set_ok(f, "work", "netvm", "sys-net");
 	set_ok(f, "vault", "netvm", "sys-net");
 	set_ok(f, "work", "default_dispvm", "dvm");
@@ -858,6 +921,7 @@ static void test_defaults_from_globals(void **state)
 	populate(f);
 	create_ok(f, "sys-net", "StandaloneVM", NULL, "red");
 	create_ok(f, "dvm", "AppVM", "debian-12", "red");
+	set_ok(f, "dvm", "template_for_dispvms", "True");
 	assert_string_equal(prop(f, "work", "netvm"), " (default)");
 	assert_string_equal(prop(f, "work", "kernel"), " (default)");
 	assert_string_equal(prop(f, "work", "default_dispvm"), " (default)");
@@ -955,7 +1019,8 @@ static void test_prop_list(void **state)
 	assert_string_equal(s.text,
 			    "label=blue template=debian-12 memory=800 "
 			    "vcpus=2* kernel=* kernelopts=* netvm=* "
-			    "default_dispvm=* autostart=False* "
+			    "default_dispvm=* template_for_dispvms=False* "
+			    "autostart=False* "
 			    "include_in_backups=True*");
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(store_prop_list(f->s, "debian-12", on_prop, &s,
@@ -1231,6 +1296,7 @@ int main(void)
 		T(test_create_with_props),
 		T(test_failed_write_rolls_back),
 		T(test_remove_template_in_use),
+		T(test_dispvm_records),
 		T(test_remove_referenced),
 		T(test_remove_many_users),
 		T(test_remove_running),

@@ -337,6 +337,111 @@ test_console_and_events() {
 	return $rc
 }
 
+# ---------------------------------------------------- disposable templates
+
+dvm_private() { echo "$main_root/var/lib/bulkhead/qubes/vmt-dvm/private.img"; }
+
+test_dispvm_from_dvm() {
+	# bh run --dispvm=DVM: the disposable sees DVM's /home; what it
+	# writes there does not reach DVM.
+	local got
+	bhm create -l red -t minimal vmt-dvm </dev/null >/dev/null || return 1
+	bhm prefs vmt-dvm template_for_dispvms True </dev/null || return 1
+	bhm start vmt-dvm </dev/null || return 1
+	bhm run vmt-dvm -- sh -c 'echo from-dvm >/home/dvm-note' </dev/null || return 1
+	bhm shutdown --wait vmt-dvm </dev/null || return 1
+	got=$(bhm run --dispvm=vmt-dvm -- sh -c 'cat /home/dvm-note; echo from-disp >/home/disp-note' </dev/null) || return 1
+	expect_eq "DVM's /home in the disposable" "$got" from-dvm || return 1
+	bhm start vmt-dvm </dev/null || return 1
+	got=$(bhm run vmt-dvm -- sh -c 'cat /home/dvm-note; test -e /home/disp-note && echo leaked' </dev/null)
+	bhm shutdown --wait vmt-dvm </dev/null || return 1
+	expect_eq "DVM after the disposable" "$got" from-dvm
+}
+
+test_dispvm_gone_without_trace() {
+	# 20 disposables of a DVM, and one that writes in /home: the state
+	# root and the run folder hold the same files after as before, and
+	# the DVM's private volume is the same bytes.
+	local i sum
+	state_listing "$main_root" >"$work/dvm-before"
+	ls -A "$main_root/run/bulkhead" | sort >"$work/dvm-run-before"
+	sum=$(sha256sum <"$(dvm_private)")
+	for i in $(seq 1 20); do
+		bhm run --dispvm=vmt-dvm -- true </dev/null || { echo "run $i failed"; return 1; }
+	done
+	bhm run --dispvm=vmt-dvm -- sh -c 'echo scribble >/home/scribble; sync' </dev/null || return 1
+	no_leftovers "$main_root" || return 1
+	state_listing "$main_root" >"$work/dvm-after"
+	ls -A "$main_root/run/bulkhead" | sort >"$work/dvm-run-after"
+	diff -u "$work/dvm-before" "$work/dvm-after" || return 1
+	diff -u "$work/dvm-run-before" "$work/dvm-run-after" || return 1
+	expect_eq "DVM's private volume" "$(sha256sum <"$(dvm_private)")" "$sum"
+}
+
+test_named_dispvm() {
+	# A DispVM keeps its record, but its /home starts as a fresh copy of
+	# its DVM's at each start.
+	local got
+	bhm create --class DispVM -l red -t vmt-dvm vmt-ndisp </dev/null >/dev/null || return 1
+	bhm start vmt-ndisp </dev/null || return 1
+	got=$(bhm run vmt-ndisp -- sh -c 'cat /home/dvm-note; echo mine >/home/ndisp-note' </dev/null)
+	expect_eq "DVM's /home" "$got" from-dvm || return 1
+	bhm shutdown --wait vmt-ndisp </dev/null || return 1
+	expect_eq "kept as a record" "$(ls_state vmt-ndisp)" Halted || return 1
+	[ ! -e "$main_root/var/lib/bulkhead/qubes/vmt-ndisp/private.img" ] ||
+		{ echo "a DispVM got a private volume in the state folder"; return 1; }
+	got=$(bhm volume list vmt-ndisp </dev/null | cut -d' ' -f1,5 | tr '\n' ' ')
+	expect_eq "volumes" "$got" "root rw=False " || return 1
+	got=$(bhm volume resize vmt-ndisp private 4G </dev/null 2>&1) &&
+		{ echo "a DispVM's private volume was resized"; return 1; }
+	expect_contains "resize" "$got" "resize that one (vmt-dvm)" || return 1
+	bhm start vmt-ndisp </dev/null || return 1
+	got=$(bhm run vmt-ndisp -- sh -c 'cat /home/ndisp-note 2>/dev/null || echo reset' </dev/null)
+	bhm shutdown --wait vmt-ndisp </dev/null || return 1
+	expect_eq "after a restart" "$got" reset
+}
+
+test_dispvm_refusals() {
+	# What cannot be made from what, each refusal saying what to do.
+	local err rc
+	bhm create -l red -t minimal vmt-plain </dev/null >/dev/null || return 1
+	err=$(bhm run --dispvm=vmt-plain -- true </dev/null 2>&1); rc=$?
+	expect_eq "not a DVM: status" "$rc" 120 || return 1
+	expect_contains "not a DVM" "$err" "bh prefs vmt-plain template_for_dispvms True" || return 1
+	err=$(bhm run --dispvm=vmt-nope -- true </dev/null 2>&1); rc=$?
+	expect_eq "no such DVM: status" "$rc" 120 || return 1
+	expect_contains "no such DVM" "$err" "template_for_dispvms=True" || return 1
+	err=$(bhm prefs --global default_dispvm vmt-plain </dev/null 2>&1) &&
+		{ echo "default_dispvm accepted a non-DVM"; return 1; }
+	expect_contains "default_dispvm" "$err" "template_for_dispvms" || return 1
+	err=$(bhm create --class DispVM -l red -t vmt-plain vmt-bad </dev/null 2>&1) &&
+		{ echo "a DispVM of a non-DVM was created"; return 1; }
+	expect_contains "DispVM of a non-DVM" "$err" "template_for_dispvms True" || return 1
+	err=$(bhm remove --yes vmt-dvm </dev/null 2>&1) &&
+		{ echo "a DVM in use was removed"; return 1; }
+	expect_contains "remove a DVM in use" "$err" "vmt-ndisp" || return 1
+	err=$(bhm prefs vmt-dvm template_for_dispvms False </dev/null 2>&1) &&
+		{ echo "a DVM in use stopped being one"; return 1; }
+	expect_contains "unset a DVM in use" "$err" "vmt-ndisp" || return 1
+	# A running DVM: its volume would change under the copy.
+	bhm start vmt-dvm </dev/null || return 1
+	err=$(bhm run --dispvm=vmt-dvm -- true </dev/null 2>&1); rc=$?
+	bhm shutdown --wait vmt-dvm </dev/null || return 1
+	[ "$rc" -ne 0 ] || { echo "a running DVM was copied"; return 1; }
+	expect_contains "running DVM" "$err" "bh shutdown --wait vmt-dvm" || return 1
+	# A DispVM whose DVM lost its private volume.
+	mv "$(dvm_private)" "$work/dvm-private.img" || return 1
+	err=$(bhm start vmt-ndisp </dev/null 2>&1); rc=$?
+	mv "$work/dvm-private.img" "$(dvm_private)" || return 1
+	[ "$rc" -ne 0 ] || { echo "started without its DVM's volume"; return 1; }
+	expect_contains "DVM's volume gone" "$err" "has no private volume" || return 1
+	expect_eq "state" "$(ls_state vmt-ndisp)" Halted || return 1
+	# Once nothing uses it, the DVM goes.
+	bhm remove --yes vmt-ndisp </dev/null >/dev/null || return 1
+	bhm remove --yes vmt-dvm </dev/null >/dev/null &&
+		bhm remove --yes vmt-plain </dev/null >/dev/null
+}
+
 # --------------------------------------------------------------- bad input
 
 test_usage_errors() {
@@ -529,6 +634,10 @@ run_test test_agent_private_volume
 run_test test_appvm_home_persists
 run_test test_appvm_lifecycle
 run_test test_template_change_at_next_start
+run_test test_dispvm_from_dvm
+run_test test_dispvm_gone_without_trace
+run_test test_named_dispvm
+run_test test_dispvm_refusals
 run_test test_console_and_events
 run_test test_usage_errors
 run_test test_qemu_missing
