@@ -8,7 +8,7 @@
 #include "proto/exitcodes.h"
 
 static const struct bh_verb verbs[] = {
-	{ "run", "run a command in a fresh disposable qube", cmd_run,
+	{ "run", "run a command or service in a qube or a fresh disposable", cmd_run,
 	  cmd_run_help },
 	{ "copy", "copy files from the host into a qube's ~/Incoming/dom0",
 	  cmd_copy, cmd_copy_help },
@@ -63,7 +63,7 @@ static void usage(FILE *f)
 		   "Bulkhead: every activity in its own virtual machine.\n\n"
 		   "Verbs:\n");
 	for (i = 0; i < NVERBS; i++)
-		fprintf(f, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
+		fprintf(f, "  %-12s %s\n", verbs[i].name, verbs[i].summary);
 	fprintf(f, "\n`bh VERB --help` explains a verb; bh(1) has the "
 		   "rest.\n");
 }
