@@ -1028,24 +1028,17 @@ int store_qube_list(struct store *s, store_qube_cb cb, void *arg, char *err,
 	return r < 0 ? r : tx_end(s, do_list(s, cb, arg, err, cap), err, cap);
 }
 
-static int do_rows(struct store *s, const char *qube, const char *sql,
-		   store_kv_cb kv, store_name_cb name, void *arg, char *err,
-		   size_t cap);
+static int read_rows(struct store *s, const char *qube, const char *sql,
+		     store_kv_cb kv, store_name_cb name, void *arg, char *err,
+		     size_t cap);
 
 int store_template_users(struct store *s, const char *tmpl, store_name_cb cb,
 			 void *arg, char *err, size_t cap)
 {
-	int r;
-
-	ENTER(s, err, cap);
-	r = tx_begin(s, 0, err, cap);
-	return r < 0 ? r :
-		       tx_end(s,
-			      do_rows(s, tmpl,
-				      "SELECT name FROM qubes WHERE "
-				      "template_id = ?1 ORDER BY name",
-				      NULL, cb, arg, err, cap),
-			      err, cap);
+	return read_rows(s, tmpl,
+			 "SELECT name FROM qubes WHERE template_id = ?1 "
+			 "ORDER BY name",
+			 NULL, cb, arg, err, cap);
 }
 
 static int do_power_set(struct store *s, const char *name, const char *state,
@@ -1518,8 +1511,10 @@ static int do_rows(struct store *s, const char *qube, const char *sql,
 	return r;
 }
 
-int store_feature_list(struct store *s, const char *qube, store_kv_cb cb,
-		       void *arg, char *err, size_t cap)
+/* do_rows in a read transaction of its own. */
+static int read_rows(struct store *s, const char *qube, const char *sql,
+		     store_kv_cb kv, store_name_cb name, void *arg, char *err,
+		     size_t cap)
 {
 	int r;
 
@@ -1527,27 +1522,25 @@ int store_feature_list(struct store *s, const char *qube, store_kv_cb cb,
 	r = tx_begin(s, 0, err, cap);
 	return r < 0 ? r :
 		       tx_end(s,
-			      do_rows(s, qube,
-				      "SELECT key, value FROM features WHERE "
-				      "qube_id = ?1 ORDER BY key",
-				      cb, NULL, arg, err, cap),
+			      do_rows(s, qube, sql, kv, name, arg, err, cap),
 			      err, cap);
+}
+
+int store_feature_list(struct store *s, const char *qube, store_kv_cb cb,
+		       void *arg, char *err, size_t cap)
+{
+	return read_rows(s, qube,
+			 "SELECT key, value FROM features WHERE qube_id = ?1 "
+			 "ORDER BY key",
+			 cb, NULL, arg, err, cap);
 }
 
 int store_tag_list(struct store *s, const char *qube, store_name_cb cb,
 		   void *arg, char *err, size_t cap)
 {
-	int r;
-
-	ENTER(s, err, cap);
-	r = tx_begin(s, 0, err, cap);
-	return r < 0 ? r :
-		       tx_end(s,
-			      do_rows(s, qube,
-				      "SELECT tag FROM tags WHERE qube_id = ?1 "
-				      "ORDER BY tag",
-				      NULL, cb, arg, err, cap),
-			      err, cap);
+	return read_rows(s, qube,
+			 "SELECT tag FROM tags WHERE qube_id = ?1 ORDER BY tag",
+			 NULL, cb, arg, err, cap);
 }
 
 /* ---- global preferences ---- */

@@ -140,6 +140,29 @@ static int publish(const char *tmp, const char *final, int replace)
 /* PATH first (absolute entries only: a relative one would depend on the
  * daemon's working folder), then where Debian puts e2fsprogs, since a
  * daemon's PATH often lacks the sbin folders. */
+/* Puts a written temporary image in place: fsync, close (fd is closed
+ * either way), the crash point when one is named, rename to final. On
+ * failure err says why and the temporary is left for the caller to
+ * remove. */
+static int finish_temp(int fd, const char *tmp, const char *final,
+		       int replace, const char *crash_point, char *err,
+		       size_t cap)
+{
+	int r = fsync(fd) < 0 ? -errno : 0;
+
+	close(fd);
+	if (r < 0) {
+		seterr(err, cap, "cannot write %s: %s", tmp, strerror(-r));
+		return r;
+	}
+	if (crash_point)
+		bh_crash_point(crash_point);
+	if ((r = publish(tmp, final, replace)) < 0)
+		seterr(err, cap, "cannot rename %s to %s: %s", tmp, final,
+		       strerror(-r));
+	return r;
+}
+
 static int find_tool(const char *name, char *out, size_t cap)
 {
 	static const char *const fallback[] = { "/usr/sbin", "/sbin" };
@@ -367,19 +390,10 @@ int volume_private_create(const char *path, uint64_t size, char *err,
 	}
 	/* mke2fs wrote through its own descriptor; fsync is per file, so
 	 * ours flushes its blocks too. */
-	if (fsync(fd) < 0) {
-		r = -errno;
-		seterr(err, cap, "cannot write %s: %s", tmp, strerror(errno));
-		goto fail;
-	}
-	close(fd);
+	r = finish_temp(fd, tmp, path, 0, "volume.before-rename", err, cap);
 	fd = -1;
-	bh_crash_point("volume.before-rename");
-	if ((r = publish(tmp, path, 0)) < 0) {
-		seterr(err, cap, "cannot rename %s to %s: %s", tmp, path,
-		       strerror(-r));
+	if (r < 0)
 		goto fail;
-	}
 	return 0;
 fail:
 	if (fd >= 0)
@@ -589,18 +603,8 @@ int volume_copy(const char *src, const char *dst, enum volume_copy_how *how,
 	close(in);
 	if (out < 0)
 		return out;
-	if (fsync(out) < 0) {
-		r = -errno;
-		seterr(err, cap, "cannot write %s: %s", tmp, strerror(errno));
-		close(out);
-		unlink(tmp);
-		return r;
-	}
-	close(out);
-	bh_crash_point("volume.before-rename");
-	if ((r = publish(tmp, dst, 0)) < 0) {
-		seterr(err, cap, "cannot rename %s to %s: %s", tmp, dst,
-		       strerror(-r));
+	r = finish_temp(out, tmp, dst, 0, "volume.before-rename", err, cap);
+	if (r < 0) {
 		unlink(tmp);
 		return r;
 	}
@@ -686,18 +690,10 @@ int volume_resize(const char *path, uint64_t new_size, char *err, size_t cap)
 			r = tool_failed("resize2fs", r, out, tmp, err, cap);
 		goto fail;
 	}
-	if (fsync(fd) < 0) {
-		r = -errno;
-		seterr(err, cap, "cannot write %s: %s", tmp, strerror(errno));
-		goto fail;
-	}
-	close(fd);
+	r = finish_temp(fd, tmp, path, 1, NULL, err, cap);
 	fd = -1;
-	if ((r = publish(tmp, path, 1)) < 0) {
-		seterr(err, cap, "cannot rename %s to %s: %s", tmp, path,
-		       strerror(-r));
+	if (r < 0)
 		goto fail;
-	}
 	return 0;
 fail:
 	if (fd >= 0)
