@@ -139,22 +139,12 @@ static unsigned check_staging(const char *path, struct admin_reply *r)
 			  img);
 }
 
-static void fsync_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-}
-
 /* Renames from to to, and fsyncs their folder (the same one). */
 static int move(const char *from, const char *to, const char *dir)
 {
 	if (rename(from, to) < 0)
 		return -errno;
-	fsync_dir(dir);
+	bh_fsync_dir(dir);
 	return 0;
 }
 

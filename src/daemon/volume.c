@@ -70,26 +70,13 @@ static int dir_of(const char *path, char *out, size_t cap)
 	return bh_path_fmt(out, cap, "%.*s", (int)(slash - path), path);
 }
 
-/* A rename is durable only once its folder is: fsync the folder. */
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
 static int fsync_parent(const char *path)
 {
 	char dir[PATH_MAX];
 
 	if (dir_of(path, dir, sizeof(dir)))
 		return -ENAMETOOLONG;
-	return fsync_dir(dir);
+	return bh_fsync_dir(dir);
 }
 
 static uint64_t free_bytes(const char *dir)
@@ -801,7 +788,7 @@ static int retarget(const char *tmpl_dir, const char *target)
 		unlink(tmp);
 		return r;
 	}
-	return fsync_dir(tmpl_dir);
+	return bh_fsync_dir(tmpl_dir);
 }
 
 /* Makes a plain root.img (as the guest build writes it) version 0. The
@@ -835,7 +822,7 @@ static int convert_plain(const char *tmpl_dir, char *err, size_t cap)
 			return -EEXIST;
 		}
 	}
-	if ((r = fsync_dir(tmpl_dir)) < 0 ||
+	if ((r = bh_fsync_dir(tmpl_dir)) < 0 ||
 	    (r = retarget(tmpl_dir, "root-0.img")) < 0) {
 		seterr(err, cap, "cannot make %s a symlink: %s", lnk,
 		       strerror(-r));
@@ -1002,7 +989,7 @@ int volume_root_gc(const char *tmpl_dir,
 	}
 	closedir(d);
 	if (removed)
-		fsync_dir(tmpl_dir);
+		bh_fsync_dir(tmpl_dir);
 	return removed;
 }
 
@@ -1049,7 +1036,7 @@ int volume_cleanup_temps(const char *dir)
 	}
 	closedir(d);
 	if (removed)
-		fsync_dir(dir);
+		bh_fsync_dir(dir);
 	return removed;
 }
 

@@ -127,6 +127,38 @@ int bh_rm_rf(const char *path)
 	return rm_rf_at(AT_FDCWD, path);
 }
 
+int bh_rm_prefixed(const char *dir, const char *prefix)
+{
+	DIR *dp = opendir(dir);
+	struct dirent *e;
+	int r = 0;
+
+	if (!dp)
+		return errno == ENOENT ? 0 : -errno;
+	while ((e = readdir(dp)))
+		if (!strncmp(e->d_name, prefix, strlen(prefix)) &&
+		    strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			int q = rm_rf_at(dirfd(dp), e->d_name);
+
+			if (q < 0 && !r)
+				r = q;
+		}
+	closedir(dp);
+	return r;
+}
+
+int bh_fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
 int bh_read_file(const char *path, size_t max, char **out, size_t *len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);

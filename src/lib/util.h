@@ -17,6 +17,11 @@ void bh_sanitize_std_fds(void);
 int bh_mkdir_p(const char *path, mode_t mode);
 /* Removes a tree without following symlinks. Missing is fine. */
 int bh_rm_rf(const char *path);
+/* Removes each entry of dir whose name starts with prefix (a tree,
+ * without following symlinks). Missing dir is fine. */
+int bh_rm_prefixed(const char *dir, const char *prefix);
+/* A rename is durable only once its folder is: fsyncs the folder. */
+int bh_fsync_dir(const char *dir);
 /* Reads a whole small file into a NUL-terminated malloc'd buffer. */
 int bh_read_file(const char *path, size_t max, char **out, size_t *len);
 /* Blocks SIGCHLD, SIGTERM and SIGINT, ignores SIGPIPE, and returns a
