@@ -5,17 +5,20 @@
  * modules.dep order, mounts the template root read-only under a tmpfs
  * overlay with the private volume on /rw, switches into it, sets the host
  * name, says HELLO on the control port and serves command streams until it
- * is told to power off (or, in a disposable, its job is done).
+ * is told to power off (or, in a disposable, its job is done). A qube
+ * restored from a snapshot learns its clock, entropy and name from a
+ * RESUME frame (resume.h) and says HELLO again.
  *
  * Outside a VM, `bh-agent --serve-fd=N` serves a channel already open on fd
- * N, with none of the init work: tests drive it over a socket pair. */
+ * N, with none of the init work: tests drive it over a socket pair. It
+ * refuses RESUME: it must not set the clock or the host name of the
+ * machine it runs on. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/signalfd.h>
 #include <sys/utsname.h>
@@ -28,6 +31,8 @@
 #include "agent/modules.h"
 #include "agent/mounts.h"
 #include "agent/port.h"
+#include "agent/poweroff.h"
+#include "agent/resume.h"
 #include "agent/serve.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -72,17 +77,6 @@ static void console_fds(void)
 	dup2(fd, 2);
 	if (fd > 2)
 		close(fd);
-}
-
-static void power_off(void)
-{
-	if (handover_active())
-		handover_power_off();
-	sync();
-	reboot(RB_POWER_OFF);
-	/* Not reached; PID 1 must never return. */
-	for (;;)
-		pause();
 }
 
 static int load_modules(void)
@@ -153,7 +147,7 @@ static int run_init(void)
 		return -1;
 	}
 	if (cfg.bench_poweroff)
-		power_off();
+		agent_power_off();
 	trace_on = cfg.trace;
 	trace("init");
 	if (load_modules() < 0)
@@ -181,6 +175,7 @@ static int run_init(void)
 		return -1;
 	}
 	agent_init(&a, fd, cfg.disposable);
+	a.resume_ops = &agent_resume_system_ops;
 	/* Processes of the qube call services of other qubes here
 	 * (bh-call); a qube without it still runs commands. */
 	if (mkdir(CALL_SOCKET_DIR, 0755) < 0 && errno != EEXIST)
@@ -202,7 +197,7 @@ int main(int argc, char **argv)
 	if (getpid() == 1) {
 		if (run_init() < 0)
 			LOG_ERR("init failed; powering off");
-		power_off();
+		agent_power_off();
 	}
 	bh_log_init("bh-agent", 0);
 	if (argc == 2 && !strncmp(argv[1], "--serve-fd=", 11)) {

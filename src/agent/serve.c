@@ -292,6 +292,8 @@ int agent_handle_frame(struct agent *a, const struct bh_frame_hdr *h,
 		return handle_exec(a, h->stream, untrusted_payload, h->len);
 	case BH_MSG_SERVICE:
 		return handle_service(a, h->stream, untrusted_payload, h->len);
+	case BH_MSG_RESUME:
+		return agent_resume(a, untrusted_payload, h->len);
 	case BH_MSG_STDIN:
 	case BH_MSG_STDOUT:
 		s = stream_find(a, h->stream);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "agent/resume.h"
 #include "agent/spawn.h"
 #include "proto/rpc_req.h"
 #include "proto/chan.h"
@@ -53,6 +54,9 @@ struct agent {
 		     struct spawned *out);
 	int (*start_service)(const struct bh_service_req *req,
 			     struct spawned *out);
+	/* NULL (agent_init): RESUME is refused. PID 1 sets the real ones,
+	 * tests fakes (resume.h). */
+	const struct agent_resume_ops *resume_ops;
 };
 
 void agent_init(struct agent *a, int chan_fd, int disposable);

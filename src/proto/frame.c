@@ -87,6 +87,8 @@ int bh_frame_check_from_host(const struct bh_frame_hdr *h)
 		return h->stream != 0 && h->len == 4 ? 0 : -EPROTO;
 	case BH_MSG_POWEROFF:
 		return h->stream == 0 && h->len == 0 ? 0 : -EPROTO;
+	case BH_MSG_RESUME:
+		return h->stream == 0 && h->len == BH_RESUME_LEN ? 0 : -EPROTO;
 	case BH_MSG_STDOUT:
 		return guest_opened(h->stream) ? 0 : -EPROTO;
 	case BH_MSG_EXIT:

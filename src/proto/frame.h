@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/resume.h" /* BH_MSG_RESUME's payload */
+
 #define BH_PROTO_VERSION 1u
 
 #define BH_FRAME_HDR_LEN 12u
@@ -65,6 +67,11 @@ enum bh_msg {
 	/* host → guest: start an RPC service on a new stream. payload:
 	 * service request (proto/rpc_req.h). Then as BH_MSG_EXEC. */
 	BH_MSG_SERVICE = 10,
+	/* host → guest, stream 0: the qube was restored from a snapshot or
+	 * let run again (preloaded): set the clock, reseed the RNG, take a
+	 * new name, optionally warm up; the agent answers HELLO. payload:
+	 * BH_RESUME_LEN bytes (proto/resume.h) */
+	BH_MSG_RESUME = 11,
 
 	/* bh ↔ bulkheadd only (admin socket), never on a qube channel. */
 	/* bh → daemon: run in a fresh disposable of the global

@@ -15,6 +15,13 @@
  * and the target checks that every fd it handed out is closed once
  * agent_free has run, so no fd leaks from one input to the next.
  *
+ * RESUME never touches this machine: a.resume_ops are fakes, which fail
+ * as the payload says, so that the fuzzer steers them: the clock when
+ * the low byte of realtime_ns is 0xee, the RNG when entropy[0] is 0xee
+ * (power_off only counts), the host name when the name starts with 'X'.
+ * The warm-up's `true` goes through the fake spawn like any command; when
+ * the agent reaps it, its three fds must already be closed.
+ *
  * Input:
  *   byte 0   bits 0-2  how the stream is cut into reads (0: as few as
  *                      possible; else random sizes up to a bound)
@@ -34,7 +41,8 @@
  * stdin_len <= stdin_outstanding <= BH_STREAM_WINDOW and
  * send_credit.avail <= BH_STREAM_WINDOW; stream ids are unique; fds of live
  * streams are open and distinct; the output queue stays in its bound and
- * holds only frames the host accepts from a guest. */
+ * holds only frames the host accepts from a guest; after a power-off for
+ * a failed reseed, nothing more is queued. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -55,6 +63,7 @@
 #include "proto/chan.h"
 #include "proto/exec_req.h"
 #include "proto/frame.h"
+#include "proto/resume.h"
 
 #include "fuzz_common.h"
 
@@ -76,6 +85,10 @@ static struct agent a;
 static int handed[MAX_FDS];
 static size_t n_handed;
 static pid_t next_pid;
+/* handed[] index of the last spawn's first fd, and its pid. */
+static size_t last_spawn_mark;
+static pid_t last_spawn_pid;
+static int powered_off;
 
 /* Streams the target sends before the input when byte 0 asks (bits 5-7):
  * what the host had sent already, so that short inputs start from a
@@ -162,11 +175,61 @@ static int fake_start(const char *cmd, struct spawned *out)
 static int fake_spawn(const struct bh_exec_req *req, const char *user,
 		      struct spawned *out)
 {
+	int r;
+
 	CHECK(req->argc >= 1 && req->argv[0] && req->argv[0][0]);
 	CHECK(req->argv[req->argc] == NULL && req->envp[req->envc] == NULL);
 	CHECK(user != NULL);
-	return fake_start(req->argv[0], out);
+	last_spawn_mark = n_handed;
+	r = fake_start(req->argv[0], out);
+	last_spawn_pid = r == 0 ? out->pid : 0;
+	return r;
 }
+
+/* ---- RESUME's operations, faked ---- */
+
+static int fake_set_clock(uint64_t ns)
+{
+	return (ns & 0xff) == 0xee ? -EPERM : 0;
+}
+
+static int fake_add_entropy(const uint8_t *buf, size_t len)
+{
+	CHECK(buf != NULL && len == BH_RESUME_ENTROPY);
+	return buf[0] == 0xee ? -ENOTTY : 0;
+}
+
+static int fake_set_hostname(const char *name)
+{
+	CHECK(bh_resume_name_ok(name, strlen(name)));
+	return name[0] == 'X' ? -EPERM : 0;
+}
+
+/* The warm-up is reaped right after its spawn, with the agent's ends of
+ * its pipes closed; as it is no stream, its fds leave the count. */
+static int fake_wait_child(pid_t pid)
+{
+	size_t i;
+
+	CHECK(pid == last_spawn_pid && pid >= FAKE_PID_BASE);
+	for (i = last_spawn_mark; i < n_handed; i++)
+		CHECK(!fd_open(handed[i]));
+	n_handed = last_spawn_mark;
+	return fuzz_rnd() % 8 ? 0 : -ECHILD;
+}
+
+static void fake_power_off(void)
+{
+	powered_off++;
+}
+
+static const struct agent_resume_ops fake_resume_ops = {
+	.set_clock = fake_set_clock,
+	.add_entropy = fake_add_entropy,
+	.set_hostname = fake_set_hostname,
+	.wait_child = fake_wait_child,
+	.power_off = fake_power_off,
+};
 
 /* Services are named by the host's request, already checked. */
 static int fake_service(const struct bh_service_req *req,
@@ -193,6 +256,11 @@ static void host_sees(const struct bh_frame_hdr *h,
 	case BH_MSG_CREDIT:
 		CHECK(bh_parse_u32_payload(p, h->len, &value) == 0);
 		CHECK(value > 0 && value <= BH_STREAM_WINDOW);
+		break;
+	case BH_MSG_HELLO: /* the answer to RESUME */
+		CHECK(bh_parse_hello(p, h->len, &value) == 0);
+		CHECK(value == BH_PROTO_VERSION);
+		CHECK(bh_get_u32(p + 4) == 0);
 		break;
 	default:
 		/* No command runs, so nothing else is ever sent. */
@@ -297,9 +365,17 @@ static void check_no_fd_left(void)
  * read_channel hands it; 1 once the agent would have stopped serving. */
 static int agent_gets(const struct bh_frame_hdr *h, const uint8_t *payload)
 {
+	size_t queued = bh_chan_pending(&a.chan);
 	int r = agent_handle_frame(&a, h, payload);
 
 	check_invariants(0);
+	if (powered_off) {
+		/* Only a failed reseed powers off, and then the agent stops
+		 * with nothing more said. */
+		CHECK(h->type == BH_MSG_RESUME && r == -EIO);
+		CHECK(bh_chan_pending(&a.chan) == queued);
+		return 1;
+	}
 	if (r < 0) {
 		CHECK(r == -EPROTO || r == -ENOBUFS || r == -ENOMEM);
 		return 1;
@@ -331,8 +407,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	agent_init(&a, sv[1], (data[0] & 8) != 0);
 	a.spawn = fake_spawn;
 	a.start_service = fake_service;
+	a.resume_ops = &fake_resume_ops;
 	next_pid = FAKE_PID_BASE;
 	n_handed = 0;
+	powered_off = 0;
 
 	/* No command exits while the prefix goes in. */
 	fuzz_feed_input(&host, prefixes, data, size, 0);

@@ -20,6 +20,8 @@ CORPUS = os.path.join(HERE, "corpus")
 
 # src/proto/frame.h
 HELLO, EXEC, STDIN, STDOUT, STDERR, CREDIT, EXIT, POWEROFF = range(1, 9)
+RESUME = 11
+RESUME_WARM = 1
 EXIT_CODE, EXIT_SIGNAL, EXIT_NOSTART = 0, 1, 2
 PROTO_VERSION = 1
 
@@ -37,6 +39,14 @@ def exec_req(argv, env=()):
     for s in list(argv) + list(env):
         out += s.encode() + b"\0"
     return out
+
+
+def resume(flags, name, ns=1764410000123456789,
+           entropy=bytes(range(0x40, 0x80))):
+    # src/proto/resume.h: u64 ns, u32 flags, 64 bytes entropy, name[32]
+    name = name.encode() if isinstance(name, str) else name
+    return frame(RESUME, 0, struct.pack("<QI", ns, flags)
+                 + entropy + name.ljust(32, b"\0"))
 
 
 def hello():
@@ -125,6 +135,24 @@ def agent_seeds():
         + frame(STDIN, 1, b"last") + frame(STDIN, 1) + frame(STDIN, 1, b"!"),
         "after-exec": bytes([AGENT_AFTER_EXEC | AGENT_EXITS, 6])
         + frame(STDIN, 1, b"x" * 10) + frame(POWEROFF, 0),
+        # A restored disposable: RESUME first, a warm-up, then its job.
+        "resume-warm-exec": bytes([AGENT_DISPOSABLE, 10])
+        + resume(RESUME_WARM, "disp1")
+        + frame(EXEC, 1, cat) + frame(STDIN, 1, b"x") + frame(STDIN, 1),
+        # A preloaded qube gets one after each cont.
+        "resume-twice": bytes([AGENT_EXITS | 1, 11])
+        + resume(0, "disp2") + resume(RESUME_WARM, "disp3")
+        + frame(EXEC, 2, cat),
+        "resume-after-exec": bytes([AGENT_AFTER_EXEC, 12])
+        + resume(RESUME_WARM, "a" * 31) + frame(STDIN, 1, b"y"),
+        # Refused: a name with a space.
+        "resume-bad-name": bytes([0, 13]) + resume(0, "disp 4"),
+        # The target's fakes fail: clock and name (the agent goes on),
+        # then the RNG (it powers off).
+        "resume-ops-fail": bytes([0, 14])
+        + resume(RESUME_WARM, "Xdisp5", ns=0x18800000000000ee)
+        + resume(0, "disp6", entropy=b"\xee" + bytes(63))
+        + frame(EXEC, 1, cat),
     }
 
 

@@ -23,12 +23,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agent/resume.h"
 #include "agent/serve.h"
 #include "agent/spawn.h"
 #include "lib/util.h"
 #include "proto/chan.h"
 #include "proto/exec_req.h"
 #include "proto/frame.h"
+#include "proto/resume.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define W BH_STREAM_WINDOW
@@ -36,16 +38,102 @@
 /* Failure guard only: every wait ends as soon as its event happens. */
 #define TIMEOUT_MS 10000
 
+/* ---- RESUME's side effects, faked ----
+ *
+ * The agent's clock, RNG and host name operations would act on the
+ * machine running the tests: every agent here gets these instead. */
+
+static struct {
+	int clock_calls, clock_fail;
+	uint64_t ns;
+	int entropy_calls, entropy_fail;
+	uint8_t entropy[BH_RESUME_ENTROPY];
+	size_t entropy_len;
+	int host_calls, host_fail;
+	char host[BH_RESUME_NAME_LEN];
+	int wait_calls;
+	pid_t wait_pid;
+	int poweroffs;
+	int order; /* ++ per call: the clock, then the RNG, then the name */
+	int clock_at, entropy_at, host_at;
+} fres;
+
+static int fake_set_clock(uint64_t ns)
+{
+	fres.clock_calls++;
+	fres.clock_at = ++fres.order;
+	fres.ns = ns;
+	return fres.clock_fail ? -EPERM : 0;
+}
+
+static int fake_add_entropy(const uint8_t *buf, size_t len)
+{
+	fres.entropy_calls++;
+	fres.entropy_at = ++fres.order;
+	fres.entropy_len = len;
+	memcpy(fres.entropy, buf,
+	       len < sizeof(fres.entropy) ? len : sizeof(fres.entropy));
+	return fres.entropy_fail ? -ENOTTY : 0;
+}
+
+static int fake_set_hostname(const char *name)
+{
+	fres.host_calls++;
+	fres.host_at = ++fres.order;
+	snprintf(fres.host, sizeof(fres.host), "%s", name);
+	return fres.host_fail ? -EPERM : 0;
+}
+
+static int fake_wait_child(pid_t pid)
+{
+	fres.wait_calls++;
+	fres.wait_pid = pid;
+	return 0;
+}
+
+static void fake_power_off(void)
+{
+	fres.poweroffs++;
+}
+
+static const struct agent_resume_ops fake_resume_ops = {
+	.set_clock = fake_set_clock,
+	.add_entropy = fake_add_entropy,
+	.set_hostname = fake_set_hostname,
+	.wait_child = fake_wait_child,
+	.power_off = fake_power_off,
+};
+
+/* A RESUME payload: ns, flags, entropy 0x40.., name NUL-padded. */
+static void resume_payload(uint8_t p[BH_RESUME_LEN], uint32_t flags,
+			   const char *name)
+{
+	uint8_t e[BH_RESUME_ENTROPY];
+	size_t i;
+
+	for (i = 0; i < sizeof(e); i++)
+		e[i] = (uint8_t)(0x40 + i);
+	assert_int_equal(bh_resume_build(p, 1764410000123456789ull, flags, e,
+					 name),
+			 BH_RESUME_LEN);
+}
+
 /* ---- the agent in a child process ---- */
 
 static void agent_child(int fd)
 {
+	static struct agent_resume_ops ops;
 	struct agent *a = malloc(sizeof(*a));
 	int sfd = bh_make_sigfd(), r;
 
 	if (!a || sfd < 0 || bh_set_nonblock(fd, 1) < 0)
 		_exit(3);
 	agent_init(a, fd, 0);
+	/* The warm-up `true` is real here (spawned and reaped as on a
+	 * qube), the rest fake. */
+	ops = fake_resume_ops;
+	ops.wait_child = agent_resume_system_ops.wait_child;
+	a->resume_ops = &ops;
 	if (agent_send_hello(a) < 0)
 		_exit(4);
 	r = agent_serve(a, sfd);
@@ -613,12 +701,56 @@ static void test_bad_frame_stops(void **state)
 	assert_int_equal(WEXITSTATUS(h->wstatus), 1);
 }
 
+/* A restored qube's first frame is RESUME; it answers HELLO, and after
+ * the warm-up (a real `true`, reaped) commands run as before. */
+static void test_resume_warm_then_exec(void **state)
+{
+	struct host *h = *state;
+	static char *const argv[] = { "/bin/sh", "-c", "echo ok", NULL };
+	uint8_t p[BH_RESUME_LEN];
+	struct result *res = malloc(sizeof(*res));
+
+	assert_non_null(res);
+	expect_hello(h);
+	resume_payload(p, BH_RESUME_WARM, "disp9");
+	send_frame(h, BH_MSG_RESUME, 0, p, sizeof(p));
+	expect_hello(h);
+	/* Again, as a preloaded qube gets after each cont. */
+	resume_payload(p, 0, "disp10");
+	send_frame(h, BH_MSG_RESUME, 0, p, sizeof(p));
+	expect_hello(h);
+	run_to_exit(h, 1, argv, res);
+	assert_int_equal(res->out_len, 3);
+	assert_memory_equal(res->out, "ok\n", 3);
+	assert_int_equal(res->kind, BH_EXIT_CODE);
+	assert_int_equal(res->value, 0);
+	free(res);
+}
+
+static void test_resume_bad_name_stops(void **state)
+{
+	struct host *h = *state;
+	struct bh_frame_hdr fh;
+	uint8_t p[BH_RESUME_LEN];
+
+	expect_hello(h);
+	resume_payload(p, 0, "disp9");
+	p[76 + 2] = '/'; /* "di/p9" */
+	send_frame(h, BH_MSG_RESUME, 0, p, sizeof(p));
+	/* No HELLO: the agent stops with an error (exit 1). */
+	assert_int_equal(next_frame(h, &fh), 0);
+	assert_int_equal(host_reap(h, TIMEOUT_MS), 0);
+	assert_true(WIFEXITED(h->wstatus));
+	assert_int_equal(WEXITSTATUS(h->wstatus), 1);
+}
+
 /* ---- agent_handle_frame with a fake spawn ---- */
 
 static struct {
 	int calls;
 	int fail; /* return -fail instead of starting */
 	char argv0[64];
+	char user[64];
 	/* The test's ends of the last fake command's pipes. */
 	int stdin_r, stdout_w, stderr_w;
 	int no_fds; /* give the agent -1 for every fd */
@@ -631,6 +763,7 @@ static int fake_spawn(const struct bh_exec_req *req, const char *user,
 
 	fake.calls++;
 	snprintf(fake.argv0, sizeof(fake.argv0), "%s", req->argv[0]);
+	snprintf(fake.user, sizeof(fake.user), "%s", user);
 	if (fake.fail)
 		return -fake.fail;
 	out->pid = 0x7ffffff0 - fake.calls; /* no such process */
@@ -682,7 +815,9 @@ static int direct_setup(void **state)
 	memset(d->a, 0xa5, sizeof(*d->a));
 	agent_init(d->a, d->sv[0], 0);
 	d->a->spawn = fake_spawn;
+	d->a->resume_ops = &fake_resume_ops;
 	memset(&fake, 0, sizeof(fake));
+	memset(&fres, 0, sizeof(fres));
 	fake.stdin_r = fake.stdout_w = fake.stderr_w = -1;
 	d->req_len = bh_exec_req_encode(d->req, sizeof(d->req), argv, NULL);
 	if (d->req_len <= 0)
@@ -989,6 +1124,189 @@ static void test_direct_poweroff(void **state)
 	assert_int_equal(d->a->poweroff_requested, 1);
 }
 
+/* ---- RESUME ---- */
+
+static int resume(struct direct *d, uint32_t flags, const char *name)
+{
+	uint8_t p[BH_RESUME_LEN];
+
+	resume_payload(p, flags, name);
+	return frame(d, BH_MSG_RESUME, 0, p, sizeof(p));
+}
+
+static void expect_hello_queued(struct direct *d)
+{
+	struct bh_frame_hdr h;
+	const uint8_t *p;
+
+	take(&d->a->chan, &h, &p);
+	assert_int_equal(h.type, BH_MSG_HELLO);
+	assert_int_equal(h.stream, 0);
+	assert_int_equal(h.len, 8);
+	assert_int_equal(bh_get_u32(p), BH_PROTO_VERSION);
+	assert_int_equal(bh_get_u32(p + 4), 0);
+	assert_int_equal(bh_chan_pending(&d->a->chan), 0);
+}
+
+static void assert_no_stream(struct direct *d)
+{
+	size_t i;
+
+	for (i = 0; i < BH_MAX_STREAMS; i++)
+		assert_int_equal(d->a->streams[i].id, 0);
+}
+
+static void test_direct_resume_ok(void **state)
+{
+	struct direct *d = *state;
+	size_t i;
+
+	assert_int_equal(resume(d, 0, "disp42"), 0);
+	assert_int_equal(fres.clock_calls, 1);
+	assert_true(fres.ns == 1764410000123456789ull);
+	assert_int_equal(fres.entropy_calls, 1);
+	assert_int_equal(fres.entropy_len, BH_RESUME_ENTROPY);
+	for (i = 0; i < BH_RESUME_ENTROPY; i++)
+		assert_int_equal(fres.entropy[i], 0x40 + i);
+	assert_int_equal(fres.host_calls, 1);
+	assert_string_equal(fres.host, "disp42");
+	/* In the spec's order. */
+	assert_true(fres.clock_at < fres.entropy_at);
+	assert_true(fres.entropy_at < fres.host_at);
+	/* No warm-up asked: nothing started. */
+	assert_int_equal(fake.calls, 0);
+	assert_int_equal(fres.wait_calls, 0);
+	assert_int_equal(fres.poweroffs, 0);
+	expect_hello_queued(d);
+	/* And again (a preloaded qube, after each cont). */
+	assert_int_equal(resume(d, 0, "disp43"), 0);
+	assert_string_equal(fres.host, "disp43");
+	expect_hello_queued(d);
+}
+
+/* The warm-up runs `true` as root through the agent's spawn, reaps it,
+ * and is not a job: a disposable does not start to linger. */
+static void test_direct_resume_warm(void **state)
+{
+	struct direct *d = *state;
+	char c;
+
+	d->a->disposable = 1;
+	assert_int_equal(resume(d, BH_RESUME_WARM, "disp42"), 0);
+	assert_int_equal(fake.calls, 1);
+	assert_string_equal(fake.argv0, "true");
+	assert_string_equal(fake.user, "");
+	assert_int_equal(fres.wait_calls, 1);
+	assert_int_equal(fres.wait_pid, 0x7ffffff0 - 1);
+	/* The agent's pipe ends are closed: `true` reads EOF, its output
+	 * goes nowhere. (Non-blocking: an open end fails, not hangs.) */
+	assert_int_equal(fcntl(fake.stdin_r, F_SETFL, O_NONBLOCK), 0);
+	assert_int_equal(read(fake.stdin_r, &c, 1), 0);
+	errno = 0;
+	assert_int_equal(write(fake.stdout_w, "x", 1), -1);
+	assert_int_equal(errno, EPIPE);
+	errno = 0;
+	assert_int_equal(write(fake.stderr_w, "x", 1), -1);
+	assert_int_equal(errno, EPIPE);
+	assert_no_stream(d);
+	assert_int_equal(d->a->jobs_finished, 0);
+	expect_hello_queued(d);
+	/* A warm-up that cannot start is no job either. */
+	fake.fail = BH_NOSTART_NOTFOUND;
+	assert_int_equal(resume(d, BH_RESUME_WARM, "disp42"), 0);
+	assert_int_equal(fake.calls, 2);
+	assert_int_equal(fres.wait_calls, 1);
+	assert_int_equal(d->a->jobs_finished, 0);
+	expect_hello_queued(d);
+	/* Streams work as before. */
+	fake.fail = 0;
+	assert_int_equal(exec_on(d, 1), 0);
+	assert_int_equal(fake.calls, 3);
+}
+
+static void expect_nothing_done(struct direct *d)
+{
+	assert_int_equal(fres.clock_calls, 0);
+	assert_int_equal(fres.entropy_calls, 0);
+	assert_int_equal(fres.host_calls, 0);
+	assert_int_equal(fres.poweroffs, 0);
+	assert_int_equal(fake.calls, 0);
+	assert_int_equal(bh_chan_pending(&d->a->chan), 0);
+}
+
+static void test_direct_resume_refused(void **state)
+{
+	struct direct *d = *state;
+	uint8_t p[BH_RESUME_LEN + 1];
+
+	/* Bad names: nothing is set, no HELLO. */
+	resume_payload(p, 0, "disp42");
+	p[76 + 4] = ' ';
+	assert_int_equal(frame(d, BH_MSG_RESUME, 0, p, BH_RESUME_LEN),
+			 -EPROTO);
+	resume_payload(p, 0, "disp42");
+	memset(p + 76, 'a', BH_RESUME_NAME_LEN); /* no NUL */
+	assert_int_equal(frame(d, BH_MSG_RESUME, 0, p, BH_RESUME_LEN),
+			 -EPROTO);
+	memset(p + 76, 0, BH_RESUME_NAME_LEN); /* empty */
+	assert_int_equal(frame(d, BH_MSG_RESUME, 0, p, BH_RESUME_LEN),
+			 -EPROTO);
+	/* Unknown flags. */
+	resume_payload(p, 0, "disp42");
+	bh_put_u32(p + 8, 2);
+	assert_int_equal(frame(d, BH_MSG_RESUME, 0, p, BH_RESUME_LEN),
+			 -EPROTO);
+	/* Wrong lengths and streams (the frame check). */
+	resume_payload(p, 0, "disp42");
+	p[BH_RESUME_LEN] = 0;
+	assert_int_equal(frame(d, BH_MSG_RESUME, 0, p, BH_RESUME_LEN - 1),
+			 -EPROTO);
+	assert_int_equal(frame(d, BH_MSG_RESUME, 0, p, BH_RESUME_LEN + 1),
+			 -EPROTO);
+	assert_int_equal(frame(d, BH_MSG_RESUME, 0, p, 0), -EPROTO);
+	assert_int_equal(frame(d, BH_MSG_RESUME, 1, p, BH_RESUME_LEN),
+			 -EPROTO);
+	assert_int_equal(frame(d, BH_MSG_RESUME, 0x80000001u, p,
+			       BH_RESUME_LEN),
+			 -EPROTO);
+	expect_nothing_done(d);
+	/* An agent without operations (bh-agent --serve-fd) refuses even a
+	 * good one. */
+	d->a->resume_ops = NULL;
+	assert_int_equal(frame(d, BH_MSG_RESUME, 0, p, BH_RESUME_LEN),
+			 -EPROTO);
+	expect_nothing_done(d);
+}
+
+/* The clock and the name are not worth stopping for. */
+static void test_direct_resume_clock_name_fail(void **state)
+{
+	struct direct *d = *state;
+
+	fres.clock_fail = 1;
+	fres.host_fail = 1;
+	assert_int_equal(resume(d, BH_RESUME_WARM, "disp42"), 0);
+	assert_int_equal(fres.entropy_calls, 1);
+	assert_int_equal(fres.host_calls, 1);
+	assert_int_equal(fake.calls, 1);
+	assert_int_equal(fres.poweroffs, 0);
+	expect_hello_queued(d);
+}
+
+/* A clone that cannot reseed must run nothing: power off, no name, no
+ * warm-up, no HELLO, and the agent stops serving. */
+static void test_direct_resume_rng_fails(void **state)
+{
+	struct direct *d = *state;
+
+	fres.entropy_fail = 1;
+	assert_true(resume(d, BH_RESUME_WARM, "disp42") < 0);
+	assert_int_equal(fres.poweroffs, 1);
+	assert_int_equal(fres.host_calls, 0);
+	assert_int_equal(fake.calls, 0);
+	assert_int_equal(bh_chan_pending(&d->a->chan), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest serve_tests[] = {
@@ -1003,6 +1321,8 @@ int main(void)
 		T(test_poweroff),
 		T(test_host_hangs_up),
 		T(test_bad_frame_stops),
+		T(test_resume_warm_then_exec),
+		T(test_resume_bad_name_stops),
 #undef T
 	};
 	const struct CMUnitTest direct_tests[] = {
@@ -1019,6 +1339,11 @@ int main(void)
 		T(test_direct_credit),
 		T(test_direct_unknown_stream),
 		T(test_direct_poweroff),
+		T(test_direct_resume_ok),
+		T(test_direct_resume_warm),
+		T(test_direct_resume_refused),
+		T(test_direct_resume_clock_name_fail),
+		T(test_direct_resume_rng_fails),
 #undef T
 	};
 	int r;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "proto/frame.h"
+#include "proto/resume.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -173,7 +174,8 @@ static const struct rule rules[] = {
 	{ BH_MSG_POWEROFF, S_NEVER, S_ZERO, L_ANY, L_EXACT, 0, 0 },
 	{ BH_MSG_CALL, S_GUEST, S_NEVER, L_NONEMPTY, L_ANY, 0, 0 },
 	{ BH_MSG_SERVICE, S_NEVER, S_HOST, L_ANY, L_NONEMPTY, 0, 0 },
-	{ 11, S_NEVER, S_NEVER, L_ANY, L_ANY, 0, 0 },
+	{ BH_MSG_RESUME, S_NEVER, S_ZERO, L_ANY, L_EXACT, 0, BH_RESUME_LEN },
+	{ 12, S_NEVER, S_NEVER, L_ANY, L_ANY, 0, 0 },
 	{ 0xff, S_NEVER, S_NEVER, L_ANY, L_ANY, 0, 0 },
 	/* Admin-socket messages never travel on a qube channel. */
 	{ BH_MSG_RUN_DISPVM, S_NEVER, S_NEVER, L_ANY, L_ANY, 0, 0 },
@@ -191,6 +193,8 @@ static const struct rule rules[] = {
 static const uint32_t streams[] = { 0, 1, 2, 63, 64, 0x7fffffffu, 0x80000000u, 0x80000001u,
 				    0xffffffffu };
 static const uint32_t lens[] = { 0, 1, 3, 4, 5, 7, 8, 9, 12, 16,
+				 BH_RESUME_LEN - 1, BH_RESUME_LEN,
+				 BH_RESUME_LEN + 1,
 				 BH_FRAME_MAX_PAYLOAD - 1,
 				 BH_FRAME_MAX_PAYLOAD };
 
@@ -302,6 +306,12 @@ static const struct check_case cases[] = {
 	{ BH_MSG_POWEROFF, 0, 0, -EPROTO, 0 },
 	{ BH_MSG_POWEROFF, 0, 1, -EPROTO, -EPROTO },
 	{ BH_MSG_POWEROFF, 1, 0, -EPROTO, -EPROTO },
+	{ BH_MSG_RESUME, 0, 108, -EPROTO, 0 },
+	{ BH_MSG_RESUME, 0, 107, -EPROTO, -EPROTO },
+	{ BH_MSG_RESUME, 0, 109, -EPROTO, -EPROTO },
+	{ BH_MSG_RESUME, 0, 0, -EPROTO, -EPROTO },
+	{ BH_MSG_RESUME, 1, 108, -EPROTO, -EPROTO },
+	{ BH_MSG_RESUME, 0x80000001u, 108, -EPROTO, -EPROTO },
 	{ 0, 0, 0, -EPROTO, -EPROTO },
 	{ 0, 1, 8, -EPROTO, -EPROTO },
 	{ 9, 0, 0, -EPROTO, -EPROTO },
