@@ -39,12 +39,25 @@ struct qube_spec {
 	const char *kernelopts;
 	/* The jail's id: QEMU runs as uid/gid jail_uid_for(jail_id). */
 	unsigned jail_id;
+	/* Restoring a snapshot (dispvm_snapshot.h): the migration stream,
+	 * inherited read-only; QEMU starts paused with `-incoming defer`
+	 * and the daemon sends migrate-incoming and cont over QMP. -1 (or
+	 * 0 in a zeroed spec: never a valid stream fd here) = a cold boot. */
+	int restore_fd;
+	/* The name on the kernel command line (bh.name=), when it must be
+	 * the snapshot's rather than this qube's; NULL = name. */
+	const char *cmdline_name;
 };
 
 /* Inherited fds of a QEMU process: control channel, QMP, serial console. */
 struct engine_fds {
 	int chan, qmp, console;
 };
+
+/* The migration URI a restoring QEMU loads from: spec->restore_fd,
+ * inherited as its fd 6. */
+#define ENGINE_RESTORE_URI "fd:6"
+
 
 /* Builds QEMU's argument vector into argv (cap entries, NULL-terminated),
  * with strings in store (store_cap bytes). Returns 0, -EINVAL for a name

@@ -21,6 +21,7 @@
 #define QEMU_CHAN_FD 3
 #define QEMU_QMP_FD 4
 #define QEMU_CONSOLE_FD 5
+#define QEMU_RESTORE_FD 6 /* ENGINE_RESTORE_URI names it */
 
 void engine_choose_accel(const char *sys_module_dir, const char *dev_kvm,
 			 struct engine_accel_choice *out)
@@ -125,6 +126,7 @@ int engine_qemu_argv(const char *qemu, const struct qube_spec *spec,
 	struct argv_builder b = { argv, 0, cap, store, 0, store_cap, 0 };
 
 	if (!name_ok(spec->name) || !path_ok(spec->kernel) || !path_ok(spec->initramfs) ||
+	    (spec->cmdline_name && !name_ok(spec->cmdline_name)) ||
 	    !path_ok(spec->root_img) ||
 	    (spec->private_img && !path_ok(spec->private_img)))
 		return -EINVAL;
@@ -163,7 +165,8 @@ int engine_qemu_argv(const char *qemu, const struct qube_spec *spec,
 		    "console=ttyS0 quiet panic=-1%s%s%s bh.name=%s "
 		    "bh.root=/dev/vda%s%s%s",
 		    tsc, spec->kernelopts && spec->kernelopts[0] ? " " : "",
-		    spec->kernelopts ? spec->kernelopts : "", spec->name,
+		    spec->kernelopts ? spec->kernelopts : "",
+		    spec->cmdline_name ? spec->cmdline_name : spec->name,
 		    spec->root_writable ? " bh.rootrw=1" : "",
 		    spec->private_img ? " bh.private=/dev/vdb" : "",
 		    spec->disposable ? " bh.disposable=1" : "");
@@ -200,6 +203,19 @@ int engine_qemu_argv(const char *qemu, const struct qube_spec *spec,
 	add(&b, "socket,id=qmp,fd=%d", fds->qmp);
 	add(&b, "-mon");
 	add(&b, "chardev=qmp,mode=control");
+	if (spec->disposable) {
+		/* MIGRATION events tell the daemon when a snapshot is
+		 * written or loaded, with no polling (dispvm_snapshot.h). */
+		add(&b, "-global");
+		add(&b, "migration.x-events=on");
+	}
+	if (spec->restore_fd > 0) {
+		/* Paused until the daemon has sent migrate-incoming, seen the
+		 * load complete, and queued the agent's RESUME. */
+		add(&b, "-S");
+		add(&b, "-incoming");
+		add(&b, "defer");
+	}
 	return b.err;
 }
 
@@ -235,7 +251,7 @@ struct child_args {
 	const struct jail_spec *jail;
 	char *const *argv;
 	const char *qemu;
-	int log, chan, qmp, con;
+	int log, chan, qmp, con, restore;
 };
 
 static int qemu_child(void *p)
@@ -253,17 +269,20 @@ static int qemu_child(void *p)
 	int c = fcntl(a->chan, F_DUPFD, 10);
 	int m = fcntl(a->qmp, F_DUPFD, 10);
 	int k = fcntl(a->con, F_DUPFD, 10);
+	int s = a->restore > 0 ? fcntl(a->restore, F_DUPFD, 10) : -1;
 
 	if (devnull < 0 || c < 0 || m < 0 || k < 0 || dup2(devnull, 0) < 0 ||
 	    dup2(a->log, 1) < 0 || dup2(a->log, 2) < 0 ||
 	    dup2(c, QEMU_CHAN_FD) < 0 || dup2(m, QEMU_QMP_FD) < 0 ||
-	    dup2(k, QEMU_CONSOLE_FD) < 0)
+	    dup2(k, QEMU_CONSOLE_FD) < 0 || (a->restore > 0 && s < 0) ||
+	    (s >= 0 && dup2(s, QEMU_RESTORE_FD) < 0))
 		return 126;
 	if (jail_enter(a->jail, err, sizeof(err)) < 0) {
 		dprintf(2, "bulkheadd: cannot jail QEMU: %s\n", err);
 		return 126;
 	}
-	close_range(QEMU_CONSOLE_FD + 1, ~0u, 0);
+	close_range(s >= 0 ? QEMU_RESTORE_FD + 1 : QEMU_CONSOLE_FD + 1, ~0u,
+		    0);
 	execv(a->qemu, a->argv);
 	dprintf(2, "bulkheadd: cannot execute %s: %s\n", a->qemu,
 		strerror(errno));
@@ -340,8 +359,8 @@ int engine_start(const char *qemu, const struct qube_spec *spec,
 		r = -errno;
 		goto fail;
 	}
-	args = (struct child_args){ &jail, argv,   qemu,  logfd,
-				    chan[1], qmp[1], con[1] };
+	args = (struct child_args){ &jail,   argv,   qemu,	 logfd,
+				    chan[1], qmp[1], con[1], spec->restore_fd };
 	pid = jail_spawn(&jail, qemu_child, &args);
 	if (pid < 0) {
 		r = (int)pid;

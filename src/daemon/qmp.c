@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "lib/log.h"
@@ -36,6 +37,62 @@ int qmp_command(struct qmp *q, const char *name)
 	if (q->state != QMP_READY)
 		return -ENOTCONN;
 	return send_json(q, json_pack("{s:s}", "execute", name));
+}
+
+int qmp_command_str(struct qmp *q, const char *name, const char *key,
+		    const char *value)
+{
+	if (q->state != QMP_READY)
+		return -ENOTCONN;
+	return send_json(q, json_pack("{s:s, s:{s:s}}", "execute", name,
+				      "arguments", key, value));
+}
+
+int qmp_getfd(struct qmp *q, const char *fdname, int fd)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	json_t *obj;
+	char *text;
+	struct iovec iov;
+	struct msghdr m;
+	struct cmsghdr *c;
+	ssize_t n;
+	size_t len;
+
+	if (q->state != QMP_READY)
+		return -ENOTCONN;
+	obj = json_pack("{s:s, s:{s:s}}", "execute", "getfd", "arguments",
+			"fdname", fdname);
+	text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+	json_decref(obj);
+	if (!text)
+		return -ENOMEM;
+	len = strlen(text);
+	text[len] = '\n'; /* json_dumps's NUL becomes the line's end */
+	memset(&ctl, 0, sizeof(ctl));
+	memset(&m, 0, sizeof(m));
+	iov.iov_base = text;
+	iov.iov_len = len + 1;
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = ctl.buf;
+	m.msg_controllen = sizeof(ctl.buf);
+	c = CMSG_FIRSTHDR(&m);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	/* A short line on an idle socket: sent whole or not at all. */
+	do
+		n = sendmsg(q->fd, &m, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	free(text);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len + 1 ? 0 : -EIO;
 }
 
 /* Copies a QEMU-supplied string for our logs, printable ASCII only. */
@@ -78,11 +135,20 @@ int qmp_handle_line(struct qmp *q, const char *untrusted_line, size_t len,
 			json_t *reason = json_object_get(
 				json_object_get(msg, "data"), "reason");
 
+			json_t *status = json_object_get(
+				json_object_get(msg, "data"), "status");
+
 			if (!strcmp(q->last_event, "SHUTDOWN") &&
 			    json_is_string(reason))
 				copy_str(q->shutdown_reason,
 					 sizeof(q->shutdown_reason),
 					 json_string_value(reason));
+			if (!strcmp(q->last_event, "MIGRATION") &&
+			    json_is_string(status)) {
+				copy_str(q->migration, sizeof(q->migration),
+					 json_string_value(status));
+				q->migration_changed = 1;
+			}
 			LOG_DEBUG("%s: QMP event %s", qube, q->last_event);
 		}
 	} else if (json_object_get(msg, "return")) {

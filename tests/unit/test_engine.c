@@ -316,6 +316,67 @@ static void test_argv_bad_paths(void **state)
 	free(b);
 }
 
+/* A restore: paused (-S), the stream loaded later over QMP (-incoming
+ * defer), MIGRATION events on, and the snapshot's name on the kernel
+ * command line while -name keeps the new qube's. */
+static void test_argv_restore(void **state)
+{
+	struct built *b = malloc(sizeof(*b));
+	struct qube_spec s = base_spec();
+	const char *append;
+
+	(void)state;
+	assert_non_null(b);
+	s.restore_fd = 9;
+	s.cmdline_name = "disp7";
+	assert_int_equal(build(b, &s, ACCEL_TCG, 3, 4), 0);
+	assert_pair(b, "-S", NULL);
+	assert_pair(b, "-incoming", "defer");
+	assert_pair(b, "-global", "migration.x-events=on");
+	assert_pair(b, "-name", "disp42,debug-threads=on");
+	append = value_of(b, "-append");
+	assert_true(has_word(append, "bh.name=disp7"));
+	assert_false(has_word(append, "bh.name=disp42"));
+	assert_string_equal(ENGINE_RESTORE_URI, "fd:6");
+	free(b);
+}
+
+/* A cold boot has none of it; a persistent qube no migration events. */
+static void test_argv_cold_no_incoming(void **state)
+{
+	struct built *b = malloc(sizeof(*b));
+	struct qube_spec s = base_spec();
+
+	(void)state;
+	assert_non_null(b);
+	assert_int_equal(build(b, &s, ACCEL_TCG, 3, 4), 0);
+	assert_int_equal(find_pair(b, "-S", NULL), -1);
+	assert_int_equal(find_pair(b, "-incoming", NULL), -1);
+	assert_true(has_word(value_of(b, "-append"), "bh.name=disp42"));
+	s.disposable = 0;
+	assert_int_equal(build(b, &s, ACCEL_TCG, 3, 4), 0);
+	assert_int_equal(find_pair(b, "-global", "migration.x-events=on"),
+			 -1);
+	free(b);
+}
+
+/* The snapshot's name goes into the kernel command line: the same rule
+ * as the qube's own name. */
+static void test_argv_restore_bad_cmdline_name(void **state)
+{
+	struct built *b = malloc(sizeof(*b));
+	struct qube_spec s = base_spec();
+
+	(void)state;
+	assert_non_null(b);
+	s.restore_fd = 9;
+	s.cmdline_name = "disp7 init=/bin/sh";
+	assert_int_equal(build(b, &s, ACCEL_TCG, 3, 4), -EINVAL);
+	s.cmdline_name = "";
+	assert_int_equal(build(b, &s, ACCEL_TCG, 3, 4), -EINVAL);
+	free(b);
+}
+
 static const struct engine_fds fds345 = { 3, 4, 5 };
 
 static void test_argv_small_buffers(void **state)
@@ -514,6 +575,9 @@ int main(void)
 		cmocka_unit_test(test_argv_kvm),
 		cmocka_unit_test(test_argv_bad_paths),
 		cmocka_unit_test(test_argv_small_buffers),
+		cmocka_unit_test(test_argv_restore),
+		cmocka_unit_test(test_argv_cold_no_incoming),
+		cmocka_unit_test(test_argv_restore_bad_cmdline_name),
 #define T(fn) cmocka_unit_test_setup_teardown(fn, accel_setup, accel_teardown)
 		T(test_accel_empty_dir),
 		T(test_accel_intel),

@@ -483,6 +483,80 @@ static void test_command_peer_gone(void **state)
 	assert_true(qmp_command(f->q, "quit") < 0);
 }
 
+/* MIGRATION events: each status is kept, with a flag for the snapshot
+ * code; odd data changes nothing. */
+static void test_migration_event(void **state)
+{
+	struct fx *f = *state;
+
+	negotiate(f);
+	assert_string_equal(f->q->migration, "");
+	assert_int_equal(f->q->migration_changed, 0);
+	qemu_says(f, "{\"event\": \"MIGRATION\", \"data\": {\"status\": "
+		     "\"active\"}}\n");
+	assert_int_equal(qmp_handle_input(f->q, "t"), 0);
+	assert_string_equal(f->q->migration, "active");
+	assert_int_equal(f->q->migration_changed, 1);
+	f->q->migration_changed = 0;
+	qemu_says(f, "{\"event\": \"MIGRATION\", \"data\": {\"status\": 7}}\n"
+		     "{\"event\": \"MIGRATION\"}\n");
+	assert_int_equal(qmp_handle_input(f->q, "t"), 0);
+	assert_string_equal(f->q->migration, "active");
+	assert_int_equal(f->q->migration_changed, 0);
+	qemu_says(f, "{\"event\": \"MIGRATION\", \"data\": {\"status\": "
+		     "\"completed\"}}\n");
+	assert_int_equal(qmp_handle_input(f->q, "t"), 0);
+	assert_string_equal(f->q->migration, "completed");
+	assert_int_equal(f->q->migration_changed, 1);
+	expect_silence(f);
+}
+
+/* A command with one argument, and getfd: the fd arrives with the line. */
+static void test_command_str_and_getfd(void **state)
+{
+	struct fx *f = *state;
+	char buf[512], ctl[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { buf, sizeof(buf) - 1 };
+	struct msghdr m = { 0 };
+	struct cmsghdr *c;
+	int p[2], got = -1;
+	ssize_t n;
+
+	assert_int_equal(qmp_command_str(f->q, "migrate", "uri", "fd:x"),
+			 -ENOTCONN);
+	negotiate(f);
+	assert_int_equal(qmp_command_str(f->q, "migrate-incoming", "uri",
+					 "fd:6"),
+			 0);
+	n = read(f->sv[1], buf, sizeof(buf) - 1);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_string_equal(buf, "{\"execute\":\"migrate-incoming\","
+				 "\"arguments\":{\"uri\":\"fd:6\"}}\n");
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(qmp_getfd(f->q, "bhsnap", p[1]), 0);
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = ctl;
+	m.msg_controllen = sizeof(ctl);
+	n = recvmsg(f->sv[1], &m, 0);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_string_equal(buf, "{\"execute\":\"getfd\",\"arguments\":"
+				 "{\"fdname\":\"bhsnap\"}}\n");
+	c = CMSG_FIRSTHDR(&m);
+	assert_non_null(c);
+	assert_int_equal(c->cmsg_type, SCM_RIGHTS);
+	memcpy(&got, CMSG_DATA(c), sizeof(int));
+	/* The fd passed is the pipe's write end: bytes reach p[0]. */
+	assert_int_equal(write(got, "k", 1), 1);
+	assert_int_equal(read(p[0], buf, 1), 1);
+	assert_int_equal(buf[0], 'k');
+	close(got);
+	close(p[0]);
+	close(p[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -501,6 +575,8 @@ int main(void)
 		T(test_peer_close),
 		T(test_peer_close_mid_line),
 		T(test_command_peer_gone),
+		T(test_migration_event),
+		T(test_command_str_and_getfd),
 #undef T
 	};
 
