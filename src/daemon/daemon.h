@@ -132,6 +132,24 @@ struct dispvm {
 	 * dispvm_launch copies into the runtime folder as this qube's. */
 	char dvm[32];
 	char private_src[4096];
+	/* How an unnamed disposable starts (dispvm_snapshot.h): cold, cold
+	 * then snapshotted after HELLO, or restored from the snapshot. */
+	enum { DVS_COLD, DVS_TAKE, DVS_RESTORE } snap;
+	int snap_step;	  /* how far the take or the restore has got */
+	int snap_fd;	  /* TAKE: the state file being written, else -1 */
+	int64_t snap_t0;  /* when the take or the restore began */
+	char snap_key[48]; /* the folder under STATE/snapshots */
+	char snap_build[4200]; /* TAKE: the folder being filled */
+	char *snap_manifest;   /* TAKE: the inputs the manifest records */
+	unsigned jail_no;      /* N of dispN: its jail id, for a relaunch */
+	/* Killed on purpose (bh gone, daemon stopping): never relaunched
+	 * cold after a failed restore. */
+	int no_fallback;
+	/* Preloaded (pool.h): restored ahead of any request, warmed and
+	 * paused. 1 while it warms up, 2 when paused and ready; 0 once
+	 * handed out (or never pooled). */
+	int pooled;
+	int linked; /* in the daemon's list of qubes */
 };
 
 struct client {

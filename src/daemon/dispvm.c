@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "daemon/client.h"
+#include "daemon/dispvm_pool.h"
+#include "daemon/dispvm_snapshot.h"
 #include "daemon/jail.h"
 #include "daemon/leftover_qemu.h"
 #include "daemon/qube_power.h"
@@ -96,6 +98,7 @@ void dispvm_kill(struct dispvm *dv)
 
 void dispvm_abort(struct dispvm *dv, const char *why)
 {
+	dv->no_fallback = 1;
 	if (dv->persistent && !dv->stop_reason)
 		dv->stop_reason = why;
 	if (dv->vm_alive && !dv->have_exit)
@@ -260,8 +263,11 @@ int dispvm_launch(struct daemon *d, struct dispvm *dv, struct qube_spec *spec,
 	dv->state = DV_BOOTING;
 	dv->started_ms = bh_now_ms();
 	dv->deadline_ms = dv->started_ms + d->boot_timeout_ms;
-	dv->next = d->dispvms;
-	d->dispvms = dv;
+	if (!dv->linked) {
+		dv->next = d->dispvms;
+		d->dispvms = dv;
+		dv->linked = 1;
+	}
 	/* For the next daemon, should this one die (leftover_qemu.h). */
 	r = qemu_pid_file_write(dv->run_dir, dv->vm.pid);
 	if (r < 0)
@@ -283,88 +289,179 @@ static void default_dvm(struct daemon *d, char *out, size_t cap)
 		out[0] = '\0';
 }
 
-/* A fresh disposable, booting: from disposable template dvm (its
- * template's root, a copy of its private volume), or from the minimal
- * template with no private volume when dvm is "". Returns it, or NULL
- * with *code (a bh exit code) and err set and nothing left. */
-static struct dispvm *new_disposable(struct daemon *d, const char *dvm,
-				     int *code, char *err, size_t cap)
-{
+/* What a disposable of dvm ("" = the minimal template) boots: canonical
+ * paths (the jail binds files at their real paths), memory, vCPUs,
+ * kernel options and the private volume to copy. */
+struct disposable_boot {
 	char kernel[PATH_MAX], initramfs[PATH_MAX], root[PATH_MAX];
+	char private_src[4096];
+	struct dvm_boot b;
 	struct qube_spec spec;
-	struct dvm_boot *b = NULL;
-	struct dispvm *dv;
-	unsigned no = 0;
+};
+
+/* Fills *f for dvm. Returns 0, or a negative bh exit code with err set. */
+static int disposable_boot(struct daemon *d, const char *dvm,
+			   struct disposable_boot *f, char *err, size_t cap)
+{
 	int r;
 
+	memset(f, 0, sizeof(*f));
 	if (dvm[0]) {
-		b = malloc(sizeof(*b));
-		r = b ? qube_dvm_boot(d, dvm, b, err, cap) : -ENOMEM;
-		if (r < 0) {
-			if (r == -ENOMEM)
-				snprintf(err, cap, "out of memory");
-			*code = r == -ESRCH || r == -EINVAL ? BH_EXIT_USAGE
-				: r == -ENOENT || r == -EBADMSG ||
-						r == -ENODATA
-					? BH_EXIT_SETUP
-					: BH_EXIT_FAILURE;
-			free(b);
-			return NULL;
-		}
+		r = qube_dvm_boot(d, dvm, &f->b, err, cap);
+		if (r < 0)
+			return r == -ESRCH || r == -EINVAL ? -BH_EXIT_USAGE
+			       : r == -ENOENT || r == -EBADMSG || r == -ENODATA
+				       ? -BH_EXIT_SETUP
+				       : -BH_EXIT_FAILURE;
 	} else if (guest_files_check(&d->guest, d->paths.state, NULL,
 				     "minimal", err, cap) < 0) {
-		*code = BH_EXIT_SETUP;
-		return NULL;
+		return -BH_EXIT_SETUP;
 	}
-	dv = calloc(1, sizeof(*dv));
+	if (!realpath(d->guest.kernel.path, f->kernel) ||
+	    !realpath(d->guest.initramfs.path, f->initramfs) ||
+	    !realpath(dvm[0] ? f->b.root : d->guest.root.path, f->root)) {
+		snprintf(err, cap, "cannot resolve the guest images: %s",
+			 strerror(errno));
+		return -BH_EXIT_SETUP;
+	}
+	f->spec.kernel = f->kernel;
+	f->spec.initramfs = f->initramfs;
+	f->spec.root_img = f->root;
+	f->spec.memory_mb = DISPVM_MEMORY_MB;
+	f->spec.vcpus = DISPVM_VCPUS;
+	f->spec.disposable = 1;
+	f->spec.tsc_khz = d->tsc_khz;
+	if (dvm[0]) {
+		snprintf(f->private_src, sizeof(f->private_src), "%s",
+			 f->b.private_src);
+		f->spec.memory_mb = f->b.memory_mb;
+		f->spec.vcpus = f->b.vcpus;
+		f->spec.kernelopts = f->b.kopts;
+	}
+	return 0;
+}
+
+int dispvm_snapshot_inputs(struct daemon *d, const char *dvm, char *out,
+			   size_t cap)
+{
+	struct disposable_boot *f = malloc(sizeof(*f));
+	char qemu[PATH_MAX], err[1024];
+	int r;
+
+	if (!f)
+		return -ENOMEM;
+	r = disposable_boot(d, dvm, f, err, sizeof(err));
+	if (r == 0)
+		r = engine_find_qemu(qemu, sizeof(qemu));
+	if (r == 0)
+		r = snapshot_manifest_inputs(qemu, &f->spec,
+					     d->accel.accel == ACCEL_KVM,
+					     f->private_src, out, cap);
+	free(f);
+	return r < 0 ? r : 0;
+}
+
+/* Starts QEMU for dv (named, with jail_no set) as a disposable of dvm:
+ * from the snapshot when one is valid and `how` allows (LAUNCH_ANY,
+ * LAUNCH_RESTORE_ONLY), else cold. Returns 0, or a negative bh exit code
+ * with err set and nothing of the attempt left. */
+enum launch_how { LAUNCH_COLD, LAUNCH_ANY, LAUNCH_RESTORE_ONLY };
+
+static int launch_disposable(struct daemon *d, struct dispvm *dv,
+			     const char *dvm, enum launch_how how, char *err,
+			     size_t cap)
+{
+	struct disposable_boot *f = malloc(sizeof(*f));
+	char cmdline_name[QUBE_NAME_MAX + 1];
+	int r;
+
+	if (!f) {
+		snprintf(err, cap, "out of memory");
+		return -BH_EXIT_FAILURE;
+	}
+	r = disposable_boot(d, dvm, f, err, cap);
+	if (r < 0) {
+		free(f);
+		return r;
+	}
+	f->spec.jail_id = DISPVM_JAIL_ID_BASE + dv->jail_no;
+	snprintf(dv->dvm, sizeof(dv->dvm), "%s", dvm);
+	snprintf(dv->private_src, sizeof(dv->private_src), "%s",
+		 f->private_src);
+	dv->snap = DVS_COLD;
+	dv->snap_fd = -1;
+	if (how != LAUNCH_COLD)
+		snapshot_prepare(d, dv, &f->spec, cmdline_name,
+				 sizeof(cmdline_name));
+	if (how == LAUNCH_RESTORE_ONLY && dv->snap != DVS_RESTORE) {
+		free(dv->snap_manifest);
+		dv->snap_manifest = NULL;
+		free(f);
+		snprintf(err, cap, "no valid snapshot of %s to preload from",
+			 dvm[0] ? dvm : "the minimal template");
+		return -BH_EXIT_FAILURE;
+	}
+	if (dvm[0])
+		LOG_INFO("%s: a disposable of %s", dv->name, dvm);
+	r = dispvm_launch(d, dv, &f->spec, err, cap);
+	/* QEMU has its own copy of the stream now (or never will). */
+	if (f->spec.restore_fd > 0)
+		close(f->spec.restore_fd);
+	dv->snap_fd = -1;
+	free(f);
+	return r;
+}
+
+/* A fresh disposable, booting: from disposable template dvm (its
+ * template's root, a copy of its private volume), or from the minimal
+ * template with no private volume when dvm is "". pooled: made ahead of
+ * any request (dispvm_pool.h), from the snapshot only. Returns it, or
+ * NULL with *code (a bh exit code) and err set and nothing left. */
+struct dispvm *dispvm_new(struct daemon *d, const char *dvm, int pooled,
+			  int *code, char *err, size_t cap)
+{
+	struct dispvm *dv = calloc(1, sizeof(*dv));
+	int r;
+
 	if (!dv) {
 		*code = BH_EXIT_FAILURE;
 		snprintf(err, cap, "out of memory");
-		free(b);
 		return NULL;
 	}
-	/* The jail binds files at their real paths: no symlinks. */
-	if (pick_name(d, dv->name, sizeof(dv->name), &no) < 0 ||
-	    !realpath(d->guest.kernel.path, kernel) ||
-	    !realpath(d->guest.initramfs.path, initramfs) ||
-	    !realpath(b ? b->root : d->guest.root.path, root)) {
-		*code = BH_EXIT_SETUP;
-		snprintf(err, cap,
-			 "cannot name a new qube or resolve the guest images: "
-			 "%s",
+	dv->pooled = pooled;
+	if (pick_name(d, dv->name, sizeof(dv->name), &dv->jail_no) < 0) {
+		*code = BH_EXIT_FAILURE;
+		snprintf(err, cap, "cannot name a new qube: %s",
 			 strerror(errno));
 		free(dv);
-		free(b);
 		return NULL;
 	}
-	memset(&spec, 0, sizeof(spec));
-	spec.kernel = kernel;
-	spec.initramfs = initramfs;
-	spec.root_img = root;
-	spec.jail_id = DISPVM_JAIL_ID_BASE + no;
-	spec.memory_mb = DISPVM_MEMORY_MB;
-	spec.vcpus = DISPVM_VCPUS;
-	spec.disposable = 1;
-	if (b) {
-		snprintf(dv->dvm, sizeof(dv->dvm), "%s", dvm);
-		snprintf(dv->private_src, sizeof(dv->private_src), "%s",
-			 b->private_src);
-		spec.memory_mb = b->memory_mb;
-		spec.vcpus = b->vcpus;
-		spec.kernelopts = b->kopts;
-		LOG_INFO("%s: a disposable of %s", dv->name, dvm);
-	}
-	r = dispvm_launch(d, dv, &spec, err, cap);
-	free(b);
+	r = launch_disposable(d, dv, dvm,
+			      pooled ? LAUNCH_RESTORE_ONLY : LAUNCH_ANY, err,
+			      cap);
 	if (r < 0) {
 		char why[1024];
 
 		*code = -r;
 		snprintf(why, sizeof(why), "%s", err);
 		snprintf(err, cap, "%s: %s", dv->name, why);
+		free(dv->snap_manifest);
 		free(dv);
 		return NULL;
 	}
+	return dv;
+}
+
+/* A disposable for a request: a preloaded one when the pool has it,
+ * else a new one (then the pool refills). */
+static struct dispvm *new_disposable(struct daemon *d, const char *dvm,
+				     int *code, char *err, size_t cap)
+{
+	struct dispvm *dv = pool_take(d, dvm);
+
+	if (!dv)
+		dv = dispvm_new(d, dvm, 0, code, err, cap);
+	pool_refill(d, dvm);
 	return dv;
 }
 
@@ -436,6 +533,23 @@ static int job_done(struct dispvm *dv, uint32_t kind, uint32_t value)
 		       : 0;
 }
 
+int dispvm_ready(struct dispvm *dv)
+{
+	int r;
+
+	dv->state = DV_RUNNING;
+	dv->deadline_ms = 0;
+	LOG_INFO("%s: ready after %lld ms%s", dv->name,
+		 (long long)(bh_now_ms() - dv->started_ms),
+		 dv->snap == DVS_RESTORE ? " (restored from its snapshot)" : "");
+	if (dv->persistent)
+		qube_ready(dv);
+	else if ((r = start_job(dv)) < 0)
+		return r;
+	rpc_target_ready(dv);
+	return 0;
+}
+
 int dispvm_handle_agent_frame(struct dispvm *dv, const struct bh_frame_hdr *h,
 			      const uint8_t *untrusted_payload)
 {
@@ -449,16 +563,9 @@ int dispvm_handle_agent_frame(struct dispvm *dv, const struct bh_frame_hdr *h,
 		    bh_parse_hello(untrusted_payload, h->len, &v) < 0 ||
 		    v != BH_PROTO_VERSION)
 			return -EPROTO;
-		dv->state = DV_RUNNING;
-		dv->deadline_ms = 0;
-		LOG_INFO("%s: ready after %lld ms", dv->name,
-			 (long long)(bh_now_ms() - dv->started_ms));
-		if (dv->persistent)
-			qube_ready(dv);
-		else if ((r = start_job(dv)) < 0)
-			return r;
-		rpc_target_ready(dv);
-		return 0;
+		if (pool_on_hello(dv) || snapshot_on_hello(dv))
+			return 0;
+		return dispvm_ready(dv);
 	}
 	/* Nothing but HELLO before it. A disposable whose job is over may
 	 * still carry a call its command left running until it powers
@@ -530,6 +637,8 @@ void dispvm_qmp_input(struct dispvm *dv)
 	if (qmp_handle_input(&dv->qmp, dv->name) < 0 && dv->vm_alive &&
 	    dv->state != DV_STOPPING)
 		LOG_DEBUG("%s: QMP connection closed", dv->name);
+	else if (dv->vm_alive && dv->state != DV_STOPPING)
+		snapshot_qmp_event(dv);
 }
 
 void dispvm_client_gone(struct dispvm *dv, struct client *c)
@@ -541,6 +650,7 @@ void dispvm_client_gone(struct dispvm *dv, struct client *c)
 		return;
 	}
 	dv->client = NULL;
+	dv->no_fallback = 1;
 	qs_client_gone(c);
 	if (dv->vm_alive) {
 		LOG_INFO("%s: bh went away; destroying the qube", dv->name);
@@ -579,7 +689,35 @@ static void report_and_free(struct dispvm *dv)
 		}
 	bh_chan_free(&dv->chan);
 	free(dv->exec_req);
+	free(dv->snap_manifest);
+	/* Only a take holds it; a persistent qube's is never set (0). */
+	if (dv->snap == DVS_TAKE && dv->snap_fd >= 0)
+		close(dv->snap_fd);
 	free(dv);
+}
+
+/* A restore failed before the agent answered: the same qube (name,
+ * client, waiting calls) boots cold instead (its snapshot is gone now,
+ * so it takes a new one). Its old QEMU is reaped and
+ * its runtime folder gone. Returns 0, or <0 with the error recorded. */
+static int relaunch_cold(struct dispvm *dv)
+{
+	char err[2048];
+	int r;
+
+	bh_chan_free(&dv->chan);
+	bh_rm_rf(dv->run_dir);
+	dv->err_code = 0;
+	dv->err_msg[0] = '\0';
+	dv->kill_sent = dv->quit_sent = dv->console_eof = 0;
+	r = launch_disposable(dv->d, dv, dv->dvm, LAUNCH_ANY, err,
+			      sizeof(err));
+	if (r < 0) {
+		dv_error(dv, -r, "%s: restoring its snapshot failed, and so "
+			 "did a cold boot: %s", dv->name, err);
+		return r;
+	}
+	return 0;
 }
 
 void dispvm_reaped(struct dispvm *dv, int wstatus)
@@ -595,6 +733,15 @@ void dispvm_reaped(struct dispvm *dv, int wstatus)
 	while (console_log_pump(&dv->console, dv->vm.console_fd) > 0)
 		;
 	console_log_close(&dv->console);
+	if (snapshot_fallback(dv)) {
+		close(dv->vm.chan_fd);
+		close(dv->vm.qmp_fd);
+		close(dv->vm.console_fd);
+		if (relaunch_cold(dv) == 0)
+			return;
+		/* Reported below, as any failure to start. */
+		dv->vm.chan_fd = dv->vm.qmp_fd = dv->vm.console_fd = -1;
+	}
 	/* A persistent qube that stops between commands is no failure. */
 	if (!dv->have_exit && !dv->err_code &&
 	    (!dv->persistent || dv->client || dv->state == DV_BOOTING)) {
@@ -621,9 +768,11 @@ void dispvm_reaped(struct dispvm *dv, int wstatus)
 				 "finished.\nLast console lines:\n%s",
 				 dv->name, tail);
 	}
-	close(dv->vm.chan_fd);
-	close(dv->vm.qmp_fd);
-	close(dv->vm.console_fd);
+	if (dv->vm.chan_fd >= 0) {
+		close(dv->vm.chan_fd);
+		close(dv->vm.qmp_fd);
+		close(dv->vm.console_fd);
+	}
 	r = bh_rm_rf(dv->run_dir);
 	if (r < 0)
 		LOG_ERR("%s: cannot remove %s: %s", dv->name, dv->run_dir,
@@ -670,6 +819,7 @@ int dispvm_cleanup_stale(struct daemon *d)
 {
 	char dir[4200];
 
+	snapshot_cleanup_stale(d);
 	if (bh_path_fmt(dir, sizeof(dir), "%s/qubes", d->paths.run) ||
 	    access(dir, F_OK) < 0)
 		return 0;

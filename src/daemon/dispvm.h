@@ -30,6 +30,22 @@ struct dispvm *dispvm_for_call(struct daemon *d, const char *dvm, char *err,
 int dispvm_launch(struct daemon *d, struct dispvm *dv, struct qube_spec *spec,
 		  char *err, size_t cap);
 
+/* A new disposable of dvm ("" = the minimal template), booting, with no
+ * job: restored from its snapshot when one is valid (cold otherwise; a
+ * pooled one only ever from the snapshot). NULL with *code (a bh exit
+ * code) and err set when it could not start. */
+struct dispvm *dispvm_new(struct daemon *d, const char *dvm, int pooled,
+			  int *code, char *err, size_t cap);
+
+/* The manifest inputs a snapshot of dvm would have now
+ * (dispvm_snapshot.h), to tell whether a preloaded qube is stale. */
+int dispvm_snapshot_inputs(struct daemon *d, const char *dvm, char *out,
+			   size_t cap);
+
+/* The agent of dv is ready (HELLO, or a snapshot taken after it): starts
+ * its job or the calls that wait for it. <0: protocol error. */
+int dispvm_ready(struct dispvm *dv);
+
 /* Persistent qubes (qube_power.c): the agent said HELLO; QEMU is gone. */
 void qube_ready(struct dispvm *dv);
 void qube_stopped(struct dispvm *dv);

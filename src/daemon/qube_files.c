@@ -119,5 +119,13 @@ int qube_files_remove(const char *state, const char *name, int template)
 		if (r == 0)
 			r = e;
 	}
+	/* A disposable template's snapshot (dispvm_snapshot.h) goes with
+	 * it: it holds a copy of its private volume. */
+	if (bh_path_fmt(dir, sizeof(dir), "%s/snapshots/dvm-%s", state,
+			name) == 0) {
+		e = bh_rm_rf(dir);
+		if (r == 0)
+			r = e;
+	}
 	return r;
 }

@@ -600,6 +600,117 @@ test_guest_never_ready() {
 	return $rc
 }
 
+# ------------------------------------------------ snapshots and preloading
+
+daemon_log() { cat "$main_root/var/log/bulkhead/bulkheadd.log"; }
+snap_dir() { echo "$main_root/var/lib/bulkhead/snapshots/$1"; }
+# restored NAME: the daemon's log says qube NAME was restored.
+restored() { daemon_log | grep -q " $1: ready after [0-9]* ms (restored from its snapshot)"; }
+
+# A disposable's identity as four lines: name, kernel uuid, 16 bytes of
+# /dev/urandom (the CRNG getrandom() reads), and its clock.
+identity() {
+	bhm run --dispvm${1:+=$1} -- sh -c 'hostname; cat /proc/sys/kernel/random/uuid
+		head -c 16 /dev/urandom | od -An -tx1 | tr -d " \n"; echo; date +%s' </dev/null
+}
+
+test_snapshot_made_then_restored() {
+	# The first disposable of the minimal template (the suite's first
+	# test) booted cold and left a snapshot; the next one restores it.
+	local name
+	[ -s "$(snap_dir minimal)/state" ] && [ -s "$(snap_dir minimal)/manifest" ] ||
+		{ echo "no snapshot of minimal: $(ls -la "$(snap_dir minimal)" 2>&1)"; return 1; }
+	daemon_log | grep -q "snapshot minimal made" || { echo "the log never says it made one"; return 1; }
+	name=$(bhm run --dispvm -- hostname </dev/null) || return 1
+	restored "$name" || { echo "$name was not restored: $(daemon_log | grep "$name")"; return 1; }
+}
+
+test_snapshot_clones_distinct() {
+	# Two disposables restored from one snapshot: their own names, and
+	# a fresh random state (kernel uuid, urandom bytes), and the clock
+	# of now, not of the snapshot.
+	local a b now
+	a=$(identity) || return 1
+	b=$(identity) || return 1
+	now=$(date +%s)
+	restored "$(sed -n 1p <<<"$a")" && restored "$(sed -n 1p <<<"$b")" ||
+		{ echo "not both restored: $a / $b"; return 1; }
+	[ "$(sed -n 1p <<<"$a")" != "$(sed -n 1p <<<"$b")" ] || { echo "same name: $a"; return 1; }
+	[ "$(sed -n 2p <<<"$a")" != "$(sed -n 2p <<<"$b")" ] || { echo "same uuid: $a / $b"; return 1; }
+	[ "$(sed -n 3p <<<"$a")" != "$(sed -n 3p <<<"$b")" ] || { echo "same random bytes: $a / $b"; return 1; }
+	local t=$(sed -n 4p <<<"$b")
+	[ $((now - t)) -le 10 ] && [ $((t - now)) -le 10 ] ||
+		{ echo "guest clock $t, host $now"; return 1; }
+}
+
+test_snapshot_stale_after_template_change() {
+	# A snapshot of a disposable template whose template changed is
+	# never restored: the next disposable boots cold (and sees the
+	# change), takes a new snapshot, and the one after restores that.
+	local got name
+	bhm create --class TemplateVM -l black -t minimal vmt-stpl </dev/null >/dev/null || return 1
+	bhm create -l red -t vmt-stpl vmt-sdvm </dev/null >/dev/null || return 1
+	bhm prefs vmt-sdvm template_for_dispvms True </dev/null || return 1
+	bhm run --dispvm=vmt-sdvm -- true </dev/null || return 1
+	[ -s "$(snap_dir dvm-vmt-sdvm)/state" ] || { echo "no snapshot of vmt-sdvm"; return 1; }
+	bhm start vmt-stpl </dev/null || return 1
+	bhm run vmt-stpl -- sh -c 'echo v2 >/etc/tpl-version' </dev/null || return 1
+	bhm shutdown --wait vmt-stpl </dev/null || return 1
+	got=$(identity vmt-sdvm) || return 1
+	name=$(sed -n 1p <<<"$got")
+	restored "$name" && { echo "$name was restored from the stale snapshot"; return 1; }
+	daemon_log | grep -q "$name: snapshot dvm-vmt-sdvm is stale (root changed)" ||
+		{ echo "no stale notice: $(daemon_log | grep "$name")"; return 1; }
+	got=$(bhm run --dispvm=vmt-sdvm -- sh -c 'hostname; cat /etc/tpl-version' </dev/null) || return 1
+	restored "$(sed -n 1p <<<"$got")" || { echo "the new snapshot was not used: $got"; return 1; }
+	expect_eq "template change in the restored disposable" "$(sed -n 2p <<<"$got")" v2 || return 1
+	bhm remove --yes vmt-sdvm </dev/null >/dev/null || return 1
+	[ ! -e "$(snap_dir dvm-vmt-sdvm)" ] || { echo "the snapshot outlived its DVM"; return 1; }
+	bhm remove --yes vmt-stpl </dev/null >/dev/null
+}
+
+test_snapshot_failed_restore_falls_back() {
+	# A snapshot QEMU cannot load (its stream's header overwritten, same
+	# size): the command still runs, in a cold boot of the same qube, the
+	# log says so, and a new snapshot replaces the broken one.
+	local got name
+	printf 'XXXX' | dd of="$(snap_dir minimal)/state" conv=notrunc status=none || return 1
+	got=$(bhm run --dispvm -- sh -c 'hostname; echo ran' </dev/null) || return 1
+	name=$(sed -n 1p <<<"$got")
+	expect_eq "command" "$(sed -n 2p <<<"$got")" ran || return 1
+	daemon_log | grep -q "$name: restoring snapshot minimal failed; cold boot instead" ||
+		{ echo "no fallback notice: $(daemon_log | grep "$name")"; return 1; }
+	restored "$name" && { echo "$name claims a restore"; return 1; }
+	[ "$(head -c 4 "$(snap_dir minimal)/state")" != XXXX ] || { echo "the broken snapshot was kept"; return 1; }
+	name=$(bhm run --dispvm -- hostname </dev/null) || return 1
+	restored "$name" || { echo "the new snapshot was not used"; return 1; }
+}
+
+test_preloaded_disposable() {
+	# preload-dispvm-max=1 on a DVM: after a request a restored, warmed,
+	# paused disposable waits; the next request gets it (its own name,
+	# fresh clock); with the feature at 0 the pool empties.
+	local got name
+	bhm create -l red -t minimal vmt-pdvm </dev/null >/dev/null || return 1
+	bhm prefs vmt-pdvm template_for_dispvms True </dev/null || return 1
+	bhm run --dispvm=vmt-pdvm -- true </dev/null || return 1 # its snapshot
+	bhm features vmt-pdvm preload-dispvm-max 1 </dev/null || return 1
+	bhm run --dispvm=vmt-pdvm -- true </dev/null || return 1
+	wait_until 60 sh -c "grep -q 'preloaded for vmt-pdvm' $main_root/var/log/bulkhead/bulkheadd.log" ||
+		{ echo "nothing preloaded: $(daemon_log | tail -n 20)"; return 1; }
+	got=$(identity vmt-pdvm) || return 1
+	name=$(sed -n 1p <<<"$got")
+	daemon_log | grep -q "$name: handed out from vmt-pdvm's preloaded disposables" ||
+		{ echo "$name did not come from the pool: $(daemon_log | grep "$name")"; return 1; }
+	local t=$(sed -n 4p <<<"$got") now=$(date +%s)
+	[ $((now - t)) -le 10 ] && [ $((t - now)) -le 10 ] || { echo "guest clock $t, host $now"; return 1; }
+	bhm features vmt-pdvm preload-dispvm-max 0 </dev/null || return 1
+	bhm run --dispvm=vmt-pdvm -- true </dev/null || return 1
+	wait_until 30 sh -c "[ -z \"\$(ls -A $main_root/run/bulkhead/qubes 2>/dev/null)\" ]" ||
+		{ echo "the pool did not empty: $(ls "$main_root/run/bulkhead/qubes")"; return 1; }
+	bhm remove --yes vmt-pdvm </dev/null >/dev/null
+}
+
 # ---------------------------------------------------------------- main
 
 if ! command -v "$BH" >/dev/null || ! command -v "$BULKHEADD" >/dev/null; then
@@ -638,6 +749,11 @@ run_test test_dispvm_from_dvm
 run_test test_dispvm_gone_without_trace
 run_test test_named_dispvm
 run_test test_dispvm_refusals
+run_test test_snapshot_made_then_restored
+run_test test_snapshot_clones_distinct
+run_test test_snapshot_stale_after_template_change
+run_test test_snapshot_failed_restore_falls_back
+run_test test_preloaded_disposable
 run_test test_console_and_events
 run_test test_usage_errors
 run_test test_qemu_missing
