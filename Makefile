@@ -43,7 +43,10 @@ DAEMON_LIB_SRC := $(filter-out src/daemon/main.c,$(DAEMON_SRC))
 CLI_LIB_SRC    := $(filter-out src/cli/main.c,$(CLI_SRC))
 GUEST_MAINS    := src/guest/bh_copy.c src/guest/bh_filecopy_recv.c \
                   src/guest/bh_call.c
-GUEST_LIB_SRC  := $(filter-out $(GUEST_MAINS),$(GUEST_SRC))
+# The calling side of the call socket, only for the guest tools that call
+# (bh-call, and more to come): the others link no proto code.
+GUEST_CALL_SRC := src/guest/call_client.c
+GUEST_LIB_SRC  := $(filter-out $(GUEST_MAINS) $(GUEST_CALL_SRC),$(GUEST_SRC))
 # Guest tools are static-pie like the agent, libsodium included.
 GUEST_LIBS := $(shell pkg-config --static --libs libsodium 2>/dev/null || echo -l:libsodium.a -pthread)
 
@@ -84,7 +87,8 @@ $(B)/bh-filecopy-recv: $(call obj,src/guest/bh_filecopy_recv.c $(GUEST_LIB_SRC) 
 	$(CC) -static-pie -Wl,-z,relro,-z,now -o $@ $^ $(GUEST_LIBS)
 
 # bh-call needs only the call socket and request code.
-$(B)/bh-call: $(call obj,src/guest/bh_call.c $(PROTO_SRC) $(LIB_SRC))
+$(B)/bh-call: $(call obj,src/guest/bh_call.c $(GUEST_CALL_SRC) \
+		$(PROTO_SRC) $(LIB_SRC))
 	$(CC) -static-pie -Wl,-z,relro,-z,now -o $@ $^
 
 # ---- unit tests (cmocka), each built twice: plain and ASan+UBSan ----
