@@ -257,8 +257,9 @@ int main(int argc, char **argv)
 			 "file: %s", strerror(errno));
 		return reply(EIO, why, -1, 0);
 	}
-	crypto_hash_sha256_init(&ctx.sha);
-	if (oiv_dec_init(&dec, OIV_REQUEST, OIV_MAX_SIZE, &sink) < 0)
+	/* oiv_dec_init starts libsodium first. */
+	if (oiv_dec_init(&dec, OIV_REQUEST, OIV_MAX_SIZE, &sink) < 0 ||
+	    crypto_hash_sha256_init(&ctx.sha) != 0)
 		return reply(EIO, "cannot start SHA-256", -1, 0);
 	/* To the end of the input: bytes after the message are an error. */
 	for (;;) {
