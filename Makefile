@@ -130,7 +130,7 @@ FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -Isrc -g -O1 \
 
 fuzz: $(FUZZ_BINS)
 
-$(B)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz_common.h $(UNIT_DEPS_SRC) \
+$(B)/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(UNIT_DEPS_SRC) \
 	      $(wildcard src/*/*.h)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) $(DAEMON_LIBS)
