@@ -12,9 +12,9 @@
  * and waits until the viewer and every process it started have exited
  * (we are their child subreaper: see wait_viewer). Then it answers with
  * one reply on stdout: the status, and the new content when the file
- * changed (unless the request was view-only). The disposable is
- * destroyed by the daemon once the call ends. Exit status 0 when the
- * reply said success, else 1. */
+ * changed (unless the request was view-only), and removes its folder.
+ * The disposable is destroyed by the daemon once the call ends. Exit
+ * status 0 when the reply said success, else 1. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -225,32 +225,30 @@ static int make_folder(char *out, size_t cap)
 	    !S_ISDIR(st.st_mode) || access(home, W_OK) < 0)
 		home = "/tmp";
 	if (bh_path_fmt(out, cap, "%s/bh-open-in-dvm.XXXXXX", home) < 0 ||
-	    !mkdtemp(out))
-		return -errno;
+	    !mkdtemp(out)) {
+		int e = errno;
+
+		out[0] = '\0'; /* nothing of ours to remove */
+		return -e;
+	}
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* Receives, opens, answers; returns our exit status. folder: made here,
+ * "" until then. */
+static int serve(char folder[PATH_MAX])
 {
 	static struct oiv_dec dec;
 	static uint8_t buf[64 * 1024];
 	struct req_ctx ctx = { .dirfd = -1, .fd = -1 };
 	struct oiv_sink sink = { req_header, req_data, &ctx };
 	uint8_t before[OIV_DIGEST_LEN];
-	char folder[PATH_MAX], path[PATH_MAX + OIV_MAX_NAME + 2];
+	char path[PATH_MAX + OIV_MAX_NAME + 2];
 	char viewer[PATH_MAX], why[PATH_MAX + 128];
 	int r = 0, ws, out_fd = -1;
 	uint64_t size = 0;
 
-	(void)argv;
-	signal(SIGPIPE, SIG_IGN);
-	if (argc > 1) {
-		fprintf(stderr, "usage: %s   (the service bulkhead.OpenInVM; "
-			"the request on stdin, the reply on stdout)\n", PROG);
-		return 2;
-	}
-	umask(077);
-	if (make_folder(folder, sizeof(folder)) < 0 ||
+	if (make_folder(folder, PATH_MAX) < 0 ||
 	    (ctx.dirfd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) <
 		    0) {
 		snprintf(why, sizeof(why), "cannot make a folder for the "
@@ -319,5 +317,26 @@ int main(int argc, char **argv)
 		return reply(0, "unchanged", -1, 0);
 	r = reply(0, "changed", out_fd, size);
 	close(out_fd);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	char folder[PATH_MAX] = "";
+	int r;
+
+	(void)argv;
+	signal(SIGPIPE, SIG_IGN);
+	if (argc > 1) {
+		fprintf(stderr, "usage: %s   (the service bulkhead.OpenInVM; "
+			"the request on stdin, the reply on stdout)\n", PROG);
+		return 2;
+	}
+	umask(077);
+	r = serve(folder);
+	/* The disposable goes anyway; a qube that is not one (a policy of
+	 * the administrator's) keeps no copy. */
+	if (folder[0] && bh_rm_rf(folder) < 0)
+		fprintf(stderr, "%s: cannot remove %s\n", PROG, folder);
 	return r;
 }
