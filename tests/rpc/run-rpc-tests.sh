@@ -489,6 +489,44 @@ test_open_in_dvm_refused_by_policy() {
 	expect_eq "content" "$(in_q a 'cat /home/user/edit-denied.txt')" orig
 }
 
+test_open_in_dvm_hostile_reply_refused() {
+	# A disposable that turned hostile: hdvm's own bulkhead.OpenInVM (on
+	# its private volume, before the template's) reads the request and
+	# answers "changed" with 100 MiB declared (over the 64 MiB cap), or,
+	# for a name with "trunc", 10 bytes declared and 5 sent. Both are
+	# refused; the file and its folder are as they were.
+	local out rc
+	oiv_setup || return 1
+	if [ ! -e "$work/hdvm.made" ]; then
+		bhr create -l red hdvm >/dev/null || return 1
+		bhr prefs hdvm template_for_dispvms True </dev/null || return 1
+		bhr start hdvm </dev/null || return 1
+		printf '%s\n' '#!/bin/sh' 'cat >/tmp/req' \
+			'if grep -q trunc /tmp/req; then' \
+			"  printf 'BHOA\\001\\000\\000\\000\\001\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\012\\000\\000\\000\\000\\000\\000\\00012345'" \
+			'else' \
+			"  printf 'BHOA\\001\\000\\000\\000\\001\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\100\\006\\000\\000\\000\\000'" \
+			'  head -c 100000 /dev/zero' \
+			'fi' |
+			bhr run hdvm -- sh -c 'mkdir -p /usr/local/etc/bulkhead/rpc &&
+				cat >/usr/local/etc/bulkhead/rpc/bulkhead.OpenInVM &&
+				chmod 755 /usr/local/etc/bulkhead/rpc/bulkhead.OpenInVM' || return 1
+		bhr shutdown --wait hdvm </dev/null || return 1
+		touch "$work/hdvm.made"
+	fi
+	bhr prefs a default_dispvm hdvm </dev/null || return 1
+	in_q a 'mkdir -p /home/user/h && echo orig >/home/user/h/big.txt && echo orig >/home/user/h/trunc.txt' ||
+		return 1
+	out=$(in_q a 'bh-open-in-dvm /home/user/h/big.txt' 2>&1); rc=$?
+	expect_eq "oversized: exit" "$rc" 4 || { echo "$out"; return 1; }
+	expect_contains "oversized: message" "$out" "changed file too large" || return 1
+	out=$(in_q a 'bh-open-in-dvm /home/user/h/trunc.txt' 2>&1); rc=$?
+	expect_eq "truncated: exit" "$rc" 4 || { echo "$out"; return 1; }
+	expect_contains "truncated: message" "$out" "truncated" || return 1
+	expect_eq "files" "$(in_q a 'cd /home/user/h && ls -A && cat big.txt trunc.txt')" \
+		"$(printf 'big.txt\ntrunc.txt\norig\norig')"
+}
+
 test_open_in_dvm_leaves_dvm_intact() {
 	# Run last: every open above started from odvm's private image, and
 	# none may have changed it; no disposable is left.
@@ -567,6 +605,7 @@ run_test test_open_in_dvm_unchanged_untouched
 run_test test_open_in_dvm_view_only_never_writes
 run_test test_open_in_dvm_viewer_fails
 run_test test_open_in_dvm_refused_by_policy
+run_test test_open_in_dvm_hostile_reply_refused
 run_test test_open_in_dvm_leaves_dvm_intact
 echo "rpc: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
