@@ -40,7 +40,8 @@ enum {
 	EXIT_USAGE = 2,
 	EXIT_SOURCE = 3, /* FILE cannot be sent: nothing was sent */
 	EXIT_REPLY = 4,  /* the reply was refused: FILE unchanged */
-	EXIT_WRITE = 5,  /* the new content could not replace FILE */
+	EXIT_WRITE = 5,  /* the new content could not replace FILE, or FILE
+			  * changed here meanwhile */
 };
 
 static void usage(FILE *f)
@@ -57,9 +58,10 @@ static void usage(FILE *f)
 		"Exit status: 0 opened (changes written back); 1 the\n"
 		"disposable could not open it; 2 usage; 3 FILE cannot be sent;\n"
 		"4 the disposable's reply was refused; 5 the new content could\n"
-		"not be written; 126 refused by the policy; 127 no such\n"
-		"service in the disposable; 125 the call failed. FILE is left\n"
-		"as it was unless the status is 0.\n",
+		"not be written, or FILE changed here meanwhile (the new\n"
+		"content is kept beside it); 126 refused by the policy; 127\n"
+		"no such service in the disposable; 125 the call failed. FILE\n"
+		"is left as it was unless the status is 0.\n",
 		PROG);
 }
 
@@ -179,6 +181,18 @@ static void send_request(int fd, int file_fd, const char *name,
 	close(fd);
 }
 
+/* path is still the file `was` describes, unchanged: same inode, size
+ * and modification time. */
+static int same_file(const char *path, const struct stat *was)
+{
+	struct stat now;
+
+	return stat(path, &now) == 0 && now.st_dev == was->st_dev &&
+	       now.st_ino == was->st_ino && now.st_size == was->st_size &&
+	       now.st_mtim.tv_sec == was->st_mtim.tv_sec &&
+	       now.st_mtim.tv_nsec == was->st_mtim.tv_nsec;
+}
+
 static int open_in_dvm(const char *file, int view_only)
 {
 	static struct oiv_dec dec;
@@ -265,6 +279,16 @@ static int open_in_dvm(const char *file, int view_only)
 		return EXIT_WRITE;
 	}
 	ctx.tmp_fd = -1;
+	/* Edited here too while the disposable had it: replacing it would
+	 * lose that edit. Keep both and let the user merge. (A change
+	 * between this check and the rename is not caught.) */
+	if (!same_file(real, &st)) {
+		fprintf(stderr, "%s: %s was changed here while it was open in "
+			"the disposable: it was left as it is, and the "
+			"disposable's version is in %s\n", PROG, file,
+			ctx.tmp);
+		return EXIT_WRITE;
+	}
 	if (rename(ctx.tmp, real) < 0) {
 		fprintf(stderr, "%s: cannot replace %s: %s\n%s: %s was left "
 			"unchanged\n", PROG, real, strerror(errno), PROG,

@@ -374,7 +374,8 @@ test_bh_copy_from_host() {
 # that a view-only open is changed too), replace* saves a new file by
 # rename as editors do, fail* fails, bg* returns at once while a child it
 # left behind edits the file (as xdg-open does with the application it
-# starts), anything else only reads it. Each test runs in a subshell: the
+# starts), wait* edits once its call of a's test.Wait returned, anything
+# else only reads it. Each test runs in a subshell: the
 # checksum of odvm's private image, taken once it is ready, marks it made.
 oiv_setup() {
 	policy '# bulkhead.OpenInVM: the default policy decides'
@@ -388,6 +389,7 @@ oiv_setup() {
 			'replace*) echo replaced >"$f.new" && mv "$f.new" "$f" ;;' \
 			'fail*) echo "viewer failed on purpose" >&2; exit 3 ;;' \
 			'bg*) (sleep 1; echo "edited later" >>"$f") & ;;' \
+			'wait*) bh-call a test.Wait </dev/null >/dev/null; echo edited >>"$f" ;;' \
 			'*) cat "$f" >/dev/null ;;' \
 			'esac' |
 			bhr run odvm -- sh -c 'mkdir -p /usr/local/etc/bulkhead &&
@@ -477,6 +479,34 @@ test_open_in_dvm_viewer_fails() {
 		expect_eq "content" "$(in_q a 'cat /home/user/fail.txt; ls -a /home/user | grep -c bh-open')" \
 			"$(printf 'orig\n0')" &&
 		no_disposable_left
+}
+
+test_open_in_dvm_changed_here_meanwhile_kept() {
+	# The file is changed in a while the disposable has it open: the
+	# opener calls a's test.Wait, which marks that the opener runs (so the
+	# file was sent) and returns once a changed the file. It is not
+	# replaced; the disposable's version is kept beside it, named.
+	local out pid
+	oiv_setup || return 1
+	policy 'test.Wait * @anyvm a allow'
+	service test.Wait 'touch /tmp/opened; while [ ! -e /tmp/gate ]; do sleep 0.1; done' a ||
+		return 1
+	in_q a 'cd /home/user && rm -f .wait.txt.bh-open.* /tmp/opened /tmp/gate && echo orig >wait.txt' ||
+		return 1
+	bhr run a -- sh -c 'bh-open-in-dvm /home/user/wait.txt; echo rc=$?' \
+		</dev/null >"$work/wait.out" 2>&1 &
+	pid=$!
+	wait_until 120 env BULKHEAD_ROOT="$root" "$BH" run a -- test -e /tmp/opened </dev/null ||
+		{ kill "$pid"; wait "$pid"; echo "opener never called: $(cat "$work/wait.out")"; return 1; }
+	in_q a 'echo "changed here" >>/home/user/wait.txt && touch /tmp/gate' || return 1
+	wait "$pid"
+	out=$(cat "$work/wait.out")
+	expect_contains "exit" "$out" "rc=5" || { echo "$out"; return 1; }
+	expect_contains "message" "$out" "was changed here while it was open in the disposable" ||
+		return 1
+	expect_eq "file, and the disposable's version beside it" \
+		"$(in_q a 'cd /home/user && cat wait.txt .wait.txt.bh-open.*')" \
+		"$(printf 'orig\nchanged here\norig\nedited')"
 }
 
 test_open_in_dvm_refused_by_policy() {
@@ -604,6 +634,7 @@ run_test test_open_in_dvm_waits_for_what_viewer_started
 run_test test_open_in_dvm_unchanged_untouched
 run_test test_open_in_dvm_view_only_never_writes
 run_test test_open_in_dvm_viewer_fails
+run_test test_open_in_dvm_changed_here_meanwhile_kept
 run_test test_open_in_dvm_refused_by_policy
 run_test test_open_in_dvm_hostile_reply_refused
 run_test test_open_in_dvm_leaves_dvm_intact
