@@ -42,8 +42,12 @@ AGENT_LIB_SRC  := $(filter-out src/agent/main.c,$(AGENT_SRC))
 DAEMON_LIB_SRC := $(filter-out src/daemon/main.c,$(DAEMON_SRC))
 CLI_LIB_SRC    := $(filter-out src/cli/main.c,$(CLI_SRC))
 GUEST_MAINS    := src/guest/bh_copy.c src/guest/bh_filecopy_recv.c \
-                  src/guest/bh_call.c
-GUEST_LIB_SRC  := $(filter-out $(GUEST_MAINS),$(GUEST_SRC))
+                  src/guest/bh_call.c src/guest/bh_open_in_dvm.c \
+                  src/guest/bh_openinvm_serve.c
+# The calling side of the call socket, only for the guest tools that call
+# (bh-call, bh-open-in-dvm): the others link no proto code.
+GUEST_CALL_SRC := src/guest/call_client.c
+GUEST_LIB_SRC  := $(filter-out $(GUEST_MAINS) $(GUEST_CALL_SRC),$(GUEST_SRC))
 # Guest tools are static-pie like the agent, libsodium included.
 GUEST_LIBS := $(shell pkg-config --static --libs libsodium 2>/dev/null || echo -l:libsodium.a -pthread)
 
@@ -51,7 +55,8 @@ obj = $(patsubst src/%.c,$(B)/obj/%.o,$(1))
 san = $(patsubst src/%.c,$(B)/san/%.o,$(1))
 
 PROGS := $(B)/bh $(B)/bulkheadd $(B)/bh-agent
-GUEST_PROGS := $(B)/bh-copy $(B)/bh-filecopy-recv $(B)/bh-call
+GUEST_PROGS := $(B)/bh-copy $(B)/bh-filecopy-recv $(B)/bh-call \
+               $(B)/bh-open-in-dvm $(B)/bh-openinvm-serve
 
 .PHONY: all unit fuzz install clean
 all: $(PROGS) $(GUEST_PROGS)
@@ -84,8 +89,17 @@ $(B)/bh-filecopy-recv: $(call obj,src/guest/bh_filecopy_recv.c $(GUEST_LIB_SRC) 
 	$(CC) -static-pie -Wl,-z,relro,-z,now -o $@ $^ $(GUEST_LIBS)
 
 # bh-call needs only the call socket and request code.
-$(B)/bh-call: $(call obj,src/guest/bh_call.c $(PROTO_SRC) $(LIB_SRC))
+$(B)/bh-call: $(call obj,src/guest/bh_call.c $(GUEST_CALL_SRC) \
+		$(PROTO_SRC) $(LIB_SRC))
 	$(CC) -static-pie -Wl,-z,relro,-z,now -o $@ $^
+
+$(B)/bh-open-in-dvm: $(call obj,src/guest/bh_open_in_dvm.c $(GUEST_CALL_SRC) \
+		$(GUEST_LIB_SRC) $(PROTO_SRC) $(LIB_SRC))
+	$(CC) -static-pie -Wl,-z,relro,-z,now -o $@ $^ $(GUEST_LIBS)
+
+$(B)/bh-openinvm-serve: $(call obj,src/guest/bh_openinvm_serve.c \
+		$(GUEST_LIB_SRC) $(LIB_SRC))
+	$(CC) -static-pie -Wl,-z,relro,-z,now -o $@ $^ $(GUEST_LIBS)
 
 # ---- unit tests (cmocka), each built twice: plain and ASan+UBSan ----
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -116,7 +130,7 @@ FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -Isrc -g -O1 \
 
 fuzz: $(FUZZ_BINS)
 
-$(B)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz_common.h $(UNIT_DEPS_SRC) \
+$(B)/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(UNIT_DEPS_SRC) \
 	      $(wildcard src/*/*.h)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) $(DAEMON_LIBS)

@@ -20,6 +20,7 @@ TL_RPC_DIR=etc/bulkhead/rpc
 # service name -> tool that implements it, installed when the tool exists.
 declare -A TL_RPC_SERVICES=(
     [bulkhead.Filecopy]=bh-filecopy-recv
+    [bulkhead.OpenInVM]=bh-openinvm-serve
 )
 
 # tl_default_tools: the installed guest tools folder, next to this file

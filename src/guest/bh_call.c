@@ -19,8 +19,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "guest/call_client.h"
 #include "lib/util.h"
-#include "proto/call_sock.h"
 
 #define PUMP_BUF (64 * 1024)
 
@@ -40,23 +40,6 @@ static void usage(FILE *f)
 		"executable), 127 no such service in TARGET, 125 the call failed\n"
 		"(no agent socket, target not started, qube gone); with CMD,\n"
 		"CMD's status when the call succeeded. 2: usage.\n");
-}
-
-static void say_status(const char *target, const char *svc, int st)
-{
-	if (st == 126)
-		fprintf(stderr,
-			"bh-call: %s %s: refused by the policy (or the service "
-			"is not executable): 126\n",
-			target, svc);
-	else if (st == 127)
-		fprintf(stderr, "bh-call: %s %s: no such service: 127\n",
-			target, svc);
-	else if (st == 125)
-		fprintf(stderr,
-			"bh-call: %s %s: the call failed on its way (see the "
-			"host's `bh log`): 125\n",
-			target, svc);
 }
 
 /* Plain mode: our stdin goes to the service, its output to our stdout.
@@ -154,7 +137,8 @@ static int pump(int to_service, int from_service, int conn)
 
 int main(int argc, char **argv)
 {
-	int to_svc[2], from_svc[2], conn, st, cmd_st = 0, i = 1;
+	struct call_client call;
+	int st, cmd_st = 0, i = 1;
 	const char *target, *svc;
 	char **cmd = NULL;
 	pid_t pid = -1;
@@ -177,30 +161,9 @@ int main(int argc, char **argv)
 		cmd = &argv[i + 1];
 	}
 	signal(SIGPIPE, SIG_IGN);
-	/* to_svc: what the service reads; from_svc: what it writes. */
-	if (pipe2(to_svc, O_CLOEXEC) < 0 || pipe2(from_svc, O_CLOEXEC) < 0) {
-		perror("bh-call: pipe");
-		return 125;
-	}
-	conn = call_sock_call(CALL_SOCKET_PATH, target, svc, to_svc[0],
-			      from_svc[1]);
-	if (conn == -EINVAL) {
-		fprintf(stderr,
-			"bh-call: bad target '%s' or service '%s' (a service "
-			"is [A-Za-z0-9._-]+, its argument [A-Za-z0-9+._-]*)\n",
-			target, svc);
-		return 2;
-	}
-	if (conn < 0) {
-		fprintf(stderr,
-			"bh-call: cannot reach the agent at %s: %s (is this a "
-			"qube?)\n",
-			CALL_SOCKET_PATH, strerror(-conn));
-		return 125;
-	}
-	/* The agent has its own copies now. */
-	close(to_svc[0]);
-	close(from_svc[1]);
+	st = call_client_start("bh-call", target, svc, &call);
+	if (st)
+		return st;
 	if (cmd) {
 		pid = fork();
 		if (pid < 0) {
@@ -208,7 +171,8 @@ int main(int argc, char **argv)
 			return 125;
 		}
 		if (pid == 0) {
-			if (dup2(from_svc[0], 0) < 0 || dup2(to_svc[1], 1) < 0)
+			if (dup2(call.from_svc, 0) < 0 ||
+			    dup2(call.to_svc, 1) < 0)
 				_exit(125);
 			signal(SIGPIPE, SIG_DFL);
 			execvp(cmd[0], cmd);
@@ -216,12 +180,12 @@ int main(int argc, char **argv)
 				strerror(errno));
 			_exit(errno == ENOENT ? 127 : 126);
 		}
-		close(from_svc[0]);
-		close(to_svc[1]);
-	} else if (pump(to_svc[1], from_svc[0], conn) < 0) {
+		close(call.from_svc);
+		close(call.to_svc);
+	} else if (pump(call.to_svc, call.from_svc, call.conn) < 0) {
 		perror("bh-call: poll");
 	}
-	st = call_sock_wait_status(conn);
+	st = call_client_wait(&call);
 	if (pid > 0) {
 		int ws;
 
@@ -235,7 +199,7 @@ int main(int argc, char **argv)
 				"status\n");
 		return 125;
 	}
-	say_status(target, svc, st);
+	call_client_explain("bh-call", target, svc, st);
 	if (cmd && st == 0)
 		return cmd_st;
 	return st;

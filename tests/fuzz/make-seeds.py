@@ -10,7 +10,9 @@ Input layouts (see the comment at the top of each target):
   fuzz_host_frames, fuzz_agent_frames: flags byte, seed byte, byte stream
   fuzz_exec_req: one exec request payload
   fuzz_qmp_line: mode byte (state, way in), then QMP text
+  fuzz_openinvm_request, fuzz_openinvm_reply: flags byte, seed byte, message
 """
+import hashlib
 import os
 import struct
 import sys
@@ -226,11 +228,45 @@ REPRODUCERS = {
     "fuzz_host_frames": host_reproducers,
 }
 
+# src/guest/openinvm.h
+def oiv_message(magic, flags, status, text, content, digest=True):
+    body = (magic + struct.pack("<IIIII", 1, flags, status, len(text), 0) +
+            struct.pack("<Q", len(content)) + text + content)
+    return body + hashlib.sha256(body).digest() if digest else body
+
+
+def openinvm_request_seeds():
+    req = oiv_message(b"BHOQ", 0, 0, b"notes.txt", b"hello\n")
+    return {
+        "whole": b"\x00\x01" + req,
+        "bytewise": b"\x01\x07" + req,
+        "view-only": b"\x00\x02" + oiv_message(b"BHOQ", 1, 0, b"a.pdf", b""),
+        # bit 3: the target appends the digest itself
+        "no-digest": b"\x08\x03" + oiv_message(b"BHOQ", 0, 0, b"x", b"abc",
+                                              digest=False),
+        "bad-name": b"\x00\x04" + oiv_message(b"BHOQ", 0, 0, b"../x", b""),
+    }
+
+
+def openinvm_reply_seeds():
+    return {
+        "unchanged": b"\x00\x01" + oiv_message(b"BHOA", 0, 0, b"unchanged", b""),
+        "changed": b"\x02\x05" + oiv_message(b"BHOA", 1, 0, b"changed",
+                                            b"new content\n"),
+        "failed": b"\x00\x06" + oiv_message(b"BHOA", 0, 2, b"no viewer", b""),
+        "refused-sink": b"\x10\x07" + oiv_message(b"BHOA", 1, 0, b"", b"zz"),
+        "no-digest": b"\x08\x08" + oiv_message(b"BHOA", 1, 0, b"c", b"abc",
+                                              digest=False),
+    }
+
+
 TARGETS = {
     "fuzz_host_frames": host_seeds,
     "fuzz_agent_frames": agent_seeds,
     "fuzz_exec_req": exec_req_seeds,
     "fuzz_qmp_line": qmp_seeds,
+    "fuzz_openinvm_request": openinvm_request_seeds,
+    "fuzz_openinvm_reply": openinvm_reply_seeds,
 }
 
 

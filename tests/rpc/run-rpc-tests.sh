@@ -366,6 +366,209 @@ test_bh_copy_from_host() {
 	expect_eq "missing source" "$?" 3
 }
 
+# ---------------------------------------------------------------- open in a disposable
+
+# The DVM odvm, a's default_dispvm for these tests, made once. Its opener
+# (/usr/local/etc/bulkhead/open-in-vm, on its private volume) acts by the
+# file's name: edit* appends a line (after making the file writable, so
+# that a view-only open is changed too), replace* saves a new file by
+# rename as editors do, fail* fails, bg* returns at once while a child it
+# left behind edits the file (as xdg-open does with the application it
+# starts), wait* edits once its call of a's test.Wait returned, anything
+# else only reads it. Each test runs in a subshell: the
+# checksum of odvm's private image, taken once it is ready, marks it made.
+oiv_setup() {
+	policy '# bulkhead.OpenInVM: the default policy decides'
+	if [ ! -e "$work/odvm.sha" ]; then
+		bhr create -l red odvm >/dev/null || return 1
+		bhr prefs odvm template_for_dispvms True </dev/null || return 1
+		bhr start odvm </dev/null || return 1
+		printf '%s\n' '#!/bin/sh' 'f=$1' \
+			'case ${f##*/} in' \
+			'edit*) chmod u+w "$f" && echo edited >>"$f" ;;' \
+			'replace*) echo replaced >"$f.new" && mv "$f.new" "$f" ;;' \
+			'fail*) echo "viewer failed on purpose" >&2; exit 3 ;;' \
+			'bg*) (sleep 1; echo "edited later" >>"$f") & ;;' \
+			'wait*) bh-call a test.Wait </dev/null >/dev/null; echo edited >>"$f" ;;' \
+			'*) cat "$f" >/dev/null ;;' \
+			'esac' |
+			bhr run odvm -- sh -c 'mkdir -p /usr/local/etc/bulkhead &&
+				cat >/usr/local/etc/bulkhead/open-in-vm &&
+				chmod 755 /usr/local/etc/bulkhead/open-in-vm' || return 1
+		bhr shutdown --wait odvm </dev/null || return 1
+		sha256sum <"$root/var/lib/bulkhead/qubes/odvm/private.img" \
+			>"$work/odvm.sha.new" || return 1
+		mv "$work/odvm.sha.new" "$work/odvm.sha"
+	fi
+	bhr prefs a default_dispvm odvm </dev/null
+}
+
+# no_disposable_left: every disposable is gone once the call ended.
+no_disposable_left() {
+	wait_until 30 sh -c "! ls '$root/run/bulkhead/qubes' | grep -q '^disp'" ||
+		{ echo "disposables left: $(ls "$root/run/bulkhead/qubes")"; return 1; }
+	case $(bhr ls) in
+	*disp*) echo "bh ls shows a disposable: $(bhr ls)"; return 1 ;;
+	esac
+}
+
+test_open_in_dvm_changed_comes_back() {
+	local out
+	oiv_setup || return 1
+	in_q a 'cd /home/user && printf "orig\n" >edit-me.txt && chmod 640 edit-me.txt' ||
+		return 1
+	out=$(in_q a 'bh-open-in-dvm /home/user/edit-me.txt' 2>&1)
+	expect_eq "exit" "$?" 0 || { echo "$out"; return 1; }
+	expect_eq "content and mode" \
+		"$(in_q a 'cd /home/user && cat edit-me.txt && stat -c %a edit-me.txt &&
+			ls -a | grep -c bh-open')" \
+		"$(printf 'orig\nedited\n640\n0')" || return 1
+	no_disposable_left
+}
+
+test_open_in_dvm_saved_by_rename() {
+	local out
+	oiv_setup || return 1
+	in_q a 'cd /home/user && echo orig >replace.txt && chmod 600 replace.txt' || return 1
+	out=$(in_q a 'cd /home/user && bh-open-in-dvm replace.txt' 2>&1)
+	expect_eq "exit" "$?" 0 || { echo "$out"; return 1; }
+	expect_eq "content and mode" \
+		"$(in_q a 'cat /home/user/replace.txt && stat -c %a /home/user/replace.txt')" \
+		"$(printf 'replaced\n600')"
+}
+
+test_open_in_dvm_waits_for_what_viewer_started() {
+	local out
+	oiv_setup || return 1
+	in_q a 'echo orig >/home/user/bg.txt' || return 1
+	out=$(in_q a 'bh-open-in-dvm /home/user/bg.txt' 2>&1)
+	expect_eq "exit" "$?" 0 || { echo "$out"; return 1; }
+	expect_eq "content" "$(in_q a 'cat /home/user/bg.txt')" \
+		"$(printf 'orig\nedited later')"
+}
+
+test_open_in_dvm_unchanged_untouched() {
+	local before out
+	oiv_setup || return 1
+	before=$(in_q a 'echo same >/home/user/keep.txt && touch -d "2020-01-02 03:04:05" /home/user/keep.txt &&
+		stat -c "%i %Y %a" /home/user/keep.txt') || return 1
+	out=$(in_q a 'bh-open-in-dvm /home/user/keep.txt' 2>&1)
+	expect_eq "exit" "$?" 0 || { echo "$out"; return 1; }
+	expect_eq "inode, mtime, mode" "$(in_q a 'stat -c "%i %Y %a" /home/user/keep.txt')" "$before" &&
+		expect_eq "content" "$(in_q a 'cat /home/user/keep.txt')" same
+}
+
+test_open_in_dvm_view_only_never_writes() {
+	local before out
+	oiv_setup || return 1
+	before=$(in_q a 'echo orig >/home/user/edit-view.txt && stat -c "%i %Y" /home/user/edit-view.txt') ||
+		return 1
+	out=$(in_q a 'bh-open-in-dvm --view-only /home/user/edit-view.txt' 2>&1)
+	expect_eq "exit" "$?" 0 || { echo "$out"; return 1; }
+	expect_eq "inode, mtime" "$(in_q a 'stat -c "%i %Y" /home/user/edit-view.txt')" "$before" &&
+		expect_eq "content" "$(in_q a 'cat /home/user/edit-view.txt')" orig
+}
+
+test_open_in_dvm_viewer_fails() {
+	local out rc
+	oiv_setup || return 1
+	in_q a 'echo orig >/home/user/fail.txt' || return 1
+	out=$(in_q a 'bh-open-in-dvm /home/user/fail.txt' 2>&1); rc=$?
+	expect_eq "exit" "$rc" 1 || { echo "$out"; return 1; }
+	expect_contains "message" "$out" "could not open it: /usr/local/etc/bulkhead/open-in-vm failed (exit status 3)" &&
+		expect_eq "content" "$(in_q a 'cat /home/user/fail.txt; ls -a /home/user | grep -c bh-open')" \
+			"$(printf 'orig\n0')" &&
+		no_disposable_left
+}
+
+test_open_in_dvm_changed_here_meanwhile_kept() {
+	# The file is changed in a while the disposable has it open: the
+	# opener calls a's test.Wait, which marks that the opener runs (so the
+	# file was sent) and returns once a changed the file. It is not
+	# replaced; the disposable's version is kept beside it, named.
+	local out pid
+	oiv_setup || return 1
+	policy 'test.Wait * @anyvm a allow'
+	service test.Wait 'touch /tmp/opened; while [ ! -e /tmp/gate ]; do sleep 0.1; done' a ||
+		return 1
+	in_q a 'cd /home/user && rm -f .wait.txt.bh-open.* /tmp/opened /tmp/gate && echo orig >wait.txt' ||
+		return 1
+	bhr run a -- sh -c 'bh-open-in-dvm /home/user/wait.txt; echo rc=$?' \
+		</dev/null >"$work/wait.out" 2>&1 &
+	pid=$!
+	wait_until 120 env BULKHEAD_ROOT="$root" "$BH" run a -- test -e /tmp/opened </dev/null ||
+		{ kill "$pid"; wait "$pid"; echo "opener never called: $(cat "$work/wait.out")"; return 1; }
+	in_q a 'echo "changed here" >>/home/user/wait.txt && touch /tmp/gate' || return 1
+	wait "$pid"
+	out=$(cat "$work/wait.out")
+	expect_contains "exit" "$out" "rc=5" || { echo "$out"; return 1; }
+	expect_contains "message" "$out" "was changed here while it was open in the disposable" ||
+		return 1
+	expect_eq "file, and the disposable's version beside it" \
+		"$(in_q a 'cd /home/user && cat wait.txt .wait.txt.bh-open.*')" \
+		"$(printf 'orig\nchanged here\norig\nedited')"
+}
+
+test_open_in_dvm_refused_by_policy() {
+	local out rc
+	oiv_setup || return 1
+	policy 'bulkhead.OpenInVM * a @anyvm deny'
+	in_q a 'echo orig >/home/user/edit-denied.txt' || return 1
+	out=$(in_q a 'bh-open-in-dvm /home/user/edit-denied.txt' 2>&1); rc=$?
+	expect_eq "exit" "$rc" 126 || { echo "$out"; return 1; }
+	expect_eq "content" "$(in_q a 'cat /home/user/edit-denied.txt')" orig
+}
+
+test_open_in_dvm_hostile_reply_refused() {
+	# A disposable that turned hostile: hdvm's own bulkhead.OpenInVM (on
+	# its private volume, before the template's) reads the request and
+	# answers "changed" with 100 MiB declared (over the 64 MiB cap), or,
+	# for a name with "trunc", 10 bytes declared and 5 sent. Both are
+	# refused; the file and its folder are as they were.
+	local out rc
+	oiv_setup || return 1
+	if [ ! -e "$work/hdvm.made" ]; then
+		bhr create -l red hdvm >/dev/null || return 1
+		bhr prefs hdvm template_for_dispvms True </dev/null || return 1
+		bhr start hdvm </dev/null || return 1
+		printf '%s\n' '#!/bin/sh' 'cat >/tmp/req' \
+			'if grep -q trunc /tmp/req; then' \
+			"  printf 'BHOA\\001\\000\\000\\000\\001\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\012\\000\\000\\000\\000\\000\\000\\00012345'" \
+			'else' \
+			"  printf 'BHOA\\001\\000\\000\\000\\001\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\100\\006\\000\\000\\000\\000'" \
+			'  head -c 100000 /dev/zero' \
+			'fi' |
+			bhr run hdvm -- sh -c 'mkdir -p /usr/local/etc/bulkhead/rpc &&
+				cat >/usr/local/etc/bulkhead/rpc/bulkhead.OpenInVM &&
+				chmod 755 /usr/local/etc/bulkhead/rpc/bulkhead.OpenInVM' || return 1
+		bhr shutdown --wait hdvm </dev/null || return 1
+		touch "$work/hdvm.made"
+	fi
+	bhr prefs a default_dispvm hdvm </dev/null || return 1
+	in_q a 'mkdir -p /home/user/h && echo orig >/home/user/h/big.txt && echo orig >/home/user/h/trunc.txt' ||
+		return 1
+	out=$(in_q a 'bh-open-in-dvm /home/user/h/big.txt' 2>&1); rc=$?
+	expect_eq "oversized: exit" "$rc" 4 || { echo "$out"; return 1; }
+	expect_contains "oversized: message" "$out" "changed file too large" || return 1
+	out=$(in_q a 'bh-open-in-dvm /home/user/h/trunc.txt' 2>&1); rc=$?
+	expect_eq "truncated: exit" "$rc" 4 || { echo "$out"; return 1; }
+	expect_contains "truncated: message" "$out" "truncated" || return 1
+	expect_eq "files" "$(in_q a 'cd /home/user/h && ls -A && cat big.txt trunc.txt')" \
+		"$(printf 'big.txt\ntrunc.txt\norig\norig')"
+}
+
+test_open_in_dvm_leaves_dvm_intact() {
+	# Run last: every open above started from odvm's private image, and
+	# none may have changed it; no disposable is left.
+	oiv_setup || return 1
+	no_disposable_left || return 1
+	expect_eq "odvm private.img" \
+		"$(sha256sum <"$root/var/lib/bulkhead/qubes/odvm/private.img")" \
+		"$(cat "$work/odvm.sha")" &&
+		expect_eq "odvm state" "$(bhr ls --format json | python3 -c 'import json,sys
+print([q["state"] for q in json.load(sys.stdin) if q["name"] == "odvm"][0])')" Halted
+}
+
 # ---------------------------------------------------------------- setup
 
 if ! command -v "$BH" >/dev/null || ! command -v "$BULKHEADD" >/dev/null; then
@@ -386,7 +589,7 @@ setup_out=$(
 	bhr create -l blue b
 	bhr create -l green c
 	bhr start a b
-	in_q a 'command -v bh-call && command -v bh-copy'
+	in_q a 'command -v bh-call && command -v bh-copy && command -v bh-open-in-dvm'
 	service test.Echo 'echo "from $BH_REMOTE_QUBE arg $BH_SERVICE_ARGUMENT"; exec cat' b
 	service test.Mark 'touch /tmp/ran' b
 	service test.Exit3 'exit 3' b
@@ -425,5 +628,15 @@ run_test test_filecopy_200mib
 run_test test_filecopy_never_overwrites
 run_test test_filecopy_hostile_streams
 run_test test_bh_copy_from_host
+run_test test_open_in_dvm_changed_comes_back
+run_test test_open_in_dvm_saved_by_rename
+run_test test_open_in_dvm_waits_for_what_viewer_started
+run_test test_open_in_dvm_unchanged_untouched
+run_test test_open_in_dvm_view_only_never_writes
+run_test test_open_in_dvm_viewer_fails
+run_test test_open_in_dvm_changed_here_meanwhile_kept
+run_test test_open_in_dvm_refused_by_policy
+run_test test_open_in_dvm_hostile_reply_refused
+run_test test_open_in_dvm_leaves_dvm_intact
 echo "rpc: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

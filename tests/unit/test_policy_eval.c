@@ -552,7 +552,21 @@ static void test_default_policy(void **state)
 	decide(pol, "work", "@dispvm", "bulkhead.OpenInVM", got, sizeof(got));
 	assert_true(matches("allow @dispvm:dvm 90-default.policy:*", got));
 	decide(pol, "work", "vault", "bulkhead.OpenInVM", got, sizeof(got));
-	assert_true(matches("ask [" ALL_BUT_WORK "] 90-default.policy:*", got));
+	assert_true(matches("deny 90-default.policy:*", got));
+	decide(pol, "work", "@default", "bulkhead.OpenInVM", got, sizeof(got));
+	assert_true(matches("deny 90-default.policy:*", got));
+	decide(pol, "work", "@dispvm:dvm", "bulkhead.OpenInVM", got,
+	       sizeof(got));
+	assert_true(matches("deny 90-default.policy:*", got));
+	decide(pol, "work", "@dispvm", "bulkhead.OpenInVM+x", got,
+	       sizeof(got));
+	assert_true(matches("allow @dispvm:dvm 90-default.policy:*", got));
+	/* A disposable opening a file in a new one of its own. */
+	decide(pol, "disp1", "@dispvm", "bulkhead.OpenInVM", got, sizeof(got));
+	assert_true(matches("allow @dispvm:dvm 90-default.policy:*", got));
+	decide(pol, "vault", "@dispvm", "bulkhead.OpenInVM", got, sizeof(got));
+	assert_true(matches("deny 90-default.policy:*", got));
+	assert_non_null(strstr(got, "no default_dispvm"));
 	decide(pol, "fedora", "@default", "bulkhead.UpdatesProxy", got,
 	       sizeof(got));
 	assert_true(matches("deny 90-default.policy:*", got));
