@@ -17,20 +17,13 @@ static int fsync_parent(const char *path)
 {
 	char dir[4096];
 	char *slash;
-	int fd, r = 0;
 
 	snprintf(dir, sizeof(dir), "%s", path);
 	slash = strrchr(dir, '/');
 	if (!slash || slash == dir)
 		return 0;
 	*slash = '\0';
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		r = -errno;
-	close(fd);
-	return r;
+	return bh_fsync_dir(dir);
 }
 
 static int mkdir_one(const char *path, int exist_ok, char *err, size_t cap)

@@ -35,8 +35,12 @@ run_test() {
 	if [ -n "$pattern" ] && [[ $name != *$pattern* ]]; then
 		return
 	fi
-	out=$("$name" 2>&1)
-	tally rpc "$name" $? "$out"
+	local rc
+	out=$("$name" 2>&1); rc=$?
+	# A failure's story: what the daemon logged last.
+	[ "$rc" = 0 ] || [ "$rc" = 77 ] || out+=$'\n'"daemon log, last lines:"$'\n'"$(
+		grep -v ' debug: ' "$root/var/log/bulkhead/bulkheadd.log" 2>/dev/null | tail -n 12)"
+	tally rpc "$name" "$rc" "$out"
 }
 
 bhr() { BULKHEAD_ROOT=$root BULKHEAD_DAEMON=$BULKHEADD "$BH" "$@"; }
