@@ -148,7 +148,7 @@ void dataport_maybe_plug(struct dispvm *caller, struct qstream *s)
 
 	if (s->role != QS_CALL || s->port_tried ||
 	    s->relayed < DATAPORT_THRESHOLD || !target || !s->peer_id ||
-	    !d)
+	    !d || d->dataports_off)
 		return;
 	svc = qs_find(target, s->peer_id);
 	if (!svc || svc->role != QS_SERVICE || svc->port_tried)
