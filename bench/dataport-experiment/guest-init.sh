@@ -12,6 +12,7 @@ while true; do
     case "$n" in bulkhead.data.*) case " $seen " in *" $b:$n "*) ;; *)
       seen="$seen $b:$n"; echo "PORT $b $n"
       case "$n" in
+      *.hold) ( sz=${n%.hold}; sz=${sz##*.}; exec 3<>/dev/$b; head -c $sz <&3 >/dev/null; echo "HELD $n"; sleep 1000 ) & ;;
       *.w) ( sz=${n%.w}; sz=${sz##*.}; head -c $sz /dev/zero > /dev/$b; echo "WROTE $n" ) & ;;
       *) ( sz=${n##*.}; echo "START $sz"; h=$(head -c $sz /dev/$b | sha256sum); echo "GOT $n $h" ) & ;;
       esac

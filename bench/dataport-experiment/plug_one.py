@@ -21,11 +21,22 @@ if os.environ.get('BOOTONLY'):
 ok = True
 for n in range(int(os.environ.get('ROUNDS', '2'))):
     h1, h2 = socket.socketpair()
-    vm.plug(h2, n, 'bulkhead.data.%d.%d' % (n, SZ))
+    vm.plug(h2, n, 'bulkhead.data.%d.%d%s' % (n, SZ, '.hold' if os.environ.get('HOLD') else ''))
     h2.close()
     vm.console('PORT')
     data = os.urandom(1 << 20) * (SZ >> 20)
     t = time.time()
+    if os.environ.get('PEERGONE'):
+        # The other end's QEMU dies mid-transfer: our end of the socket
+        # pair closes before any unplug.
+        h1.sendall(data[:SZ // 2])
+        h1.close()
+        print('RESULT peer closed mid-transfer; guest says:',
+              vm.console('HELD' if os.environ.get('HOLD') else 'GOT'))
+        print('RESULT alive after close:', vm.p.poll() is None)
+        vm.unplug(n)
+        print('RESULT alive after unplug:', vm.p.poll() is None)
+        continue
     if os.environ.get('HALF'):
         # The sender dies mid-transfer: unplug while the guest still
         # has the port open and waits for the rest.
