@@ -384,8 +384,10 @@ static int handle_port_end(struct agent *a, uint32_t id,
 	s = stream_find(a, id);
 	if (!s)
 		return 0;
-	if (!s->in_switched || s->in_end_known)
+	if (!s->in_switched)
 		return -EPROTO;
+	if (s->in_end_known)
+		return 0; /* the port ended first (its peer's QEMU went) */
 	s->in_end_known = 1;
 	s->in_expect = count;
 	s->stdin_eof = 1;
@@ -398,12 +400,16 @@ static int handle_port_end(struct agent *a, uint32_t id,
 }
 
 /* Reads what the peer sent on the port into stdin_buf (or drops it when
- * nobody reads any more). A port that ends before the count (the peer's
- * QEMU unplugged it: its qube is gone) ends the input there. */
+ * nobody reads any more). A read of a virtio port returns one guest
+ * buffer (a page) at most, so this reads until the port is empty or the
+ * buffer full: one pass of the loop per window, not per page. A port
+ * that ends before the count (the peer's QEMU unplugged it: its qube is
+ * gone) ends the input there. */
 static int port_read(struct agent_stream *s)
 {
 	uint64_t want = BH_STREAM_WINDOW;
-	ssize_t n;
+	ssize_t n = 0;
+	int pages = 0;
 
 	if (s->in_end_known && s->in_expect - s->in_got < want)
 		want = s->in_expect - s->in_got;
@@ -412,25 +418,30 @@ static int port_read(struct agent_stream *s)
 		if (!s->stdin_buf)
 			return -ENOMEM;
 	}
-	n = read(s->port_fd, s->stdin_buf, (size_t)want);
+	/* Bounded also when dropping (stdin_len stays 0). */
+	while (s->stdin_len < want && pages++ < 128) {
+		n = read(s->port_fd, s->stdin_buf + s->stdin_len,
+			 (size_t)(want - s->stdin_len));
+		if (n <= 0)
+			break;
+		s->in_got += (uint64_t)n;
+		if (s->in_fd < 0)
+			continue; /* nobody reads: dropped, sender not stuck */
+		s->stdin_len += (uint32_t)n;
+		s->stdin_from_port = 1;
+	}
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return 0;
-	if (n <= 0) {
+	if (n <= 0 && s->stdin_len < want && pages <= 128) {
 		s->in_end_known = 1;
 		s->in_expect = s->in_got;
 		s->stdin_eof = 1;
-		if (s->in_fd >= 0) {
+		if (s->stdin_len == 0 && s->in_fd >= 0) {
 			if (s->sock_service)
 				shutdown(s->in_fd, SHUT_WR);
 			close_fd(&s->in_fd);
 		}
-		return 0;
 	}
-	s->in_got += (uint64_t)n;
-	if (s->in_fd < 0)
-		return 0; /* nobody reads: dropped, the sender not stuck */
-	s->stdin_len = (uint32_t)n;
-	s->stdin_from_port = 1;
 	return 0;
 }
 
@@ -439,7 +450,9 @@ static int port_write(struct agent *a, struct agent_stream *s)
 {
 	uint8_t p[8];
 
-	if (s->pbuf_off < s->pbuf_len) {
+	/* A virtio port takes at most 32 KiB a write: go on until it
+	 * would block. */
+	while (s->pbuf_off < s->pbuf_len) {
 		ssize_t n = write(s->port_fd, s->pbuf + s->pbuf_off,
 				  s->pbuf_len - s->pbuf_off);
 
