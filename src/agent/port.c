@@ -41,6 +41,11 @@ static int scan(const char *name, char *out, size_t cap)
 	return found;
 }
 
+int port_lookup(const char *name, char *out, size_t cap)
+{
+	return scan(name, out, cap);
+}
+
 int port_find(const char *name, char *out, size_t cap, int timeout_ms)
 {
 	const struct timespec step = { 0, 2 * 1000 * 1000 };

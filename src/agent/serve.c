@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agent/dataport.h"
 #include "agent/rpc_service.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -43,11 +44,13 @@ void agent_init(struct agent *a, int chan_fd, int disposable)
 	a->spawn = spawn_command;
 	a->start_service = rpc_service_start;
 	a->call_listen_fd = -1;
+	a->uevent_fd = -1;
 	for (i = 0; i < AGENT_PENDING_MAX; i++)
 		a->pending[i] = -1;
 	for (i = 0; i < BH_MAX_STREAMS; i++) {
 		a->streams[i].in_fd = a->streams[i].out_fd = -1;
 		a->streams[i].err_fd = a->streams[i].conn_fd = -1;
+		a->streams[i].port_fd = -1;
 	}
 }
 
@@ -83,9 +86,24 @@ static void stream_release(struct agent_stream *s)
 	close_fd(&s->out_fd);
 	close_fd(&s->err_fd);
 	close_fd(&s->conn_fd);
+	close_fd(&s->port_fd);
 	free(s->stdin_buf);
+	free(s->pbuf);
 	memset(s, 0, sizeof(*s));
-	s->in_fd = s->out_fd = s->err_fd = s->conn_fd = -1;
+	s->in_fd = s->out_fd = s->err_fd = s->conn_fd = s->port_fd = -1;
+}
+
+/* Releases s; a stream that was offered a port tells the host it is done
+ * with it, so that the host can unplug it (once both ends said so). */
+static int stream_end(struct agent *a, struct agent_stream *s)
+{
+	uint32_t id = s->id;
+	int offered = s->port_offered;
+
+	stream_release(s);
+	return offered ? bh_chan_send(&a->chan, BH_MSG_PORT_CLOSED, id, NULL,
+				      0)
+		       : 0;
 }
 
 void agent_free(struct agent *a)
@@ -98,6 +116,7 @@ void agent_free(struct agent *a)
 	for (i = 0; i < AGENT_PENDING_MAX; i++)
 		close_fd(&a->pending[i]);
 	close_fd(&a->call_listen_fd);
+	close_fd(&a->uevent_fd);
 	bh_chan_free(&a->chan);
 }
 
@@ -152,6 +171,7 @@ static void stream_start(struct agent_stream *s, uint32_t id,
 	s->out_fd = sp->out_fd;
 	s->err_fd = sp->err_fd;
 	s->conn_fd = -1;
+	s->port_fd = -1;
 	s->send_credit.avail = BH_STREAM_WINDOW;
 	if (sp->pid == 0) {
 		/* A socket service has no process: it is over when the
@@ -245,6 +265,18 @@ static int handle_service(struct agent *a, uint32_t id,
 static int handle_input(struct agent *a, struct agent_stream *s,
 			const uint8_t *untrusted_payload, uint32_t len)
 {
+	if (s->in_switched) {
+		/* Data belongs on the port now. An empty frame is the host
+		 * ending the input because the sender is gone: the port
+		 * ends too (it is unplugged), and that is the end. The
+		 * port's own end may have come first (port_read saw it
+		 * vanish and set stdin_eof): the frame is then no news,
+		 * not a protocol error. */
+		if (len)
+			return -EPROTO;
+		s->stdin_eof = 1;
+		return 0;
+	}
 	if (s->stdin_eof)
 		return -EPROTO; /* data after EOF */
 	if (len == 0) {
@@ -274,6 +306,236 @@ static int handle_input(struct agent *a, struct agent_stream *s,
 	memcpy(s->stdin_buf + s->stdin_len, untrusted_payload, len);
 	s->stdin_len += len;
 	return 0;
+}
+
+/* ---- direct data ports ---- */
+
+/* Everything the peer sent on the port has come (or the port is gone). */
+static int port_input_done(const struct agent_stream *s)
+{
+	return s->in_end_known && s->in_got >= s->in_expect;
+}
+
+/* in_fd gets EOF once the input is over: on the channel, and on the port
+ * when the input continued there. */
+static int input_over(const struct agent_stream *s)
+{
+	return s->stdin_eof && (!s->in_switched || port_input_done(s));
+}
+
+static void try_open_port(struct agent_stream *s)
+{
+	int fd;
+
+	if (!s->port_offered || s->port_fd >= 0)
+		return;
+	fd = dataport_open(s->port_n);
+	if (fd >= 0)
+		s->port_fd = fd;
+	else if (fd != -ENOENT)
+		LOG_WARN("data port %u: %s", s->port_n, strerror(-fd));
+}
+
+static int handle_port_open(struct agent *a, uint32_t id,
+			    const uint8_t *untrusted_payload, uint32_t len)
+{
+	struct agent_stream *s;
+	uint32_t n;
+
+	if (bh_parse_port_open(untrusted_payload, len, &n) < 0)
+		return -EPROTO;
+	s = stream_find(a, id);
+	if (!s) /* ended meanwhile: the host may unplug at once */
+		return bh_chan_send(&a->chan, BH_MSG_PORT_CLOSED, id, NULL, 0);
+	if (s->port_offered)
+		return -EPROTO;
+	s->port_offered = 1;
+	s->port_n = n;
+	/* Listen before looking, so that a port appearing in between still
+	 * wakes us. */
+	if (a->uevent_fd < 0) {
+		int fd = dataport_uevent_open();
+
+		if (fd < 0)
+			LOG_WARN("uevent socket: %s", strerror(-fd));
+		a->uevent_fd = fd;
+	}
+	try_open_port(s);
+	return 0;
+}
+
+static int handle_port_switch(struct agent *a, uint32_t id)
+{
+	struct agent_stream *s = stream_find(a, id);
+
+	if (!s)
+		return 0;
+	if (!s->port_offered || s->in_switched || s->stdin_eof)
+		return -EPROTO;
+	s->in_switched = 1;
+	return 0;
+}
+
+static int handle_port_end(struct agent *a, uint32_t id,
+			   const uint8_t *untrusted_payload, uint32_t len)
+{
+	struct agent_stream *s;
+	uint64_t count;
+
+	if (bh_parse_port_end(untrusted_payload, len, &count) < 0)
+		return -EPROTO;
+	s = stream_find(a, id);
+	if (!s)
+		return 0;
+	if (!s->in_switched)
+		return -EPROTO;
+	if (s->in_end_known)
+		return 0; /* the port ended first (its peer's QEMU went) */
+	s->in_end_known = 1;
+	s->in_expect = count;
+	s->stdin_eof = 1;
+	if (s->stdin_len == 0 && input_over(s) && s->in_fd >= 0) {
+		if (s->sock_service)
+			shutdown(s->in_fd, SHUT_WR);
+		close_fd(&s->in_fd);
+	}
+	return 0;
+}
+
+/* Reads what the peer sent on the port into stdin_buf (or drops it when
+ * nobody reads any more). A read of a virtio port returns one guest
+ * buffer (a page) at most, so this reads until the port is empty or the
+ * buffer full: one pass of the loop per window, not per page. A port
+ * that ends before the count (the peer's QEMU unplugged it: its qube is
+ * gone) ends the input there. */
+static int port_read(struct agent_stream *s)
+{
+	uint64_t want = BH_STREAM_WINDOW;
+	ssize_t n = 0;
+	int pages = 0;
+
+	if (s->in_end_known && s->in_expect - s->in_got < want)
+		want = s->in_expect - s->in_got;
+	if (!s->stdin_buf) {
+		s->stdin_buf = malloc(BH_STREAM_WINDOW);
+		if (!s->stdin_buf)
+			return -ENOMEM;
+	}
+	/* Bounded also when dropping (stdin_len stays 0). */
+	while (s->stdin_len < want && pages++ < 128) {
+		n = read(s->port_fd, s->stdin_buf + s->stdin_len,
+			 (size_t)(want - s->stdin_len));
+		if (n <= 0)
+			break;
+		s->in_got += (uint64_t)n;
+		if (s->in_fd < 0)
+			continue; /* nobody reads: dropped, sender not stuck */
+		s->stdin_len += (uint32_t)n;
+		s->stdin_from_port = 1;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0 && s->stdin_len < want && pages <= 128) {
+		s->in_end_known = 1;
+		s->in_expect = s->in_got;
+		s->stdin_eof = 1;
+		if (s->stdin_len == 0 && s->in_fd >= 0) {
+			if (s->sock_service)
+				shutdown(s->in_fd, SHUT_WR);
+			close_fd(&s->in_fd);
+		}
+	}
+	return 0;
+}
+
+/* Moves pbuf to the port; at the end of out_fd, PORT_END with the count. */
+static int port_write(struct agent *a, struct agent_stream *s)
+{
+	uint8_t p[8];
+
+	/* A virtio port takes at most 32 KiB a write: go on until it
+	 * would block. */
+	while (s->pbuf_off < s->pbuf_len) {
+		ssize_t n = write(s->port_fd, s->pbuf + s->pbuf_off,
+				  s->pbuf_len - s->pbuf_off);
+
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return 0;
+		if (n <= 0) {
+			/* The port is gone (the peer's qube stopped): the
+			 * rest is dropped, as the relay drops it then. */
+			close_fd(&s->out_fd);
+			s->out_port_eof = 1;
+			s->pbuf_off = s->pbuf_len = 0;
+		} else {
+			s->pbuf_off += (uint32_t)n;
+			s->out_port_bytes += (uint64_t)n;
+			if (s->pbuf_off == s->pbuf_len)
+				s->pbuf_off = s->pbuf_len = 0;
+		}
+	}
+	if (s->out_port_eof && s->pbuf_len == 0 && !s->out_end_sent) {
+		s->out_end_sent = 1;
+		bh_put_u64(p, s->out_port_bytes);
+		return bh_chan_send(&a->chan, BH_MSG_PORT_END, s->id, p, 8);
+	}
+	return 0;
+}
+
+/* out_fd's data once switched: into pbuf, then port_write. */
+static int port_pump_out(struct agent *a, struct agent_stream *s)
+{
+	ssize_t n;
+
+	if (!s->pbuf) {
+		s->pbuf = malloc(BH_FRAME_MAX_PAYLOAD);
+		if (!s->pbuf)
+			return -ENOMEM;
+	}
+	n = read(s->out_fd, s->pbuf, BH_FRAME_MAX_PAYLOAD);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n < 0 && errno != ECONNRESET)
+		return -errno;
+	if (n <= 0) {
+		close_fd(&s->out_fd);
+		s->out_port_eof = 1;
+	} else {
+		s->pbuf_off = 0;
+		s->pbuf_len = (uint32_t)n;
+	}
+	return port_write(a, s);
+}
+
+/* Before each poll: a stream whose port is open switches its output
+ * there, in order after the frames already queued. */
+static int ports_switch(struct agent *a)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < BH_MAX_STREAMS; i++) {
+		struct agent_stream *s = &a->streams[i];
+
+		if (!s->id || s->port_fd < 0 || s->out_switched ||
+		    s->out_fd < 0)
+			continue;
+		s->out_switched = 1;
+		r = bh_chan_send(&a->chan, BH_MSG_PORT_SWITCH, s->id, NULL, 0);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static void ports_uevent(struct agent *a)
+{
+	size_t i;
+
+	dataport_uevent_drain(a->uevent_fd);
+	for (i = 0; i < BH_MAX_STREAMS; i++)
+		if (a->streams[i].id)
+			try_open_port(&a->streams[i]);
 }
 
 int agent_handle_frame(struct agent *a, const struct bh_frame_hdr *h,
@@ -308,6 +570,13 @@ int agent_handle_frame(struct agent *a, const struct bh_frame_hdr *h,
 		if (!s)
 			return 0;
 		return bh_credit_grant(&s->send_credit, v);
+	case BH_MSG_PORT_OPEN:
+		return handle_port_open(a, h->stream, untrusted_payload,
+					h->len);
+	case BH_MSG_PORT_SWITCH:
+		return handle_port_switch(a, h->stream);
+	case BH_MSG_PORT_END:
+		return handle_port_end(a, h->stream, untrusted_payload, h->len);
 	case BH_MSG_EXIT:
 		/* How a call of ours ended. */
 		if (bh_parse_exit(untrusted_payload, h->len, &kind, &v) < 0)
@@ -364,12 +633,18 @@ static int pump_input(struct agent *a, struct agent_stream *s)
 	}
 	memmove(s->stdin_buf, s->stdin_buf + n, s->stdin_len - (size_t)n);
 	s->stdin_len -= (uint32_t)n;
-	s->stdin_outstanding -= (uint32_t)n;
-	if (s->stdin_len == 0 && s->stdin_eof && s->in_fd >= 0) {
+	if (s->stdin_len == 0 && input_over(s) && s->in_fd >= 0) {
 		if (s->sock_service)
 			shutdown(s->in_fd, SHUT_WR);
 		close_fd(&s->in_fd);
 	}
+	/* Port bytes are paced by the port itself, not by credit. */
+	if (s->stdin_from_port) {
+		if (s->stdin_len == 0)
+			s->stdin_from_port = 0;
+		return 0;
+	}
+	s->stdin_outstanding -= (uint32_t)n;
 	return bh_chan_send_u32(&a->chan, BH_MSG_CREDIT, s->id, (uint32_t)n);
 }
 
@@ -403,16 +678,21 @@ static int pump_output(struct agent *a, struct agent_stream *s, int *fd,
 
 /* A call is over when the host said how it ended and everything the
  * service sent has reached the caller. */
-static int finish_call(struct agent_stream *s)
+static int finish_call(struct agent *a, struct agent_stream *s)
 {
 	if (s->stdin_len && s->in_fd >= 0)
+		return 0;
+	/* The service's output continues on the port: its EXIT came after
+	 * its PORT_END, but the bytes may still be on their way. */
+	if (s->in_switched && s->in_fd >= 0 && s->port_fd >= 0 &&
+	    !port_input_done(s))
 		return 0;
 	close_fd(&s->in_fd);
 	if (s->conn_fd >= 0)
 		call_sock_send_status(s->conn_fd,
 				      bh_exit_status(s->exit_kind,
 						     s->exit_value));
-	stream_release(s);
+	stream_end(a, s);
 	return 1;
 }
 
@@ -427,15 +707,20 @@ static int finish_streams(struct agent *a)
 		if (!s->id || !s->exited)
 			continue;
 		if (s->call) {
-			finish_call(s);
+			finish_call(a, s);
 			continue;
 		}
-		if (s->out_fd >= 0 || s->err_fd >= 0)
+		/* PORT_END goes before EXIT, so the peer knows the count
+		 * before it learns the end. */
+		if (s->out_fd >= 0 || s->err_fd >= 0 ||
+		    (s->out_switched && !s->out_end_sent))
 			continue;
 		r = send_exit(a, s->id, s->exit_kind, s->exit_value);
 		if (r < 0)
 			return r;
-		stream_release(s);
+		r = stream_end(a, s);
+		if (r < 0)
+			return r;
 		a->jobs_finished++;
 	}
 	return 0;
@@ -545,6 +830,7 @@ static int take_call(struct agent *a, size_t slot)
 	s->out_fd = fds[0];
 	s->in_fd = fds[1];
 	s->err_fd = -1;
+	s->port_fd = -1;
 	/* Nothing may go out before the daemon joins the call with its
 	 * service and grants a window (streams.h). */
 	s->send_credit.avail = 0;
@@ -565,9 +851,10 @@ static void call_conn_event(struct agent_stream *s)
 /* ---- the loop ---- */
 
 enum slot_kind { SLOT_CHAN, SLOT_SIG, SLOT_LISTEN, SLOT_PENDING, SLOT_IN,
-		 SLOT_OUT, SLOT_ERR, SLOT_CONN };
+		 SLOT_OUT, SLOT_ERR, SLOT_CONN, SLOT_UEVENT, SLOT_PORT_IN,
+		 SLOT_PORT_OUT };
 
-#define POLL_MAX (3 + AGENT_PENDING_MAX + 4 * BH_MAX_STREAMS)
+#define POLL_MAX (4 + AGENT_PENDING_MAX + 6 * BH_MAX_STREAMS)
 
 int agent_serve(struct agent *a, int sig_fd)
 {
@@ -588,6 +875,8 @@ int agent_serve(struct agent *a, int sig_fd)
 		pslot[n++] = (slot_);                                         \
 	} while (0)
 
+		if ((r = ports_switch(a)) < 0)
+			return r;
 		if ((r = finish_streams(a)) < 0)
 			return r;
 		if ((r = bh_chan_flush(&a->chan)) < 0)
@@ -607,6 +896,8 @@ int agent_serve(struct agent *a, int sig_fd)
 					ADD(a->pending[i], POLLIN,
 					    SLOT_PENDING, NULL, i);
 		}
+		if (a->uevent_fd >= 0)
+			ADD(a->uevent_fd, POLLIN, SLOT_UEVENT, NULL, 0);
 		for (i = 0; i < BH_MAX_STREAMS; i++) {
 			struct agent_stream *s = &a->streams[i];
 
@@ -616,6 +907,21 @@ int agent_serve(struct agent *a, int sig_fd)
 				ADD(s->in_fd, POLLOUT, SLOT_IN, s, 0);
 			if (s->conn_fd >= 0)
 				ADD(s->conn_fd, POLLIN, SLOT_CONN, s, 0);
+			if (s->port_fd >= 0 && s->in_switched &&
+			    s->stdin_len == 0 && !port_input_done(s))
+				ADD(s->port_fd, POLLIN, SLOT_PORT_IN, s, 0);
+			if (s->port_fd >= 0 && s->pbuf_len)
+				ADD(s->port_fd, POLLOUT, SLOT_PORT_OUT, s, 0);
+			if (s->out_switched) {
+				/* On the port: paced by pbuf, not credit. */
+				if (s->out_fd >= 0 && !s->pbuf_len)
+					ADD(s->out_fd, POLLIN, SLOT_OUT, s, 0);
+				if (s->err_fd >= 0 && s->send_credit.avail &&
+				    bh_chan_pending(&a->chan) <
+					    AGENT_PAUSE_BYTES)
+					ADD(s->err_fd, POLLIN, SLOT_ERR, s, 0);
+				continue;
+			}
 			/* Credit bounds payload; this bounds headers too
 			 * when a command writes in tiny pieces. */
 			if (!s->send_credit.avail ||
@@ -675,10 +981,25 @@ int agent_serve(struct agent *a, int sig_fd)
 					r = pump_input(a, s);
 				break;
 			case SLOT_OUT:
-				if (s->id && p[i].fd == s->out_fd)
+				if (s->id && p[i].fd == s->out_fd &&
+				    s->out_switched)
+					r = port_pump_out(a, s);
+				else if (s->id && p[i].fd == s->out_fd)
 					r = pump_output(a, s, &s->out_fd,
 							s->call ? BH_MSG_STDIN
 								: BH_MSG_STDOUT);
+				break;
+			case SLOT_UEVENT:
+				ports_uevent(a);
+				break;
+			case SLOT_PORT_IN:
+				if (s->id && p[i].fd == s->port_fd &&
+				    s->stdin_len == 0)
+					r = port_read(s);
+				break;
+			case SLOT_PORT_OUT:
+				if (s->id && p[i].fd == s->port_fd)
+					r = port_write(a, s);
 				break;
 			case SLOT_ERR:
 				if (s->id && p[i].fd == s->err_fd)

@@ -34,6 +34,22 @@ struct agent_stream {
 	int stdin_eof;
 	int exited;
 	uint32_t exit_kind, exit_value;
+	/* Direct data port (docs/rpc-data-path.md): the host offered
+	 * bulkhead.data.port_n (port_offered), port_fd once it is open.
+	 * Sending: after PORT_SWITCH out_fd's data goes to the port through
+	 * pbuf; PORT_END carries out_port_bytes once out_fd ended.
+	 * Receiving: after the peer's PORT_SWITCH (in_switched) in_fd is fed
+	 * from the port, in_expect bytes once PORT_END said so. */
+	int port_offered;
+	uint32_t port_n;
+	int port_fd;
+	int out_switched, out_port_eof, out_end_sent;
+	uint64_t out_port_bytes;
+	uint8_t *pbuf;
+	uint32_t pbuf_off, pbuf_len;
+	int in_switched, in_end_known;
+	int stdin_from_port; /* stdin_buf holds port bytes: no credit */
+	uint64_t in_expect, in_got;
 };
 
 /* Local callers accepted whose request has not arrived yet. */
@@ -49,6 +65,7 @@ struct agent {
 	int jobs_finished;
 	int poweroff_requested;
 	int host_gone;
+	int uevent_fd; /* -1 until a port is awaited */
 	/* Replaced by the fuzz target so that no process is started. */
 	int (*spawn)(const struct bh_exec_req *req, const char *user,
 		     struct spawned *out);

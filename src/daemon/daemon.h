@@ -46,6 +46,7 @@
 #define CONSOLE_TAIL_LINES 15
 
 struct client;
+struct dataport;
 struct rpc_ask;
 struct store;
 
@@ -74,6 +75,14 @@ struct qstream {
 	int input_eof;		/* EOF of the input went to the guest */
 	/* A call: the service it asked for, kept until the target runs. */
 	struct bh_service_req *svc;
+	/* Direct data port (dataport.h): bytes of the call relayed so far
+	 * (counted on the QS_CALL end), the port's number once one is being
+	 * plugged (port_tried: never again for this call), port_ready once
+	 * PORT_OPEN went to the guest, out_switched once the guest's data
+	 * continues on the port. */
+	uint64_t relayed;
+	uint32_t port_n;
+	int port_tried, port_ready, out_switched;
 };
 
 enum dispvm_state {
@@ -178,6 +187,11 @@ struct daemon {
 	struct client *clients;
 	struct dispvm *dispvms;
 	struct rpc_ask *asks; /* calls waiting for the user (rpc_ask.h) */
+	struct dataport *dataports; /* dataport.h */
+	uint32_t next_dataport;
+	/* Unless BULKHEAD_DATAPORTS=1: every call stays on the relay
+	 * (main.c says why ports are opt-in for now). */
+	int dataports_off;
 	uint32_t next_ask_id;
 };
 

@@ -16,6 +16,7 @@
 #include "daemon/client.h"
 #include "daemon/dispvm_pool.h"
 #include "daemon/dispvm_snapshot.h"
+#include "daemon/dataport.h"
 #include "daemon/jail.h"
 #include "daemon/leftover_qemu.h"
 #include "daemon/qube_power.h"
@@ -260,6 +261,9 @@ int dispvm_launch(struct daemon *d, struct dispvm *dv, struct qube_spec *spec,
 	dv->vm_alive = 1;
 	bh_chan_init(&dv->chan, dv->vm.chan_fd, DISPVM_CHAN_OUT_MAX);
 	qmp_init(&dv->qmp, dv->vm.qmp_fd);
+	dv->qmp.on_reply = dataport_qmp_reply;
+	dv->qmp.on_device_deleted = dataport_qmp_deleted;
+	dv->qmp.ctx = dv;
 	dv->state = DV_BOOTING;
 	dv->started_ms = bh_now_ms();
 	dv->deadline_ms = dv->started_ms + d->boot_timeout_ms;

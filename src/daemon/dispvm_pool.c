@@ -12,7 +12,6 @@
 #include "lib/util.h"
 #include "proto/frame.h"
 
-#define INPUTS_MAX 8192u
 
 /* The feature preload-dispvm-max of dvm, bounded; 0 when unset, invalid
  * or for the minimal template (it has no qube to carry the feature). */
@@ -93,8 +92,9 @@ struct dispvm *pool_take(struct daemon *d, const char *dvm)
 			found = dv;
 	if (!found)
 		return NULL;
-	now = malloc(INPUTS_MAX);
-	if (!now || dispvm_snapshot_inputs(d, dvm, now, INPUTS_MAX) < 0 ||
+	now = malloc(SNAPSHOT_MANIFEST_MAX);
+	if (!now ||
+	    dispvm_snapshot_inputs(d, dvm, now, SNAPSHOT_MANIFEST_MAX) < 0 ||
 	    strcmp(now, found->snap_manifest)) {
 		LOG_INFO("%s: preloaded disposables are stale (their template, "
 			 "kernel or QEMU changed); destroying them",

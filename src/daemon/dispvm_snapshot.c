@@ -25,10 +25,9 @@
 
 /* First line of every manifest; bump it when the format or what a
  * snapshot holds changes, so older snapshots turn stale. */
-#define MANIFEST_MAGIC "bulkhead-snapshot 1"
+#define MANIFEST_MAGIC "bulkhead-snapshot 2"
 /* Separates the inputs (compared) from what the take recorded. */
 #define MANIFEST_SEP "--\n"
-#define MANIFEST_MAX 8192u
 /* The fd name QEMU knows the state file by while it migrates into it. */
 #define SNAP_FDNAME "bhsnap"
 
@@ -52,6 +51,38 @@ static int file_identity(const char *path, char *out, size_t cap)
 	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
 }
 
+/* "argv A B C...\n" for spec under a fixed name, into out. */
+static int argv_line(const char *qemu, const struct qube_spec *spec, int kvm,
+		     char *out, size_t cap)
+{
+	static const struct engine_fds fds = { 3, 4, 5 };
+	struct qube_spec s = *spec;
+	char *argv[96], *store = malloc(8192);
+	size_t used = 0, i;
+	int r, n;
+
+	if (!store)
+		return -ENOMEM;
+	s.name = "snapshot";
+	s.cmdline_name = NULL;
+	s.restore_fd = 0;
+	r = engine_qemu_argv(qemu, &s, kvm ? ACCEL_KVM : ACCEL_TCG, &fds, argv,
+			     sizeof(argv) / sizeof(*argv), store, 8192);
+	n = r < 0 ? -1 : snprintf(out, cap, "argv");
+	for (i = 0; n >= 0 && (size_t)n < cap - used && argv[i]; i++) {
+		used += (size_t)n;
+		n = snprintf(out + used, cap - used, " %s", argv[i]);
+	}
+	if (n >= 0 && (size_t)n < cap - used) {
+		used += (size_t)n;
+		n = snprintf(out + used, cap - used, "\n");
+	}
+	free(store);
+	if (r < 0)
+		return r;
+	return n < 0 || (size_t)n >= cap - used ? -ENAMETOOLONG : 0;
+}
+
 int snapshot_manifest_inputs(const char *qemu, const struct qube_spec *spec,
 			     int kvm, const char *private_src, char *out,
 			     size_t cap)
@@ -72,6 +103,13 @@ int snapshot_manifest_inputs(const char *qemu, const struct qube_spec *spec,
 	if (n < 0 || (size_t)n >= cap)
 		return -ENAMETOOLONG;
 	used = (size_t)n;
+	/* QEMU's command line as the daemon builds it today (the name and
+	 * fds aside): a change of device layout in a new daemon (more
+	 * virtio-serial ports, say) must not meet an old stream. */
+	r = argv_line(qemu, spec, kvm, out + used, cap - used);
+	if (r < 0)
+		return r;
+	used += strlen(out + used);
 	for (i = 0; i < 5; i++) {
 		char id[PATH_MAX + 128];
 
@@ -152,7 +190,7 @@ static int read_manifest(const char *dir, char **inputs, char *name,
 
 	if (bh_path_fmt(path, sizeof(path), "%s/manifest", dir))
 		return -ENAMETOOLONG;
-	r = bh_read_file(path, MANIFEST_MAX, &text, &len);
+	r = bh_read_file(path, SNAPSHOT_MANIFEST_MAX, &text, &len);
 	if (r < 0)
 		return r;
 	sep = strstr(text, "\n" MANIFEST_SEP);
@@ -194,7 +232,7 @@ void snapshot_prepare(struct daemon *d, struct dispvm *dv,
 	dv->snap_fd = -1;
 	if (!snapshots_wanted(d, dv->dvm))
 		return;
-	want = malloc(MANIFEST_MAX);
+	want = malloc(SNAPSHOT_MANIFEST_MAX);
 	if (!want || engine_find_qemu(qemu, sizeof(qemu)) < 0 ||
 	    snapshot_dir_for(d, dv->dvm, dir, sizeof(dir)) ||
 	    snprintf(dv->snap_key, sizeof(dv->snap_key), "%s",
@@ -203,7 +241,8 @@ void snapshot_prepare(struct daemon *d, struct dispvm *dv,
 		return;
 	}
 	r = snapshot_manifest_inputs(qemu, spec, d->accel.accel == ACCEL_KVM,
-				     dv->private_src, want, MANIFEST_MAX);
+				     dv->private_src, want,
+				     SNAPSHOT_MANIFEST_MAX);
 	if (r < 0) {
 		LOG_WARN("%s: cannot describe its boot for a snapshot (%s); "
 			 "cold boot",

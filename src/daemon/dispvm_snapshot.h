@@ -31,6 +31,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The most a manifest (and its inputs) may take. */
+#define SNAPSHOT_MANIFEST_MAX 16384u
+
 struct daemon;
 struct dispvm;
 struct qube_spec;

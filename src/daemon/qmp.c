@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -32,6 +33,163 @@ static int send_json(struct qmp *q, json_t *obj)
 	return r;
 }
 
+int qmp_name_ok(const char *name)
+{
+	size_t n = 0;
+
+	if (!name)
+		return 0;
+	for (; name[n]; n++)
+		if (!((name[n] >= 'a' && name[n] <= 'z') ||
+		      (name[n] >= '0' && name[n] <= '9') || name[n] == '.'))
+			return 0;
+	return n > 0 && n < 64;
+}
+
+static int send_obj_fd(struct qmp *q, json_t *obj, int fd);
+
+/* Sends obj (a command; consumed) with "id": tag, and fd passed
+ * alongside when fd >= 0. */
+static int send_tagged(struct qmp *q, json_t *obj, uint32_t tag, int fd)
+{
+	if (!obj)
+		return -ENOMEM;
+	if (q->state != QMP_READY || tag == 0) {
+		json_decref(obj);
+		return q->state != QMP_READY ? -ENOTCONN : -EINVAL;
+	}
+	if (json_object_set_new(obj, "id", json_integer(tag)) < 0) {
+		json_decref(obj);
+		return -ENOMEM;
+	}
+	return send_obj_fd(q, obj, fd);
+}
+
+/* Sends obj (consumed) as one line, with fd passed alongside when
+ * fd >= 0: in one sendmsg, so that QEMU has the fd when it runs the
+ * command. */
+static int send_obj_fd(struct qmp *q, json_t *obj, int fd)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} c;
+	struct msghdr m = { 0 };
+	struct iovec iov;
+	char *text, *line;
+	size_t len;
+	ssize_t n;
+
+	if (fd < 0)
+		return send_json(q, obj);
+	text = json_dumps(obj, JSON_COMPACT);
+	json_decref(obj);
+	if (!text)
+		return -ENOMEM;
+	len = strlen(text);
+	line = realloc(text, len + 2);
+	if (!line) {
+		free(text);
+		return -ENOMEM;
+	}
+	line[len++] = '\n';
+	iov.iov_base = line;
+	iov.iov_len = len;
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	memset(&c, 0, sizeof(c));
+	m.msg_control = c.buf;
+	m.msg_controllen = sizeof(c.buf);
+	c.h.cmsg_level = SOL_SOCKET;
+	c.h.cmsg_type = SCM_RIGHTS;
+	c.h.cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(&c.h), &fd, sizeof(int));
+	do
+		n = sendmsg(q->fd, &m, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	free(line);
+	if (n < 0)
+		return -errno;
+	/* The rest (rare: commands are far below the socket buffer) goes
+	 * without the fd, which went with the first byte. */
+	if ((size_t)n < len)
+		return bh_write_all(q->fd, (const char *)iov.iov_base + n,
+				    len - (size_t)n) == 0
+			       ? 0
+			       : -EIO;
+	return 0;
+}
+
+int qmp_getfd_tagged(struct qmp *q, uint32_t tag, const char *fdname, int fd)
+{
+	if (!qmp_name_ok(fdname) || fd < 0)
+		return -EINVAL;
+	return send_tagged(q,
+			   json_pack("{s:s,s:{s:s}}", "execute", "getfd",
+				     "arguments", "fdname", fdname),
+			   tag, fd);
+}
+
+int qmp_chardev_add_fd_tagged(struct qmp *q, uint32_t tag, const char *id,
+			      const char *fdname)
+{
+	if (!qmp_name_ok(id) || !qmp_name_ok(fdname))
+		return -EINVAL;
+	return send_tagged(
+		q,
+		json_pack("{s:s,s:{s:s,s:{s:s,s:{s:b,s:{s:s,s:{s:s}}}}}}",
+			  "execute", "chardev-add", "arguments", "id", id,
+			  "backend", "type", "socket", "data", "server", 0,
+			  "addr", "type", "fd", "data", "str", fdname),
+		tag, -1);
+}
+
+int qmp_chardev_remove_tagged(struct qmp *q, uint32_t tag, const char *id)
+{
+	if (!qmp_name_ok(id))
+		return -EINVAL;
+	return send_tagged(q,
+			   json_pack("{s:s,s:{s:s}}", "execute",
+				     "chardev-remove", "arguments", "id", id),
+			   tag, -1);
+}
+
+int qmp_port_add_tagged(struct qmp *q, uint32_t tag, const char *dev,
+			const char *chardev, const char *port_name)
+{
+	if (!qmp_name_ok(dev) || !qmp_name_ok(chardev) ||
+	    !qmp_name_ok(port_name))
+		return -EINVAL;
+	return send_tagged(q,
+			   json_pack("{s:s,s:{s:s,s:s,s:s,s:s}}", "execute",
+				     "device_add", "arguments", "driver",
+				     "virtserialport", "id", dev, "chardev",
+				     chardev, "name", port_name),
+			   tag, -1);
+}
+
+int qmp_device_del_tagged(struct qmp *q, uint32_t tag, const char *dev)
+{
+	if (!qmp_name_ok(dev))
+		return -EINVAL;
+	return send_tagged(q,
+			   json_pack("{s:s,s:{s:s}}", "execute", "device_del",
+				     "arguments", "id", dev),
+			   tag, -1);
+}
+
+/* The tag of a reply: an integer 1..UINT32_MAX that we sent, else 0. */
+static uint32_t reply_tag(json_t *msg)
+{
+	json_t *id = json_object_get(msg, "id");
+	json_int_t v;
+
+	if (!json_is_integer(id))
+		return 0;
+	v = json_integer_value(id);
+	return v >= 1 && v <= (json_int_t)UINT32_MAX ? (uint32_t)v : 0;
+}
+
 int qmp_command(struct qmp *q, const char *name)
 {
 	if (q->state != QMP_READY)
@@ -50,49 +208,13 @@ int qmp_command_str(struct qmp *q, const char *name, const char *key,
 
 int qmp_getfd(struct qmp *q, const char *fdname, int fd)
 {
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} ctl;
 	json_t *obj;
-	char *text;
-	struct iovec iov;
-	struct msghdr m;
-	struct cmsghdr *c;
-	ssize_t n;
-	size_t len;
 
 	if (q->state != QMP_READY)
 		return -ENOTCONN;
 	obj = json_pack("{s:s, s:{s:s}}", "execute", "getfd", "arguments",
 			"fdname", fdname);
-	text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
-	json_decref(obj);
-	if (!text)
-		return -ENOMEM;
-	len = strlen(text);
-	text[len] = '\n'; /* json_dumps's NUL becomes the line's end */
-	memset(&ctl, 0, sizeof(ctl));
-	memset(&m, 0, sizeof(m));
-	iov.iov_base = text;
-	iov.iov_len = len + 1;
-	m.msg_iov = &iov;
-	m.msg_iovlen = 1;
-	m.msg_control = ctl.buf;
-	m.msg_controllen = sizeof(ctl.buf);
-	c = CMSG_FIRSTHDR(&m);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	/* A short line on an idle socket: sent whole or not at all. */
-	do
-		n = sendmsg(q->fd, &m, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	free(text);
-	if (n < 0)
-		return -errno;
-	return (size_t)n == len + 1 ? 0 : -EIO;
+	return obj ? send_obj_fd(q, obj, fd) : -ENOMEM;
 }
 
 /* Copies a QEMU-supplied string for our logs, printable ASCII only. */
@@ -137,6 +259,8 @@ int qmp_handle_line(struct qmp *q, const char *untrusted_line, size_t len,
 
 			json_t *status = json_object_get(
 				json_object_get(msg, "data"), "status");
+			json_t *dev = json_object_get(
+				json_object_get(msg, "data"), "device");
 
 			if (!strcmp(q->last_event, "SHUTDOWN") &&
 			    json_is_string(reason))
@@ -149,12 +273,25 @@ int qmp_handle_line(struct qmp *q, const char *untrusted_line, size_t len,
 					 json_string_value(status));
 				q->migration_changed = 1;
 			}
+			/* Only ids that qmp_name_ok would send reach the
+			 * callback: anything else was never ours. */
+			if (!strcmp(q->last_event, "DEVICE_DELETED") &&
+			    json_is_string(dev) &&
+			    qmp_name_ok(json_string_value(dev)) &&
+			    q->on_device_deleted)
+				q->on_device_deleted(q->ctx,
+						     json_string_value(dev));
 			LOG_DEBUG("%s: QMP event %s", qube, q->last_event);
 		}
 	} else if (json_object_get(msg, "return")) {
+		uint32_t tag = reply_tag(msg);
+
 		if (q->state == QMP_NEGOTIATING)
 			q->state = QMP_READY;
+		else if (tag && q->on_reply)
+			q->on_reply(q->ctx, tag, 1);
 	} else if ((v = json_object_get(msg, "error"))) {
+		uint32_t tag = reply_tag(msg);
 		json_t *desc = json_object_get(v, "desc");
 		char text[256];
 
@@ -162,6 +299,8 @@ int qmp_handle_line(struct qmp *q, const char *untrusted_line, size_t len,
 			 json_is_string(desc) ? json_string_value(desc)
 					      : "(no description)");
 		LOG_WARN("%s: QMP error: %s", qube, text);
+		if (tag && q->on_reply && q->state == QMP_READY)
+			q->on_reply(q->ctx, tag, 0);
 	} else {
 		r = -EPROTO;
 	}

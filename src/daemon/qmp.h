@@ -5,6 +5,7 @@
 #define BH_DAEMON_QMP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* QMP replies we expect are small; a longer line is an error. */
 #define QMP_LINE_MAX (64u * 1024u)
@@ -24,6 +25,14 @@ struct qmp {
 	 * snapshot code to act on (dispvm_snapshot.h). */
 	char migration[32];
 	int migration_changed;
+	/* Replies to tagged commands (qmp_*_tagged below) and the
+	 * DEVICE_DELETED event, for the data ports (docs/rpc-data-path.md).
+	 * QEMU chooses what it echoes: a receiver must look the tag or the
+	 * device id up among what it asked for and ignore anything else.
+	 * NULL: ignored. */
+	void (*on_reply)(void *ctx, uint32_t tag, int ok);
+	void (*on_device_deleted)(void *ctx, const char *untrusted_id);
+	void *ctx;
 };
 
 void qmp_init(struct qmp *q, int fd);
@@ -40,6 +49,28 @@ int qmp_command_str(struct qmp *q, const char *name, const char *key,
 /* `getfd`: passes fd to QEMU under fdname (SCM_RIGHTS), for a later
  * command that names it ("fd:NAME"). */
 int qmp_getfd(struct qmp *q, const char *fdname, int fd);
+
+/* Names we put into QMP commands (chardev and device ids, fd names, port
+ * names): 1..63 of [a-z0-9.], so nothing needs quoting anywhere. */
+int qmp_name_ok(const char *name);
+
+/* Commands for data ports, each carrying "id": tag (1..UINT32_MAX), whose
+ * reply comes to on_reply. Return 0, -EINVAL (bad name or tag),
+ * -ENOTCONN, or a write error. */
+/* getfd fdname, passing fd with SCM_RIGHTS in the same write. */
+int qmp_getfd_tagged(struct qmp *q, uint32_t tag, const char *fdname, int fd);
+/* A client socket chardev on a file descriptor named by getfd. (QMP's
+ * socket chardev defaults to server mode, which fails on a connected
+ * socket: hence server=false.) */
+int qmp_chardev_add_fd_tagged(struct qmp *q, uint32_t tag, const char *id,
+			      const char *fdname);
+int qmp_chardev_remove_tagged(struct qmp *q, uint32_t tag, const char *id);
+/* device_add virtserialport id=dev, chardev=chardev, name=port_name. */
+int qmp_port_add_tagged(struct qmp *q, uint32_t tag, const char *dev,
+			const char *chardev, const char *port_name);
+/* device_del: the reply comes at once, the device is gone only at the
+ * DEVICE_DELETED event, and its chardev is busy until then. */
+int qmp_device_del_tagged(struct qmp *q, uint32_t tag, const char *dev);
 
 /* Parses one QMP line into the state machine; exposed for unit tests. */
 int qmp_handle_line(struct qmp *q, const char *untrusted_line, size_t len,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "daemon/client.h"
+#include "daemon/dataport.h"
 #include "lib/log.h"
 #include "proto/exitcodes.h"
 
@@ -200,8 +201,8 @@ static int guest_output(struct dispvm *dv, struct qstream *s,
 	int *eof = h->type == BH_MSG_STDERR ? &s->err_eof : &s->guest_eof;
 	struct qstream *ps;
 
-	if (*eof)
-		return -EPROTO; /* data after EOF */
+	if (*eof || (h->type == BH_MSG_STDOUT && s->out_switched))
+		return -EPROTO; /* data after EOF, or after the switch */
 	if (h->len == 0)
 		*eof = 1;
 	else if (bh_credit_take(&s->guest_may_send, h->len) < 0)
@@ -220,6 +221,8 @@ static int guest_output(struct dispvm *dv, struct qstream *s,
 		relay_broken(dv, s);
 		return drop(dv, s, h->len);
 	}
+	ps->relayed += h->len;
+	dataport_maybe_plug(s->peer, ps);
 	return 0;
 }
 
@@ -231,7 +234,7 @@ static int guest_call_data(struct dispvm *dv, struct qstream *s,
 
 	/* Before the join the caller has no credit, so no data, and no
 	 * EOF either: its agent sends nothing until granted. */
-	if (s->guest_eof || !s->peer_id)
+	if (s->guest_eof || !s->peer_id || s->out_switched)
 		return -EPROTO;
 	if (h->len == 0)
 		s->guest_eof = 1;
@@ -243,7 +246,50 @@ static int guest_call_data(struct dispvm *dv, struct qstream *s,
 	if (h->len == 0)
 		ps->input_eof = 1;
 	if (bh_chan_send(&s->peer->chan, BH_MSG_STDIN, s->peer_id, p,
-			 h->len) < 0)
+			 h->len) < 0) {
+		relay_broken(dv, s);
+		return 0;
+	}
+	s->relayed += h->len;
+	dataport_maybe_plug(dv, s);
+	return 0;
+}
+
+/* The guest's data of s continues on the data port (PORT_SWITCH), or
+ * ended there after a count of bytes (PORT_END, untrusted payload): both
+ * go to the other end in order with the data frames before them. Only a
+ * stream whose port was opened may send them, once each. */
+static int guest_port_marker(struct dispvm *dv, struct qstream *s,
+			     const struct bh_frame_hdr *h, const uint8_t *p)
+{
+	struct qstream *ps;
+	uint64_t count;
+
+	if (!s->port_ready || s->guest_eof)
+		return -EPROTO;
+	if (h->type == BH_MSG_PORT_SWITCH) {
+		if (s->out_switched)
+			return -EPROTO;
+		s->out_switched = 1;
+	} else {
+		if (!s->out_switched ||
+		    bh_parse_port_end(p, h->len, &count) < 0)
+			return -EPROTO;
+		s->guest_eof = 1;
+		/* The guest's own word, for the log only: the receiver
+		 * trusts it no more than the relay trusts a data frame. */
+		LOG_INFO("data port %u: %s:%#x says it sent %llu bytes on it",
+			 s->port_n, dv->name, s->id, (unsigned long long)count);
+	}
+	ps = peer_stream(s);
+	if (!ps)
+		return 0; /* the other end is gone: its port is unplugged */
+	if (h->type == BH_MSG_PORT_END && s->role == QS_CALL) {
+		if (ps->input_eof)
+			return 0;
+		ps->input_eof = 1;
+	}
+	if (bh_chan_send(&s->peer->chan, h->type, s->peer_id, p, h->len) < 0)
 		relay_broken(dv, s);
 	return 0;
 }
@@ -304,8 +350,15 @@ int qs_guest_frame(struct dispvm *dv, const struct bh_frame_hdr *h,
 		   const uint8_t *untrusted_payload, uint32_t *kind,
 		   uint32_t *value)
 {
-	struct qstream *s = qs_find(dv, h->stream);
+	struct qstream *s;
 
+	/* Not tied to a live stream: the agent says so once its stream is
+	 * released, which may be after the daemon freed its end. */
+	if (h->type == BH_MSG_PORT_CLOSED) {
+		dataport_guest_closed(dv, h->stream);
+		return 0;
+	}
+	s = qs_find(dv, h->stream);
 	if (!s) {
 		/* The daemon ends a call (and frees its stream) on its own:
 		 * the guest's frames for it may still be on the way. A
@@ -324,6 +377,9 @@ int qs_guest_frame(struct dispvm *dv, const struct bh_frame_hdr *h,
 		return guest_call_data(dv, s, h, untrusted_payload);
 	case BH_MSG_CREDIT:
 		return guest_credit(dv, s, untrusted_payload, h->len);
+	case BH_MSG_PORT_SWITCH:
+	case BH_MSG_PORT_END:
+		return guest_port_marker(dv, s, h, untrusted_payload);
 	case BH_MSG_EXIT:
 		if (s->role == QS_CALL)
 			return -EPROTO;
@@ -406,6 +462,7 @@ void qs_qube_gone(struct dispvm *dv, const char *why)
 	struct client *c;
 	size_t i;
 
+	dataport_qube_gone(dv);
 	/* bh run --service waiting for dv to boot. */
 	for (c = dv->d ? dv->d->clients : NULL; c; c = c->next) {
 		if (c->dv != dv || c->sid || c == dv->client)

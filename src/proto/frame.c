@@ -67,6 +67,11 @@ int bh_frame_check_from_guest(const struct bh_frame_hdr *h)
 		return guest_opened(h->stream) && h->len > 0 ? 0 : -EPROTO;
 	case BH_MSG_STDIN:
 		return guest_opened(h->stream) ? 0 : -EPROTO;
+	case BH_MSG_PORT_SWITCH:
+	case BH_MSG_PORT_CLOSED:
+		return h->stream != 0 && h->len == 0 ? 0 : -EPROTO;
+	case BH_MSG_PORT_END:
+		return h->stream != 0 && h->len == 8 ? 0 : -EPROTO;
 	default:
 		return -EPROTO;
 	}
@@ -93,6 +98,12 @@ int bh_frame_check_from_host(const struct bh_frame_hdr *h)
 		return guest_opened(h->stream) ? 0 : -EPROTO;
 	case BH_MSG_EXIT:
 		return guest_opened(h->stream) && h->len == 8 ? 0 : -EPROTO;
+	case BH_MSG_PORT_OPEN:
+		return h->stream != 0 && h->len == 4 ? 0 : -EPROTO;
+	case BH_MSG_PORT_SWITCH:
+		return h->stream != 0 && h->len == 0 ? 0 : -EPROTO;
+	case BH_MSG_PORT_END:
+		return h->stream != 0 && h->len == 8 ? 0 : -EPROTO;
 	default:
 		return -EPROTO;
 	}
@@ -146,6 +157,38 @@ int bh_parse_hello(const uint8_t *untrusted_p, size_t len, uint32_t *version)
 	if (len != 8)
 		return -EPROTO;
 	*version = bh_get_u32(untrusted_p);
+	return 0;
+}
+
+void bh_put_u64(uint8_t *p, uint64_t v)
+{
+	bh_put_u32(p, (uint32_t)v);
+	bh_put_u32(p + 4, (uint32_t)(v >> 32));
+}
+
+uint64_t bh_get_u64(const uint8_t *p)
+{
+	return (uint64_t)bh_get_u32(p) | (uint64_t)bh_get_u32(p + 4) << 32;
+}
+
+int bh_parse_port_open(const uint8_t *untrusted_p, size_t len, uint32_t *n)
+{
+	uint32_t untrusted_n;
+
+	if (len != 4)
+		return -EPROTO;
+	untrusted_n = bh_get_u32(untrusted_p);
+	if (untrusted_n >= BH_DATAPORT_N_MAX)
+		return -EPROTO;
+	*n = untrusted_n;
+	return 0;
+}
+
+int bh_parse_port_end(const uint8_t *untrusted_p, size_t len, uint64_t *count)
+{
+	if (len != 8)
+		return -EPROTO;
+	*count = bh_get_u64(untrusted_p);
 	return 0;
 }
 

@@ -40,6 +40,9 @@
  * (BH_MSG_EXEC, BH_MSG_SERVICE) never do, so the two sides never pick
  * the same id. */
 #define BH_STREAM_GUEST_BIT 0x80000000u
+/* Data port numbers (bulkhead.data.N) stay below this; the host picks
+ * them, the agent refuses others. */
+#define BH_DATAPORT_N_MAX 1000000u
 
 enum bh_msg {
 	/* guest → host, stream 0: agent is up. payload: u32 version, u32 flags */
@@ -72,6 +75,25 @@ enum bh_msg {
 	 * new name, optionally warm up; the agent answers HELLO. payload:
 	 * BH_RESUME_LEN bytes (proto/resume.h) */
 	BH_MSG_RESUME = 11,
+	/* Direct data ports of a joined call (docs/rpc-data-path.md): the
+	 * bulk data of a call may leave the channel for a virtio-serial
+	 * port that the host plugged into both qubes, joined end to end
+	 * with no process of the host in between. Control (EOF, exit,
+	 * errors) stays on the channel. */
+	/* host → guest: a port for this stream is plugged or about to be.
+	 * payload: u32 N, the port is named bulkhead.data.N */
+	BH_MSG_PORT_OPEN = 12,
+	/* either way, in order with the stream's data frames: from here on
+	 * the sender's data of this direction continues on the port. No
+	 * payload. */
+	BH_MSG_PORT_SWITCH = 13,
+	/* either way: this direction ended after exactly this many bytes on
+	 * the port (instead of an empty data frame). payload: u64 count */
+	BH_MSG_PORT_END = 14,
+	/* guest → host: the agent closed its port of this stream and reads
+	 * nothing more from it; the host unplugs it once both ends said so.
+	 * No payload. */
+	BH_MSG_PORT_CLOSED = 15,
 
 	/* bh ↔ bulkheadd only (admin socket), never on a qube channel. */
 	/* bh → daemon: run in a fresh disposable of the global
@@ -133,6 +155,12 @@ int bh_parse_u32_payload(const uint8_t *untrusted_p, size_t len, uint32_t *v);
 int bh_parse_exit(const uint8_t *untrusted_p, size_t len, uint32_t *kind,
 		  uint32_t *value);
 int bh_parse_hello(const uint8_t *untrusted_p, size_t len, uint32_t *version);
+/* BH_MSG_PORT_OPEN: N must be below BH_DATAPORT_N_MAX. */
+int bh_parse_port_open(const uint8_t *untrusted_p, size_t len, uint32_t *n);
+/* BH_MSG_PORT_END: a u64 byte count. */
+int bh_parse_port_end(const uint8_t *untrusted_p, size_t len, uint64_t *count);
+void bh_put_u64(uint8_t *p, uint64_t v);
+uint64_t bh_get_u64(const uint8_t *p);
 
 /* The shell-style exit status a command's BH_MSG_EXIT maps to:
  * its code, 128+signal, or 125/126/127 for a command that never started

@@ -17,7 +17,13 @@
  * The struct qmp's fd is one end of a non-blocking socket pair created once
  * per process, as the daemon's is; the target drains the other end after
  * each input and checks that the only thing the client ever writes is one
- * qmp_capabilities command, on the greeting. */
+ * qmp_capabilities command, on the greeting.
+ *
+ * The data-port callbacks (on_reply, on_device_deleted) are set: a tag
+ * that reaches them is 1..UINT32_MAX and comes only in READY, a device id
+ * is one that qmp_name_ok accepts (what the daemon could have sent), and
+ * that id goes through the daemon's own parser of it
+ * (dataport_qmp_deleted) on a qube with no ports, which must find none. */
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,6 +33,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "daemon/daemon.h"
+#include "daemon/dataport.h"
 #include "daemon/qmp.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -40,6 +48,27 @@ static int sv[2] = { -1, -1 };
 /* struct qmp holds a 64 KiB line buffer: keep it off the stack. */
 static struct qmp q;
 static uint8_t spaces[QMP_LINE_MAX - 6];
+static struct daemon dmn;
+static struct dispvm dv;
+
+NO_COVERAGE
+static void on_reply(void *ctx, uint32_t tag, int ok)
+{
+	CHECK(ctx == &dv);
+	CHECK(tag != 0);
+	CHECK(ok == 0 || ok == 1);
+	CHECK(q.state == QMP_READY);
+	dataport_qmp_reply(ctx, tag, ok);
+}
+
+NO_COVERAGE
+static void on_deleted(void *ctx, const char *id)
+{
+	CHECK(ctx == &dv);
+	CHECK(qmp_name_ok(id));
+	dataport_qmp_deleted(ctx, id);
+	CHECK(dmn.dataports == NULL);
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -139,6 +168,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	qmp_init(&q, sv[1]);
+	q.on_reply = on_reply;
+	q.on_device_deleted = on_deleted;
+	q.ctx = &dv;
+	dv.d = &dmn;
 	start = states[data[0] & 3];
 	q.state = start;
 	if (data[0] & 4) {

@@ -43,7 +43,8 @@ run_test() {
 	tally rpc "$name" "$rc" "$out"
 }
 
-bhr() { BULKHEAD_ROOT=$root BULKHEAD_DAEMON=$BULKHEADD "$BH" "$@"; }
+# The daemon bh starts gets the direct data ports (opt-in for now).
+bhr() { BULKHEAD_DATAPORTS=1 BULKHEAD_ROOT=$root BULKHEAD_DAEMON=$BULKHEADD "$BH" "$@"; }
 policy() { printf '%s\n' "$@" >"$root/etc/bulkhead/policy.d/10-test.policy"; }
 # in QUBE CMD...: runs a shell command line in the qube, no stdin.
 in_q() { local q=$1; shift; bhr run "$q" -- sh -c "$*" </dev/null; }
@@ -571,6 +572,85 @@ test_open_in_dvm_leaves_dvm_intact() {
 		"$(cat "$work/odvm.sha")" &&
 		expect_eq "odvm state" "$(bhr ls --format json | python3 -c 'import json,sys
 print([q["state"] for q in json.load(sys.stdin) if q["name"] == "odvm"][0])')" Halted
+# ------------------------------------------------- direct data ports
+
+dlog() { cat "$root/var/log/bulkhead/bulkheadd.log"; }
+# How many times the daemon's log has a line with TEXT.
+nlog() { dlog | grep -c -- "$1"; }
+
+test_bulk_call_over_direct_port() {
+	# 64 MiB each way in one call: past one window both directions
+	# continue on a data port plugged into a and b, and the bytes arrive
+	# intact; the port is unplugged from both once the call is over.
+	local plugged0 unplugged0 out want
+	policy 'test.Cat * a b allow'
+	plugged0=$(nlog 'plugged into a and b')
+	unplugged0=$(nlog 'unplugged from both qubes')
+	out=$(in_q a 'cd /home/user && head -c 67108864 /dev/urandom > big &&
+		sha256sum < big | cut -d" " -f1 &&
+		bh-call b test.Cat < big | sha256sum | cut -d" " -f1; rm -f big')
+	want=$(echo "$out" | sed -n 1p)
+	expect_eq "sha256 back from b" "$(echo "$out" | sed -n 2p)" "$want" ||
+		return 1
+	expect_eq "ports plugged" "$(nlog 'plugged into a and b')" \
+		$((plugged0 + 1)) || return 1
+	# Both directions went over the port, all but the first window.
+	expect_eq "directions with > 60 MB on the port" "$(dlog | grep "data port $((plugged0 + 1)):" |
+		sed -n 's/.* says it sent \([0-9]*\) bytes on it/\1/p' |
+		awk '$1 > 60000000' | wc -l)" 2 || return 1
+	wait_until 20 sh -c "[ \$(grep -c 'unplugged from both qubes' \
+		'$root/var/log/bulkhead/bulkheadd.log') -gt $unplugged0 ]" ||
+		{ echo "port not unplugged: $(dlog | grep 'data port' | tail -5)"; return 1; }
+}
+
+test_small_call_stays_on_relay() {
+	local plugged0
+	policy 'test.Echo * a b allow'
+	plugged0=$(nlog 'plugging for the call')
+	printf 'x\n' | bhr run a -- bh-call b test.Echo >/dev/null || return 1
+	expect_eq "ports plugged" "$(nlog 'plugging for the call')" "$plugged0"
+}
+
+test_bulk_calls_beyond_port_limit() {
+	# Six bulk calls at once, four ports a qube: two stay on the relay
+	# and every call's bytes arrive intact either way.
+	local out
+	policy 'test.Cat * a b allow'
+	out=$(in_q a 'cd /home/user && head -c 8388608 /dev/urandom > mid &&
+		w=$(sha256sum < mid | cut -d" " -f1); i=0
+		while [ $i -lt 6 ]; do
+			(bh-call b test.Cat < mid | sha256sum | cut -d" " -f1 > /tmp/h.$i) &
+			i=$((i+1)); done; wait; ok=0; i=0
+		while [ $i -lt 6 ]; do [ "$(cat /tmp/h.$i)" = "$w" ] && ok=$((ok+1)); i=$((i+1)); done
+		rm -f mid; echo $ok')
+	expect_eq "calls intact" "$out" 6 || return 1
+	expect_contains "log" "$(dlog)" "no free data port, it stays on the relay"
+}
+
+test_caller_killed_mid_transfer() {
+	# a is killed while its call streams to b over a port: b's port is
+	# unplugged (nothing left in its QEMU), b stays healthy, a starts
+	# again and calls.
+	local unplugged0 out
+	policy 'test.Sink * a b allow'
+	unplugged0=$(nlog 'unplugged from both qubes')
+	bhr run a -- sh -c 'head -c 2000000000 /dev/zero | bh-call b test.Sink' \
+		</dev/null >/dev/null 2>&1 &
+	wait_until 60 sh -c "grep -q 'data port .*: plugged into a and b' \
+		'$root/var/log/bulkhead/bulkheadd.log' &&
+		[ \$(grep -c 'plugged into a and b' '$root/var/log/bulkhead/bulkheadd.log') \
+		  -gt \$(grep -c 'unplugged from both qubes' '$root/var/log/bulkhead/bulkheadd.log') ]" ||
+		{ echo "no port plugged: $(dlog | tail -5)"; return 1; }
+	bhr kill a || return 1
+	wait
+	wait_until 30 sh -c "[ \$(grep -c 'unplugged from both qubes' \
+		'$root/var/log/bulkhead/bulkheadd.log') -gt $unplugged0 ]" ||
+		{ echo "port left plugged: $(dlog | grep 'data port' | tail -5)"; return 1; }
+	expect_eq "b healthy" "$(in_q b 'echo alive')" alive || return 1
+	bhr start a || return 1
+	policy 'test.Echo * a b allow'
+	out=$(printf 'again\n' | bhr run a -- bh-call b test.Echo | tail -n1)
+	expect_eq "a calls again" "$out" again
 }
 
 # ---------------------------------------------------------------- setup
@@ -598,6 +678,7 @@ setup_out=$(
 	service test.Mark 'touch /tmp/ran' b
 	service test.Exit3 'exit 3' b
 	service test.Sink 'exec wc -c >/tmp/sink.count' b
+	service test.Cat 'exec cat' b
 ) 2>&1 || {
 	echo "rpc: setup FAILED (the guest images need bh-call: ./setup):"
 	echo "$setup_out" | sed 's/^/    /'
@@ -642,5 +723,9 @@ run_test test_open_in_dvm_changed_here_meanwhile_kept
 run_test test_open_in_dvm_refused_by_policy
 run_test test_open_in_dvm_hostile_reply_refused
 run_test test_open_in_dvm_leaves_dvm_intact
+run_test test_bulk_call_over_direct_port
+run_test test_small_call_stays_on_relay
+run_test test_bulk_calls_beyond_port_limit
+run_test test_caller_killed_mid_transfer
 echo "rpc: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -1065,6 +1065,34 @@ static void test_direct_stdin_after_eof(void **state)
 	assert_int_equal(errno, EAGAIN);
 }
 
+/* A stream whose input moved to a data port: when the sending qube dies,
+ * its port vanishes (port_read ends the input) and the host also sends
+ * an empty STDIN. Whichever comes first, the second is no protocol
+ * error; data on the channel after the switch still is. (In the rpc
+ * suite this race powered a target off when its caller was killed.) */
+static void test_direct_port_eof_twice(void **state)
+{
+	struct direct *d = *state;
+	struct agent_stream *s = NULL;
+	size_t i;
+
+	assert_int_equal(exec_on(d, 1), 0);
+	assert_int_equal(frame_u32(d, BH_MSG_PORT_OPEN, 1, 3), 0);
+	assert_int_equal(frame(d, BH_MSG_PORT_SWITCH, 1, NULL, 0), 0);
+	assert_int_equal(frame(d, BH_MSG_STDIN, 1, "x", 1), -EPROTO);
+	for (i = 0; i < BH_MAX_STREAMS; i++)
+		if (d->a->streams[i].id == 1)
+			s = &d->a->streams[i];
+	assert_non_null(s);
+	assert_int_equal(s->in_switched, 1);
+	/* What port_read does when the port vanishes. */
+	s->in_end_known = 1;
+	s->in_expect = s->in_got;
+	s->stdin_eof = 1;
+	assert_int_equal(frame(d, BH_MSG_STDIN, 1, NULL, 0), 0);
+	assert_int_equal(frame(d, BH_MSG_STDIN, 1, "y", 1), -EPROTO);
+}
+
 static void test_direct_credit(void **state)
 {
 	struct direct *d = *state;
@@ -1336,6 +1364,7 @@ int main(void)
 		T(test_direct_too_many_streams),
 		T(test_direct_stdin_window),
 		T(test_direct_stdin_after_eof),
+		T(test_direct_port_eof_twice),
 		T(test_direct_credit),
 		T(test_direct_unknown_stream),
 		T(test_direct_poweroff),

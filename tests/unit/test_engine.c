@@ -184,7 +184,7 @@ static void test_argv_tcg(void **state)
 	assert_pair(b, "-sandbox",
 		    "on,obsolete=deny,elevateprivileges=deny,spawn=deny,"
 		    "resourcecontrol=deny");
-	assert_pair(b, "-device", "virtio-serial-device,max_ports=2");
+	assert_pair(b, "-device", "virtio-serial-device,max_ports=6");
 	assert_int_equal(count_opt_containing(b, "-device", "virtio-rng-device"),
 			 1);
 	/* The console goes to the daemon, which bounds its log. */

@@ -176,6 +176,12 @@ static const struct rule rules[] = {
 	{ BH_MSG_SERVICE, S_NEVER, S_HOST, L_ANY, L_NONEMPTY, 0, 0 },
 	{ BH_MSG_RESUME, S_NEVER, S_ZERO, L_ANY, L_EXACT, 0, BH_RESUME_LEN },
 	{ 12, S_NEVER, S_NEVER, L_ANY, L_ANY, 0, 0 },
+	{ 11, S_NEVER, S_NEVER, L_ANY, L_ANY, 0, 0 },
+	{ BH_MSG_PORT_OPEN, S_NEVER, S_NONZERO, L_ANY, L_EXACT, 0, 4 },
+	{ BH_MSG_PORT_SWITCH, S_NONZERO, S_NONZERO, L_EXACT, L_EXACT, 0, 0 },
+	{ BH_MSG_PORT_END, S_NONZERO, S_NONZERO, L_EXACT, L_EXACT, 8, 8 },
+	{ BH_MSG_PORT_CLOSED, S_NONZERO, S_NEVER, L_EXACT, L_ANY, 0, 0 },
+	{ 16, S_NEVER, S_NEVER, L_ANY, L_ANY, 0, 0 },
 	{ 0xff, S_NEVER, S_NEVER, L_ANY, L_ANY, 0, 0 },
 	/* Admin-socket messages never travel on a qube channel. */
 	{ BH_MSG_RUN_DISPVM, S_NEVER, S_NEVER, L_ANY, L_ANY, 0, 0 },
@@ -312,6 +318,16 @@ static const struct check_case cases[] = {
 	{ BH_MSG_RESUME, 0, 0, -EPROTO, -EPROTO },
 	{ BH_MSG_RESUME, 1, 108, -EPROTO, -EPROTO },
 	{ BH_MSG_RESUME, 0x80000001u, 108, -EPROTO, -EPROTO },
+	{ BH_MSG_PORT_OPEN, 1, 4, -EPROTO, 0 },
+	{ BH_MSG_PORT_OPEN, 0, 4, -EPROTO, -EPROTO },
+	{ BH_MSG_PORT_OPEN, 1, 8, -EPROTO, -EPROTO },
+	{ BH_MSG_PORT_SWITCH, 0x80000001u, 0, 0, 0 },
+	{ BH_MSG_PORT_SWITCH, 1, 1, -EPROTO, -EPROTO },
+	{ BH_MSG_PORT_END, 1, 8, 0, 0 },
+	{ BH_MSG_PORT_END, 1, 4, -EPROTO, -EPROTO },
+	{ BH_MSG_PORT_END, 0, 8, -EPROTO, -EPROTO },
+	{ BH_MSG_PORT_CLOSED, 1, 0, 0, -EPROTO },
+	{ BH_MSG_PORT_CLOSED, 1, 8, -EPROTO, -EPROTO },
 	{ 0, 0, 0, -EPROTO, -EPROTO },
 	{ 0, 1, 8, -EPROTO, -EPROTO },
 	{ 9, 0, 0, -EPROTO, -EPROTO },
@@ -509,6 +525,54 @@ static void test_exit_status_range(void **state)
 	}
 }
 
+/* ---- data port messages ---- */
+
+static void test_parse_port_open(void **state)
+{
+	uint8_t p[8] = { 0 };
+	uint32_t n = 77;
+
+	(void)state;
+	bh_put_u32(p, 5);
+	assert_int_equal(bh_parse_port_open(p, 4, &n), 0);
+	assert_int_equal(n, 5);
+	n = 77;
+	assert_int_equal(bh_parse_port_open(p, 3, &n), -EPROTO);
+	assert_int_equal(bh_parse_port_open(p, 5, &n), -EPROTO);
+	assert_int_equal(bh_parse_port_open(p, 0, &n), -EPROTO);
+	assert_int_equal(n, 77);
+	bh_put_u32(p, BH_DATAPORT_N_MAX - 1);
+	assert_int_equal(bh_parse_port_open(p, 4, &n), 0);
+	assert_int_equal(n, BH_DATAPORT_N_MAX - 1);
+	/* A number past the bound would make a name longer than planned. */
+	bh_put_u32(p, BH_DATAPORT_N_MAX);
+	assert_int_equal(bh_parse_port_open(p, 4, &n), -EPROTO);
+	bh_put_u32(p, 0xffffffffu);
+	assert_int_equal(bh_parse_port_open(p, 4, &n), -EPROTO);
+}
+
+static void test_parse_port_end(void **state)
+{
+	static const uint8_t le[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	uint8_t p[9] = { 0 };
+	uint64_t c = 9;
+
+	(void)state;
+	assert_int_equal(bh_parse_port_end(le, 8, &c), 0);
+	assert_true(c == 0x0807060504030201ull);
+	c = 9;
+	assert_int_equal(bh_parse_port_end(p, 7, &c), -EPROTO);
+	assert_int_equal(bh_parse_port_end(p, 9, &c), -EPROTO);
+	assert_int_equal(bh_parse_port_end(p, 4, &c), -EPROTO);
+	assert_true(c == 9);
+	bh_put_u64(p, 0xffffffffffffffffull);
+	assert_int_equal(bh_parse_port_end(p, 8, &c), 0);
+	assert_true(c == 0xffffffffffffffffull);
+	bh_put_u64(p, 64ull << 30);
+	assert_true(bh_get_u64(p) == 64ull << 30);
+	assert_int_equal(p[4], 16);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -527,6 +591,8 @@ int main(void)
 		cmocka_unit_test(test_parse_hello),
 		cmocka_unit_test(test_exit_status),
 		cmocka_unit_test(test_exit_status_range),
+		cmocka_unit_test(test_parse_port_open),
+		cmocka_unit_test(test_parse_port_end),
 	};
 
 	return cmocka_run_group_tests_name("frame", tests, NULL, NULL);

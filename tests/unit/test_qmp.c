@@ -555,6 +555,203 @@ static void test_command_str_and_getfd(void **state)
 	close(got);
 	close(p[0]);
 	close(p[1]);
+/* ---- tagged commands for data ports ---- */
+
+struct seen {
+	uint32_t tags[8];
+	int oks[8];
+	size_t n;
+	char deleted[8][64];
+	size_t ndel;
+};
+
+static void on_reply(void *ctx, uint32_t tag, int ok)
+{
+	struct seen *s = ctx;
+
+	assert_true(s->n < ARRAY_LEN(s->tags));
+	s->tags[s->n] = tag;
+	s->oks[s->n++] = ok;
+}
+
+static void on_deleted(void *ctx, const char *id)
+{
+	struct seen *s = ctx;
+
+	assert_true(s->ndel < ARRAY_LEN(s->deleted));
+	snprintf(s->deleted[s->ndel++], sizeof(s->deleted[0]), "%s", id);
+}
+
+/* Reads one line from QEMU's end, with the fd passed alongside (or -1). */
+static json_t *read_command(struct fx *f, int *fd)
+{
+	char buf[4096], cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { buf, sizeof(buf) - 1 };
+	struct msghdr m = { 0 };
+	struct cmsghdr *c;
+	json_error_t err;
+	ssize_t n;
+
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = cbuf;
+	m.msg_controllen = sizeof(cbuf);
+	n = recvmsg(f->sv[1], &m, 0);
+	assert_true(n > 1);
+	assert_int_equal(buf[n - 1], '\n');
+	*fd = -1;
+	c = CMSG_FIRSTHDR(&m);
+	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+		memcpy(fd, CMSG_DATA(c), sizeof(int));
+	return json_loadb(buf, (size_t)n - 1, 0, &err);
+}
+
+static void test_name_ok(void **state)
+{
+	(void)state;
+	assert_true(qmp_name_ok("bulkhead.data.3"));
+	assert_true(qmp_name_ok("dp12"));
+	assert_false(qmp_name_ok(""));
+	assert_false(qmp_name_ok(NULL));
+	assert_false(qmp_name_ok("a,b"));
+	assert_false(qmp_name_ok("a\"b"));
+	assert_false(qmp_name_ok("A"));
+	assert_false(qmp_name_ok("a b"));
+	assert_true(qmp_name_ok("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+	assert_false(qmp_name_ok("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+}
+
+static void test_getfd_passes_fd(void **state)
+{
+	struct fx *f = *state;
+	int p[2], got = -1;
+	json_t *msg;
+	char c = 'x';
+
+	negotiate(f);
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(qmp_getfd_tagged(f->q, 7, "dp1", p[1]), 0);
+	msg = read_command(f, &got);
+	assert_non_null(msg);
+	assert_string_equal(json_string_value(json_object_get(msg, "execute")),
+			    "getfd");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(msg, "arguments"),
+				    "fdname")),
+			    "dp1");
+	assert_int_equal(json_integer_value(json_object_get(msg, "id")), 7);
+	json_decref(msg);
+	/* The fd that arrived is the pipe's write end. */
+	assert_true(got >= 0);
+	assert_int_equal(write(got, &c, 1), 1);
+	c = 0;
+	assert_int_equal(read(p[0], &c, 1), 1);
+	assert_int_equal(c, 'x');
+	close(got);
+	close(p[0]);
+	close(p[1]);
+	/* Refused without writing anything: bad name, tag 0, no fd. */
+	assert_int_equal(qmp_getfd_tagged(f->q, 8, "a,b", 0), -EINVAL);
+	assert_int_equal(qmp_getfd_tagged(f->q, 0, "dp1", 0), -EINVAL);
+	assert_int_equal(qmp_getfd_tagged(f->q, 8, "dp1", -1), -EINVAL);
+	expect_silence(f);
+}
+
+static void test_getfd_before_ready(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(qmp_getfd_tagged(f->q, 1, "dp1", 0), -ENOTCONN);
+	expect_silence(f);
+}
+
+static void test_port_commands(void **state)
+{
+	struct fx *f = *state;
+	json_t *msg, *a;
+	int fd;
+
+	negotiate(f);
+	assert_int_equal(qmp_chardev_add_fd_tagged(f->q, 1, "dp1", "dp1"), 0);
+	msg = read_command(f, &fd);
+	assert_int_equal(fd, -1);
+	a = json_object_get(msg, "arguments");
+	assert_string_equal(json_string_value(json_object_get(a, "id")), "dp1");
+	a = json_object_get(json_object_get(a, "backend"), "data");
+	/* QMP's socket chardev is a server unless told otherwise. */
+	assert_true(json_is_false(json_object_get(a, "server")));
+	a = json_object_get(a, "addr");
+	assert_string_equal(json_string_value(json_object_get(a, "type")), "fd");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(a, "data"), "str")),
+			    "dp1");
+	json_decref(msg);
+
+	assert_int_equal(qmp_port_add_tagged(f->q, 2, "dpp1", "dp1",
+					     "bulkhead.data.1"),
+			 0);
+	msg = read_command(f, &fd);
+	a = json_object_get(msg, "arguments");
+	assert_string_equal(json_string_value(json_object_get(a, "driver")),
+			    "virtserialport");
+	assert_string_equal(json_string_value(json_object_get(a, "name")),
+			    "bulkhead.data.1");
+	assert_int_equal(json_integer_value(json_object_get(msg, "id")), 2);
+	json_decref(msg);
+
+	assert_int_equal(qmp_device_del_tagged(f->q, 3, "dpp1"), 0);
+	msg = read_command(f, &fd);
+	assert_string_equal(json_string_value(json_object_get(msg, "execute")),
+			    "device_del");
+	json_decref(msg);
+	assert_int_equal(qmp_chardev_remove_tagged(f->q, 4, "dp1"), 0);
+	msg = read_command(f, &fd);
+	assert_string_equal(json_string_value(json_object_get(msg, "execute")),
+			    "chardev-remove");
+	json_decref(msg);
+	assert_int_equal(qmp_port_add_tagged(f->q, 5, "dpp1", "dp1", "x y"),
+			 -EINVAL);
+	expect_silence(f);
+}
+
+static void test_tagged_replies(void **state)
+{
+	struct fx *f = *state;
+	struct seen s = { 0 };
+
+	f->q->on_reply = on_reply;
+	f->q->on_device_deleted = on_deleted;
+	f->q->ctx = &s;
+	negotiate(f);
+	/* The capabilities reply carried no tag and reached nobody. */
+	assert_int_equal(s.n, 0);
+	qemu_says(f, "{\"return\": {}, \"id\": 5}\n"
+		     "{\"error\": {\"class\": \"GenericError\", "
+		     "\"desc\": \"Chardev 'dp1' is busy\"}, \"id\": 6}\n"
+		     "{\"return\": {}}\n"
+		     "{\"return\": {}, \"id\": 0}\n"
+		     "{\"return\": {}, \"id\": -1}\n"
+		     "{\"return\": {}, \"id\": 4294967296}\n"
+		     "{\"return\": {}, \"id\": \"5\"}\n"
+		     "{\"return\": {}, \"id\": 4294967295}\n");
+	assert_int_equal(qmp_handle_input(f->q, "t"), 0);
+	assert_int_equal(s.n, 3);
+	assert_int_equal(s.tags[0], 5);
+	assert_int_equal(s.oks[0], 1);
+	assert_int_equal(s.tags[1], 6);
+	assert_int_equal(s.oks[1], 0);
+	assert_int_equal(s.tags[2], 4294967295u);
+	qemu_says(f, "{\"event\": \"DEVICE_DELETED\", \"data\": "
+		     "{\"device\": \"dpp1\", \"path\": \"/machine/x\"}}\n"
+		     "{\"event\": \"DEVICE_DELETED\", \"data\": "
+		     "{\"path\": \"/machine/y\"}}\n"
+		     "{\"event\": \"DEVICE_DELETED\", \"data\": "
+		     "{\"device\": \"Evil,id\"}}\n"
+		     "{\"event\": \"DEVICE_DELETED\", \"data\": "
+		     "{\"device\": 3}}\n");
+	assert_int_equal(qmp_handle_input(f->q, "t"), 0);
+	assert_int_equal(s.ndel, 1);
+	assert_string_equal(s.deleted[0], "dpp1");
 }
 
 int main(void)
@@ -577,6 +774,11 @@ int main(void)
 		T(test_command_peer_gone),
 		T(test_migration_event),
 		T(test_command_str_and_getfd),
+		T(test_name_ok),
+		T(test_getfd_passes_fd),
+		T(test_getfd_before_ready),
+		T(test_port_commands),
+		T(test_tagged_replies),
 #undef T
 	};
 
