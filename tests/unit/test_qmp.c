@@ -555,6 +555,8 @@ static void test_command_str_and_getfd(void **state)
 	close(got);
 	close(p[0]);
 	close(p[1]);
+}
+
 /* ---- tagged commands for data ports ---- */
 
 struct seen {
