@@ -572,6 +572,8 @@ test_open_in_dvm_leaves_dvm_intact() {
 		"$(cat "$work/odvm.sha")" &&
 		expect_eq "odvm state" "$(bhr ls --format json | python3 -c 'import json,sys
 print([q["state"] for q in json.load(sys.stdin) if q["name"] == "odvm"][0])')" Halted
+}
+
 # ------------------------------------------------- direct data ports
 
 dlog() { cat "$root/var/log/bulkhead/bulkheadd.log"; }
