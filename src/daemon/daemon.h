@@ -189,8 +189,7 @@ struct daemon {
 	struct rpc_ask *asks; /* calls waiting for the user (rpc_ask.h) */
 	struct dataport *dataports; /* dataport.h */
 	uint32_t next_dataport;
-	/* Unless BULKHEAD_DATAPORTS=1: every call stays on the relay
-	 * (main.c says why ports are opt-in for now). */
+	/* BULKHEAD_DATAPORTS=0: every call stays on the relay. */
 	int dataports_off;
 	uint32_t next_ask_id;
 };

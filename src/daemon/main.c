@@ -318,12 +318,10 @@ int main(int argc, char **argv)
 	bh_sanitize_std_fds();
 	bh_log_init("bulkheadd", 1);
 	d.boot_timeout_ms = DEFAULT_BOOT_TIMEOUT_MS;
-	/* Off unless asked for: a target qube's QEMU was seen to exit when
-	 * its caller was killed right after the plug (cause not found yet;
-	 * docs/rpc-data-path.md), and a caller must not be able to take its
-	 * target down. */
-	d.dataports_off = !getenv("BULKHEAD_DATAPORTS") ||
-			  strcmp(getenv("BULKHEAD_DATAPORTS"), "1");
+	/* On unless BULKHEAD_DATAPORTS=0 (bench/rpc measures the relay
+	 * that way). */
+	d.dataports_off = getenv("BULKHEAD_DATAPORTS") &&
+			  !strcmp(getenv("BULKHEAD_DATAPORTS"), "0");
 	while ((o = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
 		switch (o) {
 		case 't': {
@@ -435,10 +433,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	LOG_INFO("data ports %s", d.dataports_off
-					  ? "off (BULKHEAD_DATAPORTS=1 turns "
-					    "them on): every call stays on the "
-					    "relay"
-					  : "on (BULKHEAD_DATAPORTS=1)");
+					  ? "off (BULKHEAD_DATAPORTS=0): every "
+					    "call stays on the relay"
+					  : "on");
 	LOG_INFO("listening on %s (pid %d)", d.paths.admin_sock,
 		 (int)getpid());
 	if (ready_fd >= 0) {

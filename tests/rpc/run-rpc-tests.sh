@@ -43,8 +43,7 @@ run_test() {
 	tally rpc "$name" "$rc" "$out"
 }
 
-# The daemon bh starts gets the direct data ports (opt-in for now).
-bhr() { BULKHEAD_DATAPORTS=1 BULKHEAD_ROOT=$root BULKHEAD_DAEMON=$BULKHEADD "$BH" "$@"; }
+bhr() { BULKHEAD_ROOT=$root BULKHEAD_DAEMON=$BULKHEADD "$BH" "$@"; }
 policy() { printf '%s\n' "$@" >"$root/etc/bulkhead/policy.d/10-test.policy"; }
 # in QUBE CMD...: runs a shell command line in the qube, no stdin.
 in_q() { local q=$1; shift; bhr run "$q" -- sh -c "$*" </dev/null; }
