@@ -103,13 +103,6 @@ int snapshot_manifest_inputs(const char *qemu, const struct qube_spec *spec,
 	if (n < 0 || (size_t)n >= cap)
 		return -ENAMETOOLONG;
 	used = (size_t)n;
-	/* QEMU's command line as the daemon builds it today (the name and
-	 * fds aside): a change of device layout in a new daemon (more
-	 * virtio-serial ports, say) must not meet an old stream. */
-	r = argv_line(qemu, spec, kvm, out + used, cap - used);
-	if (r < 0)
-		return r;
-	used += strlen(out + used);
 	for (i = 0; i < 5; i++) {
 		char id[PATH_MAX + 128];
 
@@ -125,7 +118,12 @@ int snapshot_manifest_inputs(const char *qemu, const struct qube_spec *spec,
 			return -ENAMETOOLONG;
 		used += (size_t)n;
 	}
-	return 0;
+	/* Last, QEMU's command line as the daemon builds it today (the
+	 * name and fds aside): a change of device layout in a new daemon
+	 * (more virtio-serial ports, say) must not meet an old stream. It
+	 * names the images too; the lines above come first so that the log
+	 * says which input changed. */
+	return argv_line(qemu, spec, kvm, out + used, cap - used);
 }
 
 int snapshot_dir_for(const struct daemon *d, const char *dvm, char *out,
