@@ -46,25 +46,6 @@ int qmp_name_ok(const char *name)
 	return n > 0 && n < 64;
 }
 
-static int send_obj_fd(struct qmp *q, json_t *obj, int fd);
-
-/* Sends obj (a command; consumed) with "id": tag, and fd passed
- * alongside when fd >= 0. */
-static int send_tagged(struct qmp *q, json_t *obj, uint32_t tag, int fd)
-{
-	if (!obj)
-		return -ENOMEM;
-	if (q->state != QMP_READY || tag == 0) {
-		json_decref(obj);
-		return q->state != QMP_READY ? -ENOTCONN : -EINVAL;
-	}
-	if (json_object_set_new(obj, "id", json_integer(tag)) < 0) {
-		json_decref(obj);
-		return -ENOMEM;
-	}
-	return send_obj_fd(q, obj, fd);
-}
-
 /* Sends obj (consumed) as one line, with fd passed alongside when
  * fd >= 0: in one sendmsg, so that QEMU has the fd when it runs the
  * command. */
@@ -107,17 +88,34 @@ static int send_obj_fd(struct qmp *q, json_t *obj, int fd)
 	do
 		n = sendmsg(q->fd, &m, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
-	free(line);
 	if (n < 0)
-		return -errno;
+		n = -errno;
 	/* The rest (rare: commands are far below the socket buffer) goes
 	 * without the fd, which went with the first byte. */
-	if ((size_t)n < len)
-		return bh_write_all(q->fd, (const char *)iov.iov_base + n,
-				    len - (size_t)n) == 0
-			       ? 0
-			       : -EIO;
-	return 0;
+	else if ((size_t)n < len)
+		n = bh_write_all(q->fd, line + n, len - (size_t)n) == 0 ? 0
+									: -EIO;
+	else
+		n = 0;
+	free(line);
+	return (int)n;
+}
+
+/* Sends obj (a command; consumed) with "id": tag, and fd passed
+ * alongside when fd >= 0. */
+static int send_tagged(struct qmp *q, json_t *obj, uint32_t tag, int fd)
+{
+	if (!obj)
+		return -ENOMEM;
+	if (q->state != QMP_READY || tag == 0) {
+		json_decref(obj);
+		return q->state != QMP_READY ? -ENOTCONN : -EINVAL;
+	}
+	if (json_object_set_new(obj, "id", json_integer(tag)) < 0) {
+		json_decref(obj);
+		return -ENOMEM;
+	}
+	return send_obj_fd(q, obj, fd);
 }
 
 int qmp_getfd_tagged(struct qmp *q, uint32_t tag, const char *fdname, int fd)
