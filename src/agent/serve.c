@@ -261,6 +261,30 @@ static int handle_service(struct agent *a, uint32_t id,
 	return started(a, s, id, r, &sp);
 }
 
+/* Everything the peer sent on the port has come (or the port is gone). */
+static int port_input_done(const struct agent_stream *s)
+{
+	return s->in_end_known && s->in_got >= s->in_expect;
+}
+
+/* in_fd gets EOF once the input is over: on the channel, and on the port
+ * when the input continued there. */
+static int input_over(const struct agent_stream *s)
+{
+	return s->stdin_eof && (!s->in_switched || port_input_done(s));
+}
+
+/* Once the input is over and all of it has gone to in_fd, in_fd gets EOF
+ * (a socket service: the write side of its connection is shut). */
+static void end_input_when_drained(struct agent_stream *s)
+{
+	if (s->stdin_len == 0 && input_over(s) && s->in_fd >= 0) {
+		if (s->sock_service)
+			shutdown(s->in_fd, SHUT_WR);
+		close_fd(&s->in_fd);
+	}
+}
+
 /* Data from the host for in_fd: a command's stdin, or a call's answer. */
 static int handle_input(struct agent *a, struct agent_stream *s,
 			const uint8_t *untrusted_payload, uint32_t len)
@@ -281,11 +305,7 @@ static int handle_input(struct agent *a, struct agent_stream *s,
 		return -EPROTO; /* data after EOF */
 	if (len == 0) {
 		s->stdin_eof = 1;
-		if (s->stdin_len == 0 && s->in_fd >= 0) {
-			if (s->sock_service)
-				shutdown(s->in_fd, SHUT_WR);
-			close_fd(&s->in_fd);
-		}
+		end_input_when_drained(s);
 		return 0;
 	}
 	if (len > BH_STREAM_WINDOW - s->stdin_outstanding)
@@ -310,18 +330,6 @@ static int handle_input(struct agent *a, struct agent_stream *s,
 
 /* ---- direct data ports ---- */
 
-/* Everything the peer sent on the port has come (or the port is gone). */
-static int port_input_done(const struct agent_stream *s)
-{
-	return s->in_end_known && s->in_got >= s->in_expect;
-}
-
-/* in_fd gets EOF once the input is over: on the channel, and on the port
- * when the input continued there. */
-static int input_over(const struct agent_stream *s)
-{
-	return s->stdin_eof && (!s->in_switched || port_input_done(s));
-}
 
 static void try_open_port(struct agent_stream *s)
 {
@@ -394,11 +402,7 @@ static int handle_port_end(struct agent *a, uint32_t id,
 	s->in_end_known = 1;
 	s->in_expect = count;
 	s->stdin_eof = 1;
-	if (s->stdin_len == 0 && input_over(s) && s->in_fd >= 0) {
-		if (s->sock_service)
-			shutdown(s->in_fd, SHUT_WR);
-		close_fd(&s->in_fd);
-	}
+	end_input_when_drained(s);
 	return 0;
 }
 
@@ -439,11 +443,7 @@ static int port_read(struct agent_stream *s)
 		s->in_end_known = 1;
 		s->in_expect = s->in_got;
 		s->stdin_eof = 1;
-		if (s->stdin_len == 0 && s->in_fd >= 0) {
-			if (s->sock_service)
-				shutdown(s->in_fd, SHUT_WR);
-			close_fd(&s->in_fd);
-		}
+		end_input_when_drained(s);
 	}
 	return 0;
 }
@@ -633,11 +633,7 @@ static int pump_input(struct agent *a, struct agent_stream *s)
 	}
 	memmove(s->stdin_buf, s->stdin_buf + n, s->stdin_len - (size_t)n);
 	s->stdin_len -= (uint32_t)n;
-	if (s->stdin_len == 0 && input_over(s) && s->in_fd >= 0) {
-		if (s->sock_service)
-			shutdown(s->in_fd, SHUT_WR);
-		close_fd(&s->in_fd);
-	}
+	end_input_when_drained(s);
 	/* Port bytes are paced by the port itself, not by credit. */
 	if (s->stdin_from_port) {
 		if (s->stdin_len == 0)
