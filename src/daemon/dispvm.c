@@ -295,10 +295,10 @@ static void default_dvm(struct daemon *d, char *out, size_t cap)
 
 /* What a disposable of dvm ("" = the minimal template) boots: canonical
  * paths (the jail binds files at their real paths), memory, vCPUs,
- * kernel options and the private volume to copy. */
+ * kernel options and, in b.private_src, the private volume to copy ("" for
+ * the minimal template: b stays zeroed). */
 struct disposable_boot {
 	char kernel[PATH_MAX], initramfs[PATH_MAX], root[PATH_MAX];
-	char private_src[4096];
 	struct dvm_boot b;
 	struct qube_spec spec;
 };
@@ -336,8 +336,6 @@ static int disposable_boot(struct daemon *d, const char *dvm,
 	f->spec.disposable = 1;
 	f->spec.tsc_khz = d->tsc_khz;
 	if (dvm[0]) {
-		snprintf(f->private_src, sizeof(f->private_src), "%s",
-			 f->b.private_src);
 		f->spec.memory_mb = f->b.memory_mb;
 		f->spec.vcpus = f->b.vcpus;
 		f->spec.kernelopts = f->b.kopts;
@@ -360,7 +358,7 @@ int dispvm_snapshot_inputs(struct daemon *d, const char *dvm, char *out,
 	if (r == 0)
 		r = snapshot_manifest_inputs(qemu, &f->spec,
 					     d->accel.accel == ACCEL_KVM,
-					     f->private_src, out, cap);
+					     f->b.private_src, out, cap);
 	free(f);
 	return r < 0 ? r : 0;
 }
@@ -391,7 +389,7 @@ static int launch_disposable(struct daemon *d, struct dispvm *dv,
 	f->spec.jail_id = DISPVM_JAIL_ID_BASE + dv->jail_no;
 	snprintf(dv->dvm, sizeof(dv->dvm), "%s", dvm);
 	snprintf(dv->private_src, sizeof(dv->private_src), "%s",
-		 f->private_src);
+		 f->b.private_src);
 	dv->snap = DVS_COLD;
 	dv->snap_fd = -1;
 	if (how != LAUNCH_COLD)
@@ -411,7 +409,6 @@ static int launch_disposable(struct daemon *d, struct dispvm *dv,
 	/* QEMU has its own copy of the stream now (or never will). */
 	if (f->spec.restore_fd > 0)
 		close(f->spec.restore_fd);
-	dv->snap_fd = -1;
 	free(f);
 	return r;
 }

@@ -109,8 +109,7 @@ struct dispvm *pool_take(struct daemon *d, const char *dvm)
 	found->pooled = 0;
 	found->started_ms = bh_now_ms();
 	found->deadline_ms = found->started_ms + d->boot_timeout_ms;
-	if (snapshot_send_resume(found, 0) < 0 ||
-	    qmp_command(&found->qmp, "cont") < 0) {
+	if (snapshot_resume(found, 0) < 0) {
 		found->no_fallback = 1;
 		dispvm_kill(found);
 		return NULL;

@@ -126,15 +126,15 @@ int snapshot_manifest_inputs(const char *qemu, const struct qube_spec *spec,
 	return argv_line(qemu, spec, kvm, out + used, cap - used);
 }
 
-int snapshot_dir_for(const struct daemon *d, const char *dvm, char *out,
+int snapshot_dir_for(const char *state, const char *dvm, char *out,
 		     size_t cap)
 {
 	/* A DVM's folder always starts "dvm-", so no qube name can make
 	 * "minimal". */
 	return dvm && dvm[0] ? bh_path_fmt(out, cap, "%s/snapshots/dvm-%s",
-					   d->paths.state, dvm)
+					   state, dvm)
 			     : bh_path_fmt(out, cap, "%s/snapshots/minimal",
-					   d->paths.state);
+					   state);
 }
 
 /* Snapshots can be turned off per disposable template with the feature
@@ -226,13 +226,12 @@ void snapshot_prepare(struct daemon *d, struct dispvm *dv,
 	struct stat st;
 	int r, fd;
 
-	dv->snap = DVS_COLD;
-	dv->snap_fd = -1;
+	/* dv->snap is DVS_COLD and snap_fd -1 here (launch_disposable). */
 	if (!snapshots_wanted(d, dv->dvm))
 		return;
 	want = malloc(SNAPSHOT_MANIFEST_MAX);
 	if (!want || engine_find_qemu(qemu, sizeof(qemu)) < 0 ||
-	    snapshot_dir_for(d, dv->dvm, dir, sizeof(dir)) ||
+	    snapshot_dir_for(d->paths.state, dv->dvm, dir, sizeof(dir)) ||
 	    snprintf(dv->snap_key, sizeof(dv->snap_key), "%s",
 		     strrchr(dir, '/') + 1) >= (int)sizeof(dv->snap_key)) {
 		free(want);
@@ -291,7 +290,6 @@ void snapshot_prepare(struct daemon *d, struct dispvm *dv,
 	spec->cmdline_name = cmdline_name;
 	dv->snap = DVS_RESTORE;
 	dv->snap_step = RS_WAIT_QMP;
-	dv->snap_fd = fd;
 	dv->snap_t0 = bh_now_ms();
 	dv->snap_manifest = want; /* a preloaded qube is checked against it */
 	free(have);
@@ -325,8 +323,7 @@ static void take_discard(struct dispvm *dv, const char *why)
  * its calls) as usual. */
 static void take_release(struct dispvm *dv)
 {
-	if (snapshot_send_resume(dv, 0) < 0 ||
-	    qmp_command(&dv->qmp, "cont") < 0)
+	if (snapshot_resume(dv, 0) < 0)
 		dispvm_abort(dv, "cannot resume it after its snapshot");
 }
 
@@ -400,7 +397,8 @@ static int publish(struct dispvm *dv)
 	char final[PATH_MAX], old[PATH_MAX + 32], *slash;
 	int have_old;
 
-	if (snapshot_dir_for(dv->d, dv->dvm, final, sizeof(final)) ||
+	if (snapshot_dir_for(dv->d->paths.state, dv->dvm, final,
+			     sizeof(final)) ||
 	    bh_path_fmt(old, sizeof(old), "%s", final))
 		return -ENAMETOOLONG;
 	slash = strrchr(old, '/');
@@ -476,22 +474,27 @@ static void take_finish(struct dispvm *dv)
 
 /* RESTORE --------------------------------------------------------------- */
 
-/* What the agent needs after a restore: the time now, fresh entropy, and
- * its own name. Sent before cont, it waits in the channel's socket. */
-int snapshot_send_resume(struct dispvm *dv, uint32_t flags)
+/* Lets dv run again after a restore, a preload or its own snapshot: queues
+ * what the agent needs first (the time now, fresh entropy, its own name)
+ * and sends QMP cont. The RESUME waits in the channel's socket until the
+ * guest runs; the agent answers HELLO. */
+int snapshot_resume(struct dispvm *dv, uint32_t flags)
 {
 	uint8_t p[BH_RESUME_LEN], entropy[BH_RESUME_ENTROPY];
 	struct timespec now;
+	int r;
 
 	if (getrandom(entropy, sizeof(entropy), 0) != sizeof(entropy) ||
 	    clock_gettime(CLOCK_REALTIME, &now) < 0)
 		return -EIO;
-	if (bh_resume_build(p, (uint64_t)now.tv_sec * 1000000000u +
+	r = bh_resume_build(p, (uint64_t)now.tv_sec * 1000000000u +
 				       (uint64_t)now.tv_nsec,
-			    flags, entropy, dv->name) != BH_RESUME_LEN)
-		return -EINVAL;
+			    flags, entropy, dv->name) != BH_RESUME_LEN
+		    ? -EINVAL
+		    : bh_chan_send(&dv->chan, BH_MSG_RESUME, 0, p, sizeof(p));
 	explicit_bzero(entropy, sizeof(entropy));
-	return bh_chan_send(&dv->chan, BH_MSG_RESUME, 0, p, sizeof(p));
+	explicit_bzero(p, sizeof(p));
+	return r < 0 ? r : qmp_command(&dv->qmp, "cont");
 }
 
 static void restore_event(struct dispvm *dv)
@@ -519,8 +522,7 @@ static void restore_event(struct dispvm *dv)
 	LOG_INFO("%s: snapshot %s loaded in %lld ms", dv->name, dv->snap_key,
 		 (long long)(bh_now_ms() - dv->snap_t0));
 	/* A preloaded qube warms up now and pauses at its HELLO (pool.h). */
-	if (snapshot_send_resume(dv, dv->pooled ? BH_RESUME_WARM : 0) < 0 ||
-	    qmp_command(&dv->qmp, "cont") < 0) {
+	if (snapshot_resume(dv, dv->pooled ? BH_RESUME_WARM : 0) < 0) {
 		dispvm_kill(dv);
 		return;
 	}
@@ -565,7 +567,8 @@ int snapshot_fallback(struct dispvm *dv)
 		 dv->name, dv->snap_key);
 	/* Whatever broke it would break the next restore too. Restores
 	 * in flight hold their own fd and private copy. */
-	if (snapshot_dir_for(dv->d, dv->dvm, dir, sizeof(dir)) == 0)
+	if (snapshot_dir_for(dv->d->paths.state, dv->dvm, dir,
+			     sizeof(dir)) == 0)
 		bh_rm_rf(dir);
 	return 1;
 }

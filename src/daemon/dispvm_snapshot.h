@@ -55,17 +55,19 @@ int snapshot_on_hello(struct dispvm *dv);
  * once QMP is up, RESUME and cont once loaded, finishing a snapshot). */
 void snapshot_qmp_event(struct dispvm *dv);
 
-/* Queues the agent's RESUME (the time now, 64 bytes of fresh entropy,
- * dv's name; flags: BH_RESUME_WARM for a preloaded qube's warm-up). */
-int snapshot_send_resume(struct dispvm *dv, uint32_t flags);
+/* Lets dv run: queues the agent's RESUME (the time now, 64 bytes of
+ * fresh entropy, dv's name; flags: BH_RESUME_WARM for a preloaded qube's
+ * warm-up), then QMP cont. */
+int snapshot_resume(struct dispvm *dv, uint32_t flags);
 
 /* dv's QEMU is gone. Returns 1 when dv was restoring and never got to
  * its agent: the caller boots the same qube cold (the log says why). */
 int snapshot_fallback(struct dispvm *dv);
 
-/* The state snapshot KEY folder of disposable template dvm ("" = the
- * minimal template), for removal with its DVM. */
-int snapshot_dir_for(const struct daemon *d, const char *dvm, char *out,
+/* The snapshot folder (STATE/snapshots/KEY) of disposable template dvm
+ * ("" = the minimal template) under state, the state folder; also for
+ * removing it with its DVM (qube_files.c). */
+int snapshot_dir_for(const char *state, const char *dvm, char *out,
 		     size_t cap);
 
 /* At start-up: removes half-built and replaced snapshot folders a killed

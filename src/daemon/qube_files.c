@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemon/dispvm_snapshot.h"
 #include "daemon/qube_paths.h"
 #include "daemon/store_boot.h"
 #include "daemon/volume.h"
@@ -114,8 +115,7 @@ int qube_files_remove(const char *state, const char *name, int template)
 	}
 	/* A disposable template's snapshot (dispvm_snapshot.h) goes with
 	 * it: it holds a copy of its private volume. */
-	if (bh_path_fmt(dir, sizeof(dir), "%s/snapshots/dvm-%s", state,
-			name) == 0) {
+	if (snapshot_dir_for(state, name, dir, sizeof(dir)) == 0) {
 		e = bh_rm_rf(dir);
 		if (r == 0)
 			r = e;
