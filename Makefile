@@ -58,7 +58,7 @@ PROGS := $(B)/bh $(B)/bulkheadd $(B)/bh-agent
 GUEST_PROGS := $(B)/bh-copy $(B)/bh-filecopy-recv $(B)/bh-call \
                $(B)/bh-open-in-dvm $(B)/bh-openinvm-serve
 
-.PHONY: all unit fuzz install clean
+.PHONY: all unit fuzz hostile install clean
 all: $(PROGS) $(GUEST_PROGS)
 
 $(B)/obj/%.o: src/%.c
@@ -134,6 +134,21 @@ $(B)/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(UNIT_DEPS_SRC) \
 	      $(wildcard src/*/*.h)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) $(DAEMON_LIBS)
+
+# ---- test programs ----
+# fake-qemu stands in for QEMU and a hostile guest in tests/hostile: the
+# daemon starts it jailed, so it is static like the agent.
+HOSTILE_BINS := $(B)/tests/fake-qemu
+hostile: $(HOSTILE_BINS)
+
+$(B)/tests/fake-qemu: $(B)/obj/tests/hostile/fake_qemu.o \
+		      $(call obj,$(PROTO_SRC) $(LIB_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) -static-pie -Wl,-z,relro,-z,now -o $@ $^
+
+$(B)/obj/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
 # ---- install ----
 install: all

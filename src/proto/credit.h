@@ -16,6 +16,12 @@ static inline void bh_credit_init(struct bh_credit *c)
 	c->avail = 0;
 }
 
+/* The credit a data frame of len payload bytes uses. */
+static inline uint32_t bh_credit_cost(uint32_t len)
+{
+	return len;
+}
+
 /* Data of n bytes arrived or is to be sent: -EPROTO if over the credit. */
 int bh_credit_take(struct bh_credit *c, uint32_t n);
 /* The peer granted n bytes: -EPROTO if that passes the window. */

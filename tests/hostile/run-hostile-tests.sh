@@ -1,0 +1,355 @@
+#!/usr/bin/env bash
+# Hostile-qube tests: every qube here is build/tests/fake-qemu (see its
+# header), which bulkheadd starts jailed in place of QEMU. It plays a qube
+# whose agent is fully compromised: it writes any bytes on its channel,
+# floods, stops reading, reuses ids. The daemon sees exactly the bytes a
+# compromised guest would write on its virtio-serial port, without a TCG
+# boot, so each attack runs in milliseconds and does exactly what it
+# means. Each test is named after what it attacks and asserts what must
+# hold: the daemon stays up and serves others, the policy holds, no qube
+# freezes another, limits hold.
+#
+# Prints "hostile: NAME ok|FAILED|SKIPPED: why" per test and ends with
+# "hostile: N passed, N failed, N skipped".
+#
+# Usage: tests/hostile/run-hostile-tests.sh [NAME-PATTERN]
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+# shellcheck source=tests/vm/lib.sh
+. "$here/../vm/lib.sh"
+
+pattern=${1:-}
+passed=0 failed=0 skipped=0
+root=""
+agent_pid=""
+work=$(mktemp -d /tmp/bh-hostile.XXXXXX)
+FAKE=${FAKE_QEMU:-$top/build/tests/fake-qemu}
+
+cleanup() {
+	stop_asker
+	[ -n "${KEEP_LOG:-}" ] && [ -n "$root" ] &&
+		cp "$root/var/log/bulkhead/bulkheadd.log" "$KEEP_LOG"
+	[ -n "$root" ] && stop_root "$root"
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+dlog() { cat "$root/var/log/bulkhead/bulkheadd.log" 2>/dev/null; }
+
+run_test() {
+	local name=$1 out rc
+	if [ -n "$pattern" ] && [[ $name != *$pattern* ]]; then
+		return
+	fi
+	out=$("$name" 2>&1); rc=$?
+	[ "$rc" = 0 ] || [ "$rc" = 77 ] || out+=$'\n'"daemon log, last lines:"$'\n'"$(
+		dlog | grep -v ' debug: ' | cut -c1-300 | tail -n 12)"
+	tally hostile "$name" "$rc" "$out"
+	reset_qubes
+}
+
+# After each test: a and b fresh and running, c halted, no asker, so that
+# a test that failed half-way (a deaf qube, say) cannot spoil the next.
+reset_qubes() {
+	stop_asker
+	bhh kill a b c >/dev/null 2>&1
+	bhh start a b >/dev/null 2>&1
+}
+
+# Every qube is a fake-qemu; snapshots and data ports need a real QEMU.
+bhh() {
+	BULKHEAD_ROOT=$root BULKHEAD_DAEMON=$BULKHEADD BULKHEAD_QEMU=$FAKE \
+		BULKHEAD_DISPVM_SNAPSHOTS=0 BULKHEAD_DATAPORTS=0 "$BH" "$@"
+}
+policy() { printf '%s\n' "$@" >"$root/etc/bulkhead/policy.d/10-test.policy"; }
+daemon_pid() { cat "$root/run/bulkhead/bulkheadd.pid" 2>/dev/null; }
+# fq QUBE CMD...: a fake qube's command (tests/hostile/fake_qemu.c), bounded.
+fq() { local q=$1; shift; timeout 30 env -u TERM bash -c 'bhh "$@" </dev/null' _ run "$q" -- "$@"; }
+export -f bhh
+export root BH BULKHEADD FAKE
+
+# The daemon that started the suite must still be the one that answers:
+# bh would start a new one if it had died.
+daemon_alive() {
+	local pid
+	pid=$(daemon_pid)
+	[ -n "$pid" ] && [ "$pid" = "$daemon0" ] && kill -0 "$pid" 2>/dev/null
+}
+
+# restart QUBE: kill and start it again (fresh fake, empty state).
+restart() { bhh kill "$1" >/dev/null 2>&1; bhh start "$1" >/dev/null; }
+
+# A prompt agent the test answers through (tests/hostile/ask-agent.py).
+start_asker() {
+	: >"$work/questions"
+	rm -f "$work/answers.fifo"
+	mkfifo "$work/answers.fifo"
+	python3 "$here/ask-agent.py" "$root/run/bulkhead/admin.sock" \
+		"$work/questions" "$work/answers.fifo" &
+	agent_pid=$!
+	wait_until 10 grep -q '^answer register 0' "$work/questions" ||
+		{ echo "ask agent did not register"; return 1; }
+}
+stop_asker() {
+	[ -n "$agent_pid" ] || return 0
+	kill "$agent_pid" 2>/dev/null
+	wait "$agent_pid" 2>/dev/null
+	agent_pid=""
+}
+# question_id SOURCE SERVICE: the id of the newest question from SOURCE.
+question_id() {
+	awk -v s="$1" -v v="$2" '$2 == s && $3 == v { id = $1 } END { print id }' \
+		"$work/questions"
+}
+answer() { echo "$*" >"$work/answers.fifo"; }
+# answer_status ID: the daemon's status for our answer to question ID.
+answer_status() {
+	wait_until 10 grep -q "^answer $1 " "$work/questions" || return 1
+	awk -v id="$1" '$1 == "answer" && $2 == id { print $3 }' "$work/questions"
+}
+
+# ---------------------------------------------------------------- point 1
+
+# A caller that stops reading fills its own queue with the refusals of a
+# flood of malformed calls; then its call to a new disposable is joined:
+# the CREDIT that opens the call does not fit, the relay breaks and used
+# to free the call under join(), which then read it (bulkheadd crashed).
+test_join_with_full_caller_queue_crashes_daemon() {
+	policy 'test.Echo * a @dispvm allow'
+	fq a deaf-flood-call 1200000 @dispvm test.Echo || return 1
+	wait_until 60 sh -c "grep -q 'a -> @dispvm.*a new disposable' \
+		'$root/var/log/bulkhead/bulkheadd.log'" ||
+		{ echo "the call never reached the router"; return 1; }
+	# The disposable is ready (the join happens right after); then
+	# the daemon must still be the same and answer.
+	wait_until 30 sh -c "grep -q 'disp[0-9]*: ready after' \
+		'$root/var/log/bulkhead/bulkheadd.log'" ||
+		{ echo "the disposable never became ready"; }
+	bhh ls >/dev/null 2>&1
+	daemon_alive || { echo "bulkheadd died"; return 1; }
+	expect_eq "b still runs commands" "$(fq b echo alive)" alive 
+}
+
+# ---------------------------------------------------------------- point 2
+
+# The caller asks (the policy says ask), is restarted, and reuses the
+# call id for a call the policy would never send to the first target.
+# The user's late "allow" of the first question must not send the
+# second call there.
+test_stale_ask_allow_reroutes_other_call() {
+	local q1 q2 st
+	policy 'test.S1 * a b ask' 'test.S2 * a c ask'
+	start_asker || return 1
+	fq a open 5 b test.S1 >/dev/null || return 1
+	wait_until 10 grep -q ' a test.S1 ' "$work/questions" ||
+		{ echo "no question for S1"; return 1; }
+	q1=$(question_id a test.S1)
+	restart a || return 1
+	fq a open 5 c test.S2 >/dev/null || return 1
+	wait_until 10 grep -q ' a test.S2 ' "$work/questions" ||
+		{ echo "no question for S2"; return 1; }
+	q2=$(question_id a test.S2)
+	answer allow "$q1" b
+	st=$(answer_status "$q1")
+	answer deny "$q2"
+	answer_status "$q2" >/dev/null
+	stop_asker
+	case "$(fq b ran)" in
+	*test.S2*) echo "test.S2 ran in b, where the policy denies it"; return 1 ;;
+	esac
+	[ "$st" != 0 ] || { echo "the stale answer was taken (status 0)"; return 1; }
+}
+
+# A late "deny" of a question whose call is gone must not end the call
+# that reuses its id and is already joined.
+test_stale_ask_deny_ends_joined_call() {
+	local q1 out
+	policy 'test.S1 * a b ask' 'test.Echo * a b allow'
+	start_asker || return 1
+	fq a open 6 b test.S1 >/dev/null || return 1
+	wait_until 10 grep -q ' a test.S1 ' "$work/questions" ||
+		{ echo "no question for S1"; return 1; }
+	q1=$(question_id a test.S1)
+	restart a || return 1
+	expect_eq "new call joined" "$(fq a open 6 b test.Echo ';' joined 6)" joined ||
+		return 1
+	answer deny "$q1"
+	answer_status "$q1" >/dev/null
+	stop_asker
+	expect_eq "joined call after the late deny" "$(fq a joined 6)" joined ||
+		return 1
+	out=$(fq a close 6 ';' wait 6)
+	expect_eq "joined call ends well" "$out" "exit 0 0" 
+}
+
+# A caller that goes away cancels its questions: the agent's answer then
+# finds none.
+test_caller_gone_cancels_its_asks() {
+	local q1 st
+	policy 'test.S1 * a b ask'
+	start_asker || return 1
+	fq a open 11 b test.S1 >/dev/null || return 1
+	wait_until 10 grep -q ' a test.S1 ' "$work/questions" ||
+		{ echo "no question for S1"; return 1; }
+	q1=$(question_id a test.S1)
+	restart a || return 1
+	answer allow "$q1" b
+	st=$(answer_status "$q1")
+	stop_asker
+	[ "$st" != 0 ] || { echo "an answer for a gone caller was taken"; return 1; }
+	case "$(fq b ran)" in
+	*test.S1*) echo "test.S1 ran for a caller that was gone"; return 1 ;;
+	esac
+}
+
+# ---------------------------------------------------------------- point 3
+
+# A caller with one open call into b that stops reading must not stop
+# every other stream of b: b still runs the host's commands.
+test_deaf_caller_freezes_target() {
+	local out
+	policy 'test.Source * a b allow'
+	# Four windows: more than the socket and QEMU buffers can hold.
+	fq a open 8 b test.Source+4096 ';' open 9 b test.Source+4096 ';' \
+		open 10 b test.Source+4096 ';' open 11 b test.Source+4096 ';' \
+		deaf >/dev/null || return 1
+	out=$(fq b echo alive)
+	expect_eq "b answers while a is deaf" "$out" alive 
+}
+
+# A service that stops reading (a disposable that opened a hostile file)
+# must not freeze its caller: the caller still runs commands and can
+# hang up.
+test_deaf_service_freezes_caller() {
+	local out
+	policy 'test.Deaf * a b allow' 'test.Hold * a b allow'
+	fq a open 9 b test.Deaf ';' open 10 b test.Hold ';' \
+		open 11 b test.Hold ';' open 12 b test.Hold ';' \
+		open 13 b test.Hold >/dev/null || return 1
+	wait_until 10 sh -c "grep -q 'service test.Deaf' \
+		'$root/run/bulkhead/qubes/b/console.log'" ||
+		{ echo "test.Deaf never started"; return 1; }
+	fq a push 10 1024 ';' push 11 1024 ';' push 12 1024 ';' \
+		push 13 1024 >/dev/null || return 1
+	out=$(fq a echo alive)
+	expect_eq "a answers while b is deaf" "$out" alive 
+}
+
+# ---------------------------------------------------------------- point 4
+
+# One caller may not hold every disposable the host can run.
+test_dispvm_flood_from_one_caller() {
+	local out n
+	policy 'test.Hold * a @dispvm allow'
+	out=$(fq a open-many 40 100 @dispvm test.Hold ';' tally 100 40) ||
+		return 1
+	n=$(pgrep -c -f "fake-qemu.*bh.name=disp" || true)
+	echo "tally: $out, disposables: $n"
+	case "$out" in
+	"joined "[0-9]" ended"*) ;;
+	*) echo "one caller got more than 9 disposables at once"; return 1 ;;
+	esac
+	expect_contains "log" "$(dlog)" "too many disposables" || return 1
+	bhh kill a >/dev/null 2>&1
+	wait_until 20 sh -c '! pgrep -f "fake-qemu.*bh.name=disp" >/dev/null' ||
+		{ echo "disposables left after their caller went"; return 1; }
+}
+
+# One caller may not take every stream slot of a target: another caller
+# still gets through. (A qube holds at most 256 streams of its own, so a
+# takes all it can, 255; c then needs more than the one slot left.)
+test_stream_slots_of_target_from_one_caller() {
+	local out
+	policy 'test.Hold * a b allow' 'test.Hold * c b allow'
+	bhh start c >/dev/null 2>&1
+	out=$(fq a open-many 255 1000 b test.Hold ';' tally 1000 255) || return 1
+	echo "a's 255 calls: $out"
+	out=$(fq c open-many 8 1 b test.Hold ';' tally 1 8)
+	expect_eq "c's 8 calls to b" "$out" "joined 8 ended 0 refused 0" ||
+		return 1
+}
+
+# One caller may not fill the daemon's questions: another caller's ask
+# still reaches the agent.
+test_ask_slots_from_one_caller() {
+	policy 'test.Ask * a b ask' 'test.Ask * c b ask'
+	bhh start c >/dev/null 2>&1
+	start_asker || return 1
+	fq a open-many 64 2000 b test.Ask >/dev/null || return 1
+	fq c open 3 b test.Ask >/dev/null || return 1
+	wait_until 10 grep -q ' c test.Ask ' "$work/questions" ||
+		{ stop_asker; echo "c's question never reached the agent"; return 1; }
+	stop_asker
+}
+
+# ---------------------------------------------------------------- point 5
+
+# A flood of malformed frames from a qube that does not read: the daemon's
+# memory stays bounded, and it still serves others.
+test_flood_keeps_daemon_memory_bounded() {
+	local pid rss0 peak
+	pid=$(daemon_pid)
+	rss0=$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status")
+	fq a deaf-flood-mib 1024 >/dev/null || return 1
+	# Sample the daemon's RSS until the flood is sent (bounded: 3000
+	# samples); the largest is the figure.
+	peak=$(for _ in $(seq 3000); do
+		awk '/^VmRSS/ { print $2 }' "/proc/$pid/status"
+		grep -q 'garbage flood sent' \
+			"$root/run/bulkhead/qubes/a/console.log" && break
+		sleep 0.1
+	done | sort -n | tail -n 1)
+	grep -q 'garbage flood sent' "$root/run/bulkhead/qubes/a/console.log" ||
+		{ echo "the flood was not sent in 300 s"; return 1; }
+	expect_eq "b still runs commands" "$(fq b echo alive)" alive || return 1
+	echo "bulkheadd RSS ${rss0} KiB before, ${peak} KiB at most during a 1 GiB flood"
+	[ $((peak - rss0)) -lt 16384 ] ||
+		{ echo "RSS grew by $(((peak - rss0) / 1024)) MiB (bound 16)"; return 1; }
+}
+
+# ---------------------------------------------------------------- setup
+
+if [ ! -x "$FAKE" ]; then
+	echo "hostile: $FAKE not built (make hostile)"
+	echo "hostile: 0 passed, 1 failed, 0 skipped"
+	exit 1
+fi
+if [ "$(id -u)" != 0 ]; then
+	echo "hostile: 0 passed, 0 failed, 1 skipped (bulkheadd runs as root only)"
+	exit 0
+fi
+root=$(new_root hostile)
+mkdir -p "$root/etc/bulkhead/policy.d"
+setup_out=$(
+	set -e
+	bhh create -l red a
+	bhh create -l blue b
+	bhh create -l green c
+	bhh create -l gray dvm
+	bhh prefs dvm template_for_dispvms True
+	bhh prefs a default_dispvm dvm
+	bhh start a b
+	fq a echo ready
+) 2>&1 || {
+	echo "hostile: setup FAILED:"
+	echo "$setup_out" | sed 's/^/    /'
+	echo "hostile: 0 passed, 1 failed, 0 skipped"
+	exit 1
+}
+daemon0=$(daemon_pid)
+
+run_test test_stale_ask_allow_reroutes_other_call
+run_test test_stale_ask_deny_ends_joined_call
+run_test test_caller_gone_cancels_its_asks
+run_test test_deaf_caller_freezes_target
+run_test test_deaf_service_freezes_caller
+run_test test_dispvm_flood_from_one_caller
+run_test test_stream_slots_of_target_from_one_caller
+run_test test_ask_slots_from_one_caller
+run_test test_flood_keeps_daemon_memory_bounded
+# Last: before its fix it kills the daemon.
+run_test test_join_with_full_caller_queue_crashes_daemon
+
+echo "hostile: $passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
