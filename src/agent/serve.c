@@ -308,15 +308,18 @@ static int handle_input(struct agent *a, struct agent_stream *s,
 		end_input_when_drained(s);
 		return 0;
 	}
-	if (len > BH_STREAM_WINDOW - s->stdin_outstanding)
+	if (bh_credit_cost(len) > BH_STREAM_WINDOW - s->stdin_outstanding)
 		return -EPROTO; /* past the credit we gave */
-	s->stdin_outstanding += len;
 	if (s->in_fd < 0) {
 		/* Nobody reads any more: drop, but keep the credit
 		 * flowing so the sender is not stuck. */
-		s->stdin_outstanding -= len;
-		return bh_chan_send_u32(&a->chan, BH_MSG_CREDIT, s->id, len);
+		return bh_chan_send_u32(&a->chan, BH_MSG_CREDIT, s->id,
+					bh_credit_cost(len));
 	}
+	/* The frame's header is consumed now, its payload as in_fd takes
+	 * it: pump_input credits both back. */
+	s->stdin_outstanding += bh_credit_cost(len);
+	s->stdin_hdr_owed += BH_FRAME_HDR_LEN;
 	if (!s->stdin_buf) {
 		s->stdin_buf = malloc(BH_STREAM_WINDOW);
 		if (!s->stdin_buf)
@@ -619,6 +622,7 @@ void agent_child_exited(struct agent *a, pid_t pid, int wstatus)
 /* Moves buffered host data into in_fd and credits it back. */
 static int pump_input(struct agent *a, struct agent_stream *s)
 {
+	uint32_t back;
 	ssize_t n;
 
 	if (s->in_fd < 0 || s->stdin_len == 0)
@@ -638,10 +642,14 @@ static int pump_input(struct agent *a, struct agent_stream *s)
 	if (s->stdin_from_port) {
 		if (s->stdin_len == 0)
 			s->stdin_from_port = 0;
-		return 0;
+		n = 0;
 	}
-	s->stdin_outstanding -= (uint32_t)n;
-	return bh_chan_send_u32(&a->chan, BH_MSG_CREDIT, s->id, (uint32_t)n);
+	back = (uint32_t)n + s->stdin_hdr_owed;
+	if (back == 0)
+		return 0;
+	s->stdin_hdr_owed = 0;
+	s->stdin_outstanding -= back;
+	return bh_chan_send_u32(&a->chan, BH_MSG_CREDIT, s->id, back);
 }
 
 /* Reads output (or a caller's data) as far as credit allows. */
@@ -649,7 +657,7 @@ static int pump_output(struct agent *a, struct agent_stream *s, int *fd,
 		       uint32_t type)
 {
 	uint8_t buf[BH_FRAME_MAX_PAYLOAD];
-	uint32_t want = s->send_credit.avail;
+	uint32_t want = bh_credit_payload_max(s->send_credit.avail);
 	ssize_t n;
 
 	if (*fd < 0 || want == 0)
@@ -668,7 +676,7 @@ static int pump_output(struct agent *a, struct agent_stream *s, int *fd,
 		close_fd(fd);
 		return bh_chan_send(&a->chan, type, s->id, NULL, 0);
 	}
-	bh_credit_take(&s->send_credit, (uint32_t)n);
+	bh_credit_take(&s->send_credit, bh_credit_cost((uint32_t)n));
 	return bh_chan_send(&a->chan, type, s->id, buf, (uint32_t)n);
 }
 
@@ -912,7 +920,9 @@ int agent_serve(struct agent *a, int sig_fd)
 				/* On the port: paced by pbuf, not credit. */
 				if (s->out_fd >= 0 && !s->pbuf_len)
 					ADD(s->out_fd, POLLIN, SLOT_OUT, s, 0);
-				if (s->err_fd >= 0 && s->send_credit.avail &&
+				if (s->err_fd >= 0 &&
+				    bh_credit_payload_max(
+					    s->send_credit.avail) &&
 				    bh_chan_pending(&a->chan) <
 					    AGENT_PAUSE_BYTES)
 					ADD(s->err_fd, POLLIN, SLOT_ERR, s, 0);
@@ -920,7 +930,7 @@ int agent_serve(struct agent *a, int sig_fd)
 			}
 			/* Credit bounds payload; this bounds headers too
 			 * when a command writes in tiny pieces. */
-			if (!s->send_credit.avail ||
+			if (!bh_credit_payload_max(s->send_credit.avail) ||
 			    bh_chan_pending(&a->chan) >= AGENT_PAUSE_BYTES)
 				continue;
 			if (s->out_fd >= 0)

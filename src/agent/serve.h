@@ -31,6 +31,7 @@ struct agent_stream {
 	uint8_t *stdin_buf;           /* host data not yet in in_fd */
 	uint32_t stdin_len;
 	uint32_t stdin_outstanding; /* received, not yet credited back */
+	uint32_t stdin_hdr_owed;    /* headers of frames taken, to credit */
 	int stdin_eof;
 	int exited;
 	uint32_t exit_kind, exit_value;

@@ -56,7 +56,7 @@ static void deliver(int fd, int filter, int *broken, const uint8_t *p,
 static int pump_stdin(struct run_io *io)
 {
 	uint8_t buf[BH_FRAME_MAX_PAYLOAD];
-	size_t want = io->stdin_credit.avail;
+	size_t want = bh_credit_payload_max(io->stdin_credit.avail);
 	ssize_t n;
 
 	if (want > sizeof(buf))
@@ -68,7 +68,7 @@ static int pump_stdin(struct run_io *io)
 		io->stdin_eof = 1;
 		return bh_chan_send(&io->chan, BH_MSG_STDIN, 1, NULL, 0);
 	}
-	bh_credit_take(&io->stdin_credit, (uint32_t)n);
+	bh_credit_take(&io->stdin_credit, bh_credit_cost((uint32_t)n));
 	return bh_chan_send(&io->chan, BH_MSG_STDIN, 1, buf, (uint32_t)n);
 }
 
@@ -93,7 +93,8 @@ static int handle_frame(struct run_io *io, const struct bh_frame_hdr *h,
 		if (io->stdout_broken)
 			return 128 + SIGPIPE;
 		if (h->len)
-			bh_chan_send_u32(&io->chan, BH_MSG_CREDIT, 1, h->len);
+			bh_chan_send_u32(&io->chan, BH_MSG_CREDIT, 1,
+					 bh_credit_cost(h->len));
 		return -1;
 	case BH_MSG_CREDIT:
 		if (bh_parse_u32_payload(p, h->len, &value) < 0 ||
@@ -148,7 +149,8 @@ static int relay(struct run_io *io)
 							 ? POLLOUT
 							 : 0)),
 					0 };
-		if (!io->stdin_eof && io->stdin_credit.avail) {
+		if (!io->stdin_eof &&
+		    bh_credit_payload_max(io->stdin_credit.avail)) {
 			p[1] = (struct pollfd){ io->fds->in, POLLIN, 0 };
 			n = 2;
 		}

@@ -30,18 +30,40 @@
 /* Default time from QEMU's start to the agent's HELLO. Under TCG a qube
  * is ready in ~2 s; a loaded CI machine can be several times slower. */
 #define DEFAULT_BOOT_TIMEOUT_MS 60000
-/* A relay stops reading one side while the other side's queue holds this
- * much. Credit bounds payload but not frame headers (a guest may send
- * 1-byte frames); one read adds at most one input buffer, so queues stay
- * below RELAY_PAUSE_BYTES + sizeof(bh_chan.in) + a frame. */
+/* Back-pressure (docs/rpc-data-path.md, "Flow control"). Credit bounds
+ * every byte of every relayed data frame, headers included
+ * (bh_credit_cost), so the frames the daemon queues toward a qube for one
+ * stream never pass one window; credit the other end grants is held as a
+ * number (qstream.credit_owed) and sent as one frame while the qube's
+ * queue is below QUBE_PAUSE_BYTES. No qube's channel is ever paused for
+ * another's sake: only a qube whose own queue is over QUBE_PAUSE_BYTES is
+ * not read (what it sends makes replies it does not take), until it
+ * reads. */
+#define QUBE_PAUSE_BYTES BH_STREAM_WINDOW
+/* bh clients: their stdin is not read while the qube's queue is over
+ * this (credit bounds it anyway; this keeps bh from racing ahead). */
 #define RELAY_PAUSE_BYTES BH_STREAM_WINDOW
-/* The queue toward a qube: reading every source stops at
- * RELAY_PAUSE_BYTES, but in one round of the loop each other qube and
- * client may still add what one read brought (at most sizeof(bh_chan.in),
- * 128 KiB). Refusing past this cap is a safety net: it allows a hundred
- * such sources in one round. */
-#define DISPVM_CHAN_OUT_MAX (RELAY_PAUSE_BYTES + 100u * 2u * \
-			     (BH_FRAME_HDR_LEN + BH_FRAME_MAX_PAYLOAD))
+/* The queue toward a qube refuses to grow past this; a relayed frame
+ * that does not fit ends its call (relay_broken), never more. It holds
+ * 64 streams' full windows at once, far more than a qube that reads its
+ * port ever has waiting. */
+#define DISPVM_CHAN_OUT_MAX (64u * BH_STREAM_WINDOW + \
+			     4u * (BH_FRAME_HDR_LEN + BH_FRAME_MAX_PAYLOAD))
+/* Per-source limits (issue 11 point 4), so that one caller cannot take
+ * what every qube shares: disposables it has made through @dispvm calls
+ * still running; streams one caller holds in one target (half of the
+ * target's table: bench/rpc runs 100 calls at once); questions it has
+ * waiting for the user (the daemon holds RPC_ASKS_MAX in all). */
+#define RPC_DISPVMS_PER_SOURCE 8u
+#define RPC_STREAMS_PER_PAIR (BH_MAX_STREAMS / 2u)
+#define RPC_ASKS_PER_SOURCE 8u
+#define RPC_ASKS_MAX 64u
+/* The global cap on disposables: host memory (MemTotal) less a reserve
+ * for the host, over what one disposable costs it (its RAM and QEMU's own
+ * share, measured ~60 MiB under TCG); at least DISPVM_CAP_MIN. */
+#define DISPVM_HOST_RESERVE_MB 2048u
+#define DISPVM_QEMU_OVERHEAD_MB 64u
+#define DISPVM_CAP_MIN 4u
 /* Lines of console log shown when a qube fails to boot. */
 #define CONSOLE_TAIL_LINES 15
 
@@ -75,6 +97,15 @@ struct qstream {
 	int input_eof;		/* EOF of the input went to the guest */
 	/* A call: the service it asked for, kept until the target runs. */
 	struct bh_service_req *svc;
+	/* Which call this slot holds: a number never reused (daemon's
+	 * next_gen), so that an answer or event meant for an earlier call
+	 * of the same id finds nothing. */
+	uint64_t gen;
+	/* A call waiting for the user (rpc_ask.h): its question. */
+	uint32_t ask_id;
+	/* Credit the other end granted this stream's guest, not sent yet
+	 * (see QUBE_PAUSE_BYTES). */
+	uint32_t credit_owed;
 	/* Direct data port (dataport.h): bytes of the call relayed so far
 	 * (counted on the QS_CALL end), the port's number once one is being
 	 * plugged (port_tried: never again for this call), port_ready once
@@ -159,6 +190,15 @@ struct dispvm {
 	 * handed out (or never pooled). */
 	int pooled;
 	int linked; /* in the daemon's list of qubes */
+	/* Some stream has credit_owed (qs_flush_credit sends it). */
+	int credit_dirty;
+	/* Not read this round: its queue is over QUBE_PAUSE_BYTES; when
+	 * that was last logged. */
+	int read_paused;
+	int64_t pause_logged_ms;
+	/* A disposable an @dispvm call made: the caller, for the limit of
+	 * disposables per source ("" otherwise). */
+	char made_for[32];
 };
 
 struct client {
@@ -172,6 +212,8 @@ struct client {
 	int ask_agent;  /* admin.policy.AskAgent: answers policy asks */
 	/* bh run --service: the service to start once the qube is ready. */
 	struct bh_service_req *svc;
+	/* Credit the qube granted bh's stdin, not sent yet. */
+	uint32_t credit_owed;
 };
 
 struct daemon {
@@ -192,6 +234,8 @@ struct daemon {
 	/* BULKHEAD_DATAPORTS=0: every call stays on the relay. */
 	int dataports_off;
 	uint32_t next_ask_id;
+	uint64_t next_gen;   /* qstream.gen */
+	unsigned dispvm_cap; /* disposables at once (DISPVM_HOST_RESERVE_MB) */
 };
 
 #endif

@@ -21,6 +21,7 @@
 #include "daemon/leftover_qemu.h"
 #include "daemon/qube_power.h"
 #include "daemon/rpc.h"
+#include "daemon/rpc_ask.h"
 #include "daemon/store.h"
 #include "daemon/streams.h"
 #include "daemon/volume.h"
@@ -421,9 +422,21 @@ static int launch_disposable(struct daemon *d, struct dispvm *dv,
 struct dispvm *dispvm_new(struct daemon *d, const char *dvm, int pooled,
 			  int *code, char *err, size_t cap)
 {
-	struct dispvm *dv = calloc(1, sizeof(*dv));
+	struct dispvm *dv, *o;
+	unsigned running = 0;
 	int r;
 
+	for (o = d->dispvms; o; o = o->next)
+		running += !o->persistent && o->vm_alive;
+	if (running >= d->dispvm_cap) {
+		*code = BH_EXIT_FAILURE;
+		snprintf(err, cap,
+			 "%u disposables run already, the most this host's "
+			 "memory allows; wait for some to finish",
+			 running);
+		return NULL;
+	}
+	dv = calloc(1, sizeof(*dv));
 	if (!dv) {
 		*code = BH_EXIT_FAILURE;
 		snprintf(err, cap, "out of memory");
@@ -585,6 +598,28 @@ int dispvm_handle_agent_frame(struct dispvm *dv, const struct bh_frame_hdr *h,
 	return r;
 }
 
+/* A pause is worth a line, but a busy qube may pause often. */
+#define PAUSE_LOG_INTERVAL_MS 60000
+
+int dispvm_readable(struct dispvm *dv, int64_t now_ms)
+{
+	size_t waiting = bh_chan_pending(&dv->chan);
+
+	if (waiting < QUBE_PAUSE_BYTES) {
+		dv->read_paused = 0;
+		return 1;
+	}
+	if (!dv->read_paused &&
+	    (!dv->pause_logged_ms ||
+	     now_ms - dv->pause_logged_ms >= PAUSE_LOG_INTERVAL_MS)) {
+		dv->pause_logged_ms = now_ms;
+		LOG_INFO("%s: not read while %zu KiB wait for it to read them",
+			 dv->name, waiting / 1024);
+	}
+	dv->read_paused = 1;
+	return 0;
+}
+
 void dispvm_agent_input(struct dispvm *dv)
 {
 	struct bh_frame_hdr h;
@@ -680,6 +715,7 @@ static void report_and_free(struct dispvm *dv)
 				     "%s", dv->err_msg);
 		}
 	}
+	rpc_ask_caller_gone(d, dv);
 	qs_qube_gone(dv, dv->err_code ? dv->err_msg : "it stopped");
 	if (dv->persistent)
 		qube_stopped(dv);

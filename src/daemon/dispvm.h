@@ -56,6 +56,11 @@ void qube_stopped(struct dispvm *dv);
 int dispvm_handle_agent_frame(struct dispvm *dv, const struct bh_frame_hdr *h,
 			      const uint8_t *untrusted_payload);
 
+/* Whether the main loop reads dv's channel this round: not while dv
+ * leaves more than QUBE_PAUSE_BYTES of its own queue unread (the first
+ * pause of a run is logged, at most once a minute). */
+int dispvm_readable(struct dispvm *dv, int64_t now_ms);
+
 /* Events from the main loop. */
 void dispvm_agent_input(struct dispvm *dv);
 void dispvm_agent_output(struct dispvm *dv);

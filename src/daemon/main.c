@@ -118,6 +118,26 @@ static int listen_admin(struct daemon *d)
 	return fd;
 }
 
+/* How many disposables this host's memory holds at once (daemon.h). */
+static unsigned dispvm_cap_for_host(void)
+{
+	unsigned long long total_kb = 0, mb;
+	char line[256];
+	FILE *f = fopen("/proc/meminfo", "re");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemTotal: %llu kB", &total_kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	mb = total_kb / 1024;
+	mb = mb > DISPVM_HOST_RESERVE_MB ? mb - DISPVM_HOST_RESERVE_MB : 0;
+	mb /= DISPVM_MEMORY_MB + DISPVM_QEMU_OVERHEAD_MB;
+	return mb < DISPVM_CAP_MIN ? DISPVM_CAP_MIN
+	       : mb > DISPVM_MAX_NO ? DISPVM_MAX_NO
+				    : (unsigned)mb;
+}
+
 static void handle_signals(struct daemon *d)
 {
 	struct signalfd_siginfo si;
@@ -214,12 +234,12 @@ static int run_loop(struct daemon *d)
 				next = dv->deadline_ms;
 			if (!dv->vm_alive)
 				continue;
-			/* Backpressure: while bh is slow to read, leave the
-			 * guest's output in its channel rather than queue it
-			 * here (credit bounds payload, not frame headers). */
+			/* Back-pressure (daemon.h, QUBE_PAUSE_BYTES): a
+			 * qube is not read while it leaves its own queue
+			 * unread; nothing another qube does stops it. */
 			short ev = 0;
 
-			if (!qs_peers_congested(dv))
+			if (dispvm_readable(dv, now))
 				ev |= POLLIN;
 			if (bh_chan_pending(&dv->chan))
 				ev |= POLLOUT;
@@ -293,12 +313,17 @@ next_round:
 		for (c = d->clients; c; c = c->next)
 			if (c->dv && c->sid)
 				client_process(c);
-		for (c = d->clients; c; c = c->next)
+		for (c = d->clients; c; c = c->next) {
+			if (c->closing != 2)
+				qs_flush_client_credit(c);
 			if (c->closing != 2 && bh_chan_pending(&c->chan))
 				client_output(c);
-		for (dv = d->dispvms; dv; dv = dv->next)
+		}
+		for (dv = d->dispvms; dv; dv = dv->next) {
+			qs_flush_credit(dv);
 			if (dv->vm_alive && bh_chan_pending(&dv->chan))
 				dispvm_agent_output(dv);
+		}
 	}
 }
 
@@ -417,6 +442,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	d.dispvm_cap = dispvm_cap_for_host();
+	LOG_INFO("at most %u disposables at once (host memory)", d.dispvm_cap);
 	engine_choose_accel("/sys/module", "/dev/kvm", &d.accel);
 	LOG_INFO("engine: QEMU with %s: %s",
 		 d.accel.accel == ACCEL_KVM ? "KVM" : "TCG", d.accel.why);

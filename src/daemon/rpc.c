@@ -15,24 +15,57 @@
 #include "lib/log.h"
 #include "proto/exitcodes.h"
 
-/* Joins call s of caller with a new service stream in target, which is
- * ready. On failure the call ends with status 125. */
-static void join(struct dispvm *caller, struct qstream *s,
-		 struct dispvm *target)
+/* Streams of target joined with calls of caller. */
+static unsigned pair_streams(const struct dispvm *caller,
+			     const struct dispvm *target)
 {
-	int r = qs_start_service(target, s->svc, caller, s->id, NULL);
+	unsigned n = 0;
+	size_t i;
 
+	for (i = 0; i < BH_MAX_STREAMS; i++)
+		n += target->streams[i].id && target->streams[i].peer == caller;
+	return n;
+}
+
+/* Joins call s of caller with a new service stream in target, which is
+ * ready. Returns 1 when joined; 0 when the call has ended instead (status
+ * 125, its stream freed): a limit, a full table, or a caller whose queue
+ * could not take the credit that opens the call. */
+static int join(struct dispvm *caller, struct qstream *s,
+		struct dispvm *target)
+{
+	char service[BH_RPC_SERVICE_MAX + 1];
+	int r;
+
+	if (pair_streams(caller, target) >= RPC_STREAMS_PER_PAIR) {
+		LOG_WARN("%s -> %s: %s refused: the caller holds %u streams "
+			 "of the target already (the most one qube may)",
+			 caller->name, target->name, s->svc->service,
+			 RPC_STREAMS_PER_PAIR);
+		qs_end_call(caller, s, BH_EXIT_NOSTART, BH_NOSTART_OTHER);
+		return 0;
+	}
+	snprintf(service, sizeof(service), "%s", s->svc->service);
+	r = qs_start_service(target, s->svc, caller, s->id, NULL);
+	if (r == -EPIPE) {
+		/* s is freed: the call ended, the service got EOF. */
+		LOG_WARN("%s -> %s: %s ended at once: the caller does not "
+			 "read its channel",
+			 caller->name, target->name, service);
+		return 0;
+	}
 	if (r < 0) {
 		LOG_WARN("%s -> %s: cannot start %s: %s", caller->name,
-			 target->name, s->svc->service,
+			 target->name, service,
 			 r == -ENOSPC ? "too many streams" : strerror(-r));
 		qs_end_call(caller, s, BH_EXIT_NOSTART, BH_NOSTART_OTHER);
-		return;
+		return 0;
 	}
 	if (!target->persistent && !target->job_stream)
-		target->job_stream = qs_find(caller, s->id)->peer_id;
+		target->job_stream = s->peer_id;
 	free(s->svc);
 	s->svc = NULL;
+	return 1;
 }
 
 static int ready(const struct dispvm *dv)
@@ -50,16 +83,38 @@ static void route_to(struct dispvm *caller, struct qstream *s,
 		join(caller, s, target);
 }
 
-void rpc_route(struct dispvm *caller, uint32_t id, const char *target,
-	       int autostart)
+struct qstream *rpc_waiting_call(struct dispvm *caller, uint32_t id,
+				 uint64_t gen)
+{
+	struct qstream *s = qs_find(caller, id);
+
+	if (!s || s->gen != gen || s->role != QS_CALL || !s->svc || s->peer)
+		return NULL;
+	return s;
+}
+
+/* Disposables still running that calls of the qube named caller made. */
+static unsigned dispvms_made_for(struct daemon *d, const char *caller)
+{
+	struct dispvm *o;
+	unsigned n = 0;
+
+	for (o = d->dispvms; o; o = o->next)
+		n += o->vm_alive && !strcmp(o->made_for, caller);
+	return n;
+}
+
+void rpc_route(struct dispvm *caller, uint32_t id, uint64_t gen,
+	       const char *target, int autostart)
 {
 	struct daemon *d = caller->d;
-	struct qstream *s = qs_find(caller, id);
+	struct qstream *s = rpc_waiting_call(caller, id, gen);
 	struct dispvm *t;
 	char err[2048];
 
-	if (!s || s->role != QS_CALL || !s->svc)
-		return; /* the caller went away meanwhile */
+	if (!s)
+		return; /* that call is over, or decided */
+	s->ask_id = 0;
 	if (!strcmp(target, "dom0")) {
 		/* The host offers no services to qubes yet. */
 		LOG_INFO("%s -> dom0: %s: no such service on the host",
@@ -68,6 +123,17 @@ void rpc_route(struct dispvm *caller, uint32_t id, const char *target,
 		return;
 	}
 	if (!strncmp(target, "@dispvm:", 8)) {
+		if (dispvms_made_for(d, caller->name) >=
+		    RPC_DISPVMS_PER_SOURCE) {
+			LOG_WARN("%s -> %s: %s refused: too many disposables "
+				 "of its calls run (%u, the most one qube "
+				 "may)",
+				 caller->name, target, s->svc->service,
+				 RPC_DISPVMS_PER_SOURCE);
+			qs_end_call(caller, s, BH_EXIT_NOSTART,
+				    BH_NOSTART_OTHER);
+			return;
+		}
 		/* NAME from the policy (@dispvm resolved through the
 		 * caller's default_dispvm); "" for the minimal template. */
 		t = dispvm_for_call(d, target + 8, err, sizeof(err));
@@ -77,6 +143,8 @@ void rpc_route(struct dispvm *caller, uint32_t id, const char *target,
 				    BH_NOSTART_OTHER);
 			return;
 		}
+		snprintf(t->made_for, sizeof(t->made_for), "%s",
+			 caller->name);
 		LOG_INFO("%s -> %s: a new disposable, %s", caller->name,
 			 target, t->name);
 		route_to(caller, s, t);
@@ -105,11 +173,11 @@ void rpc_route(struct dispvm *caller, uint32_t id, const char *target,
 	route_to(caller, s, t);
 }
 
-void rpc_refuse(struct dispvm *caller, uint32_t id)
+void rpc_refuse(struct dispvm *caller, uint32_t id, uint64_t gen)
 {
-	struct qstream *s = qs_find(caller, id);
+	struct qstream *s = rpc_waiting_call(caller, id, gen);
 
-	if (s && s->role == QS_CALL)
+	if (s)
 		qs_end_call(caller, s, BH_EXIT_REFUSED, 0);
 }
 
@@ -187,11 +255,11 @@ int rpc_call_opened(struct dispvm *dv, uint32_t id,
 			 call.target, call.service, call.arg, dec.file,
 			 dec.line, dec.target);
 		snprintf(s->svc->user, sizeof(s->svc->user), "%s", dec.user);
-		rpc_route(dv, id, dec.target, dec.autostart);
+		rpc_route(dv, id, s->gen, dec.target, dec.autostart);
 		break;
 	case POLICY_ASK:
 		snprintf(s->svc->user, sizeof(s->svc->user), "%s", dec.user);
-		rpc_ask(dv, id, &call, &dec);
+		rpc_ask(dv, s, &call, &dec);
 		break;
 	default:
 		LOG_INFO("%s -> %s: %s+%s denied: %s", dv->name, call.target,
@@ -218,10 +286,8 @@ void rpc_target_ready(struct dispvm *dv)
 			struct qstream *s = &o->streams[i];
 
 			if (s->id && s->role == QS_CALL && s->peer == dv &&
-			    !s->peer_id && s->svc) {
-				join(o, s, dv);
-				joined++;
-			}
+			    !s->peer_id && s->svc)
+				joined += join(o, s, dv);
 		}
 	}
 	for (c = dv->d->clients; c; c = c->next) {

@@ -23,13 +23,21 @@ int rpc_call_opened(struct dispvm *dv, uint32_t id,
  * for calls that are all gone powers off. */
 void rpc_target_ready(struct dispvm *dv);
 
+/* Call id of caller when it is still the call gen (qstream.gen) and
+ * still waits for a decision (not yet routed, joined or ended); else
+ * NULL. An answer, a refusal or a route acts only on such a call, so
+ * that nothing meant for an earlier call of the same id (the caller
+ * restarted, or the id reused) reaches another. */
+struct qstream *rpc_waiting_call(struct dispvm *caller, uint32_t id,
+				 uint64_t gen);
+
 /* Where an allowed call goes: target is a qube name, "dom0" or
  * "@dispvm:NAME"; the qube is started when autostart and needed. Does
- * nothing when the call is gone. */
-void rpc_route(struct dispvm *caller, uint32_t id, const char *target,
-	       int autostart);
-/* Ends the call with status 126 (refused). */
-void rpc_refuse(struct dispvm *caller, uint32_t id);
+ * nothing unless the call (id, gen) still waits. */
+void rpc_route(struct dispvm *caller, uint32_t id, uint64_t gen,
+	       const char *target, int autostart);
+/* Ends the call with status 126 (refused) if it still waits. */
+void rpc_refuse(struct dispvm *caller, uint32_t id, uint64_t gen);
 
 /* bh on the host calls SERVICE[+ARG] in a qube (BH_MSG_RUN_SERVICE):
  * the same path without the policy (calls from the admin domain are not

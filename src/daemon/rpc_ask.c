@@ -13,16 +13,16 @@
 #include "proto/admin.h"
 #include "proto/exitcodes.h"
 
-/* At most this many questions wait at once; more are denied. */
-#define ASKS_MAX 64
-
 struct rpc_ask {
 	struct rpc_ask *next;
 	uint32_t ask_id;
 	struct client *agent;
-	/* The caller by name (it may go away meanwhile) and its stream. */
+	/* The caller by name (it may go away meanwhile), its stream and
+	 * that stream's generation: the answer acts on that call only,
+	 * while it waits (rpc_waiting_call). */
 	char caller[BH_RPC_QUBE_MAX + 1];
 	uint32_t call_id;
+	uint64_t call_gen;
 	int autostart;
 	int64_t deadline_ms;
 	struct policy_targets targets;
@@ -74,8 +74,18 @@ static void deny(struct daemon *d, struct rpc_ask *a, const char *why)
 
 	LOG_INFO("%s: ask %u denied: %s", a->caller, a->ask_id, why);
 	if (dv)
-		rpc_refuse(dv, a->call_id);
+		rpc_refuse(dv, a->call_id, a->call_gen);
 	ask_remove(d, a);
+}
+
+/* The call of a still waits on a: else the question is stale. */
+static struct qstream *asked_call(struct daemon *d, const struct rpc_ask *a)
+{
+	struct dispvm *dv = find_qube(d, a->caller);
+	struct qstream *s =
+		dv ? rpc_waiting_call(dv, a->call_id, a->call_gen) : NULL;
+
+	return s && s->ask_id == a->ask_id ? s : NULL;
 }
 
 /* Appends s and a NUL at *len; -1 when it does not fit. */
@@ -90,18 +100,22 @@ static int put(uint8_t *p, size_t cap, size_t *len, const char *s)
 	return 0;
 }
 
-static size_t count_asks(struct daemon *d)
+/* Questions waiting in all, and from the qube named source. */
+static size_t count_asks(struct daemon *d, const char *source, size_t *mine)
 {
 	struct rpc_ask *a;
 	size_t n = 0;
 
-	for (a = d->asks; a; a = a->next)
+	*mine = 0;
+	for (a = d->asks; a; a = a->next) {
 		n++;
+		*mine += !strcmp(a->caller, source);
+	}
 	return n;
 }
 
-void rpc_ask(struct dispvm *dv, uint32_t id, const struct bh_call_req *call,
-	     const struct policy_decision *dec)
+void rpc_ask(struct dispvm *dv, struct qstream *s,
+	     const struct bh_call_req *call, const struct policy_decision *dec)
 {
 	struct daemon *d = dv->d;
 	struct client *agent = newest_agent(d);
@@ -109,16 +123,20 @@ void rpc_ask(struct dispvm *dv, uint32_t id, const struct bh_call_req *call,
 	char idtext[16], svc[BH_RPC_SERVICE_MAX + BH_RPC_ARG_MAX + 2];
 	char line[POLICY_TARGET_MAX + 16];
 	struct rpc_ask *a;
-	size_t len = 0, i;
+	uint32_t id = s->id;
+	uint64_t gen = s->gen;
+	size_t len = 0, i, mine, all = count_asks(d, dv->name, &mine);
 
-	if (!agent || count_asks(d) >= ASKS_MAX) {
+	if (!agent || all >= RPC_ASKS_MAX || mine >= RPC_ASKS_PER_SOURCE) {
 		LOG_INFO("%s -> %s: %s+%s: policy says ask (%s:%u) but %s; "
 			 "denied",
 			 dv->name, call->target, call->service, call->arg,
 			 dec->file, dec->line,
-			 agent ? "too many questions wait"
-			       : "no prompt agent runs (bh policy-agent)");
-		rpc_refuse(dv, id);
+			 !agent ? "no prompt agent runs (bh policy-agent)"
+			 : mine >= RPC_ASKS_PER_SOURCE
+				 ? "too many of its questions wait"
+				 : "too many questions wait");
+		rpc_refuse(dv, id, gen);
 		return;
 	}
 	a = calloc(1, sizeof(*a));
@@ -126,7 +144,7 @@ void rpc_ask(struct dispvm *dv, uint32_t id, const struct bh_call_req *call,
 							    : 1,
 					     sizeof(*a->targets.name)))) {
 		free(a);
-		rpc_refuse(dv, id);
+		rpc_refuse(dv, id, gen);
 		return;
 	}
 	for (i = 0; i < dec->targets.n; i++)
@@ -137,6 +155,7 @@ void rpc_ask(struct dispvm *dv, uint32_t id, const struct bh_call_req *call,
 	a->agent = agent;
 	snprintf(a->caller, sizeof(a->caller), "%s", dv->name);
 	a->call_id = id;
+	a->call_gen = gen;
 	a->autostart = dec->autostart;
 	a->deadline_ms = bh_now_ms() + RPC_ASK_TIMEOUT_MS;
 	snprintf(idtext, sizeof(idtext), "%u", a->ask_id);
@@ -149,7 +168,7 @@ void rpc_ask(struct dispvm *dv, uint32_t id, const struct bh_call_req *call,
 	    put(p, sizeof(p), &len, line) ||
 	    put(p, sizeof(p), &len, "targets=")) {
 		ask_free(a);
-		rpc_refuse(dv, id);
+		rpc_refuse(dv, id, gen);
 		return;
 	}
 	/* targets=T1,T2,...: extend the last field in place. */
@@ -168,11 +187,12 @@ void rpc_ask(struct dispvm *dv, uint32_t id, const struct bh_call_req *call,
 	if (bh_chan_send(&agent->chan, BH_MSG_ADMIN_EVENT, 0, p,
 			 (uint32_t)len) < 0) {
 		ask_free(a);
-		rpc_refuse(dv, id);
+		rpc_refuse(dv, id, gen);
 		return;
 	}
 	a->next = d->asks;
 	d->asks = a;
+	s->ask_id = a->ask_id;
 	LOG_INFO("%s -> %s: %s asks the user (ask %u, %s:%u)", dv->name,
 		 call->target, svc, a->ask_id, dec->file, dec->line);
 }
@@ -207,6 +227,14 @@ static void answer(struct daemon *d, struct client *c,
 		reply(c, BH_ADMIN_NOSUCH, "no such question waits");
 		return;
 	}
+	if (!asked_call(d, a)) {
+		/* Its call is over (rpc_ask_caller_gone removes the
+		 * questions of a qube that stops; this is the rest). */
+		ask_remove(d, a);
+		reply(c, BH_ADMIN_NOSUCH,
+		      "no such question waits: its call is over");
+		return;
+	}
 	if (call->body_len >= sizeof(body)) {
 		reply(c, BH_ADMIN_INVALID, "answer too long");
 		return;
@@ -238,7 +266,8 @@ static void answer(struct daemon *d, struct client *c,
 		LOG_INFO("%s: ask %u allowed by the user to %s", a->caller,
 			 a->ask_id, body + 6);
 		if (dv)
-			rpc_route(dv, a->call_id, body + 6, a->autostart);
+			rpc_route(dv, a->call_id, a->call_gen, body + 6,
+				  a->autostart);
 	}
 	ask_remove(d, a);
 	reply(c, 0, "");
@@ -298,5 +327,29 @@ void rpc_ask_agent_gone(struct daemon *d, struct client *c)
 		next = a->next;
 		if (a->agent == c)
 			deny(d, a, "the prompt agent went away");
+	}
+}
+
+void rpc_ask_caller_gone(struct daemon *d, struct dispvm *dv)
+{
+	struct rpc_ask *a, *next;
+
+	for (a = d->asks; a; a = next) {
+		uint8_t p[64];
+		int n;
+
+		next = a->next;
+		if (strcmp(a->caller, dv->name))
+			continue;
+		/* Tell the agent, so that a prompt can go away; an answer
+		 * that comes anyway finds no such question. */
+		n = snprintf((char *)p, sizeof(p), "cancel%c%u%c", '\0',
+			     a->ask_id, '\0');
+		if (n > 0 && !a->agent->closing)
+			bh_chan_send(&a->agent->chan, BH_MSG_ADMIN_EVENT, 0, p,
+				     (uint32_t)n);
+		LOG_INFO("%s: ask %u cancelled: the caller stopped", a->caller,
+			 a->ask_id);
+		ask_remove(d, a);
 	}
 }

@@ -13,7 +13,14 @@
  * policy would allow or ask for are offered, and only one of them is
  * accepted. With no agent connected, an ask is a deny; an ask with no
  * answer after RPC_ASK_TIMEOUT_MS, or whose agent goes away, too. The
- * newest agent gets the questions. */
+ * newest agent gets the questions.
+ *
+ * A question belongs to one call: the caller, the call's id and its
+ * generation (qstream.gen). An answer acts only while that call still
+ * waits on it; a caller that stops takes its questions with it (the agent
+ * gets "cancel NUL ID NUL"); a refusal never ends a call that was joined
+ * meanwhile. One qube has at most RPC_ASKS_PER_SOURCE questions waiting,
+ * the daemon RPC_ASKS_MAX. */
 #ifndef BH_DAEMON_RPC_ASK_H
 #define BH_DAEMON_RPC_ASK_H
 
@@ -23,10 +30,13 @@
 #include "daemon/policy.h"
 #include "proto/rpc_req.h"
 
-/* Asks about call id of dv (decision dec, which offers the targets);
- * denies at once when nobody can be asked. */
-void rpc_ask(struct dispvm *dv, uint32_t id, const struct bh_call_req *call,
-	     const struct policy_decision *dec);
+/* Asks about call s of dv (decision dec, which offers the targets);
+ * denies at once when nobody can be asked or a limit is reached. */
+void rpc_ask(struct dispvm *dv, struct qstream *s,
+	     const struct bh_call_req *call, const struct policy_decision *dec);
+
+/* dv is stopping: its questions are withdrawn. */
+void rpc_ask_caller_gone(struct daemon *d, struct dispvm *dv);
 
 /* Handles admin.policy.AskAgent and admin.policy.Answer. Returns 1 when
  * the call was one of them (answered), else 0. */

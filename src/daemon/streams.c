@@ -51,6 +51,8 @@ struct qstream *qs_new(struct dispvm *dv, uint32_t id, enum qstream_role role)
 		memset(s, 0, sizeof(*s));
 		s->id = id;
 		s->role = role;
+		if (dv->d)
+			s->gen = ++dv->d->next_gen;
 		return s;
 	}
 	return NULL;
@@ -113,11 +115,16 @@ int qs_start_service(struct dispvm *dv, const struct bh_service_req *req,
 		cs->peer = dv;
 		cs->peer_id = id;
 		/* The caller's agent starts a call without credit: it may
-		 * send now, as much as the service's agent accepts. */
+		 * send now, as much as the service's agent accepts. If even
+		 * that does not fit in the caller's queue, the call ends
+		 * here (relay_broken frees it): say so, the caller's stream
+		 * is gone. */
 		cs->guest_may_send.avail = BH_STREAM_WINDOW;
 		if (bh_chan_send_u32(&caller->chan, BH_MSG_CREDIT, call_id,
-				     BH_STREAM_WINDOW) < 0)
+				     BH_STREAM_WINDOW) < 0) {
 			relay_broken(dv, s);
+			return -EPIPE;
+		}
 	} else {
 		s->client = c;
 		s->client_may_send.avail = BH_STREAM_WINDOW;
@@ -182,16 +189,25 @@ int qs_refuse_new_call(struct dispvm *dv, uint32_t id)
 	return 0;
 }
 
-/* Drops len bytes the guest sent on s, giving the credit back so that
- * its sender is not stuck (a command whose bh or caller is gone). */
+/* Credit for s's guest, sent with the next qs_flush_credit. The caller
+ * has checked it against the window (bh_credit_grant). */
+static void owe(struct dispvm *dv, struct qstream *s, uint32_t v)
+{
+	s->credit_owed += v;
+	dv->credit_dirty = 1;
+}
+
+/* Drops a frame of len bytes the guest sent on s, giving its credit
+ * back so that its sender is not stuck (a command whose bh or caller is
+ * gone). */
 static int drop(struct dispvm *dv, struct qstream *s, uint32_t len)
 {
 	if (len == 0)
 		return 0;
-	bh_credit_grant(&s->guest_may_send, len);
-	return bh_chan_send_u32(&dv->chan, BH_MSG_CREDIT, s->id, len) < 0
-		       ? -EPROTO
-		       : 0;
+	if (bh_credit_grant(&s->guest_may_send, bh_credit_cost(len)) < 0)
+		return -EPROTO;
+	owe(dv, s, bh_credit_cost(len));
+	return 0;
 }
 
 /* Output of a command or service: to bh, or to the caller's qube. */
@@ -205,7 +221,8 @@ static int guest_output(struct dispvm *dv, struct qstream *s,
 		return -EPROTO; /* data after EOF, or after the switch */
 	if (h->len == 0)
 		*eof = 1;
-	else if (bh_credit_take(&s->guest_may_send, h->len) < 0)
+	else if (bh_credit_take(&s->guest_may_send, bh_credit_cost(h->len)) <
+		 0)
 		return -EPROTO;
 	if (s->client)
 		return bh_chan_send(&s->client->chan, h->type, 1, p, h->len) <
@@ -238,7 +255,8 @@ static int guest_call_data(struct dispvm *dv, struct qstream *s,
 		return -EPROTO;
 	if (h->len == 0)
 		s->guest_eof = 1;
-	else if (bh_credit_take(&s->guest_may_send, h->len) < 0)
+	else if (bh_credit_take(&s->guest_may_send, bh_credit_cost(h->len)) <
+		 0)
 		return -EPROTO;
 	ps = peer_stream(s);
 	if (!ps || ps->input_eof)
@@ -294,30 +312,30 @@ static int guest_port_marker(struct dispvm *dv, struct qstream *s,
 	return 0;
 }
 
-/* The guest consumed len bytes of its input: whoever sends them may
- * send that much more. */
+/* The guest consumed input worth v of credit: whoever sends it may send
+ * that much more. The grant is held as a number and goes out as one
+ * frame (qs_flush_credit), so that a guest granting a byte at a time
+ * cannot fill the other end's queue with CREDIT frames. */
 static int guest_credit(struct dispvm *dv, struct qstream *s,
-			const uint8_t *p, uint32_t len)
+			const uint8_t *untrusted_p, uint32_t len)
 {
 	struct qstream *ps;
 	uint32_t v;
 
-	if (bh_parse_u32_payload(p, len, &v) < 0)
+	if (bh_parse_u32_payload(untrusted_p, len, &v) < 0)
 		return -EPROTO;
 	if (s->client) {
 		if (bh_credit_grant(&s->client_may_send, v) < 0)
 			return -EPROTO;
-		bh_chan_send(&s->client->chan, BH_MSG_CREDIT, 1, p, 4);
+		s->client->credit_owed += v;
 		return 0;
 	}
 	ps = peer_stream(s);
 	if (!ps)
-		return 0;
+		return v ? 0 : -EPROTO;
 	if (bh_credit_grant(&ps->guest_may_send, v) < 0)
 		return -EPROTO;
-	if (bh_chan_send(&s->peer->chan, BH_MSG_CREDIT, s->peer_id, p, 4) <
-	    0)
-		relay_broken(dv, s);
+	owe(s->peer, ps, v);
 	return 0;
 }
 
@@ -403,7 +421,8 @@ int qs_client_frame(struct client *c, const struct bh_frame_hdr *h,
 	switch (h->type) {
 	case BH_MSG_STDIN:
 		if (s->input_eof ||
-		    bh_credit_take(&s->client_may_send, h->len) < 0)
+		    bh_credit_take(&s->client_may_send,
+				   bh_credit_cost(h->len)) < 0)
 			return -EPROTO;
 		if (h->len == 0)
 			s->input_eof = 1;
@@ -412,7 +431,9 @@ int qs_client_frame(struct client *c, const struct bh_frame_hdr *h,
 		if (bh_parse_u32_payload(payload, h->len, &v) < 0 ||
 		    bh_credit_grant(&s->guest_may_send, v) < 0)
 			return -EPROTO;
-		break;
+		if (c->dv->vm_alive)
+			owe(c->dv, s, v);
+		return 0;
 	default:
 		return -EPROTO;
 	}
@@ -501,21 +522,31 @@ void qs_qube_gone(struct dispvm *dv, const char *why)
 	}
 }
 
-int qs_peers_congested(struct dispvm *dv)
+void qs_flush_credit(struct dispvm *dv)
 {
 	size_t i;
 
+	if (!dv->credit_dirty || !dv->vm_alive ||
+	    bh_chan_pending(&dv->chan) >= QUBE_PAUSE_BYTES)
+		return;
 	for (i = 0; i < BH_MAX_STREAMS; i++) {
 		struct qstream *s = &dv->streams[i];
 
-		if (!s->id)
+		if (!s->id || !s->credit_owed)
 			continue;
-		if (s->client &&
-		    bh_chan_pending(&s->client->chan) >= RELAY_PAUSE_BYTES)
-			return 1;
-		if (s->peer && s->peer->vm_alive &&
-		    bh_chan_pending(&s->peer->chan) >= RELAY_PAUSE_BYTES)
-			return 1;
+		if (bh_chan_send_u32(&dv->chan, BH_MSG_CREDIT, s->id,
+				     s->credit_owed) < 0)
+			return; /* stays dirty: the next round tries again */
+		s->credit_owed = 0;
 	}
-	return 0;
+	dv->credit_dirty = 0;
+}
+
+void qs_flush_client_credit(struct client *c)
+{
+	if (!c->credit_owed ||
+	    bh_chan_pending(&c->chan) >= RELAY_PAUSE_BYTES ||
+	    bh_chan_send_u32(&c->chan, BH_MSG_CREDIT, 1, c->credit_owed) < 0)
+		return;
+	c->credit_owed = 0;
 }

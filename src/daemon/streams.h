@@ -32,7 +32,10 @@ int qs_start_run(struct dispvm *dv, uint32_t id, struct client *c,
 
 /* Starts service req on a new stream of dv and joins it with the call
  * (caller, call_id), or with client c when caller is NULL. Returns 0 or
- * as qs_start_run. */
+ * as qs_start_run; -ENOENT when the call is gone; -EPIPE when the service
+ * started but the caller's queue could not take the credit that opens
+ * the call: the call is then ended and its stream freed, and the service
+ * gets EOF. */
 int qs_start_service(struct dispvm *dv, const struct bh_service_req *req,
 		     struct dispvm *caller, uint32_t call_id,
 		     struct client *c);
@@ -67,8 +70,10 @@ void qs_client_gone(struct client *c);
  * error naming why). */
 void qs_qube_gone(struct dispvm *dv, const char *why);
 
-/* 1 when an end that dv's streams feed has RELAY_PAUSE_BYTES queued:
- * leave dv's frames in its channel until it drains. */
-int qs_peers_congested(struct dispvm *dv);
+/* Sends the credit owed to dv's streams (qstream.credit_owed), one
+ * CREDIT frame each, while dv's queue is below QUBE_PAUSE_BYTES; and
+ * bh's (client.credit_owed). The main loop calls them every round. */
+void qs_flush_credit(struct dispvm *dv);
+void qs_flush_client_credit(struct client *c);
 
 #endif

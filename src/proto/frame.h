@@ -21,7 +21,9 @@
 
 #include "proto/resume.h" /* BH_MSG_RESUME's payload */
 
-#define BH_PROTO_VERSION 1u
+/* 2: data frames use credit for their header too (proto/credit.h), and a
+ * CREDIT of 0 is a protocol error. */
+#define BH_PROTO_VERSION 2u
 
 #define BH_FRAME_HDR_LEN 12u
 /* 64 KiB: large enough that a 1 GB/s stream costs ~16k frames a second,
@@ -54,7 +56,8 @@ enum bh_msg {
 	/* guest → host: bytes the command wrote; empty payload = EOF */
 	BH_MSG_STDOUT = 4,
 	BH_MSG_STDERR = 5,
-	/* either way: grant the peer more credit. payload: u32 bytes */
+	/* either way: grant the peer more credit. payload: u32 bytes, not 0
+	 * (a data frame uses bh_credit_cost() of it) */
 	BH_MSG_CREDIT = 6,
 	/* guest → host: the command ended. payload: u32 kind, u32 value */
 	BH_MSG_EXIT = 7,

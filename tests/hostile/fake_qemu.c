@@ -40,10 +40,11 @@
  *   deaf-flood-call N TARGET SVC
  *                        exits 0, stops reading, sends N malformed CALLs,
  *                        then three valid calls of SVC to TARGET
- *   deaf-flood-mib M     exits 0, stops reading, then sends M MiB of
- *                        frames the daemon must refuse or ignore without
- *                        keeping anything (malformed CALLs, CREDIT and
- *                        STDIN for streams that do not exist)
+ *   flood-mib M          exits 0, then sends M MiB of frames the daemon
+ *                        must refuse or ignore without keeping anything
+ *                        (malformed CALLs, CREDIT and STDIN for streams
+ *                        that do not exist), reading what comes back
+ *   deaf-flood-mib M     the same without reading
  *
  * Services it runs (BH_MSG_SERVICE):
  *   test.Echo            copies its input to its output
@@ -443,8 +444,9 @@ static int run_one(struct stream *s, char **a, uint32_t n)
 		snprintf(after_flood_svc, sizeof(after_flood_svc), "%s", a[3]);
 		return 1;
 	}
-	if (!strcmp(a[0], "deaf-flood-mib") && n == 2) {
-		deaf = 1;
+	if ((!strcmp(a[0], "flood-mib") || !strcmp(a[0], "deaf-flood-mib")) &&
+	    n == 2) {
+		deaf = a[0][0] == 'd';
 		flood_left = (uint64_t)num(a[1]) << 20;
 		return 1;
 	}

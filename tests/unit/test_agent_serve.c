@@ -322,15 +322,16 @@ static void on_frame(struct host *h, const struct bh_frame_hdr *fh,
 			*eof = 1;
 			break;
 		}
-		res->outstanding += fh->len;
+		res->outstanding += bh_credit_cost(fh->len);
 		assert_true(res->outstanding <= W);
 		assert_true(*len + fh->len <= sizeof(res->out));
 		memcpy(buf + *len, h->payload, fh->len);
 		*len += fh->len;
 		assert_int_equal(bh_chan_send_u32(h->c, BH_MSG_CREDIT,
-						  fh->stream, fh->len),
+						  fh->stream,
+						  bh_credit_cost(fh->len)),
 				 0);
-		res->outstanding -= fh->len;
+		res->outstanding -= bh_credit_cost(fh->len);
 		break;
 	}
 	case BH_MSG_EXIT:
@@ -531,17 +532,18 @@ static void test_cat_1mib(void **state)
 	send_exec(h, 1, argv);
 	while (!exited) {
 		/* Send what the credit allows, in frames of varied size. */
-		while (sent < TOTAL && stdin_credit > 0) {
+		/* A frame uses its header's credit too (credit.h). */
+		while (sent < TOTAL && bh_credit_payload_max(stdin_credit)) {
 			uint32_t n = (uint32_t)(TOTAL - sent);
 			uint32_t want = 1 + (uint32_t)(xorshift(&seed) % MAXP);
 
 			if (n > want)
 				n = want;
-			if (n > stdin_credit)
-				n = stdin_credit;
+			if (n > bh_credit_payload_max(stdin_credit))
+				n = bh_credit_payload_max(stdin_credit);
 			send_frame(h, BH_MSG_STDIN, 1, data + sent, n);
 			sent += n;
-			stdin_credit -= n;
+			stdin_credit -= bh_credit_cost(n);
 		}
 		if (sent == TOTAL && !eof_sent) {
 			send_frame(h, BH_MSG_STDIN, 1, NULL, 0);
@@ -563,7 +565,7 @@ static void test_cat_1mib(void **state)
 				break;
 			}
 			/* Never past the credit we gave. */
-			out_outstanding += fh.len;
+			out_outstanding += bh_credit_cost(fh.len);
 			assert_true(out_outstanding <= W);
 			assert_true(got + fh.len <= TOTAL);
 			if (memcmp(h->payload, data + got, fh.len))
@@ -572,9 +574,11 @@ static void test_cat_1mib(void **state)
 			got += fh.len;
 			frames_out++;
 			assert_int_equal(bh_chan_send_u32(h->c, BH_MSG_CREDIT,
-							  1, fh.len),
+							  1,
+							  bh_credit_cost(
+								  fh.len)),
 					 0);
-			out_outstanding -= fh.len;
+			out_outstanding -= bh_credit_cost(fh.len);
 			break;
 		case BH_MSG_STDERR:
 			assert_int_equal(fh.len, 0);
@@ -1024,16 +1028,23 @@ static void test_direct_stdin_window(void **state)
 	unsigned i;
 
 	assert_int_equal(exec_on(d, 1), 0);
-	/* Nothing pumps stdin here, so all of it stays outstanding. */
-	for (i = 0; i < W / MAXP; i++)
+	/* Nothing pumps stdin here, so all of it stays outstanding. Each
+	 * frame uses its header's credit too: three full frames and the
+	 * rest make the window. */
+	for (i = 0; i < W / MAXP - 1; i++)
 		assert_int_equal(frame(d, BH_MSG_STDIN, 1, d->big, MAXP), 0);
+	assert_int_equal(frame(d, BH_MSG_STDIN, 1, d->big,
+			       W - 4 * BH_FRAME_HDR_LEN - 3 * MAXP),
+			 0);
 	assert_int_equal(frame(d, BH_MSG_STDIN, 1, "x", 1), -EPROTO);
 
-	/* A fresh stream: a window less one, then two bytes. */
+	/* A fresh stream: all but one 1-byte frame's worth, then that. */
 	assert_int_equal(exec_on(d, 2), 0);
 	for (i = 0; i < W / MAXP - 1; i++)
 		assert_int_equal(frame(d, BH_MSG_STDIN, 2, d->big, MAXP), 0);
-	assert_int_equal(frame(d, BH_MSG_STDIN, 2, d->big, MAXP - 1), 0);
+	assert_int_equal(frame(d, BH_MSG_STDIN, 2, d->big,
+			       W - 5 * BH_FRAME_HDR_LEN - 3 * MAXP - 1),
+			 0);
 	assert_int_equal(frame(d, BH_MSG_STDIN, 2, d->big, 2), -EPROTO);
 	assert_int_equal(frame(d, BH_MSG_STDIN, 2, d->big, 1), 0);
 	assert_int_equal(frame(d, BH_MSG_STDIN, 2, d->big, 1), -EPROTO);
@@ -1109,8 +1120,9 @@ static void test_direct_credit(void **state)
 	assert_int_equal(frame(d, BH_MSG_CREDIT, 99, p, 3), -EPROTO);
 	/* On stream 0. */
 	assert_int_equal(frame_u32(d, BH_MSG_CREDIT, 0, 0), -EPROTO);
+	/* A grant of nothing is never needed (protocol 2). */
+	assert_int_equal(frame_u32(d, BH_MSG_CREDIT, 1, 0), -EPROTO);
 	/* The agent starts with a full window: any grant is too much. */
-	assert_int_equal(frame_u32(d, BH_MSG_CREDIT, 1, 0), 0);
 	assert_int_equal(frame_u32(d, BH_MSG_CREDIT, 1, 1), -EPROTO);
 	assert_int_equal(frame_u32(d, BH_MSG_CREDIT, 1, W), -EPROTO);
 	assert_int_equal(frame_u32(d, BH_MSG_CREDIT, 1, 0xffffffffu), -EPROTO);

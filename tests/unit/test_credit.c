@@ -13,6 +13,7 @@
 #include "proto/frame.h"
 
 #define W BH_STREAM_WINDOW
+#define MAXP BH_FRAME_MAX_PAYLOAD
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -72,8 +73,8 @@ static void test_grant_to_window(void **state)
 	bh_credit_init(&c);
 	assert_int_equal(bh_credit_grant(&c, W), 0);
 	assert_int_equal(c.avail, W);
-	/* Full: only an empty grant is fine. */
-	assert_int_equal(bh_credit_grant(&c, 0), 0);
+	/* An empty grant is never needed: refused, full or not. */
+	assert_int_equal(bh_credit_grant(&c, 0), -EPROTO);
 	assert_int_equal(c.avail, W);
 	assert_int_equal(bh_credit_grant(&c, 1), -EPROTO);
 	assert_int_equal(c.avail, W);
@@ -103,9 +104,31 @@ static void test_grant_past_window(void **state)
 		assert_int_equal(c.avail, from[i]);
 		assert_int_equal(bh_credit_grant(&c, W + 1), -EPROTO);
 		assert_int_equal(c.avail, from[i]);
-		assert_int_equal(bh_credit_grant(&c, room), 0);
+		assert_int_equal(bh_credit_grant(&c, room), room ? 0 : -EPROTO);
 		assert_int_equal(c.avail, W);
 	}
+}
+
+/* A data frame uses its payload and its header; the end of data nothing.
+ * So a window of credit bounds the bytes a relay holds for a stream even
+ * when the frames are one byte each. */
+static void test_cost_counts_headers(void **state)
+{
+	struct bh_credit c = credit_at(W);
+	uint32_t frames = 0;
+
+	assert_int_equal(bh_credit_cost(0), 0);
+	assert_int_equal(bh_credit_cost(1), 1 + BH_FRAME_HDR_LEN);
+	assert_int_equal(bh_credit_cost(MAXP), MAXP + BH_FRAME_HDR_LEN);
+	while (bh_credit_take(&c, bh_credit_cost(1)) == 0)
+		frames++;
+	assert_int_equal(frames, W / (1 + BH_FRAME_HDR_LEN));
+	assert_true(frames * (1 + BH_FRAME_HDR_LEN) <= W);
+	/* The most payload one frame may carry with what is left. */
+	assert_int_equal(bh_credit_payload_max(0), 0);
+	assert_int_equal(bh_credit_payload_max(BH_FRAME_HDR_LEN), 0);
+	assert_int_equal(bh_credit_payload_max(BH_FRAME_HDR_LEN + 1), 1);
+	assert_int_equal(bh_credit_cost(bh_credit_payload_max(W)), W);
 }
 
 /* Grants chosen so that avail + n wraps or lands on UINT32_MAX: a check
@@ -193,6 +216,7 @@ int main(void)
 		cmocka_unit_test(test_take_whole_window),
 		cmocka_unit_test(test_grant_to_window),
 		cmocka_unit_test(test_grant_past_window),
+		cmocka_unit_test(test_cost_counts_headers),
 		cmocka_unit_test(test_grant_overflow),
 		cmocka_unit_test(test_grant_from_bad_state),
 		cmocka_unit_test(test_take_grant_cycle),
