@@ -3,7 +3,8 @@
  * Files land in $HOME/Incoming/SOURCE/, SOURCE being the sending qube's
  * name as the daemon sets it in BH_REMOTE_QUBE (trusted, and still
  * checked against Qubes' naming rule: it becomes a folder name). Nothing
- * outside that folder is touched, nothing is overwritten; see
+ * outside that folder is touched, nothing is overwritten, and nothing
+ * gets its name there before the whole copy is verified and synced; see
  * docs/filecopy.md. Exit status 0 when the copy succeeded, else 1 (the
  * reason is in the status sent back, and on stderr). */
 #include <errno.h>

@@ -77,7 +77,8 @@
  *   ENOLINK       unsafe symlink: absolute, or leaving the copied tree
  *   EEXIST        the name exists already (nothing is ever overwritten)
  *   EOPNOTSUPP    device node, fifo or socket entry
- *   EFBIG         declared file size beyond FC_MAX_FILE
+ *   EFBIG         declared file size beyond FC_MAX_FILE, or a file beyond
+ *                 the receiver's RLIMIT_FSIZE
  *   others        from the receiving file system (ENOSPC, EDQUOT, EIO...) */
 
 /* A decoded entry header. */
@@ -164,8 +165,18 @@ struct fc_dir {
 	size_t path_len;  /* u->path_len before this directory's name */
 };
 
+/* The receiver builds the copy in a hidden folder of the receiving
+ * folder, FC_STAGE_PREFIX and 16 random hex digits, and moves each
+ * top-level entry into place (never over an existing name) only once the
+ * stream is complete, verified, ended and on disk. A receiver that is
+ * killed leaves only that folder behind; one that fails removes it. */
+#define FC_STAGE_PREFIX ".bh-partial-"
+#define FC_STAGE_NAME_LEN (sizeof(FC_STAGE_PREFIX) - 1 + 16)
+
 struct fc_unpack {
 	int root_fd;               /* the receiving folder; not ours */
+	int stage_fd;              /* the hidden folder we fill, or -1 */
+	char stage_name[FC_STAGE_NAME_LEN + 1];
 	enum fc_unpack_state state;
 	uint8_t fixed[FC_HDR_LEN]; /* start, header or digest being read */
 	size_t have;               /* bytes of fixed[]/name/link so far */
@@ -187,22 +198,34 @@ struct fc_unpack {
 	char msg[FC_MAX_STATUS_TEXT + 1];
 };
 
+/* Makes what was written below fd durable: the receiver calls it before
+ * the received entries get their names (fd: the hidden folder) and after
+ * (fd: the receiving folder), and reports success only when both
+ * returned 0. fc_sync_fs_default is syncfs(2); tests put their own here
+ * to watch the order of events. Returns 0 or a negative errno. */
+extern int (*fc_sync_fs)(int fd);
+int fc_sync_fs_default(int fd);
+
 /* Starts receiving into the directory dirfd (kept open by the caller
- * until fc_unpack_finish). Returns 0, or -EIO when libsodium cannot
- * start. */
+ * until fc_unpack_finish): makes the hidden folder there. Returns 0, or
+ * a negative errno (also in u->err, with a message) when libsodium
+ * cannot start or the folder cannot be made. */
 int fc_unpack_init(struct fc_unpack *u, int dirfd);
 /* Feeds the next len bytes of the stream, in any split. Returns 0 when
  * more is expected, 1 when the stream is complete and verified (any
- * byte after it is an error), or the first error (negative errno, also
- * kept in u->err with a message in u->msg); after an error every call
- * returns it again. On an error the file being written is removed;
- * entries already complete stay. */
+ * byte after it is an error: keep feeding until the input ends), or the
+ * first error (negative errno, also kept in u->err with a message in
+ * u->msg); after an error every call returns it again. An error removes
+ * everything received so far. */
 int fc_unpack_feed(struct fc_unpack *u, const uint8_t *untrusted_buf,
 		   size_t len);
-/* The input has ended: returns 0 if the stream was complete and
- * verified, else the first error (-EPROTO "truncated" if none before).
- * Releases everything (closes directory fds, removes a partial file);
- * may be called more than once. */
+/* The input has ended. If the stream was complete and verified, syncs
+ * (fc_sync_fs), moves the received entries into the receiving folder
+ * (an existing name is EEXIST), syncs again, and returns 0. Else, or when
+ * a step fails, returns the first error (-EPROTO "truncated" if none
+ * before) and removes what was received (entries already moved into
+ * place when a later one fails stay). Releases every fd; may be called
+ * more than once. */
 int fc_unpack_finish(struct fc_unpack *u);
 /* The message of the first error, or "" . */
 const char *fc_unpack_message(const struct fc_unpack *u);
@@ -212,9 +235,12 @@ const char *fc_unpack_message(const struct fc_unpack *u);
  * a message in msg. */
 int fc_open_incoming(const char *home, const char *source, char *msg,
 		     size_t cap);
-/* The service: reads the stream from in_fd into dirfd until it is
- * complete, bad or ended, then writes one status to out_fd. Returns 0 on
- * success, else the first error (negative errno), message in msg. */
+/* The service: reads the stream from in_fd into dirfd until the input
+ * ends or the stream is bad (bytes after the digest are an error too),
+ * finishes (fc_unpack_finish), then writes one status to out_fd. Ignores
+ * SIGXFSZ for good, so that a file beyond RLIMIT_FSIZE is an EFBIG status
+ * rather than a silent death. Returns 0 on success, else the first error
+ * (negative errno), message in msg. */
 int fc_receive(int in_fd, int out_fd, int dirfd, char *msg, size_t cap);
 
 /* ---- sender ---- */
@@ -234,12 +260,15 @@ int fc_pack_check(char *const paths[], size_t n, uint64_t *total_bytes,
 		  char *msg, size_t cap);
 /* Checks the paths (fc_pack_check), then sends them as one stream on
  * out_fd and waits for the receiver's status on status_fd (may be the
- * same fd, e.g. a socket). Symlinks are sent as symlinks, the top-level
- * ones too (after stripping trailing '/'), never followed. SIGPIPE must
- * be ignored by the caller. Returns 0 only when the receiver confirmed
- * success for the digest we sent; else a negative errno with a message
- * in msg: the receiver's code (as -code) with its escaped text, or a
- * local error. */
+ * same fd, e.g. a socket). Once the whole stream is out, ends it, since
+ * the receiver reads to the end before it answers: a socket is shut
+ * down for writing; any other out_fd is pointed at /dev/null (dup2), so
+ * that the fd stays the caller's to close but the reader sees the end.
+ * Symlinks are sent as symlinks, the top-level ones too (after stripping
+ * trailing '/'), never followed. SIGPIPE must be ignored by the caller.
+ * Returns 0 only when the receiver confirmed success for the digest we
+ * sent; else a negative errno with a message in msg: the receiver's code
+ * (as -code) with its escaped text, or a local error. */
 int fc_pack_paths(int out_fd, int status_fd, char *const paths[], size_t n,
 		  const struct fc_pack_opts *opts, char *msg, size_t cap);
 /* For --move after a confirmed copy: removes each path (a symlink

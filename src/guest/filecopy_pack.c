@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -527,6 +528,32 @@ int fc_pack_check(char *const paths[], size_t n, uint64_t *total_bytes,
 	return r;
 }
 
+/* The stream is all out: the receiver reads to its end before it
+ * answers (a byte after the digest is an error), so end it. A socket is
+ * shut down for writing, keeping its other direction for the status;
+ * another fd (bh-copy's stdout, a pipe) is replaced by /dev/null, which
+ * drops our hold on the pipe while the fd number stays the caller's. */
+static int end_stream(int out_fd, int status_fd)
+{
+	int nul;
+
+	if (shutdown(out_fd, SHUT_WR) == 0)
+		return 0;
+	if (errno != ENOTSOCK || out_fd == status_fd)
+		return -errno;
+	nul = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (nul < 0)
+		return -errno;
+	if (dup2(nul, out_fd) < 0) {
+		int e = errno;
+
+		close(nul);
+		return -e;
+	}
+	close(nul);
+	return 0;
+}
+
 /* Waits for the rest of the status (poll: status_fd may be non-blocking
  * when it is out_fd). */
 static int wait_status(struct packer *p)
@@ -634,6 +661,8 @@ int fc_pack_paths(int out_fd, int status_fd, char *const paths[], size_t n,
 	}
 	if (r == 0)
 		r = flush_out(p);
+	if (r == 0 && (r = end_stream(out_fd, status_fd)) < 0)
+		snprintf(msg, cap, "ending the stream: %s", strerror(-r));
 	if (p->progress_shown)
 		progress(p, 1);
 

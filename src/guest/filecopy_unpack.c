@@ -9,12 +9,22 @@
  * O_CREAT|O_EXCL|O_NOFOLLOW (which never follows or reuses a name),
  * directories with mkdirat (fails on any existing name), symlinks with
  * symlinkat (likewise), so nothing is overwritten and no symlink is ever
- * walked through; openat2's RESOLVE_BENEATH would add nothing. */
+ * walked through; openat2's RESOLVE_BENEATH would add nothing.
+ *
+ * All of it happens in a hidden folder of the receiving folder (the
+ * stage), so that nothing under a name the user sees is partial or
+ * unverified: only when the input has ended right after a correct
+ * digest is the stage synced, each of its entries moved into place with
+ * renameat2(RENAME_NOREPLACE) (never over an existing name), and the
+ * receiving folder synced, before the status says so. Any error removes
+ * the stage with what it holds. */
 #include "guest/filecopy.h"
 #include "lib/util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,24 +33,82 @@
 
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 
-static int parent_fd(const struct fc_unpack *u)
+int fc_sync_fs_default(int fd)
 {
-	return u->depth ? u->dirs[u->depth - 1].fd : u->root_fd;
+	return syncfs(fd) < 0 ? -errno : 0;
 }
 
-/* Closes what is open; a file being written is removed (it is partial). */
+int (*fc_sync_fs)(int fd) = fc_sync_fs_default;
+
+static int parent_fd(const struct fc_unpack *u)
+{
+	return u->depth ? u->dirs[u->depth - 1].fd : u->stage_fd;
+}
+
+/* Empties a folder of the stage. Every entry in it was made by this
+ * receiver: nothing is followed (unlinkat removes a symlink itself,
+ * folders are opened O_NOFOLLOW), and a folder is made writable before
+ * it is emptied (a read-only one got its mode at its DIR_END). A pass
+ * that removes nothing ends it, so it cannot loop. The stage is at most
+ * FC_MAX_DEPTH folders deep, which bounds the recursion. */
+static void empty_dir(int dfd, size_t depth)
+{
+	int again = 1;
+
+	while (again) {
+		int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+		struct dirent *e;
+
+		again = 0;
+		if (!d) {
+			if (fd >= 0)
+				close(fd);
+			return;
+		}
+		while ((e = readdir(d))) {
+			int sub;
+
+			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+				continue;
+			if (unlinkat(dfd, e->d_name, 0) == 0) {
+				again = 1;
+				continue;
+			}
+			if (errno != EISDIR || depth > FC_MAX_DEPTH)
+				continue;
+			sub = openat(dfd, e->d_name,
+				     O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+					     O_CLOEXEC);
+			if (sub < 0)
+				continue;
+			(void)fchmod(sub, 0700);
+			empty_dir(sub, depth + 1);
+			close(sub);
+			if (unlinkat(dfd, e->d_name, AT_REMOVEDIR) == 0)
+				again = 1;
+		}
+		closedir(d);
+	}
+}
+
+/* Closes what is open and removes the stage with what is left in it:
+ * after an error, everything received; after success, nothing. */
 static void release(struct fc_unpack *u)
 {
 	if (u->file_fd >= 0) {
 		close(u->file_fd);
 		u->file_fd = -1;
-		/* The name is the one we created with O_EXCL. */
-		u->name[u->cur.name_len] = '\0';
-		unlinkat(parent_fd(u), (const char *)u->name, 0);
 	}
 	while (u->depth) {
 		u->depth--;
 		close(u->dirs[u->depth].fd);
+	}
+	if (u->stage_fd >= 0) {
+		empty_dir(u->stage_fd, 0);
+		close(u->stage_fd);
+		u->stage_fd = -1;
+		unlinkat(u->root_fd, u->stage_name, AT_REMOVEDIR);
 	}
 }
 
@@ -86,10 +154,47 @@ static int fail_sys(struct fc_unpack *u, int with_name, const char *what)
 	return fail_full(u, -e, with_name, what, e);
 }
 
+/* Makes and opens the stage: a new name (random, so that receivers from
+ * the same qube at once do not meet), made by us, 0700. */
+static int make_stage(struct fc_unpack *u)
+{
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		uint8_t rnd[8];
+		char hex[2 * sizeof(rnd) + 1];
+
+		randombytes_buf(rnd, sizeof(rnd));
+		sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
+		snprintf(u->stage_name, sizeof(u->stage_name), "%s%s",
+			 FC_STAGE_PREFIX, hex);
+		if (mkdirat(u->root_fd, u->stage_name, 0700) == 0)
+			break;
+		if (errno != EEXIST)
+			return fail_sys(u, 0, "cannot make a folder to "
+					      "receive into");
+	}
+	if (i == 16) {
+		errno = EEXIST;
+		return fail_sys(u, 0, "cannot make a folder to receive into");
+	}
+	u->stage_fd = openat(u->root_fd, u->stage_name,
+			     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (u->stage_fd < 0) {
+		int e = errno;
+
+		unlinkat(u->root_fd, u->stage_name, AT_REMOVEDIR);
+		errno = e;
+		return fail_sys(u, 0, "cannot open the folder to receive into");
+	}
+	return 0;
+}
+
 int fc_unpack_init(struct fc_unpack *u, int dirfd)
 {
 	memset(u, 0, sizeof(*u));
 	u->root_fd = dirfd;
+	u->stage_fd = -1;
 	u->file_fd = -1;
 	u->state = FC_U_START;
 	if (sodium_init() < 0) {
@@ -99,7 +204,7 @@ int fc_unpack_init(struct fc_unpack *u, int dirfd)
 		return -EIO;
 	}
 	crypto_hash_sha256_init(&u->sha);
-	return 0;
+	return make_stage(u);
 }
 
 const char *fc_unpack_message(const struct fc_unpack *u)
@@ -141,14 +246,9 @@ static int file_done(struct fc_unpack *u)
 	if (futimens(fd, ts) < 0)
 		return fail_sys(u, 1, "cannot set its time");
 	u->file_fd = -1;
-	if (close(fd) < 0) {
-		int e = errno;
-
-		/* Closed either way; what it holds is in doubt. */
-		unlinkat(parent_fd(u), (const char *)u->name, 0);
-		errno = e;
+	/* Closed either way; what it holds is in doubt. */
+	if (close(fd) < 0)
 		return fail_sys(u, 1, "cannot write");
-	}
 	u->files++;
 	u->state = FC_U_HDR;
 	u->have = 0;
@@ -197,11 +297,17 @@ static int entry_named(struct fc_unpack *u)
 	const char *why;
 	int r, pfd = parent_fd(u), fd;
 	size_t full;
+	struct stat st;
 
 	r = fc_name_check(u->name, u->cur.name_len, &why);
 	if (r < 0)
 		return fail(u, r, 1, why);
 	u->name[u->cur.name_len] = '\0';
+	/* A top-level name taken in the receiving folder: say so now rather
+	 * than after the whole copy (the final move checks again). */
+	if (u->depth == 0 && fstatat(u->root_fd, (const char *)u->name, &st,
+				     AT_SYMLINK_NOFOLLOW) == 0)
+		return fail(u, -EEXIST, 1, "already exists");
 	full = u->path_len + (u->path_len ? 1 : 0) + u->cur.name_len;
 	if (full > FC_MAX_PATH)
 		return fail(u, -ENAMETOOLONG, 1, "path longer than 4096 bytes");
@@ -406,6 +512,87 @@ int fc_unpack_feed(struct fc_unpack *u, const uint8_t *untrusted_buf,
 	return u->state == FC_U_DONE ? 1 : 0;
 }
 
+/* Moves one top-level entry of the stage into the receiving folder,
+ * never over an existing name. Moving a folder to another parent
+ * rewrites its "..", which needs write permission on it (unless we are
+ * root): a read-only one gets it for the move, then its mode back. */
+static int move_into_place(struct fc_unpack *u, const char *name)
+{
+	struct stat st;
+	int dfd = -1, r = 0;
+
+	u->cur.name_len = (uint32_t)strlen(name);
+	memcpy(u->name, name, u->cur.name_len + 1);
+	if (fstatat(u->stage_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return fail_sys(u, 1, "cannot move into place");
+	if (S_ISDIR(st.st_mode) && !(st.st_mode & S_IWUSR)) {
+		dfd = openat(u->stage_fd, name,
+			     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (dfd < 0 ||
+		    fchmod(dfd, (st.st_mode & FC_MODE_KEEP) | S_IWUSR) < 0) {
+			r = fail_sys(u, 1, "cannot move into place");
+			if (dfd >= 0)
+				close(dfd);
+			return r;
+		}
+	}
+	if (renameat2(u->stage_fd, name, u->root_fd, name, RENAME_NOREPLACE) <
+	    0)
+		r = fail_sys(u, 1, "cannot move into place");
+	else if (dfd >= 0 && fchmod(dfd, st.st_mode & FC_MODE_KEEP) < 0)
+		r = fail_sys(u, 1, "cannot set its mode");
+	if (dfd >= 0)
+		close(dfd);
+	return r;
+}
+
+/* The stream is complete, verified and ended: make it durable, give it
+ * its names, make those durable. Each pass over the stage moves what it
+ * finds, until a pass finds nothing (moving entries out while reading
+ * the folder may hide some from that pass). */
+static int publish(struct fc_unpack *u)
+{
+	int r = fc_sync_fs(u->stage_fd), moved = 1;
+
+	if (r < 0)
+		return fail_full(u, r, 0, "cannot sync what was received to "
+					  "disk", -r);
+	while (moved) {
+		int fd = openat(u->stage_fd, ".",
+				O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+		struct dirent *e;
+
+		if (!d) {
+			if (fd >= 0)
+				close(fd);
+			return fail_sys(u, 0, "cannot read the folder "
+					      "received into");
+		}
+		moved = 0;
+		while ((e = readdir(d))) {
+			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+				continue;
+			r = move_into_place(u, e->d_name);
+			if (r < 0)
+				break;
+			moved = 1;
+		}
+		closedir(d);
+		if (r < 0)
+			return r;
+	}
+	close(u->stage_fd);
+	u->stage_fd = -1;
+	if (unlinkat(u->root_fd, u->stage_name, AT_REMOVEDIR) < 0)
+		return fail_sys(u, 0, "cannot remove the folder received into");
+	r = fc_sync_fs(u->root_fd);
+	if (r < 0)
+		return fail_full(u, r, 0, "received, but cannot sync it to "
+					  "disk", -r);
+	return 0;
+}
+
 int fc_unpack_finish(struct fc_unpack *u)
 {
 	static const char *const where[] = {
@@ -422,6 +609,8 @@ int fc_unpack_finish(struct fc_unpack *u)
 		     u->state == FC_U_DATA || u->state == FC_U_LINK,
 		     u->state <= FC_U_DIGEST ? where[u->state]
 					     : "stream truncated");
+	if (!u->err && u->stage_fd >= 0)
+		publish(u);
 	release(u);
 	return u->err;
 }
@@ -499,8 +688,14 @@ int fc_receive(int in_fd, int out_fd, int dirfd, char *msg, size_t cap)
 		bh_write_all(out_fd, status, slen);
 		return -ENOMEM;
 	}
+	/* A file beyond RLIMIT_FSIZE: write() then fails with EFBIG, which
+	 * the status reports, instead of the signal killing us silently. */
+	signal(SIGXFSZ, SIG_IGN);
 	r = fc_unpack_init(u, dirfd);
-	while (r == 0) {
+	/* To the end of the input, also after the digest (r == 1): any byte
+	 * after it is an error. The sender ends its side once it sent the
+	 * digest. */
+	while (r >= 0) {
 		ssize_t n = read(in_fd, buf, FC_RECV_CHUNK);
 
 		if (n < 0 && errno == EINTR)
@@ -509,11 +704,7 @@ int fc_receive(int in_fd, int out_fd, int dirfd, char *msg, size_t cap)
 			int e = errno;
 
 			/* Not the stream's fault: our own message. */
-			fc_unpack_finish(u);
-			u->err = -e;
-			snprintf(u->msg, sizeof(u->msg),
-				 "reading the stream: %s", strerror(e));
-			r = -e;
+			r = fail_full(u, -e, 0, "reading the stream", e);
 			break;
 		}
 		if (n == 0)

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Writes a file-copy stream (docs/filecopy.md) with one hostile entry,
 for the VM tests: a qube that sends it to bulkhead.Filecopy must see it
-refused with nothing written outside ~/Incoming/SOURCE.
+refused with nothing written outside ~/Incoming/SOURCE, and nothing of it
+kept inside. `big` is a valid stream with one 1 MiB file, for a receiver
+run under `ulimit -f`.
 
 usage: hostile-stream.py KIND > stream.bin
 KIND: dotdot, absolute, slash, escape-link, through-link, device, fifo,
-      control, bad-digest, truncated
+      control, bad-digest, truncated, trailing, big
 """
 import hashlib
 import struct
@@ -23,14 +25,19 @@ def entry(kind, name, data=b"", mode=0o644):
     return header(kind, name, len(data), mode) + data
 
 
-def stream(entries, digest_ok=True, cut=0):
+def marker(kind):
+    """DIR_END or END: every other field 0."""
+    return struct.pack("<IIqIIQ", kind, 0, 0, 0, 0, 0)
+
+
+def stream(entries, digest_ok=True, cut=0, extra=b""):
     body = b"BHFC" + struct.pack("<I", 1) + b"".join(entries)
-    body += header(END, mode=0)
+    body += marker(END)
     digest = hashlib.sha256(body).digest()
     if not digest_ok:
         digest = bytes(32)
     out = body + digest
-    return out[:len(out) - cut] if cut else out
+    return (out[:len(out) - cut] if cut else out) + extra
 
 
 KINDS = {
@@ -44,12 +51,16 @@ KINDS = {
     "through-link": [entry(SYMLINK, b"l", b"..", 0o777),
                      entry(DIR, b"l", b"", 0o755),
                      entry(FILE, b"escaped", b"escaped\n"),
-                     header(DIR_END, mode=0)],
+                     marker(DIR_END)],
     "device": [entry(CHR, b"sda", b"", 0o666)],
     "fifo": [entry(FIFO, b"pipe", b"", 0o666)],
     "control": [entry(FILE, b"evil\x1b[31m", b"x")],
     "bad-digest": [entry(FILE, b"ok-file", b"fine\n")],
     "truncated": [entry(FILE, b"partial", b"y" * 100000)],
+    # a valid stream, then 1 MiB more: more than one read of the
+    # receiver's, so some of it comes after the read with the digest
+    "trailing": [entry(FILE, b"trailing-file", b"fine\n")],
+    "big": [entry(FILE, b"big", b"z" * (1 << 20))],
 }
 
 
@@ -59,7 +70,8 @@ def main():
         return 2
     kind = sys.argv[1]
     data = stream(KINDS[kind], digest_ok=kind != "bad-digest",
-                  cut=50000 if kind == "truncated" else 0)
+                  cut=50000 if kind == "truncated" else 0,
+                  extra=b"J" * (1 << 20) if kind == "trailing" else b"")
     sys.stdout.buffer.write(data)
     return 0
 

@@ -336,28 +336,68 @@ test_filecopy_never_overwrites() {
 		expect_eq "kept" "$(in_q b 'cat /home/user/Incoming/a/same')" v1
 }
 
+# The status code (an errno value, 0 for success) in a status message
+# read on stdin, or "none" when there is no status.
+status_code() {
+	python3 -c 'import struct, sys
+d = sys.stdin.buffer.read()
+print(struct.unpack("<I", d[4:8])[0] if d[:4] == b"BHFR" and len(d) >= 8 else "none")'
+}
+
 test_filecopy_hostile_streams() {
-	# Each stream is refused (the receiver reports an error), and nothing
-	# appears outside ~/Incoming/a in b.
-	local k out bad=0
+	# Each stream is refused with the code for what it attacks, nothing
+	# appears outside ~/Incoming/a in b, and nothing of it is kept inside
+	# (not even the entries before the bad one, nor the whole file of a
+	# stream with a bad checksum or with data after its checksum).
+	local k code want out bad=0
 	policy 'bulkhead.Filecopy * a b allow'
 	in_q b 'rm -rf /home/user/Incoming /tmp/pwned /home/user/escaped /tmp/escaped' || return 1
-	for k in dotdot absolute slash escape-link through-link device fifo control bad-digest truncated; do
+	for k in dotdot:22 absolute:22 slash:22 escape-link:67 through-link:67 device:95 \
+		fifo:95 control:84 bad-digest:74 truncated:71 trailing:71; do
+		want=${k#*:} k=${k%%:*}
 		python3 "$here/hostile-stream.py" "$k" >"$work/$k.bin" || return 1
-		out=$(bhr run a -- sh -c "cat > /tmp/s.bin && bh-call b bulkhead.Filecopy < /tmp/s.bin | head -c 4" \
-			<"$work/$k.bin" 2>&1)
-		# The status starts with BHFR; success would be code 0 after it:
-		# the receiver's exit is not 0 for a refused stream.
-		case $out in
-		BHFR*) ;;
-		*) echo "$k: no status: $out"; bad=1 ;;
-		esac
+		code=$(bhr run a -- sh -c "cat > /tmp/s.bin && bh-call b bulkhead.Filecopy < /tmp/s.bin" \
+			<"$work/$k.bin" 2>/dev/null | status_code)
+		[ "$code" = "$want" ] || { echo "$k: status $code, not $want"; bad=1; }
 	done
 	out=$(in_q b 'ls -a /tmp /home/user /home; find /home/user/Incoming -type c -o -type p -o -name "*evil*"')
 	case $out in
 	*pwned* | *escaped* | *sda* | *pipe* | *evil*) echo "written outside or hostile entry kept: $out"; bad=1 ;;
 	esac
+	out=$(in_q b 'ls -A /home/user/Incoming/a')
+	[ -z "$out" ] || { echo "kept in Incoming/a: $out"; bad=1; }
 	return $bad
+}
+
+test_filecopy_fsize_limit_is_efbig() {
+	# The receiver (the real binary in b) under `ulimit -f`, sent a file
+	# beyond it: an EFBIG status and exit 1, not a death by SIGXFSZ
+	# (exit 153, no status), and nothing kept.
+	local out
+	python3 "$here/hostile-stream.py" big >"$work/big.bin" || return 1
+	bhr run b -- sh -c 'cat > /tmp/big.bin' <"$work/big.bin" || return 1
+	out=$(in_q b 'rm -rf /tmp/fsz && mkdir /tmp/fsz && cd /tmp/fsz &&
+		(ulimit -f 64; HOME=/tmp/fsz BH_REMOTE_QUBE=a bh-filecopy-recv \
+			</tmp/big.bin >/tmp/fsz.st 2>/dev/null; echo "exit $?") &&
+		ls -A /tmp/fsz/Incoming/a')
+	expect_eq "receiver" "$out" "exit 1" || return 1
+	out=$(bhr run b -- cat /tmp/fsz.st </dev/null | status_code)
+	expect_eq "status" "$out" 27
+}
+
+test_filecopy_readonly_folder() {
+	# A read-only folder, received by the qube's user (not root): it is
+	# moved into place from the receiver's hidden folder, with its mode,
+	# and that hidden folder is gone afterwards.
+	local out
+	policy 'bulkhead.Filecopy * a @default allow target=b'
+	in_q a 'cd /home/user && rm -rf ro && mkdir -p ro/sub && echo x > ro/sub/f &&
+		chmod 500 ro/sub && chmod 555 ro' >/dev/null || return 1
+	out=$(in_q a 'cd /home/user && bh-copy ro' 2>&1)
+	expect_eq "exit" "$?" 0 || { echo "$out"; return 1; }
+	out=$(in_q b 'cd /home/user/Incoming/a && stat -c "%a %U" ro ro/sub && cat ro/sub/f &&
+		ls -A | grep -c "^\.bh-partial-"')
+	expect_eq "received" "$out" "$(printf '555 user\n500 user\nx\n0')"
 }
 
 test_bh_copy_from_host() {
@@ -713,6 +753,8 @@ run_test test_filecopy_nested_tree
 run_test test_filecopy_200mib
 run_test test_filecopy_never_overwrites
 run_test test_filecopy_hostile_streams
+run_test test_filecopy_fsize_limit_is_efbig
+run_test test_filecopy_readonly_folder
 run_test test_bh_copy_from_host
 run_test test_open_in_dvm_changed_comes_back
 run_test test_open_in_dvm_saved_by_rename

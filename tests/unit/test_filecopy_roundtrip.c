@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -723,6 +724,111 @@ static void test_move(void **state)
 	assert_int_equal(fstatat(e->dest_fd, "mv/a", &st, 0), 0);
 }
 
+/* ---- durability before the word "copied" ---- */
+
+/* What the receiver's sync hook saw at each call. */
+static struct {
+	int calls;
+	int fail_at;          /* the call (1, 2...) that fails with EIO */
+	int status_fd;        /* where the status will arrive */
+	int dest_fd;
+	int status_waiting[4]; /* bytes of status already written */
+	int visible[4];        /* the copied file under its final name */
+} watch;
+
+static int watching_sync(int fd)
+{
+	int i = watch.calls++, n = -1;
+
+	(void)fd;
+	if (i < 4) {
+		assert_int_equal(ioctl(watch.status_fd, FIONREAD, &n), 0);
+		watch.status_waiting[i] = n;
+		watch.visible[i] = faccessat(watch.dest_fd, "mv/a", F_OK,
+					     AT_SYMLINK_NOFOLLOW) == 0;
+	}
+	return watch.calls == watch.fail_at ? -EIO : 0;
+}
+
+/* fc_receive with its status going through a pipe that the sync hook
+ * can look into; the status is passed on to the sender afterwards. */
+static int recv_watching_sync(struct env *e, int fd, char *msg, size_t cap)
+{
+	uint8_t buf[FC_STATUS_HDR_LEN + FC_MAX_STATUS_TEXT];
+	int p[2], r;
+	ssize_t n;
+
+	assert_int_equal(pipe(p), 0);
+	watch.status_fd = p[0];
+	watch.dest_fd = e->dest_fd;
+	fc_sync_fs = watching_sync;
+	r = fc_receive(fd, p[1], e->dest_fd, msg, cap);
+	fc_sync_fs = fc_sync_fs_default;
+	close(p[1]);
+	n = read(p[0], buf, sizeof(buf));
+	close(p[0]);
+	assert_true(n > 0);
+	assert_int_equal(bh_write_all(fd, buf, (size_t)n), 0);
+	return r;
+}
+
+/* bh-copy --move removes the sources once the receiver said "copied":
+ * by then what was received must be on disk. The receiver syncs the
+ * files before they get their names, and the names before it answers;
+ * a failed sync is an error status, and the sources stay. */
+static void test_success_status_only_after_sync(void **state)
+{
+	struct env *e = *state;
+	char p1[160], rmsg[2048], msg[256];
+	char *paths[] = { p1 };
+	struct result sent;
+	struct stat st;
+	int rr;
+
+	mk_dir(e, "mv");
+	mk_file(e, "mv/a", "a", 1, 0644);
+	snprintf(p1, sizeof(p1), "%s/mv", e->src);
+
+	/* The first sync fails: nothing is kept, the sender fails. */
+	memset(&watch, 0, sizeof(watch));
+	watch.fail_at = 1;
+	run_copy(e, paths, 1, recv_watching_sync, &rr, rmsg, &sent);
+	assert_int_equal(rr, -EIO);
+	assert_int_equal(sent.r, -EIO);
+	assert_int_equal(watch.calls, 1);
+	assert_int_equal(fstatat(e->dest_fd, "mv", &st, 0), -1);
+
+	/* The last sync fails: the files are there, but the sender is told
+	 * of the error (so --move would remove nothing). */
+	memset(&watch, 0, sizeof(watch));
+	watch.fail_at = 2;
+	run_copy(e, paths, 1, recv_watching_sync, &rr, rmsg, &sent);
+	assert_int_equal(rr, -EIO);
+	assert_int_equal(sent.r, -EIO);
+	assert_int_equal(watch.calls, 2);
+	assert_int_equal(bh_rm_rf(e->dest), 0);
+	assert_int_equal(mkdir(e->dest, 0700), 0);
+	close(e->dest_fd);
+	e->dest_fd = open(e->dest, O_RDONLY | O_DIRECTORY);
+	assert_true(e->dest_fd >= 0);
+
+	/* Success: a sync of the contents before the name appears, one
+	 * after, and the status only once both are done. */
+	memset(&watch, 0, sizeof(watch));
+	run_copy(e, paths, 1, recv_watching_sync, &rr, rmsg, &sent);
+	if (sent.r != 0 || rr != 0)
+		fail_msg("sender %d (%s), receiver %d (%s)", sent.r, sent.msg,
+			 rr, rmsg);
+	assert_int_equal(watch.calls, 2);
+	assert_int_equal(watch.status_waiting[0], 0);
+	assert_int_equal(watch.status_waiting[1], 0);
+	assert_int_equal(watch.visible[0], 0);
+	assert_int_equal(watch.visible[1], 1);
+	assert_int_equal(fc_remove_sources(paths, 1, msg, sizeof(msg)), 0);
+	assert_int_equal(lstat(p1, &st), -1);
+	assert_int_equal(fstatat(e->dest_fd, "mv/a", &st, 0), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -739,6 +845,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_receivers, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_move, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_success_status_only_after_sync, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
