@@ -30,6 +30,7 @@
 #define POLICY_FILES_MAX 256		/* files read in all, each include
 					 * counted */
 #define POLICY_FILE_MAX (1024 * 1024)	/* bytes in one file */
+#define POLICY_BYTES_MAX (8 * POLICY_FILE_MAX) /* bytes read in all */
 #define POLICY_LINE_MAX 4096		/* bytes in one line, newline excluded */
 #define POLICY_RULES_MAX 16384		/* rules in all files */
 #define POLICY_FILENAME_MAX 64		/* a file's name in a folder */

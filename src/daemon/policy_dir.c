@@ -31,6 +31,7 @@
 struct policy_loader {
 	int root_fd; /* the policy folder */
 	size_t reads; /* files read in all, includes counted */
+	size_t bytes; /* and their bytes */
 	unsigned depth; /* entries of open[] in use */
 	struct {
 		dev_t dev;
@@ -234,6 +235,17 @@ static int load_file(struct parse_ctx *c, int dfd, const char *path,
 	e = read_whole(dfd, path, &buf, &len, &st, why);
 	if (e == -ENOMEM)
 		return e;
+	/* The router reads the policy for every call: bound the work a
+	 * few includes of big files could multiply. */
+	if (!e && len > POLICY_BYTES_MAX - ld->bytes) {
+		free(buf);
+		snprintf(why, WHY_MAX, "more than %d MiB of policy in all, "
+			 "includes counted",
+			 POLICY_BYTES_MAX / (1024 * 1024));
+		e = -1;
+	} else if (!e) {
+		ld->bytes += len;
+	}
 	if (e && c->line) {
 		policy_perr(c, "cannot include %s: %s", shown, why);
 		return 0;
@@ -348,7 +360,7 @@ int policy_load_dir(const char *dir, struct policy **out,
 		    struct policy_errs *errs)
 {
 	struct policy *p = policy_new();
-	struct policy_loader ld = { -1, 0, 0, { { 0, 0 } } };
+	struct policy_loader ld = { -1, 0, 0, 0, { { 0, 0 } } };
 	struct parse_ctx c = { p, errs, dir, 0, 0, &ld, NULL };
 	DIR *d;
 	int e;

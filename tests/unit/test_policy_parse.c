@@ -559,6 +559,28 @@ static void test_includes(void **state)
 		policy_free(p);
 	}
 
+	/* Bytes read in all are bounded too: eight includes of a file of
+	 * 1008 KiB of comments fit in 8 MiB, the ninth does not. */
+	{
+		FILE *fp;
+
+		snprintf(path, sizeof(path), "%s/inc/big", dir);
+		fp = fopen(path, "w");
+		assert_non_null(fp);
+		for (i = 0; i < POLICY_FILE_MAX / 64; i++)
+			assert_true(fputs("#234567890123456789012345678901234567"
+					  "8901234567890123456789012\n",
+					  fp) >= 0);
+		assert_int_equal(fclose(fp), 0);
+		for (i = 0, n = 0; i < 9; i++)
+			n += (size_t)snprintf(text + n, sizeof(text) - n,
+					      "!include inc/big\n");
+		put(dir, "50-a.policy", text);
+		load_expect(dir, -EINVAL,
+			    "50-a.policy:9: cannot include inc/big: more than "
+			    "8 MiB of policy in all, includes counted");
+	}
+
 	/* A PATH longer than POLICY_PATH_MAX. */
 	memset(name, 0, sizeof(name));
 	n = (size_t)snprintf(text, sizeof(text), "!include ");
