@@ -97,6 +97,9 @@ static void fill_view(struct sys_owned *o)
 			.dispvm_base = disp ? q->qi.template_name : "",
 			.template_for_dispvms = q->qi.cls == QC_APP && q->dvm,
 			.running = !strcmp(q->qi.power_state, "Running"),
+			/* The store gives qubes no uuid yet, so uuid:UUID
+			 * names no qube but dom0 (docs/policy.md). */
+			.uuid = NULL,
 		};
 	}
 }

@@ -2,7 +2,9 @@
  * (docs/policy.md). The files NAME.policy of ROOT/etc/bulkhead/policy.d are read in
  * C-locale order; each line is
  *     SERVICE  ARGUMENT  SOURCE  TARGET  ACTION  [PARAM=VALUE ...]
- * and the first line that matches a call decides it; no match is deny.
+ * or a directive (!include PATH, !include-dir PATH, !include-service
+ * SERVICE ARGUMENT PATH) that reads more files in its place, and the
+ * first line that matches a call decides it; no match is deny.
  *
  * Fail closed: a file name that is not allowed, a file that cannot be read
  * or a single invalid line anywhere makes the whole policy invalid, and an
@@ -25,11 +27,18 @@
 /* Limits on policy files. They are written by the administrator, but a
  * limit keeps a mistake (a binary file, a runaway generator) from eating
  * the daemon's memory, and each is reported as an error, never cut. */
-#define POLICY_FILES_MAX 256		/* *.policy files in the folder */
+#define POLICY_FILES_MAX 256		/* files read in all, each include
+					 * counted */
 #define POLICY_FILE_MAX (1024 * 1024)	/* bytes in one file */
+#define POLICY_BYTES_MAX (8 * POLICY_FILE_MAX) /* bytes read in all */
 #define POLICY_LINE_MAX 4096		/* bytes in one line, newline excluded */
 #define POLICY_RULES_MAX 16384		/* rules in all files */
-#define POLICY_FILENAME_MAX 64		/* a file's name */
+#define POLICY_FILENAME_MAX 64		/* a file's name in a folder */
+#define POLICY_PATH_MAX 160		/* the PATH of an !include* */
+#define POLICY_INCLUDE_DEPTH 16		/* includes within includes */
+/* A file as messages and decisions name it: its name in the policy
+ * folder, an include's PATH, or PATH/NAME for a file of !include-dir. */
+#define POLICY_SHOWN_MAX (POLICY_PATH_MAX + 1 + POLICY_FILENAME_MAX)
 /* Call names: Qubes' charset; lengths that fit the channel's headers. */
 #define POLICY_SERVICE_MAX 64 /* [A-Za-z0-9._-] */
 #define POLICY_ARG_MAX 255    /* [A-Za-z0-9+._-], without the leading + */
@@ -38,9 +47,14 @@
 #define POLICY_TAG_MAX 64
 /* "@dispvm:" and a qube name (QUBE_NAME_MAX), with the NUL. */
 #define POLICY_TARGET_MAX 48
+/* A qube's uuid as Qubes writes it: 8-4-4-4-12 lowercase hex digits. */
+#define POLICY_UUID_LEN 36
+/* dom0's uuid in Qubes: uuid:00000000-0000-0000-0000-000000000000 names
+ * the admin domain, like @adminvm and dom0. */
+#define POLICY_DOM0_UUID "00000000-0000-0000-0000-000000000000"
 /* Errors kept for lint (all are counted), and the size of each. */
 #define POLICY_ERRS_MAX 64
-#define POLICY_ERR_MAX 320
+#define POLICY_ERR_MAX 512
 
 enum policy_action {
 	POLICY_DENY = 0,
@@ -71,6 +85,9 @@ struct policy_qube {
 	const char *dispvm_base;
 	int template_for_dispvms; /* disposables may be made from it */
 	int running;		  /* for autostart=no */
+	/* What uuid:UUID names: POLICY_UUID_LEN lowercase characters;
+	 * NULL or "": the qube has none, and no uuid: token names it. */
+	const char *uuid;
 };
 
 struct policy_system {
@@ -88,7 +105,9 @@ struct policy_request {
 	const char *source;	      /* a qube name, or "dom0" */
 	const char *untrusted_target;  /* "" or "@default", a qube name,
 					* "@dispvm", "@dispvm:NAME",
-					* "@adminvm" or "dom0" */
+					* "@adminvm" or "dom0"; as in
+					* Qubes, a qube may also be named
+					* uuid:UUID (also @dispvm:uuid:UUID) */
 	const char *untrusted_service; /* [A-Za-z0-9._-]{1,64} */
 	const char *untrusted_arg;     /* without the '+'; NULL or "": none */
 };
@@ -107,9 +126,9 @@ struct policy_decision {
 	char user[POLICY_USER_MAX + 1]; /* "" for the qube's default */
 	int notify;
 	int autostart;
-	/* The rule that decided: file name and line; line 0 when no rule
-	 * matched or the policy is invalid. */
-	char file[POLICY_FILENAME_MAX + 1];
+	/* The rule that decided: file (as messages name it) and line;
+	 * line 0 when no rule matched or the policy is invalid. */
+	char file[POLICY_SHOWN_MAX + 1];
 	unsigned line;
 	/* deny: why, for the log and `bh policy check` ("denied by
 	 * policy", "no rule matched", "policy invalid: ..."). */
@@ -125,16 +144,19 @@ struct policy_decision {
 /* ROOT/etc/bulkhead/policy.d into out; -ENAMETOOLONG if it does not fit. */
 int policy_dir_path(const char *root, char *out, size_t cap);
 
-/* Loads every *.policy file of dir. Returns 0 with a valid policy; or
- * -EINVAL with *out a policy that denies every call and errs saying why
- * (every error found); or -ENOMEM with *out NULL. errs may be NULL. */
+/* Loads every *.policy file of dir, and the files their directives
+ * include (relative PATHs start from dir). Returns 0 with a valid
+ * policy; or -EINVAL with *out a policy that denies every call and errs
+ * saying why (every error found); or -ENOMEM with *out NULL. errs may be
+ * NULL. */
 int policy_load_dir(const char *dir, struct policy **out,
 		    struct policy_errs *errs);
 /* policy_load_dir of ROOT/etc/bulkhead/policy.d. */
 int policy_load(const char *root, struct policy **out,
 		struct policy_errs *errs);
 /* Parses one file's bytes (any bytes: not NUL-terminated, may hold NULs)
- * as if it were the only file, named fname in messages. Returns as
+ * as if it were the only file, named fname in messages. There is no
+ * folder to include from: an !include* directive is an error. Returns as
  * policy_load_dir. */
 int policy_parse_buf(const char *fname, const char *buf, size_t len,
 		     struct policy **out, struct policy_errs *errs);

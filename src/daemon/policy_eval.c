@@ -31,6 +31,33 @@ const struct policy_qube *policy_find_qube(const struct policy_system *sys,
 	return NULL;
 }
 
+const struct policy_qube *policy_find_uuid(const struct policy_system *sys,
+					   const char *uuid)
+{
+	size_t i;
+
+	for (i = 0; sys && uuid[0] && i < sys->nqubes; i++)
+		if (sys->qubes[i].uuid && !strcmp(sys->qubes[i].uuid, uuid))
+			return &sys->qubes[i];
+	return NULL;
+}
+
+const char *policy_tok_name(const struct policy_system *sys,
+			    const struct policy_tok *t)
+{
+	const struct policy_qube *q;
+
+	if (!t->by_uuid)
+		return t->value;
+	q = policy_find_uuid(sys, t->value);
+	return q ? q->name : NULL;
+}
+
+static int same(const char *a, const char *b)
+{
+	return a && b && !strcmp(a, b);
+}
+
 static int has_tag(const struct policy_qube *q, const char *tag)
 {
 	size_t i;
@@ -95,7 +122,7 @@ static int match_source(const struct policy_tok *t,
 
 	switch (t->kind) {
 	case TOK_NAME:
-		return !strcmp(t->value, source);
+		return same(policy_tok_name(sys, t), source);
 	case TOK_ADMINVM:
 		return is_dom0(source);
 	case TOK_ANYVM:
@@ -111,7 +138,7 @@ static int match_source(const struct policy_tok *t,
 	 * NAME, or from a template for disposables tagged T. */
 	case TOK_DISPVM_NAME:
 		b = dispvm_base(sys, source);
-		return b && !strcmp(b->name, t->value);
+		return b && same(b->name, policy_tok_name(sys, t));
 	case TOK_DISPVM_TAG:
 		b = dispvm_base(sys, source);
 		return b && b->template_for_dispvms && has_tag(b, t->value);
@@ -130,7 +157,8 @@ static int match_target(const struct policy_tok *t,
 
 	switch (t->kind) {
 	case TOK_NAME:
-		return d->kind == TOK_NAME && !strcmp(t->value, d->name);
+		return d->kind == TOK_NAME &&
+		       same(policy_tok_name(sys, t), d->name);
 	case TOK_ADMINVM:
 		return d->kind == TOK_ADMINVM;
 	case TOK_ANYVM:
@@ -139,20 +167,23 @@ static int match_target(const struct policy_tok *t,
 		return d->kind != TOK_ADMINVM;
 	case TOK_ANY:
 		return 1;
+	/* As in Qubes, @tag: and @type: look the target up among the
+	 * system's qubes, where dom0 is by that name (or its uuid) but the
+	 * keyword @adminvm is not. dom0 has no tags here. */
 	case TOK_TAG:
 		return d->kind == TOK_NAME &&
 		       has_tag(policy_find_qube(sys, d->name), t->value);
 	case TOK_TYPE:
 		if (d->kind == TOK_ADMINVM)
-			return !strcmp(t->value, "AdminVM");
+			return d->named && !strcmp(t->value, "AdminVM");
 		return d->kind == TOK_NAME &&
 		       !strcmp(class_of(sys, d->name), t->value);
 	case TOK_DISPVM_NAME:
 		if (d->kind == TOK_DISPVM_NAME)
-			return !strcmp(t->value, d->name);
+			return same(policy_tok_name(sys, t), d->name);
 		base = d->kind == TOK_DISPVM ? default_dispvm_of(sys, source)
 					     : NULL;
-		return base && !strcmp(t->value, base);
+		return same(policy_tok_name(sys, t), base);
 	case TOK_DISPVM_TAG:
 		base = d->kind == TOK_DISPVM_NAME ? d->name
 		       : d->kind == TOK_DISPVM	  ? default_dispvm_of(sys, source)
@@ -166,14 +197,21 @@ static int match_target(const struct policy_tok *t,
 	return 0;
 }
 
+int policy_match_but_target(const struct policy_rule *r,
+			    const struct policy_system *sys,
+			    const struct policy_call *call)
+{
+	return (!r->service[0] || !strcmp(r->service, call->service)) &&
+	       (r->any_arg || !strcmp(r->arg, call->arg)) &&
+	       match_source(&r->source, sys, call->source);
+}
+
 static int rule_matches(const struct policy_rule *r,
 			const struct policy_system *sys,
 			const struct policy_call *call,
 			const struct policy_dest *t)
 {
-	return (!r->service[0] || !strcmp(r->service, call->service)) &&
-	       (r->any_arg || !strcmp(r->arg, call->arg)) &&
-	       match_source(&r->source, sys, call->source) &&
+	return policy_match_but_target(r, sys, call) &&
 	       match_target(&r->target, sys, call->source, t);
 }
 
@@ -190,12 +228,24 @@ const struct policy_rule *policy_match(const struct policy *p,
 	return NULL;
 }
 
-void policy_tok_dest(const struct policy_tok *tok, struct policy_dest *d)
+int policy_tok_dest(const struct policy_system *sys,
+		    const struct policy_tok *tok, struct policy_dest *d,
+		    char *err, size_t err_cap)
 {
+	const char *name;
+
 	memset(d, 0, sizeof(*d));
 	d->kind = tok->kind;
-	if (tok->kind == TOK_NAME || tok->kind == TOK_DISPVM_NAME)
-		snprintf(d->name, sizeof(d->name), "%.31s", tok->value);
+	d->named = 1;
+	if (tok->kind != TOK_NAME && tok->kind != TOK_DISPVM_NAME)
+		return 0;
+	name = policy_tok_name(sys, tok);
+	if (!name) {
+		snprintf(err, err_cap, "no qube has uuid %s", tok->value);
+		return -EINVAL;
+	}
+	snprintf(d->name, sizeof(d->name), "%.31s", name);
+	return 0;
 }
 
 int policy_resolve(const struct policy_system *sys, const char *source,
@@ -284,9 +334,9 @@ static void decide_allow(const struct policy_system *sys,
 	struct policy_dest dest = *t;
 	char err[POLICY_ERR_MAX];
 
-	if (r->has_redirect)
-		policy_tok_dest(&r->redirect, &dest);
-	if (policy_resolve(sys, call->source, &dest, d->target,
+	if ((r->has_redirect && policy_tok_dest(sys, &r->redirect, &dest, err,
+						sizeof(err)) < 0) ||
+	    policy_resolve(sys, call->source, &dest, d->target,
 			   sizeof(d->target), err, sizeof(err)) < 0) {
 		deny(d, "%s", err);
 		return;
@@ -333,8 +383,10 @@ static int decide_ask(const struct policy *p, const struct policy_system *sys,
 	int e;
 
 	if (r->has_redirect) {
-		policy_tok_dest(&r->redirect, &dest);
-		if (policy_resolve(sys, call->source, &dest, one, sizeof(one),
+		/* As in Qubes, target= alone is offered. */
+		if (policy_tok_dest(sys, &r->redirect, &dest, err,
+				    sizeof(err)) == 0 &&
+		    policy_resolve(sys, call->source, &dest, one, sizeof(one),
 				   err, sizeof(err)) == 0) {
 			d->targets.name = malloc(sizeof(*d->targets.name));
 			if (!d->targets.name)
@@ -351,9 +403,12 @@ static int decide_ask(const struct policy *p, const struct policy_system *sys,
 		deny(d, "%s", "ask, but no target to offer");
 		return 0;
 	}
+	/* default_target= preselects its target if the list has it (Qubes
+	 * drops it with a warning otherwise). */
 	if (r->has_default_target) {
-		policy_tok_dest(&r->default_target, &dest);
-		if (policy_resolve(sys, call->source, &dest, one, sizeof(one),
+		if (policy_tok_dest(sys, &r->default_target, &dest, err,
+				    sizeof(err)) == 0 &&
+		    policy_resolve(sys, call->source, &dest, one, sizeof(one),
 				   err, sizeof(err)) == 0 &&
 		    in_list(&d->targets, one))
 			memcpy(d->default_target, one, sizeof(one));

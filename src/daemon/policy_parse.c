@@ -1,7 +1,8 @@
-/* Policy files into rules: the folder (file names, C-locale order), each
- * file's lines, and each line's fields. Every error is recorded as
- * "FILE:LINE: why" and parsing goes on, so that lint shows them all; any
- * error leaves the policy invalid, which denies every call. */
+/* Policy files into rules: each file's lines, each line's fields, and
+ * the directives that include more files (read by policy_dir.c). Every
+ * error is recorded as "FILE:LINE: why" and parsing goes on, so that lint
+ * shows them all; any error leaves the policy invalid, which denies every
+ * call. */
 #include "daemon/policy.h"
 
 #include <errno.h>
@@ -13,8 +14,10 @@
 #include "daemon/policy_rule.h"
 
 /* A rule has five fields; an action takes at most five parameters, one
- * more lets "given twice" be reported rather than "too many fields". */
+ * more lets "given twice" be reported rather than "too many fields". A
+ * line of an !include-service file lacks the first two fields. */
 #define FIELDS_MAX 11
+#define SHORT_FIELDS_MAX (FIELDS_MAX - 2)
 /* How much of a field a message repeats. */
 #define QUOTE_MAX 48
 
@@ -25,10 +28,10 @@ void policy_perr(struct parse_ctx *c, const char *fmt, ...)
 	int n;
 
 	if (c->line)
-		n = snprintf(msg, sizeof(msg), "%.*s:%u: ", POLICY_FILENAME_MAX,
+		n = snprintf(msg, sizeof(msg), "%.*s:%u: ", POLICY_SHOWN_MAX,
 			     c->fname, c->line);
 	else
-		n = snprintf(msg, sizeof(msg), "%.*s: ", POLICY_ERR_MAX / 2,
+		n = snprintf(msg, sizeof(msg), "%.*s: ", POLICY_SHOWN_MAX,
 			     c->fname);
 	/* The prefix is at most about half of msg; the rest is the why. */
 	va_start(ap, fmt);
@@ -156,6 +159,14 @@ static int parse_arg(struct parse_ctx *c, const char *f,
 	return 0;
 }
 
+int policy_parse_call_fields(struct parse_ctx *c, const char *service,
+			     const char *arg, struct policy_rule *r)
+{
+	return parse_service(c, service, r) < 0 || parse_arg(c, arg, r) < 0
+		       ? -1
+		       : 0;
+}
+
 /* Where a qube token stands, which decides the tokens allowed. */
 enum tok_place { AS_SOURCE, AS_TARGET, AS_REDIRECT, AS_DEFAULT_TARGET };
 
@@ -171,6 +182,25 @@ static int tag_ok(const char *v)
 	size_t n = strlen(v);
 
 	return n >= 1 && n <= POLICY_TAG_MAX && all_of(v, service_char);
+}
+
+/* A uuid as Qubes prints one: 8-4-4-4-12 lowercase hex digits. Qubes
+ * takes any text after uuid: and compares it with the qubes' uuids, so
+ * anything else would never match there: here it is an error. */
+int policy_uuid_ok(const char *v)
+{
+	size_t i;
+
+	for (i = 0; i < POLICY_UUID_LEN; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (v[i] != '-')
+				return 0;
+		} else if (!((v[i] >= '0' && v[i] <= '9') ||
+			     (v[i] >= 'a' && v[i] <= 'f'))) {
+			return 0;
+		}
+	}
+	return v[i] == '\0';
 }
 
 /* Checks a token's value (after its prefix) for its kind. */
@@ -201,6 +231,22 @@ static int tok_value(struct parse_ctx *c, const char *f, const char *v,
 		return -1;
 	case TOK_NAME:
 	case TOK_DISPVM_NAME:
+		if (!strncmp(v, "uuid:", 5)) {
+			if (!policy_uuid_ok(v + 5)) {
+				policy_perr(c, "'%s': a uuid is uuid: and 8-4-4-4-12 "
+					"lowercase hex digits",
+				     quote(f, qb));
+				return -1;
+			}
+			v += 5;
+			/* dom0's uuid is dom0, as in Qubes (is_dom0). */
+			if (t->kind == TOK_NAME && !strcmp(v, POLICY_DOM0_UUID)) {
+				t->kind = TOK_ADMINVM;
+				return 0;
+			}
+			t->by_uuid = 1;
+			break;
+		}
 		if (qube_name_check(v, err, sizeof(err)) == 0)
 			break;
 		policy_perr(c, "'%s': %s", quote(f, qb), err);
@@ -254,11 +300,12 @@ static int parse_tok(struct parse_ctx *c, const char *f, enum tok_place at,
 		}
 	}
 	if (!v) {
-		if (f[0] == '@' || !strncmp(f, "uuid:", 5)) {
+		if (f[0] == '@') {
 			policy_perr(c, "unknown token '%s' in %s", quote(f, qb),
 			     place_names[at]);
 			return -1;
 		}
+		/* A qube name, or uuid:UUID; both go wherever a name may. */
 		t->kind = TOK_NAME;
 		return tok_value(c, f, f, t);
 	}
@@ -363,26 +410,27 @@ static int parse_param(struct parse_ctx *c, char *f, unsigned *seen,
 	return param_value(c, (enum param)k, eq + 1, r);
 }
 
-static int parse_action(struct parse_ctx *c, char **fld, size_t n,
-			struct policy_rule *r)
+/* ACTION and its n parameters (param[0..n-1]). */
+static int parse_action(struct parse_ctx *c, const char *action,
+			char **param, size_t n, struct policy_rule *r)
 {
 	char qb[QUOTE_MAX + 4];
 	unsigned seen = 0;
 	size_t i;
 
 	for (i = 0; i < 3; i++)
-		if (!strcmp(fld[4], action_names[i]))
+		if (!strcmp(action, action_names[i]))
 			break;
 	if (i == 3) {
-		policy_perr(c, "action '%s' is allow, deny or ask", quote(fld[4], qb));
+		policy_perr(c, "action '%s' is allow, deny or ask", quote(action, qb));
 		return -1;
 	}
 	r->action = (enum policy_action)i;
 	/* Qubes' defaults: a deny is shown, an allow or ask is not. */
 	r->notify = r->action == POLICY_DENY;
 	r->autostart = 1;
-	for (i = 5; i < n; i++)
-		if (parse_param(c, fld[i], &seen, r) < 0)
+	for (i = 0; i < n; i++)
+		if (parse_param(c, param[i], &seen, r) < 0)
 			return -1;
 	if (r->target.kind == TOK_DEFAULT && r->action == POLICY_ALLOW &&
 	    !r->has_redirect) {
@@ -415,20 +463,67 @@ static int add_rule(struct parse_ctx *c, const struct policy_rule *r)
 	return 0;
 }
 
-static void directive(struct parse_ctx *c, const char *d)
+/* A directive line of n fields (fld[0] starts with '!'), as Qubes reads
+ * it (qrexec/policy/parser.py, load_policy_file). Returns 0 or -ENOMEM. */
+static int directive(struct parse_ctx *c, char **fld, size_t n)
 {
-	static const char *const known[] = { "!include", "!include-dir",
-					     "!include-service",
-					     "!compat-4.0" };
 	char qb[QUOTE_MAX + 4];
-	size_t i;
+	const char *d = fld[0];
+	struct policy_rule svc;
 
-	for (i = 0; i < sizeof(known) / sizeof(*known); i++)
-		if (!strcmp(d, known[i])) {
-			policy_perr(c, "%s is not supported yet", d);
-			return;
+	if (c->svc) {
+		/* A file of !include-service may only include more of the
+		 * same kind, for the same service. */
+		if (strcmp(d, "!include")) {
+			policy_perr(c, "'%s': a file read by !include-service "
+				"takes no directive but !include",
+			     quote(d, qb));
+			return 0;
 		}
+	}
+	if (!strcmp(d, "!include") || !strcmp(d, "!include-dir")) {
+		if (n != 2) {
+			policy_perr(c, "%s takes one PATH", d);
+			return 0;
+		}
+		return d[8] ? policy_include_dir(c, fld[1])
+			    : policy_include_file(c, fld[1], c->svc);
+	}
+	if (!strcmp(d, "!include-service")) {
+		if (n != 4) {
+			policy_perr(c, "!include-service takes SERVICE ARGUMENT PATH");
+			return 0;
+		}
+		memset(&svc, 0, sizeof(svc));
+		if (policy_parse_call_fields(c, fld[1], fld[2], &svc) < 0)
+			return 0;
+		return policy_include_file(c, fld[3], &svc);
+	}
+	if (!strcmp(d, "!compat-4.0")) {
+		/* It reads Qubes 4.0's /etc/qubes-rpc/policy, which has no
+		 * counterpart here. */
+		policy_perr(c, "!compat-4.0 is not supported (Qubes 4.0 policy "
+			"files have no place here)");
+		return 0;
+	}
 	policy_perr(c, "unknown directive '%s'", quote(d, qb));
+	return 0;
+}
+
+/* The old syntax that files of !include-service may use, as Qubes reads
+ * it (load_policy_file_service): $include:PATH is !include PATH, $ is @
+ * and a comma separates like a space. Each keeps the line's length. */
+static void old_syntax(char *s)
+{
+	char *p;
+
+	while ((p = strstr(s, "$include:")))
+		memcpy(p, "!include ", 9);
+	for (p = s; *p; p++)
+		if (*p == '$')
+			*p = '@';
+		else if (*p == ',')
+			*p = ' ';
 }
 
 /* Splits a NUL-terminated line at whitespace; returns the field count, or
@@ -476,24 +571,40 @@ static int parse_line(struct parse_ctx *c, const char *s, size_t len)
 		}
 	memcpy(line, s, len);
 	line[len] = '\0';
+	if (c->svc)
+		old_syntax(line);
 	n = split(line, fld);
-	if (fld[0][0] == '!') {
-		directive(c, fld[0]);
-		return 0;
-	}
-	if (n < 5 || n > FIELDS_MAX) {
-		policy_perr(c, "%s fields: a rule is SERVICE ARGUMENT SOURCE TARGET "
-			"ACTION [PARAM=VALUE]...",
-		     n < 5 ? "too few" : "too many");
-		return 0;
-	}
+	if (fld[0][0] == '!')
+		return directive(c, fld, n);
 	memset(&r, 0, sizeof(r));
+	if (c->svc) {
+		if (n < 3 || n > SHORT_FIELDS_MAX) {
+			policy_perr(c, "%s fields: a line of a file read by "
+				"!include-service is SOURCE TARGET ACTION "
+				"[PARAM=VALUE]...",
+			     n < 3 ? "too few" : "too many");
+			return 0;
+		}
+		memcpy(r.service, c->svc->service, sizeof(r.service));
+		r.any_arg = c->svc->any_arg;
+		memcpy(r.arg, c->svc->arg, sizeof(r.arg));
+		i = 0;
+	} else {
+		if (n < 5 || n > FIELDS_MAX) {
+			policy_perr(c, "%s fields: a rule is SERVICE ARGUMENT SOURCE "
+				"TARGET ACTION [PARAM=VALUE]...",
+			     n < 5 ? "too few" : "too many");
+			return 0;
+		}
+		if (policy_parse_call_fields(c, fld[0], fld[1], &r) < 0)
+			return 0;
+		i = 2;
+	}
 	r.file = c->file;
 	r.line = c->line;
-	if (parse_service(c, fld[0], &r) < 0 || parse_arg(c, fld[1], &r) < 0 ||
-	    parse_tok(c, fld[2], AS_SOURCE, &r.source) < 0 ||
-	    parse_tok(c, fld[3], AS_TARGET, &r.target) < 0 ||
-	    parse_action(c, fld, n, &r) < 0)
+	if (parse_tok(c, fld[i], AS_SOURCE, &r.source) < 0 ||
+	    parse_tok(c, fld[i + 1], AS_TARGET, &r.target) < 0 ||
+	    parse_action(c, fld[i + 2], fld + i + 3, n - i - 3, &r) < 0)
 		return 0;
 	return add_rule(c, &r);
 }
@@ -528,9 +639,13 @@ struct policy *policy_new(void)
 
 void policy_free(struct policy *p)
 {
+	size_t i;
+
 	if (!p)
 		return;
 	free(p->rules);
+	for (i = 0; i < p->nfiles; i++)
+		free(p->files[i]);
 	free(p->files);
 	free(p);
 }
@@ -547,13 +662,15 @@ size_t policy_rule_count(const struct policy *p)
 
 int policy_add_file(struct policy *p, const char *name, unsigned *idx)
 {
-	char(*nf)[POLICY_FILENAME_MAX + 1] =
-		realloc(p->files, (p->nfiles + 1) * sizeof(*p->files));
+	char **nf = realloc(p->files, (p->nfiles + 1) * sizeof(*p->files));
 
 	if (!nf)
 		return -ENOMEM;
 	p->files = nf;
-	snprintf(p->files[p->nfiles], sizeof(*p->files), "%s", name);
+	/* Names are at most POLICY_SHOWN_MAX: what a decision can hold. */
+	p->files[p->nfiles] = strndup(name, POLICY_SHOWN_MAX);
+	if (!p->files[p->nfiles])
+		return -ENOMEM;
 	*idx = (unsigned)p->nfiles++;
 	return 0;
 }
@@ -573,7 +690,7 @@ int policy_parse_buf(const char *fname, const char *buf, size_t len,
 		     struct policy **out, struct policy_errs *errs)
 {
 	struct policy *p = policy_new();
-	struct parse_ctx c = { p, errs, NULL, 0, 0 };
+	struct parse_ctx c = { p, errs, NULL, 0, 0, NULL, NULL };
 	int e;
 
 	if (errs)
@@ -583,7 +700,7 @@ int policy_parse_buf(const char *fname, const char *buf, size_t len,
 		return -ENOMEM;
 	}
 	e = policy_add_file(p, fname, &c.file);
-	c.fname = p->files[0];
+	c.fname = e ? fname : p->files[0];
 	if (!e && len > POLICY_FILE_MAX)
 		policy_perr(&c, "larger than %d bytes", POLICY_FILE_MAX);
 	else if (!e)

@@ -58,18 +58,39 @@ static int fail(char *err, size_t cap, const char *msg)
 	return -EINVAL;
 }
 
+/* A qube the caller named: NAME, or uuid:UUID as Qubes allows. Returns
+ * the qube, or NULL with *valid saying whether the text was at least a
+ * well-formed name or uuid. dom0 is not looked up here. */
+static const struct policy_qube *named_qube(const struct policy_system *sys,
+					    const char *untrusted, int *valid)
+{
+	char why[128];
+
+	if (!strncmp(untrusted, "uuid:", 5)) {
+		*valid = policy_uuid_ok(untrusted + 5);
+		return *valid ? policy_find_uuid(sys, untrusted + 5) : NULL;
+	}
+	*valid = qube_name_check(untrusted, why, sizeof(why)) == 0;
+	return *valid ? policy_find_qube(sys, untrusted) : NULL;
+}
+
 static int intended(const struct policy_system *sys, const char *untrusted,
 		    struct policy_dest *d, char *err, size_t cap)
 {
-	char why[128];
+	const struct policy_qube *q;
+	int valid;
 
 	memset(d, 0, sizeof(*d));
 	if (!untrusted || !untrusted[0] || !strcmp(untrusted, "@default")) {
 		d->kind = TOK_DEFAULT;
 		return 0;
 	}
-	if (!strcmp(untrusted, "@adminvm") || is_dom0(untrusted)) {
+	/* dom0 by its name or uuid is a qube of Qubes' system information;
+	 * @adminvm is a keyword (see policy_dest.named). */
+	if (!strcmp(untrusted, "@adminvm") || is_dom0(untrusted) ||
+	    !strcmp(untrusted, "uuid:" POLICY_DOM0_UUID)) {
 		d->kind = TOK_ADMINVM;
+		d->named = untrusted[0] != '@';
 		return 0;
 	}
 	if (!strcmp(untrusted, "@dispvm")) {
@@ -77,21 +98,22 @@ static int intended(const struct policy_system *sys, const char *untrusted,
 		return 0;
 	}
 	if (!strncmp(untrusted, DISPVM_PREFIX, strlen(DISPVM_PREFIX))) {
-		const char *untrusted_name = untrusted + strlen(DISPVM_PREFIX);
-
-		if (qube_name_check(untrusted_name, why, sizeof(why)) ||
-		    !dvm_template(sys, untrusted_name))
+		q = named_qube(sys, untrusted + strlen(DISPVM_PREFIX), &valid);
+		if (!q || !dvm_template(sys, q->name))
 			return fail(err, cap, "the target is not a template "
 					      "for disposables");
 		d->kind = TOK_DISPVM_NAME;
-		snprintf(d->name, sizeof(d->name), "%s", untrusted_name);
+		snprintf(d->name, sizeof(d->name), "%.31s", q->name);
 		return 0;
 	}
-	if (qube_name_check(untrusted, why, sizeof(why)))
+	q = named_qube(sys, untrusted, &valid);
+	if (!valid)
 		return fail(err, cap, "the target is not a valid name");
-	d->kind = policy_find_qube(sys, untrusted) ? TOK_NAME : TOK_DEFAULT;
-	if (d->kind == TOK_NAME)
-		snprintf(d->name, sizeof(d->name), "%s", untrusted);
+	/* A qube that does not exist is @default, as in Qubes, so that the
+	 * caller cannot learn which qubes exist. */
+	d->kind = q ? TOK_NAME : TOK_DEFAULT;
+	if (q)
+		snprintf(d->name, sizeof(d->name), "%.31s", q->name);
 	return 0;
 }
 

@@ -163,6 +163,25 @@ test_invalid_policy_fails_closed() {
 		expect_contains "lint names file:line" "$out" "10-test.policy:2"
 }
 
+# Qubes' !include: the included file's rules decide, a missing include
+# denies everything and lint names the directive's line.
+test_policy_include() {
+	local rc out
+	mkdir -p "$root/etc/bulkhead/policy.d/include" || return 1
+	printf '%s\n' 'test.Echo * a b allow' \
+		>"$root/etc/bulkhead/policy.d/include/echo"
+	policy '# the rules are in include/echo' '!include include/echo'
+	out=$(bhr policy check a b test.Echo)
+	expect_contains "check" "$out" "(include/echo:1)" || return 1
+	in_q a 'bh-call b test.Echo </dev/null' >/dev/null 2>&1; rc=$?
+	expect_eq "call through the include" "$rc" 0 || return 1
+	rm -f "$root/etc/bulkhead/policy.d/include/echo"
+	in_q a 'bh-call b test.Echo </dev/null' >/dev/null 2>&1; rc=$?
+	expect_eq "call with the include missing" "$rc" 126 || return 1
+	out=$(bhr policy lint 2>&1)
+	expect_contains "lint" "$out" "10-test.policy:2: cannot include include/echo"
+}
+
 test_ask_without_agent_denies() {
 	local rc
 	policy 'test.Echo * a @anyvm ask default_target=b'
@@ -199,6 +218,19 @@ test_ask_offers_only_allowed_targets() {
 	*targets=*c[,\ ]* | *targets=c[,\ ]*) echo "c offered: $out"; return 1 ;;
 	esac
 	expect_contains "b offered" "$out" "b"
+}
+
+# An ask offers the target= of a @default rule, as Qubes' ask list does.
+test_ask_offers_default_redirect() {
+	local rc out
+	policy 'test.Echo * a @default ask' 'test.Echo * a @default allow target=b'
+	out=$(bhr policy check a @default test.Echo)
+	expect_contains "check" "$out" "ask targets=b " || return 1
+	start_agent allow:b || return 1
+	out=$(in_q a 'bh-call @default test.Echo+redirect </dev/null'); rc=$?
+	stop_agent
+	expect_eq "exit" "$rc" 0 &&
+		expect_eq "output" "$out" "from a arg redirect"
 }
 
 test_autostart_halted_target() {
@@ -737,10 +769,12 @@ run_test test_service_closing_output_reads_input
 run_test test_call_ends_while_input_stays_open
 run_test test_policy_change_next_call
 run_test test_invalid_policy_fails_closed
+run_test test_policy_include
 run_test test_ask_without_agent_denies
 run_test test_ask_allowed_by_agent
 run_test test_ask_denied_by_agent
 run_test test_ask_offers_only_allowed_targets
+run_test test_ask_offers_default_redirect
 run_test test_autostart_halted_target
 run_test test_autostart_no_leaves_target_halted
 run_test test_dispvm_target

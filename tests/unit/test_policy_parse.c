@@ -88,9 +88,34 @@ static const struct {
 	  F ":1: unknown token '@foo' in TARGET" },
 	{ S " * $anyvm @anyvm allow",
 	  F ":1: '$anyvm': qube names must start with a letter" },
-	{ S " * uuid:00000000-0000-0000-0000-000000000000 @anyvm allow",
-	  F ":1: unknown token 'uuid:00000000-0000-0000-0000-000000000000' "
+	/* uuid:UUID goes wherever a name may (Qubes' VMToken). */
+	{ S " * uuid:00000000-0000-0000-0000-000000000000 @anyvm allow", NULL },
+	{ S " * uuid:c9024a97-9b15-46cc-8341-38d75d5d421b "
+	    "uuid:b3eb69d0-f9d9-4c3c-ad5c-454500303ea4 allow "
+	    "target=uuid:fa6d56e8-a89d-4106-aa62-22e172a43c8b",
+	  NULL },
+	{ S " * @dispvm:uuid:fa6d56e8-a89d-4106-aa62-22e172a43c8b "
+	    "@dispvm:uuid:fa6d56e8-a89d-4106-aa62-22e172a43c8b ask "
+	    "target=@dispvm:uuid:fa6d56e8-a89d-4106-aa62-22e172a43c8b "
+	    "default_target=uuid:00000000-0000-0000-0000-000000000000",
+	  NULL },
+	{ S " * uuid:xyz @anyvm allow",
+	  F ":1: 'uuid:xyz': a uuid is uuid: and 8-4-4-4-12 lowercase hex "
+	     "digits" },
+	{ S " * uuid: @anyvm allow", F ":1: 'uuid:': a uuid is *" },
+	{ S " * @anyvm uuid:C9024A97-9B15-46CC-8341-38D75D5D421B allow",
+	  F ":1: 'uuid:C9024A97-9B15-46CC-8341-38D75D5D421B': a uuid is *" },
+	{ S " * @anyvm uuid:c9024a97-9b15-46cc-8341-38d75d5d421bb allow",
+	  F ":1: 'uuid:c9024a97-9b15-46cc-8341-38d75d5d421bb': a uuid is *" },
+	{ S " * @anyvm uuid:c9024a97-9b15-46cc-834138d75d5d421b- allow",
+	  F ":1: 'uuid:c9024a97-9b15-46cc-834138d75d5d421b-': a uuid is *" },
+	{ S " * @anyvm @dispvm:uuid:1 allow",
+	  F ":1: '@dispvm:uuid:1': a uuid is *" },
+	{ S " * @uuid:c9024a97-9b15-46cc-8341-38d75d5d421b @anyvm allow",
+	  F ":1: unknown token '@uuid:c9024a97-9b15-46cc-8341-38d75d5d421b' "
 	     "in SOURCE" },
+	{ S " * @anyvm @anyvm allow target=uuid:zz",
+	  F ":1: 'uuid:zz': a uuid is *" },
 	{ S " * @tag: @anyvm allow", F ":1: '@tag:': a tag is 1 to 64 *" },
 	{ S " * @anyvm @tag:a/b allow", F ":1: '@tag:a/b': a tag is *" },
 	{ S " * @type:HVM @anyvm allow",
@@ -149,13 +174,28 @@ static const struct {
 	{ S " * @anyvm @default allow",
 	  F ":1: allow for TARGET @default needs target=" },
 
-	/* directives */
-	{ "!include foo", F ":1: !include is not supported yet" },
-	{ "!include-dir foo", F ":1: !include-dir is not supported yet" },
-	{ "!include-service a b c",
-	  F ":1: !include-service is not supported yet" },
-	{ "!compat-4.0", F ":1: !compat-4.0 is not supported yet" },
+	/* directives: a lone file has no folder to include from (the
+	 * includes themselves: test_policy_eval and test_includes) */
+	{ "!include foo",
+	  F ":1: a lone policy file cannot include: there is no policy "
+	     "folder" },
+	{ "!include-dir foo", F ":1: a lone policy file cannot include: *" },
+	{ "!include-service a +b c",
+	  F ":1: a lone policy file cannot include: *" },
+	{ "  !include foo  ", F ":1: a lone policy file cannot include: *" },
+	{ "!include", F ":1: !include takes one PATH" },
+	{ "!include a b", F ":1: !include takes one PATH" },
+	{ "!include-dir", F ":1: !include-dir takes one PATH" },
+	{ "!include-service a b", F ":1: !include-service takes SERVICE "
+				  "ARGUMENT PATH" },
+	{ "!include-service a b c d", F ":1: !include-service takes *" },
+	{ "!include-service * +b c",
+	  F ":1: when SERVICE is *, ARGUMENT must be * too" },
+	{ "!include-service a/b * c", F ":1: service 'a/b' may contain *" },
+	{ "!include-service a b c", F ":1: argument 'b' must be *, + or +ARG" },
+	{ "!compat-4.0", F ":1: !compat-4.0 is not supported*" },
 	{ "!frobnicate", F ":1: unknown directive '!frobnicate'" },
+	{ "!INCLUDE foo", F ":1: unknown directive '!INCLUDE'" },
 
 	/* bytes */
 	{ S " * @anyvm @anyvm allow \x01", F ":1: a control or non-ASCII *" },
@@ -374,6 +414,198 @@ static void test_file_limits(void **state)
 	assert_int_equal(bh_rm_rf(dir), 0);
 }
 
+/* Loads dir; expects rc and, when want is not NULL, errors that match
+ * want's lines one for one (a trailing * matches a prefix). */
+static void load_expect(const char *dir, int rc, const char *want)
+{
+	static struct policy_errs errs;
+	char got[POLICY_ERRS_MAX * POLICY_ERR_MAX], one[POLICY_ERR_MAX];
+	const char *w = want, *nl;
+	struct policy *p;
+	size_t i, n = 0, bad = 0;
+
+	got[0] = '\0';
+	assert_int_equal(policy_load_dir(dir, &p, &errs), rc);
+	assert_non_null(p);
+	for (i = 0; i < errs.kept; i++) {
+		n += (size_t)snprintf(got + n, sizeof(got) - n, "%s%s",
+				      i ? "\n" : "", errs.msg[i]);
+		if (!w || !*w) {
+			bad = 1;
+			continue;
+		}
+		nl = strchr(w, '\n');
+		snprintf(one, sizeof(one), "%.*s",
+			 (int)(nl ? (size_t)(nl - w) : strlen(w)), w);
+		w = nl ? nl + 1 : "";
+		bad |= !matches(one, errs.msg[i]);
+	}
+	if (want && (bad || *w || errs.count != errs.kept))
+		fail_msg("expected:\n%s\ngot:\n%s", want, got);
+	policy_free(p);
+}
+
+/* Includes as lint sees them: every error with its own file and line,
+ * and the hostile cases (loops, depth, counts, FIFOs, symbolic links)
+ * refused rather than followed forever. */
+static void test_includes(void **state)
+{
+	char dir[] = "/tmp/bh-policy-inc.XXXXXX", out[] = "/tmp/bh-policy-out.XXXXXX";
+	char path[700], text[4096], name[32];
+	size_t i, j, n;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_non_null(mkdtemp(out));
+	snprintf(path, sizeof(path), "%s/inc", dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+
+	/* Errors in included files, at their lines, after the
+	 * including file's own, in reading order. */
+	put(dir, "50-a.policy", "!include inc/a\nbad\n!include inc/none\n");
+	put(dir, "inc/a", S " * @anyvm @anyvm allow\nx y\n!include-service "
+			  S " * inc/s\n");
+	put(dir, "inc/s", "@anyvm @anyvm allow\n@anyvm\n");
+	load_expect(dir, -EINVAL,
+		    "inc/a:2: too few fields*\n"
+		    "inc/s:2: too few fields: a line of a file read by "
+		    "!include-service*\n"
+		    "50-a.policy:2: too few fields*\n"
+		    "50-a.policy:3: cannot include inc/none: cannot read: No "
+		    "such file or directory");
+
+	/* Symbolic links are followed (as in Qubes); a loop of them is
+	 * an error, not a hang. */
+	put(dir, "inc/a", S " * @anyvm @anyvm allow\n");
+	snprintf(path, sizeof(path), "%s/inc/link", dir);
+	assert_int_equal(symlink("a", path), 0);
+	put(dir, "50-a.policy", "!include inc/link\n");
+	load_expect(dir, 0, NULL);
+	snprintf(path, sizeof(path), "%s/inc/l1", dir);
+	assert_int_equal(symlink("l2", path), 0);
+	snprintf(path, sizeof(path), "%s/inc/l2", dir);
+	assert_int_equal(symlink("l1", path), 0);
+	put(dir, "50-a.policy", "!include inc/l1\n");
+	load_expect(dir, -EINVAL,
+		    "50-a.policy:1: cannot include inc/l1: cannot read: Too "
+		    "many levels of symbolic links");
+	/* A loop through a link to the including file itself. */
+	snprintf(path, sizeof(path), "%s/inc/self", dir);
+	assert_int_equal(symlink("../50-a.policy", path), 0);
+	put(dir, "50-a.policy", "!include inc/self\n");
+	load_expect(dir, -EINVAL,
+		    "50-a.policy:1: cannot include inc/self: it is being read "
+		    "already (an include loop)");
+
+	/* A FIFO would block a reader: it is not a regular file. */
+	snprintf(path, sizeof(path), "%s/inc/fifo", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	put(dir, "50-a.policy", "!include inc/fifo\n");
+	load_expect(dir, -EINVAL,
+		    "50-a.policy:1: cannot include inc/fifo: not a regular "
+		    "file");
+
+	/* Outside the folder: a path with .. or an absolute one is
+	 * followed, as Qubes' FilePolicy does. */
+	put(out, "x", S " * @anyvm @anyvm deny\n");
+	snprintf(text, sizeof(text), "!include %s/x\n!include ../%s/x\n",
+		 out, strrchr(out, '/') + 1);
+	put(dir, "50-a.policy", text);
+	load_expect(dir, 0, NULL);
+
+	/* POLICY_INCLUDE_DEPTH includes within includes, not one more. */
+	for (i = 0; i < POLICY_INCLUDE_DEPTH; i++) {
+		snprintf(name, sizeof(name), "inc/d%zu", i);
+		snprintf(text, sizeof(text), "!include inc/d%zu\n", i + 1);
+		put(dir, name, text);
+	}
+	snprintf(name, sizeof(name), "inc/d%d", POLICY_INCLUDE_DEPTH);
+	put(dir, name, S " * @anyvm @anyvm allow\n");
+	put(dir, "50-a.policy", "!include inc/d1\n");
+	load_expect(dir, 0, NULL);
+	put(dir, "50-a.policy", "!include inc/d0\n");
+	snprintf(text, sizeof(text),
+		 "inc/d%d:1: cannot include inc/d%d: includes nested deeper "
+		 "than %d",
+		 POLICY_INCLUDE_DEPTH - 1, POLICY_INCLUDE_DEPTH,
+		 POLICY_INCLUDE_DEPTH);
+	load_expect(dir, -EINVAL, text);
+
+	/* A file included many times counts each time: a few lines
+	 * cannot make the daemon read files a thousand times (m0 includes
+	 * m1 ten times, m1 m2, m2 m3). The 257th read fails: 50-a, m0,
+	 * then per m1 1 + 10 * 11, so within the third m1, its third m2's
+	 * ninth line. */
+	for (j = 0; j < 3; j++) {
+		for (i = 0, n = 0; i < 10; i++)
+			n += (size_t)snprintf(text + n, sizeof(text) - n,
+					      "!include inc/m%zu\n", j + 1);
+		snprintf(name, sizeof(name), "inc/m%zu", j);
+		put(dir, name, text);
+	}
+	put(dir, "inc/m3", "");
+	put(dir, "50-a.policy", "!include inc/m0\n");
+	{
+		static struct policy_errs errs;
+		struct policy *p;
+
+		assert_int_equal(policy_load_dir(dir, &p, &errs), -EINVAL);
+		assert_string_equal(errs.msg[0],
+				    "inc/m2:9: more than 256 policy files in "
+				    "all, includes counted");
+		/* Every later include fails the same way, unread: m2's
+		 * lines 9 and 10, m1's lines 4 to 10, m0's lines 4 to 10. */
+		assert_int_equal(errs.count, 2 + 7 + 7);
+		policy_free(p);
+	}
+
+	/* Bytes read in all are bounded too: eight includes of a file of
+	 * 1008 KiB of comments fit in 8 MiB, the ninth does not. */
+	{
+		FILE *fp;
+
+		snprintf(path, sizeof(path), "%s/inc/big", dir);
+		fp = fopen(path, "w");
+		assert_non_null(fp);
+		for (i = 0; i < POLICY_FILE_MAX / 64; i++)
+			assert_true(fputs("#234567890123456789012345678901234567"
+					  "8901234567890123456789012\n",
+					  fp) >= 0);
+		assert_int_equal(fclose(fp), 0);
+		for (i = 0, n = 0; i < 9; i++)
+			n += (size_t)snprintf(text + n, sizeof(text) - n,
+					      "!include inc/big\n");
+		put(dir, "50-a.policy", text);
+		load_expect(dir, -EINVAL,
+			    "50-a.policy:9: cannot include inc/big: more than "
+			    "8 MiB of policy in all, includes counted");
+	}
+
+	/* A PATH longer than POLICY_PATH_MAX. */
+	memset(name, 0, sizeof(name));
+	n = (size_t)snprintf(text, sizeof(text), "!include ");
+	for (i = 0; i <= POLICY_PATH_MAX; i++)
+		text[n++] = 'p';
+	text[n] = '\0';
+	put(dir, "50-a.policy", text);
+	snprintf(text, sizeof(text),
+		 "50-a.policy:1: an include PATH is at most %d characters",
+		 POLICY_PATH_MAX);
+	load_expect(dir, -EINVAL, text);
+
+	/* !include-dir: bad names in it, a file too big in it. */
+	snprintf(path, sizeof(path), "%s/inc.d", dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	put(dir, "inc.d/A.policy", "");
+	put(dir, "inc.d/10-ok.policy", "garbage\n");
+	put(dir, "50-a.policy", "!include-dir inc.d\n");
+	load_expect(dir, -EINVAL,
+		    "inc.d/A.policy: file name not allowed*\n"
+		    "inc.d/10-ok.policy:1: too few fields*");
+	assert_int_equal(bh_rm_rf(dir), 0);
+	assert_int_equal(bh_rm_rf(out), 0);
+}
+
 static void test_dir_path(void **state)
 {
 	char out[64], tiny[8];
@@ -396,6 +628,7 @@ int main(void)
 		cmocka_unit_test(test_many_errors),
 		cmocka_unit_test(test_dir_errors),
 		cmocka_unit_test(test_file_limits),
+		cmocka_unit_test(test_includes),
 		cmocka_unit_test(test_dir_path),
 	};
 
