@@ -57,7 +57,7 @@ _bh() {
 		return ;;
 	-P | --property)
 		compopt -o nospace 2>/dev/null
-		COMPREPLY=($(compgen -S = -W "memory vcpus kernel kernelopts netvm default_dispvm autostart include_in_backups" -- "$cur"))
+		COMPREPLY=($(compgen -S = -W "memory vcpus kernel kernelopts netvm default_dispvm autostart include_in_backups default_user" -- "$cur"))
 		return ;;
 	esac
 	case $verb in
