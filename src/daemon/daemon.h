@@ -172,6 +172,12 @@ struct client {
 	int ask_agent;  /* admin.policy.AskAgent: answers policy asks */
 	/* bh run --service: the service to start once the qube is ready. */
 	struct bh_service_req *svc;
+	/* bh run QUBE while QUBE boots (started for it, or by someone
+	 * else): the qube, and the command (its user added) to start once
+	 * it is ready. Its stdin waits in the socket meanwhile. */
+	struct dispvm *run_wait;
+	uint8_t *run_req;
+	uint32_t run_len;
 };
 
 struct daemon {
