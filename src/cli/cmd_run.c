@@ -109,10 +109,9 @@ int cmd_run(int argc, char **argv)
 	static uint8_t req[BH_FRAME_MAX_PAYLOAD];
 	static char user_env[64], nouser[512];
 	struct bh_call_req svc_check;
-	struct run_fds fds = { 0, 1, 2, 0, 0, nouser };
+	struct run_fds fds = { 0, 1, 2, 0, 0, NULL };
 	const char *qube = NULL, *service = NULL, *user = NULL, *dvm = NULL;
 	int dispvm = 0, envc = 0, o, len, filter = 1, autostart = 1;
-	int no_autostart_given = 0;
 	size_t qlen = 0;
 	char **envv;
 
@@ -136,7 +135,6 @@ int cmd_run(int argc, char **argv)
 			break;
 		case 'n':
 			autostart = 0;
-			no_autostart_given = 1;
 			break;
 		case 'a':
 			autostart = 1;
@@ -182,7 +180,7 @@ int cmd_run(int argc, char **argv)
 		fds.filter_err = filter;
 	/* A disposable is always new; a service starts its qube (the
 	 * path of a call from another qube). */
-	if (no_autostart_given && (dispvm || service)) {
+	if (!autostart && (dispvm || service)) {
 		cli_err("run: --no-autostart applies to a command in QUBE, not "
 			"to %s",
 			dispvm ? "--dispvm (a new disposable always starts)"
@@ -191,11 +189,13 @@ int cmd_run(int argc, char **argv)
 		free(envv);
 		return BH_EXIT_USAGE;
 	}
+	/* What to say if the account to run as is not in the qube. */
 	if (user)
 		snprintf(nouser, sizeof(nouser),
 			 "the qube has no user '%s' (none in its /etc/passwd); "
 			 "name one it has with --user",
 			 user);
+	fds.nouser_msg = user ? nouser : NULL;
 	if (service) {
 		free(envv);
 		if (dispvm || optind + 1 != argc) {
@@ -244,6 +244,7 @@ int cmd_run(int argc, char **argv)
 			 user);
 		envv[envc++] = user_env;
 	} else if (qube) {
+		fds.nouser_msg = nouser;
 		snprintf(nouser, sizeof(nouser),
 			 "qube %s has no account named by its default_user "
 			 "(`bh prefs %s default_user` shows it); set one it "
@@ -251,6 +252,7 @@ int cmd_run(int argc, char **argv)
 			 "with --user",
 			 qube, qube, qube);
 	} else {
+		fds.nouser_msg = nouser;
 		snprintf(nouser, sizeof(nouser),
 			 "the disposable has no account named by the "
 			 "default_user of its disposable template (%s%s%s); "
