@@ -57,7 +57,7 @@ _bh() {
 		return ;;
 	-P | --property)
 		compopt -o nospace 2>/dev/null
-		COMPREPLY=($(compgen -S = -W "memory vcpus kernel kernelopts netvm default_dispvm autostart include_in_backups" -- "$cur"))
+		COMPREPLY=($(compgen -S = -W "memory vcpus kernel kernelopts netvm default_dispvm autostart include_in_backups default_user" -- "$cur"))
 		return ;;
 	esac
 	case $verb in
@@ -68,7 +68,7 @@ _bh() {
 		-u | --user | --service) return ;;
 		esac
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W "--dispvm --service --user --env --pass-io --no-filter-escape-chars --filter-escape-chars --help" -- "$cur"))
+			COMPREPLY=($(compgen -W "--dispvm --service --user --no-autostart --autostart --env --pass-io --no-filter-escape-chars --filter-escape-chars --help" -- "$cur"))
 		elif [ "${#words_left[@]}" -eq 0 ]; then
 			COMPREPLY=($(compgen -W "$(_bh_qubes)" -- "$cur"))
 		fi ;;

@@ -30,10 +30,6 @@
 /* How long a disposable that finished its job waits for the host. */
 #define AGENT_DISPOSABLE_LINGER_MS 10000
 
-/* An exec request's environment entry that names the user to run as; it
- * is taken out, not passed on (bh run --user). */
-#define RUN_USER_ENV "BH_RUN_USER="
-
 void agent_init(struct agent *a, int chan_fd, int disposable)
 {
 	size_t i;
@@ -198,14 +194,14 @@ static int started(struct agent *a, struct agent_stream *s, uint32_t id,
 	return 0;
 }
 
-/* Takes RUN_USER_ENV out of req's environment into user. */
+/* Takes BH_RUN_USER_ENV out of req's environment into user. */
 static void take_user(struct bh_exec_req *req, char *user, size_t cap)
 {
-	size_t i, n = strlen(RUN_USER_ENV);
+	size_t i, n = strlen(BH_RUN_USER_ENV);
 
 	user[0] = '\0';
 	for (i = 0; i < req->envc; i++) {
-		if (strncmp(req->envp[i], RUN_USER_ENV, n))
+		if (strncmp(req->envp[i], BH_RUN_USER_ENV, n))
 			continue;
 		snprintf(user, cap, "%s", req->envp[i] + n);
 		memmove(&req->envp[i], &req->envp[i + 1],

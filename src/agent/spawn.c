@@ -222,7 +222,9 @@ int spawn_command(const struct bh_exec_req *req, const char *user,
 		if (r < 0) {
 			LOG_WARN("no user %s in %s: %s", user, PASSWD_FILE,
 				 strerror(-r));
-			return -BH_NOSTART_OTHER;
+			/* The host says so: bh run names the account. */
+			return r == -ENOENT ? -BH_NOSTART_NOUSER
+					    : -BH_NOSTART_OTHER;
 		}
 		snprintf(home_env, sizeof(home_env), "HOME=%s", pw.home);
 		snprintf(user_var, sizeof(user_var), "USER=%s", user);

@@ -17,7 +17,8 @@ struct spawned {
 /* Starts req as user (NULL or "" for root; else an account of
  * /etc/passwd, with its uid, gid, HOME and working folder). Returns 0 with
  * the command running, or a negative enum bh_nostart value
- * (-BH_NOSTART_NOTFOUND, ...) when it could not start (an unknown user is
+ * (-BH_NOSTART_NOTFOUND, ...) when it could not start (a user that
+ * /etc/passwd lacks is -BH_NOSTART_NOUSER, a malformed entry
  * -BH_NOSTART_OTHER). Our ends of the pipes are non-blocking and
  * close-on-exec. */
 int spawn_command(const struct bh_exec_req *req, const char *user,

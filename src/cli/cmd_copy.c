@@ -66,7 +66,7 @@ int cmd_copy(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	static uint8_t req[256];
-	struct run_fds fds = { -1, -1, 2, 0, 0 };
+	struct run_fds fds = { -1, -1, 2, 0, 0, NULL };
 	char msg[2048], **paths;
 	int move = 0, o, sv[2], len, st, ws;
 	uint64_t total;

@@ -1,6 +1,6 @@
-/* bh run: a command in a fresh disposable qube or a running one, or an
- * RPC service in a qube, with our stdin, stdout and stderr attached;
- * returns its status. */
+/* bh run: a command in a fresh disposable qube or in a qube (started or
+ * unpaused when needed, as qvm-run), or an RPC service in a qube, with
+ * our stdin, stdout and stderr attached; returns its status. */
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -37,20 +37,31 @@ void cmd_run_help(FILE *f)
 		"DVM's /home and writes\nnothing back. Without =DVM it is "
 		"made from the global default_dispvm, and\nwhen that is "
 		"unset from the minimal template, with no private volume.\n"
-		"\nWith QUBE instead of --dispvm, runs it in that running "
-		"qube (see bh start);\nseveral may run at once. With "
-		"--service, calls the RPC service SERVICE in\nQUBE (starting "
-		"it when it is not running), as a qube's bh-call would but\n"
-		"without the policy: the host is the admin domain.\n"
+		"\nWith QUBE instead of --dispvm, runs it in that qube, which "
+		"is started first\nwhen it is halted and unpaused when it is "
+		"paused, as qvm-run does (see\nbh start); several may run at "
+		"once. With --service, calls the RPC service\nSERVICE in QUBE "
+		"(starting it when it is not running), as a qube's bh-call\n"
+		"would but without the policy: the host is the admin domain.\n"
+		"\nCOMMAND runs as the qube's default_user (`user` unless set; "
+		"a disposable's\nis its disposable template's; see bh prefs), "
+		"or as USER with --user;\n-u root runs it as root.\n"
 		"\n"
 		"  --dispvm[=DVM]         run in a new disposable qube (of "
 		"DVM)\n"
 		"  --service SVC[+ARG]    call an RPC service instead of "
 		"running COMMAND\n"
 		"  -u, --user USER        run as USER of the qube (default: "
-		"root for\n"
-		"                         commands; for services, `user` "
-		"when it exists)\n"
+		"its default_user\n"
+		"                         for commands; for services, `user` "
+		"when it exists,\n"
+		"                         else root)\n"
+		"  -n, --no-autostart     refuse a halted or paused QUBE "
+		"instead of starting\n"
+		"                         or unpausing it (also --no-auto)\n"
+		"  -a, --autostart        start or unpause QUBE when needed: "
+		"the default\n"
+		"                         (also --auto)\n"
 		"  -e, --env NAME=VALUE   set a variable for COMMAND (repeat "
 		"for more); it\n"
 		"                         adds to or replaces the defaults "
@@ -73,7 +84,9 @@ void cmd_run_help(FILE *f)
 		"it is not found; bh's own\nfailures are 120 usage, 121 daemon "
 		"unreachable, 122 QEMU or guest images\nmissing or corrupt, "
 		"123 no space, 124 the qube never became ready, 125\nthe qube "
-		"or its channel failed. See bh-run(1).\n");
+		"or its channel failed, QUBE is halted or paused with\n"
+		"--no-autostart, or the account to run as does not exist in "
+		"it. See\nbh-run(1).\n");
 }
 
 int cmd_run(int argc, char **argv)
@@ -83,6 +96,10 @@ int cmd_run(int argc, char **argv)
 		{ "env", required_argument, NULL, 'e' },
 		{ "service", required_argument, NULL, 'S' },
 		{ "user", required_argument, NULL, 'u' },
+		{ "no-autostart", no_argument, NULL, 'n' },
+		{ "no-auto", no_argument, NULL, 'n' },
+		{ "autostart", no_argument, NULL, 'a' },
+		{ "auto", no_argument, NULL, 'a' },
 		{ "pass-io", no_argument, NULL, 'p' },
 		{ "no-filter-escape-chars", no_argument, NULL, 'F' },
 		{ "filter-escape-chars", no_argument, NULL, 'f' },
@@ -90,11 +107,11 @@ int cmd_run(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	static uint8_t req[BH_FRAME_MAX_PAYLOAD];
-	static char user_env[64];
+	static char user_env[64], nouser[512];
 	struct bh_call_req svc_check;
-	struct run_fds fds = { 0, 1, 2, 0, 0 };
+	struct run_fds fds = { 0, 1, 2, 0, 0, NULL };
 	const char *qube = NULL, *service = NULL, *user = NULL, *dvm = NULL;
-	int dispvm = 0, envc = 0, o, len, filter = 1;
+	int dispvm = 0, envc = 0, o, len, filter = 1, autostart = 1;
 	size_t qlen = 0;
 	char **envv;
 
@@ -102,7 +119,7 @@ int cmd_run(int argc, char **argv)
 	if (!envv)
 		return BH_EXIT_FAILURE;
 	/* '+': options end at the first non-option, the command. */
-	while ((o = getopt_long(argc, argv, "+e:u:ph", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "+e:u:pnah", opts, NULL)) != -1) {
 		switch (o) {
 		case 'D':
 			dispvm = 1;
@@ -115,6 +132,12 @@ int cmd_run(int argc, char **argv)
 			user = optarg;
 			break;
 		case 'p':
+			break;
+		case 'n':
+			autostart = 0;
+			break;
+		case 'a':
+			autostart = 1;
 			break;
 		case 'F':
 			filter = 0;
@@ -155,6 +178,24 @@ int cmd_run(int argc, char **argv)
 		fds.filter_out = filter;
 	if (isatty(2))
 		fds.filter_err = filter;
+	/* A disposable is always new; a service starts its qube (the
+	 * path of a call from another qube). */
+	if (!autostart && (dispvm || service)) {
+		cli_err("run: --no-autostart applies to a command in QUBE, not "
+			"to %s",
+			dispvm ? "--dispvm (a new disposable always starts)"
+			       : "--service (which starts QUBE as a call "
+				 "would)");
+		free(envv);
+		return BH_EXIT_USAGE;
+	}
+	/* What to say if the account to run as is not in the qube. */
+	if (user)
+		snprintf(nouser, sizeof(nouser),
+			 "the qube has no user '%s' (none in its /etc/passwd); "
+			 "name one it has with --user",
+			 user);
+	fds.nouser_msg = user ? nouser : NULL;
 	if (service) {
 		free(envv);
 		if (dispvm || optind + 1 != argc) {
@@ -178,7 +219,7 @@ int cmd_run(int argc, char **argv)
 		return run_relay(BH_MSG_RUN_SERVICE, req, (uint32_t)len + 1,
 				 &fds);
 	}
-	/* Without --dispvm the first word names a running qube. */
+	/* Without --dispvm the first word names the qube. */
 	if (!dispvm) {
 		if (optind >= argc) {
 			cli_err("run: say where to run: a qube's name or "
@@ -196,10 +237,30 @@ int cmd_run(int argc, char **argv)
 		free(envv);
 		return BH_EXIT_USAGE;
 	}
-	/* The agent takes the user from this entry (not passed on). */
+	/* The agent takes the user from this entry (not passed on); without
+	 * it the daemon adds the qube's default_user. */
 	if (user) {
-		snprintf(user_env, sizeof(user_env), "BH_RUN_USER=%s", user);
+		snprintf(user_env, sizeof(user_env), "%s%s", BH_RUN_USER_ENV,
+			 user);
 		envv[envc++] = user_env;
+	} else if (qube) {
+		fds.nouser_msg = nouser;
+		snprintf(nouser, sizeof(nouser),
+			 "qube %s has no account named by its default_user "
+			 "(`bh prefs %s default_user` shows it); set one it "
+			 "has (`bh prefs %s default_user USER`), or name one "
+			 "with --user",
+			 qube, qube, qube);
+	} else {
+		fds.nouser_msg = nouser;
+		snprintf(nouser, sizeof(nouser),
+			 "the disposable has no account named by the "
+			 "default_user of its disposable template (%s%s%s); "
+			 "set one it has with `bh prefs`, or name one with "
+			 "--user",
+			 dvm ? "`bh prefs " : "the global default_dispvm, "
+					      "else minimal",
+			 dvm ? dvm : "", dvm ? " default_user`" : "");
 	}
 	/* A run in a named qube, or a disposable of a named DVM: NAME NUL
 	 * before the request. */
@@ -233,7 +294,8 @@ int cmd_run(int argc, char **argv)
 					   : "COMMAND must not be empty");
 		return BH_EXIT_USAGE;
 	}
-	return run_relay(qube  ? BH_MSG_RUN_QUBE
+	return run_relay(qube	     ? autostart ? BH_MSG_RUN_QUBE
+						 : BH_MSG_RUN_QUBE_NOSTART
 			 : dvm ? BH_MSG_RUN_DISPVM_FROM
 			       : BH_MSG_RUN_DISPVM,
 			 req, (uint32_t)(len + qlen), &fds);

@@ -106,7 +106,12 @@ static int handle_frame(struct run_io *io, const struct bh_frame_hdr *h,
 			break;
 		if (kind == BH_EXIT_REFUSED)
 			cli_err("the call was refused");
-		if (kind == BH_EXIT_NOSTART)
+		if (kind == BH_EXIT_NOSTART && value == BH_NOSTART_NOUSER)
+			cli_err("%s", io->fds->nouser_msg
+					      ? io->fds->nouser_msg
+					      : "the account to run as does not "
+						"exist in the qube");
+		else if (kind == BH_EXIT_NOSTART)
 			cli_err("%s", value == BH_NOSTART_NOTFOUND
 					      ? "command not found in the qube"
 				      : value == BH_NOSTART_NOEXEC

@@ -15,6 +15,9 @@ struct run_fds {
 	 * in output written to a terminal, so that a qube cannot drive the
 	 * user's terminal with escape sequences. */
 	int filter_out, filter_err;
+	/* What to say when the account the command was to run as does not
+	 * exist in the qube (NULL: a general message). */
+	const char *nouser_msg;
 };
 
 /* Sends the request frame (type, payload) on a new daemon connection and

@@ -13,6 +13,7 @@
 #include "daemon/dispvm.h"
 #include "daemon/qube_name.h"
 #include "daemon/qube_power.h"
+#include "daemon/qube_run.h"
 #include "daemon/rpc.h"
 #include "daemon/rpc_ask.h"
 #include "daemon/streams.h"
@@ -115,8 +116,10 @@ static void handle_frame(struct client *c, const struct bh_frame_hdr *h,
 		dispvm_start(c->d, c, dvm, nul + 1, h->len - (uint32_t)n - 1);
 		return;
 	}
-	if (h->type == BH_MSG_RUN_QUBE && !c->dv) {
-		qube_run(c->d, c, payload, h->len);
+	if ((h->type == BH_MSG_RUN_QUBE || h->type == BH_MSG_RUN_QUBE_NOSTART) &&
+	    !c->dv) {
+		qube_run(c->d, c, payload, h->len,
+			 h->type == BH_MSG_RUN_QUBE);
 		return;
 	}
 	if (h->type == BH_MSG_RUN_SERVICE && !c->dv) {
@@ -146,7 +149,7 @@ void client_process(struct client *c)
 
 	/* Frames behind a run request (the command's stdin) wait in the
 	 * buffer while its qube boots: the stream does not exist yet. */
-	while (!(c->dv && !c->sid) && c->closing != 2 &&
+	while (!(c->dv && !c->sid) && !c->run_wait && c->closing != 2 &&
 	       (r = bh_chan_next(&c->chan, &h, &payload)) != 0) {
 		if (r < 0) {
 			client_drop(c);

@@ -214,6 +214,12 @@ struct client {
 	struct bh_service_req *svc;
 	/* Credit the qube granted bh's stdin, not sent yet. */
 	uint32_t credit_owed;
+	/* bh run QUBE while QUBE boots (started for it, or by someone
+	 * else): the qube, and the command (its user added) to start once
+	 * it is ready. Its stdin waits in the socket meanwhile. */
+	struct dispvm *run_wait;
+	uint8_t *run_req;
+	uint32_t run_len;
 };
 
 struct daemon {

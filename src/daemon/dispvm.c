@@ -20,6 +20,7 @@
 #include "daemon/jail.h"
 #include "daemon/leftover_qemu.h"
 #include "daemon/qube_power.h"
+#include "daemon/run_user.h"
 #include "daemon/rpc.h"
 #include "daemon/rpc_ask.h"
 #include "daemon/store.h"
@@ -483,14 +484,11 @@ void dispvm_start(struct daemon *d, struct client *c, const char *dvm,
 		  const uint8_t *req, uint32_t len)
 {
 	char err[2048], dflt[QUBE_NAME_MAX + 1];
-	uint8_t *copy = malloc(len);
+	uint8_t *copy;
+	uint32_t copy_len;
 	struct dispvm *dv;
 	int code = BH_EXIT_FAILURE;
 
-	if (!copy) {
-		client_error(c, BH_EXIT_FAILURE, "out of memory");
-		return;
-	}
 	if (!dvm) {
 		default_dvm(d, dflt, sizeof(dflt));
 		dvm = dflt;
@@ -498,12 +496,21 @@ void dispvm_start(struct daemon *d, struct client *c, const char *dvm,
 	dv = new_disposable(d, dvm, &code, err, sizeof(err));
 	if (!dv) {
 		client_error(c, code, "%s", err);
-		free(copy);
 		return;
 	}
-	memcpy(copy, req, len);
+	/* Without --user, the command runs as the default_user of its
+	 * disposable template (minimal's for ""), as a Qubes DispVM
+	 * inherits it. Read once the DVM is known to exist. */
+	code = run_user_request(d, dvm, req, len, &copy, &copy_len, err,
+				sizeof(err));
+	if (code) {
+		client_error(c, code, "%s", err);
+		dv->no_fallback = 1;
+		dispvm_kill(dv);
+		return;
+	}
 	dv->exec_req = copy;
-	dv->exec_len = len;
+	dv->exec_len = copy_len;
 	dv->client = c;
 	c->dv = dv;
 }

@@ -219,8 +219,8 @@ static int run_loop(struct daemon *d)
 			/* While its qube boots, a client's stdin waits in
 			 * the socket: the command's stream does not exist
 			 * yet. */
-			if (!c->dv || (c->sid &&
-				       bh_chan_pending(&c->dv->chan) <
+			if ((!c->dv && !c->run_wait) ||
+			    (c->sid && bh_chan_pending(&c->dv->chan) <
 					       RELAY_PAUSE_BYTES))
 				ev |= POLLIN;
 			if (bh_chan_pending(&c->chan))

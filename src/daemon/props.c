@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "daemon/qube_name.h"
+#include "proto/rpc_req.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -134,6 +135,19 @@ const struct prop_def qube_prop_defs[] = {
 		.classes = QC_ALL,
 		.def_kind = DEF_CONST,
 		.def = "True",
+	},
+	{
+		/* Qubes' name and default: the account `bh run` commands
+		 * run as without --user. A qube made from a template (an
+		 * AppVM, a DispVM) takes its template's, as in Qubes, so a
+		 * disposable runs as its disposable template's. */
+		.name = "default_user",
+		.type = PROP_STRING,
+		.classes = QC_ALL,
+		.def_kind = DEF_TEMPLATE,
+		.def = "user",
+		.syntax = SYN_USER,
+		.max_len = BH_RPC_USER_MAX,
 	},
 };
 const size_t qube_prop_count = ARRAY_LEN(qube_prop_defs);
@@ -358,6 +372,8 @@ static int parse_string(const struct prop_def *p, const char *v, char *out,
 	size_t i, len = strnlen(v, p->max_len + 1);
 	int ok = len <= p->max_len;
 
+	if (ok && p->syntax == SYN_USER)
+		ok = bh_rpc_user_ok(v, len);
 	for (i = 0; ok && i < len; i++) {
 		if (p->syntax == SYN_PRINTABLE)
 			ok = v[i] >= 0x20 && v[i] <= 0x7e;
@@ -368,7 +384,13 @@ static int parse_string(const struct prop_def *p, const char *v, char *out,
 	}
 	if (ok)
 		return put(out, cap, v);
-	if (p->syntax == SYN_KERNEL)
+	if (p->syntax == SYN_USER)
+		snprintf(err, ecap,
+			 "%s must be a user name: a lower-case letter or _, "
+			 "then lower-case letters, digits, _ and -, at most "
+			 "%zu characters",
+			 p->name, p->max_len);
+	else if (p->syntax == SYN_KERNEL)
 		snprintf(err, ecap,
 			 "%s must be a kernel version of letters, digits and "
 			 ". _ + - (not starting with .), at most %zu "

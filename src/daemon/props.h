@@ -53,12 +53,17 @@ enum prop_syntax {
 	SYN_NONE,
 	SYN_PRINTABLE, /* printable ASCII and space */
 	SYN_KERNEL,    /* [A-Za-z0-9._+-], not starting with '.', or "" */
+	SYN_USER,      /* an account name the agent accepts (bh_rpc_user_ok) */
 };
 
 enum prop_default {
 	DEF_NONE,   /* no default: set at creation, cannot be reset */
 	DEF_CONST,  /* the text in def */
 	DEF_GLOBAL, /* the global preference named in def */
+	/* The value of the qube's template (an AppVM's TemplateVM, a
+	 * DispVM's disposable template, and so on up), as Qubes'
+	 * _default_with_template; the text in def for a qube without one. */
+	DEF_TEMPLATE,
 };
 
 /* Where an integer property's upper bound comes from. */
@@ -145,7 +150,8 @@ int prop_parse(const struct prop_def *p, const struct prop_ctx *c,
 
 /* The default of p for a qube of class cls called self, given gvalue,
  * the value of the global preference p->def names ("" when unset or for
- * DEF_CONST). A default never names the qube itself: it is "" then.
+ * DEF_CONST). For DEF_TEMPLATE it is def, what a qube without a template
+ * gets (the store follows the template for the others). A default never names the qube itself: it is "" then.
  * Integer defaults are clamped to the host's limits. Returns 0, -ENOENT
  * for DEF_NONE, -ERANGE when out is too small. */
 int prop_default_value(const struct prop_def *p, unsigned cls,

@@ -1,5 +1,5 @@
-/* Persistent qubes: start, shutdown, kill, pause, unpause, and one `bh run`
- * command at a time in a running qube. They share the disposable's runtime
+/* Persistent qubes: start, shutdown, kill, pause, unpause (bh run QUBE:
+ * qube_run.c). They share the disposable's runtime
  * (struct dispvm, dispvm_launch); what differs is that the qube outlives
  * its commands, its private volume persists, and the store records its
  * power state and why it stopped. */
@@ -20,6 +20,7 @@
 #include "daemon/dispvm.h"
 #include "daemon/events.h"
 #include "daemon/jail.h"
+#include "daemon/qube_run.h"
 #include "daemon/store.h"
 #include "daemon/store_boot.h"
 #include "daemon/volume.h"
@@ -300,7 +301,25 @@ int qube_dvm_boot(struct daemon *d, const char *dvm, struct dvm_boot *b,
 	return 0;
 }
 
-void qube_start(struct daemon *d, struct client *c, const char *name)
+static struct dispvm *start_failed(struct qube_start_fail *f,
+				   unsigned status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static struct dispvm *start_failed(struct qube_start_fail *f,
+				   unsigned status,
+				   const char *fmt, ...)
+{
+	va_list ap;
+
+	f->status = status;
+	va_start(ap, fmt);
+	vsnprintf(f->msg, sizeof(f->msg), fmt, ap);
+	va_end(ap);
+	return NULL;
+}
+
+struct dispvm *qube_launch(struct daemon *d, const char *name,
+			   struct qube_start_fail *f)
 {
 	char err[2048], root[PATH_MAX], priv[PATH_MAX], kernel[PATH_MAX],
 		initramfs[PATH_MAX], rroot[PATH_MAX], rpriv[PATH_MAX];
@@ -312,19 +331,16 @@ void qube_start(struct daemon *d, struct client *c, const char *name)
 	int writable, r, is_default;
 	uid_t uid;
 
-	if (store_qube_get(d->store, name, &q, err, sizeof(err)) < 0) {
-		reply(c, BH_ADMIN_NOSUCH, "%s", err);
-		return;
-	}
-	if (qube_find_running(d, name)) {
-		reply(c, BH_ADMIN_REFUSED, "qube %s is already running", name);
-		return;
-	}
-	if (q.id <= 0 || q.id >= DISPVM_JAIL_ID_BASE) {
-		reply(c, BH_ADMIN_FAILED, "qube %s has an id (%lld) outside the "
-			 "jail's range", name, (long long)q.id);
-		return;
-	}
+	if (store_qube_get(d->store, name, &q, err, sizeof(err)) < 0)
+		return start_failed(f, BH_ADMIN_NOSUCH, "%s", err);
+	if (qube_find_running(d, name))
+		return start_failed(f, BH_ADMIN_REFUSED,
+				    "qube %s is already running", name);
+	if (q.id <= 0 || q.id >= DISPVM_JAIL_ID_BASE)
+		return start_failed(f, BH_ADMIN_FAILED,
+				    "qube %s has an id (%lld) outside the "
+				    "jail's range",
+				    name, (long long)q.id);
 	/* A named disposable: its DVM must still be one, halted, with its
 	 * images; its own kernel (checked below) then wins. */
 	if (q.cls == QC_DISP) {
@@ -332,14 +348,15 @@ void qube_start(struct daemon *d, struct client *c, const char *name)
 		r = b ? qube_dvm_boot(d, q.template_name, b, err, sizeof(err))
 		      : -ENOMEM;
 		if (r < 0) {
-			reply(c, r == -ENOMEM ? BH_ADMIN_FAILED
-			      : r == -EINVAL || r == -EBUSY || r == -ESRCH
-					? BH_ADMIN_REFUSED
-					: BH_ADMIN_FAILED,
-			      "cannot start %s: %s",
-			      name, r == -ENOMEM ? "out of memory" : err);
 			free(b);
-			return;
+			return start_failed(f,
+					    r == -EINVAL || r == -EBUSY ||
+							    r == -ESRCH
+						    ? BH_ADMIN_REFUSED
+						    : BH_ADMIN_FAILED,
+					    "cannot start %s: %s", name,
+					    r == -ENOMEM ? "out of memory"
+							 : err);
 		}
 	}
 	/* The kernel property, or default_kernel through it; empty means
@@ -349,24 +366,23 @@ void qube_start(struct daemon *d, struct client *c, const char *name)
 		kver[0] = '\0';
 	if (guest_files_check(&d->guest, d->paths.state, kver,
 			      BUILTIN_TEMPLATE, err, sizeof(err)) < 0) {
-		reply(c, BH_EXIT_SETUP, "cannot start %s: %s", name, err);
 		free(b);
-		return;
+		return start_failed(f, BH_EXIT_SETUP, "cannot start %s: %s",
+				    name, err);
 	}
 	if (store_prop_get(d->store, name, "kernelopts", kopts, sizeof(kopts),
 			   &is_default, err, sizeof(err)) < 0)
 		kopts[0] = '\0';
 	if (init_opts(d, &q, kopts, allopts, sizeof(allopts), err,
 		      sizeof(err)) < 0) {
-		reply(c, BH_ADMIN_INVALID, "cannot start %s: %s", name, err);
 		free(b);
-		return;
+		return start_failed(f, BH_ADMIN_INVALID, "cannot start %s: %s",
+				    name, err);
 	}
 	dv = calloc(1, sizeof(*dv));
 	if (!dv) {
-		reply(c, BH_ADMIN_FAILED, "out of memory");
 		free(b);
-		return;
+		return start_failed(f, BH_ADMIN_FAILED, "out of memory");
 	}
 	snprintf(dv->name, sizeof(dv->name), "%s", name);
 	dv->persistent = 1;
@@ -412,10 +428,11 @@ void qube_start(struct daemon *d, struct client *c, const char *name)
 	if (r < 0) {
 		if (dv->tmpl_work[0])
 			volume_root_abort(dv->tmpl_dir, dv->tmpl_work);
-		reply(c, r == -EPERM ? BH_ADMIN_REFUSED : BH_ADMIN_FAILED,
-		      "cannot start %s: %s", name, err);
 		free(dv);
-		return;
+		return start_failed(f,
+				    r == -EPERM ? BH_ADMIN_REFUSED
+						: BH_ADMIN_FAILED,
+				    "cannot start %s: %s", name, err);
 	}
 	memset(&spec, 0, sizeof(spec));
 	spec.kernel = kernel;
@@ -432,13 +449,25 @@ void qube_start(struct daemon *d, struct client *c, const char *name)
 	if (r < 0) {
 		if (dv->tmpl_work[0])
 			volume_root_abort(dv->tmpl_dir, dv->tmpl_work);
-		reply(c, (unsigned)-r, "cannot start %s: %s", name, err);
 		free(dv);
-		return;
+		return start_failed(f, (unsigned)-r, "cannot start %s: %s",
+				    name, err);
 	}
 	bh_crash_point("start.after-launch");
-	dv->waiter = c;
 	record(d, name, "Transient", "starting");
+	return dv;
+}
+
+void qube_start(struct daemon *d, struct client *c, const char *name)
+{
+	struct qube_start_fail f;
+	struct dispvm *dv = qube_launch(d, name, &f);
+
+	if (!dv) {
+		reply(c, f.status, "%s", f.msg);
+		return;
+	}
+	dv->waiter = c;
 }
 
 void qube_ready(struct dispvm *dv)
@@ -449,6 +478,7 @@ void qube_ready(struct dispvm *dv)
 		reply_ok(dv->waiter);
 		dv->waiter = NULL;
 	}
+	qube_run_ready(dv);
 }
 
 void qube_stopped(struct dispvm *dv)
@@ -481,6 +511,7 @@ void qube_stopped(struct dispvm *dv)
 		reason = "QEMU exited unexpectedly";
 	record(dv->d, dv->name, "Halted", reason);
 	LOG_INFO("%s: halted (%s)", dv->name, reason);
+	qube_run_failed(dv, reason);
 	if (dv->waiter) {
 		if (dv->state == DV_BOOTING && dv->err_code)
 			reply(dv->waiter, BH_ADMIN_FAILED, "%s", dv->err_msg);
@@ -542,6 +573,15 @@ static void qube_kill(struct daemon *d, struct client *c, const char *name)
 	dv->waiter = c; /* answered once QEMU is reaped */
 }
 
+int qube_resume(struct daemon *d, struct dispvm *dv)
+{
+	if (qmp_command(&dv->qmp, "cont") < 0)
+		return -EIO;
+	dv->paused = 0;
+	record(d, dv->name, "Running", "");
+	return 0;
+}
+
 static void qube_pause(struct daemon *d, struct client *c, const char *name,
 		       int pause)
 {
@@ -589,40 +629,6 @@ int admin_power_dispatch(struct daemon *d, struct client *c,
 	return 1;
 }
 
-void qube_run(struct daemon *d, struct client *c, const uint8_t *payload,
-	      uint32_t len)
-{
-	const uint8_t *nul = memchr(payload, '\0', len);
-	struct bh_exec_req req;
-	struct dispvm *dv;
-	char name[64];
-	size_t n;
-
-	if (!nul || (n = (size_t)(nul - payload)) == 0 || n >= sizeof(name)) {
-		client_error(c, BH_EXIT_USAGE, "malformed run request");
-		return;
-	}
-	memcpy(name, payload, n + 1);
-	if (bh_exec_req_parse(nul + 1, len - (uint32_t)n - 1, &req) < 0) {
-		client_error(c, BH_EXIT_USAGE, "malformed run request");
-		return;
-	}
-	bh_exec_req_free(&req);
-	dv = qube_find_running(d, name);
-	if (!dv || dv->state != DV_RUNNING || dv->paused) {
-		client_error(c, BH_EXIT_FAILURE,
-			     "qube %s is not running; start it with `bh start "
-			     "%s`",
-			     name, name);
-		return;
-	}
-	if (qs_start_run(dv, 0, c, nul + 1, len - (uint32_t)n - 1) < 0)
-		client_error(c, BH_EXIT_FAILURE,
-			     "qube %s runs %u streams already; try again when "
-			     "some have ended",
-			     name, BH_MAX_STREAMS);
-}
-
 void qube_client_gone(struct daemon *d, struct client *c)
 {
 	struct dispvm *dv;
@@ -630,6 +636,7 @@ void qube_client_gone(struct daemon *d, struct client *c)
 	for (dv = d->dispvms; dv; dv = dv->next)
 		if (dv->waiter == c)
 			dv->waiter = NULL;
+	qube_run_client_gone(c);
 }
 
 struct name_list {

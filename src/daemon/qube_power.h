@@ -1,5 +1,5 @@
 /* Persistent qubes' power: start, shutdown, kill, pause, unpause over the
- * admin API, and one `bh run QUBE` command at a time. */
+ * admin API (bh run QUBE's commands: qube_run.h). */
 #ifndef BH_DAEMON_QUBE_POWER_H
 #define BH_DAEMON_QUBE_POWER_H
 
@@ -14,10 +14,6 @@
 int admin_power_dispatch(struct daemon *d, struct client *c,
 			 const uint8_t *payload, uint32_t len);
 
-/* BH_MSG_RUN_QUBE: NAME NUL exec-request. */
-void qube_run(struct daemon *d, struct client *c, const uint8_t *payload,
-	      uint32_t len);
-
 /* At daemon start: starts every qube whose autostart property is True. */
 /* The running (or booting, or stopping) persistent qube of that name. */
 struct dispvm *qube_find_running(struct daemon *d, const char *name);
@@ -25,6 +21,24 @@ struct dispvm *qube_find_running(struct daemon *d, const char *name);
 /* Starts the qube: c (NULL: nobody, the log says why it failed) gets the
  * reply once it is ready. */
 void qube_start(struct daemon *d, struct client *c, const char *name);
+
+/* Why a start failed: a status (enum bh_admin_status, or a bh exit code
+ * 122..125 from the checks of the guest files and the launch) and a
+ * message that says what to do. */
+struct qube_start_fail {
+	unsigned status;
+	char msg[3072];
+};
+
+/* Launches the halted qube name: the new qube, booting (its start
+ * recorded), or NULL with f saying why. Who waits for it is the
+ * caller's to set. */
+struct dispvm *qube_launch(struct daemon *d, const char *name,
+			   struct qube_start_fail *f);
+
+/* Lets the paused qube dv run again (QMP cont) and records it, as `bh
+ * unpause` does. 0, or -EIO when QMP does not answer. */
+int qube_resume(struct daemon *d, struct dispvm *dv);
 
 /* What a disposable made from the disposable template dvm boots: the
  * root of dvm's template (current version, read-only), dvm's private
@@ -49,7 +63,8 @@ void qube_autostart(struct daemon *d);
  * deadline, then QMP quit, then SIGKILL). */
 void qube_stop_for_exit(struct dispvm *dv);
 
-/* A client went away: forget it as anyone's waiter. */
+/* A client went away: forget it as anyone's waiter, and the command it
+ * waited to run. */
 void qube_client_gone(struct daemon *d, struct client *c);
 
 #endif

@@ -569,6 +569,10 @@ static int stored_prop(struct store *s, int64_t id, const char *name,
 	return r;
 }
 
+/* A chain of templates is a DispVM, its disposable template (an AppVM),
+ * and that one's TemplateVM: anything longer is a broken record. */
+#define TEMPLATE_CHAIN_MAX 4
+
 /* Effective value of property p of qube q: stored, or the default. */
 static int prop_value(struct store *s, const struct qube_info *q,
 		      const struct prop_def *p, char *out, size_t out_cap,
@@ -587,6 +591,31 @@ static int prop_value(struct store *s, const struct qube_info *q,
 		return r < 0 ? r : 0;
 	}
 	*is_default = 1;
+	/* The template's value, set or its own default, as Qubes'
+	 * _default_with_template: the first qube up the chain that has it
+	 * set, else def. */
+	if (p->def_kind == DEF_TEMPLATE && q->template_name[0]) {
+		char up[QUBE_NAME_MAX + 1];
+		struct qube_info t;
+		int depth;
+
+		snprintf(up, sizeof(up), "%s", q->template_name);
+		for (depth = 0; up[0]; depth++) {
+			if (depth == TEMPLATE_CHAIN_MAX)
+				return fail(err, cap, -EIO,
+					    "the templates of '%s' go round "
+					    "in a circle",
+					    q->name);
+			r = find_qube(s, up, &t, err, cap);
+			if (r < 0)
+				return r;
+			r = stored_prop(s, t.id, p->name, out, out_cap, err,
+					cap);
+			if (r != 0)
+				return r < 0 ? r : 0;
+			snprintf(up, sizeof(up), "%s", t.template_name);
+		}
+	}
 	if (p->def_kind == DEF_GLOBAL) {
 		r = global_value(s, global_pref_find(p->def), gv, sizeof(gv),
 				 NULL, err, cap);

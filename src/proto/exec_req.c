@@ -3,6 +3,7 @@
 #include "proto/frame.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,4 +136,42 @@ void bh_exec_req_free(struct bh_exec_req *req)
 	free(req->argv);
 	free(req->storage);
 	memset(req, 0, sizeof(*req));
+}
+
+int bh_exec_req_add_user(const uint8_t *req, size_t len, const char *user,
+			 uint8_t *out, size_t cap)
+{
+	char entry[sizeof(BH_RUN_USER_ENV) + 64];
+	struct bh_exec_req r;
+	char **envp;
+	uint32_t i;
+	int n;
+
+	if (!user[0] || strchr(user, '=') ||
+	    strlen(user) + sizeof(BH_RUN_USER_ENV) > sizeof(entry))
+		return -EINVAL;
+	if (bh_exec_req_parse(req, len, &r) < 0)
+		return -EPROTO;
+	for (i = 0; i < r.envc; i++) {
+		if (strncmp(r.envp[i], BH_RUN_USER_ENV,
+			    strlen(BH_RUN_USER_ENV)))
+			continue;
+		bh_exec_req_free(&r);
+		if (len > cap)
+			return -E2BIG;
+		memcpy(out, req, len);
+		return (int)len;
+	}
+	envp = calloc((size_t)r.envc + 2, sizeof(*envp));
+	if (!envp) {
+		bh_exec_req_free(&r);
+		return -ENOMEM;
+	}
+	memcpy(envp, r.envp, r.envc * sizeof(*envp));
+	snprintf(entry, sizeof(entry), "%s%s", BH_RUN_USER_ENV, user);
+	envp[r.envc] = entry;
+	n = bh_exec_req_encode(out, cap, r.argv, envp);
+	free(envp);
+	bh_exec_req_free(&r);
+	return n;
 }

@@ -42,4 +42,19 @@ void bh_exec_req_free(struct bh_exec_req *req);
 /* NAME=VALUE with a name of [A-Za-z0-9_], not starting with a digit. */
 int bh_env_entry_valid(const char *s, size_t len);
 
+/* The environment entry that names the account a command runs as (bh run
+ * --user): the agent takes it out of the environment; without it the
+ * command runs as root. bh sets it only when told (--user); the daemon
+ * adds the qube's default_user otherwise. */
+#define BH_RUN_USER_ENV "BH_RUN_USER="
+
+/* Copies the exec request req (len bytes) into out (capacity cap) with
+ * BH_RUN_USER=user added to its environment, unless an entry names a user
+ * already (then the copy is unchanged). Returns the new length; -EPROTO
+ * when req is not a valid request; -EINVAL for a user that is not
+ * NAME=VALUE material (empty, '=' or NUL in it); -E2BIG when the result
+ * does not fit or would hold too many variables. */
+int bh_exec_req_add_user(const uint8_t *req, size_t len, const char *user,
+			 uint8_t *out, size_t cap);
+
 #endif

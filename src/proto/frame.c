@@ -137,7 +137,7 @@ int bh_parse_exit(const uint8_t *untrusted_p, size_t len, uint32_t *kind,
 		break;
 	case BH_EXIT_NOSTART:
 		if (untrusted_value < BH_NOSTART_NOTFOUND ||
-		    untrusted_value > BH_NOSTART_OTHER)
+		    untrusted_value > BH_NOSTART_NOUSER)
 			return -EPROTO;
 		break;
 	case BH_EXIT_REFUSED:

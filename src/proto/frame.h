@@ -105,7 +105,8 @@ enum bh_msg {
 	BH_MSG_RUN_DISPVM = 0x100,
 	/* daemon → bh: failure. payload: u32 exit code for bh, then text */
 	BH_MSG_ERROR = 0x101,
-	/* bh → daemon: run in a running qube. payload: NAME NUL exec request */
+	/* bh → daemon: run in the qube NAME, started first when it is halted
+	 * and unpaused when it is paused. payload: NAME NUL exec request */
 	BH_MSG_RUN_QUBE = 0x103,
 	/* bh → daemon: call an RPC service in a qube from the host.
 	 * payload: NAME NUL SERVICE[+ARG] NUL USER NUL (USER may be empty) */
@@ -113,6 +114,9 @@ enum bh_msg {
 	/* bh → daemon: run in a fresh disposable made from a disposable
 	 * template. payload: DVM NUL exec request */
 	BH_MSG_RUN_DISPVM_FROM = 0x105,
+	/* bh → daemon: as BH_MSG_RUN_QUBE, but a halted or paused qube is
+	 * refused instead (bh run --no-autostart). payload: as there */
+	BH_MSG_RUN_QUBE_NOSTART = 0x106,
 };
 
 /* BH_MSG_EXIT kinds */
@@ -127,6 +131,7 @@ enum bh_nostart {
 	BH_NOSTART_NOTFOUND = 1, /* no such program: 127 */
 	BH_NOSTART_NOEXEC = 2,   /* not executable: 126 */
 	BH_NOSTART_OTHER = 3,    /* fork, pipe, ...: 125 */
+	BH_NOSTART_NOUSER = 4,   /* no such account in the qube: 125 */
 };
 
 struct bh_frame_hdr {

@@ -227,7 +227,7 @@ assert o["guest_kernel"] != "none", o["guest_kernel"]
 
 test_help_and_man() {
 	local v
-	for v in create remove ls prefs features tags doctor clone volume template console log events; do
+	for v in run create remove ls prefs features tags doctor clone volume template console log events; do
 		bha "$v" --help | grep -q "^usage: bh $v" || { echo "$v --help"; return 1; }
 		bha "$v" --help | grep -q "Exit status" || { echo "$v --help: exit status"; return 1; }
 		bha --help | grep -q "^  $v " || { echo "$v not in bh --help"; return 1; }
@@ -351,7 +351,7 @@ test_crash_reconcile() {
 test_man_pages() {
 	local m
 	command -v groff >/dev/null || { echo "no groff"; return 77; }
-	for m in clone volume template create console log events; do
+	for m in clone volume template create console log events run prefs start; do
 		m=$here/../../man/bh-$m.1
 		[ -z "$(groff -man -ww -z "$m" 2>&1)" ] || { groff -man -ww -z "$m"; return 1; }
 		if command -v man >/dev/null; then
@@ -387,6 +387,29 @@ test_events_add_delete() {
 	expect_contains "events" "$(cat "$out")" "domain-add evq" || return 1
 	expect_contains "events" "$(cat "$out")" "domain-add evq2" || return 1
 	expect_contains "events" "$(cat "$out")" "domain-delete evq"
+}
+
+# bh run's refusals that boot nothing (issue 11, point 10), and the
+# default_user property: --no-autostart leaves a halted qube halted, a
+# qube that does not exist is a usage error, default_user is checked.
+test_run_refusals_and_default_user() {
+	bha create -t minimal -l red runq || return 1
+	expect_fail 125 "qube runq is not running; start it with" run --no-autostart runq -- true || return 1
+	expect_eq "state" "$(bha ls runq | tail -n 1 | awk '{ print $2 }')" Halted || return 1
+	expect_fail 120 "no qube named 'nosuchq'" run nosuchq -- true || return 1
+	expect_fail 120 "--no-autostart applies to a command in QUBE" run -n --dispvm -- true || return 1
+	expect_fail 120 "--no-autostart applies to a command in QUBE" run -n --service a.B runq || return 1
+	expect_eq "default_user" "$(bha prefs runq default_user)" user || return 1
+	expect_contains "prefs list" "$(bha prefs runq | tr -s ' ')" "default_user D user" || return 1
+	expect_fail 2 "default_user must be a user name" prefs runq default_user 'Bad Name' || return 1
+	bha prefs minimal default_user tpluser || return 1
+	expect_eq "from the template" "$(bha prefs runq default_user)" tpluser || return 1
+	bha prefs runq default_user own || return 1
+	expect_eq "set" "$(bha prefs runq default_user)" own || return 1
+	bha prefs runq default_user --default || return 1
+	bha prefs minimal default_user --default || return 1
+	expect_eq "reset" "$(bha prefs runq default_user)" user || return 1
+	bha remove -y runq
 }
 
 test_console_of_halted_qube() {
@@ -434,6 +457,7 @@ run_test test_man_pages
 run_test test_log_shows_daemon_start
 run_test test_events_add_delete
 run_test test_console_of_halted_qube
+run_test test_run_refusals_and_default_user
 
 echo "admin: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

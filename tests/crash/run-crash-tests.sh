@@ -277,7 +277,7 @@ test_kill9_running() {
 	local pid q out
 	bha create -t minimal -l red k1 || return 1
 	bha start k1 || return 1
-	bha run k1 -- sh -c 'echo kept >/home/unsynced' || return 1
+	bha run -u root k1 -- sh -c 'echo kept >/home/unsynced' || return 1
 	pid=$(cat "$root/run/bulkhead/bulkheadd.pid")
 	q=$(qemu_pids "$root")
 	[ -n "$q" ] || { echo "no QEMU for k1"; return 1; }

@@ -6,7 +6,8 @@
  * request must be well formed (argc >= 1, NULL-terminated vectors, every
  * string inside the parser's storage, valid environment entries) and
  * re-encoding it must give back exactly the input bytes. On failure the
- * request must hold nothing. */
+ * request must hold nothing. bh_exec_req_add_user, run on each valid
+ * request, must give one that parses. */
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -104,6 +105,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		r = bh_exec_req_encode(enc, size, req.argv, req.envp);
 		CHECK(r >= 0 && (size_t)r == size);
 		CHECK(memcmp(enc, data, size) == 0);
+		free(enc);
+	}
+	/* The daemon adds the qube's default_user to a valid request
+	 * (bh_exec_req_add_user): the result parses, with that entry
+	 * unless one was there, and stays within a frame. */
+	enc = malloc(BH_FRAME_MAX_PAYLOAD);
+	if (enc) {
+		struct bh_exec_req with;
+
+		r = bh_exec_req_add_user(copy, size, "user", enc,
+					 BH_FRAME_MAX_PAYLOAD);
+		CHECK(r == -E2BIG || r == -ENOMEM || r > 0);
+		if (r > 0 && bh_exec_req_parse(enc, (size_t)r, &with) == 0) {
+			CHECK(with.argc == req.argc);
+			CHECK(with.envc == req.envc ||
+			      (with.envc == req.envc + 1 &&
+			       !strcmp(with.envp[req.envc],
+				       BH_RUN_USER_ENV "user")));
+			bh_exec_req_free(&with);
+		} else {
+			CHECK(r <= 0);
+		}
 		free(enc);
 	}
 	bh_exec_req_free(&req);

@@ -48,10 +48,11 @@ policy() { printf '%s\n' "$@" >"$root/etc/bulkhead/policy.d/10-test.policy"; }
 # in QUBE CMD...: runs a shell command line in the qube, no stdin.
 in_q() { local q=$1; shift; bhr run "$q" -- sh -c "$*" </dev/null; }
 
-# A service script SVC with BODY into QUBE's /usr/local/etc/bulkhead/rpc.
+# A service script SVC with BODY into QUBE's /usr/local/etc/bulkhead/rpc
+# (root's: commands run as the qube's default_user otherwise).
 service() {
 	printf '#!/bin/sh\n%s\n' "$2" |
-		bhr run "$3" -- sh -c "mkdir -p /usr/local/etc/bulkhead/rpc &&
+		bhr run -u root "$3" -- sh -c "mkdir -p /usr/local/etc/bulkhead/rpc &&
 			cat >/usr/local/etc/bulkhead/rpc/$1 &&
 			chmod 755 /usr/local/etc/bulkhead/rpc/$1"
 }
@@ -318,8 +319,10 @@ test_run_service_from_host() {
 }
 
 test_run_as_user() {
-	expect_eq "default" "$(in_q a 'id -un')" root &&
-		expect_eq "--user" "$(bhr run --user user a -- id -un </dev/null)" user
+	# As qvm-run: the qube's default_user unless --user says otherwise.
+	expect_eq "default" "$(in_q a 'id -un')" user &&
+		expect_eq "--user root" "$(bhr run --user root a -- id -un </dev/null)" root &&
+		expect_eq "-u user" "$(bhr run -u user a -- id -un </dev/null)" user
 }
 
 test_escape_filter_on_terminal() {
@@ -468,7 +471,7 @@ oiv_setup() {
 			'wait*) bh-call a test.Wait </dev/null >/dev/null; echo edited >>"$f" ;;' \
 			'*) cat "$f" >/dev/null ;;' \
 			'esac' |
-			bhr run odvm -- sh -c 'mkdir -p /usr/local/etc/bulkhead &&
+			bhr run -u root odvm -- sh -c 'mkdir -p /usr/local/etc/bulkhead &&
 				cat >/usr/local/etc/bulkhead/open-in-vm &&
 				chmod 755 /usr/local/etc/bulkhead/open-in-vm' || return 1
 		bhr shutdown --wait odvm </dev/null || return 1
@@ -614,7 +617,7 @@ test_open_in_dvm_hostile_reply_refused() {
 			"  printf 'BHOA\\001\\000\\000\\000\\001\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\100\\006\\000\\000\\000\\000'" \
 			'  head -c 100000 /dev/zero' \
 			'fi' |
-			bhr run hdvm -- sh -c 'mkdir -p /usr/local/etc/bulkhead/rpc &&
+			bhr run -u root hdvm -- sh -c 'mkdir -p /usr/local/etc/bulkhead/rpc &&
 				cat >/usr/local/etc/bulkhead/rpc/bulkhead.OpenInVM &&
 				chmod 755 /usr/local/etc/bulkhead/rpc/bulkhead.OpenInVM' || return 1
 		bhr shutdown --wait hdvm </dev/null || return 1

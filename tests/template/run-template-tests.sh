@@ -92,14 +92,17 @@ test_appvm_apt_and_user() {
 	got=$(bhm run deb1 -- id user </dev/null) || { echo "$got"; return 1; }
 	expect_contains "id user" "$got" "uid=1000(user) gid=1000(user)" || return 1
 	got=$(bhm run deb1 -- stat -c '%U %a' /home/user </dev/null)
-	expect_eq "/home/user owner and mode" "$got" "user 700"
+	expect_eq "/home/user owner and mode" "$got" "user 700" || return 1
+	# Commands run as the template's default_user, `user`, in its home.
+	got=$(bhm run deb1 -- sh -c 'id -un; pwd' </dev/null)
+	expect_eq "default user and folder" "$got" "$(printf 'user\n/home/user')"
 }
 
 test_home_persists_usr_does_not() {
 	local got
 	# /usr/local is the qube's own (on /rw, as in Qubes); the rest of
 	# /usr is the template's and comes back fresh at each start.
-	bhm run deb1 -- sh -c 'echo kept >/home/user/note && echo junk >/usr/bin/bh-junk && cp /usr/bin/true /usr/lib/bh-junk2 && echo mine >/usr/local/bh-own' </dev/null || return 1
+	bhm run -u root deb1 -- sh -c 'echo kept >/home/user/note && echo junk >/usr/bin/bh-junk && cp /usr/bin/true /usr/lib/bh-junk2 && echo mine >/usr/local/bh-own' </dev/null || return 1
 	bhm restart deb1 </dev/null || return 1
 	got=$(bhm run deb1 -- cat /home/user/note </dev/null)
 	expect_eq "/home/user/note after restart" "$got" "kept" || return 1

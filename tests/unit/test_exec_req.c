@@ -330,6 +330,88 @@ static void test_encode_one_frame(void **state)
 	free(buf);
 }
 
+/* ---- the user a command runs as ---- */
+
+static void test_add_user_when_none(void **state)
+{
+	char *argv[] = { "id", "-un", NULL };
+	char *envp[] = { "A=1", NULL };
+	uint8_t in[256], out[256];
+	struct bh_exec_req req;
+	int n, m;
+
+	(void)state;
+	n = bh_exec_req_encode(in, sizeof(in), argv, envp);
+	assert_true(n > 0);
+	m = bh_exec_req_add_user(in, (size_t)n, "user", out, sizeof(out));
+	assert_int_equal(m, n + (int)sizeof("BH_RUN_USER=user"));
+	assert_int_equal(parse_copy(out, (size_t)m, &req), 0);
+	assert_int_equal(req.argc, 2);
+	assert_string_equal(req.argv[1], "-un");
+	assert_int_equal(req.envc, 2);
+	assert_string_equal(req.envp[0], "A=1");
+	assert_string_equal(req.envp[1], "BH_RUN_USER=user");
+	bh_exec_req_free(&req);
+}
+
+static void test_add_user_keeps_given(void **state)
+{
+	char *argv[] = { "id", NULL };
+	char *envp[] = { "BH_RUN_USER=root", "B=2", NULL };
+	uint8_t in[256], out[256];
+	int n;
+
+	(void)state;
+	n = bh_exec_req_encode(in, sizeof(in), argv, envp);
+	assert_true(n > 0);
+	/* bh run -u root: the qube's default_user does not override it. */
+	assert_int_equal(bh_exec_req_add_user(in, (size_t)n, "user", out,
+					      sizeof(out)),
+			 n);
+	assert_memory_equal(in, out, (size_t)n);
+	assert_int_equal(bh_exec_req_add_user(in, (size_t)n, "user", out,
+					      (size_t)n - 1),
+			 -E2BIG);
+}
+
+static void test_add_user_refusals(void **state)
+{
+	char *argv[] = { "id", NULL };
+	uint8_t in[64], out[64];
+	int n;
+
+	(void)state;
+	n = bh_exec_req_encode(in, sizeof(in), argv, NULL);
+	assert_true(n > 0);
+	assert_int_equal(bh_exec_req_add_user(in, (size_t)n, "", out,
+					      sizeof(out)),
+			 -EINVAL);
+	assert_int_equal(bh_exec_req_add_user(in, 4, "user", out,
+					      sizeof(out)),
+			 -EPROTO);
+	/* No room for the entry: refused, nothing half-written counts. */
+	assert_int_equal(bh_exec_req_add_user(in, (size_t)n, "user", out,
+					      (size_t)n + 4),
+			 -E2BIG);
+}
+
+static void test_add_user_full_frame(void **state)
+{
+	size_t cap = BH_FRAME_MAX_PAYLOAD;
+	uint8_t *in = malloc(cap), *out = malloc(cap);
+	int n;
+
+	assert_non_null(in);
+	assert_non_null(out);
+	n = encode_with_filler(in, cap, BH_FRAME_MAX_PAYLOAD - 11);
+	assert_int_equal(n, BH_FRAME_MAX_PAYLOAD);
+	assert_int_equal(bh_exec_req_add_user(in, (size_t)n, "user", out,
+					      cap),
+			 -E2BIG);
+	free(in);
+	free(out);
+}
+
 /* ---- hostile input to the parser ---- */
 
 #define S(lit) lit, sizeof(lit) - 1
@@ -574,6 +656,10 @@ int main(void)
 		cmocka_unit_test(test_encode_rules),
 		cmocka_unit_test(test_encode_max_counts),
 		cmocka_unit_test(test_encode_one_frame),
+		cmocka_unit_test(test_add_user_when_none),
+		cmocka_unit_test(test_add_user_keeps_given),
+		cmocka_unit_test(test_add_user_refusals),
+		cmocka_unit_test(test_add_user_full_frame),
 		cmocka_unit_test(test_parse_short),
 		cmocka_unit_test(test_parse_counts),
 		cmocka_unit_test(test_parse_too_many),

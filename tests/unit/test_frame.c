@@ -188,6 +188,7 @@ static const struct rule rules[] = {
 	{ 0x103, S_NEVER, S_NEVER, L_ANY, L_ANY, 0, 0 },
 	{ BH_MSG_RUN_SERVICE, S_NEVER, S_NEVER, L_ANY, L_ANY, 0, 0 },
 	{ BH_MSG_RUN_DISPVM_FROM, S_NEVER, S_NEVER, L_ANY, L_ANY, 0, 0 },
+	{ BH_MSG_RUN_QUBE_NOSTART, S_NEVER, S_NEVER, L_ANY, L_ANY, 0, 0 },
 	/* Types whose low byte is a valid type. */
 	{ 0x101u << 8 | BH_MSG_HELLO, S_NEVER, S_NEVER, L_ANY, L_ANY, 0, 0 },
 	{ 0x80000000u | BH_MSG_EXEC, S_NEVER, S_NEVER, L_ANY, L_ANY, 0, 0 },
@@ -392,7 +393,8 @@ static const struct exit_case exit_cases[] = {
 	{ BH_EXIT_NOSTART, BH_NOSTART_NOTFOUND, 1 },
 	{ BH_EXIT_NOSTART, BH_NOSTART_NOEXEC, 1 },
 	{ BH_EXIT_NOSTART, BH_NOSTART_OTHER, 1 },
-	{ BH_EXIT_NOSTART, 4, 0 },
+	{ BH_EXIT_NOSTART, BH_NOSTART_NOUSER, 1 },
+	{ BH_EXIT_NOSTART, 5, 0 },
 	{ BH_EXIT_NOSTART, 0xffffffffu, 0 },
 	{ 3, 0, 1 }, /* refused by policy */
 	{ 3, 1, 0 },
@@ -500,6 +502,8 @@ static void test_exit_status(void **state)
 	assert_int_equal(bh_exit_status(BH_EXIT_NOSTART, BH_NOSTART_NOEXEC),
 			 126);
 	assert_int_equal(bh_exit_status(BH_EXIT_NOSTART, BH_NOSTART_OTHER),
+			 125);
+	assert_int_equal(bh_exit_status(BH_EXIT_NOSTART, BH_NOSTART_NOUSER),
 			 125);
 	assert_int_equal(bh_exit_status(BH_EXIT_REFUSED, 0), 126);
 }

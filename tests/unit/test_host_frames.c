@@ -675,7 +675,7 @@ static void test_exit_bad(void **state)
 		{ BH_EXIT_CODE, 256 },         { BH_EXIT_CODE, 0xffffffffu },
 		{ BH_EXIT_SIGNAL, 0 },         { BH_EXIT_SIGNAL, 65 },
 		{ BH_EXIT_SIGNAL, 0x80000001u }, { BH_EXIT_NOSTART, 0 },
-		{ BH_EXIT_NOSTART, 4 },        { BH_EXIT_REFUSED, 1 },
+		{ BH_EXIT_NOSTART, 5 },        { BH_EXIT_REFUSED, 1 },
 		{ BH_EXIT_REFUSED, 0xffffffffu }, { 4, 0 },
 		{ 0xffffffffu, 1 },            { 0x100, 0 },
 	};
@@ -739,7 +739,7 @@ static void test_exit_edges(void **state)
 		{ BH_EXIT_SIGNAL, 1 },    { BH_EXIT_SIGNAL, 9 },
 		{ BH_EXIT_SIGNAL, 64 },   { BH_EXIT_NOSTART, 1 },
 		{ BH_EXIT_NOSTART, 2 },   { BH_EXIT_NOSTART, 3 },
-		{ BH_EXIT_REFUSED, 0 },
+		{ BH_EXIT_NOSTART, 4 },   { BH_EXIT_REFUSED, 0 },
 	};
 	size_t i;
 
@@ -812,7 +812,8 @@ static void test_foreign_types(void **state)
 		BH_MSG_EXEC,       BH_MSG_STDIN,   BH_MSG_POWEROFF,
 		BH_MSG_SERVICE,    BH_MSG_CALL,    0,
 		11,                BH_MSG_RUN_QUBE, BH_MSG_RUN_SERVICE,
-		BH_MSG_RUN_DISPVM_FROM, 0x80000000u, 0xffffffffu,
+		BH_MSG_RUN_DISPVM_FROM, BH_MSG_RUN_QUBE_NOSTART, 0x80000000u,
+		0xffffffffu,
 	};
 	uint8_t p[64];
 	size_t i, phase;

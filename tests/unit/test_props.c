@@ -115,7 +115,7 @@ static void test_tables_consistent(void **state)
 		assert_int_equal(p->classes & ~QC_ALL, 0);
 		if (p->def_kind == DEF_GLOBAL)
 			assert_non_null(global_pref_find(p->def));
-		if (p->def_kind == DEF_CONST)
+		if (p->def_kind == DEF_CONST || p->def_kind == DEF_TEMPLATE)
 			assert_non_null(p->def);
 		if (p->type == PROP_QUBE)
 			assert_true(p->ref_classes != 0);
@@ -145,6 +145,7 @@ static void test_table_contents(void **state)
 		"label",      "template", "memory",		"vcpus",
 		"kernel",     "kernelopts", "default_dispvm", "autostart",
 		"include_in_backups", "netvm", "template_for_dispvms",
+		"default_user",
 	};
 	size_t i;
 
@@ -337,6 +338,42 @@ static void test_kernelopts(void **state)
 	v[KERNELOPTS_MAX] = 'o';
 	v[KERNELOPTS_MAX + 1] = '\0';
 	expect_bad("kernelopts", v, msg);
+}
+
+/* Qubes' default_user: every class has it, "user" without a template
+ * (the store follows the template for the others), and only names the
+ * agent accepts as an account (bh_rpc_user_ok). */
+static void test_default_user(void **state)
+{
+	const char *msg = "default_user must be a user name: a lower-case "
+			  "letter or _, then lower-case letters, digits, _ "
+			  "and -, at most 32 characters";
+	const struct prop_def *p = qube_prop_find("default_user");
+	struct prop_limits big = { 23964, 4 };
+	char v[40];
+
+	assert_non_null(p);
+	assert_int_equal(p->classes, QC_ALL);
+	assert_int_equal(p->def_kind, DEF_TEMPLATE);
+	assert_int_equal(prop_default_value(p, QC_TEMPLATE, "t", "", &big, v,
+					    sizeof(v)),
+			 0);
+	assert_string_equal(v, "user");
+	expect_ok("default_user", "user", "user");
+	expect_ok("default_user", "root", "root");
+	expect_ok("default_user", "_svc-2", "_svc-2");
+	expect_ok("default_user", "abcdefghijklmnopqrstuvwxyz012345",
+		  "abcdefghijklmnopqrstuvwxyz012345");
+	expect_bad("default_user", "abcdefghijklmnopqrstuvwxyz0123456", msg);
+	expect_bad("default_user", "", msg);
+	expect_bad("default_user", "User", msg);
+	expect_bad("default_user", "9lives", msg);
+	expect_bad("default_user", "-rf", msg);
+	expect_bad("default_user", "a b", msg);
+	expect_bad("default_user", "a:b", msg);
+	expect_bad("default_user", "a\nb", msg);
+	expect_bad("default_user", "caf\xc3\xa9", msg);
+	expect_bad("default_user", NULL, msg);
 }
 
 static void test_label(void **state)
@@ -617,6 +654,7 @@ int main(void)
 		cmocka_unit_test(test_limits_from_ctx),
 		cmocka_unit_test(test_kernel),
 		cmocka_unit_test(test_kernelopts),
+		cmocka_unit_test(test_default_user),
 		cmocka_unit_test(test_label),
 		cmocka_unit_test(test_template),
 		cmocka_unit_test(test_template_halted_only),

@@ -175,7 +175,7 @@ static void test_unknown_user_refused(void **state)
 	(void)state;
 	assert_int_equal(run((char *[]){ "true", NULL }, NULL,
 			     "bh-no-such-user", out, sizeof(out), &st),
-			 -BH_NOSTART_OTHER);
+			 -BH_NOSTART_NOUSER);
 }
 
 int main(void)

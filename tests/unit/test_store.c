@@ -1021,13 +1021,63 @@ static void test_prop_list(void **state)
 			    "vcpus=2* kernel=* kernelopts=* netvm=* "
 			    "default_dispvm=* template_for_dispvms=False* "
 			    "autostart=False* "
-			    "include_in_backups=True*");
+			    "include_in_backups=True* default_user=user*");
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(store_prop_list(f->s, "debian-12", on_prop, &s,
 					 f->err, sizeof(f->err)),
 			 0);
 	assert_null(strstr(s.text, "template="));
-	assert_int_equal(s.n, 9);
+	assert_int_equal(s.n, 10);
+}
+
+/* default_user as in Qubes: "user" for a qube without a template; a
+ * qube made from one takes its template's (a DispVM its disposable
+ * template's, and so on up) until it is set; a reset follows the
+ * template again; only account names are accepted. */
+static void test_default_user(void **state)
+{
+	static const char *const bad[] = {
+		"", "Alice", "1user", "us er", "a:b", "user\n", "-x",
+		"abcdefghijklmnopqrstuvwxyz0123456",
+	};
+	struct fx *f = *state;
+	size_t i;
+
+	populate(f);
+	create_ok(f, "dvm", "AppVM", "debian-12", "red");
+	set_ok(f, "dvm", "template_for_dispvms", "True");
+	create_ok(f, "d1", "DispVM", "dvm", "red");
+	assert_string_equal(prop(f, "debian-12", "default_user"),
+			    "user (default)");
+	assert_string_equal(prop(f, "vault", "default_user"), "user (default)");
+	assert_string_equal(prop(f, "d1", "default_user"), "user (default)");
+	set_ok(f, "debian-12", "default_user", "alice");
+	assert_string_equal(prop(f, "debian-12", "default_user"), "alice");
+	assert_string_equal(prop(f, "work", "default_user"), "alice (default)");
+	assert_string_equal(prop(f, "d1", "default_user"), "alice (default)");
+	set_ok(f, "dvm", "default_user", "root");
+	assert_string_equal(prop(f, "d1", "default_user"), "root (default)");
+	assert_string_equal(prop(f, "work", "default_user"), "alice (default)");
+	set_ok(f, "d1", "default_user", "bob_2-x");
+	assert_string_equal(prop(f, "d1", "default_user"), "bob_2-x");
+	assert_int_equal(store_prop_reset(f->s, "dvm", "default_user", f->err,
+					  sizeof(f->err)),
+			 0);
+	assert_string_equal(prop(f, "dvm", "default_user"), "alice (default)");
+	assert_int_equal(store_prop_reset(f->s, "debian-12", "default_user",
+					  f->err, sizeof(f->err)),
+			 0);
+	assert_string_equal(prop(f, "work", "default_user"), "user (default)");
+	for (i = 0; i < ARRAY_LEN(bad); i++) {
+		assert_int_equal(store_prop_set(f->s, "work", "default_user",
+						bad[i], f->err,
+						sizeof(f->err)),
+				 -EINVAL);
+		assert_non_null(strstr(f->err, "default_user must be a user "
+						"name"));
+	}
+	assert_string_equal(prop(f, "work", "default_user"), "user (default)");
+	set_ok(f, "work", "default_user", "abcdefghijklmnopqrstuvwxyz012345");
 }
 
 /* ---- features and tags ---- */
@@ -1308,6 +1358,7 @@ int main(void)
 		T(test_memory_limit_from_host),
 		T(test_netvm_loops),
 		T(test_prop_list),
+		T(test_default_user),
 		T(test_features),
 		T(test_tags),
 		T(test_cascade),

@@ -115,7 +115,7 @@ test_guest_tsc_rate() {
 	# the host's within 1%.
 	local host guest line
 	host=$(awk -F: '/^cpu MHz/ { print $2; exit }' /proc/cpuinfo)
-	line=$(bhm run --dispvm -- sh -c 'dmesg | grep "tsc: Detected"' </dev/null | tail -n 1)
+	line=$(bhm run --dispvm -u root -- sh -c 'dmesg | grep "tsc: Detected"' </dev/null | tail -n 1)
 	guest=$(sed -E 's/.*Detected ([0-9.]+) MHz.*/\1/' <<<"$line")
 	awk -v h="$host" -v g="$guest" 'BEGIN { exit !(g > h * 0.99 && g < h * 1.01) }' ||
 		{ echo "guest TSC '$line' vs host $host MHz"; return 1; }
@@ -146,7 +146,7 @@ test_template_root_untouched() {
 	local img before after got
 	img=$(readlink -f "$BH_IMAGES/templates/minimal/root.img")
 	before=$(sha256sum <"$img")
-	got=$(bhm run --dispvm -- sh -c 'echo x >/etc/scribble && cat /etc/scribble' </dev/null)
+	got=$(bhm run --dispvm -u root -- sh -c 'echo x >/etc/scribble && cat /etc/scribble' </dev/null)
 	after=$(sha256sum <"$img")
 	expect_eq "write in the qube" "$got" "x" &&
 		expect_eq "template image" "$after" "$before"
@@ -159,7 +159,7 @@ test_parallel_disposables_isolated() {
 	local q fa fb la lb
 	mkfifo "$work/ina" "$work/inb"
 	for q in a b; do
-		bhm run --dispvm -- sh -c \
+		bhm run --dispvm -u root -- sh -c \
 			"echo $q >/root/marker-$q; echo $q >/tmp/marker-$q; echo written; read go; ls /root /tmp" \
 			<"$work/in$q" >"$work/out$q" 2>&1 &
 	done
@@ -211,7 +211,7 @@ test_appvm_home_persists() {
 	bhm create -l red -t minimal vmt-work </dev/null >/dev/null || return 1
 	bhm start vmt-work </dev/null || return 1
 	expect_eq "state" "$(ls_state vmt-work)" Running || return 1
-	bhm run vmt-work -- sh -c 'echo kept >/home/note; echo gone >/etc/note' </dev/null || return 1
+	bhm run -u root vmt-work -- sh -c 'echo kept >/home/note; echo gone >/etc/note' </dev/null || return 1
 	bhm shutdown --wait vmt-work </dev/null || return 1
 	expect_eq "state after shutdown" "$(ls_state vmt-work)" Halted || return 1
 	bhm start vmt-work </dev/null || return 1
@@ -252,7 +252,7 @@ test_template_change_at_next_start() {
 	bhm create -l red -t vmt-tpl vmt-app </dev/null >/dev/null || return 1
 	bhm start vmt-app </dev/null || return 1
 	bhm start vmt-tpl </dev/null || return 1
-	bhm run vmt-tpl -- sh -c 'echo v2 >/etc/tpl-version' </dev/null || return 1
+	bhm run -u root vmt-tpl -- sh -c 'echo v2 >/etc/tpl-version' </dev/null || return 1
 	got=$(bhm run vmt-app -- sh -c 'cat /etc/tpl-version 2>/dev/null || echo none' </dev/null)
 	expect_eq "app while the template runs" "$got" none || return 1
 	bhm shutdown --wait vmt-tpl </dev/null || return 1
@@ -265,6 +265,109 @@ test_template_change_at_next_start() {
 	bhm shutdown --wait vmt-app </dev/null &&
 		bhm remove --yes vmt-app </dev/null >/dev/null &&
 		bhm remove --yes vmt-tpl </dev/null >/dev/null
+}
+
+# ------------------------------------------- bh run QUBE, as qvm-run (issue 11, point 10)
+
+test_readme_first_command() {
+	# The README's first command, as the disposable's default_user now:
+	# its kernel, its name and the template's os-release all show.
+	local got
+	got=$(bhm run --dispvm -- sh -c 'uname -r; hostname; cat /etc/os-release' </dev/null) || return 1
+	expect_eq "uname -r" "$(sed -n 1p <<<"$got")" "$(readlink "$BH_IMAGES/kernels/current")" &&
+		expect_contains "hostname" "$(sed -n 2p <<<"$got")" disp &&
+		expect_contains "os-release" "$got" "NAME=" &&
+		expect_eq "user" "$(bhm run --dispvm -- id -un </dev/null)" user
+}
+
+test_run_starts_halted_qube() {
+	# --no-autostart refuses a halted qube and leaves it halted; without
+	# it bh run starts the qube (as bh start would), holds the command's
+	# stdin until it is up, and runs the command.
+	local err rc got
+	bhm create -l red -t minimal vmt-run </dev/null >/dev/null || return 1
+	err=$(bhm run --no-autostart vmt-run -- true </dev/null 2>&1); rc=$?
+	expect_eq "--no-autostart: status" "$rc" 125 || return 1
+	expect_contains "--no-autostart: message" "$err" "qube vmt-run is not running; start it with \`bh start vmt-run\`" || return 1
+	expect_eq "--no-autostart: state" "$(ls_state vmt-run)" Halted || return 1
+	got=$(echo hi | bhm run vmt-run -- cat) || return 1
+	expect_eq "stdin through a start" "$got" hi || return 1
+	expect_eq "started" "$(ls_state vmt-run)" Running || return 1
+	expect_eq "-n on a running qube" "$(bhm run -n vmt-run -- echo up </dev/null)" up || return 1
+	bhm shutdown --wait vmt-run </dev/null || return 1
+	# Two at once on a halted qube: one starts it, the other waits for
+	# it; both run.
+	bhm run vmt-run -- echo one </dev/null >"$work/run1" 2>&1 &
+	bhm run vmt-run -- echo two </dev/null >"$work/run2" 2>&1 &
+	wait
+	expect_eq "first of two" "$(cat "$work/run1")" one &&
+		expect_eq "second of two" "$(cat "$work/run2")" two || return 1
+	err=$(bhm run vmt-nosuch -- true </dev/null 2>&1); rc=$?
+	expect_eq "no such qube: status" "$rc" 120 &&
+		expect_contains "no such qube: message" "$err" "no qube named 'vmt-nosuch'" || return 1
+	bhm shutdown --wait vmt-run </dev/null
+}
+
+test_run_unpauses_paused_qube() {
+	# As qvm-run: a paused qube is unpaused for the command, unless
+	# --no-autostart, which refuses and leaves it paused.
+	local err rc
+	bhm start vmt-run </dev/null || return 1
+	bhm pause vmt-run </dev/null || return 1
+	err=$(bhm run --no-autostart vmt-run -- true </dev/null 2>&1); rc=$?
+	expect_eq "--no-autostart: status" "$rc" 125 &&
+		expect_contains "--no-autostart: message" "$err" "qube vmt-run is paused; unpause it with" &&
+		expect_eq "--no-autostart: state" "$(ls_state vmt-run)" Paused || return 1
+	expect_eq "run" "$(bhm run vmt-run -- echo up </dev/null)" up &&
+		expect_eq "unpaused" "$(ls_state vmt-run)" Running || return 1
+	bhm shutdown --wait vmt-run </dev/null
+}
+
+test_run_as_default_user() {
+	# Commands run as the qube's default_user ("user" by default), -u
+	# root as root; a changed default_user takes effect at the next run;
+	# an account the qube lacks is refused with what to do.
+	local err rc
+	expect_eq "default" "$(bhm run vmt-run -- id -un </dev/null)" user &&
+		expect_eq "HOME" "$(bhm run vmt-run -- sh -c 'echo $HOME; pwd' </dev/null | tr '\n' ' ')" "/home/user /home/user " &&
+		expect_eq "-u root" "$(bhm run -u root vmt-run -- id -un </dev/null)" root &&
+		expect_eq "--user root" "$(bhm run --user root vmt-run -- id -u </dev/null)" 0 || return 1
+	expect_eq "prefs" "$(bhm prefs vmt-run default_user </dev/null)" user || return 1
+	bhm prefs vmt-run default_user root </dev/null || return 1
+	expect_eq "default_user root" "$(bhm run vmt-run -- id -un </dev/null)" root &&
+		expect_eq "-u over default_user" "$(bhm run -u user vmt-run -- id -un </dev/null)" user || return 1
+	bhm prefs vmt-run default_user nobody-here </dev/null || return 1
+	err=$(bhm run vmt-run -- true </dev/null 2>&1); rc=$?
+	expect_eq "missing default_user: status" "$rc" 125 &&
+		expect_contains "missing default_user: message" "$err" "bh prefs vmt-run default_user USER" || return 1
+	err=$(bhm run -u nobody2 vmt-run -- true </dev/null 2>&1); rc=$?
+	expect_eq "missing -u user: status" "$rc" 125 &&
+		expect_contains "missing -u user: message" "$err" "the qube has no user 'nobody2'" || return 1
+	err=$(bhm prefs vmt-run default_user 'Bad:Name' </dev/null 2>&1); rc=$?
+	expect_eq "bad name: status" "$rc" 2 &&
+		expect_contains "bad name: message" "$err" "default_user must be a user name" || return 1
+	bhm prefs vmt-run default_user --default </dev/null || return 1
+	expect_eq "reset" "$(bhm run vmt-run -- id -un </dev/null)" user || return 1
+	bhm shutdown --wait vmt-run </dev/null &&
+		bhm remove --yes vmt-run </dev/null >/dev/null
+}
+
+test_dispvm_runs_as_dvm_default_user() {
+	# A disposable runs as its disposable template's default_user, which
+	# follows the DVM's own template until set (Qubes' inheritance).
+	local got
+	bhm create -l red -t minimal vmt-udvm </dev/null >/dev/null || return 1
+	bhm prefs vmt-udvm template_for_dispvms True </dev/null || return 1
+	expect_eq "inherited" "$(bhm run --dispvm=vmt-udvm -- id -un </dev/null)" user || return 1
+	bhm prefs vmt-udvm default_user root </dev/null || return 1
+	expect_eq "DVM's default_user" "$(bhm run --dispvm=vmt-udvm -- id -un </dev/null)" root &&
+		expect_eq "-u over it" "$(bhm run --dispvm=vmt-udvm -u user -- id -un </dev/null)" user || return 1
+	bhm prefs vmt-udvm default_user --default </dev/null || return 1
+	bhm prefs minimal default_user root </dev/null || return 1
+	got=$(bhm run --dispvm=vmt-udvm -- id -un </dev/null)
+	bhm prefs minimal default_user --default </dev/null || return 1
+	expect_eq "from the DVM's template" "$got" root || return 1
+	bhm remove --yes vmt-udvm </dev/null >/dev/null
 }
 
 test_agent_private_volume() {
@@ -348,9 +451,9 @@ test_dispvm_from_dvm() {
 	bhm create -l red -t minimal vmt-dvm </dev/null >/dev/null || return 1
 	bhm prefs vmt-dvm template_for_dispvms True </dev/null || return 1
 	bhm start vmt-dvm </dev/null || return 1
-	bhm run vmt-dvm -- sh -c 'echo from-dvm >/home/dvm-note' </dev/null || return 1
+	bhm run -u root vmt-dvm -- sh -c 'echo from-dvm >/home/dvm-note' </dev/null || return 1
 	bhm shutdown --wait vmt-dvm </dev/null || return 1
-	got=$(bhm run --dispvm=vmt-dvm -- sh -c 'cat /home/dvm-note; echo from-disp >/home/disp-note' </dev/null) || return 1
+	got=$(bhm run --dispvm=vmt-dvm -u root -- sh -c 'cat /home/dvm-note; echo from-disp >/home/disp-note' </dev/null) || return 1
 	expect_eq "DVM's /home in the disposable" "$got" from-dvm || return 1
 	bhm start vmt-dvm </dev/null || return 1
 	got=$(bhm run vmt-dvm -- sh -c 'cat /home/dvm-note; test -e /home/disp-note && echo leaked' </dev/null)
@@ -369,7 +472,7 @@ test_dispvm_gone_without_trace() {
 	for i in $(seq 1 20); do
 		bhm run --dispvm=vmt-dvm -- true </dev/null || { echo "run $i failed"; return 1; }
 	done
-	bhm run --dispvm=vmt-dvm -- sh -c 'echo scribble >/home/scribble; sync' </dev/null || return 1
+	bhm run --dispvm=vmt-dvm -u root -- sh -c 'echo scribble >/home/scribble; sync' </dev/null || return 1
 	no_leftovers "$main_root" || return 1
 	state_listing "$main_root" >"$work/dvm-after"
 	ls -A "$main_root/run/bulkhead" | sort >"$work/dvm-run-after"
@@ -384,7 +487,7 @@ test_named_dispvm() {
 	local got
 	bhm create --class DispVM -l red -t vmt-dvm vmt-ndisp </dev/null >/dev/null || return 1
 	bhm start vmt-ndisp </dev/null || return 1
-	got=$(bhm run vmt-ndisp -- sh -c 'cat /home/dvm-note; echo mine >/home/ndisp-note' </dev/null)
+	got=$(bhm run -u root vmt-ndisp -- sh -c 'cat /home/dvm-note; echo mine >/home/ndisp-note' </dev/null)
 	expect_eq "DVM's /home" "$got" from-dvm || return 1
 	bhm shutdown --wait vmt-ndisp </dev/null || return 1
 	expect_eq "kept as a record" "$(ls_state vmt-ndisp)" Halted || return 1
@@ -454,6 +557,9 @@ test_usage_errors() {
 		expect_contains "message" "$err" "missing COMMAND" || return 1
 	err=$(bhm run -- true 2>&1 </dev/null); rc=$?
 	expect_eq "no --dispvm" "$rc" 120 || return 1
+	err=$(bhm run --dispvm --no-autostart -- true 2>&1 </dev/null); rc=$?
+	expect_eq "--no-autostart with --dispvm" "$rc" 120 &&
+		expect_contains "message" "$err" "--no-autostart applies to a command in QUBE" || return 1
 	err=$(bhm frobnicate 2>&1 </dev/null); rc=$?
 	expect_eq "unknown verb" "$rc" 120 &&
 		expect_contains "message" "$err" "unknown verb"
@@ -534,6 +640,10 @@ test_kernel_property() {
 		printf '\xff' | dd of="$k/alt/vmlinuz" bs=1 seek=4000000 conv=notrunc status=none
 		err=$(bhr start kq 2>&1) && { echo "started a corrupt kernel"; exit 1; }
 		expect_contains "corrupt kernel" "$err" "corrupt"
+		# bh run starts it as bh start would, with bh run's code.
+		rc=0; err=$(bhr run kq -- true 2>&1) || rc=$?
+		expect_eq "bh run, corrupt kernel: status" "$rc" 122
+		expect_contains "bh run, corrupt kernel" "$err" "corrupt"
 		bhr prefs kq kernel --default
 		bhr start kq
 		q=$(qemu_pids "$r")
@@ -654,7 +764,7 @@ test_snapshot_stale_after_template_change() {
 	bhm run --dispvm=vmt-sdvm -- true </dev/null || return 1
 	[ -s "$(snap_dir dvm-vmt-sdvm)/state" ] || { echo "no snapshot of vmt-sdvm"; return 1; }
 	bhm start vmt-stpl </dev/null || return 1
-	bhm run vmt-stpl -- sh -c 'echo v2 >/etc/tpl-version' </dev/null || return 1
+	bhm run -u root vmt-stpl -- sh -c 'echo v2 >/etc/tpl-version' </dev/null || return 1
 	bhm shutdown --wait vmt-stpl </dev/null || return 1
 	got=$(identity vmt-sdvm) || return 1
 	name=$(sed -n 1p <<<"$got")
@@ -745,6 +855,11 @@ run_test test_agent_private_volume
 run_test test_appvm_home_persists
 run_test test_appvm_lifecycle
 run_test test_template_change_at_next_start
+run_test test_readme_first_command
+run_test test_run_starts_halted_qube
+run_test test_run_unpauses_paused_qube
+run_test test_run_as_default_user
+run_test test_dispvm_runs_as_dvm_default_user
 run_test test_dispvm_from_dvm
 run_test test_dispvm_gone_without_trace
 run_test test_named_dispvm
