@@ -9,11 +9,30 @@
 #include "daemon/client.h"
 #include "daemon/dispvm.h"
 #include "daemon/policy.h"
+#include "daemon/props.h"
 #include "daemon/qube_power.h"
 #include "daemon/rpc_ask.h"
+#include "daemon/run_user.h"
 #include "daemon/streams.h"
 #include "lib/log.h"
 #include "proto/exitcodes.h"
+
+/* A service runs as the user its policy rule names (user=), else as
+ * the target's default_user, as in Qubes; a disposable's is its
+ * disposable template's. Left empty when it cannot be read: the agent
+ * then picks `user`, or root where there is none. */
+static void fill_service_user(struct dispvm *target, struct bh_service_req *svc)
+{
+	char user[PROP_VALUE_MAX + 1], err[512];
+
+	if (svc->user[0] ||
+	    run_user_of(target->d, target->persistent ? target->name
+						      : target->dvm,
+			user, sizeof(user), err, sizeof(err)) != 0 ||
+	    !bh_rpc_user_ok(user, strlen(user)))
+		return;
+	snprintf(svc->user, sizeof(svc->user), "%s", user);
+}
 
 /* Streams of target joined with calls of caller. */
 static unsigned pair_streams(const struct dispvm *caller,
@@ -46,6 +65,7 @@ static int join(struct dispvm *caller, struct qstream *s,
 		return 0;
 	}
 	snprintf(service, sizeof(service), "%s", s->svc->service);
+	fill_service_user(target, s->svc);
 	r = qs_start_service(target, s->svc, caller, s->id, NULL);
 	if (r == -EPIPE) {
 		/* s is freed: the call ended, the service got EOF. */
@@ -293,6 +313,7 @@ void rpc_target_ready(struct dispvm *dv)
 	for (c = dv->d->clients; c; c = c->next) {
 		if (c->dv != dv || c->sid || !c->svc)
 			continue;
+		fill_service_user(dv, c->svc);
 		if (qs_start_service(dv, c->svc, NULL, 0, c) < 0)
 			client_error(c, BH_EXIT_FAILURE,
 				     "qube %s runs too many streams", dv->name);

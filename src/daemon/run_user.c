@@ -16,26 +16,38 @@
  * database, a minimal template without a record). */
 #define RUN_USER_FALLBACK "user"
 
-int run_user_request(struct daemon *d, const char *qube, const uint8_t *req,
-		     uint32_t len, uint8_t **out, uint32_t *out_len, char *err,
-		     size_t cap)
+int run_user_of(struct daemon *d, const char *qube, char *out, size_t cap,
+		char *err, size_t ecap)
 {
-	char user[PROP_VALUE_MAX + 1], serr[STORE_ERR_MAX];
+	char serr[STORE_ERR_MAX];
 	const char *name = qube[0] ? qube : BUILTIN_TEMPLATE;
-	uint8_t *buf;
-	int n, is_default;
+	int is_default;
 
-	if (!d->store || store_prop_get(d->store, name, "default_user", user,
-					sizeof(user), &is_default, serr,
+	if (!d->store || store_prop_get(d->store, name, "default_user", out,
+					cap, &is_default, serr,
 					sizeof(serr)) < 0) {
 		if (qube[0]) {
-			snprintf(err, cap,
+			snprintf(err, ecap,
 				 "cannot read the default_user of %s: %s",
 				 qube, d->store ? serr : "no state database");
 			return BH_EXIT_FAILURE;
 		}
-		snprintf(user, sizeof(user), "%s", RUN_USER_FALLBACK);
+		snprintf(out, cap, "%s", RUN_USER_FALLBACK);
 	}
+	return 0;
+}
+
+int run_user_request(struct daemon *d, const char *qube, const uint8_t *req,
+		     uint32_t len, uint8_t **out, uint32_t *out_len, char *err,
+		     size_t cap)
+{
+	char user[PROP_VALUE_MAX + 1];
+	uint8_t *buf;
+	int n;
+
+	n = run_user_of(d, qube, user, sizeof(user), err, cap);
+	if (n)
+		return n;
 	buf = malloc(BH_FRAME_MAX_PAYLOAD);
 	if (!buf) {
 		snprintf(err, cap, "out of memory");

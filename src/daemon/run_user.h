@@ -11,6 +11,11 @@
 
 #include "daemon/daemon.h"
 
+/* The default_user of qube ("" = the minimal template) into out.
+ * Returns 0, or a bh exit code with err set. */
+int run_user_of(struct daemon *d, const char *qube, char *out, size_t cap,
+		char *err, size_t ecap);
+
 /* Copies the exec request req (len bytes, checked) into a malloc'd
  * *out, *out_len with the user added when bh named none. qube: the qube
  * the command runs in, or for a disposable its disposable template ("":
