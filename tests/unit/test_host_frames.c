@@ -34,12 +34,15 @@
 #include "lib/util.h"
 #include "proto/exec_req.h"
 #include "proto/exitcodes.h"
+#include "proto/credit.h"
 #include "proto/frame.h"
 #include "proto/rpc_req.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define W BH_STREAM_WINDOW
 #define MAXP BH_FRAME_MAX_PAYLOAD
+/* The credit a data frame of n payload bytes uses (its header too). */
+#define C(n) bh_credit_cost(n)
 /* Above pid_max's ceiling (2^22): no process has it. */
 #define NO_PID ((pid_t)0x7ffffff0)
 /* Call ids as an agent picks them. */
@@ -319,6 +322,36 @@ static void empty(const struct bh_chan *c)
 	assert_int_equal(bh_chan_pending(c), 0);
 }
 
+/* Queues frames toward dv until it holds QUBE_PAUSE_BYTES unread: a
+ * guest that stopped reading its port. */
+static void fill_queue(struct dispvm *dv)
+{
+	static uint8_t junk[MAXP];
+
+	while (bh_chan_pending(&dv->chan) < QUBE_PAUSE_BYTES)
+		assert_int_equal(bh_chan_send(&dv->chan, BH_MSG_STDOUT,
+					      0x7777, junk, MAXP),
+				 0);
+}
+
+/* The payload of the i-th frame a sender sends to use a whole window
+ * in the largest frames it may: three of MAXP, then what is left
+ * (credit counts each frame's header too, bh_credit_cost). 0 once the
+ * window is used. */
+static uint32_t window_frame(unsigned i)
+{
+	uint32_t used = 0, len = 0;
+	unsigned k;
+
+	for (k = 0; k <= i; k++) {
+		len = bh_credit_payload_max(W - used);
+		if (len > MAXP)
+			len = MAXP;
+		used += bh_credit_cost(len);
+	}
+	return len;
+}
+
 static void nothing_queued(struct fx *f)
 {
 	empty(&f->dv->chan);
@@ -514,7 +547,8 @@ static void test_forwarded(void **state)
 	expect(&f->c->chan, BH_MSG_STDOUT, 1, f->big, MAXP);
 	expect(&f->c->chan, BH_MSG_STDERR, 1, NULL, 0);
 	nothing_queued(f);
-	assert_int_equal(job(f)->guest_may_send.avail, W - 11 - MAXP);
+	assert_int_equal(job(f)->guest_may_send.avail,
+			 W - C(6) - C(5) - C(MAXP));
 	assert_int_equal(job(f)->err_eof, 1);
 	assert_int_equal(job(f)->guest_eof, 0);
 }
@@ -526,23 +560,32 @@ static void test_stdout_credit(void **state)
 	unsigned i;
 
 	run(f);
-	for (i = 0; i < W / MAXP; i++)
-		assert_int_equal(guest(f, BH_MSG_STDOUT, 1, f->big, MAXP), 0);
+	for (i = 0; window_frame(i); i++)
+		assert_int_equal(guest(f, BH_MSG_STDOUT, 1, f->big,
+				       window_frame(i)),
+				 0);
 	assert_int_equal(job(f)->guest_may_send.avail, 0);
 	assert_int_equal(guest(f, BH_MSG_STDOUT, 1, "x", 1), -EPROTO);
 	assert_int_equal(guest(f, BH_MSG_STDERR, 1, "x", 1), -EPROTO);
-	for (i = 0; i < W / MAXP; i++)
-		expect(&f->c->chan, BH_MSG_STDOUT, 1, f->big, MAXP);
+	for (i = 0; window_frame(i); i++)
+		expect(&f->c->chan, BH_MSG_STDOUT, 1, f->big,
+		       window_frame(i));
 	nothing_queued(f);
 
-	/* bh consumes some and grants it back through the daemon. */
+	/* bh consumes some and grants it back through the daemon, which
+	 * sends what it holds at the end of its round. */
 	bh_put_u32(cp, 1000);
 	assert_int_equal(client_sends(f, BH_MSG_CREDIT, cp, 4), 0);
+	nothing_queued(f);
+	qs_flush_credit(f->dv);
 	expect_u32_to_guest(&f->dv->chan, BH_MSG_CREDIT, 1, 1000);
 	assert_int_equal(job(f)->guest_may_send.avail, 1000);
-	assert_int_equal(guest(f, BH_MSG_STDERR, 1, f->big, 1000), 0);
+	/* A frame uses its header's worth too. */
+	assert_int_equal(guest(f, BH_MSG_STDERR, 1, f->big, 1000 - 11),
+			 -EPROTO);
+	assert_int_equal(guest(f, BH_MSG_STDERR, 1, f->big, 1000 - 12), 0);
 	assert_int_equal(guest(f, BH_MSG_STDOUT, 1, "x", 1), -EPROTO);
-	expect(&f->c->chan, BH_MSG_STDERR, 1, f->big, 1000);
+	expect(&f->c->chan, BH_MSG_STDERR, 1, f->big, 1000 - 12);
 	nothing_queued(f);
 
 	/* bh may not grant past the window, nor a bad length, nor on
@@ -563,9 +606,13 @@ static void test_stdout_credit(void **state)
 	/* All it had: once, not twice. */
 	bh_put_u32(cp, W);
 	assert_int_equal(client_sends(f, BH_MSG_CREDIT, cp, 4), 0);
-	expect_u32_to_guest(&f->dv->chan, BH_MSG_CREDIT, 1, W);
 	bh_put_u32(cp, 1);
 	assert_int_equal(client_sends(f, BH_MSG_CREDIT, cp, 4), -EPROTO);
+	/* Nor 0, which grants nothing. */
+	bh_put_u32(cp, 0);
+	assert_int_equal(client_sends(f, BH_MSG_CREDIT, cp, 4), -EPROTO);
+	qs_flush_credit(f->dv);
+	expect_u32_to_guest(&f->dv->chan, BH_MSG_CREDIT, 1, W);
 	nothing_queued(f);
 }
 
@@ -578,7 +625,10 @@ static void test_credit_shared(void **state)
 	assert_int_equal(guest(f, BH_MSG_STDOUT, 1, f->big, MAXP), 0);
 	assert_int_equal(guest(f, BH_MSG_STDERR, 1, f->big, MAXP), 0);
 	assert_int_equal(guest(f, BH_MSG_STDOUT, 1, f->big, MAXP), 0);
-	assert_int_equal(guest(f, BH_MSG_STDERR, 1, f->big, MAXP - 1), 0);
+	/* 13 left: one byte's frame. */
+	assert_int_equal(guest(f, BH_MSG_STDERR, 1, f->big,
+			       W - 3 * C(MAXP) - C(1) - 12),
+			 0);
 	assert_int_equal(guest(f, BH_MSG_STDERR, 1, "ab", 2), -EPROTO);
 	assert_int_equal(guest(f, BH_MSG_STDOUT, 1, "a", 1), 0);
 	assert_int_equal(guest(f, BH_MSG_STDOUT, 1, "a", 1), -EPROTO);
@@ -628,17 +678,18 @@ static void test_stdin_credit(void **state)
 	/* bh sends 100 bytes of stdin: relayed to the guest. */
 	assert_int_equal(client_sends(f, BH_MSG_STDIN, f->big, 100), 0);
 	expect_to_guest(&f->dv->chan, BH_MSG_STDIN, 1, f->big, 100);
-	assert_int_equal(job(f)->client_may_send.avail, W - 100);
-	/* The guest returns exactly that; more is refused. */
-	assert_int_equal(guest_u32(f, BH_MSG_CREDIT, 1, 101), -EPROTO);
+	assert_int_equal(job(f)->client_may_send.avail, W - C(100));
+	/* The guest returns exactly that (its header's worth too); more is
+	 * refused, and so is 0. bh gets it as one grant. */
+	assert_int_equal(guest_u32(f, BH_MSG_CREDIT, 1, C(100) + 1), -EPROTO);
 	assert_int_equal(guest_u32(f, BH_MSG_CREDIT, 1, 60), 0);
-	assert_int_equal(guest_u32(f, BH_MSG_CREDIT, 1, 40), 0);
+	assert_int_equal(guest_u32(f, BH_MSG_CREDIT, 1, C(100) - 60), 0);
 	assert_int_equal(guest_u32(f, BH_MSG_CREDIT, 1, 1), -EPROTO);
-	assert_int_equal(guest_u32(f, BH_MSG_CREDIT, 1, 0), 0);
+	assert_int_equal(guest_u32(f, BH_MSG_CREDIT, 1, 0), -EPROTO);
 	assert_int_equal(job(f)->client_may_send.avail, W);
-	expect_u32(&f->c->chan, BH_MSG_CREDIT, 1, 60);
-	expect_u32(&f->c->chan, BH_MSG_CREDIT, 1, 40);
-	expect_u32(&f->c->chan, BH_MSG_CREDIT, 1, 0);
+	nothing_queued(f);
+	qs_flush_client_credit(f->c);
+	expect_u32(&f->c->chan, BH_MSG_CREDIT, 1, C(100));
 	nothing_queued(f);
 
 	/* Wrong lengths. */
@@ -649,19 +700,21 @@ static void test_stdin_credit(void **state)
 	nothing_queued(f);
 
 	/* bh may not pass its window, nor send after its EOF. */
-	assert_int_equal(client_sends(f, BH_MSG_STDIN, f->big, MAXP), 0);
-	assert_int_equal(client_sends(f, BH_MSG_STDIN, f->big, MAXP), 0);
-	assert_int_equal(client_sends(f, BH_MSG_STDIN, f->big, MAXP), 0);
-	assert_int_equal(client_sends(f, BH_MSG_STDIN, f->big, MAXP), 0);
+	for (unsigned i = 0; window_frame(i); i++)
+		assert_int_equal(client_sends(f, BH_MSG_STDIN, f->big,
+					      window_frame(i)),
+				 0);
 	assert_int_equal(client_sends(f, BH_MSG_STDIN, f->big, 1), -EPROTO);
 	assert_int_equal(client_sends(f, BH_MSG_STDIN, NULL, 0), 0);
 	assert_int_equal(job(f)->input_eof, 1);
 	assert_int_equal(client_sends(f, BH_MSG_STDIN, NULL, 0), -EPROTO);
 	assert_int_equal(guest_u32(f, BH_MSG_CREDIT, 1, 10), 0);
 	assert_int_equal(client_sends(f, BH_MSG_STDIN, f->big, 1), -EPROTO);
-	for (unsigned i = 0; i < 4; i++)
-		expect_to_guest(&f->dv->chan, BH_MSG_STDIN, 1, f->big, MAXP);
+	for (unsigned i = 0; window_frame(i); i++)
+		expect_to_guest(&f->dv->chan, BH_MSG_STDIN, 1, f->big,
+				window_frame(i));
 	expect_to_guest(&f->dv->chan, BH_MSG_STDIN, 1, NULL, 0);
+	qs_flush_client_credit(f->c);
 	expect_u32(&f->c->chan, BH_MSG_CREDIT, 1, 10);
 	nothing_queued(f);
 }
@@ -869,10 +922,10 @@ static void test_client_gone(void **state)
 	assert_int_equal(job(f)->input_eof, 1);
 	expect_to_guest(&f->dv->chan, BH_MSG_STDIN, 1, NULL, 0);
 	assert_int_equal(guest(f, BH_MSG_STDOUT, 1, f->big, MAXP), 0);
-	expect_u32_to_guest(&f->dv->chan, BH_MSG_CREDIT, 1, MAXP);
 	assert_int_equal(job(f)->guest_may_send.avail, W);
 	assert_int_equal(guest(f, BH_MSG_STDERR, 1, "e", 1), 0);
-	expect_u32_to_guest(&f->dv->chan, BH_MSG_CREDIT, 1, 1);
+	qs_flush_credit(f->dv);
+	expect_u32_to_guest(&f->dv->chan, BH_MSG_CREDIT, 1, C(MAXP) + C(1));
 	assert_int_equal(guest(f, BH_MSG_STDOUT, 1, NULL, 0), 0);
 	assert_int_equal(guest(f, BH_MSG_STDOUT, 1, "x", 1), -EPROTO);
 	/* Its credit for stdin is not checked any more: nobody to tell. */
@@ -1007,24 +1060,30 @@ static void test_persistent_two_runs(void **state)
 	expect(&p->c2->chan, BH_MSG_STDERR, 1, "two", 3);
 	expect(&p->c2->chan, BH_MSG_STDOUT, 1, "2", 1);
 	empty(&p->c2->chan);
-	assert_int_equal(qs_find(p->q, p->id1)->guest_may_send.avail, W - 3);
-	assert_int_equal(qs_find(p->q, p->id2)->guest_may_send.avail, W - 4);
+	assert_int_equal(qs_find(p->q, p->id1)->guest_may_send.avail,
+			 W - C(3));
+	assert_int_equal(qs_find(p->q, p->id2)->guest_may_send.avail,
+			 W - C(3) - C(1));
 	/* And each bh's input goes to its own stream. */
 	assert_int_equal(csend(p->c2, BH_MSG_STDIN, "in2", 3), 0);
 	assert_int_equal(csend(p->c1, BH_MSG_STDIN, "in1", 3), 0);
-	assert_int_equal(csend_u32(p->c1, BH_MSG_CREDIT, 3), 0);
+	assert_int_equal(csend_u32(p->c1, BH_MSG_CREDIT, C(3)), 0);
 	expect_to_guest(&p->q->chan, BH_MSG_STDIN, p->id2, "in2", 3);
 	expect_to_guest(&p->q->chan, BH_MSG_STDIN, p->id1, "in1", 3);
-	expect_u32_to_guest(&p->q->chan, BH_MSG_CREDIT, p->id1, 3);
 	empty(&p->q->chan);
 	/* bh 1 cannot grant for bh 2's stream (its credit is its own). */
 	assert_int_equal(csend_u32(p->c1, BH_MSG_CREDIT, 1), -EPROTO);
-	assert_int_equal(csend_u32(p->c2, BH_MSG_CREDIT, 4), 0);
-	expect_u32_to_guest(&p->q->chan, BH_MSG_CREDIT, p->id2, 4);
+	assert_int_equal(csend_u32(p->c2, BH_MSG_CREDIT, C(3) + C(1)), 0);
+	qs_flush_credit(p->q);
+	expect_u32_to_guest(&p->q->chan, BH_MSG_CREDIT, p->id1, C(3));
+	expect_u32_to_guest(&p->q->chan, BH_MSG_CREDIT, p->id2, C(3) + C(1));
+	empty(&p->q->chan);
 	/* Credit for stdin goes back to its own bh. */
-	assert_int_equal(gsend_u32(p->q, BH_MSG_CREDIT, p->id1, 3), 0);
-	expect_u32(&p->c1->chan, BH_MSG_CREDIT, 1, 3);
+	assert_int_equal(gsend_u32(p->q, BH_MSG_CREDIT, p->id1, C(3)), 0);
 	assert_int_equal(gsend_u32(p->q, BH_MSG_CREDIT, p->id1, 1), -EPROTO);
+	qs_flush_client_credit(p->c1);
+	qs_flush_client_credit(p->c2);
+	expect_u32(&p->c1->chan, BH_MSG_CREDIT, 1, C(3));
 	empty(&p->c2->chan);
 
 	/* Command 1 ends: its bh gets the status now (the qube stays) and
@@ -1057,10 +1116,10 @@ static void test_persistent_two_runs(void **state)
 	assert_int_equal(s2->input_eof, 1);
 	expect_to_guest(&p->q->chan, BH_MSG_STDIN, p->id2, NULL, 0);
 	assert_int_equal(gsend(p->q, BH_MSG_STDOUT, p->id2, "late", 4), 0);
-	expect_u32_to_guest(&p->q->chan, BH_MSG_CREDIT, p->id2, 4);
 	assert_int_equal(gsend(p->q, BH_MSG_STDERR, p->id2, "e", 1), 0);
-	expect_u32_to_guest(&p->q->chan, BH_MSG_CREDIT, p->id2, 1);
-	assert_int_equal(s2->guest_may_send.avail, W - 5 + 4);
+	qs_flush_credit(p->q);
+	expect_u32_to_guest(&p->q->chan, BH_MSG_CREDIT, p->id2, C(4) + C(1));
+	assert_int_equal(s2->guest_may_send.avail, W - C(1));
 	empty(&p->c2->chan);
 	assert_int_equal(gsend_u32x2(p->q, BH_MSG_EXIT, p->id2, BH_EXIT_SIGNAL,
 				     15),
@@ -1217,6 +1276,15 @@ static uint32_t expect_service(struct rfx *r, struct dispvm *t)
 	return h.stream;
 }
 
+/* The generation of dv's stream id (qstream.gen), or 0, which no stream
+ * has: what rpc.c keeps with a call it routes later. */
+static uint64_t gen_of(struct dispvm *dv, uint32_t id)
+{
+	struct qstream *s = qs_find(dv, id);
+
+	return s ? s->gen : 0;
+}
+
 /* A's call CALL1 joined with a service in B, as rpc.c's join does once
  * the policy allowed it and B is ready. */
 static void joined(struct rfx *r)
@@ -1271,28 +1339,34 @@ static void test_call_data(void **state)
 	/* A's bytes reach B as its stdin, on B's id. */
 	assert_int_equal(gsend(r->a, BH_MSG_STDIN, CALL1, "abc", 3), 0);
 	expect_to_guest(&r->b->chan, BH_MSG_STDIN, r->sid, "abc", 3);
-	assert_int_equal(call_s(r)->guest_may_send.avail, W - 3);
+	assert_int_equal(call_s(r)->guest_may_send.avail, W - C(3));
 	/* B's output reaches A as STDOUT on A's id. */
 	assert_int_equal(gsend(r->b, BH_MSG_STDOUT, r->sid, "xyz!", 4), 0);
 	expect_to_guest(&r->a->chan, BH_MSG_STDOUT, CALL1, "xyz!", 4);
-	assert_int_equal(svc_s(r)->guest_may_send.avail, W - 4);
-	/* B's stderr stays in B: dropped, its credit back to B at once. */
+	assert_int_equal(svc_s(r)->guest_may_send.avail, W - C(4));
+	/* B's stderr stays in B: dropped, its credit back to B with the
+	 * round's other grants. */
 	assert_int_equal(gsend(r->b, BH_MSG_STDERR, r->sid, "err", 3), 0);
-	expect_u32_to_guest(&r->b->chan, BH_MSG_CREDIT, r->sid, 3);
-	assert_int_equal(svc_s(r)->guest_may_send.avail, W - 4);
+	assert_int_equal(svc_s(r)->guest_may_send.avail, W - C(4));
 	assert_int_equal(gsend(r->b, BH_MSG_STDERR, r->sid, NULL, 0), 0);
 	quiet(r);
 	/* A grants what it read: forwarded to B, which may send it again;
 	 * not a byte more. */
-	assert_int_equal(gsend_u32(r->a, BH_MSG_CREDIT, CALL1, 4), 0);
-	expect_u32_to_guest(&r->b->chan, BH_MSG_CREDIT, r->sid, 4);
+	assert_int_equal(gsend_u32(r->a, BH_MSG_CREDIT, CALL1, C(4)), 0);
 	assert_int_equal(svc_s(r)->guest_may_send.avail, W);
 	assert_int_equal(gsend_u32(r->a, BH_MSG_CREDIT, CALL1, 1), -EPROTO);
+	quiet(r);
+	qs_flush_credit(r->b);
+	expect_u32_to_guest(&r->b->chan, BH_MSG_CREDIT, r->sid,
+			    C(3) + C(4));
 	/* B grants what it read of A's bytes: forwarded to A. */
-	assert_int_equal(gsend_u32(r->b, BH_MSG_CREDIT, r->sid, 3), 0);
-	expect_u32_to_guest(&r->a->chan, BH_MSG_CREDIT, CALL1, 3);
+	assert_int_equal(gsend_u32(r->b, BH_MSG_CREDIT, r->sid, C(3)), 0);
 	assert_int_equal(call_s(r)->guest_may_send.avail, W);
 	assert_int_equal(gsend_u32(r->b, BH_MSG_CREDIT, r->sid, 1), -EPROTO);
+	/* A grant of nothing is no grant. */
+	assert_int_equal(gsend_u32(r->b, BH_MSG_CREDIT, r->sid, 0), -EPROTO);
+	qs_flush_credit(r->a);
+	expect_u32_to_guest(&r->a->chan, BH_MSG_CREDIT, CALL1, C(3));
 	quiet(r);
 	/* EOF both ways. */
 	assert_int_equal(gsend(r->a, BH_MSG_STDIN, CALL1, NULL, 0), 0);
@@ -1319,55 +1393,52 @@ static void test_call_credit(void **state)
 
 	joined(r);
 	/* A may send the window it was granted at the join... */
-	for (i = 0; i < W / MAXP; i++)
+	for (i = 0; window_frame(i); i++)
 		assert_int_equal(gsend(r->a, BH_MSG_STDIN, CALL1, r->big,
-				       MAXP),
+				       window_frame(i)),
 				 0);
 	assert_int_equal(call_s(r)->guest_may_send.avail, 0);
 	/* ... and not a byte more. */
 	assert_int_equal(gsend(r->a, BH_MSG_STDIN, CALL1, "x", 1), -EPROTO);
-	for (i = 0; i < W / MAXP; i++)
+	for (i = 0; window_frame(i); i++)
 		expect_to_guest(&r->b->chan, BH_MSG_STDIN, r->sid, r->big,
-				MAXP);
+				window_frame(i));
 	quiet(r);
-	/* B's credit is A's: 1000 more, exactly. */
+	/* B's credit is A's: 1000 more, exactly, headers included. */
 	assert_int_equal(gsend_u32(r->b, BH_MSG_CREDIT, r->sid, 1000), 0);
+	qs_flush_credit(r->a);
 	expect_u32_to_guest(&r->a->chan, BH_MSG_CREDIT, CALL1, 1000);
-	assert_int_equal(gsend(r->a, BH_MSG_STDIN, CALL1, r->big, 1001),
+	assert_int_equal(gsend(r->a, BH_MSG_STDIN, CALL1, r->big, 989),
 			 -EPROTO);
-	assert_int_equal(gsend(r->a, BH_MSG_STDIN, CALL1, r->big, 1000), 0);
-	expect_to_guest(&r->b->chan, BH_MSG_STDIN, r->sid, r->big, 1000);
+	assert_int_equal(gsend(r->a, BH_MSG_STDIN, CALL1, r->big, 988), 0);
+	expect_to_guest(&r->b->chan, BH_MSG_STDIN, r->sid, r->big, 988);
 	assert_int_equal(gsend(r->a, BH_MSG_STDIN, CALL1, "x", 1), -EPROTO);
 	/* B may not grant more than it was sent. */
 	assert_int_equal(gsend_u32(r->b, BH_MSG_CREDIT, r->sid, W + 1),
 			 -EPROTO);
 	assert_int_equal(gsend_u32(r->b, BH_MSG_CREDIT, r->sid, W), 0);
-	expect_u32_to_guest(&r->a->chan, BH_MSG_CREDIT, CALL1, W);
 	assert_int_equal(gsend_u32(r->b, BH_MSG_CREDIT, r->sid, 1), -EPROTO);
+	qs_flush_credit(r->a);
+	expect_u32_to_guest(&r->a->chan, BH_MSG_CREDIT, CALL1, W);
 	quiet(r);
 	/* The other way: B's output within its window, then no more. */
-	for (i = 0; i < W / MAXP; i++)
+	for (i = 0; window_frame(i); i++)
 		assert_int_equal(gsend(r->b, BH_MSG_STDOUT, r->sid, r->big,
-				       MAXP),
+				       window_frame(i)),
 				 0);
 	assert_int_equal(gsend(r->b, BH_MSG_STDOUT, r->sid, "x", 1), -EPROTO);
 	assert_int_equal(gsend(r->b, BH_MSG_STDERR, r->sid, "x", 1), -EPROTO);
-	for (i = 0; i < W / MAXP; i++)
+	for (i = 0; window_frame(i); i++)
 		expect_to_guest(&r->a->chan, BH_MSG_STDOUT, CALL1, r->big,
-				MAXP);
+				window_frame(i));
 	quiet(r);
-	/* A's queue held a window: B would be left unread by the loop. */
-	assert_int_equal(qs_peers_congested(r->a), 0);
-	assert_int_equal(gsend(r->a, BH_MSG_STDIN, CALL1, r->big, 1), 0);
-	assert_int_equal(qs_peers_congested(r->a), 0); /* 1 byte in B */
-	bh_chan_send(&r->a->chan, BH_MSG_STDOUT, CALL1, r->big, MAXP);
-	bh_chan_send(&r->a->chan, BH_MSG_STDOUT, CALL1, r->big, MAXP);
-	bh_chan_send(&r->a->chan, BH_MSG_STDOUT, CALL1, r->big, MAXP);
-	bh_chan_send(&r->a->chan, BH_MSG_STDOUT, CALL1, r->big, MAXP);
-	assert_int_equal(qs_peers_congested(r->b), 1);
+	/* A that does not read its queue is not read itself; B, whose
+	 * caller it is, still is: no qube is paused for another's sake. */
+	fill_queue(r->a);
+	assert_int_equal(dispvm_readable(r->a, 1), 0);
+	assert_int_equal(dispvm_readable(r->b, 1), 1);
 	r->a->chan.out_off = r->a->chan.out_len = 0;
-	r->b->chan.out_off = r->b->chan.out_len = 0;
-	assert_int_equal(qs_peers_congested(r->b), 0);
+	assert_int_equal(dispvm_readable(r->a, 2), 1);
 }
 
 static void test_call_exit(void **state)
@@ -1482,8 +1553,9 @@ static void test_call_caller_gone(void **state)
 	expect_to_guest(&r->b->chan, BH_MSG_STDIN, r->sid, NULL, 0);
 	quiet(r);
 	assert_int_equal(gsend(r->b, BH_MSG_STDOUT, r->sid, r->big, MAXP), 0);
-	expect_u32_to_guest(&r->b->chan, BH_MSG_CREDIT, r->sid, MAXP);
 	assert_int_equal(ss->guest_may_send.avail, W);
+	qs_flush_credit(r->b);
+	expect_u32_to_guest(&r->b->chan, BH_MSG_CREDIT, r->sid, C(MAXP));
 	/* Credit from B for input nobody sends is ignored. */
 	assert_int_equal(gsend_u32(r->b, BH_MSG_CREDIT, r->sid, 1), 0);
 	assert_int_equal(gsend_u32x2(r->b, BH_MSG_EXIT, r->sid, BH_EXIT_CODE,
@@ -1613,6 +1685,7 @@ static void test_call_route(void **state)
 {
 	struct rfx *r = *state;
 	struct qstream *cs;
+	uint64_t old_gen;
 
 	/* A call the policy allowed to "vault" (rpc_call_opened's part up
 	 * to the policy, done by hand): joined at once. */
@@ -1621,7 +1694,7 @@ static void test_call_route(void **state)
 	cs->svc = calloc(1, sizeof(*cs->svc));
 	assert_non_null(cs->svc);
 	*cs->svc = r->svc;
-	rpc_route(r->a, CALL1, "vault", 0);
+	rpc_route(r->a, CALL1, gen_of(r->a, CALL1), "vault", 0);
 	r->sid = expect_service(r, r->b);
 	expect_u32_to_guest(&r->a->chan, BH_MSG_CREDIT, CALL1, W);
 	assert_null(call_s(r)->svc);
@@ -1632,7 +1705,7 @@ static void test_call_route(void **state)
 	cs = qs_new(r->a, CALL2, QS_CALL);
 	cs->svc = calloc(1, sizeof(*cs->svc));
 	*cs->svc = r->svc;
-	rpc_route(r->a, CALL2, "dom0", 0);
+	rpc_route(r->a, CALL2, gen_of(r->a, CALL2), "dom0", 0);
 	expect_exit_to_guest(&r->a->chan, CALL2, BH_EXIT_NOSTART,
 			     BH_NOSTART_NOTFOUND);
 	assert_null(qs_find(r->a, CALL2));
@@ -1640,7 +1713,7 @@ static void test_call_route(void **state)
 	cs = qs_new(r->a, CALL2, QS_CALL);
 	cs->svc = calloc(1, sizeof(*cs->svc));
 	*cs->svc = r->svc;
-	rpc_route(r->a, CALL2, "nosuch", 0);
+	rpc_route(r->a, CALL2, gen_of(r->a, CALL2), "nosuch", 0);
 	expect_exit_to_guest(&r->a->chan, CALL2, BH_EXIT_NOSTART,
 			     BH_NOSTART_OTHER);
 	/* To a paused one. */
@@ -1648,20 +1721,42 @@ static void test_call_route(void **state)
 	cs = qs_new(r->a, CALL2, QS_CALL);
 	cs->svc = calloc(1, sizeof(*cs->svc));
 	*cs->svc = r->svc;
-	rpc_route(r->a, CALL2, "vault", 0);
+	rpc_route(r->a, CALL2, gen_of(r->a, CALL2), "vault", 0);
 	expect_exit_to_guest(&r->a->chan, CALL2, BH_EXIT_NOSTART,
 			     BH_NOSTART_OTHER);
 	r->b->paused = 0;
 	/* Refused (after the user said no). */
 	cs = qs_new(r->a, CALL2, QS_CALL);
-	rpc_refuse(r->a, CALL2);
+	cs->svc = calloc(1, sizeof(*cs->svc));
+	*cs->svc = r->svc;
+	old_gen = cs->gen;
+	rpc_refuse(r->a, CALL2, old_gen);
 	expect_exit_to_guest(&r->a->chan, CALL2, BH_EXIT_REFUSED, 0);
 	assert_null(qs_find(r->a, CALL2));
 	/* A route for a call that is gone does nothing. */
-	rpc_route(r->a, CALL2, "vault", 0);
-	rpc_refuse(r->a, CALL2);
+	rpc_route(r->a, CALL2, old_gen, "vault", 0);
+	rpc_refuse(r->a, CALL2, old_gen);
 	quiet(r);
 	assert_int_equal(live_streams(r->b), 1);
+	/* Nor for the same id opened again: a late answer meant for the
+	 * first call neither routes nor ends the second. */
+	cs = qs_new(r->a, CALL2, QS_CALL);
+	assert_non_null(cs);
+	cs->svc = calloc(1, sizeof(*cs->svc));
+	assert_non_null(cs->svc);
+	*cs->svc = r->svc;
+	assert_true(cs->gen != old_gen);
+	rpc_route(r->a, CALL2, old_gen, "vault", 0);
+	rpc_refuse(r->a, CALL2, old_gen);
+	quiet(r);
+	assert_ptr_equal(qs_find(r->a, CALL2), cs);
+	assert_null(cs->peer);
+	assert_non_null(cs->svc);
+	assert_int_equal(live_streams(r->b), 1);
+	/* A refusal never ends a joined call. */
+	rpc_refuse(r->a, CALL1, gen_of(r->a, CALL1));
+	quiet(r);
+	assert_int_equal(call_s(r)->peer_id, r->sid);
 }
 
 static void test_call_waits_for_boot(void **state)
@@ -1676,7 +1771,7 @@ static void test_call_waits_for_boot(void **state)
 	cs->svc = calloc(1, sizeof(*cs->svc));
 	assert_non_null(cs->svc);
 	*cs->svc = r->svc;
-	rpc_route(r->a, CALL1, "vault", 0);
+	rpc_route(r->a, CALL1, gen_of(r->a, CALL1), "vault", 0);
 	quiet(r);
 	assert_ptr_equal(cs->peer, r->b);
 	assert_int_equal(cs->peer_id, 0);
@@ -1700,12 +1795,107 @@ static void test_call_target_gone_while_booting(void **state)
 	cs->svc = calloc(1, sizeof(*cs->svc));
 	assert_non_null(cs->svc);
 	*cs->svc = r->svc;
-	rpc_route(r->a, CALL1, "vault", 0);
+	rpc_route(r->a, CALL1, gen_of(r->a, CALL1), "vault", 0);
 	qs_qube_gone(r->b, "it did not boot");
 	expect_exit_to_guest(&r->a->chan, CALL1, BH_EXIT_NOSTART,
 			     BH_NOSTART_OTHER);
 	assert_null(call_s(r));
 	quiet(r);
+}
+
+/* Queues frames toward dv until its queue refuses more (past
+ * DISPVM_CHAN_OUT_MAX): a guest that floods calls it does not read the
+ * answers of. */
+static void fill_queue_to_cap(struct dispvm *dv)
+{
+	static uint8_t junk[64];
+
+	while (bh_chan_send(&dv->chan, BH_MSG_STDOUT, 0x7777, junk,
+			    sizeof(junk)) == 0)
+		;
+	while (bh_chan_send(&dv->chan, BH_MSG_STDOUT, 0x7777, junk, 1) == 0)
+		;
+}
+
+/* Attack 1 (issue 11): the caller's queue is full when its call is
+ * joined, so the CREDIT that opens the call does not fit. The call ends
+ * (its stream freed), the service gets EOF, and nothing touches the
+ * freed stream (ASan watches). */
+static void test_call_join_caller_queue_full(void **state)
+{
+	struct rfx *r = *state;
+	struct qstream *cs, *ss;
+
+	cs = qs_new(r->a, CALL1, QS_CALL);
+	assert_non_null(cs);
+	assert_non_null(cs->svc = calloc(1, sizeof(*cs->svc)));
+	*cs->svc = r->svc;
+	fill_queue_to_cap(r->a);
+	rpc_route(r->a, CALL1, cs->gen, "vault", 0);
+	assert_null(call_s(r));
+	r->sid = expect_service(r, r->b);
+	expect_to_guest(&r->b->chan, BH_MSG_STDIN, r->sid, NULL, 0);
+	ss = svc_s(r);
+	assert_non_null(ss);
+	assert_null(ss->peer);
+	assert_int_equal(ss->peer_id, 0);
+	empty(&r->b->chan);
+	/* The same through qs_start_service: it says so. */
+	cs = qs_new(r->a, CALL2, QS_CALL);
+	assert_non_null(cs);
+	assert_int_equal(qs_start_service(r->b, &r->svc, r->a, CALL2, NULL),
+			 -EPIPE);
+	assert_null(qs_find(r->a, CALL2));
+	/* A's late frames for the ended calls are ignored. */
+	assert_int_equal(gsend(r->a, BH_MSG_STDIN, CALL1, NULL, 0), 0);
+	assert_int_equal(gsend_u32(r->a, BH_MSG_CREDIT, CALL2, 1), 0);
+}
+
+/* Attack 1 through a disposable: the call waits for a disposable to
+ * boot and the caller's queue is full when it is ready. The disposable,
+ * whose only call is gone, powers off; nothing else is touched. */
+static void test_call_into_booting_disposable_queue_full(void **state)
+{
+	struct rfx *r = *state;
+	struct dispvm *t = new_qube(r->d, "disp9", 0);
+	struct qstream *cs;
+
+	assert_non_null(t);
+	cs = qs_new(r->a, CALL1, QS_CALL);
+	assert_non_null(cs);
+	assert_non_null(cs->svc = calloc(1, sizeof(*cs->svc)));
+	*cs->svc = r->svc;
+	cs->peer = t; /* as route_to leaves a call for a booting target */
+	fill_queue_to_cap(r->a);
+	t->state = DV_RUNNING;
+	rpc_target_ready(t);
+	assert_null(call_s(r));
+	assert_int_equal(t->job_stream, 0);
+	assert_int_equal(t->state, DV_STOPPING);
+}
+
+/* Attack 3 (issue 11): a caller that does not read what its service
+ * sends is not read itself once its queue is over the pause mark; the
+ * service is still read, and may send no more than its window: the
+ * caller's queue holds at most one window for that call. */
+static void test_call_unread_caller_bounds_service(void **state)
+{
+	struct rfx *r = *state;
+	size_t before;
+	unsigned i;
+
+	joined(r);
+	before = bh_chan_pending(&r->a->chan);
+	for (i = 0; window_frame(i); i++)
+		assert_int_equal(gsend(r->b, BH_MSG_STDOUT, r->sid, r->big,
+				       window_frame(i)),
+				 0);
+	assert_int_equal(gsend(r->b, BH_MSG_STDOUT, r->sid, "x", 1), -EPROTO);
+	assert_true(bh_chan_pending(&r->a->chan) - before <= W);
+	assert_int_equal(dispvm_readable(r->b, 1), 1);
+	/* A's other business goes on: its own call's data still reach B. */
+	assert_int_equal(gsend(r->a, BH_MSG_STDIN, CALL1, "abc", 3), 0);
+	expect_to_guest(&r->b->chan, BH_MSG_STDIN, r->sid, "abc", 3);
 }
 
 /* Calls the daemon refuses before asking the policy (safe with no
@@ -2049,6 +2239,9 @@ int main(void)
 		T(test_call_waits_for_boot),
 		T(test_call_target_gone_while_booting),
 		T(test_call_refused_malformed),
+		T(test_call_join_caller_queue_full),
+		T(test_call_into_booting_disposable_queue_full),
+		T(test_call_unread_caller_bounds_service),
 #undef T
 	};
 	const struct CMUnitTest tail_tests[] = {
