@@ -6,18 +6,35 @@
  * the first error stops the input, as the daemon destroys the qube then.
  *
  * The guest may also open calls (BH_MSG_CALL, guest-bit ids) to a second
- * hand-built qube, "work" (persistent, running), whose agent is a
- * well-behaved model here: it runs each service it is sent, writes output
- * within its credit, grants credit for the input it reads, and exits.
+ * hand-built qube, "work" (persistent, running), or to a disposable made
+ * for it, "disp7" (booting until its agent's HELLO). Their agents are
+ * well-behaved models here: each runs the services it is sent, writes
+ * output within its credit, grants credit for the input it reads, and
+ * exits; disp7 says HELLO at a random round after its call, and powers
+ * off (qs_qube_gone, as report_and_free) once its job ended.
  * There is no store (d.store is NULL), and rpc_call_opened's policy check
  * (policy_system_load -> store_qube_list) would dereference it; so a call
  * whose request parses, with a free stream slot, is not handed to the
  * daemon: the target plays an allowing policy, doing what rpc_call_opened
  * does before the policy and then rpc_route (real) to the request's
  * target ("work" is joined; "dom0", unknown and non-persistent names are
- * refused by the router; "@dispvm..." gets rpc_refuse, as no disposable
- * can start here). Malformed requests, live ids, a full table and calls
- * before HELLO go to the daemon and must be refused cleanly.
+ * refused by the router). "@dispvm..." is routed as rpc_route does once
+ * dispvm_for_call made a disposable (which needs QEMU): the first such
+ * call waits for disp7, later ones get rpc_refuse with their generation.
+ * When disp7 is ready, rpc_target_ready (real) joins its call, however
+ * full the caller's queue is by then. Malformed requests, live ids, a
+ * full table and calls before HELLO go to the daemon and must be refused
+ * cleanly.
+ *
+ * Full queues: a guest may leave its queue unread (byte 1 bit 7). Then
+ * the daemon must stop reading it once its own queue passes
+ * QUBE_PAUSE_BYTES, and never stop reading another qube for its sake; at
+ * random rounds the model also fills the guest's queue to its bound, as
+ * the output of many calls would, so that joins, relayed output and
+ * credit meet a queue that takes nothing more (issue 11, attack 1: the
+ * join of a call into a disposable used a freed stream then). Credit
+ * grants go out once a round (qs_flush_credit), as the main loop sends
+ * them.
  *
  * Input:
  *   byte 0   bits 0-2  how the stream is cut into reads (0: as few as
@@ -31,16 +48,18 @@
  *                      service qube "work" runs (takes its queue, writes,
  *                      grants, exits)
  *            bits 5-7  0-3: the input is all the guest sends; 4-7: the
- *                      target first sends HELLO and then 0, 256 KiB - 1,
- *                      256 KiB of stdout or 252 KiB of stderr (full
- *                      frames, through the same socket), so that short
- *                      inputs reach a running qube at the credit limit
- *   byte 1   seed of the random read, stdin and service sizes
+ *                      target first sends HELLO and then output using 0,
+ *                      256 KiB - 1, 256 KiB of stdout credit or 252 KiB
+ *                      of stderr credit (full frames, through the same
+ *                      socket), so that short inputs reach a running qube
+ *                      at the credit limit
+ *   byte 1   seed of the random read, stdin and service sizes; bit 7:
+ *            the guest never takes what the daemon queued for it
  *   rest     the guest's byte stream
  *
- * Invariants checked after every frame: credits of every stream of both
- * qubes never exceed the window, and the models' view of credit is the
- * daemon's; joined streams point at each other; queues stay within their
+ * Invariants checked after every frame: credits of every stream of the
+ * three qubes never exceed the window, and the models' view of credit is
+ * the daemon's (what it granted less what it still owes); joined streams point at each other; queues stay within their
  * bounds (DISPVM_CHAN_OUT_MAX, CLIENT_OUT_MAX); a qube with an exit status
  * is stopping; the exec request is sent once, on HELLO, and then freed; a
  * frame that a correct agent may send (protocol and credit kept) is never
@@ -49,9 +68,12 @@
  * bh_frame_check_from_host and is of an expected type on an expected
  * stream, and every frame queued for bh is a well-formed one of an
  * expected type; the service's output reaches the caller byte for byte
- * (or is dropped with its credit back once the caller is gone). At the
- * end the caller goes away (qs_qube_gone): every service still running
- * gets EOF on its input. Everything is freed per input.
+ * (or is dropped with its credit back once the caller is gone, or ends
+ * the call when the caller's queue is full); a call waiting for disp7 is
+ * joined or ended once disp7 is ready, and disp7 powers off when none is
+ * left; a service qube that reads its queue is always read. At the end
+ * the caller goes away (qs_qube_gone): every service still running gets
+ * EOF on its input. Everything is freed per input.
  *
  * crash-small-frames-slow-bh.bin in the corpus (made by make-seeds.py)
  * broke the "never refused" invariant before the daemon stopped reading a
@@ -94,11 +116,15 @@ static int sv[2] = { -1, -1 };
 static struct daemon d;
 /* Large (two channel buffers and a QMP line buffer each): off the
  * stack. dv: the fuzzed disposable; tgt: the service qube. */
-static struct dispvm dv, tgt;
+static struct dispvm dv, tgt, dsp;
 static struct client cl;
 static uint8_t exec_req[256];
 static uint32_t exec_len;
 static unsigned flags;
+/* The guest leaves its queue unread (byte 1 bit 7). disp7 was taken by a
+ * call; it powered off and is gone. */
+static int guest_deaf, dsp_used, dsp_gone;
+static unsigned dsp_services;
 
 /* Streams the target sends before the input when byte 0 asks (bits 5-7):
  * what a guest had sent already, so that the input starts from a qube
@@ -106,15 +132,23 @@ static unsigned flags;
  * inputs could not get there on their own. */
 static struct fuzz_prefix prefixes[4];
 
-/* HELLO, then `bytes` of output on `type` in full frames. */
-static void make_prefix(struct fuzz_prefix *p, uint32_t type, uint32_t bytes)
+/* HELLO, then output on `type` in full frames using `credit` of its
+ * credit (each frame's header counts, bh_credit_cost). */
+static void make_prefix(struct fuzz_prefix *p, uint32_t type, uint32_t credit)
 {
 	uint8_t hello[8];
 
 	bh_put_u32(hello, BH_PROTO_VERSION);
 	bh_put_u32(hello + 4, 0);
 	fuzz_add_frame(p, BH_MSG_HELLO, 0, hello, sizeof(hello));
-	fuzz_add_zero_frames(p, type, 1, bytes);
+	while (bh_credit_payload_max(credit)) {
+		uint32_t n = bh_credit_payload_max(credit);
+
+		if (n > BH_FRAME_MAX_PAYLOAD)
+			n = BH_FRAME_MAX_PAYLOAD;
+		fuzz_add_frame(p, type, 1, fuzz_zeros, n);
+		credit -= bh_credit_cost(n);
+	}
 }
 
 /* A qube as dispvm_launch leaves it, minus QEMU. */
@@ -176,22 +210,25 @@ static struct bh_credit bh_stdin_credit;
 static int bh_stdin_eof, bh_gone;
 static int guest_got_exec, guest_got_poweroff;
 
-/* The service qube's agent: one entry per service it was sent. */
+/* The service qubes' agents: one entry per service one was sent. */
 #define SVC_MAX (2 * BH_MAX_STREAMS)
 struct svc_model {
+	struct dispvm *q;	/* &tgt or &dsp */
 	uint32_t sid;		/* 0: a free entry */
 	struct bh_credit out;	/* what it may still write */
-	uint32_t unread;	/* input read, not yet granted back */
+	uint32_t unread;	/* credit of input read, not yet granted */
 	int in_eof, out_eof, exited;
 };
 static struct svc_model svcs[SVC_MAX];
+/* The qube whose queue service_sees is walking. */
+static struct dispvm *seen_q;
 
-static struct svc_model *svc_find(uint32_t sid)
+static struct svc_model *svc_find(const struct dispvm *q, uint32_t sid)
 {
 	size_t i;
 
 	for (i = 0; i < SVC_MAX; i++)
-		if (svcs[i].sid == sid)
+		if (svcs[i].sid == sid && (!sid || svcs[i].q == q))
 			return &svcs[i];
 	return NULL;
 }
@@ -247,8 +284,10 @@ static void check_invariants(void)
 
 	check_streams(&dv);
 	check_streams(&tgt);
+	check_streams(&dsp);
 	check_queue(&dv.chan, FUZZ_DV_OUT_MAX);
 	check_queue(&tgt.chan, FUZZ_DV_OUT_MAX);
+	check_queue(&dsp.chan, FUZZ_DV_OUT_MAX);
 	check_queue(&cl.chan, FUZZ_CLIENT_OUT_MAX);
 	CHECK(dv.state == DV_BOOTING || dv.state == DV_RUNNING ||
 	      dv.state == DV_STOPPING);
@@ -271,6 +310,14 @@ static void check_invariants(void)
 	CHECK(dv.err_code == 0); /* only dv_error sets it; not called here */
 	CHECK(tgt.state == DV_RUNNING && tgt.err_code == 0 &&
 	      !tgt.have_exit);
+	/* disp7 boots only for a call, runs one job, and stops after it. */
+	CHECK(dsp.err_code == 0);
+	if (!dsp_used)
+		CHECK(dsp.state == DV_BOOTING);
+	if (dsp.have_exit || dsp_gone)
+		CHECK(dsp.state == DV_STOPPING);
+	if (dsp.state == DV_BOOTING)
+		CHECK(bh_chan_pending(&dsp.chan) == 0 && !dsp.job_stream);
 }
 
 /* A frame the daemon queued for the fuzzed guest. */
@@ -321,7 +368,7 @@ NO_COVERAGE
 static void service_sees(const struct bh_frame_hdr *h, const uint8_t *p)
 {
 	struct bh_service_req req;
-	struct svc_model *m = svc_find(h->stream);
+	struct svc_model *m = svc_find(seen_q, h->stream);
 	uint32_t v;
 
 	CHECK(bh_frame_check_from_host(h) == 0);
@@ -331,9 +378,13 @@ static void service_sees(const struct bh_frame_hdr *h, const uint8_t *p)
 		CHECK(bh_service_req_parse(p, h->len, &req) == 0);
 		/* The source is who called, whatever it wrote. */
 		CHECK(strcmp(req.source, dv.name) == 0);
-		m = svc_find(0);
+		/* A disposable runs one service: its job. */
+		if (seen_q == &dsp)
+			CHECK(dsp_services++ == 0);
+		m = svc_find(NULL, 0);
 		CHECK(m != NULL);
 		memset(m, 0, sizeof(*m));
+		m->q = seen_q;
 		m->sid = h->stream;
 		m->out.avail = W;
 		break;
@@ -342,8 +393,12 @@ static void service_sees(const struct bh_frame_hdr *h, const uint8_t *p)
 		if (h->len == 0)
 			m->in_eof = 1;
 		/* The caller's credit bounds what it can send us. */
-		CHECK(m->unread + h->len <= W);
-		m->unread += h->len;
+		CHECK(m->unread + bh_credit_cost(h->len) <= W);
+		m->unread += bh_credit_cost(h->len);
+		break;
+	case BH_MSG_POWEROFF: /* disp7's job is over */
+		CHECK(seen_q == &dsp && dsp.have_exit);
+		CHECK(h->stream == 0 && h->len == 0);
 		break;
 	case BH_MSG_CREDIT:
 		CHECK(m != NULL);
@@ -369,7 +424,7 @@ static void bh_sees(const struct bh_frame_hdr *h, const uint8_t *p)
 	case BH_MSG_STDERR:
 		/* bh writes the data out and grants it back at once. */
 		if (h->len) {
-			bh_put_u32(pl, h->len);
+			bh_put_u32(pl, bh_credit_cost(h->len));
 			CHECK(qs_client_frame(&cl, &g, pl) == 0);
 		}
 		break;
@@ -390,8 +445,11 @@ static void bh_sends_stdin(void)
 	struct bh_frame_hdr h = { BH_MSG_STDIN, 1, 0 };
 	uint32_t n;
 
-	if (bh_stdin_eof || bh_gone || !cl.sid)
-		return; /* the daemon does not read bh while booting */
+	/* The daemon does not read bh while the qube boots, nor while the
+	 * qube's queue is over RELAY_PAUSE_BYTES (main.c). */
+	if (bh_stdin_eof || bh_gone || !cl.sid ||
+	    bh_chan_pending(&dv.chan) >= RELAY_PAUSE_BYTES)
+		return;
 	switch (fuzz_rnd() % 4) {
 	case 0:
 		return;
@@ -404,88 +462,113 @@ static void bh_sends_stdin(void)
 	default:
 		if (!bh_stdin_credit.avail)
 			return;
-		n = bh_stdin_credit.avail < BH_FRAME_MAX_PAYLOAD
-			    ? bh_stdin_credit.avail
-			    : BH_FRAME_MAX_PAYLOAD;
+		n = bh_credit_payload_max(bh_stdin_credit.avail);
+		if (n > BH_FRAME_MAX_PAYLOAD)
+			n = BH_FRAME_MAX_PAYLOAD;
+		if (!n)
+			return;
 		n = 1 + fuzz_rnd() % n;
-		CHECK(bh_credit_take(&bh_stdin_credit, n) == 0);
+		CHECK(bh_credit_take(&bh_stdin_credit, bh_credit_cost(n)) == 0);
 		h.len = n;
 		CHECK(qs_client_frame(&cl, &h, fuzz_zeros) == 0);
 	}
 }
 
-/* One frame of the service qube's agent: never refused. */
-static void service_sends(uint32_t type, uint32_t sid, const uint8_t *p,
-			  uint32_t len)
+/* One frame of a service qube's agent (q: &tgt or &dsp): never refused. */
+static void service_sends(struct dispvm *q, uint32_t type, uint32_t sid,
+			  const uint8_t *p, uint32_t len)
 {
 	struct bh_frame_hdr h = { type, sid, len };
-	struct qstream *ss = qs_find(&tgt, sid);
+	struct qstream *ss = qs_find(q, sid);
 	struct qstream *ps = ss && ss->peer && ss->peer_id
 				     ? qs_find(ss->peer, ss->peer_id)
 				     : NULL;
+	uint32_t caller_id = ps ? ss->peer_id : 0;
+	uint32_t owed = ss ? ss->credit_owed : 0;
 	size_t to_caller = bh_chan_pending(&dv.chan);
-	size_t to_service = bh_chan_pending(&tgt.chan);
+	size_t to_service = bh_chan_pending(&q->chan);
 
 	CHECK(ss != NULL);
-	CHECK(dispvm_handle_agent_frame(&tgt, &h, p) == 0);
-	if (type == BH_MSG_STDOUT && ps) {
-		/* Byte for byte to the caller, on its id. */
-		CHECK(bh_chan_pending(&dv.chan) ==
-		      to_caller + BH_FRAME_HDR_LEN + len);
-		CHECK(bh_get_u32(dv.chan.out + dv.chan.out_len - len - 8) ==
-		      ss->peer_id);
+	CHECK(dispvm_handle_agent_frame(q, &h, p) == 0);
+	if (type == BH_MSG_STDOUT && ps && len) {
+		if (qs_find(&dv, caller_id)) {
+			/* Byte for byte to the caller, on its id. */
+			CHECK(bh_chan_pending(&dv.chan) ==
+			      to_caller + BH_FRAME_HDR_LEN + len);
+			CHECK(bh_get_u32(dv.chan.out + dv.chan.out_len - len -
+					 8) == caller_id);
+		} else {
+			/* The caller's queue took nothing more: the call
+			 * ended (125), the service got EOF and keeps its
+			 * credit. */
+			CHECK(ss->peer == NULL && ss->input_eof);
+			CHECK(ss->credit_owed == owed + bh_credit_cost(len));
+		}
 	} else if ((type == BH_MSG_STDOUT || type == BH_MSG_STDERR) && len) {
-		/* Dropped (stderr, or no caller): the credit comes back. */
+		/* Dropped (stderr, or no caller): the credit comes back with
+		 * the round's grants, nothing queued now. */
 		CHECK(bh_chan_pending(&dv.chan) == to_caller);
-		CHECK(bh_chan_pending(&tgt.chan) ==
-		      to_service + BH_FRAME_HDR_LEN + 4);
+		CHECK(bh_chan_pending(&q->chan) == to_service);
+		CHECK(ss->credit_owed == owed + bh_credit_cost(len));
 	}
 }
 
-/* One round of the service qube's agent. */
-static void service_runs(void)
+/* Takes what the daemon queued for q's agent. */
+static void service_takes(struct dispvm *q)
+{
+	seen_q = q;
+	fuzz_take_queue(&q->chan, service_sees);
+}
+
+/* One round of q's agent. */
+static void service_runs(struct dispvm *q)
 {
 	size_t i;
 
-	fuzz_take_queue(&tgt.chan, service_sees);
+	if (!q->vm_alive)
+		return;
+	service_takes(q);
+	/* A qube that reads its queue is read: never paused for the sake
+	 * of a qube it serves. */
+	CHECK(dispvm_readable(q, 0));
 	/* Every service the daemon keeps, the agent was sent. */
 	for (i = 0; i < BH_MAX_STREAMS; i++)
-		if (tgt.streams[i].id)
-			CHECK(svc_find(tgt.streams[i].id) != NULL);
+		if (q->streams[i].id)
+			CHECK(svc_find(q, q->streams[i].id) != NULL);
 	for (i = 0; i < SVC_MAX; i++) {
 		struct svc_model *m = &svcs[i];
 		struct qstream *ss;
 		uint8_t pl[8];
 		uint32_t n;
 
-		if (!m->sid)
+		if (!m->sid || m->q != q)
 			continue;
 		if (m->exited) { /* its last frames are in: forget it */
 			m->sid = 0;
 			continue;
 		}
-		/* What the daemon counts is what the agent counts. */
-		ss = qs_find(&tgt, m->sid);
+		/* What the daemon counts is what the agent counts, but for
+		 * the grants it still holds for the next round. */
+		ss = qs_find(q, m->sid);
 		CHECK(ss != NULL);
-		CHECK(ss->guest_may_send.avail == m->out.avail);
+		CHECK(ss->guest_may_send.avail ==
+		      m->out.avail + ss->credit_owed);
 		if (ss->peer && ss->peer_id)
 			CHECK(qs_find(&dv, ss->peer_id)->guest_may_send.avail ==
 			      W - m->unread);
-		/* The daemon would not read the qube now. */
-		if (qs_peers_congested(&tgt))
-			continue;
 		switch (fuzz_rnd() % 8) {
 		case 0:
 		case 1: /* output */
 		case 2:
-			if (m->out_eof || !m->out.avail)
+			n = bh_credit_payload_max(m->out.avail);
+			if (m->out_eof || !n)
 				break;
-			n = m->out.avail < BH_FRAME_MAX_PAYLOAD
-				    ? m->out.avail
-				    : BH_FRAME_MAX_PAYLOAD;
+			if (n > BH_FRAME_MAX_PAYLOAD)
+				n = BH_FRAME_MAX_PAYLOAD;
 			n = 1 + fuzz_rnd() % n;
-			CHECK(bh_credit_take(&m->out, n) == 0);
-			service_sends(fuzz_rnd() % 4 ? BH_MSG_STDOUT
+			CHECK(bh_credit_take(&m->out, bh_credit_cost(n)) == 0);
+			service_sends(q,
+				      fuzz_rnd() % 4 ? BH_MSG_STDOUT
 						     : BH_MSG_STDERR,
 				      m->sid, fuzz_zeros, n);
 			break;
@@ -496,21 +579,21 @@ static void service_runs(void)
 			n = 1 + fuzz_rnd() % m->unread;
 			m->unread -= n;
 			bh_put_u32(pl, n);
-			service_sends(BH_MSG_CREDIT, m->sid, pl, 4);
+			service_sends(q, BH_MSG_CREDIT, m->sid, pl, 4);
 			break;
 		case 5: /* end of output */
 			if (m->out_eof)
 				break;
 			m->out_eof = 1;
-			service_sends(BH_MSG_STDOUT, m->sid, NULL, 0);
+			service_sends(q, BH_MSG_STDOUT, m->sid, NULL, 0);
 			break;
 		case 6: /* exit */
 			if (fuzz_rnd() % 4)
 				break;
 			bh_put_u32(pl, BH_EXIT_CODE);
 			bh_put_u32(pl + 4, fuzz_rnd() % 256);
-			service_sends(BH_MSG_EXIT, m->sid, pl, 8);
-			CHECK(qs_find(&tgt, m->sid) == NULL);
+			service_sends(q, BH_MSG_EXIT, m->sid, pl, 8);
+			CHECK(qs_find(q, m->sid) == NULL);
 			m->exited = 1;
 			break;
 		default:
@@ -519,27 +602,112 @@ static void service_runs(void)
 	}
 }
 
+/* Calls of the guest waiting for disp7 to boot. */
+static unsigned waiting_for_dsp(void)
+{
+	unsigned n = 0;
+	size_t i;
+
+	for (i = 0; i < BH_MAX_STREAMS; i++)
+		n += dv.streams[i].id && dv.streams[i].peer == &dsp &&
+		     !dv.streams[i].peer_id;
+	return n;
+}
+
+/* disp7 on its own time: it says HELLO some round after its call (and
+ * its call is joined, or ended if the caller took nothing more); once
+ * its job ended it powers off and is gone, as report_and_free has it. */
+static void dsp_lives(void)
+{
+	uint8_t hello[8];
+	struct bh_frame_hdr h = { BH_MSG_HELLO, 0, 8 };
+	size_t i;
+
+	if (!dsp_used || dsp_gone)
+		return;
+	if (dsp.state == DV_BOOTING) {
+		if (fuzz_rnd() % 4)
+			return;
+		bh_put_u32(hello, BH_PROTO_VERSION);
+		bh_put_u32(hello + 4, 0);
+		CHECK(dispvm_handle_agent_frame(&dsp, &h, hello) == 0);
+		CHECK(waiting_for_dsp() == 0);
+		for (i = 0; i < BH_MAX_STREAMS; i++) {
+			struct qstream *s = &dv.streams[i];
+
+			if (s->id && s->peer == &dsp)
+				CHECK(s->peer_id == dsp.job_stream &&
+				      !s->svc);
+		}
+		/* No call left for it: it goes. */
+		if (!dsp.job_stream)
+			CHECK(dsp.state == DV_STOPPING);
+		return;
+	}
+	if (dsp.state == DV_STOPPING) {
+		service_takes(&dsp);
+		qs_qube_gone(&dsp, "it powered off");
+		dsp.vm_alive = 0;
+		dsp_gone = 1;
+		for (i = 0; i < BH_MAX_STREAMS; i++)
+			CHECK(dsp.streams[i].id == 0 &&
+			      dv.streams[i].peer != &dsp);
+		for (i = 0; i < SVC_MAX; i++)
+			if (svcs[i].q == &dsp)
+				svcs[i].sid = 0;
+	}
+}
+
+/* What the daemon queued for the guest, as much as fits, as the output
+ * of many calls would: the queue then takes nothing more. */
+static void fill_guest_queue(void)
+{
+	while (bh_chan_send(&dv.chan, BH_MSG_STDOUT, BH_STREAM_GUEST_BIT | 0x7fff,
+			    fuzz_zeros, 1 + fuzz_rnd() % 256) == 0)
+		;
+	while (bh_chan_send(&dv.chan, BH_MSG_STDOUT, BH_STREAM_GUEST_BIT | 0x7fff,
+			    fuzz_zeros, 1) == 0)
+		;
+}
+
+/* The main loop's end of a round: the credit grants it holds go out. */
+static void daemon_round(void)
+{
+	qs_flush_credit(&dv);
+	qs_flush_credit(&tgt);
+	if (dsp.vm_alive)
+		qs_flush_credit(&dsp);
+	if (!bh_gone)
+		qs_flush_client_credit(&cl);
+}
+
 /* One round of the well-behaved peers between two reads. */
 static void peers_run(void)
 {
+	daemon_round();
 	if (!bh_gone) {
 		fuzz_take_queue(&cl.chan, bh_sees);
-		/* Both sides count bh's stdin credit alike. */
+		/* Both sides count bh's stdin credit alike, but for what the
+		 * daemon holds for the next round. */
 		if (qs_find(&dv, 1))
-			CHECK(bh_stdin_credit.avail ==
+			CHECK(bh_stdin_credit.avail + cl.credit_owed ==
 			      qs_find(&dv, 1)->client_may_send.avail);
 		bh_sends_stdin();
 	}
-	fuzz_take_queue(&dv.chan, guest_sees);
-	service_runs();
+	if (!guest_deaf)
+		fuzz_take_queue(&dv.chan, guest_sees);
+	service_runs(&tgt);
+	service_runs(&dsp);
 	check_invariants();
 }
 
-static void setup(uint8_t f)
+static void setup(uint8_t f, uint8_t seed)
 {
 	flags = f;
+	guest_deaf = (seed & 0x80) != 0;
 	qube_init(&dv, "disp42", sv[1], 0);
 	qube_init(&tgt, "work", -1, 1);
+	qube_init(&dsp, "disp7", -1, 0);
 	memset(&cl, 0, sizeof(cl));
 	memset(svcs, 0, sizeof(svcs));
 	dv.exec_req = malloc(exec_len);
@@ -547,6 +715,7 @@ static void setup(uint8_t f)
 	memcpy(dv.exec_req, exec_req, exec_len);
 	dv.exec_len = exec_len;
 	dv.deadline_ms = dv.started_ms + d.boot_timeout_ms;
+	dsp.deadline_ms = dsp.started_ms + d.boot_timeout_ms;
 
 	/* bh run --dispvm, as dispvm_start leaves it. */
 	cl.d = &d;
@@ -554,21 +723,27 @@ static void setup(uint8_t f)
 	cl.dv = &dv;
 	dv.client = &cl;
 	dv.next = &tgt;
+	tgt.next = &dsp;
 	d.dispvms = &dv;
 	d.clients = &cl;
 
 	bh_stdin_credit.avail = BH_STREAM_WINDOW;
 	bh_stdin_eof = bh_gone = 0;
 	guest_got_exec = guest_got_poweroff = 0;
+	dsp_used = dsp_gone = 0;
+	dsp_services = 0;
 }
 
 /* The caller goes (as report_and_free does): every service it had gets
  * EOF on its input, unless it had it; then they all exit. */
 static void caller_gone(void)
 {
-	size_t i;
+	struct dispvm *qs[2] = { &tgt, &dsp };
+	size_t i, k;
 
-	fuzz_take_queue(&tgt.chan, service_sees);
+	for (k = 0; k < 2; k++)
+		if (qs[k]->vm_alive)
+			service_takes(qs[k]);
 	for (i = 0; i < SVC_MAX; i++)
 		if (svcs[i].exited)
 			svcs[i].sid = 0;
@@ -576,39 +751,42 @@ static void caller_gone(void)
 	for (i = 0; i < BH_MAX_STREAMS; i++)
 		CHECK(dv.streams[i].id == 0);
 	/* The EOFs it was owed. */
-	fuzz_take_queue(&tgt.chan, service_sees);
-	for (i = 0; i < SVC_MAX; i++) {
-		struct svc_model *m = &svcs[i];
-		uint8_t pl[8] = { 0 };
-
-		if (!m->sid)
+	for (k = 0; k < 2; k++) {
+		if (!qs[k]->vm_alive)
 			continue;
-		CHECK(m->in_eof);
-		CHECK(qs_find(&tgt, m->sid)->peer == NULL);
-		service_sends(BH_MSG_EXIT, m->sid, pl, 8);
-		CHECK(bh_chan_pending(&tgt.chan) == 0);
+		service_takes(qs[k]);
+		for (i = 0; i < SVC_MAX; i++) {
+			struct svc_model *m = &svcs[i];
+			uint8_t pl[8] = { 0 };
+
+			if (!m->sid || m->q != qs[k])
+				continue;
+			CHECK(m->in_eof);
+			CHECK(qs_find(qs[k], m->sid)->peer == NULL);
+			service_sends(qs[k], BH_MSG_EXIT, m->sid, pl, 8);
+			m->sid = 0;
+		}
+		for (i = 0; i < BH_MAX_STREAMS; i++)
+			CHECK(qs[k]->streams[i].id == 0);
 	}
-	for (i = 0; i < BH_MAX_STREAMS; i++)
-		CHECK(tgt.streams[i].id == 0);
 }
 
 static void teardown(void)
 {
-	size_t i;
+	struct dispvm *qs[3] = { &dv, &tgt, &dsp };
+	size_t i, k;
 
 	check_invariants();
 	caller_gone();
 	/* What the daemon did not read after the guest broke the
 	 * protocol. */
 	fuzz_drain(sv[1], NULL, 0);
-	for (i = 0; i < BH_MAX_STREAMS; i++) {
-		if (dv.streams[i].id)
-			qs_free(&dv.streams[i]);
-		if (tgt.streams[i].id)
-			qs_free(&tgt.streams[i]);
+	for (k = 0; k < 3; k++) {
+		for (i = 0; i < BH_MAX_STREAMS; i++)
+			if (qs[k]->streams[i].id)
+				qs_free(&qs[k]->streams[i]);
+		bh_chan_free(&qs[k]->chan);
 	}
-	bh_chan_free(&dv.chan);
-	bh_chan_free(&tgt.chan);
 	bh_chan_free(&cl.chan);
 	free(dv.exec_req);
 	dv.exec_req = NULL;
@@ -617,8 +795,8 @@ static void teardown(void)
 }
 
 /* Whether a correct agent may send this frame now: the protocol of
- * frame.h, credit included (a zero grant is pointless, and the agent never
- * sends one). The daemon must accept every such frame. */
+ * frame.h, credit included (headers count; a zero grant is an error). The
+ * daemon must accept every such frame. */
 NO_COVERAGE
 static int frame_is_legit(const struct bh_frame_hdr *h, const uint8_t *p)
 {
@@ -642,13 +820,13 @@ static int frame_is_legit(const struct bh_frame_hdr *h, const uint8_t *p)
 	switch (h->type) {
 	case BH_MSG_STDOUT:
 		return s->role == QS_RUN && !s->guest_eof &&
-		       h->len <= s->guest_may_send.avail;
+		       bh_credit_cost(h->len) <= s->guest_may_send.avail;
 	case BH_MSG_STDERR:
 		return s->role == QS_RUN && !s->err_eof &&
-		       h->len <= s->guest_may_send.avail;
+		       bh_credit_cost(h->len) <= s->guest_may_send.avail;
 	case BH_MSG_STDIN: /* a caller's bytes, once joined */
 		return s->role == QS_CALL && ps && !s->guest_eof &&
-		       h->len <= s->guest_may_send.avail;
+		       bh_credit_cost(h->len) <= s->guest_may_send.avail;
 	case BH_MSG_CREDIT:
 		v = bh_get_u32(p);
 		if (s->role == QS_CALL)
@@ -662,19 +840,24 @@ static int frame_is_legit(const struct bh_frame_hdr *h, const uint8_t *p)
 	return 0;
 }
 
-/* Like the daemon's poll loop: no reading from the guest while an end it
- * feeds (bh, the service qube) has a full queue; a peer that never reads
- * leaves the rest of the guest's bytes unread. With peers, they get one
- * round to make room first. */
+/* Like the daemon's poll loop: a guest is not read while its own queue is
+ * over QUBE_PAUSE_BYTES (dispvm_readable); nothing else pauses it. While
+ * it is paused the rest of the host goes on for a few rounds (disp7
+ * boots, the peers run and, unless deaf, the guest takes its queue); a
+ * guest still paused after them leaves the rest of its bytes unread. */
 static int daemon_reads(int peers)
 {
-	if (qs_peers_congested(&dv)) {
+	unsigned i;
+
+	for (i = 0; i < 16 && !dispvm_readable(&dv, 0); i++) {
+		dsp_lives();
 		if (peers)
 			peers_run();
-		if (qs_peers_congested(&dv))
-			return 0;
+		else
+			daemon_round();
+		check_invariants();
 	}
-	return 1;
+	return dispvm_readable(&dv, 0);
 }
 
 /* The policy's part for a call whose request parses (see the top): 1 when
@@ -698,10 +881,18 @@ static int call_allowed(const struct bh_frame_hdr *h, const uint8_t *p)
 	snprintf(s->svc->arg, sizeof(s->svc->arg), "%s", call.arg);
 	snprintf(s->svc->source, sizeof(s->svc->source), "%s", dv.name);
 	snprintf(s->svc->user, sizeof(s->svc->user), "user");
-	if (!strncmp(call.target, "@dispvm", 7))
-		rpc_refuse(&dv, h->stream);
-	else
-		rpc_route(&dv, h->stream, call.target, 0);
+	if (strncmp(call.target, "@dispvm", 7)) {
+		rpc_route(&dv, h->stream, s->gen, call.target, 0);
+	} else if (dsp_used) {
+		rpc_refuse(&dv, h->stream, s->gen);
+	} else {
+		/* rpc_route's @dispvm branch after dispvm_for_call made
+		 * disp7 (route_to: it boots, the call waits). */
+		dsp_used = 1;
+		snprintf(dsp.made_for, sizeof(dsp.made_for), "%s", dv.name);
+		s->peer = &dsp;
+		s->peer_id = 0;
+	}
 	return 1;
 }
 
@@ -713,26 +904,30 @@ static int daemon_gets(const struct bh_frame_hdr *h, const uint8_t *payload)
 	int legit = frame_is_legit(h, payload);
 	size_t before = bh_chan_pending(&dv.chan);
 	int r, call = h->type == BH_MSG_CALL;
+	/* An EXIT frame for a call's status, when the queue takes it. */
+	size_t status = BH_FRAME_HDR_LEN + 8;
 
 	if (call_allowed(h, payload)) {
 		struct qstream *s = qs_find(&dv, h->stream);
 
-		/* Joined at once with "work" (running), or ended with its
-		 * status out. */
+		/* Joined at once with "work" (running), waiting for disp7,
+		 * or ended with its status out (if it fit). */
 		r = 0;
-		if (s)
+		if (s && s->peer == &dsp)
+			CHECK(!s->peer_id && s->svc);
+		else if (s)
 			CHECK(s->peer == &tgt && s->peer_id && !s->svc);
 		else
-			CHECK(bh_chan_pending(&dv.chan) ==
-			      before + BH_FRAME_HDR_LEN + 8);
+			CHECK(bh_chan_pending(&dv.chan) == before + status ||
+			      bh_chan_pending(&dv.chan) == before);
 	} else {
 		r = dispvm_handle_agent_frame(&dv, h, payload);
 		/* A call the daemon took is refused at once: its status
-		 * out, no stream left. */
+		 * out (if it fit), no stream left. */
 		if (call && r == 0) {
 			CHECK(qs_find(&dv, h->stream) == NULL);
-			CHECK(bh_chan_pending(&dv.chan) ==
-			      before + BH_FRAME_HDR_LEN + 8);
+			CHECK(bh_chan_pending(&dv.chan) == before + status ||
+			      bh_chan_pending(&dv.chan) == before);
 		}
 	}
 	/* bh goes once its command runs (byte 0 bit 3). */
@@ -754,11 +949,18 @@ static int daemon_gets(const struct bh_frame_hdr *h, const uint8_t *payload)
 	return 0;
 }
 
-/* After each write has been read: one round of the peers, if any. */
+/* After each write has been read: the round ends (grants go out), disp7
+ * lives on, a deaf guest's queue may fill up, and the peers run. */
 static void after_read(int peers)
 {
+	if (guest_deaf && dv.state != DV_BOOTING && fuzz_rnd() % 2)
+		fill_guest_queue();
+	dsp_lives();
 	if (peers)
 		peers_run();
+	else
+		daemon_round();
+	check_invariants();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -774,9 +976,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 2)
 		return 0;
 	fuzz_seed(data);
-	setup(data[0]);
+	setup(data[0], data[1]);
 	/* The peers (bit 4) run during the prefix too. */
 	fuzz_feed_input(&guest, prefixes, data, size, 1);
+	/* The guest has said all it says; the host goes on a while. */
+	for (unsigned i = 0; i < 16; i++)
+		after_read(data[0] & 16);
 	teardown();
 	return 0;
 }

@@ -25,7 +25,9 @@ HELLO, EXEC, STDIN, STDOUT, STDERR, CREDIT, EXIT, POWEROFF = range(1, 9)
 RESUME = 11
 RESUME_WARM = 1
 EXIT_CODE, EXIT_SIGNAL, EXIT_NOSTART = 0, 1, 2
-PROTO_VERSION = 1
+PROTO_VERSION = 2
+CALL = 9
+GUEST_BIT = 0x80000000
 
 
 def frame(kind, stream, payload=b""):
@@ -62,6 +64,7 @@ def exit_frame(stream, kind, value):
 # Flags bytes of the channel targets.
 HOST_PEERS = 0x10      # well-behaved bh and guest around the daemon
 HOST_NO_CLIENT = 0x08  # bh has gone
+HOST_GUEST_DEAF = 0x80  # seed byte: the guest never reads its queue
 AGENT_DISPOSABLE = 0x08
 AGENT_EXITS = 0x10
 # Bits 5-7 of the flags byte: what the target sends before the input.
@@ -101,6 +104,40 @@ def host_seeds():
         "credit-spent-peers": bytes([HOST_CREDIT_0 | HOST_PEERS | 2, 8])
         + frame(STDERR, 1, b"more after credit came back")
         + exit_frame(1, EXIT_CODE, 1),
+    }
+
+
+def call(cid, target, service):
+    return frame(CALL, GUEST_BIT | cid,
+                 target.encode() + b"\0" + service.encode() + b"\0")
+
+
+def host_call_seeds():
+    # Small output frames on the job's stream: each write is a round of
+    # the peers, in which disp7 may boot and a deaf guest's queue fill.
+    rounds = frame(STDOUT, 1, b"r") * 64
+    return {
+        "call-one": bytes([HOST_PEERS, 11]) + hello()
+        + call(1, "work", "qubes.Echo")
+        + frame(STDIN, GUEST_BIT | 1, b"ping\n")
+        + frame(STDIN, GUEST_BIT | 1) + rounds,
+        "call-many": bytes([HOST_PEERS | 2, 12]) + hello()
+        + b"".join(call(i, "work", "qubes.Echo") for i in range(1, 40))
+        + rounds,
+        "call-refused": bytes([HOST_PEERS, 13]) + hello()
+        + call(1, "dom0", "qubes.Echo") + call(2, "nosuch", "a") + rounds,
+        "call-dispvm": bytes([HOST_PEERS | 1, 14]) + hello()
+        + call(1, "@dispvm", "qubes.OpenInVM")
+        + call(2, "@dispvm", "qubes.OpenInVM") + rounds,
+        # Issue 11, attack 1: a guest that reads nothing calls @dispvm,
+        # and its queue is full when the disposable is ready.
+        "call-dispvm-deaf": bytes([HOST_PEERS, HOST_GUEST_DEAF | 2])
+        + hello() + call(1, "@dispvm", "qubes.OpenInVM") + rounds * 4,
+        # ... having flooded malformed calls, each answered with a status
+        # it does not read.
+        "call-flood-deaf": bytes([HOST_PEERS, HOST_GUEST_DEAF | 6]) + hello()
+        + b"".join(frame(CALL, GUEST_BIT | i, b"x") for i in range(1, 4000))
+        + call(5000, "@dispvm", "qubes.OpenInVM") + rounds * 4,
     }
 
 
@@ -261,7 +298,7 @@ def openinvm_reply_seeds():
 
 
 TARGETS = {
-    "fuzz_host_frames": host_seeds,
+    "fuzz_host_frames": lambda: {**host_seeds(), **host_call_seeds()},
     "fuzz_agent_frames": agent_seeds,
     "fuzz_exec_req": exec_req_seeds,
     "fuzz_qmp_line": qmp_seeds,
