@@ -746,7 +746,7 @@ static int check_create(struct store *s, struct qube_info *q,
 	size_t i, j;
 	int r;
 
-	if (qube_name_check(q->name, why, sizeof(why)))
+	if (qube_name_check_new(q->name, why, sizeof(why)))
 		return fail(err, cap, -EINVAL, "%s", why);
 	if (qube_class_parse(cls, &q->cls))
 		return fail(err, cap, -EINVAL,

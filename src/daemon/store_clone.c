@@ -112,7 +112,7 @@ int store_qube_clone(struct store *s, const char *src, const char *dst,
 	int64_t id, other;
 	int r;
 
-	r = qube_name_check(dst, err, cap);
+	r = qube_name_check_new(dst, err, cap);
 	if (r < 0)
 		return r;
 	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)

@@ -412,6 +412,23 @@ test_run_refusals_and_default_user() {
 	bha remove -y runq
 }
 
+# Attack: a user-made qube named like a disposable (dispN) is taken for
+# the disposable of that name by policy, tags, BH_REMOTE_QUBE and asks.
+# dispN is kept for disposables: create and clone refuse it, and say
+# what to do (issue 11, point 6).
+test_disposable_names_collide() {
+	local msg="kept for disposables; choose another name"
+	expect_fail 2 "$msg" create -t minimal -l red disp42 || return 1
+	expect_fail 2 "$msg" create --class StandaloneVM -l red DISP7 || return 1
+	bha create -t minimal -l red dvmsrc || return 1
+	bha prefs dvmsrc template_for_dispvms True || return 1
+	expect_fail 2 "$msg" create --class DispVM -t dvmsrc -l red disp9 || return 1
+	expect_fail 2 "$msg" clone dvmsrc disp42 || return 1
+	[ ! -e "$(state)/qubes/disp42" ] || { echo "disp42 folder made"; return 1; }
+	bha clone dvmsrc disp42x || return 1
+	bha remove -y dvmsrc disp42x
+}
+
 test_console_of_halted_qube() {
 	bha create -t minimal -l red conq || return 1
 	expect_fail 3 "qube conq is not running" console conq || return 1
@@ -457,6 +474,7 @@ run_test test_man_pages
 run_test test_log_shows_daemon_start
 run_test test_events_add_delete
 run_test test_console_of_halted_qube
+run_test test_disposable_names_collide
 run_test test_run_refusals_and_default_user
 
 echo "admin: $passed passed, $failed failed, $skipped skipped"

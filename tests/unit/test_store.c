@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "daemon/store.h"
+#include "daemon/store_clone.h"
 #include "lib/util.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -425,6 +426,37 @@ static void test_duplicate_name(void **state)
 			 0);
 	assert_int_equal(q.cls, QC_APP);
 	assert_string_equal(q.label, "blue");
+}
+
+/* Attack: a halted qube named like a disposable (disp42) is confused
+ * with the disposable of that name by policy, tags and asks. Creating or
+ * cloning to such a name is refused and writes nothing. */
+static void test_disposable_names_collide(void **state)
+{
+	struct fx *f = *state;
+	long long before;
+
+	populate(f);
+	before = rows(f);
+	assert_int_equal(store_qube_create(f->s, "disp42", "AppVM",
+					   "debian-12", "red", NULL, 0,
+					   f->err, sizeof(f->err)),
+			 -EINVAL);
+	assert_non_null(strstr(f->err, "kept for disposables"));
+	assert_int_equal(store_qube_create(f->s, "disp7", "StandaloneVM",
+					   NULL, "red", NULL, 0, f->err,
+					   sizeof(f->err)),
+			 -EINVAL);
+	assert_int_equal(store_qube_clone(f->s, "work", "disp42", f->err,
+					  sizeof(f->err)),
+			 -EINVAL);
+	assert_non_null(strstr(f->err, "kept for disposables"));
+	assert_int_equal(rows(f), before);
+	/* Names that merely start with disp are a user's to take. */
+	create_ok(f, "display", "AppVM", "debian-12", "red");
+	assert_int_equal(store_qube_clone(f->s, "work", "disp42b", f->err,
+					  sizeof(f->err)),
+			 0);
 }
 
 static void test_missing_template(void **state)
@@ -1341,6 +1373,7 @@ int main(void)
 		T(test_create_list_remove),
 		T(test_get_invalid_name),
 		T(test_duplicate_name),
+		T(test_disposable_names_collide),
 		T(test_missing_template),
 		T(test_bad_create_writes_nothing),
 		T(test_create_with_props),
