@@ -429,6 +429,23 @@ test_disposable_names_collide() {
 	bha remove -y dvmsrc disp42x
 }
 
+# Attack: a connection subscribed to admin.Events still had admin.vm.Start,
+# Kill and Pause served. Every call after the subscription is refused,
+# with an error, and nothing starts (issue 11, point 7d).
+test_events_subscriber_makes_calls() {
+	local sock=$root/run/bulkhead/admin.sock out m
+	bha create -t minimal -l red evsub || return 1
+	for m in admin.vm.Start admin.vm.Kill admin.vm.Pause admin.vm.List; do
+		out=$(python3 "$here/events-then-call.py" "$sock" "$m" evsub) || { echo "$out"; return 1; }
+		expect_contains "$m after admin.Events" "$out" \
+			"error 2 this connection receives events (admin.Events) and takes no more calls" ||
+			{ bha kill evsub >/dev/null 2>&1; return 1; }
+	done
+	expect_eq "state" "$(bha ls evsub | tail -n 1 | awk '{ print $2 }')" Halted || return 1
+	pgrep -f "[q]emu.*evsub" >/dev/null && { echo "a QEMU runs for evsub"; return 1; }
+	bha remove -y evsub
+}
+
 test_console_of_halted_qube() {
 	bha create -t minimal -l red conq || return 1
 	expect_fail 3 "qube conq is not running" console conq || return 1
@@ -475,6 +492,7 @@ run_test test_log_shows_daemon_start
 run_test test_events_add_delete
 run_test test_console_of_halted_qube
 run_test test_disposable_names_collide
+run_test test_events_subscriber_makes_calls
 run_test test_run_refusals_and_default_user
 
 echo "admin: $passed passed, $failed failed, $skipped skipped"
