@@ -210,7 +210,7 @@ int cmd_run(int argc, char **argv)
 			cli_err("run: '%s' is not a qube name or '%s' not "
 				"SERVICE[+ARG] (a service is "
 				"[A-Za-z0-9._-]+, its argument "
-				"[A-Za-z0-9+._-]*)",
+				"[A-Za-z0-9+._-]* not starting with -)",
 				qube, service);
 			return BH_EXIT_USAGE;
 		}

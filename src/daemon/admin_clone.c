@@ -76,7 +76,7 @@ unsigned admin_vm_clone(const struct admin_req *q, struct admin_reply *r)
 	if (src.cls == QC_DISP)
 		return reply_fail(r, BH_ADMIN_INVALID,
 				  "a disposable qube cannot be cloned");
-	if ((e = qube_name_check(q->arg, err, sizeof(err))))
+	if ((e = qube_name_check_new(q->arg, err, sizeof(err))))
 		return reply_store_err(r, e, err, BH_ADMIN_INVALID);
 	if (!store_qube_get(q->s, q->arg, &other, err, sizeof(err)))
 		return reply_fail(r, BH_ADMIN_REFUSED,

@@ -280,12 +280,6 @@ int admin_runtime_dispatch(struct daemon *d, struct client *c,
 {
 	struct bh_admin_call call;
 
-	if (c->subscriber) {
-		client_error(c, BH_ADMIN_INVALID,
-			     "this connection receives events; it takes no "
-			     "more calls");
-		return 1;
-	}
 	if (bh_admin_call_parse(payload, len, &call) < 0)
 		return 0;
 	if (!strcmp(call.method, "admin.vm.Console"))

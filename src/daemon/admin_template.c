@@ -219,7 +219,7 @@ static unsigned import(const struct admin_req *q, struct admin_reply *r,
 		return reply_fail(r, BH_ADMIN_INVALID,
 				  "an imported template has no source "
 				  "template; give no ARG with import=");
-	if ((e = qube_name_check(q->dest, err, sizeof(err))))
+	if ((e = qube_name_check_new(q->dest, err, sizeof(err))))
 		return reply_store_err(r, e, err, BH_ADMIN_INVALID);
 	if (!staging_name_ok(q->dest, untrusted_import))
 		return reply_fail(r, BH_ADMIN_INVALID,

@@ -187,7 +187,7 @@ static unsigned create(const struct admin_req *q, struct admin_reply *r,
 	st = parse_create_body(body, &label, props, &n, r);
 	/* Cheap refusals before a copy of gigabytes; the store checks
 	 * everything again in its transaction. */
-	if (st == 0 && (e = qube_name_check(q->dest, err, sizeof(err))))
+	if (st == 0 && (e = qube_name_check_new(q->dest, err, sizeof(err))))
 		st = reply_store_err(r, e, err, BH_ADMIN_INVALID);
 	if (st == 0 && !store_qube_get(q->s, q->dest, &exists, err,
 				       sizeof(err)))

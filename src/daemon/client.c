@@ -89,6 +89,16 @@ static void handle_frame(struct client *c, const struct bh_frame_hdr *h,
 
 	if (c->closing)
 		return;
+	/* A subscriber only reads events: every call after admin.Events,
+	 * whatever its kind (admin.vm.Start, a run request ...), is refused
+	 * here, before any dispatcher sees it. */
+	if (c->subscriber) {
+		client_error(c, BH_ADMIN_INVALID,
+			     "this connection receives events (admin.Events) "
+			     "and takes no more calls; make them on another "
+			     "connection");
+		return;
+	}
 	if (h->type == BH_MSG_RUN_DISPVM && !c->dv) {
 		if (bh_exec_req_parse(payload, h->len, &req) < 0) {
 			client_error(c, BH_EXIT_USAGE,

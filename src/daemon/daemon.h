@@ -9,6 +9,7 @@
 #include "daemon/engine.h"
 #include "daemon/guest_files.h"
 #include "daemon/qmp.h"
+#include "daemon/store.h"
 #include "lib/paths.h"
 #include "proto/chan.h"
 #include "proto/credit.h"
@@ -18,6 +19,9 @@
  * ids are DISPVM_JAIL_ID_BASE + N, above any persistent qube's id. */
 #define DISPVM_MAX_NO 9999
 #define DISPVM_JAIL_ID_BASE 50000
+_Static_assert(DISPVM_JAIL_ID_BASE == STORE_QUBE_ID_LIMIT,
+	       "persistent qubes' ids (store.h) end where disposables' "
+	       "jail ids begin");
 /* A disposable's memory; enough for busybox and small tools. */
 #define DISPVM_MEMORY_MB 256
 #define DISPVM_VCPUS 1

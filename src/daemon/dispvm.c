@@ -118,15 +118,20 @@ static void dv_destroy(struct dispvm *dv)
 }
 
 /* Disposables are named dispN, N random in 1..DISPVM_MAX_NO as in Qubes;
- * N also picks the jail uid. */
+ * N also picks the jail uid. The name is one no running qube has and no
+ * record in the store has either: users cannot make such names
+ * (qube_name_check_new), but a database written before that rule may
+ * hold one, and policy, tags and asks would take the two for one. */
 static int pick_name(struct daemon *d, char *out, size_t cap, unsigned *no)
 {
 	int tries;
 
 	for (tries = 0; tries < 100; tries++) {
+		char err[STORE_ERR_MAX];
+		struct qube_info q;
 		unsigned int n;
 		struct dispvm *o;
-		int used = 0;
+		int used = 0, e;
 
 		if (getrandom(&n, sizeof(n), 0) != sizeof(n))
 			return -EIO;
@@ -134,8 +139,17 @@ static int pick_name(struct daemon *d, char *out, size_t cap, unsigned *no)
 		snprintf(out, cap, "disp%u", *no);
 		for (o = d->dispvms; o; o = o->next)
 			used |= !strcmp(o->name, out);
-		if (!used)
+		if (used)
+			continue;
+		if (!d->store)
 			return 0;
+		e = store_qube_get(d->store, out, &q, err, sizeof(err));
+		if (e == -ENOENT)
+			return 0;
+		if (e < 0) {
+			LOG_WARN("cannot name a disposable: %s", err);
+			return e;
+		}
 	}
 	return -EBUSY;
 }
@@ -444,10 +458,10 @@ struct dispvm *dispvm_new(struct daemon *d, const char *dvm, int pooled,
 		return NULL;
 	}
 	dv->pooled = pooled;
-	if (pick_name(d, dv->name, sizeof(dv->name), &dv->jail_no) < 0) {
+	r = pick_name(d, dv->name, sizeof(dv->name), &dv->jail_no);
+	if (r < 0) {
 		*code = BH_EXIT_FAILURE;
-		snprintf(err, cap, "cannot name a new qube: %s",
-			 strerror(errno));
+		snprintf(err, cap, "cannot name a new qube: %s", strerror(-r));
 		free(dv);
 		return NULL;
 	}

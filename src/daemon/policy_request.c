@@ -138,6 +138,10 @@ int policy_prepare(const struct policy_system *sys,
 	if (blen(untrusted_arg, POLICY_ARG_MAX) > POLICY_ARG_MAX ||
 	    check_charset(untrusted_arg, arg_char))
 		return fail(err, err_cap, "the service argument is not valid");
+	/* The service would take it for an option (proto/rpc_req.h). */
+	if (untrusted_arg[0] == '-')
+		return fail(err, err_cap,
+			    "the service argument starts with -");
 	/* Checked: from here on they are a service name and an argument. */
 	call->source = req->source;
 	call->service = untrusted_svc;
@@ -166,7 +170,7 @@ int policy_split_call(const char *untrusted_call, char *service,
 	memcpy(arg, plus ? plus + 1 : "", plus ? n - s - 1 : 0);
 	arg[plus ? n - s - 1 : 0] = '\0';
 	if (check_charset(service, svc_char) || check_charset(arg, arg_char) ||
-	    strlen(arg) > POLICY_ARG_MAX) {
+	    strlen(arg) > POLICY_ARG_MAX || arg[0] == '-') {
 		service[0] = arg[0] = '\0';
 		return -EINVAL;
 	}

@@ -61,3 +61,28 @@ int qube_name_check(const char *untrusted_name, char *err, size_t cap)
 		return fail(err, cap, "names ending in -dm are reserved");
 	return 0;
 }
+
+int qube_name_is_disposable(const char *name)
+{
+	size_t i;
+
+	if (!name || strncasecmp(name, "disp", 4) || !name[4])
+		return 0;
+	for (i = 4; name[i]; i++)
+		if (name[i] < '0' || name[i] > '9')
+			return 0;
+	return 1;
+}
+
+int qube_name_check_new(const char *untrusted_name, char *err, size_t cap)
+{
+	int r = qube_name_check(untrusted_name, err, cap);
+
+	if (r < 0)
+		return r;
+	if (qube_name_is_disposable(untrusted_name))
+		return fail(err, cap,
+			    "names of the form dispN (disp and digits) are "
+			    "kept for disposables; choose another name");
+	return 0;
+}

@@ -16,4 +16,16 @@
  * name: it may hold bytes that act on a terminal. */
 int qube_name_check(const char *untrusted_name, char *err, size_t cap);
 
+/* 1 when name has the form disposables are given, "disp" and digits
+ * (compared without case, as the reserved words are), else 0. */
+int qube_name_is_disposable(const char *name);
+
+/* qube_name_check, plus the rule for a name a user gives a new qube (at
+ * create, clone or import): disp followed by digits is kept for the
+ * disposables bulkheadd names itself, as Qubes keeps it for DispVMs, so
+ * that policy, tags, BH_REMOTE_QUBE and asks never take one qube for
+ * another. Names that only refer to a qube (policy, calls) use
+ * qube_name_check: a disposable is one of them. */
+int qube_name_check_new(const char *untrusted_name, char *err, size_t cap);
+
 #endif

@@ -248,7 +248,9 @@ int rpc_call_opened(struct dispvm *dv, uint32_t id,
 		return 0;
 	}
 	if (bh_call_req_parse(untrusted_payload, len, &call) < 0) {
-		LOG_WARN("%s: malformed call request refused", dv->name);
+		LOG_WARN("%s: malformed call request refused (bad target, "
+			 "service, or an argument that starts with -)",
+			 dv->name);
 		qs_end_call(dv, s, BH_EXIT_REFUSED, 0);
 		return 0;
 	}
@@ -355,7 +357,8 @@ void rpc_run_service(struct daemon *d, struct client *c,
 	    (f[2][0] && !bh_rpc_user_ok(f[2], strlen(f[2])))) {
 		client_error(c, BH_EXIT_USAGE,
 			     "malformed service request (a qube name, "
-			     "SERVICE[+ARG] and a user name are expected)");
+			     "SERVICE[+ARG] and a user name are expected; "
+			     "ARG does not start with -)");
 		return;
 	}
 	c->svc = calloc(1, sizeof(*c->svc));

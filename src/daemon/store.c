@@ -10,6 +10,9 @@
 #include <unistd.h>
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define ID_LIMIT STR(STORE_QUBE_ID_LIMIT)
 
 struct store {
 	sqlite3 *db;
@@ -54,6 +57,39 @@ static const char *const migrations[] = {
 	"CREATE TABLE global_prefs ("
 	" name TEXT PRIMARY KEY,"
 	" value TEXT NOT NULL);",
+	/* 2: ids were SQLite rowids, which grow past STORE_QUBE_ID_LIMIT
+	 * into the disposables' jail ids; they are now chosen below it.
+	 * Qubes with an id out of range get the smallest free ones, and
+	 * every reference follows (foreign keys checked at the commit).
+	 * With no id left the migration fails, naming the check. */
+	"PRAGMA defer_foreign_keys = ON;"
+	"CREATE TEMP TABLE renumber AS"
+	" WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+	"  WHERE i < " ID_LIMIT " - 1),"
+	" free_ids(i, k) AS (SELECT i, row_number() OVER (ORDER BY i) FROM n"
+	"  WHERE i NOT IN (SELECT id FROM qubes)),"
+	" out_of_range(id, k) AS (SELECT id, row_number() OVER (ORDER BY id)"
+	"  FROM qubes WHERE id < 1 OR id >= " ID_LIMIT ")"
+	" SELECT out_of_range.id AS old, free_ids.i AS new"
+	" FROM out_of_range JOIN free_ids USING (k);"
+	"CREATE TEMP TABLE renumber_check (qubes_left_without_a_free_id"
+	" INTEGER CHECK (qubes_left_without_a_free_id = 0));"
+	"INSERT INTO renumber_check SELECT count(*) FROM qubes"
+	" WHERE (id < 1 OR id >= " ID_LIMIT ")"
+	" AND id NOT IN (SELECT old FROM renumber);"
+	"UPDATE qube_props SET qube_id = (SELECT new FROM renumber"
+	" WHERE old = qube_id) WHERE qube_id IN (SELECT old FROM renumber);"
+	"UPDATE features SET qube_id = (SELECT new FROM renumber"
+	" WHERE old = qube_id) WHERE qube_id IN (SELECT old FROM renumber);"
+	"UPDATE tags SET qube_id = (SELECT new FROM renumber"
+	" WHERE old = qube_id) WHERE qube_id IN (SELECT old FROM renumber);"
+	"UPDATE qubes SET template_id = (SELECT new FROM renumber"
+	" WHERE old = template_id)"
+	" WHERE template_id IN (SELECT old FROM renumber);"
+	"UPDATE qubes SET id = (SELECT new FROM renumber WHERE old = id)"
+	" WHERE id IN (SELECT old FROM renumber);"
+	"DROP TABLE temp.renumber;"
+	"DROP TABLE temp.renumber_check;",
 };
 _Static_assert(ARRAY_LEN(migrations) == STORE_SCHEMA_VERSION,
 	       "STORE_SCHEMA_VERSION must count the migrations");
@@ -425,6 +461,39 @@ void store_set_limits(struct store *s, const struct prop_limits *l)
 	s->limits = *l;
 }
 
+int store_new_qube_id(struct sqlite3 *db, int64_t *id, char *err,
+		      size_t cap)
+{
+	/* The smallest free id is 1 or one after a taken id. */
+	static const char sql[] =
+		"SELECT CASE"
+		" WHEN coalesce(max(id), 0) + 1 < " ID_LIMIT
+		"  AND coalesce(max(id), 0) >= 0 THEN coalesce(max(id), 0) + 1"
+		" WHEN NOT EXISTS (SELECT 1 FROM qubes WHERE id = 1) THEN 1"
+		" ELSE (SELECT min(q.id) + 1 FROM qubes q WHERE q.id >= 1 AND"
+		"  NOT EXISTS (SELECT 1 FROM qubes r WHERE r.id = q.id + 1))"
+		" END FROM qubes";
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return fail(err, cap, -EIO, "state database: prepare: %s",
+			    sqlite3_errmsg(db));
+	rc = sqlite3_step(st);
+	*id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return fail(err, cap, -EIO, "state database: step: %s",
+			    sqlite3_errmsg(db));
+	if (*id < 1 || *id >= STORE_QUBE_ID_LIMIT)
+		return fail(err, cap, -ENOSPC,
+			    "no qube id is free: every id from 1 to %d, the "
+			    "most bulkheadd can jail below the disposables' "
+			    "ids, is taken; remove qubes you no longer need",
+			    STORE_QUBE_ID_LIMIT - 1);
+	return 0;
+}
+
 struct sqlite3 *store_db(struct store *s)
 {
 	return s->db;
@@ -746,7 +815,7 @@ static int check_create(struct store *s, struct qube_info *q,
 	size_t i, j;
 	int r;
 
-	if (qube_name_check(q->name, why, sizeof(why)))
+	if (qube_name_check_new(q->name, why, sizeof(why)))
 		return fail(err, cap, -EINVAL, "%s", why);
 	if (qube_class_parse(cls, &q->cls))
 		return fail(err, cap, -EINVAL,
@@ -856,21 +925,25 @@ static int do_create(struct store *s, const char *name, const char *cls,
 		if (r < 0)
 			return r;
 	}
+	r = store_new_qube_id(s->db, &id, err, cap);
+	if (r < 0)
+		return r;
 	r = prep(s, &st,
-		 "INSERT INTO qubes (name, class, template_id, created) "
-		 "VALUES (?1, ?2, ?3, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
+		 "INSERT INTO qubes (id, name, class, template_id, created) "
+		 "VALUES (?4, ?1, ?2, ?3, "
+		 "strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
 		 err, cap);
 	if (r < 0)
 		return r;
 	if (bind_t(st, 1, q.name) || bind_t(st, 2, qube_class_name(q.cls)) ||
-	    (tmpl_c[0] ? bind_i(st, 3, t.id) : bind_t(st, 3, NULL)))
+	    (tmpl_c[0] ? bind_i(st, 3, t.id) : bind_t(st, 3, NULL)) ||
+	    bind_i(st, 4, id))
 		r = db_err(s, err, cap, "bind");
 	else
 		r = step(s, st, err, cap);
 	sqlite3_finalize(st);
 	if (r < 0)
 		return r;
-	id = sqlite3_last_insert_rowid(s->db);
 	r = insert_prop(s, id, "label", label_c, err, cap);
 	for (i = 0; r >= 0 && i < n; i++)
 		r = insert_prop(s, id, init[i].def->name, init[i].value, err,

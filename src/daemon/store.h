@@ -31,7 +31,12 @@
 #include "daemon/qube_name.h"
 
 /* Migrations this code knows; a database at a higher version is refused. */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
+/* A qube's id is its jail id (jail.h): 1 .. STORE_QUBE_ID_LIMIT - 1, so
+ * that it stays below the disposables' jail ids (DISPVM_JAIL_ID_BASE,
+ * daemon.h, checked equal there). Chosen by the store, never SQLite's
+ * rowid, which would grow into that range. */
+#define STORE_QUBE_ID_LIMIT 50000
 /* How long a statement waits for a lock held by another process (say, the
  * sqlite3 shell) before failing; the daemon is single-threaded, so keep it
  * short. */
@@ -80,6 +85,12 @@ void store_close(struct store *s);
 void store_set_limits(struct store *s, const struct prop_limits *l);
 /* The connection, for tests and diagnostics only. */
 struct sqlite3 *store_db(struct store *s);
+/* The id for a new qube, on db inside the caller's write transaction:
+ * the one after the highest while that is below STORE_QUBE_ID_LIMIT,
+ * else the smallest free one. -ENOSPC when every id is taken, -EIO on a
+ * SQLite error; each with a message. */
+int store_new_qube_id(struct sqlite3 *db, int64_t *id, char *err,
+		      size_t cap);
 
 /* ---- qubes ---- */
 

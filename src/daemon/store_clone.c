@@ -59,19 +59,29 @@ static int copy(sqlite3 *db, int64_t src_id, const char *dst, char *err,
 		"INSERT INTO tags (qube_id, tag) "
 		"SELECT ?2, tag FROM tags WHERE qube_id = ?1",
 	};
+	sqlite3_stmt *st;
 	int64_t dst_id;
 	size_t i;
 	int r;
 
-	r = run(db,
-		"INSERT INTO qubes (name, class, template_id, created) "
-		"SELECT ?2, class, template_id, "
-		"strftime('%Y-%m-%dT%H:%M:%SZ', 'now') FROM qubes "
-		"WHERE id = ?1",
-		src_id, 0, dst, err, cap);
+	r = store_new_qube_id(db, &dst_id, err, cap);
 	if (r < 0)
 		return r;
-	dst_id = sqlite3_last_insert_rowid(db);
+	if (sqlite3_prepare_v2(db,
+			       "INSERT INTO qubes (id, name, class, "
+			       "template_id, created) "
+			       "SELECT ?3, ?2, class, template_id, "
+			       "strftime('%Y-%m-%dT%H:%M:%SZ', 'now') "
+			       "FROM qubes WHERE id = ?1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_fail(db, err, cap, "prepare");
+	sqlite3_bind_int64(st, 1, src_id);
+	sqlite3_bind_text(st, 2, dst, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, dst_id);
+	r = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(db, err, cap, "copy");
+	sqlite3_finalize(st);
+	if (r < 0)
+		return r;
 	for (i = 0; r == 0 && i < sizeof(children) / sizeof(*children); i++)
 		r = run(db, children[i], src_id, dst_id, NULL, err, cap);
 	return r;
@@ -112,7 +122,7 @@ int store_qube_clone(struct store *s, const char *src, const char *dst,
 	int64_t id, other;
 	int r;
 
-	r = qube_name_check(dst, err, cap);
+	r = qube_name_check_new(dst, err, cap);
 	if (r < 0)
 		return r;
 	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)

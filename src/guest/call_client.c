@@ -37,7 +37,8 @@ int call_client_start(const char *prog, const char *target, const char *svc,
 	if (conn == -EINVAL) {
 		fprintf(stderr,
 			"%s: bad target '%s' or service '%s' (a service "
-			"is [A-Za-z0-9._-]+, its argument [A-Za-z0-9+._-]*)\n",
+			"is [A-Za-z0-9._-]+, its argument [A-Za-z0-9+._-]* "
+			"not starting with -)\n",
 			prog, target, svc);
 		return 2;
 	}

@@ -34,6 +34,11 @@ int bh_rpc_arg_ok(const char *s, size_t len)
 
 	if (len > BH_RPC_ARG_MAX)
 		return 0;
+	/* The service gets the argument as its argv[1]: one that began with
+	 * '-' would be an option to it (--help, -e ...), chosen by the
+	 * caller. */
+	if (len > 0 && s[0] == '-')
+		return 0;
 	for (i = 0; i < len; i++)
 		if (!is_alnum(s[i]) && s[i] != '+' && s[i] != '.' &&
 		    s[i] != '_' && s[i] != '-')

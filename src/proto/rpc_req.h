@@ -12,7 +12,8 @@
  *
  * Names follow Qubes: a service is [A-Za-z0-9._-]{1,64} starting with a
  * letter or digit (it becomes a file name in the target); an argument is
- * [A-Za-z0-9+._-]{0,255}; a target is a qube name, "dom0", "@adminvm",
+ * [A-Za-z0-9+._-]{0,255} and does not start with '-' (the service gets it
+ * as argv[1], where it would be an option); a target is a qube name, "dom0", "@adminvm",
  * "@default", "@dispvm" or "@dispvm:NAME"; a qube name is
  * [A-Za-z][A-Za-z0-9_.-]{0,30}; a user is [a-z_][a-z0-9_-]{0,31}. The
  * parsers check every byte and never trust a length they did not

@@ -412,6 +412,40 @@ test_run_refusals_and_default_user() {
 	bha remove -y runq
 }
 
+# Attack: a user-made qube named like a disposable (dispN) is taken for
+# the disposable of that name by policy, tags, BH_REMOTE_QUBE and asks.
+# dispN is kept for disposables: create and clone refuse it, and say
+# what to do (issue 11, point 6).
+test_disposable_names_collide() {
+	local msg="kept for disposables; choose another name"
+	expect_fail 2 "$msg" create -t minimal -l red disp42 || return 1
+	expect_fail 2 "$msg" create --class StandaloneVM -l red DISP7 || return 1
+	bha create -t minimal -l red dvmsrc || return 1
+	bha prefs dvmsrc template_for_dispvms True || return 1
+	expect_fail 2 "$msg" create --class DispVM -t dvmsrc -l red disp9 || return 1
+	expect_fail 2 "$msg" clone dvmsrc disp42 || return 1
+	[ ! -e "$(state)/qubes/disp42" ] || { echo "disp42 folder made"; return 1; }
+	bha clone dvmsrc disp42x || return 1
+	bha remove -y dvmsrc disp42x
+}
+
+# Attack: a connection subscribed to admin.Events still had admin.vm.Start,
+# Kill and Pause served. Every call after the subscription is refused,
+# with an error, and nothing starts (issue 11, point 7d).
+test_events_subscriber_makes_calls() {
+	local sock=$root/run/bulkhead/admin.sock out m
+	bha create -t minimal -l red evsub || return 1
+	for m in admin.vm.Start admin.vm.Kill admin.vm.Pause admin.vm.List; do
+		out=$(python3 "$here/events-then-call.py" "$sock" "$m" evsub) || { echo "$out"; return 1; }
+		expect_contains "$m after admin.Events" "$out" \
+			"error 2 this connection receives events (admin.Events) and takes no more calls" ||
+			{ bha kill evsub >/dev/null 2>&1; return 1; }
+	done
+	expect_eq "state" "$(bha ls evsub | tail -n 1 | awk '{ print $2 }')" Halted || return 1
+	pgrep -f "[q]emu.*evsub" >/dev/null && { echo "a QEMU runs for evsub"; return 1; }
+	bha remove -y evsub
+}
+
 test_console_of_halted_qube() {
 	bha create -t minimal -l red conq || return 1
 	expect_fail 3 "qube conq is not running" console conq || return 1
@@ -457,6 +491,8 @@ run_test test_man_pages
 run_test test_log_shows_daemon_start
 run_test test_events_add_delete
 run_test test_console_of_halted_qube
+run_test test_disposable_names_collide
+run_test test_events_subscriber_makes_calls
 run_test test_run_refusals_and_default_user
 
 echo "admin: $passed passed, $failed failed, $skipped skipped"

@@ -118,6 +118,45 @@ answer_status() {
 	awk -v id="$1" '$1 == "answer" && $2 == id { print $3 }' "$work/questions"
 }
 
+# ---------------------------------------------------------------- issue 11, points 6 and 7a
+
+# A caller's service argument that starts with '-' would reach the
+# service as its argv[1], an option of the caller's choosing. The daemon
+# refuses the call before the policy; a '-' further in still passes.
+test_dash_argument_becomes_option() {
+	local out
+	policy 'test.Echo * a b allow'
+	out=$(fq a call 21 b test.Echo+--help hi) || return 1
+	expect_contains "the call (refused)" "$out" "exit 3 0" || return 1
+	out=$(fq a call 22 b test.Echo+x--help hi) || return 1
+	expect_contains "the call with a later dash" "$out" "exit 0 0" || return 1
+	out=$(fq b ran)
+	case "$out" in
+	*"test.Echo+--help"*) echo "b ran test.Echo with --help: $out"; return 1 ;;
+	esac
+	expect_contains "b ran" "$out" "test.Echo+x--help from a" || return 1
+	in_newlog "a: malformed call request refused" ||
+		{ echo "no refusal in the log"; return 1; }
+}
+
+# Disposables are dispN. A record named dispN (a database from before the
+# name was kept for them) must never share its name with a new
+# disposable, or policy, tags and asks take one for the other: with every
+# dispN recorded, no disposable can be named, and none starts.
+test_disposable_names_collide() {
+	local db=$root/var/lib/bulkhead/bulkhead.db out rc
+	sqlite3 "$db" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1
+		FROM n WHERE i < 9999) INSERT INTO qubes (name, class)
+		SELECT 'disp' || i, 'StandaloneVM' FROM n" || return 1
+	out=$(timeout 60 bash -c 'bhh run --dispvm -- echo ran </dev/null' 2>&1); rc=$?
+	sqlite3 "$db" "DELETE FROM qubes WHERE name GLOB 'disp[0-9]*'" || return 1
+	[ "$rc" != 0 ] || { echo "a disposable ran under a recorded name: $out"; return 1; }
+	expect_contains "bh run --dispvm" "$out" "cannot name a new qube" || return 1
+	[ "$(fq b echo alive)" = alive ] || { echo "b does not answer"; return 1; }
+	# The names free again, a disposable runs.
+	expect_eq "after" "$(timeout 60 bash -c 'bhh run --dispvm -- echo ran </dev/null')" ran
+}
+
 # ---------------------------------------------------------------- point 1
 
 # A caller that stops reading fills its own queue with the refusals of a
@@ -354,6 +393,8 @@ setup_out=$(
 }
 daemon0=$(daemon_pid)
 
+run_test test_dash_argument_becomes_option
+run_test test_disposable_names_collide
 run_test test_stale_ask_allow_reroutes_other_call
 run_test test_stale_ask_deny_ends_joined_call
 run_test test_caller_gone_cancels_its_asks

@@ -877,6 +877,10 @@ static void test_split_call(void **state)
 	assert_int_equal(policy_split_call("a+\x1b[31m", svc, sizeof(svc),
 					   arg, sizeof(arg)),
 			 -EINVAL);
+	/* An argument the service would take for an option. */
+	assert_int_equal(policy_split_call("a.B+--help", svc, sizeof(svc),
+					   arg, sizeof(arg)),
+			 -EINVAL);
 	memset(longarg, 'x', sizeof(longarg) - 1);
 	longarg[sizeof(longarg) - 1] = '\0';
 	longarg[1] = '+';

@@ -124,7 +124,9 @@ static void test_arg_ok_table(void **state)
 		{ S("a+b"), 1 },
 		{ S("+leading"), 1 },
 		{ S(".dot"), 1 },
-		{ S("-dash"), 1 },
+		{ S("-dash"), 0 }, /* an option to the service */
+		{ S("-"), 0 },
+		{ S("a-dash"), 1 },
 		{ S("_u"), 1 },
 		{ S(".."), 1 }, /* safe: never a path of its own */
 		{ S("Work-VM_1.2+x"), 1 },
@@ -383,7 +385,7 @@ static void test_service_every_byte(void **state)
 
 static void test_arg_every_byte(void **state)
 {
-	every_byte(bh_rpc_arg_ok, "arg_ok", LOWER UPPER DIGIT "+._-",
+	every_byte(bh_rpc_arg_ok, "arg_ok", LOWER UPPER DIGIT "+._",
 		   LOWER UPPER DIGIT "+._-", "ab");
 }
 
@@ -854,6 +856,35 @@ static void expect_svc_refused(const void *buf, size_t len)
 		fail_msg("service request of %zu bytes not refused", len);
 }
 
+/* Attack: a caller's argument that starts with '-' reaches the service
+ * as its argv[1], where it is an option (--help, -e CMD ...). Refused
+ * wherever an argument is checked: the split bh and bh-call make, the
+ * call request the daemon parses from a qube, and the service request
+ * the agent parses. A '-' later in the argument is still allowed. */
+static void test_dash_argument_becomes_option(void **state)
+{
+	struct bh_call_req c;
+	struct bh_service_req r;
+	uint8_t buf[256];
+
+	expect_split_refused("svc+-x");
+	expect_split_refused("svc+--help");
+	expect_split_refused("svc+-");
+	expect_split("svc+a-x", "svc", 1, "a-x");
+	expect_split("svc++-x", "svc", 1, "+-x");
+	assert_int_equal(bh_call_req_encode(buf, sizeof(buf), "work",
+					    "svc+--help"),
+			 -EINVAL);
+	expect_call_refused(S("work\0svc+-x\0"));
+	expect_call_refused(S("work\0svc+--help\0"));
+	assert_int_equal(call_parse_copy(S("work\0svc+x-\0"), &c), 0);
+	expect_svc_encode_refused("svc", "-x", "work", "");
+	expect_svc_refused(S("svc\0--help\0work\0\0"));
+	assert_int_equal(svc_parse_copy(S("svc\0x--help\0work\0\0"), &r),
+			 0);
+	assert_string_equal(r.arg, "x--help");
+}
+
 static void test_service_parse(void **state)
 {
 	struct bh_service_req r;
@@ -960,6 +991,7 @@ int main(void)
 		cmocka_unit_test(test_target_every_byte),
 		cmocka_unit_test(test_user_every_byte),
 		cmocka_unit_test(test_dispvm_every_byte),
+		cmocka_unit_test(test_dash_argument_becomes_option),
 		cmocka_unit_test(test_split_service),
 		cmocka_unit_test(test_split_service_lengths),
 		cmocka_unit_test(test_call_round_trip),

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "daemon/store.h"
+#include "daemon/store_clone.h"
 #include "lib/util.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -425,6 +426,183 @@ static void test_duplicate_name(void **state)
 			 0);
 	assert_int_equal(q.cls, QC_APP);
 	assert_string_equal(q.label, "blue");
+}
+
+/* Attack: a halted qube named like a disposable (disp42) is confused
+ * with the disposable of that name by policy, tags and asks. Creating or
+ * cloning to such a name is refused and writes nothing. */
+static void test_disposable_names_collide(void **state)
+{
+	struct fx *f = *state;
+	long long before;
+
+	populate(f);
+	before = rows(f);
+	assert_int_equal(store_qube_create(f->s, "disp42", "AppVM",
+					   "debian-12", "red", NULL, 0,
+					   f->err, sizeof(f->err)),
+			 -EINVAL);
+	assert_non_null(strstr(f->err, "kept for disposables"));
+	assert_int_equal(store_qube_create(f->s, "disp7", "StandaloneVM",
+					   NULL, "red", NULL, 0, f->err,
+					   sizeof(f->err)),
+			 -EINVAL);
+	assert_int_equal(store_qube_clone(f->s, "work", "disp42", f->err,
+					  sizeof(f->err)),
+			 -EINVAL);
+	assert_non_null(strstr(f->err, "kept for disposables"));
+	assert_int_equal(rows(f), before);
+	/* Names that merely start with disp are a user's to take. */
+	create_ok(f, "display", "AppVM", "debian-12", "red");
+	assert_int_equal(store_qube_clone(f->s, "work", "disp42b", f->err,
+					  sizeof(f->err)),
+			 0);
+}
+
+/* ---- qube ids: jail ids below the disposables' ---- */
+
+static void exec_ok(struct fx *f, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(store_db(f->s), sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg ? msg : "?");
+}
+
+static int64_t id_of(struct fx *f, const char *name)
+{
+	struct qube_info q;
+
+	if (store_qube_get(f->s, name, &q, f->err, sizeof(f->err)))
+		fail_msg("get %s: %s", name, f->err);
+	return q.id;
+}
+
+/* Attack: ids were SQLite rowids (the highest + 1), so a database whose
+ * highest id reached the disposables' base gave the next qube the jail
+ * id (and uid) of disposable disp1. Ids stay below the base, whatever
+ * the highest is and however many creates, removes and clones ran. */
+static void test_ids_grow_into_disposables_range(void **state)
+{
+	struct fx *f = *state;
+	char name[32];
+	int i;
+
+	populate(f);
+	/* The highest possible id is taken (an old rowid, say). */
+	exec_ok(f, "INSERT INTO qubes (id, name, class) VALUES (49999, "
+		   "'high', 'StandaloneVM')");
+	for (i = 0; i < 200; i++) {
+		snprintf(name, sizeof(name), "cycle%d", i % 7);
+		create_ok(f, name, "AppVM", "debian-12", "red");
+		assert_in_range(id_of(f, name), 1, STORE_QUBE_ID_LIMIT - 1);
+		if (i % 7 == 6)
+			for (int j = 0; j < 7; j++) {
+				snprintf(name, sizeof(name), "cycle%d", j);
+				assert_int_equal(store_qube_remove(f->s, name,
+								   f->err,
+								   sizeof(f->err)),
+						 0);
+			}
+	}
+	assert_int_equal(store_qube_clone(f->s, "work", "work2", f->err,
+					  sizeof(f->err)),
+			 0);
+	assert_in_range(id_of(f, "work2"), 1, STORE_QUBE_ID_LIMIT - 1);
+	/* Below the highest, the smallest free: 5 follows the four of
+	 * populate() (ids 1 to 4). */
+	assert_int_equal(id_of(f, "cycle0"), 5);
+	assert_int_equal(q_int(f, "SELECT count(*) FROM qubes WHERE id >= "
+				  "50000 OR id < 1"),
+			 0);
+}
+
+/* Every id taken: create and clone are refused with what to do, and
+ * write nothing. */
+static void test_ids_exhausted(void **state)
+{
+	struct fx *f = *state;
+	long long before;
+
+	exec_ok(f, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 "
+		   "FROM n WHERE i < 49999) INSERT INTO qubes (id, name, "
+		   "class) SELECT i, 'q' || i, 'StandaloneVM' FROM n");
+	before = rows(f);
+	assert_int_equal(store_qube_create(f->s, "more", "StandaloneVM", NULL,
+					   "red", NULL, 0, f->err,
+					   sizeof(f->err)),
+			 -ENOSPC);
+	assert_non_null(strstr(f->err, "no qube id is free"));
+	assert_non_null(strstr(f->err, "remove qubes"));
+	assert_int_equal(store_qube_clone(f->s, "q7", "more", f->err,
+					  sizeof(f->err)),
+			 -ENOSPC);
+	assert_int_equal(rows(f), before);
+	/* One removed, one made: it takes that id. */
+	assert_int_equal(store_qube_remove(f->s, "q1234", f->err,
+					   sizeof(f->err)),
+			 0);
+	create_ok(f, "more", "StandaloneVM", NULL, "red");
+	assert_int_equal(id_of(f, "more"), 1234);
+}
+
+/* A database from schema 1 whose ids reached the disposables' range:
+ * the migration gives those qubes free ids below it, and their
+ * properties, features, tags and the qubes based on them follow. */
+static void test_migration_renumbers_high_ids(void **state)
+{
+	struct fx *f = *state;
+	struct qube_info q;
+	sqlite3 *db;
+
+	populate(f);
+	exec_ok(f, "INSERT INTO qubes (id, name, class) VALUES (60001, "
+		   "'hightmpl', 'TemplateVM');"
+		   "INSERT INTO qubes (id, name, class, template_id) VALUES "
+		   "(50000, 'child', 'AppVM', 60001);"
+		   "INSERT INTO qube_props VALUES (60001, 'label', 'green');"
+		   "INSERT INTO qube_props VALUES (50000, 'label', 'red');"
+		   "INSERT INTO qube_props VALUES (50000, 'memory', '512');"
+		   "INSERT INTO features VALUES (50000, 'k', 'v');"
+		   "INSERT INTO tags VALUES (60001, 't1');");
+	store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "UPDATE schema_version SET "
+					  "version = 1",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(fx_open(f), 0);
+	assert_int_equal(q_int(f, "SELECT version FROM schema_version"),
+			 STORE_SCHEMA_VERSION);
+	assert_int_equal(q_int(f, "SELECT count(*) FROM qubes WHERE id >= "
+				  "50000 OR id < 1"),
+			 0);
+	/* The free ids after populate's 1..4, in order of the old ids. */
+	assert_int_equal(id_of(f, "child"), 5);
+	assert_int_equal(id_of(f, "hightmpl"), 6);
+	assert_int_equal(store_qube_get(f->s, "child", &q, f->err,
+					sizeof(f->err)),
+			 0);
+	assert_string_equal(q.template_name, "hightmpl");
+	assert_string_equal(q.label, "red");
+	assert_string_equal(prop(f, "child", "memory"), "512");
+	assert_int_equal(q_int(f, "SELECT count(*) FROM features WHERE "
+				  "qube_id = 5 AND key = 'k'"),
+			 1);
+	assert_int_equal(q_int(f, "SELECT count(*) FROM tags WHERE "
+				  "qube_id = 6 AND tag = 't1'"),
+			 1);
+	assert_int_equal(q_int(f, "SELECT count(*) FROM qube_props WHERE "
+				  "qube_id >= 50000"),
+			 0);
+	assert_int_equal(q_int(f, "SELECT count(*) FROM "
+				  "pragma_foreign_key_check"),
+			 0);
+	/* The next qube is below the range too. */
+	create_ok(f, "after", "AppVM", "debian-12", "red");
+	assert_int_equal(id_of(f, "after"), 7);
 }
 
 static void test_missing_template(void **state)
@@ -1341,6 +1519,10 @@ int main(void)
 		T(test_create_list_remove),
 		T(test_get_invalid_name),
 		T(test_duplicate_name),
+		T(test_disposable_names_collide),
+		T(test_ids_grow_into_disposables_range),
+		T(test_ids_exhausted),
+		T(test_migration_renumbers_high_ids),
 		T(test_missing_template),
 		T(test_bad_create_writes_nothing),
 		T(test_create_with_props),
