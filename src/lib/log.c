@@ -20,13 +20,26 @@ void bh_log_set_level(enum bh_log_level max)
 	log_max = max;
 }
 
+int bh_log_wants(enum bh_log_level level)
+{
+	return level <= log_max;
+}
+
 void bh_log(enum bh_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	bh_vlog(level, fmt, ap);
+	va_end(ap);
+}
+
+void bh_vlog(enum bh_log_level level, const char *fmt, va_list ap)
 {
 	static const char *const names[] = { "error", "warning", "info",
 					     "debug" };
 	char line[2048];
 	size_t off = 0;
-	va_list ap;
 
 	if (level > log_max)
 		return;
@@ -43,9 +56,7 @@ void bh_log(enum bh_log_level level, const char *fmt, ...)
 	off += (size_t)snprintf(line + off, sizeof(line) - off, "%s: %s%s",
 				log_prog, level <= BH_LOG_WARN ? names[level] : "",
 				level <= BH_LOG_WARN ? ": " : "");
-	va_start(ap, fmt);
 	if (off < sizeof(line))
 		vsnprintf(line + off, sizeof(line) - off, fmt, ap);
-	va_end(ap);
 	fprintf(stderr, "%s\n", line);
 }

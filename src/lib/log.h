@@ -3,12 +3,18 @@
 #ifndef BH_LIB_LOG_H
 #define BH_LIB_LOG_H
 
+#include <stdarg.h>
+
 enum bh_log_level { BH_LOG_ERR, BH_LOG_WARN, BH_LOG_INFO, BH_LOG_DEBUG };
 
 void bh_log_init(const char *progname, int with_time);
 void bh_log_set_level(enum bh_log_level max);
 void bh_log(enum bh_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+void bh_vlog(enum bh_log_level level, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+/* 1 when a line of this level would be written. */
+int bh_log_wants(enum bh_log_level level);
 
 #define LOG_ERR(...) bh_log(BH_LOG_ERR, __VA_ARGS__)
 #define LOG_WARN(...) bh_log(BH_LOG_WARN, __VA_ARGS__)
