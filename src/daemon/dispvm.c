@@ -263,6 +263,7 @@ int dispvm_launch(struct daemon *d, struct dispvm *dv, struct qube_spec *spec,
 	dv->vm_alive = 1;
 	bh_chan_init(&dv->chan, dv->vm.chan_fd, DISPVM_CHAN_OUT_MAX);
 	qmp_init(&dv->qmp, dv->vm.qmp_fd);
+	dv->qmp.log = &dv->log_limit;
 	dv->qmp.on_reply = dataport_qmp_reply;
 	dv->qmp.on_device_deleted = dataport_qmp_deleted;
 	dv->qmp.ctx = dv;
@@ -724,6 +725,7 @@ static void report_and_free(struct dispvm *dv)
 	}
 	rpc_ask_caller_gone(d, dv);
 	qs_qube_gone(dv, dv->err_code ? dv->err_msg : "it stopped");
+	qube_log_flush(&dv->log_limit, dv->name, 1);
 	if (dv->persistent)
 		qube_stopped(dv);
 	for (pp = &d->dispvms; *pp; pp = &(*pp)->next)
@@ -831,6 +833,7 @@ void dispvm_tick(struct dispvm *dv, int64_t now_ms)
 {
 	char console[4200], tail[3000];
 
+	qube_log_flush(&dv->log_limit, dv->name, 0);
 	if (!dv->deadline_ms || now_ms < dv->deadline_ms || !dv->vm_alive)
 		return;
 	if (dv->state == DV_BOOTING) {

@@ -229,9 +229,14 @@ static int run_loop(struct daemon *d)
 			s[n++] = (struct slot){ SLOT_CLIENT, c };
 		}
 		for (dv = d->dispvms; dv && n + 2 < MAX_POLL; dv = dv->next) {
+			int64_t due = qube_log_next_ms(&dv->log_limit, now);
+
 			if (dv->deadline_ms &&
 			    (next < 0 || dv->deadline_ms < next))
 				next = dv->deadline_ms;
+			/* Dropped log lines are reported in time. */
+			if (due >= 0 && (next < 0 || due < next))
+				next = due;
 			if (!dv->vm_alive)
 				continue;
 			/* Back-pressure (daemon.h, QUBE_PAUSE_BYTES): a

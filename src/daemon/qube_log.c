@@ -92,6 +92,14 @@ void qube_log(struct qube_log *l, const char *name, enum bh_log_level level,
 {
 	va_list ap;
 
+	va_start(ap, fmt);
+	qube_vlog(l, name, level, fmt, ap);
+	va_end(ap);
+}
+
+void qube_vlog(struct qube_log *l, const char *name, enum bh_log_level level,
+	       const char *fmt, va_list ap)
+{
 	if (!bh_log_wants(level))
 		return;
 	if (l) {
@@ -103,7 +111,5 @@ void qube_log(struct qube_log *l, const char *name, enum bh_log_level level,
 		if (!qube_log_take(l, now))
 			return;
 	}
-	va_start(ap, fmt);
 	bh_vlog(level, fmt, ap);
-	va_end(ap);
 }

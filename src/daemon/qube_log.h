@@ -14,6 +14,7 @@
 #ifndef BH_DAEMON_QUBE_LOG_H
 #define BH_DAEMON_QUBE_LOG_H
 
+#include <stdarg.h>
 #include <stdint.h>
 
 #include "lib/log.h"
@@ -45,6 +46,8 @@ int64_t qube_log_next_ms(const struct qube_log *l, int64_t now_ms);
  * limit), reporting earlier dropped lines first when it can. */
 void qube_log(struct qube_log *l, const char *name, enum bh_log_level level,
 	      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void qube_vlog(struct qube_log *l, const char *name, enum bh_log_level level,
+	       const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
 /* Writes the summary line if one is due (force: whatever the bucket
  * holds, for a qube that ends). */
 void qube_log_flush(struct qube_log *l, const char *name, int force);

@@ -323,6 +323,44 @@ test_deaf_flood_is_not_read() {
 	daemon_alive || { echo "bulkheadd died"; return 1; }
 }
 
+# ------------------------------------------------------ point 5: the logs
+
+# called_off: how many of a's malformed calls this test's log accounts
+# for: each refusal is one line, or counted in a "suppressed" line.
+called_off() {
+	local n s
+	n=$(newlog | grep -c ' a: malformed call request refused')
+	s=$(newlog | sed -n 's/.* a: \([0-9]*\) log lines suppressed.*/\1/p' |
+		awk '{ t += $1 } END { print t + 0 }')
+	echo $((n + s))
+}
+export -f called_off
+
+# 100000 malformed calls from one qube: its lines are rate-limited (a
+# burst, then 10 a second), so bulkheadd.log grows by a bounded amount,
+# and says how many lines it dropped.
+test_malformed_call_flood_log_bounded() {
+	local t0 secs lines grown
+	t0=$(date +%s)
+	fq a flood-calls 100000 >/dev/null || return 1
+	wait_until 120 bash -c '[ "$(called_off)" -ge 100000 ]' ||
+		{ echo "the log accounts for $(called_off) of 100000 calls"; return 1; }
+	secs=$(($(date +%s) - t0 + 1))
+	lines=$(newlog | grep -c ' a: malformed call request refused')
+	grown=$(newlog | wc -c)
+	echo "measured: 100000 malformed calls in ${secs} s: $lines lines written, log +$grown bytes"
+	expect_contains "log" "$(newlog)" "a: " || return 1
+	newlog | grep -q ' a: [0-9]* log lines suppressed' ||
+		{ echo "no suppressed-lines summary"; return 1; }
+	# 100 at once, then 10 a second (and a slack of 10 a second).
+	[ "$lines" -le $((100 + 20 * secs)) ] ||
+		{ echo "$lines lines written in $secs s (bound $((100 + 20 * secs)))"; return 1; }
+	[ "$grown" -lt $((256 * 1024)) ] ||
+		{ echo "the log grew by $grown bytes"; return 1; }
+	expect_eq "b still runs commands" "$(fq b echo alive)" alive || return 1
+	daemon_alive || { echo "bulkheadd died"; return 1; }
+}
+
 # ---------------------------------------------------------------- setup
 
 if [ ! -x "$FAKE" ]; then
@@ -364,6 +402,7 @@ run_test test_stream_slots_of_target_from_one_caller
 run_test test_ask_slots_from_one_caller
 run_test test_flood_keeps_daemon_memory_bounded
 run_test test_deaf_flood_is_not_read
+run_test test_malformed_call_flood_log_bounded
 # Last: before its fix it kills the daemon.
 run_test test_join_with_full_caller_queue_crashes_daemon
 
