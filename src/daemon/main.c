@@ -30,8 +30,11 @@
 #include "lib/log.h"
 #include "lib/util.h"
 
-/* Poll slots: listen + signals + per client 1 + per qube 3. */
+/* Poll slots: listen + signals + per client 1 + per qube 4. */
 #define MAX_POLL 1024
+/* bulkheadd.log is rotated past this (lib/log.h): at most three files
+ * of about this size. BULKHEAD_LOG_ROTATE_BYTES overrides it, for tests. */
+#define LOG_ROTATE_BYTES (8ll << 20)
 
 static void usage(FILE *f)
 {
@@ -66,6 +69,26 @@ static int make_jail_root(struct daemon *d)
 	if (mkdir(path, 0755) < 0 && errno != EEXIST)
 		return -1;
 	return chmod(path, 0755);
+}
+
+/* Rotates bulkheadd.log when our standard error is that file (bh started
+ * us); a daemon run in the foreground to a terminal keeps its stderr. */
+static void setup_log_rotation(struct daemon *d)
+{
+	const char *env = getenv("BULKHEAD_LOG_ROTATE_BYTES");
+	long long max = LOG_ROTATE_BYTES;
+	char path[4200], *end;
+
+	if (env && env[0]) {
+		errno = 0;
+		max = strtoll(env, &end, 10);
+		if (errno || *end || max < 1)
+			max = LOG_ROTATE_BYTES;
+	}
+	if (bh_path_fmt(path, sizeof(path), "%s/bulkheadd.log", d->paths.log))
+		return;
+	if (bh_log_rotate_setup(path, max) > 0)
+		LOG_DEBUG("%s is rotated past %lld bytes", path, max);
 }
 
 static int lock_instance(struct daemon *d)
@@ -420,6 +443,8 @@ int main(int argc, char **argv)
 					  : strerror(-lock_fd));
 		return 1;
 	}
+	/* Only the daemon that holds the lock may rename its log. */
+	setup_log_rotation(&d);
 	signal(SIGHUP, SIG_IGN);
 	d.sig_fd = bh_make_sigfd();
 	if (dispvm_cleanup_stale(&d) < 0) {

@@ -361,6 +361,64 @@ test_malformed_call_flood_log_bounded() {
 	daemon_alive || { echo "bulkheadd died"; return 1; }
 }
 
+# bulkheadd.log is rotated: a daemon (of its own root) told to rotate past
+# 4 KiB keeps bulkheadd.log small, the older lines in .1 and .2, no .3,
+# and writes on into the new file. A daemon whose stderr is another file
+# (run in the foreground) never renames bulkheadd.log.
+test_log_rotation() {
+	local saved=$root pid logd r=0 fg
+	root=$(new_root rotate)
+	export root
+	logd=$root/var/log/bulkhead
+	{
+		BULKHEAD_LOG_ROTATE_BYTES=4096 bhh create -l red a &&
+			BULKHEAD_LOG_ROTATE_BYTES=4096 bhh start a &&
+			fq a flood-calls 2000 >/dev/null &&
+			wait_until 30 test -e "$logd/bulkheadd.log.2" &&
+			bhh kill a
+	} >/dev/null 2>&1 || { echo "rotation never reached .2"; r=1; }
+	pid=$(daemon_pid)
+	if [ "$r" = 0 ]; then
+		ls -l "$logd" | sed 's/^/    /'
+		[ ! -e "$logd/bulkheadd.log.3" ] || { echo "a .3 was made"; r=1; }
+		[ "$(stat -c %s "$logd/bulkheadd.log")" -lt $((3 * 4096)) ] ||
+			{ echo "the live log passed 12 KiB"; r=1; }
+		expect_eq "the daemon's stderr" "$(readlink "/proc/$pid/fd/2")" \
+			"$logd/bulkheadd.log" || r=1
+		wait_until 10 grep -q 'a: halted' "$logd/bulkheadd.log" \
+			"$logd/bulkheadd.log.1" ||
+			{ echo "the new log is not written"; r=1; }
+		grep -q 'log continued from' "$logd/bulkheadd.log" \
+			"$logd/bulkheadd.log.1" ||
+			{ echo "no line says where the log continues from"; r=1; }
+	fi
+	stop_root "$root"
+	# In the foreground, stderr elsewhere: no rotation.
+	root=$(new_root rotate-fg)
+	export root
+	logd=$root/var/log/bulkhead
+	mkdir -p "$logd"
+	: >"$logd/bulkheadd.log"
+	fg=$root/fg.log
+	BULKHEAD_ROOT=$root BULKHEAD_LOG_ROTATE_BYTES=4096 BULKHEAD_QEMU=$FAKE \
+		BULKHEAD_DISPVM_SNAPSHOTS=0 BULKHEAD_DATAPORTS=0 \
+		"$BULKHEADD" -v </dev/null >"$fg" 2>&1 &
+	if wait_until 20 test -S "$root/run/bulkhead/admin.sock"; then
+		bhh create -l red a >/dev/null 2>&1 && bhh start a >/dev/null 2>&1 &&
+			fq a flood-calls 500 >/dev/null
+		wait_until 10 bash -c "[ \$(stat -c %s '$fg') -gt 8192 ]" ||
+			{ echo "the foreground daemon wrote little: $(wc -c <"$fg")"; r=1; }
+		[ ! -e "$logd/bulkheadd.log.1" ] && [ ! -e "$fg.1" ] ||
+			{ echo "a foreground daemon rotated"; r=1; }
+	else
+		echo "the foreground daemon did not start: $(tail -n 3 "$fg")"; r=1
+	fi
+	stop_root "$root"
+	root=$saved
+	export root
+	return "$r"
+}
+
 # ---------------------------------------------------------------- setup
 
 if [ ! -x "$FAKE" ]; then
@@ -403,6 +461,7 @@ run_test test_ask_slots_from_one_caller
 run_test test_flood_keeps_daemon_memory_bounded
 run_test test_deaf_flood_is_not_read
 run_test test_malformed_call_flood_log_bounded
+run_test test_log_rotation
 # Last: before its fix it kills the daemon.
 run_test test_join_with_full_caller_queue_crashes_daemon
 
