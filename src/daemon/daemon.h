@@ -134,6 +134,10 @@ struct dispvm {
 	struct bh_chan chan;
 	struct qmp qmp;
 	struct console_log console;
+	/* QEMU's stdout and stderr, from vm.log_fd into qemu.log, capped
+	 * like the console; qemu_log_eof once the pipe is at its end. */
+	struct console_log qemu_log;
+	int qemu_log_eof;
 	/* A disposable's bh (bh run --dispvm), which gets its end; NULL
 	 * once bh has gone. Persistent qubes keep clients per stream. */
 	struct client *client;

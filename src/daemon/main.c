@@ -195,6 +195,7 @@ enum slot_kind {
 	SLOT_CHAN,
 	SLOT_QMP,
 	SLOT_CONSOLE,
+	SLOT_QEMU_LOG,
 };
 
 struct slot {
@@ -251,7 +252,7 @@ static int run_loop(struct daemon *d)
 			p[n] = (struct pollfd){ c->chan.fd, ev, 0 };
 			s[n++] = (struct slot){ SLOT_CLIENT, c };
 		}
-		for (dv = d->dispvms; dv && n + 2 < MAX_POLL; dv = dv->next) {
+		for (dv = d->dispvms; dv && n + 3 < MAX_POLL; dv = dv->next) {
 			int64_t due = qube_log_next_ms(&dv->log_limit, now);
 
 			if (dv->deadline_ms &&
@@ -283,6 +284,11 @@ static int run_loop(struct daemon *d)
 				p[n] = (struct pollfd){ dv->vm.console_fd,
 							POLLIN, 0 };
 				s[n++] = (struct slot){ SLOT_CONSOLE, dv };
+			}
+			if (!dv->qemu_log_eof) {
+				p[n] = (struct pollfd){ dv->vm.log_fd, POLLIN,
+							0 };
+				s[n++] = (struct slot){ SLOT_QEMU_LOG, dv };
 			}
 		}
 		timeout = next < 0 ? -1 : next <= now ? 0 : (int)(next - now);
@@ -327,6 +333,9 @@ static int run_loop(struct daemon *d)
 				break;
 			case SLOT_CONSOLE:
 				dispvm_console_input(s[i].obj);
+				break;
+			case SLOT_QEMU_LOG:
+				dispvm_qemu_log_input(s[i].obj);
 				break;
 			default:
 				break;

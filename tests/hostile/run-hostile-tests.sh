@@ -325,6 +325,37 @@ test_deaf_flood_is_not_read() {
 
 # ------------------------------------------------------ point 5: the logs
 
+# A QEMU that prints without end (a guest can make QEMU log a line per
+# malformed virtio-serial message): qemu.log stays within its cap (1 MiB,
+# and 1 MiB in qemu.log.old), QEMU is not stopped by it, and the daemon
+# and the other qubes still answer.
+test_qemu_stderr_flood_capped() {
+	local d=$root/run/bulkhead/qubes/a size old
+	fq a stderr-flood 64 >/dev/null || return 1
+	wait_until 120 grep -q 'stderr flood sent' "$d/console.log" ||
+		{ echo "the flood was not sent: qemu.log is $(stat -c %s "$d/qemu.log") bytes"; return 1; }
+	size=$(stat -c %s "$d/qemu.log")
+	old=$(stat -c %s "$d/qemu.log.old" 2>/dev/null || echo 0)
+	echo "measured: after 64 MiB on QEMU's stderr: qemu.log $size bytes, qemu.log.old $old"
+	[ "$size" -le $((1 << 20)) ] && [ "$old" -le $((1 << 20)) ] ||
+		{ echo "qemu.log passed its 1 MiB cap"; return 1; }
+	grep -q 'Unexpected port id' "$d/qemu.log" ||
+		{ echo "qemu.log does not hold QEMU's lines"; return 1; }
+	expect_eq "a still runs commands" "$(fq a echo alive)" alive || return 1
+	expect_eq "b still runs commands" "$(fq b echo alive)" alive || return 1
+	daemon_alive || { echo "bulkheadd died"; return 1; }
+}
+
+# A QEMU that fails at once: its message reaches qemu.log and the start's
+# error, though its stderr is a pipe the daemon reads.
+test_qemu_early_death_message_kept() {
+	local out
+	bhh prefs c kernelopts fake.die >/dev/null || return 1
+	out=$(bhh start c 2>&1)
+	bhh prefs c kernelopts '' >/dev/null
+	expect_contains "bh start c" "$out" "fake-qemu: dying at start, as asked"
+}
+
 # called_off: how many of a's malformed calls this test's log accounts
 # for: each refusal is one line, or counted in a "suppressed" line.
 called_off() {
@@ -460,6 +491,8 @@ run_test test_stream_slots_of_target_from_one_caller
 run_test test_ask_slots_from_one_caller
 run_test test_flood_keeps_daemon_memory_bounded
 run_test test_deaf_flood_is_not_read
+run_test test_qemu_stderr_flood_capped
+run_test test_qemu_early_death_message_kept
 run_test test_malformed_call_flood_log_bounded
 run_test test_log_rotation
 # Last: before its fix it kills the daemon.
