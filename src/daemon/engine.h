@@ -93,7 +93,7 @@ struct engine_vm {
  * Returns 0, or
  * a negative errno with a reason in err. */
 int engine_start(const char *qemu, const struct qube_spec *spec,
-		 enum engine_accel accel, const char *jail_root, struct engine_vm *vm, char *err,
-		 size_t err_cap);
+		 enum engine_accel accel, const char *jail_root,
+		 struct engine_vm *vm, char *err, size_t err_cap);
 
 #endif

@@ -303,8 +303,8 @@ static void close_pair(int p[2])
 }
 
 int engine_start(const char *qemu, const struct qube_spec *spec,
-		 enum engine_accel accel, const char *jail_root, struct engine_vm *vm, char *err,
-		 size_t err_cap)
+		 enum engine_accel accel, const char *jail_root,
+		 struct engine_vm *vm, char *err, size_t err_cap)
 {
 	static const struct engine_fds child_fds = {
 		QEMU_CHAN_FD, QEMU_QMP_FD, QEMU_CONSOLE_FD

@@ -47,7 +47,8 @@ int64_t qube_log_next_ms(const struct qube_log *l, int64_t now_ms);
 void qube_log(struct qube_log *l, const char *name, enum bh_log_level level,
 	      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void qube_vlog(struct qube_log *l, const char *name, enum bh_log_level level,
-	       const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+	       const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
 /* Writes the summary line if one is due (force: whatever the bucket
  * holds, for a qube that ends). */
 void qube_log_flush(struct qube_log *l, const char *name, int force);

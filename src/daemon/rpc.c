@@ -162,8 +162,8 @@ void rpc_route(struct dispvm *caller, uint32_t id, uint64_t gen,
 		 * caller's default_dispvm); "" for the minimal template. */
 		t = dispvm_for_call(d, target + 8, err, sizeof(err));
 		if (!t) {
-			DV_LOG(caller, WARN, "%s -> %s: %s", caller->name, target,
-			       err);
+			DV_LOG(caller, WARN, "%s -> %s: %s", caller->name,
+			       target, err);
 			qs_end_call(caller, s, BH_EXIT_NOSTART,
 				    BH_NOSTART_OTHER);
 			return;

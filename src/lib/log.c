@@ -109,8 +109,8 @@ static void rotate_check(size_t written)
 	rot.busy = 1;
 	rotate(&st);
 	if (rot.on)
-		bh_log(BH_LOG_INFO, "log continued from %s.1 (rotated past %lld "
-				    "bytes)",
+		bh_log(BH_LOG_INFO,
+		       "log continued from %s.1 (rotated past %lld bytes)",
 		       rot.path, rot.max);
 	rot.busy = 0;
 }
