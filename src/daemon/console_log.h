@@ -1,9 +1,12 @@
-/* A qube's serial console, kept in a log file of bounded size.
+/* A qube's serial console, kept in a log file of bounded size; QEMU's own
+ * output (qemu.log) is kept the same way.
  *
- * QEMU hands the console to the daemon over a socket instead of writing a
- * file itself: a guest that prints without end would otherwise fill the
- * host's disk. The log keeps at most CONSOLE_LOG_MAX bytes in NAME and
- * the previous CONSOLE_LOG_MAX in NAME.old. */
+ * QEMU hands the console to the daemon over a socket, and its stdout and
+ * stderr over a pipe, instead of writing a file itself: a guest that
+ * prints without end (or makes QEMU print a line per malformed virtio
+ * message) would otherwise fill the host's disk. The log keeps at most
+ * CONSOLE_LOG_MAX bytes in NAME and the previous CONSOLE_LOG_MAX in
+ * NAME.old. */
 #ifndef BH_DAEMON_CONSOLE_LOG_H
 #define BH_DAEMON_CONSOLE_LOG_H
 
@@ -24,8 +27,9 @@ int console_log_open(struct console_log *l, const char *path);
 /* Appends, rotating to PATH.old when the file would pass the limit.
  * Errors (a full disk) drop the bytes: the console is best effort. */
 void console_log_write(struct console_log *l, const void *buf, size_t len);
-/* Reads what QEMU sent on fd into the log. Returns bytes read, 0 at end of
- * file, or -errno (-EAGAIN when nothing was ready). */
+/* Reads what QEMU sent on fd (a socket or a pipe) into the log. Returns
+ * bytes read, 0 at end of file, or -errno (-EAGAIN when nothing was
+ * ready). */
 long console_log_pump(struct console_log *l, int fd);
 void console_log_close(struct console_log *l);
 

@@ -9,6 +9,7 @@
 #include "daemon/engine.h"
 #include "daemon/guest_files.h"
 #include "daemon/qmp.h"
+#include "daemon/qube_log.h"
 #include "daemon/store.h"
 #include "lib/paths.h"
 #include "proto/chan.h"
@@ -137,6 +138,10 @@ struct dispvm {
 	struct bh_chan chan;
 	struct qmp qmp;
 	struct console_log console;
+	/* QEMU's stdout and stderr, from vm.log_fd into qemu.log, capped
+	 * like the console; qemu_log_eof once the pipe is at its end. */
+	struct console_log qemu_log;
+	int qemu_log_eof;
 	/* A disposable's bh (bh run --dispvm), which gets its end; NULL
 	 * once bh has gone. Persistent qubes keep clients per stream. */
 	struct client *client;
@@ -203,7 +208,14 @@ struct dispvm {
 	/* A disposable an @dispvm call made: the caller, for the limit of
 	 * disposables per source ("" otherwise). */
 	char made_for[32];
+	/* The rate limit on log lines this qube can cause (qube_log.h). */
+	struct qube_log log_limit;
 };
+
+/* A log line that a qube can cause at will (a call it makes, a frame it
+ * sends): written within the qube's rate limit (qube_log.h). */
+#define DV_LOG(dv, level, ...)                                               \
+	qube_log(&(dv)->log_limit, (dv)->name, BH_LOG_##level, __VA_ARGS__)
 
 struct client {
 	struct client *next;

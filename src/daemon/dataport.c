@@ -2,6 +2,7 @@
 #include "daemon/dataport.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,13 +63,30 @@ static struct qstream *end_stream(struct dataport_end *e)
 	return e->dv ? qs_find(e->dv, e->sid) : NULL;
 }
 
+static void port_log(const struct dataport *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* A line about a port, within the rate limit of the qube whose call
+ * made it (qube_log.h): a qube gets ports by making large calls, at
+ * will. */
+static void port_log(const struct dataport *p, const char *fmt, ...)
+{
+	struct dispvm *caller = p->end[0].dv;
+	va_list ap;
+
+	va_start(ap, fmt);
+	qube_vlog(caller ? &caller->log_limit : NULL,
+		  caller ? caller->name : "", BH_LOG_INFO, fmt, ap);
+	va_end(ap);
+}
+
 static void free_if_done(struct daemon *d, struct dataport *p)
 {
 	struct dataport **pp;
 
 	if (!p->end[0].done || !p->end[1].done)
 		return;
-	LOG_INFO("data port %u: unplugged from both qubes", p->n);
+	port_log(p, "data port %u: unplugged from both qubes", p->n);
 	for (pp = &d->dataports; *pp; pp = &(*pp)->next)
 		if (*pp == p) {
 			*pp = p->next;
@@ -108,7 +126,7 @@ static void unplug_end(struct dataport *p, int e)
 
 static void unplug(struct daemon *d, struct dataport *p, const char *why)
 {
-	LOG_INFO("data port %u: unplugging (%s)", p->n, why);
+	port_log(p, "data port %u: unplugging (%s)", p->n, why);
 	unplug_end(p, 0);
 	unplug_end(p, 1);
 	free_if_done(d, p);
@@ -159,9 +177,10 @@ void dataport_maybe_plug(struct dispvm *caller, struct qstream *s)
 		return;
 	if (dataport_count(caller) >= DATAPORT_MAX_PER_QUBE ||
 	    dataport_count(target) >= DATAPORT_MAX_PER_QUBE) {
-		LOG_INFO("call %s -> %s: no free data port, it stays on the "
-			 "relay",
-			 caller->name, target->name);
+		DV_LOG(caller, INFO,
+		       "call %s -> %s: no free data port, it stays on the "
+		       "relay",
+		       caller->name, target->name);
 		return;
 	}
 	p = calloc(1, sizeof(*p));
@@ -183,8 +202,8 @@ void dataport_maybe_plug(struct dispvm *caller, struct qstream *s)
 	/* Each QEMU holds its own copy now. */
 	close(sv[0]);
 	close(sv[1]);
-	LOG_INFO("data port %u: plugging for the call %s:%#x -> %s:%#x", p->n,
-		 caller->name, s->id, target->name, svc->id);
+	port_log(p, "data port %u: plugging for the call %s:%#x -> %s:%#x",
+		 p->n, caller->name, s->id, target->name, svc->id);
 	if (p->end[0].failed && !p->end[0].pending && p->end[1].failed &&
 	    !p->end[1].pending)
 		unplug(d, p, "QMP refused it");
@@ -216,7 +235,7 @@ static void plug_answered(struct daemon *d, struct dataport *p)
 		bh_chan_send(&p->end[e].dv->chan, BH_MSG_PORT_OPEN, s->id, buf,
 			     sizeof(buf));
 	}
-	LOG_INFO("data port %u: plugged into %s and %s", p->n,
+	port_log(p, "data port %u: plugged into %s and %s", p->n,
 		 p->end[0].dv->name, p->end[1].dv->name);
 }
 
@@ -261,8 +280,8 @@ void dataport_qmp_reply(void *ctx, uint32_t tag, int ok)
 			return;
 		names(p->n, chardev, dev, port);
 		if (!ok)
-			LOG_WARN("%s: chardev %s could not be removed", dv->name,
-				 chardev);
+			DV_LOG(dv, WARN, "%s: chardev %s could not be removed",
+			       dv->name, chardev);
 		end->done = 1;
 		free_if_done(dv->d, p);
 		return;

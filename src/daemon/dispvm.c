@@ -255,7 +255,9 @@ int dispvm_launch(struct daemon *d, struct dispvm *dv, struct qube_spec *spec,
 	}
 	spec->name = dv->name;
 	spec->tsc_khz = d->tsc_khz;
-	dv->console.fd = -1; /* not open yet: nothing to close on failure */
+	/* Not open yet: nothing to close on failure. */
+	dv->console.fd = -1;
+	dv->qemu_log.fd = -1;
 	r = dv->private_src[0] ? private_copy(dv, spec, priv, sizeof(priv),
 					      err, cap)
 			       : 0;
@@ -265,18 +267,27 @@ int dispvm_launch(struct daemon *d, struct dispvm *dv, struct qube_spec *spec,
 			snprintf(err, cap, "cannot create %.1500s: %s", console,
 				 strerror(-r));
 	}
+	if (r == 0) {
+		r = console_log_open(&dv->qemu_log, qemu_log);
+		if (r < 0)
+			snprintf(err, cap, "cannot create %.1500s: %s",
+				 qemu_log, strerror(-r));
+	}
 	if (r == 0)
-		r = engine_start(qemu, spec, d->accel.accel, qemu_log,
-				 jail_root, &dv->vm, err, cap);
+		r = engine_start(qemu, spec, d->accel.accel, jail_root,
+				 &dv->vm, err, cap);
 	if (r < 0) {
 		console_log_close(&dv->console);
+		console_log_close(&dv->qemu_log);
 		bh_rm_rf(dv->run_dir);
 		return r == -ENOSPC ? -BH_EXIT_NOSPACE : -BH_EXIT_FAILURE;
 	}
 	dv->d = d;
 	dv->vm_alive = 1;
+	dv->qemu_log_eof = 0;
 	bh_chan_init(&dv->chan, dv->vm.chan_fd, DISPVM_CHAN_OUT_MAX);
 	qmp_init(&dv->qmp, dv->vm.qmp_fd);
+	dv->qmp.log = &dv->log_limit;
 	dv->qmp.on_reply = dataport_qmp_reply;
 	dv->qmp.on_device_deleted = dataport_qmp_deleted;
 	dv->qmp.ctx = dv;
@@ -689,6 +700,14 @@ void dispvm_console_input(struct dispvm *dv)
 		dv->console_eof = 1;
 }
 
+void dispvm_qemu_log_input(struct dispvm *dv)
+{
+	long n = console_log_pump(&dv->qemu_log, dv->vm.log_fd);
+
+	if (n == 0 || (n < 0 && n != -EAGAIN))
+		dv->qemu_log_eof = 1;
+}
+
 void dispvm_qmp_input(struct dispvm *dv)
 {
 	if (qmp_handle_input(&dv->qmp, dv->name) < 0 && dv->vm_alive &&
@@ -738,6 +757,7 @@ static void report_and_free(struct dispvm *dv)
 	}
 	rpc_ask_caller_gone(d, dv);
 	qs_qube_gone(dv, dv->err_code ? dv->err_msg : "it stopped");
+	qube_log_flush(&dv->log_limit, dv->name, 1);
 	if (dv->persistent)
 		qube_stopped(dv);
 	for (pp = &d->dispvms; *pp; pp = &(*pp)->next)
@@ -791,14 +811,22 @@ void dispvm_reaped(struct dispvm *dv, int wstatus)
 	while (console_log_pump(&dv->console, dv->vm.console_fd) > 0)
 		;
 	console_log_close(&dv->console);
+	/* QEMU is gone, and with it the pipe's write end: what it said
+	 * last (why it failed to start) is read to the end, for the error
+	 * message below. */
+	while (console_log_pump(&dv->qemu_log, dv->vm.log_fd) > 0)
+		;
+	console_log_close(&dv->qemu_log);
 	if (snapshot_fallback(dv)) {
 		close(dv->vm.chan_fd);
 		close(dv->vm.qmp_fd);
 		close(dv->vm.console_fd);
+		close(dv->vm.log_fd);
 		if (relaunch_cold(dv) == 0)
 			return;
 		/* Reported below, as any failure to start. */
 		dv->vm.chan_fd = dv->vm.qmp_fd = dv->vm.console_fd = -1;
+		dv->vm.log_fd = -1;
 	}
 	/* A persistent qube that stops between commands is no failure. */
 	if (!dv->have_exit && !dv->err_code &&
@@ -830,6 +858,7 @@ void dispvm_reaped(struct dispvm *dv, int wstatus)
 		close(dv->vm.chan_fd);
 		close(dv->vm.qmp_fd);
 		close(dv->vm.console_fd);
+		close(dv->vm.log_fd);
 	}
 	r = bh_rm_rf(dv->run_dir);
 	if (r < 0)
@@ -845,6 +874,7 @@ void dispvm_tick(struct dispvm *dv, int64_t now_ms)
 {
 	char console[4200], tail[3000];
 
+	qube_log_flush(&dv->log_limit, dv->name, 0);
 	if (!dv->deadline_ms || now_ms < dv->deadline_ms || !dv->vm_alive)
 		return;
 	if (dv->state == DV_BOOTING) {

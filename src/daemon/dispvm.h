@@ -66,6 +66,7 @@ void dispvm_agent_input(struct dispvm *dv);
 void dispvm_agent_output(struct dispvm *dv);
 void dispvm_qmp_input(struct dispvm *dv);
 void dispvm_console_input(struct dispvm *dv);
+void dispvm_qemu_log_input(struct dispvm *dv);
 /* Client c, joined with a stream of dv, went away. */
 void dispvm_client_gone(struct dispvm *dv, struct client *c);
 void dispvm_reaped(struct dispvm *dv, int wstatus);

@@ -75,17 +75,25 @@ struct engine_vm {
 	int chan_fd; /* our end of the control channel (non-blocking) */
 	int qmp_fd;  /* our end of QMP (non-blocking) */
 	int console_fd; /* our end of the serial console (non-blocking) */
+	/* The read end of the pipe that is QEMU's stdout and stderr
+	 * (non-blocking); the daemon copies it into a capped qemu.log. */
+	int log_fd;
 };
 
 /* Starts QEMU for spec, jailed (see jail.h) with jail_root as the mount
- * point of its root, its stdout/stderr in qemu_log. The paths in spec must
+ * point of its root, its stdout and stderr a pipe whose read end is
+ * vm->log_fd. The write end is non-blocking: a QEMU that a guest makes
+ * print without end loses what does not fit in the pipe (64 KiB) rather
+ * than stop while the daemon is busy, so the daemon can read at its own
+ * pace and keep what it likes (a capped file: see console_log.h). A QEMU
+ * that fails at once leaves its message in the pipe, to read after it is
+ * reaped. The paths in spec must
  * be canonical (no symlinks). QEMU outlives a daemon that dies, so its
  * guest can power off cleanly (leftover_qemu.h ends what does not).
  * Returns 0, or
  * a negative errno with a reason in err. */
 int engine_start(const char *qemu, const struct qube_spec *spec,
-		 enum engine_accel accel, const char *qemu_log,
-		 const char *jail_root, struct engine_vm *vm, char *err,
-		 size_t err_cap);
+		 enum engine_accel accel, const char *jail_root,
+		 struct engine_vm *vm, char *err, size_t err_cap);
 
 #endif

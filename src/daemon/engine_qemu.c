@@ -303,9 +303,8 @@ static void close_pair(int p[2])
 }
 
 int engine_start(const char *qemu, const struct qube_spec *spec,
-		 enum engine_accel accel, const char *qemu_log,
-		 const char *jail_root, struct engine_vm *vm, char *err,
-		 size_t err_cap)
+		 enum engine_accel accel, const char *jail_root,
+		 struct engine_vm *vm, char *err, size_t err_cap)
 {
 	static const struct engine_fds child_fds = {
 		QEMU_CHAN_FD, QEMU_QMP_FD, QEMU_CONSOLE_FD
@@ -326,7 +325,8 @@ int engine_start(const char *qemu, const struct qube_spec *spec,
 	struct child_args args;
 	char *argv[96], store[8192];
 	int chan[2] = { -1, -1 }, qmp[2] = { -1, -1 }, con[2] = { -1, -1 };
-	int logfd, r;
+	int log[2] = { -1, -1 };
+	int r;
 	pid_t pid;
 
 	size_t nro = 2, nrw = 0;
@@ -351,20 +351,16 @@ int engine_start(const char *qemu, const struct qube_spec *spec,
 	r = jail_check_spec(&jail, err, err_cap);
 	if (r < 0)
 		return r;
-	logfd = open(qemu_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (logfd < 0) {
-		r = -errno;
-		snprintf(err, err_cap, "cannot create %s: %s", qemu_log,
-			 strerror(-r));
-		return r;
-	}
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, chan) < 0 ||
+	/* Both ends non-blocking: QEMU never waits for the daemon to read
+	 * its messages (see engine.h). */
+	if (pipe2(log, O_CLOEXEC | O_NONBLOCK) < 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, chan) < 0 ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp) < 0 ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, con) < 0) {
 		r = -errno;
 		goto fail;
 	}
-	args = (struct child_args){ &jail,   argv,   qemu,	 logfd,
+	args = (struct child_args){ &jail,   argv,   qemu,	 log[1],
 				    chan[1], qmp[1], con[1], spec->restore_fd };
 	pid = jail_spawn(&jail, qemu_child, &args);
 	if (pid < 0) {
@@ -374,7 +370,7 @@ int engine_start(const char *qemu, const struct qube_spec *spec,
 	close(chan[1]);
 	close(qmp[1]);
 	close(con[1]);
-	close(logfd);
+	close(log[1]);
 	bh_set_nonblock(chan[0], 1);
 	bh_set_nonblock(qmp[0], 1);
 	bh_set_nonblock(con[0], 1);
@@ -382,12 +378,13 @@ int engine_start(const char *qemu, const struct qube_spec *spec,
 	vm->chan_fd = chan[0];
 	vm->qmp_fd = qmp[0];
 	vm->console_fd = con[0];
+	vm->log_fd = log[0];
 	return 0;
 fail:
 	snprintf(err, err_cap, "cannot start QEMU: %s", strerror(-r));
 	close_pair(chan);
 	close_pair(qmp);
 	close_pair(con);
-	close(logfd);
+	close_pair(log);
 	return r;
 }

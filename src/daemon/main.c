@@ -30,8 +30,11 @@
 #include "lib/log.h"
 #include "lib/util.h"
 
-/* Poll slots: listen + signals + per client 1 + per qube 3. */
+/* Poll slots: listen + signals + per client 1 + per qube 4. */
 #define MAX_POLL 1024
+/* bulkheadd.log is rotated past this (lib/log.h): at most three files
+ * of about this size. BULKHEAD_LOG_ROTATE_BYTES overrides it, for tests. */
+#define LOG_ROTATE_BYTES (8ll << 20)
 
 static void usage(FILE *f)
 {
@@ -66,6 +69,26 @@ static int make_jail_root(struct daemon *d)
 	if (mkdir(path, 0755) < 0 && errno != EEXIST)
 		return -1;
 	return chmod(path, 0755);
+}
+
+/* Rotates bulkheadd.log when our standard error is that file (bh started
+ * us); a daemon run in the foreground to a terminal keeps its stderr. */
+static void setup_log_rotation(struct daemon *d)
+{
+	const char *env = getenv("BULKHEAD_LOG_ROTATE_BYTES");
+	long long max = LOG_ROTATE_BYTES;
+	char path[4200], *end;
+
+	if (env && env[0]) {
+		errno = 0;
+		max = strtoll(env, &end, 10);
+		if (errno || *end || max < 1)
+			max = LOG_ROTATE_BYTES;
+	}
+	if (bh_path_fmt(path, sizeof(path), "%s/bulkheadd.log", d->paths.log))
+		return;
+	if (bh_log_rotate_setup(path, max) > 0)
+		LOG_DEBUG("%s is rotated past %lld bytes", path, max);
 }
 
 static int lock_instance(struct daemon *d)
@@ -172,6 +195,7 @@ enum slot_kind {
 	SLOT_CHAN,
 	SLOT_QMP,
 	SLOT_CONSOLE,
+	SLOT_QEMU_LOG,
 };
 
 struct slot {
@@ -228,10 +252,15 @@ static int run_loop(struct daemon *d)
 			p[n] = (struct pollfd){ c->chan.fd, ev, 0 };
 			s[n++] = (struct slot){ SLOT_CLIENT, c };
 		}
-		for (dv = d->dispvms; dv && n + 2 < MAX_POLL; dv = dv->next) {
+		for (dv = d->dispvms; dv && n + 3 < MAX_POLL; dv = dv->next) {
+			int64_t due = qube_log_next_ms(&dv->log_limit, now);
+
 			if (dv->deadline_ms &&
 			    (next < 0 || dv->deadline_ms < next))
 				next = dv->deadline_ms;
+			/* Dropped log lines are reported in time. */
+			if (due >= 0 && (next < 0 || due < next))
+				next = due;
 			if (!dv->vm_alive)
 				continue;
 			/* Back-pressure (daemon.h, QUBE_PAUSE_BYTES): a
@@ -255,6 +284,11 @@ static int run_loop(struct daemon *d)
 				p[n] = (struct pollfd){ dv->vm.console_fd,
 							POLLIN, 0 };
 				s[n++] = (struct slot){ SLOT_CONSOLE, dv };
+			}
+			if (!dv->qemu_log_eof) {
+				p[n] = (struct pollfd){ dv->vm.log_fd, POLLIN,
+							0 };
+				s[n++] = (struct slot){ SLOT_QEMU_LOG, dv };
 			}
 		}
 		timeout = next < 0 ? -1 : next <= now ? 0 : (int)(next - now);
@@ -299,6 +333,9 @@ static int run_loop(struct daemon *d)
 				break;
 			case SLOT_CONSOLE:
 				dispvm_console_input(s[i].obj);
+				break;
+			case SLOT_QEMU_LOG:
+				dispvm_qemu_log_input(s[i].obj);
 				break;
 			default:
 				break;
@@ -415,6 +452,8 @@ int main(int argc, char **argv)
 					  : strerror(-lock_fd));
 		return 1;
 	}
+	/* Only the daemon that holds the lock may rename its log. */
+	setup_log_rotation(&d);
 	signal(SIGHUP, SIG_IGN);
 	d.sig_fd = bh_make_sigfd();
 	if (dispvm_cleanup_stale(&d) < 0) {

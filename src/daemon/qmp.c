@@ -234,7 +234,8 @@ int qmp_handle_line(struct qmp *q, const char *untrusted_line, size_t len,
 
 	if (!msg || !json_is_object(msg)) {
 		json_decref(msg);
-		LOG_WARN("%s: QMP sent something that is not a JSON object",
+		qube_log(q->log, qube, BH_LOG_WARN,
+			 "%s: QMP sent something that is not a JSON object",
 			 qube);
 		return -EPROTO;
 	}
@@ -296,7 +297,8 @@ int qmp_handle_line(struct qmp *q, const char *untrusted_line, size_t len,
 		copy_str(text, sizeof(text),
 			 json_is_string(desc) ? json_string_value(desc)
 					      : "(no description)");
-		LOG_WARN("%s: QMP error: %s", qube, text);
+		qube_log(q->log, qube, BH_LOG_WARN, "%s: QMP error: %s", qube,
+			 text);
 		if (tag && q->on_reply && q->state == QMP_READY)
 			q->on_reply(q->ctx, tag, 0);
 	} else {

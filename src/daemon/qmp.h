@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "daemon/qube_log.h"
+
 /* QMP replies we expect are small; a longer line is an error. */
 #define QMP_LINE_MAX (64u * 1024u)
 
@@ -33,6 +35,10 @@ struct qmp {
 	void (*on_reply)(void *ctx, uint32_t tag, int ok);
 	void (*on_device_deleted)(void *ctx, const char *untrusted_id);
 	void *ctx;
+	/* The qube's log rate limit (qube_log.h): what QMP sends is QEMU's
+	 * choice, and a QEMU a guest broke may send errors without end.
+	 * NULL: none. */
+	struct qube_log *log;
 };
 
 void qmp_init(struct qmp *q, int fd);

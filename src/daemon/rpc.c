@@ -57,10 +57,11 @@ static int join(struct dispvm *caller, struct qstream *s,
 	int r;
 
 	if (pair_streams(caller, target) >= RPC_STREAMS_PER_PAIR) {
-		LOG_WARN("%s -> %s: %s refused: the caller holds %u streams "
-			 "of the target already (the most one qube may)",
-			 caller->name, target->name, s->svc->service,
-			 RPC_STREAMS_PER_PAIR);
+		DV_LOG(caller, WARN,
+		       "%s -> %s: %s refused: the caller holds %u streams "
+		       "of the target already (the most one qube may)",
+		       caller->name, target->name, s->svc->service,
+		       RPC_STREAMS_PER_PAIR);
 		qs_end_call(caller, s, BH_EXIT_NOSTART, BH_NOSTART_OTHER);
 		return 0;
 	}
@@ -69,15 +70,16 @@ static int join(struct dispvm *caller, struct qstream *s,
 	r = qs_start_service(target, s->svc, caller, s->id, NULL);
 	if (r == -EPIPE) {
 		/* s is freed: the call ended, the service got EOF. */
-		LOG_WARN("%s -> %s: %s ended at once: the caller does not "
-			 "read its channel",
-			 caller->name, target->name, service);
+		DV_LOG(caller, WARN,
+		       "%s -> %s: %s ended at once: the caller does not "
+		       "read its channel",
+		       caller->name, target->name, service);
 		return 0;
 	}
 	if (r < 0) {
-		LOG_WARN("%s -> %s: cannot start %s: %s", caller->name,
-			 target->name, service,
-			 r == -ENOSPC ? "too many streams" : strerror(-r));
+		DV_LOG(caller, WARN, "%s -> %s: cannot start %s: %s",
+		       caller->name, target->name, service,
+		       r == -ENOSPC ? "too many streams" : strerror(-r));
 		qs_end_call(caller, s, BH_EXIT_NOSTART, BH_NOSTART_OTHER);
 		return 0;
 	}
@@ -137,19 +139,21 @@ void rpc_route(struct dispvm *caller, uint32_t id, uint64_t gen,
 	s->ask_id = 0;
 	if (!strcmp(target, "dom0")) {
 		/* The host offers no services to qubes yet. */
-		LOG_INFO("%s -> dom0: %s: no such service on the host",
-			 caller->name, s->svc->service);
+		DV_LOG(caller, INFO,
+		       "%s -> dom0: %s: no such service on the host",
+		       caller->name, s->svc->service);
 		qs_end_call(caller, s, BH_EXIT_NOSTART, BH_NOSTART_NOTFOUND);
 		return;
 	}
 	if (!strncmp(target, "@dispvm:", 8)) {
 		if (dispvms_made_for(d, caller->name) >=
 		    RPC_DISPVMS_PER_SOURCE) {
-			LOG_WARN("%s -> %s: %s refused: too many disposables "
-				 "of its calls run (%u, the most one qube "
-				 "may)",
-				 caller->name, target, s->svc->service,
-				 RPC_DISPVMS_PER_SOURCE);
+			DV_LOG(caller, WARN,
+			       "%s -> %s: %s refused: too many disposables "
+			       "of its calls run (%u, the most one qube "
+			       "may)",
+			       caller->name, target, s->svc->service,
+			       RPC_DISPVMS_PER_SOURCE);
 			qs_end_call(caller, s, BH_EXIT_NOSTART,
 				    BH_NOSTART_OTHER);
 			return;
@@ -158,35 +162,36 @@ void rpc_route(struct dispvm *caller, uint32_t id, uint64_t gen,
 		 * caller's default_dispvm); "" for the minimal template. */
 		t = dispvm_for_call(d, target + 8, err, sizeof(err));
 		if (!t) {
-			LOG_WARN("%s -> %s: %s", caller->name, target, err);
+			DV_LOG(caller, WARN, "%s -> %s: %s", caller->name,
+			       target, err);
 			qs_end_call(caller, s, BH_EXIT_NOSTART,
 				    BH_NOSTART_OTHER);
 			return;
 		}
 		snprintf(t->made_for, sizeof(t->made_for), "%s",
 			 caller->name);
-		LOG_INFO("%s -> %s: a new disposable, %s", caller->name,
-			 target, t->name);
+		DV_LOG(caller, INFO, "%s -> %s: a new disposable, %s",
+		       caller->name, target, t->name);
 		route_to(caller, s, t);
 		return;
 	}
 	t = qube_find_running(d, target);
 	if (!t && autostart) {
-		LOG_INFO("%s -> %s: starting it for the call", caller->name,
-			 target);
+		DV_LOG(caller, INFO, "%s -> %s: starting it for the call",
+		       caller->name, target);
 		qube_start(d, NULL, target);
 		t = qube_find_running(d, target);
 	}
 	if (!t || t->state == DV_STOPPING) {
-		LOG_WARN("%s -> %s: the target is not running%s",
-			 caller->name, target,
-			 autostart ? " and could not be started" : "");
+		DV_LOG(caller, WARN, "%s -> %s: the target is not running%s",
+		       caller->name, target,
+		       autostart ? " and could not be started" : "");
 		qs_end_call(caller, s, BH_EXIT_NOSTART, BH_NOSTART_OTHER);
 		return;
 	}
 	if (t->paused) {
-		LOG_WARN("%s -> %s: the target is paused", caller->name,
-			 target);
+		DV_LOG(caller, WARN, "%s -> %s: the target is paused",
+		       caller->name, target);
 		qs_end_call(caller, s, BH_EXIT_NOSTART, BH_NOSTART_OTHER);
 		return;
 	}
@@ -240,17 +245,18 @@ int rpc_call_opened(struct dispvm *dv, uint32_t id,
 	if (!s) {
 		uint8_t p[8];
 
-		LOG_WARN("%s: refusing a call: %u streams already", dv->name,
-			 BH_MAX_STREAMS);
+		DV_LOG(dv, WARN, "%s: refusing a call: %u streams already",
+		       dv->name, BH_MAX_STREAMS);
 		bh_put_u32(p, BH_EXIT_NOSTART);
 		bh_put_u32(p + 4, BH_NOSTART_OTHER);
 		bh_chan_send(&dv->chan, BH_MSG_EXIT, id, p, sizeof(p));
 		return 0;
 	}
 	if (bh_call_req_parse(untrusted_payload, len, &call) < 0) {
-		LOG_WARN("%s: malformed call request refused (bad target, "
-			 "service, or an argument that starts with -)",
-			 dv->name);
+		DV_LOG(dv, WARN,
+		       "%s: malformed call request refused (bad target, "
+		       "service, or an argument that starts with -)",
+		       dv->name);
 		qs_end_call(dv, s, BH_EXIT_REFUSED, 0);
 		return 0;
 	}
@@ -273,9 +279,9 @@ int rpc_call_opened(struct dispvm *dv, uint32_t id,
 	}
 	switch (dec.action) {
 	case POLICY_ALLOW:
-		LOG_INFO("%s -> %s: %s+%s allowed (%s:%u) to %s", dv->name,
-			 call.target, call.service, call.arg, dec.file,
-			 dec.line, dec.target);
+		DV_LOG(dv, INFO, "%s -> %s: %s+%s allowed (%s:%u) to %s",
+		       dv->name, call.target, call.service, call.arg,
+		       dec.file, dec.line, dec.target);
 		snprintf(s->svc->user, sizeof(s->svc->user), "%s", dec.user);
 		rpc_route(dv, id, s->gen, dec.target, dec.autostart);
 		break;
@@ -284,9 +290,9 @@ int rpc_call_opened(struct dispvm *dv, uint32_t id,
 		rpc_ask(dv, s, &call, &dec);
 		break;
 	default:
-		LOG_INFO("%s -> %s: %s+%s denied: %s", dv->name, call.target,
-			 call.service, call.arg,
-			 dec.reason[0] ? dec.reason : "by policy");
+		DV_LOG(dv, INFO, "%s -> %s: %s+%s denied: %s", dv->name,
+		       call.target, call.service, call.arg,
+		       dec.reason[0] ? dec.reason : "by policy");
 		qs_end_call(dv, s, BH_EXIT_REFUSED, 0);
 		break;
 	}

@@ -72,7 +72,11 @@ static void deny(struct daemon *d, struct rpc_ask *a, const char *why)
 {
 	struct dispvm *dv = find_qube(d, a->caller);
 
-	LOG_INFO("%s: ask %u denied: %s", a->caller, a->ask_id, why);
+	if (dv)
+		DV_LOG(dv, INFO, "%s: ask %u denied: %s", a->caller, a->ask_id,
+		       why);
+	else
+		LOG_INFO("%s: ask %u denied: %s", a->caller, a->ask_id, why);
 	if (dv)
 		rpc_refuse(dv, a->call_id, a->call_gen);
 	ask_remove(d, a);
@@ -128,14 +132,15 @@ void rpc_ask(struct dispvm *dv, struct qstream *s,
 	size_t len = 0, i, mine, all = count_asks(d, dv->name, &mine);
 
 	if (!agent || all >= RPC_ASKS_MAX || mine >= RPC_ASKS_PER_SOURCE) {
-		LOG_INFO("%s -> %s: %s+%s: policy says ask (%s:%u) but %s; "
-			 "denied",
-			 dv->name, call->target, call->service, call->arg,
-			 dec->file, dec->line,
-			 !agent ? "no prompt agent runs (bh policy-agent)"
-			 : mine >= RPC_ASKS_PER_SOURCE
-				 ? "too many of its questions wait"
-				 : "too many questions wait");
+		DV_LOG(dv, INFO,
+		       "%s -> %s: %s+%s: policy says ask (%s:%u) but %s; "
+		       "denied",
+		       dv->name, call->target, call->service, call->arg,
+		       dec->file, dec->line,
+		       !agent ? "no prompt agent runs (bh policy-agent)"
+		       : mine >= RPC_ASKS_PER_SOURCE
+			       ? "too many of its questions wait"
+			       : "too many questions wait");
 		rpc_refuse(dv, id, gen);
 		return;
 	}
@@ -193,8 +198,8 @@ void rpc_ask(struct dispvm *dv, struct qstream *s,
 	a->next = d->asks;
 	d->asks = a;
 	s->ask_id = a->ask_id;
-	LOG_INFO("%s -> %s: %s asks the user (ask %u, %s:%u)", dv->name,
-		 call->target, svc, a->ask_id, dec->file, dec->line);
+	DV_LOG(dv, INFO, "%s -> %s: %s asks the user (ask %u, %s:%u)",
+	       dv->name, call->target, svc, a->ask_id, dec->file, dec->line);
 }
 
 static void reply(struct client *c, unsigned status, const char *text)
@@ -348,8 +353,8 @@ void rpc_ask_caller_gone(struct daemon *d, struct dispvm *dv)
 		if (n > 0 && !a->agent->closing)
 			bh_chan_send(&a->agent->chan, BH_MSG_ADMIN_EVENT, 0, p,
 				     (uint32_t)n);
-		LOG_INFO("%s: ask %u cancelled: the caller stopped", a->caller,
-			 a->ask_id);
+		DV_LOG(dv, INFO, "%s: ask %u cancelled: the caller stopped",
+		       a->caller, a->ask_id);
 		ask_remove(d, a);
 	}
 }

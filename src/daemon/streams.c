@@ -161,9 +161,9 @@ static void relay_broken(struct dispvm *dv, struct qstream *s)
 	struct qstream *svc = s->role == QS_CALL ? peer_stream(s) : s;
 	struct dispvm *sdv = s->role == QS_CALL ? s->peer : dv;
 
-	LOG_WARN("%s: a relayed frame did not fit in a queue; ending the "
-		 "call",
-		 dv->name);
+	DV_LOG(dv, WARN,
+	       "%s: a relayed frame did not fit in a queue; ending the call",
+	       dv->name);
 	if (svc) {
 		svc->peer = NULL;
 		svc->peer_id = 0;
@@ -296,8 +296,9 @@ static int guest_port_marker(struct dispvm *dv, struct qstream *s,
 		s->guest_eof = 1;
 		/* The guest's own word, for the log only: the receiver
 		 * trusts it no more than the relay trusts a data frame. */
-		LOG_INFO("data port %u: %s:%#x says it sent %llu bytes on it",
-			 s->port_n, dv->name, s->id, (unsigned long long)count);
+		DV_LOG(dv, INFO,
+		       "data port %u: %s:%#x says it sent %llu bytes on it",
+		       s->port_n, dv->name, s->id, (unsigned long long)count);
 	}
 	ps = peer_stream(s);
 	if (!ps)

@@ -46,6 +46,14 @@
  *                        (malformed CALLs, CREDIT and STDIN for streams
  *                        that do not exist), reading what comes back
  *   deaf-flood-mib M     the same without reading
+ *   stderr-flood M       writes M MiB of lines to its stderr (as a QEMU
+ *                        that logs each malformed virtio message would),
+ *                        as fast as stderr takes them, then says
+ *                        "fake: stderr flood sent" on the console
+ *
+ * With "fake.die" on its kernel command line (the qube's kernelopts) it
+ * writes "fake-qemu: dying at start, as asked" to stderr and exits 1 at
+ * once, as a QEMU that cannot start does.
  *
  * Services it runs (BH_MSG_SERVICE):
  *   test.Echo            copies its input to its output
@@ -116,6 +124,7 @@ static uint32_t flood_calls; /* malformed calls still to send */
 static uint32_t flood_seq;
 static char after_flood_target[64], after_flood_svc[320];
 static char name[64] = "?";
+static uint64_t err_flood_left; /* bytes of stderr flood still to write */
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
@@ -452,6 +461,10 @@ static int run_one(struct stream *s, char **a, uint32_t n)
 		snprintf(after_flood_svc, sizeof(after_flood_svc), "%s", a[3]);
 		return 1;
 	}
+	if (!strcmp(a[0], "stderr-flood") && n == 2) {
+		err_flood_left = (uint64_t)num(a[1]) << 20;
+		return 1;
+	}
 	if ((!strcmp(a[0], "flood-mib") || !strcmp(a[0], "deaf-flood-mib")) &&
 	    n == 2) {
 		deaf = a[0][0] == 'd';
@@ -657,6 +670,34 @@ static void host_frame(const struct bh_frame_hdr *h, const uint8_t *p)
 	}
 }
 
+/* Writes what fd 2 takes now of the stderr flood: lines as QEMU prints
+ * them. A full pipe (EAGAIN) is waited for with poll; any other error
+ * (nobody reads) counts the lines as written. */
+static void pump_err_flood(void)
+{
+	static char buf[65536];
+	static size_t len;
+	ssize_t n;
+
+	if (!len) {
+		static const char line[] =
+			"qemu-system-x86_64: virtio-serial-bus: Unexpected "
+			"port id 4294967295 for device virtio-serial0.0\n";
+
+		while (len + sizeof(line) - 1 <= sizeof(buf)) {
+			memcpy(buf + len, line, sizeof(line) - 1);
+			len += sizeof(line) - 1;
+		}
+	}
+	n = write(2, buf, err_flood_left < len ? err_flood_left : len);
+	if (n < 0 && errno != EAGAIN)
+		n = (ssize_t)(err_flood_left < len ? err_flood_left : len);
+	if (n > 0)
+		err_flood_left -= (uint64_t)n;
+	if (!err_flood_left)
+		say("fake: stderr flood sent");
+}
+
 /* QMP: greeting, then an empty success for every command; quit ends. */
 static void qmp_input(void)
 {
@@ -697,6 +738,11 @@ int main(int argc, char **argv)
 
 			if (n)
 				sscanf(n + 8, "%63[^ ]", name);
+			if (strstr(argv[i + 1], "fake.die")) {
+				dprintf(2, "fake-qemu: dying at start, as "
+					   "asked\n");
+				return 1;
+			}
 		}
 	bh_chan_init(&chan, CHAN_FD, 1u << 30);
 	fcntl(CHAN_FD, F_SETFL, fcntl(CHAN_FD, F_GETFL) | O_NONBLOCK);
@@ -707,9 +753,10 @@ int main(int argc, char **argv)
 	bh_put_u32(hello + 4, 0);
 	send_frame(BH_MSG_HELLO, 0, hello, sizeof(hello));
 	for (;;) {
-		struct pollfd p[2] = {
+		struct pollfd p[3] = {
 			{ CHAN_FD, 0, 0 },
 			{ QMP_FD, POLLIN, 0 },
+			{ 2, 0, 0 },
 		};
 		struct bh_frame_hdr h;
 		const uint8_t *payload;
@@ -723,8 +770,14 @@ int main(int argc, char **argv)
 			p[0].events |= POLLIN;
 		if (bh_chan_pending(&chan))
 			p[0].events |= POLLOUT;
-		if (poll(p, 2, -1) < 0)
+		if (err_flood_left)
+			p[2].events = POLLOUT;
+		if (poll(p, 3, -1) < 0)
 			continue;
+		if (p[2].revents & POLLOUT)
+			pump_err_flood();
+		else if (p[2].revents & (POLLERR | POLLHUP))
+			err_flood_left = 0; /* nobody reads: stop */
 		if (p[1].revents)
 			qmp_input();
 		if (p[0].revents & POLLOUT && bh_chan_flush(&chan) < 0)

@@ -362,6 +362,133 @@ test_deaf_flood_is_not_read() {
 	daemon_alive || { echo "bulkheadd died"; return 1; }
 }
 
+# ------------------------------------------------------ point 5: the logs
+
+# A QEMU that prints without end (a guest can make QEMU log a line per
+# malformed virtio-serial message): qemu.log stays within its cap (1 MiB,
+# and 1 MiB in qemu.log.old), QEMU is not stopped by it, and the daemon
+# and the other qubes still answer.
+test_qemu_stderr_flood_capped() {
+	local d=$root/run/bulkhead/qubes/a size old
+	fq a stderr-flood 64 >/dev/null || return 1
+	wait_until 120 grep -q 'stderr flood sent' "$d/console.log" ||
+		{ echo "the flood was not sent: qemu.log is $(stat -c %s "$d/qemu.log") bytes"; return 1; }
+	size=$(stat -c %s "$d/qemu.log")
+	old=$(stat -c %s "$d/qemu.log.old" 2>/dev/null || echo 0)
+	echo "measured: after 64 MiB on QEMU's stderr: qemu.log $size bytes, qemu.log.old $old"
+	[ "$size" -le $((1 << 20)) ] && [ "$old" -le $((1 << 20)) ] ||
+		{ echo "qemu.log passed its 1 MiB cap"; return 1; }
+	grep -q 'Unexpected port id' "$d/qemu.log" ||
+		{ echo "qemu.log does not hold QEMU's lines"; return 1; }
+	expect_eq "a still runs commands" "$(fq a echo alive)" alive || return 1
+	expect_eq "b still runs commands" "$(fq b echo alive)" alive || return 1
+	daemon_alive || { echo "bulkheadd died"; return 1; }
+}
+
+# A QEMU that fails at once: its message reaches qemu.log and the start's
+# error, though its stderr is a pipe the daemon reads.
+test_qemu_early_death_message_kept() {
+	local out
+	bhh prefs c kernelopts fake.die >/dev/null || return 1
+	out=$(bhh start c 2>&1)
+	bhh prefs c kernelopts '' >/dev/null
+	expect_contains "bh start c" "$out" "fake-qemu: dying at start, as asked"
+}
+
+# called_off: how many of a's malformed calls this test's log accounts
+# for: each refusal is one line, or counted in a "suppressed" line.
+called_off() {
+	local n s
+	n=$(newlog | grep -c ' a: malformed call request refused')
+	s=$(newlog | sed -n 's/.* a: \([0-9]*\) log lines suppressed.*/\1/p' |
+		awk '{ t += $1 } END { print t + 0 }')
+	echo $((n + s))
+}
+export -f called_off
+
+# 100000 malformed calls from one qube: its lines are rate-limited (a
+# burst, then 10 a second), so bulkheadd.log grows by a bounded amount,
+# and says how many lines it dropped.
+test_malformed_call_flood_log_bounded() {
+	local t0 secs lines grown
+	t0=$(date +%s)
+	fq a flood-calls 100000 >/dev/null || return 1
+	wait_until 120 bash -c '[ "$(called_off)" -ge 100000 ]' ||
+		{ echo "the log accounts for $(called_off) of 100000 calls"; return 1; }
+	secs=$(($(date +%s) - t0 + 1))
+	lines=$(newlog | grep -c ' a: malformed call request refused')
+	grown=$(newlog | wc -c)
+	echo "measured: 100000 malformed calls in ${secs} s: $lines lines written, log +$grown bytes"
+	expect_contains "log" "$(newlog)" "a: " || return 1
+	newlog | grep -q ' a: [0-9]* log lines suppressed' ||
+		{ echo "no suppressed-lines summary"; return 1; }
+	# 100 at once, then 10 a second (and a slack of 10 a second).
+	[ "$lines" -le $((100 + 20 * secs)) ] ||
+		{ echo "$lines lines written in $secs s (bound $((100 + 20 * secs)))"; return 1; }
+	[ "$grown" -lt $((256 * 1024)) ] ||
+		{ echo "the log grew by $grown bytes"; return 1; }
+	expect_eq "b still runs commands" "$(fq b echo alive)" alive || return 1
+	daemon_alive || { echo "bulkheadd died"; return 1; }
+}
+
+# bulkheadd.log is rotated: a daemon (of its own root) told to rotate past
+# 4 KiB keeps bulkheadd.log small, the older lines in .1 and .2, no .3,
+# and writes on into the new file. A daemon whose stderr is another file
+# (run in the foreground) never renames bulkheadd.log.
+test_log_rotation() {
+	local saved=$root pid logd r=0 fg
+	root=$(new_root rotate)
+	export root
+	logd=$root/var/log/bulkhead
+	{
+		BULKHEAD_LOG_ROTATE_BYTES=4096 bhh create -l red a &&
+			BULKHEAD_LOG_ROTATE_BYTES=4096 bhh start a &&
+			fq a flood-calls 2000 >/dev/null &&
+			wait_until 30 test -e "$logd/bulkheadd.log.2" &&
+			bhh kill a
+	} >/dev/null 2>&1 || { echo "rotation never reached .2"; r=1; }
+	pid=$(daemon_pid)
+	if [ "$r" = 0 ]; then
+		ls -l "$logd" | sed 's/^/    /'
+		[ ! -e "$logd/bulkheadd.log.3" ] || { echo "a .3 was made"; r=1; }
+		[ "$(stat -c %s "$logd/bulkheadd.log")" -lt $((3 * 4096)) ] ||
+			{ echo "the live log passed 12 KiB"; r=1; }
+		expect_eq "the daemon's stderr" "$(readlink "/proc/$pid/fd/2")" \
+			"$logd/bulkheadd.log" || r=1
+		wait_until 10 grep -q 'a: halted' "$logd/bulkheadd.log" \
+			"$logd/bulkheadd.log.1" ||
+			{ echo "the new log is not written"; r=1; }
+		grep -q 'log continued from' "$logd/bulkheadd.log" \
+			"$logd/bulkheadd.log.1" ||
+			{ echo "no line says where the log continues from"; r=1; }
+	fi
+	stop_root "$root"
+	# In the foreground, stderr elsewhere: no rotation.
+	root=$(new_root rotate-fg)
+	export root
+	logd=$root/var/log/bulkhead
+	mkdir -p "$logd"
+	: >"$logd/bulkheadd.log"
+	fg=$root/fg.log
+	BULKHEAD_ROOT=$root BULKHEAD_LOG_ROTATE_BYTES=4096 BULKHEAD_QEMU=$FAKE \
+		BULKHEAD_DISPVM_SNAPSHOTS=0 BULKHEAD_DATAPORTS=0 \
+		"$BULKHEADD" -v </dev/null >"$fg" 2>&1 &
+	if wait_until 20 test -S "$root/run/bulkhead/admin.sock"; then
+		bhh create -l red a >/dev/null 2>&1 && bhh start a >/dev/null 2>&1 &&
+			fq a flood-calls 500 >/dev/null
+		wait_until 10 bash -c "[ \$(stat -c %s '$fg') -gt 8192 ]" ||
+			{ echo "the foreground daemon wrote little: $(wc -c <"$fg")"; r=1; }
+		[ ! -e "$logd/bulkheadd.log.1" ] && [ ! -e "$fg.1" ] ||
+			{ echo "a foreground daemon rotated"; r=1; }
+	else
+		echo "the foreground daemon did not start: $(tail -n 3 "$fg")"; r=1
+	fi
+	stop_root "$root"
+	root=$saved
+	export root
+	return "$r"
+}
+
 # ---------------------------------------------------------------- setup
 
 if [ ! -x "$FAKE" ]; then
@@ -405,6 +532,10 @@ run_test test_stream_slots_of_target_from_one_caller
 run_test test_ask_slots_from_one_caller
 run_test test_flood_keeps_daemon_memory_bounded
 run_test test_deaf_flood_is_not_read
+run_test test_qemu_stderr_flood_capped
+run_test test_qemu_early_death_message_kept
+run_test test_malformed_call_flood_log_bounded
+run_test test_log_rotation
 # Last: before its fix it kills the daemon.
 run_test test_join_with_full_caller_queue_crashes_daemon
 
