@@ -840,6 +840,28 @@ test_snapshot_clones_distinct() {
 		{ echo "guest clock $t, host $now"; return 1; }
 }
 
+test_snapshot_boot_id_fresh() {
+	# The kernel's boot_id is the snapshot's in every clone once
+	# anything read it before the snapshot (the kernel makes it at the
+	# first read; journald and udev read it at boot); the agent binds a
+	# fresh one over it at RESUME. Two restored disposables: different
+	# boot_ids, each a version 4 UUID, each bound over the kernel's own
+	# (umount shows that one, and it differs).
+	local a b f='/proc/sys/kernel/random/boot_id' uuid='^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$'
+	bhm run --dispvm -- true </dev/null || return 1 # a snapshot, if none yet
+	a=$(bhm run -u root --dispvm -- sh -c "hostname; cat $f; umount $f && cat $f" </dev/null) || { echo "$a"; return 1; }
+	b=$(bhm run -u root --dispvm -- sh -c "hostname; cat $f; umount $f && cat $f" </dev/null) || { echo "$b"; return 1; }
+	restored "$(sed -n 1p <<<"$a")" && restored "$(sed -n 1p <<<"$b")" ||
+		{ echo "not both restored: $a / $b"; return 1; }
+	sed -n 2p <<<"$a" | grep -qE "$uuid" && sed -n 2p <<<"$b" | grep -qE "$uuid" ||
+		{ echo "not UUIDs: $a / $b"; return 1; }
+	[ "$(sed -n 2p <<<"$a")" != "$(sed -n 2p <<<"$b")" ] || { echo "same boot_id: $a / $b"; return 1; }
+	[ -n "$(sed -n 3p <<<"$a")" ] && [ "$(sed -n 2p <<<"$a")" != "$(sed -n 3p <<<"$a")" ] ||
+		{ echo "the kernel's boot_id: $a"; return 1; }
+	[ -n "$(sed -n 3p <<<"$b")" ] && [ "$(sed -n 2p <<<"$b")" != "$(sed -n 3p <<<"$b")" ] ||
+		{ echo "the kernel's boot_id: $b"; return 1; }
+}
+
 test_snapshot_stale_after_template_change() {
 	# A snapshot of a disposable template whose template changed is
 	# never restored: the next disposable boots cold (and sees the
@@ -955,6 +977,7 @@ run_test test_named_dispvm
 run_test test_dispvm_refusals
 run_test test_snapshot_made_then_restored
 run_test test_snapshot_clones_distinct
+run_test test_snapshot_boot_id_fresh
 run_test test_snapshot_stale_after_template_change
 run_test test_snapshot_failed_restore_falls_back
 run_test test_preloaded_disposable
