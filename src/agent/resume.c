@@ -5,7 +5,11 @@
 #include <linux/random.h>
 #include <stddef.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/random.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -64,6 +68,66 @@ static int sys_add_entropy(const uint8_t *buf, size_t len)
 	return r;
 }
 
+void agent_uuid_format(const uint8_t b[16], char out[38])
+{
+	uint8_t u[16];
+
+	memcpy(u, b, sizeof(u));
+	u[6] = (uint8_t)((u[6] & 0x0f) | 0x40); /* version 4 */
+	u[8] = (uint8_t)((u[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+	snprintf(out, 38,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+		 "%02x%02x%02x%02x%02x%02x\n",
+		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9],
+		 u[10], u[11], u[12], u[13], u[14], u[15]);
+}
+
+int agent_boot_id_replace(const char *file, const char *proc)
+{
+	char tmp[4096], id[38];
+	uint8_t b[16];
+	ssize_t n;
+	int fd, r = 0;
+
+	/* After RNDRESEEDCRNG: these bytes are this clone's own. */
+	do
+		n = getrandom(b, sizeof(b), 0);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(b))
+		return n < 0 ? -errno : -EIO;
+	agent_uuid_format(b, id);
+	if (snprintf(tmp, sizeof(tmp), "%s.new", file) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	/* A new inode each time: a mount made by an earlier call keeps
+	 * showing its own file until the new mount covers it. */
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+		  0444);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, id, 37) != 37 || fchmod(fd, 0444) < 0)
+		r = errno ? -errno : -EIO;
+	close(fd);
+	if (r == 0 && rename(tmp, file) < 0)
+		r = -errno;
+	/* Read-only, so no reader can rewrite what others see. */
+	if (r == 0 && (mount(file, proc, NULL, MS_BIND, NULL) < 0 ||
+		       mount(NULL, proc, NULL,
+			     MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID |
+				     MS_NODEV | MS_NOEXEC,
+			     NULL) < 0))
+		r = -errno;
+	if (r < 0)
+		unlink(tmp);
+	explicit_bzero(b, sizeof(b));
+	return r;
+}
+
+static int sys_new_boot_id(void)
+{
+	return agent_boot_id_replace(AGENT_BOOT_ID_FILE, AGENT_BOOT_ID_PROC);
+}
+
 static int sys_set_hostname(const char *name)
 {
 	return sethostname(name, strlen(name)) < 0 ? -errno : 0;
@@ -82,6 +146,7 @@ static int sys_wait_child(pid_t pid)
 const struct agent_resume_ops agent_resume_system_ops = {
 	.set_clock = sys_set_clock,
 	.add_entropy = sys_add_entropy,
+	.new_boot_id = sys_new_boot_id,
 	.set_hostname = sys_set_hostname,
 	.wait_child = sys_wait_child,
 	.power_off = agent_power_off,
@@ -155,6 +220,12 @@ int agent_resume(struct agent *a, const uint8_t *untrusted_payload,
 		ops->power_off();
 		return -EIO;
 	}
+	/* Software that tells boots apart by boot_id (journals, caches,
+	 * session keys) must not see every clone as the same boot. Not
+	 * worth stopping for: the RNG, which matters, is fresh. */
+	r = ops->new_boot_id ? ops->new_boot_id() : 0;
+	if (r < 0)
+		LOG_WARN("resume: a new boot_id: %s", strerror(-r));
 	r = ops->set_hostname(res.name);
 	if (r < 0)
 		LOG_WARN("resume: sethostname %s: %s", res.name, strerror(-r));

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "daemon/cgroup.h"
 #include "daemon/console_log.h"
 #include "daemon/engine.h"
 #include "daemon/guest_files.h"
@@ -242,6 +243,8 @@ struct daemon {
 	struct bh_paths paths;
 	struct engine_accel_choice accel;
 	unsigned tsc_khz;
+	/* Each QEMU's memory and pids limits (cgroup.h); .on = 0: none. */
+	struct cgroups cgroups;
 	struct guest_files guest;
 	struct store *store; /* qube records: STATE/bulkhead.db */
 	int listen_fd;

@@ -273,9 +273,26 @@ int dispvm_launch(struct daemon *d, struct dispvm *dv, struct qube_spec *spec,
 			snprintf(err, cap, "cannot create %.1500s: %s",
 				 qemu_log, strerror(-r));
 	}
+	if (r == 0 && d->cgroups.on) {
+		/* Its limits hold before QEMU runs (cgroup.h); a group that
+		 * cannot be made fails the start rather than letting this
+		 * QEMU run unbounded where the others are bounded. */
+		r = cgroup_qube_create(&d->cgroups, dv->name, spec->memory_mb,
+				       spec->vcpus, err, cap);
+		if (r >= 0) {
+			spec->cgroup_fd = r;
+			r = 0;
+		}
+	}
 	if (r == 0)
 		r = engine_start(qemu, spec, d->accel.accel, jail_root,
 				 &dv->vm, err, cap);
+	if (spec->cgroup_fd > 0) {
+		close(spec->cgroup_fd);
+		spec->cgroup_fd = 0;
+		if (r < 0)
+			cgroup_qube_remove(&d->cgroups, dv->name);
+	}
 	if (r < 0) {
 		console_log_close(&dv->console);
 		console_log_close(&dv->qemu_log);
@@ -804,6 +821,12 @@ void dispvm_reaped(struct dispvm *dv, int wstatus)
 	int r;
 
 	dv->vm_alive = 0;
+	/* QEMU is reaped, so its group is empty (a relaunch makes it
+	 * again). */
+	r = cgroup_qube_remove(&dv->d->cgroups, dv->name);
+	if (r < 0)
+		LOG_WARN("%s: cannot remove its cgroup: %s", dv->name,
+			 strerror(-r));
 	/* Drain what the guest sent before it went: EXIT may be in it, and
 	 * the console's last lines go into an error message. */
 	if (!dv->err_code)

@@ -9,6 +9,13 @@
 
 enum engine_accel { ACCEL_TCG, ACCEL_KVM };
 
+/* TCG's translation cache, in MiB (-accel tcg,tb-size=). QEMU's default
+ * is 1 GiB, mapped at once and filled as guest code is translated: a
+ * long-running qube could grow past its cgroup's memory.max
+ * (CGROUP_QEMU_OVERHEAD_MB) that way. A boot and some work used about
+ * 55 MiB; when the cache is full QEMU flushes it and translates again. */
+#define ENGINE_TCG_TB_MB 128u
+
 struct engine_accel_choice {
 	enum engine_accel accel;
 	char why[256];
@@ -47,6 +54,9 @@ struct qube_spec {
 	/* The name on the kernel command line (bh.name=), when it must be
 	 * the snapshot's rather than this qube's; NULL = name. */
 	const char *cmdline_name;
+	/* The qube's cgroup.procs (cgroup.h), which QEMU joins before it
+	 * runs; 0 or less = none (cgroup limits off). */
+	int cgroup_fd;
 };
 
 /* Inherited fds of a QEMU process: control channel, QMP, serial console. */

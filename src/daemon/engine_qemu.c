@@ -137,7 +137,10 @@ int engine_qemu_argv(const char *qemu, const struct qube_spec *spec,
 	add(&b, "-M");
 	add(&b, "microvm,acpi=on");
 	add(&b, "-accel");
-	add(&b, "%s", accel == ACCEL_KVM ? "kvm" : "tcg");
+	if (accel == ACCEL_KVM)
+		add(&b, "kvm");
+	else
+		add(&b, "tcg,tb-size=%u", ENGINE_TCG_TB_MB);
 	add(&b, "-cpu");
 	add(&b, "%s", accel == ACCEL_KVM ? "host" : "max");
 	add(&b, "-m");
@@ -321,6 +324,7 @@ int engine_start(const char *qemu, const struct qube_spec *spec,
 		.ro_files = ro,
 		.rw_files = rw,
 		.devices = accel == ACCEL_KVM ? kvm : NULL,
+		.cgroup_fd = spec->cgroup_fd,
 	};
 	struct child_args args;
 	char *argv[96], store[8192];

@@ -31,6 +31,9 @@
  * polls it at the end to learn whether the daemon died meanwhile (before
  * PR_SET_PDEATHSIG was armed, or after the uid change cleared it). */
 static int parent_pidfd = -1;
+/* The spec's cgroup_fd, moved up beside parent_pidfd in the same way, so
+ * that the child's dup2s onto its low fixed numbers cannot clobber it. */
+static int cgroup_procs_fd = -1;
 
 uid_t jail_uid_for(unsigned qube_id)
 {
@@ -165,6 +168,16 @@ pid_t jail_spawn(const struct jail_spec *s, int (*child_fn)(void *),
 	close(fd);
 	if (parent_pidfd < 0)
 		return r;
+	if (s->cgroup_fd > 0) {
+		cgroup_procs_fd = fcntl(s->cgroup_fd, F_DUPFD_CLOEXEC,
+					JAIL_PARENT_FD_MIN);
+		if (cgroup_procs_fd < 0) {
+			r = -errno;
+			close(parent_pidfd);
+			parent_pidfd = -1;
+			return r;
+		}
+	}
 	/* The child runs on a stack of its own (clone's rule) with a guard
 	 * page below it; it is a copy, so ours goes right after. */
 	stack = mmap(NULL, len, PROT_READ | PROT_WRITE,
@@ -175,6 +188,9 @@ pid_t jail_spawn(const struct jail_spec *s, int (*child_fn)(void *),
 			munmap(stack, len);
 		close(parent_pidfd);
 		parent_pidfd = -1;
+		if (cgroup_procs_fd >= 0)
+			close(cgroup_procs_fd);
+		cgroup_procs_fd = -1;
 		return r;
 	}
 	/* CLONE_NEWPID here rather than unshare+fork in the child: the
@@ -184,6 +200,9 @@ pid_t jail_spawn(const struct jail_spec *s, int (*child_fn)(void *),
 	r = pid < 0 ? -errno : pid;
 	close(parent_pidfd);
 	parent_pidfd = -1;
+	if (cgroup_procs_fd >= 0)
+		close(cgroup_procs_fd);
+	cgroup_procs_fd = -1;
 	munmap(stack, len);
 	return r;
 }
@@ -507,6 +526,22 @@ static int check_parent_alive(char *err, size_t cap)
 	return 0;
 }
 
+/* Moves this process into the cgroup whose cgroup.procs jail_spawn left
+ * open: its limits hold from here on, for QEMU and every thread it makes.
+ * "0" is the writer itself (we are PID 1 of our own pid namespace). */
+static int join_cgroup(char *err, size_t cap)
+{
+	int r = 0;
+
+	if (cgroup_procs_fd < 0)
+		return 0;
+	if (write(cgroup_procs_fd, "0", 1) != 1)
+		r = fail(err, cap, -errno, "jail: joining the qube's cgroup");
+	close(cgroup_procs_fd);
+	cgroup_procs_fd = -1;
+	return r;
+}
+
 int jail_enter(const struct jail_spec *s, char *err, size_t cap)
 {
 	const char *host = s->hostname ? s->hostname : "qube";
@@ -517,6 +552,12 @@ int jail_enter(const struct jail_spec *s, char *err, size_t cap)
 	if (getpid() != 1 || parent_pidfd < 0)
 		return fail(err, cap, -EINVAL,
 			    "jail: not PID 1 of a child of jail_spawn");
+	if ((s->cgroup_fd > 0) != (cgroup_procs_fd >= 0))
+		return fail(err, cap, -EINVAL,
+			    "jail: cgroup fd not passed through jail_spawn");
+	r = join_cgroup(err, cap);
+	if (r < 0)
+		return r;
 	r = jail_check_spec(s, err, cap);
 	if (r < 0)
 		return r;

@@ -61,6 +61,10 @@ struct jail_spec {
 	 * jail's /dev, owned by uid, mode 0600, so the qube needs no host
 	 * group for them. */
 	const char *const *devices;
+	/* An open cgroup.procs (cgroup.h) the child joins as the first step
+	 * of jail_enter, before anything of the jailed program runs; 0 or
+	 * less = none (a zeroed spec joins nothing). */
+	int cgroup_fd;
 };
 
 /* The uid (and gid) of qube qube_id, or (uid_t)-1 when qube_id is not
@@ -83,7 +87,7 @@ pid_t jail_spawn(const struct jail_spec *s, int (*child_fn)(void *),
 		 void *arg);
 
 /* In the child of jail_spawn, right before execv: enters the jail for
- * good. Unshares mount, ipc, uts and net namespaces; builds a read-only
+ * good. Joins the spec's cgroup first (when it has one). Unshares mount, ipc, uts and net namespaces; builds a read-only
  * tmpfs root with /usr, /lib*, /etc/ld.so.cache, the three devices and
  * the spec's files; pivots into it; sets the hostname; becomes uid:gid
  * with no supplementary groups and no capabilities (bounding, ambient,
@@ -91,9 +95,9 @@ pid_t jail_spawn(const struct jail_spec *s, int (*child_fn)(void *),
  * steps as root only: the jailed program outlives a daemon that dies
  * (so its guest can power off cleanly). Last, checks that the daemon is
  * still there, through a pidfd of the daemon that jail_spawn left in the child
- * at fd JAIL_PARENT_FD_MIN or above: before this call the child must not
- * close fds or dup2 onto fds at or above that number (its own are below).
- * The pidfd is closed on return. Returns 0, or a negative errno with a
+ * at fd JAIL_PARENT_FD_MIN or above (with its copy of cgroup_fd): before
+ * this call the child must not close fds or dup2 onto fds at or above
+ * that number (its own are below). Both are closed on return. Returns 0, or a negative errno with a
  * reason in err; the child must then exit, half jailed. */
 int jail_enter(const struct jail_spec *s, char *err, size_t cap);
 

@@ -481,6 +481,20 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	cgroups_init(&d.cgroups, d.paths.root, NULL);
+	if (d.cgroups.on) {
+		LOG_INFO("cgroups: each QEMU in a group of its own under %s "
+			 "(memory.max = memory + %u MiB, pids.max = %u + "
+			 "vCPUs%s)",
+			 d.cgroups.dir, CGROUP_QEMU_OVERHEAD_MB,
+			 CGROUP_PIDS_BASE,
+			 d.cgroups.swap ? ", memory.swap.max = 0" : "");
+		cgroups_cleanup_stale(&d.cgroups);
+	} else {
+		LOG_WARN("cgroups: off, QEMU runs without memory and pids "
+			 "limits: %s",
+			 d.cgroups.why);
+	}
 	d.dispvm_cap = dispvm_cap_for_host();
 	LOG_INFO("at most %u disposables at once (host memory)", d.dispvm_cap);
 	engine_choose_accel("/sys/module", "/dev/kvm", &d.accel);
@@ -512,6 +526,7 @@ int main(int argc, char **argv)
 	}
 	qube_autostart(&d);
 	r = run_loop(&d);
+	cgroups_fini(&d.cgroups);
 	unlink(d.paths.admin_sock);
 	store_close(d.store);
 	LOG_INFO("stopped");

@@ -8,11 +8,17 @@
  *
  * Usage: jail_run [-i QUBE_ID | -u UID -g GID] -r ROOT_DIR [-H HOSTNAME]
  *                 [-o RO_FILE]... [-w RW_FILE]... [-d DEVICE]... [-q]
- *                 [-t SECONDS] -- PROGRAM [ARG]...
+ *                 [-t SECONDS] [-G NAME -m MEMORY_MB -n VCPUS]
+ *                 -- PROGRAM [ARG]...
  *        jail_run -p QUBE_ID   print jail_uid_for(QUBE_ID)
  *        jail_run -s           print jail_qemu_sandbox_arg()
  *   -q  hand the program a QMP socket as fd 4 (as engine_qemu.c does)
- *   -t  kill the program (by pid) after SECONDS (default 60) */
+ *   -t  kill the program (by pid) after SECONDS (default 60)
+ *   -G  run it in the cgroup of qube NAME with the limits MEMORY_MB and
+ *       VCPUS imply, as the daemon does (cgroup.h), under the group of
+ *       a daemon whose root were /jail-test (never the real daemon's);
+ *       prints "cgroup: DIR" (the qube's group) or "cgroup: off: WHY",
+ *       and removes the group after the program ended */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -25,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon/cgroup.h"
 #include "daemon/jail.h"
 
 #define QMP_FD 4
@@ -116,7 +123,8 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: jail_run [-i ID | -u UID -g GID] -r ROOT "
 			"[-H HOST] [-o RO]... [-w RW]... [-d DEV]... [-q] "
-			"[-t SECONDS] -- PROGRAM [ARG]...\n"
+			"[-t SECONDS] [-G NAME -m MB -n VCPUS] -- PROGRAM "
+			"[ARG]...\n"
 			"       jail_run -p ID | -s\n");
 	return 2;
 }
@@ -129,14 +137,17 @@ int main(int argc, char **argv)
 				   .devices = dev },
 			 .qmp_child = -1 };
 	size_t nro = 0, nrw = 0, ndev = 0;
-	int qmp[2] = { -1, -1 }, use_qmp = 0, opt, st;
+	int qmp[2] = { -1, -1 }, use_qmp = 0, opt, st, cgfd = -1;
+	const char *cg_name = NULL;
+	unsigned cg_mb = 0, cg_vcpus = 0;
+	struct cgroups cg = { 0 };
 	long timeout_s = 60;
 	int64_t deadline;
 	char err[512];
 	pid_t pid;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	while ((opt = getopt(argc, argv, "i:u:g:r:H:o:w:d:qt:p:s")) != -1) {
+	while ((opt = getopt(argc, argv, "i:u:g:r:H:o:w:d:qt:p:sG:m:n:")) != -1) {
 		switch (opt) {
 		case 'i':
 			r.spec.uid = jail_uid_for((unsigned)atoi(optarg));
@@ -162,6 +173,9 @@ int main(int argc, char **argv)
 			dev[ndev++] = optarg;
 			break;
 		case 'q': use_qmp = 1; break;
+		case 'G': cg_name = optarg; break;
+		case 'm': cg_mb = (unsigned)atoi(optarg); break;
+		case 'n': cg_vcpus = (unsigned)atoi(optarg); break;
 		case 't': timeout_s = atol(optarg); break;
 		case 'p':
 			printf("%u\n", jail_uid_for((unsigned)atoi(optarg)));
@@ -187,8 +201,25 @@ int main(int argc, char **argv)
 		}
 		r.qmp_child = qmp[1];
 	}
+	if (cg_name) {
+		cgroups_init(&cg, "/jail-test", NULL);
+		if (!cg.on) {
+			printf("cgroup: off: %s\n", cg.why);
+		} else {
+			cgfd = cgroup_qube_create(&cg, cg_name, cg_mb, cg_vcpus,
+						  err, sizeof(err));
+			if (cgfd < 0) {
+				fprintf(stderr, "jail_run: %s\n", err);
+				return 1;
+			}
+			printf("cgroup: %s/qube-%s\n", cg.dir, cg_name);
+			r.spec.cgroup_fd = cgfd;
+		}
+	}
 	deadline = now_ms() + timeout_s * 1000;
 	pid = jail_spawn(&r.spec, child, &r);
+	if (cgfd >= 0)
+		close(cgfd);
 	if (pid < 0) {
 		fprintf(stderr, "jail_run: jail_spawn: %s\n", strerror(-pid));
 		return 1;
@@ -217,10 +248,20 @@ int main(int argc, char **argv)
 		if (now_ms() >= deadline) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &st, 0);
+			if (cgfd >= 0) {
+				cgroup_qube_remove(&cg, cg_name);
+				cgroups_fini(&cg);
+			}
 			printf("status: timeout\n");
 			return 124;
 		}
 		usleep(20000);
+	}
+	if (cgfd >= 0) {
+		int e = cgroup_qube_remove(&cg, cg_name);
+
+		printf("cgroup removed: %s\n", e < 0 ? strerror(-e) : "yes");
+		cgroups_fini(&cg);
 	}
 	if (WIFSIGNALED(st)) {
 		printf("status: signal %d\n", WTERMSIG(st));

@@ -75,7 +75,8 @@ mkdir -p "$work/bin" "$root" "$work/qubes/a" "$work/qubes/b" "$RUN_DIR" \
 	"$work/out"
 chmod 755 "$root"
 if ! gcc "${cflags[@]}" -o "$JR" "$here/jail_run.c" \
-	"$top/src/daemon/jail.c" "$top/src/lib/util.c" ||
+	"$top/src/daemon/jail.c" "$top/src/daemon/cgroup.c" \
+	"$top/src/lib/util.c" "$top/src/lib/log.c" ||
 	! gcc "${cflags[@]}" -o "$PROBE" "$here/jail_probe.c"; then
 	echo "jail: build FAILED"
 	echo "jail: 0 passed, 1 failed"
@@ -415,6 +416,69 @@ test_qemu_audit() {
 	end_bg "$da" "$oa" && end_bg "$db" "$ob"
 }
 
+# cgroup_of PID: the path of PID's cgroup v2 group ("0::PATH").
+cgroup_of() { sed -n 's/^0:://p' "/proc/$1/cgroup"; }
+
+# check_qemu_cgroup OUT MEMORY_MB VCPUS: the QEMU jail_run reported in
+# OUT runs in the group it made, whose limits are what the qube's memory
+# and vCPUs imply (src/daemon/cgroup.h: memory + 256 MiB, 80 + vCPUs).
+check_qemu_cgroup() {
+	local out=$1 mb=$2 vcpus=$3 pid dir mnt
+	pid=$(jailed_pid "$out")
+	dir=$(field cgroup "$out")
+	mnt=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+	[ -d "$dir" ] || { echo "no group $dir"; cat "$out"; return 1; }
+	expect_eq "cgroup of QEMU $pid" "$(cgroup_of "$pid")" "${dir#"$mnt"}" &&
+		expect_eq "memory.max" "$(cat "$dir/memory.max")" \
+			$(((mb + 256) * 1024 * 1024)) &&
+		expect_eq "pids.max" "$(cat "$dir/pids.max")" $((80 + vcpus)) ||
+		return 1
+	if [ -e "$dir/memory.swap.max" ]; then
+		expect_eq "memory.swap.max" "$(cat "$dir/memory.swap.max")" 0 ||
+			return 1
+	fi
+	# Every thread of QEMU is in it (they follow the process).
+	expect_eq "QEMU's threads counted" "$(cat "$dir/pids.current")" \
+		"$(ls "/proc/$pid/task" | wc -l)"
+}
+
+# Each QEMU in a cgroup of its own, with memory and pids limits from its
+# qube's memory and vCPUs: two qubes with different memory get different
+# limits, and each group goes when its QEMU has ended.
+test_qemu_cgroup() {
+	local oa=$work/out/cg-a.txt ob=$work/out/cg-b.txt da db pa pb dir_a dir_b
+	[ -x "$QEMU" ] || { echo "no $QEMU"; return 77; }
+	start_qemu "$oa" "$A_IMG" "${qube_a[@]}" -G qube-a -m 256 -n 2
+	da=$last_bg
+	start_qemu "$ob" "$B_IMG" "${qube_b[@]}" -G qube-b -m 1000 -n 1
+	db=$last_bg
+	wait_line "$oa" '^pid: ' 10 && wait_line "$ob" '^pid: ' 10 || return 1
+	pa=$(jailed_pid "$oa")
+	pb=$(jailed_pid "$ob")
+	# Outlives its driver: killed by pid after the test.
+	echo "$pa" >>"$started"
+	echo "$pb" >>"$started"
+	wait_line "$oa" '^qmp: ' 30 && wait_line "$ob" '^qmp: ' 30 || return 1
+	expect_eq "A's QMP" "$(field qmp "$oa")" ready &&
+		expect_eq "B's QMP" "$(field qmp "$ob")" ready || return 1
+	if grep -q '^cgroup: off: ' "$oa"; then
+		# Without cgroup v2 memory and pids, QEMU runs all the same.
+		sed -n 's/^cgroup: off: /no cgroup limits here: /p' "$oa"
+		return 77
+	fi
+	dir_a=$(field cgroup "$oa")
+	dir_b=$(field cgroup "$ob")
+	check_qemu_cgroup "$oa" 256 2 && check_qemu_cgroup "$ob" 1000 1 || return 1
+	[ "$dir_a" != "$dir_b" ] || { echo "A and B share $dir_a"; return 1; }
+	# The jail's checks still hold inside a group.
+	audit "$pa" "$UA" 2 || return 1
+	kill -9 "$pa" "$pb"
+	end_bg "$da" "$oa" && end_bg "$db" "$ob" || return 1
+	expect_eq "A's group removed" "$(field 'cgroup removed' "$oa")" yes &&
+		expect_eq "B's group removed" "$(field 'cgroup removed' "$ob")" yes &&
+		[ ! -e "$dir_a" ] && [ ! -e "$dir_b" ]
+}
+
 test_qemu_cannot_open_other_image() {
 	local o=$work/out/qemu-other.txt drv
 	[ -x "$QEMU" ] || { echo "no $QEMU"; return 77; }
@@ -505,6 +569,7 @@ run_test test_refusals
 run_test test_no_mount_leaks_to_host
 run_test test_qemu_audit
 run_test test_qemu_cannot_open_other_image
+run_test test_qemu_cgroup
 run_test test_qemu_kvm
 run_test test_qemu_boots_guest
 

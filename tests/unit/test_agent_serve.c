@@ -51,6 +51,7 @@ static struct {
 	size_t entropy_len;
 	int host_calls, host_fail;
 	char host[BH_RESUME_NAME_LEN];
+	int boot_id_calls, boot_id_fail, boot_id_at;
 	int wait_calls;
 	pid_t wait_pid;
 	int poweroffs;
@@ -76,6 +77,13 @@ static int fake_add_entropy(const uint8_t *buf, size_t len)
 	return fres.entropy_fail ? -ENOTTY : 0;
 }
 
+static int fake_new_boot_id(void)
+{
+	fres.boot_id_calls++;
+	fres.boot_id_at = ++fres.order;
+	return fres.boot_id_fail ? -EPERM : 0;
+}
+
 static int fake_set_hostname(const char *name)
 {
 	fres.host_calls++;
@@ -99,6 +107,7 @@ static void fake_power_off(void)
 static const struct agent_resume_ops fake_resume_ops = {
 	.set_clock = fake_set_clock,
 	.add_entropy = fake_add_entropy,
+	.new_boot_id = fake_new_boot_id,
 	.set_hostname = fake_set_hostname,
 	.wait_child = fake_wait_child,
 	.power_off = fake_power_off,
@@ -1210,9 +1219,11 @@ static void test_direct_resume_ok(void **state)
 		assert_int_equal(fres.entropy[i], 0x40 + i);
 	assert_int_equal(fres.host_calls, 1);
 	assert_string_equal(fres.host, "disp42");
-	/* In the spec's order. */
+	/* In the spec's order; the boot_id is drawn after the reseed. */
+	assert_int_equal(fres.boot_id_calls, 1);
 	assert_true(fres.clock_at < fres.entropy_at);
-	assert_true(fres.entropy_at < fres.host_at);
+	assert_true(fres.entropy_at < fres.boot_id_at);
+	assert_true(fres.boot_id_at < fres.host_at);
 	/* No warm-up asked: nothing started. */
 	assert_int_equal(fake.calls, 0);
 	assert_int_equal(fres.wait_calls, 0);
@@ -1221,6 +1232,7 @@ static void test_direct_resume_ok(void **state)
 	/* And again (a preloaded qube, after each cont). */
 	assert_int_equal(resume(d, 0, "disp43"), 0);
 	assert_string_equal(fres.host, "disp43");
+	assert_int_equal(fres.boot_id_calls, 2);
 	expect_hello_queued(d);
 }
 
@@ -1269,9 +1281,25 @@ static void expect_nothing_done(struct direct *d)
 	assert_int_equal(fres.clock_calls, 0);
 	assert_int_equal(fres.entropy_calls, 0);
 	assert_int_equal(fres.host_calls, 0);
+	assert_int_equal(fres.boot_id_calls, 0);
 	assert_int_equal(fres.poweroffs, 0);
 	assert_int_equal(fake.calls, 0);
 	assert_int_equal(bh_chan_pending(&d->a->chan), 0);
+}
+
+/* boot_id's format: a version 4 UUID as the kernel prints one. */
+static void test_uuid_format(void **state)
+{
+	uint8_t b[16];
+	char id[38];
+
+	(void)state;
+	memset(b, 0xff, sizeof(b));
+	agent_uuid_format(b, id);
+	assert_string_equal(id, "ffffffff-ffff-4fff-bfff-ffffffffffff\n");
+	memset(b, 0, sizeof(b));
+	agent_uuid_format(b, id);
+	assert_string_equal(id, "00000000-0000-4000-8000-000000000000\n");
 }
 
 static void test_direct_resume_refused(void **state)
@@ -1325,7 +1353,9 @@ static void test_direct_resume_clock_name_fail(void **state)
 
 	fres.clock_fail = 1;
 	fres.host_fail = 1;
+	fres.boot_id_fail = 1;
 	assert_int_equal(resume(d, BH_RESUME_WARM, "disp42"), 0);
+	assert_int_equal(fres.boot_id_calls, 1);
 	assert_int_equal(fres.entropy_calls, 1);
 	assert_int_equal(fres.host_calls, 1);
 	assert_int_equal(fake.calls, 1);
@@ -1342,6 +1372,7 @@ static void test_direct_resume_rng_fails(void **state)
 	fres.entropy_fail = 1;
 	assert_true(resume(d, BH_RESUME_WARM, "disp42") < 0);
 	assert_int_equal(fres.poweroffs, 1);
+	assert_int_equal(fres.boot_id_calls, 0);
 	assert_int_equal(fres.host_calls, 0);
 	assert_int_equal(fake.calls, 0);
 	assert_int_equal(bh_chan_pending(&d->a->chan), 0);
@@ -1385,6 +1416,7 @@ int main(void)
 		T(test_direct_resume_refused),
 		T(test_direct_resume_clock_name_fail),
 		T(test_direct_resume_rng_fails),
+		T(test_uuid_format),
 #undef T
 	};
 	int r;

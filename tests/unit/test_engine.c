@@ -145,7 +145,7 @@ static void test_argv_tcg(void **state)
 	assert_int_equal(build(b, &s, ACCEL_TCG, 3, 4), 0);
 	assert_string_equal(b->argv[0], "/usr/bin/qemu-system-x86_64");
 	assert_pair(b, "-M", "microvm,acpi=on");
-	assert_pair(b, "-accel", "tcg");
+	assert_pair(b, "-accel", "tcg,tb-size=128");
 	assert_pair(b, "-cpu", "max");
 	assert_pair(b, "-m", "256M");
 	assert_pair(b, "-smp", "1");
@@ -273,7 +273,7 @@ static void test_argv_kvm(void **state)
 	assert_int_equal(build(b, &s, ACCEL_KVM, 3, 4), 0);
 	assert_pair(b, "-accel", "kvm");
 	assert_pair(b, "-cpu", "host");
-	assert_int_equal(find_pair(b, "-accel", "tcg"), -1);
+	assert_int_equal(find_pair(b, "-accel", "tcg,tb-size=128"), -1);
 	assert_int_equal(find_pair(b, "-cpu", "max"), -1);
 	free(b);
 }

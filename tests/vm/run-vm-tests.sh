@@ -399,6 +399,93 @@ test_qemu_jailed() {
 	return $bad
 }
 
+# host_cgroup_limits: true when this host's cgroup2 offers memory and pids
+# (else the daemon runs QEMU without limits: src/daemon/cgroup.h).
+host_cgroup_limits() {
+	local mnt
+	mnt=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+	[ -n "$mnt" ] && grep -qw memory "$mnt/cgroup.controllers" &&
+		grep -qw pids "$mnt/cgroup.controllers"
+}
+
+test_qemu_cgroup() {
+	# Each QEMU of the daemon runs in a cgroup of its own whose limits
+	# follow the qube's memory (cgroup.h); where the host's cgroup2 has
+	# no memory or pids controller, the daemon said so once at start
+	# and runs QEMU all the same.
+	local pid q n=0 g mnt want
+	if ! host_cgroup_limits; then
+		bhm run --dispvm -- true </dev/null 2>"$work/cgerr" || { cat "$work/cgerr"; return 1; }
+		n=$(daemon_log | grep -c 'cgroups: off, QEMU runs without memory and pids limits: ')
+		expect_eq "lines saying cgroups are off" "$n" 1 || return 1
+		echo "no memory/pids in this host's cgroup2 (checked in a guest by test_cgroup_module_in_guest)"
+		return 77
+	fi
+	mnt=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+	mkfifo "$work/cghold"
+	bhm run --dispvm -- sh -c 'echo command-started; exec cat' <"$work/cghold" >"$work/cgout" 2>&1 &
+	pid=$!
+	exec {h}>"$work/cghold"
+	wait_until 120 grep -q command-started "$work/cgout" || { echo "never ran"; exec {h}>&-; return 1; }
+	for q in $(qemu_pids "$main_root"); do
+		g=$(sed -n 's/^0:://p' "/proc/$q/cgroup")
+		want=$(tr '\0' '\n' <"/proc/$q/cmdline" | sed -n 's/^\([0-9]*\)M$/\1/p')
+		expect_contains "QEMU $q's group" "$g" "/qube-" &&
+			expect_eq "QEMU $q's memory.max" "$(cat "$mnt$g/memory.max")" \
+				$(((want + 256) * 1024 * 1024)) || { n=1; break; }
+	done
+	exec {h}>&-
+	wait "$pid"
+	return $n
+}
+
+# The cgroup code on a real cgroup2 with memory and pids (a guest's
+# kernel: our hosts bind those controllers to cgroup v1): jail_run,
+# static, runs busybox jailed as root of a disposable, the way the
+# daemon runs QEMU. /sys/fs/cgroup is empty there, so it mounts cgroup2.
+test_cgroup_module_in_guest() {
+	local jr=$work/jail_run.static out top
+	top=$(cd "$here/../.." && pwd)
+	gcc -std=c17 -D_GNU_SOURCE -O2 "-I$top/src" -static -o "$jr" \
+		"$top/tests/jail/jail_run.c" "$top/src/daemon/jail.c" \
+		"$top/src/daemon/cgroup.c" "$top/src/lib/util.c" \
+		"$top/src/lib/log.c" || return 1
+	# shellcheck disable=SC2016 # expanded in the guest
+	out=$(bhm run -u root --dispvm -- sh -c '
+		cat >/run/jr && chmod 755 /run/jr && mkdir -m 755 /run/jroot || exit 1
+		/run/jr -i 7 -r /run/jroot -o /bin/busybox -t 30 -G a -m 300 -n 2 \
+			-- /bin/busybox sleep 1000 >/run/jr.a 2>&1 &
+		/run/jr -i 8 -r /run/jroot -o /bin/busybox -t 30 -G b -m 600 -n 1 \
+			-- /bin/busybox sleep 1000 >/run/jr.b 2>&1 &
+		for i in $(seq 1 100); do
+			grep -q "^pid: " /run/jr.a && grep -q "^pid: " /run/jr.b && break
+			sleep 0.1
+		done
+		for name in a b; do
+			pid=$(sed -n "s/^pid: //p" /run/jr.$name)
+			dir=$(sed -n "s/^cgroup: //p" /run/jr.$name)
+			cat /run/jr.$name
+			echo "$name proc-cgroup: $(sed -n "s/^0:://p" /proc/$pid/cgroup)"
+			echo "$name memory.max: $(cat $dir/memory.max)"
+			echo "$name memory.swap.max: $(cat $dir/memory.swap.max)"
+			echo "$name pids.max: $(cat $dir/pids.max)"
+			kill -9 $pid
+		done
+		wait
+		grep -h "^cgroup removed" /run/jr.a /run/jr.b
+		echo "groups left: $(ls -d /sys/fs/cgroup/bulkhead-*/qube-* 2>/dev/null | wc -l)"' <"$jr" 2>&1)
+	echo "$out" | grep -q "^a proc-cgroup: /bulkhead-[0-9a-f]*/qube-a$" &&
+		echo "$out" | grep -q "^b proc-cgroup: /bulkhead-[0-9a-f]*/qube-b$" &&
+		expect_contains "A's memory.max" "$out" "a memory.max: $(((300 + 256) << 20))" &&
+		expect_contains "B's memory.max" "$out" "b memory.max: $(((600 + 256) << 20))" &&
+		expect_contains "A's swap" "$out" "a memory.swap.max: 0" &&
+		expect_contains "A's pids.max" "$out" "a pids.max: 82" &&
+		expect_contains "B's pids.max" "$out" "b pids.max: 81" &&
+		expect_contains "groups removed" "$out" "groups left: 0" &&
+		[ "$(echo "$out" | grep -c '^cgroup removed: yes$')" = 2 ] ||
+		{ echo "$out"; return 1; }
+}
+
 test_nothing_left_after_runs() {
 	# After every run above: no qube folder, no QEMU, and the state
 	# root holds exactly what it held before the first run.
@@ -753,6 +840,28 @@ test_snapshot_clones_distinct() {
 		{ echo "guest clock $t, host $now"; return 1; }
 }
 
+test_snapshot_boot_id_fresh() {
+	# The kernel's boot_id is the snapshot's in every clone once
+	# anything read it before the snapshot (the kernel makes it at the
+	# first read; journald and udev read it at boot); the agent binds a
+	# fresh one over it at RESUME. Two restored disposables: different
+	# boot_ids, each a version 4 UUID, each bound over the kernel's own
+	# (umount shows that one, and it differs).
+	local a b f='/proc/sys/kernel/random/boot_id' uuid='^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$'
+	bhm run --dispvm -- true </dev/null || return 1 # a snapshot, if none yet
+	a=$(bhm run -u root --dispvm -- sh -c "hostname; cat $f; umount $f && cat $f" </dev/null) || { echo "$a"; return 1; }
+	b=$(bhm run -u root --dispvm -- sh -c "hostname; cat $f; umount $f && cat $f" </dev/null) || { echo "$b"; return 1; }
+	restored "$(sed -n 1p <<<"$a")" && restored "$(sed -n 1p <<<"$b")" ||
+		{ echo "not both restored: $a / $b"; return 1; }
+	sed -n 2p <<<"$a" | grep -qE "$uuid" && sed -n 2p <<<"$b" | grep -qE "$uuid" ||
+		{ echo "not UUIDs: $a / $b"; return 1; }
+	[ "$(sed -n 2p <<<"$a")" != "$(sed -n 2p <<<"$b")" ] || { echo "same boot_id: $a / $b"; return 1; }
+	[ -n "$(sed -n 3p <<<"$a")" ] && [ "$(sed -n 2p <<<"$a")" != "$(sed -n 3p <<<"$a")" ] ||
+		{ echo "the kernel's boot_id: $a"; return 1; }
+	[ -n "$(sed -n 3p <<<"$b")" ] && [ "$(sed -n 2p <<<"$b")" != "$(sed -n 3p <<<"$b")" ] ||
+		{ echo "the kernel's boot_id: $b"; return 1; }
+}
+
 test_snapshot_stale_after_template_change() {
 	# A snapshot of a disposable template whose template changed is
 	# never restored: the next disposable boots cold (and sees the
@@ -850,6 +959,8 @@ run_test test_template_root_untouched
 run_test test_parallel_disposables_isolated
 run_test test_bh_killed_destroys_qube
 run_test test_qemu_jailed
+run_test test_qemu_cgroup
+run_test test_cgroup_module_in_guest
 run_test test_nothing_left_after_runs
 run_test test_agent_private_volume
 run_test test_appvm_home_persists
@@ -866,6 +977,7 @@ run_test test_named_dispvm
 run_test test_dispvm_refusals
 run_test test_snapshot_made_then_restored
 run_test test_snapshot_clones_distinct
+run_test test_snapshot_boot_id_fresh
 run_test test_snapshot_stale_after_template_change
 run_test test_snapshot_failed_restore_falls_back
 run_test test_preloaded_disposable
