@@ -21,7 +21,8 @@ HARDEN  := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) $(HARDEN) -Isrc $(CFLAGS)
 LDHARDEN := -pie -Wl,-z,relro,-z,now
-DAEMON_LIBS := $(shell pkg-config --libs jansson libsodium sqlite3 2>/dev/null || echo -ljansson -lsodium -lsqlite3)
+# libseccomp and libcap-ng confine the daemon's own processes (sandbox.c).
+DAEMON_LIBS := $(shell pkg-config --libs jansson libsodium sqlite3 libseccomp libcap-ng 2>/dev/null || echo -ljansson -lsodium -lsqlite3 -lseccomp -lcap-ng)
 
 # bh needs jansson (bh ls --format json) and libsodium (bh copy's
 # checksum).
