@@ -12,6 +12,10 @@
  *                 -- PROGRAM [ARG]...
  *        jail_run -p QUBE_ID   print jail_uid_for(QUBE_ID)
  *        jail_run -s           print jail_qemu_sandbox_arg()
+ *        jail_run -C           as a daemon starting with root /jail-test:
+ *                              cgroups_cleanup_stale, then print
+ *                              "cgroup: MODE" and "cleaned: N" (groups
+ *                              removed)
  *   -q  hand the program a QMP socket as fd 4 (as engine_qemu.c does)
  *   -t  kill the program (by pid) after SECONDS (default 60)
  *   -G  run it in the cgroup of qube NAME with the limits MEMORY_MB and
@@ -127,7 +131,7 @@ static int usage(void)
 			"[-H HOST] [-o RO]... [-w RW]... [-d DEV]... [-q] "
 			"[-t SECONDS] [-G NAME -m MB -n VCPUS] -- PROGRAM "
 			"[ARG]...\n"
-			"       jail_run -p ID | -s\n");
+			"       jail_run -p ID | -s | -C\n");
 	return 2;
 }
 
@@ -150,7 +154,7 @@ int main(int argc, char **argv)
 	pid_t pid;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	while ((opt = getopt(argc, argv, "i:u:g:r:H:o:w:d:qt:p:sG:m:n:")) != -1) {
+	while ((opt = getopt(argc, argv, "i:u:g:r:H:o:w:d:qt:p:sCG:m:n:")) != -1) {
 		switch (opt) {
 		case 'i':
 			r.spec.uid = jail_uid_for((unsigned)atoi(optarg));
@@ -185,6 +189,16 @@ int main(int argc, char **argv)
 			return 0;
 		case 's':
 			printf("%s\n", jail_qemu_sandbox_arg());
+			return 0;
+		case 'C':
+			cgroups_init(&cg, "/jail-test", NULL);
+			if (!cg.on) {
+				printf("cgroup: off: %s\n", cg.why);
+				return 1;
+			}
+			printf("cgroup: %s\n",
+			       cg.mode == CGROUP_V1 ? "v1" : "v2");
+			printf("cleaned: %d\n", cgroups_cleanup_stale(&cg));
 			return 0;
 		default:
 			return usage();
