@@ -12,10 +12,10 @@
  *                 -- PROGRAM [ARG]...
  *        jail_run -p QUBE_ID   print jail_uid_for(QUBE_ID)
  *        jail_run -s           print jail_qemu_sandbox_arg()
- *        jail_run -C           as a daemon starting with root /jail-test:
- *                              cgroups_cleanup_stale, then print
- *                              "cgroup: MODE" and "cleaned: N" (groups
- *                              removed)
+ *        jail_run -C           as a daemon with root /jail-test starting
+ *                              and stopping: cgroups_cleanup_stale (prints
+ *                              "cgroup: MODE" and "cleaned: N", the groups
+ *                              removed), then cgroups_fini
  *   -q  hand the program a QMP socket as fd 4 (as engine_qemu.c does)
  *   -t  kill the program (by pid) after SECONDS (default 60)
  *   -G  run it in the cgroup of qube NAME with the limits MEMORY_MB and
@@ -199,6 +199,7 @@ int main(int argc, char **argv)
 			printf("cgroup: %s\n",
 			       cg.mode == CGROUP_V1 ? "v1" : "v2");
 			printf("cleaned: %d\n", cgroups_cleanup_stale(&cg));
+			cgroups_fini(&cg);
 			return 0;
 		default:
 			return usage();

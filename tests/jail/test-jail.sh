@@ -55,6 +55,9 @@ stop_started() {
 
 cleanup() {
 	stop_started
+	# The groups of the test "daemon" (root /jail-test) a failed test
+	# left, and its own (tests/jail/jail_run.c -C).
+	[ ! -x "$JR" ] || "$JR" -C >/dev/null 2>&1
 	rm -rf "$work"
 }
 trap cleanup EXIT
