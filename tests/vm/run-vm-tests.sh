@@ -442,17 +442,17 @@ test_qemu_cgroup() {
 		echo "no memory/pids in this host's cgroup2 or cgroup v1 (v2 checked in a guest by test_cgroup_module_in_guest)"
 		return 77
 	fi
-	case $mode in
-	v2) n=$(daemon_log | grep -c 'cgroups: v2, each QEMU in a group of its own under ') ;;
-	v1) n=$(daemon_log | grep -c 'cgroups: v1 (memory, pids), each QEMU in a group of its own under ') ;;
-	esac
-	expect_eq "lines saying cgroups are $mode" "$n" 1 || { daemon_log | grep cgroups; return 1; }
-	n=0
 	mkfifo "$work/cghold"
 	bhm run --dispvm -- sh -c 'echo command-started; exec cat' <"$work/cghold" >"$work/cgout" 2>&1 &
 	pid=$!
 	exec {h}>"$work/cghold"
 	wait_until 120 grep -q command-started "$work/cgout" || { echo "never ran"; exec {h}>&-; return 1; }
+	case $mode in
+	v2) n=$(daemon_log | grep -c 'cgroups: v2, each QEMU in a group of its own under ') ;;
+	v1) n=$(daemon_log | grep -c 'cgroups: v1 (memory, pids), each QEMU in a group of its own under ') ;;
+	esac
+	expect_eq "lines saying cgroups are $mode" "$n" 1 || { daemon_log | grep cgroups; exec {h}>&-; return 1; }
+	n=0
 	dpid=$(cat "$main_root/run/bulkhead/bulkheadd.pid")
 	for q in $(qemu_pids "$main_root"); do
 		want=$(tr '\0' '\n' <"/proc/$q/cmdline" | sed -n 's/^\([0-9]*\)M$/\1/p')
