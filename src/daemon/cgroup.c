@@ -1,20 +1,27 @@
-/* cgroup v2 limits on each QEMU (see cgroup.h). */
+/* cgroup v2 (or v1) limits on each QEMU (see cgroup.h). */
 #include "daemon/cgroup.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon/jail.h"
 #include "lib/log.h"
 #include "lib/util.h"
+
+_Static_assert(CGROUP_DIRS_MAX == JAIL_CGROUP_FDS,
+	       "jail_spec carries one fd per group");
 
 #define CGROUP_DEFAULT_FS "/sys/fs/cgroup"
 /* How long a killed leftover group may take to empty. */
@@ -163,7 +170,9 @@ static int find_cgroup2(struct cgroups *cg, char *out, size_t cap)
 	return bh_path_fmt(out, cap, "%s", CGROUP_DEFAULT_FS);
 }
 
-/* Writes s into dir/file (an existing cgroup file). */
+/* Writes s into dir/file (an existing cgroup file; O_TRUNC, as a shell's
+ * redirection, is a no-op on cgroup files and keeps the unit tests'
+ * plain files exact). */
 static int write_file(const char *dir, const char *file, const char *s)
 {
 	char path[PATH_MAX];
@@ -171,7 +180,7 @@ static int write_file(const char *dir, const char *file, const char *s)
 
 	if (bh_path_fmt(path, sizeof(path), "%s/%s", dir, file) < 0)
 		return -ENAMETOOLONG;
-	fd = open(path, O_WRONLY | O_CLOEXEC);
+	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	r = write(fd, s, strlen(s)) < 0 ? -errno : 0;
@@ -232,17 +241,12 @@ static int enable_controllers(struct cgroups *cg, const char *dir)
 	return 0;
 }
 
-void cgroups_init(struct cgroups *cg, const char *root, const char *fs)
+/* cgroup v2 at mnt: enables memory and pids down to the daemon's group,
+ * which it makes. Returns 0, or -1 with cg->why set. */
+static int init_v2(struct cgroups *cg, const char *root, const char *mnt)
 {
-	char mnt[PATH_MAX], name[64], path[PATH_MAX];
+	char name[64], path[PATH_MAX];
 
-	memset(cg, 0, sizeof(*cg));
-	if (fs) {
-		if (bh_path_fmt(mnt, sizeof(mnt), "%s", fs) < 0)
-			return;
-	} else if (find_cgroup2(cg, mnt, sizeof(mnt)) < 0) {
-		return;
-	}
 	if (!has_word(mnt, "cgroup.controllers", "memory") ||
 	    !has_word(mnt, "cgroup.controllers", "pids")) {
 		snprintf(cg->why, sizeof(cg->why),
@@ -250,29 +254,262 @@ void cgroups_init(struct cgroups *cg, const char *root, const char *fs)
 			 "controller (cgroup.controllers; a cgroup v1 "
 			 "hierarchy may hold them)",
 			 mnt);
-		return;
+		return -1;
 	}
 	cgroup_group_name(root, name, sizeof(name));
-	if (bh_path_fmt(cg->dir, sizeof(cg->dir), "%s/%s", mnt, name) < 0) {
+	if (bh_path_fmt(cg->dir[0], sizeof(cg->dir[0]), "%s/%s", mnt,
+			name) < 0) {
 		snprintf(cg->why, sizeof(cg->why), "cgroup path too long");
-		return;
+		return -1;
 	}
 	if (enable_controllers(cg, mnt) < 0)
-		return;
-	if (mkdir(cg->dir, 0755) < 0 && errno != EEXIST) {
+		return -1;
+	if (mkdir(cg->dir[0], 0755) < 0 && errno != EEXIST) {
 		snprintf(cg->why, sizeof(cg->why), "cannot create %.400s: %s",
-			 cg->dir, strerror(errno));
-		return;
+			 cg->dir[0], strerror(errno));
+		return -1;
 	}
-	if (enable_controllers(cg, cg->dir) < 0)
-		return;
+	if (enable_controllers(cg, cg->dir[0]) < 0)
+		return -1;
 	cg->swap = bh_path_fmt(path, sizeof(path), "%s/memory.swap.max",
-			       cg->dir) == 0 &&
+			       cg->dir[0]) == 0 &&
 		   access(path, F_OK) == 0;
+	cg->ndirs = 1;
+	cg->mode = CGROUP_V2;
 	cg->on = 1;
+	return 0;
 }
 
-static int qube_dir(const struct cgroups *cg, const char *name, char *out,
+/* ---- cgroup v1 ---- */
+
+/* Whether word is one of the comma-separated items of list. */
+static int has_item(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+	const char *c = list;
+
+	while (c && *c) {
+		if (!strncmp(c, word, n) && (c[n] == ',' || c[n] == '\0'))
+			return 1;
+		c = strchr(c, ',');
+		if (c)
+			c++;
+	}
+	return 0;
+}
+
+/* The daemon's path in the v1 hierarchy holding controller, from a
+ * /proc/self/cgroup text. */
+static int own_v1_path(FILE *f, const char *controller, char *out,
+		       size_t cap)
+{
+	char line[4096];
+
+	while (fgets(line, sizeof(line), f)) {
+		char *ctl = strchr(line, ':'), *path;
+
+		if (!ctl || !(path = strchr(ctl + 1, ':')))
+			continue;
+		*path++ = '\0';
+		path[strcspn(path, "\n")] = '\0';
+		if (!has_item(ctl + 1, controller) || path[0] != '/')
+			continue;
+		if (strlen(path) >= cap)
+			return -ENAMETOOLONG;
+		memcpy(out, path, strlen(path) + 1);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int cgroup1_own_dir(FILE *mountinfo, FILE *self_cgroup,
+		    const char *controller, char *out, size_t cap)
+{
+	char own[PATH_MAX], line[4096];
+	int r = own_v1_path(self_cgroup, controller, own, sizeof(own));
+
+	if (r < 0)
+		return r;
+	/* "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE
+	 * SOURCE SUPEROPTIONS"; ROOT is the group the mount shows at its
+	 * top (not "/" when it was bound from a subgroup). */
+	while (fgets(line, sizeof(line), mountinfo)) {
+		char *save = NULL, *tok, *dash, *f[5] = { 0 }, *opts, *rel;
+		size_t rl;
+		int i = 0;
+
+		line[strcspn(line, "\n")] = '\0';
+		dash = strstr(line, " - ");
+		if (!dash || strncmp(dash + 3, "cgroup ", 7) != 0)
+			continue;
+		opts = strchr(dash + 10, ' '); /* after SOURCE */
+		if (!opts || !has_item(opts + 1, controller))
+			continue;
+		*dash = '\0';
+		for (tok = strtok_r(line, " ", &save); tok && i < 5;
+		     tok = strtok_r(NULL, " ", &save))
+			f[i++] = tok;
+		if (i < 5 || f[3][0] != '/' || f[4][0] != '/')
+			continue;
+		unescape_octal(f[3]);
+		unescape_octal(f[4]);
+		rl = strlen(f[3]);
+		if (!strcmp(f[3], "/"))
+			rel = own;
+		else if (!strncmp(own, f[3], rl) &&
+			 (own[rl] == '/' || own[rl] == '\0'))
+			rel = own + rl;
+		else
+			continue; /* our group is not under this mount */
+		if (!strcmp(rel, "/"))
+			rel = "";
+		return bh_path_fmt(out, cap, "%s%s", f[4], rel) < 0
+			       ? -ENAMETOOLONG
+			       : 0;
+	}
+	return -ENOENT;
+}
+
+size_t cgroup1_memory_writes(uint64_t bytes, int swap,
+			     struct cgroup_write w[3])
+{
+	size_t n = 0;
+
+	if (swap) {
+		w[n].file = "memory.memsw.limit_in_bytes";
+		snprintf(w[n++].value, sizeof(w->value), "-1");
+	}
+	w[n].file = "memory.limit_in_bytes";
+	snprintf(w[n++].value, sizeof(w->value), "%llu",
+		 (unsigned long long)bytes);
+	if (swap) {
+		w[n].file = "memory.memsw.limit_in_bytes";
+		snprintf(w[n++].value, sizeof(w->value), "%llu",
+			 (unsigned long long)bytes);
+	}
+	return n;
+}
+
+/* Whether dir/file exists. */
+static int has_file(const char *dir, const char *file)
+{
+	char path[PATH_MAX];
+
+	return bh_path_fmt(path, sizeof(path), "%s/%s", dir, file) == 0 &&
+	       access(path, F_OK) == 0;
+}
+
+/* The daemon's group folder under the v1 hierarchy of controller, into
+ * out. Returns 0, or -1 with cg->why set. */
+static int v1_dir(struct cgroups *cg, const char *mountinfo,
+		  const char *self_cgroup, const char *controller,
+		  const char *name, char *out, size_t cap)
+{
+	char own[PATH_MAX];
+	FILE *m = fopen(mountinfo, "re"), *c = fopen(self_cgroup, "re");
+	int r = -ENOENT;
+
+	if (m && c)
+		r = cgroup1_own_dir(m, c, controller, own, sizeof(own));
+	else
+		r = -errno;
+	if (m)
+		fclose(m);
+	if (c)
+		fclose(c);
+	if (r == 0 && bh_path_fmt(out, cap, "%s/%s", own, name) < 0)
+		r = -ENAMETOOLONG;
+	if (r == -ENOENT) {
+		snprintf(cg->why, sizeof(cg->why),
+			 "no cgroup v1 %s hierarchy mounted that shows this "
+			 "daemon's group",
+			 controller);
+		return -1;
+	}
+	if (r < 0) {
+		snprintf(cg->why, sizeof(cg->why), "cgroup v1 %s: %s",
+			 controller, strerror(-r));
+		return -1;
+	}
+	return 0;
+}
+
+int cgroups_init_v1(struct cgroups *cg, const char *root,
+		    const char *mountinfo, const char *self_cgroup)
+{
+	static const char *const ctl[2] = { "memory", "pids" };
+	static const char *const probe[2] = { "memory.limit_in_bytes",
+					      "pids.max" };
+	char name[64];
+	int made[2] = { 0, 0 };
+	unsigned i;
+
+	cgroup_group_name(root, name, sizeof(name));
+	if (v1_dir(cg, mountinfo, self_cgroup, "memory", name, cg->dir[0],
+		   sizeof(cg->dir[0])) < 0 ||
+	    v1_dir(cg, mountinfo, self_cgroup, "pids", name, cg->dir[1],
+		   sizeof(cg->dir[1])) < 0)
+		return -1;
+	/* Mounted together: one group holds both. */
+	cg->ndirs = strcmp(cg->dir[0], cg->dir[1]) ? 2 : 1;
+	for (i = 0; i < cg->ndirs; i++) {
+		if (mkdir(cg->dir[i], 0755) == 0) {
+			made[i] = 1;
+		} else if (errno != EEXIST) {
+			snprintf(cg->why, sizeof(cg->why),
+				 "cannot create %.400s: %s", cg->dir[i],
+				 strerror(errno));
+			goto fail;
+		}
+	}
+	for (i = 0; i < 2; i++)
+		if (!has_file(cg->dir[i ? cg->ndirs - 1 : 0], probe[i])) {
+			snprintf(cg->why, sizeof(cg->why),
+				 "%.400s has no %s: not a cgroup v1 %s group",
+				 cg->dir[i ? cg->ndirs - 1 : 0], probe[i],
+				 ctl[i]);
+			goto fail;
+		}
+	cg->swap = has_file(cg->dir[0], "memory.memsw.limit_in_bytes");
+	cg->mode = CGROUP_V1;
+	cg->on = 1;
+	return 0;
+fail:
+	for (i = 0; i < 2; i++)
+		if (made[i])
+			rmdir(cg->dir[i]);
+	cg->ndirs = 0;
+	return -1;
+}
+
+void cgroups_init(struct cgroups *cg, const char *root, const char *fs)
+{
+	char mnt[PATH_MAX], v2why[sizeof(cg->why)];
+
+	memset(cg, 0, sizeof(*cg));
+	if (fs) {
+		if (bh_path_fmt(mnt, sizeof(mnt), "%s", fs) == 0)
+			init_v2(cg, root, mnt);
+		return;
+	}
+	if (find_cgroup2(cg, mnt, sizeof(mnt)) == 0 &&
+	    init_v2(cg, root, mnt) == 0)
+		return;
+	memcpy(v2why, cg->why, sizeof(v2why));
+	memset(cg, 0, sizeof(*cg));
+	if (cgroups_init_v1(cg, root, "/proc/self/mountinfo",
+			    "/proc/self/cgroup") == 0)
+		return;
+	{
+		char v1why[sizeof(cg->why)];
+
+		memcpy(v1why, cg->why, sizeof(v1why));
+		snprintf(cg->why, sizeof(cg->why), "v2: %.550s; v1: %.550s",
+			 v2why, v1why);
+	}
+}
+
+static int qube_dir(const char *base, const char *name, char *out,
 		    size_t cap)
 {
 	/* "qube-": no cgroup interface file starts so, and a qube name may
@@ -280,73 +517,127 @@ static int qube_dir(const struct cgroups *cg, const char *name, char *out,
 	if (!name[0] || strchr(name, '/') || !strcmp(name, ".") ||
 	    !strcmp(name, ".."))
 		return -EINVAL;
-	return bh_path_fmt(out, cap, "%s/qube-%s", cg->dir, name) < 0
+	return bh_path_fmt(out, cap, "%s/qube-%s", base, name) < 0
 		       ? -ENAMETOOLONG
 		       : 0;
 }
 
-int cgroup_qube_create(const struct cgroups *cg, const char *name,
-		       unsigned memory_mb, unsigned vcpus, char *err,
-		       size_t cap)
+/* Writes the limits into the qube's groups dirs (cg->ndirs of them). */
+static int write_limits(const struct cgroups *cg,
+			char dirs[CGROUP_DIRS_MAX][PATH_MAX],
+			unsigned memory_mb, unsigned vcpus, const char **file)
 {
-	char dir[PATH_MAX], path[PATH_MAX], v[32];
-	int fd, r;
+	uint64_t bytes = cgroup_memory_max(memory_mb);
+	struct cgroup_write w[3];
+	char v[32];
+	size_t n, i;
+	int r = 0;
 
+	if (cg->mode == CGROUP_V2) {
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)bytes);
+		*file = "memory.max";
+		r = write_file(dirs[0], *file, v);
+		if (r == 0 && cg->swap) {
+			*file = "memory.swap.max";
+			r = write_file(dirs[0], *file, "0");
+		}
+	} else {
+		n = cgroup1_memory_writes(bytes, cg->swap, w);
+		for (i = 0; i < n && r == 0; i++) {
+			*file = w[i].file;
+			r = write_file(dirs[0], w[i].file, w[i].value);
+		}
+	}
+	if (r == 0) {
+		snprintf(v, sizeof(v), "%u", cgroup_pids_max(vcpus));
+		*file = "pids.max";
+		r = write_file(dirs[cg->ndirs - 1], *file, v);
+	}
+	return r;
+}
+
+int cgroup_qube_create(const struct cgroups *cg, const char *name,
+		       unsigned memory_mb, unsigned vcpus,
+		       int fds[CGROUP_DIRS_MAX], char *err, size_t cap)
+{
+	char dirs[CGROUP_DIRS_MAX][PATH_MAX], path[PATH_MAX];
+	const char *file = "";
+	unsigned i, made = 0;
+	int r = 0;
+
+	for (i = 0; i < CGROUP_DIRS_MAX; i++)
+		fds[i] = -1;
 	if (!cg->on)
 		return -ENOTSUP;
-	r = qube_dir(cg, name, dir, sizeof(dir));
-	if (r < 0) {
-		snprintf(err, cap, "no cgroup for qube name '%s'", name);
-		return r;
+	for (i = 0; i < cg->ndirs; i++) {
+		r = qube_dir(cg->dir[i], name, dirs[i], sizeof(dirs[i]));
+		if (r < 0) {
+			snprintf(err, cap, "no cgroup for qube name '%s'",
+				 name);
+			return r;
+		}
 	}
-	if (mkdir(dir, 0755) < 0) {
+	for (; made < cg->ndirs; made++) {
+		if (mkdir(dirs[made], 0755) == 0)
+			continue;
 		r = -errno;
 		/* Left empty by a killed daemon (or a removal that failed):
 		 * it serves again. One with processes is someone's QEMU. */
-		if (r != -EEXIST || has_procs(dir)) {
+		if (r != -EEXIST || has_procs(dirs[made])) {
 			snprintf(err, cap, "cannot create cgroup %.1500s: %s",
-				 dir, r == -EEXIST ? "it holds processes"
-						   : strerror(-r));
-			return r == -EEXIST ? -EBUSY : r;
+				 dirs[made],
+				 r == -EEXIST ? "it holds processes"
+					      : strerror(-r));
+			r = r == -EEXIST ? -EBUSY : r;
+			goto fail;
+		}
+		r = 0;
+	}
+	r = write_limits(cg, dirs, memory_mb, vcpus, &file);
+	if (r < 0) {
+		snprintf(err, cap,
+			 "cannot set the limits of cgroup %.1500s (%s): %s",
+			 dirs[0], file, strerror(-r));
+		goto fail;
+	}
+	for (i = 0; i < cg->ndirs; i++) {
+		if (bh_path_fmt(path, sizeof(path), "%s/cgroup.procs",
+				dirs[i]) < 0 ||
+		    (fds[i] = open(path, O_WRONLY | O_CLOEXEC)) < 0) {
+			r = -errno;
+			snprintf(err, cap, "cannot open %.1500s/cgroup.procs: %s",
+				 dirs[i], strerror(-r));
+			goto fail;
 		}
 	}
-	snprintf(v, sizeof(v), "%llu",
-		 (unsigned long long)cgroup_memory_max(memory_mb));
-	r = write_file(dir, "memory.max", v);
-	if (r == 0 && cg->swap)
-		r = write_file(dir, "memory.swap.max", "0");
-	if (r == 0) {
-		snprintf(v, sizeof(v), "%u", cgroup_pids_max(vcpus));
-		r = write_file(dir, "pids.max", v);
+	return (int)cg->ndirs;
+fail:
+	for (i = 0; i < CGROUP_DIRS_MAX; i++) {
+		if (fds[i] >= 0)
+			close(fds[i]);
+		fds[i] = -1;
 	}
-	if (r < 0) {
-		snprintf(err, cap, "cannot set the limits of cgroup %.1500s: %s",
-			 dir, strerror(-r));
-		rmdir(dir);
-		return r;
-	}
-	if (bh_path_fmt(path, sizeof(path), "%s/cgroup.procs", dir) < 0 ||
-	    (fd = open(path, O_WRONLY | O_CLOEXEC)) < 0) {
-		r = -errno;
-		snprintf(err, cap, "cannot open %.1500s/cgroup.procs: %s", dir,
-			 strerror(-r));
-		rmdir(dir);
-		return r;
-	}
-	return fd;
+	for (i = 0; i < made; i++)
+		rmdir(dirs[i]);
+	return r;
 }
 
 int cgroup_qube_remove(const struct cgroups *cg, const char *name)
 {
 	char dir[PATH_MAX];
-	int r;
+	unsigned i;
+	int r, first = 0;
 
 	if (!cg->on)
 		return 0;
-	r = qube_dir(cg, name, dir, sizeof(dir));
-	if (r < 0)
-		return r;
-	return rmdir(dir) < 0 ? -errno : 0;
+	for (i = 0; i < cg->ndirs; i++) {
+		r = qube_dir(cg->dir[i], name, dir, sizeof(dir));
+		if (r == 0 && rmdir(dir) < 0)
+			r = -errno;
+		if (r < 0 && first == 0)
+			first = r;
+	}
+	return first;
 }
 
 /* Ends whatever runs in dir (cgroup.kill, Linux 5.14) and waits, bounded,
@@ -363,35 +654,137 @@ static void kill_group(const char *dir)
 		nanosleep(&t, NULL);
 }
 
+/* The real uid of pid, from /proc/PID/status; (uid_t)-1 when unknown. */
+static uid_t proc_uid(pid_t pid)
+{
+	char path[64], *text, *u;
+	size_t len;
+	uid_t uid = (uid_t)-1;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (bh_read_file(path, 16384, &text, &len) < 0)
+		return uid;
+	u = strstr(text, "\nUid:\t");
+	if (u)
+		uid = (uid_t)strtoul(u + 6, NULL, 10);
+	free(text);
+	return uid;
+}
+
+/* Whether pid is listed in dir/cgroup.procs. */
+static int listed(const char *dir, pid_t pid)
+{
+	char path[PATH_MAX], *buf, *tok, *save = NULL;
+	size_t len;
+	int found = 0;
+
+	if (bh_path_fmt(path, sizeof(path), "%s/cgroup.procs", dir) < 0 ||
+	    bh_read_file(path, 1 << 20, &buf, &len) < 0)
+		return 0;
+	for (tok = strtok_r(buf, "\n", &save); tok && !found;
+	     tok = strtok_r(NULL, "\n", &save))
+		found = atol(tok) == (long)pid;
+	free(buf);
+	return found;
+}
+
+/* v1 has no cgroup.kill: kills, by pidfd, each process listed in
+ * dir/cgroup.procs that runs as a jail uid (a QEMU of a daemon of ours:
+ * only this state root's daemon, as root, puts processes in this group,
+ * and a jailed QEMU can neither move nor fork), and waits, bounded, for
+ * them to end. The pidfd is taken before the checks, and the pid must
+ * still be listed after them, so a reused pid is never signalled. What
+ * else is listed is left (logged). */
+static void kill_ours_v1(const char *dir)
+{
+	struct pollfd p[64];
+	char path[PATH_MAX], *buf, *tok, *save = NULL;
+	size_t len, n = 0, i, done;
+	int64_t deadline;
+
+	if (bh_path_fmt(path, sizeof(path), "%s/cgroup.procs", dir) < 0 ||
+	    bh_read_file(path, 1 << 20, &buf, &len) < 0)
+		return;
+	for (tok = strtok_r(buf, "\n", &save); tok && n < 64;
+	     tok = strtok_r(NULL, "\n", &save)) {
+		pid_t pid = (pid_t)atol(tok);
+		uid_t uid;
+		int fd;
+
+		if (pid <= 1)
+			continue;
+		fd = (int)syscall(SYS_pidfd_open, pid, 0);
+		if (fd < 0)
+			continue; /* gone */
+		uid = proc_uid(pid);
+		if (uid < JAIL_UID_BASE ||
+		    uid >= JAIL_UID_BASE + JAIL_UID_COUNT ||
+		    !listed(dir, pid)) {
+			if (uid != (uid_t)-1 && listed(dir, pid))
+				LOG_WARN("cgroups: %s holds pid %d (uid %u), "
+					 "no QEMU of ours; left alone",
+					 dir, (int)pid, (unsigned)uid);
+			close(fd);
+			continue;
+		}
+		LOG_WARN("cgroups: killing pid %d (uid %u) of an earlier "
+			 "daemon, left in %s",
+			 (int)pid, (unsigned)uid, dir);
+		if (syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0) < 0) {
+			close(fd);
+			continue;
+		}
+		p[n++] = (struct pollfd){ fd, POLLIN, 0 };
+	}
+	free(buf);
+	deadline = bh_now_ms() + CGROUP_KILL_WAIT_MS;
+	do {
+		for (i = done = 0; i < n; i++)
+			done += p[i].revents != 0;
+		if (done == n || bh_now_ms() >= deadline)
+			break;
+	} while (poll(p, n, 50) >= 0 || errno == EINTR);
+	for (i = 0; i < n; i++)
+		close(p[i].fd);
+}
+
 int cgroups_cleanup_stale(const struct cgroups *cg)
 {
 	char dir[PATH_MAX];
 	struct dirent *e;
+	unsigned i;
 	DIR *d;
 	int n = 0;
 
-	if (!cg->on || !(d = opendir(cg->dir)))
-		return 0;
-	while ((e = readdir(d))) {
-		if (e->d_type != DT_DIR || strncmp(e->d_name, "qube-", 5) ||
-		    bh_path_fmt(dir, sizeof(dir), "%s/%s", cg->dir,
-				e->d_name) < 0)
+	for (i = 0; cg->on && i < cg->ndirs; i++) {
+		if (!(d = opendir(cg->dir[i])))
 			continue;
-		if (has_procs(dir)) {
-			/* Only our QEMUs are ever put there; one whose pid
-			 * file was lost escaped leftover_qemus_end. */
-			LOG_WARN("cgroups: %s still holds processes of an "
-				 "earlier daemon; killing them",
-				 dir);
-			kill_group(dir);
+		while ((e = readdir(d))) {
+			if (e->d_type != DT_DIR ||
+			    strncmp(e->d_name, "qube-", 5) ||
+			    bh_path_fmt(dir, sizeof(dir), "%s/%s", cg->dir[i],
+					e->d_name) < 0)
+				continue;
+			if (has_procs(dir)) {
+				/* Only our QEMUs are ever put there; one
+				 * whose pid file was lost escaped
+				 * leftover_qemus_end. */
+				LOG_WARN("cgroups: %s still holds processes "
+					 "of an earlier daemon; killing them",
+					 dir);
+				if (cg->mode == CGROUP_V2)
+					kill_group(dir);
+				else
+					kill_ours_v1(dir);
+			}
+			if (rmdir(dir) == 0)
+				n++;
+			else
+				LOG_WARN("cgroups: cannot remove %s: %s", dir,
+					 strerror(errno));
 		}
-		if (rmdir(dir) == 0)
-			n++;
-		else
-			LOG_WARN("cgroups: cannot remove %s: %s", dir,
-				 strerror(errno));
+		closedir(d);
 	}
-	closedir(d);
 	if (n)
 		LOG_INFO("cgroups: removed %d group%s left by an earlier "
 			 "daemon",
@@ -401,6 +794,8 @@ int cgroups_cleanup_stale(const struct cgroups *cg)
 
 void cgroups_fini(const struct cgroups *cg)
 {
-	if (cg->on)
-		rmdir(cg->dir);
+	unsigned i;
+
+	for (i = 0; cg->on && i < cg->ndirs; i++)
+		rmdir(cg->dir[i]);
 }

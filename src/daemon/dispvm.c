@@ -218,8 +218,12 @@ int dispvm_launch(struct daemon *d, struct dispvm *dv, struct qube_spec *spec,
 {
 	char qemu[4096], qubes_dir[4096], console[4200], qemu_log[4200],
 		jail_root[4200], priv[PATH_MAX];
+	size_t i;
 	int r;
 
+	_Static_assert(sizeof(spec->cgroup_fds) / sizeof(int) ==
+			       CGROUP_DIRS_MAX,
+		       "one cgroup.procs fd per group");
 	if (engine_find_qemu(qemu, sizeof(qemu)) < 0) {
 		snprintf(err, cap,
 			 "QEMU not found (qemu-system-x86_64 on PATH or "
@@ -278,18 +282,20 @@ int dispvm_launch(struct daemon *d, struct dispvm *dv, struct qube_spec *spec,
 		 * cannot be made fails the start rather than letting this
 		 * QEMU run unbounded where the others are bounded. */
 		r = cgroup_qube_create(&d->cgroups, dv->name, spec->memory_mb,
-				       spec->vcpus, err, cap);
-		if (r >= 0) {
-			spec->cgroup_fd = r;
+				       spec->vcpus, spec->cgroup_fds, err,
+				       cap);
+		if (r >= 0)
 			r = 0;
-		}
 	}
 	if (r == 0)
 		r = engine_start(qemu, spec, d->accel.accel, jail_root,
 				 &dv->vm, err, cap);
-	if (spec->cgroup_fd > 0) {
-		close(spec->cgroup_fd);
-		spec->cgroup_fd = 0;
+	if (spec->cgroup_fds[0] > 0) {
+		for (i = 0; i < CGROUP_DIRS_MAX; i++) {
+			if (spec->cgroup_fds[i] > 0)
+				close(spec->cgroup_fds[i]);
+			spec->cgroup_fds[i] = 0;
+		}
 		if (r < 0)
 			cgroup_qube_remove(&d->cgroups, dv->name);
 	}

@@ -54,9 +54,10 @@ struct qube_spec {
 	/* The name on the kernel command line (bh.name=), when it must be
 	 * the snapshot's rather than this qube's; NULL = name. */
 	const char *cmdline_name;
-	/* The qube's cgroup.procs (cgroup.h), which QEMU joins before it
-	 * runs; 0 or less = none (cgroup limits off). */
-	int cgroup_fd;
+	/* The qube's cgroup.procs files (cgroup.h: one under cgroup v2,
+	 * one per hierarchy under v1), which QEMU joins before it runs; an
+	 * entry of 0 or less = none (cgroup limits off). */
+	int cgroup_fds[2];
 };
 
 /* Inherited fds of a QEMU process: control channel, QMP, serial console. */

@@ -324,7 +324,7 @@ int engine_start(const char *qemu, const struct qube_spec *spec,
 		.ro_files = ro,
 		.rw_files = rw,
 		.devices = accel == ACCEL_KVM ? kvm : NULL,
-		.cgroup_fd = spec->cgroup_fd,
+		.cgroup_fds = { spec->cgroup_fds[0], spec->cgroup_fds[1] },
 	};
 	struct child_args args;
 	char *argv[96], store[8192];

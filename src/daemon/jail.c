@@ -31,9 +31,20 @@
  * polls it at the end to learn whether the daemon died meanwhile (before
  * PR_SET_PDEATHSIG was armed, or after the uid change cleared it). */
 static int parent_pidfd = -1;
-/* The spec's cgroup_fd, moved up beside parent_pidfd in the same way, so
- * that the child's dup2s onto its low fixed numbers cannot clobber it. */
-static int cgroup_procs_fd = -1;
+/* The spec's cgroup_fds, moved up beside parent_pidfd in the same way, so
+ * that the child's dup2s onto its low fixed numbers cannot clobber them. */
+static int cgroup_procs_fds[JAIL_CGROUP_FDS] = { -1, -1 };
+
+static void close_cgroup_fds(void)
+{
+	size_t i;
+
+	for (i = 0; i < JAIL_CGROUP_FDS; i++) {
+		if (cgroup_procs_fds[i] >= 0)
+			close(cgroup_procs_fds[i]);
+		cgroup_procs_fds[i] = -1;
+	}
+}
 
 uid_t jail_uid_for(unsigned qube_id)
 {
@@ -155,6 +166,7 @@ pid_t jail_spawn(const struct jail_spec *s, int (*child_fn)(void *),
 	size_t len = SPAWN_STACK_SIZE + (size_t)page;
 	char *stack;
 	int fd, r;
+	size_t i;
 	pid_t pid;
 
 	if (jail_check_spec(s, NULL, 0) < 0)
@@ -168,11 +180,14 @@ pid_t jail_spawn(const struct jail_spec *s, int (*child_fn)(void *),
 	close(fd);
 	if (parent_pidfd < 0)
 		return r;
-	if (s->cgroup_fd > 0) {
-		cgroup_procs_fd = fcntl(s->cgroup_fd, F_DUPFD_CLOEXEC,
-					JAIL_PARENT_FD_MIN);
-		if (cgroup_procs_fd < 0) {
+	for (i = 0; i < JAIL_CGROUP_FDS; i++) {
+		if (s->cgroup_fds[i] <= 0)
+			continue;
+		cgroup_procs_fds[i] = fcntl(s->cgroup_fds[i], F_DUPFD_CLOEXEC,
+					    JAIL_PARENT_FD_MIN);
+		if (cgroup_procs_fds[i] < 0) {
 			r = -errno;
+			close_cgroup_fds();
 			close(parent_pidfd);
 			parent_pidfd = -1;
 			return r;
@@ -188,9 +203,7 @@ pid_t jail_spawn(const struct jail_spec *s, int (*child_fn)(void *),
 			munmap(stack, len);
 		close(parent_pidfd);
 		parent_pidfd = -1;
-		if (cgroup_procs_fd >= 0)
-			close(cgroup_procs_fd);
-		cgroup_procs_fd = -1;
+		close_cgroup_fds();
 		return r;
 	}
 	/* CLONE_NEWPID here rather than unshare+fork in the child: the
@@ -200,9 +213,7 @@ pid_t jail_spawn(const struct jail_spec *s, int (*child_fn)(void *),
 	r = pid < 0 ? -errno : pid;
 	close(parent_pidfd);
 	parent_pidfd = -1;
-	if (cgroup_procs_fd >= 0)
-		close(cgroup_procs_fd);
-	cgroup_procs_fd = -1;
+	close_cgroup_fds();
 	munmap(stack, len);
 	return r;
 }
@@ -526,25 +537,29 @@ static int check_parent_alive(char *err, size_t cap)
 	return 0;
 }
 
-/* Moves this process into the cgroup whose cgroup.procs jail_spawn left
- * open: its limits hold from here on, for QEMU and every thread it makes.
- * "0" is the writer itself (we are PID 1 of our own pid namespace). */
-static int join_cgroup(char *err, size_t cap)
+/* Moves this process into the cgroups whose cgroup.procs jail_spawn left
+ * open: their limits hold from here on, for QEMU and every thread it
+ * makes. "0" is the writer itself, in cgroup v1 as in v2 (we are PID 1 of
+ * our own pid namespace: our own pid would name another process to the
+ * kernel, which reads pids in the writer's namespace). */
+static int join_cgroups(char *err, size_t cap)
 {
+	size_t i;
 	int r = 0;
 
-	if (cgroup_procs_fd < 0)
-		return 0;
-	if (write(cgroup_procs_fd, "0", 1) != 1)
-		r = fail(err, cap, -errno, "jail: joining the qube's cgroup");
-	close(cgroup_procs_fd);
-	cgroup_procs_fd = -1;
+	for (i = 0; i < JAIL_CGROUP_FDS && r == 0; i++)
+		if (cgroup_procs_fds[i] >= 0 &&
+		    write(cgroup_procs_fds[i], "0", 1) != 1)
+			r = fail(err, cap, -errno,
+				 "jail: joining the qube's cgroup");
+	close_cgroup_fds();
 	return r;
 }
 
 int jail_enter(const struct jail_spec *s, char *err, size_t cap)
 {
 	const char *host = s->hostname ? s->hostname : "qube";
+	size_t i;
 	int r;
 
 	/* Without a pid namespace of its own QEMU could see and signal the
@@ -552,10 +567,12 @@ int jail_enter(const struct jail_spec *s, char *err, size_t cap)
 	if (getpid() != 1 || parent_pidfd < 0)
 		return fail(err, cap, -EINVAL,
 			    "jail: not PID 1 of a child of jail_spawn");
-	if ((s->cgroup_fd > 0) != (cgroup_procs_fd >= 0))
-		return fail(err, cap, -EINVAL,
-			    "jail: cgroup fd not passed through jail_spawn");
-	r = join_cgroup(err, cap);
+	for (i = 0; i < JAIL_CGROUP_FDS; i++)
+		if ((s->cgroup_fds[i] > 0) != (cgroup_procs_fds[i] >= 0))
+			return fail(err, cap, -EINVAL,
+				    "jail: cgroup fd not passed through "
+				    "jail_spawn");
+	r = join_cgroups(err, cap);
 	if (r < 0)
 		return r;
 	r = jail_check_spec(s, err, cap);

@@ -37,6 +37,8 @@
 
 /* Lowest fd number of the daemon's pidfd in the child (see jail_enter). */
 #define JAIL_PARENT_FD_MIN 64
+/* cgroup.procs files a child may join (CGROUP_DIRS_MAX, cgroup.h). */
+#define JAIL_CGROUP_FDS 2
 
 struct jail_spec {
 	uid_t uid; /* the qube's own, never 0: jail_uid_for() */
@@ -61,10 +63,11 @@ struct jail_spec {
 	 * jail's /dev, owned by uid, mode 0600, so the qube needs no host
 	 * group for them. */
 	const char *const *devices;
-	/* An open cgroup.procs (cgroup.h) the child joins as the first step
-	 * of jail_enter, before anything of the jailed program runs; 0 or
-	 * less = none (a zeroed spec joins nothing). */
-	int cgroup_fd;
+	/* Open cgroup.procs files (cgroup.h: one under cgroup v2, one per
+	 * hierarchy under v1) the child joins as the first step of
+	 * jail_enter, before anything of the jailed program runs; an entry
+	 * of 0 or less = none (a zeroed spec joins nothing). */
+	int cgroup_fds[JAIL_CGROUP_FDS];
 };
 
 /* The uid (and gid) of qube qube_id, or (uid_t)-1 when qube_id is not
@@ -87,7 +90,8 @@ pid_t jail_spawn(const struct jail_spec *s, int (*child_fn)(void *),
 		 void *arg);
 
 /* In the child of jail_spawn, right before execv: enters the jail for
- * good. Joins the spec's cgroup first (when it has one). Unshares mount, ipc, uts and net namespaces; builds a read-only
+ * good. Joins the spec's cgroups first (when it has any). Unshares mount,
+ * ipc, uts and net namespaces; builds a read-only
  * tmpfs root with /usr, /lib*, /etc/ld.so.cache, the three devices and
  * the spec's files; pivots into it; sets the hostname; becomes uid:gid
  * with no supplementary groups and no capabilities (bounding, ambient,
@@ -95,7 +99,7 @@ pid_t jail_spawn(const struct jail_spec *s, int (*child_fn)(void *),
  * steps as root only: the jailed program outlives a daemon that dies
  * (so its guest can power off cleanly). Last, checks that the daemon is
  * still there, through a pidfd of the daemon that jail_spawn left in the child
- * at fd JAIL_PARENT_FD_MIN or above (with its copy of cgroup_fd): before
+ * at fd JAIL_PARENT_FD_MIN or above (with its copies of cgroup_fds): before
  * this call the child must not close fds or dup2 onto fds at or above
  * that number (its own are below). Both are closed on return. Returns 0, or a negative errno with a
  * reason in err; the child must then exit, half jailed. */

@@ -482,13 +482,26 @@ int main(int argc, char **argv)
 		}
 	}
 	cgroups_init(&d.cgroups, d.paths.root, NULL);
-	if (d.cgroups.on) {
-		LOG_INFO("cgroups: each QEMU in a group of its own under %s "
-			 "(memory.max = memory + %u MiB, pids.max = %u + "
+	if (d.cgroups.mode == CGROUP_V2) {
+		LOG_INFO("cgroups: v2, each QEMU in a group of its own under "
+			 "%s (memory.max = memory + %u MiB, pids.max = %u + "
 			 "vCPUs%s)",
-			 d.cgroups.dir, CGROUP_QEMU_OVERHEAD_MB,
+			 d.cgroups.dir[0], CGROUP_QEMU_OVERHEAD_MB,
 			 CGROUP_PIDS_BASE,
 			 d.cgroups.swap ? ", memory.swap.max = 0" : "");
+		cgroups_cleanup_stale(&d.cgroups);
+	} else if (d.cgroups.mode == CGROUP_V1) {
+		LOG_INFO("cgroups: v1 (memory, pids), each QEMU in a group of "
+			 "its own under %s%s%s (memory.limit_in_bytes = "
+			 "memory + %u MiB%s, pids.max = %u + vCPUs); cgroup "
+			 "v2 lacks these controllers here",
+			 d.cgroups.dir[0], d.cgroups.ndirs > 1 ? " and " : "",
+			 d.cgroups.ndirs > 1 ? d.cgroups.dir[1] : "",
+			 CGROUP_QEMU_OVERHEAD_MB,
+			 d.cgroups.swap ? ", memory.memsw.limit_in_bytes the "
+					  "same: no swap"
+					: "",
+			 CGROUP_PIDS_BASE);
 		cgroups_cleanup_stale(&d.cgroups);
 	} else {
 		LOG_WARN("cgroups: off, QEMU runs without memory and pids "

@@ -6,13 +6,22 @@
  * all (with the errno's name). test-jail.sh reads these lines.
  *
  * Usage: jail_probe [--hold] PATH...
- *   --hold  after the report, print "holding" and wait (at most 60 s), so
- *           that the test can read /proc/PID/status from the host. */
+ *        jail_probe --alloc MIB
+ *        jail_probe --threads N
+ *   --hold     after the report, print "holding" and wait (at most 60 s),
+ *              so that the test can read /proc/PID/status from the host.
+ *   --alloc    only allocate and touch MIB MiB, printing "allocated N"
+ *              every 32 MiB and "alloc done" at the end (a cgroup memory
+ *              limit below MIB ends it first).
+ *   --threads  only try to start N threads (each sleeps), then print
+ *              "threads: STARTED" and the error that stopped them, if
+ *              any (a cgroup pids limit). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <net/if.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,6 +134,54 @@ static void try_open(const char *path)
 	printf("open %s: %s\n", path, errname(errno));
 }
 
+static int alloc(long mib)
+{
+	long i;
+
+	for (i = 1; i <= mib; i++) {
+		char *p = malloc(1 << 20);
+
+		if (!p) {
+			printf("malloc: %s\n", errname(errno));
+			return 1;
+		}
+		memset(p, (int)i, 1 << 20); /* touched: charged */
+		if (i % 32 == 0) {
+			printf("allocated %ld\n", i);
+			fflush(stdout);
+		}
+	}
+	printf("alloc done\n");
+	return 0;
+}
+
+static void *sleeper(void *arg)
+{
+	(void)arg;
+	sleep(60);
+	return NULL;
+}
+
+static int threads(long n)
+{
+	pthread_t t;
+	long i;
+	int e = 0;
+
+	for (i = 0; i < n; i++) {
+		pthread_attr_t a;
+
+		pthread_attr_init(&a);
+		pthread_attr_setstacksize(&a, 64 * 1024);
+		e = pthread_create(&t, &a, sleeper, NULL);
+		pthread_attr_destroy(&a);
+		if (e)
+			break;
+	}
+	printf("threads: %ld%s%s\n", i, e ? " " : "", e ? errname(e) : "");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	uid_t ru, eu, su;
@@ -132,6 +189,10 @@ int main(int argc, char **argv)
 	char host[256] = "";
 	int i = 1, hold = 0, fd;
 
+	if (argc == 3 && !strcmp(argv[1], "--alloc"))
+		return alloc(atol(argv[2]));
+	if (argc == 3 && !strcmp(argv[1], "--threads"))
+		return threads(atol(argv[2]));
 	if (argc > 1 && !strcmp(argv[1], "--hold")) {
 		hold = 1;
 		i++;

@@ -12,13 +12,19 @@
  *                 -- PROGRAM [ARG]...
  *        jail_run -p QUBE_ID   print jail_uid_for(QUBE_ID)
  *        jail_run -s           print jail_qemu_sandbox_arg()
+ *        jail_run -C           as a daemon with root /jail-test starting
+ *                              and stopping: cgroups_cleanup_stale (prints
+ *                              "cgroup: MODE" and "cleaned: N", the groups
+ *                              removed), then cgroups_fini
  *   -q  hand the program a QMP socket as fd 4 (as engine_qemu.c does)
  *   -t  kill the program (by pid) after SECONDS (default 60)
  *   -G  run it in the cgroup of qube NAME with the limits MEMORY_MB and
  *       VCPUS imply, as the daemon does (cgroup.h), under the group of
  *       a daemon whose root were /jail-test (never the real daemon's);
- *       prints "cgroup: DIR" (the qube's group) or "cgroup: off: WHY",
- *       and removes the group after the program ended */
+ *       prints "cgroup: v2" or "cgroup: v1" then "cgroup: DIR" for each
+ *       of the qube's groups (one under v2; under v1 the memory
+ *       hierarchy's, then the pids one's), or "cgroup: off: WHY", and
+ *       removes the groups after the program ended */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -125,7 +131,7 @@ static int usage(void)
 			"[-H HOST] [-o RO]... [-w RW]... [-d DEV]... [-q] "
 			"[-t SECONDS] [-G NAME -m MB -n VCPUS] -- PROGRAM "
 			"[ARG]...\n"
-			"       jail_run -p ID | -s\n");
+			"       jail_run -p ID | -s | -C\n");
 	return 2;
 }
 
@@ -137,7 +143,8 @@ int main(int argc, char **argv)
 				   .devices = dev },
 			 .qmp_child = -1 };
 	size_t nro = 0, nrw = 0, ndev = 0;
-	int qmp[2] = { -1, -1 }, use_qmp = 0, opt, st, cgfd = -1;
+	int qmp[2] = { -1, -1 }, use_qmp = 0, opt, st, ncg = 0;
+	int cgfds[CGROUP_DIRS_MAX];
 	const char *cg_name = NULL;
 	unsigned cg_mb = 0, cg_vcpus = 0;
 	struct cgroups cg = { 0 };
@@ -147,7 +154,7 @@ int main(int argc, char **argv)
 	pid_t pid;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	while ((opt = getopt(argc, argv, "i:u:g:r:H:o:w:d:qt:p:sG:m:n:")) != -1) {
+	while ((opt = getopt(argc, argv, "i:u:g:r:H:o:w:d:qt:p:sCG:m:n:")) != -1) {
 		switch (opt) {
 		case 'i':
 			r.spec.uid = jail_uid_for((unsigned)atoi(optarg));
@@ -183,6 +190,17 @@ int main(int argc, char **argv)
 		case 's':
 			printf("%s\n", jail_qemu_sandbox_arg());
 			return 0;
+		case 'C':
+			cgroups_init(&cg, "/jail-test", NULL);
+			if (!cg.on) {
+				printf("cgroup: off: %s\n", cg.why);
+				return 1;
+			}
+			printf("cgroup: %s\n",
+			       cg.mode == CGROUP_V1 ? "v1" : "v2");
+			printf("cleaned: %d\n", cgroups_cleanup_stale(&cg));
+			cgroups_fini(&cg);
+			return 0;
 		default:
 			return usage();
 		}
@@ -206,20 +224,25 @@ int main(int argc, char **argv)
 		if (!cg.on) {
 			printf("cgroup: off: %s\n", cg.why);
 		} else {
-			cgfd = cgroup_qube_create(&cg, cg_name, cg_mb, cg_vcpus,
-						  err, sizeof(err));
-			if (cgfd < 0) {
+			ncg = cgroup_qube_create(&cg, cg_name, cg_mb, cg_vcpus,
+						 cgfds, err, sizeof(err));
+			if (ncg < 0) {
 				fprintf(stderr, "jail_run: %s\n", err);
 				return 1;
 			}
-			printf("cgroup: %s/qube-%s\n", cg.dir, cg_name);
-			r.spec.cgroup_fd = cgfd;
+			printf("cgroup: %s\n",
+			       cg.mode == CGROUP_V1 ? "v1" : "v2");
+			for (int i = 0; i < ncg; i++) {
+				printf("cgroup: %s/qube-%s\n", cg.dir[i],
+				       cg_name);
+				r.spec.cgroup_fds[i] = cgfds[i];
+			}
 		}
 	}
 	deadline = now_ms() + timeout_s * 1000;
 	pid = jail_spawn(&r.spec, child, &r);
-	if (cgfd >= 0)
-		close(cgfd);
+	for (int i = 0; i < ncg; i++)
+		close(cgfds[i]);
 	if (pid < 0) {
 		fprintf(stderr, "jail_run: jail_spawn: %s\n", strerror(-pid));
 		return 1;
@@ -248,7 +271,7 @@ int main(int argc, char **argv)
 		if (now_ms() >= deadline) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &st, 0);
-			if (cgfd >= 0) {
+			if (ncg > 0) {
 				cgroup_qube_remove(&cg, cg_name);
 				cgroups_fini(&cg);
 			}
@@ -257,7 +280,7 @@ int main(int argc, char **argv)
 		}
 		usleep(20000);
 	}
-	if (cgfd >= 0) {
+	if (ncg > 0) {
 		int e = cgroup_qube_remove(&cg, cg_name);
 
 		printf("cgroup removed: %s\n", e < 0 ? strerror(-e) : "yes");

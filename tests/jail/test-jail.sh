@@ -55,6 +55,9 @@ stop_started() {
 
 cleanup() {
 	stop_started
+	# The groups of the test "daemon" (root /jail-test) a failed test
+	# left, and its own (tests/jail/jail_run.c -C).
+	[ ! -x "$JR" ] || "$JR" -C >/dev/null 2>&1
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -418,16 +421,55 @@ test_qemu_audit() {
 
 # cgroup_of PID: the path of PID's cgroup v2 group ("0::PATH").
 cgroup_of() { sed -n 's/^0:://p' "/proc/$1/cgroup"; }
+# v1_cgroup_of PID CONTROLLER: PID's path in the cgroup v1 hierarchy
+# holding CONTROLLER ("N:CONTROLLERS:PATH").
+v1_cgroup_of() {
+	awk -F: -v c="$2" '{ n = split($2, o, ","); for (i = 1; i <= n; i++) if (o[i] == c) print $3 }' "/proc/$1/cgroup"
+}
+# v1_mnt CONTROLLER: where that hierarchy is mounted (whole, root "/").
+v1_mnt() {
+	awk -v c="$1" '{ for (i = 7; i < NF; i++) if ($i == "-") break
+		if ($(i + 1) != "cgroup" || $4 != "/") next
+		n = split($(i + 3), o, ","); for (j = 1; j <= n; j++) if (o[j] == c) { print $5; exit } }' /proc/self/mountinfo
+}
+# cg_mode OUT: v1 or v2, the mode jail_run reported; cg_dirs OUT: its
+# qube's groups, one a line (v2: one; v1: memory's, then pids').
+cg_mode() { sed -n 's/^cgroup: \(v[12]\)$/\1/p' "$1"; }
+cg_dirs() { sed -n 's|^cgroup: \(/.*\)|\1|p' "$1"; }
 
 # check_qemu_cgroup OUT MEMORY_MB VCPUS: the QEMU jail_run reported in
-# OUT runs in the group it made, whose limits are what the qube's memory
-# and vCPUs imply (src/daemon/cgroup.h: memory + 256 MiB, 80 + vCPUs).
+# OUT runs in the group(s) it made, whose limits are what the qube's
+# memory and vCPUs imply (src/daemon/cgroup.h: memory + 256 MiB, 80 +
+# vCPUs), under cgroup v2 or, where v2 lacks memory and pids, v1.
 check_qemu_cgroup() {
-	local out=$1 mb=$2 vcpus=$3 pid dir mnt
+	local out=$1 mb=$2 vcpus=$3 pid dir mnt mem pids dirs
 	pid=$(jailed_pid "$out")
-	dir=$(field cgroup "$out")
+	mapfile -t dirs < <(cg_dirs "$out")
+	for dir in "${dirs[@]}"; do
+		[ -d "$dir" ] || { echo "no group $dir"; cat "$out"; return 1; }
+	done
+	if [ "$(cg_mode "$out")" = v1 ]; then
+		mem=${dirs[0]} pids=${dirs[${#dirs[@]} - 1]}
+		expect_eq "memory cgroup of QEMU $pid" \
+			"$(v1_mnt memory)$(v1_cgroup_of "$pid" memory)" "$mem" &&
+			expect_eq "pids cgroup of QEMU $pid" \
+				"$(v1_mnt pids)$(v1_cgroup_of "$pid" pids)" "$pids" &&
+			expect_eq "memory.limit_in_bytes" \
+				"$(cat "$mem/memory.limit_in_bytes")" \
+				$(((mb + 256) * 1024 * 1024)) &&
+			expect_eq "pids.max" "$(cat "$pids/pids.max")" $((80 + vcpus)) ||
+			return 1
+		if [ -e "$mem/memory.memsw.limit_in_bytes" ]; then
+			expect_eq "memory.memsw.limit_in_bytes" \
+				"$(cat "$mem/memory.memsw.limit_in_bytes")" \
+				$(((mb + 256) * 1024 * 1024)) || return 1
+		fi
+		expect_eq "QEMU's threads counted" "$(cat "$pids/pids.current")" \
+			"$(ls "/proc/$pid/task" | wc -l)"
+		return
+	fi
+	dir=${dirs[0]}
 	mnt=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
-	[ -d "$dir" ] || { echo "no group $dir"; cat "$out"; return 1; }
 	expect_eq "cgroup of QEMU $pid" "$(cgroup_of "$pid")" "${dir#"$mnt"}" &&
 		expect_eq "memory.max" "$(cat "$dir/memory.max")" \
 			$(((mb + 256) * 1024 * 1024)) &&
@@ -444,39 +486,138 @@ check_qemu_cgroup() {
 
 # Each QEMU in a cgroup of its own, with memory and pids limits from its
 # qube's memory and vCPUs: two qubes with different memory get different
-# limits, and each group goes when its QEMU has ended.
+# limits, and each group goes when its QEMU has ended. B's groups are
+# left over by a "killed daemon" first, with smaller limits, so that
+# taking them over must raise them (under v1 with swap accounting, memsw
+# before the limit, or the kernel refuses).
 test_qemu_cgroup() {
-	local oa=$work/out/cg-a.txt ob=$work/out/cg-b.txt da db pa pb dir_a dir_b
+	local oa=$work/out/cg-a.txt ob=$work/out/cg-b.txt da db pa pb d
+	local dirs_a dirs_b
 	[ -x "$QEMU" ] || { echo "no $QEMU"; return 77; }
 	start_qemu "$oa" "$A_IMG" "${qube_a[@]}" -G qube-a -m 256 -n 2
 	da=$last_bg
-	start_qemu "$ob" "$B_IMG" "${qube_b[@]}" -G qube-b -m 1000 -n 1
-	db=$last_bg
-	wait_line "$oa" '^pid: ' 10 && wait_line "$ob" '^pid: ' 10 || return 1
+	wait_line "$oa" '^pid: ' 10 || return 1
 	pa=$(jailed_pid "$oa")
-	pb=$(jailed_pid "$ob")
 	# Outlives its driver: killed by pid after the test.
 	echo "$pa" >>"$started"
+	if grep -q '^cgroup: off: ' "$oa"; then
+		# Without memory and pids in v2 or v1, QEMU runs all the same.
+		sed -n 's/^cgroup: off: /no cgroup limits here: /p' "$oa"
+		return 77
+	fi
+	mapfile -t dirs_a < <(cg_dirs "$oa")
+	for d in "${dirs_a[@]}"; do
+		d=$(dirname "$d")/qube-qube-b
+		mkdir "$d" || return 1
+		if [ -e "$d/memory.limit_in_bytes" ]; then
+			echo 64M >"$d/memory.limit_in_bytes"
+			[ ! -e "$d/memory.memsw.limit_in_bytes" ] ||
+				echo 64M >"$d/memory.memsw.limit_in_bytes"
+		elif [ -e "$d/memory.max" ]; then
+			echo 64M >"$d/memory.max"
+		fi
+		[ ! -e "$d/pids.max" ] || echo 5 >"$d/pids.max"
+	done
+	start_qemu "$ob" "$B_IMG" "${qube_b[@]}" -G qube-b -m 1000 -n 1
+	db=$last_bg
+	wait_line "$ob" '^pid: ' 10 || return 1
+	pb=$(jailed_pid "$ob")
 	echo "$pb" >>"$started"
 	wait_line "$oa" '^qmp: ' 30 && wait_line "$ob" '^qmp: ' 30 || return 1
 	expect_eq "A's QMP" "$(field qmp "$oa")" ready &&
 		expect_eq "B's QMP" "$(field qmp "$ob")" ready || return 1
-	if grep -q '^cgroup: off: ' "$oa"; then
-		# Without cgroup v2 memory and pids, QEMU runs all the same.
-		sed -n 's/^cgroup: off: /no cgroup limits here: /p' "$oa"
-		return 77
-	fi
-	dir_a=$(field cgroup "$oa")
-	dir_b=$(field cgroup "$ob")
+	mapfile -t dirs_b < <(cg_dirs "$ob")
 	check_qemu_cgroup "$oa" 256 2 && check_qemu_cgroup "$ob" 1000 1 || return 1
-	[ "$dir_a" != "$dir_b" ] || { echo "A and B share $dir_a"; return 1; }
+	[ "${dirs_a[0]}" != "${dirs_b[0]}" ] || { echo "A and B share ${dirs_a[0]}"; return 1; }
 	# The jail's checks still hold inside a group.
 	audit "$pa" "$UA" 2 || return 1
 	kill -9 "$pa" "$pb"
 	end_bg "$da" "$oa" && end_bg "$db" "$ob" || return 1
 	expect_eq "A's group removed" "$(field 'cgroup removed' "$oa")" yes &&
-		expect_eq "B's group removed" "$(field 'cgroup removed' "$ob")" yes &&
-		[ ! -e "$dir_a" ] && [ ! -e "$dir_b" ]
+		expect_eq "B's group removed" "$(field 'cgroup removed' "$ob")" yes || return 1
+	for d in "${dirs_a[@]}" "${dirs_b[@]}"; do
+		[ ! -e "$d" ] || { echo "$d left"; return 1; }
+	done
+}
+
+# The limits bite (a jailed probe in QEMU's place, no VM): with a qube
+# memory of 1 MiB its group's limit is 257 MiB, and allocating 400 MiB
+# gets it killed by the OOM killer; with 1 vCPU its pids.max is 81, so
+# it gets 80 threads beside its own and the next fails with EAGAIN.
+test_cgroup_limits_bite() {
+	local o=$work/out/cg-oom.txt t=$work/out/cg-threads.txt
+	run_probe "$o" "${qube_a[@]}" -G bite -m 1 -n 1 -- --alloc 400
+	if grep -q '^cgroup: off: ' "$o"; then
+		sed -n 's/^cgroup: off: /no cgroup limits here: /p' "$o"
+		return 77
+	fi
+	expect_eq "allocating past the limit" "$(field status "$o")" "signal 9" &&
+		expect_contains "allocated before" "$(cat "$o")" "allocated 128" &&
+		expect_eq "group removed" "$(field 'cgroup removed' "$o")" yes ||
+		{ cat "$o"; return 1; }
+	if grep -q 'alloc done' "$o"; then
+		echo "the probe allocated all 400 MiB"
+		return 1
+	fi
+	run_probe "$t" "${qube_a[@]}" -G bite -m 1 -n 1 -- --threads 200
+	expect_eq "threads" "$(field threads "$t")" "80 EAGAIN" &&
+		expect_eq "status" "$(field status "$t")" "exit 0" ||
+		{ cat "$t"; return 1; }
+}
+
+# What a killed daemon left: a group still holding its jailed program
+# (the driver killed, the program alive), and one holding a process of
+# someone else's (root's sleep). The next daemon's clean-up kills the
+# former and removes its groups; under v1 (no cgroup.kill; only jail uids
+# are ours) it leaves the latter, process and group, alone; under v2
+# cgroup.kill ends it too.
+test_cgroup_leftovers() {
+	local o=$work/out/cg-left.txt c=$work/out/cg-clean.txt drv pid sl d
+	local dirs fdirs=() mode
+	start_bg "$o" -r "$root" -o "$PROBE" -t 60 "${qube_a[@]}" \
+		-G left -m 100 -n 1 -- "$PROBE" --hold
+	drv=$last_bg
+	wait_line "$o" '^holding' 20 || return 1
+	if grep -q '^cgroup: off: ' "$o"; then
+		sed -n 's/^cgroup: off: /no cgroup limits here: /p' "$o"
+		return 77
+	fi
+	pid=$(jailed_pid "$o")
+	echo "$pid" >>"$started"
+	kill -9 "$drv"
+	wait "$drv" 2>/dev/null
+	alive "$pid" || { echo "the jailed program died with its driver"; return 1; }
+	mode=$(cg_mode "$o")
+	mapfile -t dirs < <(cg_dirs "$o")
+	sleep 60 &
+	sl=$!
+	echo "$sl" >>"$started"
+	for d in "${dirs[@]}"; do
+		d=$(dirname "$d")/qube-foreign
+		{ [ -d "$d" ] || mkdir "$d"; } && echo "$sl" >"$d/cgroup.procs" || return 1
+		fdirs+=("$d")
+	done
+	"$JR" -C >"$c" 2>&1
+	wait_dead "$pid" 5 || { echo "our leftover still runs"; cat "$c"; return 1; }
+	for d in "${dirs[@]}"; do
+		[ ! -e "$d" ] || { echo "$d left"; cat "$c"; return 1; }
+	done
+	if [ "$mode" = v1 ]; then
+		alive "$sl" || { echo "someone else's process was killed"; cat "$c"; return 1; }
+		for d in "${fdirs[@]}"; do
+			[ -d "$d" ] || { echo "$d removed under its process"; return 1; }
+		done
+		expect_eq "cleaned" "$(field cleaned "$c")" "${#dirs[@]}" &&
+			expect_contains "log" "$(cat "$c")" "no QEMU of ours; left alone" || return 1
+		kill -9 "$sl"
+		wait "$sl" 2>/dev/null
+		for d in "${fdirs[@]}"; do
+			rmdir "$d" || return 1
+		done
+	else
+		wait_dead "$sl" 5 || return 1
+		expect_eq "cleaned" "$(field cleaned "$c")" 2
+	fi
 }
 
 test_qemu_cannot_open_other_image() {
@@ -570,6 +711,8 @@ run_test test_no_mount_leaks_to_host
 run_test test_qemu_audit
 run_test test_qemu_cannot_open_other_image
 run_test test_qemu_cgroup
+run_test test_cgroup_limits_bite
+run_test test_cgroup_leftovers
 run_test test_qemu_kvm
 run_test test_qemu_boots_guest
 

@@ -399,43 +399,102 @@ test_qemu_jailed() {
 	return $bad
 }
 
-# host_cgroup_limits: true when this host's cgroup2 offers memory and pids
-# (else the daemon runs QEMU without limits: src/daemon/cgroup.h).
-host_cgroup_limits() {
+# host_cgroup_mode: the limits this host can give (src/daemon/cgroup.h):
+# v2 when its cgroup2 offers memory and pids, else v1 when cgroup v1
+# hierarchies hold memory and pids, else off.
+host_cgroup_mode() {
 	local mnt
 	mnt=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
-	[ -n "$mnt" ] && grep -qw memory "$mnt/cgroup.controllers" &&
-		grep -qw pids "$mnt/cgroup.controllers"
+	if [ -n "$mnt" ] && grep -qw memory "$mnt/cgroup.controllers" &&
+		grep -qw pids "$mnt/cgroup.controllers"; then
+		echo v2
+	elif [ -n "$(v1_mnt memory)" ] && [ -n "$(v1_mnt pids)" ]; then
+		echo v1
+	else
+		echo off
+	fi
+}
+# v1_mnt CONTROLLER: where the cgroup v1 hierarchy holding it is mounted
+# (whole, root "/").
+v1_mnt() {
+	awk -v c="$1" '{ for (i = 7; i < NF; i++) if ($i == "-") break
+		if ($(i + 1) != "cgroup" || $4 != "/") next
+		n = split($(i + 3), o, ","); for (j = 1; j <= n; j++) if (o[j] == c) { print $5; exit } }' /proc/self/mountinfo
+}
+# v1_cgroup_of PID CONTROLLER: PID's path in that hierarchy.
+v1_cgroup_of() {
+	awk -F: -v c="$2" '{ n = split($2, o, ","); for (i = 1; i <= n; i++) if (o[i] == c) print $3 }' "/proc/$1/cgroup"
 }
 
 test_qemu_cgroup() {
 	# Each QEMU of the daemon runs in a cgroup of its own whose limits
-	# follow the qube's memory (cgroup.h); where the host's cgroup2 has
-	# no memory or pids controller, the daemon said so once at start
+	# follow the qube's memory and vCPUs (cgroup.h): under cgroup v2,
+	# or v1 where v2 lacks memory and pids (our hosts), one group per
+	# hierarchy under the daemon's own; the daemon said which once at
+	# start, and the groups go with the qube. With neither, it said so
 	# and runs QEMU all the same.
-	local pid q n=0 g mnt want
-	if ! host_cgroup_limits; then
+	local pid q n=0 g want cpus mode dpid own gone=() d
+	mode=$(host_cgroup_mode)
+	if [ "$mode" = off ]; then
 		bhm run --dispvm -- true </dev/null 2>"$work/cgerr" || { cat "$work/cgerr"; return 1; }
 		n=$(daemon_log | grep -c 'cgroups: off, QEMU runs without memory and pids limits: ')
 		expect_eq "lines saying cgroups are off" "$n" 1 || return 1
-		echo "no memory/pids in this host's cgroup2 (checked in a guest by test_cgroup_module_in_guest)"
+		echo "no memory/pids in this host's cgroup2 or cgroup v1 (v2 checked in a guest by test_cgroup_module_in_guest)"
 		return 77
 	fi
-	mnt=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
 	mkfifo "$work/cghold"
 	bhm run --dispvm -- sh -c 'echo command-started; exec cat' <"$work/cghold" >"$work/cgout" 2>&1 &
 	pid=$!
 	exec {h}>"$work/cghold"
 	wait_until 120 grep -q command-started "$work/cgout" || { echo "never ran"; exec {h}>&-; return 1; }
+	case $mode in
+	v2) n=$(daemon_log | grep -c 'cgroups: v2, each QEMU in a group of its own under ') ;;
+	v1) n=$(daemon_log | grep -c 'cgroups: v1 (memory, pids), each QEMU in a group of its own under ') ;;
+	esac
+	expect_eq "lines saying cgroups are $mode" "$n" 1 || { daemon_log | grep cgroups; exec {h}>&-; return 1; }
+	n=0
+	dpid=$(cat "$main_root/run/bulkhead/bulkheadd.pid")
 	for q in $(qemu_pids "$main_root"); do
-		g=$(sed -n 's/^0:://p' "/proc/$q/cgroup")
 		want=$(tr '\0' '\n' <"/proc/$q/cmdline" | sed -n 's/^\([0-9]*\)M$/\1/p')
-		expect_contains "QEMU $q's group" "$g" "/qube-" &&
-			expect_eq "QEMU $q's memory.max" "$(cat "$mnt$g/memory.max")" \
+		cpus=$(tr '\0' '\n' <"/proc/$q/cmdline" | sed -n '/^-smp$/{n;p}')
+		if [ "$mode" = v2 ]; then
+			mnt=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+			g=$(sed -n 's/^0:://p' "/proc/$q/cgroup")
+			expect_contains "QEMU $q's group" "$g" "/qube-" &&
+				expect_eq "QEMU $q's memory.max" "$(cat "$mnt$g/memory.max")" \
+					$(((want + 256) * 1024 * 1024)) || { n=1; break; }
+			gone+=("$mnt$g")
+			continue
+		fi
+		# Under the daemon's own group in each hierarchy: OWN/bulkhead-HASH/qube-NAME.
+		for c in memory pids; do
+			g=$(v1_cgroup_of "$q" $c)
+			own=$(v1_cgroup_of "$dpid" $c)
+			[[ $g =~ ^${own%/}/bulkhead-[0-9a-f]{16}/qube-[a-z0-9-]+$ ]] ||
+				{ echo "QEMU $q's $c group $g is not under the daemon's $own"; n=1; break 2; }
+			gone+=("$(v1_mnt $c)$g")
+		done
+		g=$(v1_mnt memory)$(v1_cgroup_of "$q" memory)
+		expect_eq "QEMU $q's memory.limit_in_bytes" "$(cat "$g/memory.limit_in_bytes")" \
+			$(((want + 256) * 1024 * 1024)) || { n=1; break; }
+		if [ -e "$g/memory.memsw.limit_in_bytes" ]; then
+			expect_eq "QEMU $q's memory.memsw.limit_in_bytes" \
+				"$(cat "$g/memory.memsw.limit_in_bytes")" \
 				$(((want + 256) * 1024 * 1024)) || { n=1; break; }
+		fi
+		echo "QEMU $q ($want MiB): memory.max_usage_in_bytes $(cat "$g/memory.max_usage_in_bytes") of $(cat "$g/memory.limit_in_bytes")"
+		g=$(v1_mnt pids)$(v1_cgroup_of "$q" pids)
+		expect_eq "QEMU $q's pids.max" "$(cat "$g/pids.max")" $((80 + cpus)) &&
+			expect_eq "QEMU $q's threads counted" "$(cat "$g/pids.current")" \
+				"$(ls "/proc/$q/task" | wc -l)" || { n=1; break; }
 	done
+	[ ${#gone[@]} -gt 0 ] || { echo "no QEMU found"; n=1; }
 	exec {h}>&-
 	wait "$pid"
+	# The qube is gone, and its groups with it.
+	for d in "${gone[@]}"; do
+		wait_until 20 test ! -e "$d" || { echo "$d left after the qube ended"; n=1; }
+	done
 	return $n
 }
 
@@ -463,7 +522,7 @@ test_cgroup_module_in_guest() {
 		done
 		for name in a b; do
 			pid=$(sed -n "s/^pid: //p" /run/jr.$name)
-			dir=$(sed -n "s/^cgroup: //p" /run/jr.$name)
+			dir=$(sed -n "s|^cgroup: \(/.*\)|\1|p" /run/jr.$name)
 			cat /run/jr.$name
 			echo "$name proc-cgroup: $(sed -n "s/^0:://p" /proc/$pid/cgroup)"
 			echo "$name memory.max: $(cat $dir/memory.max)"
