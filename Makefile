@@ -6,6 +6,8 @@
 #   make unit          build the cmocka unit tests, plain and ASan+UBSan
 #   make fuzz          build the libFuzzer targets (clang)
 #   make install       install under $(DESTDIR)$(PREFIX)
+#   make install-systemd  only bulkheadd.service (in SYSTEMD_UNIT_DIR) and
+#                      its ExecStop helper; part of install
 
 CC      ?= gcc
 CLANG   ?= clang
@@ -13,6 +15,10 @@ PREFIX  ?= /usr/local
 # The RPC policy (docs/policy.md): 90-default.policy is ours and replaced
 # on every install; 30-user.policy is the administrator's, made once.
 POLICY_DIR ?= /etc/bulkhead/policy.d
+# bulkheadd.service (etc/systemd/bulkheadd.service.in, its paths filled
+# in from PREFIX). systemd reads /usr/local/lib/systemd/system; with
+# another PREFIX, set this to a folder on its unit path.
+SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
 B       := build
 
 WARN    := -Wall -Wextra -Werror -Wformat=2 -Wvla -Wstrict-prototypes \
@@ -59,7 +65,7 @@ PROGS := $(B)/bh $(B)/bulkheadd $(B)/bh-agent
 GUEST_PROGS := $(B)/bh-copy $(B)/bh-filecopy-recv $(B)/bh-call \
                $(B)/bh-open-in-dvm $(B)/bh-openinvm-serve
 
-.PHONY: all unit fuzz hostile install clean
+.PHONY: all unit fuzz hostile install install-systemd clean
 all: $(PROGS) $(GUEST_PROGS)
 
 $(B)/obj/%.o: src/%.c
@@ -152,7 +158,22 @@ $(B)/obj/tests/%.o: tests/%.c
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
 # ---- install ----
-install: all
+# The unit names the installed programs, so it is made for PREFIX: made
+# again at every install (FORCE), replaced only when PREFIX changed it.
+$(B)/systemd/bulkheadd.service: etc/systemd/bulkheadd.service.in FORCE
+	@mkdir -p $(dir $@)
+	@sed -e 's|@SBINDIR@|$(PREFIX)/sbin|g' \
+	     -e 's|@PKGLIBDIR@|$(PREFIX)/lib/bulkhead|g' $< >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
+# Only files: nothing is enabled or started (./setup reloads systemd
+# where it is PID 1).
+install-systemd: $(B)/systemd/bulkheadd.service
+	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR) $(DESTDIR)$(PREFIX)/lib/bulkhead
+	install -m 644 $(B)/systemd/bulkheadd.service $(DESTDIR)$(SYSTEMD_UNIT_DIR)/
+	install -m 755 etc/systemd/bulkheadd-stop $(DESTDIR)$(PREFIX)/lib/bulkhead/
+
+install: all install-systemd
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin \
 		$(DESTDIR)$(PREFIX)/lib/bulkhead \
 		$(DESTDIR)$(PREFIX)/share/bulkhead/guest \
@@ -178,5 +199,7 @@ install: all
 
 clean:
 	rm -rf $(B)
+
+FORCE:
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

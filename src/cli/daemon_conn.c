@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -96,6 +97,89 @@ static void show_log_tail(const char *log)
 	free(text);
 }
 
+#define SYSTEMD_UNIT "bulkheadd.service"
+
+/* Runs systemctl ARGS... with stdin /dev/null and its output on our
+ * stderr (bh's stdout is for its own results), or into out[cap] when out
+ * is given. Returns its exit status, or -1 when it could not be run. */
+static int run_systemctl(char *const argv[], char *out, size_t cap)
+{
+	int p[2] = { -1, -1 }, st;
+	size_t used = 0;
+	ssize_t got;
+	pid_t pid;
+
+	if (out && pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDONLY);
+
+		if (devnull < 0 || dup2(devnull, 0) < 0 ||
+		    dup2(out ? p[1] : 2, 1) < 0)
+			_exit(127);
+		execvp("systemctl", argv);
+		_exit(127);
+	}
+	if (out) {
+		close(p[1]);
+		while (pid > 0 && used + 1 < cap &&
+		       (got = read(p[0], out + used, cap - 1 - used)) > 0)
+			used += (size_t)got;
+		out[used] = '\0';
+		close(p[0]);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) < 0)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Why bh starts bulkheadd itself rather than through systemd, or NULL
+ * when systemd is to start bulkheadd.service. */
+static const char *direct_reason(const struct bh_paths *p)
+{
+	static char *const show[] = { "systemctl", "show", "--property",
+				      "LoadState", "--value", SYSTEMD_UNIT,
+				      NULL };
+	const char *env = getenv("BULKHEAD_DAEMON");
+	char state[64];
+	struct stat st;
+
+	/* sd_booted(3)'s test: systemd is PID 1. */
+	if (lstat("/run/systemd/system", &st) < 0 || !S_ISDIR(st.st_mode))
+		return "systemd is not running";
+	/* The unit serves the default root with the installed daemon. */
+	if (p->root[0])
+		return "BULKHEAD_ROOT is set";
+	if (env && env[0])
+		return "BULKHEAD_DAEMON is set";
+	if (run_systemctl(show, state, sizeof(state)) != 0 ||
+	    strcmp(state, "loaded\n") != 0)
+		return SYSTEMD_UNIT " is not installed";
+	return NULL;
+}
+
+/* systemctl start returns once bulkheadd said READY=1 (Type=notify), or
+ * failed. Returns 0, or a negative bh exit code. */
+static int start_with_systemd(const char *log)
+{
+	static char *const start[] = { "systemctl", "--no-ask-password",
+				       "start", SYSTEMD_UNIT, NULL };
+	int r = run_systemctl(start, NULL, 0);
+
+	if (r != 0) {
+		cli_err("systemctl start %s failed; see systemctl status "
+			"%s and %s",
+			SYSTEMD_UNIT, SYSTEMD_UNIT, log);
+		return -BH_EXIT_NODAEMON;
+	}
+	fprintf(stderr,
+		"bh: no daemon was running; started bulkheadd via systemd "
+		"(%s; log: %s)\n",
+		SYSTEMD_UNIT, log);
+	return 0;
+}
+
 /* Returns 0 when a daemon now listens, 1 when another bh started one at
  * the same moment, or a negative bh exit code. */
 static int start_daemon(const struct bh_paths *p)
@@ -104,14 +188,19 @@ static int start_daemon(const struct bh_paths *p)
 	struct pollfd pfd;
 	int pipefd[2], logfd, st;
 	ssize_t n = 0, got;
+	const char *why;
 	pid_t pid;
 
 	find_daemon(daemon, sizeof(daemon));
+	/* Also for the unit, whose log is appended to a file there. */
 	if (bh_mkdir_p(p->log, 0755) < 0 ||
 	    bh_path_fmt(log, sizeof(log), "%s/bulkheadd.log", p->log)) {
 		cli_err("cannot create %s: %s", p->log, strerror(errno));
 		return -BH_EXIT_NODAEMON;
 	}
+	why = direct_reason(p);
+	if (!why)
+		return start_with_systemd(log);
 	if (bh_mkdir_p(p->run, 0755) < 0) {
 		cli_err("cannot create %s: %s", p->run, strerror(errno));
 		return -BH_EXIT_NODAEMON;
@@ -165,9 +254,9 @@ static int start_daemon(const struct bh_paths *p)
 	if (n > 6 && !strncmp(line, "ready ", 6)) {
 		line[strcspn(line, "\n")] = '\0';
 		fprintf(stderr,
-			"bh: no daemon was running; started bulkheadd (log: "
-			"%s)\nbh: %s\n",
-			log, line + 6);
+			"bh: no daemon was running; started bulkheadd directly "
+			"(%s; log: %s)\nbh: %s\n",
+			why, log, line + 6);
 		return 0;
 	}
 	/* No "ready": maybe another bh won the race and its daemon holds

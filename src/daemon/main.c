@@ -25,6 +25,7 @@
 #include "daemon/rpc_ask.h"
 #include "daemon/streams.h"
 #include "daemon/qube_power.h"
+#include "daemon/sd_notify.h"
 #include "daemon/store_boot.h"
 #include "daemon/tsc.h"
 #include "lib/log.h"
@@ -170,11 +171,13 @@ static void handle_signals(struct daemon *d)
 	while (read(d->sig_fd, &si, sizeof(si)) == sizeof(si))
 		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
 			/* Who asked is worth a line when a stop surprises. */
-			if (!d->stopping)
+			if (!d->stopping) {
 				LOG_INFO("stopping: %s from pid %u (uid %u)",
 					 si.ssi_signo == SIGTERM ? "SIGTERM"
 								 : "SIGINT",
 					 si.ssi_pid, si.ssi_uid);
+				sd_notify_send("STOPPING=1");
+			}
 			d->stopping = 1;
 		}
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
@@ -379,6 +382,7 @@ int main(int argc, char **argv)
 
 	bh_sanitize_std_fds();
 	bh_log_init("bulkheadd", 1);
+	sd_notify_init();
 	d.boot_timeout_ms = DEFAULT_BOOT_TIMEOUT_MS;
 	/* On unless BULKHEAD_DATAPORTS=0 (bench/rpc measures the relay
 	 * that way). */
@@ -536,6 +540,20 @@ int main(int argc, char **argv)
 			d.accel.accel == ACCEL_KVM ? "KVM" : "TCG",
 			d.accel.why);
 		close(ready_fd);
+	}
+	{
+		/* Under bulkheadd.service (Type=notify): systemctl start
+		 * returns now, and `systemctl status` shows the engine. */
+		char st[700];
+
+		snprintf(st, sizeof(st), "READY=1\nSTATUS=engine=%s: %.600s",
+			 d.accel.accel == ACCEL_KVM ? "KVM" : "TCG",
+			 d.accel.why);
+		r = sd_notify_send(st);
+		if (r < 0)
+			LOG_WARN("cannot tell systemd that we are ready "
+				 "(NOTIFY_SOCKET): %s",
+				 strerror(-r));
 	}
 	qube_autostart(&d);
 	r = run_loop(&d);

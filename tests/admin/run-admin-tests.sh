@@ -454,6 +454,134 @@ test_console_of_halted_qube() {
 	bha remove -y conq
 }
 
+# ---- systemd (issue 12, point 4) ----
+src=$(cd "$here/../.." && pwd)
+
+# bulkheadd.service as make install-systemd makes it, checked by
+# systemd-analyze verify (which runs without systemd as PID 1): any line
+# it prints (an unknown or misspelt option, a bad value, a program or man
+# page that is not there) fails the test.
+test_systemd_unit_verifies() {
+	local pre=$work/sd-prefix out
+	command -v systemd-analyze >/dev/null ||
+		{ echo "systemd-analyze missing (apt-get install systemd; ./setup does)"; return 77; }
+	make -s -C "$src" B="$work/sd-build" PREFIX="$pre" install-systemd >/dev/null || return 1
+	install -D -m 755 "$(command -v "$BULKHEADD")" "$pre/sbin/bulkheadd" || return 1
+	install -D -m 644 "$src/man/bulkheadd.8" "$pre/share/man/man8/bulkheadd.8" || return 1
+	install -D -m 644 "$src/man/bh.1" "$pre/share/man/man1/bh.1" || return 1
+	expect_contains "ExecStart" "$(cat "$pre/lib/systemd/system/bulkheadd.service")" \
+		"ExecStart=$pre/sbin/bulkheadd" || return 1
+	out=$(MANPATH=$pre/share/man systemd-analyze verify \
+		"$pre/lib/systemd/system/bulkheadd.service" 2>&1) ||
+		{ echo "systemd-analyze verify failed: $out"; return 1; }
+	expect_eq "systemd-analyze verify's output" "$out" ""
+}
+
+# ./setup --users makes the bulkhead user and group once: a second run
+# succeeds and adds nothing. (It makes them for real, as ./setup would.)
+test_setup_users_idempotent() {
+	local i
+	for i in 1 2; do
+		"$src/setup" --users --quiet || { echo "run $i of setup --users failed"; return 1; }
+		expect_eq "passwd lines (run $i)" "$(grep -c '^bulkhead:' /etc/passwd)" 1 || return 1
+		expect_eq "group lines (run $i)" "$(grep -c '^bulkhead:' /etc/group)" 1 || return 1
+	done
+	expect_eq "the user's group" "$(id -gn bulkhead)" bulkhead || return 1
+	expect_eq "the user's home and shell" \
+		"$(getent passwd bulkhead | cut -d: -f6,7)" "/var/lib/bulkhead:/usr/sbin/nologin"
+}
+
+# bh says how it started the daemon; here, where systemd is not PID 1
+# (sd_booted's test), directly.
+test_bh_says_directly() {
+	local r err want="systemd is not running"
+	[ -d /run/systemd/system ] && want="BULKHEAD_ROOT is set"
+	r=$(new_root direct empty) || return 1
+	err=$(BULKHEAD_ROOT=$r "$BH" ls 2>&1 >/dev/null)
+	stop_root "$r"
+	expect_contains "bh's notice" "$err" \
+		"bh: no daemon was running; started bulkheadd directly ($want; log: $r/var/log/bulkhead/bulkheadd.log)"
+}
+
+# Type=notify: bulkheadd sends READY=1 (with the engine) to NOTIFY_SOCKET
+# once its socket listens, and STOPPING=1 on SIGTERM.
+test_daemon_notifies_systemd() {
+	local r sock=$work/notify.sock pid rpid
+	r=$(new_root notify empty) || return 1
+	rm -f "$sock" "$sock.bound"
+	python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1]); s.settimeout(30)
+open(sys.argv[1] + ".bound", "w").close()
+for _ in range(2):
+    print(s.recv(4096).decode().replace("\n", "|"), flush=True)
+' "$sock" >"$work/notify.out" 2>&1 &
+	rpid=$!
+	wait_until 10 test -e "$sock.bound" || { kill "$rpid"; echo "no listener"; return 1; }
+	BULKHEAD_ROOT=$r NOTIFY_SOCKET=$sock "$BULKHEADD" 2>"$work/notify.err" &
+	pid=$!
+	wait_until 30 grep -q READY "$work/notify.out"
+	wait_until 10 test -S "$r/run/bulkhead/admin.sock"
+	kill "$pid"
+	wait "$pid"
+	wait "$rpid"
+	rm -rf "$r"
+	expect_contains "notifications" "$(cat "$work/notify.out")" \
+		"READY=1|STATUS=engine=" || return 1
+	expect_contains "notifications" "$(cat "$work/notify.out")" "STOPPING=1"
+}
+
+# The systemd path of bh, in a mount namespace of its own where
+# /run/systemd/system exists, /run/bulkhead and /var/log/bulkhead are a
+# test root's, and a stand-in systemctl starts the daemon there: bh asks
+# whether the unit is loaded, starts it, says so and connects; when the
+# start fails it says so and exits 121. systemd itself never runs here.
+test_bh_starts_unit_with_systemctl() {
+	local sim=$work/sim out rc sim_bh
+	command -v unshare >/dev/null || { echo "no unshare"; return 77; }
+	rm -rf "$sim"
+	mkdir -p "$sim/r/run/bulkhead" "$sim/r/var/log/bulkhead" "$sim/bin" \
+		"$sim/sd/system" /run/systemd /run/bulkhead /var/log/bulkhead || return 1
+	cat >"$sim/bin/systemctl" <<'SH'
+#!/bin/sh
+echo "$*" >>"$SIM/calls"
+case "$*" in
+*show*LoadState*) echo loaded ;;
+*start*)
+	[ -e "$SIM/fail" ] && { echo "Job for bulkheadd.service failed." >&2; exit 1; }
+	BULKHEAD_ROOT=$SIM/r setsid "$BULKHEADD" --ready-fd=3 3>"$SIM/ready" \
+		>>"$SIM/r/var/log/bulkhead/bulkheadd.log" 2>&1 </dev/null &
+	i=0
+	while [ ! -s "$SIM/ready" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+	;;
+esac
+SH
+	chmod 755 "$sim/bin/systemctl"
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	sim_bh='mount --bind "$SIM/sd" /run/systemd &&
+		mount --bind "$SIM/r/run/bulkhead" /run/bulkhead &&
+		mount --bind "$SIM/r/var/log/bulkhead" /var/log/bulkhead &&
+		PATH=$SIM/bin:$PATH BULKHEAD_ROOT= BULKHEAD_DAEMON= "$BH" ls --raw'
+	out=$(SIM=$sim BULKHEADD=$(command -v "$BULKHEADD") BH=$(command -v "$BH") \
+		unshare -m --propagation private sh -c "$sim_bh" 2>&1); rc=$?
+	[ -s "$sim/r/run/bulkhead/bulkheadd.pid" ] && kill "$(cat "$sim/r/run/bulkhead/bulkheadd.pid")"
+	expect_eq "status of bh ls" "$rc" 0 || { echo "$out"; return 1; }
+	expect_contains "bh's notice" "$out" \
+		"bh: no daemon was running; started bulkheadd via systemd (bulkheadd.service; log: /var/log/bulkhead/bulkheadd.log)" || return 1
+	expect_contains "bh ls" "$out" minimal || return 1
+	expect_eq "systemctl calls" "$(cat "$sim/calls")" \
+		"show --property LoadState --value bulkheadd.service
+--no-ask-password start bulkheadd.service" || return 1
+	wait_until 10 test ! -S "$sim/r/run/bulkhead/admin.sock" || return 1
+	touch "$sim/fail"
+	out=$(SIM=$sim BULKHEADD=$(command -v "$BULKHEADD") BH=$(command -v "$BH") \
+		unshare -m --propagation private sh -c "$sim_bh" 2>&1); rc=$?
+	expect_eq "status of bh ls when the unit fails" "$rc" 121 || { echo "$out"; return 1; }
+	expect_contains "bh's message" "$out" \
+		"bh: systemctl start bulkheadd.service failed; see systemctl status bulkheadd.service"
+}
+
 if ! command -v "$BH" >/dev/null || ! command -v "$BULKHEADD" >/dev/null; then
 	echo "admin: bh or bulkheadd not found (make, or run ./setup)"
 	echo "admin: 0 passed, 1 failed, 0 skipped"
@@ -494,6 +622,11 @@ run_test test_console_of_halted_qube
 run_test test_disposable_names_collide
 run_test test_events_subscriber_makes_calls
 run_test test_run_refusals_and_default_user
+run_test test_systemd_unit_verifies
+run_test test_setup_users_idempotent
+run_test test_bh_says_directly
+run_test test_daemon_notifies_systemd
+run_test test_bh_starts_unit_with_systemctl
 
 echo "admin: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
