@@ -19,6 +19,7 @@
 #include "daemon/dataport.h"
 #include "daemon/jail.h"
 #include "daemon/leftover_qemu.h"
+#include "daemon/policy.h"
 #include "daemon/qube_power.h"
 #include "daemon/run_user.h"
 #include "daemon/rpc.h"
@@ -493,6 +494,15 @@ struct dispvm *dispvm_new(struct daemon *d, const char *dvm, int pooled,
 		free(dv);
 		return NULL;
 	}
+	/* A uuid of its own, as a Qubes disposable has (uuid:UUID in
+	 * policy); kept through a cold relaunch, which is the same qube. */
+	r = qube_uuid_new(dv->uuid);
+	if (r < 0) {
+		*code = BH_EXIT_FAILURE;
+		snprintf(err, cap, "cannot make a uuid: %s", strerror(-r));
+		free(dv);
+		return NULL;
+	}
 	r = launch_disposable(d, dv, dvm,
 			      pooled ? LAUNCH_RESTORE_ONLY : LAUNCH_ANY, err,
 			      cap);
@@ -939,4 +949,35 @@ int dispvm_cleanup_stale(struct daemon *d)
 	LOG_INFO("removing runtime files left by an earlier daemon");
 	bh_rm_rf(dir);
 	return 0;
+}
+
+int dispvm_policy_add(struct daemon *d, struct policy_system *sys)
+{
+	struct policy_qube *v;
+	struct dispvm *dv;
+	size_t n = 0;
+	int r;
+
+	for (dv = d->dispvms; dv; dv = dv->next)
+		n += !dv->persistent && !dv->pooled;
+	if (!n)
+		return 0;
+	v = calloc(n, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	n = 0;
+	/* A preloaded one is nobody's yet and calls nothing. */
+	for (dv = d->dispvms; dv; dv = dv->next)
+		if (!dv->persistent && !dv->pooled)
+			v[n++] = (struct policy_qube){
+				.name = dv->name,
+				.cls = "DispVM",
+				.dispvm_base = dv->dvm,
+				.running = 1,
+				.uuid = dv->uuid,
+				.no_target = 1,
+			};
+	r = policy_system_add(sys, v, n);
+	free(v);
+	return r;
 }
