@@ -951,6 +951,23 @@ int dispvm_cleanup_stale(struct daemon *d)
 	return 0;
 }
 
+/* The disposables the policy knows: not preloaded ones, which are
+ * nobody's yet and call nothing. */
+static int policy_knows(const struct dispvm *dv)
+{
+	return !dv->persistent && !dv->pooled;
+}
+
+int dispvm_running_named(struct daemon *d, const char *name)
+{
+	struct dispvm *dv;
+
+	for (dv = d->dispvms; dv; dv = dv->next)
+		if (policy_knows(dv) && !strcmp(dv->name, name))
+			return 1;
+	return 0;
+}
+
 int dispvm_policy_add(struct daemon *d, struct policy_system *sys)
 {
 	struct policy_qube *v;
@@ -959,16 +976,15 @@ int dispvm_policy_add(struct daemon *d, struct policy_system *sys)
 	int r;
 
 	for (dv = d->dispvms; dv; dv = dv->next)
-		n += !dv->persistent && !dv->pooled;
+		n += (size_t)policy_knows(dv);
 	if (!n)
 		return 0;
 	v = calloc(n, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
 	n = 0;
-	/* A preloaded one is nobody's yet and calls nothing. */
 	for (dv = d->dispvms; dv; dv = dv->next)
-		if (!dv->persistent && !dv->pooled)
+		if (policy_knows(dv))
 			v[n++] = (struct policy_qube){
 				.name = dv->name,
 				.cls = "DispVM",

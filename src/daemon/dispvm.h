@@ -84,6 +84,8 @@ struct policy_system;
  * no call's target (policy_qube.no_target). sys points into the
  * disposables: free it before any of them goes. 0 or -ENOMEM. */
 int dispvm_policy_add(struct daemon *d, struct policy_system *sys);
+/* 1 when a disposable dispvm_policy_add lists is called name, else 0. */
+int dispvm_running_named(struct daemon *d, const char *name);
 
 /* Ends the QEMUs a daemon that died left running (leftover_qemu.h:
  * their guests power off by themselves, else they are killed), then
