@@ -8,7 +8,9 @@
 #include <string.h>
 
 #include "daemon/admin_handlers.h"
+#include "daemon/dispvm.h"
 #include "daemon/policy.h"
+#include "daemon/policy_rule.h"
 
 /* ---- system information ---- */
 
@@ -97,9 +99,7 @@ static void fill_view(struct sys_owned *o)
 			.dispvm_base = disp ? q->qi.template_name : "",
 			.template_for_dispvms = q->qi.cls == QC_APP && q->dvm,
 			.running = !strcmp(q->qi.power_state, "Running"),
-			/* The store gives qubes no uuid yet, so uuid:UUID
-			 * names no qube but dom0 (docs/policy.md). */
-			.uuid = NULL,
+			.uuid = q->qi.uuid,
 		};
 	}
 }
@@ -164,6 +164,28 @@ int policy_system_load(struct store *s, struct policy_system *sys,
 	sys->qubes = o->pq;
 	sys->nqubes = o->n;
 	sys->default_dispvm = o->global_dd;
+	return 0;
+}
+
+int policy_system_add(struct policy_system *sys,
+		      const struct policy_qube *more, size_t n)
+{
+	struct sys_owned *o = sys->owned;
+	struct policy_qube *pq;
+	size_t i;
+
+	if (!o)
+		return -EINVAL;
+	if (!n)
+		return 0;
+	pq = realloc(o->pq, (sys->nqubes + n) * sizeof(*pq));
+	if (!pq)
+		return -ENOMEM;
+	o->pq = pq;
+	sys->qubes = pq;
+	for (i = 0; i < n; i++)
+		if (more[i].name && !policy_find_qube(sys, more[i].name))
+			pq[sys->nqubes++] = more[i];
 	return 0;
 }
 
@@ -275,6 +297,9 @@ static unsigned check_source(const struct admin_req *q, struct admin_reply *r,
 		return 0;
 	if (qube_name_check(source, err, sizeof(err)))
 		return reply_fail(r, BH_ADMIN_INVALID, "SOURCE: %s", err);
+	/* A running disposable calls too; the store does not record it. */
+	if (q->d && dispvm_running_named(q->d, source))
+		return 0;
 	e = store_qube_get(q->s, source, &qi, err, sizeof(err));
 	return e ? reply_store_err(r, e, err, BH_ADMIN_NOSUCH) : 0;
 }
@@ -294,6 +319,11 @@ static unsigned evaluate(const struct admin_req *q, struct admin_reply *r,
 	e = policy_system_load(q->s, &sys, err, sizeof(err));
 	if (e)
 		return reply_store_err(r, e, err, BH_ADMIN_NOSUCH);
+	/* The running disposables, as the RPC router sees them. */
+	if (q->d && dispvm_policy_add(q->d, &sys) < 0) {
+		policy_system_free(&sys);
+		return reply_fail(r, BH_ADMIN_FAILED, "out of memory");
+	}
 	/* An invalid policy still gives one: it denies, and says why. */
 	if (policy_load(root, &pol, NULL) == -ENOMEM ||
 	    policy_evaluate(pol, &sys, req, &d) < 0) {

@@ -211,6 +211,10 @@ struct dispvm {
 	char made_for[32];
 	/* The rate limit on log lines this qube can cause (qube_log.h). */
 	struct qube_log log_limit;
+	/* A disposable's uuid, made at its launch (qube_uuid.h): what the
+	 * policy knows it by besides its name; "" for persistent qubes,
+	 * whose uuid the store keeps. */
+	char uuid[QUBE_UUID_LEN + 1];
 };
 
 /* A log line that a qube can cause at will (a call it makes, a frame it

@@ -19,6 +19,7 @@
 #include "daemon/dataport.h"
 #include "daemon/jail.h"
 #include "daemon/leftover_qemu.h"
+#include "daemon/policy.h"
 #include "daemon/qube_power.h"
 #include "daemon/run_user.h"
 #include "daemon/rpc.h"
@@ -499,6 +500,15 @@ struct dispvm *dispvm_new(struct daemon *d, const char *dvm, int pooled,
 		free(dv);
 		return NULL;
 	}
+	/* A uuid of its own, as a Qubes disposable has (uuid:UUID in
+	 * policy); kept through a cold relaunch, which is the same qube. */
+	r = qube_uuid_new(dv->uuid);
+	if (r < 0) {
+		*code = BH_EXIT_FAILURE;
+		snprintf(err, cap, "cannot make a uuid: %s", strerror(-r));
+		free(dv);
+		return NULL;
+	}
 	r = launch_disposable(d, dv, dvm,
 			      pooled ? LAUNCH_RESTORE_ONLY : LAUNCH_ANY, err,
 			      cap);
@@ -945,4 +955,51 @@ int dispvm_cleanup_stale(struct daemon *d)
 	LOG_INFO("removing runtime files left by an earlier daemon");
 	bh_rm_rf(dir);
 	return 0;
+}
+
+/* The disposables the policy knows: not preloaded ones, which are
+ * nobody's yet and call nothing. */
+static int policy_knows(const struct dispvm *dv)
+{
+	return !dv->persistent && !dv->pooled;
+}
+
+int dispvm_running_named(struct daemon *d, const char *name)
+{
+	struct dispvm *dv;
+
+	for (dv = d->dispvms; dv; dv = dv->next)
+		if (policy_knows(dv) && !strcmp(dv->name, name))
+			return 1;
+	return 0;
+}
+
+int dispvm_policy_add(struct daemon *d, struct policy_system *sys)
+{
+	struct policy_qube *v;
+	struct dispvm *dv;
+	size_t n = 0;
+	int r;
+
+	for (dv = d->dispvms; dv; dv = dv->next)
+		n += (size_t)policy_knows(dv);
+	if (!n)
+		return 0;
+	v = calloc(n, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	n = 0;
+	for (dv = d->dispvms; dv; dv = dv->next)
+		if (policy_knows(dv))
+			v[n++] = (struct policy_qube){
+				.name = dv->name,
+				.cls = "DispVM",
+				.dispvm_base = dv->dvm,
+				.running = 1,
+				.uuid = dv->uuid,
+				.no_target = 1,
+			};
+	r = policy_system_add(sys, v, n);
+	free(v);
+	return r;
 }

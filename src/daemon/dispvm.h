@@ -76,6 +76,17 @@ void dispvm_kill(struct dispvm *dv);
 /* Destroys the qube and tells its client why (daemon shutting down). */
 void dispvm_abort(struct dispvm *dv, const char *why);
 
+struct policy_system;
+/* Adds the running disposables (dispN: not recorded in the store) to sys,
+ * a policy_system_load result, as DispVMs made from their disposable
+ * template, each with the uuid it got at launch, so that SOURCE tokens
+ * (@dispvm:NAME, @type:DispVM, uuid:UUID) match their calls. They are
+ * no call's target (policy_qube.no_target). sys points into the
+ * disposables: free it before any of them goes. 0 or -ENOMEM. */
+int dispvm_policy_add(struct daemon *d, struct policy_system *sys);
+/* 1 when a disposable dispvm_policy_add lists is called name, else 0. */
+int dispvm_running_named(struct daemon *d, const char *name);
+
 /* Ends the QEMUs a daemon that died left running (leftover_qemu.h:
  * their guests power off by themselves, else they are killed), then
  * removes its runtime folders. Returns 0, or -1 when a QEMU could not be

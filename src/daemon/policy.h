@@ -88,6 +88,11 @@ struct policy_qube {
 	/* What uuid:UUID names: POLICY_UUID_LEN lowercase characters;
 	 * NULL or "": the qube has none, and no uuid: token names it. */
 	const char *uuid;
+	/* A running disposable (dispN): a source the policy knows (class,
+	 * dispvm_base, uuid), but never a call's target, as the daemon
+	 * routes calls only to recorded qubes and new disposables. Named
+	 * as a target (by name or uuid) it is a qube that does not exist. */
+	int no_target;
 };
 
 struct policy_system {
@@ -199,13 +204,19 @@ void policy_targets_free(struct policy_targets *t);
 /* ---- system information from the store (admin_policy.c) ---- */
 
 struct store;
-/* Fills sys with every qube of store s (tags, default_dispvm, running)
- * and the global default_dispvm; sys->owned holds the storage, released
+/* Fills sys with every qube of store s (tags, default_dispvm, running,
+ * uuid) and the global default_dispvm; sys->owned holds the storage, released
  * by policy_system_free. An AppVM counts as a template for disposables
  * while it is some qube's or the global default_dispvm (the store has no
  * template_for_dispvms property yet). Returns 0 or a store error. */
 int policy_system_load(struct store *s, struct policy_system *sys,
 		       char *err, size_t cap);
+/* Appends n qubes the store does not record (running disposables) to a
+ * sys from policy_system_load; the caller owns their strings, which must
+ * outlive sys. One whose name sys has already is left out. Returns 0,
+ * -EINVAL for a sys not loaded, or -ENOMEM (sys unchanged). */
+int policy_system_add(struct policy_system *sys,
+		      const struct policy_qube *more, size_t n);
 void policy_system_free(struct policy_system *sys);
 
 #endif

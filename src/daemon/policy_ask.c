@@ -218,7 +218,8 @@ int policy_ask_targets(const struct policy *p,
 	for (i = 0; i < u.n; i++) {
 		const char *name = sys->qubes[i].name;
 
-		if (name && u.in[qube_at(&u, i)] && strcmp(name, call.source))
+		if (name && u.in[qube_at(&u, i)] && strcmp(name, call.source) &&
+		    !sys->qubes[i].no_target)
 			add(out, "", name);
 	}
 	for (i = 0; i < u.n; i++)

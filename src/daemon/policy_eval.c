@@ -252,6 +252,7 @@ int policy_resolve(const struct policy_system *sys, const char *source,
 		   const struct policy_dest *t, char *out, size_t cap,
 		   char *err, size_t err_cap)
 {
+	const struct policy_qube *q;
 	const char *dd;
 
 	switch (t->kind) {
@@ -259,7 +260,8 @@ int policy_resolve(const struct policy_system *sys, const char *source,
 		snprintf(out, cap, "dom0");
 		break;
 	case TOK_NAME:
-		if (!policy_find_qube(sys, t->name)) {
+		q = policy_find_qube(sys, t->name);
+		if (!q || q->no_target) {
 			snprintf(err, err_cap, "no qube %s", t->name);
 			return -EINVAL;
 		}

@@ -64,14 +64,20 @@ static int fail(char *err, size_t cap, const char *msg)
 static const struct policy_qube *named_qube(const struct policy_system *sys,
 					    const char *untrusted, int *valid)
 {
+	const struct policy_qube *q = NULL;
 	char why[128];
 
 	if (!strncmp(untrusted, "uuid:", 5)) {
 		*valid = policy_uuid_ok(untrusted + 5);
-		return *valid ? policy_find_uuid(sys, untrusted + 5) : NULL;
+		if (*valid)
+			q = policy_find_uuid(sys, untrusted + 5);
+	} else {
+		*valid = qube_name_check(untrusted, why, sizeof(why)) == 0;
+		if (*valid)
+			q = policy_find_qube(sys, untrusted);
 	}
-	*valid = qube_name_check(untrusted, why, sizeof(why)) == 0;
-	return *valid ? policy_find_qube(sys, untrusted) : NULL;
+	/* A running disposable is no target: as if it did not exist. */
+	return q && !q->no_target ? q : NULL;
 }
 
 static int intended(const struct policy_system *sys, const char *untrusted,

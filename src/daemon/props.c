@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "daemon/qube_name.h"
+#include "daemon/qube_uuid.h"
 #include "proto/rpc_req.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -148,6 +149,16 @@ const struct prop_def qube_prop_defs[] = {
 		.def = "user",
 		.syntax = SYN_USER,
 		.max_len = BH_RPC_USER_MAX,
+	},
+	{
+		/* Qubes' uuid (write-once there, made at creation): what
+		 * policy files name as uuid:UUID. A clone gets its own. */
+		.name = "uuid",
+		.type = PROP_STRING,
+		.classes = QC_ALL,
+		.def_kind = DEF_NONE,
+		.max_len = QUBE_UUID_LEN,
+		.read_only = 1,
 	},
 };
 const size_t qube_prop_count = ARRAY_LEN(qube_prop_defs);

@@ -108,6 +108,8 @@ struct prop_def {
 	int halted_only;
 	/* Kept in qubes.template_id rather than qube_props. */
 	int in_qubes_row;
+	/* Made by the store and never set or reset (uuid, in qubes.uuid). */
+	int read_only;
 };
 
 extern const struct prop_def qube_prop_defs[];

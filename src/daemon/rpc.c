@@ -222,6 +222,13 @@ static int decide(struct daemon *d, const struct policy_request *req,
 		memset(dec, 0, sizeof(*dec));
 		return -1;
 	}
+	/* The disposables running now, which the store does not record. */
+	if (dispvm_policy_add(d, sys) < 0) {
+		LOG_ERR("policy: out of memory listing the disposables");
+		policy_system_free(sys);
+		memset(dec, 0, sizeof(*dec));
+		return -1;
+	}
 	/* Read afresh for every call: a change takes effect at once. An
 	 * invalid policy still loads as one that denies everything. */
 	policy_load(d->paths.root, pol, NULL);

@@ -9,10 +9,18 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "daemon/qube_uuid.h"
+
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define STR_(x) #x
 #define STR(x) STR_(x)
 #define ID_LIMIT STR(STORE_QUBE_ID_LIMIT)
+/* A GLOB for what qube_uuid_new makes: version 4, variant 10xx. */
+#define HX "[0-9a-f]"
+#define HX4 HX HX HX HX
+#define UUID4_GLOB                                                         \
+	"'" HX4 HX4 "-" HX4 "-4" HX HX HX "-[89ab]" HX HX HX "-" HX4 HX4    \
+	HX4 "'"
 
 struct store {
 	sqlite3 *db;
@@ -90,6 +98,21 @@ static const char *const migrations[] = {
 	" WHERE id IN (SELECT old FROM renumber);"
 	"DROP TABLE temp.renumber;"
 	"DROP TABLE temp.renumber_check;",
+	/* 3: every qube has a uuid, as in Qubes (uuid:UUID in policy
+	 * files). Each qube recorded gets a fresh random one (bh_uuid4,
+	 * this connection's function over getrandom). SQLite cannot add a
+	 * UNIQUE or NOT NULL column to a table, so a unique index and
+	 * triggers hold the rules: a new row needs a well-formed uuid of
+	 * its own, and a uuid never changes. */
+	"ALTER TABLE qubes ADD COLUMN uuid TEXT;"
+	"UPDATE qubes SET uuid = bh_uuid4();"
+	"CREATE UNIQUE INDEX qubes_uuid ON qubes(uuid);"
+	"CREATE TRIGGER qubes_uuid_new BEFORE INSERT ON qubes"
+	" WHEN NEW.uuid IS NULL OR NEW.uuid NOT GLOB " UUID4_GLOB
+	" BEGIN SELECT RAISE(ABORT, 'a qube needs a version-4 uuid'); END;"
+	"CREATE TRIGGER qubes_uuid_fixed BEFORE UPDATE OF uuid ON qubes"
+	" WHEN NEW.uuid IS NOT OLD.uuid"
+	" BEGIN SELECT RAISE(ABORT, 'a qube''s uuid never changes'); END;",
 };
 _Static_assert(ARRAY_LEN(migrations) == STORE_SCHEMA_VERSION,
 	       "STORE_SCHEMA_VERSION must count the migrations");
@@ -104,7 +127,7 @@ static const char *const power_states[] = {
 #define QUBE_COLS                                                          \
 	"q.id, q.name, q.class, t.name, q.power_state, q.power_reason, "   \
 	"q.created, (SELECT value FROM qube_props WHERE qube_id = q.id "   \
-	"AND name = 'label') FROM qubes q LEFT JOIN qubes t "              \
+	"AND name = 'label'), q.uuid FROM qubes q LEFT JOIN qubes t "      \
 	"ON t.id = q.template_id "
 
 /* ---- small helpers ---- */
@@ -372,6 +395,21 @@ static int pragma(struct store *s, const char *sql, char *out, size_t cap,
 	return r < 0 ? r : 0;
 }
 
+/* bh_uuid4(): a fresh uuid (qube_uuid_new) for SQL; an error if the
+ * kernel gives no random bytes, which fails the statement. */
+static void sql_uuid4(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	char u[QUBE_UUID_LEN + 1];
+
+	(void)argc;
+	(void)argv;
+	if (qube_uuid_new(u) < 0) {
+		sqlite3_result_error(ctx, "getrandom failed", -1);
+		return;
+	}
+	sqlite3_result_text(ctx, u, -1, SQLITE_TRANSIENT);
+}
+
 static int setup_connection(struct store *s, char *err, size_t cap)
 {
 	char v[32];
@@ -383,6 +421,12 @@ static int setup_connection(struct store *s, char *err, size_t cap)
 	sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
 	sqlite3_db_config(s->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
 	sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
+	/* For migration 3 only: never from the schema (DIRECTONLY). */
+	if (sqlite3_create_function_v2(s->db, "bh_uuid4", 0,
+				       SQLITE_UTF8 | SQLITE_DIRECTONLY, NULL,
+				       sql_uuid4, NULL, NULL,
+				       NULL) != SQLITE_OK)
+		return db_err(s, err, cap, "bh_uuid4");
 	r = exec(s, "PRAGMA foreign_keys = ON", err, cap);
 	if (r == 0)
 		r = exec(s, "PRAGMA synchronous = FULL", err, cap);
@@ -514,6 +558,7 @@ static void row_to_info(sqlite3_stmt *st, struct qube_info *q)
 	snprintf(q->power_reason, sizeof(q->power_reason), "%s", col(st, 5));
 	snprintf(q->created, sizeof(q->created), "%s", col(st, 6));
 	snprintf(q->label, sizeof(q->label), "%s", col(st, 7));
+	snprintf(q->uuid, sizeof(q->uuid), "%s", col(st, 8));
 }
 
 /* The qube called name: 0, -ENOENT or -EIO, each with its message. */
@@ -653,6 +698,10 @@ static int prop_value(struct store *s, const struct qube_info *q,
 	if (p->in_qubes_row) {
 		*is_default = 0;
 		return put(out, out_cap, q->template_name, err, cap);
+	}
+	if (p->read_only) { /* uuid, the only one */
+		*is_default = 0;
+		return put(out, out_cap, q->uuid, err, cap);
 	}
 	r = stored_prop(s, q->id, p->name, out, out_cap, err, cap);
 	if (r != 0) {
@@ -879,6 +928,11 @@ static int check_create(struct store *s, struct qube_info *q,
 			return fail(err, cap, -ENOENT,
 				    "there is no property %s",
 				    shown(name, "of that name"));
+		if (init[i].def->read_only)
+			return fail(err, cap, -EINVAL,
+				    "%s is read-only: each qube gets its own "
+				    "when it is made",
+				    init[i].def->name);
 		if (init[i].def->def_kind == DEF_NONE)
 			return fail(err, cap, -EINVAL,
 				    "%s is given on its own, not as a "
@@ -928,16 +982,20 @@ static int do_create(struct store *s, const char *name, const char *cls,
 	r = store_new_qube_id(s->db, &id, err, cap);
 	if (r < 0)
 		return r;
+	r = qube_uuid_new(q.uuid);
+	if (r < 0)
+		return fail(err, cap, -EIO, "cannot make a uuid: %s",
+			    strerror(-r));
 	r = prep(s, &st,
-		 "INSERT INTO qubes (id, name, class, template_id, created) "
-		 "VALUES (?4, ?1, ?2, ?3, "
-		 "strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
+		 "INSERT INTO qubes (id, name, class, template_id, created, "
+		 "uuid) VALUES (?4, ?1, ?2, ?3, "
+		 "strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), ?5)",
 		 err, cap);
 	if (r < 0)
 		return r;
 	if (bind_t(st, 1, q.name) || bind_t(st, 2, qube_class_name(q.cls)) ||
 	    (tmpl_c[0] ? bind_i(st, 3, t.id) : bind_t(st, 3, NULL)) ||
-	    bind_i(st, 4, id))
+	    bind_i(st, 4, id) || bind_t(st, 5, q.uuid))
 		r = db_err(s, err, cap, "bind");
 	else
 		r = step(s, st, err, cap);
@@ -1298,6 +1356,11 @@ static int do_prop_change(struct store *s, const char *qube, const char *prop,
 
 	if (r < 0)
 		return r;
+	if (p->read_only)
+		return fail(err, cap, -EINVAL,
+			    "%s is read-only: each qube gets its own when it "
+			    "is made, and keeps it",
+			    p->name);
 	if (!value && p->def_kind == DEF_NONE)
 		return fail(err, cap, -EINVAL,
 			    "%s has no default to reset to; set it instead",

@@ -29,9 +29,10 @@
 
 #include "daemon/props.h"
 #include "daemon/qube_name.h"
+#include "daemon/qube_uuid.h"
 
 /* Migrations this code knows; a database at a higher version is refused. */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 /* A qube's id is its jail id (jail.h): 1 .. STORE_QUBE_ID_LIMIT - 1, so
  * that it stays below the disposables' jail ids (DISPVM_JAIL_ID_BASE,
  * daemon.h, checked equal there). Chosen by the store, never SQLite's
@@ -62,6 +63,9 @@ struct qube_info {
 	char power_state[16]; /* Halted, Transient, Running, ... */
 	char power_reason[STORE_REASON_MAX + 1];
 	char created[32]; /* UTC, 2025-01-31T12:00:00Z */
+	/* Made by the store at create, clone and template import, never
+	 * changed (qube_uuid.h); what policy files name as uuid:UUID. */
+	char uuid[QUBE_UUID_LEN + 1];
 };
 
 /* An initial property at creation: name=value as the user typed them. */
@@ -96,8 +100,9 @@ int store_new_qube_id(struct sqlite3 *db, int64_t *id, char *err,
 
 /* Creates qube name of class cls ("TemplateVM", "AppVM", "StandaloneVM")
  * with label and the n initial properties. An AppVM's template is tmpl,
- * or default_template when tmpl is NULL; other classes take none. All is
- * checked before anything is written: on any error nothing is created. */
+ * or default_template when tmpl is NULL; other classes take none. The
+ * qube gets a fresh uuid (qube_uuid_new). All is checked before anything
+ * is written: on any error nothing is created. */
 int store_qube_create(struct store *s, const char *name, const char *cls,
 		      const char *tmpl, const char *label,
 		      const struct store_prop *props, size_t n, char *err,

@@ -59,6 +59,7 @@ static int copy(sqlite3 *db, int64_t src_id, const char *dst, char *err,
 		"INSERT INTO tags (qube_id, tag) "
 		"SELECT ?2, tag FROM tags WHERE qube_id = ?1",
 	};
+	char uuid[QUBE_UUID_LEN + 1];
 	sqlite3_stmt *st;
 	int64_t dst_id;
 	size_t i;
@@ -67,17 +68,24 @@ static int copy(sqlite3 *db, int64_t src_id, const char *dst, char *err,
 	r = store_new_qube_id(db, &dst_id, err, cap);
 	if (r < 0)
 		return r;
+	/* A clone is a new qube: a uuid of its own, as in Qubes. */
+	r = qube_uuid_new(uuid);
+	if (r < 0) {
+		return fail(err, cap, -EIO, "cloning: cannot make a uuid: %s",
+			    strerror(-r));
+	}
 	if (sqlite3_prepare_v2(db,
 			       "INSERT INTO qubes (id, name, class, "
-			       "template_id, created) "
+			       "template_id, created, uuid) "
 			       "SELECT ?3, ?2, class, template_id, "
-			       "strftime('%Y-%m-%dT%H:%M:%SZ', 'now') "
+			       "strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), ?4 "
 			       "FROM qubes WHERE id = ?1",
 			       -1, &st, NULL) != SQLITE_OK)
 		return db_fail(db, err, cap, "prepare");
 	sqlite3_bind_int64(st, 1, src_id);
 	sqlite3_bind_text(st, 2, dst, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, dst_id);
+	sqlite3_bind_text(st, 4, uuid, -1, SQLITE_STATIC);
 	r = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(db, err, cap, "copy");
 	sqlite3_finalize(st);
 	if (r < 0)

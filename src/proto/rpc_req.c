@@ -64,15 +64,39 @@ static int is_word(const char *s, size_t len, const char *w)
 	return len == strlen(w) && memcmp(s, w, len) == 0;
 }
 
+/* A uuid as Qubes writes it: 8-4-4-4-12 lowercase hex digits. */
+static int uuid_ok(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len != BH_RPC_UUID_LEN)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (i == 8 || i == 13 || i == 18 || i == 23 ?
+			    s[i] != '-' :
+			    !((s[i] >= '0' && s[i] <= '9') ||
+			      (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* NAME, or uuid:UUID. */
+static int qube_or_uuid_ok(const char *s, size_t len)
+{
+	if (len > 5 && memcmp(s, "uuid:", 5) == 0)
+		return uuid_ok(s + 5, len - 5);
+	return bh_rpc_qube_ok(s, len);
+}
+
 int bh_rpc_target_ok(const char *s, size_t len)
 {
 	if (is_word(s, len, "@default") || is_word(s, len, "@dispvm") ||
 	    is_word(s, len, "@adminvm"))
 		return 1;
 	if (len > 8 && memcmp(s, "@dispvm:", 8) == 0)
-		return bh_rpc_qube_ok(s + 8, len - 8);
+		return qube_or_uuid_ok(s + 8, len - 8);
 	/* "dom0" passes as a qube name. */
-	return bh_rpc_qube_ok(s, len);
+	return qube_or_uuid_ok(s, len);
 }
 
 int bh_rpc_user_ok(const char *s, size_t len)

@@ -14,7 +14,9 @@
  * letter or digit (it becomes a file name in the target); an argument is
  * [A-Za-z0-9+._-]{0,255} and does not start with '-' (the service gets it
  * as argv[1], where it would be an option); a target is a qube name, "dom0", "@adminvm",
- * "@default", "@dispvm" or "@dispvm:NAME"; a qube name is
+ * "@default", "@dispvm" or "@dispvm:NAME", and as in Qubes a qube may be
+ * named "uuid:UUID" there (also "@dispvm:uuid:UUID"), UUID 8-4-4-4-12
+ * lowercase hex digits; a qube name is
  * [A-Za-z][A-Za-z0-9_.-]{0,30}; a user is [a-z_][a-z0-9_-]{0,31}. The
  * parsers check every byte and never trust a length they did not
  * measure. */
@@ -27,7 +29,10 @@
 #define BH_RPC_SERVICE_MAX 64
 #define BH_RPC_ARG_MAX 255
 #define BH_RPC_QUBE_MAX 31
-#define BH_RPC_TARGET_MAX (8 + BH_RPC_QUBE_MAX) /* "@dispvm:" + name */
+#define BH_RPC_UUID_LEN 36 /* a uuid's text, 8-4-4-4-12 */
+/* The longest target: "@dispvm:uuid:" and a uuid ("@dispvm:" and a
+ * name is shorter). */
+#define BH_RPC_TARGET_MAX (13 + BH_RPC_UUID_LEN)
 #define BH_RPC_USER_MAX 32
 
 struct bh_call_req {

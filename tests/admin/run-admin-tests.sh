@@ -446,6 +446,41 @@ test_events_subscriber_makes_calls() {
 	bha remove -y evsub
 }
 
+# Every qube has a uuid, as in Qubes: well formed, its own, kept across
+# daemon restarts, read-only; a clone gets a new one; a policy rule that
+# names qubes by uuid decides for them (bh policy check).
+test_uuid_property() {
+	local re='^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$'
+	local u1 u2 u3 pdir=$root/etc/bulkhead/policy.d out
+	bha create -t minimal -l red uuida || return 1
+	bha create -t minimal -l red uuidb || return 1
+	u1=$(bha prefs uuida uuid) && u2=$(bha prefs uuidb uuid) || return 1
+	[[ $u1 =~ $re ]] || { echo "uuida's uuid: '$u1'"; return 1; }
+	[[ $u2 =~ $re ]] || { echo "uuidb's uuid: '$u2'"; return 1; }
+	[ "$u1" != "$u2" ] || { echo "two qubes, one uuid $u1"; return 1; }
+	expect_contains "prefs list" "$(bha prefs uuida | tr -s ' ')" "uuid - $u1" || return 1
+	expect_fail 2 "uuid is read-only" prefs uuida uuid "$u2" || return 1
+	expect_fail 2 "uuid is read-only" prefs uuida uuid --default || return 1
+	expect_fail 2 "uuid is read-only" create -t minimal -l red -P "uuid=$u1" uuidc || return 1
+	expect_eq "uuid after refusals" "$(bha prefs uuida uuid)" "$u1" || return 1
+	bha clone uuida uuidc || return 1
+	u3=$(bha prefs uuidc uuid) || return 1
+	[[ $u3 =~ $re ]] && [ "$u3" != "$u1" ] || { echo "clone's uuid: '$u3' (source $u1)"; return 1; }
+	restart_daemon || return 1
+	expect_eq "uuid after a restart" "$(bha prefs uuida uuid)" "$u1" || return 1
+	expect_eq "clone's uuid after a restart" "$(bha prefs uuidc uuid)" "$u3" || return 1
+	mkdir -p "$pdir"
+	printf 'test.Uuid * uuid:%s uuid:%s allow\n' "$u1" "$u2" >"$pdir/50-uuid.policy"
+	out=$(bha policy check uuida uuidb test.Uuid) || { echo "$out"; return 1; }
+	expect_contains "check by name" "$out" "allow target=uuidb " || return 1
+	out=$(bha policy check uuida "uuid:$u2" test.Uuid) || { echo "$out"; return 1; }
+	expect_contains "check by uuid" "$out" "allow target=uuidb " || return 1
+	out=$(bha policy check uuidc uuidb test.Uuid)
+	expect_contains "the clone's check" "$out" "deny" || return 1
+	rm -f "$pdir/50-uuid.policy"
+	bha remove -y uuida uuidb uuidc
+}
+
 test_console_of_halted_qube() {
 	bha create -t minimal -l red conq || return 1
 	expect_fail 3 "qube conq is not running" console conq || return 1
@@ -627,6 +662,7 @@ run_test test_setup_users_idempotent
 run_test test_bh_says_directly
 run_test test_daemon_notifies_systemd
 run_test test_bh_starts_unit_with_systemctl
+run_test test_uuid_property
 
 echo "admin: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

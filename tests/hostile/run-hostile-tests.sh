@@ -146,8 +146,9 @@ test_dash_argument_becomes_option() {
 test_disposable_names_collide() {
 	local db=$root/var/lib/bulkhead/bulkhead.db out rc
 	sqlite3 "$db" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1
-		FROM n WHERE i < 9999) INSERT INTO qubes (name, class)
-		SELECT 'disp' || i, 'StandaloneVM' FROM n" || return 1
+		FROM n WHERE i < 9999) INSERT INTO qubes (name, class, uuid)
+		SELECT 'disp' || i, 'StandaloneVM',
+		printf('%08x-0000-4000-8000-000000000000', i) FROM n" || return 1
 	out=$(timeout 60 bash -c 'bhh run --dispvm -- echo ran </dev/null' 2>&1); rc=$?
 	sqlite3 "$db" "DELETE FROM qubes WHERE name GLOB 'disp[0-9]*'" || return 1
 	[ "$rc" != 0 ] || { echo "a disposable ran under a recorded name: $out"; return 1; }
@@ -155,6 +156,36 @@ test_disposable_names_collide() {
 	[ "$(fq b echo alive)" = alive ] || { echo "b does not answer"; return 1; }
 	# The names free again, a disposable runs.
 	expect_eq "after" "$(timeout 60 bash -c 'bhh run --dispvm -- echo ran </dev/null')" ran
+}
+
+# Policy files name qubes by uuid, as in Qubes: a call allowed only by a
+# uuid: rule goes through, to the qube by that uuid, whether the caller
+# names its target by name or by uuid; another qube's uuid does not
+# match. A running disposable is a source the policy knows (uuid,
+# @type:DispVM, @dispvm:NAME), which the store does not record.
+test_uuid_rules_route_calls() {
+	local ua ub uc out
+	ua=$(bhh prefs a uuid) ub=$(bhh prefs b uuid) uc=$(bhh prefs c uuid)
+	[[ $ua =~ ^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$ ]] ||
+		{ echo "a's uuid: '$ua'"; return 1; }
+	policy "test.Echo * uuid:$ua uuid:$ub allow" \
+		"test.Echo * uuid:$uc @anyvm allow" \
+		"test.Disp * @dispvm:dvm b allow" \
+		"test.Disp * @type:DispVM a allow"
+	out=$(fq a call 31 b test.Echo+u1 hi) || return 1
+	expect_contains "a -> b" "$out" "exit 0 0" || return 1
+	out=$(fq a call 32 "uuid:$ub" test.Echo+u2 hi) || return 1
+	expect_contains "a -> uuid:b" "$out" "exit 0 0" || return 1
+	in_newlog "a -> uuid:$ub: test.Echo\+u2 allowed .* to b\$" ||
+		{ echo "not routed to b by name"; return 1; }
+	out=$(fq b ran)
+	expect_contains "b ran" "$out" "test.Echo+u2" || return 1
+	out=$(fq b call 33 a test.Echo+u3 hi) || return 1
+	expect_contains "b -> a (c's rule)" "$out" "exit 3 0" || return 1
+	out=$(timeout 60 bash -c 'bhh run --dispvm=dvm -- call 34 b test.Disp+u4 hi </dev/null' 2>&1)
+	expect_contains "a disposable of dvm -> b" "$out" "exit 0 0" || return 1
+	in_newlog "disp[0-9]+ -> b: test.Disp\+u4 allowed" ||
+		{ echo "no allowed call from a disposable in the log"; return 1; }
 }
 
 # ---------------------------------------------------------------- point 1
@@ -522,6 +553,7 @@ daemon0=$(daemon_pid)
 
 run_test test_dash_argument_becomes_option
 run_test test_disposable_names_collide
+run_test test_uuid_rules_route_calls
 run_test test_stale_ask_allow_reroutes_other_call
 run_test test_stale_ask_deny_ends_joined_call
 run_test test_caller_gone_cancels_its_asks

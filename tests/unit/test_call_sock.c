@@ -307,9 +307,9 @@ static void test_call_max(void **state)
 	struct bh_call_req req;
 	int p[2], fds[2], cfd, conn;
 
-	memcpy(target, "@dispvm:", 8);
-	memset(target + 8, 'd', BH_RPC_QUBE_MAX);
-	target[BH_RPC_TARGET_MAX] = '\0';
+	snprintf(target, sizeof(target), "@dispvm:uuid:%s",
+		 "d7542906-2570-46b4-b243-cf358d23eacf");
+	assert_int_equal(strlen(target), BH_RPC_TARGET_MAX);
 	memset(svc_arg, 's', BH_RPC_SERVICE_MAX);
 	svc_arg[BH_RPC_SERVICE_MAX] = '+';
 	memset(svc_arg + BH_RPC_SERVICE_MAX + 1, 'a', BH_RPC_ARG_MAX);

@@ -20,6 +20,7 @@
 
 #include "daemon/admin.h"
 #include "daemon/policy.h"
+#include "daemon/policy_rule.h"
 #include "daemon/store_boot.h"
 #include "lib/util.h"
 #include "proto/admin.h"
@@ -35,12 +36,14 @@ static const char *const dvmtags[] = { "dvmtag" };
 
 /* work and personal make disposables from dvm; vault has no
  * default_dispvm; dvm and dvm2 are templates for disposables; disp1 is a
- * running disposable made from dvm. The global default_dispvm is dvm2.
- * work, vault and dvm have uuids (UUID_*); UUID_NONE is no qube's. */
+ * running disposable made from dvm, and so is disp7, one the store does
+ * not record. The global default_dispvm is dvm2. work, vault, dvm and
+ * disp7 have uuids (UUID_*); UUID_NONE is no qube's. */
 #define UUID_WORK "d7542906-2570-46b4-b243-cf358d23eacf"
 #define UUID_VAULT "48d37f94-97aa-450a-8569-5f640c08638d"
 #define UUID_DVM "005c3b85-a85a-4b40-a854-bda2da951d4f"
 #define UUID_NONE "5cbbb7db-706e-47d2-8261-02a9e6a2cab3"
+#define UUID_DISP7 "9b0cb0f4-3c3e-4f43-9a51-2d6f63b1e0a7"
 #define UUID_DOM0 "00000000-0000-0000-0000-000000000000"
 static const struct policy_qube qubes[] = {
 	{ .name = "work", .cls = "AppVM", .tags = corp, .ntags = 1,
@@ -57,6 +60,10 @@ static const struct policy_qube qubes[] = {
 	{ .name = "sa", .cls = "StandaloneVM" },
 	{ .name = "disp1", .cls = "DispVM", .dispvm_base = "dvm",
 	  .default_dispvm = "dvm", .running = 1 },
+	/* A running disposable of the daemon's (dispvm_policy_add): a
+	 * source, but no target. */
+	{ .name = "disp7", .cls = "DispVM", .dispvm_base = "dvm",
+	  .running = 1, .uuid = UUID_DISP7, .no_target = 1 },
 };
 
 static const struct policy_system sys = { qubes, ARRAY_LEN(qubes), "dvm2",
@@ -525,6 +532,39 @@ static const struct row rows[] = {
 	  "work", "@default", SVC, "ask [vault] default=vault " F ":2" },
 	{ SVC " * @anyvm @anyvm allow", "work", "uuid:" UUID_WORK, SVC,
 	  "deny " F ":1: a qube cannot call itself" },
+	{ SVC " * @anyvm @anyvm allow target=uuid:" UUID_DVM, "work",
+	  "@default", SVC, "allow dvm " F ":1" },
+	{ SVC " * @anyvm @anyvm ask default_target=uuid:" UUID_VAULT, "work",
+	  "@default", SVC, "ask [" ALL_BUT_WORK "] default=vault " F ":1" },
+	{ SVC " * @anyvm @anyvm ask default_target=uuid:" UUID_NONE, "work",
+	  "@default", SVC, "ask [" ALL_BUT_WORK "] " F ":1" },
+	/* A running disposable the store does not record has a uuid too:
+	 * as SOURCE, by uuid or as made from dvm; as a target it is no
+	 * qube (the daemon routes no call to it), by name or uuid. */
+	{ SVC " * uuid:" UUID_DISP7 " vault allow", "disp7", "vault", SVC,
+	  "allow vault " F ":1" },
+	{ SVC " * uuid:" UUID_DISP7 " vault allow", "disp1", "vault", SVC,
+	  "deny: no rule matched" },
+	{ SVC " * @dispvm:dvm vault allow", "disp7", "vault", SVC,
+	  "allow vault " F ":1" },
+	{ SVC " * @dispvm:uuid:" UUID_DVM " vault allow", "disp7", "vault",
+	  SVC, "allow vault " F ":1" },
+	{ SVC " * @type:DispVM vault allow", "disp7", "vault", SVC,
+	  "allow vault " F ":1" },
+	{ SVC " * @anyvm uuid:" UUID_DISP7 " allow", "work",
+	  "uuid:" UUID_DISP7, SVC, "deny: no rule matched" },
+	{ SVC " * @anyvm @default allow target=vault", "work",
+	  "uuid:" UUID_DISP7, SVC, "allow vault " F ":1" },
+	{ SVC " * @anyvm @default allow target=vault", "work", "disp7", SVC,
+	  "allow vault " F ":1" },
+	{ SVC " * @anyvm @anyvm allow target=uuid:" UUID_DISP7, "work",
+	  "vault", SVC, "deny " F ":1: no qube disp7" },
+	{ SVC " * @anyvm @anyvm allow target=disp7", "work", "vault", SVC,
+	  "deny " F ":1: no qube disp7" },
+	{ SVC " * @anyvm @type:DispVM ask", "work", "vault", SVC,
+	  "deny: no rule matched" },
+	{ SVC " * @anyvm @anyvm ask", "work", "vault", SVC,
+	  "ask [" ALL_BUT_WORK "] " F ":1" },
 
 	/* ask offers the target= of the rules it matches, @default ones
 	 * included, as Qubes' collect_targets_for_ask does. */
@@ -990,11 +1030,79 @@ static unsigned acall(struct afx *f, const char *method, const char *dest,
 	return admin_call(f->s, f->state, buf, (uint32_t)n, &f->r);
 }
 
+/* The uuid bh prefs shows for qube. */
+static void uuid_of(struct afx *f, const char *qube,
+		    char out[QUBE_UUID_LEN + 1])
+{
+	static const char head[] = "default=False type=str ";
+
+	assert_int_equal(acall(f, "admin.vm.property.Get", qube, "uuid",
+			       NULL), 0);
+	assert_int_equal(strncmp(f->r.text, head, strlen(head)), 0);
+	snprintf(out, QUBE_UUID_LEN + 1, "%s", f->r.text + strlen(head));
+	assert_true(qube_uuid_ok(out));
+}
+
+/* policy_system_load gives the store's uuids; policy_system_add adds a
+ * running disposable (a source only), and never a second qube of a
+ * name the store has. */
+static void system_add(struct afx *f, const char *uuid_work)
+{
+	static const struct policy_qube more[] = {
+		{ .name = "disp3", .cls = "DispVM", .dispvm_base = "dvm",
+		  .running = 1, .uuid = UUID_DISP7, .no_target = 1 },
+		{ .name = "work", .cls = "DispVM", .uuid = UUID_NONE },
+	};
+	struct policy_system ps;
+	struct policy_decision d;
+	struct policy *pol = NULL;
+	char err[1024];
+
+	assert_int_equal(policy_system_load(f->s, &ps, err, sizeof(err)), 0);
+	assert_int_equal(ps.nqubes, 4); /* minimal, work, vault, dvm */
+	assert_int_equal(policy_system_add(&ps, more, ARRAY_LEN(more)), 0);
+	assert_int_equal(ps.nqubes, 5);
+	assert_string_equal(ps.qubes[4].name, "disp3");
+	static const char text[] = SVC " * @anyvm uuid:" UUID_DISP7
+				       " allow\n" SVC " * uuid:" UUID_DISP7
+				       " @anyvm allow\n";
+	const struct policy_qube *q;
+
+	assert_int_equal(policy_parse_buf(F, text, strlen(text), &pol, NULL),
+			 0);
+	assert_int_equal(policy_evaluate(pol, &ps,
+					 &(struct policy_request){
+						 "disp3", "work", SVC, NULL },
+					 &d),
+			 0);
+	assert_int_equal(d.action, POLICY_ALLOW);
+	assert_string_equal(d.target, "work");
+	assert_int_equal(d.line, 2);
+	policy_decision_free(&d);
+	assert_int_equal(policy_evaluate(pol, &ps,
+					 &(struct policy_request){
+						 "work", "uuid:" UUID_DISP7,
+						 SVC, NULL },
+					 &d),
+			 0);
+	assert_int_equal(d.action, POLICY_DENY);
+	policy_decision_free(&d);
+	/* work is the store's, uuid and all. */
+	q = policy_find_uuid(&ps, uuid_work);
+	assert_non_null(q);
+	assert_string_equal(q->name, "work");
+	assert_string_equal(q->cls, "AppVM");
+	assert_null(policy_find_uuid(&ps, UUID_NONE));
+	policy_free(pol);
+	policy_system_free(&ps);
+}
+
 static void test_admin_calls(void **state)
 {
 	static struct afx fx;
 	struct afx *f = &fx;
 	char err[1024], path[256];
+	char uw[QUBE_UUID_LEN + 1], uv[QUBE_UUID_LEN + 1];
 
 	(void)state;
 	strcpy(f->root, "/tmp/bh-policy-admin.XXXXXX");
@@ -1058,6 +1166,37 @@ static void test_admin_calls(void **state)
 			 BH_ADMIN_INVALID);
 	assert_int_equal(acall(f, "admin.policy.Check", "", "",
 			       "work vault a b"), BH_ADMIN_INVALID);
+
+	/* Each qube's uuid, from the store, names it (uuid:UUID). */
+	uuid_of(f, "work", uw);
+	uuid_of(f, "vault", uv);
+	assert_string_not_equal(uw, uv);
+	snprintf(path, sizeof(path),
+		 "bulkhead.Uuid * uuid:%s uuid:%s allow\n"
+		 "bulkhead.Uuid2 * @anyvm @anyvm allow target=uuid:%s\n",
+		 uw, uv, uv);
+	write_file(f->pdir, &(struct file){ "50-uuid.policy", path });
+	assert_int_equal(acall(f, "admin.policy.Check", "", "",
+			       "work vault bulkhead.Uuid"), 0);
+	assert_string_equal(f->r.text,
+			    "allow target=vault user=DEFAULT notify=no "
+			    "autostart=yes (50-uuid.policy:1)\n");
+	snprintf(path, sizeof(path), "work uuid:%s bulkhead.Uuid", uv);
+	assert_int_equal(acall(f, "admin.policy.Check", "", "", path), 0);
+	assert_string_equal(f->r.text,
+			    "allow target=vault user=DEFAULT notify=no "
+			    "autostart=yes (50-uuid.policy:1)\n");
+	assert_int_equal(acall(f, "admin.policy.Check", "", "",
+			       "dvm vault bulkhead.Uuid"), 0);
+	assert_string_equal(f->r.text, "deny (90-t.policy:3)\n");
+	assert_int_equal(acall(f, "admin.policy.Check", "", "",
+			       "dvm work bulkhead.Uuid2"), 0);
+	assert_string_equal(f->r.text,
+			    "allow target=vault user=DEFAULT notify=no "
+			    "autostart=yes (50-uuid.policy:2)\n");
+	system_add(f, uw);
+	snprintf(path, sizeof(path), "%.128s/50-uuid.policy", f->pdir);
+	assert_int_equal(unlink(path), 0);
 
 	/* One bad file: lint lists every error, Check denies everything. */
 	write_file(f->pdir, &(struct file){ "99-bad.policy",

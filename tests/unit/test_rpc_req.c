@@ -234,6 +234,19 @@ static void test_target_ok_table(void **state)
 		{ S("wo+rk"), 0 },
 		{ S("wo\0rk"), 0 },
 		{ S("../work"), 0 },
+		/* A qube by its uuid, as in Qubes. */
+		{ S("uuid:d7542906-2570-46b4-b243-cf358d23eacf"), 1 },
+		{ S("@dispvm:uuid:d7542906-2570-46b4-b243-cf358d23eacf"), 1 },
+		{ S("uuid:00000000-0000-0000-0000-000000000000"), 1 },
+		{ S("uuid:D7542906-2570-46b4-b243-cf358d23eacf"), 0 },
+		{ S("uuid:d7542906-2570-46b4-b243-cf358d23eac"), 0 },
+		{ S("uuid:d7542906-2570-46b4-b243-cf358d23eacff"), 0 },
+		{ S("uuid:d7542906+2570-46b4-b243-cf358d23eacf"), 0 },
+		{ S("uuid:d7542906-2570-46b4-b243-cf358d23eac\0"), 0 },
+		{ S("uuid:"), 0 },
+		{ S("uuid:work"), 0 },
+		{ S("@dispvm:uuid:"), 0 },
+		{ S("@default:uuid:d7542906-2570-46b4-b243-cf358d23eacf"), 0 },
 	};
 
 	run_cases(bh_rpc_target_ok, "target_ok", cases, ARRAY_LEN(cases));
@@ -303,9 +316,12 @@ static void test_field_lengths(void **state)
 	expect_len(bh_rpc_target_ok, "@dispvm:", 'd', BH_RPC_QUBE_MAX, 1);
 	expect_len(bh_rpc_target_ok, "@dispvm:", 'd', BH_RPC_QUBE_MAX + 1,
 		   0);
-	/* TARGET_MAX is exactly "@dispvm:" and the longest name. */
-	assert_int_equal(BH_RPC_TARGET_MAX, strlen("@dispvm:") +
-						    BH_RPC_QUBE_MAX);
+	/* TARGET_MAX is exactly "@dispvm:uuid:" and a uuid, longer than
+	 * "@dispvm:" and the longest name. */
+	assert_int_equal(BH_RPC_TARGET_MAX,
+			 strlen("@dispvm:uuid:"
+				"d7542906-2570-46b4-b243-cf358d23eacf"));
+	assert_true(BH_RPC_TARGET_MAX >= strlen("@dispvm:") + BH_RPC_QUBE_MAX);
 	expect_len(bh_rpc_target_ok, "", 't', BH_RPC_TARGET_MAX, 0);
 
 	expect_len(bh_rpc_user_ok, "", 'u', BH_RPC_USER_MAX, 1);
@@ -562,11 +578,14 @@ static void test_call_round_trip(void **state)
 	call_round_trip("@dispvm", "svc++", "svc", 1, "+");
 	call_round_trip("@dispvm:fedora-dvm", "x", "x", 0, "");
 	call_round_trip("Z", "9", "9", 0, "");
+	call_round_trip("uuid:d7542906-2570-46b4-b243-cf358d23eacf", "x", "x",
+			0, "");
 }
 
 static void test_call_round_trip_max(void **state)
 {
-	char *target = repeat("@dispvm:", 'd', BH_RPC_QUBE_MAX);
+	char *target = repeat("@dispvm:uuid:d7542906-2570-46b4-b243-"
+			      "cf358d23eacf", 'x', 0);
 	char *svc = repeat("", 's', BH_RPC_SERVICE_MAX);
 	char *arg = repeat("", 'a', BH_RPC_ARG_MAX);
 	char svc_arg[BH_RPC_SERVICE_MAX + BH_RPC_ARG_MAX + 2];

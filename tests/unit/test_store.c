@@ -22,6 +22,11 @@
 #include "lib/util.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+/* Well-formed uuids for rows written with SQL, and one for the i of a
+ * recursive SELECT. */
+#define UUID_1 "'00000000-0000-4000-8000-000000000001'"
+#define UUID_2 "'00000000-0000-4000-8000-000000000002'"
+#define UUID_OF_I "printf('%08x-0000-4000-8000-000000000000', i)"
 
 struct fx {
 	char dir[PATH_MAX];
@@ -203,12 +208,13 @@ static void test_foreign_keys_enforced(void **state)
 	assert_string_equal(sqlite3_errmsg(db), "FOREIGN KEY constraint failed");
 	assert_int_equal(q_int(f, "SELECT count(*) FROM qubes"), 4);
 	assert_int_equal(sqlite3_exec(db, "INSERT INTO qubes (name, class, "
-					  "template_id) VALUES ('x', 'AppVM', "
-					  "999)",
+					  "template_id, uuid) VALUES ('x', "
+					  "'AppVM', 999, " UUID_1 ")",
 				      NULL, NULL, NULL),
 			 SQLITE_CONSTRAINT_FOREIGNKEY);
-	assert_int_equal(sqlite3_exec(db, "INSERT INTO qubes (name, class) "
-					  "VALUES ('x', 'AdminVM')",
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO qubes (name, class, "
+					  "uuid) VALUES ('x', 'AdminVM', "
+					  UUID_1 ")",
 				      NULL, NULL, NULL),
 			 SQLITE_CONSTRAINT_CHECK);
 }
@@ -469,6 +475,21 @@ static void exec_ok(struct fx *f, const char *sql)
 		fail_msg("%s: %s", sql, msg ? msg : "?");
 }
 
+/* Makes the database what an older bulkheadd left: the schema of
+ * version v (1 or 2; they differ in rows only), with the qubes it has. */
+static void schema_back_to(struct fx *f, int v)
+{
+	char sql[64];
+
+	exec_ok(f, "DROP TRIGGER qubes_uuid_new;"
+		   "DROP TRIGGER qubes_uuid_fixed;"
+		   "DROP INDEX qubes_uuid;"
+		   "ALTER TABLE qubes DROP COLUMN uuid;");
+	snprintf(sql, sizeof(sql), "UPDATE schema_version SET version = %d",
+		 v);
+	exec_ok(f, sql);
+}
+
 static int64_t id_of(struct fx *f, const char *name)
 {
 	struct qube_info q;
@@ -490,8 +511,8 @@ static void test_ids_grow_into_disposables_range(void **state)
 
 	populate(f);
 	/* The highest possible id is taken (an old rowid, say). */
-	exec_ok(f, "INSERT INTO qubes (id, name, class) VALUES (49999, "
-		   "'high', 'StandaloneVM')");
+	exec_ok(f, "INSERT INTO qubes (id, name, class, uuid) VALUES "
+		   "(49999, 'high', 'StandaloneVM', " UUID_1 ")");
 	for (i = 0; i < 200; i++) {
 		snprintf(name, sizeof(name), "cycle%d", i % 7);
 		create_ok(f, name, "AppVM", "debian-12", "red");
@@ -526,7 +547,8 @@ static void test_ids_exhausted(void **state)
 
 	exec_ok(f, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 "
 		   "FROM n WHERE i < 49999) INSERT INTO qubes (id, name, "
-		   "class) SELECT i, 'q' || i, 'StandaloneVM' FROM n");
+		   "class, uuid) SELECT i, 'q' || i, 'StandaloneVM', "
+		   UUID_OF_I " FROM n");
 	before = rows(f);
 	assert_int_equal(store_qube_create(f->s, "more", "StandaloneVM", NULL,
 					   "red", NULL, 0, f->err,
@@ -553,9 +575,9 @@ static void test_migration_renumbers_high_ids(void **state)
 {
 	struct fx *f = *state;
 	struct qube_info q;
-	sqlite3 *db;
 
 	populate(f);
+	schema_back_to(f, 1);
 	exec_ok(f, "INSERT INTO qubes (id, name, class) VALUES (60001, "
 		   "'hightmpl', 'TemplateVM');"
 		   "INSERT INTO qubes (id, name, class, template_id) VALUES "
@@ -567,12 +589,6 @@ static void test_migration_renumbers_high_ids(void **state)
 		   "INSERT INTO tags VALUES (60001, 't1');");
 	store_close(f->s);
 	f->s = NULL;
-	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "UPDATE schema_version SET "
-					  "version = 1",
-				      NULL, NULL, NULL),
-			 SQLITE_OK);
-	sqlite3_close(db);
 	assert_int_equal(fx_open(f), 0);
 	assert_int_equal(q_int(f, "SELECT version FROM schema_version"),
 			 STORE_SCHEMA_VERSION);
@@ -603,6 +619,152 @@ static void test_migration_renumbers_high_ids(void **state)
 	/* The next qube is below the range too. */
 	create_ok(f, "after", "AppVM", "debian-12", "red");
 	assert_int_equal(id_of(f, "after"), 7);
+}
+
+/* Every qube has a uuid as in Qubes: a random version-4 one made at
+ * creation, its own, shown as the property uuid and never changed. */
+static void test_uuid_created(void **state)
+{
+	struct fx *f = *state;
+	static const char *const names[] = { "debian-12", "work", "personal",
+					     "vault", "dvm", "named-disp" };
+	char u[ARRAY_LEN(names)][QUBE_UUID_LEN + 1];
+	struct store_prop p = { "uuid", UUID_1 };
+	struct qube_info q;
+	size_t i, j;
+	long long before;
+
+	populate(f);
+	create_ok(f, "dvm", "AppVM", "debian-12", "red");
+	set_ok(f, "dvm", "template_for_dispvms", "True");
+	create_ok(f, "named-disp", "DispVM", "dvm", "red");
+	for (i = 0; i < ARRAY_LEN(names); i++) {
+		assert_int_equal(store_qube_get(f->s, names[i], &q, f->err,
+						sizeof(f->err)),
+				 0);
+		if (!qube_uuid_ok(q.uuid))
+			fail_msg("%s: uuid '%s'", names[i], q.uuid);
+		snprintf(u[i], sizeof(u[i]), "%s", q.uuid);
+		for (j = 0; j < i; j++)
+			assert_string_not_equal(u[i], u[j]);
+		/* The property, read-only: never a default. */
+		assert_string_equal(prop(f, names[i], "uuid"), u[i]);
+	}
+	before = rows(f);
+	assert_int_equal(store_prop_set(f->s, "work", "uuid", u[0], f->err,
+					sizeof(f->err)),
+			 -EINVAL);
+	assert_string_equal(f->err, "uuid is read-only: each qube gets its "
+				    "own when it is made, and keeps it");
+	assert_int_equal(store_prop_reset(f->s, "work", "uuid", f->err,
+					  sizeof(f->err)),
+			 -EINVAL);
+	assert_non_null(strstr(f->err, "read-only"));
+	p.value = u[0];
+	assert_int_equal(store_qube_create(f->s, "x", "StandaloneVM", NULL,
+					   "red", &p, 1, f->err,
+					   sizeof(f->err)),
+			 -EINVAL);
+	assert_string_equal(f->err, "uuid is read-only: each qube gets its "
+				    "own when it is made");
+	assert_int_equal(rows(f), before);
+	assert_string_equal(prop(f, "work", "uuid"), u[1]);
+	/* SQLite itself keeps the rules: no change, no twin, no row
+	 * without one, nothing but a version-4 uuid. */
+	assert_int_equal(sqlite3_exec(store_db(f->s),
+				      "UPDATE qubes SET uuid = " UUID_1
+				      " WHERE name = 'work'",
+				      NULL, NULL, NULL),
+			 SQLITE_CONSTRAINT_TRIGGER);
+	assert_int_equal(sqlite3_exec(store_db(f->s),
+				      "INSERT INTO qubes (name, class, uuid) "
+				      "SELECT 'x', 'StandaloneVM', uuid FROM "
+				      "qubes WHERE name = 'work'",
+				      NULL, NULL, NULL),
+			 SQLITE_CONSTRAINT_UNIQUE);
+	assert_int_equal(sqlite3_exec(store_db(f->s),
+				      "INSERT INTO qubes (name, class) VALUES "
+				      "('x', 'StandaloneVM')",
+				      NULL, NULL, NULL),
+			 SQLITE_CONSTRAINT_TRIGGER);
+	assert_int_equal(sqlite3_exec(store_db(f->s),
+				      "INSERT INTO qubes (name, class, uuid) "
+				      "VALUES ('x', 'StandaloneVM', "
+				      "'00000000-0000-1000-8000-000000000001')",
+				      NULL, NULL, NULL),
+			 SQLITE_CONSTRAINT_TRIGGER);
+	assert_int_equal(rows(f), before);
+	/* They survive a reopen. */
+	store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(fx_open(f), 0);
+	for (i = 0; i < ARRAY_LEN(names); i++)
+		assert_string_equal(prop(f, names[i], "uuid"), u[i]);
+}
+
+/* A clone is a new qube: a uuid of its own, as in Qubes. */
+static void test_uuid_clone(void **state)
+{
+	struct fx *f = *state;
+	struct qube_info a, b;
+
+	populate(f);
+	assert_int_equal(store_qube_clone(f->s, "work", "work2", f->err,
+					  sizeof(f->err)),
+			 0);
+	assert_int_equal(store_qube_get(f->s, "work", &a, f->err,
+					sizeof(f->err)),
+			 0);
+	assert_int_equal(store_qube_get(f->s, "work2", &b, f->err,
+					sizeof(f->err)),
+			 0);
+	assert_true(qube_uuid_ok(b.uuid));
+	assert_string_not_equal(a.uuid, b.uuid);
+	assert_string_equal(prop(f, "work2", "uuid"), b.uuid);
+}
+
+/* A database of schema 2 (no uuids): the migration gives every qube a
+ * fresh one, all different, and they are kept from then on. */
+static void test_uuid_migration(void **state)
+{
+	struct fx *f = *state;
+	static const char *const names[] = { "debian-12", "work", "personal",
+					     "vault" };
+	char u[ARRAY_LEN(names)][QUBE_UUID_LEN + 1];
+	struct qube_info q;
+	size_t i, j;
+
+	populate(f);
+	schema_back_to(f, 2);
+	assert_int_equal(q_int(f, "SELECT count(*) FROM pragma_table_info("
+				  "'qubes') WHERE name = 'uuid'"),
+			 0);
+	store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(fx_open(f), 0);
+	assert_int_equal(q_int(f, "SELECT version FROM schema_version"),
+			 STORE_SCHEMA_VERSION);
+	assert_int_equal(q_int(f, "SELECT count(DISTINCT uuid) FROM qubes"),
+			 4);
+	for (i = 0; i < ARRAY_LEN(names); i++) {
+		assert_int_equal(store_qube_get(f->s, names[i], &q, f->err,
+						sizeof(f->err)),
+				 0);
+		if (!qube_uuid_ok(q.uuid))
+			fail_msg("%s: uuid '%s'", names[i], q.uuid);
+		snprintf(u[i], sizeof(u[i]), "%s", q.uuid);
+		for (j = 0; j < i; j++)
+			assert_string_not_equal(u[i], u[j]);
+	}
+	/* Made once: a reopen keeps them; new qubes get their own. */
+	store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(fx_open(f), 0);
+	for (i = 0; i < ARRAY_LEN(names); i++)
+		assert_string_equal(prop(f, names[i], "uuid"), u[i]);
+	create_ok(f, "new", "StandaloneVM", NULL, "red");
+	assert_int_equal(q_int(f, "SELECT count(DISTINCT uuid) FROM qubes"),
+			 5);
 }
 
 static void test_missing_template(void **state)
@@ -1188,24 +1350,31 @@ static void test_prop_list(void **state)
 {
 	struct fx *f = *state;
 	struct seen s = { 0 };
+	struct qube_info q;
+	char expect[512];
 
 	populate(f);
 	set_ok(f, "work", "memory", "800");
 	assert_int_equal(store_prop_list(f->s, "work", on_prop, &s, f->err,
 					 sizeof(f->err)),
 			 0);
-	assert_string_equal(s.text,
-			    "label=blue template=debian-12 memory=800 "
-			    "vcpus=2* kernel=* kernelopts=* netvm=* "
-			    "default_dispvm=* template_for_dispvms=False* "
-			    "autostart=False* "
-			    "include_in_backups=True* default_user=user*");
+	assert_int_equal(store_qube_get(f->s, "work", &q, f->err,
+					sizeof(f->err)),
+			 0);
+	snprintf(expect, sizeof(expect),
+		 "label=blue template=debian-12 memory=800 "
+		 "vcpus=2* kernel=* kernelopts=* netvm=* "
+		 "default_dispvm=* template_for_dispvms=False* "
+		 "autostart=False* "
+		 "include_in_backups=True* default_user=user* uuid=%s",
+		 q.uuid);
+	assert_string_equal(s.text, expect);
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(store_prop_list(f->s, "debian-12", on_prop, &s,
 					 f->err, sizeof(f->err)),
 			 0);
 	assert_null(strstr(s.text, "template="));
-	assert_int_equal(s.n, 10);
+	assert_int_equal(s.n, 11);
 }
 
 /* default_user as in Qubes: "user" for a qube without a template; a
@@ -1523,6 +1692,9 @@ int main(void)
 		T(test_ids_grow_into_disposables_range),
 		T(test_ids_exhausted),
 		T(test_migration_renumbers_high_ids),
+		T(test_uuid_created),
+		T(test_uuid_clone),
+		T(test_uuid_migration),
 		T(test_missing_template),
 		T(test_bad_create_writes_nothing),
 		T(test_create_with_props),
