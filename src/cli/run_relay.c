@@ -25,31 +25,36 @@ struct run_io {
 	int stderr_broken;
 };
 
-/* Writes command output. A closed pipe on stderr makes us discard the
- * rest of it; on stdout see handle_frame. */
-void run_filter_controls(const uint8_t *p, uint32_t len, uint8_t *out)
+void run_filter_controls(const uint8_t *untrusted_p, uint32_t len,
+			 uint8_t *out)
 {
 	uint32_t i;
 
 	for (i = 0; i < len; i++)
-		out[i] = (p[i] < 0x20 && p[i] != '\t' && p[i] != '\n' &&
-			  p[i] != '\r') || p[i] == 0x7f
+		out[i] = (untrusted_p[i] < 0x20 && untrusted_p[i] != '\t' &&
+			  untrusted_p[i] != '\n' && untrusted_p[i] != '\r') ||
+				 untrusted_p[i] == 0x7f
 				 ? '_'
-				 : p[i];
+				 : untrusted_p[i];
 }
 
-static void deliver(int fd, int filter, int *broken, const uint8_t *p,
-		    uint32_t len)
+/* Writes a qube's output: filtered (run_filter_controls) on a terminal
+ * unless the user said not to (cmd_run.c), else as the qube sent it, for
+ * a pipe or file to take as it is. A closed pipe on stderr
+ * makes us discard the rest of it; on stdout see handle_frame. */
+static void deliver(int fd, int filter, int *broken,
+		    const uint8_t *untrusted_p, uint32_t len)
 {
 	static uint8_t clean[BH_FRAME_MAX_PAYLOAD];
+	const uint8_t *out = untrusted_p;
 
 	if (*broken || len == 0)
 		return;
 	if (filter && len <= sizeof(clean)) {
-		run_filter_controls(p, len, clean);
-		p = clean;
+		run_filter_controls(untrusted_p, len, clean);
+		out = clean;
 	}
-	if (bh_write_all(fd, p, len) < 0)
+	if (bh_write_all(fd, out, len) < 0)
 		*broken = 1;
 }
 

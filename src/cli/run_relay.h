@@ -26,8 +26,9 @@ struct run_fds {
 int run_relay(uint32_t type, const uint8_t *req, uint32_t len,
 	      const struct run_fds *fds);
 
-/* The escaping run_relay applies: copies len bytes of p into out
- * (capacity len), each control character replaced by '_'. */
-void run_filter_controls(const uint8_t *p, uint32_t len, uint8_t *out);
+/* The escaping run_relay applies: copies len bytes of a qube's output
+ * into out (capacity len), each control character replaced by '_'. */
+void run_filter_controls(const uint8_t *untrusted_p, uint32_t len,
+			 uint8_t *out);
 
 #endif

@@ -148,7 +148,7 @@ unsigned need_arg(const struct admin_req *q, struct admin_reply *r,
 
 static unsigned call_with(struct daemon *d, struct store *s,
 			  const char *state_dir,
-			  const uint8_t *untrusted_payload, uint32_t len,
+			  const uint8_t *payload, uint32_t len,
 			  struct admin_reply *r)
 {
 	struct bh_admin_call call;
@@ -160,7 +160,7 @@ static unsigned call_with(struct daemon *d, struct store *s,
 	r->len = 0;
 	r->overflow = 0;
 	r->text[0] = '\0';
-	if (bh_admin_call_parse(untrusted_payload, len, &call) < 0)
+	if (bh_admin_call_parse(payload, len, &call) < 0)
 		return reply_fail(r, BH_ADMIN_INVALID, "malformed admin call");
 	for (i = 0; i < NHANDLERS; i++)
 		if (!strcmp(call.method, handlers[i].method))
@@ -185,14 +185,14 @@ static unsigned call_with(struct daemon *d, struct store *s,
 }
 
 unsigned admin_call(struct store *s, const char *state_dir,
-		    const uint8_t *untrusted_payload, uint32_t len,
+		    const uint8_t *payload, uint32_t len,
 		    struct admin_reply *r)
 {
-	return call_with(NULL, s, state_dir, untrusted_payload, len, r);
+	return call_with(NULL, s, state_dir, payload, len, r);
 }
 
 void admin_dispatch(struct daemon *d, struct client *c,
-		    const uint8_t *untrusted_payload, uint32_t len)
+		    const uint8_t *payload, uint32_t len)
 {
 	struct admin_reply *r = malloc(sizeof(*r));
 	uint8_t *out;
@@ -205,7 +205,7 @@ void admin_dispatch(struct daemon *d, struct client *c,
 		client_error(c, BH_ADMIN_FAILED, "bulkheadd is out of memory");
 		return;
 	}
-	st = call_with(d, d->store, d->paths.state, untrusted_payload, len, r);
+	st = call_with(d, d->store, d->paths.state, payload, len, r);
 	if (st)
 		LOG_DEBUG("admin call failed (%u): %s", st, r->text);
 	bh_put_u32(out, st);

@@ -28,11 +28,11 @@ struct admin_reply {
  * bh_admin_status) with r's text the message for the user. Needs no
  * daemon, so unit tests call it directly. */
 unsigned admin_call(struct store *s, const char *state_dir,
-		    const uint8_t *untrusted_payload, uint32_t len,
+		    const uint8_t *payload, uint32_t len,
 		    struct admin_reply *r);
 
 /* Handles one call from client c and queues exactly one reply to it. */
 void admin_dispatch(struct daemon *d, struct client *c,
-		    const uint8_t *untrusted_payload, uint32_t len);
+		    const uint8_t *payload, uint32_t len);
 
 #endif

@@ -58,16 +58,16 @@ static unsigned parse_import_body(char *body, const char **label,
 }
 
 /* ".build-" DEST "." and six of [A-Za-z0-9]: the name bh gave it. */
-static int staging_name_ok(const char *dest, const char *untrusted_name)
+static int staging_name_ok(const char *dest, const char *name)
 {
 	size_t pl = strlen(TEMPLATE_BUILD_PREFIX), dl = strlen(dest), i;
 	const char *s;
 
-	if (strncmp(untrusted_name, TEMPLATE_BUILD_PREFIX, pl) ||
-	    strncmp(untrusted_name + pl, dest, dl) ||
-	    untrusted_name[pl + dl] != '.')
+	if (strncmp(name, TEMPLATE_BUILD_PREFIX, pl) ||
+	    strncmp(name + pl, dest, dl) ||
+	    name[pl + dl] != '.')
 		return 0;
-	s = untrusted_name + pl + dl + 1;
+	s = name + pl + dl + 1;
 	for (i = 0; s[i]; i++)
 		if (!((s[i] >= 'a' && s[i] <= 'z') ||
 		      (s[i] >= 'A' && s[i] <= 'Z') ||
@@ -206,7 +206,7 @@ static void record_manifest(const struct admin_req *q, const char *dir)
 }
 
 static unsigned import(const struct admin_req *q, struct admin_reply *r,
-		       const char *label, const char *untrusted_import)
+		       const char *label, const char *import_name)
 {
 	char err[STORE_ERR_MAX] = "", tdir[4096], from[4200], to[4200],
 	     qdir[4096];
@@ -221,7 +221,7 @@ static unsigned import(const struct admin_req *q, struct admin_reply *r,
 				  "template; give no ARG with import=");
 	if ((e = qube_name_check_new(q->dest, err, sizeof(err))))
 		return reply_store_err(r, e, err, BH_ADMIN_INVALID);
-	if (!staging_name_ok(q->dest, untrusted_import))
+	if (!staging_name_ok(q->dest, import_name))
 		return reply_fail(r, BH_ADMIN_INVALID,
 				  "import= must name a build folder "
 				  "%s%s.XXXXXX in STATE/templates",
@@ -230,7 +230,7 @@ static unsigned import(const struct admin_req *q, struct admin_reply *r,
 		return reply_fail(r, BH_ADMIN_REFUSED,
 				  "a qube named '%s' exists", q->dest);
 	if (bh_path_fmt(tdir, sizeof(tdir), "%s/templates", q->state_dir) ||
-	    bh_path_fmt(from, sizeof(from), "%s/%s", tdir, untrusted_import) ||
+	    bh_path_fmt(from, sizeof(from), "%s/%s", tdir, import_name) ||
 	    bh_path_fmt(to, sizeof(to), "%s/%s", tdir, q->dest) ||
 	    qube_dir(q->state_dir, q->dest, qdir, sizeof(qdir)))
 		return reply_fail(r, BH_ADMIN_FAILED,
@@ -280,7 +280,7 @@ static unsigned import(const struct admin_req *q, struct admin_reply *r,
 		return st_;
 	}
 	record_manifest(q, to);
-	LOG_INFO("template '%s' imported from %s", q->dest, untrusted_import);
+	LOG_INFO("template '%s' imported from %s", q->dest, import_name);
 	events_emit(q->d, "domain-add", q->dest, NULL, NULL);
 	return 0;
 }
@@ -288,7 +288,7 @@ static unsigned import(const struct admin_req *q, struct admin_reply *r,
 unsigned admin_template_create(const struct admin_req *q,
 			       struct admin_reply *r)
 {
-	const char *label, *untrusted_import;
+	const char *label, *import_name;
 	char *body;
 	unsigned st;
 
@@ -299,11 +299,11 @@ unsigned admin_template_create(const struct admin_req *q,
 	body = strdup(q->body);
 	if (!body)
 		return reply_fail(r, BH_ADMIN_FAILED, "out of memory");
-	st = parse_import_body(body, &label, &untrusted_import, r);
-	if (st == 0 && !untrusted_import)
+	st = parse_import_body(body, &label, &import_name, r);
+	if (st == 0 && !import_name)
 		st = admin_vm_create_template(q, r);
 	else if (st == 0)
-		st = import(q, r, label, untrusted_import);
+		st = import(q, r, label, import_name);
 	free(body);
 	return st;
 }

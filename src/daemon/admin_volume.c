@@ -62,19 +62,19 @@ unsigned admin_vm_volume_list(const struct admin_req *q,
 }
 
 /* BODY: the new size, decimal bytes; the CLI turns "4G" into them. */
-static int parse_bytes(const char *untrusted, uint64_t *out)
+static int parse_bytes(const char *text, uint64_t *out)
 {
 	unsigned long long v;
 	char *end;
-	size_t i, n = strlen(untrusted);
+	size_t i, n = strlen(text);
 
 	if (n == 0 || n > 20)
 		return -EINVAL;
 	for (i = 0; i < n; i++)
-		if (untrusted[i] < '0' || untrusted[i] > '9')
+		if (text[i] < '0' || text[i] > '9')
 			return -EINVAL;
 	errno = 0;
-	v = strtoull(untrusted, &end, 10);
+	v = strtoull(text, &end, 10);
 	if (errno || *end)
 		return -EINVAL;
 	*out = v;

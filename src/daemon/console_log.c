@@ -30,9 +30,10 @@ static void rotate(struct console_log *l)
 	l->size = 0;
 }
 
-void console_log_write(struct console_log *l, const void *buf, size_t len)
+void console_log_write(struct console_log *l, const void *untrusted_buf,
+		       size_t len)
 {
-	const char *p = buf;
+	const char *untrusted_p = untrusted_buf;
 
 	while (len && l->fd >= 0) {
 		size_t room = (size_t)(CONSOLE_LOG_MAX - l->size), n;
@@ -42,22 +43,22 @@ void console_log_write(struct console_log *l, const void *buf, size_t len)
 			continue;
 		}
 		n = len < room ? len : room;
-		if (bh_write_all(l->fd, p, n) < 0)
+		if (bh_write_all(l->fd, untrusted_p, n) < 0)
 			return;
 		l->size += (off_t)n;
-		p += n;
+		untrusted_p += n;
 		len -= n;
 	}
 }
 
 long console_log_pump(struct console_log *l, int fd)
 {
-	char buf[16384];
-	ssize_t n = read(fd, buf, sizeof(buf));
+	char untrusted_buf[16384];
+	ssize_t n = read(fd, untrusted_buf, sizeof(untrusted_buf));
 
 	if (n < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-	console_log_write(l, buf, (size_t)n);
+	console_log_write(l, untrusted_buf, (size_t)n);
 	return n;
 }
 

@@ -26,7 +26,8 @@ struct console_log {
 int console_log_open(struct console_log *l, const char *path);
 /* Appends, rotating to PATH.old when the file would pass the limit.
  * Errors (a full disk) drop the bytes: the console is best effort. */
-void console_log_write(struct console_log *l, const void *buf, size_t len);
+void console_log_write(struct console_log *l, const void *untrusted_buf,
+		       size_t len);
 /* Reads what QEMU sent on fd (a socket or a pipe) into the log. Returns
  * bytes read, 0 at end of file, or -errno (-EAGAIN when nothing was
  * ready). */

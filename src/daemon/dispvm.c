@@ -629,14 +629,19 @@ int dispvm_ready(struct dispvm *dv)
 	return 0;
 }
 
-int dispvm_handle_agent_frame(struct dispvm *dv, const struct bh_frame_hdr *h,
+int dispvm_handle_agent_frame(struct dispvm *dv,
+			      const struct bh_frame_hdr *untrusted_h,
 			      const uint8_t *untrusted_payload)
 {
+	const struct bh_frame_hdr *h;
 	uint32_t v, kind;
 	int r;
 
-	if (bh_frame_check_from_guest(h) < 0)
+	/* Type, stream and length against each other; the payload is
+	 * checked by whoever parses it. */
+	if (bh_frame_check_from_guest(untrusted_h) < 0)
 		return -EPROTO;
+	h = untrusted_h;
 	if (h->type == BH_MSG_HELLO) {
 		if (dv->state != DV_BOOTING ||
 		    bh_parse_hello(untrusted_payload, h->len, &v) < 0 ||
@@ -687,8 +692,8 @@ int dispvm_readable(struct dispvm *dv, int64_t now_ms)
 
 void dispvm_agent_input(struct dispvm *dv)
 {
-	struct bh_frame_hdr h;
-	const uint8_t *payload;
+	struct bh_frame_hdr untrusted_h;
+	const uint8_t *untrusted_payload;
 	long n;
 	int r;
 
@@ -697,13 +702,16 @@ void dispvm_agent_input(struct dispvm *dv)
 		/* The channel ends when QEMU does; the reaper reports. */
 		return;
 	}
-	while ((r = bh_chan_next(&dv->chan, &h, &payload)) > 0) {
-		if (dispvm_handle_agent_frame(dv, &h, payload) < 0) {
+	while ((r = bh_chan_next(&dv->chan, &untrusted_h,
+				 &untrusted_payload)) > 0) {
+		if (dispvm_handle_agent_frame(dv, &untrusted_h,
+					      untrusted_payload) < 0) {
 			dv_error(dv, BH_EXIT_FAILURE,
 				 "qube %s broke the channel protocol (frame "
 				 "type %u, stream %u, %u bytes); it was "
 				 "destroyed",
-				 dv->name, h.type, h.stream, h.len);
+				 dv->name, untrusted_h.type,
+				 untrusted_h.stream, untrusted_h.len);
 			dv_destroy(dv);
 			return;
 		}

@@ -53,7 +53,8 @@ void qube_stopped(struct dispvm *dv);
 /* Checks and acts on one frame from the guest. Returns 0, or -EPROTO when
  * the guest broke the protocol (the caller then destroys the qube). Needs
  * no running QEMU: the fuzz target drives it directly. */
-int dispvm_handle_agent_frame(struct dispvm *dv, const struct bh_frame_hdr *h,
+int dispvm_handle_agent_frame(struct dispvm *dv,
+			      const struct bh_frame_hdr *untrusted_h,
 			      const uint8_t *untrusted_payload);
 
 /* Whether the main loop reads dv's channel this round: not while dv

@@ -196,7 +196,7 @@ int engine_qemu_argv(const char *qemu, const struct qube_spec *spec,
 	 * rest are data ports plugged per bulk call (dataport.h), rather
 	 * than the default 31. Each port costs the guest driver two
 	 * virtqueues at boot; 2 → 6 measured no boot time above the noise
-	 * (bench/dataport-experiment). */
+	 * (docs/rpc-data-path.md, "Figures"). */
 	add(&b, "virtio-serial-device,max_ports=%u",
 	    2u + DATAPORT_MAX_PER_QUBE);
 	add(&b, "-chardev");

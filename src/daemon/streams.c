@@ -212,7 +212,8 @@ static int drop(struct dispvm *dv, struct qstream *s, uint32_t len)
 
 /* Output of a command or service: to bh, or to the caller's qube. */
 static int guest_output(struct dispvm *dv, struct qstream *s,
-			const struct bh_frame_hdr *h, const uint8_t *p)
+			const struct bh_frame_hdr *h,
+			const uint8_t *untrusted_p)
 {
 	int *eof = h->type == BH_MSG_STDERR ? &s->err_eof : &s->guest_eof;
 	struct qstream *ps;
@@ -225,16 +226,16 @@ static int guest_output(struct dispvm *dv, struct qstream *s,
 		 0)
 		return -EPROTO;
 	if (s->client)
-		return bh_chan_send(&s->client->chan, h->type, 1, p, h->len) <
-				       0
+		return bh_chan_send(&s->client->chan, h->type, 1, untrusted_p,
+				    h->len) < 0
 			       ? -EPROTO
 			       : 0;
 	ps = peer_stream(s);
 	/* A service's stderr stays in its qube, as with Qubes. */
 	if (!ps || h->type == BH_MSG_STDERR)
 		return drop(dv, s, h->len);
-	if (bh_chan_send(&s->peer->chan, BH_MSG_STDOUT, s->peer_id, p,
-			 h->len) < 0) {
+	if (bh_chan_send(&s->peer->chan, BH_MSG_STDOUT, s->peer_id,
+			 untrusted_p, h->len) < 0) {
 		relay_broken(dv, s);
 		return drop(dv, s, h->len);
 	}
@@ -245,7 +246,8 @@ static int guest_output(struct dispvm *dv, struct qstream *s,
 
 /* A caller's bytes for the service. */
 static int guest_call_data(struct dispvm *dv, struct qstream *s,
-			   const struct bh_frame_hdr *h, const uint8_t *p)
+			   const struct bh_frame_hdr *h,
+			   const uint8_t *untrusted_p)
 {
 	struct qstream *ps;
 
@@ -263,8 +265,8 @@ static int guest_call_data(struct dispvm *dv, struct qstream *s,
 		return 0; /* the service is gone: its EXIT will follow */
 	if (h->len == 0)
 		ps->input_eof = 1;
-	if (bh_chan_send(&s->peer->chan, BH_MSG_STDIN, s->peer_id, p,
-			 h->len) < 0) {
+	if (bh_chan_send(&s->peer->chan, BH_MSG_STDIN, s->peer_id,
+			 untrusted_p, h->len) < 0) {
 		relay_broken(dv, s);
 		return 0;
 	}
@@ -278,7 +280,8 @@ static int guest_call_data(struct dispvm *dv, struct qstream *s,
  * go to the other end in order with the data frames before them. Only a
  * stream whose port was opened may send them, once each. */
 static int guest_port_marker(struct dispvm *dv, struct qstream *s,
-			     const struct bh_frame_hdr *h, const uint8_t *p)
+			     const struct bh_frame_hdr *h,
+			     const uint8_t *untrusted_p)
 {
 	struct qstream *ps;
 	uint64_t count;
@@ -291,7 +294,7 @@ static int guest_port_marker(struct dispvm *dv, struct qstream *s,
 		s->out_switched = 1;
 	} else {
 		if (!s->out_switched ||
-		    bh_parse_port_end(p, h->len, &count) < 0)
+		    bh_parse_port_end(untrusted_p, h->len, &count) < 0)
 			return -EPROTO;
 		s->guest_eof = 1;
 		/* The guest's own word, for the log only: the receiver
@@ -308,7 +311,8 @@ static int guest_port_marker(struct dispvm *dv, struct qstream *s,
 			return 0;
 		ps->input_eof = 1;
 	}
-	if (bh_chan_send(&s->peer->chan, h->type, s->peer_id, p, h->len) < 0)
+	if (bh_chan_send(&s->peer->chan, h->type, s->peer_id, untrusted_p,
+			 h->len) < 0)
 		relay_broken(dv, s);
 	return 0;
 }
@@ -340,20 +344,25 @@ static int guest_credit(struct dispvm *dv, struct qstream *s,
 	return 0;
 }
 
-/* A command or service ended. */
-static int guest_exit(struct dispvm *dv, struct qstream *s, const uint8_t *p,
-		      uint32_t len, uint32_t *kind, uint32_t *value)
+/* A command or service ended. bh gets the end as the daemon checked it
+ * (bh_parse_exit), not the guest's bytes. */
+static int guest_exit(struct dispvm *dv, struct qstream *s,
+		      const uint8_t *untrusted_p, uint32_t len, uint32_t *kind,
+		      uint32_t *value)
 {
+	uint8_t p[8];
 	struct qstream *ps;
 	struct client *c = s->client;
 	int job = !dv->persistent && s->id == dv->job_stream;
 
-	if (bh_parse_exit(p, len, kind, value) < 0)
+	if (bh_parse_exit(untrusted_p, len, kind, value) < 0)
 		return -EPROTO;
 	if (c && !(job && c == dv->client)) {
 		/* A persistent qube's command: bh gets its end now. (A
 		 * disposable's bh gets it once the qube is gone.) */
-		bh_chan_send(&c->chan, BH_MSG_EXIT, 1, p, 8);
+		bh_put_u32(p, *kind);
+		bh_put_u32(p + 4, *value);
+		bh_chan_send(&c->chan, BH_MSG_EXIT, 1, p, sizeof(p));
 		c->closing = 1;
 		c->dv = NULL;
 		c->sid = 0;

@@ -178,11 +178,13 @@ struct fc_unpack {
 	int stage_fd;              /* the hidden folder we fill, or -1 */
 	char stage_name[FC_STAGE_NAME_LEN + 1];
 	enum fc_unpack_state state;
-	uint8_t fixed[FC_HDR_LEN]; /* start, header or digest being read */
-	size_t have;               /* bytes of fixed[]/name/link so far */
-	struct fc_hdr cur;         /* the entry being read */
-	uint8_t name[FC_MAX_NAME + 1];
-	uint8_t link[FC_MAX_LINK + 1];
+	/* The sender's bytes as they arrive, before their checks. */
+	uint8_t untrusted_fixed[FC_HDR_LEN]; /* start, header or digest */
+	uint8_t untrusted_name[FC_MAX_NAME];
+	uint8_t untrusted_link[FC_MAX_LINK + 1]; /* + NUL once checked */
+	size_t have;               /* bytes of one of them so far */
+	struct fc_hdr cur;         /* the entry being read (decoded) */
+	char name[FC_MAX_NAME + 1]; /* its name once checked, with NUL */
 	uint64_t data_left;        /* file bytes still to come */
 	int file_fd;               /* the file being written, or -1 */
 	int file_sparse;           /* last data went by lseek: truncate */

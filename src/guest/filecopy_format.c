@@ -56,24 +56,25 @@ void fc_hdr_encode(uint8_t out[FC_HDR_LEN], const struct fc_hdr *h)
 int fc_hdr_decode(const uint8_t *untrusted_buf, struct fc_hdr *out,
 		  const char **why)
 {
-	struct fc_hdr h;
+	struct fc_hdr untrusted_h;
 
 	memset(out, 0, sizeof(*out));
-	h.type = fc_get_u32(untrusted_buf);
-	h.mode = fc_get_u32(untrusted_buf + 4);
-	h.mtime_sec = (int64_t)fc_get_u64(untrusted_buf + 8);
-	h.mtime_nsec = fc_get_u32(untrusted_buf + 16);
-	h.name_len = fc_get_u32(untrusted_buf + 20);
-	h.data_len = fc_get_u64(untrusted_buf + 24);
+	untrusted_h.type = fc_get_u32(untrusted_buf);
+	untrusted_h.mode = fc_get_u32(untrusted_buf + 4);
+	untrusted_h.mtime_sec = (int64_t)fc_get_u64(untrusted_buf + 8);
+	untrusted_h.mtime_nsec = fc_get_u32(untrusted_buf + 16);
+	untrusted_h.name_len = fc_get_u32(untrusted_buf + 20);
+	untrusted_h.data_len = fc_get_u64(untrusted_buf + 24);
 
-	switch (h.type) {
+	switch (untrusted_h.type) {
 	case FC_T_DIR_END:
 	case FC_T_END:
 		/* Markers carry nothing. */
-		if (h.mode || h.mtime_sec || h.mtime_nsec || h.name_len ||
-		    h.data_len)
+		if (untrusted_h.mode || untrusted_h.mtime_sec ||
+		    untrusted_h.mtime_nsec || untrusted_h.name_len ||
+		    untrusted_h.data_len)
 			BAD(EPROTO, "marker entry with non-zero fields");
-		*out = h;
+		*out = untrusted_h;
 		return 0;
 	case FC_T_FILE:
 	case FC_T_DIR:
@@ -89,23 +90,24 @@ int fc_hdr_decode(const uint8_t *untrusted_buf, struct fc_hdr *out,
 	default:
 		BAD(EPROTO, "unknown entry type");
 	}
-	if (h.mode & ~FC_MODE_WIRE)
+	if (untrusted_h.mode & ~FC_MODE_WIRE)
 		BAD(EPROTO, "mode with bits beyond 07777");
-	if (h.mtime_nsec > 999999999u)
+	if (untrusted_h.mtime_nsec > 999999999u)
 		BAD(EPROTO, "mtime nanoseconds out of range");
-	if (h.name_len == 0)
+	if (untrusted_h.name_len == 0)
 		BAD(EINVAL, "empty name");
-	if (h.name_len > FC_MAX_NAME)
+	if (untrusted_h.name_len > FC_MAX_NAME)
 		BAD(ENAMETOOLONG, "name longer than 255 bytes");
-	if (h.type == FC_T_DIR && h.data_len != 0)
+	if (untrusted_h.type == FC_T_DIR && untrusted_h.data_len != 0)
 		BAD(EPROTO, "directory entry with data");
-	if (h.type == FC_T_SYMLINK && h.data_len == 0)
+	if (untrusted_h.type == FC_T_SYMLINK && untrusted_h.data_len == 0)
 		BAD(ENOLINK, "empty symlink target");
-	if (h.type == FC_T_SYMLINK && h.data_len > FC_MAX_LINK)
+	if (untrusted_h.type == FC_T_SYMLINK &&
+	    untrusted_h.data_len > FC_MAX_LINK)
 		BAD(ENAMETOOLONG, "symlink target longer than 4095 bytes");
-	if (h.type == FC_T_FILE && h.data_len > FC_MAX_FILE)
+	if (untrusted_h.type == FC_T_FILE && untrusted_h.data_len > FC_MAX_FILE)
 		BAD(EFBIG, "file size out of range");
-	*out = h;
+	*out = untrusted_h;
 	return 0;
 }
 

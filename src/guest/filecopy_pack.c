@@ -42,8 +42,9 @@ struct packer {
 	uint8_t digest[FC_DIGEST_LEN];
 	uint8_t *out;
 	size_t out_len;
-	/* The receiver's status, as it arrives. */
-	uint8_t status[FC_STATUS_HDR_LEN + FC_MAX_STATUS_TEXT];
+	/* The receiver's status, as it arrives (fc_status_parse checks
+	 * it). */
+	uint8_t untrusted_status[FC_STATUS_HDR_LEN + FC_MAX_STATUS_TEXT];
 	size_t status_len;
 	int status_end; /* complete, malformed, or EOF */
 	int64_t progress_ms;
@@ -138,8 +139,8 @@ static int read_status(struct packer *p)
 	ssize_t n;
 	long r;
 
-	n = read(p->status_fd, p->status + p->status_len,
-		 sizeof(p->status) - p->status_len);
+	n = read(p->status_fd, p->untrusted_status + p->status_len,
+		 sizeof(p->untrusted_status) - p->status_len);
 	if (n < 0)
 		return errno == EINTR || errno == EAGAIN ? 0 : -errno;
 	if (n == 0) {
@@ -147,8 +148,8 @@ static int read_status(struct packer *p)
 		return 1;
 	}
 	p->status_len += (size_t)n;
-	r = fc_status_parse(p->status, p->status_len, &st);
-	if (r != 0 || p->status_len == sizeof(p->status))
+	r = fc_status_parse(p->untrusted_status, p->status_len, &st);
+	if (r != 0 || p->status_len == sizeof(p->untrusted_status))
 		p->status_end = 1;
 	return p->status_end;
 }
@@ -578,7 +579,7 @@ static int wait_status(struct packer *p)
 static int judge_status(struct packer *p, int sent_all)
 {
 	struct fc_status st;
-	long r = fc_status_parse(p->status, p->status_len, &st);
+	long r = fc_status_parse(p->untrusted_status, p->status_len, &st);
 
 	if (r == 0) {
 		snprintf(p->msg, p->cap, "the receiving qube closed the "

@@ -126,7 +126,12 @@ static int fail_full(struct fc_unpack *u, int err, int with_name,
 	if (with_name) {
 		if (nlen > FC_MAX_NAME)
 			nlen = FC_MAX_NAME;
-		fc_escape(name, sizeof(name), u->name, nlen);
+		/* Still the sender's bytes while it is being checked. */
+		fc_escape(name, sizeof(name),
+			  u->state == FC_U_NAME
+				  ? u->untrusted_name
+				  : (const uint8_t *)u->name,
+			  nlen);
 	}
 	snprintf(u->msg, sizeof(u->msg), "%s%s%s%s%s%s%s", path,
 		 path[0] && name[0] ? "/" : "", name,
@@ -274,14 +279,15 @@ static int all_zero(const uint8_t *p, size_t n)
 
 /* File contents: runs of zeros become holes (a sparse file stays
  * sparse); the size is set at the end. */
-static int file_data(struct fc_unpack *u, const uint8_t *buf, size_t n)
+static int file_data(struct fc_unpack *u, const uint8_t *untrusted_buf,
+		     size_t n)
 {
-	if (n >= 512 && all_zero(buf, n)) {
+	if (n >= 512 && all_zero(untrusted_buf, n)) {
 		if (lseek(u->file_fd, (off_t)n, SEEK_CUR) < 0)
 			return fail_sys(u, 1, "cannot write");
 		u->file_sparse = 1;
 	} else {
-		if (bh_write_all(u->file_fd, buf, n) < 0)
+		if (bh_write_all(u->file_fd, untrusted_buf, n) < 0)
 			return fail_sys(u, 1, "cannot write");
 		u->file_sparse = 0;
 	}
@@ -299,13 +305,14 @@ static int entry_named(struct fc_unpack *u)
 	size_t full;
 	struct stat st;
 
-	r = fc_name_check(u->name, u->cur.name_len, &why);
+	r = fc_name_check(u->untrusted_name, u->cur.name_len, &why);
 	if (r < 0)
 		return fail(u, r, 1, why);
+	memcpy(u->name, u->untrusted_name, u->cur.name_len);
 	u->name[u->cur.name_len] = '\0';
 	/* A top-level name taken in the receiving folder: say so now rather
 	 * than after the whole copy (the final move checks again). */
-	if (u->depth == 0 && fstatat(u->root_fd, (const char *)u->name, &st,
+	if (u->depth == 0 && fstatat(u->root_fd, u->name, &st,
 				     AT_SYMLINK_NOFOLLOW) == 0)
 		return fail(u, -EEXIST, 1, "already exists");
 	full = u->path_len + (u->path_len ? 1 : 0) + u->cur.name_len;
@@ -320,9 +327,9 @@ static int entry_named(struct fc_unpack *u)
 		if (u->depth >= FC_MAX_DEPTH)
 			return fail(u, -ENAMETOOLONG, 1,
 				    "directories nested too deep");
-		if (mkdirat(pfd, (const char *)u->name, 0700) < 0)
+		if (mkdirat(pfd, u->name, 0700) < 0)
 			return fail_sys(u, 1, "cannot make directory");
-		fd = openat(pfd, (const char *)u->name,
+		fd = openat(pfd, u->name,
 			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
 			return fail_sys(u, 1, "cannot open directory");
@@ -341,7 +348,7 @@ static int entry_named(struct fc_unpack *u)
 		return 0;
 	}
 	case FC_T_FILE:
-		fd = openat(pfd, (const char *)u->name,
+		fd = openat(pfd, u->name,
 			    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 				    O_CLOEXEC,
 			    0600);
@@ -364,18 +371,20 @@ static int entry_named(struct fc_unpack *u)
 
 static int link_done(struct fc_unpack *u)
 {
-	const char *why;
+	const char *why, *target;
 	struct timespec ts[2];
 	int r, pfd = parent_fd(u);
 
-	r = fc_link_check(u->link, (size_t)u->cur.data_len, u->depth, &why);
+	r = fc_link_check(u->untrusted_link, (size_t)u->cur.data_len, u->depth,
+			  &why);
 	if (r < 0)
 		return fail(u, r, 1, why);
-	u->link[u->cur.data_len] = '\0';
-	if (symlinkat((const char *)u->link, pfd, (const char *)u->name) < 0)
+	u->untrusted_link[u->cur.data_len] = '\0';
+	target = (const char *)u->untrusted_link; /* checked */
+	if (symlinkat(target, pfd, u->name) < 0)
 		return fail_sys(u, 1, "cannot make symlink");
 	ts[0] = ts[1] = ts_of(u->cur.mtime_sec, u->cur.mtime_nsec);
-	if (utimensat(pfd, (const char *)u->name, ts, AT_SYMLINK_NOFOLLOW) < 0)
+	if (utimensat(pfd, u->name, ts, AT_SYMLINK_NOFOLLOW) < 0)
 		return fail_sys(u, 1, "cannot set its time");
 	u->files++;
 	u->have = 0;
@@ -409,7 +418,7 @@ static int header_done(struct fc_unpack *u)
 	int r;
 
 	u->have = 0;
-	r = fc_hdr_decode(u->fixed, &u->cur, &why);
+	r = fc_hdr_decode(u->untrusted_fixed, &u->cur, &why);
 	if (r < 0)
 		return fail(u, r, 0, why);
 	switch (u->cur.type) {
@@ -440,18 +449,18 @@ int fc_unpack_feed(struct fc_unpack *u, const uint8_t *untrusted_buf,
 
 		switch (u->state) {
 		case FC_U_START:
-			take = gather(u, u->fixed, FC_START_LEN, untrusted_buf,
-				      len);
+			take = gather(u, u->untrusted_fixed, FC_START_LEN,
+				      untrusted_buf, len);
 			crypto_hash_sha256_update(&u->sha, untrusted_buf, take);
 			if (u->have < FC_START_LEN)
 				break;
 			u->have = 0;
-			if (memcmp(u->fixed, FC_MAGIC, 4) != 0) {
+			if (memcmp(u->untrusted_fixed, FC_MAGIC, 4) != 0) {
 				r = fail(u, -EPROTO, 0,
 					 "not a file-copy stream");
 				break;
 			}
-			if (fc_get_u32(u->fixed + 4) != FC_VERSION) {
+			if (fc_get_u32(u->untrusted_fixed + 4) != FC_VERSION) {
 				r = fail(u, -EPROTO, 0,
 					 "unsupported stream version");
 				break;
@@ -459,14 +468,14 @@ int fc_unpack_feed(struct fc_unpack *u, const uint8_t *untrusted_buf,
 			u->state = FC_U_HDR;
 			break;
 		case FC_U_HDR:
-			take = gather(u, u->fixed, FC_HDR_LEN, untrusted_buf,
-				      len);
+			take = gather(u, u->untrusted_fixed, FC_HDR_LEN,
+				      untrusted_buf, len);
 			crypto_hash_sha256_update(&u->sha, untrusted_buf, take);
 			if (u->have == FC_HDR_LEN)
 				r = header_done(u);
 			break;
 		case FC_U_NAME:
-			take = gather(u, u->name, u->cur.name_len,
+			take = gather(u, u->untrusted_name, u->cur.name_len,
 				      untrusted_buf, len);
 			crypto_hash_sha256_update(&u->sha, untrusted_buf, take);
 			if (u->have == u->cur.name_len)
@@ -480,18 +489,19 @@ int fc_unpack_feed(struct fc_unpack *u, const uint8_t *untrusted_buf,
 				r = file_done(u);
 			break;
 		case FC_U_LINK:
-			take = gather(u, u->link, (size_t)u->cur.data_len,
-				      untrusted_buf, len);
+			take = gather(u, u->untrusted_link,
+				      (size_t)u->cur.data_len, untrusted_buf,
+				      len);
 			crypto_hash_sha256_update(&u->sha, untrusted_buf, take);
 			if (u->have == u->cur.data_len)
 				r = link_done(u);
 			break;
 		case FC_U_DIGEST:
-			take = gather(u, u->fixed, FC_DIGEST_LEN, untrusted_buf,
-				      len);
+			take = gather(u, u->untrusted_fixed, FC_DIGEST_LEN,
+				      untrusted_buf, len);
 			if (u->have < FC_DIGEST_LEN)
 				break;
-			if (sodium_memcmp(u->fixed, u->digest,
+			if (sodium_memcmp(u->untrusted_fixed, u->digest,
 					  FC_DIGEST_LEN) != 0) {
 				r = fail(u, -EBADMSG, 0, "checksum mismatch");
 				break;

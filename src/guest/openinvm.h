@@ -100,11 +100,13 @@ struct oiv_dec {
 	uint64_t max_size;
 	struct oiv_sink sink;
 	enum oiv_dec_state state;
-	uint8_t fixed[OIV_HDR_LEN]; /* header or digest being read */
-	size_t have;                /* bytes of fixed[] or str so far */
-	struct oiv_hdr hdr;
-	uint8_t str[OIV_MAX_TEXT + 1];
-	char text[4 * OIV_MAX_TEXT + 1]; /* str as handed to the sink */
+	/* The other qube's bytes as they arrive, before their checks. */
+	uint8_t untrusted_fixed[OIV_HDR_LEN]; /* header or digest */
+	uint8_t untrusted_str[OIV_MAX_TEXT + 1];
+	size_t have;                /* bytes of one of them so far */
+	struct oiv_hdr hdr;         /* decoded and checked */
+	char text[4 * OIV_MAX_TEXT + 1]; /* str checked or escaped, as
+					  * handed to the sink */
 	uint64_t left;              /* content bytes still to come */
 	crypto_hash_sha256_state sha;
 	int err;                    /* first error, negative errno, or 0 */

@@ -32,41 +32,43 @@ int oiv_hdr_decode(const uint8_t *untrusted_buf, enum oiv_kind kind,
 {
 	const char *magic = kind == OIV_REQUEST ? OIV_REQUEST_MAGIC
 						: OIV_REPLY_MAGIC;
-	struct oiv_hdr h;
+	struct oiv_hdr untrusted_h;
 
 	memset(out, 0, sizeof(*out));
 	if (memcmp(untrusted_buf, magic, 4) != 0)
 		BAD(EPROTO, kind == OIV_REQUEST ? "not an open request"
 						: "not an open reply");
-	h.version = fc_get_u32(untrusted_buf + 4);
-	h.flags = fc_get_u32(untrusted_buf + 8);
-	h.status = fc_get_u32(untrusted_buf + 12);
-	h.str_len = fc_get_u32(untrusted_buf + 16);
-	h.size = fc_get_u64(untrusted_buf + 24);
-	if (h.version != OIV_VERSION)
+	untrusted_h.version = fc_get_u32(untrusted_buf + 4);
+	untrusted_h.flags = fc_get_u32(untrusted_buf + 8);
+	untrusted_h.status = fc_get_u32(untrusted_buf + 12);
+	untrusted_h.str_len = fc_get_u32(untrusted_buf + 16);
+	untrusted_h.size = fc_get_u64(untrusted_buf + 24);
+	if (untrusted_h.version != OIV_VERSION)
 		BAD(EPROTO, "unknown version");
 	if (fc_get_u32(untrusted_buf + 20) != 0)
 		BAD(EPROTO, "reserved field not zero");
 	/* Both kinds know one flag, bit 0. */
-	if (h.flags & ~1u)
+	if (untrusted_h.flags & ~1u)
 		BAD(EPROTO, "unknown flags");
 	if (kind == OIV_REQUEST) {
-		if (h.status != 0)
+		if (untrusted_h.status != 0)
 			BAD(EPROTO, "request with a status");
-		if (h.str_len > OIV_MAX_NAME)
+		if (untrusted_h.str_len > OIV_MAX_NAME)
 			BAD(ENAMETOOLONG, "file name too long");
 	} else {
-		if (h.str_len > OIV_MAX_TEXT)
+		if (untrusted_h.str_len > OIV_MAX_TEXT)
 			BAD(ENAMETOOLONG, "message too long");
-		if ((h.flags & OIV_F_CHANGED) && h.status != 0)
+		if ((untrusted_h.flags & OIV_F_CHANGED) &&
+		    untrusted_h.status != 0)
 			BAD(EPROTO, "changed content with a failure status");
-		if (!(h.flags & OIV_F_CHANGED) && h.size != 0)
+		if (!(untrusted_h.flags & OIV_F_CHANGED) &&
+		    untrusted_h.size != 0)
 			BAD(EPROTO, "content without the changed flag");
 	}
-	if (h.size > max_size || h.size > OIV_MAX_SIZE)
+	if (untrusted_h.size > max_size || untrusted_h.size > OIV_MAX_SIZE)
 		BAD(EFBIG, kind == OIV_REQUEST ? "file too large"
 					       : "changed file too large");
-	*out = h;
+	*out = untrusted_h;
 	return 0;
 }
 
@@ -118,13 +120,14 @@ static int str_done(struct oiv_dec *d)
 	int r;
 
 	if (d->kind == OIV_REQUEST) {
-		r = fc_name_check(d->str, d->hdr.str_len, &why);
+		r = fc_name_check(d->untrusted_str, d->hdr.str_len, &why);
 		if (r < 0)
 			return fail(d, r, why);
-		memcpy(d->text, d->str, d->hdr.str_len);
+		memcpy(d->text, d->untrusted_str, d->hdr.str_len);
 		d->text[d->hdr.str_len] = '\0';
 	} else {
-		fc_escape(d->text, sizeof(d->text), d->str, d->hdr.str_len);
+		fc_escape(d->text, sizeof(d->text), d->untrusted_str,
+			  d->hdr.str_len);
 	}
 	if (d->sink.header) {
 		r = d->sink.header(d->sink.ctx, &d->hdr, d->text);
@@ -153,7 +156,8 @@ int oiv_dec_feed(struct oiv_dec *d, const uint8_t *untrusted_buf, size_t len)
 		case OIV_D_DIGEST:
 			if (n > OIV_HDR_LEN - d->have)
 				n = OIV_HDR_LEN - d->have;
-			memcpy(d->fixed + d->have, untrusted_buf + off, n);
+			memcpy(d->untrusted_fixed + d->have, untrusted_buf + off,
+			       n);
 			d->have += n;
 			off += n;
 			if (d->have < OIV_HDR_LEN)
@@ -162,17 +166,17 @@ int oiv_dec_feed(struct oiv_dec *d, const uint8_t *untrusted_buf, size_t len)
 				uint8_t want[OIV_DIGEST_LEN];
 
 				crypto_hash_sha256_final(&d->sha, want);
-				if (sodium_memcmp(want, d->fixed,
+				if (sodium_memcmp(want, d->untrusted_fixed,
 						  OIV_DIGEST_LEN) != 0)
 					return fail(d, -EBADMSG,
 						    "checksum mismatch");
 				d->state = OIV_D_DONE;
 				break;
 			}
-			crypto_hash_sha256_update(&d->sha, d->fixed,
+			crypto_hash_sha256_update(&d->sha, d->untrusted_fixed,
 						  OIV_HDR_LEN);
-			r = oiv_hdr_decode(d->fixed, d->kind, d->max_size,
-					   &d->hdr, &why);
+			r = oiv_hdr_decode(d->untrusted_fixed, d->kind,
+					   d->max_size, &d->hdr, &why);
 			if (r < 0)
 				return fail(d, r, why);
 			d->have = 0;
@@ -183,7 +187,8 @@ int oiv_dec_feed(struct oiv_dec *d, const uint8_t *untrusted_buf, size_t len)
 		case OIV_D_STR:
 			if (n > d->hdr.str_len - d->have)
 				n = d->hdr.str_len - d->have;
-			memcpy(d->str + d->have, untrusted_buf + off, n);
+			memcpy(d->untrusted_str + d->have, untrusted_buf + off,
+			       n);
 			crypto_hash_sha256_update(&d->sha, untrusted_buf + off,
 						  n);
 			d->have += n;

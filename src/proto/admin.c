@@ -64,7 +64,7 @@ int bh_admin_call_encode(uint8_t *out, size_t cap, const char *method,
 	return (int)(off + body_len);
 }
 
-int bh_admin_call_parse(const uint8_t *untrusted_buf, size_t len,
+int bh_admin_call_parse(const uint8_t *buf, size_t len,
 			struct bh_admin_call *out)
 {
 	const char *s[3];
@@ -78,20 +78,19 @@ int bh_admin_call_parse(const uint8_t *untrusted_buf, size_t len,
 
 		if (off >= len)
 			return -EPROTO;
-		nul = memchr(untrusted_buf + off, '\0', len - off);
+		nul = memchr(buf + off, '\0', len - off);
 		if (!nul)
 			return -EPROTO;
-		n = (size_t)(nul - (untrusted_buf + off));
-		if (!field_ok((enum field)i, (const char *)untrusted_buf + off,
-			      n))
+		n = (size_t)(nul - (buf + off));
+		if (!field_ok((enum field)i, (const char *)buf + off, n))
 			return -EPROTO;
-		s[i] = (const char *)untrusted_buf + off;
+		s[i] = (const char *)buf + off;
 		off += n + 1;
 	}
 	out->method = s[0];
 	out->dest = s[1];
 	out->arg = s[2];
-	out->body = untrusted_buf + off;
+	out->body = buf + off;
 	out->body_len = len - off;
 	return 0;
 }

@@ -46,7 +46,7 @@ int bh_admin_call_encode(uint8_t *out, size_t cap, const char *method,
 /* Parses in place: the three NULs of untrusted_buf end the strings, so the
  * buffer must stay alive and unchanged while the call is used. Returns 0 or
  * -EPROTO. */
-int bh_admin_call_parse(const uint8_t *untrusted_buf, size_t len,
+int bh_admin_call_parse(const uint8_t *buf, size_t len,
 			struct bh_admin_call *out);
 
 #endif

@@ -7,11 +7,10 @@
 # Usage: tests/admin/run-admin-tests.sh [NAME-PATTERN]
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=tests/vm/lib.sh
-. "$here/../vm/lib.sh"
+# shellcheck source=tests/lib.sh
+. "$here/../lib.sh"
 
-pattern=${1:-}
-passed=0 failed=0 skipped=0
+suite_init admin "${1:-}"
 work=$(mktemp -d /tmp/bh-admintests.XXXXXX)
 root=""
 
@@ -20,15 +19,6 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-
-run_test() {
-	local name=$1 out
-	if [ -n "$pattern" ] && [[ $name != *$pattern* ]]; then
-		return
-	fi
-	out=$("$name" 2>&1)
-	tally admin "$name" $? "$out"
-}
 
 bha() { BULKHEAD_ROOT=$root "$BH" "$@" </dev/null; }
 json() { bha ls --format json; }
@@ -184,9 +174,7 @@ test_state_survives_restart() {
 	bha create -t minimal -l orange survivor || return 1
 	bha features survivor k v || return 1
 	before=$(json)
-	pid=$(cat "$root/run/bulkhead/bulkheadd.pid")
-	kill "$pid"
-	wait_until 10 sh -c "! kill -0 $pid" || { echo "daemon $pid did not stop"; return 1; }
+	stop_daemon || return 1
 	after=$(json 2>/dev/null) || return 1
 	expect_eq "qubes after a restart" "$after" "$before" || return 1
 	expect_eq "feature after a restart" "$(bha features survivor k)" v
@@ -240,10 +228,7 @@ state() { echo "$root/var/lib/bulkhead"; }
 # restart_daemon: kills the daemon by its pid and lets the next bh start
 # a new one, which reconciles the folders at start-up.
 restart_daemon() {
-	local pid
-	pid=$(cat "$root/run/bulkhead/bulkheadd.pid")
-	kill "$pid"
-	wait_until 10 sh -c "! kill -0 $pid" || { echo "daemon $pid did not stop"; return 1; }
+	stop_daemon || return 1
 	bha ls >/dev/null
 }
 
@@ -664,5 +649,4 @@ run_test test_daemon_notifies_systemd
 run_test test_bh_starts_unit_with_systemctl
 run_test test_uuid_property
 
-echo "admin: $passed passed, $failed failed, $skipped skipped"
-[ "$failed" -eq 0 ]
+summary

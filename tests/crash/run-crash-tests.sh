@@ -12,11 +12,10 @@
 # Usage: tests/crash/run-crash-tests.sh [NAME-PATTERN]
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=tests/vm/lib.sh
-. "$here/../vm/lib.sh"
+# shellcheck source=tests/lib.sh
+. "$here/../lib.sh"
 
-pattern=${1:-}
-passed=0 failed=0 skipped=0
+suite_init crash "${1:-}"
 root=""
 dpid=""
 unset BULKHEAD_CRASH_AT
@@ -30,9 +29,7 @@ trap cleanup EXIT
 run_test() { # NAME [CMD...]: CMD defaults to NAME
 	local name=$1 out rc
 	[ $# -gt 1 ] && shift
-	if [ -n "$pattern" ] && [[ $name != *$pattern* ]]; then
-		return
-	fi
+	selected "$name" || return 0
 	root=$(new_root crash) || exit 1
 	out=$("$@" 2>&1)
 	rc=$?
@@ -52,14 +49,6 @@ run_test() { # NAME [CMD...]: CMD defaults to NAME
 bha() { BULKHEAD_ROOT=$root BULKHEAD_DAEMON=$BULKHEADD "$BH" "$@" </dev/null; }
 state() { echo "$root/var/lib/bulkhead"; }
 priv() { echo "$(state)/qubes/$1/private.img"; }
-
-# stop_daemon: ends the running normal daemon cleanly, if any.
-stop_daemon() {
-	local pid
-	pid=$(cat "$root/run/bulkhead/bulkheadd.pid" 2>/dev/null) || return 0
-	kill "$pid" 2>/dev/null || return 0
-	wait_until 10 sh -c "! kill -0 $pid" || { echo "daemon $pid did not stop"; return 1; }
-}
 
 # crash_daemon POINT: starts a daemon of our own that dies at POINT; its
 # pid in dpid. bh calls made now cannot start another one.
@@ -91,7 +80,7 @@ crash() {
 	BULKHEAD_ROOT=$root BULKHEAD_DAEMON=/bin/false "$BH" "$@" </dev/null \
 		>"$root/op.out" 2>&1
 	# Our child: a zombie until waited for, so look at its state.
-	if ! wait_until 20 sh -c "! grep -q '^[0-9]* ([^)]*) [^Z]' /proc/$dpid/stat"; then
+	if ! wait_until 20 gone "$dpid"; then
 		echo "daemon did not die at $point; bh said: $(cat "$root/op.out")"
 		return 1
 	fi
@@ -266,9 +255,6 @@ test_snapshot_crash() {
 	[ ! -e "$snaps/dvm-dv2" ] || { echo "the snapshot outlived its DVM"; return 1; }
 }
 
-# gone PID: no such process, or only a zombie waiting for its parent.
-gone() { ! grep -qs '^[0-9]* ([^)]*) [^Z]' "/proc/$1/stat"; }
-
 # kill -9 of the daemon with a qube running: QEMU outlives the daemon, the
 # guest sees its channel hang up, syncs and powers off by itself, so a
 # file written just before (never synced by the test) is still there at
@@ -358,5 +344,4 @@ run_test test_kill9_paused
 run_test test_dispvm_copy_crash
 run_test test_snapshot_crash
 
-echo "crash: $passed passed, $failed failed, $skipped skipped"
-[ "$failed" -eq 0 ]
+summary

@@ -16,11 +16,10 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-# shellcheck source=tests/vm/lib.sh
-. "$here/../vm/lib.sh"
+# shellcheck source=tests/lib.sh
+. "$here/../lib.sh"
 
-pattern=${1:-}
-passed=0 failed=0 skipped=0
+suite_init hostile "${1:-}"
 root=""
 agent_pid=""
 work=$(mktemp -d /tmp/bh-hostile.XXXXXX)
@@ -28,14 +27,12 @@ FAKE=${FAKE_QEMU:-$top/build/tests/fake-qemu}
 
 cleanup() {
 	stop_asker
-	[ -n "${KEEP_LOG:-}" ] && [ -n "$root" ] &&
-		cp "$root/var/log/bulkhead/bulkheadd.log" "$KEEP_LOG"
+	keep_log "$root"
 	[ -n "$root" ] && stop_root "$root"
 	rm -rf "$work"
 }
 trap cleanup EXIT
 
-dlog() { cat "$root/var/log/bulkhead/bulkheadd.log" 2>/dev/null; }
 # The daemon's log since the current test began (run_test sets log0).
 newlog() { tail -c "+$((log0 + 1))" "$root/var/log/bulkhead/bulkheadd.log" 2>/dev/null; }
 # in_newlog PATTERN: the daemon logged PATTERN (grep -E) in this test.
@@ -44,14 +41,11 @@ export -f newlog in_newlog
 
 run_test() {
 	local name=$1 out rc
-	if [ -n "$pattern" ] && [[ $name != *$pattern* ]]; then
-		return
-	fi
+	selected "$name" || return 0
 	log0=$(stat -c %s "$root/var/log/bulkhead/bulkheadd.log" 2>/dev/null || echo 0)
 	export log0
 	out=$("$name" 2>&1); rc=$?
-	[ "$rc" = 0 ] || [ "$rc" = 77 ] || out+=$'\n'"daemon log, last lines:"$'\n'"$(
-		dlog | grep -v ' debug: ' | cut -c1-300 | tail -n 12)"
+	[ "$rc" = 0 ] || [ "$rc" = 77 ] || out+=$'\n'"$(daemon_log_tail "$root" 300)"
 	tally hostile "$name" "$rc" "$out"
 	# Figures a passing test measured.
 	[ "$rc" != 0 ] || grep '^measured: ' <<<"$out" | sed 's/^/    /'
@@ -71,7 +65,6 @@ bhh() {
 	BULKHEAD_ROOT=$root BULKHEAD_DAEMON=$BULKHEADD BULKHEAD_QEMU=$FAKE \
 		BULKHEAD_DISPVM_SNAPSHOTS=0 BULKHEAD_DATAPORTS=0 "$BH" "$@"
 }
-policy() { printf '%s\n' "$@" >"$root/etc/bulkhead/policy.d/10-test.policy"; }
 daemon_pid() { cat "$root/run/bulkhead/bulkheadd.pid" 2>/dev/null; }
 # fq QUBE CMD...: a fake qube's command (tests/hostile/fake_qemu.c), bounded.
 fq() { local q=$1; shift; timeout 30 env -u TERM bash -c 'bhh "$@" </dev/null' _ run "$q" -- "$@"; }
@@ -571,5 +564,4 @@ run_test test_log_rotation
 # Last: before its fix it kills the daemon.
 run_test test_join_with_full_caller_queue_crashes_daemon
 
-echo "hostile: $passed passed, $failed failed, $skipped skipped"
-[ "$failed" -eq 0 ]
+summary

@@ -13,16 +13,15 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-# shellcheck source=tests/vm/lib.sh
-. "$top/tests/vm/lib.sh"
+# shellcheck source=tests/lib.sh
+. "$top/tests/lib.sh"
 
 if [ "$(id -u)" != 0 ]; then
 	echo "jail: needs root (namespaces, mounts, uid changes)"
 	exit 77
 fi
 
-pattern=${1:-}
-passed=0 failed=0 skipped=0
+suite_init jail "${1:-}"
 QEMU=${BULKHEAD_QEMU:-/usr/bin/qemu-system-x86_64}
 IMAGES=${BH_IMAGES:-/var/lib/bulkhead}
 work=$(mktemp -d /tmp/bh-jail.XXXXXX)
@@ -30,13 +29,6 @@ work=$(mktemp -d /tmp/bh-jail.XXXXXX)
 # programs they report) is listed here, since tests run in subshells;
 # after each test, and at exit, each is killed by pid.
 started=$work/started
-
-# alive PID: true while PID runs (a zombie is dead).
-alive() {
-	local st
-	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
-	[ -n "$st" ] && [ "$st" != Z ]
-}
 
 stop_started() {
 	local p _
@@ -137,17 +129,6 @@ wait_line() {
 	return 1
 }
 
-# wait_dead PID SECONDS
-wait_dead() {
-	local _
-	for _ in $(seq 1 $(($2 * 10))); do
-		alive "$1" || return 0
-		sleep 0.1
-	done
-	echo "process $1 still alive after $2 s"
-	return 1
-}
-
 # jailed_pid FILE: the pid jail_run reported (the daemon's view).
 jailed_pid() { sed -n 's/^pid: \([0-9][0-9]*\)$/\1/p' "$1" | head -n1; }
 
@@ -197,9 +178,7 @@ secrets=(/etc/shadow /root /var/lib/bulkhead /run "$RUN_DIR"
 
 run_test() {
 	local name=$1 out rc
-	if [ -n "$pattern" ] && [[ $name != *$pattern* ]]; then
-		return
-	fi
+	selected "$name" || return 0
 	out=$("$name" 2>&1)
 	rc=$?
 	# A test that failed half-way leaves its processes: they would hold
@@ -716,9 +695,4 @@ run_test test_cgroup_leftovers
 run_test test_qemu_kvm
 run_test test_qemu_boots_guest
 
-if [ "$skipped" -gt 0 ]; then
-	echo "jail: $passed passed, $failed failed, $skipped skipped"
-else
-	echo "jail: $passed passed, $failed failed"
-fi
-[ "$failed" -eq 0 ]
+summary --skipped-if-any

@@ -11,11 +11,10 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-# shellcheck source=tests/vm/lib.sh
-. "$here/../vm/lib.sh"
+# shellcheck source=tests/lib.sh
+. "$here/../lib.sh"
 
-pattern=${1:-}
-passed=0 failed=0 skipped=0
+suite_init rpc "${1:-}"
 root=""
 agent_pid=""
 work=$(mktemp -d /tmp/bh-rpctests.XXXXXX)
@@ -23,28 +22,22 @@ work=$(mktemp -d /tmp/bh-rpctests.XXXXXX)
 cleanup() {
 	[ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null
 	# KEEP_LOG=FILE keeps the daemon's log, for a failure's story.
-	[ -n "${KEEP_LOG:-}" ] && [ -n "$root" ] &&
-		cp "$root/var/log/bulkhead/bulkheadd.log" "$KEEP_LOG"
+	keep_log "$root"
 	[ -n "$root" ] && stop_root "$root"
 	rm -rf "$work"
 }
 trap cleanup EXIT
 
 run_test() {
-	local name=$1 out
-	if [ -n "$pattern" ] && [[ $name != *$pattern* ]]; then
-		return
-	fi
-	local rc
+	local name=$1 out rc
+	selected "$name" || return 0
 	out=$("$name" 2>&1); rc=$?
 	# A failure's story: what the daemon logged last.
-	[ "$rc" = 0 ] || [ "$rc" = 77 ] || out+=$'\n'"daemon log, last lines:"$'\n'"$(
-		grep -v ' debug: ' "$root/var/log/bulkhead/bulkheadd.log" 2>/dev/null | tail -n 12)"
+	[ "$rc" = 0 ] || [ "$rc" = 77 ] || out+=$'\n'"$(daemon_log_tail "$root")"
 	tally rpc "$name" "$rc" "$out"
 }
 
 bhr() { BULKHEAD_ROOT=$root BULKHEAD_DAEMON=$BULKHEADD "$BH" "$@"; }
-policy() { printf '%s\n' "$@" >"$root/etc/bulkhead/policy.d/10-test.policy"; }
 # in QUBE CMD...: runs a shell command line in the qube, no stdin.
 in_q() { local q=$1; shift; bhr run "$q" -- sh -c "$*" </dev/null; }
 
@@ -807,5 +800,4 @@ run_test test_bulk_call_over_direct_port
 run_test test_small_call_stays_on_relay
 run_test test_bulk_calls_beyond_port_limit
 run_test test_caller_killed_mid_transfer
-echo "rpc: $passed passed, $failed failed, $skipped skipped"
-[ "$failed" -eq 0 ]
+summary

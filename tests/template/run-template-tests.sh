@@ -14,12 +14,11 @@
 # Usage: tests/template/run-template-tests.sh [NAME-PATTERN]
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=tests/vm/lib.sh
-. "$here/../vm/lib.sh"
+# shellcheck source=tests/lib.sh
+. "$here/../lib.sh"
 
 CACHE=${BH_TEMPLATE_CACHE:-/var/lib/bulkhead/cache/templates}
-pattern=${1:-}
-passed=0 failed=0 skipped=0
+suite_init template "${1:-}"
 work=$(mktemp -d /tmp/bh-tmpltests.XXXXXX)
 main_root=""
 
@@ -30,17 +29,6 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-
-run_test() {
-	local name=$1 out
-	if [ -n "$pattern" ] && [[ $name != *$pattern* ]]; then
-		return
-	fi
-	out=$("$name" 2>&1)
-	tally template "$name" $? "$out"
-}
-
-bhm() { BULKHEAD_ROOT=$main_root "$BH" "$@"; }
 
 # no_build_dirs ROOT: no staging folder left in ROOT's templates.
 no_build_dirs() {
@@ -389,7 +377,7 @@ if bhm template list </dev/null 2>/dev/null | grep -q '^debian-12 '; then
 	run_test test_systemd_handover
 else
 	for t in test_appvm_apt_and_user test_home_persists_usr_does_not test_systemd_handover; do
-		[ -z "$pattern" ] || [[ $t == *$pattern* ]] || continue
+		selected "$t" || continue
 		tally template "$t" 77 "no debian-12 template (the build failed)"
 	done
 fi
@@ -398,5 +386,4 @@ run_test test_disk_full_checked_first
 run_test test_disk_full_during_build
 run_test test_daemon_sweeps_leftovers
 
-echo "template: $passed passed, $failed failed, $skipped skipped"
-[ "$failed" -eq 0 ]
+summary

@@ -8,11 +8,10 @@
 # Usage: tests/vm/run-vm-tests.sh [NAME-PATTERN]
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=tests/vm/lib.sh
-. "$here/lib.sh"
+# shellcheck source=tests/lib.sh
+. "$here/../lib.sh"
 
-pattern=${1:-}
-passed=0 failed=0 skipped=0
+suite_init vm "${1:-}"
 work=$(mktemp -d /tmp/bh-vmtests.XXXXXX)
 main_root=""
 
@@ -31,15 +30,10 @@ main_after() {
 
 run_test() {
 	local name=$1 out
-	if [ -n "$pattern" ] && [[ $name != *$pattern* ]]; then
-		return
-	fi
+	selected "$name" || return 0
 	out=$(main_after "$name" 2>&1)
 	tally vm "$name" $? "$out"
 }
-
-# Runs bh in the main root, with no stdin unless redirected by the caller.
-bhm() { BULKHEAD_ROOT=$main_root "$BH" "$@"; }
 
 # ---------------------------------------------------------------- happy path
 
@@ -1050,5 +1044,4 @@ run_test test_no_space
 run_test test_daemon_unreachable
 run_test test_guest_never_ready
 
-echo "vm: $passed passed, $failed failed, $skipped skipped"
-[ "$failed" -eq 0 ]
+summary
