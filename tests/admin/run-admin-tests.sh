@@ -596,6 +596,33 @@ test_jobs_busy() {
 	bha remove -y bsrc >/dev/null && restart_daemon
 }
 
+# A disposable's start copies its disposable template's private volume in
+# a job, before QEMU starts: the daemon answers meanwhile, the DVM is
+# busy, and bh going away cancels the copy; nothing is left in the
+# runtime folder and no QEMU ever ran.
+test_jobs_dispvm_copy_cancel() {
+	local ev=$work/jobs4.ev rpid left
+	restart_daemon BULKHEAD_TEST_JOB_THROTTLE=64 || return 1
+	bha create -t minimal -l red jdvm || return 1
+	bha prefs jdvm template_for_dispvms True || return 1
+	events_start "$ev" || return 1
+	BULKHEAD_ROOT=$root "$BH" run --dispvm=jdvm -- true </dev/null >"$work/run4.out" 2>&1 &
+	rpid=$!
+	wait_until 60 grep -q '^job-progress disp[0-9]* job=[0-9]* op=copy step=copy done=[1-9]' "$ev" ||
+		{ echo "no copy: $(cat "$ev") $(cat "$work/run4.out")"; kill "$evpid" "$rpid"; return 1; }
+	expect_fail 3 "qube jdvm is busy: job" start jdvm || { kill "$evpid" "$rpid"; return 1; }
+	kill -TERM "$rpid"; wait "$rpid" 2>/dev/null
+	wait_until 20 grep -q '^job-done disp[0-9]* .*result=cancelled' "$ev" ||
+		{ echo "not cancelled: $(cat "$ev")"; kill "$evpid"; return 1; }
+	kill "$evpid"; wait "$evpid" 2>/dev/null
+	wait_until 10 sh -c "[ -z \"\$(ls -A $root/run/bulkhead/qubes 2>/dev/null)\" ]" ||
+		{ echo "runtime files left: $(ls -R "$root/run/bulkhead/qubes")"; return 1; }
+	grep -q 'started (QEMU pid' "$root/var/log/bulkhead/bulkheadd.log" &&
+		{ echo "a QEMU was started"; return 1; }
+	no_temporaries || return 1
+	bha remove -y jdvm >/dev/null && restart_daemon
+}
+
 run_test test_minimal_registered
 run_test test_create_ls_prefs_remove
 run_test test_global_prefs
@@ -622,6 +649,7 @@ run_test test_run_refusals_and_default_user
 run_test test_jobs_ls_during_clone
 run_test test_jobs_cancel
 run_test test_jobs_busy
+run_test test_jobs_dispvm_copy_cancel
 
 echo "admin: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
