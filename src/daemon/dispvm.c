@@ -109,7 +109,7 @@ void dispvm_abort(struct dispvm *dv, const char *why)
 	dv->no_fallback = 1;
 	if (dv->persistent && !dv->stop_reason)
 		dv->stop_reason = why;
-	if (dv->vm_alive && !dv->have_exit)
+	if (dispvm_live(dv) && !dv->have_exit)
 		dv_error(dv, BH_EXIT_FAILURE, "%s; qube %s was destroyed", why,
 			 dv->name);
 	dispvm_kill(dv);
