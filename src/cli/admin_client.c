@@ -1,6 +1,8 @@
 #include "cli/admin_client.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,8 +57,100 @@ static int lost(const char *why)
 	return BH_ADMIN_FAILED;
 }
 
+/* The progress line of a job of qube `subject` (admin_once_progress). */
+struct progress {
+	struct bh_chan ev;
+	const char *verb, *subject;
+	int shown;
+};
+
+/* "job-progress" NUL SUBJECT NUL job=.. op=.. step=S done=D total=T. */
+static void progress_event(struct progress *pg, const uint8_t *p, uint32_t len)
+{
+	const char *s = (const char *)p, *end = s + len, *step = "";
+	unsigned long long done = 0, total = 0;
+	int field = 0, match = 0;
+
+	if (len == 0 || p[len - 1] != '\0')
+		return;
+	for (; s < end; s += strlen(s) + 1, field++) {
+		if (field == 0 && strcmp(s, "job-progress"))
+			return;
+		if (field == 1)
+			match = !strcmp(s, pg->subject);
+		else if (!strncmp(s, "step=", 5))
+			step = s + 5;
+		else if (!strncmp(s, "done=", 5))
+			done = strtoull(s + 5, NULL, 10);
+		else if (!strncmp(s, "total=", 6))
+			total = strtoull(s + 6, NULL, 10);
+	}
+	if (!match || total == 0)
+		return;
+	if (!strcmp(step, "copy") || !strcmp(step, "hash"))
+		fprintf(stderr, "\r%s: %s %s: %3llu%% (%llu of %llu MiB)\033[K",
+			pg->verb, pg->subject,
+			!strcmp(step, "copy") ? "copying" : "hashing",
+			done * 100 / total, done >> 20, (total + (1 << 20) - 1) >> 20);
+	else
+		fprintf(stderr, "\r%s: %s: %s\033[K", pg->verb, pg->subject,
+			!strcmp(step, "mke2fs")	    ? "making the file system"
+			: !strcmp(step, "e2fsck")    ? "checking the file system"
+			: !strcmp(step, "resize2fs") ? "growing the file system"
+						     : step);
+	fflush(stderr);
+	pg->shown = 1;
+}
+
+/* Reads what the events connection has; a broken one is closed (the
+ * call goes on without progress). */
+static void progress_input(struct progress *pg)
+{
+	struct bh_frame_hdr h;
+	const uint8_t *p;
+	long got = bh_chan_read(&pg->ev);
+	int r;
+
+	while ((r = bh_chan_next(&pg->ev, &h, &p)) > 0)
+		if (h.type == BH_MSG_ADMIN_EVENT)
+			progress_event(pg, p, h.len);
+	if (r < 0 || (got <= 0 && got != -EAGAIN && got != -EINTR)) {
+		close(pg->ev.fd);
+		bh_chan_free(&pg->ev);
+		pg->ev.fd = -1;
+	}
+}
+
+/* Waits until c is readable, showing the progress events meanwhile. */
+static void wait_readable(struct admin_conn *c, struct progress *pg)
+{
+	struct pollfd p[2] = { { c->chan.fd, POLLIN, 0 },
+			       { pg ? pg->ev.fd : -1, POLLIN, 0 } };
+
+	while (pg && pg->ev.fd >= 0) {
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			return;
+		if (p[1].revents)
+			progress_input(pg);
+		if (p[0].revents)
+			return;
+		p[1].fd = pg->ev.fd;
+	}
+}
+
+static int request(struct admin_conn *c, const char *method, const char *dest,
+		   const char *arg, const char *body, const char **text,
+		   struct progress *pg);
+
 int admin_request(struct admin_conn *c, const char *method, const char *dest,
 		  const char *arg, const char *body, const char **text)
+{
+	return request(c, method, dest, arg, body, text, NULL);
+}
+
+static int request(struct admin_conn *c, const char *method, const char *dest,
+		   const char *arg, const char *body, const char **text,
+		   struct progress *pg)
 {
 	struct bh_frame_hdr h;
 	const uint8_t *p;
@@ -80,7 +174,10 @@ int admin_request(struct admin_conn *c, const char *method, const char *dest,
 	    bh_chan_flush_all(&c->chan) < 0)
 		return lost("lost the connection to bulkheadd");
 	while ((r = bh_chan_next(&c->chan, &h, &p)) == 0) {
-		long got = bh_chan_read(&c->chan);
+		long got;
+
+		wait_readable(c, pg);
+		got = bh_chan_read(&c->chan);
 
 		if (got <= 0 && got != -EAGAIN && got != -EINTR)
 			return lost("lost the connection to bulkheadd "
@@ -121,6 +218,63 @@ int admin_once(const char *verb, const char *method, const char *dest,
 	st = admin_do(c, verb, method, dest, arg, body, &text);
 	if (st == 0 && show && text[0])
 		fputs(text, stdout);
+	admin_close(c);
+	return st;
+}
+
+/* A subscription to admin.Events on a connection of its own; -1 when
+ * there is none (progress is shown only when it can be). */
+static int events_open(struct bh_chan *ch)
+{
+	static uint8_t call[256];
+	struct bh_frame_hdr h = { 0 };
+	const uint8_t *p;
+	int fd = daemon_connect(), n;
+
+	if (fd < 0)
+		return -1;
+	bh_chan_init(ch, fd, 2 * BH_FRAME_MAX_PAYLOAD);
+	n = bh_admin_call_encode(call, sizeof(call), "admin.Events", "", "",
+				 NULL, 0);
+	if (n < 0 ||
+	    bh_chan_send(ch, BH_MSG_ADMIN_CALL, 0, call, (uint32_t)n) < 0 ||
+	    bh_chan_flush_all(ch) < 0 || bh_chan_wait_next(ch, &h, &p) < 0 ||
+	    h.type != BH_MSG_ADMIN_REPLY || h.len < 4 || bh_get_u32(p) != 0) {
+		close(fd);
+		bh_chan_free(ch);
+		return -1;
+	}
+	return 0;
+}
+
+int admin_once_progress(const char *verb, const char *method,
+			const char *dest, const char *arg, const char *body,
+			int show, const char *subject)
+{
+	struct progress pg = { .verb = verb, .subject = subject };
+	const char *text;
+	struct admin_conn *c;
+	int st, on;
+
+	/* A line rewritten in place is for people; scripts get none. */
+	if (!isatty(2) || getenv("BH_NO_PROGRESS"))
+		return admin_once(verb, method, dest, arg, body, show);
+	if (!(c = admin_open(&st)))
+		return st;
+	on = events_open(&pg.ev) == 0;
+	if (!on)
+		pg.ev.fd = -1;
+	st = request(c, method, dest, arg, body, &text, on ? &pg : NULL);
+	if (pg.shown)
+		fputs("\r\033[K", stderr);
+	if (st && text[0])
+		cli_err("%s: %s", verb, text);
+	if (st == 0 && show && text[0])
+		fputs(text, stdout);
+	if (pg.ev.fd >= 0) {
+		close(pg.ev.fd);
+		bh_chan_free(&pg.ev);
+	}
 	admin_close(c);
 	return st;
 }

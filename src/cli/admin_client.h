@@ -35,4 +35,11 @@ int admin_fetch(const char *verb, const char *method, const char *dest,
 int admin_once(const char *verb, const char *method, const char *dest,
 	       const char *arg, const char *body, int show);
 
+/* admin_once for a call that may wait for a job (a copy, mke2fs, a
+ * resize): on a terminal, a progress line for the jobs of qube subject,
+ * from admin.Events on a second connection, on stderr until the reply. */
+int admin_once_progress(const char *verb, const char *method,
+			const char *dest, const char *arg, const char *body,
+			int show, const char *subject);
+
 #endif

@@ -43,6 +43,6 @@ int cmd_clone(int argc, char **argv)
 		cli_err("clone: give the SOURCE qube and the NEW name");
 		return BH_ADMIN_INVALID;
 	}
-	return admin_once("clone", "admin.vm.Clone", argv[optind],
-			  argv[optind + 1], "", 0);
+	return admin_once_progress("clone", "admin.vm.Clone", argv[optind],
+				   argv[optind + 1], "", 0, argv[optind + 1]);
 }

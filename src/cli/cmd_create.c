@@ -176,7 +176,7 @@ int cmd_create(int argc, char **argv)
 			return BH_ADMIN_INVALID;
 		}
 		snprintf(method, sizeof(method), "admin.vm.Create.%s", cls);
-		return admin_once("create", method, argv[optind], tmpl, full,
-				  0);
+		return admin_once_progress("create", method, argv[optind],
+					   tmpl, full, 0, argv[optind]);
 	}
 }

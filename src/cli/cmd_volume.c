@@ -47,8 +47,8 @@ static int resize(const char *name, const char *vol, const char *text)
 		return BH_ADMIN_INVALID;
 	}
 	snprintf(bytes, sizeof(bytes), "%" PRIu64, size);
-	return admin_once("volume", "admin.vm.volume.Resize", name, vol, bytes,
-			  0);
+	return admin_once_progress("volume", "admin.vm.volume.Resize", name,
+				   vol, bytes, 0, name);
 }
 
 int cmd_volume(int argc, char **argv)

@@ -47,6 +47,9 @@ static const struct {
 	/* RPC policy (admin_policy.c). */
 	{ "admin.policy.Lint", admin_policy_lint },
 	{ "admin.policy.Check", admin_policy_check },
+	/* Long work in child processes (admin_job.c, job.h). */
+	{ "admin.job.List", admin_job_list },
+	{ "admin.job.Cancel", admin_job_cancel },
 };
 
 #define NHANDLERS (sizeof(handlers) / sizeof(*handlers))
@@ -146,8 +149,8 @@ unsigned need_arg(const struct admin_req *q, struct admin_reply *r,
 				      "this call needs %s", what);
 }
 
-static unsigned call_with(struct daemon *d, struct store *s,
-			  const char *state_dir,
+static unsigned call_with(struct daemon *d, struct client *c,
+			  struct store *s, const char *state_dir,
 			  const uint8_t *payload, uint32_t len,
 			  struct admin_reply *r)
 {
@@ -178,7 +181,8 @@ static unsigned call_with(struct daemon *d, struct store *s,
 		return reply_fail(r, BH_ADMIN_FAILED, "out of memory");
 	memcpy(body, call.body, call.body_len);
 	body[call.body_len] = '\0';
-	q = (struct admin_req){ s, state_dir, call.dest, call.arg, body, d };
+	q = (struct admin_req){ s, state_dir, call.dest, call.arg, body, d,
+				c, NULL };
 	st = handlers[i].fn(&q, r);
 	free(body);
 	return st;
@@ -188,24 +192,18 @@ unsigned admin_call(struct store *s, const char *state_dir,
 		    const uint8_t *payload, uint32_t len,
 		    struct admin_reply *r)
 {
-	return call_with(NULL, s, state_dir, payload, len, r);
+	return call_with(NULL, NULL, s, state_dir, payload, len, r);
 }
 
-void admin_dispatch(struct daemon *d, struct client *c,
-		    const uint8_t *payload, uint32_t len)
+void admin_send_reply(struct client *c, unsigned st,
+		      const struct admin_reply *r)
 {
-	struct admin_reply *r = malloc(sizeof(*r));
-	uint8_t *out;
-	unsigned st;
+	uint8_t *out = malloc(4 + ADMIN_REPLY_MAX);
 
-	out = malloc(4 + ADMIN_REPLY_MAX);
-	if (!r || !out) {
-		free(r);
-		free(out);
+	if (!out) {
 		client_error(c, BH_ADMIN_FAILED, "bulkheadd is out of memory");
 		return;
 	}
-	st = call_with(d, d->store, d->paths.state, payload, len, r);
 	if (st)
 		LOG_DEBUG("admin call failed (%u): %s", st, r->text);
 	bh_put_u32(out, st);
@@ -217,5 +215,22 @@ void admin_dispatch(struct daemon *d, struct client *c,
 		client_drop(c);
 	}
 	free(out);
+}
+
+void admin_dispatch(struct daemon *d, struct client *c,
+		    const uint8_t *payload, uint32_t len)
+{
+	struct admin_reply *r = malloc(sizeof(*r));
+	unsigned st;
+
+	if (!r) {
+		client_error(c, BH_ADMIN_FAILED, "bulkheadd is out of memory");
+		return;
+	}
+	st = call_with(d, c, d->store, d->paths.state, payload, len,
+		       r);
+	/* A job runs for it: the reply comes at its end (admin_job.c). */
+	if (st != ADMIN_PENDING)
+		admin_send_reply(c, st, r);
 	free(r);
 }

@@ -31,8 +31,13 @@ unsigned admin_call(struct store *s, const char *state_dir,
 		    const uint8_t *payload, uint32_t len,
 		    struct admin_reply *r);
 
-/* Handles one call from client c and queues exactly one reply to it. */
+/* Handles one call from client c and queues exactly one reply to it:
+ * at once, or when the jobs the call started have ended (admin_job.c). */
 void admin_dispatch(struct daemon *d, struct client *c,
 		    const uint8_t *payload, uint32_t len);
+
+/* Client c is going: the job its call waits for, if any, is cancelled,
+ * and the call ends without a reply. */
+void admin_task_client_gone(struct client *c);
 
 #endif

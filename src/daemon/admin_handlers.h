@@ -7,6 +7,7 @@
 
 #include "daemon/admin.h"
 #include "daemon/events.h"
+#include "daemon/job.h"
 #include "daemon/store.h"
 #include "proto/exitcodes.h"
 
@@ -20,7 +21,41 @@ struct admin_req {
 	const char *body;
 	/* For events_emit; NULL when called without a daemon (tests). */
 	struct daemon *d;
+	/* The client that made the call (NULL in tests, or once it has
+	 * gone), and the call's task while it waits for jobs (admin_job). */
+	struct client *c;
+	struct admin_task *task;
 };
+
+/* A handler's status when its reply comes later: it started a job
+ * (admin_job) and the job's end resumes the call. */
+#define ADMIN_PENDING 0xffffffffu
+
+/* Resumes a call once its job has ended (res: job.h; -ECANCELED when it
+ * was cancelled). q carries the store, the state folder, the daemon and
+ * the task, but no DEST, ARG or BODY: ctx holds what the call needs.
+ * Returns the call's status, or ADMIN_PENDING after another admin_job.
+ * A resume that returns a status owns ctx no more (it frees it). */
+typedef unsigned (*admin_resume_fn)(const struct admin_req *q, void *ctx,
+				    const struct job_result *res,
+				    struct admin_reply *r);
+
+/* Runs spec as a job for call q and returns ADMIN_PENDING: the client's
+ * reply is what fn returns when the job ends. Without a daemon (unit
+ * tests) the work is done here, and so is fn; when the job cannot start,
+ * fn gets the error at once; either way its status is returned. */
+unsigned admin_job(const struct admin_req *q, struct admin_reply *r,
+		   const struct job_spec *spec, admin_resume_fn fn,
+		   void *ctx);
+
+/* 0 when no job works on qube name (as its subject or its source), else
+ * fills r with a refusal (status 3) and returns that. */
+unsigned need_not_busy(const struct admin_req *q, struct admin_reply *r,
+		       const char *name);
+
+/* Queues status and r's text to c as the reply of its call. */
+void admin_send_reply(struct client *c, unsigned status,
+		      const struct admin_reply *r);
 
 typedef unsigned (*admin_handler)(const struct admin_req *q,
 				  struct admin_reply *r);
@@ -87,6 +122,10 @@ unsigned admin_tag_set(const struct admin_req *q, struct admin_reply *r);
 unsigned admin_tag_remove(const struct admin_req *q, struct admin_reply *r);
 
 unsigned admin_host_info(const struct admin_req *q, struct admin_reply *r);
+
+/* admin_job.c: admin.job.List and admin.job.Cancel. */
+unsigned admin_job_list(const struct admin_req *q, struct admin_reply *r);
+unsigned admin_job_cancel(const struct admin_req *q, struct admin_reply *r);
 
 unsigned admin_policy_lint(const struct admin_req *q, struct admin_reply *r);
 unsigned admin_policy_check(const struct admin_req *q,

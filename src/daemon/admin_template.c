@@ -8,7 +8,8 @@
  * private volume is made. A crash after the rename leaves a folder without
  * a record, which start-up moves to lost+found; nothing half-built is ever
  * recorded. A failure after the rename renames the folder back, for bh to
- * remove. */
+ * remove. Hashing the image and making the private volume are jobs
+ * (job.h): bh gets its reply when they have ended. */
 #include "daemon/admin_template.h"
 
 #include <dirent.h>
@@ -26,6 +27,7 @@
 #include "daemon/qube_files.h"
 #include "daemon/qube_name.h"
 #include "daemon/qube_paths.h"
+#include "daemon/volume.h"
 #include "lib/crashpoint.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -86,12 +88,12 @@ static int plain_file(int dfd, const char *name)
 }
 
 /* The folder: root's, a real directory, with root.img, template.conf and
- * a SHA256SUMS whose root.img line matches the image. */
-static unsigned check_staging(const char *path, struct admin_reply *r)
+ * a SHA256SUMS, read into sums. The image's hash is checked against it
+ * afterwards, in a job (sums_match). */
+static unsigned check_staging(const char *path, char *sums,
+			      struct admin_reply *r)
 {
-	char sums[SUMS_MAX + 1], img[4200], got[65];
 	struct stat st;
-	const char *line;
 	ssize_t n;
 	int dfd, fd;
 
@@ -124,19 +126,22 @@ static unsigned check_staging(const char *path, struct admin_reply *r)
 		return reply_fail(r, BH_ADMIN_FAILED,
 				  "cannot read %s/SHA256SUMS", path);
 	sums[n] = '\0';
-	if (bh_path_fmt(img, sizeof(img), "%s/%s", path, QUBE_ROOT_IMG))
-		return reply_fail(r, BH_ADMIN_FAILED, "path too long");
-	if (sha256_file_hex(img, got) < 0)
-		return reply_fail(r, BH_ADMIN_FAILED, "cannot read %s", img);
+	return 0;
+}
+
+/* sums has the line "GOT  root.img". */
+static int sums_match(const char *sums, const char *got)
+{
+	const char *line;
+
+	if (strlen(got) != 64)
+		return 0;
 	for (line = sums; line && *line;
 	     line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
 		if (!strncmp(line, got, 64) && !strncmp(line + 64, "  ", 2) &&
 		    !strncmp(line + 66, QUBE_ROOT_IMG "\n", 9))
-			return 0;
-	return reply_fail(r, BH_ADMIN_INVALID,
-			  "%s does not match its SHA256SUMS: the image is "
-			  "damaged; build the template again",
-			  img);
+			return 1;
+	return 0;
 }
 
 /* Renames from to to, and fsyncs their folder (the same one). */
@@ -157,7 +162,8 @@ static const char *const manifest_keys[] = {
 };
 #define CONF_MAX 16384
 
-static void record_manifest(const struct admin_req *q, const char *dir)
+static void record_manifest(struct store *s, const char *name,
+			    const char *dir)
 {
 	char path[4200], *text, *line, *save = NULL, key[64],
 		err[STORE_ERR_MAX];
@@ -167,7 +173,7 @@ static void record_manifest(const struct admin_req *q, const char *dir)
 	if (bh_path_fmt(path, sizeof(path), "%s/template.conf", dir) ||
 	    bh_read_file(path, CONF_MAX, &text, &len) < 0) {
 		LOG_WARN("%s: no readable template.conf; no manifest "
-			 "features", q->dest);
+			 "features", name);
 		return;
 	}
 	for (line = strtok_r(text, "\n", &save); line;
@@ -196,22 +202,141 @@ static void record_manifest(const struct admin_req *q, const char *dir)
 		snprintf(key, sizeof(key), "template-%s", manifest_keys[i]);
 		/* The store refuses what is not printable ASCII or too long:
 		 * the manifest comes from our own builder, so only log. */
-		if (store_feature_set(q->s, q->dest, key, vals[i], err,
+		if (store_feature_set(s, name, key, vals[i], err,
 				      sizeof(err)) < 0)
-			LOG_WARN("%s: feature %s not recorded: %s", q->dest,
+			LOG_WARN("%s: feature %s not recorded: %s", name,
 				 key, err);
 		free(vals[i]);
 	}
 	free(text);
 }
 
+/* An import's state from one job to the next (admin_job): the hash of
+ * the image, then, after the rename and the record, mke2fs. */
+struct import_ctx {
+	char name[QUBE_NAME_MAX + 1], label[256], staging[128];
+	char tdir[4096], from[4200], to[4200], qdir[4096];
+	char sums[SUMS_MAX + 1];
+	int label_set, moved, step;
+};
+
+static unsigned import_finish(struct import_ctx *x, unsigned st)
+{
+	/* Back to bh, which removes its staging folder. */
+	if (st && x->moved && move(x->to, x->from, x->tdir) < 0)
+		LOG_ERR("cannot rename %s back to %s: %s", x->to, x->from,
+			strerror(errno));
+	free(x);
+	return st;
+}
+
+static unsigned import_resume(const struct admin_req *q, void *arg,
+			      const struct job_result *res,
+			      struct admin_reply *r);
+
+/* After the hash matched: into place, recorded, then a private volume. */
+static unsigned import_adopt(const struct admin_req *q, struct import_ctx *x,
+			     struct admin_reply *r)
+{
+	static struct job_spec spec;
+	char err[STORE_ERR_MAX] = "";
+	struct stat st;
+	int e;
+
+	/* Fresh folders only, as create: a leftover is not ours. */
+	if (lstat(x->to, &st) == 0 || lstat(x->qdir, &st) == 0)
+		return import_finish(x, reply_fail(r, BH_ADMIN_REFUSED,
+						   "a folder of '%s' is left "
+						   "from an interrupted call "
+						   "(the next bulkheadd start "
+						   "moves it to lost+found)",
+						   x->name));
+	bh_crash_point("import.after-validation");
+	if ((e = move(x->from, x->to, x->tdir)) < 0)
+		return import_finish(x, reply_fail(r, BH_ADMIN_FAILED,
+						   "cannot rename %s: %s",
+						   x->from, strerror(-e)));
+	x->moved = 1;
+	bh_crash_point("import.after-rename");
+	e = qube_files_mkdir(x->qdir, err, sizeof(err));
+	if (e)
+		return import_finish(x, reply_fail(r, BH_ADMIN_FAILED, "%s",
+						   err));
+	e = store_qube_create(q->s, x->name, "TemplateVM", NULL,
+			      x->label_set ? x->label : NULL, NULL, 0, err,
+			      sizeof(err));
+	if (e) {
+		bh_rm_rf(x->qdir);
+		return import_finish(x, reply_store_err(r, e, err,
+							BH_ADMIN_INVALID));
+	}
+	bh_crash_point("import.after-record");
+	memset(&spec, 0, sizeof(spec));
+	spec.op = JOB_MKE2FS;
+	snprintf(spec.qube, sizeof(spec.qube), "%s", x->name);
+	if (qube_private_path(q->state_dir, x->name, spec.dst,
+			      sizeof(spec.dst))) {
+		store_qube_remove(q->s, x->name, err, sizeof(err));
+		bh_rm_rf(x->qdir);
+		return import_finish(x, reply_fail(r, BH_ADMIN_FAILED,
+						   "state folder path too "
+						   "long"));
+	}
+	spec.size = VOLUME_PRIVATE_DEFAULT;
+	x->step = 1;
+	return admin_job(q, r, &spec, import_resume, x);
+}
+
+static unsigned import_resume(const struct admin_req *q, void *arg,
+			      const struct job_result *res,
+			      struct admin_reply *r)
+{
+	struct import_ctx *x = arg;
+	char err[STORE_ERR_MAX], img[4300];
+	unsigned st;
+
+	if (x->step == 0) {
+		snprintf(img, sizeof(img), "%s/%s", x->from, QUBE_ROOT_IMG);
+		if (res->result == -ECANCELED)
+			return import_finish(
+				x, reply_fail(r, BH_ADMIN_FAILED,
+					      "the import of '%s' was stopped: "
+					      "%s",
+					      x->name, res->msg));
+		if (res->result)
+			return import_finish(x, reply_fail(r, BH_ADMIN_FAILED,
+							   "cannot read %s",
+							   img));
+		if (!sums_match(x->sums, res->msg))
+			return import_finish(
+				x, reply_fail(r, BH_ADMIN_INVALID,
+					      "%s does not match its "
+					      "SHA256SUMS: the image is "
+					      "damaged; build the template "
+					      "again",
+					      img));
+		return import_adopt(q, x, r);
+	}
+	if (res->result) {
+		st = reply_fail(r, BH_ADMIN_FAILED,
+				"cannot make the private volume: %s", res->msg);
+		store_qube_remove(q->s, x->name, err, sizeof(err));
+		bh_rm_rf(x->qdir);
+		return import_finish(x, st);
+	}
+	record_manifest(q->s, x->name, x->to);
+	LOG_INFO("template '%s' imported from %s", x->name, x->staging);
+	events_emit(q->d, "domain-add", x->name, NULL, NULL);
+	return import_finish(x, 0);
+}
+
 static unsigned import(const struct admin_req *q, struct admin_reply *r,
 		       const char *label, const char *import_name)
 {
-	char err[STORE_ERR_MAX] = "", tdir[4096], from[4200], to[4200],
-	     qdir[4096];
+	static struct job_spec spec;
+	char err[STORE_ERR_MAX] = "";
 	struct qube_info exists;
-	struct stat st;
+	struct import_ctx *x;
 	unsigned st_ = 0;
 	int e;
 
@@ -229,60 +354,36 @@ static unsigned import(const struct admin_req *q, struct admin_reply *r,
 	if (!store_qube_get(q->s, q->dest, &exists, err, sizeof(err)))
 		return reply_fail(r, BH_ADMIN_REFUSED,
 				  "a qube named '%s' exists", q->dest);
-	if (bh_path_fmt(tdir, sizeof(tdir), "%s/templates", q->state_dir) ||
-	    bh_path_fmt(from, sizeof(from), "%s/%s", tdir, import_name) ||
-	    bh_path_fmt(to, sizeof(to), "%s/%s", tdir, q->dest) ||
-	    qube_dir(q->state_dir, q->dest, qdir, sizeof(qdir)))
-		return reply_fail(r, BH_ADMIN_FAILED,
-				  "state folder path too long");
-	if ((st_ = check_staging(from, r)))
+	if ((st_ = need_not_busy(q, r, q->dest)))
 		return st_;
-	/* Fresh folders only, as create: a leftover is not ours. */
-	if (lstat(to, &st) == 0 || lstat(qdir, &st) == 0)
-		return reply_fail(r, BH_ADMIN_REFUSED,
-				  "a folder of '%s' is left from an "
-				  "interrupted call (the next bulkheadd "
-				  "start moves it to lost+found)",
-				  q->dest);
-	bh_crash_point("import.after-validation");
-	if ((e = move(from, to, tdir)) < 0)
-		return reply_fail(r, BH_ADMIN_FAILED, "cannot rename %s: %s",
-				  from, strerror(-e));
-	bh_crash_point("import.after-rename");
-	e = qube_files_mkdir(qdir, err, sizeof(err));
-	if (e == 0) {
-		e = store_qube_create(q->s, q->dest, "TemplateVM", NULL, label,
-				      NULL, 0, err, sizeof(err));
-		if (e) {
-			st_ = reply_store_err(r, e, err, BH_ADMIN_INVALID);
-			bh_rm_rf(qdir);
-		}
-	} else {
-		st_ = reply_fail(r, BH_ADMIN_FAILED, "%s", err);
+	if (!(x = calloc(1, sizeof(*x))))
+		return reply_fail(r, BH_ADMIN_FAILED, "out of memory");
+	snprintf(x->name, sizeof(x->name), "%s", q->dest);
+	snprintf(x->staging, sizeof(x->staging), "%s", import_name);
+	if (label) {
+		x->label_set = 1;
+		snprintf(x->label, sizeof(x->label), "%s", label);
 	}
-	if (st_ == 0) {
-		bh_crash_point("import.after-record");
-		e = qube_files_private_new(q->state_dir, q->dest, err,
-					   sizeof(err));
-		if (e) {
-			st_ = reply_fail(r, BH_ADMIN_FAILED,
-					 "cannot make the private volume: %s",
-					 err);
-			store_qube_remove(q->s, q->dest, err, sizeof(err));
-			bh_rm_rf(qdir);
-		}
-	}
-	if (st_) {
-		/* Back to bh, which removes its staging folder. */
-		if (move(to, from, tdir) < 0)
-			LOG_ERR("cannot rename %s back to %s: %s", to, from,
-				strerror(errno));
-		return st_;
-	}
-	record_manifest(q, to);
-	LOG_INFO("template '%s' imported from %s", q->dest, import_name);
-	events_emit(q->d, "domain-add", q->dest, NULL, NULL);
-	return 0;
+	if (bh_path_fmt(x->tdir, sizeof(x->tdir), "%s/templates",
+			q->state_dir) ||
+	    bh_path_fmt(x->from, sizeof(x->from), "%s/%s", x->tdir,
+			import_name) ||
+	    bh_path_fmt(x->to, sizeof(x->to), "%s/%s", x->tdir, q->dest) ||
+	    qube_dir(q->state_dir, q->dest, x->qdir, sizeof(x->qdir)))
+		return import_finish(x, reply_fail(r, BH_ADMIN_FAILED,
+						   "state folder path too "
+						   "long"));
+	if ((st_ = check_staging(x->from, x->sums, r)))
+		return import_finish(x, st_);
+	/* The image's hash: gigabytes read, in a job. */
+	memset(&spec, 0, sizeof(spec));
+	spec.op = JOB_HASH;
+	snprintf(spec.qube, sizeof(spec.qube), "%s", x->name);
+	if (bh_path_fmt(spec.src, sizeof(spec.src), "%s/%s", x->from,
+			QUBE_ROOT_IMG))
+		return import_finish(x, reply_fail(r, BH_ADMIN_FAILED,
+						   "path too long"));
+	return admin_job(q, r, &spec, import_resume, x);
 }
 
 unsigned admin_template_create(const struct admin_req *q,

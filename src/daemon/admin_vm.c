@@ -1,6 +1,7 @@
 /* admin.vm.List, admin.vm.Create.*, admin.vm.Remove: records and, with
- * them, the qubes' folders and volumes (qube_files.h). These calls block
- * the daemon while they copy or make an image (see docs/admin-api.md). */
+ * them, the qubes' folders and volumes (qube_files.h). A copy or a new
+ * image is a job (job.h): the call's reply waits for it, other clients do
+ * not (see docs/admin-api.md). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +10,9 @@
 #include "daemon/admin_handlers.h"
 #include "daemon/qube_files.h"
 #include "daemon/qube_paths.h"
+#include "daemon/qube_name.h"
 #include "daemon/store_boot.h"
+#include "daemon/volume.h"
 #include "lib/crashpoint.h"
 #include "lib/util.h"
 
@@ -108,7 +111,7 @@ static unsigned parse_create_body(char *body, const char **label,
 /* The source of a new TemplateVM's or StandaloneVM's root: ARG, or
  * default_template; it must be a TemplateVM with a root image. */
 static unsigned source_root(const struct admin_req *q, char *root, size_t cap,
-			    struct admin_reply *r)
+			    char *tmpl, size_t tcap, struct admin_reply *r)
 {
 	char err[STORE_ERR_MAX] = "", name[QUBE_NAME_MAX + 1];
 	struct qube_info src;
@@ -141,7 +144,10 @@ static unsigned source_root(const struct admin_req *q, char *root, size_t cap,
 		return reply_fail(r, BH_ADMIN_FAILED,
 				  "template '%s' has no root image (%s)",
 				  src.name, strerror(-e));
-	return 0;
+	snprintf(tmpl, tcap, "%s", src.name);
+	/* A template that runs writes a new root version: it is copied
+	 * from the current one, which does not change. */
+	return need_not_busy(q, r, src.name);
 }
 
 /* Where a new qube of class cls keeps its own root; "" for an AppVM or a
@@ -163,28 +169,155 @@ static unsigned own_root(const struct admin_req *q, unsigned cls, char *dir,
 		 : 0;
 }
 
+/* What a create carries from one job to the next (admin_job). */
+enum create_step { CR_ROOT, CR_RECORD, CR_PRIVATE, CR_END };
+
+struct create_ctx {
+	char name[QUBE_NAME_MAX + 1], tmpl[QUBE_NAME_MAX + 1];
+	char src[4096], dir[4096], img[4096], qdir[4096];
+	unsigned cls;
+	char *body; /* label and props point into it */
+	const char *label;
+	struct store_prop *props;
+	size_t n;
+	int made_q, made_t;
+	enum create_step step; /* the next one */
+};
+
+static unsigned create_finish(struct create_ctx *x, unsigned st)
+{
+	if (st && x->made_t)
+		bh_rm_rf(x->dir);
+	if (st && x->made_q)
+		bh_rm_rf(x->qdir);
+	free(x->props);
+	free(x->body);
+	free(x);
+	return st;
+}
+
+static unsigned create_resume(const struct admin_req *q, void *arg,
+			      const struct job_result *res,
+			      struct admin_reply *r);
+
 /* The order is the crash-safety argument of qube_files.h: a root copy
  * (which start-up could not make again) before the record, the empty
- * private volume (which it could) after. Any failure undoes all. */
+ * private volume (which it could) after. Any failure undoes all. The
+ * copy and mke2fs are jobs (job.h). */
+static unsigned create_next(const struct admin_req *q, struct create_ctx *x,
+			    struct admin_reply *r)
+{
+	static struct job_spec spec;
+	char err[STORE_ERR_MAX] = "";
+	int e;
+
+	memset(&spec, 0, sizeof(spec));
+	snprintf(spec.qube, sizeof(spec.qube), "%s", x->name);
+	for (;;) {
+		switch (x->step++) {
+		case CR_ROOT:
+			if (!x->img[0])
+				continue;
+			spec.op = JOB_COPY;
+			snprintf(spec.other, sizeof(spec.other), "%s",
+				 x->tmpl);
+			snprintf(spec.src, sizeof(spec.src), "%s", x->src);
+			snprintf(spec.dst, sizeof(spec.dst), "%s", x->img);
+			return admin_job(q, r, &spec, create_resume, x);
+		case CR_RECORD:
+			e = store_qube_create(
+				q->s, x->name, qube_class_name(x->cls),
+				(x->cls == QC_APP || x->cls == QC_DISP) &&
+						x->tmpl[0]
+					? x->tmpl
+					: NULL,
+				x->label, x->props, x->n, err, sizeof(err));
+			/* A missing template or property is a bad argument
+			 * here, not a missing object of the call. */
+			if (e)
+				return create_finish(
+					x, reply_store_err(r, e, err,
+							   BH_ADMIN_INVALID));
+			bh_crash_point("create.after-record");
+			continue;
+		case CR_PRIVATE:
+			/* A DispVM's private volume is a copy of its DVM's,
+			 * made at each start in its runtime folder: nothing
+			 * to make here. */
+			if (x->cls == QC_DISP)
+				continue;
+			spec.op = JOB_MKE2FS;
+			if (qube_private_path(q->state_dir, x->name, spec.dst,
+					      sizeof(spec.dst))) {
+				store_qube_remove(q->s, x->name, err,
+						  sizeof(err));
+				return create_finish(
+					x, reply_fail(r, BH_ADMIN_FAILED,
+						      "state folder path too "
+						      "long"));
+			}
+			spec.size = VOLUME_PRIVATE_DEFAULT;
+			return admin_job(q, r, &spec, create_resume, x);
+		case CR_END:
+			break;
+		}
+		bh_crash_point("create.after-private");
+		events_emit(q->d, "domain-add", x->name, NULL, NULL);
+		return create_finish(x, 0);
+	}
+}
+
+static unsigned create_resume(const struct admin_req *q, void *arg,
+			      const struct job_result *res,
+			      struct admin_reply *r)
+{
+	struct create_ctx *x = arg;
+	enum create_step done = x->step - 1;
+	char err[STORE_ERR_MAX];
+	unsigned st;
+
+	if (res->result == 0) {
+		if (done == CR_ROOT)
+			bh_crash_point("create.after-root-copy");
+		return create_next(q, x, r);
+	}
+	if (res->result == -ECANCELED)
+		st = reply_fail(r, BH_ADMIN_FAILED,
+				"the creation of '%s' was stopped: %s; nothing "
+				"of it is left",
+				x->name, res->msg);
+	else if (done == CR_PRIVATE)
+		st = reply_fail(r, BH_ADMIN_FAILED,
+				"cannot make the private volume: %s",
+				res->msg);
+	else
+		st = reply_fail(r, res->result == -EEXIST ? BH_ADMIN_REFUSED
+							  : BH_ADMIN_FAILED,
+				"%s", res->msg);
+	if (done == CR_PRIVATE)
+		store_qube_remove(q->s, x->name, err, sizeof(err));
+	return create_finish(x, st);
+}
+
 static unsigned create(const struct admin_req *q, struct admin_reply *r,
 		       unsigned cls)
 {
-	char err[STORE_ERR_MAX] = "", *body = strdup(q->body);
-	char src[4096] = "", dir[4096], img[4096], qdir[4096];
+	char err[STORE_ERR_MAX] = "";
+	struct create_ctx *x = calloc(1, sizeof(*x));
 	struct qube_info exists;
-	struct store_prop *props;
-	const char *label;
-	int e, made_q = 0, made_t = 0;
+	int e;
 	unsigned st;
-	size_t n;
 
-	props = calloc(qube_prop_count + 2, sizeof(*props));
-	if (!body || !props) {
-		free(body);
-		free(props);
+	if (!x)
 		return reply_fail(r, BH_ADMIN_FAILED, "out of memory");
-	}
-	st = parse_create_body(body, &label, props, &n, r);
+	x->cls = cls;
+	snprintf(x->name, sizeof(x->name), "%s", q->dest);
+	x->body = strdup(q->body);
+	x->props = calloc(qube_prop_count + 2, sizeof(*x->props));
+	if (!x->body || !x->props)
+		return create_finish(x, reply_fail(r, BH_ADMIN_FAILED,
+						   "out of memory"));
+	st = parse_create_body(x->body, &x->label, x->props, &x->n, r);
 	/* Cheap refusals before a copy of gigabytes; the store checks
 	 * everything again in its transaction. */
 	if (st == 0 && (e = qube_name_check_new(q->dest, err, sizeof(err))))
@@ -193,69 +326,37 @@ static unsigned create(const struct admin_req *q, struct admin_reply *r,
 				       sizeof(err)))
 		st = reply_fail(r, BH_ADMIN_REFUSED, "a qube named '%s' exists",
 				q->dest);
-	if (st == 0 && cls != QC_APP && cls != QC_DISP)
-		st = source_root(q, src, sizeof(src), r);
 	if (st == 0)
-		st = own_root(q, cls, dir, img, sizeof(dir), r);
+		st = need_not_busy(q, r, q->dest);
+	if (st == 0 && cls != QC_APP && cls != QC_DISP)
+		st = source_root(q, x->src, sizeof(x->src), x->tmpl,
+				 sizeof(x->tmpl), r);
+	else if (st == 0)
+		snprintf(x->tmpl, sizeof(x->tmpl), "%s", q->arg);
+	if (st == 0)
+		st = own_root(q, cls, x->dir, x->img, sizeof(x->dir), r);
 	/* Fresh folders only: one left by a crash belongs to lost+found,
 	 * and what we made is all a failure may delete. */
-	if (st == 0 && qube_dir(q->state_dir, q->dest, qdir, sizeof(qdir)))
+	if (st == 0 &&
+	    qube_dir(q->state_dir, q->dest, x->qdir, sizeof(x->qdir)))
 		st = reply_fail(r, BH_ADMIN_FAILED, "state folder path too long");
 	if (st == 0)
 		bh_crash_point("create.after-validation");
 	if (st == 0) {
-		e = qube_files_mkdir(qdir, err, sizeof(err));
-		made_q = e == 0;
+		e = qube_files_mkdir(x->qdir, err, sizeof(err));
+		x->made_q = e == 0;
 		if (e == 0 && cls == QC_TEMPLATE) {
-			e = qube_files_mkdir(dir, err, sizeof(err));
-			made_t = e == 0;
+			e = qube_files_mkdir(x->dir, err, sizeof(err));
+			x->made_t = e == 0;
 		}
-		if (e == 0 && img[0])
-			e = qube_files_copy(src, img, err, sizeof(err));
-		if (e == 0 && img[0])
-			bh_crash_point("create.after-root-copy");
 		if (e)
 			st = reply_fail(r, e == -EEXIST ? BH_ADMIN_REFUSED
 							: BH_ADMIN_FAILED,
 					"%s", err);
 	}
-	if (st == 0) {
-		e = store_qube_create(q->s, q->dest, qube_class_name(cls),
-				      (cls == QC_APP || cls == QC_DISP) &&
-						      q->arg[0]
-					      ? q->arg
-					      : NULL,
-				      label, props, n, err, sizeof(err));
-		/* A missing template or property is a bad argument here, not
-		 * a missing object of the call. */
-		if (e)
-			st = reply_store_err(r, e, err, BH_ADMIN_INVALID);
-	}
-	if (st == 0)
-		bh_crash_point("create.after-record");
-	/* A DispVM's private volume is a copy of its DVM's, made at each
-	 * start in its runtime folder: nothing to make here. */
-	if (st == 0 && cls != QC_DISP) {
-		e = qube_files_private_new(q->state_dir, q->dest, err,
-					   sizeof(err));
-		if (e) {
-			st = reply_fail(r, BH_ADMIN_FAILED,
-					"cannot make the private volume: %s",
-					err);
-			store_qube_remove(q->s, q->dest, err, sizeof(err));
-		}
-	}
-	if (st == 0)
-		bh_crash_point("create.after-private");
-	if (st == 0)
-		events_emit(q->d, "domain-add", q->dest, NULL, NULL);
-	if (st && made_t)
-		bh_rm_rf(dir);
-	if (st && made_q)
-		bh_rm_rf(qdir);
-	free(props);
-	free(body);
-	return st;
+	if (st)
+		return create_finish(x, st);
+	return create_next(q, x, r);
 }
 
 unsigned admin_vm_create_app(const struct admin_req *q, struct admin_reply *r)
@@ -297,6 +398,8 @@ unsigned admin_vm_remove(const struct admin_req *q, struct admin_reply *r)
 				  "'%s' is the built-in template; it cannot "
 				  "be removed",
 				  BUILTIN_TEMPLATE);
+	if ((st = need_not_busy(q, r, q->dest)))
+		return st;
 	e = store_qube_get(q->s, q->dest, &qi, err, sizeof(err));
 	if (!e)
 		e = store_qube_remove(q->s, q->dest, err, sizeof(err));

@@ -81,9 +81,37 @@ static int parse_bytes(const char *text, uint64_t *out)
 	return 0;
 }
 
+struct resize_ctx {
+	char name[32];
+};
+
+static unsigned resize_done(const struct admin_req *q, void *arg,
+			    const struct job_result *res,
+			    struct admin_reply *r)
+{
+	struct resize_ctx *x = arg;
+	unsigned st = 0;
+
+	(void)q;
+	if (res->result == -ECANCELED)
+		st = reply_fail(r, BH_ADMIN_FAILED,
+				"the resize of the private volume of '%s' was "
+				"stopped: %s; the volume is as it was",
+				x->name, res->msg);
+	else if (res->result)
+		st = reply_fail(r, res->result == -EINVAL ? BH_ADMIN_INVALID
+							  : BH_ADMIN_FAILED,
+				"%s", res->msg[0] ? res->msg
+						  : strerror(-res->result));
+	free(x);
+	return st;
+}
+
 unsigned admin_vm_volume_resize(const struct admin_req *q,
 				struct admin_reply *r)
 {
+	struct job_spec *spec;
+	struct resize_ctx *x;
 	char err[STORE_ERR_MAX] = "", path[4096];
 	struct qube_info qi;
 	struct stat sb;
@@ -116,6 +144,8 @@ unsigned admin_vm_volume_resize(const struct admin_req *q,
 				  "qube '%s' is %s; stop it before resizing "
 				  "its volume",
 				  qi.name, qi.power_state);
+	if ((st = need_not_busy(q, r, qi.name)))
+		return st;
 	if (parse_bytes(q->body, &size) < 0)
 		return reply_fail(r, BH_ADMIN_INVALID,
 				  "the new size is a number of bytes");
@@ -135,10 +165,21 @@ unsigned admin_vm_volume_resize(const struct admin_req *q,
 				  "volume of '%s' (%llu bytes) would cut off "
 				  "its data",
 				  qi.name, (unsigned long long)sb.st_size);
-	e = volume_resize(path, size, err, sizeof(err));
-	if (e)
-		return reply_fail(r, e == -EINVAL ? BH_ADMIN_INVALID
-						  : BH_ADMIN_FAILED,
-				  "%s", err[0] ? err : strerror(-e));
-	return 0;
+	/* e2fsck, a copy and resize2fs: a job (job.h), on a copy that
+	 * replaces the volume only when whole. */
+	spec = calloc(1, sizeof(*spec));
+	x = calloc(1, sizeof(*x));
+	if (!spec || !x) {
+		free(spec);
+		free(x);
+		return reply_fail(r, BH_ADMIN_FAILED, "out of memory");
+	}
+	spec->op = JOB_RESIZE;
+	snprintf(spec->qube, sizeof(spec->qube), "%s", qi.name);
+	snprintf(spec->dst, sizeof(spec->dst), "%s", path);
+	spec->size = size;
+	snprintf(x->name, sizeof(x->name), "%s", qi.name);
+	st = admin_job(q, r, spec, resize_done, x);
+	free(spec);
+	return st;
 }

@@ -63,6 +63,7 @@ void client_error(struct client *c, int code, const char *fmt, ...)
 /* The client's run or call ends with it (a disposable goes too). */
 static void forget_qube(struct client *c)
 {
+	admin_task_client_gone(c);
 	if (c->dv)
 		dispvm_client_gone(c->dv, c);
 	c->dv = NULL;
@@ -159,7 +160,8 @@ void client_process(struct client *c)
 
 	/* Frames behind a run request (the command's stdin) wait in the
 	 * buffer while its qube boots: the stream does not exist yet. */
-	while (!(c->dv && !c->sid) && !c->run_wait && c->closing != 2 &&
+	while (!(c->dv && !c->sid) && !c->run_wait && !c->task &&
+	       c->closing != 2 &&
 	       (r = bh_chan_next(&c->chan, &h, &payload)) != 0) {
 		if (r < 0) {
 			client_drop(c);

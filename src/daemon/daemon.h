@@ -73,8 +73,11 @@ _Static_assert(DISPVM_JAIL_ID_BASE == STORE_QUBE_ID_LIMIT,
 /* Lines of console log shown when a qube fails to boot. */
 #define CONSOLE_TAIL_LINES 15
 
+struct admin_task;
 struct client;
+struct launch_wait;
 struct dataport;
+struct job;
 struct rpc_ask;
 struct store;
 
@@ -182,6 +185,10 @@ struct dispvm {
 	 * dispvm_launch copies into the runtime folder as this qube's. */
 	char dvm[32];
 	char private_src[4096];
+	/* Its start waits for that copy (a job): the job, and what QEMU
+	 * starts with once it has ended (dispvm.c). */
+	struct job *prep_job;
+	struct launch_wait *prep;
 	/* How an unnamed disposable starts (dispvm_snapshot.h): cold, cold
 	 * then snapshotted after HELLO, or restored from the snapshot. */
 	enum { DVS_COLD, DVS_TAKE, DVS_RESTORE } snap;
@@ -241,6 +248,10 @@ struct client {
 	struct dispvm *run_wait;
 	uint8_t *run_req;
 	uint32_t run_len;
+	/* An admin call waiting for a job (admin_job.c): its reply comes
+	 * when the job ends; no more frames are read from this client
+	 * meanwhile, and its going away cancels the job. */
+	struct admin_task *task;
 };
 
 struct daemon {
@@ -259,6 +270,8 @@ struct daemon {
 	struct dispvm *dispvms;
 	struct rpc_ask *asks; /* calls waiting for the user (rpc_ask.h) */
 	struct dataport *dataports; /* dataport.h */
+	struct job *jobs;	    /* running jobs (job.h) */
+	uint32_t next_job_id;
 	uint32_t next_dataport;
 	/* BULKHEAD_DATAPORTS=0: every call stays on the relay. */
 	int dataports_off;

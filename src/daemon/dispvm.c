@@ -1,4 +1,5 @@
 #include "daemon/dispvm.h"
+#include "daemon/job.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -93,6 +94,10 @@ static void dv_error(struct dispvm *dv, int code, const char *fmt, ...)
 
 void dispvm_kill(struct dispvm *dv)
 {
+	/* Still waiting for its private volume: no QEMU yet. */
+	if (dv->prep_job)
+		job_cancel(dv->prep_job, "the qube was stopped before QEMU "
+					 "started");
 	if (dv->vm_alive && !dv->kill_sent) {
 		kill(dv->vm.pid, SIGKILL);
 		dv->kill_sent = 1;
@@ -105,7 +110,7 @@ void dispvm_abort(struct dispvm *dv, const char *why)
 	dv->no_fallback = 1;
 	if (dv->persistent && !dv->stop_reason)
 		dv->stop_reason = why;
-	if (dv->vm_alive && !dv->have_exit)
+	if (dispvm_live(dv) && !dv->have_exit)
 		dv_error(dv, BH_EXIT_FAILURE, "%s; qube %s was destroyed", why,
 			 dv->name);
 	dispvm_kill(dv);
@@ -172,54 +177,188 @@ static int check_space(const char *dir, char *err, size_t cap)
 	return -ENOSPC;
 }
 
+/* A qube's start waiting for the copy of its private volume (a job):
+ * the spec dispvm_launch was given, with copies of what it points to,
+ * for launch_qemu once the copy is whole. */
+struct launch_wait {
+	struct qube_spec spec;
+	char *kernel, *initramfs, *root, *kopts, *cmdline_name;
+	char path[4200]; /* the copy, in the runtime folder */
+	char priv[PATH_MAX];
+	int64_t t0;
+};
+
+static void dispvm_launch_wait_free(struct launch_wait *w)
+{
+	if (!w)
+		return;
+	if (w->spec.restore_fd > 0)
+		close(w->spec.restore_fd);
+	free(w->kernel);
+	free(w->initramfs);
+	free(w->root);
+	free(w->kopts);
+	free(w->cmdline_name);
+	free(w);
+}
+
+static int dup_str(char **out, const char *s)
+{
+	*out = NULL;
+	if (!s)
+		return 0;
+	*out = strdup(s);
+	return *out ? 0 : -ENOMEM;
+}
+
+/* A deep copy of spec: the caller's strings and restore fd go when
+ * dispvm_launch returns. */
+static struct launch_wait *wait_new(const struct qube_spec *spec)
+{
+	struct launch_wait *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return NULL;
+	w->spec = *spec;
+	w->spec.restore_fd = -1;
+	if (dup_str(&w->kernel, spec->kernel) ||
+	    dup_str(&w->initramfs, spec->initramfs) ||
+	    dup_str(&w->root, spec->root_img) ||
+	    dup_str(&w->kopts, spec->kernelopts) ||
+	    dup_str(&w->cmdline_name, spec->cmdline_name) ||
+	    (spec->restore_fd > 0 &&
+	     (w->spec.restore_fd = fcntl(spec->restore_fd, F_DUPFD_CLOEXEC,
+					 3)) < 0)) {
+		dispvm_launch_wait_free(w);
+		return NULL;
+	}
+	w->spec.kernel = w->kernel;
+	w->spec.initramfs = w->initramfs;
+	w->spec.root_img = w->root;
+	w->spec.kernelopts = w->kopts;
+	w->spec.cmdline_name = w->cmdline_name;
+	return w;
+}
+
+static int launch_qemu(struct daemon *d, struct dispvm *dv,
+		       struct qube_spec *spec, char *err, size_t cap);
+static void report_and_free(struct dispvm *dv);
+
+/* A start that failed after dispvm_launch had returned: reported as if
+ * QEMU had ended before it was ready, to the qube's bh and waiters. */
+static void prep_failed(struct dispvm *dv)
+{
+	int r = bh_rm_rf(dv->run_dir);
+
+	if (r < 0)
+		LOG_ERR("%s: cannot remove %s: %s", dv->name, dv->run_dir,
+			strerror(-r));
+	LOG_INFO("%s: %s before QEMU started, after %lld ms", dv->name,
+		 dv->persistent ? "stopped" : "destroyed",
+		 (long long)(bh_now_ms() - dv->started_ms));
+	report_and_free(dv);
+}
+
+/* The private volume's copy has ended: QEMU starts, or the qube fails. */
+static void private_copied(void *arg, const struct job_result *res)
+{
+	struct dispvm *dv = arg;
+	struct launch_wait *w = dv->prep;
+	uid_t uid = jail_uid_for(w->spec.jail_id);
+	char err[2048];
+	int code = BH_EXIT_FAILURE, r = res->result;
+
+	dv->prep = NULL;
+	dv->prep_job = NULL;
+	if (r == -ECANCELED) {
+		/* Stopped on purpose: whoever stopped it said why. */
+		if (!dv->stop_reason)
+			dv_error(dv, BH_EXIT_FAILURE, "%s: %s", dv->name,
+				 res->msg);
+	} else if (r < 0) {
+		snprintf(err, sizeof(err),
+			 "cannot copy the private volume of %s: %s%s", dv->dvm,
+			 res->msg, r == -ENOSPC ? "; free some space there" : "");
+		code = r == -ENOSPC ? BH_EXIT_NOSPACE : BH_EXIT_FAILURE;
+	} else if (chown(w->path, uid, uid) < 0 || chmod(w->path, 0600) < 0 ||
+		   !realpath(w->path, w->priv)) {
+		r = -errno;
+		snprintf(err, sizeof(err), "cannot hand %.1500s to the qube: %s",
+			 w->path, strerror(errno));
+	} else {
+		w->spec.private_img = w->priv;
+		LOG_INFO("%s: private volume copied from %s's in %lld ms (%s)",
+			 dv->name, dv->dvm, (long long)(bh_now_ms() - w->t0),
+			 res->aux == VOLUME_COPY_REFLINK
+				 ? "reflink"
+				 : "sparse copy: this file system has no "
+				   "reflinks");
+		r = launch_qemu(dv->d, dv, &w->spec, err, sizeof(err));
+		if (r < 0)
+			code = -r;
+	}
+	dispvm_launch_wait_free(w);
+	if (r == 0)
+		return;
+	if (r != -ECANCELED) {
+		if (dv->persistent)
+			dv_error(dv, code, "cannot start %s: %s", dv->name,
+				 err);
+		else
+			dv_error(dv, code, "%s: %s", dv->name, err);
+	}
+	prep_failed(dv);
+}
+
 /* A disposable's private volume: a copy of its DVM's, in its runtime
  * folder (so it goes with that folder, and start-up removes what a
  * killed daemon left), handed to its jail uid. The DVM's own image is
- * only read. */
-static int private_copy(struct dispvm *dv, struct qube_spec *spec,
-			char *out, size_t cap, char *err, size_t ecap)
+ * only read, and the DVM is busy (job_on_qube) until the copy is whole.
+ * The copy is a job: QEMU starts when it has ended (private_copied). */
+static int private_copy_start(struct daemon *d, struct dispvm *dv,
+			      const struct qube_spec *spec, char *err,
+			      size_t cap)
 {
-	char path[4200], why[1024];
-	enum volume_copy_how how;
-	uid_t uid = jail_uid_for(spec->jail_id);
-	int64_t t0 = bh_now_ms();
-	int r;
+	static struct job_spec js;
+	struct launch_wait *w = wait_new(spec);
+	char why[1024];
 
-	if (bh_path_fmt(path, sizeof(path), "%s/private.img", dv->run_dir)) {
-		snprintf(err, ecap, "runtime paths too long");
+	if (!w) {
+		snprintf(err, cap, "out of memory");
+		return -ENOMEM;
+	}
+	memset(&js, 0, sizeof(js));
+	if (bh_path_fmt(w->path, sizeof(w->path), "%s/private.img",
+			dv->run_dir) ||
+	    bh_path_fmt(js.src, sizeof(js.src), "%s", dv->private_src) ||
+	    bh_path_fmt(js.dst, sizeof(js.dst), "%s", w->path)) {
+		dispvm_launch_wait_free(w);
+		snprintf(err, cap, "runtime paths too long");
 		return -ENAMETOOLONG;
 	}
-	r = volume_copy(dv->private_src, path, &how, why, sizeof(why));
-	if (r < 0) {
-		snprintf(err, ecap,
-			 "cannot copy the private volume of %s: %s%s", dv->dvm,
-			 why, r == -ENOSPC ? "; free some space there" : "");
-		return r;
+	js.op = JOB_COPY;
+	snprintf(js.qube, sizeof(js.qube), "%s", dv->name);
+	snprintf(js.other, sizeof(js.other), "%s", dv->dvm);
+	w->t0 = bh_now_ms();
+	dv->prep = w;
+	dv->prep_job = job_start(d, &js, private_copied, dv, why, sizeof(why));
+	if (!dv->prep_job) {
+		dv->prep = NULL;
+		dispvm_launch_wait_free(w);
+		snprintf(err, cap, "cannot copy the private volume of %s: %s",
+			 dv->dvm, why);
+		return -EIO;
 	}
-	if (chown(path, uid, uid) < 0 || chmod(path, 0600) < 0 ||
-	    !realpath(path, out) || strlen(out) >= cap) {
-		r = -errno;
-		snprintf(err, ecap, "cannot hand %.1500s to the qube: %s", path,
-			 strerror(errno));
-		return r;
-	}
-	spec->private_img = out;
-	LOG_INFO("%s: private volume copied from %s's in %lld ms (%s)",
-		 dv->name, dv->dvm, (long long)(bh_now_ms() - t0),
-		 how == VOLUME_COPY_REFLINK
-			 ? "reflink"
-			 : "sparse copy: this file system has no reflinks");
 	return 0;
 }
 
 /* Runtime folder, console log, QEMU: what every qube's start shares. On
- * success dv is linked into the daemon's list, booting. */
+ * success dv is linked into the daemon's list, booting; QEMU starts at
+ * once, or once the copy of its private volume (a job) has ended. */
 int dispvm_launch(struct daemon *d, struct dispvm *dv, struct qube_spec *spec,
 		  char *err, size_t cap)
 {
-	char qemu[4096], qubes_dir[4096], console[4200], qemu_log[4200],
-		jail_root[4200], priv[PATH_MAX];
-	size_t i;
+	char qemu[4096], qubes_dir[4096];
 	int r;
 
 	_Static_assert(sizeof(spec->cgroup_fds) / sizeof(int) ==
@@ -242,13 +381,7 @@ int dispvm_launch(struct daemon *d, struct dispvm *dv, struct qube_spec *spec,
 	if (check_space(qubes_dir, err, cap) < 0)
 		return -BH_EXIT_NOSPACE;
 	if (bh_path_fmt(dv->run_dir, sizeof(dv->run_dir), "%s/%s", qubes_dir,
-			dv->name) ||
-	    bh_path_fmt(console, sizeof(console), "%s/console.log",
-			dv->run_dir) ||
-	    bh_path_fmt(qemu_log, sizeof(qemu_log), "%s/qemu.log",
-			dv->run_dir) ||
-	    bh_path_fmt(jail_root, sizeof(jail_root), "%s/jail",
-			d->paths.run)) {
+			dv->name)) {
 		snprintf(err, cap, "runtime paths too long");
 		return -BH_EXIT_FAILURE;
 	}
@@ -263,9 +396,49 @@ int dispvm_launch(struct daemon *d, struct dispvm *dv, struct qube_spec *spec,
 	/* Not open yet: nothing to close on failure. */
 	dv->console.fd = -1;
 	dv->qemu_log.fd = -1;
-	r = dv->private_src[0] ? private_copy(dv, spec, priv, sizeof(priv),
-					      err, cap)
-			       : 0;
+	if (!dv->private_src[0])
+		return launch_qemu(d, dv, spec, err, cap);
+	if (private_copy_start(d, dv, spec, err, cap) < 0) {
+		bh_rm_rf(dv->run_dir);
+		return -BH_EXIT_FAILURE;
+	}
+	dv->d = d;
+	dv->state = DV_BOOTING;
+	dv->started_ms = bh_now_ms();
+	dv->deadline_ms = 0; /* the boot's starts with QEMU */
+	if (!dv->linked) {
+		dv->next = d->dispvms;
+		d->dispvms = dv;
+		dv->linked = 1;
+	}
+	return 0;
+}
+
+/* QEMU, with its logs and cgroup, once the runtime folder (and the copy
+ * of the private volume) is there. On failure the folder goes. */
+static int launch_qemu(struct daemon *d, struct dispvm *dv,
+		       struct qube_spec *spec, char *err, size_t cap)
+{
+	char qemu[4096], console[4200], qemu_log[4200], jail_root[4200];
+	size_t i;
+	int r = 0;
+
+	if (engine_find_qemu(qemu, sizeof(qemu)) < 0) {
+		snprintf(err, cap, "QEMU not found (qemu-system-x86_64 on "
+				   "PATH or BULKHEAD_QEMU)");
+		bh_rm_rf(dv->run_dir);
+		return -BH_EXIT_SETUP;
+	}
+	if (bh_path_fmt(console, sizeof(console), "%s/console.log",
+			dv->run_dir) ||
+	    bh_path_fmt(qemu_log, sizeof(qemu_log), "%s/qemu.log",
+			dv->run_dir) ||
+	    bh_path_fmt(jail_root, sizeof(jail_root), "%s/jail",
+			d->paths.run)) {
+		snprintf(err, cap, "runtime paths too long");
+		bh_rm_rf(dv->run_dir);
+		return -BH_EXIT_FAILURE;
+	}
 	if (r == 0) {
 		r = console_log_open(&dv->console, console);
 		if (r < 0)
@@ -331,6 +504,7 @@ int dispvm_launch(struct daemon *d, struct dispvm *dv, struct qube_spec *spec,
 	LOG_INFO("%s: started (QEMU pid %d)", dv->name, (int)dv->vm.pid);
 	return 0;
 }
+
 
 /* The disposable template a disposable without one is made from: the
  * global default_dispvm, or "" (the minimal template, no private volume). */
@@ -477,7 +651,7 @@ struct dispvm *dispvm_new(struct daemon *d, const char *dvm, int pooled,
 	int r;
 
 	for (o = d->dispvms; o; o = o->next)
-		running += !o->persistent && o->vm_alive;
+		running += !o->persistent && dispvm_live(o);
 	if (running >= d->dispvm_cap) {
 		*code = BH_EXIT_FAILURE;
 		snprintf(err, cap,
@@ -769,7 +943,7 @@ void dispvm_client_gone(struct dispvm *dv, struct client *c)
 	dv->client = NULL;
 	dv->no_fallback = 1;
 	qs_client_gone(c);
-	if (dv->vm_alive) {
+	if (dispvm_live(dv)) {
 		LOG_INFO("%s: bh went away; destroying the qube", dv->name);
 		dispvm_kill(dv);
 	}

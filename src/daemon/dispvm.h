@@ -25,8 +25,10 @@ struct dispvm *dispvm_for_call(struct daemon *d, const char *dvm, char *err,
 
 /* Starts QEMU for dv (its name set) from spec: runtime folder, bounded
  * console log, jailed engine. On success dv is in the daemon's list,
- * booting; on failure returns a negative bh exit code, err says why, and
- * nothing is left behind. */
+ * booting: QEMU runs, or, when dv has a private volume to copy
+ * (private_src), starts once that copy (a job, job.h) has ended; a
+ * failure then is reported as a failed boot. On failure returns a
+ * negative bh exit code, err says why, and nothing is left behind. */
 int dispvm_launch(struct daemon *d, struct dispvm *dv, struct qube_spec *spec,
 		  char *err, size_t cap);
 
@@ -74,6 +76,13 @@ void dispvm_reaped(struct dispvm *dv, int wstatus);
 void dispvm_tick(struct dispvm *dv, int64_t now_ms);
 /* Kills QEMU at once. */
 void dispvm_kill(struct dispvm *dv);
+
+/* A qube that counts as running: QEMU runs, or is about to (its private
+ * volume being copied). */
+static inline int dispvm_live(const struct dispvm *dv)
+{
+	return dv->vm_alive || dv->prep_job;
+}
 /* Destroys the qube and tells its client why (daemon shutting down). */
 void dispvm_abort(struct dispvm *dv, const char *why);
 

@@ -36,7 +36,7 @@ static unsigned wanted(struct daemon *d, const char *dvm)
 
 static int member_of(const struct dispvm *dv, const char *dvm)
 {
-	return dv->pooled && dv->vm_alive && dv->state != DV_STOPPING &&
+	return dv->pooled && dispvm_live(dv) && dv->state != DV_STOPPING &&
 	       !strcmp(dv->dvm, dvm);
 }
 

@@ -23,16 +23,37 @@ static int put(uint8_t *p, size_t cap, size_t *len, const char *key,
 void events_emit(struct daemon *d, const char *event, const char *subject,
 		 const char *state, const char *reason)
 {
-	uint8_t p[1024];
+	char s[1024], r[1024];
+	const char *fields[3];
+	size_t n = 0;
+
+	if (state) {
+		snprintf(s, sizeof(s), "state=%s", state);
+		fields[n++] = s;
+	}
+	if (reason) {
+		snprintf(r, sizeof(r), "reason=%s", reason);
+		fields[n++] = r;
+	}
+	fields[n] = NULL;
+	events_emit_fields(d, event, subject, fields);
+}
+
+void events_emit_fields(struct daemon *d, const char *event,
+			const char *subject, const char *const *fields)
+{
+	uint8_t p[4096];
 	size_t len = 0;
 	struct client *c;
+	int bad = 0;
 
 	if (!d || !event)
 		return;
-	if (put(p, sizeof(p), &len, "", event) ||
-	    put(p, sizeof(p), &len, "", subject ? subject : "") ||
-	    (state && put(p, sizeof(p), &len, "state=", state)) ||
-	    (reason && put(p, sizeof(p), &len, "reason=", reason))) {
+	bad = put(p, sizeof(p), &len, "", event) ||
+	      put(p, sizeof(p), &len, "", subject ? subject : "");
+	for (; !bad && fields && *fields; fields++)
+		bad = put(p, sizeof(p), &len, "", *fields);
+	if (bad) {
 		LOG_WARN("event %s of %s is too long; not sent", event,
 			 subject ? subject : "");
 		return;

@@ -1,7 +1,7 @@
 /* bulkheadd: the admin daemon. One single-threaded poll loop owns the admin
  * socket, every QEMU it started (their control channels and QMP sockets)
  * and the signals; nothing blocks in it but the checksum of a changed
- * guest image. */
+ * guest image. Long volume work runs in job children (job.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -22,6 +22,7 @@
 #include "daemon/client.h"
 #include "daemon/daemon.h"
 #include "daemon/dispvm.h"
+#include "daemon/job.h"
 #include "daemon/rpc_ask.h"
 #include "daemon/streams.h"
 #include "daemon/qube_power.h"
@@ -183,6 +184,8 @@ static void handle_signals(struct daemon *d)
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
 		struct dispvm *dv;
 
+		if (job_reaped(d, pid, st))
+			continue;
 		for (dv = d->dispvms; dv; dv = dv->next)
 			if (dv->vm_alive && dv->vm.pid == pid) {
 				dispvm_reaped(dv, st);
@@ -199,6 +202,7 @@ enum slot_kind {
 	SLOT_QMP,
 	SLOT_CONSOLE,
 	SLOT_QEMU_LOG,
+	SLOT_JOB,
 };
 
 struct slot {
@@ -214,12 +218,15 @@ static int run_loop(struct daemon *d)
 	for (;;) {
 		struct client *c;
 		struct dispvm *dv;
+		struct job *j;
 		int64_t now = bh_now_ms(), next = rpc_ask_tick(d, bh_now_ms());
 		nfds_t n = 0, i;
 		int timeout;
 
 		client_reap_closed(d);
 		if (d->stopping) {
+			for (j = d->jobs; j; j = j->next)
+				job_cancel(j, "bulkheadd is stopping");
 			for (dv = d->dispvms; dv; dv = dv->next) {
 				if (dv->persistent)
 					qube_stop_for_exit(dv);
@@ -227,7 +234,7 @@ static int run_loop(struct daemon *d)
 					dispvm_abort(dv,
 						     "bulkheadd is stopping");
 			}
-			if (!d->dispvms) {
+			if (!d->dispvms && !d->jobs) {
 				/* Best effort: tell waiting clients why. */
 				for (c = d->clients; c; c = c->next)
 					bh_chan_flush(&c->chan);
@@ -246,7 +253,7 @@ static int run_loop(struct daemon *d)
 			/* While its qube boots, a client's stdin waits in
 			 * the socket: the command's stream does not exist
 			 * yet. */
-			if ((!c->dv && !c->run_wait) ||
+			if ((!c->dv && !c->run_wait && !c->task) ||
 			    (c->sid && bh_chan_pending(&c->dv->chan) <
 					       RELAY_PAUSE_BYTES))
 				ev |= POLLIN;
@@ -254,6 +261,12 @@ static int run_loop(struct daemon *d)
 				ev |= POLLOUT;
 			p[n] = (struct pollfd){ c->chan.fd, ev, 0 };
 			s[n++] = (struct slot){ SLOT_CLIENT, c };
+		}
+		for (j = d->jobs; j && n < MAX_POLL; j = j->next) {
+			if (j->fd < 0)
+				continue;
+			p[n] = (struct pollfd){ j->fd, POLLIN, 0 };
+			s[n++] = (struct slot){ SLOT_JOB, j };
 		}
 		for (dv = d->dispvms; dv && n + 3 < MAX_POLL; dv = dv->next) {
 			int64_t due = qube_log_next_ms(&dv->log_limit, now);
@@ -339,6 +352,9 @@ static int run_loop(struct daemon *d)
 				break;
 			case SLOT_QEMU_LOG:
 				dispvm_qemu_log_input(s[i].obj);
+				break;
+			case SLOT_JOB:
+				job_input(s[i].obj);
 				break;
 			default:
 				break;
@@ -460,6 +476,22 @@ int main(int argc, char **argv)
 	setup_log_rotation(&d);
 	signal(SIGHUP, SIG_IGN);
 	d.sig_fd = bh_make_sigfd();
+	{
+		const char *t = getenv("BULKHEAD_TEST_JOB_THROTTLE");
+
+		if (t && t[0]) {
+			job_throttle_mib_s = (unsigned)strtoul(t, NULL, 10);
+			LOG_WARN("BULKHEAD_TEST_JOB_THROTTLE: volume copies "
+				 "go at %u MiB/s and never reflink (tests "
+				 "only)",
+				 job_throttle_mib_s);
+		}
+	}
+	/* Jobs of a dead daemon die with it; their temporaries are removed
+	 * below and at store_boot, once none is left writing. */
+	if (job_wait_stale(d.paths.run, 10000) < 0)
+		LOG_WARN("a job of the earlier daemon still runs after 10 s; "
+			 "removing temporaries anyway");
 	if (dispvm_cleanup_stale(&d) < 0) {
 		fprintf(stderr,
 			"bulkheadd: a QEMU of the earlier daemon could not be "

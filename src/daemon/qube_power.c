@@ -18,6 +18,7 @@
 
 #include "daemon/client.h"
 #include "daemon/dispvm.h"
+#include "daemon/job.h"
 #include "daemon/events.h"
 #include "daemon/jail.h"
 #include "daemon/qube_run.h"
@@ -327,6 +328,7 @@ struct dispvm *qube_launch(struct daemon *d, const char *name,
 	struct qube_spec spec;
 	struct dvm_boot *b = NULL;
 	struct dispvm *dv;
+	struct job *j;
 	char kopts[1100], allopts[1200], kver[128];
 	int writable, r, is_default;
 	uid_t uid;
@@ -336,6 +338,14 @@ struct dispvm *qube_launch(struct daemon *d, const char *name,
 	if (qube_find_running(d, name))
 		return start_failed(f, BH_ADMIN_REFUSED,
 				    "qube %s is already running", name);
+	/* Its volume is being copied (a clone, a disposable's private
+	 * volume) or resized: it must not change meanwhile. */
+	if ((j = job_on_qube(d, name)))
+		return start_failed(f, BH_ADMIN_REFUSED,
+				    "qube %s is busy: job %u (%s for %s) runs "
+				    "on it; wait for it to end",
+				    name, j->id, job_op_name(j->spec.op),
+				    j->spec.qube);
 	if (q.id <= 0 || q.id >= DISPVM_JAIL_ID_BASE)
 		return start_failed(f, BH_ADMIN_FAILED,
 				    "qube %s has an id (%lld) outside the "

@@ -122,7 +122,7 @@ static unsigned dispvms_made_for(struct daemon *d, const char *caller)
 	unsigned n = 0;
 
 	for (o = d->dispvms; o; o = o->next)
-		n += o->vm_alive && !strcmp(o->made_for, caller);
+		n += dispvm_live(o) && !strcmp(o->made_for, caller);
 	return n;
 }
 

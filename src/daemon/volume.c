@@ -90,14 +90,30 @@ static uint64_t free_bytes(const char *dir)
 
 /* FINAL.tmp-XXXXXX next to final, so the rename stays in one folder and
  * one filesystem, and volume_cleanup_temps recognises it. Mode 0600. */
-static int make_temp(const char *final, char *tmp, size_t cap)
+static int make_temp(const char *final, char *tmp, size_t cap,
+		     const struct volume_io *io)
 {
 	int fd;
 
+	if (io && io->tmp) {
+		/* The caller's name (job.h): it removes the file if we are
+		 * killed, so it must be ours alone. */
+		if (bh_path_fmt(tmp, cap, "%s", io->tmp))
+			return -ENAMETOOLONG;
+		fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		return fd < 0 ? -errno : fd;
+	}
 	if (bh_path_fmt(tmp, cap, "%s" TEMP_SUFFIX "XXXXXX", final))
 		return -ENAMETOOLONG;
 	fd = mkostemp(tmp, O_CLOEXEC);
 	return fd < 0 ? -errno : fd;
+}
+
+static void progress(const struct volume_io *io, enum volume_step step,
+		     uint64_t done, uint64_t total)
+{
+	if (io && io->progress)
+		io->progress(io->ctx, step, done, total);
 }
 
 /* Gives the finished temporary its final name, then makes that durable.
@@ -335,6 +351,13 @@ int volume_private_size_check(uint64_t size, char *err, size_t cap)
 int volume_private_create(const char *path, uint64_t size, char *err,
 			  size_t cap)
 {
+	return volume_private_create_io(path, size, NULL, err, cap);
+}
+
+int volume_private_create_io(const char *path, uint64_t size,
+			     const struct volume_io *io, char *err,
+			     size_t cap)
+{
 	char tmp[PATH_MAX], dir[PATH_MAX], out[TOOL_OUTPUT_MAX];
 	char *const argv[] = { "mke2fs", "-q", "-t", "ext4", "-L", "private",
 			       "-E", "root_owner=0:0", "-m", "0", tmp, NULL };
@@ -354,11 +377,12 @@ int volume_private_create(const char *path, uint64_t size, char *err,
 	}
 	if (free_bytes(dir) < need)
 		return no_space("a private volume", dir, need, size, err, cap);
-	if ((fd = make_temp(path, tmp, sizeof(tmp))) < 0) {
+	if ((fd = make_temp(path, tmp, sizeof(tmp), io)) < 0) {
 		seterr(err, cap, "cannot create a file in %s: %s", dir,
 		       strerror(-fd));
 		return fd;
 	}
+	progress(io, VOLUME_STEP_MKE2FS, 0, 1);
 	if (ftruncate(fd, (off_t)size) < 0) {
 		r = -errno;
 		seterr(err, cap, "cannot size %s: %s", tmp, strerror(errno));
@@ -375,6 +399,7 @@ int volume_private_create(const char *path, uint64_t size, char *err,
 			r = tool_failed("mke2fs", r, out, tmp, err, cap);
 		goto fail;
 	}
+	progress(io, VOLUME_STEP_MKE2FS, 1, 1);
 	/* mke2fs wrote through its own descriptor; fsync is per file, so
 	 * ours flushes its blocks too. */
 	r = finish_temp(fd, tmp, path, 0, "volume.before-rename", err, cap);
@@ -412,7 +437,7 @@ static int pwrite_all(int fd, const char *buf, size_t len, off_t off)
  * bytes in the kernel; where it is refused (across filesystems, on some
  * filesystems) plain reads and writes do the rest. */
 static int copy_range(int in, int out, off_t off, off_t len, int *use_cfr,
-		      char **buf)
+		      char **buf, const struct volume_io *vio, off_t size)
 {
 	while (len > 0) {
 		size_t want = len > COPY_CHUNK ? COPY_CHUNK : (size_t)len;
@@ -447,11 +472,18 @@ static int copy_range(int in, int out, off_t off, off_t len, int *use_cfr,
 			return -ESTALE; /* the source shrank under us */
 		off += n;
 		len -= n;
+		progress(vio, VOLUME_STEP_COPY, (uint64_t)off, (uint64_t)size);
 	}
 	return 0;
 }
 
 int volume_copy_sparse(int in, int out, off_t size)
+{
+	return volume_copy_sparse_io(in, out, size, NULL);
+}
+
+int volume_copy_sparse_io(int in, int out, off_t size,
+			  const struct volume_io *io)
 {
 	char *buf = NULL;
 	int use_cfr = 1, r = 0;
@@ -480,13 +512,15 @@ int volume_copy_sparse(int in, int out, off_t size)
 			goto out;
 		}
 		if ((r = copy_range(in, out, data, hole - data, &use_cfr,
-				    &buf)) < 0)
+				    &buf, io, size)) < 0)
 			goto out;
 		pos = hole;
 	}
 	/* Holes at the end have no data to write: the size makes them. */
 	if (ftruncate(out, size) < 0)
 		r = -errno;
+	if (r == 0)
+		progress(io, VOLUME_STEP_COPY, (uint64_t)size, (uint64_t)size);
 out:
 	free(buf);
 	return r;
@@ -497,7 +531,8 @@ out:
  * (its name in tmp), not yet fsynced, or -errno with the temporary gone. */
 static int copy_to_temp(int in, const struct stat *st, const char *src,
 			const char *final, char *tmp, size_t tcap,
-			enum volume_copy_how *how, char *err, size_t cap)
+			enum volume_copy_how *how, const struct volume_io *io,
+			char *err, size_t cap)
 {
 	char dir[PATH_MAX];
 	struct stat ost;
@@ -507,13 +542,16 @@ static int copy_to_temp(int in, const struct stat *st, const char *src,
 		seterr(err, cap, "path too long");
 		return -ENAMETOOLONG;
 	}
-	if ((out = make_temp(final, tmp, tcap)) < 0) {
+	if ((out = make_temp(final, tmp, tcap, io)) < 0) {
 		seterr(err, cap, "cannot create a file in %s: %s", dir,
 		       strerror(-out));
 		return out;
 	}
-	if (ioctl(out, FICLONE, in) == 0) {
+	progress(io, VOLUME_STEP_COPY, 0, (uint64_t)st->st_size);
+	if (!(io && io->no_reflink) && ioctl(out, FICLONE, in) == 0) {
 		*how = VOLUME_COPY_REFLINK;
+		progress(io, VOLUME_STEP_COPY, (uint64_t)st->st_size,
+			 (uint64_t)st->st_size);
 		r = 0;
 	} else {
 		/* No reflink here (ext4, tmpfs, another filesystem): a
@@ -521,7 +559,7 @@ static int copy_to_temp(int in, const struct stat *st, const char *src,
 		*how = VOLUME_COPY_SPARSE;
 		r = ftruncate(out, 0) < 0 ? -errno : 0;
 		if (r == 0)
-			r = volume_copy_sparse(in, out, st->st_size);
+			r = volume_copy_sparse_io(in, out, st->st_size, io);
 	}
 	if (r == -ENOSPC) {
 		no_space("a copy of the volume", dir,
@@ -573,6 +611,13 @@ static int open_image(const char *path, struct stat *st, char *err,
 int volume_copy(const char *src, const char *dst, enum volume_copy_how *how,
 		char *err, size_t cap)
 {
+	return volume_copy_io(src, dst, how, NULL, err, cap);
+}
+
+int volume_copy_io(const char *src, const char *dst,
+		   enum volume_copy_how *how, const struct volume_io *io,
+		   char *err, size_t cap)
+{
 	enum volume_copy_how used;
 	char tmp[PATH_MAX];
 	struct stat st;
@@ -585,8 +630,8 @@ int volume_copy(const char *src, const char *dst, enum volume_copy_how *how,
 		seterr(err, cap, "%s already exists; not replacing it", dst);
 		return -EEXIST;
 	}
-	out = copy_to_temp(in, &st, src, dst, tmp, sizeof(tmp), &used, err,
-			   cap);
+	out = copy_to_temp(in, &st, src, dst, tmp, sizeof(tmp), &used, io,
+			   err, cap);
 	close(in);
 	if (out < 0)
 		return out;
@@ -603,6 +648,12 @@ int volume_copy(const char *src, const char *dst, enum volume_copy_how *how,
 /* ---- resize ---- */
 
 int volume_resize(const char *path, uint64_t new_size, char *err, size_t cap)
+{
+	return volume_resize_io(path, new_size, NULL, err, cap);
+}
+
+int volume_resize_io(const char *path, uint64_t new_size,
+		     const struct volume_io *io, char *err, size_t cap)
 {
 	char tmp[PATH_MAX], dir[PATH_MAX], out[TOOL_OUTPUT_MAX];
 	char *const fsck[] = { "e2fsck", "-f", "-p", tmp, NULL };
@@ -634,8 +685,8 @@ int volume_resize(const char *path, uint64_t new_size, char *err, size_t cap)
 		close(in);
 		return 0;
 	}
-	fd = copy_to_temp(in, &st, path, path, tmp, sizeof(tmp), &how, err,
-			  cap);
+	fd = copy_to_temp(in, &st, path, path, tmp, sizeof(tmp), &how, io,
+			  err, cap);
 	close(in);
 	if (fd < 0)
 		return fd;
@@ -644,6 +695,7 @@ int volume_resize(const char *path, uint64_t new_size, char *err, size_t cap)
 	 * image the guest has mounted was mounted after its last check.
 	 * Preen mode (-p) repairs only what is safe without a human; -y
 	 * would answer yes to anything. Exit 1 and 2 mean "repaired". */
+	progress(io, VOLUME_STEP_E2FSCK, 0, 1);
 	r = run_tool(fsck, out, sizeof(out));
 	if (r >= 4) {
 		char line[256];
@@ -666,6 +718,7 @@ int volume_resize(const char *path, uint64_t new_size, char *err, size_t cap)
 		seterr(err, cap, "cannot grow %s: %s", tmp, strerror(errno));
 		goto fail;
 	}
+	progress(io, VOLUME_STEP_RESIZE2FS, 0, 1);
 	r = run_tool(grow, out, sizeof(out));
 	if (r != 0) {
 		uint64_t need = meta_estimate(new_size);

@@ -19,7 +19,8 @@
  * that volume_cleanup_temps removes at the next start.
  *
  * These calls block (mke2fs, e2fsck, resize2fs and copies of gigabytes):
- * the single-threaded daemon makes them in a worker child, or at start-up.
+ * the single-threaded daemon makes them in a job's child (job.h), or at
+ * start-up; the _io variants take what a job needs (struct volume_io).
  * Tools run as child processes with an argv, never through a shell, and
  * are waited for by pid. Errors are -errno with a message for the user in
  * err (which may be NULL). */
@@ -45,6 +46,29 @@
  * and resize2fs has no partial block to ignore. */
 #define VOLUME_SIZE_ALIGN 4096u
 
+/* The steps of the calls below, as their progress reports them. */
+enum volume_step {
+	VOLUME_STEP_COPY = 1, /* bytes of the source: done, total */
+	VOLUME_STEP_MKE2FS,   /* 0 of 1 when it starts, 1 of 1 at its end */
+	VOLUME_STEP_E2FSCK,   /* 0 of 1 */
+	VOLUME_STEP_RESIZE2FS, /* 0 of 1 */
+	VOLUME_STEP_HASH,     /* bytes hashed (job.c): done, total */
+};
+
+/* What a job (job.h) adds to a call; NULL, or any field zero, for none.
+ * tmp: the temporary's name, chosen by the caller (FINAL.tmp-XXXXXX, so
+ * that volume_cleanup_temps knows it) and not existing yet, so that the
+ * caller can remove it when it kills the call's process. no_reflink:
+ * always a sparse copy (tests throttle copies and need them to take
+ * time). progress: called at each step and after each chunk copied. */
+struct volume_io {
+	const char *tmp;
+	int no_reflink;
+	void (*progress)(void *ctx, enum volume_step step, uint64_t done,
+			 uint64_t total);
+	void *ctx;
+};
+
 /* Checks a private volume size against the bounds above; -EINVAL with a
  * message otherwise. The CLI may call it before asking the daemon. */
 int volume_private_size_check(uint64_t size, char *err, size_t cap);
@@ -55,6 +79,9 @@ int volume_private_size_check(uint64_t size, char *err, size_t cap);
  * free space mke2fs needs. Mode 0600; the caller chowns it for the jail. */
 int volume_private_create(const char *path, uint64_t size_bytes, char *err,
 			  size_t cap);
+int volume_private_create_io(const char *path, uint64_t size_bytes,
+			     const struct volume_io *io, char *err,
+			     size_t cap);
 
 /* Grows the private image at path to new_size and its ext4 with it.
  * Shrinking is refused (-EINVAL): it would cut off the guest's data. The
@@ -63,6 +90,8 @@ int volume_private_create(const char *path, uint64_t size_bytes, char *err,
  * interrupted resize2fs, which can leave a filesystem needing repair,
  * never touches the original. The caller guarantees the qube is halted. */
 int volume_resize(const char *path, uint64_t new_size, char *err, size_t cap);
+int volume_resize_io(const char *path, uint64_t new_size,
+		     const struct volume_io *io, char *err, size_t cap);
 
 enum volume_copy_how {
 	VOLUME_COPY_REFLINK, /* FICLONE: shares extents, instant */
@@ -75,12 +104,17 @@ enum volume_copy_how {
  * not change meanwhile: the caller copies only halted qubes' images. */
 int volume_copy(const char *src, const char *dst, enum volume_copy_how *how,
 		char *err, size_t cap);
+int volume_copy_io(const char *src, const char *dst,
+		   enum volume_copy_how *how, const struct volume_io *io,
+		   char *err, size_t cap);
 
 /* The sparse copy behind volume_copy, for callers holding fds and for
  * tests: copies the data ranges of in_fd's first size bytes to the same
  * offsets of out_fd (SEEK_DATA/SEEK_HOLE, copy_file_range or read/write),
  * then sets out_fd's size. out_fd should be empty. */
 int volume_copy_sparse(int in_fd, int out_fd, off_t size);
+int volume_copy_sparse_io(int in_fd, int out_fd, off_t size,
+			  const struct volume_io *io);
 
 /* ---- template root versions ---- */
 

@@ -10,6 +10,14 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+static int kill_parent;
+
+void bh_crash_point_in_child(void)
+{
+	kill_parent = 1;
+}
 
 void bh_crash_point(const char *name)
 {
@@ -24,6 +32,11 @@ void bh_crash_point(const char *name)
 			strcpy(want, v);
 		read_env = 1;
 	}
-	if (want[0] && !strcmp(want, name))
+	if (want[0] && !strcmp(want, name)) {
+		/* A job's child (daemon/job.h): the daemon dies, as if the
+		 * crash had struck it in the middle of the job. */
+		if (kill_parent)
+			kill(getppid(), SIGKILL);
 		raise(SIGKILL);
+	}
 }

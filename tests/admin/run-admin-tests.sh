@@ -619,6 +619,158 @@ fi
 root=$(new_root admin)
 export BULKHEAD_DAEMON=$BULKHEADD
 bha ls >/dev/null 2>&1 # starts the daemon
+# ---- jobs: long volume work in child processes (issue 12, point 3) ----
+
+# restart_daemon [VAR=VALUE...]: ends this root's daemon; the next one,
+# started here by bh, has the given environment.
+restart_daemon() {
+	local pid
+	pid=$(cat "$root/run/bulkhead/bulkheadd.pid" 2>/dev/null)
+	if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
+		wait_until 20 sh -c "! kill -0 $pid" || { echo "daemon $pid did not stop"; return 1; }
+	fi
+	env "$@" BULKHEAD_ROOT="$root" "$BH" ls >/dev/null </dev/null
+}
+
+# events_start FILE: bh events into FILE, subscribed (a probe qube's
+# creation reached it); its pid in evpid.
+events_start() {
+	bha events >"$1" 2>&1 &
+	evpid=$!
+	wait_until 20 sh -c "BULKHEAD_ROOT=$root $BH create -t minimal -l red jprobe
+		BULKHEAD_ROOT=$root $BH remove -y jprobe
+		grep -q '^domain-delete jprobe' $1" || { echo "no events"; kill "$evpid"; return 1; }
+}
+
+# No file of the state folder is a job's leftover temporary.
+no_temporaries() {
+	local t
+	t=$(find "$root/var/lib/bulkhead" -name '*.tmp-*')
+	[ -z "$t" ] || { echo "temporaries left: $t"; return 1; }
+}
+
+# A throttled copy (BULKHEAD_TEST_JOB_THROTTLE: 2 GiB at 128 MiB/s, about
+# 16 s) runs in a job while bh ls is answered. No timing is asserted: the
+# events show the job unfinished before ls (a progress line with done <
+# total) and after it (a progress line after a marker qube's domain-add,
+# a call made once ls had returned). The reply to clone waits for the job.
+test_jobs_ls_during_clone() {
+	local ev=$work/jobs1.ev cpid out mark_line late
+	restart_daemon BULKHEAD_TEST_JOB_THROTTLE=128 || return 1
+	bha create -t minimal -l red jsrc || return 1
+	events_start "$ev" || return 1
+	bha clone jsrc jdst >"$work/clone1.out" 2>&1 &
+	cpid=$!
+	wait_until 60 grep -q '^job-progress jdst job=[0-9]* op=copy step=copy done=[1-9]' "$ev" ||
+		{ echo "no progress event: $(cat "$ev")"; kill "$evpid"; return 1; }
+	out=$(bha ls --raw) || { kill "$evpid"; return 1; }
+	bha create -t minimal -l red jmark || { kill "$evpid"; return 1; }
+	expect_contains "ls during the copy" "$out" jsrc || { kill "$evpid"; return 1; }
+	# No record before the copy is whole.
+	[[ $out != *jdst* ]] || { echo "jdst listed before its copy ended"; kill "$evpid"; return 1; }
+	wait "$cpid" || { cat "$work/clone1.out"; kill "$evpid"; return 1; }
+	wait_until 20 grep -q '^domain-add jdst' "$ev"
+	kill "$evpid"; wait "$evpid" 2>/dev/null
+	mark_line=$(grep -n '^domain-add jmark' "$ev" | cut -d: -f1)
+	late=$(tail -n "+${mark_line:-999999}" "$ev" |
+		awk '$1 == "job-progress" && $2 == "jdst" {
+			split($6, d, "="); split($7, t, "=")
+			if (d[2] + 0 < t[2] + 0) n++ } END { print n + 0 }')
+	[ "$late" -gt 0 ] || { echo "the copy was over before ls returned: $(cat "$ev")"; return 1; }
+	expect_contains "events" "$(cat "$ev")" "job-start jdst" || return 1
+	expect_contains "events" "$(cat "$ev")" "result=ok" || return 1
+	bha volume list jdst >/dev/null || return 1
+	no_temporaries || return 1
+	bha remove -y jsrc jdst jmark >/dev/null && restart_daemon
+}
+
+# A clone's copy cancelled mid-way, by bh going away (a signal, as ^C)
+# and by admin.job.Cancel: no record, no folder, no temporary; the
+# source is unchanged.
+test_jobs_cancel() {
+	local ev=$work/jobs2.ev cpid rc id out sum
+	restart_daemon BULKHEAD_TEST_JOB_THROTTLE=64 || return 1
+	bha create -t minimal -l red ksrc || return 1
+	sum=$(sha256sum <"$root/var/lib/bulkhead/qubes/ksrc/private.img")
+	events_start "$ev" || return 1
+	BULKHEAD_ROOT=$root "$BH" clone ksrc kgone </dev/null >/dev/null 2>&1 &
+	cpid=$!
+	wait_until 60 grep -q '^job-progress kgone .* done=[1-9]' "$ev" ||
+		{ echo "no progress: $(cat "$ev")"; kill "$evpid"; return 1; }
+	kill -TERM "$cpid"; wait "$cpid" 2>/dev/null
+	wait_until 20 grep -q '^job-done kgone .*result=cancelled' "$ev" ||
+		{ echo "not cancelled: $(cat "$ev")"; kill "$evpid"; return 1; }
+	bha clone ksrc kcan >"$work/clone2.out" 2>&1 &
+	cpid=$!
+	wait_until 60 grep -q '^job-progress kcan .* done=[1-9]' "$ev" ||
+		{ echo "no progress: $(cat "$ev")"; kill "$evpid"; return 1; }
+	id=$(sed -n 's/^job-start kcan job=\([0-9]*\) .*/\1/p' "$ev" | head -n 1)
+	out=$(python3 "$here/admin-call.py" "$root/run/bulkhead/admin.sock" admin.job.List)
+	expect_contains "admin.job.List" "$out" "$id qube=kcan op=copy step=copy" || { kill "$evpid"; return 1; }
+	out=$(python3 "$here/admin-call.py" "$root/run/bulkhead/admin.sock" admin.job.Cancel "" "$id")
+	expect_eq "admin.job.Cancel" "$out" "0 " || { kill "$evpid"; return 1; }
+	wait "$cpid"; rc=$?
+	expect_eq "bh clone's status" "$rc" 1 || { kill "$evpid"; return 1; }
+	expect_contains "bh clone's message" "$(cat "$work/clone2.out")" \
+		"the clone of 'ksrc' as 'kcan' was stopped: cancelled (admin.job.Cancel); nothing of it is left" ||
+		{ kill "$evpid"; return 1; }
+	kill "$evpid"; wait "$evpid" 2>/dev/null
+	out=$(python3 "$here/admin-call.py" "$root/run/bulkhead/admin.sock" admin.job.Cancel "" "$id")
+	expect_eq "admin.job.Cancel of an ended job" "$out" "4 no job $id runs" || return 1
+	expect_eq "qubes" "$(bha ls --raw | grep '^k')" "ksrc" || return 1
+	[ ! -e "$root/var/lib/bulkhead/qubes/kgone" ] && [ ! -e "$root/var/lib/bulkhead/qubes/kcan" ] ||
+		{ echo "a cancelled clone left its folder"; return 1; }
+	no_temporaries || return 1
+	expect_eq "source volume" "$(sha256sum <"$root/var/lib/bulkhead/qubes/ksrc/private.img")" "$sum" || return 1
+	bha remove -y ksrc >/dev/null && restart_daemon
+}
+
+# While a job copies a qube, the qube is busy: no start, remove, resize
+# or second clone of it; the refusal names the job.
+test_jobs_busy() {
+	local ev=$work/jobs3.ev cpid
+	restart_daemon BULKHEAD_TEST_JOB_THROTTLE=64 || return 1
+	bha create -t minimal -l red bsrc || return 1
+	events_start "$ev" || return 1
+	BULKHEAD_ROOT=$root "$BH" clone bsrc bdst </dev/null >/dev/null 2>&1 &
+	cpid=$!
+	wait_until 60 grep -q '^job-progress bdst ' "$ev" || { kill "$evpid" "$cpid"; return 1; }
+	kill "$evpid"; wait "$evpid" 2>/dev/null
+	expect_fail 3 "qube 'bsrc' is busy: job" remove -y bsrc || { kill "$cpid"; return 1; }
+	expect_fail 3 "qube 'bsrc' is busy: job" volume resize bsrc private 4G || { kill "$cpid"; return 1; }
+	expect_fail 3 "qube 'bsrc' is busy: job" clone bsrc bother || { kill "$cpid"; return 1; }
+	expect_fail 3 "qube bsrc is busy: job" start bsrc || { kill "$cpid"; return 1; }
+	kill -TERM "$cpid"; wait "$cpid" 2>/dev/null
+	bha remove -y bsrc >/dev/null && restart_daemon
+}
+
+# A disposable's start copies its disposable template's private volume in
+# a job, before QEMU starts: the daemon answers meanwhile, the DVM is
+# busy, and bh going away cancels the copy; nothing is left in the
+# runtime folder and no QEMU ever ran.
+test_jobs_dispvm_copy_cancel() {
+	local ev=$work/jobs4.ev rpid left
+	restart_daemon BULKHEAD_TEST_JOB_THROTTLE=64 || return 1
+	bha create -t minimal -l red jdvm || return 1
+	bha prefs jdvm template_for_dispvms True || return 1
+	events_start "$ev" || return 1
+	BULKHEAD_ROOT=$root "$BH" run --dispvm=jdvm -- true </dev/null >"$work/run4.out" 2>&1 &
+	rpid=$!
+	wait_until 60 grep -q '^job-progress disp[0-9]* job=[0-9]* op=copy step=copy done=[1-9]' "$ev" ||
+		{ echo "no copy: $(cat "$ev") $(cat "$work/run4.out")"; kill "$evpid" "$rpid"; return 1; }
+	expect_fail 3 "qube jdvm is busy: job" start jdvm || { kill "$evpid" "$rpid"; return 1; }
+	kill -TERM "$rpid"; wait "$rpid" 2>/dev/null
+	wait_until 20 grep -q '^job-done disp[0-9]* .*result=cancelled' "$ev" ||
+		{ echo "not cancelled: $(cat "$ev")"; kill "$evpid"; return 1; }
+	kill "$evpid"; wait "$evpid" 2>/dev/null
+	wait_until 10 sh -c "[ -z \"\$(ls -A $root/run/bulkhead/qubes 2>/dev/null)\" ]" ||
+		{ echo "runtime files left: $(ls -R "$root/run/bulkhead/qubes")"; return 1; }
+	grep -q 'started (QEMU pid' "$root/var/log/bulkhead/bulkheadd.log" &&
+		{ echo "a QEMU was started"; return 1; }
+	no_temporaries || return 1
+	bha remove -y jdvm >/dev/null && restart_daemon
+}
+
 run_test test_minimal_registered
 run_test test_create_ls_prefs_remove
 run_test test_global_prefs
@@ -648,5 +800,9 @@ run_test test_bh_says_directly
 run_test test_daemon_notifies_systemd
 run_test test_bh_starts_unit_with_systemctl
 run_test test_uuid_property
+run_test test_jobs_ls_during_clone
+run_test test_jobs_cancel
+run_test test_jobs_busy
+run_test test_jobs_dispvm_copy_cancel
 
 summary

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Crash tests: the daemon is killed (SIGKILL, as by kill -9) at each step
-# of create, clone, remove and start, by starting it with
+# of create, clone, remove and start (in the daemon, or in the job child
+# that copies or makes a volume: it kills its daemon first), by starting
+# it with
 # BULKHEAD_CRASH_AT=POINT (src/lib/crashpoint.h). After a restart the
 # records and the folders must agree: every qube has its folder and a
 # valid private volume, no temporary is left, a folder without a record
@@ -309,6 +311,43 @@ test_kill9_paused() {
 	bha kill p1
 }
 
+# kill -9 of the daemon in the middle of a job (a clone's copy, throttled
+# by BULKHEAD_TEST_JOB_THROTTLE so that it is caught mid-way): the job's
+# child dies with its daemon, the restart waits for it and removes the
+# temporary it was writing, no half-copied volume looks whole, no record
+# of the clone exists and the source is intact.
+test_kill9_mid_job() {
+	local pid cpid tmp
+	bha create -t minimal -l red j1 || return 1
+	mark "$(priv j1)" || return 1
+	stop_daemon || return 1
+	BULKHEAD_TEST_JOB_THROTTLE=64 bha ls >/dev/null || return 1
+	BULKHEAD_ROOT=$root BULKHEAD_DAEMON=$BULKHEADD "$BH" clone j1 j2 \
+		</dev/null >"$root/op.out" 2>&1 &
+	cpid=$!
+	wait_until 30 sh -c "ls $(state)/qubes/j2/private.img.tmp-* >/dev/null 2>&1" ||
+		{ echo "no copy under way: $(cat "$root/op.out")"; return 1; }
+	tmp=$(ls "$(state)"/qubes/j2/private.img.tmp-*)
+	holders() { ls -l /proc/[0-9]*/fd/ 2>/dev/null | grep -qF -- "$tmp"; }
+	holders || { echo "nothing writes $tmp"; return 1; }
+	pid=$(cat "$root/run/bulkhead/bulkheadd.pid")
+	kill -9 "$pid"
+	wait_until 10 sh -c "! kill -0 $pid" || { echo "daemon survived"; return 1; }
+	wait "$cpid"
+	# The child got SIGKILL with its parent (PR_SET_PDEATHSIG).
+	wait_until 10 sh -c "! { ls -l /proc/[0-9]*/fd/ 2>/dev/null | grep -qF -- '$tmp'; }" ||
+		{ echo "the job's child outlived its daemon"; return 1; }
+	[ ! -e "$(state)/qubes/j2/private.img" ] ||
+		{ echo "a half-copied volume under its final name"; return 1; }
+	consistent || return 1
+	no_qube j2 || return 1
+	has_mark "$(priv j1)" || return 1
+	# The next clone, unthrottled, works.
+	stop_daemon || return 1
+	bha clone j1 j3 || return 1
+	has_mark "$(priv j3)"
+}
+
 if ! command -v "$BH" >/dev/null || ! command -v "$BULKHEADD" >/dev/null; then
 	echo "crash: bh or bulkheadd not found (make, or run ./setup)"
 	echo "crash: 0 passed, 1 failed, 0 skipped"
@@ -341,6 +380,7 @@ tc start.after-launch            start_case start.after-launch
 tc start.before-running          start_case start.before-running
 run_test test_kill9_running
 run_test test_kill9_paused
+run_test test_kill9_mid_job
 run_test test_dispvm_copy_crash
 run_test test_snapshot_crash
 

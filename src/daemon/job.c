@@ -1,0 +1,558 @@
+#include "daemon/job.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon/daemon.h"
+#include "daemon/events.h"
+#include "daemon/volume.h"
+#include "lib/crashpoint.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+/* A child reports progress at most this often (and at each new step and
+ * at the end of one), so a fast copy does not flood subscribers. */
+#define PROGRESS_EVERY_MS 100
+#define HASH_CHUNK (1u << 20)
+#define JOBS_LOCK "jobs.lock"
+
+unsigned job_throttle_mib_s;
+
+const char *job_op_name(enum job_op op)
+{
+	switch (op) {
+	case JOB_COPY: return "copy";
+	case JOB_MKE2FS: return "mke2fs";
+	case JOB_RESIZE: return "resize";
+	case JOB_HASH: return "hash";
+	}
+	return "?";
+}
+
+static const char *step_name(uint32_t step)
+{
+	switch (step) {
+	case VOLUME_STEP_COPY: return "copy";
+	case VOLUME_STEP_MKE2FS: return "mke2fs";
+	case VOLUME_STEP_E2FSCK: return "e2fsck";
+	case VOLUME_STEP_RESIZE2FS: return "resize2fs";
+	case VOLUME_STEP_HASH: return "hash";
+	}
+	return "?";
+}
+
+int job_rec_parse(const void *buf, size_t len, struct job_rec *out)
+{
+	struct job_rec r;
+
+	if (len != sizeof(r))
+		return -EBADMSG;
+	memcpy(&r, buf, sizeof(r));
+	if (r.magic != JOB_REC_MAGIC ||
+	    (r.type != JOB_REC_PROGRESS && r.type != JOB_REC_DONE) ||
+	    r.step < VOLUME_STEP_COPY || r.step > VOLUME_STEP_HASH ||
+	    r.done > r.total || r.result > 0 || r.result < -4095 ||
+	    !memchr(r.msg, '\0', sizeof(r.msg)))
+		return -EBADMSG;
+	*out = r;
+	return 0;
+}
+
+/* ---- the child ---- */
+
+struct child {
+	int fd;
+	uint32_t step;
+	int64_t last_ms;
+	int64_t copy_t0; /* the throttle's start: the copy's first report */
+};
+
+static void child_send(int fd, const struct job_rec *r)
+{
+	ssize_t n;
+
+	do
+		n = write(fd, r, sizeof(*r));
+	while (n < 0 && errno == EINTR);
+	/* The daemon has gone (or does not read): nobody wants the rest. */
+	if (n != (ssize_t)sizeof(*r))
+		_exit(1);
+}
+
+static void sleep_ms(int64_t ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static void child_progress(void *ctx, enum volume_step step, uint64_t done,
+			   uint64_t total)
+{
+	struct child *c = ctx;
+	struct job_rec r;
+	int64_t now = bh_now_ms();
+
+	if (step == VOLUME_STEP_COPY && done == 0)
+		c->copy_t0 = now;
+	if (job_throttle_mib_s && step == VOLUME_STEP_COPY) {
+		int64_t due = c->copy_t0 +
+			      (int64_t)(done * 1000 /
+					((uint64_t)job_throttle_mib_s << 20));
+
+		if (due > now)
+			sleep_ms(due - now);
+		now = bh_now_ms();
+	}
+	if (done > total)
+		done = total;
+	if ((uint32_t)step == c->step && done > 0 && done < total &&
+	    now - c->last_ms < PROGRESS_EVERY_MS)
+		return;
+	c->step = (uint32_t)step;
+	c->last_ms = now;
+	memset(&r, 0, sizeof(r));
+	r.magic = JOB_REC_MAGIC;
+	r.type = JOB_REC_PROGRESS;
+	r.step = (uint32_t)step;
+	r.done = done;
+	r.total = total;
+	child_send(c->fd, &r);
+}
+
+/* The SHA-256 of path, hex, into msg (or why not). */
+static int hash_file(const char *path, const struct volume_io *io, char *msg,
+		     size_t cap)
+{
+	crypto_hash_sha256_state st;
+	unsigned char digest[crypto_hash_sha256_BYTES], *buf;
+	uint64_t done = 0, total;
+	struct stat sb;
+	int fd, i, r = 0;
+	ssize_t n;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &sb) < 0) {
+		r = -errno;
+		snprintf(msg, cap, "cannot read %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return r;
+	}
+	buf = malloc(HASH_CHUNK);
+	if (!buf) {
+		close(fd);
+		snprintf(msg, cap, "out of memory");
+		return -ENOMEM;
+	}
+	total = (uint64_t)sb.st_size;
+	crypto_hash_sha256_init(&st);
+	if (io && io->progress)
+		io->progress(io->ctx, VOLUME_STEP_HASH, 0, total);
+	while ((n = read(fd, buf, HASH_CHUNK)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			snprintf(msg, cap, "cannot read %s: %s", path,
+				 strerror(errno));
+			break;
+		}
+		crypto_hash_sha256_update(&st, buf, (size_t)n);
+		done += (uint64_t)n;
+		if (io && io->progress)
+			io->progress(io->ctx, VOLUME_STEP_HASH,
+				     done < total ? done : total, total);
+	}
+	free(buf);
+	close(fd);
+	if (r < 0)
+		return r;
+	crypto_hash_sha256_final(&st, digest);
+	for (i = 0; i < (int)sizeof(digest) && (size_t)(2 * i + 2) < cap; i++)
+		snprintf(msg + 2 * i, 3, "%02x", digest[i]);
+	return 0;
+}
+
+static int run_op(const struct job_spec *spec, const struct volume_io *io,
+		  uint32_t *aux, char *msg, size_t cap)
+{
+	enum volume_copy_how how = VOLUME_COPY_SPARSE;
+	int r;
+
+	msg[0] = '\0';
+	*aux = 0;
+	switch (spec->op) {
+	case JOB_COPY:
+		r = volume_copy_io(spec->src, spec->dst, &how, io, msg, cap);
+		*aux = (uint32_t)how;
+		return r;
+	case JOB_MKE2FS:
+		return volume_private_create_io(spec->dst, spec->size, io, msg,
+						cap);
+	case JOB_RESIZE:
+		return volume_resize_io(spec->dst, spec->size, io, msg, cap);
+	case JOB_HASH:
+		return hash_file(spec->src, io, msg, cap);
+	}
+	snprintf(msg, cap, "unknown job");
+	return -EINVAL;
+}
+
+void job_run_inline(const struct job_spec *spec, int *result, uint32_t *aux,
+		    char *msg, size_t cap)
+{
+	*result = run_op(spec, NULL, aux, msg, cap);
+}
+
+static __attribute__((noreturn)) void child_main(int wfd, pid_t parent,
+						 const struct job_spec *spec,
+						 const char *tmp,
+						 const char *lock_path)
+{
+	struct child c = { .fd = 3 };
+	struct volume_io io = {
+		.tmp = tmp[0] ? tmp : NULL,
+		.no_reflink = job_throttle_mib_s > 0,
+		.progress = child_progress,
+		.ctx = &c,
+	};
+	struct job_rec r;
+	sigset_t none;
+	int fd, lk;
+
+	/* A group of its own, so that a cancel kills the tool it runs
+	 * too; it dies with the daemon. */
+	setpgid(0, 0);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(1);
+	/* Nothing of the daemon's (clients, QEMUs' channels, the admin
+	 * socket, the store) stays open here: fd 3 is the pipe. */
+	if (wfd != 3 && (dup2(wfd, 3) < 0 || close(wfd) < 0))
+		_exit(1);
+	fcntl(3, F_SETFD, FD_CLOEXEC);
+	close_range(4, ~0u, 0);
+	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && fd != 0) {
+		dup2(fd, 0);
+		close(fd);
+	}
+	/* Held for the child's life: a restarted daemon waits for it to be
+	 * gone before it removes temporaries (job_wait_stale). */
+	lk = open(lock_path, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (lk >= 0)
+		flock(lk, LOCK_SH);
+	bh_crash_point_in_child();
+	memset(&r, 0, sizeof(r));
+	r.magic = JOB_REC_MAGIC;
+	r.type = JOB_REC_DONE;
+	r.step = spec->op == JOB_HASH     ? VOLUME_STEP_HASH
+		 : spec->op == JOB_MKE2FS ? VOLUME_STEP_MKE2FS
+					  : VOLUME_STEP_COPY;
+	r.result = run_op(spec, &io, &r.aux, r.msg, sizeof(r.msg));
+	r.msg[sizeof(r.msg) - 1] = '\0';
+	if (r.result > 0 || r.result < -4095)
+		r.result = -EIO;
+	child_send(3, &r);
+	_exit(0);
+}
+
+/* ---- the daemon's side ---- */
+
+/* FINAL.tmp-XXXXXX, as volume.c names its temporaries. */
+static int temp_name(const char *final, char *out, size_t cap)
+{
+	static const char alnum[] = "abcdefghijklmnopqrstuvwxyz"
+				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	unsigned char rnd[6];
+	char sfx[7];
+	int i;
+
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return -EIO;
+	for (i = 0; i < 6; i++)
+		sfx[i] = alnum[rnd[i] % (sizeof(alnum) - 1)];
+	sfx[6] = '\0';
+	return bh_path_fmt(out, cap, "%s.tmp-%s", final, sfx);
+}
+
+static void emit(struct job *j, const char *event, const char *extra1,
+		 const char *extra2, const char *extra3)
+{
+	char id[32], op[32];
+	const char *f[6];
+	size_t n = 0;
+
+	snprintf(id, sizeof(id), "job=%u", j->id);
+	snprintf(op, sizeof(op), "op=%s", job_op_name(j->spec.op));
+	f[n++] = id;
+	f[n++] = op;
+	if (extra1)
+		f[n++] = extra1;
+	if (extra2)
+		f[n++] = extra2;
+	if (extra3)
+		f[n++] = extra3;
+	f[n] = NULL;
+	events_emit_fields(j->d, event, j->spec.qube, f);
+}
+
+struct job *job_start(struct daemon *d, const struct job_spec *spec,
+		      job_done_fn fn, void *ctx, char *err, size_t cap)
+{
+	char lock_path[4200];
+	struct job *j;
+	int p[2];
+	pid_t pid;
+
+	if (d->stopping) {
+		snprintf(err, cap, "bulkheadd is stopping");
+		return NULL;
+	}
+	if (bh_path_fmt(lock_path, sizeof(lock_path), "%s/" JOBS_LOCK,
+			d->paths.run)) {
+		snprintf(err, cap, "runtime path too long");
+		return NULL;
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j) {
+		snprintf(err, cap, "out of memory");
+		return NULL;
+	}
+	j->d = d;
+	j->spec = *spec;
+	j->fn = fn;
+	j->ctx = ctx;
+	if (spec->op != JOB_HASH &&
+	    temp_name(spec->dst, j->tmp, sizeof(j->tmp)) < 0) {
+		snprintf(err, cap, "path too long: %.1500s", spec->dst);
+		free(j);
+		return NULL;
+	}
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		snprintf(err, cap, "cannot make a pipe: %s", strerror(errno));
+		free(j);
+		return NULL;
+	}
+	pid = fork();
+	if (pid < 0) {
+		snprintf(err, cap, "cannot fork: %s", strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		free(j);
+		return NULL;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		child_main(p[1], getppid(), &j->spec, j->tmp, lock_path);
+	}
+	/* Both sides set the group, so a cancel right now finds it. */
+	setpgid(pid, pid);
+	close(p[1]);
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	j->fd = p[0];
+	j->pid = pid;
+	j->id = ++d->next_job_id;
+	if (j->id == 0)
+		j->id = ++d->next_job_id;
+	j->next = d->jobs;
+	d->jobs = j;
+	LOG_DEBUG("job %u (%s for %s) started, pid %d", j->id,
+		  job_op_name(spec->op), spec->qube, (int)pid);
+	emit(j, "job-start", NULL, NULL, NULL);
+	return j;
+}
+
+void job_cancel(struct job *j, const char *why)
+{
+	if (j->cancelled || j->have_done)
+		return;
+	j->cancelled = 1;
+	snprintf(j->why, sizeof(j->why), "%s", why);
+	LOG_INFO("job %u (%s for %s) cancelled: %s", j->id,
+		 job_op_name(j->spec.op), j->spec.qube, why);
+	kill(-j->pid, SIGKILL);
+}
+
+struct job *job_find(struct daemon *d, uint32_t id)
+{
+	struct job *j;
+
+	for (j = d ? d->jobs : NULL; j; j = j->next)
+		if (j->id == id)
+			return j;
+	return NULL;
+}
+
+struct job *job_on_qube(struct daemon *d, const char *name)
+{
+	struct job *j;
+
+	for (j = d ? d->jobs : NULL; j; j = j->next)
+		if (!strcmp(j->spec.qube, name) || !strcmp(j->spec.other, name))
+			return j;
+	return NULL;
+}
+
+static void record(struct job *j, const struct job_rec *r)
+{
+	char step[32], done[40], total[40];
+
+	if (r->type == JOB_REC_DONE) {
+		j->last = *r;
+		j->have_done = 1;
+		return;
+	}
+	j->step = r->step;
+	j->done = r->done;
+	j->total = r->total;
+	snprintf(step, sizeof(step), "step=%s", step_name(r->step));
+	snprintf(done, sizeof(done), "done=%llu", (unsigned long long)r->done);
+	snprintf(total, sizeof(total), "total=%llu",
+		 (unsigned long long)r->total);
+	emit(j, "job-progress", step, done, total);
+}
+
+void job_input(struct job *j)
+{
+	struct job_rec r;
+
+	while (j->fd >= 0) {
+		ssize_t n = read(j->fd, j->buf + j->got, sizeof(j->buf) - j->got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			/* EOF: a record cut short is a broken child. */
+			if (j->got)
+				j->bad = 1;
+			close(j->fd);
+			j->fd = -1;
+			return;
+		}
+		j->got += (size_t)n;
+		if (j->got < sizeof(j->buf))
+			continue;
+		j->got = 0;
+		/* After DONE, nothing more may come. */
+		if (j->have_done || job_rec_parse(j->buf, sizeof(j->buf), &r) < 0) {
+			LOG_ERR("job %u (%s for %s): malformed record from its "
+				"process; killing it",
+				j->id, job_op_name(j->spec.op), j->spec.qube);
+			j->bad = 1;
+			if (!j->reaped)
+				kill(-j->pid, SIGKILL);
+			close(j->fd);
+			j->fd = -1;
+			return;
+		}
+		record(j, &r);
+	}
+}
+
+int job_reaped(struct daemon *d, pid_t pid, int wstatus)
+{
+	struct job **pp, *j;
+	struct job_result res = { 0, 0, "" };
+	char msg[JOB_MSG_MAX + 64], result[32], reason[JOB_MSG_MAX + 16];
+
+	for (pp = &d->jobs; *pp && (*pp)->pid != pid; pp = &(*pp)->next)
+		;
+	if (!(j = *pp))
+		return 0;
+	*pp = j->next;
+	j->reaped = 1;
+	/* The child is gone: what it wrote is all in the pipe. */
+	job_input(j);
+	if (j->fd >= 0) {
+		close(j->fd);
+		j->fd = -1;
+	}
+	msg[0] = '\0';
+	if (j->cancelled) {
+		res.result = -ECANCELED;
+		snprintf(msg, sizeof(msg), "%s", j->why);
+	} else if (j->have_done && !j->bad && WIFEXITED(wstatus) &&
+		   WEXITSTATUS(wstatus) == 0) {
+		res.result = j->last.result;
+		res.aux = j->last.aux;
+		snprintf(msg, sizeof(msg), "%s", j->last.msg);
+		if (res.result < 0 && !msg[0])
+			snprintf(msg, sizeof(msg), "%s", strerror(-res.result));
+	} else {
+		res.result = -EIO;
+		snprintf(msg, sizeof(msg),
+			 "the %s of %s ended without a result (its process %s "
+			 "%d)",
+			 job_op_name(j->spec.op), j->spec.qube,
+			 WIFSIGNALED(wstatus) ? "was killed by signal"
+					      : "exited with status",
+			 WIFSIGNALED(wstatus) ? WTERMSIG(wstatus)
+					      : WEXITSTATUS(wstatus));
+	}
+	/* A job that did not finish leaves nothing: its temporary goes
+	 * (the child removes it itself when it fails on its own). */
+	if (res.result < 0 && j->tmp[0] && unlink(j->tmp) == 0)
+		LOG_DEBUG("job %u: removed %s", j->id, j->tmp);
+	res.msg = msg;
+	snprintf(result, sizeof(result), "result=%s",
+		 res.result == 0		? "ok"
+		 : res.result == -ECANCELED ? "cancelled"
+					    : "failed");
+	snprintf(reason, sizeof(reason), "reason=%.*s", JOB_MSG_MAX, msg);
+	emit(j, "job-done", result,
+	     res.result < 0 && msg[0] ? reason : NULL, NULL);
+	LOG_DEBUG("job %u (%s for %s) done: %s%s%s", j->id,
+		  job_op_name(j->spec.op), j->spec.qube, result + 7,
+		  res.result < 0 ? ": " : "", res.result < 0 ? msg : "");
+	if (j->fn)
+		j->fn(j->ctx, &res);
+	free(j);
+	return 1;
+}
+
+int job_wait_stale(const char *run_dir, int timeout_ms)
+{
+	char path[4200];
+	int64_t end = bh_now_ms() + timeout_ms;
+	int fd, waited = 0;
+
+	if (bh_path_fmt(path, sizeof(path), "%s/" JOBS_LOCK, run_dir))
+		return 0;
+	fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return 0;
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (bh_now_ms() >= end) {
+			close(fd);
+			return -ETIMEDOUT;
+		}
+		if (!waited)
+			LOG_INFO("waiting for the jobs of an earlier daemon "
+				 "to end");
+		waited = 1;
+		sleep_ms(10);
+	}
+	close(fd);
+	return 0;
+}

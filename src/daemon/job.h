@@ -1,0 +1,156 @@
+/* Long work outside the daemon's loop: one job is one forked child doing
+ * one volume operation (a copy, mke2fs, a resize, a hash), described in
+ * full when it starts (struct job_spec). The child writes fixed-size
+ * records (struct job_rec) on a pipe: progress (step, bytes done of
+ * total) and, last, its result (0 or -errno, a message for the user, and
+ * for a copy how it was made, for a hash the digest). The loop polls the
+ * pipe, sends admin events (job-start, job-progress, job-done: see
+ * docs/admin-api.md, "Jobs") and, once the child is reaped, calls the
+ * job's done callback, which resumes the admin call or the qube's start
+ * that waited for it.
+ *
+ * Cancelling a job (admin.job.Cancel, the waiting bh gone, the daemon
+ * stopping) kills the child's process group (the child and the e2fsprogs
+ * tool it runs) and removes its temporary. Whatever a job makes is written
+ * under a temporary name chosen here (FINAL.tmp-XXXXXX, volume.h) and
+ * renamed into place only when whole, so a killed job, or a killed daemon
+ * (its children die with it: PR_SET_PDEATHSIG), leaves no file that looks
+ * whole; start-up removes the temporaries once no job child of the dead
+ * daemon is left (job_wait_stale).
+ *
+ * This maps onto the priv process of docs/architecture.md: job_start is
+ * its VOLUME message, the records are JOB_PROGRESS and JOB_DONE, and
+ * job_cancel is CANCEL. */
+#ifndef BH_DAEMON_JOB_H
+#define BH_DAEMON_JOB_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct daemon;
+
+enum job_op {
+	JOB_COPY = 1, /* src to dst: a reflink, else a sparse copy */
+	JOB_MKE2FS,   /* dst: a new sparse file of size bytes, ext4 */
+	JOB_RESIZE,   /* dst grown to size bytes, ext4 with it */
+	JOB_HASH,     /* the SHA-256 of src, hex, in the result's msg */
+};
+
+/* The fixed description a job starts with. */
+struct job_spec {
+	enum job_op op;
+	char qube[32]; /* whose work it is: the events' subject */
+	char other[32]; /* a qube it reads (a clone's source), or "" */
+	char src[PATH_MAX];
+	char dst[PATH_MAX];
+	uint64_t size;
+};
+
+/* The records on the pipe, in host byte order (the child is ours, on the
+ * same host); the parent checks each one anyway (job_rec_parse). A record
+ * is shorter than PIPE_BUF, so each write is whole. */
+#define JOB_REC_MAGIC 0x424a4f42u /* "BOJB" */
+#define JOB_MSG_MAX 1024u
+
+enum job_rec_type {
+	JOB_REC_PROGRESS = 1,
+	JOB_REC_DONE = 2,
+};
+
+struct job_rec {
+	uint32_t magic;
+	uint32_t type;	 /* enum job_rec_type */
+	uint32_t step;	 /* enum volume_step */
+	int32_t result;	 /* DONE: 0 or -errno */
+	uint64_t done;	 /* PROGRESS: of total (bytes, or steps of 1) */
+	uint64_t total;
+	uint32_t aux;	 /* DONE of a copy: enum volume_copy_how */
+	uint32_t pad;
+	char msg[JOB_MSG_MAX]; /* DONE: why it failed, or a hash's digest */
+};
+
+_Static_assert(sizeof(struct job_rec) <= 4096, "a record is one atomic "
+						"pipe write (PIPE_BUF)");
+
+/* Checks a record read from a child: exactly sizeof(struct job_rec)
+ * bytes, the magic, a known type and step, done <= total, a result of 0
+ * or -errno, msg NUL-terminated. 0 with *out filled, or -EBADMSG. */
+int job_rec_parse(const void *buf, size_t len, struct job_rec *out);
+
+/* A job's end, for its callback: result 0 or -errno (-ECANCELED when it
+ * was cancelled), msg why (or a hash's digest), aux as in the record. */
+struct job_result {
+	int result;
+	uint32_t aux;
+	const char *msg;
+};
+
+typedef void (*job_done_fn)(void *ctx, const struct job_result *res);
+
+struct job {
+	struct job *next;
+	struct daemon *d;
+	uint32_t id;
+	struct job_spec spec;
+	char tmp[PATH_MAX]; /* what the child writes; "" for a hash */
+	pid_t pid;	    /* the child, leader of its process group */
+	int fd;		    /* the pipe's read end; -1 at its EOF */
+	unsigned char buf[sizeof(struct job_rec)];
+	size_t got;
+	struct job_rec last; /* DONE, once have_done */
+	int have_done;
+	int bad;	     /* a malformed record: the child was killed */
+	int cancelled;
+	int reaped;	     /* its pid may be reused: kill nothing */
+	char why[256];	     /* why it was cancelled */
+	uint32_t step;	     /* the last progress */
+	uint64_t done, total;
+	job_done_fn fn;
+	void *ctx;
+};
+
+/* The name of an op, as events and admin.job.List show it. */
+const char *job_op_name(enum job_op op);
+
+/* Forks the child for spec; fn(ctx, result) runs once it has ended (never
+ * from inside job_start). NULL with err set when it cannot be started. */
+struct job *job_start(struct daemon *d, const struct job_spec *spec,
+		      job_done_fn fn, void *ctx, char *err, size_t cap);
+
+/* Kills the child's process group; its callback later gets -ECANCELED
+ * with why as the message. A job already ending is left to end. */
+void job_cancel(struct job *j, const char *why);
+
+/* A running job whose qube or other is name, or NULL: that qube is busy
+ * (nothing may start, remove or copy it meanwhile). */
+struct job *job_on_qube(struct daemon *d, const char *name);
+
+/* The job with this id, or NULL. */
+struct job *job_find(struct daemon *d, uint32_t id);
+
+/* The pipe is readable: reads the records there, sends job-progress. */
+void job_input(struct job *j);
+
+/* Called for every reaped child: 1 when pid was a job's (its callback has
+ * run and it is freed), else 0. */
+int job_reaped(struct daemon *d, pid_t pid, int wstatus);
+
+/* Runs spec in this process, without a child, events or progress (unit
+ * tests call admin handlers without a daemon). msg holds cap bytes. */
+void job_run_inline(const struct job_spec *spec, int *result, uint32_t *aux,
+		    char *msg, size_t cap);
+
+/* Start-up, before any temporary is removed: waits (up to timeout_ms)
+ * until no job child of an earlier daemon holds run_dir/jobs.lock; they
+ * die with their daemon, but the kernel may take a moment. Returns 0, or
+ * -ETIMEDOUT (then the caller goes on, and says so). */
+int job_wait_stale(const char *run_dir, int timeout_ms);
+
+/* Copies at most this many MiB of the source per second, holes included,
+ * and never reflinks: BULKHEAD_TEST_JOB_THROTTLE, for tests that need a
+ * copy to take time (0: no throttle). Read once at start-up. */
+extern unsigned job_throttle_mib_s;
+
+#endif
