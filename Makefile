@@ -40,7 +40,9 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
 LIB_SRC    := $(wildcard src/lib/*.c)
 PROTO_SRC  := $(wildcard src/proto/*.c)
 AGENT_SRC  := $(wildcard src/agent/*.c)
-DAEMON_SRC := $(wildcard src/daemon/*.c)
+# The daemon's subfolders are layers (src/daemon/LAYERS), the top folder
+# above them all.
+DAEMON_SRC := $(wildcard src/daemon/*.c src/daemon/*/*.c)
 CLI_SRC    := $(wildcard src/cli/*.c)
 GUEST_SRC  := $(wildcard src/guest/*.c)
 
@@ -66,7 +68,16 @@ GUEST_PROGS := $(B)/bh-copy $(B)/bh-filecopy-recv $(B)/bh-call \
                $(B)/bh-open-in-dvm $(B)/bh-openinvm-serve
 
 .PHONY: all unit fuzz hostile install install-systemd clean
-all: $(PROGS) $(GUEST_PROGS)
+all: $(B)/daemon-layers.ok $(PROGS) $(GUEST_PROGS)
+
+# The build fails on an include that goes up the daemon's layers or round
+# in a circle (src/daemon/LAYERS).
+$(B)/daemon-layers.ok: tools/check-daemon-layers.py src/daemon/LAYERS \
+		       $(wildcard src/daemon/*.[ch] src/daemon/*/*.[ch])
+	@mkdir -p $(dir $@)
+	python3 tools/check-daemon-layers.py --self-test
+	python3 tools/check-daemon-layers.py src
+	@touch $@
 
 $(B)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
@@ -78,7 +89,7 @@ $(B)/san/%.o: src/%.c
 
 # bh checks volume sizes before asking the daemon (volume_parse_size)
 # and packs files for bh copy as a qube's bh-copy does.
-$(B)/bh: $(call obj,$(CLI_SRC) $(LIB_SRC) $(PROTO_SRC) src/daemon/volume.c \
+$(B)/bh: $(call obj,$(CLI_SRC) $(LIB_SRC) $(PROTO_SRC) src/daemon/disk/volume.c \
 		    $(GUEST_LIB_SRC))
 	$(CC) $(LDHARDEN) -o $@ $^ $(BH_LIBS)
 
@@ -138,7 +149,7 @@ FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -Isrc -g -O1 \
 fuzz: $(FUZZ_BINS)
 
 $(B)/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(UNIT_DEPS_SRC) \
-	      $(wildcard src/*/*.h)
+	      $(wildcard src/*/*.h src/daemon/*/*.h)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) $(DAEMON_LIBS)
 

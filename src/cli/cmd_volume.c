@@ -8,7 +8,7 @@
 
 #include "cli/admin_client.h"
 #include "cli/cli.h"
-#include "daemon/volume.h"
+#include "daemon/disk/volume.h"
 #include "proto/exitcodes.h"
 
 void cmd_volume_help(FILE *f)

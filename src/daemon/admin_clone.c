@@ -13,10 +13,10 @@
 #include "daemon/admin_handlers.h"
 #include "daemon/events.h"
 #include "daemon/qube_files.h"
-#include "daemon/qube_name.h"
+#include "daemon/store/qube_name.h"
 #include "daemon/qube_paths.h"
-#include "daemon/store_clone.h"
-#include "daemon/volume.h"
+#include "daemon/store/store_clone.h"
+#include "daemon/disk/volume.h"
 #include "lib/crashpoint.h"
 #include "lib/util.h"
 

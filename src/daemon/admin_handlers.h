@@ -8,7 +8,7 @@
 #include "daemon/admin.h"
 #include "daemon/events.h"
 #include "daemon/job.h"
-#include "daemon/store.h"
+#include "daemon/store/store.h"
 #include "proto/exitcodes.h"
 
 /* One call: body is NUL-terminated (the daemon refuses a body with a NUL

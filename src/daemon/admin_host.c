@@ -13,9 +13,9 @@
 #include <unistd.h>
 
 #include "daemon/admin_handlers.h"
-#include "daemon/engine.h"
-#include "daemon/host_probe.h"
-#include "daemon/props.h"
+#include "daemon/engine/engine.h"
+#include "daemon/engine/host_probe.h"
+#include "daemon/store/props.h"
 #include "lib/util.h"
 
 #define SYS_MODULE "/sys/module"

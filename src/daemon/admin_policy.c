@@ -9,8 +9,8 @@
 
 #include "daemon/admin_handlers.h"
 #include "daemon/dispvm.h"
-#include "daemon/policy.h"
-#include "daemon/policy_rule.h"
+#include "daemon/policy/policy.h"
+#include "daemon/policy/policy_rule.h"
 
 /* ---- system information ---- */
 

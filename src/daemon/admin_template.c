@@ -23,11 +23,11 @@
 #include <unistd.h>
 
 #include "daemon/admin_handlers.h"
-#include "daemon/guest_files.h"
+#include "daemon/disk/guest_files.h"
 #include "daemon/qube_files.h"
-#include "daemon/qube_name.h"
+#include "daemon/store/qube_name.h"
 #include "daemon/qube_paths.h"
-#include "daemon/volume.h"
+#include "daemon/disk/volume.h"
 #include "lib/crashpoint.h"
 #include "lib/log.h"
 #include "lib/util.h"

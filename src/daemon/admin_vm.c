@@ -10,9 +10,9 @@
 #include "daemon/admin_handlers.h"
 #include "daemon/qube_files.h"
 #include "daemon/qube_paths.h"
-#include "daemon/qube_name.h"
+#include "daemon/store/qube_name.h"
 #include "daemon/store_boot.h"
-#include "daemon/volume.h"
+#include "daemon/disk/volume.h"
 #include "lib/crashpoint.h"
 #include "lib/util.h"
 

@@ -7,7 +7,7 @@
 
 #include "daemon/admin_handlers.h"
 #include "daemon/qube_paths.h"
-#include "daemon/volume.h"
+#include "daemon/disk/volume.h"
 
 static int volume_line(struct admin_reply *r, const char *name,
 		       const char *path, int rw)

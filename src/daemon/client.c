@@ -11,7 +11,7 @@
 #include "daemon/admin.h"
 #include "daemon/admin_runtime.h"
 #include "daemon/dispvm.h"
-#include "daemon/qube_name.h"
+#include "daemon/store/qube_name.h"
 #include "daemon/qube_power.h"
 #include "daemon/qube_run.h"
 #include "daemon/rpc.h"

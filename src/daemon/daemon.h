@@ -5,13 +5,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "daemon/cgroup.h"
-#include "daemon/console_log.h"
-#include "daemon/engine.h"
-#include "daemon/guest_files.h"
-#include "daemon/qmp.h"
-#include "daemon/qube_log.h"
-#include "daemon/store.h"
+#include "daemon/engine/cgroup.h"
+#include "daemon/engine/console_log.h"
+#include "daemon/engine/engine.h"
+#include "daemon/disk/guest_files.h"
+#include "daemon/engine/qmp.h"
+#include "daemon/engine/qube_log.h"
+#include "daemon/store/store.h"
 #include "lib/paths.h"
 #include "proto/chan.h"
 #include "proto/credit.h"

@@ -10,11 +10,12 @@
 #include <stdint.h>
 
 #include "daemon/daemon.h"
+#include "daemon/engine/engine.h"
 
 /* Ports one qube has at once (plugged or being plugged or unplugged);
- * beyond that calls stay on the relay. Each takes a virtio-serial port:
- * engine_qemu.c sizes max_ports from this. */
-#define DATAPORT_MAX_PER_QUBE 4
+ * beyond that calls stay on the relay. Each takes one of the
+ * virtio-serial ports the engine gives a qube. */
+#define DATAPORT_MAX_PER_QUBE ENGINE_DATA_PORTS_MAX
 /* A call moves to a port once this much of it went through the relay:
  * small calls never pay for a plug. */
 #define DATAPORT_THRESHOLD ((uint64_t)BH_STREAM_WINDOW)

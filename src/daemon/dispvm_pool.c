@@ -7,7 +7,7 @@
 
 #include "daemon/dispvm.h"
 #include "daemon/dispvm_snapshot.h"
-#include "daemon/store.h"
+#include "daemon/store/store.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "proto/frame.h"

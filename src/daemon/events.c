@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "daemon/client.h"
-#include "daemon/store.h"
+#include "daemon/store/store.h"
 #include "lib/log.h"
 #include "proto/admin.h"
 

@@ -17,7 +17,7 @@
 
 #include "daemon/daemon.h"
 #include "daemon/events.h"
-#include "daemon/volume.h"
+#include "daemon/disk/volume.h"
 #include "lib/crashpoint.h"
 #include "lib/log.h"
 #include "lib/util.h"

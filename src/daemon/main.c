@@ -28,7 +28,7 @@
 #include "daemon/qube_power.h"
 #include "daemon/sd_notify.h"
 #include "daemon/store_boot.h"
-#include "daemon/tsc.h"
+#include "daemon/engine/tsc.h"
 #include "lib/log.h"
 #include "lib/util.h"
 

@@ -10,7 +10,7 @@
 #include "daemon/dispvm_snapshot.h"
 #include "daemon/qube_paths.h"
 #include "daemon/store_boot.h"
-#include "daemon/volume.h"
+#include "daemon/disk/volume.h"
 #include "lib/crashpoint.h"
 #include "lib/util.h"
 

@@ -14,7 +14,7 @@
 
 #include <stddef.h>
 
-#include "daemon/store.h"
+#include "daemon/store/store.h"
 
 /* Makes path (mode 0700) and fsyncs its parent, which must exist or is
  * made likewise first. -EEXIST when path exists: a leftover the caller

@@ -3,9 +3,9 @@
 #include <errno.h>
 #include <string.h>
 
-#include "daemon/props.h"
+#include "daemon/store/props.h"
 #include "daemon/store_boot.h"
-#include "daemon/volume.h"
+#include "daemon/disk/volume.h"
 #include "lib/util.h"
 
 static int fmt_err(int r)

@@ -21,7 +21,7 @@
 
 #include <stddef.h>
 
-#include "daemon/store.h"
+#include "daemon/store/store.h"
 
 #define QUBE_PRIVATE_IMG "private.img"
 #define QUBE_ROOT_IMG "root.img"

@@ -8,7 +8,7 @@
 #include "daemon/client.h"
 #include "daemon/qube_power.h"
 #include "daemon/run_user.h"
-#include "daemon/store.h"
+#include "daemon/store/store.h"
 #include "daemon/streams.h"
 #include "lib/log.h"
 #include "proto/exec_req.h"

@@ -8,8 +8,8 @@
 
 #include "daemon/client.h"
 #include "daemon/dispvm.h"
-#include "daemon/policy.h"
-#include "daemon/props.h"
+#include "daemon/policy/policy.h"
+#include "daemon/store/props.h"
 #include "daemon/qube_power.h"
 #include "daemon/rpc_ask.h"
 #include "daemon/run_user.h"

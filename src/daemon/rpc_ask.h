@@ -27,7 +27,7 @@
 #include <stdint.h>
 
 #include "daemon/daemon.h"
-#include "daemon/policy.h"
+#include "daemon/policy/policy.h"
 #include "proto/rpc_req.h"
 
 /* Asks about call s of dv (decision dec, which offers the targets);

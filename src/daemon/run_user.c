@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "daemon/props.h"
-#include "daemon/store.h"
+#include "daemon/store/props.h"
+#include "daemon/store/store.h"
 #include "daemon/store_boot.h"
 #include "proto/exec_req.h"
 #include "proto/exitcodes.h"

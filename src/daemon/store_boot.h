@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "daemon/store.h"
+#include "daemon/store/store.h"
 
 /* The template the guest build makes (STATE/templates/minimal/root.img);
  * recorded at every start, and never removed through the admin API. */

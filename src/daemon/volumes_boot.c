@@ -13,7 +13,7 @@
 #include "daemon/qube_files.h"
 #include "daemon/qube_paths.h"
 #include "daemon/store_boot.h"
-#include "daemon/volume.h"
+#include "daemon/disk/volume.h"
 #include "lib/log.h"
 #include "lib/util.h"
 

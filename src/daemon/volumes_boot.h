@@ -13,7 +13,7 @@
 #ifndef BH_DAEMON_VOLUMES_BOOT_H
 #define BH_DAEMON_VOLUMES_BOOT_H
 
-#include "daemon/store.h"
+#include "daemon/store/store.h"
 
 /* Problems are logged, not returned: a broken qube must not keep the
  * others from starting. Returns how many problems it logged. */

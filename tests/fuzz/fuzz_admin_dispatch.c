@@ -11,7 +11,7 @@
 
 #include "fuzz_common.h"
 #include "daemon/admin.h"
-#include "daemon/store.h"
+#include "daemon/store/store.h"
 #include "daemon/store_boot.h"
 #include "lib/log.h"
 #include "lib/util.h"

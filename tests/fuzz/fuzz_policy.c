@@ -1,4 +1,4 @@
-/* libFuzzer target: the policy parser (src/daemon/policy_parse.c) and
+/* libFuzzer target: the policy parser (src/daemon/policy/policy_parse.c) and
  * loader (policy_dir.c: folders and includes), then, if the policy is
  * valid, the evaluator (policy_eval.c, policy_ask.c) on a fixed set of
  * calls.
@@ -28,7 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "daemon/policy.h"
+#include "daemon/policy/policy.h"
 
 #include "fuzz_common.h"
 

@@ -35,7 +35,7 @@
 
 #include "daemon/daemon.h"
 #include "daemon/dataport.h"
-#include "daemon/qmp.h"
+#include "daemon/engine/qmp.h"
 #include "lib/log.h"
 #include "lib/util.h"
 

@@ -37,8 +37,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon/cgroup.h"
-#include "daemon/jail.h"
+#include "daemon/engine/cgroup.h"
+#include "daemon/engine/jail.h"
 
 #define QMP_FD 4
 #define MAX_FILES 16

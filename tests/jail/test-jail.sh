@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The QEMU jail (src/daemon/jail.c), checked for real, as root. Two fake
+# The QEMU jail (src/daemon/engine/jail.c), checked for real, as root. Two fake
 # qubes A and B, each with its own uid and a private image (chowned to it,
 # mode 0600), run tests/jail/jail_probe in QEMU's place through
 # tests/jail/jail_run, which spawns and jails a program the way the daemon
@@ -70,7 +70,7 @@ mkdir -p "$work/bin" "$root" "$work/qubes/a" "$work/qubes/b" "$RUN_DIR" \
 	"$work/out"
 chmod 755 "$root"
 if ! gcc "${cflags[@]}" -o "$JR" "$here/jail_run.c" \
-	"$top/src/daemon/jail.c" "$top/src/daemon/cgroup.c" \
+	"$top/src/daemon/engine/jail.c" "$top/src/daemon/engine/cgroup.c" \
 	"$top/src/lib/util.c" "$top/src/lib/log.c" ||
 	! gcc "${cflags[@]}" -o "$PROBE" "$here/jail_probe.c"; then
 	echo "jail: build FAILED"
@@ -418,7 +418,7 @@ cg_dirs() { sed -n 's|^cgroup: \(/.*\)|\1|p' "$1"; }
 
 # check_qemu_cgroup OUT MEMORY_MB VCPUS: the QEMU jail_run reported in
 # OUT runs in the group(s) it made, whose limits are what the qube's
-# memory and vCPUs imply (src/daemon/cgroup.h: memory + 256 MiB, 80 +
+# memory and vCPUs imply (src/daemon/engine/cgroup.h: memory + 256 MiB, 80 +
 # vCPUs), under cgroup v2 or, where v2 lacks memory and pids, v1.
 check_qemu_cgroup() {
 	local out=$1 mb=$2 vcpus=$3 pid dir mnt mem pids dirs

@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "daemon/cgroup.h"
+#include "daemon/engine/cgroup.h"
 #include "lib/util.h"
 
 static void test_limits(void **state)

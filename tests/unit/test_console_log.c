@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "daemon/console_log.h"
+#include "daemon/engine/console_log.h"
 #include "lib/util.h"
 
 static off_t size_of(const char *path)

@@ -1,4 +1,4 @@
-/* Unit tests of src/daemon/engine_qemu.c without QEMU: the argument vector
+/* Unit tests of src/daemon/engine/engine_qemu.c without QEMU: the argument vector
  * engine_qemu_argv builds, and engine_choose_accel against a fake
  * /sys/module folder and a fake /dev/kvm. */
 #include <stdarg.h>
@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "daemon/engine.h"
+#include "daemon/engine/engine.h"
 #include "lib/util.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))

@@ -1,5 +1,5 @@
 /* Unit tests of the host probes behind admin.host.Info
- * (src/daemon/host_probe.c): cpuinfo and meminfo parsing on files of our
+ * (src/daemon/engine/host_probe.c): cpuinfo and meminfo parsing on files of our
  * own, and `QEMU --version` run on fake QEMUs that answer, fail, or hang
  * (killed and reaped at the timeout). */
 #include <stdarg.h>
@@ -17,7 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "daemon/host_probe.h"
+#include "daemon/engine/host_probe.h"
 #include "lib/util.h"
 
 struct fx {

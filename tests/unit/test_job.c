@@ -22,9 +22,9 @@
 #include <unistd.h>
 
 #include "daemon/daemon.h"
-#include "daemon/guest_files.h"
+#include "daemon/disk/guest_files.h"
 #include "daemon/job.h"
-#include "daemon/volume.h"
+#include "daemon/disk/volume.h"
 #include "lib/util.h"
 
 static struct job_rec good(void)

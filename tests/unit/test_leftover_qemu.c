@@ -1,4 +1,4 @@
-/* Unit tests of src/daemon/leftover_qemu.c with real processes: the pid
+/* Unit tests of src/daemon/engine/leftover_qemu.c with real processes: the pid
  * file names a process only while its start time matches, a leftover
  * that exits by itself is not killed, one that does not exit is killed,
  * and a pid file of a process that is gone is left alone. Child processes
@@ -20,7 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "daemon/leftover_qemu.h"
+#include "daemon/engine/leftover_qemu.h"
 #include "lib/util.h"
 
 struct fx {

@@ -1,4 +1,4 @@
-/* Unit tests of the policy engine's decisions (src/daemon/policy_eval.c,
+/* Unit tests of the policy engine's decisions (src/daemon/policy/policy_eval.c,
  * policy_ask.c), row by row. Each row writes its policy files into a
  * fresh temporary folder, loads the folder as the daemon does, decides
  * one call against the system below, and compares the decision, written
@@ -19,8 +19,8 @@
 #include <unistd.h>
 
 #include "daemon/admin.h"
-#include "daemon/policy.h"
-#include "daemon/policy_rule.h"
+#include "daemon/policy/policy.h"
+#include "daemon/policy/policy_rule.h"
 #include "daemon/store_boot.h"
 #include "lib/util.h"
 #include "proto/admin.h"

@@ -1,4 +1,4 @@
-/* Unit tests of the policy parser (src/daemon/policy_parse.c): each kind
+/* Unit tests of the policy parser (src/daemon/policy/policy_parse.c): each kind
  * of error is reported as FILE:LINE: why, every error is reported (not
  * only the first), and any error leaves the policy invalid. */
 #include <stdarg.h>
@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "daemon/policy.h"
+#include "daemon/policy/policy.h"
 #include "lib/util.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))

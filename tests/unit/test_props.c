@@ -1,4 +1,4 @@
-/* Unit tests of src/daemon/props.c: the property tables, each type's
+/* Unit tests of src/daemon/store/props.c: the property tables, each type's
  * parsing and its edges, qube references against a fake set of qubes,
  * and defaults. */
 #include <stdarg.h>
@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "daemon/props.h"
+#include "daemon/store/props.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -1,4 +1,4 @@
-/* Unit tests of src/daemon/qmp.c over a socket pair: `q` works on sv[0] as
+/* Unit tests of src/daemon/engine/qmp.c over a socket pair: `q` works on sv[0] as
  * the daemon does, the test plays QEMU on sv[1]. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,7 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "daemon/qmp.h"
+#include "daemon/engine/qmp.h"
 #include "lib/util.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))

@@ -9,7 +9,7 @@
 
 #include <string.h>
 
-#include "daemon/qube_log.h"
+#include "daemon/engine/qube_log.h"
 
 static unsigned take_n(struct qube_log *l, unsigned n, int64_t now)
 {

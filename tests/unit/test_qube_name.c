@@ -1,4 +1,4 @@
-/* Unit tests of src/daemon/qube_name.c: Qubes' naming rule, row by row,
+/* Unit tests of src/daemon/store/qube_name.c: Qubes' naming rule, row by row,
  * and the message that names the rule broken. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "daemon/qube_name.h"
+#include "daemon/store/qube_name.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

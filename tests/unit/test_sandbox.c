@@ -1,4 +1,4 @@
-/* Unit tests of src/daemon/sandbox.c: a process confined as a channel
+/* Unit tests of src/daemon/engine/sandbox.c: a process confined as a channel
  * process (allow-list, empty root) or as control (deny-list) is checked
  * from outside through /proc/PID/status, and by trying what it must not
  * do. Each sandbox is entered in a child of the test, which reports over
@@ -24,7 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "daemon/sandbox.h"
+#include "daemon/engine/sandbox.h"
 
 /* Ids no account has (above the jails' range). */
 #define TEST_UID 3999001u

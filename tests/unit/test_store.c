@@ -1,4 +1,4 @@
-/* Unit tests of src/daemon/store.c against real SQLite databases: each
+/* Unit tests of src/daemon/store/store.c against real SQLite databases: each
  * test gets a fresh database file in its own temporary folder, removed
  * afterwards. Row counts are read straight from SQLite, so "nothing was
  * written" is checked, not assumed. */
@@ -17,8 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "daemon/store.h"
-#include "daemon/store_clone.h"
+#include "daemon/store/store.h"
+#include "daemon/store/store_clone.h"
 #include "lib/util.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/tsc.h"
+#include "daemon/engine/tsc.h"
 
 /* The kernel's own figure for the TSC, where the CPU reports a constant
  * one: /proc/cpuinfo's "cpu MHz" on such hosts is the TSC rate. */

@@ -1,4 +1,4 @@
-/* Unit tests of src/daemon/volume.c on real files in a temporary folder:
+/* Unit tests of src/daemon/disk/volume.c on real files in a temporary folder:
  * private volumes made and grown by e2fsprogs (checked with dumpe2fs,
  * debugfs and e2fsck -n, no mounts), copies that keep data and holes,
  * template root versions that an open image never sees change, and the
@@ -24,8 +24,8 @@
 #include <dirent.h>
 #include <unistd.h>
 
-#include "daemon/guest_files.h"
-#include "daemon/volume.h"
+#include "daemon/disk/guest_files.h"
+#include "daemon/disk/volume.h"
 #include "lib/util.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))

@@ -393,7 +393,7 @@ test_qemu_jailed() {
 	return $bad
 }
 
-# host_cgroup_mode: the limits this host can give (src/daemon/cgroup.h):
+# host_cgroup_mode: the limits this host can give (src/daemon/engine/cgroup.h):
 # v2 when its cgroup2 offers memory and pids, else v1 when cgroup v1
 # hierarchies hold memory and pids, else off.
 host_cgroup_mode() {
@@ -500,8 +500,8 @@ test_cgroup_module_in_guest() {
 	local jr=$work/jail_run.static out top
 	top=$(cd "$here/../.." && pwd)
 	gcc -std=c17 -D_GNU_SOURCE -O2 "-I$top/src" -static -o "$jr" \
-		"$top/tests/jail/jail_run.c" "$top/src/daemon/jail.c" \
-		"$top/src/daemon/cgroup.c" "$top/src/lib/util.c" \
+		"$top/tests/jail/jail_run.c" "$top/src/daemon/engine/jail.c" \
+		"$top/src/daemon/engine/cgroup.c" "$top/src/lib/util.c" \
 		"$top/src/lib/log.c" || return 1
 	# shellcheck disable=SC2016 # expanded in the guest
 	out=$(bhm run -u root --dispvm -- sh -c '

@@ -11,7 +11,7 @@
  * folder), a file that includes itself, directly or not, or includes
  * nested deeper than POLICY_INCLUDE_DEPTH are errors at the directive's
  * line, and so make the whole policy deny every call. */
-#include "daemon/policy.h"
+#include "daemon/policy/policy.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -23,7 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "daemon/policy_rule.h"
+#include "daemon/policy/policy_rule.h"
 #include "lib/util.h"
 
 /* While the policy loads: where relative PATHs start, and the files being

@@ -1,4 +1,4 @@
-#include "daemon/console_log.h"
+#include "daemon/engine/console_log.h"
 
 #include <errno.h>
 #include <fcntl.h>

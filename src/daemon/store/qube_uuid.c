@@ -1,4 +1,4 @@
-#include "daemon/qube_uuid.h"
+#include "daemon/store/qube_uuid.h"
 
 #include <errno.h>
 #include <stdint.h>

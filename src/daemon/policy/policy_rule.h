@@ -6,8 +6,8 @@
 
 #include <stddef.h>
 
-#include "daemon/policy.h"
-#include "daemon/qube_name.h"
+#include "daemon/policy/policy.h"
+#include "daemon/store/qube_name.h"
 
 /* What a SOURCE, TARGET, target= or default_target= token names. */
 enum policy_tok_kind {

@@ -1,5 +1,5 @@
 /* Confining a process that parses others' bytes (see sandbox.h). */
-#include "daemon/sandbox.h"
+#include "daemon/engine/sandbox.h"
 
 #include <cap-ng.h>
 #include <dirent.h>

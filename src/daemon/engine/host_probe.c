@@ -1,6 +1,6 @@
 /* Host probes for admin.host.Info: /proc/cpuinfo, /proc/meminfo and
  * `QEMU --version`. */
-#include "daemon/host_probe.h"
+#include "daemon/engine/host_probe.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-#include "daemon/qube_name.h"
+#include "daemon/store/qube_name.h"
 
 #include <errno.h>
 #include <stdio.h>

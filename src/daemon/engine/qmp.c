@@ -1,4 +1,4 @@
-#include "daemon/qmp.h"
+#include "daemon/engine/qmp.h"
 
 #include <errno.h>
 #include <jansson.h>

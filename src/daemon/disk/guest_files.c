@@ -1,4 +1,4 @@
-#include "daemon/guest_files.h"
+#include "daemon/disk/guest_files.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,5 +1,5 @@
 /* QEMUs left running by a daemon that died (see leftover_qemu.h). */
-#include "daemon/leftover_qemu.h"
+#include "daemon/engine/leftover_qemu.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -3,7 +3,7 @@
  * error is recorded as "FILE:LINE: why" and parsing goes on, so that lint
  * shows them all; any error leaves the policy invalid, which denies every
  * call. */
-#include "daemon/policy.h"
+#include "daemon/policy/policy.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/policy_rule.h"
+#include "daemon/policy/policy_rule.h"
 
 /* A rule has five fields; an action takes at most five parameters, one
  * more lets "given twice" be reported rather than "too many fields". A

@@ -2,7 +2,7 @@
  * in the child between clone and execv, as root until the last steps:
  * namespaces, a root holding only what QEMU needs, then a one-way drop to
  * the qube's uid with no capabilities and no way to gain any. */
-#include "daemon/jail.h"
+#include "daemon/engine/jail.h"
 
 #include <errno.h>
 #include <fcntl.h>

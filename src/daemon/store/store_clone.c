@@ -2,7 +2,7 @@
  * store's private helpers: the copy is four INSERT ... SELECT statements
  * that need none of the property checks, as every value copied was
  * checked when it was first written. */
-#include "daemon/store_clone.h"
+#include "daemon/store/store_clone.h"
 
 #include <errno.h>
 #include <sqlite3.h>

@@ -15,6 +15,9 @@ enum engine_accel { ACCEL_TCG, ACCEL_KVM };
  * (CGROUP_QEMU_OVERHEAD_MB) that way. A boot and some work used about
  * 55 MiB; when the cache is full QEMU flushes it and translates again. */
 #define ENGINE_TCG_TB_MB 128u
+/* Virtio-serial ports a qube has for data ports (dataport.h), beside
+ * the console's and the control channel's: max_ports is 2 + this. */
+#define ENGINE_DATA_PORTS_MAX 4u
 
 struct engine_accel_choice {
 	enum engine_accel accel;

@@ -27,9 +27,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "daemon/props.h"
-#include "daemon/qube_name.h"
-#include "daemon/qube_uuid.h"
+#include "daemon/store/props.h"
+#include "daemon/store/qube_name.h"
+#include "daemon/store/qube_uuid.h"
 
 /* Migrations this code knows; a database at a higher version is refused. */
 #define STORE_SCHEMA_VERSION 3

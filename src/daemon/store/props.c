@@ -1,4 +1,4 @@
-#include "daemon/props.h"
+#include "daemon/store/props.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "daemon/qube_name.h"
-#include "daemon/qube_uuid.h"
+#include "daemon/store/qube_name.h"
+#include "daemon/store/qube_uuid.h"
 #include "proto/rpc_req.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))

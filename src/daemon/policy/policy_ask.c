@@ -15,13 +15,13 @@
  * default disposable, as evaluation denies a call for @dispvm then. A
  * target that could not be carried out (the source itself, @dispvm
  * without a template for disposables) is never offered. */
-#include "daemon/policy.h"
+#include "daemon/policy/policy.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/policy_rule.h"
+#include "daemon/policy/policy_rule.h"
 
 void policy_targets_free(struct policy_targets *t)
 {

@@ -3,7 +3,7 @@
  * turn its action into a decision, resolving @dispvm and redirects as
  * Qubes does (qrexec/policy/parser.py). Anything unexpected is a deny
  * with a reason. */
-#include "daemon/policy.h"
+#include "daemon/policy/policy.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/policy_rule.h"
+#include "daemon/policy/policy_rule.h"
 
 #define DISPVM_PREFIX "@dispvm:"
 

@@ -1,4 +1,4 @@
-#include "daemon/tsc.h"
+#include "daemon/engine/tsc.h"
 
 #include <stdint.h>
 #include <stdlib.h>

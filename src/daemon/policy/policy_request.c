@@ -2,13 +2,13 @@
  * service name, its argument and the intended target (docs/policy.md,
  * "Calls"). Nothing here trusts a length: every string is measured with
  * a bound first. */
-#include "daemon/policy.h"
+#include "daemon/policy/policy.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "daemon/policy_rule.h"
+#include "daemon/policy/policy_rule.h"
 
 #define DISPVM_PREFIX "@dispvm:"
 

@@ -1,5 +1,5 @@
 /* cgroup v2 (or v1) limits on each QEMU (see cgroup.h). */
-#include "daemon/cgroup.h"
+#include "daemon/engine/cgroup.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon/jail.h"
+#include "daemon/engine/jail.h"
 #include "lib/log.h"
 #include "lib/util.h"
 

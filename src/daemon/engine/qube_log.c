@@ -1,5 +1,5 @@
 /* Per-qube log rate limit (see qube_log.h). */
-#include "daemon/qube_log.h"
+#include "daemon/engine/qube_log.h"
 
 #include <stdarg.h>
 #include <stdio.h>

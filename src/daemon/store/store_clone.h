@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "daemon/store.h"
+#include "daemon/store/store.h"
 
 /* Records qube dst as a copy of the halted qube src: same class and
  * template, its properties (label included), features and tags; a new

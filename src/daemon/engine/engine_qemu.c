@@ -1,6 +1,6 @@
 /* QEMU behind the engine interface: microvm with ACPI, virtio-mmio devices,
  * no defaults, no display, driven over QMP on an inherited socket. */
-#include "daemon/engine.h"
+#include "daemon/engine/engine.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,8 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "daemon/dataport.h"
-#include "daemon/jail.h"
+#include "daemon/engine/jail.h"
 #include "lib/util.h"
 
 /* Fixed fd numbers that QEMU inherits. */
@@ -193,12 +192,12 @@ int engine_qemu_argv(const char *qemu, const struct qube_spec *spec,
 	}
 	add(&b, "-device");
 	/* Port 0 is reserved for a console, 1 is the control channel, the
-	 * rest are data ports plugged per bulk call (dataport.h), rather
+	 * rest are data ports plugged per bulk call (daemon/dataport.h), rather
 	 * than the default 31. Each port costs the guest driver two
 	 * virtqueues at boot; 2 → 6 measured no boot time above the noise
 	 * (docs/rpc-data-path.md, "Figures"). */
 	add(&b, "virtio-serial-device,max_ports=%u",
-	    2u + DATAPORT_MAX_PER_QUBE);
+	    2u + ENGINE_DATA_PORTS_MAX);
 	add(&b, "-chardev");
 	add(&b, "socket,id=control,fd=%d", fds->chan);
 	add(&b, "-device");

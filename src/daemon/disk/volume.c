@@ -1,4 +1,4 @@
-#include "daemon/volume.h"
+#include "daemon/disk/volume.h"
 
 #include <dirent.h>
 #include <errno.h>

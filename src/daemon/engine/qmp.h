@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "daemon/qube_log.h"
+#include "daemon/engine/qube_log.h"
 
 /* QMP replies we expect are small; a longer line is an error. */
 #define QMP_LINE_MAX (64u * 1024u)
