@@ -22,7 +22,12 @@
  * dispvm_for_call made a disposable (which needs QEMU): the first such
  * call waits for disp7, later ones get rpc_refuse with their generation.
  * When disp7 is ready, rpc_target_ready (real) joins its call, however
- * full the caller's queue is by then. Malformed requests, live ids, a
+ * full the caller's queue is by then. A call for "@default" plays an
+ * ask: it waits, and the user's answer comes at a random later round
+ * (allow: rpc_route to "work"; deny: rpc_refuse), by the call's id and
+ * generation as rpc_ask.c keeps them, long after the call may have ended
+ * and its id been reused (issue 11, attack 2: an answer must act only
+ * on the call that asked, and a refusal never ends a joined call). Malformed requests, live ids, a
  * full table and calls before HELLO go to the daemon and must be refused
  * cleanly.
  *
@@ -124,6 +129,15 @@ static unsigned flags;
 /* The guest leaves its queue unread (byte 1 bit 7). disp7 was taken by a
  * call; it powered off and is gone. */
 static int guest_deaf, dsp_used, dsp_gone;
+/* The last ASKS_MAX questions asked, as rpc_ask.c keeps them (id and
+ * generation): answers to any of them may come at any time, again and
+ * again, however long ago the call ended. */
+#define ASKS_MAX 8
+static struct {
+	uint32_t id;
+	uint64_t gen;
+} asks[ASKS_MAX];
+static unsigned nasks, asks_next;
 static unsigned dsp_services;
 
 /* Streams the target sends before the input when byte 0 asks (bits 5-7):
@@ -658,6 +672,52 @@ static void dsp_lives(void)
 	}
 }
 
+/* The user answers one ask, at random, maybe long after its call ended
+ * and its id was reused. The answer acts only on the call that asked
+ * and still waits; any other call of that id is left as it was. */
+static void user_answers(void)
+{
+	unsigned k;
+	uint32_t id;
+	uint64_t gen;
+	struct qstream *s, before;
+	size_t queued = bh_chan_pending(&dv.chan);
+	int waiting, allow = fuzz_rnd() % 2;
+
+	if (!nasks || fuzz_rnd() % 4)
+		return;
+	k = fuzz_rnd() % nasks;
+	id = asks[k].id;
+	gen = asks[k].gen;
+	/* The model's own view of "still waits on this ask": that id is
+	 * still the call that asked (its generation), undecided. */
+	s = qs_find(&dv, id);
+	waiting = s && s->gen == gen && s->role == QS_CALL && s->svc &&
+		  !s->peer;
+	CHECK(waiting == (rpc_waiting_call(&dv, id, gen) != NULL));
+	if (s)
+		before = *s;
+	if (allow)
+		rpc_route(&dv, id, gen, "work", 0);
+	else
+		rpc_refuse(&dv, id, gen);
+	if (waiting) {
+		/* Joined with "work", or ended (refused, or no room). */
+		s = qs_find(&dv, id);
+		if (s)
+			CHECK(allow && s->peer == &tgt && s->peer_id &&
+			      !s->svc);
+		return;
+	}
+	/* Not that call's answer any more: nothing moves. */
+	CHECK(bh_chan_pending(&dv.chan) == queued);
+	if (s) {
+		CHECK(qs_find(&dv, id) == s);
+		CHECK(s->gen == before.gen && s->peer == before.peer &&
+		      s->peer_id == before.peer_id && s->svc == before.svc);
+	}
+}
+
 /* What the daemon queued for the guest, as much as fits, as the output
  * of many calls would: the queue then takes nothing more. */
 static void fill_guest_queue(void)
@@ -731,6 +791,7 @@ static void setup(uint8_t f, uint8_t seed)
 	bh_stdin_eof = bh_gone = 0;
 	guest_got_exec = guest_got_poweroff = 0;
 	dsp_used = dsp_gone = 0;
+	nasks = asks_next = 0;
 	dsp_services = 0;
 }
 
@@ -881,7 +942,14 @@ static int call_allowed(const struct bh_frame_hdr *h, const uint8_t *p)
 	snprintf(s->svc->arg, sizeof(s->svc->arg), "%s", call.arg);
 	snprintf(s->svc->source, sizeof(s->svc->source), "%s", dv.name);
 	snprintf(s->svc->user, sizeof(s->svc->user), "user");
-	if (strncmp(call.target, "@dispvm", 7)) {
+	if (!strcmp(call.target, "@default")) {
+		/* The policy says ask: the call waits for the answer. */
+		asks[asks_next].id = h->stream;
+		asks[asks_next].gen = s->gen;
+		asks_next = (asks_next + 1) % ASKS_MAX;
+		if (nasks < ASKS_MAX)
+			nasks++;
+	} else if (strncmp(call.target, "@dispvm", 7)) {
 		rpc_route(&dv, h->stream, s->gen, call.target, 0);
 	} else if (dsp_used) {
 		rpc_refuse(&dv, h->stream, s->gen);
@@ -894,6 +962,15 @@ static int call_allowed(const struct bh_frame_hdr *h, const uint8_t *p)
 		s->peer_id = 0;
 	}
 	return 1;
+}
+
+/* The target a parsed call request names. */
+static const char *call_target_of(const uint8_t *p, uint32_t len)
+{
+	static struct bh_call_req call;
+
+	CHECK(bh_call_req_parse(p, len, &call) == 0);
+	return call.target;
 }
 
 /* A complete frame read from the guest's end goes to the daemon, as
@@ -913,7 +990,10 @@ static int daemon_gets(const struct bh_frame_hdr *h, const uint8_t *payload)
 		/* Joined at once with "work" (running), waiting for disp7,
 		 * or ended with its status out (if it fit). */
 		r = 0;
-		if (s && s->peer == &dsp)
+		if (s && !s->peer) /* asked */
+			CHECK(s->svc && !strcmp(call_target_of(payload, h->len),
+						"@default"));
+		else if (s && s->peer == &dsp)
 			CHECK(!s->peer_id && s->svc);
 		else if (s)
 			CHECK(s->peer == &tgt && s->peer_id && !s->svc);
@@ -956,6 +1036,7 @@ static void after_read(int peers)
 	if (guest_deaf && dv.state != DV_BOOTING && fuzz_rnd() % 2)
 		fill_guest_queue();
 	dsp_lives();
+	user_answers();
 	if (peers)
 		peers_run();
 	else

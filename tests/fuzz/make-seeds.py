@@ -129,6 +129,12 @@ def host_call_seeds():
         "call-dispvm": bytes([HOST_PEERS | 1, 14]) + hello()
         + call(1, "@dispvm", "qubes.OpenInVM")
         + call(2, "@dispvm", "qubes.OpenInVM") + rounds,
+        # Issue 11, attack 2: asked calls, answered late, their ids
+        # reused by later calls.
+        "call-ask-reuse": bytes([HOST_PEERS | 1, 2]) + hello()
+        + call(1, "@default", "test.Echo") + call(2, "@default", "a")
+        + rounds + call(1, "@default", "b") + call(2, "work", "c")
+        + rounds * 2 + call(1, "work", "d") + rounds * 2,
         # Issue 11, attack 1: a guest that reads nothing calls @dispvm,
         # and its queue is full when the disposable is ready.
         "call-dispvm-deaf": bytes([HOST_PEERS, HOST_GUEST_DEAF | 2])
