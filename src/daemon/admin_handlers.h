@@ -57,8 +57,49 @@ unsigned need_not_busy(const struct admin_req *q, struct admin_reply *r,
 void admin_send_reply(struct client *c, unsigned status,
 		      const struct admin_reply *r);
 
+/* A method's handler: fills r and returns the status, or ADMIN_PENDING
+ * when the reply comes later (a job's end, or a runtime call's waiter:
+ * qube_power.c). */
 typedef unsigned (*admin_handler)(const struct admin_req *q,
 				  struct admin_reply *r);
+
+/* What a method needs and how it is answered. */
+enum admin_kind {
+	/* Answered at once from the store; runs without a daemon. */
+	ADMIN_KIND_STORE,
+	/* May start a job (admin_job): ADMIN_PENDING, the reply at its end;
+	 * runs without a daemon too (the job inline). */
+	ADMIN_KIND_JOB,
+	/* Needs the running daemon (its qubes, log, asks); may answer later
+	 * (ADMIN_PENDING: a start, a kill, a shutdown that waits). */
+	ADMIN_KIND_RUNTIME,
+	/* Needs the running daemon and turns the connection into a
+	 * listener: admin.Events, admin.policy.AskAgent. */
+	ADMIN_KIND_SUBSCRIBE,
+};
+
+/* The admin API: every method once (admin.c). admin_call and
+ * admin_dispatch route by it, and nothing else does. */
+struct admin_method {
+	const char *name;
+	admin_handler fn;
+	enum admin_kind kind;
+};
+extern const struct admin_method admin_methods[];
+extern const size_t admin_methods_count;
+
+/* The entry of method name, or NULL. */
+const struct admin_method *admin_method_find(const char *name);
+
+/* The one reply builder: queues a BH_MSG_ADMIN_REPLY frame, u32 status
+ * then text, to c; a client that does not read its replies is dropped.
+ * admin_send_reply sends r's text; admin_send_replyf formats a message
+ * (at most 3071 bytes) for a reply that comes later; with c NULL
+ * (nobody waits: autostart) a failure is logged instead. */
+void admin_send_text(struct client *c, unsigned status, const char *text,
+		     size_t len);
+void admin_send_replyf(struct client *c, unsigned status, const char *fmt,
+		       ...) __attribute__((format(printf, 3, 4)));
 
 /* Appends printf-style text; on overflow sets r->overflow and keeps what
  * fits. */
@@ -130,5 +171,22 @@ unsigned admin_job_cancel(const struct admin_req *q, struct admin_reply *r);
 unsigned admin_policy_lint(const struct admin_req *q, struct admin_reply *r);
 unsigned admin_policy_check(const struct admin_req *q,
 			    struct admin_reply *r);
+
+/* The calls on the running daemon (ADMIN_KIND_RUNTIME and _SUBSCRIBE),
+ * each in its subject's file. qube_power.c: */
+unsigned admin_vm_start(const struct admin_req *q, struct admin_reply *r);
+unsigned admin_vm_shutdown(const struct admin_req *q, struct admin_reply *r);
+unsigned admin_vm_kill(const struct admin_req *q, struct admin_reply *r);
+unsigned admin_vm_pause(const struct admin_req *q, struct admin_reply *r);
+unsigned admin_vm_unpause(const struct admin_req *q, struct admin_reply *r);
+/* admin_runtime.c: */
+unsigned admin_vm_console(const struct admin_req *q, struct admin_reply *r);
+unsigned admin_log(const struct admin_req *q, struct admin_reply *r);
+unsigned admin_events(const struct admin_req *q, struct admin_reply *r);
+/* rpc_ask.c: */
+unsigned admin_policy_ask_agent(const struct admin_req *q,
+				struct admin_reply *r);
+unsigned admin_policy_answer(const struct admin_req *q,
+			     struct admin_reply *r);
 
 #endif

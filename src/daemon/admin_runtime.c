@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "daemon/admin.h"
+#include "daemon/admin_handlers.h"
 #include "daemon/client.h"
 #include "daemon/dispvm.h"
 #include "daemon/store/store.h"
@@ -21,44 +22,6 @@
 /* How much of the log's end admin.Log reads: enough for 1000 lines of one
  * qube among the others', little enough to read on every call. */
 #define LOG_READ_MAX (1024 * 1024)
-
-/* Queues status + text to c; a client that does not read is dropped. */
-static void send_reply(struct client *c, unsigned status, const char *text,
-		       size_t len)
-{
-	uint8_t *p = malloc(4 + len);
-
-	if (!p) {
-		client_error(c, BH_ADMIN_FAILED, "bulkheadd is out of memory");
-		return;
-	}
-	bh_put_u32(p, status);
-	memcpy(p + 4, text, len);
-	if (bh_chan_send(&c->chan, BH_MSG_ADMIN_REPLY, 0, p,
-			 4 + (uint32_t)len) < 0) {
-		LOG_WARN("admin client does not read its replies; closing");
-		client_drop(c);
-	}
-	free(p);
-}
-
-static void fail(struct client *c, unsigned status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void fail(struct client *c, unsigned status, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		n = 0;
-	send_reply(c, status, msg,
-		   (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
-}
 
 /* ARG: "" for the default, else 1..RUNTIME_LINES_MAX. */
 static int parse_lines(const char *arg)
@@ -190,105 +153,65 @@ out:
 	return r;
 }
 
-static void console(struct daemon *d, struct client *c,
-		    const struct bh_admin_call *call)
+unsigned admin_vm_console(const struct admin_req *q, struct admin_reply *r)
 {
-	char err[STORE_ERR_MAX] = "", path[4096], *text;
-	struct qube_info q;
+	char err[STORE_ERR_MAX] = "", path[4096];
+	struct qube_info qi;
 	struct dispvm *dv;
-	int lines = parse_lines(call->arg), e;
+	int lines = parse_lines(q->arg), e;
 
-	if (!call->dest[0]) {
-		fail(c, BH_ADMIN_INVALID, "this call needs a qube name");
-		return;
-	}
-	if (lines < 0) {
-		fail(c, BH_ADMIN_INVALID, "the line count is 1..%d",
-		     RUNTIME_LINES_MAX);
-		return;
-	}
-	e = store_qube_get(d->store, call->dest, &q, err, sizeof(err));
-	if (e) {
-		fail(c, e == -ENOENT ? BH_ADMIN_NOSUCH : BH_ADMIN_FAILED, "%s",
-		     err[0] ? err : strerror(-e));
-		return;
-	}
-	dv = find_running(d, call->dest);
-	if (!dv) {
-		fail(c, BH_ADMIN_REFUSED, "qube %s is not running",
-		     call->dest);
-		return;
-	}
-	if (bh_path_fmt(path, sizeof(path), "%s/console.log", dv->run_dir)) {
-		fail(c, BH_ADMIN_FAILED, "runtime folder path too long");
-		return;
-	}
-	text = malloc(ADMIN_REPLY_MAX + 1);
-	if (!text) {
-		fail(c, BH_ADMIN_FAILED, "bulkheadd is out of memory");
-		return;
-	}
-	tail_escaped(path, lines, text, ADMIN_REPLY_MAX + 1);
-	send_reply(c, 0, text, strlen(text));
-	free(text);
+	if (!q->dest[0])
+		return reply_fail(r, BH_ADMIN_INVALID,
+				  "this call needs a qube name");
+	if (lines < 0)
+		return reply_fail(r, BH_ADMIN_INVALID,
+				  "the line count is 1..%d", RUNTIME_LINES_MAX);
+	e = store_qube_get(q->s, q->dest, &qi, err, sizeof(err));
+	if (e)
+		return reply_fail(r,
+				  e == -ENOENT ? BH_ADMIN_NOSUCH
+					       : BH_ADMIN_FAILED,
+				  "%s", err[0] ? err : strerror(-e));
+	dv = find_running(q->d, q->dest);
+	if (!dv)
+		return reply_fail(r, BH_ADMIN_REFUSED,
+				  "qube %s is not running", q->dest);
+	if (bh_path_fmt(path, sizeof(path), "%s/console.log", dv->run_dir))
+		return reply_fail(r, BH_ADMIN_FAILED,
+				  "runtime folder path too long");
+	tail_escaped(path, lines, r->text, ADMIN_REPLY_MAX + 1);
+	r->len = strlen(r->text);
+	return 0;
 }
 
-static void log_call(struct daemon *d, struct client *c,
-		     const struct bh_admin_call *call)
+unsigned admin_log(const struct admin_req *q, struct admin_reply *r)
 {
-	char path[4096], *text;
-	int lines = parse_lines(call->arg), e;
+	char path[4096];
+	int lines = parse_lines(q->arg), e;
 
-	if (lines < 0) {
-		fail(c, BH_ADMIN_INVALID, "the line count is 1..%d",
-		     RUNTIME_LINES_MAX);
-		return;
-	}
+	if (lines < 0)
+		return reply_fail(r, BH_ADMIN_INVALID,
+				  "the line count is 1..%d", RUNTIME_LINES_MAX);
 	if (bh_path_fmt(path, sizeof(path), "%s/bulkheadd.log",
-			d->paths.log)) {
-		fail(c, BH_ADMIN_FAILED, "log path too long");
-		return;
-	}
-	text = malloc(ADMIN_REPLY_MAX + 1);
-	if (!text) {
-		fail(c, BH_ADMIN_FAILED, "bulkheadd is out of memory");
-		return;
-	}
-	e = log_tail_filtered(path, call->dest, lines, text,
+			q->d->paths.log))
+		return reply_fail(r, BH_ADMIN_FAILED, "log path too long");
+	e = log_tail_filtered(path, q->dest, lines, r->text,
 			      ADMIN_REPLY_MAX + 1);
 	if (e)
-		fail(c, BH_ADMIN_FAILED, "cannot read %s: %s", path,
-		     strerror(-e));
-	else
-		send_reply(c, 0, text, strlen(text));
-	free(text);
+		return reply_fail(r, BH_ADMIN_FAILED, "cannot read %s: %s",
+				  path, strerror(-e));
+	r->len = strlen(r->text);
+	return 0;
 }
 
-static void subscribe(struct client *c, const struct bh_admin_call *call)
+/* The reply ("") is queued by the dispatcher; every frame after it is
+ * refused by client.c. */
+unsigned admin_events(const struct admin_req *q, struct admin_reply *r)
 {
-	if (call->dest[0] || call->arg[0] || call->body_len) {
-		fail(c, BH_ADMIN_INVALID,
-		     "admin.Events takes no qube name or argument");
-		return;
-	}
-	send_reply(c, 0, "", 0);
-	c->subscriber = 1;
-}
-
-int admin_runtime_dispatch(struct daemon *d, struct client *c,
-			   const uint8_t *payload, uint32_t len)
-{
-	struct bh_admin_call call;
-
-	if (bh_admin_call_parse(payload, len, &call) < 0)
-		return 0;
-	if (!strcmp(call.method, "admin.vm.Console"))
-		console(d, c, &call);
-	else if (!strcmp(call.method, "admin.Log"))
-		log_call(d, c, &call);
-	else if (!strcmp(call.method, "admin.Events"))
-		subscribe(c, &call);
-	else
-		return 0;
-	return 1;
+	if (q->dest[0] || q->arg[0] || q->body[0])
+		return reply_fail(r, BH_ADMIN_INVALID,
+				  "admin.Events takes no qube name or "
+				  "argument");
+	q->c->subscriber = 1;
+	return 0;
 }

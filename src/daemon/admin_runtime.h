@@ -12,11 +12,8 @@
 #define RUNTIME_LINES_DEFAULT 50
 #define RUNTIME_LINES_MAX 1000
 
-/* Handles admin.vm.Console, admin.Log and admin.Events, and refuses any
- * call from a client that subscribed to events. Returns 1 when it
- * handled the call (one reply queued), 0 to leave it to admin_dispatch. */
-int admin_runtime_dispatch(struct daemon *d, struct client *c,
-			   const uint8_t *payload, uint32_t len);
+/* admin.vm.Console, admin.Log and admin.Events are handlers of the
+ * admin method table (admin_handlers.h). */
 
 /* The last `lines` lines of the file at path that contain needle (all
  * lines when needle is NULL or empty), control characters escaped as in

@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "daemon/admin.h"
-#include "daemon/admin_runtime.h"
 #include "daemon/dispvm.h"
 #include "daemon/store/qube_name.h"
 #include "daemon/qube_power.h"
@@ -139,10 +138,7 @@ static void handle_frame(struct client *c, const struct bh_frame_hdr *h,
 	}
 	/* One reply per call; the connection stays open for more. */
 	if (h->type == BH_MSG_ADMIN_CALL && !c->dv) {
-		if (!rpc_ask_dispatch(c->d, c, payload, h->len) &&
-		    !admin_power_dispatch(c->d, c, payload, h->len) &&
-		    !admin_runtime_dispatch(c->d, c, payload, h->len))
-			admin_dispatch(c->d, c, payload, h->len);
+		admin_dispatch(c->d, c, payload, h->len); /* admin.c */
 		return;
 	}
 	if (c->dv && qs_client_frame(c, h, payload) == 0)

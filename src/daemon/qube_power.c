@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemon/admin_handlers.h"
 #include "daemon/client.h"
 #include "daemon/dispvm.h"
 #include "daemon/job.h"
@@ -47,38 +48,14 @@ struct dispvm *qube_find_running(struct daemon *d, const char *name)
 	return NULL;
 }
 
-static void reply(struct client *c, unsigned status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void reply(struct client *c, unsigned status, const char *fmt, ...)
-{
-	uint8_t p[4 + 3072];
-	va_list ap;
-	int n;
-
-	if (!c) { /* autostart: nobody to answer, the log has it */
-		va_start(ap, fmt);
-		vsnprintf((char *)p, sizeof(p), fmt, ap);
-		va_end(ap);
-		if (status)
-			LOG_WARN("%s", (char *)p);
-		return;
-	}
-	bh_put_u32(p, status);
-	va_start(ap, fmt);
-	n = vsnprintf((char *)p + 4, sizeof(p) - 4, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		n = 0;
-	if ((size_t)n > sizeof(p) - 5)
-		n = (int)(sizeof(p) - 5);
-	bh_chan_send(&c->chan, BH_MSG_ADMIN_REPLY, 0, p, 4 + (uint32_t)n);
-}
+/* Replies that come later (a start's end, a kill's): admin.c builds
+ * them, as every admin reply. */
+#define reply admin_send_replyf
 
 static void reply_ok(struct client *c)
 {
 	if (c)
-		bh_chan_send_u32(&c->chan, BH_MSG_ADMIN_REPLY, 0, 0);
+		admin_send_text(c, 0, "", 0);
 }
 
 static void record(struct daemon *d, const char *name, const char *state,
@@ -534,25 +511,23 @@ void qube_stopped(struct dispvm *dv)
 	}
 }
 
-static void qube_shutdown(struct daemon *d, struct client *c,
-			  const char *name, const char *arg)
+unsigned admin_vm_shutdown(const struct admin_req *q, struct admin_reply *r)
 {
+	struct daemon *d = q->d;
+	const char *name = q->dest;
 	struct dispvm *dv = qube_find_running(d, name);
 
-	if (!dv) {
-		reply(c, BH_ADMIN_REFUSED, "qube %s is not running", name);
-		return;
-	}
-	if (dv->state == DV_BOOTING) {
-		reply(c, BH_ADMIN_REFUSED,
-		      "qube %s is still starting; wait for it, or kill it",
-		      name);
-		return;
-	}
-	if (dv->waiter) {
-		reply(c, BH_ADMIN_REFUSED, "qube %s is already stopping", name);
-		return;
-	}
+	if (!dv)
+		return reply_fail(r, BH_ADMIN_REFUSED,
+				  "qube %s is not running", name);
+	if (dv->state == DV_BOOTING)
+		return reply_fail(r, BH_ADMIN_REFUSED,
+				  "qube %s is still starting; wait for it, or "
+				  "kill it",
+				  name);
+	if (dv->waiter)
+		return reply_fail(r, BH_ADMIN_REFUSED,
+				  "qube %s is already stopping", name);
 	dv->stop_reason = "shut down";
 	if (dv->paused) {
 		qmp_command(&dv->qmp, "cont");
@@ -562,25 +537,26 @@ static void qube_shutdown(struct daemon *d, struct client *c,
 	dv->state = DV_STOPPING;
 	dv->deadline_ms = bh_now_ms() + QUBE_SHUTDOWN_MS;
 	record(d, name, "Transient", "shutting down");
-	if (!strcmp(arg, "wait"))
-		dv->waiter = c;
-	else
-		reply_ok(c);
+	if (strcmp(q->arg, "wait"))
+		return 0;
+	dv->waiter = q->c; /* answered once QEMU is reaped */
+	return ADMIN_PENDING;
 }
 
-static void qube_kill(struct daemon *d, struct client *c, const char *name)
+unsigned admin_vm_kill(const struct admin_req *q, struct admin_reply *r)
 {
-	struct dispvm *dv = qube_find_running(d, name);
+	const char *name = q->dest;
+	struct dispvm *dv = qube_find_running(q->d, name);
 
-	if (!dv) {
-		reply(c, BH_ADMIN_REFUSED, "qube %s is not running", name);
-		return;
-	}
+	if (!dv)
+		return reply_fail(r, BH_ADMIN_REFUSED,
+				  "qube %s is not running", name);
 	dv->stop_reason = "killed";
 	dispvm_kill(dv);
-	if (dv->waiter && dv->waiter != c)
+	if (dv->waiter && dv->waiter != q->c)
 		reply(dv->waiter, BH_ADMIN_FAILED, "qube %s was killed", name);
-	dv->waiter = c; /* answered once QEMU is reaped */
+	dv->waiter = q->c; /* answered once QEMU is reaped */
+	return ADMIN_PENDING;
 }
 
 int qube_resume(struct daemon *d, struct dispvm *dv)
@@ -592,51 +568,45 @@ int qube_resume(struct daemon *d, struct dispvm *dv)
 	return 0;
 }
 
-static void qube_pause(struct daemon *d, struct client *c, const char *name,
-		       int pause)
+static unsigned pause_call(const struct admin_req *q, struct admin_reply *r,
+			   int pause)
 {
-	struct dispvm *dv = qube_find_running(d, name);
+	const char *name = q->dest;
+	struct dispvm *dv = qube_find_running(q->d, name);
 
-	if (!dv || dv->state != DV_RUNNING) {
-		reply(c, BH_ADMIN_REFUSED, "qube %s is not running", name);
-		return;
-	}
-	if (dv->paused == pause) {
-		reply(c, BH_ADMIN_REFUSED, "qube %s is %s", name,
-		      pause ? "already paused" : "not paused");
-		return;
-	}
-	if (qmp_command(&dv->qmp, pause ? "stop" : "cont") < 0) {
-		reply(c, BH_ADMIN_FAILED, "QMP of %s is not answering", name);
-		return;
-	}
+	if (!dv || dv->state != DV_RUNNING)
+		return reply_fail(r, BH_ADMIN_REFUSED,
+				  "qube %s is not running", name);
+	if (dv->paused == pause)
+		return reply_fail(r, BH_ADMIN_REFUSED, "qube %s is %s", name,
+				  pause ? "already paused" : "not paused");
+	if (qmp_command(&dv->qmp, pause ? "stop" : "cont") < 0)
+		return reply_fail(r, BH_ADMIN_FAILED,
+				  "QMP of %s is not answering", name);
 	dv->paused = pause;
-	record(d, name, pause ? "Paused" : "Running", "");
-	reply_ok(c);
+	record(q->d, name, pause ? "Paused" : "Running", "");
+	return 0;
 }
 
-int admin_power_dispatch(struct daemon *d, struct client *c,
-			 const uint8_t *payload, uint32_t len)
+unsigned admin_vm_pause(const struct admin_req *q, struct admin_reply *r)
 {
-	struct bh_admin_call call;
+	return pause_call(q, r, 1);
+}
 
-	if (bh_admin_call_parse(payload, len, &call) < 0)
-		return 0;
-	if (strncmp(call.method, "admin.vm.", 9))
-		return 0;
-	if (!strcmp(call.method + 9, "Start"))
-		qube_start(d, c, call.dest);
-	else if (!strcmp(call.method + 9, "Shutdown"))
-		qube_shutdown(d, c, call.dest, call.arg);
-	else if (!strcmp(call.method + 9, "Kill"))
-		qube_kill(d, c, call.dest);
-	else if (!strcmp(call.method + 9, "Pause"))
-		qube_pause(d, c, call.dest, 1);
-	else if (!strcmp(call.method + 9, "Unpause"))
-		qube_pause(d, c, call.dest, 0);
-	else
-		return 0;
-	return 1;
+unsigned admin_vm_unpause(const struct admin_req *q, struct admin_reply *r)
+{
+	return pause_call(q, r, 0);
+}
+
+unsigned admin_vm_start(const struct admin_req *q, struct admin_reply *r)
+{
+	struct qube_start_fail f;
+	struct dispvm *dv = qube_launch(q->d, q->dest, &f);
+
+	if (!dv)
+		return reply_fail(r, f.status, "%s", f.msg);
+	dv->waiter = q->c; /* answered once the agent is ready */
+	return ADMIN_PENDING;
 }
 
 void qube_client_gone(struct daemon *d, struct client *c)

@@ -7,12 +7,10 @@
 
 #include "daemon/daemon.h"
 
-/* Handles admin.vm.Start/Shutdown/Kill/Pause/Unpause, whose replies may
- * come later (start: once the agent is ready; shutdown with ARG "wait"
- * and kill: once QEMU is gone). Returns 1 when the call was one of these,
- * 0 to leave it to admin_dispatch. */
-int admin_power_dispatch(struct daemon *d, struct client *c,
-			 const uint8_t *payload, uint32_t len);
+/* admin.vm.Start/Shutdown/Kill/Pause/Unpause are handlers of the admin
+ * method table (admin_handlers.h), whose replies may come later (start:
+ * once the agent is ready; shutdown with ARG "wait" and kill: once QEMU
+ * is gone: the qube's waiter). */
 
 /* At daemon start: starts every qube whose autostart property is True. */
 /* The running (or booting, or stopping) persistent qube of that name. */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/admin_handlers.h"
 #include "daemon/client.h"
 #include "daemon/rpc.h"
 #include "lib/log.h"
@@ -202,69 +203,52 @@ void rpc_ask(struct dispvm *dv, struct qstream *s,
 	       dv->name, call->target, svc, a->ask_id, dec->file, dec->line);
 }
 
-static void reply(struct client *c, unsigned status, const char *text)
+unsigned admin_policy_answer(const struct admin_req *q,
+			     struct admin_reply *r)
 {
-	uint8_t p[4 + 512];
-	size_t n = strlen(text);
-
-	if (n > sizeof(p) - 4)
-		n = sizeof(p) - 4;
-	bh_put_u32(p, status);
-	memcpy(p + 4, text, n);
-	bh_chan_send(&c->chan, BH_MSG_ADMIN_REPLY, 0, p, 4 + (uint32_t)n);
-}
-
-static void answer(struct daemon *d, struct client *c,
-		   const struct bh_admin_call *call)
-{
-	char body[POLICY_TARGET_MAX + 16];
+	struct daemon *d = q->d;
+	struct client *c = q->c;
+	const char *body = q->body;
 	struct rpc_ask *a;
 	unsigned long id;
 	char *end;
 	size_t i;
 
+	if (!c->ask_agent)
+		return reply_fail(r, BH_ADMIN_REFUSED,
+				  "only a prompt agent answers questions");
 	errno = 0;
-	id = strtoul(call->arg, &end, 10);
+	id = strtoul(q->arg, &end, 10);
 	for (a = d->asks; a; a = a->next)
 		if (a->ask_id == id && a->agent == c)
 			break;
-	if (errno || end == call->arg || *end || !a) {
-		reply(c, BH_ADMIN_NOSUCH, "no such question waits");
-		return;
-	}
+	if (errno || end == q->arg || *end || !a)
+		return reply_fail(r, BH_ADMIN_NOSUCH,
+				  "no such question waits");
 	if (!asked_call(d, a)) {
 		/* Its call is over (rpc_ask_caller_gone removes the
 		 * questions of a qube that stops; this is the rest). */
 		ask_remove(d, a);
-		reply(c, BH_ADMIN_NOSUCH,
-		      "no such question waits: its call is over");
-		return;
+		return reply_fail(r, BH_ADMIN_NOSUCH,
+				  "no such question waits: its call is over");
 	}
-	if (call->body_len >= sizeof(body)) {
-		reply(c, BH_ADMIN_INVALID, "answer too long");
-		return;
-	}
-	memcpy(body, call->body, call->body_len);
-	body[call->body_len] = '\0';
+	if (strlen(body) >= POLICY_TARGET_MAX + 16)
+		return reply_fail(r, BH_ADMIN_INVALID, "answer too long");
 	if (!strcmp(body, "deny")) {
 		deny(d, a, "the user said no");
-		reply(c, 0, "");
-		return;
+		return 0;
 	}
-	if (strncmp(body, "allow ", 6)) {
-		reply(c, BH_ADMIN_INVALID,
-		      "the answer is \"allow TARGET\" or \"deny\"");
-		return;
-	}
+	if (strncmp(body, "allow ", 6))
+		return reply_fail(r, BH_ADMIN_INVALID,
+				  "the answer is \"allow TARGET\" or "
+				  "\"deny\"");
 	for (i = 0; i < a->targets.n; i++)
 		if (!strcmp(a->targets.name[i], body + 6))
 			break;
-	if (i == a->targets.n) {
-		reply(c, BH_ADMIN_INVALID,
-		      "that target was not offered; the question still "
-		      "waits");
-		return;
-	}
+	if (i == a->targets.n)
+		return reply_fail(r, BH_ADMIN_INVALID,
+				  "that target was not offered; the question "
+				  "still waits");
 	{
 		struct dispvm *dv = find_qube(d, a->caller);
 
@@ -275,35 +259,16 @@ static void answer(struct daemon *d, struct client *c,
 				  a->autostart);
 	}
 	ask_remove(d, a);
-	reply(c, 0, "");
+	return 0;
 }
 
-int rpc_ask_dispatch(struct daemon *d, struct client *c,
-		     const uint8_t *payload, uint32_t len)
+unsigned admin_policy_ask_agent(const struct admin_req *q,
+				struct admin_reply *r)
 {
-	struct bh_admin_call call;
-
-	if (bh_admin_call_parse(payload, len, &call) < 0)
-		return 0;
-	if (!strcmp(call.method, "admin.policy.AskAgent")) {
-		if (call.dest[0] || call.arg[0] || call.body_len ||
-		    c->subscriber) {
-			reply(c, BH_ADMIN_INVALID,
-			      "admin.policy.AskAgent takes no argument");
-			return 1;
-		}
-		c->ask_agent = 1;
-		reply(c, 0, "");
-		return 1;
-	}
-	if (!strcmp(call.method, "admin.policy.Answer")) {
-		if (!c->ask_agent)
-			reply(c, BH_ADMIN_REFUSED,
-			      "only a prompt agent answers questions");
-		else
-			answer(d, c, &call);
-		return 1;
-	}
+	if (q->dest[0] || q->arg[0] || q->body[0] || q->c->subscriber)
+		return reply_fail(r, BH_ADMIN_INVALID,
+				  "admin.policy.AskAgent takes no argument");
+	q->c->ask_agent = 1;
 	return 0;
 }
 

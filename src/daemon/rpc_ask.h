@@ -38,10 +38,8 @@ void rpc_ask(struct dispvm *dv, struct qstream *s,
 /* dv is stopping: its questions are withdrawn. */
 void rpc_ask_caller_gone(struct daemon *d, struct dispvm *dv);
 
-/* Handles admin.policy.AskAgent and admin.policy.Answer. Returns 1 when
- * the call was one of them (answered), else 0. */
-int rpc_ask_dispatch(struct daemon *d, struct client *c,
-		     const uint8_t *payload, uint32_t len);
+/* admin.policy.AskAgent and admin.policy.Answer are handlers of the
+ * admin method table (admin_handlers.h). */
 
 /* Asks past their time are denied; returns the next deadline (ms) or -1. */
 int64_t rpc_ask_tick(struct daemon *d, int64_t now_ms);
