@@ -210,176 +210,246 @@ struct slot {
 	void *obj;
 };
 
+/* One round's poll set: what each slot is, and the nearest timer. */
+struct poll_set {
+	struct pollfd p[MAX_POLL];
+	struct slot s[MAX_POLL];
+	nfds_t n;
+	int64_t now, next; /* next: the nearest deadline in ms, or -1 */
+};
+
+static void add_slot(struct poll_set *ps, int fd, short events,
+		     enum slot_kind kind, void *obj)
+{
+	ps->p[ps->n] = (struct pollfd){ fd, events, 0 };
+	ps->s[ps->n++] = (struct slot){ kind, obj };
+}
+
+/* While stopping: cancels the jobs and ends the qubes; returns 1 once
+ * none is left (the loop ends), else 0. */
+static int wind_down(struct daemon *d)
+{
+	struct client *c;
+	struct dispvm *dv;
+	struct job *j;
+
+	for (j = d->jobs; j; j = j->next)
+		job_cancel(j, "bulkheadd is stopping");
+	for (dv = d->dispvms; dv; dv = dv->next) {
+		if (dv->persistent)
+			qube_stop_for_exit(dv);
+		else
+			dispvm_abort(dv, "bulkheadd is stopping");
+	}
+	if (d->dispvms || d->jobs)
+		return 0;
+	/* Best effort: tell waiting clients why. */
+	for (c = d->clients; c; c = c->next)
+		bh_chan_flush(&c->chan);
+	return 1;
+}
+
+static void add_client_slots(struct daemon *d, struct poll_set *ps)
+{
+	struct client *c;
+
+	for (c = d->clients; c && ps->n < MAX_POLL; c = c->next) {
+		short ev = POLLRDHUP;
+
+		/* While its qube boots, a client's stdin waits in the
+		 * socket: the command's stream does not exist yet. */
+		if ((!c->dv && !c->run_wait && !c->task) ||
+		    (c->sid &&
+		     bh_chan_pending(&c->dv->chan) < RELAY_PAUSE_BYTES))
+			ev |= POLLIN;
+		if (bh_chan_pending(&c->chan))
+			ev |= POLLOUT;
+		add_slot(ps, c->chan.fd, ev, SLOT_CLIENT, c);
+	}
+}
+
+static void add_job_slots(struct daemon *d, struct poll_set *ps)
+{
+	struct job *j;
+
+	for (j = d->jobs; j && ps->n < MAX_POLL; j = j->next)
+		if (j->fd >= 0)
+			add_slot(ps, j->fd, POLLIN, SLOT_JOB, j);
+}
+
+/* A qube's timers (its deadline, its dropped log lines) and, while its
+ * QEMU lives, its channel, QMP, console and QEMU log. */
+static void add_qube_slots(struct daemon *d, struct poll_set *ps)
+{
+	struct dispvm *dv;
+
+	for (dv = d->dispvms; dv && ps->n + 3 < MAX_POLL; dv = dv->next) {
+		int64_t due = qube_log_next_ms(&dv->log_limit, ps->now);
+		short ev = 0;
+
+		if (dv->deadline_ms &&
+		    (ps->next < 0 || dv->deadline_ms < ps->next))
+			ps->next = dv->deadline_ms;
+		/* Dropped log lines are reported in time. */
+		if (due >= 0 && (ps->next < 0 || due < ps->next))
+			ps->next = due;
+		if (!dv->vm_alive)
+			continue;
+		/* Back-pressure (daemon.h, QUBE_PAUSE_BYTES): a qube is
+		 * not read while it leaves its own queue unread; nothing
+		 * another qube does stops it. */
+		if (dispvm_readable(dv, ps->now))
+			ev |= POLLIN;
+		if (bh_chan_pending(&dv->chan))
+			ev |= POLLOUT;
+		add_slot(ps, dv->chan.fd, ev, SLOT_CHAN, dv);
+		/* A closed QMP or console stays readable (EOF) until QEMU
+		 * is reaped: stop polling it. */
+		if (dv->qmp.state != QMP_CLOSED)
+			add_slot(ps, dv->qmp.fd, POLLIN, SLOT_QMP, dv);
+		if (!dv->console_eof)
+			add_slot(ps, dv->vm.console_fd, POLLIN, SLOT_CONSOLE,
+				 dv);
+		if (!dv->qemu_log_eof)
+			add_slot(ps, dv->vm.log_fd, POLLIN, SLOT_QEMU_LOG, dv);
+	}
+}
+
+/* The admin socket (not while stopping), the signals, the clients, the
+ * jobs and the qubes; ps->next ends as the nearest timer. */
+static void build_poll_set(struct daemon *d, struct poll_set *ps)
+{
+	ps->n = 0;
+	if (!d->stopping)
+		add_slot(ps, d->listen_fd, POLLIN, SLOT_LISTEN, NULL);
+	add_slot(ps, d->sig_fd, POLLIN, SLOT_SIGNAL, NULL);
+	add_client_slots(d, ps);
+	add_job_slots(d, ps);
+	add_qube_slots(d, ps);
+}
+
+static int poll_timeout(const struct poll_set *ps)
+{
+	return ps->next < 0	    ? -1
+	       : ps->next <= ps->now ? 0
+				     : (int)(ps->next - ps->now);
+}
+
+/* Signals first: a reaped qube frees its struct, so they are handled
+ * before any slot that points at it. Returns 1 when they were (the
+ * other slots wait for the next round). */
+static int dispatch_signals(struct daemon *d, const struct poll_set *ps)
+{
+	nfds_t i;
+
+	for (i = 0; i < ps->n; i++)
+		if (ps->s[i].kind == SLOT_SIGNAL && ps->p[i].revents) {
+			handle_signals(d);
+			return 1;
+		}
+	return 0;
+}
+
+static void dispatch_client(struct client *c, short revents)
+{
+	if (c->closing == 2)
+		return;
+	if (revents & POLLOUT)
+		client_output(c);
+	if (revents & (POLLIN | POLLERR | POLLHUP))
+		client_input(c);
+	else if (revents & POLLRDHUP)
+		client_drop(c);
+}
+
+static void dispatch_ready(struct daemon *d, const struct poll_set *ps)
+{
+	nfds_t i;
+
+	for (i = 0; i < ps->n; i++) {
+		short rev = ps->p[i].revents;
+
+		if (!rev)
+			continue;
+		switch (ps->s[i].kind) {
+		case SLOT_LISTEN:
+			client_accept(d);
+			break;
+		case SLOT_CLIENT:
+			dispatch_client(ps->s[i].obj, rev);
+			break;
+		case SLOT_CHAN:
+			if (rev & POLLOUT)
+				dispvm_agent_output(ps->s[i].obj);
+			if (rev & (POLLIN | POLLHUP))
+				dispvm_agent_input(ps->s[i].obj);
+			break;
+		case SLOT_QMP:
+			dispvm_qmp_input(ps->s[i].obj);
+			break;
+		case SLOT_CONSOLE:
+			dispvm_console_input(ps->s[i].obj);
+			break;
+		case SLOT_QEMU_LOG:
+			dispvm_qemu_log_input(ps->s[i].obj);
+			break;
+		case SLOT_JOB:
+			job_input(ps->s[i].obj);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/* The qubes' timers, then what the round's handlers left to send. */
+static void end_round(struct daemon *d)
+{
+	int64_t now = bh_now_ms();
+	struct client *c;
+	struct dispvm *dv;
+
+	for (dv = d->dispvms; dv; dv = dv->next)
+		dispvm_tick(dv, now);
+	/* A qube that became ready releases its client's waiting frames;
+	 * then queue what the handlers produced. */
+	for (c = d->clients; c; c = c->next)
+		if (c->dv && c->sid)
+			client_process(c);
+	for (c = d->clients; c; c = c->next) {
+		if (c->closing != 2)
+			qs_flush_client_credit(c);
+		if (c->closing != 2 && bh_chan_pending(&c->chan))
+			client_output(c);
+	}
+	for (dv = d->dispvms; dv; dv = dv->next) {
+		qs_flush_credit(dv);
+		if (dv->vm_alive && bh_chan_pending(&dv->chan))
+			dispvm_agent_output(dv);
+	}
+}
+
 static int run_loop(struct daemon *d)
 {
-	static struct pollfd p[MAX_POLL];
-	static struct slot s[MAX_POLL];
+	static struct poll_set ps;
 
 	for (;;) {
-		struct client *c;
-		struct dispvm *dv;
-		struct job *j;
-		int64_t now = bh_now_ms(), next = rpc_ask_tick(d, bh_now_ms());
-		nfds_t n = 0, i;
-		int timeout;
-
+		/* Asks past their deadline are denied first; the nearest
+		 * other deadline starts the round's timeout. */
+		ps.now = bh_now_ms();
+		ps.next = rpc_ask_tick(d, bh_now_ms());
 		client_reap_closed(d);
-		if (d->stopping) {
-			for (j = d->jobs; j; j = j->next)
-				job_cancel(j, "bulkheadd is stopping");
-			for (dv = d->dispvms; dv; dv = dv->next) {
-				if (dv->persistent)
-					qube_stop_for_exit(dv);
-				else
-					dispvm_abort(dv,
-						     "bulkheadd is stopping");
-			}
-			if (!d->dispvms && !d->jobs) {
-				/* Best effort: tell waiting clients why. */
-				for (c = d->clients; c; c = c->next)
-					bh_chan_flush(&c->chan);
-				return 0;
-			}
-		}
-		if (!d->stopping) {
-			p[n] = (struct pollfd){ d->listen_fd, POLLIN, 0 };
-			s[n++] = (struct slot){ SLOT_LISTEN, NULL };
-		}
-		p[n] = (struct pollfd){ d->sig_fd, POLLIN, 0 };
-		s[n++] = (struct slot){ SLOT_SIGNAL, NULL };
-		for (c = d->clients; c && n < MAX_POLL; c = c->next) {
-			short ev = POLLRDHUP;
-
-			/* While its qube boots, a client's stdin waits in
-			 * the socket: the command's stream does not exist
-			 * yet. */
-			if ((!c->dv && !c->run_wait && !c->task) ||
-			    (c->sid && bh_chan_pending(&c->dv->chan) <
-					       RELAY_PAUSE_BYTES))
-				ev |= POLLIN;
-			if (bh_chan_pending(&c->chan))
-				ev |= POLLOUT;
-			p[n] = (struct pollfd){ c->chan.fd, ev, 0 };
-			s[n++] = (struct slot){ SLOT_CLIENT, c };
-		}
-		for (j = d->jobs; j && n < MAX_POLL; j = j->next) {
-			if (j->fd < 0)
-				continue;
-			p[n] = (struct pollfd){ j->fd, POLLIN, 0 };
-			s[n++] = (struct slot){ SLOT_JOB, j };
-		}
-		for (dv = d->dispvms; dv && n + 3 < MAX_POLL; dv = dv->next) {
-			int64_t due = qube_log_next_ms(&dv->log_limit, now);
-
-			if (dv->deadline_ms &&
-			    (next < 0 || dv->deadline_ms < next))
-				next = dv->deadline_ms;
-			/* Dropped log lines are reported in time. */
-			if (due >= 0 && (next < 0 || due < next))
-				next = due;
-			if (!dv->vm_alive)
-				continue;
-			/* Back-pressure (daemon.h, QUBE_PAUSE_BYTES): a
-			 * qube is not read while it leaves its own queue
-			 * unread; nothing another qube does stops it. */
-			short ev = 0;
-
-			if (dispvm_readable(dv, now))
-				ev |= POLLIN;
-			if (bh_chan_pending(&dv->chan))
-				ev |= POLLOUT;
-			p[n] = (struct pollfd){ dv->chan.fd, ev, 0 };
-			s[n++] = (struct slot){ SLOT_CHAN, dv };
-			/* A closed QMP or console stays readable (EOF)
-			 * until QEMU is reaped: stop polling it. */
-			if (dv->qmp.state != QMP_CLOSED) {
-				p[n] = (struct pollfd){ dv->qmp.fd, POLLIN, 0 };
-				s[n++] = (struct slot){ SLOT_QMP, dv };
-			}
-			if (!dv->console_eof) {
-				p[n] = (struct pollfd){ dv->vm.console_fd,
-							POLLIN, 0 };
-				s[n++] = (struct slot){ SLOT_CONSOLE, dv };
-			}
-			if (!dv->qemu_log_eof) {
-				p[n] = (struct pollfd){ dv->vm.log_fd, POLLIN,
-							0 };
-				s[n++] = (struct slot){ SLOT_QEMU_LOG, dv };
-			}
-		}
-		timeout = next < 0 ? -1 : next <= now ? 0 : (int)(next - now);
-		if (poll(p, n, timeout) < 0 && errno != EINTR) {
+		if (d->stopping && wind_down(d))
+			return 0;
+		build_poll_set(d, &ps);
+		if (poll(ps.p, ps.n, poll_timeout(&ps)) < 0 &&
+		    errno != EINTR) {
 			LOG_ERR("poll: %s", strerror(errno));
 			return -1;
 		}
-		/* Signals first: a reaped qube frees its struct, so handle
-		 * it before any slot that points at it. */
-		for (i = 0; i < n; i++)
-			if (s[i].kind == SLOT_SIGNAL && p[i].revents) {
-				handle_signals(d);
-				goto next_round;
-			}
-		for (i = 0; i < n; i++) {
-			if (!p[i].revents)
-				continue;
-			switch (s[i].kind) {
-			case SLOT_LISTEN:
-				client_accept(d);
-				break;
-			case SLOT_CLIENT:
-				c = s[i].obj;
-				if (c->closing == 2)
-					break;
-				if (p[i].revents & POLLOUT)
-					client_output(c);
-				if (p[i].revents & (POLLIN | POLLERR | POLLHUP))
-					client_input(c);
-				else if (p[i].revents & POLLRDHUP)
-					client_drop(c);
-				break;
-			case SLOT_CHAN:
-				dv = s[i].obj;
-				if (p[i].revents & POLLOUT)
-					dispvm_agent_output(dv);
-				if (p[i].revents & (POLLIN | POLLHUP))
-					dispvm_agent_input(dv);
-				break;
-			case SLOT_QMP:
-				dispvm_qmp_input(s[i].obj);
-				break;
-			case SLOT_CONSOLE:
-				dispvm_console_input(s[i].obj);
-				break;
-			case SLOT_QEMU_LOG:
-				dispvm_qemu_log_input(s[i].obj);
-				break;
-			case SLOT_JOB:
-				job_input(s[i].obj);
-				break;
-			default:
-				break;
-			}
-		}
-next_round:
-		now = bh_now_ms();
-		for (dv = d->dispvms; dv; dv = dv->next)
-			dispvm_tick(dv, now);
-		/* A qube that became ready releases its client's waiting
-		 * frames; then queue what the handlers produced. */
-		for (c = d->clients; c; c = c->next)
-			if (c->dv && c->sid)
-				client_process(c);
-		for (c = d->clients; c; c = c->next) {
-			if (c->closing != 2)
-				qs_flush_client_credit(c);
-			if (c->closing != 2 && bh_chan_pending(&c->chan))
-				client_output(c);
-		}
-		for (dv = d->dispvms; dv; dv = dv->next) {
-			qs_flush_credit(dv);
-			if (dv->vm_alive && bh_chan_pending(&dv->chan))
-				dispvm_agent_output(dv);
-		}
+		if (!dispatch_signals(d, &ps))
+			dispatch_ready(d, &ps);
+		end_round(d);
 	}
 }
 
