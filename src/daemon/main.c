@@ -453,28 +453,23 @@ static int run_loop(struct daemon *d)
 	}
 }
 
-int main(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "boot-timeout", required_argument, NULL, 't' },
-		{ "ready-fd", required_argument, NULL, 'r' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	static struct daemon d;
-	int ready_fd = -1, lock_fd, o, r;
-	char *end;
+static const struct option daemon_longopts[] = {
+	{ "boot-timeout", required_argument, NULL, 't' },
+	{ "ready-fd", required_argument, NULL, 'r' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
 
-	bh_sanitize_std_fds();
-	bh_log_init("bulkheadd", 1);
-	sd_notify_init();
-	d.boot_timeout_ms = DEFAULT_BOOT_TIMEOUT_MS;
-	/* On unless BULKHEAD_DATAPORTS=0 (bench/rpc measures the relay
-	 * that way). */
-	d.dataports_off = getenv("BULKHEAD_DATAPORTS") &&
-			  !strcmp(getenv("BULKHEAD_DATAPORTS"), "0");
-	while ((o = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
+/* Reads the command line; returns -1 to go on, else the exit status. */
+static int parse_args(int argc, char **argv, struct daemon *d,
+		      int *ready_fd)
+{
+	char *end;
+	int o;
+
+	while ((o = getopt_long(argc, argv, "hv", daemon_longopts, NULL)) !=
+	       -1) {
 		switch (o) {
 		case 't': {
 			long v = strtol(optarg, &end, 10);
@@ -484,12 +479,12 @@ int main(int argc, char **argv)
 						"takes 1..3600 seconds\n");
 				return 2;
 			}
-			d.boot_timeout_ms = (int)v * 1000;
+			d->boot_timeout_ms = (int)v * 1000;
 			break;
 		}
 		case 'r':
-			ready_fd = (int)strtol(optarg, &end, 10);
-			if (*end || ready_fd < 3) {
+			*ready_fd = (int)strtol(optarg, &end, 10);
+			if (*end || *ready_fd < 3) {
 				fprintf(stderr, "bulkheadd: --ready-fd takes "
 						"a descriptor number >= 3\n");
 				return 2;
@@ -512,7 +507,14 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if ((r = bh_paths_init(&d.paths)) < 0) {
+	return -1;
+}
+
+/* The paths, root, and the run and state folders; returns -1 to go on,
+ * else the exit status. */
+static int prepare_root(struct daemon *d)
+{
+	if (bh_paths_init(&d->paths) < 0) {
 		fprintf(stderr, "bulkheadd: BULKHEAD_ROOT must be an absolute "
 				"path short enough for a socket\n");
 		return 2;
@@ -527,13 +529,182 @@ int main(int argc, char **argv)
 				"its own\n");
 		return 1;
 	}
-	if (bh_mkdir_p(d.paths.run, 0755) < 0 ||
-	    bh_mkdir_p(d.paths.state, 0755) < 0 ||
-	    chmod(d.paths.run, 0755) < 0 || make_jail_root(&d) < 0) {
+	if (bh_mkdir_p(d->paths.run, 0755) < 0 ||
+	    bh_mkdir_p(d->paths.state, 0755) < 0 ||
+	    chmod(d->paths.run, 0755) < 0 || make_jail_root(d) < 0) {
 		fprintf(stderr, "bulkheadd: cannot create %s or %s: %s\n",
-			d.paths.run, d.paths.state, strerror(errno));
+			d->paths.run, d->paths.state, strerror(errno));
 		return 1;
 	}
+	return -1;
+}
+
+/* BULKHEAD_TEST_JOB_THROTTLE slows volume copies down, for tests. */
+static void read_test_throttle(void)
+{
+	const char *t = getenv("BULKHEAD_TEST_JOB_THROTTLE");
+
+	if (t && t[0]) {
+		job_throttle_mib_s = (unsigned)strtoul(t, NULL, 10);
+		LOG_WARN("BULKHEAD_TEST_JOB_THROTTLE: volume copies go at %u "
+			 "MiB/s and never reflink (tests only)",
+			 job_throttle_mib_s);
+	}
+}
+
+/* Jobs of a dead daemon die with it; their temporaries are removed
+ * below and at store_boot, once none is left writing. Returns 0, or -1
+ * when one of its QEMUs could not be ended (said). */
+static int clean_up_earlier_daemon(struct daemon *d)
+{
+	if (job_wait_stale(d->paths.run, 10000) < 0)
+		LOG_WARN("a job of the earlier daemon still runs after 10 s; "
+			 "removing temporaries anyway");
+	if (dispvm_cleanup_stale(d) < 0) {
+		fprintf(stderr,
+			"bulkheadd: a QEMU of the earlier daemon could not be "
+			"ended (see %s/bulkheadd.log); end it, then start "
+			"bulkheadd again\n",
+			d->paths.log);
+		return -1;
+	}
+	return 0;
+}
+
+static int open_store(struct daemon *d)
+{
+	char err[STORE_ERR_MAX] = "";
+	int r = store_boot(d->paths.state, &d->store, err, sizeof(err));
+
+	if (r >= 0)
+		return 0;
+	/* Most of the store's messages name the file already. */
+	if (strstr(err, STORE_FILE))
+		fprintf(stderr, "bulkheadd: %s\n", err);
+	else
+		fprintf(stderr, "bulkheadd: state database %s/%s: %s\n",
+			d->paths.state, STORE_FILE,
+			err[0] ? err : strerror(-r));
+	return -1;
+}
+
+/* The cgroups each QEMU runs in, and the groups of an earlier daemon. */
+static void setup_cgroups(struct daemon *d)
+{
+	cgroups_init(&d->cgroups, d->paths.root, NULL);
+	if (d->cgroups.mode == CGROUP_V2) {
+		LOG_INFO("cgroups: v2, each QEMU in a group of its own under "
+			 "%s (memory.max = memory + %u MiB, pids.max = %u + "
+			 "vCPUs%s)",
+			 d->cgroups.dir[0], CGROUP_QEMU_OVERHEAD_MB,
+			 CGROUP_PIDS_BASE,
+			 d->cgroups.swap ? ", memory.swap.max = 0" : "");
+		cgroups_cleanup_stale(&d->cgroups);
+	} else if (d->cgroups.mode == CGROUP_V1) {
+		LOG_INFO("cgroups: v1 (memory, pids), each QEMU in a group of "
+			 "its own under %s%s%s (memory.limit_in_bytes = "
+			 "memory + %u MiB%s, pids.max = %u + vCPUs); cgroup "
+			 "v2 lacks these controllers here",
+			 d->cgroups.dir[0], d->cgroups.ndirs > 1 ? " and " : "",
+			 d->cgroups.ndirs > 1 ? d->cgroups.dir[1] : "",
+			 CGROUP_QEMU_OVERHEAD_MB,
+			 d->cgroups.swap ? ", memory.memsw.limit_in_bytes the "
+					   "same: no swap"
+					 : "",
+			 CGROUP_PIDS_BASE);
+		cgroups_cleanup_stale(&d->cgroups);
+	} else {
+		LOG_WARN("cgroups: off, QEMU runs without memory and pids "
+			 "limits: %s",
+			 d->cgroups.why);
+	}
+}
+
+/* How many disposables fit, KVM or TCG, and the TSC that TCG guests
+ * are given. */
+static void probe_host(struct daemon *d)
+{
+	d->dispvm_cap = dispvm_cap_for_host();
+	LOG_INFO("at most %u disposables at once (host memory)",
+		 d->dispvm_cap);
+	engine_choose_accel("/sys/module", "/dev/kvm", &d->accel);
+	LOG_INFO("engine: QEMU with %s: %s",
+		 d->accel.accel == ACCEL_KVM ? "KVM" : "TCG", d->accel.why);
+	if (d->accel.accel == ACCEL_TCG) {
+		d->tsc_khz = tsc_khz_measure();
+		LOG_INFO("host TSC: %u kHz (given to guests: they cannot "
+			 "calibrate it reliably under TCG)",
+			 d->tsc_khz);
+	}
+}
+
+/* Tells bh (--ready-fd) and systemd that the admin socket listens. */
+static void announce_ready(struct daemon *d, int ready_fd)
+{
+	char st[700];
+	int r;
+
+	LOG_INFO("data ports %s", d->dataports_off
+					  ? "off (BULKHEAD_DATAPORTS=0): every "
+					    "call stays on the relay"
+					  : "on");
+	LOG_INFO("listening on %s (pid %d)", d->paths.admin_sock,
+		 (int)getpid());
+	if (ready_fd >= 0) {
+		dprintf(ready_fd, "ready engine=%s: %s\n",
+			d->accel.accel == ACCEL_KVM ? "KVM" : "TCG",
+			d->accel.why);
+		close(ready_fd);
+	}
+	/* Under bulkheadd.service (Type=notify): systemctl start returns
+	 * now, and `systemctl status` shows the engine. */
+	snprintf(st, sizeof(st), "READY=1\nSTATUS=engine=%s: %.600s",
+		 d->accel.accel == ACCEL_KVM ? "KVM" : "TCG", d->accel.why);
+	r = sd_notify_send(st);
+	if (r < 0)
+		LOG_WARN("cannot tell systemd that we are ready "
+			 "(NOTIFY_SOCKET): %s",
+			 strerror(-r));
+}
+
+/* Everything before the loop but the lock; returns -1 to go on, else
+ * the exit status. */
+static int start_up(struct daemon *d)
+{
+	/* Only the daemon that holds the lock may rename its log. */
+	setup_log_rotation(d);
+	signal(SIGHUP, SIG_IGN);
+	d->sig_fd = bh_make_sigfd();
+	read_test_throttle();
+	if (clean_up_earlier_daemon(d) < 0 || open_store(d) < 0)
+		return 1;
+	setup_cgroups(d);
+	probe_host(d);
+	d->listen_fd = listen_admin(d);
+	if (d->listen_fd < 0 || d->sig_fd < 0) {
+		fprintf(stderr, "bulkheadd: cannot listen on %s: %s\n",
+			d->paths.admin_sock, strerror(-d->listen_fd));
+		return 1;
+	}
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	static struct daemon d;
+	int ready_fd = -1, lock_fd, r;
+
+	bh_sanitize_std_fds();
+	bh_log_init("bulkheadd", 1);
+	sd_notify_init();
+	d.boot_timeout_ms = DEFAULT_BOOT_TIMEOUT_MS;
+	/* On unless BULKHEAD_DATAPORTS=0 (bench/rpc measures the relay
+	 * that way). */
+	d.dataports_off = getenv("BULKHEAD_DATAPORTS") &&
+			  !strcmp(getenv("BULKHEAD_DATAPORTS"), "0");
+	if ((r = parse_args(argc, argv, &d, &ready_fd)) >= 0 ||
+	    (r = prepare_root(&d)) >= 0)
+		return r;
 	lock_fd = lock_instance(&d);
 	if (lock_fd < 0) {
 		fprintf(stderr, "bulkheadd: %s\n",
@@ -542,121 +713,9 @@ int main(int argc, char **argv)
 					  : strerror(-lock_fd));
 		return 1;
 	}
-	/* Only the daemon that holds the lock may rename its log. */
-	setup_log_rotation(&d);
-	signal(SIGHUP, SIG_IGN);
-	d.sig_fd = bh_make_sigfd();
-	{
-		const char *t = getenv("BULKHEAD_TEST_JOB_THROTTLE");
-
-		if (t && t[0]) {
-			job_throttle_mib_s = (unsigned)strtoul(t, NULL, 10);
-			LOG_WARN("BULKHEAD_TEST_JOB_THROTTLE: volume copies "
-				 "go at %u MiB/s and never reflink (tests "
-				 "only)",
-				 job_throttle_mib_s);
-		}
-	}
-	/* Jobs of a dead daemon die with it; their temporaries are removed
-	 * below and at store_boot, once none is left writing. */
-	if (job_wait_stale(d.paths.run, 10000) < 0)
-		LOG_WARN("a job of the earlier daemon still runs after 10 s; "
-			 "removing temporaries anyway");
-	if (dispvm_cleanup_stale(&d) < 0) {
-		fprintf(stderr,
-			"bulkheadd: a QEMU of the earlier daemon could not be "
-			"ended (see %s/bulkheadd.log); end it, then start "
-			"bulkheadd again\n",
-			d.paths.log);
-		return 1;
-	}
-	{
-		char err[STORE_ERR_MAX] = "";
-
-		r = store_boot(d.paths.state, &d.store, err, sizeof(err));
-		/* Most of the store's messages name the file already. */
-		if (r < 0) {
-			if (strstr(err, STORE_FILE))
-				fprintf(stderr, "bulkheadd: %s\n", err);
-			else
-				fprintf(stderr,
-					"bulkheadd: state database %s/%s: "
-					"%s\n",
-					d.paths.state, STORE_FILE,
-					err[0] ? err : strerror(-r));
-			return 1;
-		}
-	}
-	cgroups_init(&d.cgroups, d.paths.root, NULL);
-	if (d.cgroups.mode == CGROUP_V2) {
-		LOG_INFO("cgroups: v2, each QEMU in a group of its own under "
-			 "%s (memory.max = memory + %u MiB, pids.max = %u + "
-			 "vCPUs%s)",
-			 d.cgroups.dir[0], CGROUP_QEMU_OVERHEAD_MB,
-			 CGROUP_PIDS_BASE,
-			 d.cgroups.swap ? ", memory.swap.max = 0" : "");
-		cgroups_cleanup_stale(&d.cgroups);
-	} else if (d.cgroups.mode == CGROUP_V1) {
-		LOG_INFO("cgroups: v1 (memory, pids), each QEMU in a group of "
-			 "its own under %s%s%s (memory.limit_in_bytes = "
-			 "memory + %u MiB%s, pids.max = %u + vCPUs); cgroup "
-			 "v2 lacks these controllers here",
-			 d.cgroups.dir[0], d.cgroups.ndirs > 1 ? " and " : "",
-			 d.cgroups.ndirs > 1 ? d.cgroups.dir[1] : "",
-			 CGROUP_QEMU_OVERHEAD_MB,
-			 d.cgroups.swap ? ", memory.memsw.limit_in_bytes the "
-					  "same: no swap"
-					: "",
-			 CGROUP_PIDS_BASE);
-		cgroups_cleanup_stale(&d.cgroups);
-	} else {
-		LOG_WARN("cgroups: off, QEMU runs without memory and pids "
-			 "limits: %s",
-			 d.cgroups.why);
-	}
-	d.dispvm_cap = dispvm_cap_for_host();
-	LOG_INFO("at most %u disposables at once (host memory)", d.dispvm_cap);
-	engine_choose_accel("/sys/module", "/dev/kvm", &d.accel);
-	LOG_INFO("engine: QEMU with %s: %s",
-		 d.accel.accel == ACCEL_KVM ? "KVM" : "TCG", d.accel.why);
-	if (d.accel.accel == ACCEL_TCG) {
-		d.tsc_khz = tsc_khz_measure();
-		LOG_INFO("host TSC: %u kHz (given to guests: they cannot "
-			 "calibrate it reliably under TCG)",
-			 d.tsc_khz);
-	}
-	d.listen_fd = listen_admin(&d);
-	if (d.listen_fd < 0 || d.sig_fd < 0) {
-		fprintf(stderr, "bulkheadd: cannot listen on %s: %s\n",
-			d.paths.admin_sock, strerror(-d.listen_fd));
-		return 1;
-	}
-	LOG_INFO("data ports %s", d.dataports_off
-					  ? "off (BULKHEAD_DATAPORTS=0): every "
-					    "call stays on the relay"
-					  : "on");
-	LOG_INFO("listening on %s (pid %d)", d.paths.admin_sock,
-		 (int)getpid());
-	if (ready_fd >= 0) {
-		dprintf(ready_fd, "ready engine=%s: %s\n",
-			d.accel.accel == ACCEL_KVM ? "KVM" : "TCG",
-			d.accel.why);
-		close(ready_fd);
-	}
-	{
-		/* Under bulkheadd.service (Type=notify): systemctl start
-		 * returns now, and `systemctl status` shows the engine. */
-		char st[700];
-
-		snprintf(st, sizeof(st), "READY=1\nSTATUS=engine=%s: %.600s",
-			 d.accel.accel == ACCEL_KVM ? "KVM" : "TCG",
-			 d.accel.why);
-		r = sd_notify_send(st);
-		if (r < 0)
-			LOG_WARN("cannot tell systemd that we are ready "
-				 "(NOTIFY_SOCKET): %s",
-				 strerror(-r));
-	}
+	if ((r = start_up(&d)) >= 0)
+		return r;
+	announce_ready(&d, ready_fd);
 	qube_autostart(&d);
 	r = run_loop(&d);
 	cgroups_fini(&d.cgroups);
