@@ -210,201 +210,266 @@ struct slot {
 	void *obj;
 };
 
-static int run_loop(struct daemon *d)
+/* One round's poll set: what each slot is, and the nearest timer. */
+struct poll_set {
+	struct pollfd p[MAX_POLL];
+	struct slot s[MAX_POLL];
+	nfds_t n;
+	int64_t now, next; /* next: the nearest deadline in ms, or -1 */
+};
+
+static void add_slot(struct poll_set *ps, int fd, short events,
+		     enum slot_kind kind, void *obj)
 {
-	static struct pollfd p[MAX_POLL];
-	static struct slot s[MAX_POLL];
+	ps->p[ps->n] = (struct pollfd){ fd, events, 0 };
+	ps->s[ps->n++] = (struct slot){ kind, obj };
+}
 
-	for (;;) {
-		struct client *c;
-		struct dispvm *dv;
-		struct job *j;
-		int64_t now = bh_now_ms(), next = rpc_ask_tick(d, bh_now_ms());
-		nfds_t n = 0, i;
-		int timeout;
+/* While stopping: cancels the jobs and ends the qubes; returns 1 once
+ * none is left (the loop ends), else 0. */
+static int wind_down(struct daemon *d)
+{
+	struct client *c;
+	struct dispvm *dv;
+	struct job *j;
 
-		client_reap_closed(d);
-		if (d->stopping) {
-			for (j = d->jobs; j; j = j->next)
-				job_cancel(j, "bulkheadd is stopping");
-			for (dv = d->dispvms; dv; dv = dv->next) {
-				if (dv->persistent)
-					qube_stop_for_exit(dv);
-				else
-					dispvm_abort(dv,
-						     "bulkheadd is stopping");
-			}
-			if (!d->dispvms && !d->jobs) {
-				/* Best effort: tell waiting clients why. */
-				for (c = d->clients; c; c = c->next)
-					bh_chan_flush(&c->chan);
-				return 0;
-			}
-		}
-		if (!d->stopping) {
-			p[n] = (struct pollfd){ d->listen_fd, POLLIN, 0 };
-			s[n++] = (struct slot){ SLOT_LISTEN, NULL };
-		}
-		p[n] = (struct pollfd){ d->sig_fd, POLLIN, 0 };
-		s[n++] = (struct slot){ SLOT_SIGNAL, NULL };
-		for (c = d->clients; c && n < MAX_POLL; c = c->next) {
-			short ev = POLLRDHUP;
+	for (j = d->jobs; j; j = j->next)
+		job_cancel(j, "bulkheadd is stopping");
+	for (dv = d->dispvms; dv; dv = dv->next) {
+		if (dv->persistent)
+			qube_stop_for_exit(dv);
+		else
+			dispvm_abort(dv, "bulkheadd is stopping");
+	}
+	if (d->dispvms || d->jobs)
+		return 0;
+	/* Best effort: tell waiting clients why. */
+	for (c = d->clients; c; c = c->next)
+		bh_chan_flush(&c->chan);
+	return 1;
+}
 
-			/* While its qube boots, a client's stdin waits in
-			 * the socket: the command's stream does not exist
-			 * yet. */
-			if ((!c->dv && !c->run_wait && !c->task) ||
-			    (c->sid && bh_chan_pending(&c->dv->chan) <
-					       RELAY_PAUSE_BYTES))
-				ev |= POLLIN;
-			if (bh_chan_pending(&c->chan))
-				ev |= POLLOUT;
-			p[n] = (struct pollfd){ c->chan.fd, ev, 0 };
-			s[n++] = (struct slot){ SLOT_CLIENT, c };
-		}
-		for (j = d->jobs; j && n < MAX_POLL; j = j->next) {
-			if (j->fd < 0)
-				continue;
-			p[n] = (struct pollfd){ j->fd, POLLIN, 0 };
-			s[n++] = (struct slot){ SLOT_JOB, j };
-		}
-		for (dv = d->dispvms; dv && n + 3 < MAX_POLL; dv = dv->next) {
-			int64_t due = qube_log_next_ms(&dv->log_limit, now);
+static void add_client_slots(struct daemon *d, struct poll_set *ps)
+{
+	struct client *c;
 
-			if (dv->deadline_ms &&
-			    (next < 0 || dv->deadline_ms < next))
-				next = dv->deadline_ms;
-			/* Dropped log lines are reported in time. */
-			if (due >= 0 && (next < 0 || due < next))
-				next = due;
-			if (!dv->vm_alive)
-				continue;
-			/* Back-pressure (daemon.h, QUBE_PAUSE_BYTES): a
-			 * qube is not read while it leaves its own queue
-			 * unread; nothing another qube does stops it. */
-			short ev = 0;
+	for (c = d->clients; c && ps->n < MAX_POLL; c = c->next) {
+		short ev = POLLRDHUP;
 
-			if (dispvm_readable(dv, now))
-				ev |= POLLIN;
-			if (bh_chan_pending(&dv->chan))
-				ev |= POLLOUT;
-			p[n] = (struct pollfd){ dv->chan.fd, ev, 0 };
-			s[n++] = (struct slot){ SLOT_CHAN, dv };
-			/* A closed QMP or console stays readable (EOF)
-			 * until QEMU is reaped: stop polling it. */
-			if (dv->qmp.state != QMP_CLOSED) {
-				p[n] = (struct pollfd){ dv->qmp.fd, POLLIN, 0 };
-				s[n++] = (struct slot){ SLOT_QMP, dv };
-			}
-			if (!dv->console_eof) {
-				p[n] = (struct pollfd){ dv->vm.console_fd,
-							POLLIN, 0 };
-				s[n++] = (struct slot){ SLOT_CONSOLE, dv };
-			}
-			if (!dv->qemu_log_eof) {
-				p[n] = (struct pollfd){ dv->vm.log_fd, POLLIN,
-							0 };
-				s[n++] = (struct slot){ SLOT_QEMU_LOG, dv };
-			}
+		/* While its qube boots, a client's stdin waits in the
+		 * socket: the command's stream does not exist yet. */
+		if ((!c->dv && !c->run_wait && !c->task) ||
+		    (c->sid &&
+		     bh_chan_pending(&c->dv->chan) < RELAY_PAUSE_BYTES))
+			ev |= POLLIN;
+		if (bh_chan_pending(&c->chan))
+			ev |= POLLOUT;
+		add_slot(ps, c->chan.fd, ev, SLOT_CLIENT, c);
+	}
+}
+
+static void add_job_slots(struct daemon *d, struct poll_set *ps)
+{
+	struct job *j;
+
+	for (j = d->jobs; j && ps->n < MAX_POLL; j = j->next)
+		if (j->fd >= 0)
+			add_slot(ps, j->fd, POLLIN, SLOT_JOB, j);
+}
+
+/* A qube's timers (its deadline, its dropped log lines) and, while its
+ * QEMU lives, its channel, QMP, console and QEMU log. */
+static void add_qube_slots(struct daemon *d, struct poll_set *ps)
+{
+	struct dispvm *dv;
+
+	for (dv = d->dispvms; dv && ps->n + 3 < MAX_POLL; dv = dv->next) {
+		int64_t due = qube_log_next_ms(&dv->log_limit, ps->now);
+		short ev = 0;
+
+		if (dv->deadline_ms &&
+		    (ps->next < 0 || dv->deadline_ms < ps->next))
+			ps->next = dv->deadline_ms;
+		/* Dropped log lines are reported in time. */
+		if (due >= 0 && (ps->next < 0 || due < ps->next))
+			ps->next = due;
+		if (!dv->vm_alive)
+			continue;
+		/* Back-pressure (daemon.h, QUBE_PAUSE_BYTES): a qube is
+		 * not read while it leaves its own queue unread; nothing
+		 * another qube does stops it. */
+		if (dispvm_readable(dv, ps->now))
+			ev |= POLLIN;
+		if (bh_chan_pending(&dv->chan))
+			ev |= POLLOUT;
+		add_slot(ps, dv->chan.fd, ev, SLOT_CHAN, dv);
+		/* A closed QMP or console stays readable (EOF) until QEMU
+		 * is reaped: stop polling it. */
+		if (dv->qmp.state != QMP_CLOSED)
+			add_slot(ps, dv->qmp.fd, POLLIN, SLOT_QMP, dv);
+		if (!dv->console_eof)
+			add_slot(ps, dv->vm.console_fd, POLLIN, SLOT_CONSOLE,
+				 dv);
+		if (!dv->qemu_log_eof)
+			add_slot(ps, dv->vm.log_fd, POLLIN, SLOT_QEMU_LOG, dv);
+	}
+}
+
+/* The admin socket (not while stopping), the signals, the clients, the
+ * jobs and the qubes; ps->next ends as the nearest timer. */
+static void build_poll_set(struct daemon *d, struct poll_set *ps)
+{
+	ps->n = 0;
+	if (!d->stopping)
+		add_slot(ps, d->listen_fd, POLLIN, SLOT_LISTEN, NULL);
+	add_slot(ps, d->sig_fd, POLLIN, SLOT_SIGNAL, NULL);
+	add_client_slots(d, ps);
+	add_job_slots(d, ps);
+	add_qube_slots(d, ps);
+}
+
+static int poll_timeout(const struct poll_set *ps)
+{
+	return ps->next < 0	    ? -1
+	       : ps->next <= ps->now ? 0
+				     : (int)(ps->next - ps->now);
+}
+
+/* Signals first: a reaped qube frees its struct, so they are handled
+ * before any slot that points at it. Returns 1 when they were (the
+ * other slots wait for the next round). */
+static int dispatch_signals(struct daemon *d, const struct poll_set *ps)
+{
+	nfds_t i;
+
+	for (i = 0; i < ps->n; i++)
+		if (ps->s[i].kind == SLOT_SIGNAL && ps->p[i].revents) {
+			handle_signals(d);
+			return 1;
 		}
-		timeout = next < 0 ? -1 : next <= now ? 0 : (int)(next - now);
-		if (poll(p, n, timeout) < 0 && errno != EINTR) {
-			LOG_ERR("poll: %s", strerror(errno));
-			return -1;
-		}
-		/* Signals first: a reaped qube frees its struct, so handle
-		 * it before any slot that points at it. */
-		for (i = 0; i < n; i++)
-			if (s[i].kind == SLOT_SIGNAL && p[i].revents) {
-				handle_signals(d);
-				goto next_round;
-			}
-		for (i = 0; i < n; i++) {
-			if (!p[i].revents)
-				continue;
-			switch (s[i].kind) {
-			case SLOT_LISTEN:
-				client_accept(d);
-				break;
-			case SLOT_CLIENT:
-				c = s[i].obj;
-				if (c->closing == 2)
-					break;
-				if (p[i].revents & POLLOUT)
-					client_output(c);
-				if (p[i].revents & (POLLIN | POLLERR | POLLHUP))
-					client_input(c);
-				else if (p[i].revents & POLLRDHUP)
-					client_drop(c);
-				break;
-			case SLOT_CHAN:
-				dv = s[i].obj;
-				if (p[i].revents & POLLOUT)
-					dispvm_agent_output(dv);
-				if (p[i].revents & (POLLIN | POLLHUP))
-					dispvm_agent_input(dv);
-				break;
-			case SLOT_QMP:
-				dispvm_qmp_input(s[i].obj);
-				break;
-			case SLOT_CONSOLE:
-				dispvm_console_input(s[i].obj);
-				break;
-			case SLOT_QEMU_LOG:
-				dispvm_qemu_log_input(s[i].obj);
-				break;
-			case SLOT_JOB:
-				job_input(s[i].obj);
-				break;
-			default:
-				break;
-			}
-		}
-next_round:
-		now = bh_now_ms();
-		for (dv = d->dispvms; dv; dv = dv->next)
-			dispvm_tick(dv, now);
-		/* A qube that became ready releases its client's waiting
-		 * frames; then queue what the handlers produced. */
-		for (c = d->clients; c; c = c->next)
-			if (c->dv && c->sid)
-				client_process(c);
-		for (c = d->clients; c; c = c->next) {
-			if (c->closing != 2)
-				qs_flush_client_credit(c);
-			if (c->closing != 2 && bh_chan_pending(&c->chan))
-				client_output(c);
-		}
-		for (dv = d->dispvms; dv; dv = dv->next) {
-			qs_flush_credit(dv);
-			if (dv->vm_alive && bh_chan_pending(&dv->chan))
-				dispvm_agent_output(dv);
+	return 0;
+}
+
+static void dispatch_client(struct client *c, short revents)
+{
+	if (c->closing == 2)
+		return;
+	if (revents & POLLOUT)
+		client_output(c);
+	if (revents & (POLLIN | POLLERR | POLLHUP))
+		client_input(c);
+	else if (revents & POLLRDHUP)
+		client_drop(c);
+}
+
+static void dispatch_ready(struct daemon *d, const struct poll_set *ps)
+{
+	nfds_t i;
+
+	for (i = 0; i < ps->n; i++) {
+		short rev = ps->p[i].revents;
+
+		if (!rev)
+			continue;
+		switch (ps->s[i].kind) {
+		case SLOT_LISTEN:
+			client_accept(d);
+			break;
+		case SLOT_CLIENT:
+			dispatch_client(ps->s[i].obj, rev);
+			break;
+		case SLOT_CHAN:
+			if (rev & POLLOUT)
+				dispvm_agent_output(ps->s[i].obj);
+			if (rev & (POLLIN | POLLHUP))
+				dispvm_agent_input(ps->s[i].obj);
+			break;
+		case SLOT_QMP:
+			dispvm_qmp_input(ps->s[i].obj);
+			break;
+		case SLOT_CONSOLE:
+			dispvm_console_input(ps->s[i].obj);
+			break;
+		case SLOT_QEMU_LOG:
+			dispvm_qemu_log_input(ps->s[i].obj);
+			break;
+		case SLOT_JOB:
+			job_input(ps->s[i].obj);
+			break;
+		default:
+			break;
 		}
 	}
 }
 
-int main(int argc, char **argv)
+/* The qubes' timers, then what the round's handlers left to send. */
+static void end_round(struct daemon *d)
 {
-	static const struct option opts[] = {
-		{ "boot-timeout", required_argument, NULL, 't' },
-		{ "ready-fd", required_argument, NULL, 'r' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	static struct daemon d;
-	int ready_fd = -1, lock_fd, o, r;
-	char *end;
+	int64_t now = bh_now_ms();
+	struct client *c;
+	struct dispvm *dv;
 
-	bh_sanitize_std_fds();
-	bh_log_init("bulkheadd", 1);
-	sd_notify_init();
-	d.boot_timeout_ms = DEFAULT_BOOT_TIMEOUT_MS;
-	/* On unless BULKHEAD_DATAPORTS=0 (bench/rpc measures the relay
-	 * that way). */
-	d.dataports_off = getenv("BULKHEAD_DATAPORTS") &&
-			  !strcmp(getenv("BULKHEAD_DATAPORTS"), "0");
-	while ((o = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
+	for (dv = d->dispvms; dv; dv = dv->next)
+		dispvm_tick(dv, now);
+	/* A qube that became ready releases its client's waiting frames;
+	 * then queue what the handlers produced. */
+	for (c = d->clients; c; c = c->next)
+		if (c->dv && c->sid)
+			client_process(c);
+	for (c = d->clients; c; c = c->next) {
+		if (c->closing != 2)
+			qs_flush_client_credit(c);
+		if (c->closing != 2 && bh_chan_pending(&c->chan))
+			client_output(c);
+	}
+	for (dv = d->dispvms; dv; dv = dv->next) {
+		qs_flush_credit(dv);
+		if (dv->vm_alive && bh_chan_pending(&dv->chan))
+			dispvm_agent_output(dv);
+	}
+}
+
+static int run_loop(struct daemon *d)
+{
+	static struct poll_set ps;
+
+	for (;;) {
+		/* Asks past their deadline are denied first; the nearest
+		 * other deadline starts the round's timeout. */
+		ps.now = bh_now_ms();
+		ps.next = rpc_ask_tick(d, bh_now_ms());
+		client_reap_closed(d);
+		if (d->stopping && wind_down(d))
+			return 0;
+		build_poll_set(d, &ps);
+		if (poll(ps.p, ps.n, poll_timeout(&ps)) < 0 &&
+		    errno != EINTR) {
+			LOG_ERR("poll: %s", strerror(errno));
+			return -1;
+		}
+		if (!dispatch_signals(d, &ps))
+			dispatch_ready(d, &ps);
+		end_round(d);
+	}
+}
+
+static const struct option daemon_longopts[] = {
+	{ "boot-timeout", required_argument, NULL, 't' },
+	{ "ready-fd", required_argument, NULL, 'r' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Reads the command line; returns -1 to go on, else the exit status. */
+static int parse_args(int argc, char **argv, struct daemon *d,
+		      int *ready_fd)
+{
+	char *end;
+	int o;
+
+	while ((o = getopt_long(argc, argv, "hv", daemon_longopts, NULL)) !=
+	       -1) {
 		switch (o) {
 		case 't': {
 			long v = strtol(optarg, &end, 10);
@@ -414,12 +479,12 @@ int main(int argc, char **argv)
 						"takes 1..3600 seconds\n");
 				return 2;
 			}
-			d.boot_timeout_ms = (int)v * 1000;
+			d->boot_timeout_ms = (int)v * 1000;
 			break;
 		}
 		case 'r':
-			ready_fd = (int)strtol(optarg, &end, 10);
-			if (*end || ready_fd < 3) {
+			*ready_fd = (int)strtol(optarg, &end, 10);
+			if (*end || *ready_fd < 3) {
 				fprintf(stderr, "bulkheadd: --ready-fd takes "
 						"a descriptor number >= 3\n");
 				return 2;
@@ -442,7 +507,14 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if ((r = bh_paths_init(&d.paths)) < 0) {
+	return -1;
+}
+
+/* The paths, root, and the run and state folders; returns -1 to go on,
+ * else the exit status. */
+static int prepare_root(struct daemon *d)
+{
+	if (bh_paths_init(&d->paths) < 0) {
 		fprintf(stderr, "bulkheadd: BULKHEAD_ROOT must be an absolute "
 				"path short enough for a socket\n");
 		return 2;
@@ -457,13 +529,182 @@ int main(int argc, char **argv)
 				"its own\n");
 		return 1;
 	}
-	if (bh_mkdir_p(d.paths.run, 0755) < 0 ||
-	    bh_mkdir_p(d.paths.state, 0755) < 0 ||
-	    chmod(d.paths.run, 0755) < 0 || make_jail_root(&d) < 0) {
+	if (bh_mkdir_p(d->paths.run, 0755) < 0 ||
+	    bh_mkdir_p(d->paths.state, 0755) < 0 ||
+	    chmod(d->paths.run, 0755) < 0 || make_jail_root(d) < 0) {
 		fprintf(stderr, "bulkheadd: cannot create %s or %s: %s\n",
-			d.paths.run, d.paths.state, strerror(errno));
+			d->paths.run, d->paths.state, strerror(errno));
 		return 1;
 	}
+	return -1;
+}
+
+/* BULKHEAD_TEST_JOB_THROTTLE slows volume copies down, for tests. */
+static void read_test_throttle(void)
+{
+	const char *t = getenv("BULKHEAD_TEST_JOB_THROTTLE");
+
+	if (t && t[0]) {
+		job_throttle_mib_s = (unsigned)strtoul(t, NULL, 10);
+		LOG_WARN("BULKHEAD_TEST_JOB_THROTTLE: volume copies go at %u "
+			 "MiB/s and never reflink (tests only)",
+			 job_throttle_mib_s);
+	}
+}
+
+/* Jobs of a dead daemon die with it; their temporaries are removed
+ * below and at store_boot, once none is left writing. Returns 0, or -1
+ * when one of its QEMUs could not be ended (said). */
+static int clean_up_earlier_daemon(struct daemon *d)
+{
+	if (job_wait_stale(d->paths.run, 10000) < 0)
+		LOG_WARN("a job of the earlier daemon still runs after 10 s; "
+			 "removing temporaries anyway");
+	if (dispvm_cleanup_stale(d) < 0) {
+		fprintf(stderr,
+			"bulkheadd: a QEMU of the earlier daemon could not be "
+			"ended (see %s/bulkheadd.log); end it, then start "
+			"bulkheadd again\n",
+			d->paths.log);
+		return -1;
+	}
+	return 0;
+}
+
+static int open_store(struct daemon *d)
+{
+	char err[STORE_ERR_MAX] = "";
+	int r = store_boot(d->paths.state, &d->store, err, sizeof(err));
+
+	if (r >= 0)
+		return 0;
+	/* Most of the store's messages name the file already. */
+	if (strstr(err, STORE_FILE))
+		fprintf(stderr, "bulkheadd: %s\n", err);
+	else
+		fprintf(stderr, "bulkheadd: state database %s/%s: %s\n",
+			d->paths.state, STORE_FILE,
+			err[0] ? err : strerror(-r));
+	return -1;
+}
+
+/* The cgroups each QEMU runs in, and the groups of an earlier daemon. */
+static void setup_cgroups(struct daemon *d)
+{
+	cgroups_init(&d->cgroups, d->paths.root, NULL);
+	if (d->cgroups.mode == CGROUP_V2) {
+		LOG_INFO("cgroups: v2, each QEMU in a group of its own under "
+			 "%s (memory.max = memory + %u MiB, pids.max = %u + "
+			 "vCPUs%s)",
+			 d->cgroups.dir[0], CGROUP_QEMU_OVERHEAD_MB,
+			 CGROUP_PIDS_BASE,
+			 d->cgroups.swap ? ", memory.swap.max = 0" : "");
+		cgroups_cleanup_stale(&d->cgroups);
+	} else if (d->cgroups.mode == CGROUP_V1) {
+		LOG_INFO("cgroups: v1 (memory, pids), each QEMU in a group of "
+			 "its own under %s%s%s (memory.limit_in_bytes = "
+			 "memory + %u MiB%s, pids.max = %u + vCPUs); cgroup "
+			 "v2 lacks these controllers here",
+			 d->cgroups.dir[0], d->cgroups.ndirs > 1 ? " and " : "",
+			 d->cgroups.ndirs > 1 ? d->cgroups.dir[1] : "",
+			 CGROUP_QEMU_OVERHEAD_MB,
+			 d->cgroups.swap ? ", memory.memsw.limit_in_bytes the "
+					   "same: no swap"
+					 : "",
+			 CGROUP_PIDS_BASE);
+		cgroups_cleanup_stale(&d->cgroups);
+	} else {
+		LOG_WARN("cgroups: off, QEMU runs without memory and pids "
+			 "limits: %s",
+			 d->cgroups.why);
+	}
+}
+
+/* How many disposables fit, KVM or TCG, and the TSC that TCG guests
+ * are given. */
+static void probe_host(struct daemon *d)
+{
+	d->dispvm_cap = dispvm_cap_for_host();
+	LOG_INFO("at most %u disposables at once (host memory)",
+		 d->dispvm_cap);
+	engine_choose_accel("/sys/module", "/dev/kvm", &d->accel);
+	LOG_INFO("engine: QEMU with %s: %s",
+		 d->accel.accel == ACCEL_KVM ? "KVM" : "TCG", d->accel.why);
+	if (d->accel.accel == ACCEL_TCG) {
+		d->tsc_khz = tsc_khz_measure();
+		LOG_INFO("host TSC: %u kHz (given to guests: they cannot "
+			 "calibrate it reliably under TCG)",
+			 d->tsc_khz);
+	}
+}
+
+/* Tells bh (--ready-fd) and systemd that the admin socket listens. */
+static void announce_ready(struct daemon *d, int ready_fd)
+{
+	char st[700];
+	int r;
+
+	LOG_INFO("data ports %s", d->dataports_off
+					  ? "off (BULKHEAD_DATAPORTS=0): every "
+					    "call stays on the relay"
+					  : "on");
+	LOG_INFO("listening on %s (pid %d)", d->paths.admin_sock,
+		 (int)getpid());
+	if (ready_fd >= 0) {
+		dprintf(ready_fd, "ready engine=%s: %s\n",
+			d->accel.accel == ACCEL_KVM ? "KVM" : "TCG",
+			d->accel.why);
+		close(ready_fd);
+	}
+	/* Under bulkheadd.service (Type=notify): systemctl start returns
+	 * now, and `systemctl status` shows the engine. */
+	snprintf(st, sizeof(st), "READY=1\nSTATUS=engine=%s: %.600s",
+		 d->accel.accel == ACCEL_KVM ? "KVM" : "TCG", d->accel.why);
+	r = sd_notify_send(st);
+	if (r < 0)
+		LOG_WARN("cannot tell systemd that we are ready "
+			 "(NOTIFY_SOCKET): %s",
+			 strerror(-r));
+}
+
+/* Everything before the loop but the lock; returns -1 to go on, else
+ * the exit status. */
+static int start_up(struct daemon *d)
+{
+	/* Only the daemon that holds the lock may rename its log. */
+	setup_log_rotation(d);
+	signal(SIGHUP, SIG_IGN);
+	d->sig_fd = bh_make_sigfd();
+	read_test_throttle();
+	if (clean_up_earlier_daemon(d) < 0 || open_store(d) < 0)
+		return 1;
+	setup_cgroups(d);
+	probe_host(d);
+	d->listen_fd = listen_admin(d);
+	if (d->listen_fd < 0 || d->sig_fd < 0) {
+		fprintf(stderr, "bulkheadd: cannot listen on %s: %s\n",
+			d->paths.admin_sock, strerror(-d->listen_fd));
+		return 1;
+	}
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	static struct daemon d;
+	int ready_fd = -1, lock_fd, r;
+
+	bh_sanitize_std_fds();
+	bh_log_init("bulkheadd", 1);
+	sd_notify_init();
+	d.boot_timeout_ms = DEFAULT_BOOT_TIMEOUT_MS;
+	/* On unless BULKHEAD_DATAPORTS=0 (bench/rpc measures the relay
+	 * that way). */
+	d.dataports_off = getenv("BULKHEAD_DATAPORTS") &&
+			  !strcmp(getenv("BULKHEAD_DATAPORTS"), "0");
+	if ((r = parse_args(argc, argv, &d, &ready_fd)) >= 0 ||
+	    (r = prepare_root(&d)) >= 0)
+		return r;
 	lock_fd = lock_instance(&d);
 	if (lock_fd < 0) {
 		fprintf(stderr, "bulkheadd: %s\n",
@@ -472,121 +713,9 @@ int main(int argc, char **argv)
 					  : strerror(-lock_fd));
 		return 1;
 	}
-	/* Only the daemon that holds the lock may rename its log. */
-	setup_log_rotation(&d);
-	signal(SIGHUP, SIG_IGN);
-	d.sig_fd = bh_make_sigfd();
-	{
-		const char *t = getenv("BULKHEAD_TEST_JOB_THROTTLE");
-
-		if (t && t[0]) {
-			job_throttle_mib_s = (unsigned)strtoul(t, NULL, 10);
-			LOG_WARN("BULKHEAD_TEST_JOB_THROTTLE: volume copies "
-				 "go at %u MiB/s and never reflink (tests "
-				 "only)",
-				 job_throttle_mib_s);
-		}
-	}
-	/* Jobs of a dead daemon die with it; their temporaries are removed
-	 * below and at store_boot, once none is left writing. */
-	if (job_wait_stale(d.paths.run, 10000) < 0)
-		LOG_WARN("a job of the earlier daemon still runs after 10 s; "
-			 "removing temporaries anyway");
-	if (dispvm_cleanup_stale(&d) < 0) {
-		fprintf(stderr,
-			"bulkheadd: a QEMU of the earlier daemon could not be "
-			"ended (see %s/bulkheadd.log); end it, then start "
-			"bulkheadd again\n",
-			d.paths.log);
-		return 1;
-	}
-	{
-		char err[STORE_ERR_MAX] = "";
-
-		r = store_boot(d.paths.state, &d.store, err, sizeof(err));
-		/* Most of the store's messages name the file already. */
-		if (r < 0) {
-			if (strstr(err, STORE_FILE))
-				fprintf(stderr, "bulkheadd: %s\n", err);
-			else
-				fprintf(stderr,
-					"bulkheadd: state database %s/%s: "
-					"%s\n",
-					d.paths.state, STORE_FILE,
-					err[0] ? err : strerror(-r));
-			return 1;
-		}
-	}
-	cgroups_init(&d.cgroups, d.paths.root, NULL);
-	if (d.cgroups.mode == CGROUP_V2) {
-		LOG_INFO("cgroups: v2, each QEMU in a group of its own under "
-			 "%s (memory.max = memory + %u MiB, pids.max = %u + "
-			 "vCPUs%s)",
-			 d.cgroups.dir[0], CGROUP_QEMU_OVERHEAD_MB,
-			 CGROUP_PIDS_BASE,
-			 d.cgroups.swap ? ", memory.swap.max = 0" : "");
-		cgroups_cleanup_stale(&d.cgroups);
-	} else if (d.cgroups.mode == CGROUP_V1) {
-		LOG_INFO("cgroups: v1 (memory, pids), each QEMU in a group of "
-			 "its own under %s%s%s (memory.limit_in_bytes = "
-			 "memory + %u MiB%s, pids.max = %u + vCPUs); cgroup "
-			 "v2 lacks these controllers here",
-			 d.cgroups.dir[0], d.cgroups.ndirs > 1 ? " and " : "",
-			 d.cgroups.ndirs > 1 ? d.cgroups.dir[1] : "",
-			 CGROUP_QEMU_OVERHEAD_MB,
-			 d.cgroups.swap ? ", memory.memsw.limit_in_bytes the "
-					  "same: no swap"
-					: "",
-			 CGROUP_PIDS_BASE);
-		cgroups_cleanup_stale(&d.cgroups);
-	} else {
-		LOG_WARN("cgroups: off, QEMU runs without memory and pids "
-			 "limits: %s",
-			 d.cgroups.why);
-	}
-	d.dispvm_cap = dispvm_cap_for_host();
-	LOG_INFO("at most %u disposables at once (host memory)", d.dispvm_cap);
-	engine_choose_accel("/sys/module", "/dev/kvm", &d.accel);
-	LOG_INFO("engine: QEMU with %s: %s",
-		 d.accel.accel == ACCEL_KVM ? "KVM" : "TCG", d.accel.why);
-	if (d.accel.accel == ACCEL_TCG) {
-		d.tsc_khz = tsc_khz_measure();
-		LOG_INFO("host TSC: %u kHz (given to guests: they cannot "
-			 "calibrate it reliably under TCG)",
-			 d.tsc_khz);
-	}
-	d.listen_fd = listen_admin(&d);
-	if (d.listen_fd < 0 || d.sig_fd < 0) {
-		fprintf(stderr, "bulkheadd: cannot listen on %s: %s\n",
-			d.paths.admin_sock, strerror(-d.listen_fd));
-		return 1;
-	}
-	LOG_INFO("data ports %s", d.dataports_off
-					  ? "off (BULKHEAD_DATAPORTS=0): every "
-					    "call stays on the relay"
-					  : "on");
-	LOG_INFO("listening on %s (pid %d)", d.paths.admin_sock,
-		 (int)getpid());
-	if (ready_fd >= 0) {
-		dprintf(ready_fd, "ready engine=%s: %s\n",
-			d.accel.accel == ACCEL_KVM ? "KVM" : "TCG",
-			d.accel.why);
-		close(ready_fd);
-	}
-	{
-		/* Under bulkheadd.service (Type=notify): systemctl start
-		 * returns now, and `systemctl status` shows the engine. */
-		char st[700];
-
-		snprintf(st, sizeof(st), "READY=1\nSTATUS=engine=%s: %.600s",
-			 d.accel.accel == ACCEL_KVM ? "KVM" : "TCG",
-			 d.accel.why);
-		r = sd_notify_send(st);
-		if (r < 0)
-			LOG_WARN("cannot tell systemd that we are ready "
-				 "(NOTIFY_SOCKET): %s",
-				 strerror(-r));
-	}
+	if ((r = start_up(&d)) >= 0)
+		return r;
+	announce_ready(&d, ready_fd);
 	qube_autostart(&d);
 	r = run_loop(&d);
 	cgroups_fini(&d.cgroups);

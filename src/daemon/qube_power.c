@@ -296,149 +296,227 @@ static struct dispvm *start_failed(struct qube_start_fail *f,
 	return NULL;
 }
 
+/* What qube_launch gathers on its way to dispvm_launch. */
+struct launch {
+	struct qube_info q;
+	struct dvm_boot *b; /* a named disposable's DVM, until its paths
+			     * are taken */
+	int writable;
+	uid_t uid;
+	char err[2048], root[PATH_MAX], priv[PATH_MAX], kernel[PATH_MAX],
+		initramfs[PATH_MAX], rroot[PATH_MAX], rpriv[PATH_MAX];
+	char kopts[1100], allopts[1200], kver[128];
+};
+
+/* The qube exists, is not running, is not busy with a job and has an
+ * id the jail takes; returns 0, or -1 with *f filled. */
+static int check_startable(struct daemon *d, const char *name,
+			   struct launch *l, struct qube_start_fail *f)
+{
+	struct job *j;
+
+	if (store_qube_get(d->store, name, &l->q, l->err, sizeof(l->err)) <
+	    0) {
+		start_failed(f, BH_ADMIN_NOSUCH, "%s", l->err);
+		return -1;
+	}
+	if (qube_find_running(d, name)) {
+		start_failed(f, BH_ADMIN_REFUSED, "qube %s is already running",
+			     name);
+		return -1;
+	}
+	/* Its volume is being copied (a clone, a disposable's private
+	 * volume) or resized: it must not change meanwhile. */
+	if ((j = job_on_qube(d, name))) {
+		start_failed(f, BH_ADMIN_REFUSED,
+			     "qube %s is busy: job %u (%s for %s) runs on it; "
+			     "wait for it to end",
+			     name, j->id, job_op_name(j->spec.op),
+			     j->spec.qube);
+		return -1;
+	}
+	if (l->q.id <= 0 || l->q.id >= DISPVM_JAIL_ID_BASE) {
+		start_failed(f, BH_ADMIN_FAILED,
+			     "qube %s has an id (%lld) outside the jail's "
+			     "range",
+			     name, (long long)l->q.id);
+		return -1;
+	}
+	return 0;
+}
+
+/* A named disposable: its DVM must still be one, halted, with its
+ * images; its own kernel (checked later) then wins. Returns 0, or -1
+ * with *f filled. */
+static int load_dvm_boot(struct daemon *d, const char *name,
+			 struct launch *l, struct qube_start_fail *f)
+{
+	int r;
+
+	if (l->q.cls != QC_DISP)
+		return 0;
+	l->b = malloc(sizeof(*l->b));
+	r = l->b ? qube_dvm_boot(d, l->q.template_name, l->b, l->err,
+				 sizeof(l->err))
+		 : -ENOMEM;
+	if (r < 0) {
+		start_failed(f,
+			     r == -EINVAL || r == -EBUSY || r == -ESRCH
+				     ? BH_ADMIN_REFUSED
+				     : BH_ADMIN_FAILED,
+			     "cannot start %s: %s", name,
+			     r == -ENOMEM ? "out of memory" : l->err);
+		return -1;
+	}
+	return 0;
+}
+
+/* The guest kernel and the kernel's command line; returns 0, or -1
+ * with *f filled. */
+static int check_kernel_and_opts(struct daemon *d, const char *name,
+				 struct launch *l, struct qube_start_fail *f)
+{
+	int is_default;
+
+	/* The kernel property, or default_kernel through it; empty means
+	 * the one the guest build recorded as current. */
+	if (store_prop_get(d->store, name, "kernel", l->kver, sizeof(l->kver),
+			   &is_default, l->err, sizeof(l->err)) < 0)
+		l->kver[0] = '\0';
+	if (guest_files_check(&d->guest, d->paths.state, l->kver,
+			      BUILTIN_TEMPLATE, l->err, sizeof(l->err)) < 0) {
+		start_failed(f, BH_EXIT_SETUP, "cannot start %s: %s", name,
+			     l->err);
+		return -1;
+	}
+	if (store_prop_get(d->store, name, "kernelopts", l->kopts,
+			   sizeof(l->kopts), &is_default, l->err,
+			   sizeof(l->err)) < 0)
+		l->kopts[0] = '\0';
+	if (init_opts(d, &l->q, l->kopts, l->allopts, sizeof(l->allopts),
+		      l->err, sizeof(l->err)) < 0) {
+		start_failed(f, BH_ADMIN_INVALID, "cannot start %s: %s", name,
+			     l->err);
+		return -1;
+	}
+	return 0;
+}
+
+/* The root and private volumes, handed to the qube's uid, and every
+ * image's real path; returns 0 or a negative errno with l->err said. */
+static int prepare_volumes(struct daemon *d, const char *name,
+			   struct launch *l, struct dispvm *dv)
+{
+	int r;
+
+	if (l->b) {
+		/* Its private volume is a fresh copy of its DVM's at every
+		 * start, made by dispvm_launch in its runtime folder. */
+		l->writable = 0;
+		r = bh_path_fmt(l->root, sizeof(l->root), "%s", l->b->root) ||
+				    bh_path_fmt(dv->private_src,
+						sizeof(dv->private_src), "%s",
+						l->b->private_src)
+			    ? -ENAMETOOLONG
+			    : 0;
+		if (r < 0)
+			snprintf(l->err, sizeof(l->err),
+				 "image paths too long");
+		snprintf(dv->dvm, sizeof(dv->dvm), "%s", l->q.template_name);
+		free(l->b);
+		l->b = NULL;
+	} else {
+		r = root_for(d, &l->q, dv, l->root, sizeof(l->root),
+			     &l->writable, l->err, sizeof(l->err));
+		if (r == 0)
+			r = private_for(d, name, l->uid, l->priv,
+					sizeof(l->priv), l->err,
+					sizeof(l->err));
+	}
+	if (r == 0)
+		bh_crash_point("start.after-private");
+	if (r == 0 && l->writable &&
+	    (chown(l->root, l->uid, l->uid) < 0 || chmod(l->root, 0600) < 0)) {
+		snprintf(l->err, sizeof(l->err),
+			 "cannot hand %.1500s to the qube: %s", l->root,
+			 strerror(errno));
+		r = -errno;
+	}
+	if (r == 0 && (!realpath(d->guest.kernel.path, l->kernel) ||
+		       !realpath(d->guest.initramfs.path, l->initramfs) ||
+		       !realpath(l->root, l->rroot) ||
+		       (!dv->private_src[0] && !realpath(l->priv, l->rpriv)))) {
+		snprintf(l->err, sizeof(l->err),
+			 "cannot resolve the images: %s", strerror(errno));
+		r = -errno;
+	}
+	return r;
+}
+
+/* The VM's spec from what was gathered, and QEMU started. */
+static int launch_vm(struct daemon *d, const char *name, struct launch *l,
+		     struct dispvm *dv)
+{
+	struct qube_spec spec;
+
+	memset(&spec, 0, sizeof(spec));
+	spec.kernel = l->kernel;
+	spec.initramfs = l->initramfs;
+	spec.root_img = l->rroot;
+	spec.root_writable = l->writable;
+	/* A DispVM's: made by dispvm_launch. */
+	spec.private_img = dv->private_src[0] ? NULL : l->rpriv;
+	spec.jail_id = (unsigned)l->q.id;
+	spec.kernelopts = l->allopts;
+	spec.memory_mb = prop_uint(d, name, "memory", 400);
+	spec.vcpus = prop_uint(d, name, "vcpus", 1);
+	return dispvm_launch(d, dv, &spec, l->err, sizeof(l->err));
+}
+
+/* A launch that failed after dv was made: a template's new root
+ * version is dropped. */
+static void abandon_launch(struct dispvm *dv)
+{
+	if (dv->tmpl_work[0])
+		volume_root_abort(dv->tmpl_dir, dv->tmpl_work);
+	free(dv);
+}
+
 struct dispvm *qube_launch(struct daemon *d, const char *name,
 			   struct qube_start_fail *f)
 {
-	char err[2048], root[PATH_MAX], priv[PATH_MAX], kernel[PATH_MAX],
-		initramfs[PATH_MAX], rroot[PATH_MAX], rpriv[PATH_MAX];
-	struct qube_info q;
-	struct qube_spec spec;
-	struct dvm_boot *b = NULL;
+	struct launch l;
 	struct dispvm *dv;
-	struct job *j;
-	char kopts[1100], allopts[1200], kver[128];
-	int writable, r, is_default;
-	uid_t uid;
+	int r;
 
-	if (store_qube_get(d->store, name, &q, err, sizeof(err)) < 0)
-		return start_failed(f, BH_ADMIN_NOSUCH, "%s", err);
-	if (qube_find_running(d, name))
-		return start_failed(f, BH_ADMIN_REFUSED,
-				    "qube %s is already running", name);
-	/* Its volume is being copied (a clone, a disposable's private
-	 * volume) or resized: it must not change meanwhile. */
-	if ((j = job_on_qube(d, name)))
-		return start_failed(f, BH_ADMIN_REFUSED,
-				    "qube %s is busy: job %u (%s for %s) runs "
-				    "on it; wait for it to end",
-				    name, j->id, job_op_name(j->spec.op),
-				    j->spec.qube);
-	if (q.id <= 0 || q.id >= DISPVM_JAIL_ID_BASE)
-		return start_failed(f, BH_ADMIN_FAILED,
-				    "qube %s has an id (%lld) outside the "
-				    "jail's range",
-				    name, (long long)q.id);
-	/* A named disposable: its DVM must still be one, halted, with its
-	 * images; its own kernel (checked below) then wins. */
-	if (q.cls == QC_DISP) {
-		b = malloc(sizeof(*b));
-		r = b ? qube_dvm_boot(d, q.template_name, b, err, sizeof(err))
-		      : -ENOMEM;
-		if (r < 0) {
-			free(b);
-			return start_failed(f,
-					    r == -EINVAL || r == -EBUSY ||
-							    r == -ESRCH
-						    ? BH_ADMIN_REFUSED
-						    : BH_ADMIN_FAILED,
-					    "cannot start %s: %s", name,
-					    r == -ENOMEM ? "out of memory"
-							 : err);
-		}
-	}
-	/* The kernel property, or default_kernel through it; empty means
-	 * the one the guest build recorded as current. */
-	if (store_prop_get(d->store, name, "kernel", kver, sizeof(kver),
-			   &is_default, err, sizeof(err)) < 0)
-		kver[0] = '\0';
-	if (guest_files_check(&d->guest, d->paths.state, kver,
-			      BUILTIN_TEMPLATE, err, sizeof(err)) < 0) {
-		free(b);
-		return start_failed(f, BH_EXIT_SETUP, "cannot start %s: %s",
-				    name, err);
-	}
-	if (store_prop_get(d->store, name, "kernelopts", kopts, sizeof(kopts),
-			   &is_default, err, sizeof(err)) < 0)
-		kopts[0] = '\0';
-	if (init_opts(d, &q, kopts, allopts, sizeof(allopts), err,
-		      sizeof(err)) < 0) {
-		free(b);
-		return start_failed(f, BH_ADMIN_INVALID, "cannot start %s: %s",
-				    name, err);
+	l.b = NULL;
+	if (check_startable(d, name, &l, f) < 0 ||
+	    load_dvm_boot(d, name, &l, f) < 0 ||
+	    check_kernel_and_opts(d, name, &l, f) < 0) {
+		free(l.b);
+		return NULL;
 	}
 	dv = calloc(1, sizeof(*dv));
 	if (!dv) {
-		free(b);
+		free(l.b);
 		return start_failed(f, BH_ADMIN_FAILED, "out of memory");
 	}
 	snprintf(dv->name, sizeof(dv->name), "%s", name);
 	dv->persistent = 1;
-	uid = jail_uid_for((unsigned)q.id);
-	if (b) {
-		/* Its private volume is a fresh copy of its DVM's at every
-		 * start, made by dispvm_launch in its runtime folder. */
-		writable = 0;
-		r = bh_path_fmt(root, sizeof(root), "%s", b->root) ||
-				    bh_path_fmt(dv->private_src,
-						sizeof(dv->private_src), "%s",
-						b->private_src)
-			    ? -ENAMETOOLONG
-			    : 0;
-		if (r < 0)
-			snprintf(err, sizeof(err), "image paths too long");
-		snprintf(dv->dvm, sizeof(dv->dvm), "%s", q.template_name);
-		free(b);
-		b = NULL;
-	} else {
-		r = root_for(d, &q, dv, root, sizeof(root), &writable, err,
-			     sizeof(err));
-		if (r == 0)
-			r = private_for(d, name, uid, priv, sizeof(priv), err,
-					sizeof(err));
-	}
-	if (r == 0)
-		bh_crash_point("start.after-private");
-	if (r == 0 && writable &&
-	    (chown(root, uid, uid) < 0 || chmod(root, 0600) < 0)) {
-		snprintf(err, sizeof(err), "cannot hand %.1500s to the qube: %s",
-			 root, strerror(errno));
-		r = -errno;
-	}
-	if (r == 0 && (!realpath(d->guest.kernel.path, kernel) ||
-		       !realpath(d->guest.initramfs.path, initramfs) ||
-		       !realpath(root, rroot) ||
-		       (!dv->private_src[0] && !realpath(priv, rpriv)))) {
-		snprintf(err, sizeof(err), "cannot resolve the images: %s",
-			 strerror(errno));
-		r = -errno;
-	}
+	l.uid = jail_uid_for((unsigned)l.q.id);
+	r = prepare_volumes(d, name, &l, dv);
 	if (r < 0) {
-		if (dv->tmpl_work[0])
-			volume_root_abort(dv->tmpl_dir, dv->tmpl_work);
-		free(dv);
+		abandon_launch(dv);
 		return start_failed(f,
 				    r == -EPERM ? BH_ADMIN_REFUSED
 						: BH_ADMIN_FAILED,
-				    "cannot start %s: %s", name, err);
+				    "cannot start %s: %s", name, l.err);
 	}
-	memset(&spec, 0, sizeof(spec));
-	spec.kernel = kernel;
-	spec.initramfs = initramfs;
-	spec.root_img = rroot;
-	spec.root_writable = writable;
-	/* A DispVM's: made by dispvm_launch. */
-	spec.private_img = dv->private_src[0] ? NULL : rpriv;
-	spec.jail_id = (unsigned)q.id;
-	spec.kernelopts = allopts;
-	spec.memory_mb = prop_uint(d, name, "memory", 400);
-	spec.vcpus = prop_uint(d, name, "vcpus", 1);
-	r = dispvm_launch(d, dv, &spec, err, sizeof(err));
+	r = launch_vm(d, name, &l, dv);
 	if (r < 0) {
-		if (dv->tmpl_work[0])
-			volume_root_abort(dv->tmpl_dir, dv->tmpl_work);
-		free(dv);
+		abandon_launch(dv);
 		return start_failed(f, (unsigned)-r, "cannot start %s: %s",
-				    name, err);
+				    name, l.err);
 	}
 	bh_crash_point("start.after-launch");
 	record(d, name, "Transient", "starting");
