@@ -40,9 +40,9 @@ static int parse_lines(const char *arg)
 	return (int)v;
 }
 
-static struct dispvm *find_running(struct daemon *d, const char *name)
+static struct qube_vm *find_running(struct daemon *d, const char *name)
 {
-	struct dispvm *dv;
+	struct qube_vm *dv;
 
 	for (dv = d->dispvms; dv; dv = dv->next)
 		if (dv->persistent && !strcmp(dv->name, name))
@@ -157,7 +157,7 @@ unsigned admin_vm_console(const struct admin_req *q, struct admin_reply *r)
 {
 	char err[STORE_ERR_MAX] = "", path[4096];
 	struct qube_info qi;
-	struct dispvm *dv;
+	struct qube_vm *dv;
 	int lines = parse_lines(q->arg), e;
 
 	if (!q->dest[0])

@@ -96,7 +96,7 @@ struct qstream {
 	 * stream (peer, peer_id). A call waiting for its target to boot
 	 * has peer set and peer_id 0. Neither: the other end is gone. */
 	struct client *client;
-	struct dispvm *peer;
+	struct qube_vm *peer;
 	uint32_t peer_id;
 	/* Data the guest may still send on this stream (its output, or a
 	 * caller's bytes), and what bh may still send (client ends). */
@@ -125,18 +125,23 @@ struct qstream {
 	int port_tried, port_ready, out_switched;
 };
 
-enum dispvm_state {
+/* The state of a qube's VM, from QEMU's start to its end. */
+enum qube_vm_state {
 	DV_BOOTING,  /* QEMU started, waiting for HELLO */
 	DV_RUNNING,  /* command running */
 	DV_STOPPING, /* waiting for QEMU to exit */
 };
 
-struct dispvm {
-	struct dispvm *next;
+/* A running qube: its QEMU, control channel, QMP, logs and streams, for
+ * a persistent qube and a disposable alike (disposable-only fields say
+ * so). One per qube from the start of its QEMU to its reaping; the
+ * daemon's list of them is d->dispvms. */
+struct qube_vm {
+	struct qube_vm *next;
 	struct daemon *d;
 	char name[32];
 	char run_dir[4096];
-	enum dispvm_state state;
+	enum qube_vm_state state;
 	struct engine_vm vm;
 	int vm_alive; /* QEMU not yet reaped */
 	struct bh_chan chan;
@@ -233,7 +238,7 @@ struct client {
 	struct client *next;
 	struct daemon *d;
 	struct bh_chan chan;
-	struct dispvm *dv;
+	struct qube_vm *dv;
 	uint32_t sid; /* dv's stream of this client's run; 0: not yet */
 	int closing; /* close once the output queue is empty */
 	int subscriber; /* admin.Events: gets events, makes no more calls */
@@ -245,7 +250,7 @@ struct client {
 	/* bh run QUBE while QUBE boots (started for it, or by someone
 	 * else): the qube, and the command (its user added) to start once
 	 * it is ready. Its stdin waits in the socket meanwhile. */
-	struct dispvm *run_wait;
+	struct qube_vm *run_wait;
 	uint8_t *run_req;
 	uint32_t run_len;
 	/* An admin call waiting for a job (admin_job.c): its reply comes
@@ -267,7 +272,7 @@ struct daemon {
 	int boot_timeout_ms;
 	int stopping;
 	struct client *clients;
-	struct dispvm *dispvms;
+	struct qube_vm *dispvms;
 	struct rpc_ask *asks; /* calls waiting for the user (rpc_ask.h) */
 	struct dataport *dataports; /* dataport.h */
 	struct job *jobs;	    /* running jobs (job.h) */

@@ -20,7 +20,7 @@ static uint32_t tag_of(uint32_t n, int e, int step)
 	return n << 4 | (uint32_t)e << 3 | (uint32_t)step;
 }
 
-unsigned dataport_count(const struct dispvm *dv)
+unsigned dataport_count(const struct qube_vm *dv)
 {
 	const struct dataport *p;
 	unsigned c = 0;
@@ -71,7 +71,7 @@ static void port_log(const struct dataport *p, const char *fmt, ...)
  * will. */
 static void port_log(const struct dataport *p, const char *fmt, ...)
 {
-	struct dispvm *caller = p->end[0].dv;
+	struct qube_vm *caller = p->end[0].dv;
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -156,10 +156,10 @@ static int plug_end(struct dataport *p, int e, int fd)
 	return 0;
 }
 
-void dataport_maybe_plug(struct dispvm *caller, struct qstream *s)
+void dataport_maybe_plug(struct qube_vm *caller, struct qstream *s)
 {
 	struct daemon *d = caller->d;
-	struct dispvm *target = s->peer;
+	struct qube_vm *target = s->peer;
 	struct qstream *svc;
 	struct dataport *p;
 	int sv[2], e;
@@ -241,7 +241,7 @@ static void plug_answered(struct daemon *d, struct dataport *p)
 
 void dataport_qmp_reply(void *ctx, uint32_t tag, int ok)
 {
-	struct dispvm *dv = ctx;
+	struct qube_vm *dv = ctx;
 	struct dataport *p = dv->d ? find(dv->d, tag >> 4) : NULL;
 	int e = (tag >> 3) & 1, step = tag & 7;
 	struct dataport_end *end;
@@ -290,7 +290,7 @@ void dataport_qmp_reply(void *ctx, uint32_t tag, int ok)
 
 void dataport_qmp_deleted(void *ctx, const char *untrusted_id)
 {
-	struct dispvm *dv = ctx;
+	struct qube_vm *dv = ctx;
 	struct dataport *p;
 	unsigned long n;
 	char *endp;
@@ -320,7 +320,7 @@ void dataport_qmp_deleted(void *ctx, const char *untrusted_id)
 	free_if_done(dv->d, p);
 }
 
-void dataport_guest_closed(struct dispvm *dv, uint32_t sid)
+void dataport_guest_closed(struct qube_vm *dv, uint32_t sid)
 {
 	struct dataport *p;
 	int e;
@@ -340,7 +340,7 @@ void dataport_guest_closed(struct dispvm *dv, uint32_t sid)
 	}
 }
 
-void dataport_qube_gone(struct dispvm *dv)
+void dataport_qube_gone(struct qube_vm *dv)
 {
 	struct dataport *p, *next;
 	int e;

@@ -21,7 +21,7 @@
 #define DATAPORT_THRESHOLD ((uint64_t)BH_STREAM_WINDOW)
 
 struct dataport_end {
-	struct dispvm *dv; /* NULL once its QEMU is gone */
+	struct qube_vm *dv; /* NULL once its QEMU is gone */
 	uint32_t sid;	   /* the stream on dv's channel */
 	int pending;	   /* plug replies still to come */
 	int failed;	   /* a plug step failed */
@@ -41,7 +41,7 @@ struct dataport {
 /* The call stream s of caller (joined, QS_CALL) relayed more: plugs a
  * port for it when it passed DATAPORT_THRESHOLD, both qubes have a free
  * slot and it never had one. Never fails: the relay goes on meanwhile. */
-void dataport_maybe_plug(struct dispvm *caller, struct qstream *s);
+void dataport_maybe_plug(struct qube_vm *caller, struct qstream *s);
 
 /* QMP callbacks (struct qmp on_reply, on_device_deleted; ctx: the
  * dispvm). */
@@ -49,12 +49,12 @@ void dataport_qmp_reply(void *ctx, uint32_t tag, int ok);
 void dataport_qmp_deleted(void *ctx, const char *untrusted_id);
 
 /* dv's agent sent PORT_CLOSED on sid. Unknown (already unplugged): 0. */
-void dataport_guest_closed(struct dispvm *dv, uint32_t sid);
+void dataport_guest_closed(struct qube_vm *dv, uint32_t sid);
 
 /* dv's QEMU is gone: its ends are done, the other ends unplugged. */
-void dataport_qube_gone(struct dispvm *dv);
+void dataport_qube_gone(struct qube_vm *dv);
 
 /* Ports that dv has now (for tests and the slot bound). */
-unsigned dataport_count(const struct dispvm *dv);
+unsigned dataport_count(const struct qube_vm *dv);
 
 #endif

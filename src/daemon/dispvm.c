@@ -75,11 +75,11 @@ out:
 	free(text);
 }
 
-static void dv_error(struct dispvm *dv, int code, const char *fmt, ...)
+static void dv_error(struct qube_vm *dv, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* Records the first failure of a run; later ones are consequences. */
-static void dv_error(struct dispvm *dv, int code, const char *fmt, ...)
+static void dv_error(struct qube_vm *dv, int code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -92,7 +92,7 @@ static void dv_error(struct dispvm *dv, int code, const char *fmt, ...)
 	LOG_WARN("%s: %s", dv->name, dv->err_msg);
 }
 
-void dispvm_kill(struct dispvm *dv)
+void dispvm_kill(struct qube_vm *dv)
 {
 	/* Still waiting for its private volume: no QEMU yet. */
 	if (dv->prep_job)
@@ -105,7 +105,7 @@ void dispvm_kill(struct dispvm *dv)
 	dv->state = DV_STOPPING;
 }
 
-void dispvm_abort(struct dispvm *dv, const char *why)
+void dispvm_abort(struct qube_vm *dv, const char *why)
 {
 	dv->no_fallback = 1;
 	if (dv->persistent && !dv->stop_reason)
@@ -118,7 +118,7 @@ void dispvm_abort(struct dispvm *dv, const char *why)
 
 /* Asks QEMU to go: the guest already powers off on its own after its job,
  * so this is for failures. */
-static void dv_destroy(struct dispvm *dv)
+static void dv_destroy(struct qube_vm *dv)
 {
 	dispvm_kill(dv);
 }
@@ -136,7 +136,7 @@ static int pick_name(struct daemon *d, char *out, size_t cap, unsigned *no)
 		char err[STORE_ERR_MAX];
 		struct qube_info q;
 		unsigned int n;
-		struct dispvm *o;
+		struct qube_vm *o;
 		int used = 0, e;
 
 		if (getrandom(&n, sizeof(n), 0) != sizeof(n))
@@ -240,13 +240,13 @@ static struct launch_wait *wait_new(const struct qube_spec *spec)
 	return w;
 }
 
-static int launch_qemu(struct daemon *d, struct dispvm *dv,
+static int launch_qemu(struct daemon *d, struct qube_vm *dv,
 		       struct qube_spec *spec, char *err, size_t cap);
-static void report_and_free(struct dispvm *dv);
+static void report_and_free(struct qube_vm *dv);
 
 /* A start that failed after dispvm_launch had returned: reported as if
  * QEMU had ended before it was ready, to the qube's bh and waiters. */
-static void prep_failed(struct dispvm *dv)
+static void prep_failed(struct qube_vm *dv)
 {
 	int r = bh_rm_rf(dv->run_dir);
 
@@ -262,7 +262,7 @@ static void prep_failed(struct dispvm *dv)
 /* The private volume's copy has ended: QEMU starts, or the qube fails. */
 static void private_copied(void *arg, const struct job_result *res)
 {
-	struct dispvm *dv = arg;
+	struct qube_vm *dv = arg;
 	struct launch_wait *w = dv->prep;
 	uid_t uid = jail_uid_for(w->spec.jail_id);
 	char err[2048];
@@ -315,7 +315,7 @@ static void private_copied(void *arg, const struct job_result *res)
  * killed daemon left), handed to its jail uid. The DVM's own image is
  * only read, and the DVM is busy (job_on_qube) until the copy is whole.
  * The copy is a job: QEMU starts when it has ended (private_copied). */
-static int private_copy_start(struct daemon *d, struct dispvm *dv,
+static int private_copy_start(struct daemon *d, struct qube_vm *dv,
 			      const struct qube_spec *spec, char *err,
 			      size_t cap)
 {
@@ -355,7 +355,7 @@ static int private_copy_start(struct daemon *d, struct dispvm *dv,
 /* Runtime folder, console log, QEMU: what every qube's start shares. On
  * success dv is linked into the daemon's list, booting; QEMU starts at
  * once, or once the copy of its private volume (a job) has ended. */
-int dispvm_launch(struct daemon *d, struct dispvm *dv, struct qube_spec *spec,
+int dispvm_launch(struct daemon *d, struct qube_vm *dv, struct qube_spec *spec,
 		  char *err, size_t cap)
 {
 	char qemu[4096], qubes_dir[4096];
@@ -416,7 +416,7 @@ int dispvm_launch(struct daemon *d, struct dispvm *dv, struct qube_spec *spec,
 
 /* QEMU, with its logs and cgroup, once the runtime folder (and the copy
  * of the private volume) is there. On failure the folder goes. */
-static int launch_qemu(struct daemon *d, struct dispvm *dv,
+static int launch_qemu(struct daemon *d, struct qube_vm *dv,
 		       struct qube_spec *spec, char *err, size_t cap)
 {
 	char qemu[4096], console[4200], qemu_log[4200], jail_root[4200];
@@ -594,7 +594,7 @@ int dispvm_snapshot_inputs(struct daemon *d, const char *dvm, char *out,
  * with err set and nothing of the attempt left. */
 enum launch_how { LAUNCH_COLD, LAUNCH_ANY, LAUNCH_RESTORE_ONLY };
 
-static int launch_disposable(struct daemon *d, struct dispvm *dv,
+static int launch_disposable(struct daemon *d, struct qube_vm *dv,
 			     const char *dvm, enum launch_how how, char *err,
 			     size_t cap)
 {
@@ -643,10 +643,10 @@ static int launch_disposable(struct daemon *d, struct dispvm *dv,
  * template with no private volume when dvm is "". pooled: made ahead of
  * any request (dispvm_pool.h), from the snapshot only. Returns it, or
  * NULL with *code (a bh exit code) and err set and nothing left. */
-struct dispvm *dispvm_new(struct daemon *d, const char *dvm, int pooled,
+struct qube_vm *dispvm_new(struct daemon *d, const char *dvm, int pooled,
 			  int *code, char *err, size_t cap)
 {
-	struct dispvm *dv, *o;
+	struct qube_vm *dv, *o;
 	unsigned running = 0;
 	int r;
 
@@ -701,10 +701,10 @@ struct dispvm *dispvm_new(struct daemon *d, const char *dvm, int pooled,
 
 /* A disposable for a request: a preloaded one when the pool has it,
  * else a new one (then the pool refills). */
-static struct dispvm *new_disposable(struct daemon *d, const char *dvm,
+static struct qube_vm *new_disposable(struct daemon *d, const char *dvm,
 				     int *code, char *err, size_t cap)
 {
-	struct dispvm *dv = pool_take(d, dvm);
+	struct qube_vm *dv = pool_take(d, dvm);
 
 	if (!dv)
 		dv = dispvm_new(d, dvm, 0, code, err, cap);
@@ -718,7 +718,7 @@ void dispvm_start(struct daemon *d, struct client *c, const char *dvm,
 	char err[2048], dflt[QUBE_NAME_MAX + 1];
 	uint8_t *copy;
 	uint32_t copy_len;
-	struct dispvm *dv;
+	struct qube_vm *dv;
 	int code = BH_EXIT_FAILURE;
 
 	if (!dvm) {
@@ -747,7 +747,7 @@ void dispvm_start(struct daemon *d, struct client *c, const char *dvm,
 	c->dv = dv;
 }
 
-struct dispvm *dispvm_for_call(struct daemon *d, const char *dvm, char *err,
+struct qube_vm *dispvm_for_call(struct daemon *d, const char *dvm, char *err,
 				size_t cap)
 {
 	int code;
@@ -756,7 +756,7 @@ struct dispvm *dispvm_for_call(struct daemon *d, const char *dvm, char *err,
 }
 
 /* A disposable's command goes out on stream 1 once it is ready. */
-static int start_job(struct dispvm *dv)
+static int start_job(struct qube_vm *dv)
 {
 	int r;
 
@@ -774,7 +774,7 @@ static int start_job(struct dispvm *dv)
 
 /* The disposable's job is over: the guest has sent everything; let it
  * go. */
-static int job_done(struct dispvm *dv, uint32_t kind, uint32_t value)
+static int job_done(struct qube_vm *dv, uint32_t kind, uint32_t value)
 {
 	dv->have_exit = 1;
 	dv->exit_kind = kind;
@@ -786,7 +786,7 @@ static int job_done(struct dispvm *dv, uint32_t kind, uint32_t value)
 		       : 0;
 }
 
-int dispvm_ready(struct dispvm *dv)
+int dispvm_ready(struct qube_vm *dv)
 {
 	int r;
 
@@ -803,7 +803,7 @@ int dispvm_ready(struct dispvm *dv)
 	return 0;
 }
 
-int dispvm_handle_agent_frame(struct dispvm *dv,
+int dispvm_handle_agent_frame(struct qube_vm *dv,
 			      const struct bh_frame_hdr *untrusted_h,
 			      const uint8_t *untrusted_payload)
 {
@@ -845,7 +845,7 @@ int dispvm_handle_agent_frame(struct dispvm *dv,
 /* A pause is worth a line, but a busy qube may pause often. */
 #define PAUSE_LOG_INTERVAL_MS 60000
 
-int dispvm_readable(struct dispvm *dv, int64_t now_ms)
+int dispvm_readable(struct qube_vm *dv, int64_t now_ms)
 {
 	size_t waiting = bh_chan_pending(&dv->chan);
 
@@ -864,7 +864,7 @@ int dispvm_readable(struct dispvm *dv, int64_t now_ms)
 	return 0;
 }
 
-void dispvm_agent_input(struct dispvm *dv)
+void dispvm_agent_input(struct qube_vm *dv)
 {
 	struct bh_frame_hdr untrusted_h;
 	const uint8_t *untrusted_payload;
@@ -898,7 +898,7 @@ void dispvm_agent_input(struct dispvm *dv)
 	}
 }
 
-void dispvm_agent_output(struct dispvm *dv)
+void dispvm_agent_output(struct qube_vm *dv)
 {
 	if (bh_chan_flush(&dv->chan) < 0 && dv->state != DV_STOPPING) {
 		dv_error(dv, BH_EXIT_FAILURE, "channel to %s failed",
@@ -907,7 +907,7 @@ void dispvm_agent_output(struct dispvm *dv)
 	}
 }
 
-void dispvm_console_input(struct dispvm *dv)
+void dispvm_console_input(struct qube_vm *dv)
 {
 	long n = console_log_pump(&dv->console, dv->vm.console_fd);
 
@@ -915,7 +915,7 @@ void dispvm_console_input(struct dispvm *dv)
 		dv->console_eof = 1;
 }
 
-void dispvm_qemu_log_input(struct dispvm *dv)
+void dispvm_qemu_log_input(struct qube_vm *dv)
 {
 	long n = console_log_pump(&dv->qemu_log, dv->vm.log_fd);
 
@@ -923,7 +923,7 @@ void dispvm_qemu_log_input(struct dispvm *dv)
 		dv->qemu_log_eof = 1;
 }
 
-void dispvm_qmp_input(struct dispvm *dv)
+void dispvm_qmp_input(struct qube_vm *dv)
 {
 	if (qmp_handle_input(&dv->qmp, dv->name) < 0 && dv->vm_alive &&
 	    dv->state != DV_STOPPING)
@@ -932,7 +932,7 @@ void dispvm_qmp_input(struct dispvm *dv)
 		snapshot_qmp_event(dv);
 }
 
-void dispvm_client_gone(struct dispvm *dv, struct client *c)
+void dispvm_client_gone(struct qube_vm *dv, struct client *c)
 {
 	if (dv->persistent || c != dv->client) {
 		/* The qube stays; the command gets EOF on stdin and its
@@ -949,10 +949,10 @@ void dispvm_client_gone(struct dispvm *dv, struct client *c)
 	}
 }
 
-static void report_and_free(struct dispvm *dv)
+static void report_and_free(struct qube_vm *dv)
 {
 	struct daemon *d = dv->d;
-	struct dispvm **pp;
+	struct qube_vm **pp;
 	struct client *c = dv->client;
 
 	if (c) {
@@ -993,7 +993,7 @@ static void report_and_free(struct dispvm *dv)
  * client, waiting calls) boots cold instead (its snapshot is gone now,
  * so it takes a new one). Its old QEMU is reaped and
  * its runtime folder gone. Returns 0, or <0 with the error recorded. */
-static int relaunch_cold(struct dispvm *dv)
+static int relaunch_cold(struct qube_vm *dv)
 {
 	char err[2048];
 	int r;
@@ -1013,7 +1013,7 @@ static int relaunch_cold(struct dispvm *dv)
 	return 0;
 }
 
-void dispvm_reaped(struct dispvm *dv, int wstatus)
+void dispvm_reaped(struct qube_vm *dv, int wstatus)
 {
 	char console[4200], qemu_log[4200], tail[3000], qtail[1500];
 	int r;
@@ -1091,7 +1091,7 @@ void dispvm_reaped(struct dispvm *dv, int wstatus)
 	report_and_free(dv);
 }
 
-void dispvm_tick(struct dispvm *dv, int64_t now_ms)
+void dispvm_tick(struct qube_vm *dv, int64_t now_ms)
 {
 	char console[4200], tail[3000];
 
@@ -1141,14 +1141,14 @@ int dispvm_cleanup_stale(struct daemon *d)
 
 /* The disposables the policy knows: not preloaded ones, which are
  * nobody's yet and call nothing. */
-static int policy_knows(const struct dispvm *dv)
+static int policy_knows(const struct qube_vm *dv)
 {
 	return !dv->persistent && !dv->pooled;
 }
 
 int dispvm_running_named(struct daemon *d, const char *name)
 {
-	struct dispvm *dv;
+	struct qube_vm *dv;
 
 	for (dv = d->dispvms; dv; dv = dv->next)
 		if (policy_knows(dv) && !strcmp(dv->name, name))
@@ -1159,7 +1159,7 @@ int dispvm_running_named(struct daemon *d, const char *name)
 int dispvm_policy_add(struct daemon *d, struct policy_system *sys)
 {
 	struct policy_qube *v;
-	struct dispvm *dv;
+	struct qube_vm *dv;
 	size_t n = 0;
 	int r;
 

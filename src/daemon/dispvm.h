@@ -20,7 +20,7 @@ void dispvm_start(struct daemon *d, struct client *c, const char *dvm,
  * (rpc_target_ready) and its first service's end is its end. Returns
  * NULL with err set when it could not start. dvm: the disposable
  * template (@dispvm:NAME), "" for the minimal template. */
-struct dispvm *dispvm_for_call(struct daemon *d, const char *dvm, char *err,
+struct qube_vm *dispvm_for_call(struct daemon *d, const char *dvm, char *err,
 				size_t cap);
 
 /* Starts QEMU for dv (its name set) from spec: runtime folder, bounded
@@ -29,14 +29,14 @@ struct dispvm *dispvm_for_call(struct daemon *d, const char *dvm, char *err,
  * (private_src), starts once that copy (a job, job.h) has ended; a
  * failure then is reported as a failed boot. On failure returns a
  * negative bh exit code, err says why, and nothing is left behind. */
-int dispvm_launch(struct daemon *d, struct dispvm *dv, struct qube_spec *spec,
+int dispvm_launch(struct daemon *d, struct qube_vm *dv, struct qube_spec *spec,
 		  char *err, size_t cap);
 
 /* A new disposable of dvm ("" = the minimal template), booting, with no
  * job: restored from its snapshot when one is valid (cold otherwise; a
  * pooled one only ever from the snapshot). NULL with *code (a bh exit
  * code) and err set when it could not start. */
-struct dispvm *dispvm_new(struct daemon *d, const char *dvm, int pooled,
+struct qube_vm *dispvm_new(struct daemon *d, const char *dvm, int pooled,
 			  int *code, char *err, size_t cap);
 
 /* The manifest inputs a snapshot of dvm would have now
@@ -46,45 +46,45 @@ int dispvm_snapshot_inputs(struct daemon *d, const char *dvm, char *out,
 
 /* The agent of dv is ready (HELLO, or a snapshot taken after it): starts
  * its job or the calls that wait for it. <0: protocol error. */
-int dispvm_ready(struct dispvm *dv);
+int dispvm_ready(struct qube_vm *dv);
 
 /* Persistent qubes (qube_power.c): the agent said HELLO; QEMU is gone. */
-void qube_ready(struct dispvm *dv);
-void qube_stopped(struct dispvm *dv);
+void qube_ready(struct qube_vm *dv);
+void qube_stopped(struct qube_vm *dv);
 
 /* Checks and acts on one frame from the guest. Returns 0, or -EPROTO when
  * the guest broke the protocol (the caller then destroys the qube). Needs
  * no running QEMU: the fuzz target drives it directly. */
-int dispvm_handle_agent_frame(struct dispvm *dv,
+int dispvm_handle_agent_frame(struct qube_vm *dv,
 			      const struct bh_frame_hdr *untrusted_h,
 			      const uint8_t *untrusted_payload);
 
 /* Whether the main loop reads dv's channel this round: not while dv
  * leaves more than QUBE_PAUSE_BYTES of its own queue unread (the first
  * pause of a run is logged, at most once a minute). */
-int dispvm_readable(struct dispvm *dv, int64_t now_ms);
+int dispvm_readable(struct qube_vm *dv, int64_t now_ms);
 
 /* Events from the main loop. */
-void dispvm_agent_input(struct dispvm *dv);
-void dispvm_agent_output(struct dispvm *dv);
-void dispvm_qmp_input(struct dispvm *dv);
-void dispvm_console_input(struct dispvm *dv);
-void dispvm_qemu_log_input(struct dispvm *dv);
+void dispvm_agent_input(struct qube_vm *dv);
+void dispvm_agent_output(struct qube_vm *dv);
+void dispvm_qmp_input(struct qube_vm *dv);
+void dispvm_console_input(struct qube_vm *dv);
+void dispvm_qemu_log_input(struct qube_vm *dv);
 /* Client c, joined with a stream of dv, went away. */
-void dispvm_client_gone(struct dispvm *dv, struct client *c);
-void dispvm_reaped(struct dispvm *dv, int wstatus);
-void dispvm_tick(struct dispvm *dv, int64_t now_ms);
+void dispvm_client_gone(struct qube_vm *dv, struct client *c);
+void dispvm_reaped(struct qube_vm *dv, int wstatus);
+void dispvm_tick(struct qube_vm *dv, int64_t now_ms);
 /* Kills QEMU at once. */
-void dispvm_kill(struct dispvm *dv);
+void dispvm_kill(struct qube_vm *dv);
 
 /* A qube that counts as running: QEMU runs, or is about to (its private
  * volume being copied). */
-static inline int dispvm_live(const struct dispvm *dv)
+static inline int dispvm_live(const struct qube_vm *dv)
 {
 	return dv->vm_alive || dv->prep_job;
 }
 /* Destroys the qube and tells its client why (daemon shutting down). */
-void dispvm_abort(struct dispvm *dv, const char *why);
+void dispvm_abort(struct qube_vm *dv, const char *why);
 
 struct policy_system;
 /* Adds the running disposables (dispN: not recorded in the store) to sys,

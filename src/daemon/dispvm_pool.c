@@ -34,7 +34,7 @@ static unsigned wanted(struct daemon *d, const char *dvm)
 	return (unsigned)n;
 }
 
-static int member_of(const struct dispvm *dv, const char *dvm)
+static int member_of(const struct qube_vm *dv, const char *dvm)
 {
 	return dv->pooled && dispvm_live(dv) && dv->state != DV_STOPPING &&
 	       !strcmp(dv->dvm, dvm);
@@ -43,7 +43,7 @@ static int member_of(const struct dispvm *dv, const char *dvm)
 void pool_refill(struct daemon *d, const char *dvm)
 {
 	unsigned want, have = 0;
-	struct dispvm *dv;
+	struct qube_vm *dv;
 	char err[2048];
 	int code;
 
@@ -73,7 +73,7 @@ void pool_refill(struct daemon *d, const char *dvm)
 /* Destroys every preloaded qube of dvm: their snapshot is stale. */
 static void drop_all(struct daemon *d, const char *dvm)
 {
-	struct dispvm *dv;
+	struct qube_vm *dv;
 
 	for (dv = d->dispvms; dv; dv = dv->next)
 		if (member_of(dv, dvm)) {
@@ -82,9 +82,9 @@ static void drop_all(struct daemon *d, const char *dvm)
 		}
 }
 
-struct dispvm *pool_take(struct daemon *d, const char *dvm)
+struct qube_vm *pool_take(struct daemon *d, const char *dvm)
 {
-	struct dispvm *dv, *found = NULL;
+	struct qube_vm *dv, *found = NULL;
 	char *now;
 
 	for (dv = d->dispvms; dv && !found; dv = dv->next)
@@ -119,7 +119,7 @@ struct dispvm *pool_take(struct daemon *d, const char *dvm)
 	return found;
 }
 
-int pool_on_hello(struct dispvm *dv)
+int pool_on_hello(struct qube_vm *dv)
 {
 	if (dv->pooled != 1)
 		return 0;

@@ -14,7 +14,7 @@
 
 /* A ready preloaded disposable of dvm, now resuming for its job, or NULL
  * (none, or all stale). */
-struct dispvm *pool_take(struct daemon *d, const char *dvm);
+struct qube_vm *pool_take(struct daemon *d, const char *dvm);
 
 /* Starts preloading until dvm's pool holds preload-dispvm-max qubes
  * (none while there is no valid snapshot to restore); destroys those
@@ -23,6 +23,6 @@ void pool_refill(struct daemon *d, const char *dvm);
 
 /* The agent of dv said HELLO. Returns 1 when dv is a preloaded qube that
  * finished warming up (it is now paused, ready), else 0. */
-int pool_on_hello(struct dispvm *dv);
+int pool_on_hello(struct qube_vm *dv);
 
 #endif

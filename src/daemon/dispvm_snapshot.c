@@ -216,7 +216,7 @@ static int read_manifest(const char *dir, char **inputs, char *name,
 	return name[0] && *state_size > 0 ? 0 : -EBADMSG;
 }
 
-void snapshot_prepare(struct daemon *d, struct dispvm *dv,
+void snapshot_prepare(struct daemon *d, struct qube_vm *dv,
 		      struct qube_spec *spec, char *cmdline_name,
 		      size_t cmdline_cap)
 {
@@ -303,7 +303,7 @@ take:
 
 /* TAKE ------------------------------------------------------------------ */
 
-static void take_discard(struct dispvm *dv, const char *why)
+static void take_discard(struct qube_vm *dv, const char *why)
 {
 	LOG_WARN("%s: no snapshot of %s made: %s", dv->name, dv->snap_key,
 		 why);
@@ -321,13 +321,13 @@ static void take_discard(struct dispvm *dv, const char *why)
 /* The qube goes on. Its clock stood still while it was stopped, so it
  * gets a RESUME too (its own name); its HELLO then starts its job (or
  * its calls) as usual. */
-static void take_release(struct dispvm *dv)
+static void take_release(struct qube_vm *dv)
 {
 	if (snapshot_resume(dv, 0) < 0)
 		dispvm_abort(dv, "cannot resume it after its snapshot");
 }
 
-int snapshot_on_hello(struct dispvm *dv)
+int snapshot_on_hello(struct qube_vm *dv)
 {
 	char snaps[PATH_MAX], state[PATH_MAX];
 	struct daemon *d = dv->d;
@@ -371,7 +371,7 @@ int snapshot_on_hello(struct dispvm *dv)
 	return 1;
 }
 
-static int write_manifest(struct dispvm *dv, long long state_size)
+static int write_manifest(struct qube_vm *dv, long long state_size)
 {
 	char path[PATH_MAX];
 	FILE *f;
@@ -392,7 +392,7 @@ static int write_manifest(struct dispvm *dv, long long state_size)
 /* Moves the finished build folder to KEY, replacing an older one. A
  * restore in flight holds its own fd and private copy, so removing the
  * old folder under it is safe. */
-static int publish(struct dispvm *dv)
+static int publish(struct qube_vm *dv)
 {
 	char final[PATH_MAX], old[PATH_MAX + 32], *slash;
 	int have_old;
@@ -423,7 +423,7 @@ static int publish(struct dispvm *dv)
 	return 0;
 }
 
-static void take_finish(struct dispvm *dv)
+static void take_finish(struct qube_vm *dv)
 {
 	char src[PATH_MAX], dst[PATH_MAX], why[1024];
 	struct stat st;
@@ -478,7 +478,7 @@ static void take_finish(struct dispvm *dv)
  * what the agent needs first (the time now, fresh entropy, its own name)
  * and sends QMP cont. The RESUME waits in the channel's socket until the
  * guest runs; the agent answers HELLO. */
-int snapshot_resume(struct dispvm *dv, uint32_t flags)
+int snapshot_resume(struct qube_vm *dv, uint32_t flags)
 {
 	uint8_t p[BH_RESUME_LEN], entropy[BH_RESUME_ENTROPY];
 	struct timespec now;
@@ -497,7 +497,7 @@ int snapshot_resume(struct dispvm *dv, uint32_t flags)
 	return r < 0 ? r : qmp_command(&dv->qmp, "cont");
 }
 
-static void restore_event(struct dispvm *dv)
+static void restore_event(struct qube_vm *dv)
 {
 	if (dv->snap_step == RS_WAIT_QMP && dv->qmp.state == QMP_READY) {
 		if (qmp_command_str(&dv->qmp, "migrate-incoming", "uri",
@@ -529,7 +529,7 @@ static void restore_event(struct dispvm *dv)
 	dv->snap_step = RS_RESUMED;
 }
 
-void snapshot_qmp_event(struct dispvm *dv)
+void snapshot_qmp_event(struct qube_vm *dv)
 {
 	if (dv->snap == DVS_RESTORE) {
 		restore_event(dv);
@@ -549,7 +549,7 @@ void snapshot_qmp_event(struct dispvm *dv)
 	}
 }
 
-int snapshot_fallback(struct dispvm *dv)
+int snapshot_fallback(struct qube_vm *dv)
 {
 	char dir[PATH_MAX];
 

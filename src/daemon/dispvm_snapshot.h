@@ -35,7 +35,7 @@
 #define SNAPSHOT_MANIFEST_MAX 16384u
 
 struct daemon;
-struct dispvm;
+struct qube_vm;
 struct qube_spec;
 
 /* Decides how the disposable dv, about to launch with spec, starts: from
@@ -43,26 +43,26 @@ struct qube_spec;
  * dv->private_src to the snapshot's), or cold, taking a snapshot after
  * boot when none is valid. Never fails the start: any problem means a
  * cold boot, logged. cmdline_name is storage for spec->cmdline_name. */
-void snapshot_prepare(struct daemon *d, struct dispvm *dv,
+void snapshot_prepare(struct daemon *d, struct qube_vm *dv,
 		      struct qube_spec *spec, char *cmdline_name,
 		      size_t cmdline_cap);
 
 /* The agent of dv said HELLO. Returns 1 when a snapshot is being taken
  * (the ready path runs later, from snapshot_qmp_event), else 0. */
-int snapshot_on_hello(struct dispvm *dv);
+int snapshot_on_hello(struct qube_vm *dv);
 
 /* After QMP input: moves a restore or a snapshot along (migrate-incoming
  * once QMP is up, RESUME and cont once loaded, finishing a snapshot). */
-void snapshot_qmp_event(struct dispvm *dv);
+void snapshot_qmp_event(struct qube_vm *dv);
 
 /* Lets dv run: queues the agent's RESUME (the time now, 64 bytes of
  * fresh entropy, dv's name; flags: BH_RESUME_WARM for a preloaded qube's
  * warm-up), then QMP cont. */
-int snapshot_resume(struct dispvm *dv, uint32_t flags);
+int snapshot_resume(struct qube_vm *dv, uint32_t flags);
 
 /* dv's QEMU is gone. Returns 1 when dv was restoring and never got to
  * its agent: the caller boots the same qube cold (the log says why). */
-int snapshot_fallback(struct dispvm *dv);
+int snapshot_fallback(struct qube_vm *dv);
 
 /* The snapshot folder (STATE/snapshots/KEY) of disposable template dvm
  * ("" = the minimal template) under state, the state folder; also for

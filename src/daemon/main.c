@@ -182,7 +182,7 @@ static void handle_signals(struct daemon *d)
 			d->stopping = 1;
 		}
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-		struct dispvm *dv;
+		struct qube_vm *dv;
 
 		if (job_reaped(d, pid, st))
 			continue;
@@ -230,7 +230,7 @@ static void add_slot(struct poll_set *ps, int fd, short events,
 static int wind_down(struct daemon *d)
 {
 	struct client *c;
-	struct dispvm *dv;
+	struct qube_vm *dv;
 	struct job *j;
 
 	for (j = d->jobs; j; j = j->next)
@@ -281,7 +281,7 @@ static void add_job_slots(struct daemon *d, struct poll_set *ps)
  * QEMU lives, its channel, QMP, console and QEMU log. */
 static void add_qube_slots(struct daemon *d, struct poll_set *ps)
 {
-	struct dispvm *dv;
+	struct qube_vm *dv;
 
 	for (dv = d->dispvms; dv && ps->n + 3 < MAX_POLL; dv = dv->next) {
 		int64_t due = qube_log_next_ms(&dv->log_limit, ps->now);
@@ -407,7 +407,7 @@ static void end_round(struct daemon *d)
 {
 	int64_t now = bh_now_ms();
 	struct client *c;
-	struct dispvm *dv;
+	struct qube_vm *dv;
 
 	for (dv = d->dispvms; dv; dv = dv->next)
 		dispvm_tick(dv, now);

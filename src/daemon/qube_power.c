@@ -1,6 +1,6 @@
 /* Persistent qubes: start, shutdown, kill, pause, unpause (bh run QUBE:
  * qube_run.c). They share the disposable's runtime
- * (struct dispvm, dispvm_launch); what differs is that the qube outlives
+ * (struct qube_vm, dispvm_launch); what differs is that the qube outlives
  * its commands, its private volume persists, and the store records its
  * power state and why it stopped. */
 #include "daemon/qube_power.h"
@@ -38,9 +38,9 @@
 /* When bulkheadd itself stops, running qubes get less. */
 #define QUBE_DAEMON_EXIT_MS 10000
 
-struct dispvm *qube_find_running(struct daemon *d, const char *name)
+struct qube_vm *qube_find_running(struct daemon *d, const char *name)
 {
-	struct dispvm *dv;
+	struct qube_vm *dv;
 
 	for (dv = d->dispvms; dv; dv = dv->next)
 		if (dv->persistent && !strcmp(dv->name, name))
@@ -72,7 +72,7 @@ static void record(struct daemon *d, const char *name, const char *state,
 
 /* The root image a qube boots from, and whether QEMU may write it. */
 static int root_for(struct daemon *d, const struct qube_info *q,
-		    struct dispvm *dv, char *out, size_t cap, int *writable,
+		    struct qube_vm *dv, char *out, size_t cap, int *writable,
 		    char *err, size_t ecap)
 {
 	char dir[4096];
@@ -279,11 +279,11 @@ int qube_dvm_boot(struct daemon *d, const char *dvm, struct dvm_boot *b,
 	return 0;
 }
 
-static struct dispvm *start_failed(struct qube_start_fail *f,
+static struct qube_vm *start_failed(struct qube_start_fail *f,
 				   unsigned status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-static struct dispvm *start_failed(struct qube_start_fail *f,
+static struct qube_vm *start_failed(struct qube_start_fail *f,
 				   unsigned status,
 				   const char *fmt, ...)
 {
@@ -405,7 +405,7 @@ static int check_kernel_and_opts(struct daemon *d, const char *name,
 /* The root and private volumes, handed to the qube's uid, and every
  * image's real path; returns 0 or a negative errno with l->err said. */
 static int prepare_volumes(struct daemon *d, const char *name,
-			   struct launch *l, struct dispvm *dv)
+			   struct launch *l, struct qube_vm *dv)
 {
 	int r;
 
@@ -455,7 +455,7 @@ static int prepare_volumes(struct daemon *d, const char *name,
 
 /* The VM's spec from what was gathered, and QEMU started. */
 static int launch_vm(struct daemon *d, const char *name, struct launch *l,
-		     struct dispvm *dv)
+		     struct qube_vm *dv)
 {
 	struct qube_spec spec;
 
@@ -475,18 +475,18 @@ static int launch_vm(struct daemon *d, const char *name, struct launch *l,
 
 /* A launch that failed after dv was made: a template's new root
  * version is dropped. */
-static void abandon_launch(struct dispvm *dv)
+static void abandon_launch(struct qube_vm *dv)
 {
 	if (dv->tmpl_work[0])
 		volume_root_abort(dv->tmpl_dir, dv->tmpl_work);
 	free(dv);
 }
 
-struct dispvm *qube_launch(struct daemon *d, const char *name,
+struct qube_vm *qube_launch(struct daemon *d, const char *name,
 			   struct qube_start_fail *f)
 {
 	struct launch l;
-	struct dispvm *dv;
+	struct qube_vm *dv;
 	int r;
 
 	l.b = NULL;
@@ -526,7 +526,7 @@ struct dispvm *qube_launch(struct daemon *d, const char *name,
 void qube_start(struct daemon *d, struct client *c, const char *name)
 {
 	struct qube_start_fail f;
-	struct dispvm *dv = qube_launch(d, name, &f);
+	struct qube_vm *dv = qube_launch(d, name, &f);
 
 	if (!dv) {
 		reply(c, f.status, "%s", f.msg);
@@ -535,7 +535,7 @@ void qube_start(struct daemon *d, struct client *c, const char *name)
 	dv->waiter = c;
 }
 
-void qube_ready(struct dispvm *dv)
+void qube_ready(struct qube_vm *dv)
 {
 	bh_crash_point("start.before-running");
 	record(dv->d, dv->name, "Running", "");
@@ -546,7 +546,7 @@ void qube_ready(struct dispvm *dv)
 	qube_run_ready(dv);
 }
 
-void qube_stopped(struct dispvm *dv)
+void qube_stopped(struct qube_vm *dv)
 {
 	const char *reason = dv->stop_reason;
 	int clean = reason && !strcmp(reason, "shut down");
@@ -593,7 +593,7 @@ unsigned admin_vm_shutdown(const struct admin_req *q, struct admin_reply *r)
 {
 	struct daemon *d = q->d;
 	const char *name = q->dest;
-	struct dispvm *dv = qube_find_running(d, name);
+	struct qube_vm *dv = qube_find_running(d, name);
 
 	if (!dv)
 		return reply_fail(r, BH_ADMIN_REFUSED,
@@ -624,7 +624,7 @@ unsigned admin_vm_shutdown(const struct admin_req *q, struct admin_reply *r)
 unsigned admin_vm_kill(const struct admin_req *q, struct admin_reply *r)
 {
 	const char *name = q->dest;
-	struct dispvm *dv = qube_find_running(q->d, name);
+	struct qube_vm *dv = qube_find_running(q->d, name);
 
 	if (!dv)
 		return reply_fail(r, BH_ADMIN_REFUSED,
@@ -637,7 +637,7 @@ unsigned admin_vm_kill(const struct admin_req *q, struct admin_reply *r)
 	return ADMIN_PENDING;
 }
 
-int qube_resume(struct daemon *d, struct dispvm *dv)
+int qube_resume(struct daemon *d, struct qube_vm *dv)
 {
 	if (qmp_command(&dv->qmp, "cont") < 0)
 		return -EIO;
@@ -650,7 +650,7 @@ static unsigned pause_call(const struct admin_req *q, struct admin_reply *r,
 			   int pause)
 {
 	const char *name = q->dest;
-	struct dispvm *dv = qube_find_running(q->d, name);
+	struct qube_vm *dv = qube_find_running(q->d, name);
 
 	if (!dv || dv->state != DV_RUNNING)
 		return reply_fail(r, BH_ADMIN_REFUSED,
@@ -679,7 +679,7 @@ unsigned admin_vm_unpause(const struct admin_req *q, struct admin_reply *r)
 unsigned admin_vm_start(const struct admin_req *q, struct admin_reply *r)
 {
 	struct qube_start_fail f;
-	struct dispvm *dv = qube_launch(q->d, q->dest, &f);
+	struct qube_vm *dv = qube_launch(q->d, q->dest, &f);
 
 	if (!dv)
 		return reply_fail(r, f.status, "%s", f.msg);
@@ -689,7 +689,7 @@ unsigned admin_vm_start(const struct admin_req *q, struct admin_reply *r)
 
 void qube_client_gone(struct daemon *d, struct client *c)
 {
-	struct dispvm *dv;
+	struct qube_vm *dv;
 
 	for (dv = d->dispvms; dv; dv = dv->next)
 		if (dv->waiter == c)
@@ -741,7 +741,7 @@ void qube_autostart(struct daemon *d)
 	free(l.v);
 }
 
-void qube_stop_for_exit(struct dispvm *dv)
+void qube_stop_for_exit(struct qube_vm *dv)
 {
 	if (dv->state == DV_STOPPING)
 		return;

@@ -14,7 +14,7 @@
 
 /* At daemon start: starts every qube whose autostart property is True. */
 /* The running (or booting, or stopping) persistent qube of that name. */
-struct dispvm *qube_find_running(struct daemon *d, const char *name);
+struct qube_vm *qube_find_running(struct daemon *d, const char *name);
 
 /* Starts the qube: c (NULL: nobody, the log says why it failed) gets the
  * reply once it is ready. */
@@ -31,12 +31,12 @@ struct qube_start_fail {
 /* Launches the halted qube name: the new qube, booting (its start
  * recorded), or NULL with f saying why. Who waits for it is the
  * caller's to set. */
-struct dispvm *qube_launch(struct daemon *d, const char *name,
+struct qube_vm *qube_launch(struct daemon *d, const char *name,
 			   struct qube_start_fail *f);
 
 /* Lets the paused qube dv run again (QMP cont) and records it, as `bh
  * unpause` does. 0, or -EIO when QMP does not answer. */
-int qube_resume(struct daemon *d, struct dispvm *dv);
+int qube_resume(struct daemon *d, struct qube_vm *dv);
 
 /* What a disposable made from the disposable template dvm boots: the
  * root of dvm's template (current version, read-only), dvm's private
@@ -59,7 +59,7 @@ int qube_dvm_boot(struct daemon *d, const char *dvm, struct dvm_boot *b,
 void qube_autostart(struct daemon *d);
 /* The daemon is stopping: power a persistent qube off cleanly (the usual
  * deadline, then QMP quit, then SIGKILL). */
-void qube_stop_for_exit(struct dispvm *dv);
+void qube_stop_for_exit(struct qube_vm *dv);
 
 /* A client went away: forget it as anyone's waiter, and the command it
  * waited to run. */

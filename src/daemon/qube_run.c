@@ -28,7 +28,7 @@ static int run_code(unsigned status)
 }
 
 /* Starts the command (its user added) for c in dv, which is ready. */
-static void run_now(struct dispvm *dv, struct client *c, const uint8_t *req,
+static void run_now(struct qube_vm *dv, struct client *c, const uint8_t *req,
 		    uint32_t len)
 {
 	if (qs_start_run(dv, 0, c, req, len) < 0)
@@ -46,7 +46,7 @@ void qube_run(struct daemon *d, struct client *c, const uint8_t *payload,
 	struct qube_start_fail f;
 	struct qube_info q;
 	struct bh_exec_req req;
-	struct dispvm *dv;
+	struct qube_vm *dv;
 	uint8_t *full;
 	uint32_t full_len;
 	size_t n;
@@ -141,7 +141,7 @@ static void run_forget(struct client *c)
 	c->run_wait = NULL;
 }
 
-void qube_run_ready(struct dispvm *dv)
+void qube_run_ready(struct qube_vm *dv)
 {
 	struct client *c;
 
@@ -154,7 +154,7 @@ void qube_run_ready(struct dispvm *dv)
 	}
 }
 
-void qube_run_failed(struct dispvm *dv, const char *reason)
+void qube_run_failed(struct qube_vm *dv, const char *reason)
 {
 	struct client *c;
 

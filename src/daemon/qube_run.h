@@ -17,11 +17,11 @@ void qube_run(struct daemon *d, struct client *c, const uint8_t *payload,
 	      uint32_t len, int autostart);
 
 /* The persistent qube dv became ready: the commands that waited start. */
-void qube_run_ready(struct dispvm *dv);
+void qube_run_ready(struct qube_vm *dv);
 
 /* dv stopped (reason) before it was ready: the commands that waited for
  * it fail, with 124 when it never became ready. */
-void qube_run_failed(struct dispvm *dv, const char *reason);
+void qube_run_failed(struct qube_vm *dv, const char *reason);
 
 /* Client c went away: the command it waited to run is dropped. */
 void qube_run_client_gone(struct client *c);

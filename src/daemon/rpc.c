@@ -21,7 +21,7 @@
  * the target's default_user, as in Qubes; a disposable's is its
  * disposable template's. Left empty when it cannot be read: the agent
  * then picks `user`, or root where there is none. */
-static void fill_service_user(struct dispvm *target, struct bh_service_req *svc)
+static void fill_service_user(struct qube_vm *target, struct bh_service_req *svc)
 {
 	char user[PROP_VALUE_MAX + 1], err[512];
 
@@ -35,8 +35,8 @@ static void fill_service_user(struct dispvm *target, struct bh_service_req *svc)
 }
 
 /* Streams of target joined with calls of caller. */
-static unsigned pair_streams(const struct dispvm *caller,
-			     const struct dispvm *target)
+static unsigned pair_streams(const struct qube_vm *caller,
+			     const struct qube_vm *target)
 {
 	unsigned n = 0;
 	size_t i;
@@ -50,8 +50,8 @@ static unsigned pair_streams(const struct dispvm *caller,
  * ready. Returns 1 when joined; 0 when the call has ended instead (status
  * 125, its stream freed): a limit, a full table, or a caller whose queue
  * could not take the credit that opens the call. */
-static int join(struct dispvm *caller, struct qstream *s,
-		struct dispvm *target)
+static int join(struct qube_vm *caller, struct qstream *s,
+		struct qube_vm *target)
 {
 	char service[BH_RPC_SERVICE_MAX + 1];
 	int r;
@@ -90,14 +90,14 @@ static int join(struct dispvm *caller, struct qstream *s,
 	return 1;
 }
 
-static int ready(const struct dispvm *dv)
+static int ready(const struct qube_vm *dv)
 {
 	return dv->state == DV_RUNNING && !dv->paused;
 }
 
 /* The call waits for target to be ready, or is joined now. */
-static void route_to(struct dispvm *caller, struct qstream *s,
-		     struct dispvm *target)
+static void route_to(struct qube_vm *caller, struct qstream *s,
+		     struct qube_vm *target)
 {
 	s->peer = target;
 	s->peer_id = 0;
@@ -105,7 +105,7 @@ static void route_to(struct dispvm *caller, struct qstream *s,
 		join(caller, s, target);
 }
 
-struct qstream *rpc_waiting_call(struct dispvm *caller, uint32_t id,
+struct qstream *rpc_waiting_call(struct qube_vm *caller, uint32_t id,
 				 uint64_t gen)
 {
 	struct qstream *s = qs_find(caller, id);
@@ -118,7 +118,7 @@ struct qstream *rpc_waiting_call(struct dispvm *caller, uint32_t id,
 /* Disposables still running that calls of the qube named caller made. */
 static unsigned dispvms_made_for(struct daemon *d, const char *caller)
 {
-	struct dispvm *o;
+	struct qube_vm *o;
 	unsigned n = 0;
 
 	for (o = d->dispvms; o; o = o->next)
@@ -126,12 +126,12 @@ static unsigned dispvms_made_for(struct daemon *d, const char *caller)
 	return n;
 }
 
-void rpc_route(struct dispvm *caller, uint32_t id, uint64_t gen,
+void rpc_route(struct qube_vm *caller, uint32_t id, uint64_t gen,
 	       const char *target, int autostart)
 {
 	struct daemon *d = caller->d;
 	struct qstream *s = rpc_waiting_call(caller, id, gen);
-	struct dispvm *t;
+	struct qube_vm *t;
 	char err[2048];
 
 	if (!s)
@@ -198,7 +198,7 @@ void rpc_route(struct dispvm *caller, uint32_t id, uint64_t gen,
 	route_to(caller, s, t);
 }
 
-void rpc_refuse(struct dispvm *caller, uint32_t id, uint64_t gen)
+void rpc_refuse(struct qube_vm *caller, uint32_t id, uint64_t gen)
 {
 	struct qstream *s = rpc_waiting_call(caller, id, gen);
 
@@ -236,7 +236,7 @@ static int decide(struct daemon *d, const struct policy_request *req,
 	return 0;
 }
 
-int rpc_call_opened(struct dispvm *dv, uint32_t id,
+int rpc_call_opened(struct qube_vm *dv, uint32_t id,
 		    const uint8_t *untrusted_payload, uint32_t len)
 {
 	struct bh_call_req call;
@@ -309,9 +309,9 @@ int rpc_call_opened(struct dispvm *dv, uint32_t id,
 	return 0;
 }
 
-void rpc_target_ready(struct dispvm *dv)
+void rpc_target_ready(struct qube_vm *dv)
 {
-	struct dispvm *o;
+	struct qube_vm *o;
 	struct client *c;
 	size_t i;
 	int joined = 0;
@@ -348,7 +348,7 @@ void rpc_run_service(struct daemon *d, struct client *c,
 	const char *f[3];
 	size_t off = 0, i;
 	struct bh_call_req split;
-	struct dispvm *t;
+	struct qube_vm *t;
 
 	/* NAME NUL SERVICE[+ARG] NUL USER NUL, from bh (trusted, checked
 	 * anyway). */

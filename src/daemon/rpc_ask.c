@@ -40,9 +40,9 @@ static struct client *newest_agent(struct daemon *d)
 	return NULL;
 }
 
-static struct dispvm *find_qube(struct daemon *d, const char *name)
+static struct qube_vm *find_qube(struct daemon *d, const char *name)
 {
-	struct dispvm *dv;
+	struct qube_vm *dv;
 
 	for (dv = d->dispvms; dv; dv = dv->next)
 		if (!strcmp(dv->name, name))
@@ -71,7 +71,7 @@ static void ask_remove(struct daemon *d, struct rpc_ask *a)
 
 static void deny(struct daemon *d, struct rpc_ask *a, const char *why)
 {
-	struct dispvm *dv = find_qube(d, a->caller);
+	struct qube_vm *dv = find_qube(d, a->caller);
 
 	if (dv)
 		DV_LOG(dv, INFO, "%s: ask %u denied: %s", a->caller, a->ask_id,
@@ -86,7 +86,7 @@ static void deny(struct daemon *d, struct rpc_ask *a, const char *why)
 /* The call of a still waits on a: else the question is stale. */
 static struct qstream *asked_call(struct daemon *d, const struct rpc_ask *a)
 {
-	struct dispvm *dv = find_qube(d, a->caller);
+	struct qube_vm *dv = find_qube(d, a->caller);
 	struct qstream *s =
 		dv ? rpc_waiting_call(dv, a->call_id, a->call_gen) : NULL;
 
@@ -119,7 +119,7 @@ static size_t count_asks(struct daemon *d, const char *source, size_t *mine)
 	return n;
 }
 
-void rpc_ask(struct dispvm *dv, struct qstream *s,
+void rpc_ask(struct qube_vm *dv, struct qstream *s,
 	     const struct bh_call_req *call, const struct policy_decision *dec)
 {
 	struct daemon *d = dv->d;
@@ -250,7 +250,7 @@ unsigned admin_policy_answer(const struct admin_req *q,
 				  "that target was not offered; the question "
 				  "still waits");
 	{
-		struct dispvm *dv = find_qube(d, a->caller);
+		struct qube_vm *dv = find_qube(d, a->caller);
 
 		LOG_INFO("%s: ask %u allowed by the user to %s", a->caller,
 			 a->ask_id, body + 6);
@@ -300,7 +300,7 @@ void rpc_ask_agent_gone(struct daemon *d, struct client *c)
 	}
 }
 
-void rpc_ask_caller_gone(struct daemon *d, struct dispvm *dv)
+void rpc_ask_caller_gone(struct daemon *d, struct qube_vm *dv)
 {
 	struct rpc_ask *a, *next;
 

@@ -32,11 +32,11 @@
 
 /* Asks about call s of dv (decision dec, which offers the targets);
  * denies at once when nobody can be asked or a limit is reached. */
-void rpc_ask(struct dispvm *dv, struct qstream *s,
+void rpc_ask(struct qube_vm *dv, struct qstream *s,
 	     const struct bh_call_req *call, const struct policy_decision *dec);
 
 /* dv is stopping: its questions are withdrawn. */
-void rpc_ask_caller_gone(struct daemon *d, struct dispvm *dv);
+void rpc_ask_caller_gone(struct daemon *d, struct qube_vm *dv);
 
 /* admin.policy.AskAgent and admin.policy.Answer are handlers of the
  * admin method table (admin_handlers.h). */

@@ -11,9 +11,9 @@
 #include "lib/log.h"
 #include "proto/exitcodes.h"
 
-static void relay_broken(struct dispvm *dv, struct qstream *s);
+static void relay_broken(struct qube_vm *dv, struct qstream *s);
 
-struct qstream *qs_find(struct dispvm *dv, uint32_t id)
+struct qstream *qs_find(struct qube_vm *dv, uint32_t id)
 {
 	size_t i;
 
@@ -25,7 +25,7 @@ struct qstream *qs_find(struct dispvm *dv, uint32_t id)
 	return NULL;
 }
 
-uint32_t qs_next_host_id(struct dispvm *dv)
+uint32_t qs_next_host_id(struct qube_vm *dv)
 {
 	uint32_t id;
 
@@ -37,7 +37,7 @@ uint32_t qs_next_host_id(struct dispvm *dv)
 	return id;
 }
 
-struct qstream *qs_new(struct dispvm *dv, uint32_t id, enum qstream_role role)
+struct qstream *qs_new(struct qube_vm *dv, uint32_t id, enum qstream_role role)
 {
 	size_t i;
 
@@ -64,7 +64,7 @@ void qs_free(struct qstream *s)
 	memset(s, 0, sizeof(*s));
 }
 
-int qs_start_run(struct dispvm *dv, uint32_t id, struct client *c,
+int qs_start_run(struct qube_vm *dv, uint32_t id, struct client *c,
 		 const uint8_t *req, uint32_t len)
 {
 	struct qstream *s;
@@ -86,8 +86,8 @@ int qs_start_run(struct dispvm *dv, uint32_t id, struct client *c,
 	return 0;
 }
 
-int qs_start_service(struct dispvm *dv, const struct bh_service_req *req,
-		     struct dispvm *caller, uint32_t call_id,
+int qs_start_service(struct qube_vm *dv, const struct bh_service_req *req,
+		     struct qube_vm *caller, uint32_t call_id,
 		     struct client *c)
 {
 	uint8_t buf[BH_RPC_SERVICE_MAX + BH_RPC_ARG_MAX + BH_RPC_QUBE_MAX +
@@ -134,7 +134,7 @@ int qs_start_service(struct dispvm *dv, const struct bh_service_req *req,
 	return 0;
 }
 
-void qs_end_call(struct dispvm *dv, struct qstream *s, uint32_t kind,
+void qs_end_call(struct qube_vm *dv, struct qstream *s, uint32_t kind,
 		 uint32_t value)
 {
 	uint8_t p[8];
@@ -154,12 +154,12 @@ static struct qstream *peer_stream(struct qstream *s)
 /* A frame for the other end did not fit in its queue (past
  * DISPVM_CHAN_OUT_MAX: the pause in main.c failed). Rather than lose
  * data silently, end the call: 125 to the caller, EOF to the service. */
-static void relay_broken(struct dispvm *dv, struct qstream *s)
+static void relay_broken(struct qube_vm *dv, struct qstream *s)
 {
 	struct qstream *call = s->role == QS_CALL ? s : peer_stream(s);
-	struct dispvm *cdv = s->role == QS_CALL ? dv : s->peer;
+	struct qube_vm *cdv = s->role == QS_CALL ? dv : s->peer;
 	struct qstream *svc = s->role == QS_CALL ? peer_stream(s) : s;
-	struct dispvm *sdv = s->role == QS_CALL ? s->peer : dv;
+	struct qube_vm *sdv = s->role == QS_CALL ? s->peer : dv;
 
 	DV_LOG(dv, WARN,
 	       "%s: a relayed frame did not fit in a queue; ending the call",
@@ -177,7 +177,7 @@ static void relay_broken(struct dispvm *dv, struct qstream *s)
 		qs_end_call(cdv, call, BH_EXIT_NOSTART, BH_NOSTART_OTHER);
 }
 
-int qs_refuse_new_call(struct dispvm *dv, uint32_t id)
+int qs_refuse_new_call(struct qube_vm *dv, uint32_t id)
 {
 	uint8_t p[8];
 
@@ -191,7 +191,7 @@ int qs_refuse_new_call(struct dispvm *dv, uint32_t id)
 
 /* Credit for s's guest, sent with the next qs_flush_credit. The caller
  * has checked it against the window (bh_credit_grant). */
-static void owe(struct dispvm *dv, struct qstream *s, uint32_t v)
+static void owe(struct qube_vm *dv, struct qstream *s, uint32_t v)
 {
 	s->credit_owed += v;
 	dv->credit_dirty = 1;
@@ -200,7 +200,7 @@ static void owe(struct dispvm *dv, struct qstream *s, uint32_t v)
 /* Drops a frame of len bytes the guest sent on s, giving its credit
  * back so that its sender is not stuck (a command whose bh or caller is
  * gone). */
-static int drop(struct dispvm *dv, struct qstream *s, uint32_t len)
+static int drop(struct qube_vm *dv, struct qstream *s, uint32_t len)
 {
 	if (len == 0)
 		return 0;
@@ -211,7 +211,7 @@ static int drop(struct dispvm *dv, struct qstream *s, uint32_t len)
 }
 
 /* Output of a command or service: to bh, or to the caller's qube. */
-static int guest_output(struct dispvm *dv, struct qstream *s,
+static int guest_output(struct qube_vm *dv, struct qstream *s,
 			const struct bh_frame_hdr *h,
 			const uint8_t *untrusted_p)
 {
@@ -245,7 +245,7 @@ static int guest_output(struct dispvm *dv, struct qstream *s,
 }
 
 /* A caller's bytes for the service. */
-static int guest_call_data(struct dispvm *dv, struct qstream *s,
+static int guest_call_data(struct qube_vm *dv, struct qstream *s,
 			   const struct bh_frame_hdr *h,
 			   const uint8_t *untrusted_p)
 {
@@ -279,7 +279,7 @@ static int guest_call_data(struct dispvm *dv, struct qstream *s,
  * ended there after a count of bytes (PORT_END, untrusted payload): both
  * go to the other end in order with the data frames before them. Only a
  * stream whose port was opened may send them, once each. */
-static int guest_port_marker(struct dispvm *dv, struct qstream *s,
+static int guest_port_marker(struct qube_vm *dv, struct qstream *s,
 			     const struct bh_frame_hdr *h,
 			     const uint8_t *untrusted_p)
 {
@@ -321,7 +321,7 @@ static int guest_port_marker(struct dispvm *dv, struct qstream *s,
  * that much more. The grant is held as a number and goes out as one
  * frame (qs_flush_credit), so that a guest granting a byte at a time
  * cannot fill the other end's queue with CREDIT frames. */
-static int guest_credit(struct dispvm *dv, struct qstream *s,
+static int guest_credit(struct qube_vm *dv, struct qstream *s,
 			const uint8_t *untrusted_p, uint32_t len)
 {
 	struct qstream *ps;
@@ -346,7 +346,7 @@ static int guest_credit(struct dispvm *dv, struct qstream *s,
 
 /* A command or service ended. bh gets the end as the daemon checked it
  * (bh_parse_exit), not the guest's bytes. */
-static int guest_exit(struct dispvm *dv, struct qstream *s,
+static int guest_exit(struct qube_vm *dv, struct qstream *s,
 		      const uint8_t *untrusted_p, uint32_t len, uint32_t *kind,
 		      uint32_t *value)
 {
@@ -374,7 +374,7 @@ static int guest_exit(struct dispvm *dv, struct qstream *s,
 	return job ? 1 : 0;
 }
 
-int qs_guest_frame(struct dispvm *dv, const struct bh_frame_hdr *h,
+int qs_guest_frame(struct qube_vm *dv, const struct bh_frame_hdr *h,
 		   const uint8_t *untrusted_payload, uint32_t *kind,
 		   uint32_t *value)
 {
@@ -468,7 +468,7 @@ void qs_client_gone(struct client *c)
 }
 
 /* The end joined with s (in qube other) went away. */
-static void other_end_gone(struct dispvm *other, struct qstream *s,
+static void other_end_gone(struct qube_vm *other, struct qstream *s,
 			   const char *why)
 {
 	if (s->role == QS_CALL) {
@@ -487,9 +487,9 @@ static void other_end_gone(struct dispvm *other, struct qstream *s,
 	(void)why;
 }
 
-void qs_qube_gone(struct dispvm *dv, const char *why)
+void qs_qube_gone(struct qube_vm *dv, const char *why)
 {
-	struct dispvm *o;
+	struct qube_vm *o;
 	struct client *c;
 	size_t i;
 
@@ -532,7 +532,7 @@ void qs_qube_gone(struct dispvm *dv, const char *why)
 	}
 }
 
-void qs_flush_credit(struct dispvm *dv)
+void qs_flush_credit(struct qube_vm *dv)
 {
 	size_t i;
 

@@ -16,18 +16,18 @@
 #include "daemon/daemon.h"
 #include "proto/frame.h"
 
-struct qstream *qs_find(struct dispvm *dv, uint32_t id);
+struct qstream *qs_find(struct qube_vm *dv, uint32_t id);
 /* A new stream id of the host's on dv (never 0, never the guest bit). */
-uint32_t qs_next_host_id(struct dispvm *dv);
+uint32_t qs_next_host_id(struct qube_vm *dv);
 /* Takes a slot for id. NULL when id is live already or the table is
  * full. */
-struct qstream *qs_new(struct dispvm *dv, uint32_t id, enum qstream_role role);
+struct qstream *qs_new(struct qube_vm *dv, uint32_t id, enum qstream_role role);
 void qs_free(struct qstream *s);
 
 /* Starts the command req (an exec request of len bytes) on a new stream
  * of dv (id 0: pick one) for client c. Returns 0, or -ENOSPC (too many
  * streams) / -EPROTO (the channel refused the frame). */
-int qs_start_run(struct dispvm *dv, uint32_t id, struct client *c,
+int qs_start_run(struct qube_vm *dv, uint32_t id, struct client *c,
 		 const uint8_t *req, uint32_t len);
 
 /* Starts service req on a new stream of dv and joins it with the call
@@ -36,24 +36,24 @@ int qs_start_run(struct dispvm *dv, uint32_t id, struct client *c,
  * started but the caller's queue could not take the credit that opens
  * the call: the call is then ended and its stream freed, and the service
  * gets EOF. */
-int qs_start_service(struct dispvm *dv, const struct bh_service_req *req,
-		     struct dispvm *caller, uint32_t call_id,
+int qs_start_service(struct qube_vm *dv, const struct bh_service_req *req,
+		     struct qube_vm *caller, uint32_t call_id,
 		     struct client *c);
 
 /* Ends a call of dv with an exit status (kind, value) sent to the guest,
  * and frees its stream. */
-void qs_end_call(struct dispvm *dv, struct qstream *s, uint32_t kind,
+void qs_end_call(struct qube_vm *dv, struct qstream *s, uint32_t kind,
 		 uint32_t value);
 
 /* Refuses a call the guest opens on id (status 125) without taking a
  * slot. Returns 0, or -EPROTO when id is live. */
-int qs_refuse_new_call(struct dispvm *dv, uint32_t id);
+int qs_refuse_new_call(struct qube_vm *dv, uint32_t id);
 
 /* A data, credit or exit frame from dv's guest (checked by
  * bh_frame_check_from_guest; not HELLO or CALL). Returns 0, 1 when it
  * was the EXIT of dv's job stream (a disposable's end: *kind, *value
  * set), or -EPROTO when the guest broke the protocol. */
-int qs_guest_frame(struct dispvm *dv, const struct bh_frame_hdr *h,
+int qs_guest_frame(struct qube_vm *dv, const struct bh_frame_hdr *h,
 		   const uint8_t *untrusted_payload, uint32_t *kind,
 		   uint32_t *value);
 
@@ -68,12 +68,12 @@ void qs_client_gone(struct client *c);
 /* dv is going away: every stream joined with one of its streams learns
  * it (a call gets exit status 125, a service EOF on stdin, a client an
  * error naming why). */
-void qs_qube_gone(struct dispvm *dv, const char *why);
+void qs_qube_gone(struct qube_vm *dv, const char *why);
 
 /* Sends the credit owed to dv's streams (qstream.credit_owed), one
  * CREDIT frame each, while dv's queue is below QUBE_PAUSE_BYTES; and
  * bh's (client.credit_owed). The main loop calls them every round. */
-void qs_flush_credit(struct dispvm *dv);
+void qs_flush_credit(struct qube_vm *dv);
 void qs_flush_client_credit(struct client *c);
 
 #endif

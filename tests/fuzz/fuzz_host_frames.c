@@ -121,7 +121,7 @@ static int sv[2] = { -1, -1 };
 static struct daemon d;
 /* Large (two channel buffers and a QMP line buffer each): off the
  * stack. dv: the fuzzed disposable; tgt: the service qube. */
-static struct dispvm dv, tgt, dsp;
+static struct qube_vm dv, tgt, dsp;
 static struct client cl;
 static uint8_t exec_req[256];
 static uint32_t exec_len;
@@ -166,14 +166,14 @@ static void make_prefix(struct fuzz_prefix *p, uint32_t type, uint32_t credit)
 }
 
 /* A qube as dispvm_launch leaves it, minus QEMU. */
-static void qube_init(struct dispvm *q, const char *name, int fd,
+static void qube_init(struct qube_vm *q, const char *name, int fd,
 		      int persistent)
 {
 	/* Zero all but the big buffers (channel, QMP, console), which
 	 * bh_chan_init makes ready or nothing uses: this runs once per
 	 * input. */
-	memset(q, 0, offsetof(struct dispvm, chan));
-	memset(&q->client, 0, sizeof(*q) - offsetof(struct dispvm, client));
+	memset(q, 0, offsetof(struct qube_vm, chan));
+	memset(&q->client, 0, sizeof(*q) - offsetof(struct qube_vm, client));
 	q->d = &d;
 	snprintf(q->name, sizeof(q->name), "%s", name);
 	snprintf(q->run_dir, sizeof(q->run_dir), "/nonexistent/qubes/%s",
@@ -227,7 +227,7 @@ static int guest_got_exec, guest_got_poweroff;
 /* The service qubes' agents: one entry per service one was sent. */
 #define SVC_MAX (2 * BH_MAX_STREAMS)
 struct svc_model {
-	struct dispvm *q;	/* &tgt or &dsp */
+	struct qube_vm *q;	/* &tgt or &dsp */
 	uint32_t sid;		/* 0: a free entry */
 	struct bh_credit out;	/* what it may still write */
 	uint32_t unread;	/* credit of input read, not yet granted */
@@ -235,9 +235,9 @@ struct svc_model {
 };
 static struct svc_model svcs[SVC_MAX];
 /* The qube whose queue service_sees is walking. */
-static struct dispvm *seen_q;
+static struct qube_vm *seen_q;
 
-static struct svc_model *svc_find(const struct dispvm *q, uint32_t sid)
+static struct svc_model *svc_find(const struct qube_vm *q, uint32_t sid)
 {
 	size_t i;
 
@@ -259,7 +259,7 @@ static void check_queue(const struct bh_chan *c, size_t out_max)
 /* Every live stream of q: credits within the window, roles and ids as
  * they must be, and joined streams pointing at each other. */
 NO_COVERAGE
-static void check_streams(struct dispvm *q)
+static void check_streams(struct qube_vm *q)
 {
 	size_t i;
 
@@ -489,7 +489,7 @@ static void bh_sends_stdin(void)
 }
 
 /* One frame of a service qube's agent (q: &tgt or &dsp): never refused. */
-static void service_sends(struct dispvm *q, uint32_t type, uint32_t sid,
+static void service_sends(struct qube_vm *q, uint32_t type, uint32_t sid,
 			  const uint8_t *p, uint32_t len)
 {
 	struct bh_frame_hdr h = { type, sid, len };
@@ -528,14 +528,14 @@ static void service_sends(struct dispvm *q, uint32_t type, uint32_t sid,
 }
 
 /* Takes what the daemon queued for q's agent. */
-static void service_takes(struct dispvm *q)
+static void service_takes(struct qube_vm *q)
 {
 	seen_q = q;
 	fuzz_take_queue(&q->chan, service_sees);
 }
 
 /* One round of q's agent. */
-static void service_runs(struct dispvm *q)
+static void service_runs(struct qube_vm *q)
 {
 	size_t i;
 
@@ -799,7 +799,7 @@ static void setup(uint8_t f, uint8_t seed)
  * EOF on its input, unless it had it; then they all exit. */
 static void caller_gone(void)
 {
-	struct dispvm *qs[2] = { &tgt, &dsp };
+	struct qube_vm *qs[2] = { &tgt, &dsp };
 	size_t i, k;
 
 	for (k = 0; k < 2; k++)
@@ -834,7 +834,7 @@ static void caller_gone(void)
 
 static void teardown(void)
 {
-	struct dispvm *qs[3] = { &dv, &tgt, &dsp };
+	struct qube_vm *qs[3] = { &dv, &tgt, &dsp };
 	size_t i, k;
 
 	check_invariants();

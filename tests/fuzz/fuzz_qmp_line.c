@@ -49,7 +49,7 @@ static int sv[2] = { -1, -1 };
 static struct qmp q;
 static uint8_t spaces[QMP_LINE_MAX - 6];
 static struct daemon dmn;
-static struct dispvm dv;
+static struct qube_vm dv;
 
 NO_COVERAGE
 static void on_reply(void *ctx, uint32_t tag, int ok)

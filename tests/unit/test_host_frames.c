@@ -1,7 +1,7 @@
 /* Unit tests of the daemon's checks on frames from a (hostile) guest and of
  * the relay between the streams of qube channels: dispvm_handle_agent_frame
  * in src/daemon/dispvm.c and the qs_* functions of src/daemon/streams.c,
- * on struct dispvm built by hand with no QEMU behind them; and
+ * on struct qube_vm built by hand with no QEMU behind them; and
  * tail_escaped, which shows the user the end of guest-written logs.
  *
  * Nothing here may signal a process: every hand-built qube has a pid no
@@ -51,7 +51,7 @@
 
 struct fx {
 	struct daemon *d;
-	struct dispvm *dv; /* disp1, a disposable booting for c */
+	struct qube_vm *dv; /* disp1, a disposable booting for c */
 	struct client *c;
 	uint8_t req[256];
 	int req_len;
@@ -59,10 +59,10 @@ struct fx {
 };
 
 /* A qube as dispvm_launch leaves it, minus QEMU, linked into d. */
-static struct dispvm *new_qube(struct daemon *d, const char *name,
+static struct qube_vm *new_qube(struct daemon *d, const char *name,
 			       int persistent)
 {
-	struct dispvm *dv = calloc(1, sizeof(*dv));
+	struct qube_vm *dv = calloc(1, sizeof(*dv));
 
 	if (!dv)
 		return NULL;
@@ -101,7 +101,7 @@ static struct client *new_client(struct daemon *d)
 static void free_all(struct daemon *d)
 {
 	while (d->dispvms) {
-		struct dispvm *dv = d->dispvms;
+		struct qube_vm *dv = d->dispvms;
 		size_t i;
 
 		d->dispvms = dv->next;
@@ -171,7 +171,7 @@ static int fx_teardown(void **state)
 /* ---- frames in, frames out ---- */
 
 /* One frame from dv's guest. */
-static int gsend(struct dispvm *dv, uint32_t type, uint32_t stream,
+static int gsend(struct qube_vm *dv, uint32_t type, uint32_t stream,
 		 const void *payload, uint32_t len)
 {
 	struct bh_frame_hdr h = { type, stream, len };
@@ -179,7 +179,7 @@ static int gsend(struct dispvm *dv, uint32_t type, uint32_t stream,
 	return dispvm_handle_agent_frame(dv, &h, payload);
 }
 
-static int gsend_u32(struct dispvm *dv, uint32_t type, uint32_t stream,
+static int gsend_u32(struct qube_vm *dv, uint32_t type, uint32_t stream,
 		     uint32_t v)
 {
 	uint8_t p[4];
@@ -188,7 +188,7 @@ static int gsend_u32(struct dispvm *dv, uint32_t type, uint32_t stream,
 	return gsend(dv, type, stream, p, 4);
 }
 
-static int gsend_u32x2(struct dispvm *dv, uint32_t type, uint32_t stream,
+static int gsend_u32x2(struct qube_vm *dv, uint32_t type, uint32_t stream,
 		       uint32_t a, uint32_t b)
 {
 	uint8_t p[8];
@@ -324,7 +324,7 @@ static void empty(const struct bh_chan *c)
 
 /* Queues frames toward dv until it holds QUBE_PAUSE_BYTES unread: a
  * guest that stopped reading its port. */
-static void fill_queue(struct dispvm *dv)
+static void fill_queue(struct qube_vm *dv)
 {
 	static uint8_t junk[MAXP];
 
@@ -359,7 +359,7 @@ static void nothing_queued(struct fx *f)
 }
 
 /* Live streams of dv. */
-static unsigned live_streams(struct dispvm *dv)
+static unsigned live_streams(struct qube_vm *dv)
 {
 	unsigned n = 0;
 	size_t i;
@@ -972,7 +972,7 @@ static void test_client_gone_booting(void **state)
 
 struct pfx {
 	struct daemon *d;
-	struct dispvm *q; /* "work", running */
+	struct qube_vm *q; /* "work", running */
 	struct client *c1, *c2;
 	uint32_t id1, id2;
 	uint8_t req1[128], req2[128];
@@ -1220,8 +1220,8 @@ static void test_stream_table_full(void **state)
 
 struct rfx {
 	struct daemon *d;
-	struct dispvm *a; /* "work", the caller */
-	struct dispvm *b; /* "vault", the target */
+	struct qube_vm *a; /* "work", the caller */
+	struct qube_vm *b; /* "vault", the target */
 	struct bh_service_req svc;
 	uint32_t sid; /* the service's stream in b */
 	uint8_t *big;
@@ -1259,7 +1259,7 @@ static int rfx_teardown(void **state)
 }
 
 /* B got the SERVICE frame for r->svc on a new stream: its id. */
-static uint32_t expect_service(struct rfx *r, struct dispvm *t)
+static uint32_t expect_service(struct rfx *r, struct qube_vm *t)
 {
 	struct bh_frame_hdr h;
 	struct bh_service_req got;
@@ -1278,7 +1278,7 @@ static uint32_t expect_service(struct rfx *r, struct dispvm *t)
 
 /* The generation of dv's stream id (qstream.gen), or 0, which no stream
  * has: what rpc.c keeps with a call it routes later. */
-static uint64_t gen_of(struct dispvm *dv, uint32_t id)
+static uint64_t gen_of(struct qube_vm *dv, uint32_t id)
 {
 	struct qstream *s = qs_find(dv, id);
 
@@ -1656,7 +1656,7 @@ static void test_call_two_at_once(void **state)
 static void test_call_into_disposable(void **state)
 {
 	struct rfx *r = *state;
-	struct dispvm *t = new_qube(r->d, "disp7", 0);
+	struct qube_vm *t = new_qube(r->d, "disp7", 0);
 
 	assert_non_null(t);
 	t->state = DV_RUNNING;
@@ -1806,7 +1806,7 @@ static void test_call_target_gone_while_booting(void **state)
 /* Queues frames toward dv until its queue refuses more (past
  * DISPVM_CHAN_OUT_MAX): a guest that floods calls it does not read the
  * answers of. */
-static void fill_queue_to_cap(struct dispvm *dv)
+static void fill_queue_to_cap(struct qube_vm *dv)
 {
 	static uint8_t junk[64];
 
@@ -1857,7 +1857,7 @@ static void test_call_join_caller_queue_full(void **state)
 static void test_call_into_booting_disposable_queue_full(void **state)
 {
 	struct rfx *r = *state;
-	struct dispvm *t = new_qube(r->d, "disp9", 0);
+	struct qube_vm *t = new_qube(r->d, "disp9", 0);
 	struct qstream *cs;
 
 	assert_non_null(t);
