@@ -1,4 +1,5 @@
 #include "daemon/dispvm.h"
+#include "daemon/disposable.h"
 #include "daemon/job.h"
 
 #include <errno.h>
@@ -8,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
@@ -75,11 +75,8 @@ out:
 	free(text);
 }
 
-static void dv_error(struct qube_vm *dv, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
 /* Records the first failure of a run; later ones are consequences. */
-static void dv_error(struct qube_vm *dv, int code, const char *fmt, ...)
+void qube_vm_error(struct qube_vm *dv, int code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -111,7 +108,7 @@ void dispvm_abort(struct qube_vm *dv, const char *why)
 	if (dv->persistent && !dv->stop_reason)
 		dv->stop_reason = why;
 	if (dispvm_live(dv) && !dv->have_exit)
-		dv_error(dv, BH_EXIT_FAILURE, "%s; qube %s was destroyed", why,
+		qube_vm_error(dv, BH_EXIT_FAILURE, "%s; qube %s was destroyed", why,
 			 dv->name);
 	dispvm_kill(dv);
 }
@@ -121,43 +118,6 @@ void dispvm_abort(struct qube_vm *dv, const char *why)
 static void dv_destroy(struct qube_vm *dv)
 {
 	dispvm_kill(dv);
-}
-
-/* Disposables are named dispN, N random in 1..DISPVM_MAX_NO as in Qubes;
- * N also picks the jail uid. The name is one no running qube has and no
- * record in the store has either: users cannot make such names
- * (qube_name_check_new), but a database written before that rule may
- * hold one, and policy, tags and asks would take the two for one. */
-static int pick_name(struct daemon *d, char *out, size_t cap, unsigned *no)
-{
-	int tries;
-
-	for (tries = 0; tries < 100; tries++) {
-		char err[STORE_ERR_MAX];
-		struct qube_info q;
-		unsigned int n;
-		struct qube_vm *o;
-		int used = 0, e;
-
-		if (getrandom(&n, sizeof(n), 0) != sizeof(n))
-			return -EIO;
-		*no = 1 + n % DISPVM_MAX_NO;
-		snprintf(out, cap, "disp%u", *no);
-		for (o = d->dispvms; o; o = o->next)
-			used |= !strcmp(o->name, out);
-		if (used)
-			continue;
-		if (!d->store)
-			return 0;
-		e = store_qube_get(d->store, out, &q, err, sizeof(err));
-		if (e == -ENOENT)
-			return 0;
-		if (e < 0) {
-			LOG_WARN("cannot name a disposable: %s", err);
-			return e;
-		}
-	}
-	return -EBUSY;
 }
 
 static int check_space(const char *dir, char *err, size_t cap)
@@ -273,7 +233,7 @@ static void private_copied(void *arg, const struct job_result *res)
 	if (r == -ECANCELED) {
 		/* Stopped on purpose: whoever stopped it said why. */
 		if (!dv->stop_reason)
-			dv_error(dv, BH_EXIT_FAILURE, "%s: %s", dv->name,
+			qube_vm_error(dv, BH_EXIT_FAILURE, "%s: %s", dv->name,
 				 res->msg);
 	} else if (r < 0) {
 		snprintf(err, sizeof(err),
@@ -302,10 +262,10 @@ static void private_copied(void *arg, const struct job_result *res)
 		return;
 	if (r != -ECANCELED) {
 		if (dv->persistent)
-			dv_error(dv, code, "cannot start %s: %s", dv->name,
+			qube_vm_error(dv, code, "cannot start %s: %s", dv->name,
 				 err);
 		else
-			dv_error(dv, code, "%s: %s", dv->name, err);
+			qube_vm_error(dv, code, "%s: %s", dv->name, err);
 	}
 	prep_failed(dv);
 }
@@ -505,287 +465,6 @@ static int launch_qemu(struct daemon *d, struct qube_vm *dv,
 	return 0;
 }
 
-
-/* The disposable template a disposable without one is made from: the
- * global default_dispvm, or "" (the minimal template, no private volume). */
-static void default_dvm(struct daemon *d, char *out, size_t cap)
-{
-	char err[STORE_ERR_MAX];
-	int is_default;
-
-	if (!d->store || store_global_get(d->store, "default_dispvm", out, cap,
-					  &is_default, err, sizeof(err)) < 0)
-		out[0] = '\0';
-}
-
-/* What a disposable of dvm ("" = the minimal template) boots: canonical
- * paths (the jail binds files at their real paths), memory, vCPUs,
- * kernel options and, in b.private_src, the private volume to copy ("" for
- * the minimal template: b stays zeroed). */
-struct disposable_boot {
-	char kernel[PATH_MAX], initramfs[PATH_MAX], root[PATH_MAX];
-	struct dvm_boot b;
-	struct qube_spec spec;
-};
-
-/* Fills *f for dvm. Returns 0, or a negative bh exit code with err set. */
-static int disposable_boot(struct daemon *d, const char *dvm,
-			   struct disposable_boot *f, char *err, size_t cap)
-{
-	int r;
-
-	memset(f, 0, sizeof(*f));
-	if (dvm[0]) {
-		r = qube_dvm_boot(d, dvm, &f->b, err, cap);
-		if (r < 0)
-			return r == -ESRCH || r == -EINVAL ? -BH_EXIT_USAGE
-			       : r == -ENOENT || r == -EBADMSG || r == -ENODATA
-				       ? -BH_EXIT_SETUP
-				       : -BH_EXIT_FAILURE;
-	} else if (guest_files_check(&d->guest, d->paths.state, NULL,
-				     "minimal", err, cap) < 0) {
-		return -BH_EXIT_SETUP;
-	}
-	if (!realpath(d->guest.kernel.path, f->kernel) ||
-	    !realpath(d->guest.initramfs.path, f->initramfs) ||
-	    !realpath(dvm[0] ? f->b.root : d->guest.root.path, f->root)) {
-		snprintf(err, cap, "cannot resolve the guest images: %s",
-			 strerror(errno));
-		return -BH_EXIT_SETUP;
-	}
-	f->spec.kernel = f->kernel;
-	f->spec.initramfs = f->initramfs;
-	f->spec.root_img = f->root;
-	f->spec.memory_mb = DISPVM_MEMORY_MB;
-	f->spec.vcpus = DISPVM_VCPUS;
-	f->spec.disposable = 1;
-	f->spec.tsc_khz = d->tsc_khz;
-	if (dvm[0]) {
-		f->spec.memory_mb = f->b.memory_mb;
-		f->spec.vcpus = f->b.vcpus;
-		f->spec.kernelopts = f->b.kopts;
-	}
-	return 0;
-}
-
-int dispvm_snapshot_inputs(struct daemon *d, const char *dvm, char *out,
-			   size_t cap)
-{
-	struct disposable_boot *f = malloc(sizeof(*f));
-	char qemu[PATH_MAX], err[1024];
-	int r;
-
-	if (!f)
-		return -ENOMEM;
-	r = disposable_boot(d, dvm, f, err, sizeof(err));
-	if (r == 0)
-		r = engine_find_qemu(qemu, sizeof(qemu));
-	if (r == 0)
-		r = snapshot_manifest_inputs(qemu, &f->spec,
-					     d->accel.accel == ACCEL_KVM,
-					     f->b.private_src, out, cap);
-	free(f);
-	return r < 0 ? r : 0;
-}
-
-/* Starts QEMU for dv (named, with jail_no set) as a disposable of dvm:
- * from the snapshot when one is valid and `how` allows (LAUNCH_ANY,
- * LAUNCH_RESTORE_ONLY), else cold. Returns 0, or a negative bh exit code
- * with err set and nothing of the attempt left. */
-enum launch_how { LAUNCH_COLD, LAUNCH_ANY, LAUNCH_RESTORE_ONLY };
-
-static int launch_disposable(struct daemon *d, struct qube_vm *dv,
-			     const char *dvm, enum launch_how how, char *err,
-			     size_t cap)
-{
-	struct disposable_boot *f = malloc(sizeof(*f));
-	char cmdline_name[QUBE_NAME_MAX + 1];
-	int r;
-
-	if (!f) {
-		snprintf(err, cap, "out of memory");
-		return -BH_EXIT_FAILURE;
-	}
-	r = disposable_boot(d, dvm, f, err, cap);
-	if (r < 0) {
-		free(f);
-		return r;
-	}
-	f->spec.jail_id = DISPVM_JAIL_ID_BASE + dv->jail_no;
-	snprintf(dv->dvm, sizeof(dv->dvm), "%s", dvm);
-	snprintf(dv->private_src, sizeof(dv->private_src), "%s",
-		 f->b.private_src);
-	dv->snap = DVS_COLD;
-	dv->snap_fd = -1;
-	if (how != LAUNCH_COLD)
-		snapshot_prepare(d, dv, &f->spec, cmdline_name,
-				 sizeof(cmdline_name));
-	if (how == LAUNCH_RESTORE_ONLY && dv->snap != DVS_RESTORE) {
-		free(dv->snap_manifest);
-		dv->snap_manifest = NULL;
-		free(f);
-		snprintf(err, cap, "no valid snapshot of %s to preload from",
-			 dvm[0] ? dvm : "the minimal template");
-		return -BH_EXIT_FAILURE;
-	}
-	if (dvm[0])
-		LOG_INFO("%s: a disposable of %s", dv->name, dvm);
-	r = dispvm_launch(d, dv, &f->spec, err, cap);
-	/* QEMU has its own copy of the stream now (or never will). */
-	if (f->spec.restore_fd > 0)
-		close(f->spec.restore_fd);
-	free(f);
-	return r;
-}
-
-/* A fresh disposable, booting: from disposable template dvm (its
- * template's root, a copy of its private volume), or from the minimal
- * template with no private volume when dvm is "". pooled: made ahead of
- * any request (dispvm_pool.h), from the snapshot only. Returns it, or
- * NULL with *code (a bh exit code) and err set and nothing left. */
-struct qube_vm *dispvm_new(struct daemon *d, const char *dvm, int pooled,
-			  int *code, char *err, size_t cap)
-{
-	struct qube_vm *dv, *o;
-	unsigned running = 0;
-	int r;
-
-	for (o = d->dispvms; o; o = o->next)
-		running += !o->persistent && dispvm_live(o);
-	if (running >= d->dispvm_cap) {
-		*code = BH_EXIT_FAILURE;
-		snprintf(err, cap,
-			 "%u disposables run already, the most this host's "
-			 "memory allows; wait for some to finish",
-			 running);
-		return NULL;
-	}
-	dv = calloc(1, sizeof(*dv));
-	if (!dv) {
-		*code = BH_EXIT_FAILURE;
-		snprintf(err, cap, "out of memory");
-		return NULL;
-	}
-	dv->pooled = pooled;
-	r = pick_name(d, dv->name, sizeof(dv->name), &dv->jail_no);
-	if (r < 0) {
-		*code = BH_EXIT_FAILURE;
-		snprintf(err, cap, "cannot name a new qube: %s", strerror(-r));
-		free(dv);
-		return NULL;
-	}
-	/* A uuid of its own, as a Qubes disposable has (uuid:UUID in
-	 * policy); kept through a cold relaunch, which is the same qube. */
-	r = qube_uuid_new(dv->uuid);
-	if (r < 0) {
-		*code = BH_EXIT_FAILURE;
-		snprintf(err, cap, "cannot make a uuid: %s", strerror(-r));
-		free(dv);
-		return NULL;
-	}
-	r = launch_disposable(d, dv, dvm,
-			      pooled ? LAUNCH_RESTORE_ONLY : LAUNCH_ANY, err,
-			      cap);
-	if (r < 0) {
-		char why[1024];
-
-		*code = -r;
-		snprintf(why, sizeof(why), "%s", err);
-		snprintf(err, cap, "%s: %s", dv->name, why);
-		free(dv->snap_manifest);
-		free(dv);
-		return NULL;
-	}
-	return dv;
-}
-
-/* A disposable for a request: a preloaded one when the pool has it,
- * else a new one (then the pool refills). */
-static struct qube_vm *new_disposable(struct daemon *d, const char *dvm,
-				     int *code, char *err, size_t cap)
-{
-	struct qube_vm *dv = pool_take(d, dvm);
-
-	if (!dv)
-		dv = dispvm_new(d, dvm, 0, code, err, cap);
-	pool_refill(d, dvm);
-	return dv;
-}
-
-void dispvm_start(struct daemon *d, struct client *c, const char *dvm,
-		  const uint8_t *req, uint32_t len)
-{
-	char err[2048], dflt[QUBE_NAME_MAX + 1];
-	uint8_t *copy;
-	uint32_t copy_len;
-	struct qube_vm *dv;
-	int code = BH_EXIT_FAILURE;
-
-	if (!dvm) {
-		default_dvm(d, dflt, sizeof(dflt));
-		dvm = dflt;
-	}
-	dv = new_disposable(d, dvm, &code, err, sizeof(err));
-	if (!dv) {
-		client_error(c, code, "%s", err);
-		return;
-	}
-	/* Without --user, the command runs as the default_user of its
-	 * disposable template (minimal's for ""), as a Qubes DispVM
-	 * inherits it. Read once the DVM is known to exist. */
-	code = run_user_request(d, dvm, req, len, &copy, &copy_len, err,
-				sizeof(err));
-	if (code) {
-		client_error(c, code, "%s", err);
-		dv->no_fallback = 1;
-		dispvm_kill(dv);
-		return;
-	}
-	dv->exec_req = copy;
-	dv->exec_len = copy_len;
-	dv->client = c;
-	c->dv = dv;
-}
-
-struct qube_vm *dispvm_for_call(struct daemon *d, const char *dvm, char *err,
-				size_t cap)
-{
-	int code;
-
-	return new_disposable(d, dvm, &code, err, cap);
-}
-
-/* A disposable's command goes out on stream 1 once it is ready. */
-static int start_job(struct qube_vm *dv)
-{
-	int r;
-
-	if (!dv->exec_req || !dv->client) {
-		/* Made for a call: its services start when the calls that
-		 * wait for it are joined (rpc_target_ready). */
-		return 0;
-	}
-	r = qs_start_run(dv, 1, dv->client, dv->exec_req, dv->exec_len);
-	free(dv->exec_req);
-	dv->exec_req = NULL;
-	dv->job_stream = 1;
-	return r < 0 ? -EPROTO : 0;
-}
-
-/* The disposable's job is over: the guest has sent everything; let it
- * go. */
-static int job_done(struct qube_vm *dv, uint32_t kind, uint32_t value)
-{
-	dv->have_exit = 1;
-	dv->exit_kind = kind;
-	dv->exit_value = value;
-	dv->state = DV_STOPPING;
-	dv->deadline_ms = bh_now_ms() + DISPVM_POWEROFF_MS;
-	return bh_chan_send(&dv->chan, BH_MSG_POWEROFF, 0, NULL, 0) < 0
-		       ? -EPROTO
-		       : 0;
-}
-
 int dispvm_ready(struct qube_vm *dv)
 {
 	int r;
@@ -797,7 +476,7 @@ int dispvm_ready(struct qube_vm *dv)
 		 dv->snap == DVS_RESTORE ? " (restored from its snapshot)" : "");
 	if (dv->persistent)
 		qube_ready(dv);
-	else if ((r = start_job(dv)) < 0)
+	else if ((r = disposable_start_job(dv)) < 0)
 		return r;
 	rpc_target_ready(dv);
 	return 0;
@@ -838,7 +517,7 @@ int dispvm_handle_agent_frame(struct qube_vm *dv,
 	}
 	r = qs_guest_frame(dv, h, untrusted_payload, &kind, &v);
 	if (r == 1)
-		return job_done(dv, kind, v);
+		return disposable_job_done(dv, kind, v);
 	return r;
 }
 
@@ -880,7 +559,7 @@ void dispvm_agent_input(struct qube_vm *dv)
 				 &untrusted_payload)) > 0) {
 		if (dispvm_handle_agent_frame(dv, &untrusted_h,
 					      untrusted_payload) < 0) {
-			dv_error(dv, BH_EXIT_FAILURE,
+			qube_vm_error(dv, BH_EXIT_FAILURE,
 				 "qube %s broke the channel protocol (frame "
 				 "type %u, stream %u, %u bytes); it was "
 				 "destroyed",
@@ -891,7 +570,7 @@ void dispvm_agent_input(struct qube_vm *dv)
 		}
 	}
 	if (r < 0) {
-		dv_error(dv, BH_EXIT_FAILURE,
+		qube_vm_error(dv, BH_EXIT_FAILURE,
 			 "qube %s sent an oversized frame; it was destroyed",
 			 dv->name);
 		dv_destroy(dv);
@@ -901,7 +580,7 @@ void dispvm_agent_input(struct qube_vm *dv)
 void dispvm_agent_output(struct qube_vm *dv)
 {
 	if (bh_chan_flush(&dv->chan) < 0 && dv->state != DV_STOPPING) {
-		dv_error(dv, BH_EXIT_FAILURE, "channel to %s failed",
+		qube_vm_error(dv, BH_EXIT_FAILURE, "channel to %s failed",
 			 dv->name);
 		dv_destroy(dv);
 	}
@@ -989,30 +668,6 @@ static void report_and_free(struct qube_vm *dv)
 	free(dv);
 }
 
-/* A restore failed before the agent answered: the same qube (name,
- * client, waiting calls) boots cold instead (its snapshot is gone now,
- * so it takes a new one). Its old QEMU is reaped and
- * its runtime folder gone. Returns 0, or <0 with the error recorded. */
-static int relaunch_cold(struct qube_vm *dv)
-{
-	char err[2048];
-	int r;
-
-	bh_chan_free(&dv->chan);
-	bh_rm_rf(dv->run_dir);
-	dv->err_code = 0;
-	dv->err_msg[0] = '\0';
-	dv->kill_sent = dv->quit_sent = dv->console_eof = 0;
-	r = launch_disposable(dv->d, dv, dv->dvm, LAUNCH_ANY, err,
-			      sizeof(err));
-	if (r < 0) {
-		dv_error(dv, -r, "%s: restoring its snapshot failed, and so "
-			 "did a cold boot: %s", dv->name, err);
-		return r;
-	}
-	return 0;
-}
-
 void dispvm_reaped(struct qube_vm *dv, int wstatus)
 {
 	char console[4200], qemu_log[4200], tail[3000], qtail[1500];
@@ -1043,7 +698,7 @@ void dispvm_reaped(struct qube_vm *dv, int wstatus)
 		close(dv->vm.qmp_fd);
 		close(dv->vm.console_fd);
 		close(dv->vm.log_fd);
-		if (relaunch_cold(dv) == 0)
+		if (disposable_relaunch_cold(dv) == 0)
 			return;
 		/* Reported below, as any failure to start. */
 		dv->vm.chan_fd = dv->vm.qmp_fd = dv->vm.console_fd = -1;
@@ -1059,7 +714,7 @@ void dispvm_reaped(struct qube_vm *dv, int wstatus)
 		tail_escaped(console, CONSOLE_TAIL_LINES, tail, sizeof(tail));
 		tail_escaped(qemu_log, 5, qtail, sizeof(qtail));
 		if (dv->state == DV_BOOTING)
-			dv_error(dv, BH_EXIT_NOTREADY,
+			qube_vm_error(dv, BH_EXIT_NOTREADY,
 				 "qube %s stopped before it was ready (QEMU "
 				 "%s %d).\nQEMU said:\n%s\nLast console "
 				 "lines:\n%s",
@@ -1070,7 +725,7 @@ void dispvm_reaped(struct qube_vm *dv, int wstatus)
 						      : WEXITSTATUS(wstatus),
 				 qtail, tail);
 		else
-			dv_error(dv, BH_EXIT_FAILURE,
+			qube_vm_error(dv, BH_EXIT_FAILURE,
 				 "qube %s stopped before its command "
 				 "finished.\nLast console lines:\n%s",
 				 dv->name, tail);
@@ -1102,7 +757,7 @@ void dispvm_tick(struct qube_vm *dv, int64_t now_ms)
 		snprintf(console, sizeof(console), "%s/console.log",
 			 dv->run_dir);
 		tail_escaped(console, CONSOLE_TAIL_LINES, tail, sizeof(tail));
-		dv_error(dv, BH_EXIT_NOTREADY,
+		qube_vm_error(dv, BH_EXIT_NOTREADY,
 			 "qube %s was not ready after %d s; it was destroyed. "
 			 "Last console lines:\n%s",
 			 dv->name, dv->d->boot_timeout_ms / 1000, tail);
@@ -1139,49 +794,3 @@ int dispvm_cleanup_stale(struct daemon *d)
 	return 0;
 }
 
-/* The disposables the policy knows: not preloaded ones, which are
- * nobody's yet and call nothing. */
-static int policy_knows(const struct qube_vm *dv)
-{
-	return !dv->persistent && !dv->pooled;
-}
-
-int dispvm_running_named(struct daemon *d, const char *name)
-{
-	struct qube_vm *dv;
-
-	for (dv = d->dispvms; dv; dv = dv->next)
-		if (policy_knows(dv) && !strcmp(dv->name, name))
-			return 1;
-	return 0;
-}
-
-int dispvm_policy_add(struct daemon *d, struct policy_system *sys)
-{
-	struct policy_qube *v;
-	struct qube_vm *dv;
-	size_t n = 0;
-	int r;
-
-	for (dv = d->dispvms; dv; dv = dv->next)
-		n += (size_t)policy_knows(dv);
-	if (!n)
-		return 0;
-	v = calloc(n, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	n = 0;
-	for (dv = d->dispvms; dv; dv = dv->next)
-		if (policy_knows(dv))
-			v[n++] = (struct policy_qube){
-				.name = dv->name,
-				.cls = "DispVM",
-				.dispvm_base = dv->dvm,
-				.running = 1,
-				.uuid = dv->uuid,
-				.no_target = 1,
-			};
-	r = policy_system_add(sys, v, n);
-	free(v);
-	return r;
-}

@@ -76,6 +76,10 @@ void dispvm_reaped(struct qube_vm *dv, int wstatus);
 void dispvm_tick(struct qube_vm *dv, int64_t now_ms);
 /* Kills QEMU at once. */
 void dispvm_kill(struct qube_vm *dv);
+/* Records why dv failed (code: a bh exit code; the message goes to its
+ * bh and the log), once: the first failure is the one reported. */
+void qube_vm_error(struct qube_vm *dv, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* A qube that counts as running: QEMU runs, or is about to (its private
  * volume being copied). */
