@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "daemon/daemon.h"
+#include "daemon/qube_boot.h"
 
 /* admin.vm.Start/Shutdown/Kill/Pause/Unpause are handlers of the admin
  * method table (admin_handlers.h), whose replies may come later (start:
@@ -38,23 +39,6 @@ struct qube_vm *qube_launch(struct daemon *d, const char *name,
  * unpause` does. 0, or -EIO when QMP does not answer. */
 int qube_resume(struct daemon *d, struct qube_vm *dv);
 
-/* What a disposable made from the disposable template dvm boots: the
- * root of dvm's template (current version, read-only), dvm's private
- * volume to copy (never opened by the disposable itself), and dvm's
- * kernel (checked into d->guest), kernelopts, memory and vcpus. */
-struct dvm_boot {
-	char root[4096];
-	char private_src[4096];
-	char kopts[1200];
-	unsigned memory_mb, vcpus;
-};
-
-/* Fills b for dvm, or refuses with a message that says what to do:
- * -ESRCH no such qube, -EINVAL not a disposable template, -EBUSY dvm
- * running (its volume would change under the copy), -ENODATA an image
- * missing, -EIO the store failed, or guest_files_check's error. */
-int qube_dvm_boot(struct daemon *d, const char *dvm, struct dvm_boot *b,
-		  char *err, size_t cap);
 
 void qube_autostart(struct daemon *d);
 /* The daemon is stopping: power a persistent qube off cleanly (the usual
