@@ -225,13 +225,6 @@ test_help_and_man() {
 # The state folder of the test root, where qubes keep their volumes.
 state() { echo "$root/var/lib/bulkhead"; }
 
-# restart_daemon: kills the daemon by its pid and lets the next bh start
-# a new one, which reconciles the folders at start-up.
-restart_daemon() {
-	stop_daemon || return 1
-	bha ls >/dev/null
-}
-
 test_create_makes_private_volume() {
 	local img kib
 	bha create -t minimal -l red vol1 || return 1
@@ -622,7 +615,8 @@ bha ls >/dev/null 2>&1 # starts the daemon
 # ---- jobs: long volume work in child processes (issue 12, point 3) ----
 
 # restart_daemon [VAR=VALUE...]: ends this root's daemon; the next one,
-# started here by bh, has the given environment.
+# started here by bh (with the given environment), reconciles the folders
+# at start-up.
 restart_daemon() {
 	local pid
 	pid=$(cat "$root/run/bulkhead/bulkheadd.pid" 2>/dev/null)
