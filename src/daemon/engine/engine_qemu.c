@@ -284,6 +284,12 @@ static int qemu_child(void *p)
 	    dup2(k, QEMU_CONSOLE_FD) < 0 || (a->restore > 0 && s < 0) ||
 	    (s >= 0 && dup2(s, QEMU_RESTORE_FD) < 0))
 		return 126;
+	/* Until execv this child holds every fd the daemon had, the admin
+	 * socket's listener among them: were the daemon to die now, a bh
+	 * could connect to this child, which never answers. Keep only what
+	 * QEMU gets and what the jail needs (at JAIL_PARENT_FD_MIN and up). */
+	close_range(s >= 0 ? QEMU_RESTORE_FD + 1 : QEMU_CONSOLE_FD + 1,
+		    JAIL_PARENT_FD_MIN - 1, 0);
 	if (jail_enter(a->jail, err, sizeof(err)) < 0) {
 		dprintf(2, "bulkheadd: cannot jail QEMU: %s\n", err);
 		return 126;
