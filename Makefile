@@ -44,12 +44,17 @@ AGENT_SRC  := $(wildcard src/agent/*.c)
 # above them all.
 DAEMON_SRC := $(wildcard src/daemon/*.c src/daemon/*/*.c)
 CLI_SRC    := $(wildcard src/cli/*.c)
+# A qube's channel process: the relay, and of the daemon's files only the
+# sandbox and the capped logs.
+CHAN_SRC   := $(wildcard src/chan/*.c) src/daemon/engine/sandbox.c \
+              src/daemon/engine/console_log.c
 GUEST_SRC  := $(wildcard src/guest/*.c)
 
 # Objects of each program minus its main(), so unit tests can link them.
 AGENT_LIB_SRC  := $(filter-out src/agent/main.c,$(AGENT_SRC))
 DAEMON_LIB_SRC := $(filter-out src/daemon/main.c,$(DAEMON_SRC))
 CLI_LIB_SRC    := $(filter-out src/cli/main.c,$(CLI_SRC))
+CHAN_LIB_SRC   := $(filter-out src/chan/main.c,$(wildcard src/chan/*.c))
 GUEST_MAINS    := src/guest/bh_copy.c src/guest/bh_filecopy_recv.c \
                   src/guest/bh_call.c src/guest/bh_open_in_dvm.c \
                   src/guest/bh_openinvm_serve.c
@@ -63,7 +68,7 @@ GUEST_LIBS := $(shell pkg-config --static --libs libsodium 2>/dev/null || echo -
 obj = $(patsubst src/%.c,$(B)/obj/%.o,$(1))
 san = $(patsubst src/%.c,$(B)/san/%.o,$(1))
 
-PROGS := $(B)/bh $(B)/bulkheadd $(B)/bh-agent
+PROGS := $(B)/bh $(B)/bulkheadd $(B)/bulkhead-chan $(B)/bh-agent
 GUEST_PROGS := $(B)/bh-copy $(B)/bh-filecopy-recv $(B)/bh-call \
                $(B)/bh-open-in-dvm $(B)/bh-openinvm-serve
 
@@ -96,6 +101,9 @@ $(B)/bh: $(call obj,$(CLI_SRC) $(LIB_SRC) $(PROTO_SRC) src/daemon/disk/volume.c 
 $(B)/bulkheadd: $(call obj,$(DAEMON_SRC) $(LIB_SRC) $(PROTO_SRC))
 	$(CC) $(LDHARDEN) -o $@ $^ $(DAEMON_LIBS)
 
+$(B)/bulkhead-chan: $(call obj,$(CHAN_SRC) $(LIB_SRC) $(PROTO_SRC))
+	$(CC) $(LDHARDEN) -o $@ $^ $(DAEMON_LIBS)
+
 # The agent is PID 1 in an initramfs with no libc of its own: static-pie.
 $(B)/bh-agent: $(call obj,$(AGENT_SRC) $(LIB_SRC) $(PROTO_SRC))
 	$(CC) -static-pie -Wl,-z,relro,-z,now -o $@ $^
@@ -125,7 +133,7 @@ UNIT_NAMES := $(patsubst tests/unit/%.c,%,$(UNIT_SRC))
 UNIT_BINS := $(addprefix $(B)/unit/,$(UNIT_NAMES)) \
              $(addprefix $(B)/unit-san/,$(UNIT_NAMES))
 UNIT_DEPS_SRC := $(LIB_SRC) $(PROTO_SRC) $(AGENT_LIB_SRC) $(DAEMON_LIB_SRC) \
-                 $(CLI_LIB_SRC) $(GUEST_LIB_SRC)
+                 $(CLI_LIB_SRC) $(GUEST_LIB_SRC) $(CHAN_LIB_SRC)
 
 unit: $(UNIT_BINS)
 
@@ -194,6 +202,7 @@ install: all install-systemd
 	install -m 755 $(B)/bh $(DESTDIR)$(PREFIX)/bin/bh
 	install -m 755 $(B)/bulkheadd $(DESTDIR)$(PREFIX)/sbin/bulkheadd
 	install -m 755 $(B)/bh-agent $(DESTDIR)$(PREFIX)/lib/bulkhead/bh-agent
+	install -m 755 $(B)/bulkhead-chan $(DESTDIR)$(PREFIX)/lib/bulkhead/bulkhead-chan
 	install -d $(DESTDIR)$(PREFIX)/lib/bulkhead/guest-tools
 	install -m 755 $(GUEST_PROGS) $(DESTDIR)$(PREFIX)/lib/bulkhead/guest-tools/
 	install -m 755 guest/build-guest $(DESTDIR)$(PREFIX)/sbin/bh-build-guest

@@ -109,6 +109,15 @@ qemu_pids() {
 	pgrep -P "$dpid" -f qemu-system-x86_64 || true
 }
 
+# chan_pids ROOT: the channel processes (bulkhead-chan) of that root's
+# daemon.
+chan_pids() {
+	local dpid
+	dpid=$(cat "$1/run/bulkhead/bulkheadd.pid" 2>/dev/null)
+	[ -n "$dpid" ] || return 0
+	pgrep -P "$dpid" -x bulkhead-chan || true
+}
+
 # state_listing ROOT: every file under the root except the daemon's own
 # (its log, pid file and socket), for before/after comparisons.
 state_listing() {

@@ -72,6 +72,9 @@ _Static_assert(DISPVM_JAIL_ID_BASE == STORE_QUBE_ID_LIMIT,
 #define DISPVM_CAP_MIN 4u
 /* Lines of console log shown when a qube fails to boot. */
 #define CONSOLE_TAIL_LINES 15
+/* After QEMU's end, how long its channel process may take to hand on
+ * what it still has (and close the link) before it is killed. */
+#define CHAN_DRAIN_MS 3000
 
 struct admin_task;
 struct client;
@@ -144,13 +147,24 @@ struct qube_vm {
 	enum qube_vm_state state;
 	struct engine_vm vm;
 	int vm_alive; /* QEMU not yet reaped */
+	/* Its channel process (engine/chan_proc.h), which holds the qube's
+	 * control channel, console and QEMU's output: chan below is the
+	 * link to it (vm.chan_fd), not the qube's channel itself. 0 once
+	 * reaped. */
+	pid_t chan_pid;
+	/* The link's end: the channel process has handed on all it had. A
+	 * qube's end waits for it after QEMU's (qemu_ended, with QEMU's
+	 * wait status), until link_deadline_ms at most. */
+	int link_eof;
+	int qemu_ended, qemu_wstatus;
+	int64_t link_deadline_ms;
 	struct bh_chan chan;
 	struct qmp qmp;
+	/* The console's and QEMU's capped logs (console.log, qemu.log),
+	 * open only between their creation and the channel process's
+	 * start: that process writes them. */
 	struct console_log console;
-	/* QEMU's stdout and stderr, from vm.log_fd into qemu.log, capped
-	 * like the console; qemu_log_eof once the pipe is at its end. */
 	struct console_log qemu_log;
-	int qemu_log_eof;
 	/* A disposable's bh (bh run --dispvm), which gets its end; NULL
 	 * once bh has gone. Persistent qubes keep clients per stream. */
 	struct client *client;
@@ -163,7 +177,6 @@ struct qube_vm {
 	int64_t started_ms;
 	int64_t deadline_ms; /* 0 = none */
 	int quit_sent, kill_sent;
-	int console_eof;
 	int have_exit;
 	uint32_t exit_kind, exit_value;
 	/* First failure, reported to bh instead of an exit status. */

@@ -356,7 +356,7 @@ int disposable_relaunch_cold(struct qube_vm *dv)
 	bh_rm_rf(dv->run_dir);
 	dv->err_code = 0;
 	dv->err_msg[0] = '\0';
-	dv->kill_sent = dv->quit_sent = dv->console_eof = 0;
+	dv->kill_sent = dv->quit_sent = 0;
 	r = launch_disposable(dv->d, dv, dv->dvm, LAUNCH_ANY, err,
 			      sizeof(err));
 	if (r < 0) {

@@ -18,6 +18,7 @@
 #include "daemon/dispvm_pool.h"
 #include "daemon/dispvm_snapshot.h"
 #include "daemon/dataport.h"
+#include "daemon/engine/chan_proc.h"
 #include "daemon/engine/jail.h"
 #include "daemon/engine/leftover_qemu.h"
 #include "daemon/policy/policy.h"
@@ -203,6 +204,58 @@ static struct launch_wait *wait_new(const struct qube_spec *spec)
 static int launch_qemu(struct daemon *d, struct qube_vm *dv,
 		       struct qube_spec *spec, char *err, size_t cap);
 static void report_and_free(struct qube_vm *dv);
+
+/* The qube's channel process, once QEMU runs: it takes the qube's
+ * channel, console and QEMU's output (and the two logs), and the daemon
+ * keeps the link to it in their place (vm.chan_fd; console_fd and
+ * log_fd become -1). On failure QEMU is killed (the loop reaps it). */
+static int start_chan(struct qube_vm *dv, unsigned jail_id,
+		      const char *empty_root, char *err, size_t cap)
+{
+	struct chan_proc_fds fds = {
+		.guest = dv->vm.chan_fd,
+		.console = dv->vm.console_fd,
+		.qemu_out = dv->vm.log_fd,
+		.console_log = dv->console.fd,
+		.console_old = dv->console.old_fd,
+		.qemu_log = dv->qemu_log.fd,
+		.qemu_old = dv->qemu_log.old_fd,
+	};
+	char exe[4096], why[512];
+	int link = -1;
+	pid_t pid;
+
+	if (chan_proc_find(exe, sizeof(exe)) < 0) {
+		snprintf(err, cap, "bulkhead-chan not found beside bulkheadd "
+				   "(or BULKHEAD_CHAN); reinstall Bulkhead "
+				   "(make install, or ./setup)");
+		pid = -ENOENT;
+	} else {
+		pid = chan_proc_spawn(exe, dv->name, chan_uid_for(jail_id),
+				      empty_root, &fds, &link, why,
+				      sizeof(why));
+		if (pid < 0)
+			snprintf(err, cap,
+				 "cannot start the channel process: %s", why);
+	}
+	if (pid < 0) {
+		kill(dv->vm.pid, SIGKILL);
+		close(dv->vm.chan_fd);
+		close(dv->vm.qmp_fd);
+		close(dv->vm.console_fd);
+		close(dv->vm.log_fd);
+		return (int)pid;
+	}
+	close(dv->vm.chan_fd);
+	close(dv->vm.console_fd);
+	close(dv->vm.log_fd);
+	console_log_close(&dv->console);
+	console_log_close(&dv->qemu_log);
+	dv->vm.chan_fd = link;
+	dv->vm.console_fd = dv->vm.log_fd = -1;
+	dv->chan_pid = pid;
+	return 0;
+}
 
 /* A start that failed after dispvm_launch had returned: reported as if
  * QEMU had ended before it was ready, to the qube's bh and waiters. */
@@ -424,6 +477,8 @@ static int launch_qemu(struct daemon *d, struct qube_vm *dv,
 	if (r == 0)
 		r = engine_start(qemu, spec, d->accel.accel, jail_root,
 				 &dv->vm, err, cap);
+	if (r == 0)
+		r = start_chan(dv, spec->jail_id, jail_root, err, cap);
 	if (spec->cgroup_fds[0] > 0) {
 		for (i = 0; i < CGROUP_DIRS_MAX; i++) {
 			if (spec->cgroup_fds[i] > 0)
@@ -441,7 +496,8 @@ static int launch_qemu(struct daemon *d, struct qube_vm *dv,
 	}
 	dv->d = d;
 	dv->vm_alive = 1;
-	dv->qemu_log_eof = 0;
+	dv->link_eof = dv->qemu_ended = 0;
+	dv->link_deadline_ms = 0;
 	bh_chan_init(&dv->chan, dv->vm.chan_fd, DISPVM_CHAN_OUT_MAX);
 	qmp_init(&dv->qmp, dv->vm.qmp_fd);
 	dv->qmp.log = &dv->log_limit;
@@ -543,6 +599,32 @@ int dispvm_readable(struct qube_vm *dv, int64_t now_ms)
 	return 0;
 }
 
+/* The channel process found the qube breaking the protocol, and reads
+ * nothing more of it. */
+static void chan_broken(struct qube_vm *dv, const uint8_t *untrusted_p,
+			uint32_t len)
+{
+	struct bh_chan_broken b;
+
+	if (bh_parse_chan_broken(untrusted_p, len, &b) < 0)
+		qube_vm_error(dv, BH_EXIT_FAILURE,
+			      "the channel process of qube %s sent a "
+			      "malformed message; the qube was destroyed",
+			      dv->name);
+	else if (b.why == BH_BROKEN_OVERSIZED)
+		qube_vm_error(dv, BH_EXIT_FAILURE,
+			      "qube %s sent an oversized frame; it was "
+			      "destroyed",
+			      dv->name);
+	else
+		qube_vm_error(dv, BH_EXIT_FAILURE,
+			      "qube %s broke the channel protocol (frame "
+			      "type %u, stream %u, %u bytes); it was "
+			      "destroyed",
+			      dv->name, b.type, b.stream, b.len);
+	dv_destroy(dv);
+}
+
 void dispvm_agent_input(struct qube_vm *dv)
 {
 	struct bh_frame_hdr untrusted_h;
@@ -550,13 +632,30 @@ void dispvm_agent_input(struct qube_vm *dv)
 	long n;
 	int r;
 
+	if (dv->link_eof)
+		return;
 	n = bh_chan_read(&dv->chan);
-	if (n == 0 || (n < 0 && n != -EAGAIN)) {
-		/* The channel ends when QEMU does; the reaper reports. */
+	if (n == 0 || (n < 0 && n != -EAGAIN && n != -ENOBUFS)) {
+		/* The channel process has ended: after QEMU, as it should
+		 * (the qube's end waits for this: dispvm_finish_ended), or
+		 * before, which ends the qube. */
+		dv->link_eof = 1;
+		if (dv->vm_alive) {
+			qube_vm_error(dv, BH_EXIT_FAILURE,
+				      "the channel process of qube %s ended "
+				      "while the qube ran; the qube was "
+				      "destroyed",
+				      dv->name);
+			dv_destroy(dv);
+		}
 		return;
 	}
 	while ((r = bh_chan_next(&dv->chan, &untrusted_h,
 				 &untrusted_payload)) > 0) {
+		if (untrusted_h.type == BH_MSG_CHAN_BROKEN) {
+			chan_broken(dv, untrusted_payload, untrusted_h.len);
+			return;
+		}
 		if (dispvm_handle_agent_frame(dv, &untrusted_h,
 					      untrusted_payload) < 0) {
 			qube_vm_error(dv, BH_EXIT_FAILURE,
@@ -584,22 +683,6 @@ void dispvm_agent_output(struct qube_vm *dv)
 			 dv->name);
 		dv_destroy(dv);
 	}
-}
-
-void dispvm_console_input(struct qube_vm *dv)
-{
-	long n = console_log_pump(&dv->console, dv->vm.console_fd);
-
-	if (n == 0 || (n < 0 && n != -EAGAIN))
-		dv->console_eof = 1;
-}
-
-void dispvm_qemu_log_input(struct qube_vm *dv)
-{
-	long n = console_log_pump(&dv->qemu_log, dv->vm.log_fd);
-
-	if (n == 0 || (n < 0 && n != -EAGAIN))
-		dv->qemu_log_eof = 1;
 }
 
 void dispvm_qmp_input(struct qube_vm *dv)
@@ -668,9 +751,10 @@ static void report_and_free(struct qube_vm *dv)
 	free(dv);
 }
 
+static void qube_vm_ended(struct qube_vm *dv, int wstatus);
+
 void dispvm_reaped(struct qube_vm *dv, int wstatus)
 {
-	char console[4200], qemu_log[4200], tail[3000], qtail[1500];
 	int r;
 
 	dv->vm_alive = 0;
@@ -680,19 +764,71 @@ void dispvm_reaped(struct qube_vm *dv, int wstatus)
 	if (r < 0)
 		LOG_WARN("%s: cannot remove its cgroup: %s", dv->name,
 			 strerror(-r));
-	/* Drain what the guest sent before it went: EXIT may be in it, and
-	 * the console's last lines go into an error message. */
+	/* What the guest sent before it went (EXIT may be in it) and the
+	 * logs' last lines (for an error message) are with the channel
+	 * process until it has handed them on and closed the link. */
 	if (!dv->err_code)
 		dispvm_agent_input(dv);
-	while (console_log_pump(&dv->console, dv->vm.console_fd) > 0)
-		;
-	console_log_close(&dv->console);
-	/* QEMU is gone, and with it the pipe's write end: what it said
-	 * last (why it failed to start) is read to the end, for the error
-	 * message below. */
-	while (console_log_pump(&dv->qemu_log, dv->vm.log_fd) > 0)
-		;
-	console_log_close(&dv->qemu_log);
+	if (dv->link_eof) {
+		qube_vm_ended(dv, wstatus);
+		return;
+	}
+	dv->qemu_ended = 1;
+	dv->qemu_wstatus = wstatus;
+	dv->link_deadline_ms = bh_now_ms() + CHAN_DRAIN_MS;
+}
+
+void dispvm_chan_reaped(struct qube_vm *dv, int wstatus)
+{
+	dv->chan_pid = 0;
+	if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0)
+		return;
+	if (WIFSIGNALED(wstatus))
+		LOG_WARN("%s: its channel process was killed by signal %d%s",
+			 dv->name, WTERMSIG(wstatus),
+			 WTERMSIG(wstatus) == SIGSYS
+				 ? " (a system call outside its seccomp list)"
+				 : "");
+	else
+		LOG_WARN("%s: its channel process exited with status %d",
+			 dv->name, WEXITSTATUS(wstatus));
+	/* Its link is at its end too: dispvm_agent_input ends the qube. */
+}
+
+int64_t dispvm_finish_ended(struct daemon *d, int64_t now_ms)
+{
+	struct qube_vm *dv, *next;
+	int64_t due = -1;
+
+	for (dv = d->dispvms; dv; dv = next) {
+		next = dv->next;
+		if (!dv->qemu_ended)
+			continue;
+		if (!dv->link_eof && now_ms < dv->link_deadline_ms) {
+			if (due < 0 || dv->link_deadline_ms < due)
+				due = dv->link_deadline_ms;
+			continue;
+		}
+		if (!dv->link_eof) {
+			LOG_WARN("%s: its channel process did not end %d ms "
+				 "after QEMU; killing it",
+				 dv->name, CHAN_DRAIN_MS);
+			if (dv->chan_pid > 0)
+				kill(dv->chan_pid, SIGKILL);
+			dv->link_eof = 1;
+		}
+		dv->qemu_ended = 0;
+		qube_vm_ended(dv, dv->qemu_wstatus);
+	}
+	return due;
+}
+
+/* QEMU is reaped and the channel process has handed on all it had. */
+static void qube_vm_ended(struct qube_vm *dv, int wstatus)
+{
+	char console[4200], qemu_log[4200], tail[3000], qtail[1500];
+	int r;
+
 	if (snapshot_fallback(dv)) {
 		close(dv->vm.chan_fd);
 		close(dv->vm.qmp_fd);

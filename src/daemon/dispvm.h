@@ -68,11 +68,19 @@ int dispvm_readable(struct qube_vm *dv, int64_t now_ms);
 void dispvm_agent_input(struct qube_vm *dv);
 void dispvm_agent_output(struct qube_vm *dv);
 void dispvm_qmp_input(struct qube_vm *dv);
-void dispvm_console_input(struct qube_vm *dv);
-void dispvm_qemu_log_input(struct qube_vm *dv);
 /* Client c, joined with a stream of dv, went away. */
 void dispvm_client_gone(struct qube_vm *dv, struct client *c);
+/* QEMU of dv was reaped. The qube's end (its bh told, its files
+ * removed, dv freed) comes at once when the channel process has closed
+ * the link, else from dispvm_finish_ended. */
 void dispvm_reaped(struct qube_vm *dv, int wstatus);
+/* dv's channel process was reaped (logged unless it exited with 0). */
+void dispvm_chan_reaped(struct qube_vm *dv, int wstatus);
+/* Ends the qubes whose QEMU is reaped and whose channel process has
+ * closed the link, or has had CHAN_DRAIN_MS to do it (then it is
+ * killed). Frees them: the main loop calls it between rounds. Returns
+ * the nearest deadline still waited for, or -1. */
+int64_t dispvm_finish_ended(struct daemon *d, int64_t now_ms);
 void dispvm_tick(struct qube_vm *dv, int64_t now_ms);
 /* Kills QEMU at once. */
 void dispvm_kill(struct qube_vm *dv);

@@ -186,11 +186,16 @@ static void handle_signals(struct daemon *d)
 
 		if (job_reaped(d, pid, st))
 			continue;
-		for (dv = d->dispvms; dv; dv = dv->next)
+		for (dv = d->dispvms; dv; dv = dv->next) {
+			if (dv->chan_pid == pid) {
+				dispvm_chan_reaped(dv, st);
+				break;
+			}
 			if (dv->vm_alive && dv->vm.pid == pid) {
 				dispvm_reaped(dv, st);
 				break;
 			}
+		}
 	}
 }
 
@@ -200,8 +205,6 @@ enum slot_kind {
 	SLOT_CLIENT,
 	SLOT_CHAN,
 	SLOT_QMP,
-	SLOT_CONSOLE,
-	SLOT_QEMU_LOG,
 	SLOT_JOB,
 };
 
@@ -293,8 +296,14 @@ static void add_qube_slots(struct daemon *d, struct poll_set *ps)
 		/* Dropped log lines are reported in time. */
 		if (due >= 0 && (ps->next < 0 || due < ps->next))
 			ps->next = due;
-		if (!dv->vm_alive)
+		/* After QEMU's end, the link until the channel process
+		 * has handed on the rest (dispvm_finish_ended). */
+		if (!dv->vm_alive) {
+			if (dv->qemu_ended && !dv->link_eof)
+				add_slot(ps, dv->chan.fd, POLLIN, SLOT_CHAN,
+					 dv);
 			continue;
+		}
 		/* Back-pressure (daemon.h, QUBE_PAUSE_BYTES): a qube is
 		 * not read while it leaves its own queue unread; nothing
 		 * another qube does stops it. */
@@ -302,16 +311,14 @@ static void add_qube_slots(struct daemon *d, struct poll_set *ps)
 			ev |= POLLIN;
 		if (bh_chan_pending(&dv->chan))
 			ev |= POLLOUT;
-		add_slot(ps, dv->chan.fd, ev, SLOT_CHAN, dv);
-		/* A closed QMP or console stays readable (EOF) until QEMU
-		 * is reaped: stop polling it. */
+		/* A link at its end (the qube is being killed) would poll
+		 * as hung up at once, every round. */
+		if (!dv->link_eof)
+			add_slot(ps, dv->chan.fd, ev, SLOT_CHAN, dv);
+		/* A closed QMP stays readable (EOF) until QEMU is reaped:
+		 * stop polling it. */
 		if (dv->qmp.state != QMP_CLOSED)
 			add_slot(ps, dv->qmp.fd, POLLIN, SLOT_QMP, dv);
-		if (!dv->console_eof)
-			add_slot(ps, dv->vm.console_fd, POLLIN, SLOT_CONSOLE,
-				 dv);
-		if (!dv->qemu_log_eof)
-			add_slot(ps, dv->vm.log_fd, POLLIN, SLOT_QEMU_LOG, dv);
 	}
 }
 
@@ -387,12 +394,6 @@ static void dispatch_ready(struct daemon *d, const struct poll_set *ps)
 		case SLOT_QMP:
 			dispvm_qmp_input(ps->s[i].obj);
 			break;
-		case SLOT_CONSOLE:
-			dispvm_console_input(ps->s[i].obj);
-			break;
-		case SLOT_QEMU_LOG:
-			dispvm_qemu_log_input(ps->s[i].obj);
-			break;
 		case SLOT_JOB:
 			job_input(ps->s[i].obj);
 			break;
@@ -438,6 +439,15 @@ static int run_loop(struct daemon *d)
 		 * other deadline starts the round's timeout. */
 		ps.now = bh_now_ms();
 		ps.next = rpc_ask_tick(d, bh_now_ms());
+		/* Qubes whose QEMU and channel process have both ended go
+		 * here, between rounds: nothing of this round points at
+		 * them any more. */
+		{
+			int64_t due = dispvm_finish_ended(d, ps.now);
+
+			if (due >= 0 && (ps.next < 0 || due < ps.next))
+				ps.next = due;
+		}
 		client_reap_closed(d);
 		if (d->stopping && wind_down(d))
 			return 0;

@@ -192,6 +192,33 @@ int bh_parse_port_end(const uint8_t *untrusted_p, size_t len, uint64_t *count)
 	return 0;
 }
 
+void bh_chan_broken_encode(uint8_t out[BH_CHAN_BROKEN_LEN],
+			   const struct bh_chan_broken *b)
+{
+	bh_put_u32(out, b->why);
+	bh_put_u32(out + 4, b->type);
+	bh_put_u32(out + 8, b->stream);
+	bh_put_u32(out + 12, b->len);
+}
+
+int bh_parse_chan_broken(const uint8_t *untrusted_p, size_t len,
+			 struct bh_chan_broken *out)
+{
+	uint32_t untrusted_why;
+
+	if (len != BH_CHAN_BROKEN_LEN)
+		return -EPROTO;
+	untrusted_why = bh_get_u32(untrusted_p);
+	if (untrusted_why != BH_BROKEN_FRAME &&
+	    untrusted_why != BH_BROKEN_OVERSIZED)
+		return -EPROTO;
+	out->why = untrusted_why;
+	out->type = bh_get_u32(untrusted_p + 4);
+	out->stream = bh_get_u32(untrusted_p + 8);
+	out->len = bh_get_u32(untrusted_p + 12);
+	return 0;
+}
+
 int bh_exit_status(uint32_t kind, uint32_t value)
 {
 	switch (kind) {

@@ -117,7 +117,32 @@ enum bh_msg {
 	/* bh → daemon: as BH_MSG_RUN_QUBE, but a halted or paused qube is
 	 * refused instead (bh run --no-autostart). payload: as there */
 	BH_MSG_RUN_QUBE_NOSTART = 0x106,
+
+	/* A qube's channel process → bulkheadd only (the link between
+	 * them, src/chan), never on a qube's channel nor the admin socket:
+	 * the qube broke the channel protocol, and nothing more of it
+	 * follows. payload: struct bh_chan_broken, BH_CHAN_BROKEN_LEN. */
+	BH_MSG_CHAN_BROKEN = 0x200,
 };
+
+/* Why a channel process stopped reading its qube (BH_MSG_CHAN_BROKEN). */
+enum bh_chan_broken_why {
+	BH_BROKEN_FRAME = 1,	/* a frame the rules refuse (type, len...) */
+	BH_BROKEN_OVERSIZED = 2, /* a header whose length is over the max */
+};
+
+/* The frame that broke it, as far as it was read. */
+struct bh_chan_broken {
+	uint32_t why; /* enum bh_chan_broken_why */
+	uint32_t type, stream, len;
+};
+#define BH_CHAN_BROKEN_LEN 16u
+
+void bh_chan_broken_encode(uint8_t out[BH_CHAN_BROKEN_LEN],
+			   const struct bh_chan_broken *b);
+/* Exactly BH_CHAN_BROKEN_LEN bytes and a known why. 0 or -EPROTO. */
+int bh_parse_chan_broken(const uint8_t *untrusted_p, size_t len,
+			 struct bh_chan_broken *out);
 
 /* BH_MSG_EXIT kinds */
 enum bh_exit_kind {

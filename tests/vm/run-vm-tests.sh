@@ -393,6 +393,52 @@ test_qemu_jailed() {
 	return $bad
 }
 
+test_chan_confined() {
+	# While a disposable runs, its channel process (bulkhead-chan: it
+	# parses every byte of the qube's channel) is confined: a uid of its
+	# own (not root, not its QEMU's), no capabilities at all, no_new_privs,
+	# a seccomp filter, an empty root; it holds only sockets and pipes and
+	# the qube's two logs. The daemon holds none of the qube's channel,
+	# console or QEMU output (only its link to the process, and QMP).
+	local pid c q st bad=0 quid cuid fds dpid
+	mkfifo "$work/chold"
+	bhm run --dispvm -- sh -c 'echo command-started; exec cat' <"$work/chold" >"$work/cout" 2>&1 &
+	pid=$!
+	exec {h}>"$work/chold"
+	wait_until 120 grep -q command-started "$work/cout" || { echo "never ran"; cat "$work/cout"; exec {h}>&-; return 1; }
+	c=$(chan_pids "$main_root")
+	q=$(qemu_pids "$main_root")
+	[ "$(wc -w <<<"$c")" = 1 ] && [ "$(wc -w <<<"$q")" = 1 ] ||
+		{ echo "expected one channel process and one QEMU: '$c' '$q'"; exec {h}>&-; wait "$pid"; return 1; }
+	st=$(cat "/proc/$c/status")
+	cuid=$(awk '/^Uid:/ { print $2 }' <<<"$st")
+	quid=$(awk '/^Uid:/ { print $2 }' "/proc/$q/status")
+	echo "measured: channel process $c uid $cuid, QEMU $q uid $quid"
+	[ "$cuid" != 0 ] || { echo "channel process runs as root"; bad=1; }
+	[ "$cuid" != "$quid" ] || { echo "channel process shares QEMU's uid"; bad=1; }
+	grep -qE '^Uid:\s+([0-9]+)\s+\1\s+\1\s+\1$' <<<"$st" || { echo "uids not all the same"; bad=1; }
+	grep -qE '^Groups:\s*$' <<<"$st" || { echo "supplementary groups left"; bad=1; }
+	for k in CapInh CapPrm CapEff CapBnd CapAmb; do
+		grep -qE "^$k:\\s+0+\$" <<<"$st" || { echo "channel process: $k not empty"; bad=1; }
+	done
+	grep -qE '^NoNewPrivs:\s+1$' <<<"$st" || { echo "channel process: no NoNewPrivs"; bad=1; }
+	grep -qE '^Seccomp:\s+2$' <<<"$st" || { echo "channel process: no seccomp filter"; bad=1; }
+	[ -z "$(ls -A "/proc/$c/root/")" ] || { echo "channel process's root is not empty: $(ls -A "/proc/$c/root/")"; bad=1; }
+	# Its fds: sockets, pipes, /dev/null-like stdio, and the logs.
+	fds=$(for f in /proc/$c/fd/*; do readlink "$f"; done | grep -v -e '^socket:' -e '^pipe:' -e '^/dev/null$' -e '/console\.log' -e '/qemu\.log' -e 'bulkheadd\.log$' || true)
+	[ -z "$fds" ] || { echo "channel process holds other files: $fds"; bad=1; }
+	# The daemon keeps no log of the qube open: the channel process
+	# writes them.
+	dpid=$(cat "$main_root/run/bulkhead/bulkheadd.pid")
+	if for f in /proc/$dpid/fd/*; do readlink "$f"; done | grep -q -e '/console\.log' -e '/qemu\.log'; then
+		echo "the daemon still holds a qube's log"; bad=1
+	fi
+	exec {h}>&-
+	wait "$pid" || { echo "the run failed"; bad=1; }
+	[ -z "$(chan_pids "$main_root")" ] || { echo "channel process left after the run"; bad=1; }
+	return $bad
+}
+
 # host_cgroup_mode: the limits this host can give (src/daemon/engine/cgroup.h):
 # v2 when its cgroup2 offers memory and pids, else v1 when cgroup v1
 # hierarchies hold memory and pids, else off.
@@ -1012,6 +1058,7 @@ run_test test_template_root_untouched
 run_test test_parallel_disposables_isolated
 run_test test_bh_killed_destroys_qube
 run_test test_qemu_jailed
+run_test test_chan_confined
 run_test test_qemu_cgroup
 run_test test_cgroup_module_in_guest
 run_test test_nothing_left_after_runs

@@ -7,26 +7,64 @@
 
 #include "lib/util.h"
 
-int console_log_open(struct console_log *l, const char *path)
+/* Read and write: rotating reads NAME back (pread) into NAME.old. */
+static int open_log(const char *path)
 {
-	if (bh_path_fmt(l->path, sizeof(l->path), "%s", path))
-		return -ENAMETOOLONG;
-	l->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
-		     0600);
-	l->size = 0;
-	return l->fd < 0 ? -errno : 0;
+	return open(path, O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
+		    0600);
 }
 
-static void rotate(struct console_log *l)
+int console_log_open(struct console_log *l, const char *path)
 {
 	char old[PATH_MAX + 8];
+	int r;
 
-	if (snprintf(old, sizeof(old), "%s.old", l->path) >= (int)sizeof(old))
+	l->fd = l->old_fd = -1;
+	l->size = 0;
+	if (snprintf(old, sizeof(old), "%s.old", path) >= (int)sizeof(old))
+		return -ENAMETOOLONG;
+	l->fd = open_log(path);
+	if (l->fd < 0)
+		return -errno;
+	l->old_fd = open_log(old);
+	if (l->old_fd < 0) {
+		r = -errno;
+		console_log_close(l);
+		return r;
+	}
+	return 0;
+}
+
+void console_log_from_fds(struct console_log *l, int fd, int old_fd)
+{
+	l->fd = fd;
+	l->old_fd = old_fd;
+	l->size = 0;
+}
+
+/* NAME's bytes over NAME.old's, then NAME emptied: NAME.old holds the
+ * previous CONSOLE_LOG_MAX bytes. Through the open files only (pread,
+ * pwrite, ftruncate): no path is opened or renamed. A failed step drops
+ * the old bytes, never the limit. */
+static void rotate(struct console_log *l)
+{
+	char buf[65536];
+	off_t off = 0;
+	ssize_t n;
+
+	if (l->old_fd >= 0 && ftruncate(l->old_fd, 0) == 0) {
+		while (off < l->size &&
+		       (n = pread(l->fd, buf, sizeof(buf), off)) > 0) {
+			if (pwrite(l->old_fd, buf, (size_t)n, off) != n)
+				break;
+			off += n;
+		}
+	}
+	if (ftruncate(l->fd, 0) < 0) {
+		/* The limit holds even so: nothing more is written. */
+		console_log_close(l);
 		return;
-	close(l->fd);
-	rename(l->path, old);
-	l->fd = open(l->path,
-		     O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+	}
 	l->size = 0;
 }
 
@@ -66,5 +104,7 @@ void console_log_close(struct console_log *l)
 {
 	if (l->fd >= 0)
 		close(l->fd);
-	l->fd = -1;
+	if (l->old_fd >= 0)
+		close(l->old_fd);
+	l->fd = l->old_fd = -1;
 }

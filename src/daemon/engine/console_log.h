@@ -17,14 +17,21 @@
 /* Enough for a kernel's boot messages many times over. */
 #define CONSOLE_LOG_MAX (1 << 20)
 
+/* The log is kept through two open files, NAME and NAME.old, so that a
+ * process that may open nothing (a qube's channel process, src/chan)
+ * can keep it: rotating copies NAME over NAME.old and empties NAME,
+ * with no rename. */
 struct console_log {
-	int fd;
+	int fd, old_fd;
 	off_t size;
-	char path[PATH_MAX];
 };
 
+/* Creates (empties) path and path.old; on success both are open in l. */
 int console_log_open(struct console_log *l, const char *path);
-/* Appends, rotating to PATH.old when the file would pass the limit.
+/* Takes two open files (NAME, opened for appending, and NAME.old), for
+ * the process they were handed to. */
+void console_log_from_fds(struct console_log *l, int fd, int old_fd);
+/* Appends, rotating to NAME.old when the file would pass the limit.
  * Errors (a full disk) drop the bytes: the console is best effort. */
 void console_log_write(struct console_log *l, const void *untrusted_buf,
 		       size_t len);

@@ -1,0 +1,252 @@
+/* bulkhead-chan: one per running qube (docs/architecture.md, "chan").
+ *
+ * bulkheadd starts it beside the qube's QEMU with the fds below already
+ * open, and it confines itself before it reads a byte: an empty root in
+ * a mount namespace of its own, a uid of its own (not the QEMU's), no
+ * capabilities, no_new_privs, and a seccomp allow-list (sandbox.h).
+ * From then on it can open nothing: it relays the qube's control
+ * channel to the daemon (relay.h), checking every frame, and keeps the
+ * qube's console and QEMU's output in their capped logs. A qube that
+ * breaks the parser here reaches this process, and with it nothing of
+ * any other qube.
+ *
+ * Usage (by bulkheadd only): bulkhead-chan NAME UID EMPTY_ROOT, with
+ *   fd 3 the qube's control channel, fd 4 the link to bulkheadd,
+ *   fd 5 the serial console, fd 6 QEMU's stdout and stderr (a pipe),
+ *   fds 7, 8 console.log and console.log.old, 9, 10 qemu.log and
+ *   qemu.log.old (open for writing).
+ * It ends when the daemon's end of the link closes (at once: the qube's
+ * channel closes with it, and its agent powers the qube off), or when
+ * QEMU has closed everything (after handing on what was left). */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chan/relay.h"
+#include "daemon/engine/console_log.h"
+#include "daemon/engine/sandbox.h"
+
+enum {
+	FD_GUEST = 3,
+	FD_LINK,
+	FD_CONSOLE,
+	FD_QEMU_OUT,
+	FD_CONSOLE_LOG,
+	FD_CONSOLE_OLD,
+	FD_QEMU_LOG,
+	FD_QEMU_OLD,
+	FD_COUNT_END
+};
+
+static const char *qube = "?";
+
+__attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	fprintf(stderr, "bulkhead-chan %s: %s\n", qube, line);
+}
+
+static int parse_uid(const char *s, uid_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v == 0 || v > 0x7fffffffUL)
+		return -1;
+	*out = (uid_t)v;
+	return 0;
+}
+
+/* Every fd it is meant to have is open; the qube's are non-blocking. */
+static int check_fds(void)
+{
+	int fd;
+
+	for (fd = FD_GUEST; fd < FD_COUNT_END; fd++)
+		if (fcntl(fd, F_GETFD) < 0)
+			return -1;
+	for (fd = FD_GUEST; fd <= FD_QEMU_OUT; fd++) {
+		int fl = fcntl(fd, F_GETFL);
+
+		if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int confine(uid_t uid, const char *empty_root)
+{
+	struct bh_sandbox sb = {
+		.uid = uid,
+		.gid = uid,
+		.empty_root = empty_root,
+		.filter = BH_SANDBOX_ALLOW_LIST,
+		.calls = bh_sandbox_chan_calls,
+		.ncalls = bh_sandbox_chan_ncalls,
+	};
+	char err[512];
+
+	if (bh_sandbox_enter(&sb, err, sizeof(err)) < 0) {
+		say("cannot confine itself: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* What a test may ask the confined process to try (a build of ours,
+ * never set by the daemon): open a path. The allow-list has no open
+ * call, so the process is killed (SIGSYS) and the daemon reports it. */
+static void test_try_open(void)
+{
+	const char *path = getenv("BULKHEAD_TEST_CHAN_TRY_OPEN");
+
+	if (path && *path) {
+		int fd = open(path, O_RDONLY);
+
+		say("opened %s: %d", path, fd);
+	}
+}
+
+struct logs {
+	struct console_log console, qemu;
+	int console_eof, qemu_eof;
+};
+
+static void pump(struct console_log *l, int fd, int *eof)
+{
+	long n = console_log_pump(l, fd);
+
+	if (n == 0 || (n < 0 && n != -EAGAIN))
+		*eof = 1;
+}
+
+/* Hands on what is queued for the daemon before the process ends (the
+ * daemon reads while it waits for this process to end). */
+static void flush_link(struct chan_relay *r)
+{
+	int fl = fcntl(r->link.fd, F_GETFL);
+
+	if (fl >= 0 && fcntl(r->link.fd, F_SETFL, fl & ~O_NONBLOCK) == 0)
+		bh_chan_flush_all(&r->link);
+}
+
+static int run(struct chan_relay *r, struct logs *lg)
+{
+	struct pollfd p[4];
+
+	for (;;) {
+		nfds_t n = 0;
+		int gi = -1, li = -1, ci = -1, qi = -1;
+
+		if (r->link_eof)
+			return 0; /* the daemon is gone */
+		if (r->broken && !bh_chan_pending(&r->link)) {
+			/* BROKEN is with the daemon, which stops the qube. */
+			say("the qube broke the channel protocol");
+			return 0;
+		}
+		if ((r->guest_eof || r->broken) && lg->console_eof &&
+		    lg->qemu_eof) {
+			flush_link(r);
+			return 0;
+		}
+		p[n] = (struct pollfd){ .fd = r->guest.fd };
+		if (chan_relay_guest_readable(r))
+			p[n].events |= POLLIN;
+		if (!r->guest_eof && bh_chan_pending(&r->guest))
+			p[n].events |= POLLOUT;
+		if (p[n].events)
+			gi = (int)n++;
+		p[n] = (struct pollfd){ .fd = r->link.fd };
+		if (chan_relay_link_readable(r))
+			p[n].events |= POLLIN;
+		if (bh_chan_pending(&r->link))
+			p[n].events |= POLLOUT;
+		li = (int)n++;
+		if (!lg->console_eof) {
+			p[n] = (struct pollfd){ .fd = FD_CONSOLE,
+						.events = POLLIN };
+			ci = (int)n++;
+		}
+		if (!lg->qemu_eof) {
+			p[n] = (struct pollfd){ .fd = FD_QEMU_OUT,
+						.events = POLLIN };
+			qi = (int)n++;
+		}
+		if (poll(p, n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (gi >= 0 && (p[gi].revents & (POLLIN | POLLHUP | POLLERR)) &&
+		    chan_relay_guest_readable(r) &&
+		    chan_relay_guest_input(r) < 0)
+			return -1;
+		if (gi >= 0 && (p[gi].revents & POLLOUT) &&
+		    bh_chan_flush(&r->guest) < 0)
+			r->guest_eof = 1;
+		if ((p[li].revents & (POLLIN | POLLHUP | POLLERR)) &&
+		    chan_relay_link_readable(r)) {
+			if (chan_relay_link_input(r) < 0)
+				return -1;
+		} else if (p[li].revents & (POLLHUP | POLLERR)) {
+			r->link_eof = 1; /* the daemon is gone */
+		}
+		if ((p[li].revents & (POLLOUT | POLLERR | POLLHUP)) &&
+		    bh_chan_flush(&r->link) < 0)
+			return 0; /* the daemon is gone */
+		if (ci >= 0 && p[ci].revents)
+			pump(&lg->console, FD_CONSOLE, &lg->console_eof);
+		if (qi >= 0 && p[qi].revents)
+			pump(&lg->qemu, FD_QEMU_OUT, &lg->qemu_eof);
+		if (r->guest_eof)
+			r->guest.out_off = r->guest.out_len = 0;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static struct chan_relay r;
+	struct logs lg = { 0 };
+	uid_t uid;
+	int rc;
+
+	if (argc != 4 || parse_uid(argv[2], &uid) < 0) {
+		fprintf(stderr, "bulkhead-chan is started by bulkheadd, with "
+				"its fds open: not to be run by hand\n");
+		return 2;
+	}
+	qube = argv[1];
+	if (check_fds() < 0) {
+		say("started without its fds");
+		return 2;
+	}
+	/* A closed peer is an error to see, not a signal that kills. */
+	signal(SIGPIPE, SIG_IGN);
+	if (confine(uid, argv[3]) < 0)
+		return 3;
+	test_try_open();
+	chan_relay_init(&r, FD_GUEST, FD_LINK);
+	console_log_from_fds(&lg.console, FD_CONSOLE_LOG, FD_CONSOLE_OLD);
+	console_log_from_fds(&lg.qemu, FD_QEMU_LOG, FD_QEMU_OLD);
+	rc = run(&r, &lg);
+	if (rc < 0)
+		say("relay failed: %s", strerror(errno));
+	return rc < 0 ? 1 : 0;
+}
