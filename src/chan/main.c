@@ -26,6 +26,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "chan/relay.h"
@@ -109,18 +111,33 @@ static int confine(uid_t uid, const char *empty_root)
 	return 0;
 }
 
-/* What a test may ask the confined process to try (a build of ours,
- * never set by the daemon): open a path. The allow-list has no open
- * call, so the process is killed (SIGSYS) and the daemon reports it. */
-static void test_try_open(void)
+/* What a test may ask the confined process to try, to show by trying
+ * that it cannot reach another qube (tests/hostile, "chan_cannot"):
+ * BULKHEAD_TEST_CHAN_TRY=open:PATH opens a file (another qube's image,
+ * the store), connect:PATH connects to a Unix socket (the admin socket,
+ * another qube's channel). Read from the environment bulkheadd was
+ * started with, which only root sets; the qube has no say in it. The
+ * allow-list has neither open nor socket, so the process is killed
+ * (SIGSYS) and its qube with it; a try that works says so in the log. */
+static void test_try(const char *what)
 {
-	const char *path = getenv("BULKHEAD_TEST_CHAN_TRY_OPEN");
+	int fd = -1;
 
-	if (path && *path) {
-		int fd = open(path, O_RDONLY);
+	if (!what || !*what)
+		return;
+	if (!strncmp(what, "open:", 5)) {
+		fd = open(what + 5, O_RDONLY);
+	} else if (!strncmp(what, "connect:", 8)) {
+		struct sockaddr_un a = { .sun_family = AF_UNIX };
 
-		say("opened %s: %d", path, fd);
+		snprintf(a.sun_path, sizeof(a.sun_path), "%s", what + 8);
+		fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+			close(fd);
+			fd = -1;
+		}
 	}
+	say("test try %s: %s", what, fd >= 0 ? "it worked" : strerror(errno));
 }
 
 struct logs {
@@ -224,6 +241,7 @@ int main(int argc, char **argv)
 {
 	static struct chan_relay r;
 	struct logs lg = { 0 };
+	const char *try;
 	uid_t uid;
 	int rc;
 
@@ -239,9 +257,10 @@ int main(int argc, char **argv)
 	}
 	/* A closed peer is an error to see, not a signal that kills. */
 	signal(SIGPIPE, SIG_IGN);
+	try = getenv("BULKHEAD_TEST_CHAN_TRY");
 	if (confine(uid, argv[3]) < 0)
 		return 3;
-	test_try_open();
+	test_try(try);
 	chan_relay_init(&r, FD_GUEST, FD_LINK);
 	console_log_from_fds(&lg.console, FD_CONSOLE_LOG, FD_CONSOLE_OLD);
 	console_log_from_fds(&lg.qemu, FD_QEMU_LOG, FD_QEMU_OLD);

@@ -188,6 +188,7 @@ struct qube_vm {
 	 * and its end is recorded in the store. */
 	int persistent;
 	int paused;
+	int was_ready; /* its agent said HELLO (qube_ready) */
 	/* The admin client waiting for the start to finish (reply when the
 	 * agent is ready) or for the qube to stop (shutdown --wait). */
 	struct client *waiter;

@@ -332,6 +332,7 @@ void qube_ready(struct qube_vm *dv)
 {
 	bh_crash_point("start.before-running");
 	record(dv->d, dv->name, "Running", "");
+	dv->was_ready = 1;
 	if (dv->waiter) {
 		reply_ok(dv->waiter);
 		dv->waiter = NULL;
@@ -371,9 +372,14 @@ void qube_stopped(struct qube_vm *dv)
 	LOG_INFO("%s: halted (%s)", dv->name, reason);
 	qube_run_failed(dv, reason);
 	if (dv->waiter) {
-		if (dv->state == DV_BOOTING && dv->err_code)
+		/* Not ready and not stopped on purpose: the start failed,
+		 * also when the failure killed QEMU (a broken protocol, a
+		 * channel process gone), which leaves it DV_STOPPING. */
+		int start_failed = !dv->was_ready && !dv->stop_reason;
+
+		if (start_failed && dv->err_code)
 			reply(dv->waiter, BH_ADMIN_FAILED, "%s", dv->err_msg);
-		else if (dv->state == DV_BOOTING && !dv->stop_reason)
+		else if (start_failed)
 			reply(dv->waiter, BH_ADMIN_FAILED,
 			      "qube %s stopped while starting", dv->name);
 		else

@@ -53,7 +53,8 @@
  *
  * With "fake.die" on its kernel command line (the qube's kernelopts) it
  * writes "fake-qemu: dying at start, as asked" to stderr and exits 1 at
- * once, as a QEMU that cannot start does.
+ * once, as a QEMU that cannot start does. With "fake.badhello" its HELLO
+ * names protocol version 999.
  *
  * Services it runs (BH_MSG_SERVICE):
  *   test.Echo            copies its input to its output
@@ -731,6 +732,7 @@ int main(int argc, char **argv)
 		"2, \"major\": 7}, \"package\": \"fake\"}, \"capabilities\": "
 		"[]}}\r\n";
 	uint8_t hello[8];
+	uint32_t version = BH_PROTO_VERSION;
 
 	for (int i = 1; i + 1 < argc; i++)
 		if (!strcmp(argv[i], "-append")) {
@@ -743,13 +745,15 @@ int main(int argc, char **argv)
 					   "asked\n");
 				return 1;
 			}
+			if (strstr(argv[i + 1], "fake.badhello"))
+				version = 999;
 		}
 	bh_chan_init(&chan, CHAN_FD, 1u << 30);
 	fcntl(CHAN_FD, F_SETFL, fcntl(CHAN_FD, F_GETFL) | O_NONBLOCK);
 	if (write(QMP_FD, greeting, sizeof(greeting) - 1) < 0)
 		return 1;
 	say("fake: %s up", name);
-	bh_put_u32(hello, BH_PROTO_VERSION);
+	bh_put_u32(hello, version);
 	bh_put_u32(hello + 4, 0);
 	send_frame(BH_MSG_HELLO, 0, hello, sizeof(hello));
 	for (;;) {

@@ -517,6 +517,63 @@ test_log_rotation() {
 	return "$r"
 }
 
+# A qube that breaks the protocol before it is ready (a HELLO of a
+# version we do not speak): its channel process stops reading it, the
+# qube is destroyed, and `bh start` fails saying why (it said OK before:
+# the kill had left the qube "stopping", which read as a stop on purpose).
+test_bad_hello_fails_start() {
+	local out rc
+	bhh prefs c kernelopts fake.badhello >/dev/null || return 1
+	out=$(bhh start c 2>&1); rc=$?
+	bhh prefs c kernelopts '' >/dev/null
+	[ "$rc" != 0 ] || { echo "bh start c succeeded: $out"; return 1; }
+	expect_contains "bh start c" "$out" "qube c broke the channel protocol (frame type 1" || return 1
+	expect_eq "halted qubes" "$(bhh ls --raw --halted c 2>/dev/null)" c
+}
+
+# ------------------------------------- the channel process, by trying
+
+# A qube's channel process (bulkhead-chan) parses every byte its qube
+# sends; whoever breaks that parser holds the process. Shown here by
+# making it try, once confined, what such an attacker would: open
+# another qube's private image, open the state database, connect to the
+# admin socket (the suite's main root holds all three; other qubes'
+# channels have no path at all: socket pairs). The try comes from
+# BULKHEAD_TEST_CHAN_TRY in the environment of a daemon of its own
+# (src/chan/main.c). Each try must end in the process's death by its
+# seccomp filter (SIGSYS), its qube destroyed, and nothing reached.
+test_chan_cannot_reach_others() {
+	local r2 what out bad=0 pid
+	r2=$(new_root hostile-try)
+	mkdir -p "$r2/etc/bulkhead/policy.d"
+	[ -e "$root/var/lib/bulkhead/qubes/a/private.img" ] ||
+		{ echo "qube a has no private image to try"; stop_root "$r2"; return 1; }
+	for what in "open:$root/var/lib/bulkhead/qubes/a/private.img" \
+		"open:$root/var/lib/bulkhead/bulkhead.db" \
+		"connect:$root/run/bulkhead/admin.sock"; do
+		out=$(BULKHEAD_TEST_CHAN_TRY=$what BULKHEAD_ROOT=$r2 \
+			BULKHEAD_DAEMON=$BULKHEADD BULKHEAD_QEMU=$FAKE \
+			BULKHEAD_DISPVM_SNAPSHOTS=0 BULKHEAD_DATAPORTS=0 \
+			sh -c '[ -e "$BULKHEAD_ROOT/var/lib/bulkhead/bulkhead.db" ] || "$BH" create -l red x >/dev/null; timeout 60 "$BH" start x' 2>&1) &&
+			{ echo "$what: qube x started: $out"; bad=1; }
+		grep -q "channel process of qube x ended" <<<"$out" ||
+			{ echo "$what: bh start x said: $out"; bad=1; }
+		grep -q "x: its channel process was killed by signal 31" "$r2/var/log/bulkhead/bulkheadd.log" ||
+			{ echo "$what: the channel process was not killed by its filter"; bad=1; }
+		if grep -q "test try .*it worked" "$r2/var/log/bulkhead/bulkheadd.log"; then
+			echo "$what: the channel process reached it"; bad=1
+		fi
+		[ "$bad" = 1 ] || echo "measured: $what: the channel process was killed by SIGSYS"
+		# The next try needs a daemon started with it.
+		pid=$(cat "$r2/run/bulkhead/bulkheadd.pid" 2>/dev/null)
+		[ -n "$pid" ] && kill "$pid" && wait_until 10 sh -c "! kill -0 $pid"
+		: >"$r2/var/log/bulkhead/bulkheadd.log"
+	done
+	stop_root "$r2"
+	expect_eq "a still runs commands" "$(fq a echo alive)" alive || bad=1
+	return $bad
+}
+
 # ---------------------------------------------------------------- setup
 
 if [ ! -x "$FAKE" ]; then
@@ -565,6 +622,8 @@ run_test test_qemu_stderr_flood_capped
 run_test test_qemu_early_death_message_kept
 run_test test_malformed_call_flood_log_bounded
 run_test test_log_rotation
+run_test test_bad_hello_fails_start
+run_test test_chan_cannot_reach_others
 # Last: before its fix it kills the daemon.
 run_test test_join_with_full_caller_queue_crashes_daemon
 
