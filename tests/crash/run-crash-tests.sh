@@ -284,6 +284,41 @@ test_kill9_running() {
 	bha kill k1
 }
 
+# kill -9 of a qube's channel process (bulkhead-chan), with the qube
+# running and a command of it going: only that qube stops (its QEMU
+# killed, recorded Halted with the reason, its runtime folder removed,
+# the command's bh told), no process of it is left, and the daemon and
+# the other qube go on.
+test_kill9_chan() {
+	local pid c q out rcv bad=0
+	bha create -t minimal -l red v1 || return 1
+	bha create -t minimal -l blue v2 || return 1
+	bha start v1 v2 || return 1
+	pid=$(cat "$root/run/bulkhead/bulkheadd.pid")
+	bha run v1 -- sh -c 'echo started; exec sleep 600' >"$root/run.out" 2>&1 &
+	rcv=$!
+	wait_until 60 grep -q started "$root/run.out" || { echo "the command never started"; return 1; }
+	q=$(pgrep -P "$pid" -f 'qemu-system.*bh\.name=v1' || true)
+	c=$(for x in $(chan_pids "$root"); do grep -qa '^v1$' <(tr '\0' '\n' <"/proc/$x/cmdline") && echo "$x"; done)
+	[ -n "$q" ] && [ -n "$c" ] || { echo "v1's QEMU ($q) or channel process ($c) not found"; return 1; }
+	kill -9 "$c"
+	wait_until 30 gone "$q" || { echo "v1's QEMU $q survived its channel process"; bad=1; }
+	wait "$rcv" && { echo "v1's command ended well"; bad=1; }
+	expect_contains "v1's command" "$(cat "$root/run.out")" "channel process of qube v1 ended" || bad=1
+	kill -0 "$pid" 2>/dev/null || { echo "the daemon died"; return 1; }
+	consistent || return 1
+	expect_eq "v1's state" "$(state_of v1)" Halted || bad=1
+	expect_eq "v2's state" "$(state_of v2)" Running || bad=1
+	expect_contains "log" "$(cat "$root/var/log/bulkhead/bulkheadd.log")" \
+		"v1: halted (the channel process of qube v1 ended while the qube ran" || bad=1
+	[ ! -e "$root/run/bulkhead/qubes/v1" ] || { echo "v1's runtime folder left"; bad=1; }
+	expect_eq "v2 runs" "$(bha run v2 -- echo alive)" alive || bad=1
+	bha start v1 || bad=1
+	expect_eq "v1 runs again" "$(bha run v1 -- echo again)" again || bad=1
+	bha kill v1 v2
+	return $bad
+}
+
 # kill -9 of the daemon with a paused qube: its guest cannot power off, so
 # the restarted daemon kills the QEMU it left (after a bounded wait) and
 # says so; no QEMU of the earlier daemon survives the restart.
@@ -379,6 +414,7 @@ tc start.after-private           start_case start.after-private
 tc start.after-launch            start_case start.after-launch
 tc start.before-running          start_case start.before-running
 run_test test_kill9_running
+run_test test_kill9_chan
 run_test test_kill9_paused
 run_test test_kill9_mid_job
 run_test test_dispvm_copy_crash
