@@ -28,6 +28,8 @@ CFLAGS  ?= -O2 -g
 ALL_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) $(HARDEN) -Isrc $(CFLAGS)
 LDHARDEN := -pie -Wl,-z,relro,-z,now
 # libseccomp and libcap-ng confine the daemon's own processes (sandbox.c).
+# The channel process: QMP's JSON, its seccomp filter, its ids.
+CHAN_LIBS := $(shell pkg-config --libs jansson libseccomp libcap-ng 2>/dev/null || echo -ljansson -lseccomp -lcap-ng)
 DAEMON_LIBS := $(shell pkg-config --libs jansson libsodium sqlite3 libseccomp libcap-ng 2>/dev/null || echo -ljansson -lsodium -lsqlite3 -lseccomp -lcap-ng)
 
 # bh needs jansson (bh ls --format json) and libsodium (bh copy's
@@ -102,7 +104,7 @@ $(B)/bulkheadd: $(call obj,$(DAEMON_SRC) $(LIB_SRC) $(PROTO_SRC))
 	$(CC) $(LDHARDEN) -o $@ $^ $(DAEMON_LIBS)
 
 $(B)/bulkhead-chan: $(call obj,$(CHAN_SRC) $(LIB_SRC) $(PROTO_SRC))
-	$(CC) $(LDHARDEN) -o $@ $^ $(DAEMON_LIBS)
+	$(CC) $(LDHARDEN) -o $@ $^ $(CHAN_LIBS)
 
 # The agent is PID 1 in an initramfs with no libc of its own: static-pie.
 $(B)/bh-agent: $(call obj,$(AGENT_SRC) $(LIB_SRC) $(PROTO_SRC))

@@ -5,8 +5,9 @@
  * a mount namespace of its own, a uid of its own (not the QEMU's), no
  * capabilities, no_new_privs, and a seccomp allow-list (sandbox.h).
  * From then on it can open nothing: it relays the qube's control
- * channel to the daemon (relay.h), checking every frame, and keeps the
- * qube's console and QEMU's output in their capped logs. A qube that
+ * channel to the daemon (relay.h), checking every frame, parses QEMU's
+ * QMP for it (qmp_filter.h), and keeps the qube's console and QEMU's
+ * output in their capped logs. A qube that
  * breaks the parser here reaches this process, and with it nothing of
  * any other qube.
  *
@@ -14,12 +15,14 @@
  *   fd 3 the qube's control channel, fd 4 the link to bulkheadd,
  *   fd 5 the serial console, fd 6 QEMU's stdout and stderr (a pipe),
  *   fds 7, 8 console.log and console.log.old, 9, 10 qemu.log and
- *   qemu.log.old (open for writing).
+ *   qemu.log.old (open for writing), fd 11 QEMU's QMP, fd 12 the QMP
+ *   link to bulkheadd (qmp_filter.h).
  * It ends when the daemon's end of the link closes (at once: the qube's
  * channel closes with it, and its agent powers the qube off), or when
  * QEMU has closed everything (after handing on what was left). */
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -30,6 +33,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "chan/qmp_filter.h"
 #include "chan/relay.h"
 #include "daemon/engine/console_log.h"
 #include "daemon/engine/sandbox.h"
@@ -43,6 +47,8 @@ enum {
 	FD_CONSOLE_OLD,
 	FD_QEMU_LOG,
 	FD_QEMU_OLD,
+	FD_QMP,
+	FD_QMP_LINK,
 	FD_COUNT_END
 };
 
@@ -83,9 +89,11 @@ static int check_fds(void)
 	for (fd = FD_GUEST; fd < FD_COUNT_END; fd++)
 		if (fcntl(fd, F_GETFD) < 0)
 			return -1;
-	for (fd = FD_GUEST; fd <= FD_QEMU_OUT; fd++) {
+	for (fd = FD_GUEST; fd < FD_COUNT_END; fd++) {
 		int fl = fcntl(fd, F_GETFL);
 
+		if (fd >= FD_CONSOLE_LOG && fd <= FD_QEMU_OLD)
+			continue; /* files */
 		if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
 			return -1;
 	}
@@ -163,13 +171,13 @@ static void flush_link(struct chan_relay *r)
 		bh_chan_flush_all(&r->link);
 }
 
-static int run(struct chan_relay *r, struct logs *lg)
+static int run(struct chan_relay *r, struct logs *lg, struct qmp_filter *qf)
 {
-	struct pollfd p[4];
+	struct pollfd p[6];
 
 	for (;;) {
 		nfds_t n = 0;
-		int gi = -1, li = -1, ci = -1, qi = -1;
+		int gi = -1, li = -1, ci = -1, qi = -1, mi = -1, ki = -1;
 
 		if (r->link_eof)
 			return 0; /* the daemon is gone */
@@ -206,6 +214,18 @@ static int run(struct chan_relay *r, struct logs *lg)
 						.events = POLLIN };
 			qi = (int)n++;
 		}
+		if (qmp_filter_qemu_readable(qf)) {
+			p[n] = (struct pollfd){ .fd = qf->qemu_fd,
+						.events = POLLIN };
+			mi = (int)n++;
+		}
+		if (!qf->link_eof) {
+			p[n] = (struct pollfd){ .fd = qf->link_fd,
+						.events = POLLIN };
+			if (qf->have_pending)
+				p[n].events |= POLLOUT;
+			ki = (int)n++;
+		}
 		if (poll(p, n, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -232,6 +252,12 @@ static int run(struct chan_relay *r, struct logs *lg)
 			pump(&lg->console, FD_CONSOLE, &lg->console_eof);
 		if (qi >= 0 && p[qi].revents)
 			pump(&lg->qemu, FD_QEMU_OUT, &lg->qemu_eof);
+		if (mi >= 0 && p[mi].revents)
+			qmp_filter_qemu_input(qf);
+		if (ki >= 0 && (p[ki].revents & POLLOUT))
+			qmp_filter_link_output(qf);
+		if (ki >= 0 && (p[ki].revents & (POLLIN | POLLHUP | POLLERR)))
+			qmp_filter_link_input(qf);
 		if (r->guest_eof)
 			r->guest.out_off = r->guest.out_len = 0;
 	}
@@ -240,6 +266,7 @@ static int run(struct chan_relay *r, struct logs *lg)
 int main(int argc, char **argv)
 {
 	static struct chan_relay r;
+	static struct qmp_filter qf;
 	struct logs lg = { 0 };
 	const char *try;
 	uid_t uid;
@@ -258,13 +285,17 @@ int main(int argc, char **argv)
 	/* A closed peer is an error to see, not a signal that kills. */
 	signal(SIGPIPE, SIG_IGN);
 	try = getenv("BULKHEAD_TEST_CHAN_TRY");
+	/* jansson seeds its hash tables from /dev/urandom at first use: done
+	 * now, while the process may still open a file. */
+	json_object_seed(0);
 	if (confine(uid, argv[3]) < 0)
 		return 3;
 	test_try(try);
 	chan_relay_init(&r, FD_GUEST, FD_LINK);
 	console_log_from_fds(&lg.console, FD_CONSOLE_LOG, FD_CONSOLE_OLD);
 	console_log_from_fds(&lg.qemu, FD_QEMU_LOG, FD_QEMU_OLD);
-	rc = run(&r, &lg);
+	qmp_filter_init(&qf, FD_QMP, FD_QMP_LINK);
+	rc = run(&r, &lg, &qf);
 	if (rc < 0)
 		say("relay failed: %s", strerror(errno));
 	return rc < 0 ? 1 : 0;

@@ -206,9 +206,10 @@ static int launch_qemu(struct daemon *d, struct qube_vm *dv,
 static void report_and_free(struct qube_vm *dv);
 
 /* The qube's channel process, once QEMU runs: it takes the qube's
- * channel, console and QEMU's output (and the two logs), and the daemon
- * keeps the link to it in their place (vm.chan_fd; console_fd and
- * log_fd become -1). On failure QEMU is killed (the loop reaps it). */
+ * channel, QMP, console and QEMU's output (and the two logs), and the
+ * daemon keeps its two links to it in their place (vm.chan_fd: frames;
+ * vm.qmp_fd: QMP records and commands; console_fd and log_fd become -1).
+ * On failure QEMU is killed (the loop reaps it). */
 static int start_chan(struct qube_vm *dv, unsigned jail_id,
 		      const char *empty_root, char *err, size_t cap)
 {
@@ -220,9 +221,10 @@ static int start_chan(struct qube_vm *dv, unsigned jail_id,
 		.console_old = dv->console.old_fd,
 		.qemu_log = dv->qemu_log.fd,
 		.qemu_old = dv->qemu_log.old_fd,
+		.qmp = dv->vm.qmp_fd,
 	};
 	char exe[4096], why[512];
-	int link = -1;
+	int link = -1, qmp_link = -1;
 	pid_t pid;
 
 	if (chan_proc_find(exe, sizeof(exe)) < 0) {
@@ -232,7 +234,7 @@ static int start_chan(struct qube_vm *dv, unsigned jail_id,
 		pid = -ENOENT;
 	} else {
 		pid = chan_proc_spawn(exe, dv->name, chan_uid_for(jail_id),
-				      empty_root, &fds, &link, why,
+				      empty_root, &fds, &link, &qmp_link, why,
 				      sizeof(why));
 		if (pid < 0)
 			snprintf(err, cap,
@@ -247,11 +249,13 @@ static int start_chan(struct qube_vm *dv, unsigned jail_id,
 		return (int)pid;
 	}
 	close(dv->vm.chan_fd);
+	close(dv->vm.qmp_fd);
 	close(dv->vm.console_fd);
 	close(dv->vm.log_fd);
 	console_log_close(&dv->console);
 	console_log_close(&dv->qemu_log);
 	dv->vm.chan_fd = link;
+	dv->vm.qmp_fd = qmp_link;
 	dv->vm.console_fd = dv->vm.log_fd = -1;
 	dv->chan_pid = pid;
 	return 0;

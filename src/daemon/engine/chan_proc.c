@@ -16,7 +16,7 @@
 #include "lib/util.h"
 
 /* The fd numbers bulkhead-chan expects (src/chan/main.c). */
-enum { CHILD_FD_FIRST = 3, CHILD_FD_COUNT = 8 };
+enum { CHILD_FD_FIRST = 3, CHILD_FD_COUNT = 10 };
 
 uid_t chan_uid_for(unsigned jail_id)
 {
@@ -53,7 +53,7 @@ int chan_proc_find(char *out, size_t cap)
 	return -ENOENT;
 }
 
-/* In the child: the given fds at 3..10 and nothing else of the
+/* In the child: the given fds at 3..12 and nothing else of the
  * daemon's (its admin socket, other qubes' channels, the store), at once,
  * so that even a daemon killed now leaves nothing of its own open here. */
 static void child(const char *exe, const char *name, const char *uid,
@@ -83,10 +83,10 @@ static void child(const char *exe, const char *name, const char *uid,
 
 pid_t chan_proc_spawn(const char *exe, const char *name, uid_t uid,
 		      const char *empty_root, const struct chan_proc_fds *fds,
-		      int *link_fd, char *err, size_t cap)
+		      int *link_fd, int *qmp_fd, char *err, size_t cap)
 {
 	char uid_s[16];
-	int sv[2], src[CHILD_FD_COUNT], r;
+	int sv[2], qv[2], src[CHILD_FD_COUNT], r;
 	pid_t pid;
 
 	if (uid == (uid_t)-1 || uid == 0) {
@@ -99,6 +99,13 @@ pid_t chan_proc_spawn(const char *exe, const char *name, uid_t uid,
 		snprintf(err, cap, "socketpair: %s", strerror(errno));
 		return r;
 	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, qv) < 0) {
+		r = -errno;
+		snprintf(err, cap, "socketpair: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return r;
+	}
 	src[0] = fds->guest;
 	src[1] = sv[1];
 	src[2] = fds->console;
@@ -107,24 +114,32 @@ pid_t chan_proc_spawn(const char *exe, const char *name, uid_t uid,
 	src[5] = fds->console_old;
 	src[6] = fds->qemu_log;
 	src[7] = fds->qemu_old;
+	src[8] = fds->qmp;
+	src[9] = qv[1];
 	pid = fork();
 	if (pid < 0) {
 		r = -errno;
 		snprintf(err, cap, "fork: %s", strerror(errno));
 		close(sv[0]);
 		close(sv[1]);
+		close(qv[0]);
+		close(qv[1]);
 		return r;
 	}
 	if (pid == 0)
 		child(exe, name, uid_s, empty_root, src);
 	close(sv[1]);
-	if (fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0) {
+	close(qv[1]);
+	if (fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0 ||
+	    fcntl(qv[0], F_SETFL, O_NONBLOCK) < 0) {
 		r = -errno;
 		snprintf(err, cap, "link: %s", strerror(errno));
 		close(sv[0]);
+		close(qv[0]);
 		kill(pid, SIGKILL);
 		return r;
 	}
 	*link_fd = sv[0];
+	*qmp_fd = qv[0];
 	return pid;
 }

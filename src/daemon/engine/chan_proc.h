@@ -33,14 +33,17 @@ struct chan_proc_fds {
 	int console;	/* the serial console's */
 	int qemu_out;	/* the read end of QEMU's stdout and stderr */
 	int console_log, console_old, qemu_log, qemu_old;
+	int qmp;	/* the daemon's end of QEMU's QMP */
 };
 
 /* Starts exe for qube name (a checked qube name) as uid, confined in
- * empty_root. Returns its pid and the daemon's end of the link in
- * *link_fd (non-blocking, close-on-exec), or a negative errno with err
- * set. */
+ * empty_root. Returns its pid, the daemon's end of the link in *link_fd
+ * (a stream: the channel's frames) and of the QMP link in *qmp_fd
+ * (seqpacket: QMP records one way, command lines the other; see
+ * proto/msg_qmp.h), both non-blocking and close-on-exec; or a negative
+ * errno with err set. */
 pid_t chan_proc_spawn(const char *exe, const char *name, uid_t uid,
 		      const char *empty_root, const struct chan_proc_fds *fds,
-		      int *link_fd, char *err, size_t cap);
+		      int *link_fd, int *qmp_fd, char *err, size_t cap);
 
 #endif

@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -17,38 +19,11 @@ void qmp_init(struct qmp *q, int fd)
 	q->state = QMP_GREETING;
 }
 
-static int send_json(struct qmp *q, json_t *obj)
-{
-	char *text = json_dumps(obj, JSON_COMPACT);
-	int r;
-
-	json_decref(obj);
-	if (!text)
-		return -ENOMEM;
-	/* Commands are tiny; the socket buffer always has room. */
-	r = bh_write_all(q->fd, text, strlen(text));
-	if (r == 0)
-		r = bh_write_all(q->fd, "\n", 1);
-	free(text);
-	return r;
-}
-
-int qmp_name_ok(const char *name)
-{
-	size_t n = 0;
-
-	if (!name)
-		return 0;
-	for (; name[n]; n++)
-		if (!((name[n] >= 'a' && name[n] <= 'z') ||
-		      (name[n] >= '0' && name[n] <= '9') || name[n] == '.'))
-			return 0;
-	return n > 0 && n < 64;
-}
-
-/* Sends obj (consumed) as one line, with fd passed alongside when
- * fd >= 0: in one sendmsg, so that QEMU has the fd when it runs the
- * command. */
+/* Sends obj (consumed) as one line in one datagram on the QMP link to
+ * the channel process (which passes it on to QEMU), with fd beside it
+ * when fd >= 0: so QEMU has the fd when it runs the command. The link
+ * is non-blocking: a command finds it full only when the channel
+ * process stopped reading (then it fails). */
 static int send_obj_fd(struct qmp *q, json_t *obj, int fd)
 {
 	union {
@@ -61,8 +36,8 @@ static int send_obj_fd(struct qmp *q, json_t *obj, int fd)
 	size_t len;
 	ssize_t n;
 
-	if (fd < 0)
-		return send_json(q, obj);
+	if (!obj)
+		return -ENOMEM;
 	text = json_dumps(obj, JSON_COMPACT);
 	json_decref(obj);
 	if (!text)
@@ -78,27 +53,39 @@ static int send_obj_fd(struct qmp *q, json_t *obj, int fd)
 	iov.iov_len = len;
 	m.msg_iov = &iov;
 	m.msg_iovlen = 1;
-	memset(&c, 0, sizeof(c));
-	m.msg_control = c.buf;
-	m.msg_controllen = sizeof(c.buf);
-	c.h.cmsg_level = SOL_SOCKET;
-	c.h.cmsg_type = SCM_RIGHTS;
-	c.h.cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(&c.h), &fd, sizeof(int));
+	if (fd >= 0) {
+		memset(&c, 0, sizeof(c));
+		m.msg_control = c.buf;
+		m.msg_controllen = sizeof(c.buf);
+		c.h.cmsg_level = SOL_SOCKET;
+		c.h.cmsg_type = SCM_RIGHTS;
+		c.h.cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(&c.h), &fd, sizeof(int));
+	}
 	do
 		n = sendmsg(q->fd, &m, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		n = -errno;
-	/* The rest (rare: commands are far below the socket buffer) goes
-	 * without the fd, which went with the first byte. */
-	else if ((size_t)n < len)
-		n = bh_write_all(q->fd, line + n, len - (size_t)n) == 0 ? 0
-									: -EIO;
-	else
-		n = 0;
+	n = n < 0 ? -errno : (size_t)n == len ? 0 : -EIO;
 	free(line);
 	return (int)n;
+}
+
+static int send_json(struct qmp *q, json_t *obj)
+{
+	return send_obj_fd(q, obj, -1);
+}
+
+int qmp_name_ok(const char *name)
+{
+	size_t n = 0;
+
+	if (!name)
+		return 0;
+	for (; name[n]; n++)
+		if (!((name[n] >= 'a' && name[n] <= 'z') ||
+		      (name[n] >= '0' && name[n] <= '9') || name[n] == '.'))
+			return 0;
+	return n > 0 && n < 64;
 }
 
 /* Sends obj (a command; consumed) with "id": tag, and fd passed
@@ -176,18 +163,6 @@ int qmp_device_del_tagged(struct qmp *q, uint32_t tag, const char *dev)
 			   tag, -1);
 }
 
-/* The tag of a reply: an integer 1..UINT32_MAX that we sent, else 0. */
-static uint32_t reply_tag(json_t *msg)
-{
-	json_t *id = json_object_get(msg, "id");
-	json_int_t v;
-
-	if (!json_is_integer(id))
-		return 0;
-	v = json_integer_value(id);
-	return v >= 1 && v <= (json_int_t)UINT32_MAX ? (uint32_t)v : 0;
-}
-
 int qmp_command(struct qmp *q, const char *name)
 {
 	if (q->state != QMP_READY)
@@ -215,128 +190,85 @@ int qmp_getfd(struct qmp *q, const char *fdname, int fd)
 	return obj ? send_obj_fd(q, obj, fd) : -ENOMEM;
 }
 
-/* Copies a QEMU-supplied string for our logs, printable ASCII only. */
-static void copy_str(char *dst, size_t cap, const char *src)
+int qmp_handle_record(struct qmp *q, const struct bh_qmp_rec *r,
+		      const char *qube)
 {
-	size_t n = strnlen(src, cap - 1), i;
-
-	for (i = 0; i < n; i++)
-		dst[i] = src[i] >= 0x20 && src[i] < 0x7f ? src[i] : '?';
-	dst[n] = '\0';
-}
-
-int qmp_handle_line(struct qmp *q, const char *untrusted_line, size_t len,
-		    const char *qube)
-{
-	json_error_t err;
-	json_t *msg = json_loadb(untrusted_line, len, 0, &err), *v;
-	int r = 0;
-
-	if (!msg || !json_is_object(msg)) {
-		json_decref(msg);
-		qube_log(q->log, qube, BH_LOG_WARN,
-			 "%s: QMP sent something that is not a JSON object",
-			 qube);
+	switch (r->kind) {
+	case BH_QMP_READY:
+		if (q->state != QMP_GREETING)
+			return -EPROTO;
+		q->state = QMP_READY;
+		return 0;
+	case BH_QMP_EVENT:
+		if (q->state != QMP_READY)
+			return -EPROTO;
+		snprintf(q->last_event, sizeof(q->last_event), "%s", r->name);
+		if (!strcmp(r->name, "SHUTDOWN"))
+			snprintf(q->shutdown_reason, sizeof(q->shutdown_reason),
+				 "%s", r->arg);
+		if (!strcmp(r->name, "MIGRATION")) {
+			/* Statuses are short words; a longer one is no
+			 * status we act on either way. */
+			snprintf(q->migration, sizeof(q->migration), "%.31s",
+				 r->arg);
+			q->migration_changed = 1;
+		}
+		/* Only ids that qmp_name_ok would send reach the callback:
+		 * anything else was never ours. */
+		if (!strcmp(r->name, "DEVICE_DELETED") && qmp_name_ok(r->arg) &&
+		    q->on_device_deleted)
+			q->on_device_deleted(q->ctx, r->arg);
+		LOG_DEBUG("%s: QMP event %s", qube, q->last_event);
+		return 0;
+	case BH_QMP_REPLY:
+		if (q->state != QMP_READY)
+			return -EPROTO;
+		if (!r->ok)
+			qube_log(q->log, qube, BH_LOG_WARN, "%s: QMP error: %s",
+				 qube, r->text);
+		if (r->tag && q->on_reply)
+			q->on_reply(q->ctx, r->tag, (int)r->ok);
+		return 0;
+	case BH_QMP_BROKEN:
+		qube_log(q->log, qube, BH_LOG_WARN, "%s: QMP closed: %s", qube,
+			 r->text);
+		q->state = QMP_CLOSED;
+		return -EPROTO;
+	default:
 		return -EPROTO;
 	}
-	if (q->state == QMP_GREETING) {
-		if (!json_is_object(json_object_get(msg, "QMP"))) {
-			r = -EPROTO;
-		} else {
-			q->state = QMP_NEGOTIATING;
-			r = send_json(q, json_pack("{s:s}", "execute",
-						   "qmp_capabilities"));
-		}
-	} else if ((v = json_object_get(msg, "event"))) {
-		if (!json_is_string(v)) {
-			r = -EPROTO;
-		} else {
-			copy_str(q->last_event, sizeof(q->last_event),
-				 json_string_value(v));
-			json_t *reason = json_object_get(
-				json_object_get(msg, "data"), "reason");
-
-			json_t *status = json_object_get(
-				json_object_get(msg, "data"), "status");
-			json_t *dev = json_object_get(
-				json_object_get(msg, "data"), "device");
-
-			if (!strcmp(q->last_event, "SHUTDOWN") &&
-			    json_is_string(reason))
-				copy_str(q->shutdown_reason,
-					 sizeof(q->shutdown_reason),
-					 json_string_value(reason));
-			if (!strcmp(q->last_event, "MIGRATION") &&
-			    json_is_string(status)) {
-				copy_str(q->migration, sizeof(q->migration),
-					 json_string_value(status));
-				q->migration_changed = 1;
-			}
-			/* Only ids that qmp_name_ok would send reach the
-			 * callback: anything else was never ours. */
-			if (!strcmp(q->last_event, "DEVICE_DELETED") &&
-			    json_is_string(dev) &&
-			    qmp_name_ok(json_string_value(dev)) &&
-			    q->on_device_deleted)
-				q->on_device_deleted(q->ctx,
-						     json_string_value(dev));
-			LOG_DEBUG("%s: QMP event %s", qube, q->last_event);
-		}
-	} else if (json_object_get(msg, "return")) {
-		uint32_t tag = reply_tag(msg);
-
-		if (q->state == QMP_NEGOTIATING)
-			q->state = QMP_READY;
-		else if (tag && q->on_reply)
-			q->on_reply(q->ctx, tag, 1);
-	} else if ((v = json_object_get(msg, "error"))) {
-		uint32_t tag = reply_tag(msg);
-		json_t *desc = json_object_get(v, "desc");
-		char text[256];
-
-		copy_str(text, sizeof(text),
-			 json_is_string(desc) ? json_string_value(desc)
-					      : "(no description)");
-		qube_log(q->log, qube, BH_LOG_WARN, "%s: QMP error: %s", qube,
-			 text);
-		if (tag && q->on_reply && q->state == QMP_READY)
-			q->on_reply(q->ctx, tag, 0);
-	} else {
-		r = -EPROTO;
-	}
-	json_decref(msg);
-	return r;
 }
 
 int qmp_handle_input(struct qmp *q, const char *qube)
 {
-	ssize_t n;
-	char *nl;
+	uint8_t untrusted_buf[BH_QMP_REC_LEN + 1];
+	struct bh_qmp_rec r;
+	int i;
 
 	if (q->state == QMP_CLOSED)
 		return -ENOTCONN;
-	n = read(q->fd, q->in + q->in_len, sizeof(q->in) - q->in_len);
-	if (n < 0)
-		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
-	if (n == 0) {
-		q->state = QMP_CLOSED;
-		return -ENOTCONN;
-	}
-	q->in_len += (size_t)n;
-	while ((nl = memchr(q->in, '\n', q->in_len))) {
-		size_t line = (size_t)(nl - q->in) + 1;
-		int r = qmp_handle_line(q, q->in, line, qube);
+	/* A bounded number a round: the channel process cannot keep the
+	 * loop here. */
+	for (i = 0; i < 64; i++) {
+		ssize_t n = recv(q->fd, untrusted_buf, sizeof(untrusted_buf),
+				 MSG_DONTWAIT);
 
-		memmove(q->in, q->in + line, q->in_len - line);
-		q->in_len -= line;
-		if (r < 0) {
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+		if (n == 0) {
 			q->state = QMP_CLOSED;
-			return r;
+			return -ENOTCONN;
 		}
-	}
-	if (q->in_len == sizeof(q->in)) {
-		q->state = QMP_CLOSED;
-		return -EMSGSIZE;
+		if (bh_qmp_rec_parse(untrusted_buf, (size_t)n, &r) < 0) {
+			LOG_WARN("%s: its channel process sent a malformed QMP "
+				 "record; QMP closed", qube);
+			q->state = QMP_CLOSED;
+			return -EPROTO;
+		}
+		if (qmp_handle_record(q, &r, qube) < 0) {
+			q->state = QMP_CLOSED;
+			return -EPROTO;
+		}
 	}
 	return 0;
 }

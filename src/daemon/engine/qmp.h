@@ -1,6 +1,10 @@
-/* A QMP client for one QEMU: newline-delimited JSON over a socket, parsed
- * with jansson. QEMU is less trusted than the daemon (it parses guest
- * data), so lines are bounded and every field is type-checked. */
+/* The daemon's QMP client for one QEMU, through the qube's channel
+ * process (src/chan/qmp_filter.h): commands are QMP lines the daemon
+ * builds (with jansson), one datagram each, passed on to QEMU as they
+ * are; what QEMU says comes back as fixed-size records
+ * (proto/msg_qmp.h), parsed from QEMU's JSON by the channel process and
+ * checked here again. QEMU parses guest data, so it is less trusted than
+ * the daemon: the daemon reads no byte QEMU wrote. */
 #ifndef BH_DAEMON_QMP_H
 #define BH_DAEMON_QMP_H
 
@@ -8,17 +12,15 @@
 #include <stdint.h>
 
 #include "daemon/engine/qube_log.h"
+#include "proto/msg_qmp.h"
 
-/* QMP replies we expect are small; a longer line is an error. */
-#define QMP_LINE_MAX (64u * 1024u)
-
-enum qmp_state { QMP_GREETING, QMP_NEGOTIATING, QMP_READY, QMP_CLOSED };
+/* GREETING until the channel process says READY (it answers QEMU's
+ * greeting itself); CLOSED once QMP is broken or gone. */
+enum qmp_state { QMP_GREETING, QMP_READY, QMP_CLOSED };
 
 struct qmp {
-	int fd;
+	int fd; /* the QMP link to the channel process (seqpacket) */
 	enum qmp_state state;
-	char in[QMP_LINE_MAX];
-	size_t in_len;
 	/* Last event name and shutdown reason, for the log. */
 	char last_event[64];
 	char shutdown_reason[64];
@@ -42,10 +44,14 @@ struct qmp {
 };
 
 void qmp_init(struct qmp *q, int fd);
-/* Reads and handles what QEMU sent: greeting → qmp_capabilities, events,
- * replies. Returns 0, or -errno / -EPROTO when the connection is unusable
- * (QMP_CLOSED). */
+/* Reads and handles the records the channel process sent (READY,
+ * events, replies, BROKEN), 64 at most. Returns 0, or -errno / -EPROTO
+ * when QMP is unusable (QMP_CLOSED). */
 int qmp_handle_input(struct qmp *q, const char *qube);
+/* One checked record into the state machine; exposed for tests. 0, or
+ * -EPROTO (out of order, or BROKEN). */
+int qmp_handle_record(struct qmp *q, const struct bh_qmp_rec *r,
+		      const char *qube);
 /* Sends one command without arguments ("quit", "system_powerdown"). */
 int qmp_command(struct qmp *q, const char *name);
 /* Sends a command with one string argument, {"execute": name,
@@ -77,9 +83,5 @@ int qmp_port_add_tagged(struct qmp *q, uint32_t tag, const char *dev,
 /* device_del: the reply comes at once, the device is gone only at the
  * DEVICE_DELETED event, and its chardev is busy until then. */
 int qmp_device_del_tagged(struct qmp *q, uint32_t tag, const char *dev);
-
-/* Parses one QMP line into the state machine; exposed for unit tests. */
-int qmp_handle_line(struct qmp *q, const char *untrusted_line, size_t len,
-		    const char *qube);
 
 #endif
