@@ -644,14 +644,13 @@ void dispvm_agent_input(struct qube_vm *dv)
 		 * (the qube's end waits for this: dispvm_finish_ended), or
 		 * before, which ends the qube. */
 		dv->link_eof = 1;
-		if (dv->vm_alive) {
-			qube_vm_error(dv, BH_EXIT_FAILURE,
-				      "the channel process of qube %s ended "
-				      "while the qube ran; the qube was "
-				      "destroyed",
-				      dv->name);
-			dv_destroy(dv);
-		}
+		/* It ends by itself once QEMU has closed everything, which
+		 * may come before QEMU is reaped; so QEMU gets a moment to
+		 * end before the qube is ended for it (dispvm_tick). A
+		 * channel process that was killed or failed ends the qube
+		 * at once (dispvm_chan_reaped). */
+		if (dv->vm_alive)
+			dv->link_deadline_ms = bh_now_ms() + CHAN_DRAIN_MS;
 		return;
 	}
 	while ((r = bh_chan_next(&dv->chan, &untrusted_h,
@@ -782,6 +781,18 @@ void dispvm_reaped(struct qube_vm *dv, int wstatus)
 	dv->link_deadline_ms = bh_now_ms() + CHAN_DRAIN_MS;
 }
 
+/* The channel process is gone while QEMU runs: the qube cannot be
+ * reached any more, and ends. */
+static void chan_gone(struct qube_vm *dv)
+{
+	qube_vm_error(dv, BH_EXIT_FAILURE,
+		      "the channel process of qube %s ended while the qube "
+		      "ran; the qube was destroyed",
+		      dv->name);
+	dv->link_deadline_ms = 0;
+	dv_destroy(dv);
+}
+
 void dispvm_chan_reaped(struct qube_vm *dv, int wstatus)
 {
 	dv->chan_pid = 0;
@@ -796,7 +807,8 @@ void dispvm_chan_reaped(struct qube_vm *dv, int wstatus)
 	else
 		LOG_WARN("%s: its channel process exited with status %d",
 			 dv->name, WEXITSTATUS(wstatus));
-	/* Its link is at its end too: dispvm_agent_input ends the qube. */
+	if (dv->vm_alive)
+		chan_gone(dv);
 }
 
 int64_t dispvm_finish_ended(struct daemon *d, int64_t now_ms)
@@ -891,6 +903,9 @@ void dispvm_tick(struct qube_vm *dv, int64_t now_ms)
 	char console[4200], tail[3000];
 
 	qube_log_flush(&dv->log_limit, dv->name, 0);
+	if (dv->vm_alive && dv->link_eof && dv->link_deadline_ms &&
+	    now_ms >= dv->link_deadline_ms && !dv->kill_sent)
+		chan_gone(dv);
 	if (!dv->deadline_ms || now_ms < dv->deadline_ms || !dv->vm_alive)
 		return;
 	if (dv->state == DV_BOOTING) {

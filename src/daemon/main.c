@@ -293,6 +293,9 @@ static void add_qube_slots(struct daemon *d, struct poll_set *ps)
 		if (dv->deadline_ms &&
 		    (ps->next < 0 || dv->deadline_ms < ps->next))
 			ps->next = dv->deadline_ms;
+		if (dv->vm_alive && dv->link_deadline_ms &&
+		    (ps->next < 0 || dv->link_deadline_ms < ps->next))
+			ps->next = dv->link_deadline_ms;
 		/* Dropped log lines are reported in time. */
 		if (due >= 0 && (ps->next < 0 || due < ps->next))
 			ps->next = due;
