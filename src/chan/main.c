@@ -37,6 +37,7 @@
 #include "chan/relay.h"
 #include "daemon/engine/console_log.h"
 #include "daemon/engine/sandbox.h"
+#include "lib/crashpoint.h"
 
 enum {
 	FD_GUEST = 3,
@@ -278,6 +279,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	qube = argv[1];
+	/* Reads BULKHEAD_CRASH_AT (tests/crash) while the environment is
+	 * at hand; a no-op otherwise. */
+	bh_crash_point("chan.start");
 	if (check_fds() < 0) {
 		say("started without its fds");
 		return 2;
@@ -290,6 +294,7 @@ int main(int argc, char **argv)
 	json_object_seed(0);
 	if (confine(uid, argv[3]) < 0)
 		return 3;
+	bh_crash_point("chan.confined");
 	test_try(try);
 	chan_relay_init(&r, FD_GUEST, FD_LINK);
 	console_log_from_fds(&lg.console, FD_CONSOLE_LOG, FD_CONSOLE_OLD);

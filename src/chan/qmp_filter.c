@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lib/crashpoint.h"
 #include "lib/util.h"
 
 #define CAPABILITIES "{\"execute\":\"qmp_capabilities\"}\n"
@@ -89,6 +90,7 @@ int qmp_filter_line(struct qmp_filter *f, const char *untrusted_line,
 			event_record(msg, json_string_value(v), out);
 	} else if (json_object_get(msg, "return")) {
 		if (f->state == QF_NEGOTIATING) {
+			bh_crash_point("chan.qmp-ready"); /* tests/crash */
 			f->state = QF_READY;
 			out->kind = BH_QMP_READY;
 		} else if ((out->tag = reply_tag(msg)) != 0) {

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 
+#include "lib/crashpoint.h"
 #include "proto/frame.h"
 
 void chan_relay_init(struct chan_relay *r, int guest_fd, int link_fd)
@@ -103,6 +104,12 @@ int chan_relay_guest_input(struct chan_relay *r)
 		}
 		if (chan_relay_check(&untrusted_h, untrusted_payload) < 0)
 			return broken(r, BH_BROKEN_FRAME, &untrusted_h);
+		/* tests/crash: the process killed as the qube says it is
+		 * ready, or as a command's end passes. */
+		if (untrusted_h.type == BH_MSG_HELLO)
+			bh_crash_point("chan.hello");
+		if (untrusted_h.type == BH_MSG_EXIT)
+			bh_crash_point("chan.exit-frame");
 		if (bh_chan_send(&r->link, untrusted_h.type,
 				 untrusted_h.stream, untrusted_payload,
 				 untrusted_h.len) < 0)

@@ -319,6 +319,41 @@ test_kill9_chan() {
 	return $bad
 }
 
+# A qube's channel process killed (SIGKILL) at each of its steps: once
+# confined, as QMP becomes ready, as the qube says HELLO (each a start
+# that must fail), and as a command's EXIT passes (a run that must fail).
+# Each time only that qube stops: recorded Halted, no QEMU and no
+# channel process of it left, its runtime folder gone; the daemon goes
+# on (it is not restarted) and the qube starts again once the crash
+# point is gone.
+chan_case() { # POINT start|run
+	local out pid bad=0
+	bha create -t minimal -l red h1 || return 1
+	crash_daemon "$1" || return 1
+	pid=$dpid
+	if [ "$2" = start ]; then
+		out=$(bha start h1 2>&1) && { echo "bh start h1 succeeded"; return 1; }
+	else
+		out=$(bha start h1 2>&1) || { echo "bh start h1: $out"; return 1; }
+		out=$(bha run h1 -- echo ran 2>&1) && { echo "bh run h1 succeeded: $out"; return 1; }
+	fi
+	expect_contains "bh $2 h1" "$out" "channel process of qube h1 ended" || bad=1
+	kill -0 "$pid" 2>/dev/null || { echo "the daemon died"; return 1; }
+	wait_until 30 no_qemu || { echo "QEMU left: $(root_qemus)"; bad=1; }
+	[ -z "$(chan_pids "$root")" ] || { echo "channel process left"; bad=1; }
+	consistent || return 1
+	expect_eq "h1's state" "$(state_of h1)" Halted || bad=1
+	[ ! -e "$root/run/bulkhead/qubes/h1" ] || { echo "h1's runtime folder left"; bad=1; }
+	cat "$root/crashd.log" "$root/var/log/bulkhead/bulkheadd.log" 2>/dev/null | grep -q "h1: its channel process was killed by signal 9" ||
+		{ echo "the log does not say the channel process was killed by SIGKILL: $(grep -h "h1:" "$root/crashd.log" 2>/dev/null)"; bad=1; }
+	stop_daemon || return 1
+	dpid=""
+	bha start h1 || return 1
+	expect_eq "h1 runs" "$(bha run h1 -- echo again)" again || bad=1
+	bha kill h1
+	return $bad
+}
+
 # kill -9 of the daemon with a paused qube: its guest cannot power off, so
 # the restarted daemon kills the QEMU it left (after a bounded wait) and
 # says so; no QEMU of the earlier daemon survives the restart.
@@ -415,6 +450,10 @@ tc start.after-launch            start_case start.after-launch
 tc start.before-running          start_case start.before-running
 run_test test_kill9_running
 run_test test_kill9_chan
+tc chan.confined                 chan_case chan.confined start
+tc chan.qmp-ready                chan_case chan.qmp-ready start
+tc chan.hello                    chan_case chan.hello start
+tc chan.exit-frame               chan_case chan.exit-frame run
 run_test test_kill9_paused
 run_test test_kill9_mid_job
 run_test test_dispvm_copy_crash

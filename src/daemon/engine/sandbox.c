@@ -28,6 +28,9 @@ const char *const bh_sandbox_chan_calls[] = {
 	/* time, signals' return, exit */
 	"clock_gettime", "gettimeofday", "getpid", "futex", "rt_sigreturn",
 	"rt_sigprocmask", "restart_syscall", "exit", "exit_group",
+	/* a signal to itself only (its uid is its own): abort() on a
+	 * failed check, and the crash points of tests/crash (SIGKILL) */
+	"gettid", "tgkill",
 };
 const size_t bh_sandbox_chan_ncalls = ARRAY_LEN(bh_sandbox_chan_calls);
 
