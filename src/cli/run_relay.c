@@ -23,6 +23,9 @@ struct run_io {
 	int stdin_eof;  /* EOF sent */
 	int stdout_broken;
 	int stderr_broken;
+	/* The daemon closed its end: nothing more is sent, but what it
+	 * sent before (the output, the EXIT) is still read. */
+	int send_broken;
 };
 
 void run_filter_controls(const uint8_t *untrusted_p, uint32_t len,
@@ -149,17 +152,22 @@ static int relay(struct run_io *io)
 		long got;
 		int r;
 
-		if (bh_chan_flush(&io->chan) < 0) {
-			cli_err("lost the connection to bulkheadd");
-			return BH_EXIT_FAILURE;
-		}
+		/* The daemon closes the connection right after it queued the
+		 * command's EXIT, maybe before it read the credit we sent
+		 * last: a write that fails then is no failure, the EXIT is
+		 * waiting to be read. Whether the run ended well is decided
+		 * by what is read. */
+		if (!io->send_broken && bh_chan_flush(&io->chan) < 0)
+			io->send_broken = 1;
+		if (io->send_broken)
+			io->chan.out_off = io->chan.out_len = 0;
 		p[0] = (struct pollfd){ io->chan.fd,
 					(short)(POLLIN |
 						(bh_chan_pending(&io->chan)
 							 ? POLLOUT
 							 : 0)),
 					0 };
-		if (!io->stdin_eof &&
+		if (!io->stdin_eof && !io->send_broken &&
 		    bh_credit_payload_max(io->stdin_credit.avail)) {
 			p[1] = (struct pollfd){ io->fds->in, POLLIN, 0 };
 			n = 2;
@@ -197,11 +205,21 @@ static int relay(struct run_io *io)
 int run_relay(uint32_t type, const uint8_t *req, uint32_t len,
 	      const struct run_fds *fds)
 {
-	struct run_io io;
 	int fd = daemon_connect(), st;
 
 	if (fd < 0)
 		return -fd;
+	st = run_relay_fd(fd, type, req, len, fds);
+	close(fd);
+	return st;
+}
+
+int run_relay_fd(int fd, uint32_t type, const uint8_t *req, uint32_t len,
+		 const struct run_fds *fds)
+{
+	struct run_io io;
+	int st;
+
 	signal(SIGPIPE, SIG_IGN);
 	bh_set_nonblock(fd, 1);
 	memset(&io, 0, sizeof(io));
@@ -211,6 +229,5 @@ int run_relay(uint32_t type, const uint8_t *req, uint32_t len,
 	bh_chan_send(&io.chan, type, 0, req, len);
 	st = relay(&io);
 	bh_chan_free(&io.chan);
-	close(fd);
 	return st;
 }

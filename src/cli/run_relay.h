@@ -26,6 +26,11 @@ struct run_fds {
 int run_relay(uint32_t type, const uint8_t *req, uint32_t len,
 	      const struct run_fds *fds);
 
+/* The same on fd, a connection to the daemon already made (tests use a
+ * socket pair); fd stays open. */
+int run_relay_fd(int fd, uint32_t type, const uint8_t *req, uint32_t len,
+		 const struct run_fds *fds);
+
 /* The escaping run_relay applies: copies len bytes of a qube's output
  * into out (capacity len), each control character replaced by '_'. */
 void run_filter_controls(const uint8_t *untrusted_p, uint32_t len,
