@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "daemon/admin_handlers.h"
-#include "daemon/events.h"
+#include "daemon/core/events.h"
 #include "daemon/qube_files.h"
 #include "daemon/store/qube_name.h"
 #include "daemon/qube_paths.h"

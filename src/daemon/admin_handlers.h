@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 #include "daemon/admin.h"
-#include "daemon/events.h"
+#include "daemon/core/events.h"
 #include "daemon/job.h"
 #include "daemon/store/store.h"
 #include "proto/exitcodes.h"

@@ -14,7 +14,7 @@
 
 #include "daemon/admin_handlers.h"
 #include "daemon/client.h"
-#include "daemon/daemon.h"
+#include "daemon/core/daemon.h"
 #include "daemon/job.h"
 #include "lib/log.h"
 

@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon/daemon.h"
+#include "daemon/core/daemon.h"
 #include "daemon/dispvm.h"
 #include "daemon/dispvm_pool.h"
 #include "daemon/engine/engine.h"

@@ -21,7 +21,7 @@
 #include "daemon/client.h"
 #include "daemon/dispvm.h"
 #include "daemon/job.h"
-#include "daemon/events.h"
+#include "daemon/core/events.h"
 #include "daemon/engine/jail.h"
 #include "daemon/qube_run.h"
 #include "daemon/store/store.h"

@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-#include "daemon/daemon.h"
+#include "daemon/core/daemon.h"
 #include "proto/frame.h"
 
 struct qstream *qs_find(struct qube_vm *dv, uint32_t id);

@@ -33,7 +33,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "daemon/daemon.h"
+#include "daemon/core/daemon.h"
 #include "daemon/dataport.h"
 #include "daemon/engine/qmp.h"
 #include "lib/log.h"

@@ -21,7 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "daemon/daemon.h"
+#include "daemon/core/daemon.h"
 #include "daemon/disk/guest_files.h"
 #include "daemon/job.h"
 #include "daemon/disk/volume.h"
