@@ -7,7 +7,7 @@
 
 #include "daemon/admin.h"
 #include "daemon/core/events.h"
-#include "daemon/job.h"
+#include "daemon/jobs/job.h"
 #include "daemon/store/store.h"
 #include "proto/exitcodes.h"
 

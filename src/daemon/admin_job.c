@@ -15,7 +15,7 @@
 #include "daemon/admin_handlers.h"
 #include "daemon/client.h"
 #include "daemon/core/daemon.h"
-#include "daemon/job.h"
+#include "daemon/jobs/job.h"
 #include "lib/log.h"
 
 struct admin_task {

@@ -1,6 +1,6 @@
 #include "daemon/dispvm.h"
 #include "daemon/disposable.h"
-#include "daemon/job.h"
+#include "daemon/jobs/job.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -22,7 +22,7 @@
 #include "daemon/client.h"
 #include "daemon/core/daemon.h"
 #include "daemon/dispvm.h"
-#include "daemon/job.h"
+#include "daemon/jobs/job.h"
 #include "daemon/rpc_ask.h"
 #include "daemon/streams.h"
 #include "daemon/qube_power.h"

@@ -20,7 +20,7 @@
 #include "daemon/admin_handlers.h"
 #include "daemon/client.h"
 #include "daemon/dispvm.h"
-#include "daemon/job.h"
+#include "daemon/jobs/job.h"
 #include "daemon/core/events.h"
 #include "daemon/engine/jail.h"
 #include "daemon/qube_run.h"

@@ -23,7 +23,7 @@
 
 #include "daemon/core/daemon.h"
 #include "daemon/disk/guest_files.h"
-#include "daemon/job.h"
+#include "daemon/jobs/job.h"
 #include "daemon/disk/volume.h"
 #include "lib/util.h"
 

@@ -1,4 +1,4 @@
-#include "daemon/job.h"
+#include "daemon/jobs/job.h"
 
 #include <errno.h>
 #include <fcntl.h>
