@@ -18,7 +18,7 @@
 #include "daemon/dispvm_snapshot.h"
 #include "daemon/policy/policy.h"
 #include "daemon/qube_power.h"
-#include "daemon/run_user.h"
+#include "daemon/state/run_user.h"
 #include "daemon/store/qube_uuid.h"
 #include "daemon/store/store.h"
 #include "daemon/streams.h"

@@ -22,7 +22,7 @@
 #include "daemon/engine/leftover_qemu.h"
 #include "daemon/policy/policy.h"
 #include "daemon/qube_power.h"
-#include "daemon/run_user.h"
+#include "daemon/state/run_user.h"
 #include "daemon/rpc.h"
 #include "daemon/rpc_ask.h"
 #include "daemon/store/store.h"

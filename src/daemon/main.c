@@ -27,7 +27,7 @@
 #include "daemon/streams.h"
 #include "daemon/qube_power.h"
 #include "daemon/core/sd_notify.h"
-#include "daemon/store_boot.h"
+#include "daemon/state/store_boot.h"
 #include "daemon/engine/tsc.h"
 #include "daemon/wire.h"
 #include "lib/log.h"

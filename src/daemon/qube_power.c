@@ -25,7 +25,7 @@
 #include "daemon/engine/jail.h"
 #include "daemon/qube_run.h"
 #include "daemon/store/store.h"
-#include "daemon/store_boot.h"
+#include "daemon/state/qube_paths.h"
 #include "daemon/disk/volume.h"
 #include "lib/crashpoint.h"
 #include "lib/log.h"

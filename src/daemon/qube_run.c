@@ -7,7 +7,7 @@
 
 #include "daemon/client.h"
 #include "daemon/qube_power.h"
-#include "daemon/run_user.h"
+#include "daemon/state/run_user.h"
 #include "daemon/store/store.h"
 #include "daemon/streams.h"
 #include "lib/log.h"

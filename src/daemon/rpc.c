@@ -12,7 +12,7 @@
 #include "daemon/store/props.h"
 #include "daemon/qube_power.h"
 #include "daemon/rpc_ask.h"
-#include "daemon/run_user.h"
+#include "daemon/state/run_user.h"
 #include "daemon/streams.h"
 #include "lib/log.h"
 #include "proto/exitcodes.h"
