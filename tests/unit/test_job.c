@@ -1,4 +1,4 @@
-/* Jobs (daemon/job.h): the progress records' parser, and real children
+/* Jobs (daemon/jobs/job.h): the progress records' parser, and real children
  * run through the same calls the daemon's loop makes (job_input on the
  * pipe, job_reaped after waitpid): a copy that reports progress and ends
  * with its result, and a cancel that leaves no temporary. No sleeps: the

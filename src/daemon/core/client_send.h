@@ -1,6 +1,6 @@
 /* What any layer may do to a bh client (a connection on the admin
  * socket): queue an error for it. Its life (accept, reading, dispatch,
- * dropping it) is the admin layer's (admin/client.h); layers below reach
+ * dropping it) is the admin socket's (client.h, above every layer); layers below reach
  * that through the daemon's hooks (daemon.h). */
 #ifndef BH_DAEMON_CORE_CLIENT_SEND_H
 #define BH_DAEMON_CORE_CLIENT_SEND_H

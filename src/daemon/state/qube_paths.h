@@ -54,9 +54,9 @@ int qube_root_path(const char *state, const struct qube_info *qi, char *out,
  * fresh copy of their DVM's in the runtime folder while they run). */
 int qube_has_private(const struct qube_info *qi);
 
-/* The snapshot folder (STATE/snapshots/KEY, dispvm_snapshot.h) of disposable template dvm
- * ("" = the minimal template) under state, the state folder; also for
- * removing it with its DVM (qube_files.c). */
+/* The snapshot folder (STATE/snapshots/KEY, dispvm_snapshot.h) of
+ * disposable template dvm ("" = the minimal template) under state, the
+ * state folder; also for removing it with its DVM (qube_files.c). */
 int snapshot_dir_for(const char *state, const char *dvm, char *out,
 		     size_t cap);
 
