@@ -11,6 +11,12 @@ tells a higher one things through callbacks the higher one registers.
 Also fails on any circle of headers (a.h includes b.h includes a.h),
 anywhere in the daemon, and on a subfolder that LAYERS does not list.
 
+And on a circle of modules in the subfolders, even within one folder: a
+module is X.c with X.h, and X depends on Y when X.c or X.h includes Y.h;
+a.c including b.h while b.c includes a.h is such a circle though no
+header includes another. The modules of a folder thus stack too, and a
+lower one tells a higher one things through callbacks as well.
+
 Usage: tools/check-daemon-layers.py [SRC_DIR]   (default: src)
        tools/check-daemon-layers.py --self-test
 Prints one line per problem and exits 1 if there is any. --self-test
@@ -71,6 +77,66 @@ def header_circles(includes):
     return circles
 
 
+def module_of(rel):
+    """'qube/qube_power.c' and 'qube/qube_power.h' -> 'qube/qube_power'."""
+    return rel[:-2]
+
+
+def module_circles(includes):
+    """Circles among the modules of the subfolders (files of the top
+    folder are left out while some are still there): each as a list of
+    modules, the strongly connected components of the graph."""
+    graph = {}
+    for rel, incs in includes.items():
+        if not folder_of(rel):
+            continue
+        m = module_of(rel)
+        deps = graph.setdefault(m, set())
+        deps.update(module_of(i) for i in incs
+                    if i.endswith(".h") and module_of(i) != m
+                    and folder_of(i) and i in includes)
+    # Tarjan's algorithm, iterative so deep chains do not hit Python's
+    # recursion limit.
+    index, low, on_stack, stack, sccs = {}, {}, set(), [], []
+    counter = [0]
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph.get(root, ()))))]
+        index[root] = low[root] = counter[0]
+        counter[0] += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, it = work[-1]
+            nxt = next(it, None)
+            if nxt is not None:
+                if nxt not in index:
+                    index[nxt] = low[nxt] = counter[0]
+                    counter[0] += 1
+                    stack.append(nxt)
+                    on_stack.add(nxt)
+                    work.append((nxt, iter(sorted(graph.get(nxt, ())))))
+                elif nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                scc = []
+                while True:
+                    top = stack.pop()
+                    on_stack.discard(top)
+                    scc.append(top)
+                    if top == node:
+                        break
+                if len(scc) > 1:
+                    sccs.append(sorted(scc))
+    return sorted(sccs)
+
+
 def problems_of(src):
     daemon = os.path.join(src, "daemon")
     layers = read_layers(daemon)
@@ -104,23 +170,39 @@ def problems_of(src):
                                 "its own %s" % (rel, inc, there, here))
     for circle in header_circles(includes):
         problems.append("include circle: " + " -> ".join(circle))
+    for circle in module_circles(includes):
+        problems.append("module circle (each includes, through the others, "
+                        "the headers of the next): " + ", ".join(circle))
     return problems
 
 
 def self_test():
     """Each tree: files (path -> included daemon headers), and a piece
-    of the one problem the checker must report (None: none)."""
+    of the one problem the checker must report (a tuple: of each of the
+    problems, in order; None: none)."""
     base = {"LAYERS": "low\nhigh  # comment\n",
             "low/a.h": [], "low/a.c": ["low/a.h"],
             "high/b.h": ["low/a.h"], "high/b.c": ["high/b.h", "low/a.h"],
             "top.c": ["high/b.h", "low/a.h"]}
     cases = [
         ({}, None),
-        ({"low/a.c": ["low/a.h", "high/b.h"]}, "of layer high above"),
+        # Upward, and thereby a circle of modules too.
+        ({"low/a.c": ["low/a.h", "high/b.h"]},
+         ("of layer high above", "module circle")),
         ({"low/a.c": ["low/a.h", "top.h"], "top.h": []}, "top folder"),
         ({"odd/c.c": []}, "not in src/daemon/LAYERS"),
-        ({"low/a.h": ["low/c.h"], "low/c.h": ["low/a.h"]}, "circle"),
+        ({"low/a.h": ["low/c.h"], "low/c.h": ["low/a.h"]},
+         ("include circle", "module circle")),
         ({"high/b.c": ["high/none.h"]}, "not there"),
+        # No header includes another, but each .c includes the other's
+        # header: a circle of modules within one folder.
+        ({"high/c.h": [], "high/c.c": ["high/c.h", "high/b.h"],
+          "high/b.c": ["high/b.h", "high/c.h"]}, "module circle"),
+        # The same going through a header: b.h includes c.h.
+        ({"high/c.h": [], "high/c.c": ["high/c.h", "high/b.h"],
+          "high/b.h": ["low/a.h", "high/c.h"]}, "module circle"),
+        # A chain is no circle.
+        ({"high/c.h": [], "high/c.c": ["high/c.h", "high/b.h"]}, None),
     ]
     failed = 0
     for change, want in cases:
@@ -136,8 +218,10 @@ def self_test():
                         f.writelines('#include "daemon/%s"\n' % i
                                      for i in incs)
             got = problems_of(tmp)
-        ok = (not got) if want is None else (
-            len(got) == 1 and want in got[0])
+        wants = () if want is None else (
+            want if isinstance(want, tuple) else (want,))
+        ok = len(got) == len(wants) and all(
+            w in g for w, g in zip(wants, got))
         if not ok:
             failed += 1
             print("check-daemon-layers: self-test: %s: got %s, wanted %s"

@@ -14,7 +14,7 @@
 #include "proto/exitcodes.h"
 
 /* Below these the daemon refuses a disposable (DISPVM_MIN_FREE_MB and
- * DISPVM_MEMORY_MB in src/daemon/daemon.h). */
+ * DISPVM_MEMORY_MB in src/daemon/core/daemon.h). */
 #define DOCTOR_MIN_FREE_MIB 64
 #define DOCTOR_MIN_MEM_MIB 256
 #define VERDICT_MAX 2048

@@ -3,7 +3,7 @@
  * build runs bh-build-template (guest/build-template) as root into a
  * staging folder STATE/templates/.build-NAME.XXXXXX that it locks for as
  * long as the build runs, then asks the daemon to adopt the finished
- * folder (admin.vm.Create.TemplateVM with import=, admin_template.h). On
+ * folder (admin.vm.Create.TemplateVM with import=, admin_template.c). On
  * a failure or a signal the folder is removed and nothing is registered;
  * bulkheadd removes unlocked leftovers at its start. info shows the
  * manifest the import recorded as template-* features. */

@@ -8,7 +8,7 @@
 
 #include "daemon/admin_handlers.h"
 #include "daemon/client.h"
-#include "daemon/daemon.h"
+#include "daemon/core/daemon.h"
 #include "lib/log.h"
 #include "proto/admin.h"
 

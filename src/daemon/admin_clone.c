@@ -11,10 +11,10 @@
 #include <string.h>
 
 #include "daemon/admin_handlers.h"
-#include "daemon/events.h"
-#include "daemon/qube_files.h"
+#include "daemon/core/events.h"
+#include "daemon/state/qube_files.h"
 #include "daemon/store/qube_name.h"
-#include "daemon/qube_paths.h"
+#include "daemon/state/qube_paths.h"
 #include "daemon/store/store_clone.h"
 #include "daemon/disk/volume.h"
 #include "lib/crashpoint.h"

@@ -6,8 +6,8 @@
 #include <stddef.h>
 
 #include "daemon/admin.h"
-#include "daemon/events.h"
-#include "daemon/job.h"
+#include "daemon/core/events.h"
+#include "daemon/jobs/job.h"
 #include "daemon/store/store.h"
 #include "proto/exitcodes.h"
 

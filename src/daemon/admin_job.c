@@ -14,8 +14,8 @@
 
 #include "daemon/admin_handlers.h"
 #include "daemon/client.h"
-#include "daemon/daemon.h"
-#include "daemon/job.h"
+#include "daemon/core/daemon.h"
+#include "daemon/jobs/job.h"
 #include "lib/log.h"
 
 struct admin_task {

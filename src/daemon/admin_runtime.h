@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "daemon/daemon.h"
+#include "daemon/core/daemon.h"
 
 /* Default and largest line counts of admin.vm.Console and admin.Log. */
 #define RUNTIME_LINES_DEFAULT 50

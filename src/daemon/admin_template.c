@@ -1,6 +1,6 @@
 /* admin.vm.Create.TemplateVM: with "import=.build-NAME.XXXXXX" in the
  * body, adopts a template folder that bh template build made (see
- * admin_template.h); without it, admin_vm.c's create copies a source
+ * the comment below); without it, admin_vm.c's create copies a source
  * template's root as before.
  *
  * Order (the crash-safety argument of qube_files.h): the checked folder is
@@ -10,23 +10,30 @@
  * recorded. A failure after the rename renames the folder back, for bh to
  * remove. Hashing the image and making the private volume are jobs
  * (job.h): bh gets its reply when they have ended. */
-#include "daemon/admin_template.h"
+/* Templates built outside the daemon (bh template build runs
+ * bh-build-template as root into a staging folder) and adopted by it.
+ *
+ * Staging folders are STATE/templates/.build-NAME.XXXXXX, made by bh and
+ * locked (flock) by it for as long as the build runs. The daemon adopts
+ * a finished one with admin.vm.Create.TemplateVM and the body
+ * "[label=L ]import=.build-NAME.XXXXXX" (docs/admin-api.md, docs/
+ * templates.md): checked, renamed to STATE/templates/NAME, and only then
+ * recorded, so `bh template list`, which shows records, never shows a
+ * half-built template. */
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "daemon/admin_handlers.h"
 #include "daemon/disk/guest_files.h"
-#include "daemon/qube_files.h"
+#include "daemon/state/qube_files.h"
 #include "daemon/store/qube_name.h"
-#include "daemon/qube_paths.h"
+#include "daemon/state/qube_paths.h"
 #include "daemon/disk/volume.h"
 #include "lib/crashpoint.h"
 #include "lib/log.h"
@@ -409,42 +416,3 @@ unsigned admin_template_create(const struct admin_req *q,
 	return st;
 }
 
-int template_build_sweep(const char *state_dir)
-{
-	char dir[4096], path[4400];
-	struct dirent *e;
-	DIR *d;
-	int n = 0, fd;
-
-	if (bh_path_fmt(dir, sizeof(dir), "%s/templates", state_dir))
-		return 0;
-	d = opendir(dir);
-	if (!d)
-		return 0;
-	while ((e = readdir(d))) {
-		if (strncmp(e->d_name, TEMPLATE_BUILD_PREFIX,
-			    strlen(TEMPLATE_BUILD_PREFIX)) ||
-		    bh_path_fmt(path, sizeof(path), "%s/%s", dir, e->d_name))
-			continue;
-		fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-					O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		/* bh holds the lock for as long as its build runs. */
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
-			if (bh_rm_rf(path) == 0) {
-				LOG_INFO("removed %s, left by a template build "
-					 "that did not finish",
-					 path);
-				n++;
-			} else {
-				LOG_WARN("cannot remove %s, left by a "
-					 "template build",
-					 path);
-			}
-		}
-		close(fd);
-	}
-	closedir(d);
-	return n;
-}

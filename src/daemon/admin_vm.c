@@ -8,10 +8,10 @@
 #include <string.h>
 
 #include "daemon/admin_handlers.h"
-#include "daemon/qube_files.h"
-#include "daemon/qube_paths.h"
+#include "daemon/state/qube_files.h"
+#include "daemon/state/qube_paths.h"
 #include "daemon/store/qube_name.h"
-#include "daemon/store_boot.h"
+#include "daemon/state/store_boot.h"
 #include "daemon/disk/volume.h"
 #include "lib/crashpoint.h"
 #include "lib/util.h"

@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 
 #include "daemon/admin_handlers.h"
-#include "daemon/qube_paths.h"
+#include "daemon/state/qube_paths.h"
 #include "daemon/disk/volume.h"
 
 static int volume_line(struct admin_reply *r, const char *name,

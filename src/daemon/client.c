@@ -1,7 +1,6 @@
 #include "daemon/client.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +14,7 @@
 #include "daemon/qube_run.h"
 #include "daemon/rpc.h"
 #include "daemon/rpc_ask.h"
-#include "daemon/streams.h"
+#include "daemon/chan/streams.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "proto/admin.h"
@@ -39,24 +38,6 @@ void client_accept(struct daemon *d)
 	bh_chan_init(&c->chan, fd, CLIENT_OUT_MAX);
 	c->next = d->clients;
 	d->clients = c;
-}
-
-void client_error(struct client *c, int code, const char *fmt, ...)
-{
-	uint8_t p[4 + 3072];
-	va_list ap;
-	int n;
-
-	bh_put_u32(p, (uint32_t)code);
-	va_start(ap, fmt);
-	n = vsnprintf((char *)p + 4, sizeof(p) - 4, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		n = 0;
-	if ((size_t)n > sizeof(p) - 5)
-		n = (int)(sizeof(p) - 5);
-	bh_chan_send(&c->chan, BH_MSG_ERROR, 0, p, 4 + (uint32_t)n);
-	c->closing = 1;
 }
 
 /* The client's run or call ends with it (a disposable goes too). */

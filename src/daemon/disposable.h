@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#include "daemon/daemon.h"
+#include "daemon/core/daemon.h"
 
 /* dv is ready: its command, if bh run --dispvm gave one, starts on
  * stream 1. Returns 0 or -EPROTO. */

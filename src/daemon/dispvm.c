@@ -1,6 +1,6 @@
 #include "daemon/dispvm.h"
 #include "daemon/disposable.h"
-#include "daemon/job.h"
+#include "daemon/jobs/job.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,17 +17,17 @@
 #include "daemon/client.h"
 #include "daemon/dispvm_pool.h"
 #include "daemon/dispvm_snapshot.h"
-#include "daemon/dataport.h"
+#include "daemon/chan/dataport.h"
 #include "daemon/engine/chan_proc.h"
 #include "daemon/engine/jail.h"
 #include "daemon/engine/leftover_qemu.h"
 #include "daemon/policy/policy.h"
 #include "daemon/qube_power.h"
-#include "daemon/run_user.h"
+#include "daemon/state/run_user.h"
 #include "daemon/rpc.h"
 #include "daemon/rpc_ask.h"
 #include "daemon/store/store.h"
-#include "daemon/streams.h"
+#include "daemon/chan/streams.h"
 #include "daemon/disk/volume.h"
 #include "lib/log.h"
 #include "lib/util.h"

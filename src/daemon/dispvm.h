@@ -4,7 +4,7 @@
 #ifndef BH_DAEMON_DISPVM_H
 #define BH_DAEMON_DISPVM_H
 
-#include "daemon/daemon.h"
+#include "daemon/core/daemon.h"
 
 /* Starts a disposable for client c with an exec request already checked,
  * made from disposable template dvm; NULL for the global default_dispvm,

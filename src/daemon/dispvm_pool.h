@@ -8,7 +8,7 @@
 #ifndef BH_DAEMON_DISPVM_POOL_H
 #define BH_DAEMON_DISPVM_POOL_H
 
-#include "daemon/daemon.h"
+#include "daemon/core/daemon.h"
 
 #define POOL_MAX 8
 

@@ -12,9 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon/daemon.h"
+#include "daemon/core/daemon.h"
 #include "daemon/dispvm.h"
 #include "daemon/dispvm_pool.h"
+#include "daemon/state/qube_paths.h"
 #include "daemon/engine/engine.h"
 #include "daemon/store/store.h"
 #include "daemon/disk/volume.h"
@@ -124,17 +125,6 @@ int snapshot_manifest_inputs(const char *qemu, const struct qube_spec *spec,
 	 * names the images too; the lines above come first so that the log
 	 * says which input changed. */
 	return argv_line(qemu, spec, kvm, out + used, cap - used);
-}
-
-int snapshot_dir_for(const char *state, const char *dvm, char *out,
-		     size_t cap)
-{
-	/* A DVM's folder always starts "dvm-", so no qube name can make
-	 * "minimal". */
-	return dvm && dvm[0] ? bh_path_fmt(out, cap, "%s/snapshots/dvm-%s",
-					   state, dvm)
-			     : bh_path_fmt(out, cap, "%s/snapshots/minimal",
-					   state);
 }
 
 /* Snapshots can be turned off per disposable template with the feature

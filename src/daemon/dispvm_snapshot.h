@@ -64,12 +64,6 @@ int snapshot_resume(struct qube_vm *dv, uint32_t flags);
  * its agent: the caller boots the same qube cold (the log says why). */
 int snapshot_fallback(struct qube_vm *dv);
 
-/* The snapshot folder (STATE/snapshots/KEY) of disposable template dvm
- * ("" = the minimal template) under state, the state folder; also for
- * removing it with its DVM (qube_files.c). */
-int snapshot_dir_for(const char *state, const char *dvm, char *out,
-		     size_t cap);
-
 /* At start-up: removes half-built and replaced snapshot folders a killed
  * daemon left. */
 void snapshot_cleanup_stale(const struct daemon *d);

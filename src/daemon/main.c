@@ -20,15 +20,16 @@
 #include <unistd.h>
 
 #include "daemon/client.h"
-#include "daemon/daemon.h"
+#include "daemon/core/daemon.h"
 #include "daemon/dispvm.h"
-#include "daemon/job.h"
+#include "daemon/jobs/job.h"
 #include "daemon/rpc_ask.h"
-#include "daemon/streams.h"
+#include "daemon/chan/streams.h"
 #include "daemon/qube_power.h"
-#include "daemon/sd_notify.h"
-#include "daemon/store_boot.h"
+#include "daemon/core/sd_notify.h"
+#include "daemon/state/store_boot.h"
 #include "daemon/engine/tsc.h"
+#include "daemon/wire.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -710,6 +711,7 @@ int main(int argc, char **argv)
 	bh_sanitize_std_fds();
 	bh_log_init("bulkheadd", 1);
 	sd_notify_init();
+	d.hooks = &daemon_hooks;
 	d.boot_timeout_ms = DEFAULT_BOOT_TIMEOUT_MS;
 	/* On unless BULKHEAD_DATAPORTS=0 (bench/rpc measures the relay
 	 * that way). */

@@ -15,7 +15,7 @@
 #include "daemon/qube_power.h"
 #include "daemon/engine/jail.h"
 #include "daemon/store/store.h"
-#include "daemon/store_boot.h"
+#include "daemon/state/qube_paths.h"
 #include "daemon/disk/volume.h"
 #include "lib/log.h"
 #include "lib/util.h"

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "daemon/daemon.h"
+#include "daemon/core/daemon.h"
 
 /* The root image q boots from into out, and whether QEMU may write it
  * (a StandaloneVM's, or a template's work copy in dv). */

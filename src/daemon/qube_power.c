@@ -5,7 +5,7 @@
  * power state and why it stopped. */
 #include "daemon/qube_power.h"
 #include "daemon/qube_boot.h"
-#include "daemon/streams.h"
+#include "daemon/chan/streams.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -20,12 +20,12 @@
 #include "daemon/admin_handlers.h"
 #include "daemon/client.h"
 #include "daemon/dispvm.h"
-#include "daemon/job.h"
-#include "daemon/events.h"
+#include "daemon/jobs/job.h"
+#include "daemon/core/events.h"
 #include "daemon/engine/jail.h"
 #include "daemon/qube_run.h"
 #include "daemon/store/store.h"
-#include "daemon/store_boot.h"
+#include "daemon/state/qube_paths.h"
 #include "daemon/disk/volume.h"
 #include "lib/crashpoint.h"
 #include "lib/log.h"

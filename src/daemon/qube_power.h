@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "daemon/daemon.h"
+#include "daemon/core/daemon.h"
 #include "daemon/qube_boot.h"
 
 /* admin.vm.Start/Shutdown/Kill/Pause/Unpause are handlers of the admin

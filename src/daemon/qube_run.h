@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include "daemon/daemon.h"
+#include "daemon/core/daemon.h"
 
 /* payload: NAME NUL exec-request, from client c. autostart: 1 for
  * BH_MSG_RUN_QUBE, 0 for BH_MSG_RUN_QUBE_NOSTART. */

@@ -12,8 +12,8 @@
 #include "daemon/store/props.h"
 #include "daemon/qube_power.h"
 #include "daemon/rpc_ask.h"
-#include "daemon/run_user.h"
-#include "daemon/streams.h"
+#include "daemon/state/run_user.h"
+#include "daemon/chan/streams.h"
 #include "lib/log.h"
 #include "proto/exitcodes.h"
 

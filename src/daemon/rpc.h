@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include "daemon/daemon.h"
+#include "daemon/core/daemon.h"
 
 /* How long an ask may wait for the user's answer before it is a deny. */
 #define RPC_ASK_TIMEOUT_MS 60000

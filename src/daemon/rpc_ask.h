@@ -26,7 +26,7 @@
 
 #include <stdint.h>
 
-#include "daemon/daemon.h"
+#include "daemon/core/daemon.h"
 #include "daemon/policy/policy.h"
 #include "proto/rpc_req.h"
 

@@ -33,7 +33,7 @@ void bh_crash_point(const char *name)
 		read_env = 1;
 	}
 	if (want[0] && !strcmp(want, name)) {
-		/* A job's child (daemon/job.h): the daemon dies, as if the
+		/* A job's child (daemon/jobs/job.h): the daemon dies, as if the
 		 * crash had struck it in the middle of the job. */
 		if (kill_parent)
 			kill(getppid(), SIGKILL);

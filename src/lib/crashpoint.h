@@ -8,7 +8,7 @@
  * nothing first; otherwise a no-op. */
 void bh_crash_point(const char *name);
 
-/* In a daemon's job child (daemon/job.h): a crash point reached here
+/* In a daemon's job child (daemon/jobs/job.h): a crash point reached here
  * kills the parent daemon first, then this process. */
 void bh_crash_point_in_child(void);
 

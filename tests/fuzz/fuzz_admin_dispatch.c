@@ -12,7 +12,7 @@
 #include "fuzz_common.h"
 #include "daemon/admin.h"
 #include "daemon/store/store.h"
-#include "daemon/store_boot.h"
+#include "daemon/state/store_boot.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "proto/exitcodes.h"

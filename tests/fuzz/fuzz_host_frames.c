@@ -93,10 +93,11 @@
 #include <unistd.h>
 
 #include "daemon/client.h"
-#include "daemon/daemon.h"
+#include "daemon/core/daemon.h"
 #include "daemon/dispvm.h"
 #include "daemon/rpc.h"
-#include "daemon/streams.h"
+#include "daemon/chan/streams.h"
+#include "daemon/wire.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "proto/chan.h"
@@ -206,6 +207,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	fuzz_socketpair(sv, "fuzz_host_frames: socketpair");
 	d.listen_fd = -1;
 	d.sig_fd = -1;
+	d.hooks = &daemon_hooks;
 	d.boot_timeout_ms = 60000;
 	d.store = NULL;
 	make_prefix(&prefixes[0], BH_MSG_STDOUT, 0);

@@ -33,8 +33,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "daemon/daemon.h"
-#include "daemon/dataport.h"
+#include "daemon/core/daemon.h"
+#include "daemon/chan/dataport.h"
 #include "daemon/engine/qmp.h"
 #include "lib/log.h"
 #include "lib/util.h"

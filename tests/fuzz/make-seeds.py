@@ -248,7 +248,7 @@ def qmp_seeds():
 # Reproducers of bugs the targets found, named crash-*.bin; they stay in
 # the corpus so that they replay until the bug is fixed, and then guard
 # against its return.
-CLIENT_OUT_MAX = 2 * 256 * 1024 + 64 * 1024  # src/daemon/client.h
+CLIENT_OUT_MAX = 2 * 256 * 1024 + 64 * 1024  # src/daemon/core/client_send.h
 
 
 def host_reproducers():

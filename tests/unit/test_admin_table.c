@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "daemon/admin_handlers.h"
-#include "daemon/store_boot.h"
+#include "daemon/state/store_boot.h"
 #include "lib/util.h"
 #include "proto/admin.h"
 #include "proto/exitcodes.h"

@@ -1,6 +1,6 @@
 /* Unit tests of the daemon's checks on frames from a (hostile) guest and of
  * the relay between the streams of qube channels: dispvm_handle_agent_frame
- * in src/daemon/dispvm.c and the qs_* functions of src/daemon/streams.c,
+ * in src/daemon/dispvm.c and the qs_* functions of src/daemon/chan/streams.c,
  * on struct qube_vm built by hand with no QEMU behind them; and
  * tail_escaped, which shows the user the end of guest-written logs.
  *
@@ -26,10 +26,11 @@
 #include <unistd.h>
 
 #include "daemon/client.h"
-#include "daemon/daemon.h"
+#include "daemon/core/daemon.h"
 #include "daemon/dispvm.h"
 #include "daemon/rpc.h"
-#include "daemon/streams.h"
+#include "daemon/chan/streams.h"
+#include "daemon/wire.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "proto/exec_req.h"
@@ -136,6 +137,7 @@ static int fx_setup(void **state)
 	f->big = malloc(MAXP);
 	if (!f->d || !f->big)
 		return -1;
+	f->d->hooks = &daemon_hooks;
 	f->d->boot_timeout_ms = DEFAULT_BOOT_TIMEOUT_MS;
 	f->dv = new_qube(f->d, "disp1", 0);
 	f->c = new_client(f->d);
@@ -988,6 +990,7 @@ static int pfx_setup(void **state)
 
 	if (!p || !(p->d = calloc(1, sizeof(*p->d))))
 		return -1;
+	p->d->hooks = &daemon_hooks;
 	p->q = new_qube(p->d, "work", 1);
 	p->c1 = new_client(p->d);
 	p->c2 = new_client(p->d);
@@ -1235,6 +1238,7 @@ static int rfx_setup(void **state)
 	if (!r || !(r->d = calloc(1, sizeof(*r->d))) ||
 	    !(r->big = malloc(MAXP)))
 		return -1;
+	r->d->hooks = &daemon_hooks;
 	r->a = new_qube(r->d, "work", 1);
 	r->b = new_qube(r->d, "vault", 1);
 	if (!r->a || !r->b)

@@ -1,4 +1,4 @@
-/* Jobs (daemon/job.h): the progress records' parser, and real children
+/* Jobs (daemon/jobs/job.h): the progress records' parser, and real children
  * run through the same calls the daemon's loop makes (job_input on the
  * pipe, job_reaped after waitpid): a copy that reports progress and ends
  * with its result, and a cancel that leaves no temporary. No sleeps: the
@@ -21,9 +21,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "daemon/daemon.h"
+#include "daemon/core/daemon.h"
 #include "daemon/disk/guest_files.h"
-#include "daemon/job.h"
+#include "daemon/jobs/job.h"
 #include "daemon/disk/volume.h"
 #include "lib/util.h"
 

@@ -21,7 +21,7 @@
 #include "daemon/admin.h"
 #include "daemon/policy/policy.h"
 #include "daemon/policy/policy_rule.h"
-#include "daemon/store_boot.h"
+#include "daemon/state/store_boot.h"
 #include "lib/util.h"
 #include "proto/admin.h"
 #include "proto/exitcodes.h"

@@ -1,5 +1,5 @@
 /* The account of a bh run command (see run_user.h). */
-#include "daemon/run_user.h"
+#include "daemon/state/run_user.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -7,7 +7,7 @@
 
 #include "daemon/store/props.h"
 #include "daemon/store/store.h"
-#include "daemon/store_boot.h"
+#include "daemon/state/qube_paths.h"
 #include "proto/exec_req.h"
 #include "proto/exitcodes.h"
 #include "proto/frame.h"

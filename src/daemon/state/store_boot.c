@@ -1,11 +1,11 @@
-#include "daemon/store_boot.h"
+#include "daemon/state/store_boot.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/volumes_boot.h"
+#include "daemon/state/volumes_boot.h"
 #include "lib/util.h"
 
 struct names {

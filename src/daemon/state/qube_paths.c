@@ -1,10 +1,9 @@
-#include "daemon/qube_paths.h"
+#include "daemon/state/qube_paths.h"
 
 #include <errno.h>
 #include <string.h>
 
 #include "daemon/store/props.h"
-#include "daemon/store_boot.h"
 #include "daemon/disk/volume.h"
 #include "lib/util.h"
 
@@ -54,4 +53,15 @@ int qube_has_private(const struct qube_info *qi)
 {
 	/* A DispVM's is a copy of its DVM's in its runtime folder. */
 	return qi->cls != QC_DISP && strcmp(qi->name, BUILTIN_TEMPLATE) != 0;
+}
+
+int snapshot_dir_for(const char *state, const char *dvm, char *out,
+		     size_t cap)
+{
+	/* A DVM's folder always starts "dvm-", so no qube name can make
+	 * "minimal". */
+	return dvm && dvm[0] ? bh_path_fmt(out, cap, "%s/snapshots/dvm-%s",
+					   state, dvm)
+			     : bh_path_fmt(out, cap, "%s/snapshots/minimal",
+					   state);
 }

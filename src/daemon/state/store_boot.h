@@ -6,12 +6,9 @@
 
 #include <stddef.h>
 
+#include "daemon/state/qube_paths.h"
 #include "daemon/store/store.h"
 
-/* The template the guest build makes (STATE/templates/minimal/root.img);
- * recorded at every start, and never removed through the admin API. */
-#define BUILTIN_TEMPLATE "minimal"
-#define BUILTIN_TEMPLATE_LABEL "black"
 #define STORE_FILE "bulkhead.db"
 /* A restarted daemon stops the qubes of the one that died
  * (leftover_qemu.h) rather than re-attaching to them. */

@@ -23,6 +23,14 @@
 
 #include "daemon/store/store.h"
 
+/* The template the guest build makes (STATE/templates/minimal/root.img);
+ * recorded at every start, and never removed through the admin API. */
+#define BUILTIN_TEMPLATE "minimal"
+#define BUILTIN_TEMPLATE_LABEL "black"
+/* The prefix of template builds' staging folders in STATE/templates
+ * (admin_template.c). */
+#define TEMPLATE_BUILD_PREFIX ".build-"
+
 #define QUBE_PRIVATE_IMG "private.img"
 #define QUBE_ROOT_IMG "root.img"
 #define QUBE_LOST_FOUND "lost+found"
@@ -45,5 +53,11 @@ int qube_root_path(const char *state, const struct qube_info *qi, char *out,
  * (all but the built-in template and DispVMs, whose private volume is a
  * fresh copy of their DVM's in the runtime folder while they run). */
 int qube_has_private(const struct qube_info *qi);
+
+/* The snapshot folder (STATE/snapshots/KEY, dispvm_snapshot.h) of
+ * disposable template dvm ("" = the minimal template) under state, the
+ * state folder; also for removing it with its DVM (qube_files.c). */
+int snapshot_dir_for(const char *state, const char *dvm, char *out,
+		     size_t cap);
 
 #endif

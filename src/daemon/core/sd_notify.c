@@ -7,7 +7,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "daemon/sd_notify.h"
+#include "daemon/core/sd_notify.h"
 
 static struct sockaddr_un notify_addr;
 static socklen_t notify_len;

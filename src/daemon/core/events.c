@@ -1,9 +1,9 @@
-#include "daemon/events.h"
+#include "daemon/core/events.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "daemon/client.h"
+#include "daemon/core/client_send.h"
 #include "daemon/store/store.h"
 #include "lib/log.h"
 #include "proto/admin.h"
@@ -66,7 +66,7 @@ void events_emit_fields(struct daemon *d, const char *event,
 				 (uint32_t)len) < 0) {
 			LOG_WARN("event subscriber does not read its events; "
 				 "dropping it");
-			client_drop(c);
+			d->hooks->client_drop(c);
 		}
 	}
 }

@@ -13,15 +13,10 @@
 
 #include <stdint.h>
 
-#include "daemon/daemon.h"
+#include "daemon/core/daemon.h"
+#include "daemon/core/qstream.h"
 #include "proto/frame.h"
 
-struct qstream *qs_find(struct qube_vm *dv, uint32_t id);
-/* A new stream id of the host's on dv (never 0, never the guest bit). */
-uint32_t qs_next_host_id(struct qube_vm *dv);
-/* Takes a slot for id. NULL when id is live already or the table is
- * full. */
-struct qstream *qs_new(struct qube_vm *dv, uint32_t id, enum qstream_role role);
 void qs_free(struct qstream *s);
 
 /* Starts the command req (an exec request of len bytes) on a new stream

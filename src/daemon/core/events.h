@@ -5,7 +5,7 @@
 #ifndef BH_DAEMON_EVENTS_H
 #define BH_DAEMON_EVENTS_H
 
-#include "daemon/daemon.h"
+#include "daemon/core/daemon.h"
 
 /* Sends EVENT NUL SUBJECT NUL [state=STATE NUL] [reason=REASON NUL] to every
  * subscriber; state and reason may be NULL. A subscriber whose queue is

@@ -1,17 +1,18 @@
-#include "daemon/qube_files.h"
+#include "daemon/state/qube_files.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "daemon/dispvm_snapshot.h"
-#include "daemon/qube_paths.h"
-#include "daemon/store_boot.h"
+#include "daemon/state/qube_paths.h"
 #include "daemon/disk/volume.h"
 #include "lib/crashpoint.h"
+#include "lib/log.h"
 #include "lib/util.h"
 
 static int fsync_parent(const char *path)
@@ -121,4 +122,44 @@ int qube_files_remove(const char *state, const char *name, int template)
 			r = e;
 	}
 	return r;
+}
+
+int template_build_sweep(const char *state_dir)
+{
+	char dir[4096], path[4400];
+	struct dirent *e;
+	DIR *d;
+	int n = 0, fd;
+
+	if (bh_path_fmt(dir, sizeof(dir), "%s/templates", state_dir))
+		return 0;
+	d = opendir(dir);
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, TEMPLATE_BUILD_PREFIX,
+			    strlen(TEMPLATE_BUILD_PREFIX)) ||
+		    bh_path_fmt(path, sizeof(path), "%s/%s", dir, e->d_name))
+			continue;
+		fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+					O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		/* bh holds the lock for as long as its build runs. */
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			if (bh_rm_rf(path) == 0) {
+				LOG_INFO("removed %s, left by a template build "
+					 "that did not finish",
+					 path);
+				n++;
+			} else {
+				LOG_WARN("cannot remove %s, left by a "
+					 "template build",
+					 path);
+			}
+		}
+		close(fd);
+	}
+	closedir(d);
+	return n;
 }

@@ -1,5 +1,5 @@
 /* Direct data ports: plugging and unplugging (see dataport.h). */
-#include "daemon/dataport.h"
+#include "daemon/chan/dataport.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "daemon/streams.h"
+#include "daemon/core/qstream.h"
 #include "lib/log.h"
 
 /* QMP tags: (n << 4) | (end << 3) | step. */

@@ -1,4 +1,6 @@
-/* The daemon's one context struct and the objects it owns. */
+/* The daemon's one context struct and the objects it owns, declared at
+ * the lowest layer that needs them (core, src/daemon/LAYERS), and the
+ * hooks through which the lower layers tell the higher ones things. */
 #ifndef BH_DAEMON_DAEMON_H
 #define BH_DAEMON_DAEMON_H
 
@@ -273,7 +275,19 @@ struct client {
 	struct admin_task *task;
 };
 
+/* Calls the daemon's lower layers make into its higher ones: they may
+ * include nothing above themselves (src/daemon/LAYERS), so each higher
+ * layer's function is reached through this table, filled by the one
+ * file that sees every layer (wire.c) and set by main. */
+struct daemon_hooks {
+	/* core/events.c drops a subscriber that does not read its events;
+	 * dropping a client is client.c's (it ends the client's run,
+	 * call, question and job). */
+	void (*client_drop)(struct client *c);
+};
+
 struct daemon {
+	const struct daemon_hooks *hooks;
 	struct bh_paths paths;
 	struct engine_accel_choice accel;
 	unsigned tsc_khz;

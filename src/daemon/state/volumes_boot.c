@@ -1,4 +1,4 @@
-#include "daemon/volumes_boot.h"
+#include "daemon/state/volumes_boot.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -9,10 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon/admin_template.h"
-#include "daemon/qube_files.h"
-#include "daemon/qube_paths.h"
-#include "daemon/store_boot.h"
+#include "daemon/state/qube_files.h"
+#include "daemon/state/qube_paths.h"
 #include "daemon/disk/volume.h"
 #include "lib/log.h"
 #include "lib/util.h"

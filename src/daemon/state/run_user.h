@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "daemon/daemon.h"
+#include "daemon/core/daemon.h"
 
 /* The default_user of qube ("" = the minimal template) into out.
  * Returns 0, or a bh exit code with err set. */

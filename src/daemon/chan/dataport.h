@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include "daemon/daemon.h"
+#include "daemon/core/daemon.h"
 #include "daemon/engine/engine.h"
 
 /* Ports one qube has at once (plugged or being plugged or unplugged);

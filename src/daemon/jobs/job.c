@@ -1,4 +1,4 @@
-#include "daemon/job.h"
+#include "daemon/jobs/job.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,8 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon/daemon.h"
-#include "daemon/events.h"
+#include "daemon/core/daemon.h"
+#include "daemon/core/events.h"
 #include "daemon/disk/volume.h"
 #include "lib/crashpoint.h"
 #include "lib/log.h"

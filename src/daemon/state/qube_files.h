@@ -33,4 +33,10 @@ int qube_files_copy(const char *src, const char *dst, char *err, size_t cap);
  * NAME, with everything in them. Never the built-in template's folder. */
 int qube_files_remove(const char *state, const char *name, int template);
 
+/* Removes the staging folders (TEMPLATE_BUILD_PREFIX) of template builds
+ * that no longer run (bh holds a build's folder locked while it runs;
+ * admin_template.c); at start-up, from volumes_boot. Returns how many it
+ * removed. */
+int template_build_sweep(const char *state_dir);
+
 #endif
