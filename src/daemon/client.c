@@ -14,7 +14,7 @@
 #include "daemon/qube_run.h"
 #include "daemon/rpc.h"
 #include "daemon/rpc_ask.h"
-#include "daemon/chan/streams.h"
+#include "daemon/relay/streams.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "proto/admin.h"

@@ -21,7 +21,7 @@
 #include "daemon/state/run_user.h"
 #include "daemon/store/qube_uuid.h"
 #include "daemon/store/store.h"
-#include "daemon/chan/streams.h"
+#include "daemon/relay/streams.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "proto/exitcodes.h"

@@ -24,7 +24,7 @@
 #include "daemon/dispvm.h"
 #include "daemon/jobs/job.h"
 #include "daemon/rpc_ask.h"
-#include "daemon/chan/streams.h"
+#include "daemon/relay/streams.h"
 #include "daemon/qube_power.h"
 #include "daemon/core/sd_notify.h"
 #include "daemon/state/store_boot.h"

@@ -5,7 +5,7 @@
  * power state and why it stopped. */
 #include "daemon/qube_power.h"
 #include "daemon/qube_boot.h"
-#include "daemon/chan/streams.h"
+#include "daemon/relay/streams.h"
 
 #include <errno.h>
 #include <limits.h>

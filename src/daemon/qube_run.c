@@ -9,7 +9,7 @@
 #include "daemon/qube_power.h"
 #include "daemon/state/run_user.h"
 #include "daemon/store/store.h"
-#include "daemon/chan/streams.h"
+#include "daemon/relay/streams.h"
 #include "lib/log.h"
 #include "proto/exec_req.h"
 #include "proto/exitcodes.h"

@@ -13,7 +13,7 @@
 #include "daemon/qube_power.h"
 #include "daemon/rpc_ask.h"
 #include "daemon/state/run_user.h"
-#include "daemon/chan/streams.h"
+#include "daemon/relay/streams.h"
 #include "lib/log.h"
 #include "proto/exitcodes.h"
 

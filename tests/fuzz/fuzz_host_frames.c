@@ -96,7 +96,7 @@
 #include "daemon/core/daemon.h"
 #include "daemon/dispvm.h"
 #include "daemon/rpc.h"
-#include "daemon/chan/streams.h"
+#include "daemon/relay/streams.h"
 #include "daemon/wire.h"
 #include "lib/log.h"
 #include "lib/util.h"

@@ -34,7 +34,7 @@
 #include <unistd.h>
 
 #include "daemon/core/daemon.h"
-#include "daemon/chan/dataport.h"
+#include "daemon/relay/dataport.h"
 #include "daemon/engine/qmp.h"
 #include "lib/log.h"
 #include "lib/util.h"

@@ -192,7 +192,7 @@ int engine_qemu_argv(const char *qemu, const struct qube_spec *spec,
 	}
 	add(&b, "-device");
 	/* Port 0 is reserved for a console, 1 is the control channel, the
-	 * rest are data ports plugged per bulk call (daemon/chan/dataport.h), rather
+	 * rest are data ports plugged per bulk call (daemon/relay/dataport.h), rather
 	 * than the default 31. Each port costs the guest driver two
 	 * virtqueues at boot; 2 → 6 measured no boot time above the noise
 	 * (docs/rpc-data-path.md, "Figures"). */

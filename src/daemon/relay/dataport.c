@@ -1,5 +1,5 @@
 /* Direct data ports: plugging and unplugging (see dataport.h). */
-#include "daemon/chan/dataport.h"
+#include "daemon/relay/dataport.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -1,13 +1,13 @@
 /* Streams of qube channels and the relay between their ends (see
  * streams.h). */
-#include "daemon/chan/streams.h"
+#include "daemon/relay/streams.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "daemon/core/client_send.h"
-#include "daemon/chan/dataport.h"
+#include "daemon/relay/dataport.h"
 #include "lib/log.h"
 #include "proto/exitcodes.h"
 
