@@ -408,6 +408,12 @@ static const struct bad bads[] = {
 	  BH_BROKEN_FRAME },
 	{ "PORT_SWITCH with payload", BH_MSG_PORT_SWITCH, 1, 1, 0, 0,
 	  BH_BROKEN_FRAME },
+	/* After good frames in the same read, these once reported the
+	 * header of the last good frame. */
+	{ "oversized by one", BH_MSG_STDOUT, 1, BH_FRAME_MAX_PAYLOAD + 1, 0,
+	  0, BH_BROKEN_OVERSIZED },
+	{ "oversized to the top", 0x77, 0x12345678, 0xffffffffu, 0, 0,
+	  BH_BROKEN_OVERSIZED },
 };
 
 /* Appends b's frame: its header, and for a frame that is not oversized
