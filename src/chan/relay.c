@@ -84,7 +84,6 @@ static int broken(struct chan_relay *r, uint32_t why,
 
 int chan_relay_guest_input(struct chan_relay *r)
 {
-	struct bh_frame_hdr untrusted_h = { 0 };
 	const uint8_t *untrusted_payload;
 	long n;
 	int k;
@@ -94,12 +93,17 @@ int chan_relay_guest_input(struct chan_relay *r)
 		r->guest_eof = 1;
 		/* Frames still buffered are handed on below. */
 	}
-	while (!r->broken &&
-	       (k = bh_chan_next(&r->guest, &untrusted_h,
-				 &untrusted_payload)) != 0) {
+	while (!r->broken) {
+		/* Fresh for each frame: bh_chan_next leaves it as it was
+		 * for a header over the length limit. */
+		struct bh_frame_hdr untrusted_h = { 0 };
+
+		k = bh_chan_next(&r->guest, &untrusted_h, &untrusted_payload);
+		if (k == 0)
+			break;
 		if (k < 0) {
-			/* bh_chan_next has checked nothing but the length:
-			 * report the header as it came. */
+			/* The header was not decoded (its length is over
+			 * the limit): BROKEN says so with zeros. */
 			return broken(r, BH_BROKEN_OVERSIZED, &untrusted_h);
 		}
 		if (chan_relay_check(&untrusted_h, untrusted_payload) < 0)

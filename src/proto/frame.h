@@ -131,7 +131,8 @@ enum bh_chan_broken_why {
 	BH_BROKEN_OVERSIZED = 2, /* a header whose length is over the max */
 };
 
-/* The frame that broke it, as far as it was read. */
+/* The frame that broke it, as far as it was read: its header, or type,
+ * stream and len all 0 for BH_BROKEN_OVERSIZED (not decoded). */
 struct bh_chan_broken {
 	uint32_t why; /* enum bh_chan_broken_why */
 	uint32_t type, stream, len;

@@ -7,7 +7,8 @@ bug, its reproducer crash-*.bin (rewritten too). Other files there are left
 alone. No dependencies beyond Python 3.
 
 Input layouts (see the comment at the top of each target):
-  fuzz_host_frames, fuzz_agent_frames: flags byte, seed byte, byte stream
+  fuzz_host_frames, fuzz_agent_frames, fuzz_chan_relay: flags byte, seed
+    byte, byte stream
   fuzz_exec_req: one exec request payload
   fuzz_qmp_line: mode byte (state, way in), then QMP text
   fuzz_openinvm_request, fuzz_openinvm_reply: flags byte, seed byte, message
@@ -303,6 +304,50 @@ def openinvm_reply_seeds():
     }
 
 
+# fuzz_chan_relay's flags byte (bits 0-2: how the stream is cut).
+RELAY_CLOSES = 0x08       # the qube closes its end after the input
+RELAY_SLOW_DAEMON = 0x10  # the daemon reads only when the relay pauses
+RELAY_AFTER_FILL = 4 << 5  # HELLO and 320 KiB of stdout first
+RELAY_AFTER_HELLO = 5 << 5  # HELLO first
+PORT_SWITCH, PORT_END, PORT_CLOSED = 13, 14, 15
+FRAME_MAX = 64 * 1024
+
+
+def relay_seeds():
+    good = (hello()
+            + frame(STDOUT, 1, b"hello\n")
+            + frame(STDERR, 1, b"oops")
+            + frame(STDOUT, 1)
+            + exit_frame(1, EXIT_CODE, 0)
+            + frame(CALL, GUEST_BIT | 1, b"work\0qubes.Echo\0\0")
+            + frame(STDIN, GUEST_BIT | 1, b"ping")
+            + frame(CREDIT, 1, u32(4096))
+            + frame(PORT_SWITCH, 2)
+            + frame(PORT_END, 2, struct.pack("<Q", 12))
+            + frame(PORT_CLOSED, 2))
+    return {
+        "good": bytes([0, 0]) + good,
+        "good-small-writes": bytes([2, 7]) + good,
+        "good-then-eof-mid-frame": bytes([RELAY_CLOSES | 3, 1]) + good
+        + frame(STDOUT, 1, b"cut short")[:15],
+        "hello-v1": bytes([0, 0]) + frame(HELLO, 0, u32(1) + u32(0))
+        + good,
+        "exit-bad-kind": bytes([1, 3]) + good
+        + exit_frame(1, 9, 0) + good,
+        "stdout-guest-stream": bytes([0, 0]) + good
+        + frame(STDOUT, GUEST_BIT | 1, b"x"),
+        "credit-8": bytes([0, 0]) + good + frame(CREDIT, 1, u32(1) * 2),
+        "oversized-after-good": bytes([0, 0]) + good
+        + struct.pack("<III", STDOUT, 1, FRAME_MAX + 1),
+        "forged-broken": bytes([0, 0]) + hello()
+        + frame(0x200, 0, u32(1) + u32(4) + u32(1) + u32(5)),
+        "slow-daemon-pause": bytes([RELAY_AFTER_FILL | RELAY_SLOW_DAEMON
+                                    | RELAY_CLOSES, 0])
+        + frame(STDOUT, 1, b"after the pause"),
+        "after-hello": bytes([RELAY_AFTER_HELLO | 4, 5]) + good[20:],
+    }
+
+
 TARGETS = {
     "fuzz_host_frames": lambda: {**host_seeds(), **host_call_seeds()},
     "fuzz_agent_frames": agent_seeds,
@@ -310,6 +355,7 @@ TARGETS = {
     "fuzz_qmp_line": qmp_seeds,
     "fuzz_openinvm_request": openinvm_request_seeds,
     "fuzz_openinvm_reply": openinvm_reply_seeds,
+    "fuzz_chan_relay": relay_seeds,
 }
 
 

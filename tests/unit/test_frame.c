@@ -575,6 +575,56 @@ static void test_parse_port_end(void **state)
 	assert_int_equal(p[4], 16);
 }
 
+/* BH_MSG_CHAN_BROKEN's payload: four LE u32, exactly 16 bytes, and a why
+ * the daemon knows (a channel process of ours sends it, but the daemon
+ * still parses it as it parses everything it reads). */
+static void test_chan_broken(void **state)
+{
+	const struct bh_chan_broken b = { BH_BROKEN_FRAME, 0x01020304u,
+					  0x80000005u, 0xfffffffeu };
+	uint8_t p[BH_CHAN_BROKEN_LEN + 1] = { 0 };
+	struct bh_chan_broken out = { 9, 9, 9, 9 };
+	uint32_t why;
+
+	(void)state;
+	bh_chan_broken_encode(p, &b);
+	assert_int_equal(p[0], 1);
+	assert_int_equal(p[4], 0x04);
+	assert_int_equal(p[7], 0x01);
+	assert_int_equal(p[11], 0x80);
+	assert_int_equal(p[12], 0xfe);
+	assert_int_equal(p[BH_CHAN_BROKEN_LEN], 0); /* nothing past 16 */
+	assert_int_equal(bh_parse_chan_broken(p, BH_CHAN_BROKEN_LEN, &out), 0);
+	assert_int_equal(out.why, b.why);
+	assert_int_equal(out.type, b.type);
+	assert_int_equal(out.stream, b.stream);
+	assert_int_equal(out.len, b.len);
+
+	/* Any other length is refused, and out is left alone. */
+	memset(&out, 9, sizeof(out));
+	assert_int_equal(bh_parse_chan_broken(p, 0, &out), -EPROTO);
+	assert_int_equal(bh_parse_chan_broken(p, 15, &out), -EPROTO);
+	assert_int_equal(bh_parse_chan_broken(p, 17, &out), -EPROTO);
+	assert_int_equal(out.why, 0x09090909u);
+
+	/* Known whys only: 1 and 2. */
+	for (why = 0; why < 8; why++) {
+		bh_put_u32(p, why);
+		assert_int_equal(bh_parse_chan_broken(p, 16, &out),
+				 why == BH_BROKEN_FRAME ||
+						 why == BH_BROKEN_OVERSIZED
+					 ? 0
+					 : -EPROTO);
+	}
+	bh_put_u32(p, 0xffffffffu);
+	assert_int_equal(bh_parse_chan_broken(p, 16, &out), -EPROTO);
+	bh_put_u32(p, 0x100u | BH_BROKEN_FRAME); /* high bytes count too */
+	assert_int_equal(bh_parse_chan_broken(p, 16, &out), -EPROTO);
+	bh_put_u32(p, BH_BROKEN_OVERSIZED);
+	assert_int_equal(bh_parse_chan_broken(p, 16, &out), 0);
+	assert_int_equal(out.why, BH_BROKEN_OVERSIZED);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -595,6 +645,7 @@ int main(void)
 		cmocka_unit_test(test_exit_status_range),
 		cmocka_unit_test(test_parse_port_open),
 		cmocka_unit_test(test_parse_port_end),
+		cmocka_unit_test(test_chan_broken),
 	};
 
 	return cmocka_run_group_tests_name("frame", tests, NULL, NULL);
