@@ -1311,6 +1311,71 @@ static int flood_write(struct fx *f, struct flood *fl)
 	return 1;
 }
 
+/* A QEMU that floods events while the daemon does not read: the filter
+ * stops reading QEMU once the link is full (have_pending), so its memory
+ * stays its one line buffer and QEMU's writes block; once the daemon
+ * reads again, every event arrives, in order, and QMP stays up. */
+static void test_flood_back_pressure(void **state)
+{
+	struct fx *f = *state;
+	struct flood fl;
+	int rounds;
+
+	/* Far more than the filter's line buffer and QEMU's socket. */
+	flood_make(&fl, 40000);
+	negotiate(f);
+	f->q->on_device_deleted = on_seq;
+	seq_next = 0;
+	seq_in_order = 1;
+	/* QEMU writes until its socket is full; the filter runs, the
+	 * daemon does not. */
+	for (rounds = 0; rounds < 1000; rounds++) {
+		assert_int_equal(flood_write(f, &fl), 0);
+		pump_opt(f, 0);
+		if (f->qf->have_pending && readable(f->qemu[1]) &&
+		    flood_write(f, &fl) == 0)
+			break;
+	}
+	print_message("%zu bytes written before QEMU blocked\n", fl.off);
+	assert_true(f->qf->have_pending);
+	assert_false(qmp_filter_qemu_readable(f->qf));
+	assert_int_equal(f->qf->state, QF_READY);
+	assert_int_equal(seq_next, 0);
+	assert_true(fl.off > QMP_FILTER_LINE_MAX);
+	/* The daemon reads again, QEMU writes the rest. */
+	for (rounds = 0; rounds < 100000 && !flood_write(f, &fl); rounds++)
+		assert_int_equal(pump(f), 0);
+	assert_int_equal(pump(f), 0);
+	assert_int_equal(f->q->state, QMP_READY);
+	assert_int_equal(f->qf->state, QF_READY);
+	assert_true(seq_in_order);
+	assert_int_equal(seq_next, fl.lines);
+	assert_int_equal(f->qf->in_len, 0);
+	free(fl.text);
+}
+
+/* A burst the link cannot take at once, then QEMU falls silent: the
+ * lines left in the filter's buffer still reach the daemon. */
+static void test_burst_then_silence(void **state)
+{
+	struct fx *f = *state;
+	struct flood fl;
+
+	flood_make(&fl, 600);
+	negotiate(f);
+	f->q->on_device_deleted = on_seq;
+	seq_next = 0;
+	seq_in_order = 1;
+	assert_int_equal(flood_write(f, &fl), 1);
+	pump_opt(f, 0);
+	assert_true(f->qf->have_pending);
+	assert_int_equal(pump(f), 0);
+	assert_true(seq_in_order);
+	assert_int_equal(seq_next, fl.lines);
+	assert_int_equal(f->qf->in_len, 0);
+	free(fl.text);
+}
+
 /* The daemon takes one record at a time while QEMU floods: each time the
  * filter's pending record goes, it reads QEMU again and fills its buffer
  * with whole lines while the link is full again at once. A full buffer
@@ -1377,6 +1442,8 @@ int main(void)
 		T(test_rec_parse),
 		T(test_field_set),
 		T(test_record_before_ready),
+		T(test_flood_back_pressure),
+		T(test_burst_then_silence),
 		T(test_flood_one_by_one),
 #undef T
 	};
