@@ -137,20 +137,6 @@ static void send_record(struct qmp_filter *f, const struct bh_qmp_rec *rec)
 		f->link_eof = 1;
 }
 
-void qmp_filter_link_output(struct qmp_filter *f)
-{
-	ssize_t n;
-
-	if (!f->have_pending)
-		return;
-	n = write(f->link_fd, f->pending, BH_QMP_REC_LEN);
-	if (n == (ssize_t)BH_QMP_REC_LEN)
-		f->have_pending = 0;
-	else if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != EINTR))
-		f->link_eof = 1;
-}
-
 static void close_qmp(struct qmp_filter *f, const char *why)
 {
 	struct bh_qmp_rec rec;
@@ -189,22 +175,15 @@ static int to_qemu(struct qmp_filter *f, const char *line, size_t len, int fd)
 	return -1;
 }
 
-void qmp_filter_qemu_input(struct qmp_filter *f)
+/* Handles the whole lines in f->in until one's record waits for the
+ * daemon: called after each read and when a waiting record has gone, so
+ * that lines read with it are not left behind until QEMU writes again. */
+static void take_lines(struct qmp_filter *f)
 {
 	struct bh_qmp_rec rec;
-	ssize_t n;
 	char *nl;
 	int caps;
 
-	n = read(f->qemu_fd, f->in + f->in_len, sizeof(f->in) - f->in_len);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		/* QEMU is ending; the daemon learns it by its reaping. */
-		f->state = QF_CLOSED;
-		return;
-	}
-	f->in_len += (size_t)n;
 	while (f->state != QF_CLOSED && !f->have_pending &&
 	       (nl = memchr(f->in, '\n', f->in_len))) {
 		size_t line = (size_t)(nl - f->in) + 1;
@@ -219,8 +198,41 @@ void qmp_filter_qemu_input(struct qmp_filter *f)
 		if (r < 0)
 			return;
 	}
-	if (f->state != QF_CLOSED && f->in_len == sizeof(f->in))
+	if (f->state != QF_CLOSED && !f->have_pending &&
+	    f->in_len == sizeof(f->in))
 		close_qmp(f, "a QMP line over 64 KiB");
+}
+
+void qmp_filter_link_output(struct qmp_filter *f)
+{
+	ssize_t n;
+
+	if (!f->have_pending)
+		return;
+	n = write(f->link_fd, f->pending, BH_QMP_REC_LEN);
+	if (n == (ssize_t)BH_QMP_REC_LEN) {
+		f->have_pending = 0;
+		take_lines(f);
+	} else if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK &&
+			      errno != EINTR)) {
+		f->link_eof = 1;
+	}
+}
+
+void qmp_filter_qemu_input(struct qmp_filter *f)
+{
+	ssize_t n;
+
+	n = read(f->qemu_fd, f->in + f->in_len, sizeof(f->in) - f->in_len);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		/* QEMU is ending; the daemon learns it by its reaping. */
+		f->state = QF_CLOSED;
+		return;
+	}
+	f->in_len += (size_t)n;
+	take_lines(f);
 }
 
 void qmp_filter_link_input(struct qmp_filter *f)

@@ -52,7 +52,8 @@ int qmp_filter_qemu_readable(const struct qmp_filter *f);
 void qmp_filter_qemu_input(struct qmp_filter *f);
 /* The daemon's link is readable: passes its commands on to QEMU. */
 void qmp_filter_link_input(struct qmp_filter *f);
-/* The daemon's link is writable: sends the pending record. */
+/* The daemon's link is writable: sends the pending record, then handles
+ * the lines already read behind it (QEMU may write nothing more). */
 void qmp_filter_link_output(struct qmp_filter *f);
 
 #endif

@@ -187,7 +187,7 @@ static void qube_init(struct qube_vm *q, const char *name, int fd,
 	q->vm.qmp_fd = q->vm.console_fd = -1;
 	q->vm_alive = 1;
 	bh_chan_init(&q->chan, fd, FUZZ_DV_OUT_MAX);
-	q->qmp.fd = -1; /* unused here; qmp_init would clear 64 KiB */
+	qmp_init(&q->qmp, -1); /* unused here */
 	q->qmp.state = QMP_CLOSED;
 	q->started_ms = bh_now_ms();
 }

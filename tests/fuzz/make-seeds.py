@@ -11,6 +11,7 @@ Input layouts (see the comment at the top of each target):
     byte, byte stream
   fuzz_exec_req: one exec request payload
   fuzz_qmp_line: mode byte (state, way in), then QMP text
+  fuzz_qmp_rec: mode byte (way in, shaping, start), then QMP records
   fuzz_openinvm_request, fuzz_openinvm_reply: flags byte, seed byte, message
 """
 import hashlib
@@ -243,6 +244,43 @@ def qmp_seeds():
         "ready-error": bytes([QMP_READY]) + ERROR + EVENT,
         "ready-event-socket": bytes([QMP_READY | QMP_SOCKET | (12 << 3)])
         + EVENT + b'{"event": "STOP"}\n',
+        # More records than the link to the daemon takes at once: the
+        # filter's back-pressure (have_pending) and what follows it.
+        "ready-flood-socket": bytes([QMP_READY | QMP_SOCKET | (15 << 3)])
+        + b''.join(b'{"event": "DEVICE_DELETED", "data": '
+                   b'{"device": "dp%d"}}\n' % i for i in range(1200))
+        + b'{"return": {}, "id": 7}\n',
+        "negotiating-event": bytes([QMP_NEGOTIATING | QMP_SOCKET | (6 << 3)])
+        + EVENT + RETURN,
+    }
+
+
+# src/proto/msg_qmp.h
+QREC_READY, QREC_EVENT, QREC_REPLY, QREC_BROKEN = 1, 2, 3, 4
+QREC_SOCKET, QREC_SHAPE, QREC_START_READY = 1, 2, 4
+
+
+def qrec(kind, tag=0, ok=0, name=b"", arg=b"", text=b""):
+    return (struct.pack("<III", kind, tag, ok) + name.ljust(64, b"\0")
+            + arg.ljust(64, b"\0") + text.ljust(128, b"\0"))
+
+
+def qmp_rec_seeds():
+    session = (qrec(QREC_READY)
+               + qrec(QREC_EVENT, name=b"SHUTDOWN", arg=b"guest-shutdown")
+               + qrec(QREC_EVENT, name=b"MIGRATION", arg=b"completed")
+               + qrec(QREC_EVENT, name=b"DEVICE_DELETED", arg=b"dpp1")
+               + qrec(QREC_REPLY, tag=5, ok=1)
+               + qrec(QREC_REPLY, tag=6, ok=0, text=b"Chardev 'dp1' is busy")
+               + qrec(QREC_BROKEN, text=b"a QMP line over 64 KiB"))
+    return {
+        "session": bytes([0]) + session,
+        "session-socket": bytes([QREC_SOCKET]) + session,
+        "session-shaped": bytes([QREC_SHAPE | QREC_SOCKET]) + session,
+        "event-before-ready": bytes([0]) + qrec(QREC_EVENT, name=b"STOP"),
+        "ready-reply": bytes([QREC_START_READY | QREC_SOCKET])
+        + qrec(QREC_REPLY, tag=0xffffffff, ok=1),
+        "short": bytes([QREC_SOCKET]) + qrec(QREC_READY)[:100],
     }
 
 
@@ -353,6 +391,7 @@ TARGETS = {
     "fuzz_agent_frames": agent_seeds,
     "fuzz_exec_req": exec_req_seeds,
     "fuzz_qmp_line": qmp_seeds,
+    "fuzz_qmp_rec": qmp_rec_seeds,
     "fuzz_openinvm_request": openinvm_request_seeds,
     "fuzz_openinvm_reply": openinvm_reply_seeds,
     "fuzz_chan_relay": relay_seeds,

@@ -266,6 +266,12 @@ int qmp_handle_input(struct qmp *q, const char *qube)
 			return -EPROTO;
 		}
 		if (qmp_handle_record(q, &r, qube) < 0) {
+			if (r.kind != BH_QMP_BROKEN)
+				qube_log(q->log, qube, BH_LOG_WARN,
+					 "%s: QMP record of kind %u out of "
+					 "order (QEMU spoke before its "
+					 "greeting was answered); QMP closed",
+					 qube, r.kind);
 			q->state = QMP_CLOSED;
 			return -EPROTO;
 		}
