@@ -56,7 +56,7 @@ const struct admin_method admin_methods[] = {
 	/* Long work in child processes (admin_job.c, job.h). */
 	{ "admin.job.List", admin_job_list, S },
 	{ "admin.job.Cancel", admin_job_cancel, S },
-	/* Power (qube_power.c). */
+	/* Power (admin_power.c). */
 	{ "admin.vm.Start", admin_vm_start, R },
 	{ "admin.vm.Shutdown", admin_vm_shutdown, R },
 	{ "admin.vm.Kill", admin_vm_kill, R },
@@ -234,56 +234,10 @@ unsigned admin_call(struct store *s, const char *state_dir,
 	return call_with(NULL, NULL, s, state_dir, payload, len, r);
 }
 
-void admin_send_text(struct client *c, unsigned st, const char *text,
-		     size_t len)
-{
-	uint8_t *out;
-
-	if (len > ADMIN_REPLY_MAX)
-		len = ADMIN_REPLY_MAX;
-	out = malloc(4 + len);
-	if (!out) {
-		client_error(c, BH_ADMIN_FAILED, "bulkheadd is out of memory");
-		return;
-	}
-	if (st)
-		LOG_DEBUG("admin call failed (%u): %.*s", st, (int)len, text);
-	bh_put_u32(out, st);
-	memcpy(out + 4, text, len);
-	if (bh_chan_send(&c->chan, BH_MSG_ADMIN_REPLY, 0, out,
-			 4 + (uint32_t)len) < 0) {
-		/* The client does not read its replies: cut it off. */
-		LOG_WARN("admin client does not read its replies; closing");
-		client_drop(c);
-	}
-	free(out);
-}
-
 void admin_send_reply(struct client *c, unsigned st,
 		      const struct admin_reply *r)
 {
 	admin_send_text(c, st, r->text, r->len);
-}
-
-void admin_send_replyf(struct client *c, unsigned st, const char *fmt, ...)
-{
-	char msg[3072];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		n = 0;
-	if ((size_t)n > sizeof(msg) - 1)
-		n = (int)(sizeof(msg) - 1);
-	if (!c) { /* nobody waits (autostart): the log has it */
-		if (st)
-			LOG_WARN("%s", msg);
-		return;
-	}
-	admin_send_text(c, st, msg, (size_t)n);
 }
 
 void admin_dispatch(struct daemon *d, struct client *c,

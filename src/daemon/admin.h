@@ -8,14 +8,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "daemon/core/client_send.h"
 #include "proto/frame.h"
 
 struct client;
 struct daemon;
 struct store;
 
-/* A reply's text: a frame's payload minus the u32 status. */
-#define ADMIN_REPLY_MAX (BH_FRAME_MAX_PAYLOAD - 4u)
+/* ADMIN_REPLY_MAX, a reply's longest text: core/client_send.h. */
 
 struct admin_reply {
 	char text[ADMIN_REPLY_MAX + 1];

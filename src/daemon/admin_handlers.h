@@ -59,7 +59,7 @@ void admin_send_reply(struct client *c, unsigned status,
 
 /* A method's handler: fills r and returns the status, or ADMIN_PENDING
  * when the reply comes later (a job's end, or a runtime call's waiter:
- * qube_power.c). */
+ * qube/qube_power.c). */
 typedef unsigned (*admin_handler)(const struct admin_req *q,
 				  struct admin_reply *r);
 
@@ -91,15 +91,8 @@ extern const size_t admin_methods_count;
 /* The entry of method name, or NULL. */
 const struct admin_method *admin_method_find(const char *name);
 
-/* The one reply builder: queues a BH_MSG_ADMIN_REPLY frame, u32 status
- * then text, to c; a client that does not read its replies is dropped.
- * admin_send_reply sends r's text; admin_send_replyf formats a message
- * (at most 3071 bytes) for a reply that comes later; with c NULL
- * (nobody waits: autostart) a failure is logged instead. */
-void admin_send_text(struct client *c, unsigned status, const char *text,
-		     size_t len);
-void admin_send_replyf(struct client *c, unsigned status, const char *fmt,
-		       ...) __attribute__((format(printf, 3, 4)));
+/* admin_send_reply sends r's text (admin_send_text and
+ * admin_send_replyf, the one reply builder, are core/client_send.h's). */
 
 /* Appends printf-style text; on overflow sets r->overflow and keeps what
  * fits. */
@@ -173,7 +166,7 @@ unsigned admin_policy_check(const struct admin_req *q,
 			    struct admin_reply *r);
 
 /* The calls on the running daemon (ADMIN_KIND_RUNTIME and _SUBSCRIBE),
- * each in its subject's file. qube_power.c: */
+ * each in its subject's file. admin_power.c: */
 unsigned admin_vm_start(const struct admin_req *q, struct admin_reply *r);
 unsigned admin_vm_shutdown(const struct admin_req *q, struct admin_reply *r);
 unsigned admin_vm_kill(const struct admin_req *q, struct admin_reply *r);

@@ -12,7 +12,7 @@
 #include "daemon/admin.h"
 #include "daemon/admin_handlers.h"
 #include "daemon/client.h"
-#include "daemon/dispvm.h"
+#include "daemon/qube/dispvm.h"
 #include "daemon/store/store.h"
 #include "lib/log.h"
 #include "lib/util.h"

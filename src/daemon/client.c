@@ -8,10 +8,11 @@
 #include <unistd.h>
 
 #include "daemon/admin.h"
-#include "daemon/dispvm.h"
+#include "daemon/qube/disposable.h"
+#include "daemon/qube/dispvm.h"
 #include "daemon/store/qube_name.h"
-#include "daemon/qube_power.h"
-#include "daemon/qube_run.h"
+#include "daemon/qube/qube_power.h"
+#include "daemon/qube/qube_run.h"
 #include "daemon/rpc.h"
 #include "daemon/rpc_ask.h"
 #include "daemon/relay/streams.h"

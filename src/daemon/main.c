@@ -21,11 +21,11 @@
 
 #include "daemon/client.h"
 #include "daemon/core/daemon.h"
-#include "daemon/dispvm.h"
+#include "daemon/qube/dispvm.h"
 #include "daemon/jobs/job.h"
 #include "daemon/rpc_ask.h"
 #include "daemon/relay/streams.h"
-#include "daemon/qube_power.h"
+#include "daemon/qube/qube_power.h"
 #include "daemon/core/sd_notify.h"
 #include "daemon/state/store_boot.h"
 #include "daemon/engine/tsc.h"

@@ -7,10 +7,11 @@
 #include <string.h>
 
 #include "daemon/client.h"
-#include "daemon/dispvm.h"
+#include "daemon/qube/disposable.h"
+#include "daemon/qube/dispvm.h"
 #include "daemon/policy/policy.h"
 #include "daemon/store/props.h"
-#include "daemon/qube_power.h"
+#include "daemon/qube/qube_power.h"
 #include "daemon/rpc_ask.h"
 #include "daemon/state/run_user.h"
 #include "daemon/relay/streams.h"

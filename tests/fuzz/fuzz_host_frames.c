@@ -94,7 +94,7 @@
 
 #include "daemon/client.h"
 #include "daemon/core/daemon.h"
-#include "daemon/dispvm.h"
+#include "daemon/qube/dispvm.h"
 #include "daemon/rpc.h"
 #include "daemon/relay/streams.h"
 #include "daemon/wire.h"

@@ -1,27 +1,12 @@
-/* One run of `bh run --dispvm`: a throwaway qube from the minimal template,
- * booted, given one command, relayed to bh, then destroyed with every file
- * it had. */
+/* What every running qube shares (struct qube_vm, core/daemon.h): its
+ * launch, its channel and QMP, its end. The lowest module of qube/: what
+ * it tells the modules above it (a disposable's job, the pool, the
+ * snapshot, a persistent qube's start and end, RPC calls) goes through
+ * the daemon's hooks (core/daemon.h). */
 #ifndef BH_DAEMON_DISPVM_H
 #define BH_DAEMON_DISPVM_H
 
 #include "daemon/core/daemon.h"
-
-/* Starts a disposable for client c with an exec request already checked,
- * made from disposable template dvm; NULL for the global default_dispvm,
- * "" (or an unset default_dispvm) for the minimal template with no
- * private volume. On failure the client gets an ERROR and nothing is left
- * behind. */
-void dispvm_start(struct daemon *d, struct client *c, const char *dvm,
-		  const uint8_t *req,
-		  uint32_t len);
-
-/* A fresh disposable that an RPC call (@dispvm) will use: booting, with
- * no job yet; the calls waiting for it are joined when it is ready
- * (rpc_target_ready) and its first service's end is its end. Returns
- * NULL with err set when it could not start. dvm: the disposable
- * template (@dispvm:NAME), "" for the minimal template. */
-struct qube_vm *dispvm_for_call(struct daemon *d, const char *dvm, char *err,
-				size_t cap);
 
 /* Starts QEMU for dv (its name set) from spec: runtime folder, bounded
  * console log, jailed engine. On success dv is in the daemon's list,
@@ -32,25 +17,12 @@ struct qube_vm *dispvm_for_call(struct daemon *d, const char *dvm, char *err,
 int dispvm_launch(struct daemon *d, struct qube_vm *dv, struct qube_spec *spec,
 		  char *err, size_t cap);
 
-/* A new disposable of dvm ("" = the minimal template), booting, with no
- * job: restored from its snapshot when one is valid (cold otherwise; a
- * pooled one only ever from the snapshot). NULL with *code (a bh exit
- * code) and err set when it could not start. */
-struct qube_vm *dispvm_new(struct daemon *d, const char *dvm, int pooled,
-			  int *code, char *err, size_t cap);
-
-/* The manifest inputs a snapshot of dvm would have now
- * (dispvm_snapshot.h), to tell whether a preloaded qube is stale. */
-int dispvm_snapshot_inputs(struct daemon *d, const char *dvm, char *out,
-			   size_t cap);
+/* The running (or booting, or stopping) persistent qube of that name. */
+struct qube_vm *qube_find_running(struct daemon *d, const char *name);
 
 /* The agent of dv is ready (HELLO, or a snapshot taken after it): starts
  * its job or the calls that wait for it. <0: protocol error. */
 int dispvm_ready(struct qube_vm *dv);
-
-/* Persistent qubes (qube_power.c): the agent said HELLO; QEMU is gone. */
-void qube_ready(struct qube_vm *dv);
-void qube_stopped(struct qube_vm *dv);
 
 /* Checks and acts on one frame from the guest. Returns 0, or -EPROTO when
  * the guest broke the protocol (the caller then destroys the qube). Needs
@@ -97,17 +69,6 @@ static inline int dispvm_live(const struct qube_vm *dv)
 }
 /* Destroys the qube and tells its client why (daemon shutting down). */
 void dispvm_abort(struct qube_vm *dv, const char *why);
-
-struct policy_system;
-/* Adds the running disposables (dispN: not recorded in the store) to sys,
- * a policy_system_load result, as DispVMs made from their disposable
- * template, each with the uuid it got at launch, so that SOURCE tokens
- * (@dispvm:NAME, @type:DispVM, uuid:UUID) match their calls. They are
- * no call's target (policy_qube.no_target). sys points into the
- * disposables: free it before any of them goes. 0 or -ENOMEM. */
-int dispvm_policy_add(struct daemon *d, struct policy_system *sys);
-/* 1 when a disposable dispvm_policy_add lists is called name, else 0. */
-int dispvm_running_named(struct daemon *d, const char *name);
 
 /* Ends the QEMUs a daemon that died left running (leftover_qemu.h:
  * their guests power off by themselves, else they are killed), then

@@ -1,12 +1,13 @@
 /* bh run QUBE (see qube_run.h). */
-#include "daemon/qube_run.h"
+#include "daemon/qube/qube_run.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/client.h"
-#include "daemon/qube_power.h"
+#include "daemon/core/client_send.h"
+#include "daemon/qube/dispvm.h"
+#include "daemon/qube/qube_power.h"
 #include "daemon/state/run_user.h"
 #include "daemon/store/store.h"
 #include "daemon/relay/streams.h"

@@ -6,16 +6,20 @@
 #include <stdint.h>
 
 #include "daemon/core/daemon.h"
-#include "daemon/qube_boot.h"
+#include "daemon/qube/qube_boot.h"
 
-/* admin.vm.Start/Shutdown/Kill/Pause/Unpause are handlers of the admin
- * method table (admin_handlers.h), whose replies may come later (start:
- * once the agent is ready; shutdown with ARG "wait" and kill: once QEMU
- * is gone: the qube's waiter). */
+/* admin.vm.Start/Shutdown/Kill/Pause/Unpause are the admin API's
+ * (admin_power.c); their replies may come later (start: once the agent
+ * is ready; shutdown with ARG "wait" and kill: once QEMU is gone): the
+ * qube's waiter, which this module answers. */
 
-/* At daemon start: starts every qube whose autostart property is True. */
-/* The running (or booting, or stopping) persistent qube of that name. */
-struct qube_vm *qube_find_running(struct daemon *d, const char *name);
+/* A clean shutdown gets this long before QMP quit, then SIGKILL. */
+#define QUBE_SHUTDOWN_MS 30000
+
+/* Records name's power state (Running, Halted, Paused, Transient, with
+ * why) in the store and tells the event subscribers. */
+void qube_power_record(struct daemon *d, const char *name, const char *state,
+		       const char *reason);
 
 /* Starts the qube: c (NULL: nobody, the log says why it failed) gets the
  * reply once it is ready. */
@@ -39,7 +43,7 @@ struct qube_vm *qube_launch(struct daemon *d, const char *name,
  * unpause` does. 0, or -EIO when QMP does not answer. */
 int qube_resume(struct daemon *d, struct qube_vm *dv);
 
-
+/* At daemon start: starts every qube whose autostart property is True. */
 void qube_autostart(struct daemon *d);
 /* The daemon is stopping: power a persistent qube off cleanly (the usual
  * deadline, then QMP quit, then SIGKILL). */
@@ -48,5 +52,10 @@ void qube_stop_for_exit(struct qube_vm *dv);
 /* A client went away: forget it as anyone's waiter, and the command it
  * waited to run. */
 void qube_client_gone(struct daemon *d, struct client *c);
+
+/* The persistent qube dv: its agent said HELLO; its QEMU is gone (both
+ * called by dispvm.c through the daemon's hooks). */
+void qube_ready(struct qube_vm *dv);
+void qube_stopped(struct qube_vm *dv);
 
 #endif

@@ -1,5 +1,4 @@
-#include "daemon/dispvm.h"
-#include "daemon/disposable.h"
+#include "daemon/qube/dispvm.h"
 #include "daemon/jobs/job.h"
 
 #include <errno.h>
@@ -14,18 +13,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "daemon/client.h"
-#include "daemon/dispvm_pool.h"
-#include "daemon/dispvm_snapshot.h"
+#include "daemon/core/client_send.h"
 #include "daemon/relay/dataport.h"
 #include "daemon/engine/chan_proc.h"
 #include "daemon/engine/jail.h"
 #include "daemon/engine/leftover_qemu.h"
 #include "daemon/policy/policy.h"
-#include "daemon/qube_power.h"
 #include "daemon/state/run_user.h"
-#include "daemon/rpc.h"
-#include "daemon/rpc_ask.h"
 #include "daemon/store/store.h"
 #include "daemon/relay/streams.h"
 #include "daemon/disk/volume.h"
@@ -525,6 +519,16 @@ static int launch_qemu(struct daemon *d, struct qube_vm *dv,
 	return 0;
 }
 
+struct qube_vm *qube_find_running(struct daemon *d, const char *name)
+{
+	struct qube_vm *dv;
+
+	for (dv = d->dispvms; dv; dv = dv->next)
+		if (dv->persistent && !strcmp(dv->name, name))
+			return dv;
+	return NULL;
+}
+
 int dispvm_ready(struct qube_vm *dv)
 {
 	int r;
@@ -535,10 +539,10 @@ int dispvm_ready(struct qube_vm *dv)
 		 (long long)(bh_now_ms() - dv->started_ms),
 		 dv->snap == DVS_RESTORE ? " (restored from its snapshot)" : "");
 	if (dv->persistent)
-		qube_ready(dv);
-	else if ((r = disposable_start_job(dv)) < 0)
+		dv->d->hooks->qube_ready(dv);
+	else if ((r = dv->d->hooks->disposable_start_job(dv)) < 0)
 		return r;
-	rpc_target_ready(dv);
+	dv->d->hooks->rpc_target_ready(dv);
 	return 0;
 }
 
@@ -560,7 +564,8 @@ int dispvm_handle_agent_frame(struct qube_vm *dv,
 		    bh_parse_hello(untrusted_payload, h->len, &v) < 0 ||
 		    v != BH_PROTO_VERSION)
 			return -EPROTO;
-		if (pool_on_hello(dv) || snapshot_on_hello(dv))
+		if (dv->d->hooks->pool_on_hello(dv) ||
+		    dv->d->hooks->snapshot_on_hello(dv))
 			return 0;
 		return dispvm_ready(dv);
 	}
@@ -572,12 +577,12 @@ int dispvm_handle_agent_frame(struct qube_vm *dv,
 	if (h->type == BH_MSG_CALL) {
 		if (dv->state != DV_RUNNING)
 			return qs_refuse_new_call(dv, h->stream);
-		return rpc_call_opened(dv, h->stream, untrusted_payload,
-				       h->len);
+		return dv->d->hooks->rpc_call_opened(
+			dv, h->stream, untrusted_payload, h->len);
 	}
 	r = qs_guest_frame(dv, h, untrusted_payload, &kind, &v);
 	if (r == 1)
-		return disposable_job_done(dv, kind, v);
+		return dv->d->hooks->disposable_job_done(dv, kind, v);
 	return r;
 }
 
@@ -694,7 +699,7 @@ void dispvm_qmp_input(struct qube_vm *dv)
 	    dv->state != DV_STOPPING)
 		LOG_DEBUG("%s: QMP connection closed", dv->name);
 	else if (dv->vm_alive && dv->state != DV_STOPPING)
-		snapshot_qmp_event(dv);
+		dv->d->hooks->snapshot_qmp_event(dv);
 }
 
 void dispvm_client_gone(struct qube_vm *dv, struct client *c)
@@ -735,11 +740,11 @@ static void report_and_free(struct qube_vm *dv)
 				     "%s", dv->err_msg);
 		}
 	}
-	rpc_ask_caller_gone(d, dv);
+	d->hooks->rpc_ask_caller_gone(d, dv);
 	qs_qube_gone(dv, dv->err_code ? dv->err_msg : "it stopped");
 	qube_log_flush(&dv->log_limit, dv->name, 1);
 	if (dv->persistent)
-		qube_stopped(dv);
+		dv->d->hooks->qube_stopped(dv);
 	for (pp = &d->dispvms; *pp; pp = &(*pp)->next)
 		if (*pp == dv) {
 			*pp = dv->next;
@@ -845,12 +850,12 @@ static void qube_vm_ended(struct qube_vm *dv, int wstatus)
 	char console[4200], qemu_log[4200], tail[3000], qtail[1500];
 	int r;
 
-	if (snapshot_fallback(dv)) {
+	if (dv->d->hooks->snapshot_fallback(dv)) {
 		close(dv->vm.chan_fd);
 		close(dv->vm.qmp_fd);
 		close(dv->vm.console_fd);
 		close(dv->vm.log_fd);
-		if (disposable_relaunch_cold(dv) == 0)
+		if (dv->d->hooks->disposable_relaunch_cold(dv) == 0)
 			return;
 		/* Reported below, as any failure to start. */
 		dv->vm.chan_fd = dv->vm.qmp_fd = dv->vm.console_fd = -1;
@@ -938,7 +943,7 @@ int dispvm_cleanup_stale(struct daemon *d)
 {
 	char dir[4200];
 
-	snapshot_cleanup_stale(d);
+	d->hooks->snapshot_cleanup_stale(d);
 	if (bh_path_fmt(dir, sizeof(dir), "%s/qubes", d->paths.run) ||
 	    access(dir, F_OK) < 0)
 		return 0;

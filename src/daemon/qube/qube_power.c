@@ -3,8 +3,8 @@
  * (struct qube_vm, dispvm_launch); what differs is that the qube outlives
  * its commands, its private volume persists, and the store records its
  * power state and why it stopped. */
-#include "daemon/qube_power.h"
-#include "daemon/qube_boot.h"
+#include "daemon/qube/qube_power.h"
+#include "daemon/qube/qube_boot.h"
 #include "daemon/relay/streams.h"
 
 #include <errno.h>
@@ -17,13 +17,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "daemon/admin_handlers.h"
-#include "daemon/client.h"
-#include "daemon/dispvm.h"
+#include "daemon/core/client_send.h"
+#include "daemon/qube/dispvm.h"
 #include "daemon/jobs/job.h"
 #include "daemon/core/events.h"
 #include "daemon/engine/jail.h"
-#include "daemon/qube_run.h"
 #include "daemon/store/store.h"
 #include "daemon/state/qube_paths.h"
 #include "daemon/disk/volume.h"
@@ -34,23 +32,11 @@
 #include "proto/exec_req.h"
 #include "proto/exitcodes.h"
 
-/* A clean shutdown gets this long before QMP quit, then SIGKILL. */
-#define QUBE_SHUTDOWN_MS 30000
 /* When bulkheadd itself stops, running qubes get less. */
 #define QUBE_DAEMON_EXIT_MS 10000
 
-struct qube_vm *qube_find_running(struct daemon *d, const char *name)
-{
-	struct qube_vm *dv;
-
-	for (dv = d->dispvms; dv; dv = dv->next)
-		if (dv->persistent && !strcmp(dv->name, name))
-			return dv;
-	return NULL;
-}
-
-/* Replies that come later (a start's end, a kill's): admin.c builds
- * them, as every admin reply. */
+/* Replies that come later (a start's end, a kill's): the admin replies
+ * of core/client_send.h. */
 #define reply admin_send_replyf
 
 static void reply_ok(struct client *c)
@@ -59,7 +45,7 @@ static void reply_ok(struct client *c)
 		admin_send_text(c, 0, "", 0);
 }
 
-static void record(struct daemon *d, const char *name, const char *state,
+void qube_power_record(struct daemon *d, const char *name, const char *state,
 		   const char *reason)
 {
 	char err[512];
@@ -312,7 +298,7 @@ struct qube_vm *qube_launch(struct daemon *d, const char *name,
 				    name, l.err);
 	}
 	bh_crash_point("start.after-launch");
-	record(d, name, "Transient", "starting");
+	qube_power_record(d, name, "Transient", "starting");
 	return dv;
 }
 
@@ -331,13 +317,13 @@ void qube_start(struct daemon *d, struct client *c, const char *name)
 void qube_ready(struct qube_vm *dv)
 {
 	bh_crash_point("start.before-running");
-	record(dv->d, dv->name, "Running", "");
+	qube_power_record(dv->d, dv->name, "Running", "");
 	dv->was_ready = 1;
 	if (dv->waiter) {
 		reply_ok(dv->waiter);
 		dv->waiter = NULL;
 	}
-	qube_run_ready(dv);
+	dv->d->hooks->qube_run_ready(dv);
 }
 
 void qube_stopped(struct qube_vm *dv)
@@ -368,9 +354,9 @@ void qube_stopped(struct qube_vm *dv)
 	}
 	if (!reason)
 		reason = "QEMU exited unexpectedly";
-	record(dv->d, dv->name, "Halted", reason);
+	qube_power_record(dv->d, dv->name, "Halted", reason);
 	LOG_INFO("%s: halted (%s)", dv->name, reason);
-	qube_run_failed(dv, reason);
+	dv->d->hooks->qube_run_failed(dv, reason);
 	if (dv->waiter) {
 		/* Not ready and not stopped on purpose: the start failed,
 		 * also when the failure killed QEMU (a broken protocol, a
@@ -388,102 +374,13 @@ void qube_stopped(struct qube_vm *dv)
 	}
 }
 
-unsigned admin_vm_shutdown(const struct admin_req *q, struct admin_reply *r)
-{
-	struct daemon *d = q->d;
-	const char *name = q->dest;
-	struct qube_vm *dv = qube_find_running(d, name);
-
-	if (!dv)
-		return reply_fail(r, BH_ADMIN_REFUSED,
-				  "qube %s is not running", name);
-	if (dv->state == DV_BOOTING)
-		return reply_fail(r, BH_ADMIN_REFUSED,
-				  "qube %s is still starting; wait for it, or "
-				  "kill it",
-				  name);
-	if (dv->waiter)
-		return reply_fail(r, BH_ADMIN_REFUSED,
-				  "qube %s is already stopping", name);
-	dv->stop_reason = "shut down";
-	if (dv->paused) {
-		qmp_command(&dv->qmp, "cont");
-		dv->paused = 0;
-	}
-	bh_chan_send(&dv->chan, BH_MSG_POWEROFF, 0, NULL, 0);
-	dv->state = DV_STOPPING;
-	dv->deadline_ms = bh_now_ms() + QUBE_SHUTDOWN_MS;
-	record(d, name, "Transient", "shutting down");
-	if (strcmp(q->arg, "wait"))
-		return 0;
-	dv->waiter = q->c; /* answered once QEMU is reaped */
-	return ADMIN_PENDING;
-}
-
-unsigned admin_vm_kill(const struct admin_req *q, struct admin_reply *r)
-{
-	const char *name = q->dest;
-	struct qube_vm *dv = qube_find_running(q->d, name);
-
-	if (!dv)
-		return reply_fail(r, BH_ADMIN_REFUSED,
-				  "qube %s is not running", name);
-	dv->stop_reason = "killed";
-	dispvm_kill(dv);
-	if (dv->waiter && dv->waiter != q->c)
-		reply(dv->waiter, BH_ADMIN_FAILED, "qube %s was killed", name);
-	dv->waiter = q->c; /* answered once QEMU is reaped */
-	return ADMIN_PENDING;
-}
-
 int qube_resume(struct daemon *d, struct qube_vm *dv)
 {
 	if (qmp_command(&dv->qmp, "cont") < 0)
 		return -EIO;
 	dv->paused = 0;
-	record(d, dv->name, "Running", "");
+	qube_power_record(d, dv->name, "Running", "");
 	return 0;
-}
-
-static unsigned pause_call(const struct admin_req *q, struct admin_reply *r,
-			   int pause)
-{
-	const char *name = q->dest;
-	struct qube_vm *dv = qube_find_running(q->d, name);
-
-	if (!dv || dv->state != DV_RUNNING)
-		return reply_fail(r, BH_ADMIN_REFUSED,
-				  "qube %s is not running", name);
-	if (dv->paused == pause)
-		return reply_fail(r, BH_ADMIN_REFUSED, "qube %s is %s", name,
-				  pause ? "already paused" : "not paused");
-	if (qmp_command(&dv->qmp, pause ? "stop" : "cont") < 0)
-		return reply_fail(r, BH_ADMIN_FAILED,
-				  "QMP of %s is not answering", name);
-	dv->paused = pause;
-	record(q->d, name, pause ? "Paused" : "Running", "");
-	return 0;
-}
-
-unsigned admin_vm_pause(const struct admin_req *q, struct admin_reply *r)
-{
-	return pause_call(q, r, 1);
-}
-
-unsigned admin_vm_unpause(const struct admin_req *q, struct admin_reply *r)
-{
-	return pause_call(q, r, 0);
-}
-
-unsigned admin_vm_start(const struct admin_req *q, struct admin_reply *r)
-{
-	struct qube_start_fail f;
-	struct qube_vm *dv = qube_launch(q->d, q->dest, &f);
-
-	if (!dv)
-		return reply_fail(r, f.status, "%s", f.msg);
-	dv->waiter = q->c; /* answered once the agent is ready */
-	return ADMIN_PENDING;
 }
 
 void qube_client_gone(struct daemon *d, struct client *c)
@@ -493,7 +390,7 @@ void qube_client_gone(struct daemon *d, struct client *c)
 	for (dv = d->dispvms; dv; dv = dv->next)
 		if (dv->waiter == c)
 			dv->waiter = NULL;
-	qube_run_client_gone(c);
+	d->hooks->qube_run_client_gone(c);
 }
 
 struct name_list {

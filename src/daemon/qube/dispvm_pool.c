@@ -1,12 +1,13 @@
 /* Preloaded disposables: see dispvm_pool.h. */
-#include "daemon/dispvm_pool.h"
+#include "daemon/qube/dispvm_pool.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/dispvm.h"
-#include "daemon/dispvm_snapshot.h"
+#include "daemon/qube/dispvm.h"
+#include "daemon/qube/dispvm_new.h"
+#include "daemon/qube/dispvm_snapshot.h"
 #include "daemon/store/store.h"
 #include "lib/log.h"
 #include "lib/util.h"

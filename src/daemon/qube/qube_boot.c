@@ -1,7 +1,7 @@
 /* What a qube boots from (see qube_boot.h): its root image, its private
  * volume, its kernel options and sizes, and what a disposable of a
  * disposable template boots. Starting and stopping is qube_power.c's. */
-#include "daemon/qube_boot.h"
+#include "daemon/qube/qube_boot.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -11,8 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "daemon/dispvm.h"
-#include "daemon/qube_power.h"
+#include "daemon/qube/dispvm.h"
 #include "daemon/engine/jail.h"
 #include "daemon/store/store.h"
 #include "daemon/state/qube_paths.h"

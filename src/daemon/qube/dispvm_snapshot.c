@@ -1,5 +1,5 @@
 /* Snapshots of booted disposables: see dispvm_snapshot.h. */
-#include "daemon/dispvm_snapshot.h"
+#include "daemon/qube/dispvm_snapshot.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,8 +13,7 @@
 #include <unistd.h>
 
 #include "daemon/core/daemon.h"
-#include "daemon/dispvm.h"
-#include "daemon/dispvm_pool.h"
+#include "daemon/qube/dispvm.h"
 #include "daemon/state/qube_paths.h"
 #include "daemon/engine/engine.h"
 #include "daemon/store/store.h"
@@ -459,7 +458,7 @@ static void take_finish(struct qube_vm *dv)
 	free(dv->snap_manifest);
 	dv->snap_manifest = NULL;
 	dv->snap_step = TK_DONE;
-	pool_refill(dv->d, dv->dvm);
+	dv->d->hooks->pool_refill(dv->d, dv->dvm);
 }
 
 /* RESTORE --------------------------------------------------------------- */
