@@ -66,7 +66,7 @@ const struct admin_method admin_methods[] = {
 	{ "admin.vm.Console", admin_vm_console, R },
 	{ "admin.Log", admin_log, R },
 	{ "admin.Events", admin_events, L },
-	/* The prompt agent (rpc_ask.c). */
+	/* The prompt agent (admin_policy.c). */
 	{ "admin.policy.AskAgent", admin_policy_ask_agent, L },
 	{ "admin.policy.Answer", admin_policy_answer, R },
 };

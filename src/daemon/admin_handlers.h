@@ -176,7 +176,7 @@ unsigned admin_vm_unpause(const struct admin_req *q, struct admin_reply *r);
 unsigned admin_vm_console(const struct admin_req *q, struct admin_reply *r);
 unsigned admin_log(const struct admin_req *q, struct admin_reply *r);
 unsigned admin_events(const struct admin_req *q, struct admin_reply *r);
-/* rpc_ask.c: */
+/* admin_policy.c, the prompt agent: */
 unsigned admin_policy_ask_agent(const struct admin_req *q,
 				struct admin_reply *r);
 unsigned admin_policy_answer(const struct admin_req *q,

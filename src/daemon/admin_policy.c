@@ -9,6 +9,8 @@
 
 #include "daemon/admin_handlers.h"
 #include "daemon/qube/disposable.h"
+#include "daemon/rpc/rpc.h"
+#include "daemon/rpc/rpc_ask.h"
 #include "daemon/policy/policy.h"
 #include "daemon/policy/policy_rule.h"
 
@@ -189,4 +191,75 @@ unsigned admin_policy_check(const struct admin_req *q, struct admin_reply *r)
 	}
 	free(body);
 	return st;
+}
+
+/* ---- the prompt agent (its questions: rpc/rpc_ask.c) ---- */
+
+unsigned admin_policy_answer(const struct admin_req *q,
+			     struct admin_reply *r)
+{
+	struct daemon *d = q->d;
+	struct client *c = q->c;
+	const char *body = q->body;
+	struct rpc_ask *a;
+	unsigned long id;
+	char *end;
+	size_t i;
+
+	if (!c->ask_agent)
+		return reply_fail(r, BH_ADMIN_REFUSED,
+				  "only a prompt agent answers questions");
+	errno = 0;
+	id = strtoul(q->arg, &end, 10);
+	for (a = d->asks; a; a = a->next)
+		if (a->ask_id == id && a->agent == c)
+			break;
+	if (errno || end == q->arg || *end || !a)
+		return reply_fail(r, BH_ADMIN_NOSUCH,
+				  "no such question waits");
+	if (!rpc_ask_asked_call(d, a)) {
+		/* Its call is over (rpc_ask_caller_gone removes the
+		 * questions of a qube that stops; this is the rest). */
+		rpc_ask_remove(d, a);
+		return reply_fail(r, BH_ADMIN_NOSUCH,
+				  "no such question waits: its call is over");
+	}
+	if (strlen(body) >= POLICY_TARGET_MAX + 16)
+		return reply_fail(r, BH_ADMIN_INVALID, "answer too long");
+	if (!strcmp(body, "deny")) {
+		rpc_ask_deny(d, a, "the user said no");
+		return 0;
+	}
+	if (strncmp(body, "allow ", 6))
+		return reply_fail(r, BH_ADMIN_INVALID,
+				  "the answer is \"allow TARGET\" or "
+				  "\"deny\"");
+	for (i = 0; i < a->targets.n; i++)
+		if (!strcmp(a->targets.name[i], body + 6))
+			break;
+	if (i == a->targets.n)
+		return reply_fail(r, BH_ADMIN_INVALID,
+				  "that target was not offered; the question "
+				  "still waits");
+	{
+		struct qube_vm *dv = rpc_ask_find_qube(d, a->caller);
+
+		LOG_INFO("%s: ask %u allowed by the user to %s", a->caller,
+			 a->ask_id, body + 6);
+		if (dv)
+			rpc_route(dv, a->call_id, a->call_gen, body + 6,
+				  a->autostart);
+	}
+	rpc_ask_remove(d, a);
+	return 0;
+}
+
+unsigned admin_policy_ask_agent(const struct admin_req *q,
+				struct admin_reply *r)
+{
+	if (q->dest[0] || q->arg[0] || q->body[0] || q->c->subscriber)
+		return reply_fail(r, BH_ADMIN_INVALID,
+				  "admin.policy.AskAgent takes no argument");
+	q->c->ask_agent = 1;
+	return 0;
 }

@@ -23,7 +23,7 @@
 #include "daemon/core/daemon.h"
 #include "daemon/qube/dispvm.h"
 #include "daemon/jobs/job.h"
-#include "daemon/rpc_ask.h"
+#include "daemon/rpc/rpc_ask.h"
 #include "daemon/relay/streams.h"
 #include "daemon/qube/qube_power.h"
 #include "daemon/core/sd_notify.h"

@@ -9,8 +9,8 @@
 #include "daemon/qube/disposable.h"
 #include "daemon/qube/qube_power.h"
 #include "daemon/qube/qube_run.h"
-#include "daemon/rpc.h"
-#include "daemon/rpc_ask.h"
+#include "daemon/rpc/rpc.h"
+#include "daemon/rpc/rpc_ask.h"
 
 const struct daemon_hooks daemon_hooks = {
 	.client_drop = client_drop,
@@ -27,6 +27,7 @@ const struct daemon_hooks daemon_hooks = {
 	.rpc_call_opened = rpc_call_opened,
 	.rpc_target_ready = rpc_target_ready,
 	.rpc_ask_caller_gone = rpc_ask_caller_gone,
+	.rpc_ask = rpc_ask,
 	.pool_refill = pool_refill,
 	.qube_run_ready = qube_run_ready,
 	.qube_run_failed = qube_run_failed,

@@ -28,7 +28,7 @@
 #include "daemon/client.h"
 #include "daemon/core/daemon.h"
 #include "daemon/qube/dispvm.h"
-#include "daemon/rpc.h"
+#include "daemon/rpc/rpc.h"
 #include "daemon/relay/streams.h"
 #include "daemon/wire.h"
 #include "lib/log.h"

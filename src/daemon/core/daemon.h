@@ -80,6 +80,7 @@ _Static_assert(DISPVM_JAIL_ID_BASE == STORE_QUBE_ID_LIMIT,
 
 struct admin_task;
 struct daemon;
+struct policy_decision;
 struct client;
 struct launch_wait;
 struct dataport;
@@ -313,9 +314,10 @@ struct daemon_hooks {
 	void (*snapshot_qmp_event)(struct qube_vm *dv);
 	int (*snapshot_fallback)(struct qube_vm *dv);
 	void (*snapshot_cleanup_stale)(const struct daemon *d);
-	/* RPC (rpc.c, above qube/): a qube opened a call stream; a target
+	/* RPC (rpc/rpc.c, above qube/): a qube opened a call stream; a target
 	 * is ready, the calls waiting for it are joined; a qube that
-	 * called is gone, its questions to the user go too (rpc_ask.c). */
+	 * called is gone, its questions to the user go too
+	 * (rpc/rpc_ask.c). */
 	int (*rpc_call_opened)(struct qube_vm *dv, uint32_t id,
 			       const uint8_t *untrusted_payload, uint32_t len);
 	void (*rpc_target_ready)(struct qube_vm *dv);
@@ -325,6 +327,12 @@ struct daemon_hooks {
 	 * (qube/dispvm_pool.c, above it: the pool restores from snapshots)
 	 * preload the disposable template's qubes. */
 	void (*pool_refill)(struct daemon *d, const char *dvm);
+
+	/* rpc/rpc.c routes a call whose policy says ask to rpc/rpc_ask.c
+	 * (above it: an answer routes the call), which asks the user. */
+	void (*rpc_ask)(struct qube_vm *dv, struct qstream *s,
+			const struct bh_call_req *call,
+			const struct policy_decision *dec);
 
 	/* qube/qube_power.c tells qube/qube_run.c (above it: a command run
 	 * starts the qube) that a persistent qube became ready, stopped

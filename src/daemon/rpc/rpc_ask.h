@@ -31,15 +31,44 @@
 #include "proto/rpc_req.h"
 
 /* Asks about call s of dv (decision dec, which offers the targets);
- * denies at once when nobody can be asked or a limit is reached. */
+ * denies at once when nobody can be asked or a limit is reached. rpc.c,
+ * below this module, calls it through the daemon's rpc_ask hook. */
 void rpc_ask(struct qube_vm *dv, struct qstream *s,
 	     const struct bh_call_req *call, const struct policy_decision *dec);
 
-/* dv is stopping: its questions are withdrawn. */
+/* dv is stopping: its questions are withdrawn (qube/dispvm.c calls it
+ * through the daemon's hooks). */
 void rpc_ask_caller_gone(struct daemon *d, struct qube_vm *dv);
 
-/* admin.policy.AskAgent and admin.policy.Answer are handlers of the
- * admin method table (admin_handlers.h). */
+/* admin.policy.AskAgent and admin.policy.Answer are the admin API's
+ * (admin_policy.c); the answer acts through these. */
+
+/* A question waiting for the user (d->asks). */
+struct rpc_ask {
+	struct rpc_ask *next;
+	uint32_t ask_id;
+	struct client *agent;
+	/* The caller by name (it may go away meanwhile), its stream and
+	 * that stream's generation: the answer acts on that call only,
+	 * while it waits (rpc_waiting_call). */
+	char caller[BH_RPC_QUBE_MAX + 1];
+	uint32_t call_id;
+	uint64_t call_gen;
+	int autostart;
+	int64_t deadline_ms;
+	struct policy_targets targets;
+};
+
+/* The running qube (persistent or disposable) called name, or NULL. */
+struct qube_vm *rpc_ask_find_qube(struct daemon *d, const char *name);
+/* Takes a out of d->asks and frees it. */
+void rpc_ask_remove(struct daemon *d, struct rpc_ask *a);
+/* Refuses a's call (why goes to the log) and removes a. */
+void rpc_ask_deny(struct daemon *d, struct rpc_ask *a, const char *why);
+/* The call of a, while it still waits on a; NULL: the question is
+ * stale. */
+struct qstream *rpc_ask_asked_call(struct daemon *d,
+				   const struct rpc_ask *a);
 
 /* Asks past their time are denied; returns the next deadline (ms) or -1. */
 int64_t rpc_ask_tick(struct daemon *d, int64_t now_ms);

@@ -1,18 +1,17 @@
 /* The RPC router (see rpc.h). */
-#include "daemon/rpc.h"
+#include "daemon/rpc/rpc.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/client.h"
+#include "daemon/core/client_send.h"
 #include "daemon/qube/disposable.h"
 #include "daemon/qube/dispvm.h"
 #include "daemon/policy/policy.h"
 #include "daemon/store/props.h"
 #include "daemon/qube/qube_power.h"
-#include "daemon/rpc_ask.h"
 #include "daemon/state/run_user.h"
 #include "daemon/relay/streams.h"
 #include "lib/log.h"
@@ -295,7 +294,7 @@ int rpc_call_opened(struct qube_vm *dv, uint32_t id,
 		break;
 	case POLICY_ASK:
 		snprintf(s->svc->user, sizeof(s->svc->user), "%s", dec.user);
-		rpc_ask(dv, s, &call, &dec);
+		dv->d->hooks->rpc_ask(dv, s, &call, &dec);
 		break;
 	default:
 		DV_LOG(dv, INFO, "%s -> %s: %s+%s denied: %s", dv->name,

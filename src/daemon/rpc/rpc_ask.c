@@ -1,33 +1,17 @@
 /* Asking the user about a call (see rpc_ask.h). */
-#include "daemon/rpc_ask.h"
+#include "daemon/rpc/rpc_ask.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/admin_handlers.h"
-#include "daemon/client.h"
-#include "daemon/rpc.h"
+#include "daemon/core/client_send.h"
+#include "daemon/rpc/rpc.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "proto/admin.h"
 #include "proto/exitcodes.h"
-
-struct rpc_ask {
-	struct rpc_ask *next;
-	uint32_t ask_id;
-	struct client *agent;
-	/* The caller by name (it may go away meanwhile), its stream and
-	 * that stream's generation: the answer acts on that call only,
-	 * while it waits (rpc_waiting_call). */
-	char caller[BH_RPC_QUBE_MAX + 1];
-	uint32_t call_id;
-	uint64_t call_gen;
-	int autostart;
-	int64_t deadline_ms;
-	struct policy_targets targets;
-};
 
 static struct client *newest_agent(struct daemon *d)
 {
@@ -40,7 +24,7 @@ static struct client *newest_agent(struct daemon *d)
 	return NULL;
 }
 
-static struct qube_vm *find_qube(struct daemon *d, const char *name)
+struct qube_vm *rpc_ask_find_qube(struct daemon *d, const char *name)
 {
 	struct qube_vm *dv;
 
@@ -57,7 +41,7 @@ static void ask_free(struct rpc_ask *a)
 }
 
 /* Takes a out of the list and frees it. */
-static void ask_remove(struct daemon *d, struct rpc_ask *a)
+void rpc_ask_remove(struct daemon *d, struct rpc_ask *a)
 {
 	struct rpc_ask **pp;
 
@@ -69,9 +53,9 @@ static void ask_remove(struct daemon *d, struct rpc_ask *a)
 	ask_free(a);
 }
 
-static void deny(struct daemon *d, struct rpc_ask *a, const char *why)
+void rpc_ask_deny(struct daemon *d, struct rpc_ask *a, const char *why)
 {
-	struct qube_vm *dv = find_qube(d, a->caller);
+	struct qube_vm *dv = rpc_ask_find_qube(d, a->caller);
 
 	if (dv)
 		DV_LOG(dv, INFO, "%s: ask %u denied: %s", a->caller, a->ask_id,
@@ -80,13 +64,14 @@ static void deny(struct daemon *d, struct rpc_ask *a, const char *why)
 		LOG_INFO("%s: ask %u denied: %s", a->caller, a->ask_id, why);
 	if (dv)
 		rpc_refuse(dv, a->call_id, a->call_gen);
-	ask_remove(d, a);
+	rpc_ask_remove(d, a);
 }
 
 /* The call of a still waits on a: else the question is stale. */
-static struct qstream *asked_call(struct daemon *d, const struct rpc_ask *a)
+struct qstream *rpc_ask_asked_call(struct daemon *d,
+				   const struct rpc_ask *a)
 {
-	struct qube_vm *dv = find_qube(d, a->caller);
+	struct qube_vm *dv = rpc_ask_find_qube(d, a->caller);
 	struct qstream *s =
 		dv ? rpc_waiting_call(dv, a->call_id, a->call_gen) : NULL;
 
@@ -203,75 +188,6 @@ void rpc_ask(struct qube_vm *dv, struct qstream *s,
 	       dv->name, call->target, svc, a->ask_id, dec->file, dec->line);
 }
 
-unsigned admin_policy_answer(const struct admin_req *q,
-			     struct admin_reply *r)
-{
-	struct daemon *d = q->d;
-	struct client *c = q->c;
-	const char *body = q->body;
-	struct rpc_ask *a;
-	unsigned long id;
-	char *end;
-	size_t i;
-
-	if (!c->ask_agent)
-		return reply_fail(r, BH_ADMIN_REFUSED,
-				  "only a prompt agent answers questions");
-	errno = 0;
-	id = strtoul(q->arg, &end, 10);
-	for (a = d->asks; a; a = a->next)
-		if (a->ask_id == id && a->agent == c)
-			break;
-	if (errno || end == q->arg || *end || !a)
-		return reply_fail(r, BH_ADMIN_NOSUCH,
-				  "no such question waits");
-	if (!asked_call(d, a)) {
-		/* Its call is over (rpc_ask_caller_gone removes the
-		 * questions of a qube that stops; this is the rest). */
-		ask_remove(d, a);
-		return reply_fail(r, BH_ADMIN_NOSUCH,
-				  "no such question waits: its call is over");
-	}
-	if (strlen(body) >= POLICY_TARGET_MAX + 16)
-		return reply_fail(r, BH_ADMIN_INVALID, "answer too long");
-	if (!strcmp(body, "deny")) {
-		deny(d, a, "the user said no");
-		return 0;
-	}
-	if (strncmp(body, "allow ", 6))
-		return reply_fail(r, BH_ADMIN_INVALID,
-				  "the answer is \"allow TARGET\" or "
-				  "\"deny\"");
-	for (i = 0; i < a->targets.n; i++)
-		if (!strcmp(a->targets.name[i], body + 6))
-			break;
-	if (i == a->targets.n)
-		return reply_fail(r, BH_ADMIN_INVALID,
-				  "that target was not offered; the question "
-				  "still waits");
-	{
-		struct qube_vm *dv = find_qube(d, a->caller);
-
-		LOG_INFO("%s: ask %u allowed by the user to %s", a->caller,
-			 a->ask_id, body + 6);
-		if (dv)
-			rpc_route(dv, a->call_id, a->call_gen, body + 6,
-				  a->autostart);
-	}
-	ask_remove(d, a);
-	return 0;
-}
-
-unsigned admin_policy_ask_agent(const struct admin_req *q,
-				struct admin_reply *r)
-{
-	if (q->dest[0] || q->arg[0] || q->body[0] || q->c->subscriber)
-		return reply_fail(r, BH_ADMIN_INVALID,
-				  "admin.policy.AskAgent takes no argument");
-	q->c->ask_agent = 1;
-	return 0;
-}
-
 int64_t rpc_ask_tick(struct daemon *d, int64_t now_ms)
 {
 	struct rpc_ask *a, *next;
@@ -280,7 +196,7 @@ int64_t rpc_ask_tick(struct daemon *d, int64_t now_ms)
 	for (a = d->asks; a; a = next) {
 		next = a->next;
 		if (a->deadline_ms <= now_ms) {
-			deny(d, a, "no answer in time");
+			rpc_ask_deny(d, a, "no answer in time");
 			continue;
 		}
 		if (soonest < 0 || a->deadline_ms < soonest)
@@ -296,7 +212,7 @@ void rpc_ask_agent_gone(struct daemon *d, struct client *c)
 	for (a = d->asks; a; a = next) {
 		next = a->next;
 		if (a->agent == c)
-			deny(d, a, "the prompt agent went away");
+			rpc_ask_deny(d, a, "the prompt agent went away");
 	}
 }
 
@@ -320,6 +236,6 @@ void rpc_ask_caller_gone(struct daemon *d, struct qube_vm *dv)
 				     (uint32_t)n);
 		DV_LOG(dv, INFO, "%s: ask %u cancelled: the caller stopped",
 		       a->caller, a->ask_id);
-		ask_remove(d, a);
+		rpc_ask_remove(d, a);
 	}
 }
