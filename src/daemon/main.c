@@ -19,7 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "daemon/client.h"
+#include "daemon/admin/client.h"
 #include "daemon/core/daemon.h"
 #include "daemon/qube/dispvm.h"
 #include "daemon/jobs/job.h"
@@ -29,7 +29,7 @@
 #include "daemon/core/sd_notify.h"
 #include "daemon/state/store_boot.h"
 #include "daemon/engine/tsc.h"
-#include "daemon/wire.h"
+#include "daemon/admin/wire.h"
 #include "lib/log.h"
 #include "lib/util.h"
 

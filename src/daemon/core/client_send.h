@@ -1,7 +1,7 @@
 /* What any layer may do to a bh client (a connection on the admin
  * socket): queue an error or an admin reply for it. Its life (accept,
- * reading, dispatch, dropping it) is the admin socket's (client.h, above
- * every layer); layers below reach that through the daemon's hooks
+ * reading, dispatch, dropping it) is the admin socket's (admin/client.h,
+ * the top layer); layers below reach that through the daemon's hooks
  * (daemon.h). */
 #ifndef BH_DAEMON_CORE_CLIENT_SEND_H
 #define BH_DAEMON_CORE_CLIENT_SEND_H

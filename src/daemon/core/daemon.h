@@ -280,10 +280,10 @@ struct client {
 /* Calls the daemon's lower layers make into its higher ones: they may
  * include nothing above themselves (src/daemon/LAYERS), so each higher
  * layer's function is reached through this table, filled by the one
- * file that sees every layer (wire.c) and set by main. */
+ * file that sees every layer (admin/wire.c) and set by main. */
 struct daemon_hooks {
 	/* core/events.c drops a subscriber that does not read its events;
-	 * dropping a client is client.c's (it ends the client's run,
+	 * dropping a client is admin/client.c's (it ends the client's run,
 	 * call, question and job). */
 	void (*client_drop)(struct client *c);
 

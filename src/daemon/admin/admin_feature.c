@@ -1,7 +1,7 @@
 /* admin.vm.feature.* and admin.vm.tag.*: free key/value pairs and tags. */
 #include <stdio.h>
 
-#include "daemon/admin_handlers.h"
+#include "daemon/admin/admin_handlers.h"
 
 static int feature_line(void *arg, const char *key, const char *value)
 {

@@ -1,4 +1,4 @@
-#include "daemon/client.h"
+#include "daemon/admin/client.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -7,7 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "daemon/admin.h"
+#include "daemon/admin/admin.h"
 #include "daemon/qube/disposable.h"
 #include "daemon/qube/dispvm.h"
 #include "daemon/store/qube_name.h"

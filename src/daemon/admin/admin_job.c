@@ -12,8 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/admin_handlers.h"
-#include "daemon/client.h"
+#include "daemon/admin/admin.h"
+#include "daemon/admin/admin_handlers.h"
+#include "daemon/core/client_send.h"
 #include "daemon/core/daemon.h"
 #include "daemon/jobs/job.h"
 #include "lib/log.h"

@@ -12,7 +12,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "daemon/admin_handlers.h"
+#include "daemon/admin/admin_handlers.h"
 #include "daemon/engine/engine.h"
 #include "daemon/engine/host_probe.h"
 #include "daemon/store/props.h"

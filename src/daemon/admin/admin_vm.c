@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/admin_handlers.h"
+#include "daemon/admin/admin_handlers.h"
 #include "daemon/state/qube_files.h"
 #include "daemon/state/qube_paths.h"
 #include "daemon/store/qube_name.h"

@@ -8,20 +8,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "daemon/core/client_send.h"
+#include "daemon/admin/admin_reply.h"
 #include "proto/frame.h"
 
 struct client;
 struct daemon;
 struct store;
-
-/* ADMIN_REPLY_MAX, a reply's longest text: core/client_send.h. */
-
-struct admin_reply {
-	char text[ADMIN_REPLY_MAX + 1];
-	size_t len;
-	int overflow; /* an append did not fit: the text is cut */
-};
 
 /* Handles one call (an ADMIN_CALL payload) on store s, whose state folder
  * is state_dir, and fills r. Returns the status: 0, or a bh exit code (enum

@@ -5,7 +5,7 @@
  * waiter, which qube_power.c answers. */
 #include <string.h>
 
-#include "daemon/admin_handlers.h"
+#include "daemon/admin/admin_handlers.h"
 #include "daemon/core/client_send.h"
 #include "daemon/qube/dispvm.h"
 #include "daemon/qube/qube_power.h"

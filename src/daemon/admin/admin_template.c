@@ -29,7 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "daemon/admin_handlers.h"
+#include "daemon/admin/admin_handlers.h"
 #include "daemon/disk/guest_files.h"
 #include "daemon/state/qube_files.h"
 #include "daemon/store/qube_name.h"

@@ -1,4 +1,4 @@
-#include "daemon/admin_runtime.h"
+#include "daemon/admin/admin_runtime.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,9 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "daemon/admin.h"
-#include "daemon/admin_handlers.h"
-#include "daemon/client.h"
+#include "daemon/admin/admin.h"
+#include "daemon/admin/admin_handlers.h"
+#include "daemon/core/client_send.h"
 #include "daemon/qube/dispvm.h"
 #include "daemon/store/store.h"
 #include "lib/log.h"

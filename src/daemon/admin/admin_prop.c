@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "daemon/admin_handlers.h"
+#include "daemon/admin/admin_handlers.h"
 
 static const char *type_name(const struct prop_def *p)
 {

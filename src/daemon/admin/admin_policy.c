@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/admin_handlers.h"
+#include "daemon/admin/admin_handlers.h"
 #include "daemon/qube/disposable.h"
 #include "daemon/rpc/rpc.h"
 #include "daemon/rpc/rpc_ask.h"

@@ -1,8 +1,8 @@
 /* The daemon's hooks (core/daemon.h): the functions of the higher
  * layers that the lower ones call. */
-#include "daemon/wire.h"
+#include "daemon/admin/wire.h"
 
-#include "daemon/client.h"
+#include "daemon/admin/client.h"
 #include "daemon/qube/dispvm_new.h"
 #include "daemon/qube/dispvm_pool.h"
 #include "daemon/qube/dispvm_snapshot.h"

@@ -1,35 +1,16 @@
-/* What the admin handlers share: their signature, reply helpers and the
- * mapping of the store's errors to statuses. Private to src/daemon/admin*. */
+/* What the admin handlers share: their signature, jobs, the method
+ * table (the call, its reply and the helpers that build it are
+ * admin_reply.h's). Private to src/daemon/admin/. */
 #ifndef BH_DAEMON_ADMIN_HANDLERS_H
 #define BH_DAEMON_ADMIN_HANDLERS_H
 
 #include <stddef.h>
 
-#include "daemon/admin.h"
+#include "daemon/admin/admin_reply.h"
 #include "daemon/core/events.h"
 #include "daemon/jobs/job.h"
 #include "daemon/store/store.h"
 #include "proto/exitcodes.h"
-
-/* One call: body is NUL-terminated (the daemon refuses a body with a NUL
- * in it) and at most BH_FRAME_MAX_PAYLOAD bytes. */
-struct admin_req {
-	struct store *s;
-	const char *state_dir; /* STATE: kernels/, templates/, bulkhead.db */
-	const char *dest;
-	const char *arg;
-	const char *body;
-	/* For events_emit; NULL when called without a daemon (tests). */
-	struct daemon *d;
-	/* The client that made the call (NULL in tests, or once it has
-	 * gone), and the call's task while it waits for jobs (admin_job). */
-	struct client *c;
-	struct admin_task *task;
-};
-
-/* A handler's status when its reply comes later: it started a job
- * (admin_job) and the job's end resumes the call. */
-#define ADMIN_PENDING 0xffffffffu
 
 /* Resumes a call once its job has ended (res: job.h; -ECANCELED when it
  * was cancelled). q carries the store, the state folder, the daemon and
@@ -52,10 +33,6 @@ unsigned admin_job(const struct admin_req *q, struct admin_reply *r,
  * fills r with a refusal (status 3) and returns that. */
 unsigned need_not_busy(const struct admin_req *q, struct admin_reply *r,
 		       const char *name);
-
-/* Queues status and r's text to c as the reply of its call. */
-void admin_send_reply(struct client *c, unsigned status,
-		      const struct admin_reply *r);
 
 /* A method's handler: fills r and returns the status, or ADMIN_PENDING
  * when the reply comes later (a job's end, or a runtime call's waiter:
@@ -90,32 +67,6 @@ extern const size_t admin_methods_count;
 
 /* The entry of method name, or NULL. */
 const struct admin_method *admin_method_find(const char *name);
-
-/* admin_send_reply sends r's text (admin_send_text and
- * admin_send_replyf, the one reply builder, are core/client_send.h's). */
-
-/* Appends printf-style text; on overflow sets r->overflow and keeps what
- * fits. */
-void reply_add(struct admin_reply *r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-/* Replaces the text with a message; returns status. */
-unsigned reply_fail(struct admin_reply *r, unsigned status, const char *fmt,
-		    ...) __attribute__((format(printf, 3, 4)));
-/* The status for the store's error e (its message in err): -EINVAL 2,
- * -EEXIST and -EBUSY 3, -ENOENT enoent_status (whether a missing thing is
- * "no such" or a bad argument depends on the call), anything else 1. */
-unsigned reply_store_err(struct admin_reply *r, int e, const char *err,
-			 unsigned enoent_status);
-/* A list that did not fit in one reply: status 1 and why. */
-unsigned reply_too_long(struct admin_reply *r, const char *what);
-/* 0 when dest names a qube; else fills r with status 4 (no such qube) or
- * 2 (DEST missing) and returns that. */
-unsigned need_qube(const struct admin_req *q, struct admin_reply *r);
-/* 0 when the call has no DEST (a global call), else status 2. */
-unsigned need_no_dest(const struct admin_req *q, struct admin_reply *r);
-/* 0 when ARG is not empty, else status 2 naming what it should be. */
-unsigned need_arg(const struct admin_req *q, struct admin_reply *r,
-		  const char *what);
 
 unsigned admin_vm_list(const struct admin_req *q, struct admin_reply *r);
 unsigned admin_vm_create_app(const struct admin_req *q,
