@@ -42,8 +42,8 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
 LIB_SRC    := $(wildcard src/lib/*.c)
 PROTO_SRC  := $(wildcard src/proto/*.c)
 AGENT_SRC  := $(wildcard src/agent/*.c)
-# The daemon's subfolders are layers (src/daemon/LAYERS), the top folder
-# above them all.
+# The daemon's subfolders are layers (src/daemon/LAYERS); main.c, alone
+# in the top folder, is above them all.
 DAEMON_SRC := $(wildcard src/daemon/*.c src/daemon/*/*.c)
 CLI_SRC    := $(wildcard src/cli/*.c)
 # A qube's channel process: the relay, and of the daemon's files only the

@@ -4,14 +4,16 @@
 The daemon's subfolders are layers, listed lowest first in
 src/daemon/LAYERS. A file in a subfolder may include files of its own
 folder and of the folders below it, and nothing of the folders above it
-nor of the daemon's top folder (whatever is still there is above every
-layer). Between subfolders calls thus go downward only; a lower layer
-tells a higher one things through callbacks the higher one registers.
+nor of the daemon's top folder, where only main.c may be (it is above
+every layer). Between subfolders calls thus go downward only; a lower
+layer tells a higher one things through callbacks the higher one
+registers.
 
 Also fails on any circle of headers (a.h includes b.h includes a.h),
 anywhere in the daemon, and on a subfolder that LAYERS does not list.
 
-And on a circle of modules in the subfolders, even within one folder: a
+And on any other file in the top folder than main.c, and on a circle
+of modules in the subfolders, even within one folder: a
 module is X.c with X.h, and X depends on Y when X.c or X.h includes Y.h;
 a.c including b.h while b.c includes a.h is such a circle though no
 header includes another. The modules of a folder thus stack too, and a
@@ -83,9 +85,9 @@ def module_of(rel):
 
 
 def module_circles(includes):
-    """Circles among the modules of the subfolders (files of the top
-    folder are left out while some are still there): each as a list of
-    modules, the strongly connected components of the graph."""
+    """Circles among the modules of the subfolders (main.c, alone in
+    the top folder, is in none): each as a list of modules, the strongly
+    connected components of the graph."""
     graph = {}
     for rel, incs in includes.items():
         if not folder_of(rel):
@@ -153,7 +155,11 @@ def problems_of(src):
                             % (rel, here))
             continue
         if not here:
-            continue  # the top folder: above every layer, not checked yet
+            if rel != "main.c":
+                problems.append("%s: only main.c may be in the daemon's top "
+                                "folder; files go into the layers "
+                                "(src/daemon/LAYERS)" % rel)
+            continue  # main.c: above every layer, may include any
         for inc in incs:
             there = folder_of(inc)
             if inc not in includes:
@@ -183,13 +189,15 @@ def self_test():
     base = {"LAYERS": "low\nhigh  # comment\n",
             "low/a.h": [], "low/a.c": ["low/a.h"],
             "high/b.h": ["low/a.h"], "high/b.c": ["high/b.h", "low/a.h"],
-            "top.c": ["high/b.h", "low/a.h"]}
+            "main.c": ["high/b.h", "low/a.h"]}
     cases = [
         ({}, None),
         # Upward, and thereby a circle of modules too.
         ({"low/a.c": ["low/a.h", "high/b.h"]},
          ("of layer high above", "module circle")),
-        ({"low/a.c": ["low/a.h", "top.h"], "top.h": []}, "top folder"),
+        ({"low/a.c": ["low/a.h", "main.h"], "main.h": []},
+         ("of the top folder", "only main.c")),
+        ({"top.c": []}, "only main.c"),
         ({"odd/c.c": []}, "not in src/daemon/LAYERS"),
         ({"low/a.h": ["low/c.h"], "low/c.h": ["low/a.h"]},
          ("include circle", "module circle")),

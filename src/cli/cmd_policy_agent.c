@@ -1,5 +1,5 @@
 /* bh policy-agent: the prompt through which bulkheadd asks the user about
- * calls whose policy says `ask` (src/daemon/rpc_ask.h). It registers
+ * calls whose policy says `ask` (src/daemon/rpc/rpc_ask.h). It registers
  * with admin.policy.AskAgent, then for each question shows who calls what
  * and the targets the policy allows, and answers with
  * admin.policy.Answer. On a terminal it asks there; with --x11 it shows a

@@ -19,17 +19,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "daemon/client.h"
+#include "daemon/admin/client.h"
 #include "daemon/core/daemon.h"
-#include "daemon/dispvm.h"
+#include "daemon/qube/dispvm.h"
 #include "daemon/jobs/job.h"
-#include "daemon/rpc_ask.h"
+#include "daemon/rpc/rpc_ask.h"
 #include "daemon/relay/streams.h"
-#include "daemon/qube_power.h"
+#include "daemon/qube/qube_power.h"
 #include "daemon/core/sd_notify.h"
 #include "daemon/state/store_boot.h"
 #include "daemon/engine/tsc.h"
-#include "daemon/wire.h"
+#include "daemon/admin/wire.h"
 #include "lib/log.h"
 #include "lib/util.h"
 

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "fuzz_common.h"
-#include "daemon/admin.h"
+#include "daemon/admin/admin.h"
 #include "daemon/store/store.h"
 #include "daemon/state/store_boot.h"
 #include "lib/log.h"

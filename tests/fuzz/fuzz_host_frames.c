@@ -92,12 +92,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "daemon/client.h"
+#include "daemon/admin/client.h"
 #include "daemon/core/daemon.h"
-#include "daemon/dispvm.h"
-#include "daemon/rpc.h"
+#include "daemon/qube/dispvm.h"
+#include "daemon/rpc/rpc.h"
 #include "daemon/relay/streams.h"
-#include "daemon/wire.h"
+#include "daemon/admin/wire.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "proto/chan.h"

@@ -1,4 +1,4 @@
-/* Unit tests of the admin handlers (src/daemon/admin*.c): calls encoded as
+/* Unit tests of the admin handlers (src/daemon/admin/admin*.c): calls encoded as
  * bh sends them, run by admin_call on a fresh store in a temporary folder
  * opened as the daemon opens it (store_boot). Statuses and reply texts are
  * what bh shows, so they are pinned here. */
@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "daemon/admin.h"
+#include "daemon/admin/admin.h"
 #include "daemon/state/store_boot.h"
 #include "lib/util.h"
 #include "proto/admin.h"

@@ -1,4 +1,4 @@
-/* The admin method table (src/daemon/admin.c) is the only router of admin
+/* The admin method table (src/daemon/admin/admin.c) is the only router of admin
  * calls: every method in it once, and it is exactly the list of methods
  * docs/admin-api.md documents (its method table), so that no call can be
  * dispatched in two places, or served undocumented, again. Run from the
@@ -15,7 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "daemon/admin_handlers.h"
+#include "daemon/admin/admin.h"
+#include "daemon/admin/admin_handlers.h"
 #include "daemon/state/store_boot.h"
 #include "lib/util.h"
 #include "proto/admin.h"

@@ -1,6 +1,6 @@
 /* Unit tests of the daemon's checks on frames from a (hostile) guest and of
  * the relay between the streams of qube channels: dispvm_handle_agent_frame
- * in src/daemon/dispvm.c and the qs_* functions of src/daemon/relay/streams.c,
+ * in src/daemon/qube/dispvm.c and the qs_* functions of src/daemon/relay/streams.c,
  * on struct qube_vm built by hand with no QEMU behind them; and
  * tail_escaped, which shows the user the end of guest-written logs.
  *
@@ -25,12 +25,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "daemon/client.h"
+#include "daemon/admin/client.h"
 #include "daemon/core/daemon.h"
-#include "daemon/dispvm.h"
-#include "daemon/rpc.h"
+#include "daemon/qube/dispvm.h"
+#include "daemon/rpc/rpc.h"
 #include "daemon/relay/streams.h"
-#include "daemon/wire.h"
+#include "daemon/admin/wire.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "proto/exec_req.h"

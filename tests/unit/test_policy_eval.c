@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon/admin.h"
+#include "daemon/admin/admin.h"
 #include "daemon/policy/policy.h"
 #include "daemon/policy/policy_rule.h"
 #include "daemon/state/store_boot.h"

@@ -79,6 +79,8 @@ _Static_assert(DISPVM_JAIL_ID_BASE == STORE_QUBE_ID_LIMIT,
 #define CHAN_DRAIN_MS 3000
 
 struct admin_task;
+struct daemon;
+struct policy_decision;
 struct client;
 struct launch_wait;
 struct dataport;
@@ -278,12 +280,66 @@ struct client {
 /* Calls the daemon's lower layers make into its higher ones: they may
  * include nothing above themselves (src/daemon/LAYERS), so each higher
  * layer's function is reached through this table, filled by the one
- * file that sees every layer (wire.c) and set by main. */
+ * file that sees every layer (admin/wire.c) and set by main. */
 struct daemon_hooks {
 	/* core/events.c drops a subscriber that does not read its events;
-	 * dropping a client is client.c's (it ends the client's run,
+	 * dropping a client is admin/client.c's (it ends the client's run,
 	 * call, question and job). */
 	void (*client_drop)(struct client *c);
+
+	/* qube/dispvm.c (any running qube: its channel, QMP and end) is
+	 * the lowest module of qube/; what it tells the modules above it
+	 * comes through these, each named as the function wire.c puts
+	 * there. */
+	/* The agent of a persistent qube said HELLO; its QEMU is gone:
+	 * qube/qube_power.c records it and answers who waits. */
+	void (*qube_ready)(struct qube_vm *dv);
+	void (*qube_stopped)(struct qube_vm *dv);
+	/* A disposable is ready: its command starts; its job ended: it
+	 * powers off (qube/disposable.c). <0: protocol error. */
+	int (*disposable_start_job)(struct qube_vm *dv);
+	int (*disposable_job_done)(struct qube_vm *dv, uint32_t kind,
+				   uint32_t value);
+	/* A restore failed before the agent answered: the same qube boots
+	 * cold (qube/dispvm_new.c). */
+	int (*disposable_relaunch_cold)(struct qube_vm *dv);
+	/* The agent said HELLO: 1 when a preloaded qube finished warming
+	 * up (qube/dispvm_pool.c), or when a snapshot is being taken
+	 * (qube/dispvm_snapshot.c); dispvm.c then does not start its job. */
+	int (*pool_on_hello)(struct qube_vm *dv);
+	int (*snapshot_on_hello)(struct qube_vm *dv);
+	/* After QMP input, a restore or snapshot moves along; after QEMU's
+	 * end, 1 when a restore never reached the agent; at start-up, the
+	 * snapshot folders a killed daemon left go (qube/dispvm_snapshot.c). */
+	void (*snapshot_qmp_event)(struct qube_vm *dv);
+	int (*snapshot_fallback)(struct qube_vm *dv);
+	void (*snapshot_cleanup_stale)(const struct daemon *d);
+	/* RPC (rpc/rpc.c, above qube/): a qube opened a call stream; a target
+	 * is ready, the calls waiting for it are joined; a qube that
+	 * called is gone, its questions to the user go too
+	 * (rpc/rpc_ask.c). */
+	int (*rpc_call_opened)(struct qube_vm *dv, uint32_t id,
+			       const uint8_t *untrusted_payload, uint32_t len);
+	void (*rpc_target_ready)(struct qube_vm *dv);
+	void (*rpc_ask_caller_gone)(struct daemon *d, struct qube_vm *dv);
+
+	/* qube/dispvm_snapshot.c, once a snapshot is taken, has the pool
+	 * (qube/dispvm_pool.c, above it: the pool restores from snapshots)
+	 * preload the disposable template's qubes. */
+	void (*pool_refill)(struct daemon *d, const char *dvm);
+
+	/* rpc/rpc.c routes a call whose policy says ask to rpc/rpc_ask.c
+	 * (above it: an answer routes the call), which asks the user. */
+	void (*rpc_ask)(struct qube_vm *dv, struct qstream *s,
+			const struct bh_call_req *call,
+			const struct policy_decision *dec);
+
+	/* qube/qube_power.c tells qube/qube_run.c (above it: a command run
+	 * starts the qube) that a persistent qube became ready, stopped
+	 * before it was (reason), or that a client that waited went. */
+	void (*qube_run_ready)(struct qube_vm *dv);
+	void (*qube_run_failed)(struct qube_vm *dv, const char *reason);
+	void (*qube_run_client_gone)(struct client *c);
 };
 
 struct daemon {

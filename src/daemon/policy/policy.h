@@ -201,7 +201,7 @@ int policy_ask_targets(const struct policy *p,
 		       struct policy_targets *out);
 void policy_targets_free(struct policy_targets *t);
 
-/* ---- system information from the store (admin_policy.c) ---- */
+/* ---- system information from the store (policy_system.c) ---- */
 
 struct store;
 /* Fills sys with every qube of store s (tags, default_dispvm, running,

@@ -1,0 +1,455 @@
+/* Persistent qubes: start, shutdown, kill, pause, unpause (bh run QUBE:
+ * qube_run.c). They share the disposable's runtime
+ * (struct qube_vm, dispvm_launch); what differs is that the qube outlives
+ * its commands, its private volume persists, and the store records its
+ * power state and why it stopped. */
+#include "daemon/qube/qube_power.h"
+#include "daemon/qube/qube_boot.h"
+#include "daemon/relay/streams.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "daemon/core/client_send.h"
+#include "daemon/qube/dispvm.h"
+#include "daemon/jobs/job.h"
+#include "daemon/core/events.h"
+#include "daemon/engine/jail.h"
+#include "daemon/store/store.h"
+#include "daemon/state/qube_paths.h"
+#include "daemon/disk/volume.h"
+#include "lib/crashpoint.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "proto/admin.h"
+#include "proto/exec_req.h"
+#include "proto/exitcodes.h"
+
+/* When bulkheadd itself stops, running qubes get less. */
+#define QUBE_DAEMON_EXIT_MS 10000
+
+/* Replies that come later (a start's end, a kill's): the admin replies
+ * of core/client_send.h. */
+#define reply admin_send_replyf
+
+static void reply_ok(struct client *c)
+{
+	if (c)
+		admin_send_text(c, 0, "", 0);
+}
+
+void qube_power_record(struct daemon *d, const char *name, const char *state,
+		   const char *reason)
+{
+	char err[512];
+
+	events_emit(d, events_power_event(d, name, state, reason), name, state,
+		    reason);
+	if (store_power_set(d->store, name, state, reason, err, sizeof(err)) <
+	    0)
+		LOG_ERR("%s: cannot record %s: %s", name, state, err);
+}
+
+
+static struct qube_vm *start_failed(struct qube_start_fail *f,
+				   unsigned status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static struct qube_vm *start_failed(struct qube_start_fail *f,
+				   unsigned status,
+				   const char *fmt, ...)
+{
+	va_list ap;
+
+	f->status = status;
+	va_start(ap, fmt);
+	vsnprintf(f->msg, sizeof(f->msg), fmt, ap);
+	va_end(ap);
+	return NULL;
+}
+
+/* What qube_launch gathers on its way to dispvm_launch. */
+struct launch {
+	struct qube_info q;
+	struct dvm_boot *b; /* a named disposable's DVM, until its paths
+			     * are taken */
+	int writable;
+	uid_t uid;
+	char err[2048], root[PATH_MAX], priv[PATH_MAX], kernel[PATH_MAX],
+		initramfs[PATH_MAX], rroot[PATH_MAX], rpriv[PATH_MAX];
+	char kopts[1100], allopts[1200], kver[128];
+};
+
+/* The qube exists, is not running, is not busy with a job and has an
+ * id the jail takes; returns 0, or -1 with *f filled. */
+static int check_startable(struct daemon *d, const char *name,
+			   struct launch *l, struct qube_start_fail *f)
+{
+	struct job *j;
+
+	if (store_qube_get(d->store, name, &l->q, l->err, sizeof(l->err)) <
+	    0) {
+		start_failed(f, BH_ADMIN_NOSUCH, "%s", l->err);
+		return -1;
+	}
+	if (qube_find_running(d, name)) {
+		start_failed(f, BH_ADMIN_REFUSED, "qube %s is already running",
+			     name);
+		return -1;
+	}
+	/* Its volume is being copied (a clone, a disposable's private
+	 * volume) or resized: it must not change meanwhile. */
+	if ((j = job_on_qube(d, name))) {
+		start_failed(f, BH_ADMIN_REFUSED,
+			     "qube %s is busy: job %u (%s for %s) runs on it; "
+			     "wait for it to end",
+			     name, j->id, job_op_name(j->spec.op),
+			     j->spec.qube);
+		return -1;
+	}
+	if (l->q.id <= 0 || l->q.id >= DISPVM_JAIL_ID_BASE) {
+		start_failed(f, BH_ADMIN_FAILED,
+			     "qube %s has an id (%lld) outside the jail's "
+			     "range",
+			     name, (long long)l->q.id);
+		return -1;
+	}
+	return 0;
+}
+
+/* A named disposable: its DVM must still be one, halted, with its
+ * images; its own kernel (checked later) then wins. Returns 0, or -1
+ * with *f filled. */
+static int load_dvm_boot(struct daemon *d, const char *name,
+			 struct launch *l, struct qube_start_fail *f)
+{
+	int r;
+
+	if (l->q.cls != QC_DISP)
+		return 0;
+	l->b = malloc(sizeof(*l->b));
+	r = l->b ? qube_dvm_boot(d, l->q.template_name, l->b, l->err,
+				 sizeof(l->err))
+		 : -ENOMEM;
+	if (r < 0) {
+		start_failed(f,
+			     r == -EINVAL || r == -EBUSY || r == -ESRCH
+				     ? BH_ADMIN_REFUSED
+				     : BH_ADMIN_FAILED,
+			     "cannot start %s: %s", name,
+			     r == -ENOMEM ? "out of memory" : l->err);
+		return -1;
+	}
+	return 0;
+}
+
+/* The guest kernel and the kernel's command line; returns 0, or -1
+ * with *f filled. */
+static int check_kernel_and_opts(struct daemon *d, const char *name,
+				 struct launch *l, struct qube_start_fail *f)
+{
+	int is_default;
+
+	/* The kernel property, or default_kernel through it; empty means
+	 * the one the guest build recorded as current. */
+	if (store_prop_get(d->store, name, "kernel", l->kver, sizeof(l->kver),
+			   &is_default, l->err, sizeof(l->err)) < 0)
+		l->kver[0] = '\0';
+	if (guest_files_check(&d->guest, d->paths.state, l->kver,
+			      BUILTIN_TEMPLATE, l->err, sizeof(l->err)) < 0) {
+		start_failed(f, BH_EXIT_SETUP, "cannot start %s: %s", name,
+			     l->err);
+		return -1;
+	}
+	if (store_prop_get(d->store, name, "kernelopts", l->kopts,
+			   sizeof(l->kopts), &is_default, l->err,
+			   sizeof(l->err)) < 0)
+		l->kopts[0] = '\0';
+	if (qube_boot_init_opts(d, &l->q, l->kopts, l->allopts, sizeof(l->allopts),
+		      l->err, sizeof(l->err)) < 0) {
+		start_failed(f, BH_ADMIN_INVALID, "cannot start %s: %s", name,
+			     l->err);
+		return -1;
+	}
+	return 0;
+}
+
+/* The root and private volumes, handed to the qube's uid, and every
+ * image's real path; returns 0 or a negative errno with l->err said. */
+static int prepare_volumes(struct daemon *d, const char *name,
+			   struct launch *l, struct qube_vm *dv)
+{
+	int r;
+
+	if (l->b) {
+		/* Its private volume is a fresh copy of its DVM's at every
+		 * start, made by dispvm_launch in its runtime folder. */
+		l->writable = 0;
+		r = bh_path_fmt(l->root, sizeof(l->root), "%s", l->b->root) ||
+				    bh_path_fmt(dv->private_src,
+						sizeof(dv->private_src), "%s",
+						l->b->private_src)
+			    ? -ENAMETOOLONG
+			    : 0;
+		if (r < 0)
+			snprintf(l->err, sizeof(l->err),
+				 "image paths too long");
+		snprintf(dv->dvm, sizeof(dv->dvm), "%s", l->q.template_name);
+		free(l->b);
+		l->b = NULL;
+	} else {
+		r = qube_boot_root(d, &l->q, dv, l->root, sizeof(l->root),
+			     &l->writable, l->err, sizeof(l->err));
+		if (r == 0)
+			r = qube_boot_private(d, name, l->uid, l->priv,
+					sizeof(l->priv), l->err,
+					sizeof(l->err));
+	}
+	if (r == 0)
+		bh_crash_point("start.after-private");
+	if (r == 0 && l->writable &&
+	    (chown(l->root, l->uid, l->uid) < 0 || chmod(l->root, 0600) < 0)) {
+		snprintf(l->err, sizeof(l->err),
+			 "cannot hand %.1500s to the qube: %s", l->root,
+			 strerror(errno));
+		r = -errno;
+	}
+	if (r == 0 && (!realpath(d->guest.kernel.path, l->kernel) ||
+		       !realpath(d->guest.initramfs.path, l->initramfs) ||
+		       !realpath(l->root, l->rroot) ||
+		       (!dv->private_src[0] && !realpath(l->priv, l->rpriv)))) {
+		snprintf(l->err, sizeof(l->err),
+			 "cannot resolve the images: %s", strerror(errno));
+		r = -errno;
+	}
+	return r;
+}
+
+/* The VM's spec from what was gathered, and QEMU started. */
+static int launch_vm(struct daemon *d, const char *name, struct launch *l,
+		     struct qube_vm *dv)
+{
+	struct qube_spec spec;
+
+	memset(&spec, 0, sizeof(spec));
+	spec.kernel = l->kernel;
+	spec.initramfs = l->initramfs;
+	spec.root_img = l->rroot;
+	spec.root_writable = l->writable;
+	/* A DispVM's: made by dispvm_launch. */
+	spec.private_img = dv->private_src[0] ? NULL : l->rpriv;
+	spec.jail_id = (unsigned)l->q.id;
+	spec.kernelopts = l->allopts;
+	spec.memory_mb = qube_boot_prop_uint(d, name, "memory", 400);
+	spec.vcpus = qube_boot_prop_uint(d, name, "vcpus", 1);
+	return dispvm_launch(d, dv, &spec, l->err, sizeof(l->err));
+}
+
+/* A launch that failed after dv was made: a template's new root
+ * version is dropped. */
+static void abandon_launch(struct qube_vm *dv)
+{
+	if (dv->tmpl_work[0])
+		volume_root_abort(dv->tmpl_dir, dv->tmpl_work);
+	free(dv);
+}
+
+struct qube_vm *qube_launch(struct daemon *d, const char *name,
+			   struct qube_start_fail *f)
+{
+	struct launch l;
+	struct qube_vm *dv;
+	int r;
+
+	l.b = NULL;
+	if (check_startable(d, name, &l, f) < 0 ||
+	    load_dvm_boot(d, name, &l, f) < 0 ||
+	    check_kernel_and_opts(d, name, &l, f) < 0) {
+		free(l.b);
+		return NULL;
+	}
+	dv = calloc(1, sizeof(*dv));
+	if (!dv) {
+		free(l.b);
+		return start_failed(f, BH_ADMIN_FAILED, "out of memory");
+	}
+	snprintf(dv->name, sizeof(dv->name), "%s", name);
+	dv->persistent = 1;
+	l.uid = jail_uid_for((unsigned)l.q.id);
+	r = prepare_volumes(d, name, &l, dv);
+	if (r < 0) {
+		abandon_launch(dv);
+		return start_failed(f,
+				    r == -EPERM ? BH_ADMIN_REFUSED
+						: BH_ADMIN_FAILED,
+				    "cannot start %s: %s", name, l.err);
+	}
+	r = launch_vm(d, name, &l, dv);
+	if (r < 0) {
+		abandon_launch(dv);
+		return start_failed(f, (unsigned)-r, "cannot start %s: %s",
+				    name, l.err);
+	}
+	bh_crash_point("start.after-launch");
+	qube_power_record(d, name, "Transient", "starting");
+	return dv;
+}
+
+void qube_start(struct daemon *d, struct client *c, const char *name)
+{
+	struct qube_start_fail f;
+	struct qube_vm *dv = qube_launch(d, name, &f);
+
+	if (!dv) {
+		reply(c, f.status, "%s", f.msg);
+		return;
+	}
+	dv->waiter = c;
+}
+
+void qube_ready(struct qube_vm *dv)
+{
+	bh_crash_point("start.before-running");
+	qube_power_record(dv->d, dv->name, "Running", "");
+	dv->was_ready = 1;
+	if (dv->waiter) {
+		reply_ok(dv->waiter);
+		dv->waiter = NULL;
+	}
+	dv->d->hooks->qube_run_ready(dv);
+}
+
+void qube_stopped(struct qube_vm *dv)
+{
+	const char *reason = dv->stop_reason;
+	int clean = reason && !strcmp(reason, "shut down");
+
+	if (dv->tmpl_work[0]) {
+		/* A template's changes count only after a clean shutdown:
+		 * never a torn image for its AppVMs. */
+		/* The new version goes back to root, readable by every
+		 * AppVM's jail uid, before it becomes current. */
+		if (clean && chown(dv->tmpl_work, 0, 0) == 0 &&
+		    chmod(dv->tmpl_work, 0644) == 0 &&
+		    volume_root_commit(dv->tmpl_dir, dv->tmpl_work) == 0)
+			LOG_INFO("%s: new root version committed", dv->name);
+		else
+			volume_root_abort(dv->tmpl_dir, dv->tmpl_work);
+	}
+	char first_line[200];
+
+	if (!reason && dv->err_code) {
+		/* The store and the events keep one short line: the first
+		 * of the error (the console lines follow it). */
+		snprintf(first_line, sizeof(first_line), "%.*s",
+			 (int)strcspn(dv->err_msg, "\n"), dv->err_msg);
+		reason = first_line;
+	}
+	if (!reason)
+		reason = "QEMU exited unexpectedly";
+	qube_power_record(dv->d, dv->name, "Halted", reason);
+	LOG_INFO("%s: halted (%s)", dv->name, reason);
+	dv->d->hooks->qube_run_failed(dv, reason);
+	if (dv->waiter) {
+		/* Not ready and not stopped on purpose: the start failed,
+		 * also when the failure killed QEMU (a broken protocol, a
+		 * channel process gone), which leaves it DV_STOPPING. */
+		int start_failed = !dv->was_ready && !dv->stop_reason;
+
+		if (start_failed && dv->err_code)
+			reply(dv->waiter, BH_ADMIN_FAILED, "%s", dv->err_msg);
+		else if (start_failed)
+			reply(dv->waiter, BH_ADMIN_FAILED,
+			      "qube %s stopped while starting", dv->name);
+		else
+			reply_ok(dv->waiter);
+		dv->waiter = NULL;
+	}
+}
+
+int qube_resume(struct daemon *d, struct qube_vm *dv)
+{
+	if (qmp_command(&dv->qmp, "cont") < 0)
+		return -EIO;
+	dv->paused = 0;
+	qube_power_record(d, dv->name, "Running", "");
+	return 0;
+}
+
+void qube_client_gone(struct daemon *d, struct client *c)
+{
+	struct qube_vm *dv;
+
+	for (dv = d->dispvms; dv; dv = dv->next)
+		if (dv->waiter == c)
+			dv->waiter = NULL;
+	d->hooks->qube_run_client_gone(c);
+}
+
+struct name_list {
+	char (*v)[QUBE_NAME_MAX + 1];
+	size_t n, cap;
+};
+
+static int collect_name(void *arg, const struct qube_info *q)
+{
+	struct name_list *l = arg;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 16;
+		void *v = realloc(l->v, cap * sizeof(*l->v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	snprintf(l->v[l->n++], sizeof(*l->v), "%s", q->name);
+	return 0;
+}
+
+void qube_autostart(struct daemon *d)
+{
+	struct name_list l = { NULL, 0, 0 };
+	char v[16], err[512];
+	int is_default;
+	size_t i;
+
+	/* Names first: a store list callback must not write, and a start
+	 * records the qube's power state. */
+	if (store_qube_list(d->store, collect_name, &l, err, sizeof(err)) < 0)
+		LOG_WARN("autostart: %s", err);
+	for (i = 0; i < l.n; i++) {
+		if (store_prop_get(d->store, l.v[i], "autostart", v, sizeof(v),
+				   &is_default, err, sizeof(err)) < 0 ||
+		    strcmp(v, "True"))
+			continue;
+		LOG_INFO("%s: autostart", l.v[i]);
+		qube_start(d, NULL, l.v[i]);
+	}
+	free(l.v);
+}
+
+void qube_stop_for_exit(struct qube_vm *dv)
+{
+	if (dv->state == DV_STOPPING)
+		return;
+	if (dv->state == DV_BOOTING) {
+		dv->stop_reason = "bulkheadd stopped";
+		dispvm_kill(dv);
+		return;
+	}
+	dv->stop_reason = "bulkheadd stopped";
+	if (dv->paused)
+		qmp_command(&dv->qmp, "cont");
+	bh_chan_send(&dv->chan, BH_MSG_POWEROFF, 0, NULL, 0);
+	dv->state = DV_STOPPING;
+	dv->deadline_ms = bh_now_ms() + QUBE_DAEMON_EXIT_MS;
+}
