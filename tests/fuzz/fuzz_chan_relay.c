@@ -31,6 +31,7 @@
  * at the end is dropped. Queues stay within CHAN_RELAY_QUEUE_MAX, the
  * relay pauses only with CHAN_RELAY_PAUSE_BYTES queued, and guest_eof is
  * set exactly when the qube closed its end (or not read, once broken). */
+#include <errno.h>
 #include <poll.h>
 
 #include "chan/relay.h"
@@ -88,8 +89,13 @@ NO_COVERAGE
 static int has_input(int fd)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int r;
 
-	CHECK(poll(&p, 1, 0) >= 0);
+	/* libFuzzer's timers (-timeout, -max_total_time) interrupt it. */
+	do
+		r = poll(&p, 1, 0);
+	while (r < 0 && errno == EINTR);
+	CHECK(r >= 0);
 	return p.revents != 0;
 }
 

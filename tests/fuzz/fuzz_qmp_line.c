@@ -207,8 +207,13 @@ static void feed_lines(const uint8_t *text, size_t len)
 static int readable(int fd)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int r;
 
-	return poll(&p, 1, 0) > 0;
+	/* libFuzzer's timers interrupt it: EINTR is not "nothing". */
+	do
+		r = poll(&p, 1, 0);
+	while (r < 0 && errno == EINTR);
+	return r > 0;
 }
 
 /* Passes the filter's records on to the daemon's side, checking each. */
