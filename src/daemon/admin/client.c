@@ -1,3 +1,6 @@
+/* A bh connection on the admin socket: accepting it, reading and writing
+ * its frames, and its end (client.h). What a frame asks for is
+ * client_route.c's. */
 #include "daemon/admin/client.h"
 
 #include <errno.h>
@@ -8,18 +11,12 @@
 #include <unistd.h>
 
 #include "daemon/admin/admin.h"
-#include "daemon/qube/disposable.h"
+#include "daemon/admin/client_route.h"
 #include "daemon/qube/dispvm.h"
-#include "daemon/store/qube_name.h"
 #include "daemon/qube/qube_power.h"
-#include "daemon/qube/qube_run.h"
-#include "daemon/rpc/rpc.h"
 #include "daemon/rpc/rpc_ask.h"
-#include "daemon/relay/streams.h"
 #include "lib/log.h"
 #include "lib/util.h"
-#include "proto/admin.h"
-#include "proto/exec_req.h"
 #include "proto/exitcodes.h"
 
 void client_accept(struct daemon *d)
@@ -64,66 +61,12 @@ void client_drop(struct client *c)
 	c->closing = 2; /* close now, without flushing */
 }
 
+/* One frame: routed by its kind (client_route.c); one that fits no
+ * route ends the connection's run and the connection. */
 static void handle_frame(struct client *c, const struct bh_frame_hdr *h,
 			 const uint8_t *payload)
 {
-	struct bh_exec_req req;
-
-	if (c->closing)
-		return;
-	/* A subscriber only reads events: every call after admin.Events,
-	 * whatever its kind (admin.vm.Start, a run request ...), is refused
-	 * here, before any dispatcher sees it. */
-	if (c->subscriber) {
-		client_error(c, BH_ADMIN_INVALID,
-			     "this connection receives events (admin.Events) "
-			     "and takes no more calls; make them on another "
-			     "connection");
-		return;
-	}
-	if (h->type == BH_MSG_RUN_DISPVM && !c->dv) {
-		if (bh_exec_req_parse(payload, h->len, &req) < 0) {
-			client_error(c, BH_EXIT_USAGE,
-				     "malformed run request");
-			return;
-		}
-		bh_exec_req_free(&req);
-		dispvm_start(c->d, c, NULL, payload, h->len);
-		return;
-	}
-	if (h->type == BH_MSG_RUN_DISPVM_FROM && !c->dv) {
-		const uint8_t *nul = memchr(payload, '\0', h->len);
-		size_t n = nul ? (size_t)(nul - payload) : 0;
-		char dvm[QUBE_NAME_MAX + 1];
-
-		if (!nul || n == 0 || n > QUBE_NAME_MAX ||
-		    bh_exec_req_parse(nul + 1, h->len - (uint32_t)n - 1,
-				      &req) < 0) {
-			client_error(c, BH_EXIT_USAGE,
-				     "malformed run request");
-			return;
-		}
-		bh_exec_req_free(&req);
-		memcpy(dvm, payload, n + 1);
-		dispvm_start(c->d, c, dvm, nul + 1, h->len - (uint32_t)n - 1);
-		return;
-	}
-	if ((h->type == BH_MSG_RUN_QUBE || h->type == BH_MSG_RUN_QUBE_NOSTART) &&
-	    !c->dv) {
-		qube_run(c->d, c, payload, h->len,
-			 h->type == BH_MSG_RUN_QUBE);
-		return;
-	}
-	if (h->type == BH_MSG_RUN_SERVICE && !c->dv) {
-		rpc_run_service(c->d, c, payload, h->len);
-		return;
-	}
-	/* One reply per call; the connection stays open for more. */
-	if (h->type == BH_MSG_ADMIN_CALL && !c->dv) {
-		admin_dispatch(c->d, c, payload, h->len); /* admin.c */
-		return;
-	}
-	if (c->dv && qs_client_frame(c, h, payload) == 0)
+	if (client_route_frame(c, h, payload) == 0)
 		return;
 	LOG_WARN("admin client sent an unexpected frame (type %u)", h->type);
 	forget_qube(c);
