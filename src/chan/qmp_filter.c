@@ -149,27 +149,7 @@ static void close_qmp(struct qmp_filter *f, const char *why)
  * fd >= 0), or breaks QMP: QEMU has a socket buffer of room for it. */
 static int to_qemu(struct qmp_filter *f, const char *line, size_t len, int fd)
 {
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} c;
-	struct iovec iov = { .iov_base = (void *)line, .iov_len = len };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
-	ssize_t n;
-
-	if (fd >= 0) {
-		memset(&c, 0, sizeof(c));
-		m.msg_control = c.buf;
-		m.msg_controllen = sizeof(c.buf);
-		c.h.cmsg_level = SOL_SOCKET;
-		c.h.cmsg_type = SCM_RIGHTS;
-		c.h.cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(&c.h), &fd, sizeof(int));
-	}
-	do
-		n = sendmsg(f->qemu_fd, &m, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	if (n == (ssize_t)len)
+	if (bh_send_with_fd(f->qemu_fd, line, len, fd) == 0)
 		return 0;
 	close_qmp(f, "QEMU does not read its QMP commands");
 	return -1;

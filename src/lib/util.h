@@ -10,6 +10,11 @@ int bh_set_nonblock(int fd, int on);
 int bh_set_cloexec(int fd, int on);
 /* write() until all is written or an error other than EINTR. */
 int bh_write_all(int fd, const void *buf, size_t len);
+/* One sendmsg of buf on socket sock (MSG_NOSIGNAL, again after EINTR),
+ * with fd passed beside its first byte (SCM_RIGHTS) when fd >= 0.
+ * Returns 0 when all len bytes went, -EIO when only part did, or
+ * -errno. */
+int bh_send_with_fd(int sock, const void *buf, size_t len, int fd);
 /* Makes sure fds 0, 1 and 2 are open (on /dev/null if not), so that no
  * socket we open later lands on one of them. */
 void bh_sanitize_std_fds(void);

@@ -26,15 +26,9 @@ void qmp_init(struct qmp *q, int fd)
  * process stopped reading (then it fails). */
 static int send_obj_fd(struct qmp *q, json_t *obj, int fd)
 {
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} c;
-	struct msghdr m = { 0 };
-	struct iovec iov;
 	char *text, *line;
 	size_t len;
-	ssize_t n;
+	int r;
 
 	if (!obj)
 		return -ENOMEM;
@@ -49,25 +43,9 @@ static int send_obj_fd(struct qmp *q, json_t *obj, int fd)
 		return -ENOMEM;
 	}
 	line[len++] = '\n';
-	iov.iov_base = line;
-	iov.iov_len = len;
-	m.msg_iov = &iov;
-	m.msg_iovlen = 1;
-	if (fd >= 0) {
-		memset(&c, 0, sizeof(c));
-		m.msg_control = c.buf;
-		m.msg_controllen = sizeof(c.buf);
-		c.h.cmsg_level = SOL_SOCKET;
-		c.h.cmsg_type = SCM_RIGHTS;
-		c.h.cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(&c.h), &fd, sizeof(int));
-	}
-	do
-		n = sendmsg(q->fd, &m, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	n = n < 0 ? -errno : (size_t)n == len ? 0 : -EIO;
+	r = bh_send_with_fd(q->fd, line, len, fd);
 	free(line);
-	return (int)n;
+	return r;
 }
 
 static int send_json(struct qmp *q, json_t *obj)
