@@ -52,6 +52,7 @@
 #include "proto/msg_qmp.h"
 
 #include "fuzz_common.h"
+#include "fuzz_qmp_daemon.h"
 
 #define CAPABILITIES "{\"execute\":\"qmp_capabilities\"}\n"
 
@@ -63,33 +64,10 @@ static int lnk[2] = { -1, -1 };
 static int relay[2] = { -1, -1 };
 /* struct qmp_filter holds a 64 KiB line buffer: keep it off the stack. */
 static struct qmp_filter qf;
-static struct qmp q;
 static uint8_t spaces[QMP_FILTER_LINE_MAX - 6];
-static struct daemon dmn;
-static struct qube_vm dv;
 
 /* What the records of this input were. */
 static int n_ready, broken_seen, early;
-
-NO_COVERAGE
-static void on_reply(void *ctx, uint32_t tag, int ok)
-{
-	CHECK(ctx == &dv);
-	CHECK(tag != 0);
-	CHECK(ok == 0 || ok == 1);
-	CHECK(q.state == QMP_READY);
-	dataport_qmp_reply(ctx, tag, ok);
-}
-
-NO_COVERAGE
-static void on_deleted(void *ctx, const char *id)
-{
-	CHECK(ctx == &dv);
-	CHECK(qmp_name_ok(id));
-	CHECK(q.state == QMP_READY);
-	dataport_qmp_deleted(ctx, id);
-	CHECK(dmn.dataports == NULL);
-}
 
 static void seqpacket_pair(int sv[2])
 {
@@ -293,11 +271,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	qmp_filter_init(&qf, qemu[1], lnk[0]);
-	qmp_init(&q, relay[1]);
-	q.on_reply = on_reply;
-	q.on_device_deleted = on_deleted;
-	q.ctx = &dv;
-	dv.d = &dmn;
+	fuzz_qmp_daemon_init(relay[1]);
 	start = states[data[0] & 3];
 	qf.state = start;
 	q.state = start == QF_READY ? QMP_READY : QMP_GREETING;

@@ -42,32 +42,10 @@
 #include "proto/msg_qmp.h"
 
 #include "fuzz_common.h"
+#include "fuzz_qmp_daemon.h"
 
 /* [0]: the channel process's end (we send); [1]: the daemon's. */
 static int sv[2] = { -1, -1 };
-static struct qmp q;
-static struct daemon dmn;
-static struct qube_vm dv;
-
-NO_COVERAGE
-static void on_reply(void *ctx, uint32_t tag, int ok)
-{
-	CHECK(ctx == &dv);
-	CHECK(tag != 0);
-	CHECK(ok == 0 || ok == 1);
-	CHECK(q.state == QMP_READY);
-	dataport_qmp_reply(ctx, tag, ok);
-}
-
-NO_COVERAGE
-static void on_deleted(void *ctx, const char *id)
-{
-	CHECK(ctx == &dv);
-	CHECK(qmp_name_ok(id));
-	CHECK(q.state == QMP_READY);
-	dataport_qmp_deleted(ctx, id);
-	CHECK(dmn.dataports == NULL);
-}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -251,11 +229,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	sock = data[0] & 1;
-	qmp_init(&q, sv[1]);
-	q.on_reply = on_reply;
-	q.on_device_deleted = on_deleted;
-	q.ctx = &dv;
-	dv.d = &dmn;
+	fuzz_qmp_daemon_init(sv[1]);
 	if (data[0] & 4)
 		q.state = QMP_READY;
 	for (off = 1; off < size;) {
