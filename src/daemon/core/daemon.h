@@ -164,11 +164,6 @@ struct qube_vm {
 	int64_t link_deadline_ms;
 	struct bh_chan chan;
 	struct qmp qmp;
-	/* The console's and QEMU's capped logs (console.log, qemu.log),
-	 * open only between their creation and the channel process's
-	 * start: that process writes them. */
-	struct console_log console;
-	struct console_log qemu_log;
 	/* A disposable's bh (bh run --dispvm), which gets its end; NULL
 	 * once bh has gone. Persistent qubes keep clients per stream. */
 	struct client *client;

@@ -200,21 +200,23 @@ static int launch_qemu(struct daemon *d, struct qube_vm *dv,
 static void report_and_free(struct qube_vm *dv);
 
 /* The qube's channel process, once QEMU runs: it takes the qube's
- * channel, QMP, console and QEMU's output (and the two logs), and the
+ * channel, QMP, console and QEMU's output (and the two logs, which the
+ * caller closes either way), and the
  * daemon keeps its two links to it in their place (vm.chan_fd: frames;
  * vm.qmp_fd: QMP records and commands; console_fd and log_fd become -1).
  * On failure QEMU is killed (the loop reaps it). */
 static int start_chan(struct qube_vm *dv, unsigned jail_id,
-		      const char *empty_root, char *err, size_t cap)
+		      const char *empty_root, const struct console_log *console,
+		      const struct console_log *qemu_log, char *err, size_t cap)
 {
 	struct chan_proc_fds fds = {
 		.guest = dv->vm.chan_fd,
 		.console = dv->vm.console_fd,
 		.qemu_out = dv->vm.log_fd,
-		.console_log = dv->console.fd,
-		.console_old = dv->console.old_fd,
-		.qemu_log = dv->qemu_log.fd,
-		.qemu_old = dv->qemu_log.old_fd,
+		.console_log = console->fd,
+		.console_old = console->old_fd,
+		.qemu_log = qemu_log->fd,
+		.qemu_old = qemu_log->old_fd,
 		.qmp = dv->vm.qmp_fd,
 	};
 	char exe[4096], why[512];
@@ -246,8 +248,6 @@ static int start_chan(struct qube_vm *dv, unsigned jail_id,
 	close(dv->vm.qmp_fd);
 	close(dv->vm.console_fd);
 	close(dv->vm.log_fd);
-	console_log_close(&dv->console);
-	console_log_close(&dv->qemu_log);
 	dv->vm.chan_fd = link;
 	dv->vm.qmp_fd = qmp_link;
 	dv->vm.console_fd = dv->vm.log_fd = -1;
@@ -404,9 +404,6 @@ int dispvm_launch(struct daemon *d, struct qube_vm *dv, struct qube_spec *spec,
 	}
 	spec->name = dv->name;
 	spec->tsc_khz = d->tsc_khz;
-	/* Not open yet: nothing to close on failure. */
-	dv->console.fd = -1;
-	dv->qemu_log.fd = -1;
 	if (!dv->private_src[0])
 		return launch_qemu(d, dv, spec, err, cap);
 	if (private_copy_start(d, dv, spec, err, cap) < 0) {
@@ -431,6 +428,9 @@ static int launch_qemu(struct daemon *d, struct qube_vm *dv,
 		       struct qube_spec *spec, char *err, size_t cap)
 {
 	char qemu[4096], console[4200], qemu_log[4200], jail_root[4200];
+	/* Opened here, handed to the channel process, which writes them. */
+	struct console_log clog = { .fd = -1, .old_fd = -1 };
+	struct console_log qlog = { .fd = -1, .old_fd = -1 };
 	size_t i;
 	int r = 0;
 
@@ -451,13 +451,13 @@ static int launch_qemu(struct daemon *d, struct qube_vm *dv,
 		return -BH_EXIT_FAILURE;
 	}
 	if (r == 0) {
-		r = console_log_open(&dv->console, console);
+		r = console_log_open(&clog, console);
 		if (r < 0)
 			snprintf(err, cap, "cannot create %.1500s: %s", console,
 				 strerror(-r));
 	}
 	if (r == 0) {
-		r = console_log_open(&dv->qemu_log, qemu_log);
+		r = console_log_open(&qlog, qemu_log);
 		if (r < 0)
 			snprintf(err, cap, "cannot create %.1500s: %s",
 				 qemu_log, strerror(-r));
@@ -476,7 +476,10 @@ static int launch_qemu(struct daemon *d, struct qube_vm *dv,
 		r = engine_start(qemu, spec, d->accel.accel, jail_root,
 				 &dv->vm, err, cap);
 	if (r == 0)
-		r = start_chan(dv, spec->jail_id, jail_root, err, cap);
+		r = start_chan(dv, spec->jail_id, jail_root, &clog, &qlog, err,
+			       cap);
+	console_log_close(&clog);
+	console_log_close(&qlog);
 	if (spec->cgroup_fds[0] > 0) {
 		for (i = 0; i < CGROUP_DIRS_MAX; i++) {
 			if (spec->cgroup_fds[i] > 0)
@@ -487,8 +490,6 @@ static int launch_qemu(struct daemon *d, struct qube_vm *dv,
 			cgroup_qube_remove(&d->cgroups, dv->name);
 	}
 	if (r < 0) {
-		console_log_close(&dv->console);
-		console_log_close(&dv->qemu_log);
 		bh_rm_rf(dv->run_dir);
 		return r == -ENOSPC ? -BH_EXIT_NOSPACE : -BH_EXIT_FAILURE;
 	}
