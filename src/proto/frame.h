@@ -123,6 +123,10 @@ enum bh_msg {
 	 * the qube broke the channel protocol, and nothing more of it
 	 * follows. payload: struct bh_chan_broken, BH_CHAN_BROKEN_LEN. */
 	BH_MSG_CHAN_BROKEN = 0x200,
+	/* A qube's channel process → bulkheadd, stream 0, the first frame
+	 * on a link made by a re-attach (proto/chan_attach.h): the agent's
+	 * HELLO and the streams open. payload: struct bh_attach_info. */
+	BH_MSG_CHAN_ATTACH = 0x201,
 };
 
 /* Why a channel process stopped reading its qube (BH_MSG_CHAN_BROKEN). */

@@ -350,6 +350,10 @@ struct daemon {
 	int sig_fd;
 	int boot_timeout_ms;
 	int stopping;
+	/* Stopping, but leaving the running qubes to the next daemon
+	 * (`bh daemon restart`, `bh daemon stop --keep-qubes`): their
+	 * channel processes wait to be re-attached (proto/chan_attach.h). */
+	int keep_qubes;
 	struct client *clients;
 	struct qube_vm *dispvms;
 	struct rpc_ask *asks; /* calls waiting for the user (rpc_ask.h) */
