@@ -66,6 +66,9 @@ const struct admin_method admin_methods[] = {
 	{ "admin.vm.Console", admin_vm_console, R },
 	{ "admin.Log", admin_log, R },
 	{ "admin.Events", admin_events, L },
+	/* The daemon itself: its stop and its state (admin_daemon.c). */
+	{ "admin.daemon.Stop", admin_daemon_stop, R },
+	{ "admin.daemon.Info", admin_daemon_info, R },
 	/* The prompt agent (admin_policy.c). */
 	{ "admin.policy.AskAgent", admin_policy_ask_agent, L },
 	{ "admin.policy.Answer", admin_policy_answer, R },

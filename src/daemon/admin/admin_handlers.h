@@ -108,6 +108,10 @@ unsigned admin_tag_remove(const struct admin_req *q, struct admin_reply *r);
 
 unsigned admin_host_info(const struct admin_req *q, struct admin_reply *r);
 
+/* admin_daemon.c: admin.daemon.Stop and admin.daemon.Info. */
+unsigned admin_daemon_stop(const struct admin_req *q, struct admin_reply *r);
+unsigned admin_daemon_info(const struct admin_req *q, struct admin_reply *r);
+
 /* admin_job.c: admin.job.List and admin.job.Cancel. */
 unsigned admin_job_list(const struct admin_req *q, struct admin_reply *r);
 unsigned admin_job_cancel(const struct admin_req *q, struct admin_reply *r);
