@@ -176,8 +176,8 @@ static void test_runtime_needs_daemon(void **state)
 		assert_non_null(strstr(r->text, "needs the running daemon"));
 	}
 	/* Start, Shutdown, Kill, Pause, Unpause, Console, Log, Events,
-	 * AskAgent, Answer. */
-	assert_int_equal(runtime, 10);
+	 * daemon.Stop, daemon.Info, AskAgent, Answer. */
+	assert_int_equal(runtime, 12);
 	store_close(s);
 	bh_rm_rf(dir);
 	free(r);
