@@ -4,6 +4,7 @@
 #define BH_CLI_CLI_H
 
 #include <stdio.h>
+#include <sys/types.h>
 
 #define BH_VERSION "0.1.0"
 
@@ -65,6 +66,9 @@ int cmd_log(int argc, char **argv);
 void cmd_log_help(FILE *f);
 int cmd_events(int argc, char **argv);
 void cmd_events_help(FILE *f);
+/* bulkheadd itself: cmd_daemon.c */
+int cmd_daemon(int argc, char **argv);
+void cmd_daemon_help(FILE *f);
 /* RPC policy: cmd_policy.c */
 int cmd_policy(int argc, char **argv);
 void cmd_policy_help(FILE *f);
@@ -78,6 +82,33 @@ void cli_record_exit_help(FILE *f);
  * (and saying so on stderr). Returns the fd, or a negative bh exit code
  * after printing why. */
 int daemon_connect(void);
+
+/* The rest serve `bh daemon` (cmd_daemon.c). */
+
+/* Whether a bulkheadd runs for this BULKHEAD_ROOT: 1 when one holds its
+ * instance lock (RUN/bulkheadd.pid; *pid its pid, 0 when unknown), 0 when
+ * none does, or a negative bh exit code after saying why. */
+int daemon_running(pid_t *pid);
+
+/* Connects to the admin socket without ever starting a daemon: the fd,
+ * DAEMON_NOT_LISTENING when nothing listens there, or a negative bh exit
+ * code after saying why. */
+#define DAEMON_NOT_LISTENING (-1)
+int daemon_connect_running(void);
+
+/* Starts a new bulkheadd as daemon_connect does when none answers (via
+ * systemd, or directly), saying which way, and connects to it. Returns
+ * the fd, or a negative bh exit code after saying why. */
+int daemon_start_new(void);
+
+/* NULL when bh starts bulkheadd through systemd (bulkheadd.service is
+ * installed, systemd is PID 1, the default root), else why it starts it
+ * directly. */
+const char *daemon_direct_reason(void);
+
+/* Runs `systemctl --no-ask-password VERB bulkheadd.service`, its output on
+ * stderr. Returns its exit status, or -1 when it could not be run. */
+int daemon_systemctl(const char *verb);
 
 /* Prints "bh: " + message to stderr. */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

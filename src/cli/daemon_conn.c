@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -159,9 +160,12 @@ static const char *direct_reason(const struct bh_paths *p)
 	return NULL;
 }
 
+/* What bh says before "started bulkheadd ...": why it started one. */
+#define NOTE_NONE_RAN "no daemon was running; "
+
 /* systemctl start returns once bulkheadd said READY=1 (Type=notify), or
  * failed. Returns 0, or a negative bh exit code. */
-static int start_with_systemd(const char *log)
+static int start_with_systemd(const char *log, const char *note)
 {
 	static char *const start[] = { "systemctl", "--no-ask-password",
 				       "start", SYSTEMD_UNIT, NULL };
@@ -173,16 +177,14 @@ static int start_with_systemd(const char *log)
 			SYSTEMD_UNIT, SYSTEMD_UNIT, log);
 		return -BH_EXIT_NODAEMON;
 	}
-	fprintf(stderr,
-		"bh: no daemon was running; started bulkheadd via systemd "
-		"(%s; log: %s)\n",
-		SYSTEMD_UNIT, log);
+	fprintf(stderr, "bh: %sstarted bulkheadd via systemd (%s; log: %s)\n",
+		note, SYSTEMD_UNIT, log);
 	return 0;
 }
 
 /* Returns 0 when a daemon now listens, 1 when another bh started one at
  * the same moment, or a negative bh exit code. */
-static int start_daemon(const struct bh_paths *p)
+static int start_daemon(const struct bh_paths *p, const char *note)
 {
 	char daemon[PATH_MAX], log[PATH_MAX + 32], line[512];
 	struct pollfd pfd;
@@ -200,7 +202,7 @@ static int start_daemon(const struct bh_paths *p)
 	}
 	why = direct_reason(p);
 	if (!why)
-		return start_with_systemd(log);
+		return start_with_systemd(log, note);
 	if (bh_mkdir_p(p->run, 0755) < 0) {
 		cli_err("cannot create %s: %s", p->run, strerror(errno));
 		return -BH_EXIT_NODAEMON;
@@ -254,9 +256,9 @@ static int start_daemon(const struct bh_paths *p)
 	if (n > 6 && !strncmp(line, "ready ", 6)) {
 		line[strcspn(line, "\n")] = '\0';
 		fprintf(stderr,
-			"bh: no daemon was running; started bulkheadd directly "
-			"(%s; log: %s)\nbh: %s\n",
-			why, log, line + 6);
+			"bh: %sstarted bulkheadd directly (%s; log: %s)\n"
+			"bh: %s\n",
+			note, why, log, line + 6);
 		return 0;
 	}
 	/* No "ready": maybe another bh won the race and its daemon holds
@@ -264,16 +266,44 @@ static int start_daemon(const struct bh_paths *p)
 	return 1;
 }
 
+/* After start_daemon: the new daemon's socket, retried for a daemon
+ * started by a concurrent bh that may need a moment to listen. Returns
+ * the fd, or -BH_EXIT_NODAEMON after saying why. */
+static int connect_started(const struct bh_paths *p)
+{
+	char log[PATH_MAX + 32];
+	int fd, tries;
+
+	for (tries = 0; tries < 100; tries++) {
+		const struct timespec step = { 0, 50 * 1000 * 1000 };
+
+		fd = try_connect(p->admin_sock);
+		if (fd >= 0)
+			return fd;
+		nanosleep(&step, NULL);
+	}
+	snprintf(log, sizeof(log), "%s/bulkheadd.log", p->log);
+	cli_err("bulkheadd did not start; see %s", log);
+	show_log_tail(log);
+	return -BH_EXIT_NODAEMON;
+}
+
+static int paths(struct bh_paths *p)
+{
+	if (bh_paths_init(p) == 0)
+		return 0;
+	cli_err("BULKHEAD_ROOT must be an absolute path, short enough for a "
+		"socket path");
+	return -BH_EXIT_USAGE;
+}
+
 int daemon_connect(void)
 {
 	struct bh_paths p;
-	int fd, r, tries;
+	int fd, r;
 
-	if (bh_paths_init(&p) < 0) {
-		cli_err("BULKHEAD_ROOT must be an absolute path, short enough "
-			"for a socket path");
-		return -BH_EXIT_USAGE;
-	}
+	if ((r = paths(&p)) < 0)
+		return r;
 	fd = try_connect(p.admin_sock);
 	if (fd >= 0)
 		return fd;
@@ -288,25 +318,102 @@ int daemon_connect(void)
 			strerror(-fd));
 		return -BH_EXIT_NODAEMON;
 	}
-	r = start_daemon(&p);
+	r = start_daemon(&p, NOTE_NONE_RAN);
 	if (r < 0)
 		return r;
-	/* Bounded retries: a daemon started by a concurrent bh may need a
-	 * moment to listen. */
-	for (tries = 0; tries < 100; tries++) {
-		const struct timespec step = { 0, 50 * 1000 * 1000 };
+	return connect_started(&p);
+}
 
-		fd = try_connect(p.admin_sock);
-		if (fd >= 0)
-			return fd;
-		nanosleep(&step, NULL);
-	}
-	{
-		char log[PATH_MAX + 32];
+int daemon_connect_running(void)
+{
+	struct bh_paths p;
+	int r;
 
-		snprintf(log, sizeof(log), "%s/bulkheadd.log", p.log);
-		cli_err("bulkheadd did not start; see %s", log);
-		show_log_tail(log);
+	if ((r = paths(&p)) < 0)
+		return r;
+	r = try_connect(p.admin_sock);
+	if (r == -EACCES || r == -EPERM) {
+		cli_err("permission denied on %s: run bh as root or as a "
+			"member of the bulkhead group",
+			p.admin_sock);
+		return -BH_EXIT_NODAEMON;
 	}
-	return -BH_EXIT_NODAEMON;
+	if (r < 0 && r != -ENOENT && r != -ECONNREFUSED) {
+		cli_err("cannot reach bulkheadd at %s: %s", p.admin_sock,
+			strerror(-r));
+		return -BH_EXIT_NODAEMON;
+	}
+	return r < 0 ? DAEMON_NOT_LISTENING : r;
+}
+
+int daemon_start_new(void)
+{
+	struct bh_paths p;
+	int r;
+
+	if ((r = paths(&p)) < 0)
+		return r;
+	r = start_daemon(&p, "");
+	if (r < 0)
+		return r;
+	return connect_started(&p);
+}
+
+int daemon_running(pid_t *pid)
+{
+	char path[PATH_MAX + 32], buf[32];
+	struct bh_paths p;
+	ssize_t n;
+	int fd, r;
+
+	*pid = 0;
+	if ((r = paths(&p)) < 0)
+		return r;
+	if (bh_path_fmt(path, sizeof(path), "%s/bulkheadd.pid", p.run))
+		return -BH_EXIT_USAGE;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return 0;
+	if (fd < 0) {
+		cli_err("cannot read %s: %s", path, strerror(errno));
+		return -BH_EXIT_NODAEMON;
+	}
+	/* The daemon holds an exclusive flock on its pid file for its life
+	 * (bulkheadd's lock_instance); a shared one taken here means none
+	 * does. It is let go at once: a daemon starting in that instant
+	 * would take it for another daemon's. */
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+		close(fd);
+		return 0;
+	}
+	if (errno != EWOULDBLOCK) {
+		cli_err("cannot test the lock on %s: %s", path,
+			strerror(errno));
+		close(fd);
+		return -BH_EXIT_NODAEMON;
+	}
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	if (n > 0) {
+		buf[n] = '\0';
+		*pid = (pid_t)strtol(buf, NULL, 10);
+	}
+	return 1;
+}
+
+const char *daemon_direct_reason(void)
+{
+	struct bh_paths p;
+
+	if (bh_paths_init(&p) < 0)
+		return "BULKHEAD_ROOT is not valid";
+	return direct_reason(&p);
+}
+
+int daemon_systemctl(const char *verb)
+{
+	char *const argv[] = { "systemctl", "--no-ask-password", (char *)verb,
+			       SYSTEMD_UNIT, NULL };
+
+	return run_systemctl(argv, NULL, 0);
 }

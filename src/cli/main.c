@@ -46,6 +46,9 @@ static const struct bh_verb verbs[] = {
 	{ "log", "show the end of bulkheadd's log", cmd_log, cmd_log_help },
 	{ "events", "print qube events as they happen", cmd_events,
 	  cmd_events_help },
+	{ "daemon", "status, stop or restart bulkheadd (restart leaves the "
+		    "qubes running)",
+	  cmd_daemon, cmd_daemon_help },
 	/* RPC policy */
 	{ "policy-agent", "answer the daemon's questions about calls the "
 	  "policy asks about", cmd_policy_agent, cmd_policy_agent_help },
