@@ -184,6 +184,7 @@ $(B)/obj/tests/%.o: tests/%.c
 $(B)/systemd/bulkheadd.service: etc/systemd/bulkheadd.service.in FORCE
 	@mkdir -p $(dir $@)
 	@sed -e 's|@SBINDIR@|$(PREFIX)/sbin|g' \
+	     -e 's|@BINDIR@|$(PREFIX)/bin|g' \
 	     -e 's|@PKGLIBDIR@|$(PREFIX)/lib/bulkhead|g' $< >$@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 

@@ -475,15 +475,23 @@ src=$(cd "$here/../.." && pwd)
 # it prints (an unknown or misspelt option, a bad value, a program or man
 # page that is not there) fails the test.
 test_systemd_unit_verifies() {
-	local pre=$work/sd-prefix out
+	local pre=$work/sd-prefix out unit
 	command -v systemd-analyze >/dev/null ||
 		{ echo "systemd-analyze missing (apt-get install systemd; ./setup does)"; return 77; }
 	make -s -C "$src" B="$work/sd-build" PREFIX="$pre" install-systemd >/dev/null || return 1
 	install -D -m 755 "$(command -v "$BULKHEADD")" "$pre/sbin/bulkheadd" || return 1
+	install -D -m 755 "$(command -v "$BH")" "$pre/bin/bh" || return 1
 	install -D -m 644 "$src/man/bulkheadd.8" "$pre/share/man/man8/bulkheadd.8" || return 1
 	install -D -m 644 "$src/man/bh.1" "$pre/share/man/man1/bh.1" || return 1
-	expect_contains "ExecStart" "$(cat "$pre/lib/systemd/system/bulkheadd.service")" \
-		"ExecStart=$pre/sbin/bulkheadd" || return 1
+	unit=$(cat "$pre/lib/systemd/system/bulkheadd.service")
+	expect_contains "ExecStart" "$unit" "ExecStart=$pre/sbin/bulkheadd" || return 1
+	# A stop or restart leaves the qubes running (issue 12, point 2):
+	# the installed bh stops the daemon, and systemd signals it alone.
+	expect_contains "ExecStop" "$unit" \
+		"ExecStop=$pre/lib/bulkhead/bulkheadd-stop $pre/bin/bh" || return 1
+	echo "$unit" | grep -qx "KillMode=process" || { echo "no KillMode=process line"; return 1; }
+	expect_contains "ExecStop's helper" "$(cat "$pre/lib/bulkhead/bulkheadd-stop")" \
+		'exec "$bh" daemon stop --keep-qubes' || return 1
 	out=$(MANPATH=$pre/share/man systemd-analyze verify \
 		"$pre/lib/systemd/system/bulkheadd.service" 2>&1) ||
 		{ echo "systemd-analyze verify failed: $out"; return 1; }
