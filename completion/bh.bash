@@ -23,7 +23,7 @@ _bh() {
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD - 1]}
 	if [ "$COMP_CWORD" -eq 1 ]; then
-		COMPREPLY=($(compgen -W "run copy create remove ls prefs features tags start shutdown kill pause unpause restart doctor clone volume template console log events policy policy-agent help --help --version" -- "$cur"))
+		COMPREPLY=($(compgen -W "run copy create remove ls prefs features tags start shutdown kill pause unpause restart doctor clone volume template console log events daemon policy policy-agent help --help --version" -- "$cur"))
 		return
 	fi
 	verb=${COMP_WORDS[1]}
@@ -62,7 +62,7 @@ _bh() {
 	esac
 	case $verb in
 	help)
-		COMPREPLY=($(compgen -W "run copy create remove ls prefs features tags start shutdown kill pause unpause restart doctor clone volume template console log events policy policy-agent" -- "$cur")) ;;
+		COMPREPLY=($(compgen -W "run copy create remove ls prefs features tags start shutdown kill pause unpause restart doctor clone volume template console log events daemon policy policy-agent" -- "$cur")) ;;
 	run)
 		case $prev in
 		-u | --user | --service) return ;;
@@ -175,6 +175,16 @@ _bh() {
 		fi ;;
 	events)
 		COMPREPLY=($(compgen -W "--help" -- "$cur")) ;;
+	daemon)
+		if [[ $cur == -* ]]; then
+			if [ "${words_left[0]:-}" = stop ]; then
+				COMPREPLY=($(compgen -W "--keep-qubes --help" -- "$cur"))
+			else
+				COMPREPLY=($(compgen -W "--help" -- "$cur"))
+			fi
+		elif [ "${#words_left[@]}" -eq 0 ]; then
+			COMPREPLY=($(compgen -W "status stop restart" -- "$cur"))
+		fi ;;
 	policy)
 		if [[ $cur == -* ]]; then
 			COMPREPLY=($(compgen -W "--help" -- "$cur"))
