@@ -215,7 +215,7 @@ assert o["guest_kernel"] != "none", o["guest_kernel"]
 
 test_help_and_man() {
 	local v
-	for v in run create remove ls prefs features tags doctor clone volume template console log events; do
+	for v in run create remove ls prefs features tags doctor clone volume template console log events daemon; do
 		bha "$v" --help | grep -q "^usage: bh $v" || { echo "$v --help"; return 1; }
 		bha "$v" --help | grep -q "Exit status" || { echo "$v --help: exit status"; return 1; }
 		bha --help | grep -q "^  $v " || { echo "$v not in bh --help"; return 1; }
@@ -329,7 +329,7 @@ test_crash_reconcile() {
 test_man_pages() {
 	local m
 	command -v groff >/dev/null || { echo "no groff"; return 77; }
-	for m in clone volume template create console log events run prefs start; do
+	for m in clone volume template create console log events run prefs start daemon; do
 		m=$here/../../man/bh-$m.1
 		[ -z "$(groff -man -ww -z "$m" 2>&1)" ] || { groff -man -ww -z "$m"; return 1; }
 		if command -v man >/dev/null; then
@@ -603,6 +603,121 @@ SH
 		"bh: systemctl start bulkheadd.service failed; see systemctl status bulkheadd.service"
 }
 
+# ---- bh daemon: status, stop, restart (issue 12, point 2) ----
+
+# Each on a root of its own (no images needed: nothing boots), so the
+# suite's daemon is left alone. dbh ROOT ARGS...: bh on ROOT.
+dbh() { local r=$1; shift; BULKHEAD_ROOT=$r "$BH" "$@" </dev/null; }
+dpid() { cat "$1/run/bulkhead/bulkheadd.pid" 2>/dev/null; }
+# lock_free ROOT: no process holds the daemon's instance lock.
+lock_free() { flock -n -s "$1/run/bulkhead/bulkheadd.pid" true; }
+
+test_daemon_status_and_stop() {
+	local r out rc pid
+	command -v flock >/dev/null || { echo "no flock(1)"; return 77; }
+	r=$(new_root dstop empty) || return 1
+	out=$(dbh "$r" daemon status 2>&1); rc=$?
+	expect_eq "status without a daemon" "$rc" 3 || { rm -rf "$r"; return 1; }
+	expect_contains "status without a daemon" "$out" "bulkheadd is not running" || { rm -rf "$r"; return 1; }
+	[ ! -e "$r/run/bulkhead/admin.sock" ] || { echo "status started a daemon"; stop_root "$r"; return 1; }
+	dbh "$r" ls >/dev/null 2>&1 || { stop_root "$r"; return 1; }
+	pid=$(dpid "$r")
+	out=$(dbh "$r" daemon status 2>&1); rc=$?
+	expect_eq "status with a daemon" "$rc" 0 || { stop_root "$r"; return 1; }
+	expect_contains "status's pid" "$out" "bulkheadd is running (BULKHEAD_ROOT $r), pid $pid" || { stop_root "$r"; return 1; }
+	expect_contains "status's start" "$out" "started directly" || { stop_root "$r"; return 1; }
+	expect_contains "status's qubes" "$out" "qubes running: 0" || { stop_root "$r"; return 1; }
+	out=$(dbh "$r" daemon stop 2>&1); rc=$?
+	expect_eq "status of stop" "$rc" 0 || { echo "$out"; stop_root "$r"; return 1; }
+	expect_contains "stop's notice" "$out" "bh: bulkheadd (pid $pid) has stopped" || { stop_root "$r"; return 1; }
+	gone "$pid" || { echo "daemon $pid still runs after stop"; stop_root "$r"; return 1; }
+	lock_free "$r" || { echo "the instance lock is still held"; stop_root "$r"; return 1; }
+	[ ! -e "$r/run/bulkhead/admin.sock" ] || { echo "admin socket left"; stop_root "$r"; return 1; }
+	expect_contains "the daemon's log" "$(cat "$r/var/log/bulkhead/bulkheadd.log")" \
+		"stopping: admin.daemon.Stop from pid" || { stop_root "$r"; return 1; }
+	out=$(dbh "$r" daemon status 2>&1); rc=$?
+	expect_eq "status after stop" "$rc" 3 || { stop_root "$r"; return 1; }
+	out=$(dbh "$r" daemon stop 2>&1); rc=$?
+	expect_eq "stop without a daemon" "$rc" 0 || { stop_root "$r"; return 1; }
+	expect_contains "stop without a daemon" "$out" "nothing to stop" || { stop_root "$r"; return 1; }
+	[ ! -e "$r/run/bulkhead/admin.sock" ] || { echo "stop started a daemon"; stop_root "$r"; return 1; }
+	stop_root "$r"
+}
+
+test_daemon_stop_keep_qubes() {
+	local r out rc pid
+	command -v flock >/dev/null || { echo "no flock(1)"; return 77; }
+	r=$(new_root dkeep empty) || return 1
+	dbh "$r" ls >/dev/null 2>&1 || { stop_root "$r"; return 1; }
+	pid=$(dpid "$r")
+	out=$(dbh "$r" daemon stop --keep-qubes 2>&1); rc=$?
+	expect_eq "status of stop --keep-qubes" "$rc" 0 || { echo "$out"; stop_root "$r"; return 1; }
+	gone "$pid" || { echo "daemon $pid still runs"; stop_root "$r"; return 1; }
+	lock_free "$r" || { echo "the instance lock is still held"; stop_root "$r"; return 1; }
+	expect_contains "the daemon's log" "$(cat "$r/var/log/bulkhead/bulkheadd.log")" \
+		"stopping: admin.daemon.Stop keep-qubes from pid" || { stop_root "$r"; return 1; }
+	stop_root "$r"
+}
+
+test_daemon_restart() {
+	local r out rc old new
+	r=$(new_root drestart empty) || return 1
+	dbh "$r" ls >/dev/null 2>&1 || { stop_root "$r"; return 1; }
+	old=$(dpid "$r")
+	out=$(dbh "$r" daemon restart 2>&1); rc=$?
+	new=$(dpid "$r")
+	expect_eq "status of restart" "$rc" 0 || { echo "$out"; stop_root "$r"; return 1; }
+	[ -n "$new" ] && [ "$new" != "$old" ] || { echo "pid $old before, '$new' after"; stop_root "$r"; return 1; }
+	gone "$old" || { echo "old daemon $old still runs"; stop_root "$r"; return 1; }
+	alive "$new" || { echo "new daemon $new does not run"; stop_root "$r"; return 1; }
+	expect_contains "restart's way" "$out" "bh: started bulkheadd directly (" || { stop_root "$r"; return 1; }
+	expect_contains "restart's pids" "$out" "bh: bulkheadd now runs as pid $new (was $old)" || { stop_root "$r"; return 1; }
+	expect_contains "the old daemon's stop" "$(cat "$r/var/log/bulkhead/bulkheadd.log")" \
+		"stopping: admin.daemon.Stop keep-qubes from pid" || { stop_root "$r"; return 1; }
+	expect_eq "bh ls after restart" "$(dbh "$r" ls --raw 2>&1)" "minimal" || { stop_root "$r"; return 1; }
+	expect_eq "the daemon after ls" "$(dpid "$r")" "$new" || { stop_root "$r"; return 1; }
+	stop_root "$r"
+}
+
+test_daemon_bad_arguments() {
+	local r out rc a
+	r=$(new_root dargs empty) || return 1
+	for a in "" "bogus" "stop --bogus" "status --keep-qubes" "restart --keep-qubes" "stop extra" "status x"; do
+		# shellcheck disable=SC2086 # split on purpose
+		out=$(dbh "$r" daemon $a 2>&1); rc=$?
+		expect_eq "status of bh daemon $a" "$rc" 2 || { echo "$out"; rm -rf "$r"; return 1; }
+		expect_contains "usage hint of bh daemon $a" "$out" "Try 'bh daemon --help'." || { rm -rf "$r"; return 1; }
+	done
+	expect_contains "unknown command" "$(dbh "$r" daemon bogus 2>&1)" \
+		"bh: daemon: unknown command 'bogus' (status, stop or restart)" || { rm -rf "$r"; return 1; }
+	expect_contains "misplaced --keep-qubes" "$(dbh "$r" daemon status --keep-qubes 2>&1)" \
+		"bh: daemon: --keep-qubes is for stop, not status" || { rm -rf "$r"; return 1; }
+	[ ! -e "$r/run/bulkhead/admin.sock" ] || { echo "a bad call started a daemon"; stop_root "$r"; return 1; }
+	dbh "$r" daemon --help | grep -q "^usage: bh daemon status" || { rm -rf "$r"; return 1; }
+	rm -rf "$r"
+}
+
+# admin.daemon.Stop refuses an ARG other than "" and keep-qubes, and a
+# DEST, and the daemon goes on; Info answers with its pid.
+test_daemon_stop_call_refused() {
+	local r out pid
+	r=$(new_root dcall empty) || return 1
+	dbh "$r" ls >/dev/null 2>&1 || { stop_root "$r"; return 1; }
+	pid=$(dpid "$r")
+	out=$(python3 "$here/admin-call.py" "$r/run/bulkhead/admin.sock" admin.daemon.Stop "" now)
+	expect_contains "Stop with ARG now" "$out" \
+		'2 admin.daemon.Stop takes ARG "" (stop and shut the qubes down) or "keep-qubes" (leave them running), not "now"' ||
+		{ stop_root "$r"; return 1; }
+	out=$(python3 "$here/admin-call.py" "$r/run/bulkhead/admin.sock" admin.daemon.Stop work)
+	expect_contains "Stop with a DEST" "$out" "2 admin.daemon.Stop takes no DEST" || { stop_root "$r"; return 1; }
+	out=$(python3 "$here/admin-call.py" "$r/run/bulkhead/admin.sock" admin.daemon.Info)
+	expect_contains "Info's pid" "$out" "pid=$pid" || { stop_root "$r"; return 1; }
+	expect_contains "Info's stopping" "$out" "stopping=no" || { stop_root "$r"; return 1; }
+	alive "$pid" || { echo "the daemon stopped"; stop_root "$r"; return 1; }
+	expect_eq "bh ls after the refusals" "$(dbh "$r" ls --raw 2>&1)" "minimal" || { stop_root "$r"; return 1; }
+	stop_root "$r"
+}
+
 if ! command -v "$BH" >/dev/null || ! command -v "$BULKHEADD" >/dev/null; then
 	echo "admin: bh or bulkheadd not found (make, or run ./setup)"
 	echo "admin: 0 passed, 1 failed, 0 skipped"
@@ -802,6 +917,11 @@ run_test test_bh_says_directly
 run_test test_daemon_notifies_systemd
 run_test test_bh_starts_unit_with_systemctl
 run_test test_uuid_property
+run_test test_daemon_status_and_stop
+run_test test_daemon_stop_keep_qubes
+run_test test_daemon_restart
+run_test test_daemon_bad_arguments
+run_test test_daemon_stop_call_refused
 run_test test_jobs_ls_during_clone
 run_test test_jobs_cancel
 run_test test_jobs_busy
