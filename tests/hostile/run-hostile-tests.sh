@@ -574,6 +574,39 @@ test_chan_cannot_reach_others() {
 	return $bad
 }
 
+# `bh daemon stop` (without --keep-qubes) stops the daemon as SIGTERM
+# does: it says which qubes it waits for, the running fake qube is shut
+# down and recorded halted, and no process the daemon started is left.
+# On a root of its own, so the suite's daemon stays.
+test_daemon_stop_shuts_qubes_down() {
+	local saved=$root pid kids out rc r=0 k
+	root=$(new_root dstop)
+	export root
+	if bhh create -l red q >/dev/null 2>&1 && bhh start q >/dev/null 2>&1; then
+		pid=$(daemon_pid)
+		kids=$(pgrep -P "$pid")
+		[ -n "$kids" ] || { echo "the daemon has no children"; r=1; }
+		out=$(bhh daemon stop 2>&1 </dev/null); rc=$?
+		expect_eq "status of bh daemon stop" "$rc" 0 || { echo "$out"; r=1; }
+		expect_contains "bh daemon stop" "$out" \
+			"bh: stopping bulkheadd (pid $pid) and shutting down its 1 running qubes first (at most 60 s): q" || r=1
+		expect_contains "bh daemon stop" "$out" "bh: bulkheadd (pid $pid) has stopped" || r=1
+		gone "$pid" || { echo "the daemon still runs"; r=1; }
+		for k in $kids; do
+			gone "$k" || { echo "process $k of the daemon is left: $(tr '\0' ' ' <"/proc/$k/cmdline")"; r=1; }
+		done
+		grep -q 'q: halted' "$root/var/log/bulkhead/bulkheadd.log" ||
+			{ echo "q was not recorded halted"; r=1; }
+		expect_eq "q after the stop" "$(bhh ls --raw --halted q 2>/dev/null)" q || r=1
+	else
+		echo "q did not start"; r=1
+	fi
+	stop_root "$root"
+	root=$saved
+	export root
+	return "$r"
+}
+
 # ---------------------------------------------------------------- setup
 
 if [ ! -x "$FAKE" ]; then
@@ -624,6 +657,7 @@ run_test test_malformed_call_flood_log_bounded
 run_test test_log_rotation
 run_test test_bad_hello_fails_start
 run_test test_chan_cannot_reach_others
+run_test test_daemon_stop_shuts_qubes_down
 # Last: before its fix it kills the daemon.
 run_test test_join_with_full_caller_queue_crashes_daemon
 
