@@ -139,6 +139,9 @@ UNIT_DEPS_SRC := $(LIB_SRC) $(PROTO_SRC) $(AGENT_LIB_SRC) $(DAEMON_LIB_SRC) \
 
 unit: $(UNIT_BINS)
 
+# test_chan_reattach runs the real channel process (build/bulkhead-chan).
+$(B)/unit/test_chan_reattach $(B)/unit-san/test_chan_reattach: | $(B)/bulkhead-chan
+
 $(B)/unit/%: tests/unit/%.c $(call obj,$(UNIT_DEPS_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDHARDEN) -o $@ $^ -lcmocka \

@@ -16,10 +16,23 @@
  *   fd 5 the serial console, fd 6 QEMU's stdout and stderr (a pipe),
  *   fds 7, 8 console.log and console.log.old, 9, 10 qemu.log and
  *   qemu.log.old (open for writing), fd 11 QEMU's QMP, fd 12 the QMP
- *   link to bulkheadd (qmp_filter.h).
- * It ends when the daemon's end of the link closes (at once: the qube's
- * channel closes with it, and its agent powers the qube off), or when
- * QEMU has closed everything (after handing on what was left). */
+ *   link to bulkheadd (qmp_filter.h), fd 13 the listening socket a
+ *   next daemon re-attaches through (proto/chan_attach.h, attach.h).
+ *
+ * It outlives the daemon: when either link to it closes (the daemon died,
+ * or left its qubes running on purpose), it detaches: both links are
+ * closed and what was queued on them dropped, the qube is no longer read
+ * (its frames wait in the channel and its agent is held back by credit),
+ * what was queued for the qube still goes, QEMU's QMP is still parsed
+ * (its records dropped) and the logs still written; it then waits on
+ * fd 13 until a daemon of the uid that started it hands it two new links
+ * (attach.h), and carries on from there. Only a process that may have
+ * known nothing else is re-attached: fd 13 must be that listening socket
+ * (a SOCK_SEQPACKET Unix socket); given anything else, it ends with its
+ * link as before re-attaching was built.
+ * It ends when QEMU has closed everything (after handing on what was
+ * left, when a daemon is there), or once the qube broke the channel
+ * protocol and BROKEN was handed on or dropped with a closed link. */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -33,6 +46,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "chan/attach.h"
 #include "chan/qmp_filter.h"
 #include "chan/relay.h"
 #include "daemon/engine/console_log.h"
@@ -50,6 +64,7 @@ enum {
 	FD_QEMU_OLD,
 	FD_QMP,
 	FD_QMP_LINK,
+	FD_ATTACH,
 	FD_COUNT_END
 };
 
@@ -82,8 +97,33 @@ static int parse_uid(const char *s, uid_t *out)
 	return 0;
 }
 
-/* Every fd it is meant to have is open; the qube's are non-blocking. */
-static int check_fds(void)
+static void say_line(const char *line)
+{
+	say("%s", line);
+}
+
+static int sock_opt(int fd, int opt)
+{
+	int v = -1;
+	socklen_t len = sizeof(v);
+
+	if (getsockopt(fd, SOL_SOCKET, opt, &v, &len) < 0 || len != sizeof(v))
+		return -1;
+	return v;
+}
+
+/* Whether fd 13 is what a re-attach needs: a listening Unix seqpacket
+ * socket. */
+static int attach_socket_ok(void)
+{
+	return sock_opt(FD_ATTACH, SO_DOMAIN) == AF_UNIX &&
+	       sock_opt(FD_ATTACH, SO_TYPE) == SOCK_SEQPACKET &&
+	       sock_opt(FD_ATTACH, SO_ACCEPTCONN) == 1;
+}
+
+/* Every fd it is meant to have is open; the qube's, the links and the
+ * attach socket (when it is one) are non-blocking. */
+static int check_fds(int can_attach)
 {
 	int fd;
 
@@ -95,6 +135,8 @@ static int check_fds(void)
 
 		if (fd >= FD_CONSOLE_LOG && fd <= FD_QEMU_OLD)
 			continue; /* files */
+		if (fd == FD_ATTACH && !can_attach)
+			continue; /* not ours to change */
 		if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
 			return -1;
 	}
@@ -166,24 +208,67 @@ static void pump(struct console_log *l, int fd, int *eof)
  * daemon reads while it waits for this process to end). */
 static void flush_link(struct chan_relay *r)
 {
-	int fl = fcntl(r->link.fd, F_GETFL);
+	int fl;
 
+	if (!r->attached)
+		return;
+	fl = fcntl(r->link.fd, F_GETFL);
 	if (fl >= 0 && fcntl(r->link.fd, F_SETFL, fl & ~O_NONBLOCK) == 0)
 		bh_chan_flush_all(&r->link);
 }
 
-static int run(struct chan_relay *r, struct logs *lg, struct qmp_filter *qf)
+struct chan_proc {
+	struct chan_relay *r;
+	struct logs *lg;
+	struct qmp_filter *qf;
+	struct chan_attach *at; /* NULL: no re-attach (fd 13 is none) */
+};
+
+static void detach(struct chan_proc *c)
 {
-	struct pollfd p[6];
+	chan_relay_detach(c->r);
+	qmp_filter_detach(c->qf);
+	say("the daemon's link closed: detached, waiting for the next "
+	    "daemon");
+	bh_crash_point("chan.detached"); /* tests/crash */
+}
+
+static void attach(struct chan_proc *c, int link_fd, int qmp_fd)
+{
+	if (chan_relay_attach(c->r, link_fd) < 0) {
+		/* Closed by chan_relay_attach; the QMP link goes too, and
+		 * the process waits on. */
+		close(qmp_fd);
+		say("re-attach failed: cannot queue the first frame");
+		return;
+	}
+	qmp_filter_attach(c->qf, qmp_fd);
+	say("re-attached to a daemon");
+	bh_crash_point("chan.attached"); /* tests/crash */
+}
+
+static int run(struct chan_proc *c)
+{
+	struct chan_relay *r = c->r;
+	struct logs *lg = c->lg;
+	struct qmp_filter *qf = c->qf;
+	struct pollfd p[6 + CHAN_ATTACH_POLL_MAX];
 
 	for (;;) {
 		nfds_t n = 0;
 		int gi = -1, li = -1, ci = -1, qi = -1, mi = -1, ki = -1;
+		int ai = -1, timeout = -1, link_fd, qmp_fd;
+		size_t na = 0;
 
-		if (r->link_eof)
-			return 0; /* the daemon is gone */
+		if (r->attached && (r->link_eof || qf->link_eof)) {
+			if (!c->at)
+				return 0; /* the daemon is gone */
+			detach(c);
+		}
 		if (r->broken && !bh_chan_pending(&r->link)) {
-			/* BROKEN is with the daemon, which stops the qube. */
+			/* BROKEN is with the daemon, which stops the qube
+			 * (or was dropped with its link: nothing waits for
+			 * a qube that broke the protocol). */
 			say("the qube broke the channel protocol");
 			return 0;
 		}
@@ -197,14 +282,18 @@ static int run(struct chan_relay *r, struct logs *lg, struct qmp_filter *qf)
 			p[n].events |= POLLIN;
 		if (!r->guest_eof && bh_chan_pending(&r->guest))
 			p[n].events |= POLLOUT;
-		if (p[n].events)
+		/* Detached, the qube is not read but its end is watched
+		 * (POLLHUP comes without asking): QEMU may end meanwhile. */
+		if (p[n].events || (!r->attached && !r->guest_eof))
 			gi = (int)n++;
-		p[n] = (struct pollfd){ .fd = r->link.fd };
-		if (chan_relay_link_readable(r))
-			p[n].events |= POLLIN;
-		if (bh_chan_pending(&r->link))
-			p[n].events |= POLLOUT;
-		li = (int)n++;
+		if (r->attached) {
+			p[n] = (struct pollfd){ .fd = r->link.fd };
+			if (chan_relay_link_readable(r))
+				p[n].events |= POLLIN;
+			if (bh_chan_pending(&r->link))
+				p[n].events |= POLLOUT;
+			li = (int)n++;
+		}
 		if (!lg->console_eof) {
 			p[n] = (struct pollfd){ .fd = FD_CONSOLE,
 						.events = POLLIN };
@@ -220,35 +309,44 @@ static int run(struct chan_relay *r, struct logs *lg, struct qmp_filter *qf)
 						.events = POLLIN };
 			mi = (int)n++;
 		}
-		if (!qf->link_eof) {
+		if (qf->link_fd >= 0 && !qf->link_eof) {
 			p[n] = (struct pollfd){ .fd = qf->link_fd,
 						.events = POLLIN };
 			if (qf->have_pending)
 				p[n].events |= POLLOUT;
 			ki = (int)n++;
 		}
-		if (poll(p, n, -1) < 0) {
+		if (!r->attached) {
+			ai = (int)n;
+			na = chan_attach_poll_fds(c->at, p + n, &timeout);
+			n += na;
+		}
+		if (poll(p, n, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			return -1;
 		}
+		if (gi >= 0 && !r->attached && !(p[gi].events & POLLIN) &&
+		    (p[gi].revents & (POLLHUP | POLLERR)))
+			r->guest_eof = 1; /* QEMU closed it: the qube is gone */
 		if (gi >= 0 && (p[gi].revents & (POLLIN | POLLHUP | POLLERR)) &&
 		    chan_relay_guest_readable(r) &&
 		    chan_relay_guest_input(r) < 0)
 			return -1;
-		if (gi >= 0 && (p[gi].revents & POLLOUT) &&
+		if (gi >= 0 && !r->guest_eof && (p[gi].revents & POLLOUT) &&
 		    bh_chan_flush(&r->guest) < 0)
 			r->guest_eof = 1;
-		if ((p[li].revents & (POLLIN | POLLHUP | POLLERR)) &&
+		if (li >= 0 && (p[li].revents & (POLLIN | POLLHUP | POLLERR)) &&
 		    chan_relay_link_readable(r)) {
 			if (chan_relay_link_input(r) < 0)
 				return -1;
-		} else if (p[li].revents & (POLLHUP | POLLERR)) {
+		} else if (li >= 0 && (p[li].revents & (POLLHUP | POLLERR))) {
 			r->link_eof = 1; /* the daemon is gone */
 		}
-		if ((p[li].revents & (POLLOUT | POLLERR | POLLHUP)) &&
+		if (li >= 0 && !r->link_eof &&
+		    (p[li].revents & (POLLOUT | POLLERR | POLLHUP)) &&
 		    bh_chan_flush(&r->link) < 0)
-			return 0; /* the daemon is gone */
+			r->link_eof = 1; /* the daemon is gone */
 		if (ci >= 0 && p[ci].revents)
 			pump(&lg->console, FD_CONSOLE, &lg->console_eof);
 		if (qi >= 0 && p[qi].revents)
@@ -259,6 +357,9 @@ static int run(struct chan_relay *r, struct logs *lg, struct qmp_filter *qf)
 			qmp_filter_link_output(qf);
 		if (ki >= 0 && (p[ki].revents & (POLLIN | POLLHUP | POLLERR)))
 			qmp_filter_link_input(qf);
+		if (ai >= 0 && chan_attach_events(c->at, p + ai, na, &link_fd,
+						  &qmp_fd))
+			attach(c, link_fd, qmp_fd);
 		if (r->guest_eof)
 			r->guest.out_off = r->guest.out_len = 0;
 	}
@@ -268,10 +369,12 @@ int main(int argc, char **argv)
 {
 	static struct chan_relay r;
 	static struct qmp_filter qf;
+	static struct chan_attach at;
 	struct logs lg = { 0 };
+	struct chan_proc c = { .r = &r, .lg = &lg, .qf = &qf };
 	const char *try;
-	uid_t uid;
-	int rc;
+	uid_t uid, starter;
+	int rc, can_attach;
 
 	if (argc != 4 || parse_uid(argv[2], &uid) < 0) {
 		fprintf(stderr, "bulkhead-chan is started by bulkheadd, with "
@@ -282,10 +385,17 @@ int main(int argc, char **argv)
 	/* Reads BULKHEAD_CRASH_AT (tests/crash) while the environment is
 	 * at hand; a no-op otherwise. */
 	bh_crash_point("chan.start");
-	if (check_fds() < 0) {
+	can_attach = attach_socket_ok();
+	if (check_fds(can_attach) < 0) {
 		say("started without its fds");
 		return 2;
 	}
+	if (!can_attach)
+		say("fd 13 is no listening seqpacket socket: this process "
+		    "ends with its link (no re-attach)");
+	/* Who may re-attach: the uid that started it (root's daemon),
+	 * known only before it takes a uid of its own. */
+	starter = getuid();
 	/* A closed peer is an error to see, not a signal that kills. */
 	signal(SIGPIPE, SIG_IGN);
 	try = getenv("BULKHEAD_TEST_CHAN_TRY");
@@ -300,7 +410,11 @@ int main(int argc, char **argv)
 	console_log_from_fds(&lg.console, FD_CONSOLE_LOG, FD_CONSOLE_OLD);
 	console_log_from_fds(&lg.qemu, FD_QEMU_LOG, FD_QEMU_OLD);
 	qmp_filter_init(&qf, FD_QMP, FD_QMP_LINK);
-	rc = run(&r, &lg, &qf);
+	if (can_attach) {
+		chan_attach_init(&at, FD_ATTACH, starter, say_line);
+		c.at = &at;
+	}
+	rc = run(&c);
 	if (rc < 0)
 		say("relay failed: %s", strerror(errno));
 	return rc < 0 ? 1 : 0;

@@ -125,6 +125,8 @@ static void send_record(struct qmp_filter *f, const struct bh_qmp_rec *rec)
 {
 	ssize_t n;
 
+	if (f->link_fd < 0)
+		return; /* detached: nobody to tell */
 	bh_qmp_rec_encode(f->pending, rec);
 	do
 		n = write(f->link_fd, f->pending, BH_QMP_REC_LEN);
@@ -196,6 +198,32 @@ void qmp_filter_link_output(struct qmp_filter *f)
 	} else if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK &&
 			      errno != EINTR)) {
 		f->link_eof = 1;
+	}
+}
+
+void qmp_filter_detach(struct qmp_filter *f)
+{
+	if (f->link_fd >= 0)
+		close(f->link_fd);
+	f->link_fd = -1;
+	f->link_eof = 0;
+	f->have_pending = 0;
+}
+
+void qmp_filter_attach(struct qmp_filter *f, int link_fd)
+{
+	struct bh_qmp_rec rec = { 0 };
+
+	qmp_filter_detach(f);
+	f->link_fd = link_fd;
+	if (f->state == QF_READY) {
+		rec.kind = BH_QMP_READY;
+		send_record(f, &rec);
+	} else if (f->state == QF_CLOSED) {
+		rec.kind = BH_QMP_BROKEN;
+		bh_qmp_field_set(rec.text, sizeof(rec.text),
+				 "QMP was closed before this link");
+		send_record(f, &rec);
 	}
 }
 

@@ -7,7 +7,11 @@
  *
  * Back-pressure: QEMU is not read while a record waits for the daemon,
  * and a QEMU that does not read its commands breaks QMP (BROKEN): one
- * command is far below a socket's buffer. */
+ * command is far below a socket's buffer.
+ *
+ * Detached (no daemon, proto/chan_attach.h): QEMU is still read and
+ * parsed, so that the state follows it (the greeting is answered), but
+ * the records are dropped. */
 #ifndef BH_CHAN_QMP_FILTER_H
 #define BH_CHAN_QMP_FILTER_H
 
@@ -28,7 +32,7 @@ enum qmp_filter_state {
 
 struct qmp_filter {
 	int qemu_fd; /* QEMU's QMP (stream) */
-	int link_fd; /* to the daemon (seqpacket) */
+	int link_fd; /* to the daemon (seqpacket); -1 while detached */
 	enum qmp_filter_state state;
 	int link_eof;
 	char in[QMP_FILTER_LINE_MAX];
@@ -45,6 +49,12 @@ void qmp_filter_init(struct qmp_filter *f, int qemu_fd, int link_fd);
  * -EPROTO with out a BROKEN record saying why. Updates f->state. */
 int qmp_filter_line(struct qmp_filter *f, const char *untrusted_line,
 		    size_t len, struct bh_qmp_rec *out, int *send_caps);
+
+/* The link is gone: closes it and drops the record waiting for it. */
+void qmp_filter_detach(struct qmp_filter *f);
+/* A new link (non-blocking): it gets READY when QEMU's greeting is done
+ * (else READY comes when it is), or BROKEN when QMP was closed. */
+void qmp_filter_attach(struct qmp_filter *f, int link_fd);
 
 /* Whether QEMU's QMP is read this round. */
 int qmp_filter_qemu_readable(const struct qmp_filter *f);

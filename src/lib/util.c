@@ -52,24 +52,27 @@ int bh_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-int bh_send_with_fd(int sock, const void *buf, size_t len, int fd)
+int bh_send_with_fds(int sock, const void *buf, size_t len, const int *fds,
+		     size_t nfd)
 {
 	union {
 		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(BH_SEND_FDS_MAX * sizeof(int))];
 	} c;
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
 	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
 	ssize_t n;
 
-	if (fd >= 0) {
+	if (nfd > BH_SEND_FDS_MAX)
+		return -EINVAL;
+	if (nfd > 0) {
 		memset(&c, 0, sizeof(c));
 		m.msg_control = c.buf;
-		m.msg_controllen = sizeof(c.buf);
+		m.msg_controllen = CMSG_SPACE(nfd * sizeof(int));
 		c.h.cmsg_level = SOL_SOCKET;
 		c.h.cmsg_type = SCM_RIGHTS;
-		c.h.cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(&c.h), &fd, sizeof(int));
+		c.h.cmsg_len = CMSG_LEN(nfd * sizeof(int));
+		memcpy(CMSG_DATA(&c.h), fds, nfd * sizeof(int));
 	}
 	do
 		n = sendmsg(sock, &m, MSG_NOSIGNAL);
@@ -77,6 +80,11 @@ int bh_send_with_fd(int sock, const void *buf, size_t len, int fd)
 	if (n < 0)
 		return -errno;
 	return (size_t)n == len ? 0 : -EIO;
+}
+
+int bh_send_with_fd(int sock, const void *buf, size_t len, int fd)
+{
+	return bh_send_with_fds(sock, buf, len, &fd, fd >= 0 ? 1 : 0);
 }
 
 void bh_sanitize_std_fds(void)

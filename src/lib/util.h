@@ -15,6 +15,11 @@ int bh_write_all(int fd, const void *buf, size_t len);
  * Returns 0 when all len bytes went, -EIO when only part did, or
  * -errno. */
 int bh_send_with_fd(int sock, const void *buf, size_t len, int fd);
+/* The same with nfd fds (at most BH_SEND_FDS_MAX, else -EINVAL), in
+ * their order, beside buf's first byte (none when nfd is 0). */
+#define BH_SEND_FDS_MAX 4u
+int bh_send_with_fds(int sock, const void *buf, size_t len, const int *fds,
+		     size_t nfd);
 /* Makes sure fds 0, 1 and 2 are open (on /dev/null if not), so that no
  * socket we open later lands on one of them. */
 void bh_sanitize_std_fds(void);

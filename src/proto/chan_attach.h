@@ -35,7 +35,11 @@
  * them: opened by the daemon (EXEC, SERVICE) and not yet ended by the
  * guest's EXIT, or opened by the guest (CALL) and not yet ended by the
  * daemon's EXIT. At most this many are tracked (the daemon's and the
- * guest's id spaces, BH_MAX_STREAMS each). */
+ * guest's id spaces, BH_MAX_STREAMS each: a guest that opens more cannot
+ * crowd the daemon's out). Frames that were queued for the old daemon
+ * when its link closed are dropped, but what they did to this table
+ * stands: a CALL the old daemon never read is listed as open, an EXIT it
+ * never read has taken its stream out. */
 #define BH_ATTACH_STREAMS_MAX (2u * BH_MAX_STREAMS)
 
 /* Flags of one stream. */
@@ -75,9 +79,11 @@ int bh_attach_req_parse(const uint8_t *untrusted_buf, size_t len);
  * returns the length. */
 size_t bh_attach_info_encode(uint8_t *out, const struct bh_attach_info *info);
 /* Checks and decodes a payload: the exact length for its count, count
- * at most BH_ATTACH_STREAMS_MAX, only known flags, ids not 0 and not
- * repeated, each id's side (BH_STREAM_GUEST_BIT) allowed, hello_* 0
- * without BH_ATTACH_HELLO. 0 with *out filled, or -EPROTO. */
+ * at most BH_ATTACH_STREAMS_MAX and at most BH_MAX_STREAMS of each side
+ * (BH_STREAM_GUEST_BIT), only known flags, ids not 0 and not repeated,
+ * each stream's flags allowed for its side (BH_ATTACH_S_INPUT_EOF only
+ * on the daemon's), hello_* 0 without BH_ATTACH_HELLO. 0 with *out
+ * filled, or -EPROTO. */
 int bh_attach_info_parse(const uint8_t *untrusted_buf, size_t len,
 			 struct bh_attach_info *out);
 

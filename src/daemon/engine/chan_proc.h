@@ -3,7 +3,11 @@
  * control channel, console and QEMU's output, and parses every byte of
  * them, confined to that one qube. The daemon keeps its end of the link
  * (a stream socket pair carrying the same frames as the channel, plus
- * BH_MSG_CHAN_BROKEN) and QMP. */
+ * BH_MSG_CHAN_BROKEN) and QMP.
+ *
+ * The process outlives the daemon and waits for the next one on a
+ * listening socket the daemon bound for it (chan_attach_listen); the next
+ * daemon re-attaches with chan_attach_connect (proto/chan_attach.h). */
 #ifndef BH_DAEMON_CHAN_PROC_H
 #define BH_DAEMON_CHAN_PROC_H
 
@@ -34,6 +38,11 @@ struct chan_proc_fds {
 	int qemu_out;	/* the read end of QEMU's stdout and stderr */
 	int console_log, console_old, qemu_log, qemu_old;
 	int qmp;	/* the daemon's end of QEMU's QMP */
+	/* The listening socket of chan_attach_listen, which the process
+	 * waits on for the next daemon (fd 13). Given anything else (an fd
+	 * that is no listening seqpacket socket), the process ends with
+	 * its link, as before re-attaching was built. */
+	int attach;
 };
 
 /* Starts exe for qube name (a checked qube name) as uid, confined in
@@ -45,5 +54,26 @@ struct chan_proc_fds {
 pid_t chan_proc_spawn(const char *exe, const char *name, uid_t uid,
 		      const char *empty_root, const struct chan_proc_fds *fds,
 		      int *link_fd, int *qmp_fd, char *err, size_t cap);
+
+/* The socket a channel process waits on for the next daemon: a
+ * SOCK_SEQPACKET Unix socket bound at path (a stale socket there is
+ * removed first; any other file is left and refused with -EEXIST), mode
+ * 0600 and the caller's (root's), listening, close-on-exec. Returns its
+ * fd (pass it as chan_proc_fds.attach, then close it), or a negative
+ * errno with err set. */
+int chan_attach_listen(const char *path, char *err, size_t cap);
+
+/* The next daemon's side of a re-attach: connects to the channel process
+ * waiting at path and hands it, with the request, its ends of a new frame
+ * link (SOCK_STREAM) and QMP link (SOCK_SEQPACKET). 0 with the daemon's
+ * ends in *link_fd and *qmp_fd (non-blocking, close-on-exec): the first
+ * frame on *link_fd is then BH_MSG_CHAN_ATTACH, unless the process
+ * refused (the links then close: EOF). Or a negative errno with err set:
+ * -ECONNREFUSED when no process waits there any more (it ended), -ENOENT
+ * when there is no socket. Never blocks for long: the connect and the
+ * send give up after CHAN_ATTACH_SEND_MS (-EAGAIN). */
+#define CHAN_ATTACH_SEND_MS 2000
+int chan_attach_connect(const char *path, int *link_fd, int *qmp_fd,
+			char *err, size_t cap);
 
 #endif

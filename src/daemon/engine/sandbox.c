@@ -21,8 +21,10 @@ const char *const bh_sandbox_chan_calls[] = {
 	"read", "write", "readv", "writev", "pread64", "pwrite64",
 	"ftruncate", "lseek", "recvmsg", "sendmsg", "close", "fcntl",
 	"fstat", "newfstatat",
-	/* waiting */
-	"poll", "ppoll",
+	/* waiting; and for the next daemon while none is linked
+	 * (src/chan/attach.c): a connection on the listening socket it was
+	 * given, its peer's uid and the types of the fds it passes */
+	"poll", "ppoll", "accept4", "getsockopt",
 	/* memory (no mprotect: nothing it maps becomes executable) */
 	"brk", "mmap", "munmap", "mremap", "madvise",
 	/* time, signals' return, exit */
