@@ -49,9 +49,11 @@ new_root() {
 # A private BULKHEAD_ROOT per suite or test shares the installed guest
 # images read-only; no_leftovers checks that a run left nothing behind.
 
-# stop_root ROOT: ends the daemon of ROOT (by its pid file) and removes ROOT.
+# stop_root ROOT: ends the daemon of ROOT (by its pid file), then any
+# QEMU or channel process its qubes' folders still record (a qube left
+# running by a daemon that was killed), and removes ROOT.
 stop_root() {
-	local r=$1 pid i
+	local r=$1 pid i left
 	pid=$(cat "$r/run/bulkhead/bulkheadd.pid" 2>/dev/null)
 	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
 		kill "$pid"
@@ -63,6 +65,9 @@ stop_root() {
 		done
 		kill -9 "$pid" 2>/dev/null
 	fi
+	left=$(recorded_pids "$r" qemu.pid qemu-system-x86; recorded_pids "$r" chan.pid bulkhead-chan)
+	# shellcheck disable=SC2086 # a list of pids
+	[ -z "$left" ] || kill -9 $left 2>/dev/null
 	if mountpoint -q "$r/run/bulkhead" 2>/dev/null; then
 		umount "$r/run/bulkhead"
 	fi
@@ -100,22 +105,42 @@ bhm() { BULKHEAD_ROOT=$main_root "$BH" "$@"; }
 # policy LINE...: the test policy of $root, replaced as a whole.
 policy() { printf '%s\n' "$@" >"$root/etc/bulkhead/policy.d/10-test.policy"; }
 
-# qemu_pids ROOT: QEMU processes started by ROOT's daemon (its children;
-# their command lines name the canonical image paths, not ROOT).
+# recorded_pids ROOT FILE COMM: the live processes named COMM whose pids
+# ROOT's qubes' runtime folders record in FILE (qemu.pid, chan.pid): a
+# re-attached qube's are not its daemon's children.
+recorded_pids() {
+	local f pid
+	for f in "$1"/run/bulkhead/qubes/*/"$2"; do
+		[ -f "$f" ] || continue
+		read -r pid _ <"$f" || continue
+		[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$3" ] && echo "$pid"
+	done
+	return 0
+}
+
+# qemu_pids ROOT: QEMU processes of ROOT's qubes: its daemon's children
+# (their command lines name the canonical image paths, not ROOT) and the
+# ones its runtime folders record.
 qemu_pids() {
 	local dpid
 	dpid=$(cat "$1/run/bulkhead/bulkheadd.pid" 2>/dev/null)
-	[ -n "$dpid" ] || return 0
-	pgrep -P "$dpid" -f qemu-system-x86_64 || true
+	{
+		[ -z "$dpid" ] || pgrep -P "$dpid" -f qemu-system-x86_64
+		recorded_pids "$1" qemu.pid qemu-system-x86
+	} | sort -u
+	return 0
 }
 
-# chan_pids ROOT: the channel processes (bulkhead-chan) of that root's
-# daemon.
+# chan_pids ROOT: the channel processes (bulkhead-chan) of ROOT's qubes,
+# found the same way.
 chan_pids() {
 	local dpid
 	dpid=$(cat "$1/run/bulkhead/bulkheadd.pid" 2>/dev/null)
-	[ -n "$dpid" ] || return 0
-	pgrep -P "$dpid" -x bulkhead-chan || true
+	{
+		[ -z "$dpid" ] || pgrep -P "$dpid" -x bulkhead-chan
+		recorded_pids "$1" chan.pid bulkhead-chan
+	} | sort -u
+	return 0
 }
 
 # state_listing ROOT: every file under the root except the daemon's own

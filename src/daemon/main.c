@@ -25,6 +25,7 @@
 #include "daemon/jobs/job.h"
 #include "daemon/rpc/rpc_ask.h"
 #include "daemon/relay/streams.h"
+#include "daemon/qube/qube_attach.h"
 #include "daemon/qube/qube_power.h"
 #include "daemon/core/sd_notify.h"
 #include "daemon/state/store_boot.h"
@@ -207,6 +208,9 @@ enum slot_kind {
 	SLOT_CHAN,
 	SLOT_QMP,
 	SLOT_JOB,
+	/* A re-attached qube's QEMU or channel process ended (pidfds). */
+	SLOT_QEMU_END,
+	SLOT_CHAN_END,
 };
 
 struct slot {
@@ -234,12 +238,17 @@ static void add_slot(struct poll_set *ps, int fd, short events,
 static int wind_down(struct daemon *d)
 {
 	struct client *c;
-	struct qube_vm *dv;
+	struct qube_vm *dv, *next;
 	struct job *j;
 
 	for (j = d->jobs; j; j = j->next)
 		job_cancel(j, "bulkheadd is stopping");
-	for (dv = d->dispvms; dv; dv = dv->next) {
+	for (dv = d->dispvms; dv; dv = next) {
+		next = dv->next;
+		/* bh daemon restart: what runs stays for the next daemon
+		 * (qube_attach.h); what cannot stay stops. */
+		if (d->keep_qubes && qube_detach(dv, "bulkheadd restarts"))
+			continue;
 		if (dv->persistent)
 			qube_stop_for_exit(dv);
 		else
@@ -287,7 +296,7 @@ static void add_qube_slots(struct daemon *d, struct poll_set *ps)
 {
 	struct qube_vm *dv;
 
-	for (dv = d->dispvms; dv && ps->n + 3 < MAX_POLL; dv = dv->next) {
+	for (dv = d->dispvms; dv && ps->n + 5 < MAX_POLL; dv = dv->next) {
 		int64_t due = qube_log_next_ms(&dv->log_limit, ps->now);
 		short ev = 0;
 
@@ -300,6 +309,12 @@ static void add_qube_slots(struct daemon *d, struct poll_set *ps)
 		/* Dropped log lines are reported in time. */
 		if (due >= 0 && (ps->next < 0 || due < ps->next))
 			ps->next = due;
+		/* A re-attached qube's processes are not our children:
+		 * their ends come by pidfd. */
+		if (dv->adopted && dv->vm_alive && dv->qemu_pidfd >= 0)
+			add_slot(ps, dv->qemu_pidfd, POLLIN, SLOT_QEMU_END, dv);
+		if (dv->adopted && dv->chan_pidfd >= 0)
+			add_slot(ps, dv->chan_pidfd, POLLIN, SLOT_CHAN_END, dv);
 		/* After QEMU's end, the link until the channel process
 		 * has handed on the rest (dispvm_finish_ended). */
 		if (!dv->vm_alive) {
@@ -347,8 +362,9 @@ static int poll_timeout(const struct poll_set *ps)
 }
 
 /* Signals first: a reaped qube frees its struct, so they are handled
- * before any slot that points at it. Returns 1 when they were (the
- * other slots wait for the next round). */
+ * before any slot that points at it; so is the end of a re-attached
+ * qube's process, one a round. Returns 1 when they were (the other
+ * slots wait for the next round). */
 static int dispatch_signals(struct daemon *d, const struct poll_set *ps)
 {
 	nfds_t i;
@@ -356,6 +372,14 @@ static int dispatch_signals(struct daemon *d, const struct poll_set *ps)
 	for (i = 0; i < ps->n; i++)
 		if (ps->s[i].kind == SLOT_SIGNAL && ps->p[i].revents) {
 			handle_signals(d);
+			return 1;
+		}
+	for (i = 0; i < ps->n; i++)
+		if ((ps->s[i].kind == SLOT_QEMU_END ||
+		     ps->s[i].kind == SLOT_CHAN_END) &&
+		    ps->p[i].revents) {
+			qube_attach_proc_ended(ps->s[i].obj,
+					       ps->s[i].kind == SLOT_QEMU_END);
 			return 1;
 		}
 	return 0;
@@ -566,15 +590,12 @@ static void read_test_throttle(void)
 	}
 }
 
-/* Jobs of a dead daemon die with it; their temporaries are removed
- * below and at store_boot, once none is left writing. Returns 0, or -1
- * when one of its QEMUs could not be ended (said). */
+/* The qubes an earlier daemon left: re-attached, or ended
+ * (qube_attach.h). Returns 0, or -1 when one of its QEMUs could not be
+ * ended (said). */
 static int clean_up_earlier_daemon(struct daemon *d)
 {
-	if (job_wait_stale(d->paths.run, 10000) < 0)
-		LOG_WARN("a job of the earlier daemon still runs after 10 s; "
-			 "removing temporaries anyway");
-	if (dispvm_cleanup_stale(d) < 0) {
+	if (qube_attach_all(d) < 0) {
 		fprintf(stderr,
 			"bulkheadd: a QEMU of the earlier daemon could not be "
 			"ended (see %s/bulkheadd.log); end it, then start "
@@ -613,7 +634,7 @@ static void setup_cgroups(struct daemon *d)
 			 d->cgroups.dir[0], CGROUP_QEMU_OVERHEAD_MB,
 			 CGROUP_PIDS_BASE,
 			 d->cgroups.swap ? ", memory.swap.max = 0" : "");
-		cgroups_cleanup_stale(&d->cgroups);
+		cgroups_cleanup_stale(&d->cgroups, qube_attach_running, d);
 	} else if (d->cgroups.mode == CGROUP_V1) {
 		LOG_INFO("cgroups: v1 (memory, pids), each QEMU in a group of "
 			 "its own under %s%s%s (memory.limit_in_bytes = "
@@ -626,7 +647,7 @@ static void setup_cgroups(struct daemon *d)
 					   "same: no swap"
 					 : "",
 			 CGROUP_PIDS_BASE);
-		cgroups_cleanup_stale(&d->cgroups);
+		cgroups_cleanup_stale(&d->cgroups, qube_attach_running, d);
 	} else {
 		LOG_WARN("cgroups: off, QEMU runs without memory and pids "
 			 "limits: %s",
@@ -690,7 +711,12 @@ static int start_up(struct daemon *d)
 	signal(SIGHUP, SIG_IGN);
 	d->sig_fd = bh_make_sigfd();
 	read_test_throttle();
-	if (clean_up_earlier_daemon(d) < 0 || open_store(d) < 0)
+	/* Jobs of a dead daemon die with it; their temporaries are
+	 * removed at store_boot, once none is left writing. */
+	if (job_wait_stale(d->paths.run, 10000) < 0)
+		LOG_WARN("a job of the earlier daemon still runs after 10 s; "
+			 "removing temporaries anyway");
+	if (open_store(d) < 0 || clean_up_earlier_daemon(d) < 0)
 		return 1;
 	setup_cgroups(d);
 	probe_host(d);

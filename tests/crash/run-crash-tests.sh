@@ -6,8 +6,10 @@
 # BULKHEAD_CRASH_AT=POINT (src/lib/crashpoint.h). After a restart the
 # records and the folders must agree: every qube has its folder and a
 # valid private volume, no temporary is left, a folder without a record
-# is only in lost+found, no QEMU of the dead daemon remains, and a private
-# volume is never lost. Each case has its own BULKHEAD_ROOT; prints
+# is only in lost+found, every QEMU still running is a qube the new
+# daemon re-attached and shows running (no orphan), and a private volume
+# is never lost. A qube's channel process is killed at each of its steps
+# too (chan_case). Each case has its own BULKHEAD_ROOT; prints
 # "crash: NAME ok|FAILED|SKIPPED" and ends with
 # "crash: N passed, N failed, N skipped".
 #
@@ -88,12 +90,10 @@ crash() {
 	fi
 	wait "$dpid"; rc=$?
 	dpid=""
-	expect_eq "daemon's end at $point" "$rc" 137 || return 1
-	# QEMU outlives its daemon, but its guest sees the channel hang up
-	# and powers off (a guest still booting gets there first); its
-	# command line names the private volume under this root.
-	wait_until 30 no_qemu ||
-		{ echo "orphan QEMU: $(root_qemus)"; return 1; }
+	expect_eq "daemon's end at $point" "$rc" 137
+	# A qube it had started goes on (its channel process waits for the
+	# next daemon): consistent checks that the restart re-attached it
+	# or ended it.
 }
 
 # consistent: after the restart (which this starts), the records and the
@@ -122,6 +122,7 @@ for o in json.load(open(sys.argv[1])): print(o["name"], o["class"], o["state"])'
 			{ echo "standalone $n: no root"; return 1; } ;;
 		esac
 	done <"$root/qubes.txt"
+	no_orphan_qemu || return 1
 	tmps=$(find "$(state)" -name '*.tmp-*')
 	[ -z "$tmps" ] || { echo "temporaries left: $tmps"; return 1; }
 	for n in $(ls -A "$(state)/qubes") $(ls -A "$(state)/templates"); do
@@ -129,6 +130,25 @@ for o in json.load(open(sys.argv[1])): print(o["name"], o["class"], o["state"])'
 		grep -q "^$n " "$root/qubes.txt" ||
 			{ echo "folder $n without a record"; return 1; }
 	done
+}
+
+# no_orphan_qemu: every QEMU of this root is a qube bh ls shows running
+# (re-attached, or started since), with its runtime folder; a QEMU the
+# restarted daemon ended may take a moment to go.
+qemu_unowned() {
+	local p n
+	for p in $(pgrep -f 'qemu-system' || true); do
+		tr '\0' '\n' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -- "$root/" || continue
+		n=$(tr '\0' '\n' <"/proc/$p/cmdline" | sed -n 's/.*bh\.name=\([^ ]*\).*/\1/p' | head -n 1)
+		if ! awk -v n="$n" '$1 == n && $3 != "Halted" { f = 1 } END { exit !f }' "$root/qubes.txt" ||
+			[ ! -d "$root/run/bulkhead/qubes/$n" ]; then
+			echo "$p ($n)"
+		fi
+	done
+}
+all_owned() { [ -z "$(qemu_unowned)" ]; }
+no_orphan_qemu() {
+	wait_until 30 all_owned || { echo "orphan QEMU: $(qemu_unowned)"; return 1; }
 }
 
 has_qube() { grep -q "^$1 " "$root/qubes.txt"; }
@@ -203,12 +223,35 @@ test_remove_between_folders() {
 
 # ---- start (each boots a VM: ~2 s under TCG) ----
 
-start_case() { # POINT
+# WANT: halted (no QEMU was started yet), reattached (QEMU runs: the
+# restarted daemon re-attaches to it and its boot ends Running), or either
+# (the daemon died as QEMU's jail was being set up: the jail starts QEMU
+# only while its daemon lives, so which one comes depends on who is
+# first; both leave nothing behind).
+s1_running() { bha ls | grep -q '^s1 .*Running'; }
+start_case() { # POINT WANT
+	local want=$2
 	bha create -t minimal -l red s1 || return 1
 	crash "$1" start s1 || return 1
 	consistent || return 1
-	expect_eq "s1's state" "$(state_of s1)" Halted || return 1
-	bha start s1 || return 1
+	if [ "$want" = either ]; then
+		want=halted
+		grep -q "s1: re-attaching" "$root/var/log/bulkhead/bulkheadd.log" && want=reattached
+		echo "    measured: $want"
+	fi
+	if [ "$want" = halted ]; then
+		expect_eq "s1's state" "$(state_of s1)" Halted || return 1
+		bha start s1 || return 1
+	else
+		wait_until 60 s1_running || {
+			echo "s1 not Running after the restart: $(bha ls)"
+			grep -h -e "s1: not re-attached" -e "jail" "$root/crashd.log" "$root/var/log/bulkhead/bulkheadd.log"
+			return 1
+		}
+		grep -q "s1: re-attaching" "$root/var/log/bulkhead/bulkheadd.log" ||
+			{ echo "s1 was not re-attached"; return 1; }
+	fi
+	expect_eq "s1 runs" "$(bha run s1 -- echo ran)" ran || return 1
 	bha kill s1
 }
 
@@ -257,31 +300,72 @@ test_snapshot_crash() {
 	[ ! -e "$snaps/dvm-dv2" ] || { echo "the snapshot outlived its DVM"; return 1; }
 }
 
-# kill -9 of the daemon with a qube running: QEMU outlives the daemon, the
-# guest sees its channel hang up, syncs and powers off by itself, so a
-# file written just before (never synced by the test) is still there at
-# the next start.
+# kill -9 of the daemon with a qube running and a command of it going:
+# the qube outlives its daemon (its channel process holds its channel and
+# waits), the next daemon re-attaches to it, with the same QEMU and the
+# same boot, shows it Running, ends the command's stream the earlier
+# daemon left (its bh was told the daemon went), and runs commands in it.
 test_kill9_running() {
-	local pid q out
+	local pid q boot out rcv
 	bha create -t minimal -l red k1 || return 1
 	bha start k1 || return 1
+	boot=$(bha run k1 -- cat /proc/sys/kernel/random/boot_id) || return 1
 	bha run -u root k1 -- sh -c 'echo kept >/home/unsynced' || return 1
+	BULKHEAD_ROOT=$root BULKHEAD_DAEMON=/bin/false "$BH" run k1 -- sh -c 'echo started; exec sleep 5' \
+		</dev/null >"$root/run.out" 2>&1 &
+	rcv=$!
+	wait_until 60 grep -q started "$root/run.out" || { echo "the command never started"; return 1; }
 	pid=$(cat "$root/run/bulkhead/bulkheadd.pid")
 	q=$(qemu_pids "$root")
 	[ -n "$q" ] || { echo "no QEMU for k1"; return 1; }
 	kill -9 "$pid"
 	wait_until 10 sh -c "! kill -0 $pid" || { echo "daemon survived"; return 1; }
-	for pid in $q; do
-		wait_until 30 gone "$pid" || { echo "QEMU $pid did not power off"; return 1; }
-	done
+	wait "$rcv" && { echo "bh run ended well though its daemon was killed"; return 1; }
+	alive "$q" || { echo "k1's QEMU died with the daemon"; return 1; }
 	consistent || return 1
-	expect_eq "k1's state" "$(state_of k1)" Halted || return 1
-	grep -q "did not power off" "$root/var/log/bulkhead/bulkheadd.log" &&
-		{ echo "the restarted daemon had to kill k1"; return 1; }
-	bha start k1 || return 1
+	expect_eq "k1's state" "$(state_of k1)" Running || return 1
+	expect_eq "k1's QEMU" "$(qemu_pids "$root")" "$q" || return 1
+	expect_eq "k1's boot" "$(bha run k1 -- cat /proc/sys/kernel/random/boot_id)" "$boot" || return 1
 	out=$(bha run k1 -- cat /home/unsynced)
 	expect_eq "file written before kill -9" "$out" kept || return 1
-	bha kill k1
+	expect_contains "log" "$(cat "$root/var/log/bulkhead/bulkheadd.log")" \
+		"k1: re-attached (1 stream(s) of the earlier daemon ended, agent ready)" || return 1
+	# The command's stream is drained until the guest says it ended.
+	wait_until 30 grep -q "k1: a command of the earlier daemon ended" \
+		"$root/var/log/bulkhead/bulkheadd.log" ||
+		{ echo "the earlier daemon's command never ended"; return 1; }
+	bha shutdown --wait k1 || return 1
+	expect_eq "k1's state after shutdown" "$(bha ls --format json | python3 -c 'import json,sys; print([q["state"] for q in json.load(sys.stdin) if q["name"]=="k1"][0])')" Halted || return 1
+	gone "$q" || { echo "k1's QEMU still runs after its shutdown"; return 1; }
+	[ -z "$(chan_pids "$root")" ] || { echo "a channel process is left: $(chan_pids "$root")"; return 1; }
+	[ ! -e "$root/run/bulkhead/qubes/k1" ] || { echo "k1's runtime folder left"; return 1; }
+}
+
+# A re-attached qube's channel process killed: only that qube stops, as
+# when the daemon started it (the daemon watches it by pidfd, not as its
+# child).
+test_kill9_chan_reattached() {
+	local pid c q
+	bha create -t minimal -l red a1 || return 1
+	bha start a1 || return 1
+	pid=$(cat "$root/run/bulkhead/bulkheadd.pid")
+	kill -9 "$pid"
+	wait_until 10 sh -c "! kill -0 $pid" || { echo "daemon survived"; return 1; }
+	consistent || return 1
+	expect_eq "a1's state" "$(state_of a1)" Running || return 1
+	q=$(qemu_pids "$root")
+	c=$(chan_pids "$root")
+	[ -n "$q" ] && [ -n "$c" ] || { echo "a1's QEMU ($q) or channel process ($c) not found"; return 1; }
+	kill -9 "$c"
+	wait_until 30 gone "$q" || { echo "a1's QEMU $q survived its channel process"; return 1; }
+	wait_until 30 sh -c "BULKHEAD_ROOT=$root $BH ls | grep -q '^a1 .*Halted'" ||
+		{ echo "a1 not recorded Halted: $(bha ls)"; return 1; }
+	expect_contains "log" "$(cat "$root/var/log/bulkhead/bulkheadd.log")" \
+		"a1: halted (the channel process of qube a1 ended while the qube ran" || return 1
+	[ ! -e "$root/run/bulkhead/qubes/a1" ] || { echo "a1's runtime folder left"; return 1; }
+	bha start a1 || return 1
+	expect_eq "a1 runs again" "$(bha run a1 -- echo again)" again || return 1
+	bha kill a1
 }
 
 # kill -9 of a qube's channel process (bulkhead-chan), with the qube
@@ -354,30 +438,24 @@ chan_case() { # POINT start|run
 	return $bad
 }
 
-# kill -9 of the daemon with a paused qube: its guest cannot power off, so
-# the restarted daemon kills the QEMU it left (after a bounded wait) and
-# says so; no QEMU of the earlier daemon survives the restart.
+# kill -9 of the daemon with a paused qube: the next daemon re-attaches
+# to it and shows it Paused; unpaused, it runs commands in the same boot.
 test_kill9_paused() {
-	local pid q
+	local pid q boot
 	bha create -t minimal -l red p1 || return 1
 	bha start p1 || return 1
+	boot=$(bha run p1 -- cat /proc/sys/kernel/random/boot_id) || return 1
 	bha pause p1 || return 1
 	pid=$(cat "$root/run/bulkhead/bulkheadd.pid")
 	q=$(qemu_pids "$root")
 	[ -n "$q" ] || { echo "no QEMU for p1"; return 1; }
 	kill -9 "$pid"
 	wait_until 10 sh -c "! kill -0 $pid" || { echo "daemon survived"; return 1; }
-	kill -0 $q 2>/dev/null || { echo "the paused QEMU died with the daemon"; return 1; }
 	consistent || return 1
-	# Ended, though maybe not yet reaped by its new parent (init).
-	for pid in $q; do
-		wait_until 10 gone "$pid" || { echo "QEMU $pid survived the restart"; return 1; }
-	done
-	expect_contains "restart log" "$(cat "$root/var/log/bulkhead/bulkheadd.log")" \
-		"p1: QEMU pid $q of the earlier daemon did not power off; killing it" || return 1
-	expect_eq "p1's state" "$(state_of p1)" Halted || return 1
-	[ ! -e "$root/run/bulkhead/qubes/p1" ] || { echo "p1's runtime folder left"; return 1; }
-	bha start p1 || return 1
+	expect_eq "p1's state" "$(state_of p1)" Paused || return 1
+	alive "$q" || { echo "the paused QEMU died"; return 1; }
+	bha unpause p1 || return 1
+	expect_eq "p1's boot" "$(bha run p1 -- cat /proc/sys/kernel/random/boot_id)" "$boot" || return 1
 	bha kill p1
 }
 
@@ -445,11 +523,12 @@ tc clone.before-record           clone_case clone.before-record AppVM absent
 tc clone.after-record            clone_case clone.after-record TemplateVM present
 run_test test_remove_after_record
 run_test test_remove_between_folders
-tc start.after-private           start_case start.after-private
-tc start.after-launch            start_case start.after-launch
-tc start.before-running          start_case start.before-running
+tc start.after-private           start_case start.after-private halted
+tc start.after-launch            start_case start.after-launch either
+tc start.before-running          start_case start.before-running reattached
 run_test test_kill9_running
 run_test test_kill9_chan
+run_test test_kill9_chan_reattached
 tc chan.confined                 chan_case chan.confined start
 tc chan.qmp-ready                chan_case chan.qmp-ready start
 tc chan.hello                    chan_case chan.hello start

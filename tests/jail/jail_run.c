@@ -198,7 +198,7 @@ int main(int argc, char **argv)
 			}
 			printf("cgroup: %s\n",
 			       cg.mode == CGROUP_V1 ? "v1" : "v2");
-			printf("cleaned: %d\n", cgroups_cleanup_stale(&cg));
+			printf("cleaned: %d\n", cgroups_cleanup_stale(&cg, NULL, NULL));
 			cgroups_fini(&cg);
 			return 0;
 		default:

@@ -158,7 +158,7 @@ static void test_leftover_that_exits_is_not_killed(void **state)
 
 	assert_int_equal(qemu_pid_file_write(f->qube, pid), 0);
 	close(w); /* the "guest" powers off by itself */
-	assert_int_equal(leftover_qemus_end(f->dir, 20000), 0);
+	assert_int_equal(leftover_qemus_end(f->dir, 20000, NULL, NULL), 0);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_true(WIFEXITED(st));
 }
@@ -176,7 +176,7 @@ static void test_leftover_that_stays_is_killed(void **state)
 	assert_int_equal(qemu_pid_file_write(f->qube, p1), 0);
 	assert_int_equal(qemu_pid_file_write(q2, p2), 0);
 	close(w2); /* q2 powers off; q1 is wedged */
-	assert_int_equal(leftover_qemus_end(f->dir, 0) >= 1, 1);
+	assert_int_equal(leftover_qemus_end(f->dir, 0, NULL, NULL) >= 1, 1);
 	assert_int_equal(waitpid(p1, &st, 0), p1);
 	assert_true(WIFSIGNALED(st));
 	assert_int_equal(WTERMSIG(st), SIGKILL);
@@ -188,8 +188,34 @@ static void test_no_folders_nothing_to_do(void **state)
 {
 	struct fx *f = *state;
 
-	assert_int_equal(leftover_qemus_end(f->dir, 0), 0);
-	assert_int_equal(leftover_qemus_end("/nonexistent/bh-test", 0), 0);
+	assert_int_equal(leftover_qemus_end(f->dir, 0, NULL, NULL), 0);
+	assert_int_equal(leftover_qemus_end("/nonexistent/bh-test", 0, NULL,
+					    NULL),
+			 0);
+}
+
+static int keep_q1(const char *name, void *ctx)
+{
+	(*(int *)ctx)++;
+	return !strcmp(name, "q1");
+}
+
+/* A re-attached qube's QEMU (its folder kept) is left alone, even when
+ * it does not power off. */
+static void test_kept_folder_left_alone(void **state)
+{
+	struct fx *f = *state;
+	int w, asked = 0, st = 0;
+	pid_t pid = child_until_eof(&w);
+
+	assert_int_equal(qemu_pid_file_write(f->qube, pid), 0);
+	assert_int_equal(leftover_qemus_end(f->dir, 0, keep_q1, &asked), 0);
+	assert_int_equal(asked, 1);
+	assert_int_equal(waitpid(pid, &st, WNOHANG), 0); /* still runs */
+	assert_int_equal(leftover_qemus_end(f->dir, 0, NULL, NULL), 1);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFSIGNALED(st));
+	close(w);
 }
 
 int main(void)
@@ -209,6 +235,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_leftover_that_stays_is_killed, fx_setup,
 			fx_teardown),
+		cmocka_unit_test_setup_teardown(test_kept_folder_left_alone,
+						fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_no_folders_nothing_to_do,
 						fx_setup, fx_teardown),
 	};

@@ -274,6 +274,32 @@ test_readme_first_command() {
 		expect_eq "user" "$(bhm run --dispvm -- id -un </dev/null)" user
 }
 
+test_daemon_restart_keeps_qubes() {
+	# bh daemon restart leaves running qubes running (issue 12, point
+	# 2): the new daemon re-attaches to them, with the same QEMU and the
+	# same boot, bh ls shows them Running, and bh run works in them.
+	local boot q pid newpid
+	is_running() { is_state vmt-keep Running; }
+	bhm create -l red -t minimal vmt-keep </dev/null >/dev/null || return 1
+	bhm start vmt-keep </dev/null || return 1
+	boot=$(bhm run vmt-keep -- cat /proc/sys/kernel/random/boot_id </dev/null) || return 1
+	q=$(qemu_pids "$main_root")
+	[ -n "$q" ] || { echo "no QEMU for vmt-keep"; return 1; }
+	pid=$(cat "$main_root/run/bulkhead/bulkheadd.pid")
+	bhm daemon restart </dev/null || return 1
+	newpid=$(cat "$main_root/run/bulkhead/bulkheadd.pid")
+	[ "$newpid" != "$pid" ] || { echo "the daemon was not restarted (pid $pid)"; return 1; }
+	gone "$pid" || { echo "the earlier daemon $pid still runs"; return 1; }
+	wait_until 30 is_running || { echo "vmt-keep after the restart: $(ls_state vmt-keep)"; return 1; }
+	expect_eq "vmt-keep's QEMU" "$(qemu_pids "$main_root")" "$q" || return 1
+	expect_eq "vmt-keep's boot" \
+		"$(bhm run vmt-keep -- cat /proc/sys/kernel/random/boot_id </dev/null)" "$boot" || return 1
+	bhm shutdown --wait vmt-keep </dev/null || return 1
+	expect_eq "after shutdown" "$(ls_state vmt-keep)" Halted || return 1
+	gone "$q" || { echo "vmt-keep's QEMU outlived its shutdown"; return 1; }
+	bhm remove -y vmt-keep </dev/null >/dev/null
+}
+
 test_run_starts_halted_qube() {
 	# --no-autostart refuses a halted qube and leaves it halted; without
 	# it bh run starts the qube (as bh start would), holds the command's
@@ -1067,6 +1093,7 @@ run_test test_appvm_home_persists
 run_test test_appvm_lifecycle
 run_test test_template_change_at_next_start
 run_test test_readme_first_command
+run_test test_daemon_restart_keeps_qubes
 run_test test_run_starts_halted_qube
 run_test test_run_unpauses_paused_qube
 run_test test_run_as_default_user

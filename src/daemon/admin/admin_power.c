@@ -8,6 +8,7 @@
 #include "daemon/admin/admin_handlers.h"
 #include "daemon/core/client_send.h"
 #include "daemon/qube/dispvm.h"
+#include "daemon/state/attach_record.h"
 #include "daemon/qube/qube_power.h"
 #include "lib/util.h"
 #include "proto/admin.h"
@@ -79,6 +80,8 @@ static unsigned pause_call(const struct admin_req *q, struct admin_reply *r,
 		return reply_fail(r, BH_ADMIN_FAILED,
 				  "QMP of %s is not answering", name);
 	dv->paused = pause;
+	/* For a daemon that re-attaches to it (qube_attach.h). */
+	attach_record_set_paused(dv->run_dir, pause);
 	qube_power_record(q->d, name, pause ? "Paused" : "Running", "");
 	return 0;
 }

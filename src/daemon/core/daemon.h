@@ -94,6 +94,10 @@ enum qstream_role {
 	QS_RUN,     /* a command the host started for bh (bh run) */
 	QS_SERVICE, /* an RPC service the host started for a call */
 	QS_CALL,    /* a call a process of the qube made (bh-call) */
+	/* A stream an earlier daemon opened (a command, a service) whose
+	 * other end went with it: found open at a re-attach
+	 * (proto/chan_attach.h), drained until the guest's EXIT. */
+	QS_ORPHAN,
 };
 
 struct qstream {
@@ -234,6 +238,13 @@ struct qube_vm {
 	/* A disposable an @dispvm call made: the caller, for the limit of
 	 * disposables per source ("" otherwise). */
 	char made_for[32];
+	/* Re-attached: its QEMU and channel process were started by an
+	 * earlier daemon (qube/qube_attach.h), so they are not our
+	 * children: their ends come as pidfds (-1 once seen), and the first
+	 * frame on the link is BH_MSG_CHAN_ATTACH (attach_seen once had). */
+	int adopted;
+	int qemu_pidfd, chan_pidfd;
+	int attach_seen;
 	/* The rate limit on log lines this qube can cause (qube_log.h). */
 	struct qube_log log_limit;
 	/* A disposable's uuid, made at its launch (qube_uuid.h): what the

@@ -748,7 +748,8 @@ static void kill_ours_v1(const char *dir)
 		close(p[i].fd);
 }
 
-int cgroups_cleanup_stale(const struct cgroups *cg)
+int cgroups_cleanup_stale(const struct cgroups *cg, cgroup_keep_fn keep,
+			  void *ctx)
 {
 	char dir[PATH_MAX];
 	struct dirent *e;
@@ -762,6 +763,7 @@ int cgroups_cleanup_stale(const struct cgroups *cg)
 		while ((e = readdir(d))) {
 			if (e->d_type != DT_DIR ||
 			    strncmp(e->d_name, "qube-", 5) ||
+			    (keep && keep(e->d_name + 5, ctx)) ||
 			    bh_path_fmt(dir, sizeof(dir), "%s/%s", cg->dir[i],
 					e->d_name) < 0)
 				continue;

@@ -150,8 +150,11 @@ int cgroup_qube_remove(const struct cgroups *cg, const char *name);
 
 /* At start-up: removes every group a killed daemon left, killing what
  * still runs in one (v2: cgroup.kill; v1: the processes that run as a
- * jail uid). Returns how many were removed. */
-int cgroups_cleanup_stale(const struct cgroups *cg);
+ * jail uid), but the groups of the qubes keep (if not NULL) keeps: their
+ * QEMUs were re-attached. Returns how many were removed. */
+typedef int (*cgroup_keep_fn)(const char *qube, void *ctx);
+int cgroups_cleanup_stale(const struct cgroups *cg, cgroup_keep_fn keep,
+			  void *ctx);
 
 /* At a clean stop: removes the daemon's (empty) group(s), best effort. */
 void cgroups_fini(const struct cgroups *cg);

@@ -50,7 +50,7 @@ int proc_start_time(pid_t pid, uint64_t *out)
 	return r;
 }
 
-int qemu_pid_file_write(const char *run_dir, pid_t pid)
+int pid_file_write(const char *run_dir, const char *file, pid_t pid)
 {
 	char path[4200], tmp[4200], line[64];
 	uint64_t start;
@@ -59,8 +59,7 @@ int qemu_pid_file_write(const char *run_dir, pid_t pid)
 	r = proc_start_time(pid, &start);
 	if (r < 0)
 		return r;
-	if (bh_path_fmt(path, sizeof(path), "%s/%s", run_dir,
-			QEMU_PID_FILE) ||
+	if (bh_path_fmt(path, sizeof(path), "%s/%s", run_dir, file) ||
 	    bh_path_fmt(tmp, sizeof(tmp), "%s.tmp", path))
 		return -ENAMETOOLONG;
 	n = snprintf(line, sizeof(line), "%d %" PRIu64 "\n", (int)pid, start);
@@ -77,7 +76,7 @@ int qemu_pid_file_write(const char *run_dir, pid_t pid)
 	return r;
 }
 
-int qemu_pid_file_live(const char *run_dir, pid_t *pid)
+int pid_file_live(const char *run_dir, const char *file, pid_t *pid)
 {
 	char path[4200], *text, *end;
 	unsigned long long start;
@@ -86,7 +85,7 @@ int qemu_pid_file_live(const char *run_dir, pid_t *pid)
 	size_t len;
 	int r;
 
-	if (bh_path_fmt(path, sizeof(path), "%s/%s", run_dir, QEMU_PID_FILE))
+	if (bh_path_fmt(path, sizeof(path), "%s/%s", run_dir, file))
 		return -ENAMETOOLONG;
 	r = bh_read_file(path, 64, &text, &len);
 	if (r == -ENOENT)
@@ -116,8 +115,10 @@ struct leftover {
 	int pidfd;
 };
 
-/* Collects the live QEMUs of dir's folders; returns how many. */
-static size_t collect(const char *dir, struct leftover *l, size_t cap)
+/* Collects the live QEMUs of dir's folders but those keep says are
+ * kept; returns how many. */
+static size_t collect(const char *dir, struct leftover *l, size_t cap,
+		      leftover_keep_fn keep, void *ctx)
 {
 	char run_dir[4500];
 	struct dirent *e;
@@ -133,6 +134,7 @@ static size_t collect(const char *dir, struct leftover *l, size_t cap)
 		if (e->d_name[0] == '.' ||
 		    bh_path_fmt(run_dir, sizeof(run_dir), "%s/%s", dir,
 				e->d_name) ||
+		    (keep && keep(e->d_name, ctx)) ||
 		    qemu_pid_file_live(run_dir, &pid) != 1)
 			continue;
 		fd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -184,10 +186,11 @@ static size_t wait_exits(struct leftover *l, size_t n, int64_t deadline_ms)
 	return left;
 }
 
-int leftover_qemus_end(const char *qubes_run_dir, int poweroff_ms)
+int leftover_qemus_end(const char *qubes_run_dir, int poweroff_ms,
+		       leftover_keep_fn keep, void *ctx)
 {
 	static struct leftover l[LEFTOVER_MAX];
-	size_t n = collect(qubes_run_dir, l, LEFTOVER_MAX), i, left;
+	size_t n = collect(qubes_run_dir, l, LEFTOVER_MAX, keep, ctx), i, left;
 	int killed = 0;
 
 	if (n == 0)

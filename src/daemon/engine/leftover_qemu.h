@@ -26,21 +26,36 @@
  * process). */
 int proc_start_time(pid_t pid, uint64_t *out);
 
-/* Writes RUN_DIR/qemu.pid: "PID STARTTIME\n", under a temporary name then
+/* Writes RUN_DIR/FILE: "PID STARTTIME\n", under a temporary name then
  * renamed. Returns 0 or a negative errno. */
-int qemu_pid_file_write(const char *run_dir, pid_t pid);
+int pid_file_write(const char *run_dir, const char *file, pid_t pid);
 
-/* Reads and checks RUN_DIR/qemu.pid. Returns 1 with *pid set when that
+/* Reads and checks RUN_DIR/FILE. Returns 1 with *pid set when that
  * process still runs with the recorded start time, 0 when it is gone (or
  * the file is missing or malformed: nothing to end), or a negative
  * errno. */
-int qemu_pid_file_live(const char *run_dir, pid_t *pid);
+int pid_file_live(const char *run_dir, const char *file, pid_t *pid);
+
+/* The same for QEMU_PID_FILE. */
+static inline int qemu_pid_file_write(const char *run_dir, pid_t pid)
+{
+	return pid_file_write(run_dir, QEMU_PID_FILE, pid);
+}
+static inline int qemu_pid_file_live(const char *run_dir, pid_t *pid)
+{
+	return pid_file_live(run_dir, QEMU_PID_FILE, pid);
+}
+
+/* Says whether the folder NAME of a qube is kept (its qube re-attached):
+ * its QEMU is left alone. */
+typedef int (*leftover_keep_fn)(const char *name, void *ctx);
 
 /* For every folder in qubes_run_dir (ROOT/run/bulkhead/qubes) whose QEMU
- * still runs: waits up to poweroff_ms for all of them to exit, then kills
+ * still runs, but those keep (if not NULL) keeps: waits up to poweroff_ms for all of them to exit, then kills
  * the rest and waits up to LEFTOVER_KILL_MS. Logs what it did. Returns
  * the number of QEMUs that had to be killed, or -1 when one could not be
  * ended at all (logged). */
-int leftover_qemus_end(const char *qubes_run_dir, int poweroff_ms);
+int leftover_qemus_end(const char *qubes_run_dir, int poweroff_ms,
+		       leftover_keep_fn keep, void *ctx);
 
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #include "daemon/engine/jail.h"
 #include "daemon/engine/leftover_qemu.h"
 #include "daemon/policy/policy.h"
+#include "daemon/state/attach_record.h"
 #include "daemon/state/run_user.h"
 #include "daemon/store/store.h"
 #include "daemon/relay/streams.h"
@@ -84,6 +86,26 @@ void qube_vm_error(struct qube_vm *dv, int code, const char *fmt, ...)
 	LOG_WARN("%s: %s", dv->name, dv->err_msg);
 }
 
+/* A re-attached qube's QEMU and channel process are not our children:
+ * their pidfds name them, so a pid reused since is never signalled. */
+static void signal_proc(int pidfd, pid_t pid, int sig)
+{
+	if (pidfd >= 0)
+		syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+	else if (pid > 0)
+		kill(pid, sig);
+}
+
+void dispvm_signal_qemu(struct qube_vm *dv, int sig)
+{
+	signal_proc(dv->adopted ? dv->qemu_pidfd : -1, dv->vm.pid, sig);
+}
+
+static void signal_chan(struct qube_vm *dv, int sig)
+{
+	signal_proc(dv->adopted ? dv->chan_pidfd : -1, dv->chan_pid, sig);
+}
+
 void dispvm_kill(struct qube_vm *dv)
 {
 	/* Still waiting for its private volume: no QEMU yet. */
@@ -91,7 +113,7 @@ void dispvm_kill(struct qube_vm *dv)
 		job_cancel(dv->prep_job, "the qube was stopped before QEMU "
 					 "started");
 	if (dv->vm_alive && !dv->kill_sent) {
-		kill(dv->vm.pid, SIGKILL);
+		dispvm_signal_qemu(dv, SIGKILL);
 		dv->kill_sent = 1;
 	}
 	dv->state = DV_STOPPING;
@@ -198,6 +220,7 @@ static struct launch_wait *wait_new(const struct qube_spec *spec)
 static int launch_qemu(struct daemon *d, struct qube_vm *dv,
 		       struct qube_spec *spec, char *err, size_t cap);
 static void report_and_free(struct qube_vm *dv);
+static void record_for_next_daemon(struct qube_vm *dv);
 
 /* The qube's channel process, once QEMU runs: it takes the qube's
  * channel, QMP, console and QEMU's output (and the two logs, which the
@@ -218,12 +241,23 @@ static int start_chan(struct qube_vm *dv, unsigned jail_id,
 		.qemu_log = qemu_log->fd,
 		.qemu_old = qemu_log->old_fd,
 		.qmp = dv->vm.qmp_fd,
+		.attach = -1,
 	};
-	char exe[4096], why[512];
+	char exe[4096], why[512], sock[4200];
 	int link = -1, qmp_link = -1;
 	pid_t pid;
 
-	if (chan_proc_find(exe, sizeof(exe)) < 0) {
+	/* Where it waits for the next daemon, should this one go
+	 * (proto/chan_attach.h). */
+	if (bh_path_fmt(sock, sizeof(sock), "%s/" CHAN_SOCK_FILE,
+			dv->run_dir)) {
+		snprintf(err, cap, "runtime paths too long");
+		pid = -ENAMETOOLONG;
+	} else if ((fds.attach = chan_attach_listen(sock, why,
+						    sizeof(why))) < 0) {
+		snprintf(err, cap, "cannot listen on %.1500s: %s", sock, why);
+		pid = fds.attach;
+	} else if (chan_proc_find(exe, sizeof(exe)) < 0) {
 		snprintf(err, cap, "bulkhead-chan not found beside bulkheadd "
 				   "(or BULKHEAD_CHAN); reinstall Bulkhead "
 				   "(make install, or ./setup)");
@@ -236,6 +270,8 @@ static int start_chan(struct qube_vm *dv, unsigned jail_id,
 			snprintf(err, cap,
 				 "cannot start the channel process: %s", why);
 	}
+	if (fds.attach >= 0)
+		close(fds.attach);
 	if (pid < 0) {
 		kill(dv->vm.pid, SIGKILL);
 		close(dv->vm.chan_fd);
@@ -493,6 +529,37 @@ static int launch_qemu(struct daemon *d, struct qube_vm *dv,
 		bh_rm_rf(dv->run_dir);
 		return r == -ENOSPC ? -BH_EXIT_NOSPACE : -BH_EXIT_FAILURE;
 	}
+	dispvm_go_live(d, dv);
+	record_for_next_daemon(dv);
+	LOG_INFO("%s: started (QEMU pid %d)", dv->name, (int)dv->vm.pid);
+	return 0;
+}
+
+/* For the next daemon, should this one go (state/attach_record.h):
+ * QEMU's and the channel process's pids, and what the qube is. A
+ * record that cannot be written costs only the re-attach. */
+static void record_for_next_daemon(struct qube_vm *dv)
+{
+	struct attach_record rec = { .persistent = dv->persistent };
+	int r = qemu_pid_file_write(dv->run_dir, dv->vm.pid);
+
+	if (r == 0)
+		r = pid_file_write(dv->run_dir, CHAN_PID_FILE, dv->chan_pid);
+	if (r == 0 && dv->tmpl_work[0]) {
+		snprintf(rec.tmpl_dir, sizeof(rec.tmpl_dir), "%s",
+			 dv->tmpl_dir);
+		snprintf(rec.tmpl_work, sizeof(rec.tmpl_work), "%s",
+			 dv->tmpl_work);
+	}
+	if (r == 0)
+		r = attach_record_write(dv->run_dir, &rec);
+	if (r < 0)
+		LOG_WARN("%s: cannot record it for a daemon restart: %s",
+			 dv->name, strerror(-r));
+}
+
+void dispvm_go_live(struct daemon *d, struct qube_vm *dv)
+{
 	dv->d = d;
 	dv->vm_alive = 1;
 	dv->link_eof = dv->qemu_ended = 0;
@@ -511,13 +578,6 @@ static int launch_qemu(struct daemon *d, struct qube_vm *dv,
 		d->dispvms = dv;
 		dv->linked = 1;
 	}
-	/* For the next daemon, should this one die (leftover_qemu.h). */
-	r = qemu_pid_file_write(dv->run_dir, dv->vm.pid);
-	if (r < 0)
-		LOG_WARN("%s: cannot record QEMU's pid: %s", dv->name,
-			 strerror(-r));
-	LOG_INFO("%s: started (QEMU pid %d)", dv->name, (int)dv->vm.pid);
-	return 0;
 }
 
 struct qube_vm *qube_find_running(struct daemon *d, const char *name)
@@ -635,6 +695,51 @@ static void chan_broken(struct qube_vm *dv, const uint8_t *untrusted_p,
 	dv_destroy(dv);
 }
 
+/* The first frame of a re-attached channel process: the agent's HELLO,
+ * if it said it, and the streams an earlier daemon left open. <0: the
+ * qube was destroyed. */
+static int attach_frame(struct qube_vm *dv, const uint8_t *untrusted_p,
+			uint32_t len)
+{
+	static struct bh_attach_info info;
+
+	if (!dv->adopted || dv->attach_seen ||
+	    bh_attach_info_parse(untrusted_p, len, &info) < 0 ||
+	    (info.flags & BH_ATTACH_HELLO &&
+	     info.hello_version != BH_PROTO_VERSION)) {
+		qube_vm_error(dv, BH_EXIT_FAILURE,
+			      "the channel process of qube %s sent a "
+			      "malformed re-attach message; the qube was "
+			      "destroyed",
+			      dv->name);
+		dv_destroy(dv);
+		return -1;
+	}
+	dv->attach_seen = 1;
+	if (info.flags & BH_ATTACH_OVERFLOW)
+		LOG_WARN("%s: more streams were open than its channel process "
+			 "kept; those it did not keep may end the qube",
+			 dv->name);
+	if (qs_adopt(dv, &info) < 0) {
+		qube_vm_error(dv, BH_EXIT_FAILURE,
+			      "cannot end what an earlier daemon left open in "
+			      "qube %s; the qube was destroyed",
+			      dv->name);
+		dv_destroy(dv);
+		return -1;
+	}
+	LOG_INFO("%s: re-attached (%u stream(s) of the earlier daemon ended, "
+		 "agent %s)",
+		 dv->name, info.count,
+		 info.flags & BH_ATTACH_HELLO ? "ready" : "still booting");
+	if (info.flags & BH_ATTACH_HELLO && dv->state == DV_BOOTING &&
+	    dispvm_ready(dv) < 0) {
+		dv_destroy(dv);
+		return -1;
+	}
+	return 0;
+}
+
 void dispvm_agent_input(struct qube_vm *dv)
 {
 	struct bh_frame_hdr untrusted_h;
@@ -663,6 +768,21 @@ void dispvm_agent_input(struct qube_vm *dv)
 				 &untrusted_payload)) > 0) {
 		if (untrusted_h.type == BH_MSG_CHAN_BROKEN) {
 			chan_broken(dv, untrusted_payload, untrusted_h.len);
+			return;
+		}
+		if (untrusted_h.type == BH_MSG_CHAN_ATTACH) {
+			if (attach_frame(dv, untrusted_payload,
+					 untrusted_h.len) < 0)
+				return;
+			continue;
+		}
+		if (dv->adopted && !dv->attach_seen) {
+			qube_vm_error(dv, BH_EXIT_FAILURE,
+				      "the channel process of qube %s did not "
+				      "say what it had at the re-attach; the "
+				      "qube was destroyed",
+				      dv->name);
+			dv_destroy(dv);
 			return;
 		}
 		if (dispvm_handle_agent_frame(dv, &untrusted_h,
@@ -751,6 +871,12 @@ static void report_and_free(struct qube_vm *dv)
 			*pp = dv->next;
 			break;
 		}
+	if (dv->adopted) {
+		if (dv->qemu_pidfd >= 0)
+			close(dv->qemu_pidfd);
+		if (dv->chan_pidfd >= 0)
+			close(dv->chan_pidfd);
+	}
 	bh_chan_free(&dv->chan);
 	free(dv->exec_req);
 	free(dv->snap_manifest);
@@ -817,6 +943,15 @@ void dispvm_chan_reaped(struct qube_vm *dv, int wstatus)
 		chan_gone(dv);
 }
 
+void dispvm_chan_lost(struct qube_vm *dv)
+{
+	dv->chan_pid = 0;
+	if (!dv->vm_alive)
+		return;
+	LOG_WARN("%s: its channel process ended while the qube ran", dv->name);
+	chan_gone(dv);
+}
+
 int64_t dispvm_finish_ended(struct daemon *d, int64_t now_ms)
 {
 	struct qube_vm *dv, *next;
@@ -836,7 +971,7 @@ int64_t dispvm_finish_ended(struct daemon *d, int64_t now_ms)
 				 "after QEMU; killing it",
 				 dv->name, CHAN_DRAIN_MS);
 			if (dv->chan_pid > 0)
-				kill(dv->chan_pid, SIGKILL);
+				signal_chan(dv, SIGKILL);
 			dv->link_eof = 1;
 		}
 		dv->qemu_ended = 0;
@@ -938,20 +1073,5 @@ void dispvm_tick(struct qube_vm *dv, int64_t now_ms)
 	LOG_WARN("%s: QEMU did not quit; killing it", dv->name);
 	dispvm_kill(dv);
 	dv->deadline_ms = 0;
-}
-
-int dispvm_cleanup_stale(struct daemon *d)
-{
-	char dir[4200];
-
-	d->hooks->snapshot_cleanup_stale(d);
-	if (bh_path_fmt(dir, sizeof(dir), "%s/qubes", d->paths.run) ||
-	    access(dir, F_OK) < 0)
-		return 0;
-	if (leftover_qemus_end(dir, LEFTOVER_POWEROFF_MS) < 0)
-		return -1;
-	LOG_INFO("removing runtime files left by an earlier daemon");
-	bh_rm_rf(dir);
-	return 0;
 }
 

@@ -48,6 +48,9 @@ void dispvm_client_gone(struct qube_vm *dv, struct client *c);
 void dispvm_reaped(struct qube_vm *dv, int wstatus);
 /* dv's channel process was reaped (logged unless it exited with 0). */
 void dispvm_chan_reaped(struct qube_vm *dv, int wstatus);
+/* dv's channel process, not our child (a re-attached qube's), ended
+ * while its QEMU runs: the qube ends. */
+void dispvm_chan_lost(struct qube_vm *dv);
 /* Ends the qubes whose QEMU is reaped and whose channel process has
  * closed the link, or has had CHAN_DRAIN_MS to do it (then it is
  * killed). Frees them: the main loop calls it between rounds. Returns
@@ -70,11 +73,12 @@ static inline int dispvm_live(const struct qube_vm *dv)
 /* Destroys the qube and tells its client why (daemon shutting down). */
 void dispvm_abort(struct qube_vm *dv, const char *why);
 
-/* Ends the QEMUs a daemon that died left running (leftover_qemu.h:
- * their guests power off by themselves, else they are killed), then
- * removes its runtime folders. Returns 0, or -1 when a QEMU could not be
- * ended (its folder is kept). */
-int dispvm_cleanup_stale(struct daemon *d);
+/* dv's QEMU and channel process run and dv->vm.chan_fd, qmp_fd are the
+ * links to the latter: dv goes into the daemon's list, booting (a
+ * launch, or a re-attach: qube_attach.h). */
+void dispvm_go_live(struct daemon *d, struct qube_vm *dv);
+/* Signals dv's QEMU (by its pidfd when it was re-attached). */
+void dispvm_signal_qemu(struct qube_vm *dv, int sig);
 
 /* Last `lines` lines of a guest-written file, with control characters
  * escaped so they cannot act on the user's terminal. */

@@ -23,6 +23,7 @@
 #include "daemon/core/events.h"
 #include "daemon/engine/jail.h"
 #include "daemon/store/store.h"
+#include "daemon/state/attach_record.h"
 #include "daemon/state/qube_paths.h"
 #include "daemon/disk/volume.h"
 #include "lib/crashpoint.h"
@@ -317,7 +318,10 @@ void qube_start(struct daemon *d, struct client *c, const char *name)
 void qube_ready(struct qube_vm *dv)
 {
 	bh_crash_point("start.before-running");
-	qube_power_record(dv->d, dv->name, "Running", "");
+	/* A re-attached qube may have been paused under the earlier
+	 * daemon (qube_attach.h). */
+	qube_power_record(dv->d, dv->name, dv->paused ? "Paused" : "Running",
+			  "");
 	dv->was_ready = 1;
 	if (dv->waiter) {
 		reply_ok(dv->waiter);
@@ -379,6 +383,7 @@ int qube_resume(struct daemon *d, struct qube_vm *dv)
 	if (qmp_command(&dv->qmp, "cont") < 0)
 		return -EIO;
 	dv->paused = 0;
+	attach_record_set_paused(dv->run_dir, 0);
 	qube_power_record(d, dv->name, "Running", "");
 	return 0;
 }

@@ -165,6 +165,65 @@ static int drop(struct qube_vm *dv, struct qstream *s, uint32_t len)
 	return 0;
 }
 
+/* A frame on a stream an earlier daemon opened (QS_ORPHAN): its data is
+ * dropped with its credit given back, within the one window the guest
+ * can have (what it held at the re-attach is at most that), until its
+ * EXIT frees the stream. */
+static int orphan_frame(struct qube_vm *dv, struct qstream *s,
+			const struct bh_frame_hdr *h)
+{
+	switch (h->type) {
+	case BH_MSG_STDOUT:
+	case BH_MSG_STDERR:
+		if (h->len &&
+		    bh_credit_take(&s->guest_may_send,
+				   bh_credit_cost(h->len)) < 0)
+			return -EPROTO;
+		return drop(dv, s, h->len);
+	case BH_MSG_EXIT:
+		DV_LOG(dv, INFO, "%s: a command of the earlier daemon ended",
+		       dv->name);
+		qs_free(s);
+		return 0;
+	case BH_MSG_CREDIT:
+	case BH_MSG_PORT_SWITCH:
+	case BH_MSG_PORT_END:
+		return 0; /* nothing of ours waits for them */
+	}
+	return -EPROTO;
+}
+
+int qs_adopt(struct qube_vm *dv, const struct bh_attach_info *info)
+{
+	uint8_t p[8];
+	uint32_t i;
+
+	for (i = 0; i < info->count; i++) {
+		const struct bh_attach_stream *a = &info->streams[i];
+		struct qstream *s;
+
+		if (a->id & BH_STREAM_GUEST_BIT) {
+			/* Its callee's end went with the earlier daemon:
+			 * as when a callee goes (other_end_gone). */
+			bh_put_u32(p, BH_EXIT_NOSTART);
+			bh_put_u32(p + 4, BH_NOSTART_OTHER);
+			if (bh_chan_send(&dv->chan, BH_MSG_EXIT, a->id, p,
+					 sizeof(p)) < 0)
+				return -EPROTO;
+			continue;
+		}
+		s = qs_new(dv, a->id, QS_ORPHAN);
+		if (!s)
+			return -EPROTO; /* a repeated id: parse refuses it */
+		s->guest_may_send.avail = BH_STREAM_WINDOW;
+		if (!(a->flags & BH_ATTACH_S_INPUT_EOF) &&
+		    bh_chan_send(&dv->chan, BH_MSG_STDIN, a->id, NULL, 0) < 0)
+			return -EPROTO;
+		s->input_eof = 1;
+	}
+	return 0;
+}
+
 /* Output of a command or service: to bh, or to the caller's qube. */
 static int guest_output(struct qube_vm *dv, struct qstream *s,
 			const struct bh_frame_hdr *h,
@@ -348,6 +407,8 @@ int qs_guest_frame(struct qube_vm *dv, const struct bh_frame_hdr *h,
 		 * stream the host opened ends only by the guest's EXIT. */
 		return h->stream & BH_STREAM_GUEST_BIT ? 0 : -EPROTO;
 	}
+	if (s->role == QS_ORPHAN)
+		return orphan_frame(dv, s, h);
 	switch (h->type) {
 	case BH_MSG_STDOUT:
 	case BH_MSG_STDERR:

@@ -15,6 +15,7 @@
 
 #include "daemon/core/daemon.h"
 #include "daemon/core/qstream.h"
+#include "proto/chan_attach.h"
 #include "proto/frame.h"
 
 void qs_free(struct qstream *s);
@@ -43,6 +44,13 @@ void qs_end_call(struct qube_vm *dv, struct qstream *s, uint32_t kind,
 /* Refuses a call the guest opens on id (status 125) without taking a
  * slot. Returns 0, or -EPROTO when id is live. */
 int qs_refuse_new_call(struct qube_vm *dv, uint32_t id);
+
+/* A re-attached qube's open streams (proto/chan_attach.h): each stream
+ * an earlier daemon opened becomes QS_ORPHAN (its input ended if it was
+ * not, its output drained until its EXIT); each call of the guest gets
+ * its end (status 125, as when a callee goes). Returns 0, or -EPROTO when the
+ * channel refused a frame or an id is already taken. */
+int qs_adopt(struct qube_vm *dv, const struct bh_attach_info *info);
 
 /* A data, credit or exit frame from dv's guest (checked by
  * bh_frame_check_from_guest; not HELLO or CALL). Returns 0, 1 when it

@@ -1,0 +1,150 @@
+/* Unit tests of src/daemon/state/attach_record.c: what a daemon leaves in
+ * a qube's runtime folder for the next one reads back as written, and
+ * every malformed record is refused rather than half-used (the next
+ * daemon then ends the qube instead of re-attaching it). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/state/attach_record.h"
+#include "lib/util.h"
+
+static char dir[PATH_MAX];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/bh-attach-rec.XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	bh_rm_rf(dir);
+	return 0;
+}
+
+static void put(const char *text)
+{
+	char path[PATH_MAX + 32];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/" ATTACH_RECORD_FILE, dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_round_trip(void **state)
+{
+	struct attach_record w = { .persistent = 1 }, r;
+
+	(void)state;
+	assert_int_equal(attach_record_write(dir, &w), 0);
+	assert_int_equal(attach_record_read(dir, &r), 0);
+	assert_int_equal(r.persistent, 1);
+	assert_string_equal(r.tmpl_dir, "");
+	snprintf(w.tmpl_dir, sizeof(w.tmpl_dir), "/var/lib/bulkhead/templates/t");
+	snprintf(w.tmpl_work, sizeof(w.tmpl_work),
+		 "/var/lib/bulkhead/templates/t/root-4.img");
+	w.persistent = 0;
+	assert_int_equal(attach_record_write(dir, &w), 0);
+	assert_int_equal(attach_record_read(dir, &r), 0);
+	assert_int_equal(r.persistent, 0);
+	assert_string_equal(r.tmpl_dir, w.tmpl_dir);
+	assert_string_equal(r.tmpl_work, w.tmpl_work);
+}
+
+static void test_missing(void **state)
+{
+	struct attach_record r;
+
+	(void)state;
+	assert_int_equal(attach_record_read(dir, &r), -ENOENT);
+}
+
+/* A path the record could not read back the same is not written. */
+static void test_write_refuses(void **state)
+{
+	struct attach_record w = { .persistent = 1 };
+
+	(void)state;
+	snprintf(w.tmpl_dir, sizeof(w.tmpl_dir), "/a b");
+	snprintf(w.tmpl_work, sizeof(w.tmpl_work), "/a b/root-1.img");
+	assert_int_equal(attach_record_write(dir, &w), -EINVAL);
+	snprintf(w.tmpl_dir, sizeof(w.tmpl_dir), "/a");
+	w.tmpl_work[0] = '\0';
+	assert_int_equal(attach_record_write(dir, &w), -EINVAL);
+	snprintf(w.tmpl_work, sizeof(w.tmpl_work), "/a/x\n");
+	assert_int_equal(attach_record_write(dir, &w), -EINVAL);
+}
+
+static void test_malformed(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"bulkhead-attach 2\npersistent 1\n",
+		"bulkhead-attach 1\n",
+		"bulkhead-attach 1\npersistent 2\n",
+		"bulkhead-attach 1\npersistent 1",
+		"bulkhead-attach 1\npersistent 1\nextra\n",
+		"bulkhead-attach 1\npersistent 1\ntmpl /a\n",
+		"bulkhead-attach 1\npersistent 1\ntmpl a /a/root-1.img\n",
+		"bulkhead-attach 1\npersistent 1\ntmpl /a a/root-1.img\n",
+		"bulkhead-attach 1\npersistent 1\ntmpl /a /a/root-1.img",
+		"bulkhead-attach 1\npersistent 1\ntmpl  /a/root-1.img\n",
+		"bulkhead-attach 1\npersistent 1\ntmpl /a /b /c\n",
+		"bulkhead-attach 1\npersistent 1\n\n",
+	};
+	struct attach_record r;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		put(bad[i]);
+		r.persistent = 7;
+		if (attach_record_read(dir, &r) != -EPROTO)
+			fail_msg("accepted record %zu: %s", i, bad[i]);
+		assert_int_equal(r.persistent, 0);
+	}
+	put("bulkhead-attach 1\npersistent 1\ntmpl /a /a/root-1.img\n");
+	assert_int_equal(attach_record_read(dir, &r), 0);
+	assert_string_equal(r.tmpl_work, "/a/root-1.img");
+}
+
+static void test_paused(void **state)
+{
+	(void)state;
+	assert_int_equal(attach_record_paused(dir), 0);
+	assert_int_equal(attach_record_set_paused(dir, 1), 0);
+	assert_int_equal(attach_record_paused(dir), 1);
+	assert_int_equal(attach_record_set_paused(dir, 1), 0);
+	assert_int_equal(attach_record_set_paused(dir, 0), 0);
+	assert_int_equal(attach_record_paused(dir), 0);
+	assert_int_equal(attach_record_set_paused(dir, 0), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_refuses, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_paused, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
