@@ -13,7 +13,8 @@
  * agent's last HELLO, the streams open with their flags), QMP's READY
  * (and nothing QEMU said meanwhile), the held frame, and a working link
  * both ways; then that either link's close detaches again, and that the
- * process ends when QEMU closes everything while detached.
+ * process ends when QEMU closes everything while detached. And that its
+ * crash points chan.detached and chan.attached are where they say.
  *
  * bulkhead-chan is BULKHEAD_CHAN, else build/bulkhead-chan beside this
  * test's folder (make builds it before the unit tests). */
@@ -564,6 +565,59 @@ static void test_reattach(void **state)
 	close(F.guest_chan);
 }
 
+/* Starts the process armed at a crash point (tests/crash), detaches it
+ * and, for chan.attached, attaches it: it must die there by SIGKILL. */
+static void crash_at(const char *point)
+{
+	char exe[PATH_MAX];
+	int st, i;
+
+	if (geteuid() != 0) {
+		print_message("skipped: bulkhead-chan confines itself: root "
+			      "only\n");
+		skip();
+		return;
+	}
+	if (find_chan(exe, sizeof(exe)) < 0)
+		fail_msg("no bulkhead-chan (make all, or BULKHEAD_CHAN)");
+	signal(SIGPIPE, SIG_IGN);
+	assert_int_equal(setenv("BULKHEAD_CRASH_AT", point, 1), 0);
+	start(exe);
+	unsetenv("BULKHEAD_CRASH_AT");
+	hello(1);
+	close(F.link);
+	close(F.qmpl);
+	if (!strcmp(point, "chan.attached")) {
+		wait_detached();
+		attach_now();
+		close(F.link);
+		close(F.qmpl);
+	}
+	for (i = 0; i < 500 && waitpid(F.pid, &st, WNOHANG) == 0; i++)
+		sleep_ms(10);
+	assert_true(i < 500);
+	F.pid = -1;
+	assert_true(WIFSIGNALED(st));
+	assert_int_equal(WTERMSIG(st), SIGKILL);
+	close(F.guest);
+	close(F.guest_chan);
+	close(F.console);
+	close(F.qemu_out);
+	close(F.qmp);
+}
+
+static void test_crash_detached(void **state)
+{
+	(void)state;
+	crash_at("chan.detached");
+}
+
+static void test_crash_attached(void **state)
+{
+	(void)state;
+	crash_at("chan.attached");
+}
+
 static int teardown(void **state)
 {
 	char path[128];
@@ -586,6 +640,7 @@ static int teardown(void **state)
 	}
 	rmdir(F.root);
 	rmdir(F.dir);
+	F.dir[0] = 0;
 	return 0;
 }
 
@@ -593,6 +648,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_reattach, teardown),
+		cmocka_unit_test_teardown(test_crash_detached, teardown),
+		cmocka_unit_test_teardown(test_crash_attached, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
