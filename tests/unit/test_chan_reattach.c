@@ -225,7 +225,9 @@ static void pair(int type, int sv[2])
 	assert_int_equal(socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv), 0);
 }
 
-static void start(const char *exe)
+/* attach_fd: what to give as fd 13 (closed here), or -1 for
+ * chan_attach_listen's. */
+static void start_with(const char *exe, int attach_fd)
 {
 	char err[512];
 	int g[2], con[2], qo[2], m[2], lfd;
@@ -239,7 +241,8 @@ static void start(const char *exe)
 	snprintf(F.sock, sizeof(F.sock), "%s/chan.sock", F.dir);
 	snprintf(F.console_log, sizeof(F.console_log), "%s/console.log",
 		 F.dir);
-	lfd = chan_attach_listen(F.sock, err, sizeof(err));
+	lfd = attach_fd >= 0 ? attach_fd
+			    : chan_attach_listen(F.sock, err, sizeof(err));
 	if (lfd < 0)
 		fail_msg("chan_attach_listen: %s", err);
 	pair(SOCK_STREAM, g);
@@ -275,6 +278,11 @@ static void start(const char *exe)
 	F.console = con[1];
 	F.qemu_out = qo[1];
 	F.qmp = m[1];
+}
+
+static void start(const char *exe)
+{
+	start_with(exe, -1);
 }
 
 /* QEMU's side of the greeting: the process answers it, the daemon gets
@@ -618,6 +626,46 @@ static void test_crash_attached(void **state)
 	crash_at("chan.attached");
 }
 
+/* Given anything but a listening socket as fd 13 (a daemon that does
+ * not pass one), the process ends with its frame link as it always did,
+ * and the QMP link's close alone does not end it. */
+static void test_no_attach_socket(void **state)
+{
+	char exe[PATH_MAX];
+	int st, i, null;
+
+	(void)state;
+	if (geteuid() != 0) {
+		print_message("skipped: bulkhead-chan confines itself: root "
+			      "only\n");
+		skip();
+		return;
+	}
+	if (find_chan(exe, sizeof(exe)) < 0)
+		fail_msg("no bulkhead-chan (make all, or BULKHEAD_CHAN)");
+	signal(SIGPIPE, SIG_IGN);
+	null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	assert_true(null >= 0);
+	start_with(exe, null);
+	hello(1);
+	close(F.qmpl);
+	sleep_ms(200);
+	assert_true(alive());
+	hello(2);
+	close(F.link);
+	for (i = 0; i < 500 && waitpid(F.pid, &st, WNOHANG) == 0; i++)
+		sleep_ms(10);
+	assert_true(i < 500);
+	F.pid = -1;
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	close(F.guest);
+	close(F.guest_chan);
+	close(F.console);
+	close(F.qemu_out);
+	close(F.qmp);
+}
+
 static int teardown(void **state)
 {
 	char path[128];
@@ -650,6 +698,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_reattach, teardown),
 		cmocka_unit_test_teardown(test_crash_detached, teardown),
 		cmocka_unit_test_teardown(test_crash_attached, teardown),
+		cmocka_unit_test_teardown(test_no_attach_socket, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
