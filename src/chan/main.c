@@ -260,11 +260,10 @@ static int run(struct chan_proc *c)
 		int ai = -1, timeout = -1, link_fd, qmp_fd;
 		size_t na = 0;
 
-		if (r->attached && (r->link_eof || qf->link_eof)) {
-			if (!c->at)
-				return 0; /* the daemon is gone */
+		if (!c->at && r->link_eof)
+			return 0; /* the daemon is gone, and none comes back */
+		if (c->at && r->attached && (r->link_eof || qf->link_eof))
 			detach(c);
-		}
 		if (r->broken && !bh_chan_pending(&r->link)) {
 			/* BROKEN is with the daemon, which stops the qube
 			 * (or was dropped with its link: nothing waits for

@@ -13,10 +13,25 @@
  * of another size or magic, or fds of other types are refused: the
  * connection is closed and the process waits on.
  *
+ * (A connection whose request has not come yet is kept a moment, 2 s,
+ * without holding the process up: src/chan/attach.h.)
+ *
  * Once attached, the first frame on the new link is BH_MSG_CHAN_ATTACH
  * (stream 0) with the payload below: what the daemon needs to carry on
  * with a qube whose earlier daemon it never knew. The QMP link then gets
- * a READY record (proto/msg_qmp.h) when QEMU's greeting was done. */
+ * a READY record (proto/msg_qmp.h) when QEMU's greeting was done (else
+ * READY comes later, when it is), or BROKEN when QMP was closed
+ * meanwhile; what QEMU said while no daemon was there (events, replies
+ * to the old daemon's commands) is not kept.
+ *
+ * It detaches and re-attaches any number of times. While attached, its
+ * socket is not read: a connection waits in its backlog, and is taken
+ * when the link closes (so a daemon that connected to a process still
+ * attached elsewhere waits for CHAN_ATTACH: it bounds that wait). It
+ * still ends when QEMU has closed everything, or when its qube broke the
+ * channel protocol (BROKEN, sent or dropped with the old link: nothing
+ * waits for such a qube); a connect to its socket then fails with
+ * ECONNREFUSED. */
 #ifndef BH_PROTO_CHAN_ATTACH_H
 #define BH_PROTO_CHAN_ATTACH_H
 

@@ -13,6 +13,8 @@ Input layouts (see the comment at the top of each target):
   fuzz_qmp_line: mode byte (state, way in), then QMP text
   fuzz_qmp_rec: mode byte (way in, shaping, start), then QMP records
   fuzz_openinvm_request, fuzz_openinvm_reply: flags byte, seed byte, message
+  fuzz_chan_attach: part byte (request, payload, stream table, a request
+    taken from a socket), then that part's input
 """
 import hashlib
 import os
@@ -386,6 +388,52 @@ def relay_seeds():
     }
 
 
+# src/proto/chan_attach.h
+ATTACH_REQ = b"bhattach" + struct.pack("<I", 1)
+ATTACH_HELLO, ATTACH_OVERFLOW, ATTACH_S_INPUT_EOF = 1, 2, 1
+SERVICE = 10
+
+
+def attach_info(flags, version, hflags, streams):
+    out = struct.pack("<IIII", flags, version, hflags, len(streams))
+    for sid, sflags in streams:
+        out += struct.pack("<II", sid, sflags)
+    return out
+
+
+def table_rec(to_guest, kind, stream, length):
+    return bytes([1 if to_guest else 0]) + struct.pack("<III", kind, stream,
+                                                       length)
+
+
+def chan_attach_seeds():
+    table = (table_rec(1, EXEC, 5, 20) + table_rec(1, STDIN, 5, 0)
+             + table_rec(1, SERVICE, 6, 30) + table_rec(0, EXIT, 6, 8)
+             + table_rec(0, CALL, GUEST_BIT | 3, 17)
+             + table_rec(0, CALL, GUEST_BIT | 4, 17)
+             + table_rec(1, EXIT, GUEST_BIT | 4, 8)
+             + table_rec(1, PORT_END, 5, 8))
+    # fuzz_take's byte: bits 0-1 the fd count, bits 2-4 seqpacket or not
+    two_good = 2 | (1 << 3)
+    return {
+        "req": bytes([0]) + ATTACH_REQ,
+        "req-v2": bytes([0]) + ATTACH_REQ[:8] + struct.pack("<I", 2),
+        "info-empty": bytes([1]) + attach_info(0, 0, 0, []),
+        "info-two": bytes([1]) + attach_info(
+            ATTACH_HELLO, PROTO_VERSION, 0,
+            [(5, ATTACH_S_INPUT_EOF), (GUEST_BIT | 3, 0)]),
+        "info-overflow": bytes([1]) + attach_info(
+            ATTACH_HELLO | ATTACH_OVERFLOW, PROTO_VERSION, 1,
+            [(i, 0) for i in range(1, 9)]),
+        "table": bytes([2]) + table,
+        "table-many-calls": bytes([2]) + b"".join(
+            table_rec(0, CALL, GUEST_BIT | i, 17) for i in range(1, 300)),
+        "take": bytes([3, two_good]) + ATTACH_REQ,
+        "take-one-fd": bytes([3, 1]) + ATTACH_REQ,
+        "take-swapped": bytes([3, 2 | (1 << 2)]) + ATTACH_REQ,
+    }
+
+
 TARGETS = {
     "fuzz_host_frames": lambda: {**host_seeds(), **host_call_seeds()},
     "fuzz_agent_frames": agent_seeds,
@@ -395,6 +443,7 @@ TARGETS = {
     "fuzz_openinvm_request": openinvm_request_seeds,
     "fuzz_openinvm_reply": openinvm_reply_seeds,
     "fuzz_chan_relay": relay_seeds,
+    "fuzz_chan_attach": chan_attach_seeds,
 }
 
 

@@ -13,7 +13,8 @@
  * agent's last HELLO, the streams open with their flags), QMP's READY
  * (and nothing QEMU said meanwhile), the held frame, and a working link
  * both ways; then that either link's close detaches again, and that the
- * process ends when QEMU closes everything while detached.
+ * process ends when QEMU closes everything while detached. And that its
+ * crash points chan.detached and chan.attached are where they say.
  *
  * bulkhead-chan is BULKHEAD_CHAN, else build/bulkhead-chan beside this
  * test's folder (make builds it before the unit tests). */
@@ -224,7 +225,9 @@ static void pair(int type, int sv[2])
 	assert_int_equal(socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv), 0);
 }
 
-static void start(const char *exe)
+/* attach_fd: what to give as fd 13 (closed here), or -1 for
+ * chan_attach_listen's. */
+static void start_with(const char *exe, int attach_fd)
 {
 	char err[512];
 	int g[2], con[2], qo[2], m[2], lfd;
@@ -238,7 +241,8 @@ static void start(const char *exe)
 	snprintf(F.sock, sizeof(F.sock), "%s/chan.sock", F.dir);
 	snprintf(F.console_log, sizeof(F.console_log), "%s/console.log",
 		 F.dir);
-	lfd = chan_attach_listen(F.sock, err, sizeof(err));
+	lfd = attach_fd >= 0 ? attach_fd
+			    : chan_attach_listen(F.sock, err, sizeof(err));
 	if (lfd < 0)
 		fail_msg("chan_attach_listen: %s", err);
 	pair(SOCK_STREAM, g);
@@ -274,6 +278,11 @@ static void start(const char *exe)
 	F.console = con[1];
 	F.qemu_out = qo[1];
 	F.qmp = m[1];
+}
+
+static void start(const char *exe)
+{
+	start_with(exe, -1);
 }
 
 /* QEMU's side of the greeting: the process answers it, the daemon gets
@@ -564,6 +573,99 @@ static void test_reattach(void **state)
 	close(F.guest_chan);
 }
 
+/* Starts the process armed at a crash point (tests/crash), detaches it
+ * and, for chan.attached, attaches it: it must die there by SIGKILL. */
+static void crash_at(const char *point)
+{
+	char exe[PATH_MAX];
+	int st, i;
+
+	if (geteuid() != 0) {
+		print_message("skipped: bulkhead-chan confines itself: root "
+			      "only\n");
+		skip();
+		return;
+	}
+	if (find_chan(exe, sizeof(exe)) < 0)
+		fail_msg("no bulkhead-chan (make all, or BULKHEAD_CHAN)");
+	signal(SIGPIPE, SIG_IGN);
+	assert_int_equal(setenv("BULKHEAD_CRASH_AT", point, 1), 0);
+	start(exe);
+	unsetenv("BULKHEAD_CRASH_AT");
+	hello(1);
+	close(F.link);
+	close(F.qmpl);
+	if (!strcmp(point, "chan.attached")) {
+		wait_detached();
+		attach_now();
+		close(F.link);
+		close(F.qmpl);
+	}
+	for (i = 0; i < 500 && waitpid(F.pid, &st, WNOHANG) == 0; i++)
+		sleep_ms(10);
+	assert_true(i < 500);
+	F.pid = -1;
+	assert_true(WIFSIGNALED(st));
+	assert_int_equal(WTERMSIG(st), SIGKILL);
+	close(F.guest);
+	close(F.guest_chan);
+	close(F.console);
+	close(F.qemu_out);
+	close(F.qmp);
+}
+
+static void test_crash_detached(void **state)
+{
+	(void)state;
+	crash_at("chan.detached");
+}
+
+static void test_crash_attached(void **state)
+{
+	(void)state;
+	crash_at("chan.attached");
+}
+
+/* Given anything but a listening socket as fd 13 (a daemon that does
+ * not pass one), the process ends with its frame link as it always did,
+ * and the QMP link's close alone does not end it. */
+static void test_no_attach_socket(void **state)
+{
+	char exe[PATH_MAX];
+	int st, i, null;
+
+	(void)state;
+	if (geteuid() != 0) {
+		print_message("skipped: bulkhead-chan confines itself: root "
+			      "only\n");
+		skip();
+		return;
+	}
+	if (find_chan(exe, sizeof(exe)) < 0)
+		fail_msg("no bulkhead-chan (make all, or BULKHEAD_CHAN)");
+	signal(SIGPIPE, SIG_IGN);
+	null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	assert_true(null >= 0);
+	start_with(exe, null);
+	hello(1);
+	close(F.qmpl);
+	sleep_ms(200);
+	assert_true(alive());
+	hello(2);
+	close(F.link);
+	for (i = 0; i < 500 && waitpid(F.pid, &st, WNOHANG) == 0; i++)
+		sleep_ms(10);
+	assert_true(i < 500);
+	F.pid = -1;
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	close(F.guest);
+	close(F.guest_chan);
+	close(F.console);
+	close(F.qemu_out);
+	close(F.qmp);
+}
+
 static int teardown(void **state)
 {
 	char path[128];
@@ -586,6 +688,7 @@ static int teardown(void **state)
 	}
 	rmdir(F.root);
 	rmdir(F.dir);
+	F.dir[0] = 0;
 	return 0;
 }
 
@@ -593,6 +696,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_reattach, teardown),
+		cmocka_unit_test_teardown(test_crash_detached, teardown),
+		cmocka_unit_test_teardown(test_crash_attached, teardown),
+		cmocka_unit_test_teardown(test_no_attach_socket, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
