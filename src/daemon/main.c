@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -743,6 +744,14 @@ int main(int argc, char **argv)
 	 * that way). */
 	d.dataports_off = getenv("BULKHEAD_DATAPORTS") &&
 			  !strcmp(getenv("BULKHEAD_DATAPORTS"), "0");
+	/* Data port numbers start anywhere: a re-attached qube's QEMU may
+	 * still hold a port an earlier daemon plugged (bhdc.N), or answer
+	 * its command late, and a number counted from 1 again would meet
+	 * them. */
+	if (getrandom(&d.next_dataport, sizeof(d.next_dataport), 0) !=
+	    sizeof(d.next_dataport))
+		d.next_dataport = (uint32_t)getpid();
+	d.next_dataport %= BH_DATAPORT_N_MAX - 1;
 	if ((r = parse_args(argc, argv, &d, &ready_fd)) >= 0 ||
 	    (r = prepare_root(&d)) >= 0)
 		return r;

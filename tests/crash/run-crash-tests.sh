@@ -438,6 +438,39 @@ chan_case() { # POINT start|run
 	return $bad
 }
 
+# A qube's channel process killed (SIGKILL) at the steps of a re-attach:
+# once it has detached from a daemon killed with -9 (chan.detached), and
+# once it has attached to the next daemon (chan.attached). Either way only
+# that qube stops: recorded Halted, no QEMU and no channel process of it
+# left, its runtime folder gone; the next daemon goes on and the qube
+# starts again.
+reattach_chan_case() { # POINT
+	local pid out bad=0
+	bha create -t minimal -l red r1 || return 1
+	crash_daemon "$1" || return 1
+	bha start r1 || return 1
+	pid=$dpid
+	kill -9 "$pid"
+	wait "$pid"
+	dpid=""
+	consistent || return 1
+	wait_until 60 sh -c "BULKHEAD_ROOT=$root $BH ls </dev/null | grep -q '^r1 .*Halted'" ||
+		{ echo "r1 not Halted: $(bha ls)"; bad=1; }
+	wait_until 30 no_qemu || { echo "QEMU left: $(root_qemus)"; bad=1; }
+	[ -z "$(chan_pids "$root")" ] || { echo "channel process left"; bad=1; }
+	[ ! -e "$root/run/bulkhead/qubes/r1" ] || { echo "r1's runtime folder left"; bad=1; }
+	out=$(cat "$root/crashd.log" "$root/var/log/bulkhead/bulkheadd.log" 2>/dev/null)
+	if [ "$1" = chan.attached ]; then
+		expect_contains "log" "$out" "r1: its channel process ended while the qube ran" || bad=1
+	else
+		expect_contains "log" "$out" "r1: not re-attached (its channel process" || bad=1
+	fi
+	bha start r1 || return 1
+	expect_eq "r1 runs" "$(bha run r1 -- echo again)" again || bad=1
+	bha kill r1
+	return $bad
+}
+
 # kill -9 of the daemon with a paused qube: the next daemon re-attaches
 # to it and shows it Paused; unpaused, it runs commands in the same boot.
 test_kill9_paused() {
@@ -533,6 +566,8 @@ tc chan.confined                 chan_case chan.confined start
 tc chan.qmp-ready                chan_case chan.qmp-ready start
 tc chan.hello                    chan_case chan.hello start
 tc chan.exit-frame               chan_case chan.exit-frame run
+tc chan.detached                 reattach_chan_case chan.detached
+tc chan.attached                 reattach_chan_case chan.attached
 run_test test_kill9_paused
 run_test test_kill9_mid_job
 run_test test_dispvm_copy_crash
