@@ -341,6 +341,30 @@ test_kill9_running() {
 	[ ! -e "$root/run/bulkhead/qubes/k1" ] || { echo "k1's runtime folder left"; return 1; }
 }
 
+# kill -9 of the daemon with a TemplateVM running: the next daemon
+# re-attaches to it knowing which root version it writes (qube.attach),
+# so what is written before and after the restart is committed at its
+# clean shutdown, and an AppVM of it sees both.
+t1_running() { bha ls | grep -q '^t1 .*Running'; }
+test_kill9_template() {
+	local pid
+	bha create --class TemplateVM -t minimal -l black t1 || return 1
+	bha start t1 || return 1
+	bha run -u root t1 -- sh -c 'echo before >/etc/bh-mark; sync' || return 1
+	pid=$(cat "$root/run/bulkhead/bulkheadd.pid")
+	kill -9 "$pid"
+	wait_until 10 sh -c "! kill -0 $pid" || { echo "daemon survived"; return 1; }
+	consistent || return 1
+	wait_until 30 t1_running || { echo "t1 after the restart: $(bha ls)"; return 1; }
+	bha run -u root t1 -- sh -c 'echo after >>/etc/bh-mark; sync' || return 1
+	bha shutdown --wait t1 || return 1
+	expect_contains "log" "$(cat "$root/var/log/bulkhead/bulkheadd.log")" \
+		"t1: new root version committed" || return 1
+	bha create -t t1 -l red ap1 || return 1
+	expect_eq "an AppVM of t1 reads" "$(bha run ap1 -- cat /etc/bh-mark | tr '\n' ' ')" "before after " || return 1
+	bha kill ap1
+}
+
 # A re-attached qube's channel process killed: only that qube stops, as
 # when the daemon started it (the daemon watches it by pidfd, not as its
 # child).
@@ -562,6 +586,7 @@ tc start.before-running          start_case start.before-running reattached
 run_test test_kill9_running
 run_test test_kill9_chan
 run_test test_kill9_chan_reattached
+run_test test_kill9_template
 tc chan.confined                 chan_case chan.confined start
 tc chan.qmp-ready                chan_case chan.qmp-ready start
 tc chan.hello                    chan_case chan.hello start

@@ -360,6 +360,9 @@ static void test_check(void **state)
 	assert_int_equal(chan_relay_check(&h, p), -EPROTO);
 	h = (struct bh_frame_hdr){ BH_MSG_CHAN_BROKEN, 0, 16 };
 	assert_int_equal(chan_relay_check(&h, p), -EPROTO);
+	/* Only the channel process says what it had at a re-attach. */
+	h = (struct bh_frame_hdr){ BH_MSG_CHAN_ATTACH, 0, 16 };
+	assert_int_equal(chan_relay_check(&h, p), -EPROTO);
 }
 
 /* ---- the qube's frames that break the protocol ---- */
@@ -377,6 +380,8 @@ static const struct bad bads[] = {
 	{ "a host's type (EXEC)", BH_MSG_EXEC, 1, 8, 1, 0, BH_BROKEN_FRAME },
 	{ "POWEROFF", BH_MSG_POWEROFF, 0, 0, 0, 0, BH_BROKEN_FRAME },
 	{ "a forged BROKEN", BH_MSG_CHAN_BROKEN, 0, 16, BH_BROKEN_FRAME, 1,
+	  BH_BROKEN_FRAME },
+	{ "a forged ATTACH", BH_MSG_CHAN_ATTACH, 0, 16, 0, 0,
 	  BH_BROKEN_FRAME },
 	{ "HELLO of version 1", BH_MSG_HELLO, 0, 8, 1, 0, BH_BROKEN_FRAME },
 	{ "HELLO of version 0", BH_MSG_HELLO, 0, 8, 0, 0, BH_BROKEN_FRAME },
