@@ -278,15 +278,22 @@ test_daemon_restart_keeps_qubes() {
 	# bh daemon restart leaves running qubes running (issue 12, point
 	# 2): the new daemon re-attaches to them, with the same QEMU and the
 	# same boot, bh ls shows them Running, and bh run works in them.
-	local boot q pid newpid
+	local boot q pid newpid rcv
 	is_running() { is_state vmt-keep Running; }
 	bhm create -l red -t minimal vmt-keep </dev/null >/dev/null || return 1
 	bhm start vmt-keep </dev/null || return 1
 	boot=$(bhm run vmt-keep -- cat /proc/sys/kernel/random/boot_id </dev/null) || return 1
 	q=$(qemu_pids "$main_root")
 	[ -n "$q" ] || { echo "no QEMU for vmt-keep"; return 1; }
+	# A command running across the restart: its bh is told it goes on.
+	bhm run vmt-keep -- sh -c 'echo started; exec sleep 30' </dev/null >"$work/keep.out" 2>&1 &
+	rcv=$!
+	wait_until 60 grep -q started "$work/keep.out" || { echo "the command never started"; return 1; }
 	pid=$(cat "$main_root/run/bulkhead/bulkheadd.pid")
 	bhm daemon restart </dev/null || return 1
+	wait "$rcv" && { echo "bh run ended well across the restart"; return 1; }
+	expect_contains "bh run across the restart" "$(cat "$work/keep.out")" \
+		"bulkheadd restarted; the command goes on in qube vmt-keep" || return 1
 	newpid=$(cat "$main_root/run/bulkhead/bulkheadd.pid")
 	[ "$newpid" != "$pid" ] || { echo "the daemon was not restarted (pid $pid)"; return 1; }
 	gone "$pid" || { echo "the earlier daemon $pid still runs"; return 1; }

@@ -279,6 +279,7 @@ int qube_detach(struct qube_vm *dv, const char *why)
 {
 	struct daemon *d = dv->d;
 	struct qube_vm **pp;
+	size_t i;
 
 	if (!dv->persistent || !dv->vm_alive || dv->qemu_ended ||
 	    dv->link_eof || dv->state == DV_STOPPING || !dv->chan_pid)
@@ -289,6 +290,22 @@ int qube_detach(struct qube_vm *dv, const char *why)
 				  "`bh ls`",
 				  dv->name);
 		dv->waiter = NULL;
+	}
+	/* A command bh runs goes on in the qube: its bh is told so
+	 * (qs_qube_gone would say the qube stopped). */
+	for (i = 0; i < BH_MAX_STREAMS; i++) {
+		struct qstream *s = &dv->streams[i];
+		struct client *c = s->client;
+
+		if (!s->id || !c)
+			continue;
+		c->dv = NULL;
+		c->sid = 0;
+		client_error(c, BH_EXIT_FAILURE,
+			     "bulkheadd restarted; the command goes on in qube "
+			     "%s, but its input and output end here",
+			     dv->name);
+		s->client = NULL;
 	}
 	d->hooks->rpc_ask_caller_gone(d, dv);
 	qs_qube_gone(dv, "bulkheadd restarted; the qube still runs");
