@@ -73,7 +73,7 @@ void chan_attach_drop_all(struct chan_attach *a)
 		drop(a, a->npending - 1);
 }
 
-static int sock_opt(int fd, int opt)
+int chan_sock_opt(int fd, int opt)
 {
 	int v = -1;
 	socklen_t len = sizeof(v);
@@ -146,10 +146,10 @@ int chan_attach_take(int conn, int *link_fd, int *qmp_fd, char *why,
 	if (nfd != 2)
 		return refuse(why, cap, fds, nfd,
 			      "a request without exactly two fds");
-	if (sock_opt(fds[0], SO_DOMAIN) != AF_UNIX ||
-	    sock_opt(fds[1], SO_DOMAIN) != AF_UNIX ||
-	    sock_opt(fds[0], SO_TYPE) != SOCK_STREAM ||
-	    sock_opt(fds[1], SO_TYPE) != SOCK_SEQPACKET)
+	if (chan_sock_opt(fds[0], SO_DOMAIN) != AF_UNIX ||
+	    chan_sock_opt(fds[1], SO_DOMAIN) != AF_UNIX ||
+	    chan_sock_opt(fds[0], SO_TYPE) != SOCK_STREAM ||
+	    chan_sock_opt(fds[1], SO_TYPE) != SOCK_SEQPACKET)
 		return refuse(why, cap, fds, nfd,
 			      "fds that are not a Unix stream socket and a "
 			      "Unix seqpacket socket");

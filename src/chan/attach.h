@@ -54,6 +54,10 @@ int chan_attach_events(struct chan_attach *a, const struct pollfd *p,
 /* Closes every pending connection (on attaching, or at the end). */
 void chan_attach_drop_all(struct chan_attach *a);
 
+/* An int socket option of fd at SOL_SOCKET (SO_TYPE, SO_DOMAIN, ...), or
+ * -1. */
+int chan_sock_opt(int fd, int opt);
+
 /* One message from an accepted connection conn: 1 when it is exactly
  * the request with exactly a SOCK_STREAM and a SOCK_SEQPACKET Unix
  * socket (then in *link_fd and *qmp_fd, non-blocking and close-on-exec);

@@ -102,23 +102,13 @@ static void say_line(const char *line)
 	say("%s", line);
 }
 
-static int sock_opt(int fd, int opt)
-{
-	int v = -1;
-	socklen_t len = sizeof(v);
-
-	if (getsockopt(fd, SOL_SOCKET, opt, &v, &len) < 0 || len != sizeof(v))
-		return -1;
-	return v;
-}
-
 /* Whether fd 13 is what a re-attach needs: a listening Unix seqpacket
  * socket. */
 static int attach_socket_ok(void)
 {
-	return sock_opt(FD_ATTACH, SO_DOMAIN) == AF_UNIX &&
-	       sock_opt(FD_ATTACH, SO_TYPE) == SOCK_SEQPACKET &&
-	       sock_opt(FD_ATTACH, SO_ACCEPTCONN) == 1;
+	return chan_sock_opt(FD_ATTACH, SO_DOMAIN) == AF_UNIX &&
+	       chan_sock_opt(FD_ATTACH, SO_TYPE) == SOCK_SEQPACKET &&
+	       chan_sock_opt(FD_ATTACH, SO_ACCEPTCONN) == 1;
 }
 
 /* Every fd it is meant to have is open; the qube's, the links and the

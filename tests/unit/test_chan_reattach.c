@@ -84,6 +84,23 @@ static int find_chan(char *out, size_t cap)
 	return access(out, X_OK);
 }
 
+/* What each test that starts the real process needs first: root (the
+ * process confines itself), and the program. 0 when the test is skipped
+ * (said). */
+static int ready_to_start(char *exe, size_t cap)
+{
+	if (geteuid() != 0) {
+		print_message("skipped: bulkhead-chan confines itself: root "
+			      "only\n");
+		skip();
+		return 0;
+	}
+	if (find_chan(exe, cap) < 0)
+		fail_msg("no bulkhead-chan (make all, or BULKHEAD_CHAN)");
+	signal(SIGPIPE, SIG_IGN);
+	return 1;
+}
+
 static void sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
@@ -466,15 +483,8 @@ static void test_reattach(void **state)
 	long before;
 
 	(void)state;
-	if (geteuid() != 0) {
-		print_message("skipped: bulkhead-chan confines itself: root "
-			      "only\n");
-		skip();
+	if (!ready_to_start(exe, sizeof(exe)))
 		return;
-	}
-	if (find_chan(exe, sizeof(exe)) < 0)
-		fail_msg("no bulkhead-chan (make all, or BULKHEAD_CHAN)");
-	signal(SIGPIPE, SIG_IGN);
 	start(exe);
 	qmp_greeting();
 	/* The agent, a command of the daemon's and a call of the guest's,
@@ -580,15 +590,8 @@ static void crash_at(const char *point)
 	char exe[PATH_MAX];
 	int st, i;
 
-	if (geteuid() != 0) {
-		print_message("skipped: bulkhead-chan confines itself: root "
-			      "only\n");
-		skip();
+	if (!ready_to_start(exe, sizeof(exe)))
 		return;
-	}
-	if (find_chan(exe, sizeof(exe)) < 0)
-		fail_msg("no bulkhead-chan (make all, or BULKHEAD_CHAN)");
-	signal(SIGPIPE, SIG_IGN);
 	assert_int_equal(setenv("BULKHEAD_CRASH_AT", point, 1), 0);
 	start(exe);
 	unsetenv("BULKHEAD_CRASH_AT");
@@ -635,15 +638,8 @@ static void test_no_attach_socket(void **state)
 	int st, i, null;
 
 	(void)state;
-	if (geteuid() != 0) {
-		print_message("skipped: bulkhead-chan confines itself: root "
-			      "only\n");
-		skip();
+	if (!ready_to_start(exe, sizeof(exe)))
 		return;
-	}
-	if (find_chan(exe, sizeof(exe)) < 0)
-		fail_msg("no bulkhead-chan (make all, or BULKHEAD_CHAN)");
-	signal(SIGPIPE, SIG_IGN);
 	null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	assert_true(null >= 0);
 	start_with(exe, null);
