@@ -191,11 +191,11 @@ static void handle_signals(struct daemon *d)
 			continue;
 		for (dv = d->dispvms; dv; dv = dv->next) {
 			if (dv->chan_pid == pid) {
-				dispvm_chan_reaped(dv, st);
+				qube_vm_chan_reaped(dv, st);
 				break;
 			}
 			if (dv->vm_alive && dv->vm.pid == pid) {
-				dispvm_reaped(dv, st);
+				qube_vm_reaped(dv, st);
 				break;
 			}
 		}
@@ -253,7 +253,7 @@ static int wind_down(struct daemon *d)
 		if (dv->persistent)
 			qube_stop_for_exit(dv);
 		else
-			dispvm_abort(dv, "bulkheadd is stopping");
+			qube_vm_abort(dv, "bulkheadd is stopping");
 	}
 	if (d->dispvms || d->jobs)
 		return 0;
@@ -317,7 +317,7 @@ static void add_qube_slots(struct daemon *d, struct poll_set *ps)
 		if (dv->adopted && dv->chan_pidfd >= 0)
 			add_slot(ps, dv->chan_pidfd, POLLIN, SLOT_CHAN_END, dv);
 		/* After QEMU's end, the link until the channel process
-		 * has handed on the rest (dispvm_finish_ended). */
+		 * has handed on the rest (qube_vm_finish_ended). */
 		if (!dv->vm_alive) {
 			if (dv->qemu_ended && !dv->link_eof)
 				add_slot(ps, dv->chan.fd, POLLIN, SLOT_CHAN,
@@ -327,7 +327,7 @@ static void add_qube_slots(struct daemon *d, struct poll_set *ps)
 		/* Back-pressure (daemon.h, QUBE_PAUSE_BYTES): a qube is
 		 * not read while it leaves its own queue unread; nothing
 		 * another qube does stops it. */
-		if (dispvm_readable(dv, ps->now))
+		if (qube_vm_readable(dv, ps->now))
 			ev |= POLLIN;
 		if (bh_chan_pending(&dv->chan))
 			ev |= POLLOUT;
@@ -416,12 +416,12 @@ static void dispatch_ready(struct daemon *d, const struct poll_set *ps)
 			break;
 		case SLOT_CHAN:
 			if (rev & POLLOUT)
-				dispvm_agent_output(ps->s[i].obj);
+				qube_vm_agent_output(ps->s[i].obj);
 			if (rev & (POLLIN | POLLHUP))
-				dispvm_agent_input(ps->s[i].obj);
+				qube_vm_agent_input(ps->s[i].obj);
 			break;
 		case SLOT_QMP:
-			dispvm_qmp_input(ps->s[i].obj);
+			qube_vm_qmp_input(ps->s[i].obj);
 			break;
 		case SLOT_JOB:
 			job_input(ps->s[i].obj);
@@ -440,7 +440,7 @@ static void end_round(struct daemon *d)
 	struct qube_vm *dv;
 
 	for (dv = d->dispvms; dv; dv = dv->next)
-		dispvm_tick(dv, now);
+		qube_vm_tick(dv, now);
 	/* A qube that became ready releases its client's waiting frames;
 	 * then queue what the handlers produced. */
 	for (c = d->clients; c; c = c->next)
@@ -455,7 +455,7 @@ static void end_round(struct daemon *d)
 	for (dv = d->dispvms; dv; dv = dv->next) {
 		qs_flush_credit(dv);
 		if (dv->vm_alive && bh_chan_pending(&dv->chan))
-			dispvm_agent_output(dv);
+			qube_vm_agent_output(dv);
 	}
 }
 
@@ -472,7 +472,7 @@ static int run_loop(struct daemon *d)
 		 * here, between rounds: nothing of this round points at
 		 * them any more. */
 		{
-			int64_t due = dispvm_finish_ended(d, ps.now);
+			int64_t due = qube_vm_finish_ended(d, ps.now);
 
 			if (due >= 0 && (ps.next < 0 || due < ps.next))
 				ps.next = due;

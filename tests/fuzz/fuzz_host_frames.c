@@ -1,7 +1,7 @@
 /* libFuzzer target: the host side of a qube's channel, i.e. the bytes a
  * hostile guest writes. They go through the real reassembly (a socket pair
- * and bh_chan_read/bh_chan_next, as dispvm_agent_input does) and every
- * complete frame goes to dispvm_handle_agent_frame() on a disposable built
+ * and bh_chan_read/bh_chan_next, as qube_vm_agent_input does) and every
+ * complete frame goes to qube_vm_handle_agent_frame() on a disposable built
  * by hand (disp42, running bh's command on stream 1, as bh run --dispvm);
  * the first error stops the input, as the daemon destroys the qube then.
  *
@@ -113,7 +113,7 @@
 #define FUZZ_CLIENT_OUT_MAX CLIENT_OUT_MAX
 #define W BH_STREAM_WINDOW
 /* Above pid_max's ceiling (2^22): no process has it, and kill_sent is set
- * anyway, so dispvm_kill never signals. */
+ * anyway, so qube_vm_kill never signals. */
 #define NO_PID ((pid_t)0x7ffffff0)
 
 /* sv[0]: the guest's end (we write the input there); sv[1]: the daemon's,
@@ -166,7 +166,7 @@ static void make_prefix(struct fuzz_prefix *p, uint32_t type, uint32_t credit)
 	}
 }
 
-/* A qube as dispvm_launch leaves it, minus QEMU. */
+/* A qube as qube_vm_launch leaves it, minus QEMU. */
 static void qube_init(struct qube_vm *q, const char *name, int fd,
 		      int persistent)
 {
@@ -505,7 +505,7 @@ static void service_sends(struct qube_vm *q, uint32_t type, uint32_t sid,
 	size_t to_service = bh_chan_pending(&q->chan);
 
 	CHECK(ss != NULL);
-	CHECK(dispvm_handle_agent_frame(q, &h, p) == 0);
+	CHECK(qube_vm_handle_agent_frame(q, &h, p) == 0);
 	if (type == BH_MSG_STDOUT && ps && len) {
 		if (qs_find(&dv, caller_id)) {
 			/* Byte for byte to the caller, on its id. */
@@ -546,7 +546,7 @@ static void service_runs(struct qube_vm *q)
 	service_takes(q);
 	/* A qube that reads its queue is read: never paused for the sake
 	 * of a qube it serves. */
-	CHECK(dispvm_readable(q, 0));
+	CHECK(qube_vm_readable(q, 0));
 	/* Every service the daemon keeps, the agent was sent. */
 	for (i = 0; i < BH_MAX_STREAMS; i++)
 		if (q->streams[i].id)
@@ -646,7 +646,7 @@ static void dsp_lives(void)
 			return;
 		bh_put_u32(hello, BH_PROTO_VERSION);
 		bh_put_u32(hello + 4, 0);
-		CHECK(dispvm_handle_agent_frame(&dsp, &h, hello) == 0);
+		CHECK(qube_vm_handle_agent_frame(&dsp, &h, hello) == 0);
 		CHECK(waiting_for_dsp() == 0);
 		for (i = 0; i < BH_MAX_STREAMS; i++) {
 			struct qstream *s = &dv.streams[i];
@@ -904,7 +904,7 @@ static int frame_is_legit(const struct bh_frame_hdr *h, const uint8_t *p)
 }
 
 /* Like the daemon's poll loop: a guest is not read while its own queue is
- * over QUBE_PAUSE_BYTES (dispvm_readable); nothing else pauses it. While
+ * over QUBE_PAUSE_BYTES (qube_vm_readable); nothing else pauses it. While
  * it is paused the rest of the host goes on for a few rounds (disp7
  * boots, the peers run and, unless deaf, the guest takes its queue); a
  * guest still paused after them leaves the rest of its bytes unread. */
@@ -912,7 +912,7 @@ static int daemon_reads(int peers)
 {
 	unsigned i;
 
-	for (i = 0; i < 16 && !dispvm_readable(&dv, 0); i++) {
+	for (i = 0; i < 16 && !qube_vm_readable(&dv, 0); i++) {
 		dsp_lives();
 		if (peers)
 			peers_run();
@@ -920,7 +920,7 @@ static int daemon_reads(int peers)
 			daemon_round();
 		check_invariants();
 	}
-	return dispvm_readable(&dv, 0);
+	return qube_vm_readable(&dv, 0);
 }
 
 /* The policy's part for a call whose request parses (see the top): 1 when
@@ -976,7 +976,7 @@ static const char *call_target_of(const uint8_t *p, uint32_t len)
 }
 
 /* A complete frame read from the guest's end goes to the daemon, as
- * dispvm_agent_input hands it; 1 once the daemon would have destroyed
+ * qube_vm_agent_input hands it; 1 once the daemon would have destroyed
  * the qube. */
 static int daemon_gets(const struct bh_frame_hdr *h, const uint8_t *payload)
 {
@@ -1003,7 +1003,7 @@ static int daemon_gets(const struct bh_frame_hdr *h, const uint8_t *payload)
 			CHECK(bh_chan_pending(&dv.chan) == before + status ||
 			      bh_chan_pending(&dv.chan) == before);
 	} else {
-		r = dispvm_handle_agent_frame(&dv, h, payload);
+		r = qube_vm_handle_agent_frame(&dv, h, payload);
 		/* A call the daemon took is refused at once: its status
 		 * out (if it fit), no stream left. */
 		if (call && r == 0) {

@@ -1,11 +1,11 @@
 /* Unit tests of the daemon's checks on frames from a (hostile) guest and of
- * the relay between the streams of qube channels: dispvm_handle_agent_frame
+ * the relay between the streams of qube channels: qube_vm_handle_agent_frame
  * in src/daemon/qube/dispvm.c and the qs_* functions of src/daemon/relay/streams.c,
  * on struct qube_vm built by hand with no QEMU behind them; and
  * tail_escaped, which shows the user the end of guest-written logs.
  *
  * Nothing here may signal a process: every hand-built qube has a pid no
- * process can have and kill_sent set, so dispvm_kill only marks it
+ * process can have and kill_sent set, so qube_vm_kill only marks it
  * stopping. Nothing here has a store either (d->store is NULL), so a call
  * whose request parses is never handed to rpc_call_opened: its policy
  * check (policy_system_load -> store_qube_list) would dereference the
@@ -59,7 +59,7 @@ struct fx {
 	uint8_t *big; /* MAXP bytes of payload */
 };
 
-/* A qube as dispvm_launch leaves it, minus QEMU, linked into d. */
+/* A qube as qube_vm_launch leaves it, minus QEMU, linked into d. */
 static struct qube_vm *new_qube(struct daemon *d, const char *name,
 			       int persistent)
 {
@@ -178,7 +178,7 @@ static int gsend(struct qube_vm *dv, uint32_t type, uint32_t stream,
 {
 	struct bh_frame_hdr h = { type, stream, len };
 
-	return dispvm_handle_agent_frame(dv, &h, payload);
+	return qube_vm_handle_agent_frame(dv, &h, payload);
 }
 
 static int gsend_u32(struct qube_vm *dv, uint32_t type, uint32_t stream,
@@ -947,7 +947,7 @@ static void test_client_gone_disposable(void **state)
 
 	/* The disposable's own bh: the qube goes with it. */
 	run(f);
-	dispvm_client_gone(f->dv, f->c);
+	qube_vm_client_gone(f->dv, f->c);
 	assert_null(f->dv->client);
 	assert_null(job(f)->client);
 	assert_int_equal(f->dv->state, DV_STOPPING); /* being killed */
@@ -960,7 +960,7 @@ static void test_client_gone_booting(void **state)
 	struct fx *f = *state;
 
 	/* Before HELLO there is no stream: the qube just goes. */
-	dispvm_client_gone(f->dv, f->c);
+	qube_vm_client_gone(f->dv, f->c);
 	assert_null(f->dv->client);
 	assert_int_equal(f->dv->state, DV_STOPPING);
 	nothing_queued(f);
@@ -1111,7 +1111,7 @@ static void test_persistent_two_runs(void **state)
 
 	/* bh 2 goes: EOF on its command's stdin, output dropped with the
 	 * credit given back. */
-	dispvm_client_gone(p->q, p->c2);
+	qube_vm_client_gone(p->q, p->c2);
 	assert_int_equal(p->q->state, DV_RUNNING); /* the qube stays */
 	s2 = qs_find(p->q, p->id2);
 	assert_non_null(s2);
@@ -1439,10 +1439,10 @@ static void test_call_credit(void **state)
 	/* A that does not read its queue is not read itself; B, whose
 	 * caller it is, still is: no qube is paused for another's sake. */
 	fill_queue(r->a);
-	assert_int_equal(dispvm_readable(r->a, 1), 0);
-	assert_int_equal(dispvm_readable(r->b, 1), 1);
+	assert_int_equal(qube_vm_readable(r->a, 1), 0);
+	assert_int_equal(qube_vm_readable(r->b, 1), 1);
 	r->a->chan.out_off = r->a->chan.out_len = 0;
-	assert_int_equal(dispvm_readable(r->a, 2), 1);
+	assert_int_equal(qube_vm_readable(r->a, 2), 1);
 }
 
 static void test_call_exit(void **state)
@@ -1896,7 +1896,7 @@ static void test_call_unread_caller_bounds_service(void **state)
 				 0);
 	assert_int_equal(gsend(r->b, BH_MSG_STDOUT, r->sid, "x", 1), -EPROTO);
 	assert_true(bh_chan_pending(&r->a->chan) - before <= W);
-	assert_int_equal(dispvm_readable(r->b, 1), 1);
+	assert_int_equal(qube_vm_readable(r->b, 1), 1);
 	/* A's other business goes on: its own call's data still reach B. */
 	assert_int_equal(gsend(r->a, BH_MSG_STDIN, CALL1, "abc", 3), 0);
 	expect_to_guest(&r->b->chan, BH_MSG_STDIN, r->sid, "abc", 3);

@@ -57,7 +57,7 @@ unsigned admin_vm_kill(const struct admin_req *q, struct admin_reply *r)
 		return reply_fail(r, BH_ADMIN_REFUSED,
 				  "qube %s is not running", name);
 	dv->stop_reason = "killed";
-	dispvm_kill(dv);
+	qube_vm_kill(dv);
 	if (dv->waiter && dv->waiter != q->c)
 		reply(dv->waiter, BH_ADMIN_FAILED, "qube %s was killed", name);
 	dv->waiter = q->c; /* answered once QEMU is reaped */

@@ -43,7 +43,7 @@ static void forget_qube(struct client *c)
 {
 	admin_task_client_gone(c);
 	if (c->dv)
-		dispvm_client_gone(c->dv, c);
+		qube_vm_client_gone(c->dv, c);
 	c->dv = NULL;
 	c->sid = 0;
 	free(c->svc);

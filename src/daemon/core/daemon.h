@@ -204,7 +204,7 @@ struct qube_vm {
 	char tmpl_work[4096];
 	/* A disposable made from a disposable template (unnamed, or a
 	 * named DispVM): that DVM, and its private volume, which
-	 * dispvm_launch copies into the runtime folder as this qube's. */
+	 * qube_vm_launch copies into the runtime folder as this qube's. */
 	char dvm[32];
 	char private_src[4096];
 	/* Its start waits for that copy (a job): the job, and what QEMU

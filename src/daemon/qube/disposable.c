@@ -78,7 +78,7 @@ void dispvm_start(struct daemon *d, struct client *c, const char *dvm,
 	if (code) {
 		client_error(c, code, "%s", err);
 		dv->no_fallback = 1;
-		dispvm_kill(dv);
+		qube_vm_kill(dv);
 		return;
 	}
 	dv->exec_req = copy;

@@ -96,7 +96,7 @@ static void signal_proc(int pidfd, pid_t pid, int sig)
 		kill(pid, sig);
 }
 
-void dispvm_signal_qemu(struct qube_vm *dv, int sig)
+void qube_vm_signal_qemu(struct qube_vm *dv, int sig)
 {
 	signal_proc(dv->adopted ? dv->qemu_pidfd : -1, dv->vm.pid, sig);
 }
@@ -106,35 +106,35 @@ static void signal_chan(struct qube_vm *dv, int sig)
 	signal_proc(dv->adopted ? dv->chan_pidfd : -1, dv->chan_pid, sig);
 }
 
-void dispvm_kill(struct qube_vm *dv)
+void qube_vm_kill(struct qube_vm *dv)
 {
 	/* Still waiting for its private volume: no QEMU yet. */
 	if (dv->prep_job)
 		job_cancel(dv->prep_job, "the qube was stopped before QEMU "
 					 "started");
 	if (dv->vm_alive && !dv->kill_sent) {
-		dispvm_signal_qemu(dv, SIGKILL);
+		qube_vm_signal_qemu(dv, SIGKILL);
 		dv->kill_sent = 1;
 	}
 	dv->state = DV_STOPPING;
 }
 
-void dispvm_abort(struct qube_vm *dv, const char *why)
+void qube_vm_abort(struct qube_vm *dv, const char *why)
 {
 	dv->no_fallback = 1;
 	if (dv->persistent && !dv->stop_reason)
 		dv->stop_reason = why;
-	if (dispvm_live(dv) && !dv->have_exit)
+	if (qube_vm_live(dv) && !dv->have_exit)
 		qube_vm_error(dv, BH_EXIT_FAILURE, "%s; qube %s was destroyed", why,
 			 dv->name);
-	dispvm_kill(dv);
+	qube_vm_kill(dv);
 }
 
 /* Asks QEMU to go: the guest already powers off on its own after its job,
  * so this is for failures. */
 static void dv_destroy(struct qube_vm *dv)
 {
-	dispvm_kill(dv);
+	qube_vm_kill(dv);
 }
 
 static int check_space(const char *dir, char *err, size_t cap)
@@ -155,7 +155,7 @@ static int check_space(const char *dir, char *err, size_t cap)
 }
 
 /* A qube's start waiting for the copy of its private volume (a job):
- * the spec dispvm_launch was given, with copies of what it points to,
+ * the spec qube_vm_launch was given, with copies of what it points to,
  * for launch_qemu once the copy is whole. */
 struct launch_wait {
 	struct qube_spec spec;
@@ -165,7 +165,7 @@ struct launch_wait {
 	int64_t t0;
 };
 
-static void dispvm_launch_wait_free(struct launch_wait *w)
+static void launch_wait_free(struct launch_wait *w)
 {
 	if (!w)
 		return;
@@ -189,7 +189,7 @@ static int dup_str(char **out, const char *s)
 }
 
 /* A deep copy of spec: the caller's strings and restore fd go when
- * dispvm_launch returns. */
+ * qube_vm_launch returns. */
 static struct launch_wait *wait_new(const struct qube_spec *spec)
 {
 	struct launch_wait *w = calloc(1, sizeof(*w));
@@ -206,7 +206,7 @@ static struct launch_wait *wait_new(const struct qube_spec *spec)
 	    (spec->restore_fd > 0 &&
 	     (w->spec.restore_fd = fcntl(spec->restore_fd, F_DUPFD_CLOEXEC,
 					 3)) < 0)) {
-		dispvm_launch_wait_free(w);
+		launch_wait_free(w);
 		return NULL;
 	}
 	w->spec.kernel = w->kernel;
@@ -291,7 +291,7 @@ static int start_chan(struct qube_vm *dv, unsigned jail_id,
 	return 0;
 }
 
-/* A start that failed after dispvm_launch had returned: reported as if
+/* A start that failed after qube_vm_launch had returned: reported as if
  * QEMU had ended before it was ready, to the qube's bh and waiters. */
 static void prep_failed(struct qube_vm *dv)
 {
@@ -344,7 +344,7 @@ static void private_copied(void *arg, const struct job_result *res)
 		if (r < 0)
 			code = -r;
 	}
-	dispvm_launch_wait_free(w);
+	launch_wait_free(w);
 	if (r == 0)
 		return;
 	if (r != -ECANCELED) {
@@ -379,7 +379,7 @@ static int private_copy_start(struct daemon *d, struct qube_vm *dv,
 			dv->run_dir) ||
 	    bh_path_fmt(js.src, sizeof(js.src), "%s", dv->private_src) ||
 	    bh_path_fmt(js.dst, sizeof(js.dst), "%s", w->path)) {
-		dispvm_launch_wait_free(w);
+		launch_wait_free(w);
 		snprintf(err, cap, "runtime paths too long");
 		return -ENAMETOOLONG;
 	}
@@ -391,7 +391,7 @@ static int private_copy_start(struct daemon *d, struct qube_vm *dv,
 	dv->prep_job = job_start(d, &js, private_copied, dv, why, sizeof(why));
 	if (!dv->prep_job) {
 		dv->prep = NULL;
-		dispvm_launch_wait_free(w);
+		launch_wait_free(w);
 		snprintf(err, cap, "cannot copy the private volume of %s: %s",
 			 dv->dvm, why);
 		return -EIO;
@@ -402,8 +402,8 @@ static int private_copy_start(struct daemon *d, struct qube_vm *dv,
 /* Runtime folder, console log, QEMU: what every qube's start shares. On
  * success dv is linked into the daemon's list, booting; QEMU starts at
  * once, or once the copy of its private volume (a job) has ended. */
-int dispvm_launch(struct daemon *d, struct qube_vm *dv, struct qube_spec *spec,
-		  char *err, size_t cap)
+int qube_vm_launch(struct daemon *d, struct qube_vm *dv, struct qube_spec *spec,
+		   char *err, size_t cap)
 {
 	char qemu[4096], qubes_dir[4096];
 	int r;
@@ -529,7 +529,7 @@ static int launch_qemu(struct daemon *d, struct qube_vm *dv,
 		bh_rm_rf(dv->run_dir);
 		return r == -ENOSPC ? -BH_EXIT_NOSPACE : -BH_EXIT_FAILURE;
 	}
-	dispvm_go_live(d, dv);
+	qube_vm_go_live(d, dv);
 	record_for_next_daemon(dv);
 	LOG_INFO("%s: started (QEMU pid %d)", dv->name, (int)dv->vm.pid);
 	return 0;
@@ -558,7 +558,7 @@ static void record_for_next_daemon(struct qube_vm *dv)
 			 dv->name, strerror(-r));
 }
 
-void dispvm_go_live(struct daemon *d, struct qube_vm *dv)
+void qube_vm_go_live(struct daemon *d, struct qube_vm *dv)
 {
 	dv->d = d;
 	dv->vm_alive = 1;
@@ -590,7 +590,7 @@ struct qube_vm *qube_find_running(struct daemon *d, const char *name)
 	return NULL;
 }
 
-int dispvm_ready(struct qube_vm *dv)
+int qube_vm_ready(struct qube_vm *dv)
 {
 	int r;
 
@@ -607,9 +607,9 @@ int dispvm_ready(struct qube_vm *dv)
 	return 0;
 }
 
-int dispvm_handle_agent_frame(struct qube_vm *dv,
-			      const struct bh_frame_hdr *untrusted_h,
-			      const uint8_t *untrusted_payload)
+int qube_vm_handle_agent_frame(struct qube_vm *dv,
+			       const struct bh_frame_hdr *untrusted_h,
+			       const uint8_t *untrusted_payload)
 {
 	const struct bh_frame_hdr *h;
 	uint32_t v, kind;
@@ -628,7 +628,7 @@ int dispvm_handle_agent_frame(struct qube_vm *dv,
 		if (dv->d->hooks->pool_on_hello(dv) ||
 		    dv->d->hooks->snapshot_on_hello(dv))
 			return 0;
-		return dispvm_ready(dv);
+		return qube_vm_ready(dv);
 	}
 	/* Nothing but HELLO before it. A disposable whose job is over may
 	 * still carry a call its command left running until it powers
@@ -650,7 +650,7 @@ int dispvm_handle_agent_frame(struct qube_vm *dv,
 /* A pause is worth a line, but a busy qube may pause often. */
 #define PAUSE_LOG_INTERVAL_MS 60000
 
-int dispvm_readable(struct qube_vm *dv, int64_t now_ms)
+int qube_vm_readable(struct qube_vm *dv, int64_t now_ms)
 {
 	size_t waiting = bh_chan_pending(&dv->chan);
 
@@ -733,14 +733,14 @@ static int attach_frame(struct qube_vm *dv, const uint8_t *untrusted_p,
 		 dv->name, info.count,
 		 info.flags & BH_ATTACH_HELLO ? "ready" : "still booting");
 	if (info.flags & BH_ATTACH_HELLO && dv->state == DV_BOOTING &&
-	    dispvm_ready(dv) < 0) {
+	    qube_vm_ready(dv) < 0) {
 		dv_destroy(dv);
 		return -1;
 	}
 	return 0;
 }
 
-void dispvm_agent_input(struct qube_vm *dv)
+void qube_vm_agent_input(struct qube_vm *dv)
 {
 	struct bh_frame_hdr untrusted_h;
 	const uint8_t *untrusted_payload;
@@ -752,14 +752,14 @@ void dispvm_agent_input(struct qube_vm *dv)
 	n = bh_chan_read(&dv->chan);
 	if (n == 0 || (n < 0 && n != -EAGAIN && n != -ENOBUFS)) {
 		/* The channel process has ended: after QEMU, as it should
-		 * (the qube's end waits for this: dispvm_finish_ended), or
+		 * (the qube's end waits for this: qube_vm_finish_ended), or
 		 * before, which ends the qube. */
 		dv->link_eof = 1;
 		/* It ends by itself once QEMU has closed everything, which
 		 * may come before QEMU is reaped; so QEMU gets a moment to
-		 * end before the qube is ended for it (dispvm_tick). A
+		 * end before the qube is ended for it (qube_vm_tick). A
 		 * channel process that was killed or failed ends the qube
-		 * at once (dispvm_chan_reaped). */
+		 * at once (qube_vm_chan_reaped). */
 		if (dv->vm_alive)
 			dv->link_deadline_ms = bh_now_ms() + CHAN_DRAIN_MS;
 		return;
@@ -785,8 +785,8 @@ void dispvm_agent_input(struct qube_vm *dv)
 			dv_destroy(dv);
 			return;
 		}
-		if (dispvm_handle_agent_frame(dv, &untrusted_h,
-					      untrusted_payload) < 0) {
+		if (qube_vm_handle_agent_frame(dv, &untrusted_h,
+					       untrusted_payload) < 0) {
 			qube_vm_error(dv, BH_EXIT_FAILURE,
 				 "qube %s broke the channel protocol (frame "
 				 "type %u, stream %u, %u bytes); it was "
@@ -805,7 +805,7 @@ void dispvm_agent_input(struct qube_vm *dv)
 	}
 }
 
-void dispvm_agent_output(struct qube_vm *dv)
+void qube_vm_agent_output(struct qube_vm *dv)
 {
 	if (bh_chan_flush(&dv->chan) < 0 && dv->state != DV_STOPPING) {
 		qube_vm_error(dv, BH_EXIT_FAILURE, "channel to %s failed",
@@ -814,7 +814,7 @@ void dispvm_agent_output(struct qube_vm *dv)
 	}
 }
 
-void dispvm_qmp_input(struct qube_vm *dv)
+void qube_vm_qmp_input(struct qube_vm *dv)
 {
 	if (qmp_handle_input(&dv->qmp, dv->name) < 0 && dv->vm_alive &&
 	    dv->state != DV_STOPPING)
@@ -823,7 +823,7 @@ void dispvm_qmp_input(struct qube_vm *dv)
 		dv->d->hooks->snapshot_qmp_event(dv);
 }
 
-void dispvm_client_gone(struct qube_vm *dv, struct client *c)
+void qube_vm_client_gone(struct qube_vm *dv, struct client *c)
 {
 	if (dv->persistent || c != dv->client) {
 		/* The qube stays; the command gets EOF on stdin and its
@@ -834,9 +834,9 @@ void dispvm_client_gone(struct qube_vm *dv, struct client *c)
 	dv->client = NULL;
 	dv->no_fallback = 1;
 	qs_client_gone(c);
-	if (dispvm_live(dv)) {
+	if (qube_vm_live(dv)) {
 		LOG_INFO("%s: bh went away; destroying the qube", dv->name);
-		dispvm_kill(dv);
+		qube_vm_kill(dv);
 	}
 }
 
@@ -888,7 +888,7 @@ static void report_and_free(struct qube_vm *dv)
 
 static void qube_vm_ended(struct qube_vm *dv, int wstatus);
 
-void dispvm_reaped(struct qube_vm *dv, int wstatus)
+void qube_vm_reaped(struct qube_vm *dv, int wstatus)
 {
 	int r;
 
@@ -903,7 +903,7 @@ void dispvm_reaped(struct qube_vm *dv, int wstatus)
 	 * logs' last lines (for an error message) are with the channel
 	 * process until it has handed them on and closed the link. */
 	if (!dv->err_code)
-		dispvm_agent_input(dv);
+		qube_vm_agent_input(dv);
 	if (dv->link_eof) {
 		qube_vm_ended(dv, wstatus);
 		return;
@@ -925,7 +925,7 @@ static void chan_gone(struct qube_vm *dv)
 	dv_destroy(dv);
 }
 
-void dispvm_chan_reaped(struct qube_vm *dv, int wstatus)
+void qube_vm_chan_reaped(struct qube_vm *dv, int wstatus)
 {
 	dv->chan_pid = 0;
 	if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0)
@@ -943,7 +943,7 @@ void dispvm_chan_reaped(struct qube_vm *dv, int wstatus)
 		chan_gone(dv);
 }
 
-void dispvm_chan_lost(struct qube_vm *dv)
+void qube_vm_chan_lost(struct qube_vm *dv)
 {
 	dv->chan_pid = 0;
 	if (!dv->vm_alive)
@@ -952,7 +952,7 @@ void dispvm_chan_lost(struct qube_vm *dv)
 	chan_gone(dv);
 }
 
-int64_t dispvm_finish_ended(struct daemon *d, int64_t now_ms)
+int64_t qube_vm_finish_ended(struct daemon *d, int64_t now_ms)
 {
 	struct qube_vm *dv, *next;
 	int64_t due = -1;
@@ -1039,7 +1039,7 @@ static void qube_vm_ended(struct qube_vm *dv, int wstatus)
 	report_and_free(dv);
 }
 
-void dispvm_tick(struct qube_vm *dv, int64_t now_ms)
+void qube_vm_tick(struct qube_vm *dv, int64_t now_ms)
 {
 	char console[4200], tail[3000];
 
@@ -1057,7 +1057,7 @@ void dispvm_tick(struct qube_vm *dv, int64_t now_ms)
 			 "qube %s was not ready after %d s; it was destroyed. "
 			 "Last console lines:\n%s",
 			 dv->name, dv->d->boot_timeout_ms / 1000, tail);
-		dispvm_kill(dv);
+		qube_vm_kill(dv);
 		dv->deadline_ms = 0;
 		return;
 	}
@@ -1071,7 +1071,7 @@ void dispvm_tick(struct qube_vm *dv, int64_t now_ms)
 		}
 	}
 	LOG_WARN("%s: QEMU did not quit; killing it", dv->name);
-	dispvm_kill(dv);
+	qube_vm_kill(dv);
 	dv->deadline_ms = 0;
 }
 

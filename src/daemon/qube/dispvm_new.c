@@ -171,7 +171,7 @@ static int launch_disposable(struct daemon *d, struct qube_vm *dv,
 	}
 	if (dvm[0])
 		LOG_INFO("%s: a disposable of %s", dv->name, dvm);
-	r = dispvm_launch(d, dv, &f->spec, err, cap);
+	r = qube_vm_launch(d, dv, &f->spec, err, cap);
 	/* QEMU has its own copy of the stream now (or never will). */
 	if (f->spec.restore_fd > 0)
 		close(f->spec.restore_fd);
@@ -192,7 +192,7 @@ struct qube_vm *dispvm_new(struct daemon *d, const char *dvm, int pooled,
 	int r;
 
 	for (o = d->dispvms; o; o = o->next)
-		running += !o->persistent && dispvm_live(o);
+		running += !o->persistent && qube_vm_live(o);
 	if (running >= d->dispvm_cap) {
 		*code = BH_EXIT_FAILURE;
 		snprintf(err, cap,

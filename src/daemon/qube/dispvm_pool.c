@@ -37,7 +37,7 @@ static unsigned wanted(struct daemon *d, const char *dvm)
 
 static int member_of(const struct qube_vm *dv, const char *dvm)
 {
-	return dv->pooled && dispvm_live(dv) && dv->state != DV_STOPPING &&
+	return dv->pooled && qube_vm_live(dv) && dv->state != DV_STOPPING &&
 	       !strcmp(dv->dvm, dvm);
 }
 
@@ -61,7 +61,7 @@ void pool_refill(struct daemon *d, const char *dvm)
 		/* The feature went down: fewer are wanted now. */
 		LOG_INFO("%s: no longer preloaded for %s", dv->name, dvm);
 		dv->no_fallback = 1;
-		dispvm_kill(dv);
+		qube_vm_kill(dv);
 	}
 	for (; have < want; have++) {
 		if (!dispvm_new(d, dvm, 1, &code, err, sizeof(err))) {
@@ -79,7 +79,7 @@ static void drop_all(struct daemon *d, const char *dvm)
 	for (dv = d->dispvms; dv; dv = dv->next)
 		if (member_of(dv, dvm)) {
 			dv->no_fallback = 1;
-			dispvm_kill(dv);
+			qube_vm_kill(dv);
 		}
 }
 
@@ -112,7 +112,7 @@ struct qube_vm *pool_take(struct daemon *d, const char *dvm)
 	found->deadline_ms = found->started_ms + d->boot_timeout_ms;
 	if (snapshot_resume(found, 0) < 0) {
 		found->no_fallback = 1;
-		dispvm_kill(found);
+		qube_vm_kill(found);
 		return NULL;
 	}
 	LOG_INFO("%s: handed out from %s's preloaded disposables", found->name,
@@ -126,7 +126,7 @@ int pool_on_hello(struct qube_vm *dv)
 		return 0;
 	if (qmp_command(&dv->qmp, "stop") < 0) {
 		dv->no_fallback = 1;
-		dispvm_kill(dv);
+		qube_vm_kill(dv);
 		return 1;
 	}
 	dv->pooled = 2;

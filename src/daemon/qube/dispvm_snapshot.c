@@ -313,7 +313,7 @@ static void take_discard(struct qube_vm *dv, const char *why)
 static void take_release(struct qube_vm *dv)
 {
 	if (snapshot_resume(dv, 0) < 0)
-		dispvm_abort(dv, "cannot resume it after its snapshot");
+		qube_vm_abort(dv, "cannot resume it after its snapshot");
 }
 
 int snapshot_on_hello(struct qube_vm *dv)
@@ -491,7 +491,7 @@ static void restore_event(struct qube_vm *dv)
 	if (dv->snap_step == RS_WAIT_QMP && dv->qmp.state == QMP_READY) {
 		if (qmp_command_str(&dv->qmp, "migrate-incoming", "uri",
 				    ENGINE_RESTORE_URI) < 0) {
-			dispvm_kill(dv);
+			qube_vm_kill(dv);
 			return;
 		}
 		dv->snap_step = RS_LOADING;
@@ -503,7 +503,7 @@ static void restore_event(struct qube_vm *dv)
 	if (!strcmp(dv->qmp.migration, "failed")) {
 		LOG_WARN("%s: QEMU could not load snapshot %s", dv->name,
 			 dv->snap_key);
-		dispvm_kill(dv);
+		qube_vm_kill(dv);
 		return;
 	}
 	if (strcmp(dv->qmp.migration, "completed"))
@@ -512,7 +512,7 @@ static void restore_event(struct qube_vm *dv)
 		 (long long)(bh_now_ms() - dv->snap_t0));
 	/* A preloaded qube warms up now and pauses at its HELLO (pool.h). */
 	if (snapshot_resume(dv, dv->pooled ? BH_RESUME_WARM : 0) < 0) {
-		dispvm_kill(dv);
+		qube_vm_kill(dv);
 		return;
 	}
 	dv->snap_step = RS_RESUMED;

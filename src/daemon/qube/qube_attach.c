@@ -122,7 +122,7 @@ static int adopt(struct daemon *d, const char *name, const char *run_dir,
 		goto fail;
 	}
 	/* Both fit: the name is a checked qube name, the folder is the
-	 * one dispvm_launch made for it. */
+	 * one qube_vm_launch made for it. */
 	if (bh_path_fmt(dv->name, sizeof(dv->name), "%s", name) ||
 	    bh_path_fmt(dv->run_dir, sizeof(dv->run_dir), "%s", run_dir)) {
 		snprintf(why, cap, "its folder's path is too long");
@@ -144,7 +144,7 @@ static int adopt(struct daemon *d, const char *name, const char *run_dir,
 	dv->vm.console_fd = dv->vm.log_fd = -1;
 	dv->snap_fd = -1;
 	dv->paused = attach_record_paused(run_dir);
-	dispvm_go_live(d, dv);
+	qube_vm_go_live(d, dv);
 	qube_power_record(d, name, "Transient", "re-attaching");
 	LOG_INFO("%s: re-attaching (QEMU pid %d, channel process pid %d%s)",
 		 name, (int)qpid, (int)cpid, dv->paused ? ", paused" : "");
@@ -259,7 +259,7 @@ void qube_attach_proc_ended(struct qube_vm *dv, int qemu)
 	 * reaped them. A channel process ends by itself only after QEMU
 	 * has (it has closed everything), so one that ends while QEMU
 	 * runs was killed or failed: the qube ends, as when the daemon's
-	 * own child does (dispvm_chan_lost). QEMU's end is looked at
+	 * own child does (qube_vm_chan_lost). QEMU's end is looked at
 	 * first: its slot comes first, and when both ended since the last
 	 * round, the channel process's waits for the next one. */
 	if (!qemu && dv->vm_alive && dv->qemu_pidfd >= 0 && poll(&p, 1, 0) == 1)
@@ -267,12 +267,12 @@ void qube_attach_proc_ended(struct qube_vm *dv, int qemu)
 	if (qemu) {
 		close(dv->qemu_pidfd);
 		dv->qemu_pidfd = -1;
-		dispvm_reaped(dv, 0);
+		qube_vm_reaped(dv, 0);
 		return;
 	}
 	close(dv->chan_pidfd);
 	dv->chan_pidfd = -1;
-	dispvm_chan_lost(dv);
+	qube_vm_chan_lost(dv);
 }
 
 int qube_detach(struct qube_vm *dv, const char *why)

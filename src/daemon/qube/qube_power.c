@@ -1,6 +1,6 @@
 /* Persistent qubes: start, shutdown, kill, pause, unpause (bh run QUBE:
  * qube_run.c). They share the disposable's runtime
- * (struct qube_vm, dispvm_launch); what differs is that the qube outlives
+ * (struct qube_vm, qube_vm_launch); what differs is that the qube outlives
  * its commands, its private volume persists, and the store records its
  * power state and why it stopped. */
 #include "daemon/qube/qube_power.h"
@@ -76,7 +76,7 @@ static struct qube_vm *start_failed(struct qube_start_fail *f,
 	return NULL;
 }
 
-/* What qube_launch gathers on its way to dispvm_launch. */
+/* What qube_launch gathers on its way to qube_vm_launch. */
 struct launch {
 	struct qube_info q;
 	struct dvm_boot *b; /* a named disposable's DVM, until its paths
@@ -191,7 +191,7 @@ static int prepare_volumes(struct daemon *d, const char *name,
 
 	if (l->b) {
 		/* Its private volume is a fresh copy of its DVM's at every
-		 * start, made by dispvm_launch in its runtime folder. */
+		 * start, made by qube_vm_launch in its runtime folder. */
 		l->writable = 0;
 		r = bh_path_fmt(l->root, sizeof(l->root), "%s", l->b->root) ||
 				    bh_path_fmt(dv->private_src,
@@ -244,13 +244,13 @@ static int launch_vm(struct daemon *d, const char *name, struct launch *l,
 	spec.initramfs = l->initramfs;
 	spec.root_img = l->rroot;
 	spec.root_writable = l->writable;
-	/* A DispVM's: made by dispvm_launch. */
+	/* A DispVM's: made by qube_vm_launch. */
 	spec.private_img = dv->private_src[0] ? NULL : l->rpriv;
 	spec.jail_id = (unsigned)l->q.id;
 	spec.kernelopts = l->allopts;
 	spec.memory_mb = qube_boot_prop_uint(d, name, "memory", 400);
 	spec.vcpus = qube_boot_prop_uint(d, name, "vcpus", 1);
-	return dispvm_launch(d, dv, &spec, l->err, sizeof(l->err));
+	return qube_vm_launch(d, dv, &spec, l->err, sizeof(l->err));
 }
 
 /* A launch that failed after dv was made: a template's new root
@@ -448,7 +448,7 @@ void qube_stop_for_exit(struct qube_vm *dv)
 		return;
 	if (dv->state == DV_BOOTING) {
 		dv->stop_reason = "bulkheadd stopped";
-		dispvm_kill(dv);
+		qube_vm_kill(dv);
 		return;
 	}
 	dv->stop_reason = "bulkheadd stopped";

@@ -122,7 +122,7 @@ static unsigned dispvms_made_for(struct daemon *d, const char *caller)
 	unsigned n = 0;
 
 	for (o = d->dispvms; o; o = o->next)
-		n += dispvm_live(o) && !strcmp(o->made_for, caller);
+		n += qube_vm_live(o) && !strcmp(o->made_for, caller);
 	return n;
 }
 
@@ -338,7 +338,7 @@ void rpc_target_ready(struct qube_vm *dv)
 	}
 	if (!dv->persistent && !dv->exec_req && !dv->client && !joined) {
 		LOG_INFO("%s: the calls it was made for are gone", dv->name);
-		dispvm_kill(dv);
+		qube_vm_kill(dv);
 	}
 }
 
