@@ -22,7 +22,9 @@
 
 #include "daemon/admin/client.h"
 #include "daemon/core/daemon.h"
-#include "daemon/qube/dispvm.h"
+#include "daemon/qube/qube_vm.h"
+#include "daemon/qube/qube_vm_chan.h"
+#include "daemon/qube/qube_vm_end.h"
 #include "daemon/jobs/job.h"
 #include "daemon/rpc/rpc_ask.h"
 #include "daemon/relay/streams.h"

@@ -94,7 +94,8 @@
 
 #include "daemon/admin/client.h"
 #include "daemon/core/daemon.h"
-#include "daemon/qube/dispvm.h"
+#include "daemon/qube/qube_vm.h"
+#include "daemon/qube/qube_vm_chan.h"
 #include "daemon/rpc/rpc.h"
 #include "daemon/relay/streams.h"
 #include "daemon/admin/wire.h"

@@ -1,8 +1,9 @@
 /* Unit tests of the daemon's checks on frames from a (hostile) guest and of
  * the relay between the streams of qube channels: qube_vm_handle_agent_frame
- * in src/daemon/qube/dispvm.c and the qs_* functions of src/daemon/relay/streams.c,
- * on struct qube_vm built by hand with no QEMU behind them; and
- * tail_escaped, which shows the user the end of guest-written logs.
+ * in src/daemon/qube/qube_vm_chan.c and the qs_* functions of
+ * src/daemon/relay/streams.c, on struct qube_vm built by hand with no QEMU
+ * behind them; and tail_escaped (qube_vm.c), which shows the user the end
+ * of guest-written logs.
  *
  * Nothing here may signal a process: every hand-built qube has a pid no
  * process can have and kill_sent set, so qube_vm_kill only marks it
@@ -27,7 +28,8 @@
 
 #include "daemon/admin/client.h"
 #include "daemon/core/daemon.h"
-#include "daemon/qube/dispvm.h"
+#include "daemon/qube/qube_vm.h"
+#include "daemon/qube/qube_vm_chan.h"
 #include "daemon/rpc/rpc.h"
 #include "daemon/relay/streams.h"
 #include "daemon/admin/wire.h"

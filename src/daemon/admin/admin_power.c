@@ -7,7 +7,7 @@
 
 #include "daemon/admin/admin_handlers.h"
 #include "daemon/core/client_send.h"
-#include "daemon/qube/dispvm.h"
+#include "daemon/qube/qube_vm.h"
 #include "daemon/state/attach_record.h"
 #include "daemon/qube/qube_power.h"
 #include "lib/util.h"

@@ -12,7 +12,7 @@
 #include "daemon/admin/admin.h"
 #include "daemon/admin/admin_handlers.h"
 #include "daemon/core/client_send.h"
-#include "daemon/qube/dispvm.h"
+#include "daemon/qube/qube_vm.h"
 #include "daemon/store/store.h"
 #include "lib/log.h"
 #include "lib/util.h"

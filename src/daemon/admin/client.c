@@ -12,7 +12,7 @@
 
 #include "daemon/admin/admin.h"
 #include "daemon/admin/client_route.h"
-#include "daemon/qube/dispvm.h"
+#include "daemon/qube/qube_vm_chan.h"
 #include "daemon/qube/qube_power.h"
 #include "daemon/rpc/rpc_ask.h"
 #include "lib/log.h"

@@ -208,7 +208,7 @@ struct qube_vm {
 	char dvm[32];
 	char private_src[4096];
 	/* Its start waits for that copy (a job): the job, and what QEMU
-	 * starts with once it has ended (dispvm.c). */
+	 * starts with once it has ended (qube_vm_launch.c). */
 	struct job *prep_job;
 	struct launch_wait *prep;
 	/* How an unnamed disposable starts (dispvm_snapshot.h): cold, cold
@@ -293,10 +293,10 @@ struct daemon_hooks {
 	 * call, question and job). */
 	void (*client_drop)(struct client *c);
 
-	/* qube/dispvm.c (any running qube: its channel, QMP and end) is
-	 * the lowest module of qube/; what it tells the modules above it
-	 * comes through these, each named as the function wire.c puts
-	 * there. */
+	/* qube/qube_vm*.c (any running qube: its start, channel, QMP and
+	 * end) are the lowest modules of qube/; what they tell the modules
+	 * above them comes through these, each named as the function
+	 * wire.c puts there. */
 	/* The agent of a persistent qube said HELLO; its QEMU is gone:
 	 * qube/qube_power.c records it and answers who waits. */
 	void (*qube_ready)(struct qube_vm *dv);
@@ -311,7 +311,8 @@ struct daemon_hooks {
 	int (*disposable_relaunch_cold)(struct qube_vm *dv);
 	/* The agent said HELLO: 1 when a preloaded qube finished warming
 	 * up (qube/dispvm_pool.c), or when a snapshot is being taken
-	 * (qube/dispvm_snapshot.c); dispvm.c then does not start its job. */
+	 * (qube/dispvm_snapshot.c); qube_vm_chan.c then does not start its
+	 * job. */
 	int (*pool_on_hello)(struct qube_vm *dv);
 	int (*snapshot_on_hello)(struct qube_vm *dv);
 	/* After QMP input, a restore or snapshot moves along; after QEMU's

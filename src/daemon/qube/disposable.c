@@ -1,7 +1,7 @@
 /* Disposables (see disposable.h): taken from the pool or started new
  * (dispvm_new.c: their names, what they boot from, how they start), their
  * one job, and the running ones the policy knows. What every running qube
- * shares is dispvm.c's. */
+ * shares is qube_vm*.c's (qube_vm.h). */
 #include "daemon/qube/disposable.h"
 
 #include <errno.h>
@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "daemon/core/client_send.h"
-#include "daemon/qube/dispvm.h"
+#include "daemon/qube/qube_vm.h"
 #include "daemon/qube/dispvm_pool.h"
 #include "daemon/qube/dispvm_new.h"
 #include "daemon/qube/dispvm_snapshot.h"

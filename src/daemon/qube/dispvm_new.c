@@ -12,7 +12,8 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#include "daemon/qube/dispvm.h"
+#include "daemon/qube/qube_vm.h"
+#include "daemon/qube/qube_vm_launch.h"
 #include "daemon/qube/dispvm_snapshot.h"
 #include "daemon/qube/qube_boot.h"
 #include "daemon/state/run_user.h"

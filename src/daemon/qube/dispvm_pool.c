@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/qube/dispvm.h"
+#include "daemon/qube/qube_vm.h"
 #include "daemon/qube/dispvm_new.h"
 #include "daemon/qube/dispvm_snapshot.h"
 #include "daemon/store/store.h"

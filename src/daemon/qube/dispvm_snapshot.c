@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "daemon/core/daemon.h"
-#include "daemon/qube/dispvm.h"
+#include "daemon/qube/qube_vm.h"
 #include "daemon/state/qube_paths.h"
 #include "daemon/engine/engine.h"
 #include "daemon/store/store.h"

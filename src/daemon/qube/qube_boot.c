@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "daemon/qube/dispvm.h"
+#include "daemon/qube/qube_vm.h"
 #include "daemon/engine/jail.h"
 #include "daemon/store/store.h"
 #include "daemon/state/qube_paths.h"

@@ -18,7 +18,8 @@
 #include <unistd.h>
 
 #include "daemon/core/client_send.h"
-#include "daemon/qube/dispvm.h"
+#include "daemon/qube/qube_vm.h"
+#include "daemon/qube/qube_vm_launch.h"
 #include "daemon/jobs/job.h"
 #include "daemon/core/events.h"
 #include "daemon/engine/jail.h"

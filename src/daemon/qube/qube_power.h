@@ -54,7 +54,8 @@ void qube_stop_for_exit(struct qube_vm *dv);
 void qube_client_gone(struct daemon *d, struct client *c);
 
 /* The persistent qube dv: its agent said HELLO; its QEMU is gone (both
- * called by dispvm.c through the daemon's hooks). */
+ * called by qube_vm_chan.c and qube_vm_end.c through the daemon's
+ * hooks). */
 void qube_ready(struct qube_vm *dv);
 void qube_stopped(struct qube_vm *dv);
 

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "daemon/core/client_send.h"
-#include "daemon/qube/dispvm.h"
+#include "daemon/qube/qube_vm.h"
 #include "daemon/qube/qube_power.h"
 #include "daemon/state/run_user.h"
 #include "daemon/store/store.h"

@@ -44,7 +44,7 @@ struct dataport {
 void dataport_maybe_plug(struct qube_vm *caller, struct qstream *s);
 
 /* QMP callbacks (struct qmp on_reply, on_device_deleted; ctx: the
- * dispvm). */
+ * qube_vm). */
 void dataport_qmp_reply(void *ctx, uint32_t tag, int ok);
 void dataport_qmp_deleted(void *ctx, const char *untrusted_id);
 

@@ -8,7 +8,7 @@
 
 #include "daemon/core/client_send.h"
 #include "daemon/qube/disposable.h"
-#include "daemon/qube/dispvm.h"
+#include "daemon/qube/qube_vm.h"
 #include "daemon/policy/policy.h"
 #include "daemon/store/props.h"
 #include "daemon/qube/qube_power.h"

@@ -36,8 +36,8 @@
 void rpc_ask(struct qube_vm *dv, struct qstream *s,
 	     const struct bh_call_req *call, const struct policy_decision *dec);
 
-/* dv is stopping: its questions are withdrawn (qube/dispvm.c calls it
- * through the daemon's hooks). */
+/* dv is stopping: its questions are withdrawn (qube/qube_vm_end.c calls
+ * it through the daemon's hooks). */
 void rpc_ask_caller_gone(struct daemon *d, struct qube_vm *dv);
 
 /* admin.policy.AskAgent and admin.policy.Answer are the admin API's

@@ -1,0 +1,133 @@
+#include "daemon/qube/qube_vm.h"
+#include "daemon/jobs/job.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "proto/exitcodes.h"
+
+/* The end of a file is all we show: read at most this much of it. */
+#define TAIL_READ_MAX (64 * 1024)
+
+void tail_escaped(const char *path, int lines, char *out, size_t cap)
+{
+	char *text = malloc(TAIL_READ_MAX);
+	size_t len = 0, start, o = 0;
+	struct stat st;
+	int seen = 0, fd;
+	ssize_t n;
+
+	out[0] = '\0';
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (!text || fd < 0 || fstat(fd, &st) < 0)
+		goto out;
+	n = pread(fd, text, TAIL_READ_MAX,
+		  st.st_size > TAIL_READ_MAX ? st.st_size - TAIL_READ_MAX : 0);
+	if (n <= 0)
+		goto out;
+	len = (size_t)n;
+	start = len;
+	while (start > 0) {
+		if (text[start - 1] == '\n' && start != len && ++seen >= lines)
+			break;
+		start--;
+	}
+	for (; start < len && o + 5 < cap; start++) {
+		unsigned char ch = (unsigned char)text[start];
+
+		if (ch == '\n' || (ch >= 0x20 && ch < 0x7f)) {
+			out[o++] = (char)ch;
+		} else if (ch != '\r') {
+			snprintf(out + o, cap - o, "\\x%02x", ch);
+			o += 4;
+		}
+	}
+	out[o] = '\0';
+out:
+	if (fd >= 0)
+		close(fd);
+	free(text);
+}
+
+/* Records the first failure of a run; later ones are consequences. */
+void qube_vm_error(struct qube_vm *dv, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (dv->err_code)
+		return;
+	dv->err_code = code;
+	va_start(ap, fmt);
+	vsnprintf(dv->err_msg, sizeof(dv->err_msg), fmt, ap);
+	va_end(ap);
+	LOG_WARN("%s: %s", dv->name, dv->err_msg);
+}
+
+/* A re-attached qube's QEMU and channel process are not our children:
+ * their pidfds name them, so a pid reused since is never signalled. */
+static void signal_proc(int pidfd, pid_t pid, int sig)
+{
+	if (pidfd >= 0)
+		syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+	else if (pid > 0)
+		kill(pid, sig);
+}
+
+void qube_vm_signal_qemu(struct qube_vm *dv, int sig)
+{
+	signal_proc(dv->adopted ? dv->qemu_pidfd : -1, dv->vm.pid, sig);
+}
+
+void qube_vm_signal_chan(struct qube_vm *dv, int sig)
+{
+	signal_proc(dv->adopted ? dv->chan_pidfd : -1, dv->chan_pid, sig);
+}
+
+void qube_vm_kill(struct qube_vm *dv)
+{
+	/* Still waiting for its private volume: no QEMU yet. */
+	if (dv->prep_job)
+		job_cancel(dv->prep_job, "the qube was stopped before QEMU "
+					 "started");
+	if (dv->vm_alive && !dv->kill_sent) {
+		qube_vm_signal_qemu(dv, SIGKILL);
+		dv->kill_sent = 1;
+	}
+	dv->state = DV_STOPPING;
+}
+
+void qube_vm_abort(struct qube_vm *dv, const char *why)
+{
+	dv->no_fallback = 1;
+	if (dv->persistent && !dv->stop_reason)
+		dv->stop_reason = why;
+	if (qube_vm_live(dv) && !dv->have_exit)
+		qube_vm_error(dv, BH_EXIT_FAILURE, "%s; qube %s was destroyed", why,
+			 dv->name);
+	qube_vm_kill(dv);
+}
+
+/* Asks QEMU to go: the guest already powers off on its own after its job,
+ * so this is for failures. */
+void qube_vm_destroy(struct qube_vm *dv)
+{
+	qube_vm_kill(dv);
+}
+
+struct qube_vm *qube_find_running(struct daemon *d, const char *name)
+{
+	struct qube_vm *dv;
+
+	for (dv = d->dispvms; dv; dv = dv->next)
+		if (dv->persistent && !strcmp(dv->name, name))
+			return dv;
+	return NULL;
+}

@@ -1,0 +1,23 @@
+/* A running qube's start (qube_vm.h): its runtime folder, the copy of
+ * a disposable's private volume (a job), QEMU, its channel process, and
+ * the record a next daemon re-attaches by. */
+#ifndef BH_DAEMON_QUBE_VM_LAUNCH_H
+#define BH_DAEMON_QUBE_VM_LAUNCH_H
+
+#include "daemon/core/daemon.h"
+
+/* Starts QEMU for dv (its name set) from spec: runtime folder, bounded
+ * console log, jailed engine. On success dv is in the daemon's list,
+ * booting: QEMU runs, or, when dv has a private volume to copy
+ * (private_src), starts once that copy (a job, job.h) has ended; a
+ * failure then is reported as a failed boot. On failure returns a
+ * negative bh exit code, err says why, and nothing is left behind. */
+int qube_vm_launch(struct daemon *d, struct qube_vm *dv, struct qube_spec *spec,
+		   char *err, size_t cap);
+
+/* dv's QEMU and channel process run and dv->vm.chan_fd, qmp_fd are the
+ * links to the latter: dv goes into the daemon's list, booting (a
+ * launch, or a re-attach: qube_attach.h). */
+void qube_vm_go_live(struct daemon *d, struct qube_vm *dv);
+
+#endif
