@@ -191,7 +191,7 @@ static void handle_signals(struct daemon *d)
 
 		if (job_reaped(d, pid, st))
 			continue;
-		for (dv = d->dispvms; dv; dv = dv->next) {
+		for (dv = d->qubes; dv; dv = dv->next) {
 			if (dv->chan_pid == pid) {
 				qube_vm_chan_reaped(dv, st);
 				break;
@@ -246,7 +246,7 @@ static int wind_down(struct daemon *d)
 
 	for (j = d->jobs; j; j = j->next)
 		job_cancel(j, "bulkheadd is stopping");
-	for (dv = d->dispvms; dv; dv = next) {
+	for (dv = d->qubes; dv; dv = next) {
 		next = dv->next;
 		/* bh daemon restart: what runs stays for the next daemon
 		 * (qube_attach.h); what cannot stay stops. */
@@ -257,7 +257,7 @@ static int wind_down(struct daemon *d)
 		else
 			qube_vm_abort(dv, "bulkheadd is stopping");
 	}
-	if (d->dispvms || d->jobs)
+	if (d->qubes || d->jobs)
 		return 0;
 	/* Best effort: tell waiting clients why. */
 	for (c = d->clients; c; c = c->next)
@@ -299,7 +299,7 @@ static void add_qube_slots(struct daemon *d, struct poll_set *ps)
 {
 	struct qube_vm *dv;
 
-	for (dv = d->dispvms; dv && ps->n + 5 < MAX_POLL; dv = dv->next) {
+	for (dv = d->qubes; dv && ps->n + 5 < MAX_POLL; dv = dv->next) {
 		int64_t due = qube_log_next_ms(&dv->log_limit, ps->now);
 		short ev = 0;
 
@@ -441,7 +441,7 @@ static void end_round(struct daemon *d)
 	struct client *c;
 	struct qube_vm *dv;
 
-	for (dv = d->dispvms; dv; dv = dv->next)
+	for (dv = d->qubes; dv; dv = dv->next)
 		qube_vm_tick(dv, now);
 	/* A qube that became ready releases its client's waiting frames;
 	 * then queue what the handlers produced. */
@@ -454,7 +454,7 @@ static void end_round(struct daemon *d)
 		if (c->closing != 2 && bh_chan_pending(&c->chan))
 			client_output(c);
 	}
-	for (dv = d->dispvms; dv; dv = dv->next) {
+	for (dv = d->qubes; dv; dv = dv->next) {
 		qs_flush_credit(dv);
 		if (dv->vm_alive && bh_chan_pending(&dv->chan))
 			qube_vm_agent_output(dv);

@@ -787,7 +787,7 @@ static void setup(uint8_t f, uint8_t seed)
 	dv.client = &cl;
 	dv.next = &tgt;
 	tgt.next = &dsp;
-	d.dispvms = &dv;
+	d.qubes = &dv;
 	d.clients = &cl;
 
 	bh_stdin_credit.avail = BH_STREAM_WINDOW;
@@ -854,7 +854,7 @@ static void teardown(void)
 	bh_chan_free(&cl.chan);
 	free(dv.exec_req);
 	dv.exec_req = NULL;
-	d.dispvms = NULL;
+	d.qubes = NULL;
 	d.clients = NULL;
 }
 

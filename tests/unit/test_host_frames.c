@@ -82,8 +82,8 @@ static struct qube_vm *new_qube(struct daemon *d, const char *name,
 		dv->deadline_ms = dv->started_ms + DEFAULT_BOOT_TIMEOUT_MS;
 	bh_chan_init(&dv->chan, -1, DISPVM_CHAN_OUT_MAX);
 	qmp_init(&dv->qmp, -1);
-	dv->next = d->dispvms;
-	d->dispvms = dv;
+	dv->next = d->qubes;
+	d->qubes = dv;
 	return dv;
 }
 
@@ -103,11 +103,11 @@ static struct client *new_client(struct daemon *d)
 
 static void free_all(struct daemon *d)
 {
-	while (d->dispvms) {
-		struct qube_vm *dv = d->dispvms;
+	while (d->qubes) {
+		struct qube_vm *dv = d->qubes;
 		size_t i;
 
-		d->dispvms = dv->next;
+		d->qubes = dv->next;
 		for (i = 0; i < BH_MAX_STREAMS; i++)
 			if (dv->streams[i].id)
 				qs_free(&dv->streams[i]);

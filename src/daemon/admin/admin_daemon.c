@@ -99,7 +99,7 @@ unsigned admin_daemon_info(const struct admin_req *q, struct admin_reply *r)
 		return reply_fail(r, BH_ADMIN_INVALID,
 				  "admin.daemon.Info takes no DEST, ARG or "
 				  "BODY");
-	for (dv = d->dispvms; dv; dv = dv->next)
+	for (dv = d->qubes; dv; dv = dv->next)
 		n++;
 	for (j = d->jobs; j; j = j->next)
 		jobs++;
@@ -112,8 +112,8 @@ unsigned admin_daemon_info(const struct admin_req *q, struct admin_reply *r)
 				  : "yes");
 	reply_add(r, "qubes_running=%u\n", n);
 	reply_add(r, "running=");
-	for (dv = d->dispvms; dv; dv = dv->next)
-		reply_add(r, "%s%s", dv == d->dispvms ? "" : " ", dv->name);
+	for (dv = d->qubes; dv; dv = dv->next)
+		reply_add(r, "%s%s", dv == d->qubes ? "" : " ", dv->name);
 	reply_add(r, "\n");
 	reply_add(r, "jobs=%u\n", jobs);
 	if (r->overflow)

@@ -44,7 +44,7 @@ static struct qube_vm *find_running(struct daemon *d, const char *name)
 {
 	struct qube_vm *dv;
 
-	for (dv = d->dispvms; dv; dv = dv->next)
+	for (dv = d->qubes; dv; dv = dv->next)
 		if (dv->persistent && !strcmp(dv->name, name))
 			return dv;
 	return NULL;

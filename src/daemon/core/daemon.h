@@ -146,7 +146,7 @@ enum qube_vm_state {
 /* A running qube: its QEMU, control channel, QMP, logs and streams, for
  * a persistent qube and a disposable alike (disposable-only fields say
  * so). One per qube from the start of its QEMU to its reaping; the
- * daemon's list of them is d->dispvms. */
+ * daemon's list of them is d->qubes. */
 struct qube_vm {
 	struct qube_vm *next;
 	struct daemon *d;
@@ -367,7 +367,7 @@ struct daemon {
 	 * channel processes wait to be re-attached (proto/chan_attach.h). */
 	int keep_qubes;
 	struct client *clients;
-	struct qube_vm *dispvms;
+	struct qube_vm *qubes; /* every running qube (struct qube_vm) */
 	struct rpc_ask *asks; /* calls waiting for the user (rpc_ask.h) */
 	struct dataport *dataports; /* dataport.h */
 	struct job *jobs;	    /* running jobs (job.h) */

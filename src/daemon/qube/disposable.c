@@ -137,7 +137,7 @@ int dispvm_running_named(struct daemon *d, const char *name)
 {
 	struct qube_vm *dv;
 
-	for (dv = d->dispvms; dv; dv = dv->next)
+	for (dv = d->qubes; dv; dv = dv->next)
 		if (policy_knows(dv) && !strcmp(dv->name, name))
 			return 1;
 	return 0;
@@ -150,7 +150,7 @@ int dispvm_policy_add(struct daemon *d, struct policy_system *sys)
 	size_t n = 0;
 	int r;
 
-	for (dv = d->dispvms; dv; dv = dv->next)
+	for (dv = d->qubes; dv; dv = dv->next)
 		n += (size_t)policy_knows(dv);
 	if (!n)
 		return 0;
@@ -158,7 +158,7 @@ int dispvm_policy_add(struct daemon *d, struct policy_system *sys)
 	if (!v)
 		return -ENOMEM;
 	n = 0;
-	for (dv = d->dispvms; dv; dv = dv->next)
+	for (dv = d->qubes; dv; dv = dv->next)
 		if (policy_knows(dv))
 			v[n++] = (struct policy_qube){
 				.name = dv->name,

@@ -43,7 +43,7 @@ static int pick_name(struct daemon *d, char *out, size_t cap, unsigned *no)
 			return -EIO;
 		*no = 1 + n % DISPVM_MAX_NO;
 		snprintf(out, cap, "disp%u", *no);
-		for (o = d->dispvms; o; o = o->next)
+		for (o = d->qubes; o; o = o->next)
 			used |= !strcmp(o->name, out);
 		if (used)
 			continue;
@@ -192,7 +192,7 @@ struct qube_vm *dispvm_new(struct daemon *d, const char *dvm, int pooled,
 	unsigned running = 0;
 	int r;
 
-	for (o = d->dispvms; o; o = o->next)
+	for (o = d->qubes; o; o = o->next)
 		running += !o->persistent && qube_vm_live(o);
 	if (running >= d->dispvm_cap) {
 		*code = BH_EXIT_FAILURE;

@@ -51,7 +51,7 @@ void pool_refill(struct daemon *d, const char *dvm)
 	if (d->stopping)
 		return;
 	want = wanted(d, dvm);
-	for (dv = d->dispvms; dv; dv = dv->next) {
+	for (dv = d->qubes; dv; dv = dv->next) {
 		if (!member_of(dv, dvm))
 			continue;
 		if (have < want) {
@@ -76,7 +76,7 @@ static void drop_all(struct daemon *d, const char *dvm)
 {
 	struct qube_vm *dv;
 
-	for (dv = d->dispvms; dv; dv = dv->next)
+	for (dv = d->qubes; dv; dv = dv->next)
 		if (member_of(dv, dvm)) {
 			dv->no_fallback = 1;
 			qube_vm_kill(dv);
@@ -88,7 +88,7 @@ struct qube_vm *pool_take(struct daemon *d, const char *dvm)
 	struct qube_vm *dv, *found = NULL;
 	char *now;
 
-	for (dv = d->dispvms; dv && !found; dv = dv->next)
+	for (dv = d->qubes; dv && !found; dv = dv->next)
 		if (member_of(dv, dvm) && dv->pooled == 2 && dv->snap_manifest)
 			found = dv;
 	if (!found)

@@ -188,7 +188,7 @@ int qube_attach_running(const char *name, void *ctx)
 	struct daemon *d = ctx;
 	struct qube_vm *dv;
 
-	for (dv = d->dispvms; dv; dv = dv->next)
+	for (dv = d->qubes; dv; dv = dv->next)
 		if (!strcmp(dv->name, name))
 			return 1;
 	return 0;
@@ -312,7 +312,7 @@ int qube_detach(struct qube_vm *dv, const char *why)
 	d->hooks->rpc_ask_caller_gone(d, dv);
 	qs_qube_gone(dv, "bulkheadd restarted; the qube still runs");
 	qube_log_flush(&dv->log_limit, dv->name, 1);
-	for (pp = &d->dispvms; *pp; pp = &(*pp)->next)
+	for (pp = &d->qubes; *pp; pp = &(*pp)->next)
 		if (*pp == dv) {
 			*pp = dv->next;
 			break;

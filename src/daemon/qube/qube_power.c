@@ -393,7 +393,7 @@ void qube_client_gone(struct daemon *d, struct client *c)
 {
 	struct qube_vm *dv;
 
-	for (dv = d->dispvms; dv; dv = dv->next)
+	for (dv = d->qubes; dv; dv = dv->next)
 		if (dv->waiter == c)
 			dv->waiter = NULL;
 	d->hooks->qube_run_client_gone(c);

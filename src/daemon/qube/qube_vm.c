@@ -126,7 +126,7 @@ struct qube_vm *qube_find_running(struct daemon *d, const char *name)
 {
 	struct qube_vm *dv;
 
-	for (dv = d->dispvms; dv; dv = dv->next)
+	for (dv = d->qubes; dv; dv = dv->next)
 		if (dv->persistent && !strcmp(dv->name, name))
 			return dv;
 	return NULL;

@@ -41,7 +41,7 @@ static void report_and_free(struct qube_vm *dv)
 	qube_log_flush(&dv->log_limit, dv->name, 1);
 	if (dv->persistent)
 		dv->d->hooks->qube_stopped(dv);
-	for (pp = &d->dispvms; *pp; pp = &(*pp)->next)
+	for (pp = &d->qubes; *pp; pp = &(*pp)->next)
 		if (*pp == dv) {
 			*pp = dv->next;
 			break;
@@ -147,7 +147,7 @@ int64_t qube_vm_finish_ended(struct daemon *d, int64_t now_ms)
 	struct qube_vm *dv, *next;
 	int64_t due = -1;
 
-	for (dv = d->dispvms; dv; dv = next) {
+	for (dv = d->qubes; dv; dv = next) {
 		next = dv->next;
 		if (!dv->qemu_ended)
 			continue;

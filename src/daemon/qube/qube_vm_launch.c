@@ -321,8 +321,8 @@ int qube_vm_launch(struct daemon *d, struct qube_vm *dv, struct qube_spec *spec,
 	dv->started_ms = bh_now_ms();
 	dv->deadline_ms = 0; /* the boot's starts with QEMU */
 	if (!dv->linked) {
-		dv->next = d->dispvms;
-		d->dispvms = dv;
+		dv->next = d->qubes;
+		d->qubes = dv;
 		dv->linked = 1;
 	}
 	return 0;
@@ -444,8 +444,8 @@ void qube_vm_go_live(struct daemon *d, struct qube_vm *dv)
 	dv->started_ms = bh_now_ms();
 	dv->deadline_ms = dv->started_ms + d->boot_timeout_ms;
 	if (!dv->linked) {
-		dv->next = d->dispvms;
-		d->dispvms = dv;
+		dv->next = d->qubes;
+		d->qubes = dv;
 		dv->linked = 1;
 	}
 }

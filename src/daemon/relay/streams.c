@@ -519,7 +519,7 @@ void qs_qube_gone(struct qube_vm *dv, const char *why)
 			     "qube %s stopped before the call began: %s",
 			     dv->name, why);
 	}
-	for (o = dv->d ? dv->d->dispvms : NULL; o; o = o->next) {
+	for (o = dv->d ? dv->d->qubes : NULL; o; o = o->next) {
 		if (o == dv)
 			continue;
 		for (i = 0; i < BH_MAX_STREAMS; i++) {

@@ -121,7 +121,7 @@ static unsigned dispvms_made_for(struct daemon *d, const char *caller)
 	struct qube_vm *o;
 	unsigned n = 0;
 
-	for (o = d->dispvms; o; o = o->next)
+	for (o = d->qubes; o; o = o->next)
 		n += qube_vm_live(o) && !strcmp(o->made_for, caller);
 	return n;
 }
@@ -316,7 +316,7 @@ void rpc_target_ready(struct qube_vm *dv)
 	size_t i;
 	int joined = 0;
 
-	for (o = dv->d->dispvms; o; o = o->next) {
+	for (o = dv->d->qubes; o; o = o->next) {
 		for (i = 0; i < BH_MAX_STREAMS; i++) {
 			struct qstream *s = &o->streams[i];
 

@@ -28,7 +28,7 @@ struct qube_vm *rpc_ask_find_qube(struct daemon *d, const char *name)
 {
 	struct qube_vm *dv;
 
-	for (dv = d->dispvms; dv; dv = dv->next)
+	for (dv = d->qubes; dv; dv = dv->next)
 		if (!strcmp(dv->name, name))
 			return dv;
 	return NULL;
