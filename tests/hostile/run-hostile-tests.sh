@@ -607,6 +607,41 @@ test_daemon_stop_shuts_qubes_down() {
 	return "$r"
 }
 
+# bh daemon restart while a qube floods its channel and reads nothing
+# back (issue 12, point 2): the restart does not wait on it, the next
+# daemon re-attaches to both qubes, stops reading the deaf one as it
+# should, keeps its memory bounded and serves the other. On a root of
+# its own, so the suite's daemon stays.
+test_restart_while_qube_floods() {
+	local saved=$root pid new r=0 rss
+	root=$(new_root rflood)
+	export root
+	if bhh create -l red q1 >/dev/null 2>&1 && bhh create -l blue q2 >/dev/null 2>&1 &&
+		bhh start q1 q2 >/dev/null 2>&1; then
+		pid=$(daemon_pid)
+		fq q1 deaf-flood-mib 256 >/dev/null || { echo "q1's flood did not start"; r=1; }
+		bhh daemon restart </dev/null >/dev/null 2>&1 || { echo "bh daemon restart failed"; r=1; }
+		new=$(daemon_pid)
+		[ -n "$new" ] && [ "$new" != "$pid" ] || { echo "no new daemon"; r=1; }
+		grep -q "q1: re-attached" "$root/var/log/bulkhead/bulkheadd.log" ||
+			{ echo "q1 was not re-attached"; r=1; }
+		# Said by the new daemon: after its re-attach.
+		wait_until 60 sh -c "sed -n '/q1: re-attaching/,\$p' '$root/var/log/bulkhead/bulkheadd.log' |
+			grep -q 'q1: not read while'" ||
+			{ echo "the new daemon never stopped reading q1"; r=1; }
+		expect_eq "q2 still runs commands" "$(fq q2 echo alive)" alive || r=1
+		rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$new/status")
+		echo "measured: the new bulkheadd's RSS with q1 flooding: $rss KiB"
+		[ "${rss:-99999}" -lt 16384 ] || { echo "RSS $rss KiB (bound 16 MiB)"; r=1; }
+	else
+		echo "q1 or q2 did not start"; r=1
+	fi
+	stop_root "$root"
+	root=$saved
+	export root
+	return "$r"
+}
+
 # ---------------------------------------------------------------- setup
 
 if [ ! -x "$FAKE" ]; then
@@ -658,6 +693,7 @@ run_test test_log_rotation
 run_test test_bad_hello_fails_start
 run_test test_chan_cannot_reach_others
 run_test test_daemon_stop_shuts_qubes_down
+run_test test_restart_while_qube_floods
 # Last: before its fix it kills the daemon.
 run_test test_join_with_full_caller_queue_crashes_daemon
 
