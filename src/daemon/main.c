@@ -669,7 +669,14 @@ static void probe_host(struct daemon *d)
 	LOG_INFO("engine: QEMU with %s: %s",
 		 d->accel.accel == ACCEL_KVM ? "KVM" : "TCG", d->accel.why);
 	if (d->accel.accel == ACCEL_TCG) {
-		d->tsc_khz = tsc_khz_measure();
+		char cache[4200];
+
+		d->tsc_khz = bh_path_fmt(cache, sizeof(cache), "%s/host-tsc",
+					 d->paths.run)
+				     ? tsc_khz_measure()
+				     : tsc_khz_cached(cache,
+						      "/proc/sys/kernel/random/boot_id",
+						      tsc_khz_measure);
 		LOG_INFO("host TSC: %u kHz (given to guests: they cannot "
 			 "calibrate it reliably under TCG)",
 			 d->tsc_khz);

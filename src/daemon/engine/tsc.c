@@ -1,9 +1,13 @@
 #include "daemon/engine/tsc.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <x86intrin.h>
 
 #include "lib/util.h"
@@ -47,4 +51,59 @@ unsigned tsc_khz_measure(void)
 	c1 = __rdtsc();
 	/* cycles * 10^6 / ns = cycles per millisecond = kHz */
 	return (unsigned)((c1 - c0) * 1000000ULL / (uint64_t)(t1 - t0));
+}
+
+/* The boot id of boot_id_path (36 characters and a newline), into
+ * out[37]. 0 or -1. */
+static int read_boot_id(const char *boot_id_path, char out[37])
+{
+	char *text;
+	size_t len;
+
+	if (bh_read_file(boot_id_path, 64, &text, &len) < 0)
+		return -1;
+	if (len != 37 || text[36] != '\n') {
+		free(text);
+		return -1;
+	}
+	memcpy(out, text, 36);
+	out[36] = '\0';
+	free(text);
+	return 0;
+}
+
+unsigned tsc_khz_cached(const char *cache_path, const char *boot_id_path,
+			unsigned (*measure)(void))
+{
+	char boot[37], line[64], tmp[4200], *text, *end;
+	unsigned long v;
+	unsigned khz;
+	size_t len;
+	int fd, n;
+
+	if (read_boot_id(boot_id_path, boot) < 0)
+		return measure();
+	if (bh_read_file(cache_path, 64, &text, &len) == 0) {
+		errno = 0;
+		v = len > 37 && !memcmp(text, boot, 36) && text[36] == ' '
+			    ? strtoul(text + 37, &end, 10)
+			    : 0;
+		if (v && !errno && v < 100000000UL && *end == '\n' &&
+		    end == text + len - 1) {
+			free(text);
+			return (unsigned)v;
+		}
+		free(text);
+	}
+	khz = measure();
+	n = snprintf(line, sizeof(line), "%s %u\n", boot, khz);
+	if (!khz || bh_path_fmt(tmp, sizeof(tmp), "%s.tmp", cache_path))
+		return khz;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return khz;
+	if (bh_write_all(fd, line, (size_t)n) < 0 || close(fd) < 0 ||
+	    rename(tmp, cache_path) < 0)
+		unlink(tmp);
+	return khz;
 }

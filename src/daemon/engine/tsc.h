@@ -14,4 +14,14 @@
  * TSC is not constant (then guests calibrate as usual). */
 unsigned tsc_khz_measure(void);
 
+/* The host TSC rate for this boot of the host: the one cache_path holds
+ * ("BOOT-ID KHZ"), when its boot id is boot_id_path's; else measure()'s,
+ * then kept there (0 is never kept). A daemon restarted while the host
+ * runs gives its guests the same rate as the one before: a measure
+ * differs by a few kHz, and a disposable's snapshot records the rate it
+ * was made with (a new one would make every snapshot stale), and a
+ * re-attached qube keeps the rate it booted with. */
+unsigned tsc_khz_cached(const char *cache_path, const char *boot_id_path,
+			unsigned (*measure)(void));
+
 #endif
