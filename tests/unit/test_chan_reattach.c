@@ -513,9 +513,8 @@ static void test_reattach(void **state)
 	 * (not read: it stays in the socket). */
 	assert_int_equal(bh_write_all(F.qmp, stop, strlen(stop)), 0);
 	send_frame(F.guest, BH_MSG_STDOUT, 5, "held", 4);
-	sleep_ms(300);
-	assert_int_equal(ioctl(F.guest_chan, FIONREAD, &avail), 0);
-	assert_int_equal(avail, BH_FRAME_HDR_LEN + 4);
+	/* (Checked below, once the process has logged a console line
+	 * written after it: no sleep guesses when it would have read it.) */
 
 	/* Wrong requests: refused, and the process waits on. */
 	bh_attach_req_encode(req);
@@ -645,8 +644,8 @@ static void test_no_attach_socket(void **state)
 	start_with(exe, null);
 	hello(1);
 	close(F.qmpl);
-	sleep_ms(200);
-	assert_true(alive());
+	/* Still relays (a round trip, not a sleep): the QMP link's close
+	 * alone does not end it. */
 	hello(2);
 	close(F.link);
 	for (i = 0; i < 500 && waitpid(F.pid, &st, WNOHANG) == 0; i++)
