@@ -237,120 +237,150 @@ static void attach(struct chan_proc *c, int link_fd, int qmp_fd)
 	bh_crash_point("chan.attached"); /* tests/crash */
 }
 
-static int run(struct chan_proc *c)
+/* Where each fd of one round sits in the poll set (-1: not polled). */
+struct slots {
+	int gi, li, ci, qi, mi, ki, ai;
+	size_t na; /* how many fds of the attach socket's, from ai */
+	int timeout;
+};
+
+/* Whether the process is done before a round: 1 to end with status 0,
+ * 0 to go on (detaching first when the daemon's links have closed). */
+static int finished(struct chan_proc *c)
 {
 	struct chan_relay *r = c->r;
-	struct logs *lg = c->lg;
+
+	if (!c->at && r->link_eof)
+		return 1; /* the daemon is gone, and none comes back */
+	if (c->at && r->attached && (r->link_eof || c->qf->link_eof))
+		detach(c);
+	if (r->broken && !bh_chan_pending(&r->link)) {
+		/* BROKEN is with the daemon, which stops the qube (or was
+		 * dropped with its link: nothing waits for a qube that
+		 * broke the protocol). */
+		say("the qube broke the channel protocol");
+		return 1;
+	}
+	if ((r->guest_eof || r->broken) && c->lg->console_eof &&
+	    c->lg->qemu_eof) {
+		flush_link(r);
+		return 1;
+	}
+	return 0;
+}
+
+static int add(struct pollfd *p, nfds_t *n, int fd, short events)
+{
+	p[*n] = (struct pollfd){ .fd = fd, .events = events };
+	return (int)(*n)++;
+}
+
+/* The round's poll set: the qube's channel, the link, the logs, QMP
+ * both ways, and the attach socket while detached. */
+static nfds_t build_poll(struct chan_proc *c, struct pollfd *p,
+			 struct slots *sl)
+{
+	struct chan_relay *r = c->r;
 	struct qmp_filter *qf = c->qf;
+	short ev = 0;
+	nfds_t n = 0;
+
+	*sl = (struct slots){ -1, -1, -1, -1, -1, -1, -1, 0, -1 };
+	if (chan_relay_guest_readable(r))
+		ev |= POLLIN;
+	if (!r->guest_eof && bh_chan_pending(&r->guest))
+		ev |= POLLOUT;
+	/* Detached, the qube is not read but its end is watched (POLLHUP
+	 * comes without asking): QEMU may end meanwhile. */
+	if (ev || (!r->attached && !r->guest_eof))
+		sl->gi = add(p, &n, r->guest.fd, ev);
+	if (r->attached)
+		sl->li = add(p, &n, r->link.fd,
+			     (chan_relay_link_readable(r) ? POLLIN : 0) |
+				     (bh_chan_pending(&r->link) ? POLLOUT
+								: 0));
+	if (!c->lg->console_eof)
+		sl->ci = add(p, &n, FD_CONSOLE, POLLIN);
+	if (!c->lg->qemu_eof)
+		sl->qi = add(p, &n, FD_QEMU_OUT, POLLIN);
+	if (qmp_filter_qemu_readable(qf))
+		sl->mi = add(p, &n, qf->qemu_fd, POLLIN);
+	if (qf->link_fd >= 0 && !qf->link_eof)
+		sl->ki = add(p, &n, qf->link_fd,
+			     POLLIN | (qf->have_pending ? POLLOUT : 0));
+	if (!r->attached) {
+		sl->ai = (int)n;
+		sl->na = chan_attach_poll_fds(c->at, p + n, &sl->timeout);
+		n += sl->na;
+	}
+	return n;
+}
+
+/* What the round's poll found, side by side. -1: the process cannot
+ * go on (an error of ours). */
+static int dispatch(struct chan_proc *c, const struct pollfd *p,
+		    const struct slots *sl)
+{
+	struct chan_relay *r = c->r;
+	struct qmp_filter *qf = c->qf;
+	int gi = sl->gi, li = sl->li, link_fd, qmp_fd;
+
+	if (gi >= 0 && !r->attached && !(p[gi].events & POLLIN) &&
+	    (p[gi].revents & (POLLHUP | POLLERR)))
+		r->guest_eof = 1; /* QEMU closed it: the qube is gone */
+	if (gi >= 0 && (p[gi].revents & (POLLIN | POLLHUP | POLLERR)) &&
+	    chan_relay_guest_readable(r) && chan_relay_guest_input(r) < 0)
+		return -1;
+	if (gi >= 0 && !r->guest_eof && (p[gi].revents & POLLOUT) &&
+	    bh_chan_flush(&r->guest) < 0)
+		r->guest_eof = 1;
+	if (li >= 0 && (p[li].revents & (POLLIN | POLLHUP | POLLERR)) &&
+	    chan_relay_link_readable(r)) {
+		if (chan_relay_link_input(r) < 0)
+			return -1;
+	} else if (li >= 0 && (p[li].revents & (POLLHUP | POLLERR))) {
+		r->link_eof = 1; /* the daemon is gone */
+	}
+	if (li >= 0 && !r->link_eof &&
+	    (p[li].revents & (POLLOUT | POLLERR | POLLHUP)) &&
+	    bh_chan_flush(&r->link) < 0)
+		r->link_eof = 1; /* the daemon is gone */
+	if (sl->ci >= 0 && p[sl->ci].revents)
+		pump(&c->lg->console, FD_CONSOLE, &c->lg->console_eof);
+	if (sl->qi >= 0 && p[sl->qi].revents)
+		pump(&c->lg->qemu, FD_QEMU_OUT, &c->lg->qemu_eof);
+	if (sl->mi >= 0 && p[sl->mi].revents)
+		qmp_filter_qemu_input(qf);
+	if (sl->ki >= 0 && (p[sl->ki].revents & POLLOUT))
+		qmp_filter_link_output(qf);
+	if (sl->ki >= 0 && (p[sl->ki].revents & (POLLIN | POLLHUP | POLLERR)))
+		qmp_filter_link_input(qf);
+	if (sl->ai >= 0 &&
+	    chan_attach_events(c->at, p + sl->ai, sl->na, &link_fd, &qmp_fd))
+		attach(c, link_fd, qmp_fd);
+	if (r->guest_eof)
+		r->guest.out_off = r->guest.out_len = 0;
+	return 0;
+}
+
+static int run(struct chan_proc *c)
+{
 	struct pollfd p[6 + CHAN_ATTACH_POLL_MAX];
+	struct slots sl;
 
 	for (;;) {
-		nfds_t n = 0;
-		int gi = -1, li = -1, ci = -1, qi = -1, mi = -1, ki = -1;
-		int ai = -1, timeout = -1, link_fd, qmp_fd;
-		size_t na = 0;
+		nfds_t n;
 
-		if (!c->at && r->link_eof)
-			return 0; /* the daemon is gone, and none comes back */
-		if (c->at && r->attached && (r->link_eof || qf->link_eof))
-			detach(c);
-		if (r->broken && !bh_chan_pending(&r->link)) {
-			/* BROKEN is with the daemon, which stops the qube
-			 * (or was dropped with its link: nothing waits for
-			 * a qube that broke the protocol). */
-			say("the qube broke the channel protocol");
+		if (finished(c))
 			return 0;
-		}
-		if ((r->guest_eof || r->broken) && lg->console_eof &&
-		    lg->qemu_eof) {
-			flush_link(r);
-			return 0;
-		}
-		p[n] = (struct pollfd){ .fd = r->guest.fd };
-		if (chan_relay_guest_readable(r))
-			p[n].events |= POLLIN;
-		if (!r->guest_eof && bh_chan_pending(&r->guest))
-			p[n].events |= POLLOUT;
-		/* Detached, the qube is not read but its end is watched
-		 * (POLLHUP comes without asking): QEMU may end meanwhile. */
-		if (p[n].events || (!r->attached && !r->guest_eof))
-			gi = (int)n++;
-		if (r->attached) {
-			p[n] = (struct pollfd){ .fd = r->link.fd };
-			if (chan_relay_link_readable(r))
-				p[n].events |= POLLIN;
-			if (bh_chan_pending(&r->link))
-				p[n].events |= POLLOUT;
-			li = (int)n++;
-		}
-		if (!lg->console_eof) {
-			p[n] = (struct pollfd){ .fd = FD_CONSOLE,
-						.events = POLLIN };
-			ci = (int)n++;
-		}
-		if (!lg->qemu_eof) {
-			p[n] = (struct pollfd){ .fd = FD_QEMU_OUT,
-						.events = POLLIN };
-			qi = (int)n++;
-		}
-		if (qmp_filter_qemu_readable(qf)) {
-			p[n] = (struct pollfd){ .fd = qf->qemu_fd,
-						.events = POLLIN };
-			mi = (int)n++;
-		}
-		if (qf->link_fd >= 0 && !qf->link_eof) {
-			p[n] = (struct pollfd){ .fd = qf->link_fd,
-						.events = POLLIN };
-			if (qf->have_pending)
-				p[n].events |= POLLOUT;
-			ki = (int)n++;
-		}
-		if (!r->attached) {
-			ai = (int)n;
-			na = chan_attach_poll_fds(c->at, p + n, &timeout);
-			n += na;
-		}
-		if (poll(p, n, timeout) < 0) {
+		n = build_poll(c, p, &sl);
+		if (poll(p, n, sl.timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			return -1;
 		}
-		if (gi >= 0 && !r->attached && !(p[gi].events & POLLIN) &&
-		    (p[gi].revents & (POLLHUP | POLLERR)))
-			r->guest_eof = 1; /* QEMU closed it: the qube is gone */
-		if (gi >= 0 && (p[gi].revents & (POLLIN | POLLHUP | POLLERR)) &&
-		    chan_relay_guest_readable(r) &&
-		    chan_relay_guest_input(r) < 0)
+		if (dispatch(c, p, &sl) < 0)
 			return -1;
-		if (gi >= 0 && !r->guest_eof && (p[gi].revents & POLLOUT) &&
-		    bh_chan_flush(&r->guest) < 0)
-			r->guest_eof = 1;
-		if (li >= 0 && (p[li].revents & (POLLIN | POLLHUP | POLLERR)) &&
-		    chan_relay_link_readable(r)) {
-			if (chan_relay_link_input(r) < 0)
-				return -1;
-		} else if (li >= 0 && (p[li].revents & (POLLHUP | POLLERR))) {
-			r->link_eof = 1; /* the daemon is gone */
-		}
-		if (li >= 0 && !r->link_eof &&
-		    (p[li].revents & (POLLOUT | POLLERR | POLLHUP)) &&
-		    bh_chan_flush(&r->link) < 0)
-			r->link_eof = 1; /* the daemon is gone */
-		if (ci >= 0 && p[ci].revents)
-			pump(&lg->console, FD_CONSOLE, &lg->console_eof);
-		if (qi >= 0 && p[qi].revents)
-			pump(&lg->qemu, FD_QEMU_OUT, &lg->qemu_eof);
-		if (mi >= 0 && p[mi].revents)
-			qmp_filter_qemu_input(qf);
-		if (ki >= 0 && (p[ki].revents & POLLOUT))
-			qmp_filter_link_output(qf);
-		if (ki >= 0 && (p[ki].revents & (POLLIN | POLLHUP | POLLERR)))
-			qmp_filter_link_input(qf);
-		if (ai >= 0 && chan_attach_events(c->at, p + ai, na, &link_fd,
-						  &qmp_fd))
-			attach(c, link_fd, qmp_fd);
-		if (r->guest_eof)
-			r->guest.out_off = r->guest.out_len = 0;
 	}
 }
 
