@@ -203,6 +203,19 @@ static int fd_open_in_chan(int fd)
 	return access(path, F_OK) == 0;
 }
 
+/* The process's wait status once it has ended (within 5 s: polled, no
+ * timing asserted); it is reaped, F.pid is -1. */
+static int reap_within_5s(void)
+{
+	int i, st = 0;
+
+	for (i = 0; i < 500 && waitpid(F.pid, &st, WNOHANG) == 0; i++)
+		sleep_ms(10);
+	assert_true(i < 500);
+	F.pid = -1;
+	return st;
+}
+
 /* Detached: its links (fds 4 and 12) are closed. */
 static void wait_detached(void)
 {
@@ -573,10 +586,7 @@ static void test_reattach(void **state)
 	close(F.console);
 	close(F.qemu_out);
 	close(F.qmp);
-	for (i = 0; i < 500 && waitpid(F.pid, &st, WNOHANG) == 0; i++)
-		sleep_ms(10);
-	assert_true(i < 500);
-	F.pid = -1;
+	st = reap_within_5s();
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 0);
 	close(F.guest_chan);
@@ -587,7 +597,7 @@ static void test_reattach(void **state)
 static void crash_at(const char *point)
 {
 	char exe[PATH_MAX];
-	int st, i;
+	int st;
 
 	if (!ready_to_start(exe, sizeof(exe)))
 		return;
@@ -603,10 +613,7 @@ static void crash_at(const char *point)
 		close(F.link);
 		close(F.qmpl);
 	}
-	for (i = 0; i < 500 && waitpid(F.pid, &st, WNOHANG) == 0; i++)
-		sleep_ms(10);
-	assert_true(i < 500);
-	F.pid = -1;
+	st = reap_within_5s();
 	assert_true(WIFSIGNALED(st));
 	assert_int_equal(WTERMSIG(st), SIGKILL);
 	close(F.guest);
@@ -634,7 +641,7 @@ static void test_crash_attached(void **state)
 static void test_no_attach_socket(void **state)
 {
 	char exe[PATH_MAX];
-	int st, i, null;
+	int st, null;
 
 	(void)state;
 	if (!ready_to_start(exe, sizeof(exe)))
@@ -648,10 +655,7 @@ static void test_no_attach_socket(void **state)
 	 * alone does not end it. */
 	hello(2);
 	close(F.link);
-	for (i = 0; i < 500 && waitpid(F.pid, &st, WNOHANG) == 0; i++)
-		sleep_ms(10);
-	assert_true(i < 500);
-	F.pid = -1;
+	st = reap_within_5s();
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 0);
 	close(F.guest);
