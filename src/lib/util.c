@@ -52,6 +52,27 @@ int bh_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+int bh_write_file_replace(const char *path, const void *buf, size_t len,
+			  mode_t mode)
+{
+	char tmp[4200];
+	int fd, r;
+
+	if (bh_path_fmt(tmp, sizeof(tmp), "%s.tmp", path))
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	r = bh_write_all(fd, buf, len);
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0)
+		unlink(tmp);
+	return r;
+}
+
 int bh_send_with_fds(int sock, const void *buf, size_t len, const int *fds,
 		     size_t nfd)
 {

@@ -10,6 +10,11 @@ int bh_set_nonblock(int fd, int on);
 int bh_set_cloexec(int fd, int on);
 /* write() until all is written or an error other than EINTR. */
 int bh_write_all(int fd, const void *buf, size_t len);
+/* Writes buf as the whole of path: into PATH.tmp (mode), then renamed
+ * over path, so a reader sees the old file or the new one, never part.
+ * 0 or a negative errno (PATH.tmp removed). */
+int bh_write_file_replace(const char *path, const void *buf, size_t len,
+			  mode_t mode);
 /* One sendmsg of buf on socket sock (MSG_NOSIGNAL, again after EINTR),
  * with fd passed beside its first byte (SCM_RIGHTS) when fd >= 0.
  * Returns 0 when all len bytes went, -EIO when only part did, or

@@ -52,28 +52,17 @@ int proc_start_time(pid_t pid, uint64_t *out)
 
 int pid_file_write(const char *run_dir, const char *file, pid_t pid)
 {
-	char path[4200], tmp[4200], line[64];
+	char path[4200], line[64];
 	uint64_t start;
-	int fd, n, r;
+	int n, r;
 
 	r = proc_start_time(pid, &start);
 	if (r < 0)
 		return r;
-	if (bh_path_fmt(path, sizeof(path), "%s/%s", run_dir, file) ||
-	    bh_path_fmt(tmp, sizeof(tmp), "%s.tmp", path))
+	if (bh_path_fmt(path, sizeof(path), "%s/%s", run_dir, file))
 		return -ENAMETOOLONG;
 	n = snprintf(line, sizeof(line), "%d %" PRIu64 "\n", (int)pid, start);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	r = bh_write_all(fd, line, (size_t)n);
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0)
-		unlink(tmp);
-	return r;
+	return bh_write_file_replace(path, line, (size_t)n, 0600);
 }
 
 int pid_file_live(const char *run_dir, const char *file, pid_t *pid)

@@ -1,13 +1,11 @@
 #include "daemon/engine/tsc.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 #include <x86intrin.h>
 
 #include "lib/util.h"
@@ -75,11 +73,11 @@ static int read_boot_id(const char *boot_id_path, char out[37])
 unsigned tsc_khz_cached(const char *cache_path, const char *boot_id_path,
 			unsigned (*measure)(void))
 {
-	char boot[37], line[64], tmp[4200], *text, *end;
+	char boot[37], line[64], *text, *end;
 	unsigned long v;
 	unsigned khz;
 	size_t len;
-	int fd, n;
+	int n;
 
 	if (read_boot_id(boot_id_path, boot) < 0)
 		return measure();
@@ -97,13 +95,8 @@ unsigned tsc_khz_cached(const char *cache_path, const char *boot_id_path,
 	}
 	khz = measure();
 	n = snprintf(line, sizeof(line), "%s %u\n", boot, khz);
-	if (!khz || bh_path_fmt(tmp, sizeof(tmp), "%s.tmp", cache_path))
-		return khz;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return khz;
-	if (bh_write_all(fd, line, (size_t)n) < 0 || close(fd) < 0 ||
-	    rename(tmp, cache_path) < 0)
-		unlink(tmp);
+	/* Not kept: measured again next time, nothing worse. */
+	if (khz)
+		bh_write_file_replace(cache_path, line, (size_t)n, 0644);
 	return khz;
 }

@@ -16,15 +16,14 @@
 
 int attach_record_write(const char *run_dir, const struct attach_record *r)
 {
-	char path[4200], tmp[4200], *text;
-	int fd, n, err;
+	char path[4200], *text;
+	int n, err;
 
 	if (strchr(r->tmpl_dir, '\n') || strchr(r->tmpl_work, '\n') ||
 	    strchr(r->tmpl_dir, ' ') || (!r->tmpl_dir[0] != !r->tmpl_work[0]))
 		return -EINVAL;
 	if (bh_path_fmt(path, sizeof(path), "%s/%s", run_dir,
-			ATTACH_RECORD_FILE) ||
-	    bh_path_fmt(tmp, sizeof(tmp), "%s.tmp", path))
+			ATTACH_RECORD_FILE))
 		return -ENAMETOOLONG;
 	text = malloc(RECORD_MAX);
 	if (!text)
@@ -34,19 +33,8 @@ int attach_record_write(const char *run_dir, const struct attach_record *r)
 	if (r->tmpl_dir[0])
 		n += snprintf(text + n, RECORD_MAX - (size_t)n, "tmpl %s %s\n",
 			      r->tmpl_dir, r->tmpl_work);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		free(text);
-		return -errno;
-	}
-	err = bh_write_all(fd, text, (size_t)n);
+	err = bh_write_file_replace(path, text, (size_t)n, 0600);
 	free(text);
-	if (close(fd) < 0 && err == 0)
-		err = -errno;
-	if (err == 0 && rename(tmp, path) < 0)
-		err = -errno;
-	if (err < 0)
-		unlink(tmp);
 	return err;
 }
 
