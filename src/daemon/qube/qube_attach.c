@@ -280,7 +280,6 @@ void qube_attach_proc_ended(struct qube_vm *dv, int qemu)
 int qube_detach(struct qube_vm *dv, const char *why)
 {
 	struct daemon *d = dv->d;
-	struct qube_vm **pp;
 	size_t i;
 
 	if (!dv->persistent || !dv->vm_alive || dv->qemu_ended ||
@@ -312,25 +311,11 @@ int qube_detach(struct qube_vm *dv, const char *why)
 	d->hooks->rpc_ask_caller_gone(d, dv);
 	qs_qube_gone(dv, "bulkheadd restarted; the qube still runs");
 	qube_log_flush(&dv->log_limit, dv->name, 1);
-	for (pp = &d->qubes; *pp; pp = &(*pp)->next)
-		if (*pp == dv) {
-			*pp = dv->next;
-			break;
-		}
 	/* The channel process sees its links close and waits for the next
 	 * daemon. */
 	close(dv->vm.chan_fd);
 	close(dv->vm.qmp_fd);
-	if (dv->adopted) {
-		if (dv->qemu_pidfd >= 0)
-			close(dv->qemu_pidfd);
-		if (dv->chan_pidfd >= 0)
-			close(dv->chan_pidfd);
-	}
 	LOG_INFO("%s: left running for the next daemon (%s)", dv->name, why);
-	bh_chan_free(&dv->chan);
-	free(dv->exec_req);
-	free(dv->snap_manifest);
-	free(dv);
+	qube_vm_unlink_free(dv);
 	return 1;
 }

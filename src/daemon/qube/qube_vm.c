@@ -131,3 +131,27 @@ struct qube_vm *qube_find_running(struct daemon *d, const char *name)
 			return dv;
 	return NULL;
 }
+
+void qube_vm_unlink_free(struct qube_vm *dv)
+{
+	struct qube_vm **pp;
+
+	for (pp = &dv->d->qubes; *pp; pp = &(*pp)->next)
+		if (*pp == dv) {
+			*pp = dv->next;
+			break;
+		}
+	if (dv->adopted) {
+		if (dv->qemu_pidfd >= 0)
+			close(dv->qemu_pidfd);
+		if (dv->chan_pidfd >= 0)
+			close(dv->chan_pidfd);
+	}
+	bh_chan_free(&dv->chan);
+	free(dv->exec_req);
+	free(dv->snap_manifest);
+	/* Only a take holds it; a persistent qube's is never set (0). */
+	if (dv->snap == DVS_TAKE && dv->snap_fd >= 0)
+		close(dv->snap_fd);
+	free(dv);
+}

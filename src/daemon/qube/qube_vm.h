@@ -42,4 +42,9 @@ void qube_vm_signal_chan(struct qube_vm *dv, int sig);
  * escaped so they cannot act on the user's terminal. */
 void tail_escaped(const char *path, int lines, char *out, size_t cap);
 
+/* Takes dv out of the daemon's list and frees it with what it holds (the
+ * re-attached qube's pidfds, its link's buffers, a snapshot's state
+ * file); the links themselves are the caller's to have closed. */
+void qube_vm_unlink_free(struct qube_vm *dv);
+
 #endif

@@ -18,7 +18,6 @@
 static void report_and_free(struct qube_vm *dv)
 {
 	struct daemon *d = dv->d;
-	struct qube_vm **pp;
 	struct client *c = dv->client;
 
 	if (c) {
@@ -41,24 +40,7 @@ static void report_and_free(struct qube_vm *dv)
 	qube_log_flush(&dv->log_limit, dv->name, 1);
 	if (dv->persistent)
 		dv->d->hooks->qube_stopped(dv);
-	for (pp = &d->qubes; *pp; pp = &(*pp)->next)
-		if (*pp == dv) {
-			*pp = dv->next;
-			break;
-		}
-	if (dv->adopted) {
-		if (dv->qemu_pidfd >= 0)
-			close(dv->qemu_pidfd);
-		if (dv->chan_pidfd >= 0)
-			close(dv->chan_pidfd);
-	}
-	bh_chan_free(&dv->chan);
-	free(dv->exec_req);
-	free(dv->snap_manifest);
-	/* Only a take holds it; a persistent qube's is never set (0). */
-	if (dv->snap == DVS_TAKE && dv->snap_fd >= 0)
-		close(dv->snap_fd);
-	free(dv);
+	qube_vm_unlink_free(dv);
 }
 
 /* A start that failed after qube_vm_launch had returned: reported as if
