@@ -153,13 +153,10 @@ int chan_attach_take(int conn, int *link_fd, int *qmp_fd, char *why,
 		return refuse(why, cap, fds, nfd,
 			      "fds that are not a Unix stream socket and a "
 			      "Unix seqpacket socket");
-	for (i = 0; i < 2; i++) {
-		int fl = fcntl(fds[i], F_GETFL);
-
-		if (fl < 0 || fcntl(fds[i], F_SETFL, fl | O_NONBLOCK) < 0)
+	for (i = 0; i < 2; i++)
+		if (bh_set_nonblock(fds[i], 1) < 0)
 			return refuse(why, cap, fds, nfd,
 				      "cannot make the links non-blocking");
-	}
 	*link_fd = fds[0];
 	*qmp_fd = fds[1];
 	return 1;
