@@ -27,6 +27,12 @@ int bh_log_wants(enum bh_log_level level);
  * when stderr is not PATH, or -errno. */
 #define BH_LOG_CHECK_BYTES (64 * 1024)
 int bh_log_rotate_setup(const char *path, long long max_bytes);
+/* For a process whose log another one rotates (bulkheadd's parent and
+ * its control child share the file): when fd 2 is a regular file that
+ * PATH no longer names, PATH is opened for appending and put in place of
+ * fd 2, so that this process's next line goes where the log is read.
+ * Nothing happens when fd 2 is a terminal or a pipe, or still PATH. */
+void bh_log_follow(const char *path);
 
 #define LOG_ERR(...) bh_log(BH_LOG_ERR, __VA_ARGS__)
 #define LOG_WARN(...) bh_log(BH_LOG_WARN, __VA_ARGS__)

@@ -105,11 +105,48 @@ static void test_no_rotation_when_stderr_is_elsewhere(void **state)
 	bh_rm_rf(dir);
 }
 
+/* The root parent of bulkheadd follows the log its control rotated
+ * (bh_log_follow), and stays where it is when its stderr is not a file. */
+static void test_follow_rotated_log(void **state)
+{
+	char dir[] = "/tmp/bh-logrot-XXXXXX", path[256], p1[300], pipe_note[8];
+	int saved = dup(2), fd, p[2];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/bulkheadd.log", dir);
+	snprintf(p1, sizeof(p1), "%s.1", path);
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+	assert_true(dup2(fd, 2) == 2);
+	close(fd);
+	/* Not moved: nothing to do. */
+	bh_log_follow(path);
+	assert_true(same_file(2, path));
+	/* Another process rotated it. */
+	assert_int_equal(rename(path, p1), 0);
+	close(open(path, O_WRONLY | O_CREAT, 0600));
+	assert_true(same_file(2, p1));
+	bh_log_follow(path);
+	assert_true(same_file(2, path));
+	/* A pipe (a daemon run in the foreground) is left alone. */
+	assert_int_equal(pipe(p), 0);
+	assert_true(dup2(p[1], 2) == 2);
+	bh_log_follow(path);
+	assert_int_equal(write(2, "x", 1), 1);
+	assert_int_equal(read(p[0], pipe_note, 1), 1);
+	close(p[0]);
+	close(p[1]);
+	dup2(saved, 2);
+	close(saved);
+	bh_rm_rf(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rotates_when_stderr_is_the_log),
 		cmocka_unit_test(test_no_rotation_when_stderr_is_elsewhere),
+		cmocka_unit_test(test_follow_rotated_log),
 	};
 
 	return cmocka_run_group_tests_name("log_rotate", tests, NULL, NULL);
