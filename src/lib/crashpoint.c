@@ -12,11 +12,18 @@
 #include <string.h>
 #include <unistd.h>
 
-static int kill_parent;
+static pid_t kill_first[2];
+static unsigned n_kill_first;
+
+void bh_crash_point_kill_first(pid_t pid)
+{
+	if (n_kill_first < sizeof(kill_first) / sizeof(kill_first[0]))
+		kill_first[n_kill_first++] = pid;
+}
 
 void bh_crash_point_in_child(void)
 {
-	kill_parent = 1;
+	bh_crash_point_kill_first(getppid());
 }
 
 void bh_crash_point(const char *name)
@@ -33,10 +40,13 @@ void bh_crash_point(const char *name)
 		read_env = 1;
 	}
 	if (want[0] && !strcmp(want, name)) {
-		/* A job's child (daemon/jobs/job.h): the daemon dies, as if the
-		 * crash had struck it in the middle of the job. */
-		if (kill_parent)
-			kill(getppid(), SIGKILL);
+		unsigned i;
+
+		/* A job's child (daemon/jobs/job.h): the daemon dies, as if
+		 * the crash had struck it in the middle of the job; control:
+		 * its root parent, unless only control is to die. */
+		for (i = 0; i < n_kill_first; i++)
+			kill(kill_first[i], SIGKILL);
 		raise(SIGKILL);
 	}
 }
