@@ -118,14 +118,30 @@ recorded_pids() {
 	return 0
 }
 
-# qemu_pids ROOT: QEMU processes of ROOT's qubes: its daemon's children
-# (their command lines name the canonical image paths, not ROOT) and the
+# control_pid ROOT: the pid of ROOT's daemon's control process (the one
+# that serves the admin socket and runs the qubes; bulkheadd.pid names
+# its root parent, priv/supervise.h).
+control_pid() { cat "$1/run/bulkhead/control.pid" 2>/dev/null; }
+
+# daemon_pids ROOT: the root parent and control, those that run.
+daemon_pids() {
+	local p
+	for p in $(cat "$1/run/bulkhead/bulkheadd.pid" 2>/dev/null) $(control_pid "$1"); do
+		kill -0 "$p" 2>/dev/null && echo "$p"
+	done
+	return 0
+}
+
+# qemu_pids ROOT: QEMU processes of ROOT's qubes: children of its control
+# or of its root parent (theirs once the control that started them died;
+# their command lines name the canonical image paths, not ROOT), and the
 # ones its runtime folders record.
 qemu_pids() {
-	local dpid
-	dpid=$(cat "$1/run/bulkhead/bulkheadd.pid" 2>/dev/null)
+	local p
 	{
-		[ -z "$dpid" ] || pgrep -P "$dpid" -f qemu-system-x86_64
+		for p in $(daemon_pids "$1"); do
+			pgrep -P "$p" -f qemu-system-x86_64
+		done
 		recorded_pids "$1" qemu.pid qemu-system-x86
 	} | sort -u
 	return 0
@@ -134,10 +150,11 @@ qemu_pids() {
 # chan_pids ROOT: the channel processes (bulkhead-chan) of ROOT's qubes,
 # found the same way.
 chan_pids() {
-	local dpid
-	dpid=$(cat "$1/run/bulkhead/bulkheadd.pid" 2>/dev/null)
+	local p
 	{
-		[ -z "$dpid" ] || pgrep -P "$dpid" -x bulkhead-chan
+		for p in $(daemon_pids "$1"); do
+			pgrep -P "$p" -x bulkhead-chan
+		done
 		recorded_pids "$1" chan.pid bulkhead-chan
 	} | sort -u
 	return 0
@@ -148,7 +165,8 @@ chan_pids() {
 state_listing() {
 	(cd "$1" && find . -path ./var/log -prune -o -print | sort |
 		grep -v -e '^./run/bulkhead/admin.sock$' \
-			-e '^./run/bulkhead/bulkheadd.pid$' -e '^./var/log$')
+			-e '^./run/bulkhead/bulkheadd.pid$' \
+			-e '^./run/bulkhead/control.pid$' -e '^./var/log$')
 }
 
 # no_leftovers ROOT: no qube folder, no QEMU of ROOT.

@@ -40,8 +40,9 @@ void cmd_daemon_help(FILE *f)
 		"       bh daemon restart\n"
 		"\n"
 		"status says whether bulkheadd runs for this BULKHEAD_ROOT, "
-		"its pid, how it\nwas started (by systemd or directly) and "
-		"the qubes it runs.\n"
+		"its pid, how it\nwas started (by systemd or directly), "
+		"the pid of its control process (and\nhow many times it was "
+		"started again after it died) and the qubes it runs.\n"
 		"stop asks bulkheadd to stop and waits (at most 60 s) until "
 		"it has exited.\nWithout --keep-qubes it shuts every running "
 		"qube down first, as SIGTERM\ndoes; with --keep-qubes it "
@@ -195,6 +196,16 @@ static int daemon_status(void)
 				       ? "by systemd (bulkheadd.service)"
 				       : "directly (by bh or by hand), not "
 					 "by systemd");
+	info_value(info, "control_pid", v, sizeof(v));
+	if (v[0]) {
+		char n[32];
+
+		info_value(info, "control_restarts", n, sizeof(n));
+		printf("control process: pid %s%s%s%s\n", v,
+		       strcmp(n, "0") ? " (started again " : "",
+		       strcmp(n, "0") ? n : "",
+		       strcmp(n, "0") ? " times after it died)" : "");
+	}
 	info_value(info, "stopping", v, sizeof(v));
 	if (strcmp(v, "no"))
 		printf("stopping%s\n", !strcmp(v, "keep-qubes")

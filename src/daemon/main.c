@@ -30,10 +30,12 @@
 #include "daemon/relay/streams.h"
 #include "daemon/qube/qube_attach.h"
 #include "daemon/qube/qube_power.h"
+#include "daemon/priv/supervise.h"
 #include "daemon/core/sd_notify.h"
 #include "daemon/state/store_boot.h"
 #include "daemon/engine/tsc.h"
 #include "daemon/admin/wire.h"
+#include "lib/crashpoint.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -712,6 +714,57 @@ static void announce_ready(struct daemon *d, int ready_fd)
 			 strerror(-r));
 }
 
+/* RUN/control.pid: the pid of the process that serves the admin socket
+ * (bulkheadd.pid names the root parent), for `bh daemon status` and the
+ * tests that look at control's memory and fds. */
+static void write_control_pid(struct daemon *d)
+{
+	char path[4200], buf[32];
+	int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+
+	if (bh_path_fmt(path, sizeof(path), "%s/control.pid", d->paths.run) ||
+	    bh_write_file_replace(path, buf, (size_t)n, 0644) < 0)
+		LOG_WARN("cannot write %s: %s", path, strerror(errno));
+}
+
+static void remove_control_pid(struct daemon *d)
+{
+	char path[4200];
+
+	if (!bh_path_fmt(path, sizeof(path), "%s/control.pid", d->paths.run))
+		unlink(path);
+}
+
+/* Forks control (priv/supervise.h): returns -1 in control to go on;
+ * the parent stays in priv_supervise until it exits. */
+static int start_control(struct daemon *d, int *ready_fd)
+{
+	struct control_start cs;
+	char log[4200];
+	int r;
+
+	if (bh_path_fmt(log, sizeof(log), "%s/bulkheadd.log", d->paths.log))
+		log[0] = '\0';
+	r = priv_supervise(ready_fd, log, &cs);
+	if (r < 0) {
+		fprintf(stderr, "bulkheadd: cannot start its control process: "
+				"%s\n", strerror(-r));
+		return 1;
+	}
+	d->priv_pid = cs.priv_pid;
+	d->control_restarts = cs.restarts;
+	/* A crash point (tests/crash) kills the whole daemon, as kill -9 of
+	 * bulkheadd does, unless the test kills control alone. */
+	if (!getenv("BULKHEAD_CRASH_SCOPE") ||
+	    strcmp(getenv("BULKHEAD_CRASH_SCOPE"), "control"))
+		bh_crash_point_kill_first(cs.priv_pid);
+	if (cs.restarts)
+		LOG_INFO("control started again (restart %u, parent pid %d)",
+			 cs.restarts, (int)cs.priv_pid);
+	write_control_pid(d);
+	return -1;
+}
+
 /* Everything before the loop but the lock; returns -1 to go on, else
  * the exit status. */
 static int start_up(struct daemon *d)
@@ -772,14 +825,18 @@ int main(int argc, char **argv)
 					  : strerror(-lock_fd));
 		return 1;
 	}
-	if ((r = start_up(&d)) >= 0)
+	if ((r = start_control(&d, &ready_fd)) >= 0 ||
+	    (r = start_up(&d)) >= 0) {
+		remove_control_pid(&d);
 		return r;
+	}
 	announce_ready(&d, ready_fd);
 	qube_autostart(&d);
 	r = run_loop(&d);
 	cgroups_fini(&d.cgroups);
 	unlink(d.paths.admin_sock);
 	store_close(d.store);
+	remove_control_pid(&d);
 	LOG_INFO("stopped");
 	close(lock_fd);
 	return r < 0 ? 1 : 0;

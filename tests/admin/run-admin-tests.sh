@@ -613,7 +613,7 @@ dpid() { cat "$1/run/bulkhead/bulkheadd.pid" 2>/dev/null; }
 lock_free() { flock -n -s "$1/run/bulkhead/bulkheadd.pid" true; }
 
 test_daemon_status_and_stop() {
-	local r out rc pid
+	local r out rc pid cpid
 	command -v flock >/dev/null || { echo "no flock(1)"; return 77; }
 	r=$(new_root dstop empty) || return 1
 	out=$(dbh "$r" daemon status 2>&1); rc=$?
@@ -626,11 +626,19 @@ test_daemon_status_and_stop() {
 	expect_eq "status with a daemon" "$rc" 0 || { stop_root "$r"; return 1; }
 	expect_contains "status's pid" "$out" "bulkheadd is running (BULKHEAD_ROOT $r), pid $pid" || { stop_root "$r"; return 1; }
 	expect_contains "status's start" "$out" "started directly" || { stop_root "$r"; return 1; }
+	# Two processes: the root parent (pid) and its child, control.
+	cpid=$(control_pid "$r")
+	[ -n "$cpid" ] && [ "$cpid" != "$pid" ] || { echo "no control.pid of its own: '$cpid'"; stop_root "$r"; return 1; }
+	expect_eq "control's parent" "$(awk '{ print $4 }' "/proc/$cpid/stat")" "$pid" || { stop_root "$r"; return 1; }
+	expect_contains "status's control" "$out" "control process: pid $cpid
+" || { stop_root "$r"; return 1; }
 	expect_contains "status's qubes" "$out" "qubes running: 0" || { stop_root "$r"; return 1; }
 	out=$(dbh "$r" daemon stop 2>&1); rc=$?
 	expect_eq "status of stop" "$rc" 0 || { echo "$out"; stop_root "$r"; return 1; }
 	expect_contains "stop's notice" "$out" "bh: bulkheadd (pid $pid) has stopped" || { stop_root "$r"; return 1; }
 	gone "$pid" || { echo "daemon $pid still runs after stop"; stop_root "$r"; return 1; }
+	gone "$cpid" || { echo "control $cpid still runs after stop"; stop_root "$r"; return 1; }
+	[ ! -e "$r/run/bulkhead/control.pid" ] || { echo "control.pid left"; stop_root "$r"; return 1; }
 	lock_free "$r" || { echo "the instance lock is still held"; stop_root "$r"; return 1; }
 	[ ! -e "$r/run/bulkhead/admin.sock" ] || { echo "admin socket left"; stop_root "$r"; return 1; }
 	expect_contains "the daemon's log" "$(cat "$r/var/log/bulkhead/bulkheadd.log")" \

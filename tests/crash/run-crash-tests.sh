@@ -23,6 +23,10 @@ suite_init crash "${1:-}"
 root=""
 dpid=""
 unset BULKHEAD_CRASH_AT
+# daemon: a crash point kills the whole daemon (its root parent and
+# control), as kill -9 of bulkheadd; control: control alone, which the
+# root parent starts again (BULKHEAD_CRASH_SCOPE, src/daemon/main.c).
+CRASH_SCOPE=daemon
 
 cleanup() {
 	[ -n "$dpid" ] && kill -9 "$dpid" 2>/dev/null
@@ -58,9 +62,16 @@ priv() { echo "$(state)/qubes/$1/private.img"; }
 # pid in dpid. bh calls made now cannot start another one.
 crash_daemon() {
 	local line=""
+	# Ours from an earlier crash of control alone: it still runs.
+	if [ -n "$dpid" ]; then
+		kill "$dpid" 2>/dev/null
+		wait "$dpid"
+		dpid=""
+	fi
 	stop_daemon || return 1
 	mkfifo "$root/ready" || return 1
-	BULKHEAD_ROOT=$root BULKHEAD_CRASH_AT=$1 setsid "$BULKHEADD" --ready-fd 3 \
+	BULKHEAD_ROOT=$root BULKHEAD_CRASH_AT=$1 BULKHEAD_CRASH_SCOPE=$CRASH_SCOPE \
+		setsid "$BULKHEADD" --ready-fd 3 \
 		3>"$root/ready" </dev/null >>"$root/crashd.log" 2>&1 &
 	dpid=$!
 	read -r -t 20 line <"$root/ready"
@@ -75,14 +86,35 @@ crash_daemon() {
 root_qemus() { pgrep -af qemu-system | grep -F -- "$(state)/qubes/"; }
 no_qemu() { ! root_qemus >/dev/null; }
 
+# new_control OLD: a control process other than OLD runs.
+new_control() {
+	local c
+	c=$(control_pid "$root")
+	[ -n "$c" ] && [ "$c" != "$1" ] && alive "$c"
+}
+
 # crash POINT CMD...: runs bh CMD against a daemon armed at POINT, which
-# must then die by SIGKILL and leave no QEMU behind.
+# must then die by SIGKILL (in the control scope: control alone, and its
+# root parent starts a new one).
 crash() {
-	local point=$1 rc
+	local point=$1 rc cpid
 	shift
 	crash_daemon "$point" || return 1
+	cpid=$(control_pid "$root")
 	BULKHEAD_ROOT=$root BULKHEAD_DAEMON=/bin/false "$BH" "$@" </dev/null \
 		>"$root/op.out" 2>&1
+	if [ "$CRASH_SCOPE" = control ]; then
+		if ! wait_until 20 gone "$cpid"; then
+			echo "control did not die at $point; bh said: $(cat "$root/op.out")"
+			return 1
+		fi
+		alive "$dpid" || { echo "the root parent died with control"; return 1; }
+		wait_until 30 new_control "$cpid" ||
+			{ echo "no new control after $cpid died"; return 1; }
+		expect_contains "log" "$(cat "$root/var/log/bulkhead/bulkheadd.log" "$root/crashd.log" 2>/dev/null)" \
+			"control (pid $cpid) killed by signal 9 (Killed): starting a new one (restart 1)"
+		return
+	fi
 	# Our child: a zombie until waited for, so look at its state.
 	if ! wait_until 20 gone "$dpid"; then
 		echo "daemon did not die at $point; bh said: $(cat "$root/op.out")"
@@ -341,6 +373,51 @@ test_kill9_running() {
 	[ ! -e "$root/run/bulkhead/qubes/k1" ] || { echo "k1's runtime folder left"; return 1; }
 }
 
+# kill -9 of the daemon's control process alone, with a qube running and
+# a command of it going: the root parent lives on and starts a new
+# control at once (no bh needed), which re-attaches the qube with the
+# same QEMU and boot and runs commands in it; bh daemon status says so.
+test_kill9_control() {
+	local pid cpid q c boot rcv
+	bha create -t minimal -l red m1 || return 1
+	bha start m1 || return 1
+	boot=$(bha run m1 -- cat /proc/sys/kernel/random/boot_id) || return 1
+	BULKHEAD_ROOT=$root BULKHEAD_DAEMON=/bin/false "$BH" run m1 -- sh -c 'echo started; exec sleep 5' \
+		</dev/null >"$root/run.out" 2>&1 &
+	rcv=$!
+	wait_until 60 grep -q started "$root/run.out" || { echo "the command never started"; return 1; }
+	pid=$(cat "$root/run/bulkhead/bulkheadd.pid")
+	cpid=$(control_pid "$root")
+	q=$(qemu_pids "$root")
+	c=$(chan_pids "$root")
+	[ -n "$cpid" ] && [ -n "$q" ] && [ -n "$c" ] ||
+		{ echo "control ($cpid), QEMU ($q) or channel process ($c) not found"; return 1; }
+	kill -9 "$cpid"
+	wait_until 30 new_control "$cpid" || { echo "no new control after $cpid"; return 1; }
+	wait "$rcv" && { echo "bh run ended well though control was killed"; return 1; }
+	alive "$pid" || { echo "the root parent died with control"; return 1; }
+	expect_eq "the daemon's pid" "$(cat "$root/run/bulkhead/bulkheadd.pid")" "$pid" || return 1
+	alive "$q" || { echo "m1's QEMU died with control"; return 1; }
+	expect_eq "m1's channel process" "$(chan_pids "$root")" "$c" || return 1
+	consistent || return 1
+	expect_eq "m1's state" "$(state_of m1)" Running || return 1
+	expect_eq "m1's QEMU" "$(qemu_pids "$root")" "$q" || return 1
+	expect_eq "m1's boot" "$(bha run m1 -- cat /proc/sys/kernel/random/boot_id)" "$boot" || return 1
+	expect_contains "log" "$(cat "$root/var/log/bulkhead/bulkheadd.log")" \
+		"control (pid $cpid) killed by signal 9 (Killed): starting a new one (restart 1)" || return 1
+	expect_contains "log" "$(cat "$root/var/log/bulkhead/bulkheadd.log")" \
+		"m1: re-attached (1 stream(s) of the earlier daemon ended, agent ready)" || return 1
+	expect_contains "bh daemon status" "$(bha daemon status)" \
+		"control process: pid $(control_pid "$root") (started again 1 times after it died)" || return 1
+	# The QEMU is the root parent's now (its subreaper): its end is
+	# still seen, and the qube recorded Halted.
+	bha shutdown --wait m1 || return 1
+	expect_eq "m1's state after shutdown" "$(bha ls --raw --halted m1)" m1 || return 1
+	gone "$q" || { echo "m1's QEMU still runs after its shutdown"; return 1; }
+	[ -z "$(chan_pids "$root")" ] || { echo "a channel process is left: $(chan_pids "$root")"; return 1; }
+	[ ! -e "$root/run/bulkhead/qubes/m1" ] || { echo "m1's runtime folder left"; return 1; }
+}
+
 # kill -9 of the daemon with a TemplateVM running: the next daemon
 # re-attaches to it knowing which root version it writes (qube.attach),
 # so what is written before and after the restart is committed at its
@@ -402,7 +479,7 @@ test_kill9_chan() {
 	bha create -t minimal -l red v1 || return 1
 	bha create -t minimal -l blue v2 || return 1
 	bha start v1 v2 || return 1
-	pid=$(cat "$root/run/bulkhead/bulkheadd.pid")
+	pid=$(control_pid "$root")
 	bha run v1 -- sh -c 'echo started; exec sleep 600' >"$root/run.out" 2>&1 &
 	rcv=$!
 	wait_until 60 grep -q started "$root/run.out" || { echo "the command never started"; return 1; }
@@ -413,7 +490,8 @@ test_kill9_chan() {
 	wait_until 30 gone "$q" || { echo "v1's QEMU $q survived its channel process"; bad=1; }
 	wait "$rcv" && { echo "v1's command ended well"; bad=1; }
 	expect_contains "v1's command" "$(cat "$root/run.out")" "channel process of qube v1 ended" || bad=1
-	kill -0 "$pid" 2>/dev/null || { echo "the daemon died"; return 1; }
+	expect_eq "the daemon's control" "$(control_pid "$root")" "$pid" || return 1
+	alive "$pid" || { echo "the daemon's control died"; return 1; }
 	consistent || return 1
 	expect_eq "v1's state" "$(state_of v1)" Halted || bad=1
 	expect_eq "v2's state" "$(state_of v2)" Running || bad=1
@@ -516,12 +594,13 @@ test_kill9_paused() {
 	bha kill p1
 }
 
-# kill -9 of the daemon in the middle of a job (a clone's copy, throttled
-# by BULKHEAD_TEST_JOB_THROTTLE so that it is caught mid-way): the job's
-# child dies with its daemon, the restart waits for it and removes the
+# kill -9 of the daemon (or of its control alone) in the middle of a job
+# (a clone's copy, throttled by BULKHEAD_TEST_JOB_THROTTLE so that it is
+# caught mid-way): the job's child dies with control, the restart (bh's,
+# or the root parent's) waits for it and removes the
 # temporary it was writing, no half-copied volume looks whole, no record
 # of the clone exists and the source is intact.
-test_kill9_mid_job() {
+kill9_mid_job_case() { # daemon|control: whom kill -9 strikes
 	local pid cpid tmp
 	bha create -t minimal -l red j1 || return 1
 	mark "$(priv j1)" || return 1
@@ -535,9 +614,13 @@ test_kill9_mid_job() {
 	tmp=$(ls "$(state)"/qubes/j2/private.img.tmp-*)
 	holders() { ls -l /proc/[0-9]*/fd/ 2>/dev/null | grep -qF -- "$tmp"; }
 	holders || { echo "nothing writes $tmp"; return 1; }
-	pid=$(cat "$root/run/bulkhead/bulkheadd.pid")
+	if [ "$1" = control ]; then
+		pid=$(control_pid "$root")
+	else
+		pid=$(cat "$root/run/bulkhead/bulkheadd.pid")
+	fi
 	kill -9 "$pid"
-	wait_until 10 sh -c "! kill -0 $pid" || { echo "daemon survived"; return 1; }
+	wait_until 10 sh -c "! kill -0 $pid" || { echo "$1 survived"; return 1; }
 	wait "$cpid"
 	# The child got SIGKILL with its parent (PR_SET_PDEATHSIG).
 	wait_until 10 sh -c "! { ls -l /proc/[0-9]*/fd/ 2>/dev/null | grep -qF -- '$tmp'; }" ||
@@ -566,24 +649,33 @@ fi
 
 tc() { run_test "$@"; }
 
-tc create.after-validation       create_case create.after-validation AppVM absent
-tc create.volume.before-rename   create_case volume.before-rename AppVM present
-tc create.after-record           create_case create.after-record AppVM present
-tc create.after-private          create_case create.after-private AppVM present
-tc create.template.before-rename create_case volume.before-rename TemplateVM absent
-tc create.after-root-copy        create_case create.after-root-copy StandaloneVM absent
-tc create.template.after-record  create_case create.after-record TemplateVM present
-tc clone.after-private-copy      clone_case clone.after-private-copy AppVM absent
-tc clone.volume.before-rename    clone_case volume.before-rename AppVM absent
-tc clone.after-root-copy         clone_case clone.after-root-copy StandaloneVM absent
-tc clone.before-record           clone_case clone.before-record AppVM absent
-tc clone.after-record            clone_case clone.after-record TemplateVM present
-run_test test_remove_after_record
-run_test test_remove_between_folders
-tc start.after-private           start_case start.after-private halted
-tc start.after-launch            start_case start.after-launch either
-tc start.before-running          start_case start.before-running reattached
+# The steps of create, clone, remove and start; PFX names the scope.
+crash_point_cases() {
+	local p=$1
+	tc ${p}create.after-validation create_case create.after-validation AppVM absent
+	tc ${p}create.volume.before-rename create_case volume.before-rename AppVM present
+	tc ${p}create.after-record create_case create.after-record AppVM present
+	tc ${p}create.after-private create_case create.after-private AppVM present
+	tc ${p}create.template.before-rename create_case volume.before-rename TemplateVM absent
+	tc ${p}create.after-root-copy create_case create.after-root-copy StandaloneVM absent
+	tc ${p}create.template.after-record create_case create.after-record TemplateVM present
+	tc ${p}clone.after-private-copy clone_case clone.after-private-copy AppVM absent
+	tc ${p}clone.volume.before-rename clone_case volume.before-rename AppVM absent
+	tc ${p}clone.after-root-copy clone_case clone.after-root-copy StandaloneVM absent
+	tc ${p}clone.before-record clone_case clone.before-record AppVM absent
+	tc ${p}clone.after-record clone_case clone.after-record TemplateVM present
+	tc ${p}test_remove_after_record test_remove_after_record
+	tc ${p}test_remove_between_folders test_remove_between_folders
+	tc ${p}start.after-private start_case start.after-private halted
+	tc ${p}start.after-launch start_case start.after-launch either
+	tc ${p}start.before-running start_case start.before-running reattached
+	tc ${p}test_dispvm_copy_crash test_dispvm_copy_crash
+	tc ${p}test_snapshot_crash test_snapshot_crash
+}
+
+crash_point_cases ""
 run_test test_kill9_running
+run_test test_kill9_control
 run_test test_kill9_chan
 run_test test_kill9_chan_reattached
 run_test test_kill9_template
@@ -594,8 +686,11 @@ tc chan.exit-frame               chan_case chan.exit-frame run
 tc chan.detached                 reattach_chan_case chan.detached
 tc chan.attached                 reattach_chan_case chan.attached
 run_test test_kill9_paused
-run_test test_kill9_mid_job
-run_test test_dispvm_copy_crash
-run_test test_snapshot_crash
+tc test_kill9_mid_job kill9_mid_job_case daemon
+tc test_kill9_control_mid_job kill9_mid_job_case control
+# The same steps with control alone killed at each: the root parent
+# starts a new one, which must make the same sense of them.
+CRASH_SCOPE=control
+crash_point_cases control.
 
 summary

@@ -66,17 +66,22 @@ bhh() {
 		BULKHEAD_DISPVM_SNAPSHOTS=0 BULKHEAD_DATAPORTS=0 "$BH" "$@"
 }
 daemon_pid() { cat "$root/run/bulkhead/bulkheadd.pid" 2>/dev/null; }
+# The daemon's control process: the one that reads what qubes send.
+ctl_pid() { control_pid "$root"; }
 # fq QUBE CMD...: a fake qube's command (tests/hostile/fake_qemu.c), bounded.
 fq() { local q=$1; shift; timeout 30 env -u TERM bash -c 'bhh "$@" </dev/null' _ run "$q" -- "$@"; }
 export -f bhh
 export root BH BULKHEADD FAKE
 
 # The daemon that started the suite must still be the one that answers:
-# bh would start a new one if it had died.
+# bh would start a new one if it had died, and its root parent a new
+# control if control had.
 daemon_alive() {
-	local pid
+	local pid cpid
 	pid=$(daemon_pid)
-	[ -n "$pid" ] && [ "$pid" = "$daemon0" ] && kill -0 "$pid" 2>/dev/null
+	cpid=$(ctl_pid)
+	[ -n "$pid" ] && [ "$pid" = "$daemon0" ] && kill -0 "$pid" 2>/dev/null &&
+		[ -n "$cpid" ] && [ "$cpid" = "$control0" ] && kill -0 "$cpid" 2>/dev/null
 }
 
 # restart QUBE: kill and start it again (fresh fake, empty state).
@@ -357,7 +362,7 @@ test_ask_slots_from_one_caller() {
 # memory stays bounded, and it still serves others.
 test_flood_keeps_daemon_memory_bounded() {
 	local pid rss0 peak
-	pid=$(daemon_pid)
+	pid=$(ctl_pid)
 	rss0=$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status")
 	fq a flood-mib 1024 >/dev/null || return 1
 	# Sample the daemon's RSS until the flood is sent (bounded: 3000
@@ -371,7 +376,7 @@ test_flood_keeps_daemon_memory_bounded() {
 	grep -q 'garbage flood sent' "$root/run/bulkhead/qubes/a/console.log" ||
 		{ echo "the flood was not sent in 300 s"; return 1; }
 	expect_eq "b still runs commands" "$(fq b echo alive)" alive || return 1
-	echo "measured: bulkheadd RSS ${rss0} KiB before, ${peak} KiB at most during a 1 GiB flood"
+	echo "measured: bulkheadd's control RSS ${rss0} KiB before, ${peak} KiB at most during a 1 GiB flood"
 	[ $((peak - rss0)) -lt 16384 ] ||
 		{ echo "RSS grew by $(((peak - rss0) / 1024)) MiB (bound 16)"; return 1; }
 }
@@ -475,7 +480,7 @@ test_log_rotation() {
 			wait_until 30 test -e "$logd/bulkheadd.log.2" &&
 			bhh kill a
 	} >/dev/null 2>&1 || { echo "rotation never reached .2"; r=1; }
-	pid=$(daemon_pid)
+	pid=$(ctl_pid)
 	if [ "$r" = 0 ]; then
 		ls -l "$logd" | sed 's/^/    /'
 		[ ! -e "$logd/bulkheadd.log.3" ] || { echo "a .3 was made"; r=1; }
@@ -579,19 +584,21 @@ test_chan_cannot_reach_others() {
 # down and recorded halted, and no process the daemon started is left.
 # On a root of its own, so the suite's daemon stays.
 test_daemon_stop_shuts_qubes_down() {
-	local saved=$root pid kids out rc r=0 k
+	local saved=$root pid cpid kids out rc r=0 k
 	root=$(new_root dstop)
 	export root
 	if bhh create -l red q >/dev/null 2>&1 && bhh start q >/dev/null 2>&1; then
 		pid=$(daemon_pid)
-		kids=$(pgrep -P "$pid")
-		[ -n "$kids" ] || { echo "the daemon has no children"; r=1; }
+		cpid=$(ctl_pid)
+		kids=$(pgrep -P "$cpid")
+		[ -n "$kids" ] || { echo "the daemon's control has no children"; r=1; }
 		out=$(bhh daemon stop 2>&1 </dev/null); rc=$?
 		expect_eq "status of bh daemon stop" "$rc" 0 || { echo "$out"; r=1; }
 		expect_contains "bh daemon stop" "$out" \
 			"bh: stopping bulkheadd (pid $pid) and shutting down its 1 running qubes first (at most 60 s): q" || r=1
 		expect_contains "bh daemon stop" "$out" "bh: bulkheadd (pid $pid) has stopped" || r=1
 		gone "$pid" || { echo "the daemon still runs"; r=1; }
+		gone "$cpid" || { echo "its control still runs"; r=1; }
 		for k in $kids; do
 			gone "$k" || { echo "process $k of the daemon is left: $(tr '\0' ' ' <"/proc/$k/cmdline")"; r=1; }
 		done
@@ -630,8 +637,8 @@ test_restart_while_qube_floods() {
 			grep -q 'q1: not read while'" ||
 			{ echo "the new daemon never stopped reading q1"; r=1; }
 		expect_eq "q2 still runs commands" "$(fq q2 echo alive)" alive || r=1
-		rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$new/status")
-		echo "measured: the new bulkheadd's RSS with q1 flooding: $rss KiB"
+		rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$(ctl_pid)/status")
+		echo "measured: the new bulkheadd's control RSS with q1 flooding: $rss KiB"
 		[ "${rss:-99999}" -lt 16384 ] || { echo "RSS $rss KiB (bound 16 MiB)"; r=1; }
 	else
 		echo "q1 or q2 did not start"; r=1
@@ -672,6 +679,7 @@ setup_out=$(
 	exit 1
 }
 daemon0=$(daemon_pid)
+control0=$(ctl_pid)
 
 run_test test_dash_argument_becomes_option
 run_test test_disposable_names_collide

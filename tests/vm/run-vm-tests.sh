@@ -460,12 +460,14 @@ test_chan_confined() {
 	# Its fds: sockets, pipes, /dev/null-like stdio, and the logs.
 	fds=$(for f in /proc/$c/fd/*; do readlink "$f"; done | grep -v -e '^socket:' -e '^pipe:' -e '^/dev/null$' -e '/console\.log' -e '/qemu\.log' -e 'bulkheadd\.log$' || true)
 	[ -z "$fds" ] || { echo "channel process holds other files: $fds"; bad=1; }
-	# The daemon keeps no log of the qube open: the channel process
-	# writes them.
-	dpid=$(cat "$main_root/run/bulkhead/bulkheadd.pid")
-	if for f in /proc/$dpid/fd/*; do readlink "$f"; done | grep -q -e '/console\.log' -e '/qemu\.log'; then
-		echo "the daemon still holds a qube's log"; bad=1
-	fi
+	# The daemon (control, nor its root parent) keeps no log of the
+	# qube open: the channel process writes them.
+	[ "$(daemon_pids "$main_root" | wc -l)" = 2 ] || { echo "the daemon's two processes not found"; bad=1; }
+	for dpid in $(daemon_pids "$main_root"); do
+		if for f in /proc/$dpid/fd/*; do readlink "$f"; done | grep -q -e '/console\.log' -e '/qemu\.log'; then
+			echo "the daemon ($dpid) still holds a qube's log"; bad=1
+		fi
+	done
 	exec {h}>&-
 	wait "$pid" || { echo "the run failed"; bad=1; }
 	[ -z "$(chan_pids "$main_root")" ] || { echo "channel process left after the run"; bad=1; }

@@ -103,7 +103,11 @@ unsigned admin_daemon_info(const struct admin_req *q, struct admin_reply *r)
 		n++;
 	for (j = d->jobs; j; j = j->next)
 		jobs++;
-	reply_add(r, "pid=%d\n", (int)getpid());
+	/* pid: bulkheadd's, the root parent's (bulkheadd.pid); control is
+	 * the process that answers. */
+	reply_add(r, "pid=%d\n", (int)d->priv_pid);
+	reply_add(r, "control_pid=%d\n", (int)getpid());
+	reply_add(r, "control_restarts=%u\n", d->control_restarts);
 	reply_add(r, "root=%s\n", d->paths.root[0] ? d->paths.root : "/");
 	reply_add(r, "started_by=%s\n", under_unit() ? "systemd" : "direct");
 	reply_add(r, "stopping=%s\n",

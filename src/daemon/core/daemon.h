@@ -366,6 +366,10 @@ struct daemon {
 	 * (`bh daemon restart`, `bh daemon stop --keep-qubes`): their
 	 * channel processes wait to be re-attached (proto/chan_attach.h). */
 	int keep_qubes;
+	/* bulkheadd's root parent (priv/supervise.h), and how many controls
+	 * it started before this one. */
+	pid_t priv_pid;
+	unsigned control_restarts;
 	struct client *clients;
 	struct qube_vm *qubes; /* every running qube (struct qube_vm) */
 	struct rpc_ask *asks; /* calls waiting for the user (rpc_ask.h) */
