@@ -745,7 +745,7 @@ static int start_control(struct daemon *d, int *ready_fd)
 
 	if (bh_path_fmt(log, sizeof(log), "%s/bulkheadd.log", d->paths.log))
 		log[0] = '\0';
-	r = priv_supervise(ready_fd, log, &cs);
+	r = priv_supervise(ready_fd, log, d->paths.admin_sock, &cs);
 	if (r < 0) {
 		fprintf(stderr, "bulkheadd: cannot start its control process: "
 				"%s\n", strerror(-r));
@@ -783,10 +783,9 @@ static int start_up(struct daemon *d)
 		return 1;
 	setup_cgroups(d);
 	probe_host(d);
-	d->listen_fd = listen_admin(d);
-	if (d->listen_fd < 0 || d->sig_fd < 0) {
-		fprintf(stderr, "bulkheadd: cannot listen on %s: %s\n",
-			d->paths.admin_sock, strerror(-d->listen_fd));
+	if (d->sig_fd < 0) {
+		fprintf(stderr, "bulkheadd: cannot make a signalfd: %s\n",
+			strerror(errno));
 		return 1;
 	}
 	return -1;
@@ -825,8 +824,19 @@ int main(int argc, char **argv)
 					  : strerror(-lock_fd));
 		return 1;
 	}
+	/* Bound once, by the root parent: every control serves the same
+	 * socket, so a bh that connects while a dead control's successor
+	 * starts waits in its backlog instead of finding no daemon. */
+	d.listen_fd = listen_admin(&d);
+	if (d.listen_fd < 0) {
+		fprintf(stderr, "bulkheadd: cannot listen on %s: %s\n",
+			d.paths.admin_sock, strerror(-d.listen_fd));
+		return 1;
+	}
 	if ((r = start_control(&d, &ready_fd)) >= 0 ||
 	    (r = start_up(&d)) >= 0) {
+		/* Nothing serves the socket any more. */
+		unlink(d.paths.admin_sock);
 		remove_control_pid(&d);
 		return r;
 	}

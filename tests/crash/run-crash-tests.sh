@@ -378,7 +378,7 @@ test_kill9_running() {
 # control at once (no bh needed), which re-attaches the qube with the
 # same QEMU and boot and runs commands in it; bh daemon status says so.
 test_kill9_control() {
-	local pid cpid q c boot rcv
+	local pid cpid q c boot rcv sock out
 	bha create -t minimal -l red m1 || return 1
 	bha start m1 || return 1
 	boot=$(bha run m1 -- cat /proc/sys/kernel/random/boot_id) || return 1
@@ -392,8 +392,16 @@ test_kill9_control() {
 	c=$(chan_pids "$root")
 	[ -n "$cpid" ] && [ -n "$q" ] && [ -n "$c" ] ||
 		{ echo "control ($cpid), QEMU ($q) or channel process ($c) not found"; return 1; }
+	sock=$(stat -c %i "$root/run/bulkhead/admin.sock")
 	kill -9 "$cpid"
+	# At once, with no way to start a daemon: it waits in the socket's
+	# backlog (the root parent bound it, for every control) and is
+	# answered by the next control, which shows m1 re-attached.
+	out=$(BULKHEAD_ROOT=$root BULKHEAD_DAEMON=/bin/false "$BH" ls --raw --running </dev/null 2>&1) ||
+		{ echo "bh ls right after the kill failed: $out"; return 1; }
+	expect_contains "bh ls right after the kill" "$out" m1 || return 1
 	wait_until 30 new_control "$cpid" || { echo "no new control after $cpid"; return 1; }
+	expect_eq "the admin socket" "$(stat -c %i "$root/run/bulkhead/admin.sock")" "$sock" || return 1
 	wait "$rcv" && { echo "bh run ended well though control was killed"; return 1; }
 	alive "$pid" || { echo "the root parent died with control"; return 1; }
 	expect_eq "the daemon's pid" "$(cat "$root/run/bulkhead/bulkheadd.pid")" "$pid" || return 1

@@ -50,6 +50,9 @@ static void test_window_forgets_old_restarts(void **state)
 	}
 }
 
+/* The admin socket's path the supervisor removes when it gives up. */
+static char sock_path[64];
+
 /* What each control does, by its restart count. */
 enum behaviour { DIE_TWICE_THEN_EXIT_7, ALWAYS_DIE, WAIT_FOR_TERM };
 
@@ -73,7 +76,7 @@ static pid_t start_supervisor(enum behaviour b, int *rd)
 
 		close(p[0]);
 		if (priv_supervise(&ready, "/nonexistent/bulkheadd.log",
-				   &cs) < 0)
+				   sock_path, &cs) < 0)
 			_exit(90);
 		if (cs.priv_pid != getppid())
 			_exit(91);
@@ -140,9 +143,16 @@ static void test_control_dying_at_once_is_given_up(void **state)
 	unsigned char buf[32];
 	size_t n, i;
 	int rd, st;
-	pid_t pid = start_supervisor(ALWAYS_DIE, &rd);
+	pid_t pid;
+	FILE *f;
 
 	(void)state;
+	snprintf(sock_path, sizeof(sock_path), "/tmp/bh-supervise.%d",
+		 (int)getpid());
+	f = fopen(sock_path, "w");
+	assert_non_null(f);
+	fclose(f);
+	pid = start_supervisor(ALWAYS_DIE, &rd);
 	n = read_all(rd, buf, sizeof(buf));
 	/* The first start, then CONTROL_RESTART_MAX more. */
 	assert_int_equal(n, CONTROL_RESTART_MAX + 1);
@@ -151,6 +161,8 @@ static void test_control_dying_at_once_is_given_up(void **state)
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 1);
+	/* No control serves the admin socket any more: it is gone. */
+	assert_int_equal(access(sock_path, F_OK), -1);
 }
 
 static void test_sigterm_reaches_control(void **state)

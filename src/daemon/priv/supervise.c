@@ -62,6 +62,7 @@ struct supervisor {
 	unsigned restarts;
 	struct restart_window window;
 	const char *log_path;
+	const char *admin_sock;
 };
 
 /* A signal for the daemon goes to control, which stops (with its qubes,
@@ -100,6 +101,7 @@ static int control_ended(struct supervisor *s, int st)
 			"bulkheadd",
 			(int)s->control, why, CONTROL_RESTART_MAX,
 			CONTROL_RESTART_WINDOW_MS / 1000);
+		unlink(s->admin_sock);
 		exit(1);
 	}
 	s->restarts++;
@@ -125,9 +127,10 @@ static int reap(struct supervisor *s)
 }
 
 int priv_supervise(int *ready_fd, const char *log_path,
-		   struct control_start *cs)
+		   const char *admin_sock, struct control_start *cs)
 {
-	struct supervisor s = { .log_path = log_path };
+	struct supervisor s = { .log_path = log_path,
+				.admin_sock = admin_sock };
 	struct signalfd_siginfo si;
 	pid_t self = getpid();
 
@@ -149,6 +152,7 @@ int priv_supervise(int *ready_fd, const char *log_path,
 			LOG_ERR("cannot start a new control: %s; the running "
 				"qubes wait for the next bulkheadd",
 				strerror(-e));
+			unlink(s.admin_sock);
 			exit(1);
 		}
 		if (s.control == 0) {

@@ -45,9 +45,11 @@ struct control_start {
  * returns: it exits with control's status once control exits of its own
  * accord (a stop, a failed start-up) or can no longer be restarted.
  * SIGTERM and SIGINT to the parent are passed on to control. log_path is
- * the daemon's log, followed when control rotates it. Returns -errno in
+ * the daemon's log, followed when control rotates it; admin_sock, the
+ * admin socket the parent bound for every control, is removed when the
+ * parent gives up. Returns -errno in
  * the parent when the first fork fails. */
 int priv_supervise(int *ready_fd, const char *log_path,
-		   struct control_start *cs);
+		   const char *admin_sock, struct control_start *cs);
 
 #endif
