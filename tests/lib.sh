@@ -132,6 +132,20 @@ daemon_pids() {
 	return 0
 }
 
+# kill9_daemon ROOT: kill -9 of ROOT's daemon (its root parent), then a
+# bounded wait until control too is gone: it dies with its parent
+# (PR_SET_PDEATHSIG), but a moment later, and holds the instance lock and
+# the admin socket until then. 0 once both are gone.
+kill9_daemon() {
+	local pid cpid
+	pid=$(cat "$1/run/bulkhead/bulkheadd.pid" 2>/dev/null)
+	cpid=$(control_pid "$1")
+	[ -n "$pid" ] || return 1
+	kill -9 "$pid" 2>/dev/null
+	wait_until 10 gone "$pid" || return 1
+	[ -z "$cpid" ] || wait_until 10 gone "$cpid"
+}
+
 # qemu_pids ROOT: QEMU processes of ROOT's qubes: children of its control
 # or of its root parent (theirs once the control that started them died;
 # their command lines name the canonical image paths, not ROOT), and the

@@ -122,7 +122,9 @@ crash() {
 	fi
 	wait "$dpid"; rc=$?
 	dpid=""
-	expect_eq "daemon's end at $point" "$rc" 137
+	expect_eq "daemon's end at $point" "$rc" 137 || return 1
+	# Its control dies with it, a moment later.
+	wait_until 10 gone "$cpid" || { echo "control $cpid outlived its parent"; return 1; }
 	# A qube it had started goes on (its channel process waits for the
 	# next daemon): consistent checks that the restart re-attached it
 	# or ended it.
@@ -259,16 +261,21 @@ test_remove_between_folders() {
 # restarted daemon re-attaches to it and its boot ends Running), or either
 # (the daemon died as QEMU's jail was being set up: the jail starts QEMU
 # only while its daemon lives, so which one comes depends on who is
-# first; both leave nothing behind).
+# first, and a control restarted at once may re-attach to a jail that
+# then ends; both leave nothing behind).
 s1_running() { bha ls | grep -q '^s1 .*Running'; }
+s1_settled() { bha ls | grep -qE '^s1 +(Running|Halted) '; }
 start_case() { # POINT WANT
 	local want=$2
 	bha create -t minimal -l red s1 || return 1
 	crash "$1" start s1 || return 1
 	consistent || return 1
 	if [ "$want" = either ]; then
+		# A re-attach may still end Halted: the jail's child, adopted
+		# before it saw its daemon gone, then exits without QEMU.
+		wait_until 60 s1_settled || { echo "s1 never settled: $(bha ls)"; return 1; }
 		want=halted
-		grep -q "s1: re-attaching" "$root/var/log/bulkhead/bulkheadd.log" && want=reattached
+		s1_running && want=reattached
 		echo "    measured: $want"
 	fi
 	if [ "$want" = halted ]; then
@@ -332,26 +339,31 @@ test_snapshot_crash() {
 	[ ! -e "$snaps/dvm-dv2" ] || { echo "the snapshot outlived its DVM"; return 1; }
 }
 
+# command_going QUBE: a command of QUBE runs (5 s) with its bh in the
+# background, pid in rcv, output in $root/run.out; a bh that can start
+# no daemon, so that it sees its own daemon go.
+command_going() {
+	BULKHEAD_ROOT=$root BULKHEAD_DAEMON=/bin/false "$BH" run "$1" -- sh -c 'echo started; exec sleep 5' \
+		</dev/null >"$root/run.out" 2>&1 &
+	rcv=$!
+	wait_until 60 grep -q started "$root/run.out" || { echo "the command never started"; return 1; }
+}
+
 # kill -9 of the daemon with a qube running and a command of it going:
 # the qube outlives its daemon (its channel process holds its channel and
 # waits), the next daemon re-attaches to it, with the same QEMU and the
 # same boot, shows it Running, ends the command's stream the earlier
 # daemon left (its bh was told the daemon went), and runs commands in it.
 test_kill9_running() {
-	local pid q boot out rcv
+	local q boot out rcv
 	bha create -t minimal -l red k1 || return 1
 	bha start k1 || return 1
 	boot=$(bha run k1 -- cat /proc/sys/kernel/random/boot_id) || return 1
 	bha run -u root k1 -- sh -c 'echo kept >/home/unsynced' || return 1
-	BULKHEAD_ROOT=$root BULKHEAD_DAEMON=/bin/false "$BH" run k1 -- sh -c 'echo started; exec sleep 5' \
-		</dev/null >"$root/run.out" 2>&1 &
-	rcv=$!
-	wait_until 60 grep -q started "$root/run.out" || { echo "the command never started"; return 1; }
-	pid=$(cat "$root/run/bulkhead/bulkheadd.pid")
+	command_going k1 || return 1
 	q=$(qemu_pids "$root")
 	[ -n "$q" ] || { echo "no QEMU for k1"; return 1; }
-	kill -9 "$pid"
-	wait_until 10 sh -c "! kill -0 $pid" || { echo "daemon survived"; return 1; }
+	kill9_daemon "$root" || { echo "daemon survived"; return 1; }
 	wait "$rcv" && { echo "bh run ended well though its daemon was killed"; return 1; }
 	alive "$q" || { echo "k1's QEMU died with the daemon"; return 1; }
 	consistent || return 1
@@ -382,10 +394,7 @@ test_kill9_control() {
 	bha create -t minimal -l red m1 || return 1
 	bha start m1 || return 1
 	boot=$(bha run m1 -- cat /proc/sys/kernel/random/boot_id) || return 1
-	BULKHEAD_ROOT=$root BULKHEAD_DAEMON=/bin/false "$BH" run m1 -- sh -c 'echo started; exec sleep 5' \
-		</dev/null >"$root/run.out" 2>&1 &
-	rcv=$!
-	wait_until 60 grep -q started "$root/run.out" || { echo "the command never started"; return 1; }
+	command_going m1 || return 1
 	pid=$(cat "$root/run/bulkhead/bulkheadd.pid")
 	cpid=$(control_pid "$root")
 	q=$(qemu_pids "$root")
@@ -432,13 +441,10 @@ test_kill9_control() {
 # clean shutdown, and an AppVM of it sees both.
 t1_running() { bha ls | grep -q '^t1 .*Running'; }
 test_kill9_template() {
-	local pid
 	bha create --class TemplateVM -t minimal -l black t1 || return 1
 	bha start t1 || return 1
 	bha run -u root t1 -- sh -c 'echo before >/etc/bh-mark; sync' || return 1
-	pid=$(cat "$root/run/bulkhead/bulkheadd.pid")
-	kill -9 "$pid"
-	wait_until 10 sh -c "! kill -0 $pid" || { echo "daemon survived"; return 1; }
+	kill9_daemon "$root" || { echo "daemon survived"; return 1; }
 	consistent || return 1
 	wait_until 30 t1_running || { echo "t1 after the restart: $(bha ls)"; return 1; }
 	bha run -u root t1 -- sh -c 'echo after >>/etc/bh-mark; sync' || return 1
@@ -454,12 +460,10 @@ test_kill9_template() {
 # when the daemon started it (the daemon watches it by pidfd, not as its
 # child).
 test_kill9_chan_reattached() {
-	local pid c q
+	local c q
 	bha create -t minimal -l red a1 || return 1
 	bha start a1 || return 1
-	pid=$(cat "$root/run/bulkhead/bulkheadd.pid")
-	kill -9 "$pid"
-	wait_until 10 sh -c "! kill -0 $pid" || { echo "daemon survived"; return 1; }
+	kill9_daemon "$root" || { echo "daemon survived"; return 1; }
 	consistent || return 1
 	expect_eq "a1's state" "$(state_of a1)" Running || return 1
 	q=$(qemu_pids "$root")
@@ -560,7 +564,7 @@ reattach_chan_case() { # POINT
 	crash_daemon "$1" || return 1
 	bha start r1 || return 1
 	pid=$dpid
-	kill -9 "$pid"
+	kill9_daemon "$root" || { echo "daemon survived"; return 1; }
 	wait "$pid"
 	dpid=""
 	consistent || return 1
@@ -571,7 +575,13 @@ reattach_chan_case() { # POINT
 	[ ! -e "$root/run/bulkhead/qubes/r1" ] || { echo "r1's runtime folder left"; bad=1; }
 	out=$(cat "$root/crashd.log" "$root/var/log/bulkhead/bulkheadd.log" 2>/dev/null)
 	if [ "$1" = chan.attached ]; then
-		expect_contains "log" "$out" "r1: its channel process ended while the qube ran" || bad=1
+		# Its guest powers off as its channel hangs up: when QEMU has
+		# ended too before the daemon's loop looks, QEMU's end is the
+		# one recorded (qube_attach_proc_ended looks at it first).
+		case $out in
+		*"r1: its channel process ended while the qube ran"* | *"r1: qube r1 stopped before it was ready"*) ;;
+		*) echo "log: r1's end not recorded"; bad=1 ;;
+		esac
 	else
 		expect_contains "log" "$out" "r1: not re-attached (its channel process" || bad=1
 	fi
@@ -584,16 +594,14 @@ reattach_chan_case() { # POINT
 # kill -9 of the daemon with a paused qube: the next daemon re-attaches
 # to it and shows it Paused; unpaused, it runs commands in the same boot.
 test_kill9_paused() {
-	local pid q boot
+	local q boot
 	bha create -t minimal -l red p1 || return 1
 	bha start p1 || return 1
 	boot=$(bha run p1 -- cat /proc/sys/kernel/random/boot_id) || return 1
 	bha pause p1 || return 1
-	pid=$(cat "$root/run/bulkhead/bulkheadd.pid")
 	q=$(qemu_pids "$root")
 	[ -n "$q" ] || { echo "no QEMU for p1"; return 1; }
-	kill -9 "$pid"
-	wait_until 10 sh -c "! kill -0 $pid" || { echo "daemon survived"; return 1; }
+	kill9_daemon "$root" || { echo "daemon survived"; return 1; }
 	consistent || return 1
 	expect_eq "p1's state" "$(state_of p1)" Paused || return 1
 	alive "$q" || { echo "the paused QEMU died"; return 1; }
@@ -624,11 +632,11 @@ kill9_mid_job_case() { # daemon|control: whom kill -9 strikes
 	holders || { echo "nothing writes $tmp"; return 1; }
 	if [ "$1" = control ]; then
 		pid=$(control_pid "$root")
+		kill -9 "$pid"
+		wait_until 10 sh -c "! kill -0 $pid" || { echo "control survived"; return 1; }
 	else
-		pid=$(cat "$root/run/bulkhead/bulkheadd.pid")
+		kill9_daemon "$root" || { echo "daemon survived"; return 1; }
 	fi
-	kill -9 "$pid"
-	wait_until 10 sh -c "! kill -0 $pid" || { echo "$1 survived"; return 1; }
 	wait "$cpid"
 	# The child got SIGKILL with its parent (PR_SET_PDEATHSIG).
 	wait_until 10 sh -c "! { ls -l /proc/[0-9]*/fd/ 2>/dev/null | grep -qF -- '$tmp'; }" ||
