@@ -33,6 +33,7 @@
 #include "daemon/priv/supervise.h"
 #include "daemon/core/sd_notify.h"
 #include "daemon/state/store_boot.h"
+#include "daemon/engine/sandbox.h"
 #include "daemon/engine/tsc.h"
 #include "daemon/admin/wire.h"
 #include "lib/crashpoint.h"
@@ -740,7 +741,7 @@ static void remove_control_pid(struct daemon *d)
 static int start_control(struct daemon *d, int *ready_fd)
 {
 	struct control_start cs;
-	char log[4200];
+	char log[4200], why[256];
 	int r;
 
 	if (bh_path_fmt(log, sizeof(log), "%s/bulkheadd.log", d->paths.log))
@@ -749,6 +750,13 @@ static int start_control(struct daemon *d, int *ready_fd)
 	if (r < 0) {
 		fprintf(stderr, "bulkheadd: cannot start its control process: "
 				"%s\n", strerror(-r));
+		return 1;
+	}
+	/* Before anything else: what control and all it starts never
+	 * need is refused from here on (sandbox.h). */
+	if (bh_sandbox_harden_root(why, sizeof(why)) < 0) {
+		fprintf(stderr, "bulkheadd: cannot confine its control "
+				"process: %s\n", why);
 		return 1;
 	}
 	d->priv_pid = cs.priv_pid;

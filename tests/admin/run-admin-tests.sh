@@ -630,6 +630,10 @@ test_daemon_status_and_stop() {
 	cpid=$(control_pid "$r")
 	[ -n "$cpid" ] && [ "$cpid" != "$pid" ] || { echo "no control.pid of its own: '$cpid'"; stop_root "$r"; return 1; }
 	expect_eq "control's parent" "$(awk '{ print $4 }' "/proc/$cpid/stat")" "$pid" || { stop_root "$r"; return 1; }
+	# Control, still root, is hardened already: no_new_privs and its
+	# seccomp filter (sandbox.h, bh_sandbox_harden_root).
+	expect_eq "control's NoNewPrivs" "$(awk '$1 == "NoNewPrivs:" { print $2 }' "/proc/$cpid/status")" 1 || { stop_root "$r"; return 1; }
+	expect_eq "control's Seccomp" "$(awk '$1 == "Seccomp:" { print $2 }' "/proc/$cpid/status")" 2 || { stop_root "$r"; return 1; }
 	expect_contains "status's control" "$out" "control process: pid $cpid
 " || { stop_root "$r"; return 1; }
 	expect_contains "status's qubes" "$out" "qubes running: 0" || { stop_root "$r"; return 1; }

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -277,6 +278,70 @@ static void test_control_sandbox(void **state)
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
+/* Control while still root (bh_sandbox_harden_root): no_new_privs and
+ * seccomp on, the denied calls EPERM, what the jails need (a mount
+ * namespace, a uid change in a child) still works, and a program it runs
+ * inherits the filter. The child writes one letter per check ('k' as
+ * expected, 'X' not), then waits until the parent has read its status. */
+static void test_root_control_hardened(void **state)
+{
+	char res[8] = "", err[256], word[4];
+	int up[2], down[2], st;
+	pid_t pid, g;
+
+	(void)state;
+	if (!need_root()) {
+		skip();
+		return;
+	}
+	assert_int_equal(pipe(up), 0);
+	assert_int_equal(pipe(down), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char out[8];
+
+		close(up[0]);
+		close(down[1]);
+		if (bh_sandbox_harden_root(err, sizeof(err)) < 0)
+			_exit(90);
+		out[0] = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1 ? 'k' : 'X';
+		out[1] = ptrace(PTRACE_TRACEME, 0, NULL, NULL) < 0 &&
+				 errno == EPERM ? 'k' : 'X';
+		/* With a bad fd finit_module says EBADF, unless refused. */
+		out[2] = syscall(SYS_finit_module, -1, "", 0) < 0 &&
+				 errno == EPERM ? 'k' : 'X';
+		out[3] = syscall(SYS_keyctl, 0 /* KEYCTL_GET_KEYRING_ID */,
+				 -1, 0) < 0 && errno == EPERM ? 'k' : 'X';
+		out[4] = unshare(CLONE_NEWNS) == 0 ? 'k' : 'X';
+		/* A child that changes its uid, as a jail does. */
+		g = fork();
+		if (g == 0)
+			_exit(setresuid(TEST_UID, TEST_UID, TEST_UID) == 0 ? 0 : 1);
+		out[5] = g > 0 && waitpid(g, &st, 0) == g && WIFEXITED(st) &&
+				 WEXITSTATUS(st) == 0 ? 'k' : 'X';
+		/* A program it runs has the filter too. */
+		out[6] = system("grep -q '^Seccomp:[[:space:]]*2$' /proc/self/status")
+				 == 0 ? 'k' : 'X';
+		if (write(up[1], out, 7) != 7 || read(down[0], word, 1) < 0)
+			_exit(91);
+		_exit(0);
+	}
+	close(up[1]);
+	close(down[0]);
+	assert_int_equal(read(up[0], res, 7), 7);
+	expect_status(pid, "NoNewPrivs", "1");
+	expect_status(pid, "Seccomp", "2");
+	/* Root still: the uid drop is the next step of the split. */
+	expect_status(pid, "Uid", "0\t0\t0\t0");
+	assert_int_equal(write(down[1], "x", 1), 1);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_string_equal(res, "kkkkkkk");
+	close(up[0]);
+	close(down[1]);
+}
+
 /* The checks before anything changes: each refusal leaves the child
  * able to say why. */
 static void expect_refused(const struct bh_sandbox *sb, const char *why)
@@ -354,6 +419,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_chan_sandbox),
 		cmocka_unit_test(test_control_sandbox),
+		cmocka_unit_test(test_root_control_hardened),
 		cmocka_unit_test(test_refusals),
 	};
 

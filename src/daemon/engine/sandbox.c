@@ -59,6 +59,24 @@ const char *const bh_sandbox_control_denied[] = {
 };
 const size_t bh_sandbox_control_ndenied = ARRAY_LEN(bh_sandbox_control_denied);
 
+const char *const bh_sandbox_root_denied[] = {
+	/* other processes' memory and state: a chan process's fds or a
+	 * QEMU's guest memory are never read by tracing them */
+	"ptrace", "process_vm_readv", "process_vm_writev", "kcmp",
+	"pidfd_getfd",
+	/* ways around path checks, and swap */
+	"open_by_handle_at", "name_to_handle_at", "swapon", "swapoff",
+	"quotactl",
+	/* the kernel */
+	"init_module", "finit_module", "delete_module", "kexec_load",
+	"kexec_file_load", "bpf", "perf_event_open", "userfaultfd", "iopl",
+	"ioperm", "syslog", "acct", "reboot", "lookup_dcookie", "vhangup",
+	/* keyrings and the host's clock */
+	"add_key", "request_key", "keyctl", "settimeofday", "clock_settime",
+	"clock_adjtime", "adjtimex", "fanotify_init",
+};
+const size_t bh_sandbox_root_ndenied = ARRAY_LEN(bh_sandbox_root_denied);
+
 __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t cap,
 						      const char *fmt, ...)
 {
@@ -170,7 +188,10 @@ static int deny_namespace_clones(scmp_filter_ctx ctx)
 				0);
 }
 
-static int load_filter(const struct bh_sandbox *sb, char *err, size_t cap)
+/* sb's filter; deny_ns: clones into new namespaces refused too (an
+ * unprivileged control's deny-list). */
+static int load_filter(const struct bh_sandbox *sb, int deny_ns, char *err,
+		       size_t cap)
 {
 	int allow = sb->filter == BH_SANDBOX_ALLOW_LIST;
 	scmp_filter_ctx ctx;
@@ -193,7 +214,7 @@ static int load_filter(const struct bh_sandbox *sb, char *err, size_t cap)
 					   : SCMP_ACT_ERRNO(EPERM),
 				     nr, 0);
 	}
-	if (r == 0 && !allow)
+	if (r == 0 && !allow && deny_ns)
 		r = deny_namespace_clones(ctx);
 	if (r == 0)
 		r = seccomp_load(ctx);
@@ -211,5 +232,18 @@ int bh_sandbox_enter(const struct bh_sandbox *sb, char *err, size_t cap)
 		return -1;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return fail(err, cap, "no_new_privs: %s", strerror(errno));
-	return load_filter(sb, err, cap);
+	return load_filter(sb, 1, err, cap);
+}
+
+int bh_sandbox_harden_root(char *err, size_t cap)
+{
+	const struct bh_sandbox sb = {
+		.filter = BH_SANDBOX_DENY_LIST,
+		.calls = bh_sandbox_root_denied,
+		.ncalls = bh_sandbox_root_ndenied,
+	};
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return fail(err, cap, "no_new_privs: %s", strerror(errno));
+	return load_filter(&sb, 0, err, cap);
 }

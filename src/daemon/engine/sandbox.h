@@ -47,6 +47,19 @@ extern const size_t bh_sandbox_chan_ncalls;
 extern const char *const bh_sandbox_control_denied[];
 extern const size_t bh_sandbox_control_ndenied;
 
+/* The calls that control, while it still runs as root, never makes, nor
+ * does anything it starts (jails, QEMU, channel processes, e2fsprogs):
+ * tracing and other processes' memory, modules, kexec, BPF, perf,
+ * keyrings, the clock, reboot, swap. Mounts, namespaces and uid changes
+ * stay: the jails need them. */
+extern const char *const bh_sandbox_root_denied[];
+extern const size_t bh_sandbox_root_ndenied;
+
+/* For control while it is root (bulkheadd's main.c): no_new_privs, and a
+ * filter that makes the calls of bh_sandbox_root_denied fail with EPERM,
+ * inherited by everything control starts. Returns 0, or -1 with err. */
+int bh_sandbox_harden_root(char *err, size_t cap);
+
 /* Confines the calling process as sb says. Returns 0, or -1 with err
  * saying which step failed; the process must then exit, as it may be
  * confined in part. */
