@@ -19,6 +19,7 @@
 #include "daemon/qube/qube_vm_end.h"
 #include "daemon/qube/qube_vm_launch.h"
 #include "daemon/qube/qube_power.h"
+#include "daemon/relay/dataport.h"
 #include "daemon/relay/streams.h"
 #include "daemon/state/attach_record.h"
 #include "daemon/state/qube_paths.h"
@@ -78,6 +79,8 @@ static int adopt(struct daemon *d, const char *name, const char *run_dir,
 	struct attach_record rec;
 	struct qube_info qi;
 	struct qube_vm *dv;
+	uint32_t ports[ATTACH_PORTS_MAX];
+	size_t nports;
 	char sock[4200], err[512];
 	int qfd = -1, cfd = -1, link = -1, qmp = -1, r;
 	pid_t qpid = 0, cpid = 0;
@@ -101,6 +104,12 @@ static int adopt(struct daemon *d, const char *name, const char *run_dir,
 	}
 	if (!tmpl_paths_ok(d, name, &rec)) {
 		snprintf(why, cap, "its record names another template's files");
+		return -1;
+	}
+	/* Ports that would stay plugged, unknown, for as long as the qube
+	 * runs: not re-attached rather than that. */
+	if (attach_record_read_ports(run_dir, ports, &nports) < 0) {
+		snprintf(why, cap, "its record of data ports is unreadable");
 		return -1;
 	}
 	qfd = open_recorded(run_dir, QEMU_PID_FILE, &qpid);
@@ -147,9 +156,11 @@ static int adopt(struct daemon *d, const char *name, const char *run_dir,
 	dv->snap_fd = -1;
 	dv->paused = attach_record_paused(run_dir);
 	qube_vm_go_live(d, dv);
+	dataport_adopt(dv, ports, nports);
 	qube_power_record(d, name, "Transient", "re-attaching");
-	LOG_INFO("%s: re-attaching (QEMU pid %d, channel process pid %d%s)",
-		 name, (int)qpid, (int)cpid, dv->paused ? ", paused" : "");
+	LOG_INFO("%s: re-attaching (QEMU pid %d, channel process pid %d%s%s)",
+		 name, (int)qpid, (int)cpid, dv->paused ? ", paused" : "",
+		 nports ? ", with data ports of the earlier daemon" : "");
 	return 0;
 fail:
 	if (qfd >= 0)
@@ -309,6 +320,9 @@ int qube_detach(struct qube_vm *dv, const char *why)
 		s->client = NULL;
 	}
 	d->hooks->rpc_ask_caller_gone(d, dv);
+	/* Before qs_qube_gone, which would unplug the other ends: the next
+	 * daemon unplugs both, by the records. */
+	dataport_qube_left(dv);
 	qs_qube_gone(dv, "bulkheadd restarted; the qube still runs");
 	qube_log_flush(&dv->log_limit, dv->name, 1);
 	/* The channel process sees its links close and waits for the next
