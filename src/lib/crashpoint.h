@@ -5,7 +5,9 @@
 #define BH_LIB_CRASHPOINT_H
 
 /* When $BULKHEAD_CRASH_AT equals name, raise(SIGKILL) here, writing
- * nothing first; otherwise a no-op. */
+ * nothing first; when it is name followed by ":stop", raise(SIGSTOP)
+ * (the process hangs there until SIGCONT or SIGKILL); otherwise a
+ * no-op. */
 void bh_crash_point(const char *name);
 
 /* In a daemon's job child (daemon/jobs/job.h): a crash point reached here

@@ -156,6 +156,8 @@ static int adopt(struct daemon *d, const char *name, const char *run_dir,
 	dv->snap_fd = -1;
 	dv->paused = attach_record_paused(run_dir);
 	qube_vm_go_live(d, dv);
+	/* Until BH_MSG_CHAN_ATTACH: then the boot's (qube_vm_chan.c). */
+	dv->deadline_ms = dv->started_ms + CHAN_ATTACH_REPLY_MS;
 	dataport_adopt(dv, ports, nports);
 	qube_power_record(d, name, "Transient", "re-attaching");
 	LOG_INFO("%s: re-attaching (QEMU pid %d, channel process pid %d%s%s)",

@@ -221,6 +221,16 @@ void qube_vm_tick(struct qube_vm *dv, int64_t now_ms)
 		chan_gone(dv);
 	if (!dv->deadline_ms || now_ms < dv->deadline_ms || !dv->vm_alive)
 		return;
+	if (dv->state == DV_BOOTING && dv->adopted && !dv->attach_seen) {
+		qube_vm_error(dv, BH_EXIT_FAILURE,
+			      "the channel process of qube %s did not answer "
+			      "the re-attach within %d s; the qube was "
+			      "destroyed",
+			      dv->name, CHAN_ATTACH_REPLY_MS / 1000);
+		qube_vm_kill(dv);
+		dv->deadline_ms = 0;
+		return;
+	}
 	if (dv->state == DV_BOOTING) {
 		snprintf(console, sizeof(console), "%s/console.log",
 			 dv->run_dir);
