@@ -31,27 +31,6 @@
 /* Folders an earlier daemon may have left: as leftover_qemu.c. */
 #define ATTACH_SCAN_MAX 512
 
-/* A pidfd for the process RUN_DIR/FILE names, checked again once open
- * (the pid file's start time against the process the pidfd holds), so
- * that it is never a later process that took the pid. -1 when there is
- * none. */
-static int open_recorded(const char *run_dir, const char *file, pid_t *pid)
-{
-	pid_t again;
-	int fd;
-
-	if (pid_file_live(run_dir, file, pid) != 1)
-		return -1;
-	fd = (int)syscall(SYS_pidfd_open, *pid, 0);
-	if (fd < 0)
-		return -1;
-	if (pid_file_live(run_dir, file, &again) != 1 || again != *pid) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* The template folder and root version a running TemplateVM writes, as
  * recorded: only its own folder, and a version file in it. */
 static int tmpl_paths_ok(struct daemon *d, const char *name,
@@ -112,8 +91,8 @@ static int adopt(struct daemon *d, const char *name, const char *run_dir,
 		snprintf(why, cap, "its record of data ports is unreadable");
 		return -1;
 	}
-	qfd = open_recorded(run_dir, QEMU_PID_FILE, &qpid);
-	cfd = open_recorded(run_dir, CHAN_PID_FILE, &cpid);
+	qfd = pid_file_open(run_dir, QEMU_PID_FILE, &qpid);
+	cfd = pid_file_open(run_dir, CHAN_PID_FILE, &cpid);
 	if (qfd < 0 || cfd < 0) {
 		snprintf(why, cap, "its %s no longer runs",
 			 qfd < 0 ? "QEMU" : "channel process");
@@ -182,13 +161,13 @@ static void let_go(const char *run_dir)
 	pid_t pid;
 	int fd;
 
-	fd = open_recorded(run_dir, CHAN_PID_FILE, &pid);
+	fd = pid_file_open(run_dir, CHAN_PID_FILE, &pid);
 	if (fd >= 0) {
 		syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
 		close(fd);
 	}
 	if (attach_record_read(run_dir, &rec) == 0 && !rec.persistent) {
-		fd = open_recorded(run_dir, QEMU_PID_FILE, &pid);
+		fd = pid_file_open(run_dir, QEMU_PID_FILE, &pid);
 		if (fd >= 0) {
 			syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
 			close(fd);
