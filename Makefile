@@ -142,15 +142,19 @@ unit: $(UNIT_BINS)
 # test_chan_reattach runs the real channel process (build/bulkhead-chan).
 $(B)/unit/test_chan_reattach $(B)/unit-san/test_chan_reattach: | $(B)/bulkhead-chan
 
-$(B)/unit/%: tests/unit/%.c $(call obj,$(UNIT_DEPS_SRC))
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDHARDEN) -o $@ $^ -lcmocka \
-		$(DAEMON_LIBS)
+# The helpers the tests share (tests/unit/*.h): a test is built again
+# when one changes.
+UNIT_HDRS := $(wildcard tests/unit/*.h)
 
-$(B)/unit-san/%: tests/unit/%.c $(call san,$(UNIT_DEPS_SRC))
+$(B)/unit/%: tests/unit/%.c $(call obj,$(UNIT_DEPS_SRC)) $(UNIT_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Itests/unit -o $@ $^ -lcmocka \
-		$(DAEMON_LIBS)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDHARDEN) -o $@ \
+		$(filter-out %.h,$^) -lcmocka $(DAEMON_LIBS)
+
+$(B)/unit-san/%: tests/unit/%.c $(call san,$(UNIT_DEPS_SRC)) $(UNIT_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Itests/unit -o $@ \
+		$(filter-out %.h,$^) -lcmocka $(DAEMON_LIBS)
 
 # ---- libFuzzer targets (clang) ----
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)

@@ -4,7 +4,11 @@
  * restart leaves the records and volumes consistent. In production the
  * variable is not set and every crash point is one string comparison
  * against NULL after the first call. The process writes nothing before it
- * dies: a real crash does not get to flush or log either. */
+ * dies: a real crash does not get to flush or log either.
+ *
+ * BULKHEAD_CRASH_AT=POINT:stop stops the process at POINT (SIGSTOP)
+ * instead: a process that hangs there, for the tests of what waits for
+ * it (a re-attached channel process that never sends what it has). */
 #include "lib/crashpoint.h"
 
 #include <signal.h>
@@ -21,6 +25,8 @@ void bh_crash_point_kill_first(pid_t pid)
 		kill_first[n_kill_first++] = pid;
 }
 
+#define STOP_SUFFIX ":stop"
+
 void bh_crash_point_in_child(void)
 {
 	bh_crash_point_kill_first(getppid());
@@ -30,14 +36,24 @@ void bh_crash_point(const char *name)
 {
 	/* A copy: a later setenv() may free getenv()'s string. */
 	static char want[128];
-	static int read_env;
+	static int read_env, stop;
 
 	if (!read_env) {
 		const char *v = getenv("BULKHEAD_CRASH_AT");
+		size_t n = v ? strlen(v) : 0, k = strlen(STOP_SUFFIX);
 
-		if (v && strlen(v) < sizeof(want))
+		if (v && n < sizeof(want)) {
 			strcpy(want, v);
+			if (n > k && !strcmp(want + n - k, STOP_SUFFIX)) {
+				want[n - k] = '\0';
+				stop = 1;
+			}
+		}
 		read_env = 1;
+	}
+	if (want[0] && !strcmp(want, name) && stop) {
+		raise(SIGSTOP);
+		return;
 	}
 	if (want[0] && !strcmp(want, name)) {
 		unsigned i;

@@ -7,7 +7,9 @@
 #include <sys/types.h>
 
 /* When $BULKHEAD_CRASH_AT equals name, raise(SIGKILL) here, writing
- * nothing first; otherwise a no-op. */
+ * nothing first; when it is name followed by ":stop", raise(SIGSTOP)
+ * (the process hangs there until SIGCONT or SIGKILL); otherwise a
+ * no-op. */
 void bh_crash_point(const char *name);
 
 /* A crash point reached in this process kills PID first (at most two,

@@ -27,11 +27,11 @@
  * It detaches and re-attaches any number of times. While attached, its
  * socket is not read: a connection waits in its backlog, and is taken
  * when the link closes (so a daemon that connected to a process still
- * attached elsewhere waits for CHAN_ATTACH: it bounds that wait). It
- * still ends when QEMU has closed everything, or when its qube broke the
- * channel protocol (BROKEN, sent or dropped with the old link: nothing
- * waits for such a qube); a connect to its socket then fails with
- * ECONNREFUSED. */
+ * attached elsewhere waits for CHAN_ATTACH: it bounds that wait,
+ * CHAN_ATTACH_REPLY_MS in src/daemon/core/daemon.h). It still ends when
+ * QEMU has closed everything, or when its qube broke the channel
+ * protocol (BROKEN, sent or dropped with the old link: nothing waits for
+ * such a qube); a connect to its socket then fails with ECONNREFUSED. */
 #ifndef BH_PROTO_CHAN_ATTACH_H
 #define BH_PROTO_CHAN_ATTACH_H
 

@@ -591,6 +591,41 @@ reattach_chan_case() { # POINT
 	return $bad
 }
 
+# A re-attached qube's channel process that takes the next daemon's
+# links but never says what it has (BH_MSG_CHAN_ATTACH, the first frame
+# it owes): the crash point chan.attached:stop stops it right after it
+# took them (the frame queued, not sent). The daemon shows the qube
+# Transient while it waits, and ends it after 10 s (CHAN_ATTACH_REPLY_MS),
+# not after the boot timeout (60 s), which is for a guest's boot: Halted
+# with the reason, no QEMU and no channel process of it left, its
+# runtime folder gone; the daemon goes on and the qube starts again.
+test_chan_attach_silent() {
+	local pid bad=0
+	bha create -t minimal -l red r2 || return 1
+	crash_daemon chan.attached:stop || return 1
+	bha start r2 || return 1
+	pid=$dpid
+	kill9_daemon "$root" || { echo "daemon survived"; return 1; }
+	wait "$pid"
+	dpid=""
+	expect_contains "bh ls while the daemon waits" "$(bha ls)" "r2 " || return 1
+	expect_eq "r2's state while the daemon waits" \
+		"$(bha ls --format json | python3 -c 'import json,sys; print([q["state"] for q in json.load(sys.stdin) if q["name"]=="r2"][0])')" \
+		Transient || bad=1
+	wait_until 30 sh -c "BULKHEAD_ROOT=$root $BH ls </dev/null | grep -q '^r2 .*Halted'" ||
+		{ echo "r2 not Halted 30 s after the restart: $(bha ls)"; return 1; }
+	expect_contains "log" "$(cat "$root/var/log/bulkhead/bulkheadd.log")" \
+		"r2: halted (the channel process of qube r2 did not answer the re-attach within 10 s" || bad=1
+	wait_until 30 no_qemu || { echo "QEMU left: $(root_qemus)"; bad=1; }
+	[ -z "$(chan_pids "$root")" ] || { echo "channel process left: $(chan_pids "$root")"; bad=1; }
+	[ ! -e "$root/run/bulkhead/qubes/r2" ] || { echo "r2's runtime folder left"; bad=1; }
+	consistent || return 1
+	bha start r2 || return 1
+	expect_eq "r2 runs" "$(bha run r2 -- echo again)" again || bad=1
+	bha kill r2
+	return $bad
+}
+
 # kill -9 of the daemon with a paused qube: the next daemon re-attaches
 # to it and shows it Paused; unpaused, it runs commands in the same boot.
 test_kill9_paused() {
@@ -701,6 +736,7 @@ tc chan.hello                    chan_case chan.hello start
 tc chan.exit-frame               chan_case chan.exit-frame run
 tc chan.detached                 reattach_chan_case chan.detached
 tc chan.attached                 reattach_chan_case chan.attached
+run_test test_chan_attach_silent
 run_test test_kill9_paused
 tc test_kill9_mid_job kill9_mid_job_case daemon
 tc test_kill9_control_mid_job kill9_mid_job_case control

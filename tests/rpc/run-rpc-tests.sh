@@ -751,6 +751,85 @@ test_daemon_restart_mid_call() {
 	expect_eq "a calls b again" "$(printf 'again\n' | bhr run a -- bh-call b test.Cat)" again
 }
 
+# qpid QUBE: the pid of QUBE's QEMU, from its runtime folder.
+qpid() { read -r p _ <"$root/run/bulkhead/qubes/$1/qemu.pid" && echo "$p"; }
+# qemu_links A B: how many sockets join the QEMUs of qubes A and B: a
+# data port is a socket pair, one end in each QEMU (its chardev).
+qemu_links() {
+	python3 - "$(qpid "$1")" "$(qpid "$2")" <<'PY'
+import os, re, subprocess, sys
+def socks(pid):
+    out = set()
+    for fd in os.listdir("/proc/%s/fd" % pid):
+        try:
+            m = re.fullmatch(r"socket:\[(\d+)\]", os.readlink("/proc/%s/fd/%s" % (pid, fd)))
+        except OSError:
+            continue
+        if m:
+            out.add(m.group(1))
+    return out
+a, b = socks(sys.argv[1]), socks(sys.argv[2])
+# ss -x: NETID STATE RECV-Q SEND-Q LOCAL INODE PEER PEER-INODE
+print(sum(1 for l in subprocess.run(["ss", "-xaH"], capture_output=True, text=True,
+                                    check=True).stdout.splitlines()
+          if len(l.split()) >= 8 and l.split()[5] in a and l.split()[7] in b))
+PY
+}
+ab_unlinked() { [ "$(qemu_links a b)" = 0 ]; }
+# ports_seen QUBE: the data ports QUBE's guest has (their names).
+ports_seen() { in_q "$1" 'cat /sys/class/virtio-ports/*/name' | grep '^bulkhead\.data\.' | sort; }
+
+# restart_mid_port restart|kill9: the daemon restarted (bh daemon
+# restart, or kill -9 and a new one) while a bulk call of a to b runs
+# over a data port. The port is plugged into both QEMUs (a chardev and a
+# device each) and its call goes with the earlier daemon; the next daemon
+# finds it in both runtime folders and unplugs it from both: no socket
+# joins the two QEMUs any more, neither guest sees the port, no record of
+# it is left, and calls work again, a bulk one on a new port too.
+restart_mid_port() {
+	local pid rcv port plugged0 out
+	policy 'test.Sink * a b allow' 'test.Cat * a b allow'
+	plugged0=$(nlog 'plugged into a and b')
+	bhr run a -- sh -c 'head -c 100000000000 /dev/zero | bh-call b test.Sink' \
+		</dev/null >/dev/null 2>&1 &
+	rcv=$!
+	wait_until 60 sh -c "[ \$(grep -c 'plugged into a and b' \
+		'$root/var/log/bulkhead/bulkheadd.log') -gt $plugged0 ]" ||
+		{ echo "no port plugged: $(dlog | tail -5)"; return 1; }
+	port=$(dlog | sed -n 's/.*data port \([0-9]*\): plugged into a and b.*/\1/p' | tail -n 1)
+	expect_eq "sockets joining a's and b's QEMUs" "$(qemu_links a b)" 1 || return 1
+	expect_eq "a's guest sees" "$(ports_seen a)" "bulkhead.data.$port" || return 1
+	pid=$(cat "$root/run/bulkhead/bulkheadd.pid")
+	if [ "$1" = kill9 ]; then
+		kill9_daemon "$root" || { echo "the daemon survived kill -9"; return 1; }
+		bhr ls >/dev/null || return 1
+	else
+		bhr daemon restart </dev/null >/dev/null || return 1
+	fi
+	wait "$rcv"
+	gone "$pid" || { echo "the earlier daemon still runs"; return 1; }
+	wait_until 30 ab_unlinked ||
+		{ echo "port $port left plugged: $(qemu_links a b) socket(s) join a's and b's QEMUs"; return 1; }
+	expect_eq "a's guest sees" "$(ports_seen a)" "" || return 1
+	expect_eq "b's guest sees" "$(ports_seen b)" "" || return 1
+	expect_contains "log" "$(dlog)" "a: data port $port of the earlier daemon unplugged" &&
+		expect_contains "log" "$(dlog)" "b: data port $port of the earlier daemon unplugged" ||
+		return 1
+	[ ! -e "$root/run/bulkhead/qubes/a/dataports" ] &&
+		[ ! -e "$root/run/bulkhead/qubes/b/dataports" ] ||
+		{ echo "a port record left: $(cat "$root"/run/bulkhead/qubes/[ab]/dataports 2>&1)"; return 1; }
+	expect_eq "a calls b again" "$(printf 'again\n' | bhr run a -- bh-call b test.Cat)" again ||
+		return 1
+	plugged0=$(nlog 'plugged into a and b')
+	out=$(in_q a 'head -c 8388608 /dev/urandom > /tmp/mid && sha256sum < /tmp/mid | cut -d" " -f1 &&
+		bh-call b test.Cat < /tmp/mid | sha256sum | cut -d" " -f1; rm -f /tmp/mid')
+	expect_eq "bulk call after the restart" "$(echo "$out" | sed -n 2p)" "$(echo "$out" | sed -n 1p)" ||
+		return 1
+	expect_eq "ports plugged after the restart" "$(nlog 'plugged into a and b')" $((plugged0 + 1))
+}
+test_daemon_restart_unplugs_data_ports() { restart_mid_port restart; }
+test_kill9_unplugs_data_ports() { restart_mid_port kill9; }
+
 # ---------------------------------------------------------------- setup
 
 if ! command -v "$BH" >/dev/null || ! command -v "$BULKHEADD" >/dev/null; then
@@ -830,4 +909,6 @@ run_test test_small_call_stays_on_relay
 run_test test_bulk_calls_beyond_port_limit
 run_test test_caller_killed_mid_transfer
 run_test test_daemon_restart_mid_call
+run_test test_daemon_restart_unplugs_data_ports
+run_test test_kill9_unplugs_data_ports
 summary

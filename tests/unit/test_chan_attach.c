@@ -38,6 +38,8 @@
 #include "proto/chan_attach.h"
 #include "proto/frame.h"
 
+#include "unit_frame.h"
+
 #define GBIT BH_STREAM_GUEST_BIT
 
 /* ---- the request ---- */
@@ -360,20 +362,6 @@ static void test_streams_overflow(void **state)
 }
 
 /* ---- the relay detached and attached again, over socket pairs ---- */
-
-static void send_frame(int fd, uint32_t type, uint32_t stream,
-		       const void *p, uint32_t len)
-{
-	uint8_t b[BH_FRAME_HDR_LEN + 64];
-	struct bh_frame_hdr h = { type, stream, len };
-
-	assert_true(len <= 64);
-	bh_frame_hdr_encode(b, &h);
-	if (len)
-		memcpy(b + BH_FRAME_HDR_LEN, p, len);
-	assert_int_equal(write(fd, b, BH_FRAME_HDR_LEN + len),
-			 (ssize_t)(BH_FRAME_HDR_LEN + len));
-}
 
 static void hello_payload(uint8_t p[8], uint32_t flags)
 {

@@ -47,6 +47,8 @@
 #include "proto/frame.h"
 #include "proto/msg_qmp.h"
 
+#include "unit_frame.h"
+
 #define GBIT BH_STREAM_GUEST_BIT
 
 struct fake {
@@ -131,19 +133,6 @@ static void read_all(int fd, void *buf, size_t len)
 			fail_msg("read: %s", n ? strerror(errno) : "end of file");
 		got += (size_t)n;
 	}
-}
-
-static void send_frame(int fd, uint32_t type, uint32_t stream,
-		       const void *p, uint32_t len)
-{
-	uint8_t b[BH_FRAME_HDR_LEN + 64];
-	struct bh_frame_hdr h = { type, stream, len };
-
-	assert_true(len <= 64);
-	bh_frame_hdr_encode(b, &h);
-	if (len)
-		memcpy(b + BH_FRAME_HDR_LEN, p, len);
-	assert_int_equal(bh_write_all(fd, b, BH_FRAME_HDR_LEN + len), 0);
 }
 
 static void read_frame(int fd, struct bh_frame_hdr *h, uint8_t *p, size_t cap)

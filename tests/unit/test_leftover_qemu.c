@@ -96,16 +96,23 @@ static void test_pid_file_names_live_process(void **state)
 {
 	struct fx *f = *state;
 	pid_t pid, got = 0;
-	int w;
+	int w, fd;
 
+	assert_int_equal(pid_file_open(f->qube, QEMU_PID_FILE, &got), -1);
 	pid = child_until_eof(&w);
 	assert_int_equal(qemu_pid_file_write(f->qube, pid), 0);
 	assert_int_equal(qemu_pid_file_live(f->qube, &got), 1);
 	assert_int_equal(got, pid);
+	got = 0;
+	fd = pid_file_open(f->qube, QEMU_PID_FILE, &got);
+	assert_true(fd >= 0);
+	assert_int_equal(got, pid);
 	close(w);
 	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	close(fd);
 	/* Gone: nothing to end. */
 	assert_int_equal(qemu_pid_file_live(f->qube, &got), 0);
+	assert_int_equal(pid_file_open(f->qube, QEMU_PID_FILE, &got), -1);
 }
 
 static void test_reused_pid_not_named(void **state)
@@ -123,6 +130,7 @@ static void test_reused_pid_not_named(void **state)
 		 (unsigned long long)start + 1);
 	write_file(path, text);
 	assert_int_equal(qemu_pid_file_live(f->qube, &got), 0);
+	assert_int_equal(pid_file_open(f->qube, QEMU_PID_FILE, &got), -1);
 	snprintf(text, sizeof(text), "%d %llu\n", (int)getpid(),
 		 (unsigned long long)start);
 	write_file(path, text);

@@ -43,6 +43,7 @@ struct seen {
 	size_t n;
 	char deleted[8][64];
 	size_t ndel;
+	int ready; /* on_ready calls */
 };
 
 struct fx {
@@ -843,6 +844,14 @@ static void on_deleted(void *ctx, const char *id)
 	snprintf(s->deleted[s->ndel++], sizeof(s->deleted[0]), "%s", id);
 }
 
+static void on_ready(void *ctx)
+{
+	struct seen *s = ctx;
+
+	/* Commands go from here on (a re-attached qube's first ones). */
+	s->ready++;
+}
+
 static void test_name_ok(void **state)
 {
 	(void)state;
@@ -1002,10 +1011,13 @@ static void test_tagged_replies(void **state)
 
 	f->q->on_reply = on_reply;
 	f->q->on_device_deleted = on_deleted;
+	f->q->on_ready = on_ready;
 	f->q->ctx = s;
 	negotiate(f);
-	/* The capabilities reply carried no tag and reached nobody. */
+	/* The capabilities reply carried no tag and reached nobody; READY
+	 * was told once. */
 	assert_int_equal(s->n, 0);
+	assert_int_equal(s->ready, 1);
 	qemu_says(f, "{\"return\": {}, \"id\": 5}\n"
 		     "{\"error\": {\"class\": \"GenericError\", "
 		     "\"desc\": \"Chardev 'dp1' is busy\"}, \"id\": 6}\n"
@@ -1039,6 +1051,7 @@ static void test_tagged_replies(void **state)
 	assert_int_equal(s->ndel, 1);
 	assert_string_equal(s->deleted[0], "dpp1");
 	assert_int_equal(f->q->state, QMP_READY);
+	assert_int_equal(s->ready, 1);
 }
 
 /* ---- the records themselves (a channel process may be compromised) ---- */

@@ -38,6 +38,14 @@ _Static_assert(DISPVM_JAIL_ID_BASE == STORE_QUBE_ID_LIMIT,
 /* Default time from QEMU's start to the agent's HELLO. Under TCG a qube
  * is ready in ~2 s; a loaded CI machine can be several times slower. */
 #define DEFAULT_BOOT_TIMEOUT_MS 60000
+/* How long a re-attached qube's channel process has to send
+ * BH_MSG_CHAN_ATTACH (qube/qube_attach.h). It queues that frame the
+ * moment it takes the new links, before anything else (src/chan/main.c),
+ * so one that has not sent it by then is stopped, wedged, still held by
+ * another daemon, or not behaving: the qube is ended (Halted, with why)
+ * rather than left Transient for the boot timeout, which is the time a
+ * guest may take to boot and has nothing to wait for here. */
+#define CHAN_ATTACH_REPLY_MS 10000
 /* Back-pressure (docs/rpc-data-path.md, "Flow control"). Credit bounds
  * every byte of every relayed data frame, headers included
  * (bh_credit_cost), so the frames the daemon queues toward a qube for one

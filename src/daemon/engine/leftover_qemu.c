@@ -98,6 +98,23 @@ int pid_file_live(const char *run_dir, const char *file, pid_t *pid)
 	return r;
 }
 
+int pid_file_open(const char *run_dir, const char *file, pid_t *pid)
+{
+	pid_t again;
+	int fd;
+
+	if (pid_file_live(run_dir, file, pid) != 1)
+		return -1;
+	fd = (int)syscall(SYS_pidfd_open, *pid, 0);
+	if (fd < 0)
+		return -1;
+	if (pid_file_live(run_dir, file, &again) != 1 || again != *pid) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 struct leftover {
 	char name[256];
 	pid_t pid;
@@ -123,12 +140,11 @@ static size_t collect(const char *dir, struct leftover *l, size_t cap,
 		if (e->d_name[0] == '.' ||
 		    bh_path_fmt(run_dir, sizeof(run_dir), "%s/%s", dir,
 				e->d_name) ||
-		    (keep && keep(e->d_name, ctx)) ||
-		    qemu_pid_file_live(run_dir, &pid) != 1)
+		    (keep && keep(e->d_name, ctx)))
 			continue;
-		fd = (int)syscall(SYS_pidfd_open, pid, 0);
+		fd = pid_file_open(run_dir, QEMU_PID_FILE, &pid);
 		if (fd < 0)
-			continue; /* gone since */
+			continue; /* gone, or never recorded */
 		snprintf(l[n].name, sizeof(l[n].name), "%s", e->d_name);
 		l[n].pid = pid;
 		l[n].pidfd = fd;

@@ -36,6 +36,13 @@ int pid_file_write(const char *run_dir, const char *file, pid_t pid);
  * errno. */
 int pid_file_live(const char *run_dir, const char *file, pid_t *pid);
 
+/* A pidfd for the process RUN_DIR/FILE names, checked again once open
+ * (the file's start time against the process the pidfd holds), so that
+ * it is never a later process that took the pid. The pidfd with *pid
+ * set, or -1 when there is none (gone, or no file, or a malformed
+ * one). */
+int pid_file_open(const char *run_dir, const char *file, pid_t *pid);
+
 /* The same for QEMU_PID_FILE. */
 static inline int qemu_pid_file_write(const char *run_dir, pid_t pid)
 {

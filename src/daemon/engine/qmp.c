@@ -176,6 +176,8 @@ int qmp_handle_record(struct qmp *q, const struct bh_qmp_rec *r,
 		if (q->state != QMP_GREETING)
 			return -EPROTO;
 		q->state = QMP_READY;
+		if (q->on_ready)
+			q->on_ready(q->ctx);
 		return 0;
 	case BH_QMP_EVENT:
 		if (q->state != QMP_READY)

@@ -36,6 +36,10 @@ struct qmp {
 	 * NULL: ignored. */
 	void (*on_reply)(void *ctx, uint32_t tag, int ok);
 	void (*on_device_deleted)(void *ctx, const char *untrusted_id);
+	/* QMP became READY: commands may go from now on (a re-attached
+	 * qube's first ones unplug what an earlier daemon left). NULL:
+	 * none. */
+	void (*on_ready)(void *ctx);
 	void *ctx;
 	/* The qube's log rate limit (qube_log.h): what QMP sends is QEMU's
 	 * choice, and a QEMU a guest broke may send errors without end.

@@ -19,6 +19,7 @@
 #include "daemon/qube/qube_vm_end.h"
 #include "daemon/qube/qube_vm_launch.h"
 #include "daemon/qube/qube_power.h"
+#include "daemon/relay/dataport.h"
 #include "daemon/relay/streams.h"
 #include "daemon/state/attach_record.h"
 #include "daemon/state/qube_paths.h"
@@ -29,27 +30,6 @@
 
 /* Folders an earlier daemon may have left: as leftover_qemu.c. */
 #define ATTACH_SCAN_MAX 512
-
-/* A pidfd for the process RUN_DIR/FILE names, checked again once open
- * (the pid file's start time against the process the pidfd holds), so
- * that it is never a later process that took the pid. -1 when there is
- * none. */
-static int open_recorded(const char *run_dir, const char *file, pid_t *pid)
-{
-	pid_t again;
-	int fd;
-
-	if (pid_file_live(run_dir, file, pid) != 1)
-		return -1;
-	fd = (int)syscall(SYS_pidfd_open, *pid, 0);
-	if (fd < 0)
-		return -1;
-	if (pid_file_live(run_dir, file, &again) != 1 || again != *pid) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
 
 /* The template folder and root version a running TemplateVM writes, as
  * recorded: only its own folder, and a version file in it. */
@@ -78,6 +58,8 @@ static int adopt(struct daemon *d, const char *name, const char *run_dir,
 	struct attach_record rec;
 	struct qube_info qi;
 	struct qube_vm *dv;
+	uint32_t ports[ATTACH_PORTS_MAX];
+	size_t nports;
 	char sock[4200], err[512];
 	int qfd = -1, cfd = -1, link = -1, qmp = -1, r;
 	pid_t qpid = 0, cpid = 0;
@@ -103,8 +85,14 @@ static int adopt(struct daemon *d, const char *name, const char *run_dir,
 		snprintf(why, cap, "its record names another template's files");
 		return -1;
 	}
-	qfd = open_recorded(run_dir, QEMU_PID_FILE, &qpid);
-	cfd = open_recorded(run_dir, CHAN_PID_FILE, &cpid);
+	/* Ports that would stay plugged, unknown, for as long as the qube
+	 * runs: not re-attached rather than that. */
+	if (attach_record_read_ports(run_dir, ports, &nports) < 0) {
+		snprintf(why, cap, "its record of data ports is unreadable");
+		return -1;
+	}
+	qfd = pid_file_open(run_dir, QEMU_PID_FILE, &qpid);
+	cfd = pid_file_open(run_dir, CHAN_PID_FILE, &cpid);
 	if (qfd < 0 || cfd < 0) {
 		snprintf(why, cap, "its %s no longer runs",
 			 qfd < 0 ? "QEMU" : "channel process");
@@ -147,9 +135,13 @@ static int adopt(struct daemon *d, const char *name, const char *run_dir,
 	dv->snap_fd = -1;
 	dv->paused = attach_record_paused(run_dir);
 	qube_vm_go_live(d, dv);
+	/* Until BH_MSG_CHAN_ATTACH: then the boot's (qube_vm_chan.c). */
+	dv->deadline_ms = dv->started_ms + CHAN_ATTACH_REPLY_MS;
+	dataport_adopt(dv, ports, nports);
 	qube_power_record(d, name, "Transient", "re-attaching");
-	LOG_INFO("%s: re-attaching (QEMU pid %d, channel process pid %d%s)",
-		 name, (int)qpid, (int)cpid, dv->paused ? ", paused" : "");
+	LOG_INFO("%s: re-attaching (QEMU pid %d, channel process pid %d%s%s)",
+		 name, (int)qpid, (int)cpid, dv->paused ? ", paused" : "",
+		 nports ? ", with data ports of the earlier daemon" : "");
 	return 0;
 fail:
 	if (qfd >= 0)
@@ -169,13 +161,13 @@ static void let_go(const char *run_dir)
 	pid_t pid;
 	int fd;
 
-	fd = open_recorded(run_dir, CHAN_PID_FILE, &pid);
+	fd = pid_file_open(run_dir, CHAN_PID_FILE, &pid);
 	if (fd >= 0) {
 		syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
 		close(fd);
 	}
 	if (attach_record_read(run_dir, &rec) == 0 && !rec.persistent) {
-		fd = open_recorded(run_dir, QEMU_PID_FILE, &pid);
+		fd = pid_file_open(run_dir, QEMU_PID_FILE, &pid);
 		if (fd >= 0) {
 			syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
 			close(fd);
@@ -309,6 +301,9 @@ int qube_detach(struct qube_vm *dv, const char *why)
 		s->client = NULL;
 	}
 	d->hooks->rpc_ask_caller_gone(d, dv);
+	/* Before qs_qube_gone, which would unplug the other ends: the next
+	 * daemon unplugs both, by the records. */
+	dataport_qube_left(dv);
 	qs_qube_gone(dv, "bulkheadd restarted; the qube still runs");
 	qube_log_flush(&dv->log_limit, dv->name, 1);
 	/* The channel process sees its links close and waits for the next

@@ -135,6 +135,9 @@ static int attach_frame(struct qube_vm *dv, const uint8_t *untrusted_p,
 		return -1;
 	}
 	dv->attach_seen = 1;
+	/* From CHAN_ATTACH_REPLY_MS to the boot's own deadline, for an
+	 * agent that is still booting (none once it is ready). */
+	dv->deadline_ms = dv->started_ms + dv->d->boot_timeout_ms;
 	if (info.flags & BH_ATTACH_OVERFLOW)
 		LOG_WARN("%s: more streams were open than its channel process "
 			 "kept; those it did not keep may end the qube",

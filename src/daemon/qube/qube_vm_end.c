@@ -15,11 +15,21 @@
 #include "lib/util.h"
 #include "proto/exitcodes.h"
 
-static void report_and_free(struct qube_vm *dv)
+/* The qube's end, however it came: its runtime folder removed, the end
+ * logged ("stopped" or "destroyed", then when, then "after N ms"), its
+ * bh and the others told, dv freed. */
+static void report_and_free(struct qube_vm *dv, const char *when)
 {
 	struct daemon *d = dv->d;
 	struct client *c = dv->client;
+	int r = bh_rm_rf(dv->run_dir);
 
+	if (r < 0)
+		LOG_ERR("%s: cannot remove %s: %s", dv->name, dv->run_dir,
+			strerror(-r));
+	LOG_INFO("%s: %s%s after %lld ms", dv->name,
+		 dv->persistent ? "stopped" : "destroyed", when,
+		 (long long)(bh_now_ms() - dv->started_ms));
 	if (c) {
 		c->dv = NULL;
 		if (dv->have_exit && !dv->err_code) {
@@ -47,15 +57,7 @@ static void report_and_free(struct qube_vm *dv)
  * QEMU had ended before it was ready, to the qube's bh and waiters. */
 void qube_vm_prep_failed(struct qube_vm *dv)
 {
-	int r = bh_rm_rf(dv->run_dir);
-
-	if (r < 0)
-		LOG_ERR("%s: cannot remove %s: %s", dv->name, dv->run_dir,
-			strerror(-r));
-	LOG_INFO("%s: %s before QEMU started, after %lld ms", dv->name,
-		 dv->persistent ? "stopped" : "destroyed",
-		 (long long)(bh_now_ms() - dv->started_ms));
-	report_and_free(dv);
+	report_and_free(dv, " before QEMU started,");
 }
 
 static void qube_vm_ended(struct qube_vm *dv, int wstatus);
@@ -156,7 +158,6 @@ int64_t qube_vm_finish_ended(struct daemon *d, int64_t now_ms)
 static void qube_vm_ended(struct qube_vm *dv, int wstatus)
 {
 	char console[4200], qemu_log[4200], tail[3000], qtail[1500];
-	int r;
 
 	if (dv->d->hooks->snapshot_fallback(dv)) {
 		close(dv->vm.chan_fd);
@@ -201,14 +202,7 @@ static void qube_vm_ended(struct qube_vm *dv, int wstatus)
 		close(dv->vm.console_fd);
 		close(dv->vm.log_fd);
 	}
-	r = bh_rm_rf(dv->run_dir);
-	if (r < 0)
-		LOG_ERR("%s: cannot remove %s: %s", dv->name, dv->run_dir,
-			strerror(-r));
-	LOG_INFO("%s: %s after %lld ms", dv->name,
-		 dv->persistent ? "stopped" : "destroyed",
-		 (long long)(bh_now_ms() - dv->started_ms));
-	report_and_free(dv);
+	report_and_free(dv, "");
 }
 
 void qube_vm_tick(struct qube_vm *dv, int64_t now_ms)
@@ -221,6 +215,16 @@ void qube_vm_tick(struct qube_vm *dv, int64_t now_ms)
 		chan_gone(dv);
 	if (!dv->deadline_ms || now_ms < dv->deadline_ms || !dv->vm_alive)
 		return;
+	if (dv->state == DV_BOOTING && dv->adopted && !dv->attach_seen) {
+		qube_vm_error(dv, BH_EXIT_FAILURE,
+			      "the channel process of qube %s did not answer "
+			      "the re-attach within %d s; the qube was "
+			      "destroyed",
+			      dv->name, CHAN_ATTACH_REPLY_MS / 1000);
+		qube_vm_kill(dv);
+		dv->deadline_ms = 0;
+		return;
+	}
 	if (dv->state == DV_BOOTING) {
 		snprintf(console, sizeof(console), "%s/console.log",
 			 dv->run_dir);

@@ -439,6 +439,7 @@ void qube_vm_go_live(struct daemon *d, struct qube_vm *dv)
 	dv->qmp.log = &dv->log_limit;
 	dv->qmp.on_reply = dataport_qmp_reply;
 	dv->qmp.on_device_deleted = dataport_qmp_deleted;
+	dv->qmp.on_ready = dataport_qmp_ready;
 	dv->qmp.ctx = dv;
 	dv->state = DV_BOOTING;
 	dv->started_ms = bh_now_ms();

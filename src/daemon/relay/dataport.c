@@ -10,10 +10,21 @@
 #include <unistd.h>
 
 #include "daemon/core/qstream.h"
+#include "daemon/state/attach_record.h"
 #include "lib/log.h"
 
-/* QMP tags: (n << 4) | (end << 3) | step. */
-enum { STEP_GETFD = 1, STEP_CHARDEV, STEP_DEVICE, STEP_DEL, STEP_REMOVE };
+/* QMP tags: (n << 4) | (end << 3) | step. A port an earlier daemon left
+ * is unplugged with steps of its own (LEFT_*): a reply to a command that
+ * daemon sent, late, is never taken for one of ours. */
+enum {
+	STEP_GETFD = 1,
+	STEP_CHARDEV,
+	STEP_DEVICE,
+	STEP_DEL,
+	STEP_REMOVE,
+	STEP_LEFT_DEL,
+	STEP_LEFT_REMOVE
+};
 
 static uint32_t tag_of(uint32_t n, int e, int step)
 {
@@ -39,6 +50,56 @@ static struct dataport *find(struct daemon *d, uint32_t n)
 		if (p->n == n)
 			return p;
 	return NULL;
+}
+
+/* Port n with an end on dv: the ports an earlier daemon left in two
+ * re-attached qubes are two entries of the same number. */
+static struct dataport *find_on(struct qube_vm *dv, uint32_t n)
+{
+	struct dataport *p;
+
+	for (p = dv->d->dataports; p; p = p->next)
+		if (p->n == n && (p->end[0].dv == dv || p->end[1].dv == dv))
+			return p;
+	return NULL;
+}
+
+/* The ports dv's QEMU has (or may have), into its runtime folder for a
+ * daemon after this one (state/attach_record.h). A record that cannot be
+ * written costs only the clean-up after a restart. */
+static void record_ports(struct qube_vm *dv)
+{
+	uint32_t n[ATTACH_PORTS_MAX];
+	const struct dataport *p;
+	size_t k = 0;
+	int e, r;
+
+	for (p = dv->d->dataports; p; p = p->next)
+		for (e = 0; e < 2; e++)
+			if (p->end[e].dv == dv && !p->end[e].done &&
+			    k < ATTACH_PORTS_MAX)
+				n[k++] = p->n;
+	r = attach_record_write_ports(dv->run_dir, n, k);
+	if (r < 0)
+		DV_LOG(dv, WARN,
+		       "%s: cannot record its data ports for a daemon "
+		       "restart: %s",
+		       dv->name, strerror(-r));
+}
+
+/* Nothing of the port is left in end e's QEMU. */
+static void end_done(struct dataport *p, int e)
+{
+	struct dataport_end *end = &p->end[e];
+
+	end->done = 1;
+	if (!end->dv || !end->dv->vm_alive)
+		return;
+	record_ports(end->dv);
+	if (p->leftover)
+		DV_LOG(end->dv, INFO,
+		       "%s: data port %u of the earlier daemon unplugged",
+		       end->dv->name, p->n);
 }
 
 /* A number not in use, below BH_DATAPORT_N_MAX (the agent refuses
@@ -80,19 +141,40 @@ static void port_log(const struct dataport *p, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void free_if_done(struct daemon *d, struct dataport *p)
+static void unlink_free(struct daemon *d, struct dataport *p)
 {
 	struct dataport **pp;
 
-	if (!p->end[0].done || !p->end[1].done)
-		return;
-	port_log(p, "data port %u: unplugged from both qubes", p->n);
 	for (pp = &d->dataports; *pp; pp = &(*pp)->next)
 		if (*pp == p) {
 			*pp = p->next;
 			break;
 		}
 	free(p);
+}
+
+static void free_if_done(struct daemon *d, struct dataport *p)
+{
+	if (!p->end[0].done || !p->end[1].done)
+		return;
+	if (!p->leftover)
+		port_log(p, "data port %u: unplugged from both qubes", p->n);
+	unlink_free(d, p);
+}
+
+/* chardev-remove of the port's chardev in end e's QEMU. */
+static void remove_chardev(struct dataport *p, int e)
+{
+	struct dataport_end *end = &p->end[e];
+	char chardev[24], dev[24], port[32];
+
+	names(p->n, chardev, dev, port);
+	if (qmp_chardev_remove_tagged(
+		    &end->dv->qmp,
+		    tag_of(p->n, e,
+			   p->leftover ? STEP_LEFT_REMOVE : STEP_REMOVE),
+		    chardev) < 0)
+		end_done(p, e);
 }
 
 /* Takes the port out of one QEMU: device_del, then (at DEVICE_DELETED)
@@ -105,22 +187,22 @@ static void unplug_end(struct dataport *p, int e)
 	if (end->done || end->unplugging || end->pending)
 		return;
 	if (!end->dv || !end->dv->vm_alive) {
-		end->done = 1;
+		end_done(p, e);
 		return;
 	}
 	names(p->n, chardev, dev, port);
 	end->unplugging = 1;
 	if (end->device) {
-		if (qmp_device_del_tagged(&end->dv->qmp,
-					  tag_of(p->n, e, STEP_DEL), dev) < 0)
-			end->done = 1; /* QMP is gone: so is QEMU soon */
+		if (qmp_device_del_tagged(
+			    &end->dv->qmp,
+			    tag_of(p->n, e,
+				   p->leftover ? STEP_LEFT_DEL : STEP_DEL),
+			    dev) < 0)
+			end_done(p, e); /* QMP is gone: so is QEMU soon */
 	} else if (end->chardev) {
-		if (qmp_chardev_remove_tagged(&end->dv->qmp,
-					      tag_of(p->n, e, STEP_REMOVE),
-					      chardev) < 0)
-			end->done = 1;
+		remove_chardev(p, e);
 	} else {
-		end->done = 1;
+		end_done(p, e);
 	}
 }
 
@@ -196,6 +278,10 @@ void dataport_maybe_plug(struct qube_vm *caller, struct qstream *s)
 	p->next = d->dataports;
 	d->dataports = p;
 	s->port_n = svc->port_n = p->n;
+	/* Recorded before QEMU hears of it: a daemon that dies from here
+	 * on leaves the next one the port to unplug. */
+	record_ports(caller);
+	record_ports(target);
 	for (e = 0; e < 2; e++)
 		if (plug_end(p, e, sv[e]) < 0)
 			p->end[e].failed = 1;
@@ -242,13 +328,15 @@ static void plug_answered(struct daemon *d, struct dataport *p)
 void dataport_qmp_reply(void *ctx, uint32_t tag, int ok)
 {
 	struct qube_vm *dv = ctx;
-	struct dataport *p = dv->d ? find(dv->d, tag >> 4) : NULL;
+	struct dataport *p = dv->d ? find_on(dv, tag >> 4) : NULL;
 	int e = (tag >> 3) & 1, step = tag & 7;
 	struct dataport_end *end;
 	char chardev[24], dev[24], port[32];
 
-	if (!p || p->end[e].dv != dv)
-		return; /* not ours (QEMU picks what it echoes) */
+	/* Not ours (QEMU picks what it echoes), or an earlier daemon's. */
+	if (!p || p->end[e].dv != dv ||
+	    p->leftover != (step == STEP_LEFT_DEL || step == STEP_LEFT_REMOVE))
+		return;
 	end = &p->end[e];
 	switch (step) {
 	case STEP_GETFD:
@@ -267,7 +355,9 @@ void dataport_qmp_reply(void *ctx, uint32_t tag, int ok)
 			plug_answered(dv->d, p);
 		return;
 	case STEP_DEL:
-		if (!ok && end->unplugging && !end->done) {
+	case STEP_LEFT_DEL:
+		/* (Not after DEVICE_DELETED: the device went after all.) */
+		if (!ok && end->unplugging && end->device && !end->done) {
 			/* No device after all: the chardev may remain. */
 			end->device = 0;
 			end->unplugging = 0;
@@ -276,13 +366,14 @@ void dataport_qmp_reply(void *ctx, uint32_t tag, int ok)
 		}
 		return;
 	case STEP_REMOVE:
-		if (!end->unplugging)
+	case STEP_LEFT_REMOVE:
+		if (!end->unplugging || end->done)
 			return;
 		names(p->n, chardev, dev, port);
 		if (!ok)
 			DV_LOG(dv, WARN, "%s: chardev %s could not be removed",
 			       dv->name, chardev);
-		end->done = 1;
+		end_done(p, e);
 		free_if_done(dv->d, p);
 		return;
 	}
@@ -301,21 +392,16 @@ void dataport_qmp_deleted(void *ctx, const char *untrusted_id)
 	n = strtoul(untrusted_id + 5, &endp, 10);
 	if (*endp || n == 0 || n >= BH_DATAPORT_N_MAX)
 		return;
-	p = find(dv->d, (uint32_t)n);
+	p = find_on(dv, (uint32_t)n);
 	if (!p)
 		return;
 	for (e = 0; e < 2; e++) {
 		struct dataport_end *end = &p->end[e];
-		char chardev[24], dev[24], port[32];
 
 		if (end->dv != dv || !end->unplugging || !end->device)
 			continue;
 		end->device = 0;
-		names(p->n, chardev, dev, port);
-		if (qmp_chardev_remove_tagged(&dv->qmp,
-					      tag_of(p->n, e, STEP_REMOVE),
-					      chardev) < 0)
-			end->done = 1;
+		remove_chardev(p, e);
 	}
 	free_if_done(dv->d, p);
 }
@@ -360,5 +446,70 @@ void dataport_qube_gone(struct qube_vm *dv)
 			unplug(dv->d, p, "a qube stopped");
 			break;
 		}
+	}
+}
+
+void dataport_adopt(struct qube_vm *dv, const uint32_t *n, size_t count)
+{
+	struct dataport *p;
+	size_t i;
+
+	for (i = 0; i < count; i++) {
+		if (find_on(dv, n[i]))
+			continue; /* the record names each once */
+		p = calloc(1, sizeof(*p));
+		if (!p) {
+			DV_LOG(dv, WARN,
+			       "%s: out of memory: data port %u of the "
+			       "earlier daemon stays plugged",
+			       dv->name, n[i]);
+			continue;
+		}
+		p->n = n[i];
+		p->leftover = 1;
+		p->open_sent = 1;
+		/* All it may have: unplugging what is not there only
+		 * fails, and the next step follows. */
+		p->end[0] = (struct dataport_end){
+			.dv = dv, .chardev = 1, .device = 1, .closed = 1
+		};
+		p->end[1] = (struct dataport_end){ .closed = 1, .done = 1 };
+		p->next = dv->d->dataports;
+		dv->d->dataports = p;
+	}
+}
+
+void dataport_qmp_ready(void *ctx)
+{
+	struct qube_vm *dv = ctx;
+	struct dataport *p, *next;
+
+	for (p = dv->d ? dv->d->dataports : NULL; p; p = next) {
+		next = p->next;
+		if (!p->leftover || p->end[0].dv != dv || p->end[0].unplugging ||
+		    p->end[0].done)
+			continue;
+		DV_LOG(dv, INFO,
+		       "%s: data port %u was plugged by the earlier daemon: "
+		       "unplugging it",
+		       dv->name, p->n);
+		unplug_end(p, 0);
+		free_if_done(dv->d, p);
+	}
+}
+
+void dataport_qube_left(struct qube_vm *dv)
+{
+	struct dataport *p, *next;
+	int e;
+
+	for (p = dv->d ? dv->d->dataports : NULL; p; p = next) {
+		next = p->next;
+		for (e = 0; e < 2; e++)
+			if (p->end[e].dv == dv)
+				p->end[e] = (struct dataport_end){ .closed = 1,
+								   .done = 1 };
+		if (p->end[0].done && p->end[1].done)
+			unlink_free(dv->d, p);
 	}
 }
