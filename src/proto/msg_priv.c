@@ -1,0 +1,358 @@
+/* The priv link's messages: encoded, and parsed with every field checked
+ * (see msg_priv.h). */
+#include "proto/msg_priv.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+
+#include "proto/frame.h"
+
+/* LAUNCH's body. */
+#define L_NAME 0u
+#define L_KVER (L_NAME + BH_PRIV_NAME_MAX)
+#define L_ROOT_KIND (L_KVER + BH_PRIV_KVER_MAX)
+#define L_ROOT_OWNER (L_ROOT_KIND + 4u)
+#define L_ROOT_FILE (L_ROOT_OWNER + BH_PRIV_NAME_MAX)
+#define L_PRIVATE_KIND (L_ROOT_FILE + BH_PRIV_FILE_MAX)
+#define L_FLAGS (L_PRIVATE_KIND + 4u)
+#define L_MEMORY (L_FLAGS + 4u)
+#define L_VCPUS (L_MEMORY + 4u)
+#define L_JAIL_ID (L_VCPUS + 4u)
+#define L_TSC (L_JAIL_ID + 4u)
+#define L_OPTS (L_TSC + 4u)
+#define L_CMDLINE_NAME (L_OPTS + BH_PRIV_OPTS_MAX)
+_Static_assert(L_CMDLINE_NAME + BH_PRIV_NAME_MAX == BH_PRIV_LAUNCH_LEN,
+	       "LAUNCH's layout");
+_Static_assert(BH_PRIV_LAUNCH_LEN == 764u, "LAUNCH's body on the wire");
+
+/* KILL's and EXITED's body: the name, then two u32. */
+#define K_WHICH BH_PRIV_NAME_MAX
+#define K_VALUE (K_WHICH + 4u)
+_Static_assert(K_VALUE + 4u == BH_PRIV_KILL_LEN, "KILL's layout");
+_Static_assert(K_VALUE + 4u == BH_PRIV_EXITED_LEN, "EXITED's layout");
+
+/* The FAILED code's range: bh's exit codes that mean a failure of its
+ * own or of the qube (proto/exitcodes.h), not 126/127 (a command's). */
+#define FAILED_CODE_MAX 125
+
+size_t bh_priv_body_len(uint32_t type)
+{
+	switch (type) {
+	case BH_PRIV_LAUNCH:
+		return BH_PRIV_LAUNCH_LEN;
+	case BH_PRIV_LAUNCHED:
+		return BH_PRIV_LAUNCHED_LEN;
+	case BH_PRIV_FAILED:
+		return BH_PRIV_FAILED_LEN;
+	case BH_PRIV_KILL:
+		return BH_PRIV_KILL_LEN;
+	case BH_PRIV_EXITED:
+		return BH_PRIV_EXITED_LEN;
+	case BH_PRIV_DONE:
+		return BH_PRIV_DONE_LEN;
+	default:
+		return 0;
+	}
+}
+
+int bh_priv_sent_by_control(uint32_t type)
+{
+	return type == BH_PRIV_LAUNCH || type == BH_PRIV_KILL;
+}
+
+void bh_priv_field_set(char *dst, size_t cap, const char *src)
+{
+	size_t n = strnlen(src, cap - 1), i;
+
+	memset(dst, 0, cap);
+	for (i = 0; i < n; i++)
+		dst[i] = src[i] >= 0x20 && src[i] < 0x7f ? src[i] : '?';
+}
+
+/* ---- encoding ---- */
+
+/* A string field: src up to its first NUL (at most cap bytes), zeros
+ * after it. */
+static void put_str(uint8_t *out, const char *src, size_t cap)
+{
+	size_t n = strnlen(src, cap);
+
+	memcpy(out, src, n);
+	memset(out + n, 0, cap - n);
+}
+
+int bh_priv_encode(uint8_t out[BH_PRIV_MSG_MAX], const struct bh_priv_msg *m)
+{
+	size_t body = bh_priv_body_len(m->type);
+	uint8_t *b = out + BH_PRIV_HDR_LEN;
+	struct bh_priv_msg check;
+
+	if (!body)
+		return -EINVAL;
+	bh_put_u32(out, m->type);
+	bh_put_u32(out + 4, m->id);
+	bh_put_u32(out + 8, (uint32_t)body);
+	switch (m->type) {
+	case BH_PRIV_LAUNCH: {
+		const struct bh_priv_launch *l = &m->u.launch;
+
+		put_str(b + L_NAME, l->name, BH_PRIV_NAME_MAX);
+		put_str(b + L_KVER, l->kver, BH_PRIV_KVER_MAX);
+		bh_put_u32(b + L_ROOT_KIND, l->root_kind);
+		put_str(b + L_ROOT_OWNER, l->root_owner, BH_PRIV_NAME_MAX);
+		put_str(b + L_ROOT_FILE, l->root_file, BH_PRIV_FILE_MAX);
+		bh_put_u32(b + L_PRIVATE_KIND, l->private_kind);
+		bh_put_u32(b + L_FLAGS, l->flags);
+		bh_put_u32(b + L_MEMORY, l->memory_mb);
+		bh_put_u32(b + L_VCPUS, l->vcpus);
+		bh_put_u32(b + L_JAIL_ID, l->jail_id);
+		bh_put_u32(b + L_TSC, l->tsc_khz);
+		put_str(b + L_OPTS, l->kernelopts, BH_PRIV_OPTS_MAX);
+		put_str(b + L_CMDLINE_NAME, l->cmdline_name, BH_PRIV_NAME_MAX);
+		break;
+	}
+	case BH_PRIV_LAUNCHED:
+		bh_put_u32(b, m->u.launched.qemu_pid);
+		bh_put_u32(b + 4, m->u.launched.chan_pid);
+		break;
+	case BH_PRIV_FAILED:
+		bh_put_u32(b, (uint32_t)m->u.failed.code);
+		put_str(b + 4, m->u.failed.text, BH_PRIV_TEXT_MAX);
+		break;
+	case BH_PRIV_KILL:
+		put_str(b, m->u.kill.name, BH_PRIV_NAME_MAX);
+		bh_put_u32(b + K_WHICH, m->u.kill.which);
+		bh_put_u32(b + K_VALUE, m->u.kill.signo);
+		break;
+	case BH_PRIV_EXITED:
+		put_str(b, m->u.exited.name, BH_PRIV_NAME_MAX);
+		bh_put_u32(b + K_WHICH, m->u.exited.which);
+		bh_put_u32(b + K_VALUE, (uint32_t)m->u.exited.wait_status);
+		break;
+	case BH_PRIV_DONE:
+		bh_put_u32(b, (uint32_t)m->u.done.result);
+		break;
+	}
+	/* What the peer would refuse is refused here, by the same code. */
+	if (bh_priv_parse(out, BH_PRIV_HDR_LEN + body, &check) < 0)
+		return -EINVAL;
+	return (int)(BH_PRIV_HDR_LEN + body);
+}
+
+/* ---- parsing: everything below reads untrusted bytes ---- */
+
+/* Plain ASCII tests: isalpha() and friends follow the locale. */
+static int letter(uint8_t c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int digit(uint8_t c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* [A-Za-z0-9_.-]: qube names and plain file names. */
+static int name_char(uint8_t c)
+{
+	return letter(c) || digit(c) || c == '_' || c == '.' || c == '-';
+}
+
+/* [A-Za-z0-9._+-]: kernel versions ("6.12.0+deb13-amd64"). */
+static int kver_char(uint8_t c)
+{
+	return name_char(c) || c == '+';
+}
+
+static int printable(uint8_t c)
+{
+	return c >= 0x20 && c <= 0x7e;
+}
+
+/* The length of the string in a field of cap bytes: a NUL inside the
+ * field and only zeros after it. -1 otherwise. Bounded: never reads
+ * past cap. */
+static long field_len(const uint8_t *untrusted_p, size_t cap)
+{
+	size_t n = 0, i;
+
+	while (n < cap && untrusted_p[n] != 0)
+		n++;
+	if (n == cap)
+		return -1;
+	for (i = n + 1; i < cap; i++)
+		if (untrusted_p[i] != 0)
+			return -1;
+	return (long)n;
+}
+
+/* A field whose n bytes are each of ok(), n at least min_len, and not
+ * starting with '.' when no_dot (the field's string is one path
+ * component: no ".", "..", nor hidden file). */
+static int field_ok(const uint8_t *untrusted_p, size_t cap, int (*ok)(uint8_t),
+		    size_t min_len, int no_dot)
+{
+	long n = field_len(untrusted_p, cap);
+	long i;
+
+	if (n < 0 || (size_t)n < min_len || (no_dot && untrusted_p[0] == '.'))
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!ok(untrusted_p[i]))
+			return 0;
+	return 1;
+}
+
+/* A qube or template name: a letter, then [A-Za-z0-9_.-]; 1..31 bytes
+ * (the field's size bounds it). A leading letter keeps it from reading
+ * as an option ("-x") or a path component ("..") wherever priv uses
+ * it. */
+static int name_ok(const uint8_t *untrusted_p)
+{
+	return field_ok(untrusted_p, BH_PRIV_NAME_MAX, name_char, 1, 0) &&
+	       letter(untrusted_p[0]);
+}
+
+static int optional_name_ok(const uint8_t *untrusted_p)
+{
+	return untrusted_p[0] == 0 ? field_len(untrusted_p, BH_PRIV_NAME_MAX) == 0
+				   : name_ok(untrusted_p);
+}
+
+static int text_ok(const uint8_t *untrusted_p, size_t cap)
+{
+	return field_ok(untrusted_p, cap, printable, 0, 0);
+}
+
+static int launch_ok(const uint8_t *untrusted_b)
+{
+	uint32_t root_kind = bh_get_u32(untrusted_b + L_ROOT_KIND);
+	uint32_t private_kind = bh_get_u32(untrusted_b + L_PRIVATE_KIND);
+	uint32_t flags = bh_get_u32(untrusted_b + L_FLAGS);
+	uint32_t memory = bh_get_u32(untrusted_b + L_MEMORY);
+	uint32_t vcpus = bh_get_u32(untrusted_b + L_VCPUS);
+
+	return name_ok(untrusted_b + L_NAME) &&
+	       field_ok(untrusted_b + L_KVER, BH_PRIV_KVER_MAX, kver_char, 1,
+			1) &&
+	       (root_kind == BH_PRIV_ROOT_TEMPLATE ||
+		root_kind == BH_PRIV_ROOT_QUBE) &&
+	       name_ok(untrusted_b + L_ROOT_OWNER) &&
+	       field_ok(untrusted_b + L_ROOT_FILE, BH_PRIV_FILE_MAX, name_char,
+			1, 1) &&
+	       private_kind <= BH_PRIV_PRIVATE_RUN &&
+	       !(flags & ~BH_PRIV_LAUNCH_FLAGS) &&
+	       memory >= BH_PRIV_MEMORY_MIN && memory <= BH_PRIV_MEMORY_MAX &&
+	       vcpus >= 1 && vcpus <= BH_PRIV_VCPUS_MAX &&
+	       bh_get_u32(untrusted_b + L_JAIL_ID) != 0 &&
+	       text_ok(untrusted_b + L_OPTS, BH_PRIV_OPTS_MAX) &&
+	       optional_name_ok(untrusted_b + L_CMDLINE_NAME);
+}
+
+static int which_ok(uint32_t which)
+{
+	return which == BH_PRIV_QEMU || which == BH_PRIV_CHAN;
+}
+
+/* The body of a known type, checked field by field. */
+static int body_ok(uint32_t type, const uint8_t *untrusted_b)
+{
+	int32_t v;
+	uint32_t signo;
+
+	switch (type) {
+	case BH_PRIV_LAUNCH:
+		return launch_ok(untrusted_b);
+	case BH_PRIV_LAUNCHED:
+		return bh_get_u32(untrusted_b) > 1 &&
+		       bh_get_u32(untrusted_b + 4) > 1;
+	case BH_PRIV_FAILED:
+		v = (int32_t)bh_get_u32(untrusted_b);
+		return v >= 1 && v <= FAILED_CODE_MAX &&
+		       text_ok(untrusted_b + 4, BH_PRIV_TEXT_MAX);
+	case BH_PRIV_KILL:
+		signo = bh_get_u32(untrusted_b + K_VALUE);
+		return name_ok(untrusted_b) &&
+		       which_ok(bh_get_u32(untrusted_b + K_WHICH)) &&
+		       (signo == SIGKILL || signo == SIGTERM);
+	case BH_PRIV_EXITED:
+		return name_ok(untrusted_b) &&
+		       which_ok(bh_get_u32(untrusted_b + K_WHICH));
+	case BH_PRIV_DONE:
+		v = (int32_t)bh_get_u32(untrusted_b);
+		return v <= 0 && v >= -BH_PRIV_ERRNO_MAX;
+	default:
+		return 0;
+	}
+}
+
+/* Copies a checked body into m (string fields whole: NUL-padded). */
+static void body_take(struct bh_priv_msg *m, const uint8_t *b)
+{
+	switch (m->type) {
+	case BH_PRIV_LAUNCH: {
+		struct bh_priv_launch *l = &m->u.launch;
+
+		memcpy(l->name, b + L_NAME, BH_PRIV_NAME_MAX);
+		memcpy(l->kver, b + L_KVER, BH_PRIV_KVER_MAX);
+		l->root_kind = bh_get_u32(b + L_ROOT_KIND);
+		memcpy(l->root_owner, b + L_ROOT_OWNER, BH_PRIV_NAME_MAX);
+		memcpy(l->root_file, b + L_ROOT_FILE, BH_PRIV_FILE_MAX);
+		l->private_kind = bh_get_u32(b + L_PRIVATE_KIND);
+		l->flags = bh_get_u32(b + L_FLAGS);
+		l->memory_mb = bh_get_u32(b + L_MEMORY);
+		l->vcpus = bh_get_u32(b + L_VCPUS);
+		l->jail_id = bh_get_u32(b + L_JAIL_ID);
+		l->tsc_khz = bh_get_u32(b + L_TSC);
+		memcpy(l->kernelopts, b + L_OPTS, BH_PRIV_OPTS_MAX);
+		memcpy(l->cmdline_name, b + L_CMDLINE_NAME, BH_PRIV_NAME_MAX);
+		break;
+	}
+	case BH_PRIV_LAUNCHED:
+		m->u.launched.qemu_pid = bh_get_u32(b);
+		m->u.launched.chan_pid = bh_get_u32(b + 4);
+		break;
+	case BH_PRIV_FAILED:
+		m->u.failed.code = (int32_t)bh_get_u32(b);
+		memcpy(m->u.failed.text, b + 4, BH_PRIV_TEXT_MAX);
+		break;
+	case BH_PRIV_KILL:
+		memcpy(m->u.kill.name, b, BH_PRIV_NAME_MAX);
+		m->u.kill.which = bh_get_u32(b + K_WHICH);
+		m->u.kill.signo = bh_get_u32(b + K_VALUE);
+		break;
+	case BH_PRIV_EXITED:
+		memcpy(m->u.exited.name, b, BH_PRIV_NAME_MAX);
+		m->u.exited.which = bh_get_u32(b + K_WHICH);
+		m->u.exited.wait_status = (int32_t)bh_get_u32(b + K_VALUE);
+		break;
+	case BH_PRIV_DONE:
+		m->u.done.result = (int32_t)bh_get_u32(b);
+		break;
+	}
+}
+
+int bh_priv_parse(const uint8_t *untrusted_buf, size_t len,
+		  struct bh_priv_msg *out)
+{
+	uint32_t untrusted_type, untrusted_len;
+	size_t body;
+
+	if (len < BH_PRIV_HDR_LEN)
+		return -EPROTO;
+	untrusted_type = bh_get_u32(untrusted_buf);
+	untrusted_len = bh_get_u32(untrusted_buf + 8);
+	body = bh_priv_body_len(untrusted_type);
+	/* The body's length is its type's, and the datagram holds exactly
+	 * it: nothing is read that was not received, and nothing more was
+	 * sent than is read. */
+	if (!body || untrusted_len != body || len != BH_PRIV_HDR_LEN + body ||
+	    !body_ok(untrusted_type, untrusted_buf + BH_PRIV_HDR_LEN))
+		return -EPROTO;
+	memset(out, 0, sizeof(*out));
+	out->type = untrusted_type;
+	out->id = bh_get_u32(untrusted_buf + 4);
+	body_take(out, untrusted_buf + BH_PRIV_HDR_LEN);
+	return 0;
+}

@@ -1,0 +1,215 @@
+/* The priv link: the messages between bulkheadd's root parent (priv) and
+ * control (docs/architecture.md, "Messages": control -> priv and
+ * priv -> control). NOT YET USED by the daemon: this is the codec the
+ * privilege split will use once control runs as the user `bulkhead`.
+ *
+ * The link is a SOCK_SEQPACKET pair; every message is one datagram:
+ *
+ *   offset 0   u32 type   enum bh_priv_type
+ *   offset 4   u32 id     the request's id; an answer repeats it
+ *   offset 8   u32 len    the body's length: exactly bh_priv_body_len(type)
+ *   offset 12  the body, a fixed layout per type (below)
+ *
+ * little-endian (bh_put_u32, proto/frame.h), so the datagram is exactly
+ * 12 + len bytes. Who sends what:
+ *
+ *   control -> priv  LAUNCH    start a qube's QEMU in its jail and its
+ *                              channel process; answered by LAUNCHED or
+ *                              FAILED with the same id
+ *                    KILL      signal a qube's QEMU or channel process;
+ *                              answered by DONE with the same id (the
+ *                              signal was sent, or why not); its end comes
+ *                              as EXITED
+ *   priv -> control  LAUNCHED  the pids; the two link fds travel beside
+ *                              it (SCM_RIGHTS: control's end of the ctl
+ *                              link and of the QMP link)
+ *                    FAILED    a bh exit code and a text for the user
+ *                    EXITED    a qube's QEMU or channel process was
+ *                              reaped (not an answer: any id, 0 by
+ *                              convention)
+ *                    DONE      the result of a request that has no other
+ *                              answer
+ *
+ * Why every field is checked: control will be unprivileged and talks to
+ * every qube's channel process, so it may be compromised; priv is root
+ * and turns LAUNCH's fields into paths, a jail and QEMU's command line,
+ * so it takes nothing it has not checked: every name is one plain path
+ * component of a known charset, every number within its range, every
+ * flag known, every string NUL-terminated inside its field with only
+ * zeros after it (nothing stale, nothing hidden past the NUL). Paths are
+ * never sent: priv computes them from the names (root_kind and
+ * private_kind say which of a few fixed places). Control parses priv's
+ * answers with the same function and the same checks: a bug in priv
+ * must not become a confused control. The id is not checked here: the
+ * receiver matches answers to the requests it has outstanding. A
+ * message that fails a check ends the link (-EPROTO). */
+#ifndef BH_PROTO_MSG_PRIV_H
+#define BH_PROTO_MSG_PRIV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum bh_priv_type {
+	BH_PRIV_LAUNCH = 1,   /* control -> priv */
+	BH_PRIV_LAUNCHED = 2, /* priv -> control */
+	BH_PRIV_FAILED = 3,   /* priv -> control */
+	BH_PRIV_KILL = 4,     /* control -> priv */
+	BH_PRIV_EXITED = 5,   /* priv -> control */
+	BH_PRIV_DONE = 6,     /* priv -> control */
+};
+
+#define BH_PRIV_HDR_LEN 12u
+
+/* Field sizes, NUL included: a qube or template name is 1..31 bytes
+ * (daemon/store/qube_name.h). */
+#define BH_PRIV_NAME_MAX 32u
+#define BH_PRIV_KVER_MAX 64u
+#define BH_PRIV_FILE_MAX 64u
+#define BH_PRIV_OPTS_MAX 512u
+#define BH_PRIV_TEXT_MAX 512u
+
+/* LAUNCH: where the root image is (the owner is root_owner). */
+enum bh_priv_root_kind {
+	BH_PRIV_ROOT_TEMPLATE = 1, /* STATE/templates/OWNER/FILE */
+	BH_PRIV_ROOT_QUBE = 2,     /* STATE/qubes/OWNER/FILE */
+};
+
+/* LAUNCH: the private volume. */
+enum bh_priv_private_kind {
+	BH_PRIV_PRIVATE_NONE = 0,
+	BH_PRIV_PRIVATE_STATE = 1, /* STATE/qubes/NAME/private.img */
+	BH_PRIV_PRIVATE_RUN = 2,   /* RUN/qubes/NAME/private.img, the
+				    * runtime copy */
+};
+
+/* LAUNCH's flags; any other bit is refused. */
+#define BH_PRIV_ROOT_WRITABLE 0x1u
+#define BH_PRIV_DISPOSABLE 0x2u
+/* A snapshot's state fd travels beside the message (SCM_RIGHTS): QEMU
+ * starts with -incoming and reads it. */
+#define BH_PRIV_RESTORE 0x4u
+#define BH_PRIV_LAUNCH_FLAGS \
+	(BH_PRIV_ROOT_WRITABLE | BH_PRIV_DISPOSABLE | BH_PRIV_RESTORE)
+
+#define BH_PRIV_MEMORY_MIN 32u      /* MiB */
+#define BH_PRIV_MEMORY_MAX 1048576u /* MiB: 1 TiB */
+#define BH_PRIV_VCPUS_MAX 64u
+
+/* KILL and EXITED: which process of the qube. */
+enum bh_priv_which {
+	BH_PRIV_QEMU = 1,
+	BH_PRIV_CHAN = 2,
+};
+
+/* DONE's result: 0 or a negative errno, no lower than this. */
+#define BH_PRIV_ERRNO_MAX 4095
+
+/* Body of LAUNCH (BH_PRIV_LAUNCH_LEN bytes, in this order; u32s
+ * little-endian, strings their full field size). */
+struct bh_priv_launch {
+	/* The qube: a name, a letter then [A-Za-z0-9_.-], 1..31 bytes. */
+	char name[BH_PRIV_NAME_MAX];
+	/* STATE/kernels/KVER: [A-Za-z0-9._+-], not starting with '.'. */
+	char kver[BH_PRIV_KVER_MAX];
+	uint32_t root_kind; /* enum bh_priv_root_kind */
+	char root_owner[BH_PRIV_NAME_MAX]; /* a name, as name */
+	/* A plain file name: [A-Za-z0-9._-], not starting with '.'. */
+	char root_file[BH_PRIV_FILE_MAX];
+	uint32_t private_kind; /* enum bh_priv_private_kind */
+	uint32_t flags;        /* BH_PRIV_LAUNCH_FLAGS */
+	uint32_t memory_mb;    /* BH_PRIV_MEMORY_MIN..BH_PRIV_MEMORY_MAX */
+	uint32_t vcpus;        /* 1..BH_PRIV_VCPUS_MAX */
+	uint32_t jail_id;      /* not 0 */
+	uint32_t tsc_khz;      /* any; 0: none given to QEMU */
+	/* The kernel's command line added to ours: printable ASCII
+	 * (0x20..0x7e), may be empty. */
+	char kernelopts[BH_PRIV_OPTS_MAX];
+	/* The name the guest is told on its command line: "" or a name. */
+	char cmdline_name[BH_PRIV_NAME_MAX];
+};
+
+/* Body of LAUNCHED. The two link fds travel beside it. */
+struct bh_priv_launched {
+	uint32_t qemu_pid; /* > 1 */
+	uint32_t chan_pid; /* > 1 */
+};
+
+/* Body of FAILED. */
+struct bh_priv_failed {
+	int32_t code; /* a bh exit code, 1..125 (proto/exitcodes.h) */
+	char text[BH_PRIV_TEXT_MAX]; /* printable ASCII, may be empty */
+};
+
+/* Body of KILL. */
+struct bh_priv_kill {
+	char name[BH_PRIV_NAME_MAX]; /* a name */
+	uint32_t which;              /* enum bh_priv_which */
+	uint32_t signo;              /* SIGKILL or SIGTERM only */
+};
+
+/* Body of EXITED. */
+struct bh_priv_exited {
+	char name[BH_PRIV_NAME_MAX]; /* a name */
+	uint32_t which;              /* enum bh_priv_which */
+	int32_t wait_status;         /* waitpid()'s, any value */
+};
+
+/* Body of DONE. */
+struct bh_priv_done {
+	int32_t result; /* 0 or -errno: -BH_PRIV_ERRNO_MAX..0 */
+};
+
+/* Body lengths on the wire. */
+#define BH_PRIV_LAUNCH_LEN                                              \
+	(BH_PRIV_NAME_MAX + BH_PRIV_KVER_MAX + 4u + BH_PRIV_NAME_MAX +   \
+	 BH_PRIV_FILE_MAX + 6u * 4u + BH_PRIV_OPTS_MAX + BH_PRIV_NAME_MAX)
+#define BH_PRIV_LAUNCHED_LEN 8u
+#define BH_PRIV_FAILED_LEN (4u + BH_PRIV_TEXT_MAX)
+#define BH_PRIV_KILL_LEN (BH_PRIV_NAME_MAX + 8u)
+#define BH_PRIV_EXITED_LEN (BH_PRIV_NAME_MAX + 8u)
+#define BH_PRIV_DONE_LEN 4u
+/* The largest datagram: a receive buffer of this size, plus one byte to
+ * see one that is too long. */
+#define BH_PRIV_MSG_MAX (BH_PRIV_HDR_LEN + BH_PRIV_LAUNCH_LEN)
+
+struct bh_priv_msg {
+	uint32_t type; /* enum bh_priv_type */
+	uint32_t id;
+	union {
+		struct bh_priv_launch launch;
+		struct bh_priv_launched launched;
+		struct bh_priv_failed failed;
+		struct bh_priv_kill kill;
+		struct bh_priv_exited exited;
+		struct bh_priv_done done;
+	} u;
+};
+
+/* The body length of a known type, or 0 for an unknown one. */
+size_t bh_priv_body_len(uint32_t type);
+
+/* 1 for the types control sends (LAUNCH, KILL), 0 for priv's and
+ * unknown ones: each end refuses the other's types on its side. */
+int bh_priv_sent_by_control(uint32_t type);
+
+/* Copies src into a string field of cap bytes: cut to cap - 1 bytes,
+ * bytes outside printable ASCII replaced by '?', zeros to the end. A
+ * name that needed either fails bh_priv_encode's check rather than
+ * becoming another name by accident. */
+void bh_priv_field_set(char *dst, size_t cap, const char *src);
+
+/* Writes m as one datagram into out: each string field up to its first
+ * NUL, zeros after it. Returns the datagram's length (BH_PRIV_HDR_LEN +
+ * bh_priv_body_len(m->type)), or -EINVAL when the result would not pass
+ * bh_priv_parse (an unknown type, a field out of its rule): the sender
+ * finds its own mistake rather than its peer ending the link. */
+int bh_priv_encode(uint8_t out[BH_PRIV_MSG_MAX], const struct bh_priv_msg *m);
+
+/* Checks and decodes one datagram of len bytes: a whole header, a known
+ * type, the body length its type has and no byte more or less, and each
+ * field as its struct above says. Returns 0 with *out filled (string
+ * fields NUL-padded as on the wire), or -EPROTO with *out untouched. */
+int bh_priv_parse(const uint8_t *untrusted_buf, size_t len,
+		  struct bh_priv_msg *out);
+
+#endif
