@@ -1,0 +1,768 @@
+/* Unit tests of src/proto/msg_priv.c, the priv link's codec: each type
+ * encoded to the exact bytes of its layout and parsed back; the exact
+ * length enforced per type (header and datagram); every field's rule
+ * refused byte by byte from a valid message; encode refusing what parse
+ * would; bh_priv_field_set. Offsets are written again here from the
+ * layout msg_priv.h documents, not taken from msg_priv.c. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+
+#include "proto/frame.h"
+#include "proto/msg_priv.h"
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The wire values both ends agree on. */
+_Static_assert(BH_PRIV_LAUNCH == 1 && BH_PRIV_LAUNCHED == 2 &&
+		       BH_PRIV_FAILED == 3 && BH_PRIV_KILL == 4 &&
+		       BH_PRIV_EXITED == 5 && BH_PRIV_DONE == 6,
+	       "type numbers");
+_Static_assert(BH_PRIV_HDR_LEN == 12, "header");
+_Static_assert(BH_PRIV_LAUNCH_LEN == 764 && BH_PRIV_LAUNCHED_LEN == 8 &&
+		       BH_PRIV_FAILED_LEN == 516 && BH_PRIV_KILL_LEN == 40 &&
+		       BH_PRIV_EXITED_LEN == 40 && BH_PRIV_DONE_LEN == 4,
+	       "body lengths");
+_Static_assert(BH_PRIV_MSG_MAX == 776, "largest datagram");
+
+/* LAUNCH's body offsets (msg_priv.h's field order). */
+enum {
+	O_NAME = 0,
+	O_KVER = 32,
+	O_ROOT_KIND = 96,
+	O_ROOT_OWNER = 100,
+	O_ROOT_FILE = 132,
+	O_PRIVATE_KIND = 196,
+	O_FLAGS = 200,
+	O_MEMORY = 204,
+	O_VCPUS = 208,
+	O_JAIL = 212,
+	O_TSC = 216,
+	O_OPTS = 220,
+	O_CMDLINE = 732,
+};
+
+#define H BH_PRIV_HDR_LEN
+
+/* ---- valid messages of each type ---- */
+
+static void good_launch(struct bh_priv_msg *m)
+{
+	struct bh_priv_launch *l = &m->u.launch;
+
+	memset(m, 0, sizeof(*m));
+	m->type = BH_PRIV_LAUNCH;
+	m->id = 0x01020304;
+	strcpy(l->name, "work");
+	strcpy(l->kver, "6.12.0+deb13-amd64");
+	l->root_kind = BH_PRIV_ROOT_TEMPLATE;
+	strcpy(l->root_owner, "debian-12");
+	strcpy(l->root_file, "root.img");
+	l->private_kind = BH_PRIV_PRIVATE_STATE;
+	l->flags = BH_PRIV_ROOT_WRITABLE;
+	l->memory_mb = 400;
+	l->vcpus = 2;
+	l->jail_id = 7;
+	l->tsc_khz = 2995200;
+	strcpy(l->kernelopts, "console=hvc0 quiet");
+	strcpy(l->cmdline_name, "work");
+}
+
+static void good(uint32_t type, struct bh_priv_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->type = type;
+	switch (type) {
+	case BH_PRIV_LAUNCH:
+		good_launch(m);
+		break;
+	case BH_PRIV_LAUNCHED:
+		m->u.launched.qemu_pid = 4242;
+		m->u.launched.chan_pid = 4243;
+		break;
+	case BH_PRIV_FAILED:
+		m->u.failed.code = 122;
+		strcpy(m->u.failed.text, "no kernel 6.1: STATE/kernels/6.1");
+		break;
+	case BH_PRIV_KILL:
+		strcpy(m->u.kill.name, "disp12");
+		m->u.kill.which = BH_PRIV_QEMU;
+		m->u.kill.signo = SIGKILL;
+		break;
+	case BH_PRIV_EXITED:
+		strcpy(m->u.exited.name, "disp12");
+		m->u.exited.which = BH_PRIV_CHAN;
+		m->u.exited.wait_status = 0x8b; /* SIGSEGV, core */
+		break;
+	case BH_PRIV_DONE:
+		m->u.done.result = -ESRCH;
+		break;
+	default:
+		fail();
+	}
+	m->id = 77;
+}
+
+static const uint32_t types[] = { BH_PRIV_LAUNCH, BH_PRIV_LAUNCHED,
+				  BH_PRIV_FAILED, BH_PRIV_KILL,
+				  BH_PRIV_EXITED, BH_PRIV_DONE };
+static const size_t body_lens[] = { 764, 8, 516, 40, 40, 4 };
+
+/* Encodes a valid message of type into b; returns the length. */
+static size_t enc_good(uint32_t type, uint8_t b[BH_PRIV_MSG_MAX + 8])
+{
+	struct bh_priv_msg m;
+	int n;
+
+	good(type, &m);
+	memset(b, 0xee, BH_PRIV_MSG_MAX + 8);
+	n = bh_priv_encode(b, &m);
+	assert_true(n > 0);
+	return (size_t)n;
+}
+
+static int parse(const uint8_t *b, size_t len)
+{
+	struct bh_priv_msg m;
+
+	return bh_priv_parse(b, len, &m);
+}
+
+/* ---- layout and round trips ---- */
+
+static void test_layout(void **state)
+{
+	uint8_t b[BH_PRIV_MSG_MAX + 8];
+	struct bh_priv_msg m;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_LEN(types); i++) {
+		assert_int_equal(bh_priv_body_len(types[i]), body_lens[i]);
+		assert_int_equal(enc_good(types[i], b), H + body_lens[i]);
+		assert_int_equal(bh_get_u32(b), types[i]);
+		assert_int_equal(bh_get_u32(b + 4), 77);
+		assert_int_equal(bh_get_u32(b + 8), body_lens[i]);
+	}
+	assert_int_equal(bh_priv_body_len(0), 0);
+	assert_int_equal(bh_priv_body_len(7), 0);
+	assert_int_equal(bh_priv_body_len(0xffffffffu), 0);
+
+	/* LAUNCH, byte by byte where it matters. */
+	good_launch(&m);
+	assert_int_equal(bh_priv_encode(b, &m), H + 764);
+	assert_memory_equal(b, "\1\0\0\0\4\3\2\1\xfc\2\0\0", 12);
+	assert_memory_equal(b + H + O_NAME, "work\0\0\0\0", 8);
+	assert_memory_equal(b + H + O_KVER, "6.12.0+deb13-amd64\0", 19);
+	assert_int_equal(bh_get_u32(b + H + O_ROOT_KIND), 1);
+	assert_memory_equal(b + H + O_ROOT_OWNER, "debian-12\0", 10);
+	assert_memory_equal(b + H + O_ROOT_FILE, "root.img\0", 9);
+	assert_int_equal(bh_get_u32(b + H + O_PRIVATE_KIND), 1);
+	assert_int_equal(bh_get_u32(b + H + O_FLAGS), 1);
+	assert_int_equal(bh_get_u32(b + H + O_MEMORY), 400);
+	assert_int_equal(bh_get_u32(b + H + O_VCPUS), 2);
+	assert_int_equal(bh_get_u32(b + H + O_JAIL), 7);
+	assert_int_equal(bh_get_u32(b + H + O_TSC), 2995200);
+	assert_memory_equal(b + H + O_OPTS, "console=hvc0 quiet\0", 19);
+	assert_memory_equal(b + H + O_CMDLINE, "work\0", 5);
+	/* Zeros after each string, to the end of its field. */
+	for (i = 4; i < 32; i++)
+		assert_int_equal(b[H + O_NAME + i], 0);
+	for (i = 18; i < 512; i++)
+		assert_int_equal(b[H + O_OPTS + i], 0);
+	for (i = 4; i < 32; i++)
+		assert_int_equal(b[H + O_CMDLINE + i], 0);
+	/* Nothing written past the datagram. */
+	assert_int_equal(b[BH_PRIV_MSG_MAX], 0xee);
+
+	/* The small ones whole. */
+	good(BH_PRIV_DONE, &m);
+	m.id = 0xfffffffe;
+	assert_int_equal(bh_priv_encode(b, &m), 16);
+	assert_memory_equal(b, "\6\0\0\0\xfe\xff\xff\xff\4\0\0\0\xfd\xff\xff\xff",
+			    16);
+	good(BH_PRIV_LAUNCHED, &m);
+	assert_int_equal(bh_priv_encode(b, &m), 20);
+	assert_memory_equal(b, "\2\0\0\0\x4d\0\0\0\x8\0\0\0\x92\x10\0\0\x93\x10\0\0",
+			    20);
+	good(BH_PRIV_KILL, &m);
+	assert_int_equal(bh_priv_encode(b, &m), 52);
+	assert_memory_equal(b + H, "disp12\0", 7);
+	assert_int_equal(bh_get_u32(b + H + 32), 1);
+	assert_int_equal(bh_get_u32(b + H + 36), 9);
+	good(BH_PRIV_EXITED, &m);
+	assert_int_equal(bh_priv_encode(b, &m), 52);
+	assert_int_equal(bh_get_u32(b + H + 32), 2);
+	assert_int_equal(bh_get_u32(b + H + 36), 0x8b);
+	good(BH_PRIV_FAILED, &m);
+	assert_int_equal(bh_priv_encode(b, &m), 528);
+	assert_int_equal(bh_get_u32(b + H), 122);
+	assert_memory_equal(b + H + 4, "no kernel 6.1: STATE/kernels/6.1\0",
+			    33);
+}
+
+static void test_roundtrip(void **state)
+{
+	uint8_t b[BH_PRIV_MSG_MAX + 8], again[BH_PRIV_MSG_MAX + 8];
+	struct bh_priv_msg m, got;
+	size_t i, n;
+
+	(void)state;
+	for (i = 0; i < ARRAY_LEN(types); i++) {
+		good(types[i], &m);
+		n = enc_good(types[i], b);
+		memset(&got, 0x55, sizeof(got));
+		assert_int_equal(bh_priv_parse(b, n, &got), 0);
+		assert_int_equal(got.type, types[i]);
+		assert_int_equal(got.id, 77);
+		/* good() zeroed m whole, and parse fills got whole. */
+		assert_memory_equal(&got, &m, sizeof(m));
+		assert_int_equal(bh_priv_encode(again, &got), (int)n);
+		assert_memory_equal(again, b, n);
+	}
+	/* Every value the rules allow at their edges. */
+	good_launch(&m);
+	m.id = 0;
+	/* field_set: zeros after the NUL, as parse gives them back. */
+	bh_priv_field_set(m.u.launch.name, BH_PRIV_NAME_MAX, "Z");
+	bh_priv_field_set(m.u.launch.kver, BH_PRIV_KVER_MAX, "a");
+	m.u.launch.root_kind = BH_PRIV_ROOT_QUBE;
+	bh_priv_field_set(m.u.launch.root_owner, BH_PRIV_NAME_MAX, "a.b_c-D9");
+	bh_priv_field_set(m.u.launch.root_file, BH_PRIV_FILE_MAX, "x");
+	m.u.launch.private_kind = BH_PRIV_PRIVATE_RUN;
+	m.u.launch.flags = BH_PRIV_LAUNCH_FLAGS;
+	m.u.launch.memory_mb = BH_PRIV_MEMORY_MAX;
+	m.u.launch.vcpus = BH_PRIV_VCPUS_MAX;
+	m.u.launch.jail_id = 0xffffffffu;
+	m.u.launch.tsc_khz = 0;
+	bh_priv_field_set(m.u.launch.kernelopts, BH_PRIV_OPTS_MAX, "");
+	bh_priv_field_set(m.u.launch.cmdline_name, BH_PRIV_NAME_MAX, "");
+	n = (size_t)bh_priv_encode(b, &m);
+	assert_int_equal(n, H + 764);
+	assert_int_equal(bh_priv_parse(b, n, &got), 0);
+	assert_memory_equal(&got, &m, sizeof(m));
+
+	good(BH_PRIV_EXITED, &m);
+	m.u.exited.wait_status = INT32_MIN;
+	n = (size_t)bh_priv_encode(b, &m);
+	assert_int_equal(bh_priv_parse(b, n, &got), 0);
+	assert_int_equal(got.u.exited.wait_status, INT32_MIN);
+}
+
+/* ---- lengths ---- */
+
+static void test_lengths(void **state)
+{
+	uint8_t b[BH_PRIV_MSG_MAX + 8];
+	size_t i, n, cut;
+
+	(void)state;
+	for (i = 0; i < ARRAY_LEN(types); i++) {
+		n = enc_good(types[i], b);
+		b[n] = 0;
+		assert_int_equal(parse(b, n), 0);
+		/* A byte short, a byte long (a zero: harmless but extra). */
+		assert_int_equal(parse(b, n - 1), -EPROTO);
+		assert_int_equal(parse(b, n + 1), -EPROTO);
+		/* Any shorter datagram, down to none. */
+		for (cut = 0; cut < n; cut++)
+			assert_int_equal(parse(b, cut), -EPROTO);
+		/* The header's length one off, the datagram as it is... */
+		bh_put_u32(b + 8, (uint32_t)body_lens[i] - 1);
+		assert_int_equal(parse(b, n), -EPROTO);
+		assert_int_equal(parse(b, n - 1), -EPROTO);
+		bh_put_u32(b + 8, (uint32_t)body_lens[i] + 1);
+		assert_int_equal(parse(b, n), -EPROTO);
+		assert_int_equal(parse(b, n + 1), -EPROTO);
+		bh_put_u32(b + 8, 0);
+		assert_int_equal(parse(b, H), -EPROTO);
+		bh_put_u32(b + 8, 0xffffffffu);
+		assert_int_equal(parse(b, n), -EPROTO);
+		bh_put_u32(b + 8, (uint32_t)body_lens[i]);
+		assert_int_equal(parse(b, n), 0);
+	}
+	/* Another type's length: a KILL read as EXITED is fine (both 40
+	 * bytes, the fields decide), a DONE as LAUNCHED is not. */
+	n = enc_good(BH_PRIV_KILL, b);
+	bh_put_u32(b, BH_PRIV_EXITED);
+	assert_int_equal(parse(b, n), 0);
+	n = enc_good(BH_PRIV_DONE, b);
+	bh_put_u32(b, BH_PRIV_LAUNCHED);
+	assert_int_equal(parse(b, n), -EPROTO);
+	/* Unknown types, whatever their length. */
+	n = enc_good(BH_PRIV_DONE, b);
+	bh_put_u32(b, 0);
+	assert_int_equal(parse(b, n), -EPROTO);
+	bh_put_u32(b, 7);
+	assert_int_equal(parse(b, n), -EPROTO);
+	bh_put_u32(b, 0x10000006u);
+	assert_int_equal(parse(b, n), -EPROTO);
+	bh_put_u32(b + 8, 0);
+	assert_int_equal(parse(b, H), -EPROTO);
+	bh_put_u32(b, 0);
+	assert_int_equal(parse(b, H), -EPROTO);
+}
+
+/* ---- fields ---- */
+
+/* A valid message of type with the field at body offset off (cap bytes)
+ * replaced by the n bytes of raw, zeros after them; parsed. */
+static int with_field(uint32_t type, size_t off, size_t cap, const char *raw,
+		      size_t n)
+{
+	uint8_t b[BH_PRIV_MSG_MAX + 8];
+	size_t len = enc_good(type, b);
+
+	assert_true(n <= cap);
+	memset(b + H + off, 0, cap);
+	memcpy(b + H + off, raw, n);
+	return parse(b, len);
+}
+
+/* The same with a u32 at off. */
+static int with_u32(uint32_t type, size_t off, uint32_t v)
+{
+	uint8_t b[BH_PRIV_MSG_MAX + 8];
+	size_t len = enc_good(type, b);
+
+	bh_put_u32(b + H + off, v);
+	return parse(b, len);
+}
+
+struct str_case {
+	const char *raw;
+	size_t n;
+	int ok;
+};
+
+#define OK(s) { s, sizeof(s) - 1, 1 }
+#define BAD(s) { s, sizeof(s) - 1, 0 }
+
+/* A name (qube, template): first a letter, then [A-Za-z0-9_.-]. */
+static const struct str_case name_cases[] = {
+	OK("work"),
+	OK("a"),
+	OK("Z"),
+	OK("a.b_c-D9"),
+	OK("disp12"),
+	OK("debian-12"),
+	BAD(""),
+	BAD("1work"),
+	BAD("9"),
+	BAD("-x"),
+	BAD("_x"),
+	BAD(".x"),
+	BAD(".."),
+	BAD("."),
+	BAD("a/b"),
+	BAD("../etc"),
+	BAD("a b"),
+	BAD("a+b"),
+	BAD("a:b"),
+	BAD("a\x7f"),
+	BAD("a\x80"),
+	BAD("\xc3\xa9t\xc3\xa9"),
+	BAD("a\xff"),
+	BAD("a\n"),
+	BAD("a\t"),
+	BAD("wo\0rk"),    /* something after the NUL */
+	BAD("\0x"),       /* "" with something after it */
+	BAD("work\0\0\1"),
+};
+
+/* A kernel version: [A-Za-z0-9._+-], not starting with '.'. */
+static const struct str_case kver_cases[] = {
+	OK("6.12.0+deb13-amd64"),
+	OK("a"),
+	OK("6"),
+	OK("_x"),
+	OK("-x"),
+	OK("+x"),
+	OK("6.1-rc1_test"),
+	BAD(""),
+	BAD("."),
+	BAD(".."),
+	BAD(".6.1"),
+	BAD("6/1"),
+	BAD("../6.1"),
+	BAD("6 1"),
+	BAD("6:1"),
+	BAD("6.1\x7f"),
+	BAD("6.1\x80"),
+	BAD("6.1\0x"),
+	BAD("\0x"),
+};
+
+/* A plain file name: [A-Za-z0-9._-], not starting with '.'. */
+static const struct str_case file_cases[] = {
+	OK("root.img"),
+	OK("root-v2_x.img"),
+	OK("x"),
+	OK("1.img"),
+	OK("-x"),
+	OK("root.img.."),
+	BAD(""),
+	BAD("."),
+	BAD(".."),
+	BAD(".hidden"),
+	BAD("a/b"),
+	BAD("/root.img"),
+	BAD("a+b"),
+	BAD("a b"),
+	BAD("a\x7f"),
+	BAD("a\xfe"),
+	BAD("root.img\0x"),
+};
+
+/* Printable text (kernel options, FAILED's text). */
+static const struct str_case text_cases[] = {
+	OK(""),
+	OK("console=hvc0 quiet"),
+	OK(" ~!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}"),
+	BAD("a\tb"),
+	BAD("a\nb"),
+	BAD("\x1f"),
+	BAD("a\x7f"),
+	BAD("\x80"),
+	BAD("\xff"),
+	BAD("quiet\0x"),
+	BAD("\0 "),
+};
+
+static void check_cases(uint32_t type, size_t off, size_t cap,
+			const struct str_case *c, size_t count)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++) {
+		int rc = with_field(type, off, cap, c[i].raw, c[i].n);
+
+		if (rc != (c[i].ok ? 0 : -EPROTO))
+			fail_msg("type %u field at %zu: case %zu (\"%s\") gave %d",
+				 type, off, i, c[i].raw, rc);
+	}
+}
+
+/* A field filled to n bytes of ch (n <= cap; n == cap leaves no NUL). */
+static int filled(uint32_t type, size_t off, size_t cap, size_t n, char ch)
+{
+	char raw[BH_PRIV_OPTS_MAX];
+
+	memset(raw, ch, sizeof(raw));
+	return with_field(type, off, cap, raw, n);
+}
+
+/* The full-length rule of a field: cap - 1 bytes fit, cap do not. */
+static void check_full(uint32_t type, size_t off, size_t cap, char ch)
+{
+	assert_int_equal(filled(type, off, cap, cap - 1, ch), 0);
+	assert_int_equal(filled(type, off, cap, cap, ch), -EPROTO);
+}
+
+static void test_names(void **state)
+{
+	(void)state;
+	check_cases(BH_PRIV_LAUNCH, O_NAME, 32, name_cases,
+		    ARRAY_LEN(name_cases));
+	check_full(BH_PRIV_LAUNCH, O_NAME, 32, 'q');
+	check_cases(BH_PRIV_LAUNCH, O_ROOT_OWNER, 32, name_cases,
+		    ARRAY_LEN(name_cases));
+	check_full(BH_PRIV_LAUNCH, O_ROOT_OWNER, 32, 't');
+	check_cases(BH_PRIV_KILL, 0, 32, name_cases, ARRAY_LEN(name_cases));
+	check_full(BH_PRIV_KILL, 0, 32, 'k');
+	check_cases(BH_PRIV_EXITED, 0, 32, name_cases, ARRAY_LEN(name_cases));
+	check_full(BH_PRIV_EXITED, 0, 32, 'e');
+
+	/* cmdline_name: the same rule, and "" too (all zeros only). */
+	assert_int_equal(with_field(BH_PRIV_LAUNCH, O_CMDLINE, 32, "", 0), 0);
+	assert_true(name_cases[6].n == 0);
+	check_cases(BH_PRIV_LAUNCH, O_CMDLINE, 32, name_cases + 7,
+		    ARRAY_LEN(name_cases) - 7);
+	check_cases(BH_PRIV_LAUNCH, O_CMDLINE, 32, name_cases, 6);
+	check_full(BH_PRIV_LAUNCH, O_CMDLINE, 32, 'c');
+	assert_int_equal(filled(BH_PRIV_LAUNCH, O_CMDLINE, 32, 32, 0), 0);
+}
+
+static void test_strings(void **state)
+{
+	(void)state;
+	check_cases(BH_PRIV_LAUNCH, O_KVER, 64, kver_cases,
+		    ARRAY_LEN(kver_cases));
+	check_full(BH_PRIV_LAUNCH, O_KVER, 64, '6');
+	check_cases(BH_PRIV_LAUNCH, O_ROOT_FILE, 64, file_cases,
+		    ARRAY_LEN(file_cases));
+	check_full(BH_PRIV_LAUNCH, O_ROOT_FILE, 64, 'f');
+	check_cases(BH_PRIV_LAUNCH, O_OPTS, 512, text_cases,
+		    ARRAY_LEN(text_cases));
+	check_full(BH_PRIV_LAUNCH, O_OPTS, 512, ' ');
+	check_full(BH_PRIV_LAUNCH, O_OPTS, 512, '~');
+	check_cases(BH_PRIV_FAILED, 4, 512, text_cases, ARRAY_LEN(text_cases));
+	check_full(BH_PRIV_FAILED, 4, 512, 'x');
+	/* A byte past the NUL in the last byte of a field. */
+	{
+		char raw[512];
+
+		memset(raw, 0, sizeof(raw));
+		raw[0] = 'a';
+		raw[511] = 'b';
+		assert_int_equal(with_field(BH_PRIV_LAUNCH, O_OPTS, 512, raw,
+					    512),
+				 -EPROTO);
+		raw[511] = 0;
+		assert_int_equal(with_field(BH_PRIV_LAUNCH, O_OPTS, 512, raw,
+					    512),
+				 0);
+		raw[31] = 'b';
+		assert_int_equal(with_field(BH_PRIV_LAUNCH, O_NAME, 32, raw,
+					    32),
+				 -EPROTO);
+		raw[31] = 0;
+		assert_int_equal(with_field(BH_PRIV_LAUNCH, O_NAME, 32, raw,
+					    32),
+				 0);
+	}
+}
+
+struct u32_case {
+	uint32_t v;
+	int ok;
+};
+
+static void check_u32(uint32_t type, size_t off, const struct u32_case *c,
+		      size_t count)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++) {
+		int rc = with_u32(type, off, c[i].v);
+
+		if (rc != (c[i].ok ? 0 : -EPROTO))
+			fail_msg("type %u u32 at %zu = %u (%d): gave %d", type,
+				 off, c[i].v, (int32_t)c[i].v, rc);
+	}
+}
+
+#define U(v, ok) { (uint32_t)(v), ok }
+
+static void test_launch_numbers(void **state)
+{
+	static const struct u32_case root_kind[] = {
+		U(0, 0), U(1, 1), U(2, 1), U(3, 0), U(0x80000001u, 0),
+	};
+	static const struct u32_case private_kind[] = {
+		U(0, 1), U(1, 1), U(2, 1), U(3, 0), U(0xffffffffu, 0),
+	};
+	static const struct u32_case flags[] = {
+		U(0, 1), U(1, 1), U(2, 1), U(4, 1), U(7, 1), U(8, 0),
+		U(9, 0), U(0x10, 0), U(0x80000000u, 0), U(0xffffffffu, 0),
+	};
+	static const struct u32_case memory[] = {
+		U(0, 0), U(31, 0), U(32, 1), U(400, 1), U(1048576, 1),
+		U(1048577, 0), U(0xffffffffu, 0),
+	};
+	static const struct u32_case vcpus[] = {
+		U(0, 0), U(1, 1), U(64, 1), U(65, 0), U(0xffffffffu, 0),
+	};
+	static const struct u32_case jail[] = {
+		U(0, 0), U(1, 1), U(0xffffffffu, 1),
+	};
+	static const struct u32_case tsc[] = {
+		U(0, 1), U(1, 1), U(0xffffffffu, 1),
+	};
+
+	(void)state;
+	check_u32(BH_PRIV_LAUNCH, O_ROOT_KIND, root_kind, ARRAY_LEN(root_kind));
+	check_u32(BH_PRIV_LAUNCH, O_PRIVATE_KIND, private_kind,
+		  ARRAY_LEN(private_kind));
+	check_u32(BH_PRIV_LAUNCH, O_FLAGS, flags, ARRAY_LEN(flags));
+	check_u32(BH_PRIV_LAUNCH, O_MEMORY, memory, ARRAY_LEN(memory));
+	check_u32(BH_PRIV_LAUNCH, O_VCPUS, vcpus, ARRAY_LEN(vcpus));
+	check_u32(BH_PRIV_LAUNCH, O_JAIL, jail, ARRAY_LEN(jail));
+	check_u32(BH_PRIV_LAUNCH, O_TSC, tsc, ARRAY_LEN(tsc));
+}
+
+static void test_answer_numbers(void **state)
+{
+	static const struct u32_case pid[] = {
+		U(0, 0), U(1, 0), U(2, 1), U(4242, 1), U(0xffffffffu, 1),
+	};
+	static const struct u32_case code[] = {
+		U(0, 0), U(1, 1), U(120, 1), U(125, 1), U(126, 0),
+		U(127, 0), U(255, 0), U(-1, 0), U(INT32_MIN, 0),
+	};
+	static const struct u32_case which[] = {
+		U(0, 0), U(1, 1), U(2, 1), U(3, 0), U(0xffffffffu, 0),
+	};
+	static const struct u32_case signo[] = {
+		U(SIGKILL, 1), U(SIGTERM, 1), U(0, 0), U(SIGHUP, 0),
+		U(SIGINT, 0), U(SIGSTOP, 0), U(SIGCONT, 0), U(SIGUSR1, 0),
+		U(9 + 256, 0), U(0xffffffffu, 0),
+	};
+	static const struct u32_case status[] = {
+		U(0, 1), U(0x8b, 1), U(-1, 1), U(INT32_MIN, 1),
+		U(INT32_MAX, 1),
+	};
+	static const struct u32_case result[] = {
+		U(0, 1), U(-1, 1), U(-ESRCH, 1), U(-4095, 1), U(-4096, 0),
+		U(1, 0), U(INT32_MAX, 0), U(INT32_MIN, 0),
+	};
+
+	(void)state;
+	_Static_assert(SIGKILL == 9 && SIGTERM == 15, "Linux's numbers");
+	check_u32(BH_PRIV_LAUNCHED, 0, pid, ARRAY_LEN(pid));
+	check_u32(BH_PRIV_LAUNCHED, 4, pid, ARRAY_LEN(pid));
+	check_u32(BH_PRIV_FAILED, 0, code, ARRAY_LEN(code));
+	check_u32(BH_PRIV_KILL, 32, which, ARRAY_LEN(which));
+	check_u32(BH_PRIV_KILL, 36, signo, ARRAY_LEN(signo));
+	check_u32(BH_PRIV_EXITED, 32, which, ARRAY_LEN(which));
+	check_u32(BH_PRIV_EXITED, 36, status, ARRAY_LEN(status));
+	check_u32(BH_PRIV_DONE, 0, result, ARRAY_LEN(result));
+}
+
+/* Any id, unchecked and repeated; a refused datagram leaves *out as it
+ * was. */
+static void test_id_and_untouched(void **state)
+{
+	uint8_t b[BH_PRIV_MSG_MAX + 8];
+	struct bh_priv_msg m, before;
+	size_t n;
+
+	(void)state;
+	n = enc_good(BH_PRIV_KILL, b);
+	bh_put_u32(b + 4, 0);
+	assert_int_equal(bh_priv_parse(b, n, &m), 0);
+	assert_int_equal(m.id, 0);
+	bh_put_u32(b + 4, 0xffffffffu);
+	assert_int_equal(bh_priv_parse(b, n, &m), 0);
+	assert_int_equal(m.id, 0xffffffffu);
+
+	memset(&m, 0xa5, sizeof(m));
+	before = m;
+	bh_put_u32(b + H + 36, 1); /* SIGHUP */
+	assert_int_equal(bh_priv_parse(b, n, &m), -EPROTO);
+	assert_memory_equal(&m, &before, sizeof(m));
+	assert_int_equal(bh_priv_parse(b, n - 1, &m), -EPROTO);
+	assert_memory_equal(&m, &before, sizeof(m));
+}
+
+/* ---- encoding ---- */
+
+static void test_encode_refuses(void **state)
+{
+	uint8_t b[BH_PRIV_MSG_MAX + 8];
+	struct bh_priv_msg m;
+
+	(void)state;
+	good(BH_PRIV_LAUNCH, &m);
+	m.type = 0;
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+	m.type = 7;
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+
+	good(BH_PRIV_LAUNCH, &m);
+	strcpy(m.u.launch.name, "1bad");
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+	good(BH_PRIV_LAUNCH, &m);
+	strcpy(m.u.launch.root_file, "..");
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+	good(BH_PRIV_LAUNCH, &m);
+	m.u.launch.flags = 8;
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+	good(BH_PRIV_LAUNCH, &m);
+	memset(m.u.launch.kver, 'a', sizeof(m.u.launch.kver)); /* no NUL */
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+	good(BH_PRIV_KILL, &m);
+	m.u.kill.signo = SIGHUP;
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+	good(BH_PRIV_DONE, &m);
+	m.u.done.result = 1;
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+	good(BH_PRIV_FAILED, &m);
+	m.u.failed.code = 0;
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+
+	/* Bytes after a string's NUL in the struct are not sent: zeros go
+	 * instead, and the message passes. */
+	good(BH_PRIV_LAUNCH, &m);
+	memcpy(m.u.launch.name, "work\0junk", 10);
+	memcpy(m.u.launch.kernelopts, "quiet\0\xff\x01", 8);
+	assert_int_equal(bh_priv_encode(b, &m), H + 764);
+	assert_memory_equal(b + H + O_NAME, "work\0\0\0\0\0\0", 10);
+	assert_memory_equal(b + H + O_OPTS, "quiet\0\0\0", 8);
+	assert_int_equal(parse(b, H + 764), 0);
+}
+
+static void test_field_set(void **state)
+{
+	char f[8], big[BH_PRIV_NAME_MAX];
+	struct bh_priv_msg m;
+	uint8_t b[BH_PRIV_MSG_MAX + 8];
+
+	(void)state;
+	memset(f, 'x', sizeof(f));
+	bh_priv_field_set(f, sizeof(f), "ab");
+	assert_memory_equal(f, "ab\0\0\0\0\0\0", 8);
+	bh_priv_field_set(f, sizeof(f), "abcdefghij");
+	assert_memory_equal(f, "abcdefg\0", 8);
+	bh_priv_field_set(f, sizeof(f), "a\tb\x7f\xc3");
+	assert_memory_equal(f, "a?b??\0\0\0", 8);
+	bh_priv_field_set(f, sizeof(f), "");
+	assert_memory_equal(f, "\0\0\0\0\0\0\0\0", 8);
+
+	/* A name too long is cut to 31 and passes; one with a bad byte
+	 * gets a '?' and is refused by encode, not sent as another name. */
+	good(BH_PRIV_KILL, &m);
+	memset(big, 'n', sizeof(big));
+	big[sizeof(big) - 1] = 0;
+	bh_priv_field_set(m.u.kill.name, sizeof(m.u.kill.name),
+			  "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn");
+	assert_string_equal(m.u.kill.name, big);
+	assert_int_equal(bh_priv_encode(b, &m), H + 40);
+	bh_priv_field_set(m.u.kill.name, sizeof(m.u.kill.name), "wo\nrk");
+	assert_string_equal(m.u.kill.name, "wo?rk");
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+	/* FAILED's text: a newline in an error becomes '?' and passes. */
+	good(BH_PRIV_FAILED, &m);
+	bh_priv_field_set(m.u.failed.text, sizeof(m.u.failed.text),
+			  "mke2fs: failed\n");
+	assert_int_equal(bh_priv_encode(b, &m), H + 516);
+	assert_memory_equal(b + H + 4, "mke2fs: failed?\0", 16);
+}
+
+static void test_sent_by_control(void **state)
+{
+	(void)state;
+	assert_int_equal(bh_priv_sent_by_control(BH_PRIV_LAUNCH), 1);
+	assert_int_equal(bh_priv_sent_by_control(BH_PRIV_KILL), 1);
+	assert_int_equal(bh_priv_sent_by_control(BH_PRIV_LAUNCHED), 0);
+	assert_int_equal(bh_priv_sent_by_control(BH_PRIV_FAILED), 0);
+	assert_int_equal(bh_priv_sent_by_control(BH_PRIV_EXITED), 0);
+	assert_int_equal(bh_priv_sent_by_control(BH_PRIV_DONE), 0);
+	assert_int_equal(bh_priv_sent_by_control(0), 0);
+	assert_int_equal(bh_priv_sent_by_control(7), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_layout),
+		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_lengths),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_strings),
+		cmocka_unit_test(test_launch_numbers),
+		cmocka_unit_test(test_answer_numbers),
+		cmocka_unit_test(test_id_and_untouched),
+		cmocka_unit_test(test_encode_refuses),
+		cmocka_unit_test(test_field_set),
+		cmocka_unit_test(test_sent_by_control),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
