@@ -15,6 +15,8 @@ Input layouts (see the comment at the top of each target):
   fuzz_openinvm_request, fuzz_openinvm_reply: flags byte, seed byte, message
   fuzz_chan_attach: part byte (request, payload, stream table, a request
     taken from a socket), then that part's input
+  fuzz_msg_priv: mode byte (shaping of the header, strings, numbers,
+    charsets), then one priv link datagram
 """
 import hashlib
 import os
@@ -434,6 +436,60 @@ def chan_attach_seeds():
     }
 
 
+# src/proto/msg_priv.h
+PRIV_LAUNCH, PRIV_LAUNCHED, PRIV_FAILED, PRIV_KILL, PRIV_EXITED, PRIV_DONE = (
+    range(1, 7))
+PRIV_HEADER, PRIV_STRINGS, PRIV_NUMBERS, PRIV_CHARSET = 1, 2, 4, 8
+SIGKILL, SIGTERM = 9, 15
+
+
+def priv_msg(kind, msg_id, body):
+    return struct.pack("<III", kind, msg_id, len(body)) + body
+
+
+def sfield(s, size):
+    return s.encode().ljust(size, b"\0")
+
+
+def priv_launch(name, kver, root_kind, owner, root_file, private_kind,
+                flags, memory, vcpus, jail, tsc, opts, cmdline_name):
+    return priv_msg(PRIV_LAUNCH, 1, sfield(name, 32) + sfield(kver, 64)
+                    + u32(root_kind) + sfield(owner, 32)
+                    + sfield(root_file, 64)
+                    + struct.pack("<IIIIII", private_kind, flags, memory,
+                                  vcpus, jail, tsc)
+                    + sfield(opts, 512) + sfield(cmdline_name, 32))
+
+
+def msg_priv_seeds():
+    launch = priv_launch("work", "6.12.0+deb13-amd64", 1, "debian-12",
+                         "root.img", 1, 1, 400, 2, 7, 2995200,
+                         "console=hvc0 quiet", "work")
+    disp = priv_launch("disp12", "6.12.0", 2, "default-dvm", "root.img",
+                       2, 7, 32, 64, 0xffffffff, 0, "", "")
+    kill = priv_msg(PRIV_KILL, 5, sfield("disp12", 32)
+                    + struct.pack("<II", 1, SIGTERM))
+    return {
+        "launch": bytes([0]) + launch,
+        "launch-disposable-restore": bytes([0]) + disp,
+        "launched": bytes([0]) + priv_msg(PRIV_LAUNCHED, 1,
+                                          struct.pack("<II", 4242, 4243)),
+        "failed": bytes([0]) + priv_msg(
+            PRIV_FAILED, 1, struct.pack("<i", 122)
+            + sfield("no kernel 6.1 in STATE/kernels", 512)),
+        "kill": bytes([0]) + kill,
+        "exited": bytes([0]) + priv_msg(
+            PRIV_EXITED, 0, sfield("disp12", 32)
+            + struct.pack("<Ii", 2, 0x8b)),
+        "done": bytes([0]) + priv_msg(PRIV_DONE, 5, struct.pack("<i", -3)),
+        "kill-long": bytes([0]) + kill + b"\0",
+        "launch-shaped": bytes([PRIV_HEADER | PRIV_STRINGS | PRIV_NUMBERS
+                                | PRIV_CHARSET]) + launch,
+        "kill-shaped": bytes([PRIV_HEADER | PRIV_NUMBERS]) + kill,
+        "short": bytes([0]) + launch[:12],
+    }
+
+
 TARGETS = {
     "fuzz_host_frames": lambda: {**host_seeds(), **host_call_seeds()},
     "fuzz_agent_frames": agent_seeds,
@@ -444,6 +500,7 @@ TARGETS = {
     "fuzz_openinvm_reply": openinvm_reply_seeds,
     "fuzz_chan_relay": relay_seeds,
     "fuzz_chan_attach": chan_attach_seeds,
+    "fuzz_msg_priv": msg_priv_seeds,
 }
 
 
