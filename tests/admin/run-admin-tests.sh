@@ -866,7 +866,10 @@ test_jobs_busy() {
 	expect_fail 3 "qube 'bsrc' is busy: job" clone bsrc bother || { kill "$cpid"; return 1; }
 	expect_fail 3 "qube bsrc is busy: job" start bsrc || { kill "$cpid"; return 1; }
 	kill -TERM "$cpid"; wait "$cpid" 2>/dev/null
-	bha remove -y bsrc >/dev/null && restart_daemon
+	# bh gone cancels the job, which ends once its process is reaped:
+	# until then bsrc is still busy.
+	wait_until 20 bha remove -y bsrc || { echo "bsrc still busy: $(bha remove -y bsrc 2>&1)"; return 1; }
+	restart_daemon
 }
 
 # A disposable's start copies its disposable template's private volume in
