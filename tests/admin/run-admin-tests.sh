@@ -899,6 +899,107 @@ test_jobs_dispvm_copy_cancel() {
 	bha remove -y jdvm >/dev/null && restart_daemon
 }
 
+# A stand-in for QEMU (tests/hostile/fake_qemu.c, built by make hostile):
+# qubes whose start these tests let through become "ready" at once, and
+# no VM boots.
+FAKE_QEMU=${FAKE_QEMU:-$(cd "$here/../.." && pwd)/build/tests/fake-qemu}
+need_fake() {
+	[ -x "$FAKE_QEMU" ] || { echo "no $FAKE_QEMU (make hostile)"; return 77; }
+}
+
+# late_progress EVENTS MARKER SUBJECT OP: how many job-progress events of
+# SUBJECT's OP job, not finished (done < total), came after MARKER's
+# domain-add: the job still ran after a call made later than MARKER.
+late_progress() {
+	local line
+	line=$(grep -n "^domain-add $2\$" "$1" | cut -d: -f1)
+	tail -n "+${line:-999999}" "$1" |
+		awk -v s="$3" -v op="op=$4" '$1 == "job-progress" && $2 == s && $4 == op {
+			split($6, d, "="); split($7, t, "=")
+			if (d[2] + 0 < t[2] + 0) n++ } END { print n + 0 }'
+}
+
+# The first start after the guest files changed (here: a fresh daemon,
+# which has checked none) computes their checksums in jobs, throttled so
+# that they take a few seconds: kernel, initramfs and template root, one
+# job each, shared by two qubes starting at once, while bh ls is answered
+# (a progress event after a call made once ls had returned). Both starts
+# then go on (QEMU: the fake) and succeed; the next start computes
+# nothing (once per change).
+test_jobs_start_hash() {
+	local ev=$work/hash1.ev p1 p2 out n
+	need_fake || return
+	restart_daemon BULKHEAD_TEST_JOB_THROTTLE=16 BULKHEAD_QEMU="$FAKE_QEMU" || return 1
+	bha create -t minimal -l red hq1 && bha create -t minimal -l red hq2 || return 1
+	events_start "$ev" || return 1
+	bha start hq1 >"$work/hash1.out" 2>&1 &
+	p1=$!
+	bha start hq2 >"$work/hash2.out" 2>&1 &
+	p2=$!
+	wait_until 60 grep -q '^job-progress hq[12] job=[0-9]* op=hash step=hash done=[1-9]' "$ev" ||
+		{ echo "no hash job: $(cat "$ev")"; kill "$evpid" "$p1" "$p2"; return 1; }
+	out=$(bha ls --raw) || { kill "$evpid"; return 1; }
+	expect_contains "ls during the checksums" "$out" hq1 || { kill "$evpid"; return 1; }
+	bha create -t minimal -l red hmark || { kill "$evpid"; return 1; }
+	wait "$p1" || { echo "start hq1: $(cat "$work/hash1.out")"; kill "$evpid"; return 1; }
+	wait "$p2" || { echo "start hq2: $(cat "$work/hash2.out")"; kill "$evpid"; return 1; }
+	expect_eq "hq1 after its start" "$(bha ls hq1 | awk 'NR == 2 { print $2 }')" Running || { kill "$evpid"; return 1; }
+	bha kill hq1 hq2 >/dev/null || { kill "$evpid"; return 1; }
+	bha start hq1 || { kill "$evpid"; return 1; }
+	bha kill hq1 >/dev/null
+	bha remove -y hmark >/dev/null
+	wait_until 20 grep -q '^domain-delete hmark' "$ev"
+	kill "$evpid"; wait "$evpid" 2>/dev/null
+	[ "$(late_progress "$ev" hmark hq1 hash)$(late_progress "$ev" hmark hq2 hash)" != 00 ] ||
+		{ echo "the checksums were over before ls returned: $(cat "$ev")"; return 1; }
+	n=$(grep -c '^job-start hq[12] job=[0-9]* op=hash' "$ev")
+	expect_eq "hash jobs (one per file, for both starts, once)" "$n" 3 || { cat "$ev"; return 1; }
+	n=$(grep -c '^job-done hq[12] job=[0-9]* op=hash result=ok' "$ev")
+	expect_eq "hash jobs that ended well" "$n" 3 || return 1
+	expect_contains "log" "$(cat "$root/var/log/bulkhead/bulkheadd.log")" \
+		"template root image $root/var/lib/bulkhead/templates/minimal/root.img is new or changed; its checksum is computed in job" || return 1
+	bha remove -y hq1 hq2 >/dev/null && restart_daemon
+}
+
+# A start waiting for a checksum, stopped: by bh kill (the job is
+# cancelled, the start fails saying so, the qube is Halted and no QEMU
+# ever ran) and by the daemon stopping.
+test_jobs_start_hash_cancel() {
+	local ev=$work/hash2.ev p1 rc
+	need_fake || return
+	restart_daemon BULKHEAD_TEST_JOB_THROTTLE=1 BULKHEAD_QEMU="$FAKE_QEMU" || return 1
+	bha create -t minimal -l red hc || return 1
+	events_start "$ev" || return 1
+	bha start hc >"$work/hashc.out" 2>&1 &
+	p1=$!
+	wait_until 60 grep -q '^job-progress hc job=[0-9]* op=hash step=hash done=[1-9]' "$ev" ||
+		{ echo "no hash job: $(cat "$ev")"; kill "$evpid" "$p1"; return 1; }
+	expect_contains "ls while it waits" "$(bha ls hc)" Transient || { kill "$evpid" "$p1"; return 1; }
+	bha kill hc || { kill "$evpid" "$p1"; return 1; }
+	wait "$p1"; rc=$?
+	expect_eq "bh start's status" "$rc" 1 || { kill "$evpid"; return 1; }
+	expect_contains "bh start's message" "$(cat "$work/hashc.out")" "qube hc was killed" || { kill "$evpid"; return 1; }
+	wait_until 20 grep -q '^job-done hc job=[0-9]* op=hash result=cancelled' "$ev" ||
+		{ echo "not cancelled: $(cat "$ev")"; kill "$evpid"; return 1; }
+	expect_eq "hc's state" "$(bha ls hc | awk 'NR == 2 { print $2 }')" Halted || { kill "$evpid"; return 1; }
+	kill "$evpid"; wait "$evpid" 2>/dev/null
+	grep -q 'hc: started (QEMU pid' "$root/var/log/bulkhead/bulkheadd.log" &&
+		{ echo "a QEMU was started"; return 1; }
+	# The daemon stopping while the start waits.
+	bha start hc >"$work/hashc.out" 2>&1 &
+	p1=$!
+	wait_until 20 grep -q 'hc: guest kernel .* is new or changed' "$root/var/log/bulkhead/bulkheadd.log" ||
+		{ echo "no hash job: $(cat "$work/hashc.out")"; kill "$p1"; return 1; }
+	restart_daemon || { kill "$p1"; return 1; }
+	wait "$p1"
+	grep -q 'job [0-9]* (hash for hc) cancelled: bulkheadd is stopping' "$root/var/log/bulkhead/bulkheadd.log" ||
+		{ echo "the job was not cancelled: $(daemon_log_tail "$root")"; return 1; }
+	expect_eq "hc's state" "$(bha ls hc | awk 'NR == 2 { print $2 }')" Halted || return 1
+	grep -q 'hc: started (QEMU pid' "$root/var/log/bulkhead/bulkheadd.log" &&
+		{ echo "a QEMU was started"; return 1; }
+	bha remove -y hc >/dev/null && restart_daemon
+}
+
 run_test test_minimal_registered
 run_test test_create_ls_prefs_remove
 run_test test_global_prefs
@@ -937,5 +1038,7 @@ run_test test_jobs_ls_during_clone
 run_test test_jobs_cancel
 run_test test_jobs_busy
 run_test test_jobs_dispvm_copy_cancel
+run_test test_jobs_start_hash
+run_test test_jobs_start_hash_cancel
 
 summary

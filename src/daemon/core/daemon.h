@@ -207,8 +207,10 @@ struct qube_vm {
 	 * qube_vm_launch copies into the runtime folder as this qube's. */
 	char dvm[32];
 	char private_src[4096];
-	/* Its start waits for that copy (a job): the job, and what QEMU
-	 * starts with once it has ended (qube_vm_launch.c). */
+	/* Its start waits for a job before QEMU (qube_vm_wait_prep): the
+	 * checksum of a guest file, a template's new root version, or
+	 * that copy; prep is what QEMU starts with once the copy has ended
+	 * (qube_vm_launch.c). */
 	struct job *prep_job;
 	struct launch_wait *prep;
 	/* How an unnamed disposable starts (dispvm_snapshot.h): cold, cold

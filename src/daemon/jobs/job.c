@@ -76,7 +76,8 @@ struct child {
 	int fd;
 	uint32_t step;
 	int64_t last_ms;
-	int64_t copy_t0; /* the throttle's start: the copy's first report */
+	int64_t copy_t0; /* the throttle's start: the copy's (or the hash's)
+			  * first report */
 };
 
 static void child_send(int fd, const struct job_rec *r)
@@ -105,10 +106,11 @@ static void child_progress(void *ctx, enum volume_step step, uint64_t done,
 	struct child *c = ctx;
 	struct job_rec r;
 	int64_t now = bh_now_ms();
+	int bytes = step == VOLUME_STEP_COPY || step == VOLUME_STEP_HASH;
 
-	if (step == VOLUME_STEP_COPY && done == 0)
+	if (bytes && done == 0)
 		c->copy_t0 = now;
-	if (job_throttle_mib_s && step == VOLUME_STEP_COPY) {
+	if (job_throttle_mib_s && bytes) {
 		int64_t due = c->copy_t0 +
 			      (int64_t)(done * 1000 /
 					((uint64_t)job_throttle_mib_s << 20));
@@ -341,6 +343,7 @@ struct job *job_start(struct daemon *d, const struct job_spec *spec,
 	j->spec = *spec;
 	j->fn = fn;
 	j->ctx = ctx;
+	j->holders = 1;
 	if (spec->op != JOB_HASH &&
 	    temp_name(spec->dst, j->tmp, sizeof(j->tmp)) < 0) {
 		snprintf(err, cap, "path too long: %.1500s", spec->dst);
@@ -390,6 +393,21 @@ void job_cancel(struct job *j, const char *why)
 	LOG_INFO("job %u (%s for %s) cancelled: %s", j->id,
 		 job_op_name(j->spec.op), j->spec.qube, why);
 	kill(-j->pid, SIGKILL);
+}
+
+void job_hold(struct job *j)
+{
+	j->holders++;
+}
+
+void job_release(struct job *j, const char *why)
+{
+	if (j->holders > 1) {
+		j->holders--;
+		return;
+	}
+	j->holders = 0;
+	job_cancel(j, why);
 }
 
 struct job *job_find(struct daemon *d, uint32_t id)

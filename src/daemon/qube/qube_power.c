@@ -19,6 +19,7 @@
 
 #include "daemon/core/client_send.h"
 #include "daemon/qube/qube_vm.h"
+#include "daemon/qube/qube_vm_end.h"
 #include "daemon/qube/qube_vm_launch.h"
 #include "daemon/jobs/job.h"
 #include "daemon/core/events.h"
@@ -77,17 +78,28 @@ static struct qube_vm *start_failed(struct qube_start_fail *f,
 	return NULL;
 }
 
-/* What qube_launch gathers on its way to qube_vm_launch. */
+/* What qube_launch gathers on its way to qube_vm_launch. It outlives
+ * qube_launch when the start waits for a job (qube_vm_wait_prep): the
+ * job's callback goes on from there. */
 struct launch {
+	struct daemon *d;
+	struct qube_vm *dv;
 	struct qube_info q;
 	struct dvm_boot *b; /* a named disposable's DVM, until its paths
 			     * are taken */
 	int writable;
 	uid_t uid;
+	unsigned status; /* a failure's: an admin status or a bh exit code */
 	char err[2048], root[PATH_MAX], priv[PATH_MAX], kernel[PATH_MAX],
 		initramfs[PATH_MAX], rroot[PATH_MAX], rpriv[PATH_MAX];
 	char kopts[1100], allopts[1200], kver[128];
 };
+
+static void launch_free(struct launch *l)
+{
+	free(l->b);
+	free(l);
+}
 
 /* The qube exists, is not running, is not busy with a job and has an
  * id the jail takes; returns 0, or -1 with *f filled. */
@@ -152,10 +164,11 @@ static int load_dvm_boot(struct daemon *d, const char *name,
 	return 0;
 }
 
-/* The guest kernel and the kernel's command line; returns 0, or -1
+/* The kernel version (its files are checked later, by
+ * qube_boot_check_files) and the kernel's command line; returns 0, or -1
  * with *f filled. */
-static int check_kernel_and_opts(struct daemon *d, const char *name,
-				 struct launch *l, struct qube_start_fail *f)
+static int read_kernel_and_opts(struct daemon *d, const char *name,
+				struct launch *l, struct qube_start_fail *f)
 {
 	int is_default;
 
@@ -164,12 +177,6 @@ static int check_kernel_and_opts(struct daemon *d, const char *name,
 	if (store_prop_get(d->store, name, "kernel", l->kver, sizeof(l->kver),
 			   &is_default, l->err, sizeof(l->err)) < 0)
 		l->kver[0] = '\0';
-	if (guest_files_check(&d->guest, d->paths.state, l->kver,
-			      BUILTIN_TEMPLATE, l->err, sizeof(l->err)) < 0) {
-		start_failed(f, BH_EXIT_SETUP, "cannot start %s: %s", name,
-			     l->err);
-		return -1;
-	}
 	if (store_prop_get(d->store, name, "kernelopts", l->kopts,
 			   sizeof(l->kopts), &is_default, l->err,
 			   sizeof(l->err)) < 0)
@@ -263,43 +270,107 @@ static void abandon_launch(struct qube_vm *dv)
 	free(dv);
 }
 
+/* Once the guest files are checked: the volumes, then QEMU. Returns 0,
+ * or <0 with l->status and l->err. */
+static int launch_rest(struct launch *l)
+{
+	struct qube_vm *dv = l->dv;
+	int r;
+
+	r = prepare_volumes(l->d, dv->name, l, dv);
+	if (r < 0) {
+		l->status = r == -EPERM ? BH_ADMIN_REFUSED : BH_ADMIN_FAILED;
+		return r;
+	}
+	r = launch_vm(l->d, dv->name, l, dv);
+	if (r < 0) {
+		l->status = (unsigned)-r;
+		return r;
+	}
+	bh_crash_point("start.after-launch");
+	return 0;
+}
+
+/* A start that waited for a job ends before QEMU: its waiters and the
+ * store hear why from qube_stopped (through qube_vm_prep_failed).
+ * cancelled: it was stopped on purpose, and whoever stopped it said why
+ * (l->err says how). */
+static void launch_failed_late(struct launch *l, int cancelled)
+{
+	struct qube_vm *dv = l->dv;
+
+	if (!cancelled)
+		/* dv->err_code is what bh run exits with (qube_run.c). */
+		qube_vm_error(dv,
+			      l->status >= BH_EXIT_USAGE ? (int)l->status
+							 : BH_EXIT_FAILURE,
+			      "cannot start %s: %s", dv->name, l->err);
+	else if (!dv->stop_reason)
+		qube_vm_error(dv, BH_EXIT_FAILURE, "%s: %s", dv->name, l->err);
+	launch_free(l);
+	qube_vm_prep_failed(dv);
+}
+
+/* The guest files of a start that waited for their checksums are
+ * checked: the start goes on. */
+static void files_checked(void *ctx, int r, const char *err)
+{
+	struct launch *l = ctx;
+
+	if (r < 0) {
+		l->status = BH_EXIT_SETUP;
+		snprintf(l->err, sizeof(l->err), "%s", err);
+		launch_failed_late(l, r == -ECANCELED);
+		return;
+	}
+	if (launch_rest(l) < 0) {
+		launch_failed_late(l, 0);
+		return;
+	}
+	launch_free(l);
+}
+
 struct qube_vm *qube_launch(struct daemon *d, const char *name,
 			   struct qube_start_fail *f)
 {
-	struct launch l;
+	struct launch *l = calloc(1, sizeof(*l));
 	struct qube_vm *dv;
 	int r;
 
-	l.b = NULL;
-	if (check_startable(d, name, &l, f) < 0 ||
-	    load_dvm_boot(d, name, &l, f) < 0 ||
-	    check_kernel_and_opts(d, name, &l, f) < 0) {
-		free(l.b);
+	if (!l)
+		return start_failed(f, BH_ADMIN_FAILED, "out of memory");
+	l->d = d;
+	if (check_startable(d, name, l, f) < 0 ||
+	    load_dvm_boot(d, name, l, f) < 0 ||
+	    read_kernel_and_opts(d, name, l, f) < 0) {
+		launch_free(l);
 		return NULL;
 	}
 	dv = calloc(1, sizeof(*dv));
 	if (!dv) {
-		free(l.b);
+		launch_free(l);
 		return start_failed(f, BH_ADMIN_FAILED, "out of memory");
 	}
 	snprintf(dv->name, sizeof(dv->name), "%s", name);
 	dv->persistent = 1;
-	l.uid = jail_uid_for((unsigned)l.q.id);
-	r = prepare_volumes(d, name, &l, dv);
+	l->dv = dv;
+	l->uid = jail_uid_for((unsigned)l->q.id);
+	r = qube_boot_check_files(d, dv, l->kver, BUILTIN_TEMPLATE,
+				  files_checked, l, l->err, sizeof(l->err));
+	if (r < 0)
+		l->status = BH_EXIT_SETUP;
+	else if (r == 0)
+		r = launch_rest(l);
 	if (r < 0) {
+		start_failed(f, l->status, "cannot start %s: %s", name,
+			     l->err);
 		abandon_launch(dv);
-		return start_failed(f,
-				    r == -EPERM ? BH_ADMIN_REFUSED
-						: BH_ADMIN_FAILED,
-				    "cannot start %s: %s", name, l.err);
+		launch_free(l);
+		return NULL;
 	}
-	r = launch_vm(d, name, &l, dv);
-	if (r < 0) {
-		abandon_launch(dv);
-		return start_failed(f, (unsigned)-r, "cannot start %s: %s",
-				    name, l.err);
-	}
-	bh_crash_point("start.after-launch");
+	/* 1: it waits for a checksum's job, and files_checked goes on. */
+	if (r == 0)
+		launch_free(l);
 	qube_power_record(d, name, "Transient", "starting");
 	return dv;
 }
