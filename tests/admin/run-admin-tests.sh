@@ -1000,6 +1000,23 @@ test_jobs_start_hash_cancel() {
 	bha remove -y hc >/dev/null && restart_daemon
 }
 
+# A disposable whose QEMU cannot start once its private volume is copied
+# (here: no channel process to run beside it) fails with why, not with
+# an empty message (the failure's code, 125, was once taken for a cancel).
+test_jobs_dispvm_launch_fails_after_copy() {
+	local rc out
+	need_fake || return
+	restart_daemon BULKHEAD_CHAN=/nonexistent/bulkhead-chan BULKHEAD_QEMU="$FAKE_QEMU" || return 1
+	bha create -t minimal -l red fdvm || return 1
+	bha prefs fdvm template_for_dispvms True || return 1
+	out=$(BULKHEAD_ROOT=$root "$BH" run --dispvm=fdvm -- true 2>&1 </dev/null); rc=$?
+	expect_eq "bh run's status" "$rc" 125 || return 1
+	expect_contains "bh run's message" "$out" "bulkhead-chan not found" || return 1
+	wait_until 10 sh -c "[ -z \"\$(ls -A $root/run/bulkhead/qubes 2>/dev/null)\" ]" ||
+		{ echo "runtime files left: $(ls -R "$root/run/bulkhead/qubes")"; return 1; }
+	bha remove -y fdvm >/dev/null && restart_daemon
+}
+
 run_test test_minimal_registered
 run_test test_create_ls_prefs_remove
 run_test test_global_prefs
@@ -1040,5 +1057,6 @@ run_test test_jobs_busy
 run_test test_jobs_dispvm_copy_cancel
 run_test test_jobs_start_hash
 run_test test_jobs_start_hash_cancel
+run_test test_jobs_dispvm_launch_fails_after_copy
 
 summary

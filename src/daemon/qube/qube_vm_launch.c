@@ -184,10 +184,13 @@ static void private_copied(void *arg, const struct job_result *res)
 	uid_t uid = jail_uid_for(w->spec.jail_id);
 	char err[2048];
 	int code = BH_EXIT_FAILURE, r = res->result;
+	/* Not r == -ECANCELED below: launch_qemu's -BH_EXIT_FAILURE is the
+	 * same number. */
+	int cancelled = r == -ECANCELED;
 
 	dv->prep = NULL;
 	dv->prep_job = NULL;
-	if (r == -ECANCELED) {
+	if (cancelled) {
 		/* Stopped on purpose: whoever stopped it said why. */
 		if (!dv->stop_reason)
 			qube_vm_error(dv, BH_EXIT_FAILURE, "%s: %s", dv->name,
@@ -217,7 +220,7 @@ static void private_copied(void *arg, const struct job_result *res)
 	launch_wait_free(w);
 	if (r == 0)
 		return;
-	if (r != -ECANCELED) {
+	if (!cancelled) {
 		if (dv->persistent)
 			qube_vm_error(dv, code, "cannot start %s: %s", dv->name,
 				 err);
