@@ -1017,6 +1017,85 @@ test_jobs_dispvm_launch_fails_after_copy() {
 	bha remove -y fdvm >/dev/null && restart_daemon
 }
 
+# versions TEMPLATE: the files of its folder, one line.
+versions() { ls "$root/var/lib/bulkhead/templates/$1" | tr '\n' ' '; }
+
+# A TemplateVM's start copies its root to the new version it writes in a
+# job (throttled: a sparse copy of 64 MiB, holes included, at 32 MiB/s),
+# while bh ls is answered (a progress event after a later call); the
+# start then goes on (QEMU: the fake). The new version is dropped when the
+# template is killed.
+test_jobs_template_root_copy() {
+	local ev=$work/troot1.ev p1
+	need_fake || return
+	restart_daemon BULKHEAD_TEST_JOB_THROTTLE=32 BULKHEAD_QEMU="$FAKE_QEMU" || return 1
+	bha create --class TemplateVM -t minimal -l black tq || return 1
+	events_start "$ev" || return 1
+	bha start tq >"$work/troot1.out" 2>&1 &
+	p1=$!
+	wait_until 60 grep -q '^job-progress tq job=[0-9]* op=copy step=copy done=[1-9]' "$ev" ||
+		{ echo "no copy: $(cat "$ev")"; kill "$evpid" "$p1"; return 1; }
+	expect_contains "ls during the copy" "$(bha ls --raw)" tq || { kill "$evpid"; return 1; }
+	bha create -t minimal -l red tmark || { kill "$evpid"; return 1; }
+	wait "$p1" || { echo "start tq: $(cat "$work/troot1.out")"; kill "$evpid"; return 1; }
+	expect_eq "tq after its start" "$(bha ls tq | awk 'NR == 2 { print $2 }')" Running || { kill "$evpid"; return 1; }
+	expect_eq "tq's root versions while it runs" "$(versions tq)" "root-0.img root-1.img root.img " || { kill "$evpid"; return 1; }
+	bha remove -y tmark >/dev/null
+	wait_until 20 grep -q '^domain-delete tmark' "$ev"
+	kill "$evpid"; wait "$evpid" 2>/dev/null
+	[ "$(late_progress "$ev" tmark tq copy)" -gt 0 ] ||
+		{ echo "the copy was over before ls returned: $(cat "$ev")"; return 1; }
+	grep -q '^job-done tq job=[0-9]* op=copy result=ok' "$ev" || { cat "$ev"; return 1; }
+	expect_contains "log" "$(cat "$root/var/log/bulkhead/bulkheadd.log")" \
+		"tq: new root version root-1.img made in" || return 1
+	bha kill tq || return 1
+	expect_eq "tq's root versions after a kill" "$(versions tq)" "root-0.img root.img " || return 1
+	no_temporaries || return 1
+	bha remove -y tq >/dev/null && restart_daemon
+}
+
+# A TemplateVM's start stopped during that copy, by bh kill and by the
+# daemon stopping: the job is cancelled, its temporary goes, no new
+# version is left, and no QEMU ever ran.
+test_jobs_template_root_copy_cancel() {
+	local ev=$work/troot2.ev p1 rc
+	need_fake || return
+	restart_daemon BULKHEAD_TEST_JOB_THROTTLE=4 BULKHEAD_QEMU="$FAKE_QEMU" || return 1
+	bha create --class TemplateVM -t minimal -l black tc || return 1
+	events_start "$ev" || return 1
+	bha start tc >"$work/troot2.out" 2>&1 &
+	p1=$!
+	wait_until 60 grep -q '^job-progress tc job=[0-9]* op=copy step=copy done=[1-9]' "$ev" ||
+		{ echo "no copy: $(cat "$ev")"; kill "$evpid" "$p1"; return 1; }
+	ls "$root"/var/lib/bulkhead/templates/tc/root-1.img.tmp-* >/dev/null 2>&1 ||
+		{ echo "no temporary being written: $(versions tc)"; kill "$evpid" "$p1"; return 1; }
+	expect_contains "ls while it copies" "$(bha ls tc)" Transient || { kill "$evpid" "$p1"; return 1; }
+	bha kill tc || { kill "$evpid" "$p1"; return 1; }
+	wait "$p1"; rc=$?
+	expect_eq "bh start's status" "$rc" 1 || { kill "$evpid"; return 1; }
+	expect_contains "bh start's message" "$(cat "$work/troot2.out")" "qube tc was killed" || { kill "$evpid"; return 1; }
+	wait_until 20 grep -q '^job-done tc job=[0-9]* op=copy result=cancelled' "$ev" ||
+		{ echo "not cancelled: $(cat "$ev")"; kill "$evpid"; return 1; }
+	kill "$evpid"; wait "$evpid" 2>/dev/null
+	expect_eq "tc's state" "$(bha ls tc | awk 'NR == 2 { print $2 }')" Halted || return 1
+	expect_eq "tc's root versions" "$(versions tc)" "root-0.img root.img " || return 1
+	no_temporaries || return 1
+	# The daemon stopping during the copy.
+	bha start tc >"$work/troot2.out" 2>&1 &
+	p1=$!
+	wait_until 60 sh -c "ls $root/var/lib/bulkhead/templates/tc/root-1.img.tmp-* >/dev/null 2>&1" ||
+		{ echo "no copy: $(cat "$work/troot2.out")"; kill "$p1"; return 1; }
+	restart_daemon || { kill "$p1"; return 1; }
+	wait "$p1"
+	grep -q 'job [0-9]* (copy for tc) cancelled: bulkheadd is stopping' "$root/var/log/bulkhead/bulkheadd.log" ||
+		{ echo "the copy was not cancelled: $(daemon_log_tail "$root")"; return 1; }
+	expect_eq "tc's root versions" "$(versions tc)" "root-0.img root.img " || return 1
+	no_temporaries || return 1
+	grep -q 'tc: started (QEMU pid' "$root/var/log/bulkhead/bulkheadd.log" &&
+		{ echo "a QEMU was started"; return 1; }
+	bha remove -y tc >/dev/null && restart_daemon
+}
+
 run_test test_minimal_registered
 run_test test_create_ls_prefs_remove
 run_test test_global_prefs
@@ -1058,5 +1137,7 @@ run_test test_jobs_dispvm_copy_cancel
 run_test test_jobs_start_hash
 run_test test_jobs_start_hash_cancel
 run_test test_jobs_dispvm_launch_fails_after_copy
+run_test test_jobs_template_root_copy
+run_test test_jobs_template_root_copy_cancel
 
 summary

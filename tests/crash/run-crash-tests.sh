@@ -636,6 +636,37 @@ kill9_mid_job_case() { # daemon|control: whom kill -9 strikes
 	has_mark "$(priv j3)"
 }
 
+# kill -9 of the daemon while a TemplateVM's start copies its root to
+# the new version it would write (a job, throttled so that it is caught
+# mid-way): the job's child dies with its daemon, no half-copied version
+# looks whole, the restart removes the temporary, and the template is
+# halted with its one version. No QEMU was started.
+test_kill9_mid_template_copy() {
+	local pid spid tmp
+	bha create --class TemplateVM -t minimal -l black t2 || return 1
+	stop_daemon || return 1
+	BULKHEAD_TEST_JOB_THROTTLE=4 bha ls >/dev/null || return 1
+	BULKHEAD_ROOT=$root BULKHEAD_DAEMON=$BULKHEADD "$BH" start t2 \
+		</dev/null >"$root/op.out" 2>&1 &
+	spid=$!
+	wait_until 30 sh -c "ls $(state)/templates/t2/root-1.img.tmp-* >/dev/null 2>&1" ||
+		{ echo "no copy under way: $(cat "$root/op.out")"; kill "$spid"; return 1; }
+	tmp=$(ls "$(state)"/templates/t2/root-1.img.tmp-*)
+	pid=$(cat "$root/run/bulkhead/bulkheadd.pid")
+	kill -9 "$pid"
+	wait_until 10 sh -c "! kill -0 $pid" || { echo "daemon survived"; return 1; }
+	wait "$spid"
+	wait_until 10 sh -c "! { ls -l /proc/[0-9]*/fd/ 2>/dev/null | grep -qF -- '$tmp'; }" ||
+		{ echo "the job's child outlived its daemon"; return 1; }
+	[ ! -e "$(state)/templates/t2/root-1.img" ] ||
+		{ echo "a half-copied root version under its final name"; return 1; }
+	consistent || return 1
+	expect_eq "t2's state" "$(state_of t2)" Halted || return 1
+	expect_eq "t2's root versions" "$(ls "$(state)/templates/t2" | tr '\n' ' ')" \
+		"root-0.img root.img " || return 1
+	no_qemu || { echo "a QEMU runs: $(root_qemus)"; return 1; }
+}
+
 if ! command -v "$BH" >/dev/null || ! command -v "$BULKHEADD" >/dev/null; then
 	echo "crash: bh or bulkheadd not found (make, or run ./setup)"
 	echo "crash: 0 passed, 1 failed, 0 skipped"
@@ -688,6 +719,7 @@ tc chan.attached                 reattach_chan_case chan.attached
 run_test test_kill9_paused
 tc test_kill9_mid_job kill9_mid_job_case daemon
 tc test_kill9_control_mid_job kill9_mid_job_case control
+run_test test_kill9_mid_template_copy
 # The same steps with control alone killed at each: the root parent
 # starts a new one, which must make the same sense of them.
 CRASH_SCOPE=control

@@ -192,13 +192,14 @@ int qube_boot_check_files(struct daemon *d, struct qube_vm *dv,
 
 /* The root image a qube boots from, and whether QEMU may write it. */
 int qube_boot_root(struct daemon *d, const struct qube_info *q,
-		    struct qube_vm *dv, char *out, size_t cap, int *writable,
-		    char *err, size_t ecap)
+		   struct qube_vm *dv, char *out, size_t cap, int *writable,
+		   char *copy_src, size_t scap, char *err, size_t ecap)
 {
 	char dir[4096];
 	int r;
 
 	*writable = 0;
+	copy_src[0] = '\0';
 	if (q->cls == QC_APP) {
 		if (bh_path_fmt(dir, sizeof(dir), "%s/templates/%s",
 				d->paths.state, q->template_name))
@@ -222,8 +223,9 @@ int qube_boot_root(struct daemon *d, const struct qube_info *q,
 			return -ENAMETOOLONG;
 		/* The template writes a new version; AppVMs started
 		 * meanwhile keep the current one. */
-		r = volume_root_begin_update(dv->tmpl_dir, dv->tmpl_work,
-					     sizeof(dv->tmpl_work), err, ecap);
+		r = volume_root_next(dv->tmpl_dir, copy_src, scap,
+				     dv->tmpl_work, sizeof(dv->tmpl_work), err,
+				     ecap);
 		if (r < 0)
 			return r;
 		*writable = 1;

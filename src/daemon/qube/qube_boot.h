@@ -33,10 +33,13 @@ int qube_boot_check_files(struct daemon *d, struct qube_vm *dv,
 			  size_t cap);
 
 /* The root image q boots from into out, and whether QEMU may write it
- * (a StandaloneVM's, or a template's work copy in dv). */
+ * (a StandaloneVM's, or a template's new version in dv). For a
+ * TemplateVM, out (dv->tmpl_work) does not exist yet: copy_src is the
+ * current version to copy there before it starts (a job, the caller's);
+ * "" for every other class. */
 int qube_boot_root(struct daemon *d, const struct qube_info *q,
 		   struct qube_vm *dv, char *out, size_t cap, int *writable,
-		   char *err, size_t ecap);
+		   char *copy_src, size_t scap, char *err, size_t ecap);
 /* A whole-number property of name, or fallback when unset or unreadable. */
 unsigned qube_boot_prop_uint(struct daemon *d, const char *name,
 			     const char *prop, unsigned fallback);

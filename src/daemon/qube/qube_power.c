@@ -190,37 +190,54 @@ static int read_kernel_and_opts(struct daemon *d, const char *name,
 	return 0;
 }
 
-/* The root and private volumes, handed to the qube's uid, and every
- * image's real path; returns 0 or a negative errno with l->err said. */
-static int prepare_volumes(struct daemon *d, const char *name,
-			   struct launch *l, struct qube_vm *dv)
+/* The root volume: a named disposable's DVM's template root (its private
+ * volume is copied by qube_vm_launch), else qube_boot_root's, with for a
+ * TemplateVM a new version copied from the current one in a job. Returns
+ * 0, 1 when the start waits for that copy (root_copied goes on), or a
+ * negative errno with l->err said. */
+static int root_copy_start(struct launch *l, const char *src);
+
+static int prepare_root(struct launch *l)
 {
+	struct qube_vm *dv = l->dv;
+	char src[PATH_MAX];
 	int r;
 
-	if (l->b) {
-		/* Its private volume is a fresh copy of its DVM's at every
-		 * start, made by qube_vm_launch in its runtime folder. */
-		l->writable = 0;
-		r = bh_path_fmt(l->root, sizeof(l->root), "%s", l->b->root) ||
-				    bh_path_fmt(dv->private_src,
-						sizeof(dv->private_src), "%s",
-						l->b->private_src)
-			    ? -ENAMETOOLONG
-			    : 0;
-		if (r < 0)
-			snprintf(l->err, sizeof(l->err),
-				 "image paths too long");
-		snprintf(dv->dvm, sizeof(dv->dvm), "%s", l->q.template_name);
-		free(l->b);
-		l->b = NULL;
-	} else {
-		r = qube_boot_root(d, &l->q, dv, l->root, sizeof(l->root),
-			     &l->writable, l->err, sizeof(l->err));
-		if (r == 0)
-			r = qube_boot_private(d, name, l->uid, l->priv,
-					sizeof(l->priv), l->err,
-					sizeof(l->err));
+	if (!l->b) {
+		r = qube_boot_root(l->d, &l->q, dv, l->root, sizeof(l->root),
+				   &l->writable, src, sizeof(src), l->err,
+				   sizeof(l->err));
+		return r < 0 || !src[0] ? r : root_copy_start(l, src);
 	}
+	/* Its private volume is a fresh copy of its DVM's at every start,
+	 * made by qube_vm_launch in its runtime folder. */
+	l->writable = 0;
+	r = bh_path_fmt(l->root, sizeof(l->root), "%s", l->b->root) ||
+			    bh_path_fmt(dv->private_src, sizeof(dv->private_src),
+					"%s", l->b->private_src)
+		    ? -ENAMETOOLONG
+		    : 0;
+	if (r < 0)
+		snprintf(l->err, sizeof(l->err), "image paths too long");
+	snprintf(dv->dvm, sizeof(dv->dvm), "%s", l->q.template_name);
+	free(l->b);
+	l->b = NULL;
+	return r;
+}
+
+/* The private volume (made at first start), the images handed to the
+ * qube's uid, and every image's real path (the guest files' from
+ * d->guest, just checked); returns 0 or a negative errno with l->err
+ * said. */
+static int prepare_rest(struct launch *l)
+{
+	struct daemon *d = l->d;
+	struct qube_vm *dv = l->dv;
+	int r = 0;
+
+	if (!dv->private_src[0])
+		r = qube_boot_private(d, dv->name, l->uid, l->priv,
+				      sizeof(l->priv), l->err, sizeof(l->err));
 	if (r == 0)
 		bh_crash_point("start.after-private");
 	if (r == 0 && l->writable &&
@@ -270,16 +287,46 @@ static void abandon_launch(struct qube_vm *dv)
 	free(dv);
 }
 
-/* Once the guest files are checked: the volumes, then QEMU. Returns 0,
- * or <0 with l->status and l->err. */
-static int launch_rest(struct launch *l)
+/* A start goes through these steps; the first two may wait for jobs
+ * (qube_vm_wait_prep), and the job's callback goes on from the next. The
+ * guest files are checked last, so that what QEMU opens is what was just
+ * checked. */
+enum launch_step {
+	STEP_ROOT,  /* the root volume: a TemplateVM's new version, a copy */
+	STEP_FILES, /* the guest files' checksums (qube_boot_check_files) */
+	STEP_QEMU,  /* the private volume, the images handed over, QEMU */
+};
+
+static void files_checked(void *ctx, int r, const char *err);
+
+/* The start from step on. Returns 0 once it is launched (QEMU runs, or
+ * qube_vm_launch waits for a private volume's copy), 1 while it waits
+ * for a job, or <0 with l->status and l->err. */
+static int launch_go(struct launch *l, enum launch_step step)
 {
 	struct qube_vm *dv = l->dv;
 	int r;
 
-	r = prepare_volumes(l->d, dv->name, l, dv);
+	if (step == STEP_ROOT) {
+		r = prepare_root(l);
+		if (r < 0)
+			l->status = r == -EPERM ? BH_ADMIN_REFUSED
+						: BH_ADMIN_FAILED;
+		if (r)
+			return r;
+	}
+	if (step <= STEP_FILES) {
+		r = qube_boot_check_files(l->d, dv, l->kver, BUILTIN_TEMPLATE,
+					  files_checked, l, l->err,
+					  sizeof(l->err));
+		if (r < 0)
+			l->status = BH_EXIT_SETUP;
+		if (r)
+			return r;
+	}
+	r = prepare_rest(l);
 	if (r < 0) {
-		l->status = r == -EPERM ? BH_ADMIN_REFUSED : BH_ADMIN_FAILED;
+		l->status = BH_ADMIN_FAILED;
 		return r;
 	}
 	r = launch_vm(l->d, dv->name, l, dv);
@@ -292,9 +339,9 @@ static int launch_rest(struct launch *l)
 }
 
 /* A start that waited for a job ends before QEMU: its waiters and the
- * store hear why from qube_stopped (through qube_vm_prep_failed).
- * cancelled: it was stopped on purpose, and whoever stopped it said why
- * (l->err says how). */
+ * store hear why from qube_stopped (through qube_vm_prep_failed), which
+ * also drops a TemplateVM's new version. cancelled: it was stopped on
+ * purpose, and whoever stopped it said why (l->err says how). */
 static void launch_failed_late(struct launch *l, int cancelled)
 {
 	struct qube_vm *dv = l->dv;
@@ -311,8 +358,17 @@ static void launch_failed_late(struct launch *l, int cancelled)
 	qube_vm_prep_failed(dv);
 }
 
-/* The guest files of a start that waited for their checksums are
- * checked: the start goes on. */
+/* The job a start waited for ended well: on from step. */
+static void launch_resume(struct launch *l, enum launch_step step)
+{
+	int r = launch_go(l, step);
+
+	if (r < 0)
+		launch_failed_late(l, 0);
+	else if (r == 0)
+		launch_free(l);
+}
+
 static void files_checked(void *ctx, int r, const char *err)
 {
 	struct launch *l = ctx;
@@ -323,11 +379,61 @@ static void files_checked(void *ctx, int r, const char *err)
 		launch_failed_late(l, r == -ECANCELED);
 		return;
 	}
-	if (launch_rest(l) < 0) {
-		launch_failed_late(l, 0);
+	launch_resume(l, STEP_QEMU);
+}
+
+/* A TemplateVM's new root version is whole (or not). */
+static void root_copied(void *ctx, const struct job_result *res)
+{
+	struct launch *l = ctx;
+	struct qube_vm *dv = l->dv;
+
+	dv->prep_job = NULL;
+	if (res->result < 0) {
+		l->status = res->result == -ENOSPC ? BH_EXIT_NOSPACE
+						   : BH_EXIT_FAILURE;
+		snprintf(l->err, sizeof(l->err), "%s", res->msg);
+		launch_failed_late(l, res->result == -ECANCELED);
 		return;
 	}
-	launch_free(l);
+	LOG_INFO("%s: new root version %s made in %lld ms (%s)", dv->name,
+		 strrchr(dv->tmpl_work, '/') + 1,
+		 (long long)(bh_now_ms() - dv->started_ms),
+		 res->aux == VOLUME_COPY_REFLINK ? "reflink" : "sparse copy");
+	launch_resume(l, STEP_FILES);
+}
+
+/* The template's current root copied to its new version
+ * (dv->tmpl_work), which it writes while it runs: a job, in a temporary
+ * renamed into place once whole; the start waits for it. */
+static int root_copy_start(struct launch *l, const char *src)
+{
+	struct qube_vm *dv = l->dv;
+	struct job_spec *js = calloc(1, sizeof(*js));
+	char why[1024];
+	struct job *j;
+
+	if (!js) {
+		snprintf(l->err, sizeof(l->err), "out of memory");
+		return -ENOMEM;
+	}
+	js->op = JOB_COPY;
+	snprintf(js->qube, sizeof(js->qube), "%s", dv->name);
+	if (bh_path_fmt(js->src, sizeof(js->src), "%s", src) ||
+	    bh_path_fmt(js->dst, sizeof(js->dst), "%s", dv->tmpl_work)) {
+		free(js);
+		snprintf(l->err, sizeof(l->err), "template paths too long");
+		return -ENAMETOOLONG;
+	}
+	j = job_start(l->d, js, root_copied, l, why, sizeof(why));
+	free(js);
+	if (!j) {
+		snprintf(l->err, sizeof(l->err),
+			 "cannot make a new root version: %s", why);
+		return -EIO;
+	}
+	qube_vm_wait_prep(l->d, dv, j);
+	return 1;
 }
 
 struct qube_vm *qube_launch(struct daemon *d, const char *name,
@@ -355,12 +461,7 @@ struct qube_vm *qube_launch(struct daemon *d, const char *name,
 	dv->persistent = 1;
 	l->dv = dv;
 	l->uid = jail_uid_for((unsigned)l->q.id);
-	r = qube_boot_check_files(d, dv, l->kver, BUILTIN_TEMPLATE,
-				  files_checked, l, l->err, sizeof(l->err));
-	if (r < 0)
-		l->status = BH_EXIT_SETUP;
-	else if (r == 0)
-		r = launch_rest(l);
+	r = launch_go(l, STEP_ROOT);
 	if (r < 0) {
 		start_failed(f, l->status, "cannot start %s: %s", name,
 			     l->err);
@@ -368,7 +469,7 @@ struct qube_vm *qube_launch(struct daemon *d, const char *name,
 		launch_free(l);
 		return NULL;
 	}
-	/* 1: it waits for a checksum's job, and files_checked goes on. */
+	/* 1: it waits for a job, whose callback goes on. */
 	if (r == 0)
 		launch_free(l);
 	qube_power_record(d, name, "Transient", "starting");
