@@ -222,6 +222,9 @@ struct qube_vm {
 	char snap_key[48]; /* the folder under STATE/snapshots */
 	char snap_build[4200]; /* TAKE: the folder being filled */
 	char *snap_manifest;   /* TAKE: the inputs the manifest records */
+	/* TAKE: the copy of its private volume kept with the snapshot (a
+	 * job, while the guest stays stopped). */
+	struct job *snap_job;
 	unsigned jail_no;      /* N of dispN: its jail id, for a relaunch */
 	/* Killed on purpose (bh gone, daemon stopping): never relaunched
 	 * cold after a failed restore. */

@@ -100,6 +100,9 @@ void qube_vm_kill(struct qube_vm *dv)
 	if (dv->prep_job && dv->state != DV_STOPPING)
 		job_release(dv->prep_job, "the qube was stopped before QEMU "
 					  "started");
+	/* The copy for its snapshot (dispvm_snapshot.c) is of no use now. */
+	if (dv->snap_job)
+		job_cancel(dv->snap_job, "the qube was stopped");
 	if (dv->vm_alive && !dv->kill_sent) {
 		qube_vm_signal_qemu(dv, SIGKILL);
 		dv->kill_sent = 1;
