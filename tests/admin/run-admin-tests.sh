@@ -965,18 +965,15 @@ test_jobs_start_hash() {
 # cancelled, the start fails saying so, the qube is Halted and no QEMU
 # ever ran) and by the daemon stopping.
 test_jobs_start_hash_cancel() {
-	local ev=$work/hash2.ev p1 rc
+	local ev=$work/hash2.ev p1 rc spid
 	need_fake || return
 	restart_daemon BULKHEAD_TEST_JOB_THROTTLE=1 BULKHEAD_QEMU="$FAKE_QEMU" || return 1
 	bha create -t minimal -l red hc || return 1
 	events_start "$ev" || return 1
-	bha start hc >"$work/hashc.out" 2>&1 &
-	p1=$!
-	wait_until 60 grep -q '^job-progress hc job=[0-9]* op=hash step=hash done=[1-9]' "$ev" ||
-		{ echo "no hash job: $(cat "$ev")"; kill "$evpid" "$p1"; return 1; }
-	expect_contains "ls while it waits" "$(bha ls hc)" Transient || { kill "$evpid" "$p1"; return 1; }
-	bha kill hc || { kill "$evpid" "$p1"; return 1; }
-	wait "$p1"; rc=$?
+	start_in_job hc hash "$ev" "$work/hashc.out" || return 1
+	expect_contains "ls while it waits" "$(bha ls hc)" Transient || { kill "$evpid" "$spid"; return 1; }
+	bha kill hc || { kill "$evpid" "$spid"; return 1; }
+	wait "$spid"; rc=$?
 	expect_eq "bh start's status" "$rc" 1 || { kill "$evpid"; return 1; }
 	expect_contains "bh start's message" "$(cat "$work/hashc.out")" "qube hc was killed" || { kill "$evpid"; return 1; }
 	wait_until 20 grep -q '^job-done hc job=[0-9]* op=hash result=cancelled' "$ev" ||
@@ -1020,24 +1017,31 @@ test_jobs_dispvm_launch_fails_after_copy() {
 # versions TEMPLATE: the files of its folder, one line.
 versions() { ls "$root/var/lib/bulkhead/templates/$1" | tr '\n' ' '; }
 
+# start_in_job QUBE OP EVENTS OUT: bh start QUBE in the background (its
+# output in OUT, its pid in spid), until its OP job (copy, hash) has
+# made progress (EVENTS, from events_start).
+start_in_job() {
+	bha start "$1" >"$4" 2>&1 &
+	spid=$!
+	wait_until 60 grep -q "^job-progress $1 job=[0-9]* op=$2 step=$2 done=[1-9]" "$3" ||
+		{ echo "no $2 job: $(cat "$3")"; kill "$evpid" "$spid"; return 1; }
+}
+
 # A TemplateVM's start copies its root to the new version it writes in a
 # job (throttled: a sparse copy of 64 MiB, holes included, at 32 MiB/s),
 # while bh ls is answered (a progress event after a later call); the
 # start then goes on (QEMU: the fake). The new version is dropped when the
 # template is killed.
 test_jobs_template_root_copy() {
-	local ev=$work/troot1.ev p1
+	local ev=$work/troot1.ev spid
 	need_fake || return
 	restart_daemon BULKHEAD_TEST_JOB_THROTTLE=32 BULKHEAD_QEMU="$FAKE_QEMU" || return 1
 	bha create --class TemplateVM -t minimal -l black tq || return 1
 	events_start "$ev" || return 1
-	bha start tq >"$work/troot1.out" 2>&1 &
-	p1=$!
-	wait_until 60 grep -q '^job-progress tq job=[0-9]* op=copy step=copy done=[1-9]' "$ev" ||
-		{ echo "no copy: $(cat "$ev")"; kill "$evpid" "$p1"; return 1; }
+	start_in_job tq copy "$ev" "$work/troot1.out" || return 1
 	expect_contains "ls during the copy" "$(bha ls --raw)" tq || { kill "$evpid"; return 1; }
 	bha create -t minimal -l red tmark || { kill "$evpid"; return 1; }
-	wait "$p1" || { echo "start tq: $(cat "$work/troot1.out")"; kill "$evpid"; return 1; }
+	wait "$spid" || { echo "start tq: $(cat "$work/troot1.out")"; kill "$evpid"; return 1; }
 	expect_eq "tq after its start" "$(bha ls tq | awk 'NR == 2 { print $2 }')" Running || { kill "$evpid"; return 1; }
 	expect_eq "tq's root versions while it runs" "$(versions tq)" "root-0.img root-1.img root.img " || { kill "$evpid"; return 1; }
 	bha remove -y tmark >/dev/null
@@ -1058,20 +1062,17 @@ test_jobs_template_root_copy() {
 # daemon stopping: the job is cancelled, its temporary goes, no new
 # version is left, and no QEMU ever ran.
 test_jobs_template_root_copy_cancel() {
-	local ev=$work/troot2.ev p1 rc
+	local ev=$work/troot2.ev p1 rc spid
 	need_fake || return
 	restart_daemon BULKHEAD_TEST_JOB_THROTTLE=4 BULKHEAD_QEMU="$FAKE_QEMU" || return 1
 	bha create --class TemplateVM -t minimal -l black tc || return 1
 	events_start "$ev" || return 1
-	bha start tc >"$work/troot2.out" 2>&1 &
-	p1=$!
-	wait_until 60 grep -q '^job-progress tc job=[0-9]* op=copy step=copy done=[1-9]' "$ev" ||
-		{ echo "no copy: $(cat "$ev")"; kill "$evpid" "$p1"; return 1; }
+	start_in_job tc copy "$ev" "$work/troot2.out" || return 1
 	ls "$root"/var/lib/bulkhead/templates/tc/root-1.img.tmp-* >/dev/null 2>&1 ||
-		{ echo "no temporary being written: $(versions tc)"; kill "$evpid" "$p1"; return 1; }
-	expect_contains "ls while it copies" "$(bha ls tc)" Transient || { kill "$evpid" "$p1"; return 1; }
-	bha kill tc || { kill "$evpid" "$p1"; return 1; }
-	wait "$p1"; rc=$?
+		{ echo "no temporary being written: $(versions tc)"; kill "$evpid" "$spid"; return 1; }
+	expect_contains "ls while it copies" "$(bha ls tc)" Transient || { kill "$evpid" "$spid"; return 1; }
+	bha kill tc || { kill "$evpid" "$spid"; return 1; }
+	wait "$spid"; rc=$?
 	expect_eq "bh start's status" "$rc" 1 || { kill "$evpid"; return 1; }
 	expect_contains "bh start's message" "$(cat "$work/troot2.out")" "qube tc was killed" || { kill "$evpid"; return 1; }
 	wait_until 20 grep -q '^job-done tc job=[0-9]* op=copy result=cancelled' "$ev" ||

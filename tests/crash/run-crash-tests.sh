@@ -594,6 +594,17 @@ test_kill9_paused() {
 	bha kill p1
 }
 
+# kill9_mid_copy PID TMP FINAL: kill -9 of PID (the daemon, or its
+# control) while a job's child writes TMP: PID dies, the child with it
+# (PR_SET_PDEATHSIG), and FINAL, what TMP was to become, does not exist.
+kill9_mid_copy() {
+	kill -9 "$1"
+	wait_until 10 sh -c "! kill -0 $1" || { echo "$1 survived"; return 1; }
+	wait_until 10 sh -c "! { ls -l /proc/[0-9]*/fd/ 2>/dev/null | grep -qF -- '$2'; }" ||
+		{ echo "the job's child outlived its daemon"; return 1; }
+	[ ! -e "$3" ] || { echo "a half-copied image under its final name: $3"; return 1; }
+}
+
 # kill -9 of the daemon (or of its control alone) in the middle of a job
 # (a clone's copy, throttled by BULKHEAD_TEST_JOB_THROTTLE so that it is
 # caught mid-way): the job's child dies with control, the restart (bh's,
@@ -619,14 +630,8 @@ kill9_mid_job_case() { # daemon|control: whom kill -9 strikes
 	else
 		pid=$(cat "$root/run/bulkhead/bulkheadd.pid")
 	fi
-	kill -9 "$pid"
-	wait_until 10 sh -c "! kill -0 $pid" || { echo "$1 survived"; return 1; }
+	kill9_mid_copy "$pid" "$tmp" "$(state)/qubes/j2/private.img" || return 1
 	wait "$cpid"
-	# The child got SIGKILL with its parent (PR_SET_PDEATHSIG).
-	wait_until 10 sh -c "! { ls -l /proc/[0-9]*/fd/ 2>/dev/null | grep -qF -- '$tmp'; }" ||
-		{ echo "the job's child outlived its daemon"; return 1; }
-	[ ! -e "$(state)/qubes/j2/private.img" ] ||
-		{ echo "a half-copied volume under its final name"; return 1; }
 	consistent || return 1
 	no_qube j2 || return 1
 	has_mark "$(priv j1)" || return 1
@@ -653,13 +658,8 @@ test_kill9_mid_template_copy() {
 		{ echo "no copy under way: $(cat "$root/op.out")"; kill "$spid"; return 1; }
 	tmp=$(ls "$(state)"/templates/t2/root-1.img.tmp-*)
 	pid=$(cat "$root/run/bulkhead/bulkheadd.pid")
-	kill -9 "$pid"
-	wait_until 10 sh -c "! kill -0 $pid" || { echo "daemon survived"; return 1; }
+	kill9_mid_copy "$pid" "$tmp" "$(state)/templates/t2/root-1.img" || return 1
 	wait "$spid"
-	wait_until 10 sh -c "! { ls -l /proc/[0-9]*/fd/ 2>/dev/null | grep -qF -- '$tmp'; }" ||
-		{ echo "the job's child outlived its daemon"; return 1; }
-	[ ! -e "$(state)/templates/t2/root-1.img" ] ||
-		{ echo "a half-copied root version under its final name"; return 1; }
 	consistent || return 1
 	expect_eq "t2's state" "$(state_of t2)" Halted || return 1
 	expect_eq "t2's root versions" "$(ls "$(state)/templates/t2" | tr '\n' ' ')" \
