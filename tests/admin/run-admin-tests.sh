@@ -1097,6 +1097,25 @@ test_jobs_template_root_copy_cancel() {
 	bha remove -y tc >/dev/null && restart_daemon
 }
 
+# A qube whose private volume went missing while the daemon ran (the
+# daemon remakes one at its own start) gets an empty one at its start,
+# made by mke2fs in a job, not in the daemon's loop; then it starts.
+test_jobs_start_makes_missing_private() {
+	local ev=$work/pmk.ev img=$root/var/lib/bulkhead/qubes/pmk/private.img
+	need_fake || return
+	restart_daemon BULKHEAD_QEMU="$FAKE_QEMU" || return 1
+	bha create -t minimal -l red pmk || return 1
+	rm "$img"
+	events_start "$ev" || return 1
+	bha start pmk || { kill "$evpid"; return 1; }
+	kill "$evpid"; wait "$evpid" 2>/dev/null
+	grep -q '^job-done pmk job=[0-9]* op=mke2fs result=ok' "$ev" ||
+		{ echo "no mke2fs job: $(cat "$ev")"; return 1; }
+	dumpe2fs -h "$img" >/dev/null 2>&1 || { echo "no valid private volume"; return 1; }
+	expect_eq "its owner and mode" "$(stat -c '%a' "$img")" 600 || return 1
+	bha kill pmk >/dev/null && bha remove -y pmk >/dev/null && restart_daemon
+}
+
 run_test test_minimal_registered
 run_test test_create_ls_prefs_remove
 run_test test_global_prefs
@@ -1140,5 +1159,6 @@ run_test test_jobs_start_hash_cancel
 run_test test_jobs_dispvm_launch_fails_after_copy
 run_test test_jobs_template_root_copy
 run_test test_jobs_template_root_copy_cancel
+run_test test_jobs_start_makes_missing_private
 
 summary

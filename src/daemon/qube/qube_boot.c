@@ -248,31 +248,32 @@ unsigned qube_boot_prop_uint(struct daemon *d, const char *name,
 	return (unsigned)strtoul(v, NULL, 10);
 }
 
-/* The private volume, made at first start if missing, handed to the
- * qube's jail uid (the jail accepts only its own, mode 0600). */
-int qube_boot_private(struct daemon *d, const char *name, uid_t uid,
-		       char *out, size_t cap, char *err, size_t ecap)
+int qube_boot_private(struct daemon *d, const char *name, char *out,
+		      size_t cap, int *missing, char *err, size_t ecap)
 {
 	char dir[4096];
-	int r;
 
+	*missing = 0;
 	if (bh_path_fmt(dir, sizeof(dir), "%s/qubes/%s", d->paths.state,
 			name) ||
 	    bh_path_fmt(out, cap, "%s/private.img", dir))
 		return -ENAMETOOLONG;
-	if (access(out, F_OK) < 0) {
-		if (bh_mkdir_p(dir, 0700) < 0) {
-			snprintf(err, ecap, "cannot create %.1500s: %s", dir,
-				 strerror(errno));
-			return -errno;
-		}
-		r = volume_private_create(out, VOLUME_PRIVATE_DEFAULT, err,
-					  ecap);
-		if (r < 0)
-			return r;
+	if (access(out, F_OK) == 0)
+		return 0;
+	if (bh_mkdir_p(dir, 0700) < 0) {
+		snprintf(err, ecap, "cannot create %.1500s: %s", dir,
+			 strerror(errno));
+		return -errno;
 	}
-	if (chown(out, uid, uid) < 0 || chmod(out, 0600) < 0) {
-		snprintf(err, ecap, "cannot hand %.1500s to the qube: %s", out,
+	*missing = 1;
+	return 0;
+}
+
+int qube_boot_private_hand(const char *path, uid_t uid, char *err,
+			   size_t ecap)
+{
+	if (chown(path, uid, uid) < 0 || chmod(path, 0600) < 0) {
+		snprintf(err, ecap, "cannot hand %.1500s to the qube: %s", path,
 			 strerror(errno));
 		return -errno;
 	}

@@ -196,6 +196,8 @@ static int read_kernel_and_opts(struct daemon *d, const char *name,
  * 0, 1 when the start waits for that copy (root_copied goes on), or a
  * negative errno with l->err said. */
 static int root_copy_start(struct launch *l, const char *src);
+static int launch_job(struct launch *l, struct job_spec *js,
+		      job_done_fn fn);
 
 static int prepare_root(struct launch *l)
 {
@@ -225,10 +227,9 @@ static int prepare_root(struct launch *l)
 	return r;
 }
 
-/* The private volume (made at first start), the images handed to the
- * qube's uid, and every image's real path (the guest files' from
- * d->guest, just checked); returns 0 or a negative errno with l->err
- * said. */
+/* The images handed to the qube's uid, and every image's real path
+ * (the guest files' from d->guest, just checked); returns 0 or a
+ * negative errno with l->err said. */
 static int prepare_rest(struct launch *l)
 {
 	struct daemon *d = l->d;
@@ -236,8 +237,8 @@ static int prepare_rest(struct launch *l)
 	int r = 0;
 
 	if (!dv->private_src[0])
-		r = qube_boot_private(d, dv->name, l->uid, l->priv,
-				      sizeof(l->priv), l->err, sizeof(l->err));
+		r = qube_boot_private_hand(l->priv, l->uid, l->err,
+					   sizeof(l->err));
 	if (r == 0)
 		bh_crash_point("start.after-private");
 	if (r == 0 && l->writable &&
@@ -287,17 +288,43 @@ static void abandon_launch(struct qube_vm *dv)
 	free(dv);
 }
 
-/* A start goes through these steps; the first two may wait for jobs
+/* A start goes through these steps; the first three may wait for jobs
  * (qube_vm_wait_prep), and the job's callback goes on from the next. The
  * guest files are checked last, so that what QEMU opens is what was just
  * checked. */
 enum launch_step {
-	STEP_ROOT,  /* the root volume: a TemplateVM's new version, a copy */
-	STEP_FILES, /* the guest files' checksums (qube_boot_check_files) */
-	STEP_QEMU,  /* the private volume, the images handed over, QEMU */
+	STEP_ROOT,    /* the root volume: a TemplateVM's new version, a copy */
+	STEP_PRIVATE, /* a private volume that is missing: mke2fs */
+	STEP_FILES,   /* the guest files' checksums (qube_boot_check_files) */
+	STEP_QEMU,    /* the images handed over, QEMU */
 };
 
 static void files_checked(void *ctx, int r, const char *err);
+static void private_made(void *ctx, const struct job_result *res);
+
+/* The private volume (not a named disposable's: qube_vm_launch copies
+ * its DVM's), made empty when missing, in a job. Returns 0, 1 while the
+ * start waits for that job, or a negative errno with l->err said. */
+static int prepare_private(struct launch *l)
+{
+	struct qube_vm *dv = l->dv;
+	struct job_spec js;
+	int missing, r;
+
+	if (dv->private_src[0])
+		return 0;
+	r = qube_boot_private(l->d, dv->name, l->priv, sizeof(l->priv),
+			      &missing, l->err, sizeof(l->err));
+	if (r < 0 || !missing)
+		return r;
+	memset(&js, 0, sizeof(js));
+	js.op = JOB_MKE2FS;
+	js.size = VOLUME_PRIVATE_DEFAULT;
+	snprintf(js.qube, sizeof(js.qube), "%s", dv->name);
+	memcpy(js.dst, l->priv, sizeof(js.dst));
+	LOG_INFO("%s: no private volume; making an empty one", dv->name);
+	return launch_job(l, &js, private_made);
+}
 
 /* The start from step on. Returns 0 once it is launched (QEMU runs, or
  * qube_vm_launch waits for a private volume's copy), 1 while it waits
@@ -312,6 +339,13 @@ static int launch_go(struct launch *l, enum launch_step step)
 		if (r < 0)
 			l->status = r == -EPERM ? BH_ADMIN_REFUSED
 						: BH_ADMIN_FAILED;
+		if (r)
+			return r;
+	}
+	if (step <= STEP_PRIVATE) {
+		r = prepare_private(l);
+		if (r < 0)
+			l->status = BH_ADMIN_FAILED;
 		if (r)
 			return r;
 	}
@@ -382,24 +416,58 @@ static void files_checked(void *ctx, int r, const char *err)
 	launch_resume(l, STEP_QEMU);
 }
 
-/* A TemplateVM's new root version is whole (or not). */
+/* The job a start waited for (js, started here) has ended in fn, which
+ * calls launch_job_ended. Returns 1 (the start waits), or <0 with
+ * l->err. */
+static int launch_job(struct launch *l, struct job_spec *js, job_done_fn fn)
+{
+	char why[1024];
+	struct job *j = job_start(l->d, js, fn, l, why, sizeof(why));
+
+	if (!j) {
+		snprintf(l->err, sizeof(l->err), "cannot start its %s: %s",
+			 job_op_name(js->op), why);
+		return -EIO;
+	}
+	qube_vm_wait_prep(l->d, l->dv, j);
+	return 1;
+}
+
+/* A job the start waited for has ended: 0 when it went well, else the
+ * start has failed (what: what the job was to do) and l is gone. */
+static int launch_job_ended(struct launch *l, const struct job_result *res,
+			    const char *what)
+{
+	l->dv->prep_job = NULL;
+	if (res->result >= 0)
+		return 0;
+	l->status = res->result == -ENOSPC ? BH_EXIT_NOSPACE : BH_EXIT_FAILURE;
+	snprintf(l->err, sizeof(l->err), "%s: %s", what, res->msg);
+	launch_failed_late(l, res->result == -ECANCELED);
+	return -1;
+}
+
+/* A TemplateVM's new root version is whole. */
 static void root_copied(void *ctx, const struct job_result *res)
 {
 	struct launch *l = ctx;
 	struct qube_vm *dv = l->dv;
 
-	dv->prep_job = NULL;
-	if (res->result < 0) {
-		l->status = res->result == -ENOSPC ? BH_EXIT_NOSPACE
-						   : BH_EXIT_FAILURE;
-		snprintf(l->err, sizeof(l->err), "%s", res->msg);
-		launch_failed_late(l, res->result == -ECANCELED);
+	if (launch_job_ended(l, res, "cannot make its new root version") < 0)
 		return;
-	}
 	LOG_INFO("%s: new root version %s made in %lld ms (%s)", dv->name,
 		 strrchr(dv->tmpl_work, '/') + 1,
 		 (long long)(bh_now_ms() - dv->started_ms),
 		 res->aux == VOLUME_COPY_REFLINK ? "reflink" : "sparse copy");
+	launch_resume(l, STEP_PRIVATE);
+}
+
+static void private_made(void *ctx, const struct job_result *res)
+{
+	struct launch *l = ctx;
+
+	if (launch_job_ended(l, res, "cannot make its private volume") < 0)
+		return;
 	launch_resume(l, STEP_FILES);
 }
 
@@ -409,31 +477,17 @@ static void root_copied(void *ctx, const struct job_result *res)
 static int root_copy_start(struct launch *l, const char *src)
 {
 	struct qube_vm *dv = l->dv;
-	struct job_spec *js = calloc(1, sizeof(*js));
-	char why[1024];
-	struct job *j;
+	struct job_spec js;
 
-	if (!js) {
-		snprintf(l->err, sizeof(l->err), "out of memory");
-		return -ENOMEM;
-	}
-	js->op = JOB_COPY;
-	snprintf(js->qube, sizeof(js->qube), "%s", dv->name);
-	if (bh_path_fmt(js->src, sizeof(js->src), "%s", src) ||
-	    bh_path_fmt(js->dst, sizeof(js->dst), "%s", dv->tmpl_work)) {
-		free(js);
+	memset(&js, 0, sizeof(js));
+	js.op = JOB_COPY;
+	snprintf(js.qube, sizeof(js.qube), "%s", dv->name);
+	if (bh_path_fmt(js.src, sizeof(js.src), "%s", src) ||
+	    bh_path_fmt(js.dst, sizeof(js.dst), "%s", dv->tmpl_work)) {
 		snprintf(l->err, sizeof(l->err), "template paths too long");
 		return -ENAMETOOLONG;
 	}
-	j = job_start(l->d, js, root_copied, l, why, sizeof(why));
-	free(js);
-	if (!j) {
-		snprintf(l->err, sizeof(l->err),
-			 "cannot make a new root version: %s", why);
-		return -EIO;
-	}
-	qube_vm_wait_prep(l->d, dv, j);
-	return 1;
+	return launch_job(l, &js, root_copied);
 }
 
 struct qube_vm *qube_launch(struct daemon *d, const char *name,
