@@ -1,6 +1,7 @@
 /* Long work outside the daemon's loop: one job is one forked child doing
  * one volume operation (a copy, mke2fs, a resize, a hash), described in
- * full when it starts (struct job_spec). The child writes fixed-size
+ * full when it starts (struct job_spec), at a low CPU and I/O priority
+ * (job.c, below_the_loop). The child writes fixed-size
  * records (struct job_rec) on a pipe: progress (step, bytes done of
  * total) and, last, its result (0 or -errno, a message for the user, and
  * for a copy how it was made, for a hash the digest). The loop polls the
