@@ -870,7 +870,10 @@ test_jobs_busy() {
 	expect_fail 3 "qube 'bsrc' is busy: job" clone bsrc bother || { kill "$cpid"; return 1; }
 	expect_fail 3 "qube bsrc is busy: job" start bsrc || { kill "$cpid"; return 1; }
 	kill -TERM "$cpid"; wait "$cpid" 2>/dev/null
-	bha remove -y bsrc >/dev/null && restart_daemon
+	# bh gone cancels the job, which ends once its process is reaped:
+	# until then bsrc is still busy.
+	wait_until 20 bha remove -y bsrc || { echo "bsrc still busy: $(bha remove -y bsrc 2>&1)"; return 1; }
+	restart_daemon
 }
 
 # A disposable's start copies its disposable template's private volume in
@@ -898,6 +901,223 @@ test_jobs_dispvm_copy_cancel() {
 		{ echo "a QEMU was started"; return 1; }
 	no_temporaries || return 1
 	bha remove -y jdvm >/dev/null && restart_daemon
+}
+
+# A stand-in for QEMU (tests/hostile/fake_qemu.c, built by make hostile):
+# qubes whose start these tests let through become "ready" at once, and
+# no VM boots.
+FAKE_QEMU=${FAKE_QEMU:-$(cd "$here/../.." && pwd)/build/tests/fake-qemu}
+need_fake() {
+	[ -x "$FAKE_QEMU" ] || { echo "no $FAKE_QEMU (make hostile)"; return 77; }
+}
+
+# late_progress EVENTS MARKER SUBJECT OP: how many job-progress events of
+# SUBJECT's OP job, not finished (done < total), came after MARKER's
+# domain-add: the job still ran after a call made later than MARKER.
+late_progress() {
+	local line
+	line=$(grep -n "^domain-add $2\$" "$1" | cut -d: -f1)
+	tail -n "+${line:-999999}" "$1" |
+		awk -v s="$3" -v op="op=$4" '$1 == "job-progress" && $2 == s && $4 == op {
+			split($6, d, "="); split($7, t, "=")
+			if (d[2] + 0 < t[2] + 0) n++ } END { print n + 0 }'
+}
+
+# The first start after the guest files changed (here: a fresh daemon,
+# which has checked none) computes their checksums in jobs, throttled so
+# that they take a few seconds: kernel, initramfs and template root, one
+# job each, shared by two qubes starting at once, while bh ls is answered
+# (a progress event after a call made once ls had returned). Both starts
+# then go on (QEMU: the fake) and succeed; the next start computes
+# nothing (once per change).
+test_jobs_start_hash() {
+	local ev=$work/hash1.ev p1 p2 out n
+	need_fake || return
+	restart_daemon BULKHEAD_TEST_JOB_THROTTLE=16 BULKHEAD_QEMU="$FAKE_QEMU" || return 1
+	bha create -t minimal -l red hq1 && bha create -t minimal -l red hq2 || return 1
+	events_start "$ev" || return 1
+	bha start hq1 >"$work/hash1.out" 2>&1 &
+	p1=$!
+	bha start hq2 >"$work/hash2.out" 2>&1 &
+	p2=$!
+	wait_until 60 grep -q '^job-progress hq[12] job=[0-9]* op=hash step=hash done=[1-9]' "$ev" ||
+		{ echo "no hash job: $(cat "$ev")"; kill "$evpid" "$p1" "$p2"; return 1; }
+	out=$(bha ls --raw) || { kill "$evpid"; return 1; }
+	expect_contains "ls during the checksums" "$out" hq1 || { kill "$evpid"; return 1; }
+	bha create -t minimal -l red hmark || { kill "$evpid"; return 1; }
+	wait "$p1" || { echo "start hq1: $(cat "$work/hash1.out")"; kill "$evpid"; return 1; }
+	wait "$p2" || { echo "start hq2: $(cat "$work/hash2.out")"; kill "$evpid"; return 1; }
+	expect_eq "hq1 after its start" "$(bha ls hq1 | awk 'NR == 2 { print $2 }')" Running || { kill "$evpid"; return 1; }
+	bha kill hq1 hq2 >/dev/null || { kill "$evpid"; return 1; }
+	bha start hq1 || { kill "$evpid"; return 1; }
+	bha kill hq1 >/dev/null
+	bha remove -y hmark >/dev/null
+	wait_until 20 grep -q '^domain-delete hmark' "$ev"
+	kill "$evpid"; wait "$evpid" 2>/dev/null
+	[ "$(late_progress "$ev" hmark hq1 hash)$(late_progress "$ev" hmark hq2 hash)" != 00 ] ||
+		{ echo "the checksums were over before ls returned: $(cat "$ev")"; return 1; }
+	n=$(grep -c '^job-start hq[12] job=[0-9]* op=hash' "$ev")
+	expect_eq "hash jobs (one per file, for both starts, once)" "$n" 3 || { cat "$ev"; return 1; }
+	n=$(grep -c '^job-done hq[12] job=[0-9]* op=hash result=ok' "$ev")
+	expect_eq "hash jobs that ended well" "$n" 3 || return 1
+	expect_contains "log" "$(cat "$root/var/log/bulkhead/bulkheadd.log")" \
+		"template root image $root/var/lib/bulkhead/templates/minimal/root.img is new or changed; its checksum is computed in job" || return 1
+	bha remove -y hq1 hq2 >/dev/null && restart_daemon
+}
+
+# A start waiting for a checksum, stopped: by bh kill (the job is
+# cancelled, the start fails saying so, the qube is Halted and no QEMU
+# ever ran) and by the daemon stopping.
+test_jobs_start_hash_cancel() {
+	local ev=$work/hash2.ev p1 rc spid
+	need_fake || return
+	restart_daemon BULKHEAD_TEST_JOB_THROTTLE=1 BULKHEAD_QEMU="$FAKE_QEMU" || return 1
+	bha create -t minimal -l red hc || return 1
+	events_start "$ev" || return 1
+	start_in_job hc hash "$ev" "$work/hashc.out" || return 1
+	expect_contains "ls while it waits" "$(bha ls hc)" Transient || { kill "$evpid" "$spid"; return 1; }
+	bha kill hc || { kill "$evpid" "$spid"; return 1; }
+	wait "$spid"; rc=$?
+	expect_eq "bh start's status" "$rc" 1 || { kill "$evpid"; return 1; }
+	expect_contains "bh start's message" "$(cat "$work/hashc.out")" "qube hc was killed" || { kill "$evpid"; return 1; }
+	wait_until 20 grep -q '^job-done hc job=[0-9]* op=hash result=cancelled' "$ev" ||
+		{ echo "not cancelled: $(cat "$ev")"; kill "$evpid"; return 1; }
+	expect_eq "hc's state" "$(bha ls hc | awk 'NR == 2 { print $2 }')" Halted || { kill "$evpid"; return 1; }
+	kill "$evpid"; wait "$evpid" 2>/dev/null
+	grep -q 'hc: started (QEMU pid' "$root/var/log/bulkhead/bulkheadd.log" &&
+		{ echo "a QEMU was started"; return 1; }
+	# The daemon stopping while the start waits.
+	bha start hc >"$work/hashc.out" 2>&1 &
+	p1=$!
+	wait_until 20 grep -q 'hc: guest kernel .* is new or changed' "$root/var/log/bulkhead/bulkheadd.log" ||
+		{ echo "no hash job: $(cat "$work/hashc.out")"; kill "$p1"; return 1; }
+	restart_daemon || { kill "$p1"; return 1; }
+	wait "$p1"
+	grep -q 'job [0-9]* (hash for hc) cancelled: bulkheadd is stopping' "$root/var/log/bulkhead/bulkheadd.log" ||
+		{ echo "the job was not cancelled: $(daemon_log_tail "$root")"; return 1; }
+	expect_eq "hc's state" "$(bha ls hc | awk 'NR == 2 { print $2 }')" Halted || return 1
+	grep -q 'hc: started (QEMU pid' "$root/var/log/bulkhead/bulkheadd.log" &&
+		{ echo "a QEMU was started"; return 1; }
+	bha remove -y hc >/dev/null && restart_daemon
+}
+
+# A disposable whose QEMU cannot start once its private volume is copied
+# (here: no channel process to run beside it) fails with why, not with
+# an empty message (the failure's code, 125, was once taken for a cancel).
+test_jobs_dispvm_launch_fails_after_copy() {
+	local rc out
+	need_fake || return
+	restart_daemon BULKHEAD_CHAN=/nonexistent/bulkhead-chan BULKHEAD_QEMU="$FAKE_QEMU" || return 1
+	bha create -t minimal -l red fdvm || return 1
+	bha prefs fdvm template_for_dispvms True || return 1
+	out=$(BULKHEAD_ROOT=$root "$BH" run --dispvm=fdvm -- true 2>&1 </dev/null); rc=$?
+	expect_eq "bh run's status" "$rc" 125 || return 1
+	expect_contains "bh run's message" "$out" "bulkhead-chan not found" || return 1
+	wait_until 10 sh -c "[ -z \"\$(ls -A $root/run/bulkhead/qubes 2>/dev/null)\" ]" ||
+		{ echo "runtime files left: $(ls -R "$root/run/bulkhead/qubes")"; return 1; }
+	bha remove -y fdvm >/dev/null && restart_daemon
+}
+
+# versions TEMPLATE: the files of its folder, one line.
+versions() { ls "$root/var/lib/bulkhead/templates/$1" | tr '\n' ' '; }
+
+# start_in_job QUBE OP EVENTS OUT: bh start QUBE in the background (its
+# output in OUT, its pid in spid), until its OP job (copy, hash) has
+# made progress (EVENTS, from events_start).
+start_in_job() {
+	bha start "$1" >"$4" 2>&1 &
+	spid=$!
+	wait_until 60 grep -q "^job-progress $1 job=[0-9]* op=$2 step=$2 done=[1-9]" "$3" ||
+		{ echo "no $2 job: $(cat "$3")"; kill "$evpid" "$spid"; return 1; }
+}
+
+# A TemplateVM's start copies its root to the new version it writes in a
+# job (throttled: a sparse copy of 64 MiB, holes included, at 32 MiB/s),
+# while bh ls is answered (a progress event after a later call); the
+# start then goes on (QEMU: the fake). The new version is dropped when the
+# template is killed.
+test_jobs_template_root_copy() {
+	local ev=$work/troot1.ev spid
+	need_fake || return
+	restart_daemon BULKHEAD_TEST_JOB_THROTTLE=32 BULKHEAD_QEMU="$FAKE_QEMU" || return 1
+	bha create --class TemplateVM -t minimal -l black tq || return 1
+	events_start "$ev" || return 1
+	start_in_job tq copy "$ev" "$work/troot1.out" || return 1
+	expect_contains "ls during the copy" "$(bha ls --raw)" tq || { kill "$evpid"; return 1; }
+	bha create -t minimal -l red tmark || { kill "$evpid"; return 1; }
+	wait "$spid" || { echo "start tq: $(cat "$work/troot1.out")"; kill "$evpid"; return 1; }
+	expect_eq "tq after its start" "$(bha ls tq | awk 'NR == 2 { print $2 }')" Running || { kill "$evpid"; return 1; }
+	expect_eq "tq's root versions while it runs" "$(versions tq)" "root-0.img root-1.img root.img " || { kill "$evpid"; return 1; }
+	bha remove -y tmark >/dev/null
+	wait_until 20 grep -q '^domain-delete tmark' "$ev"
+	kill "$evpid"; wait "$evpid" 2>/dev/null
+	[ "$(late_progress "$ev" tmark tq copy)" -gt 0 ] ||
+		{ echo "the copy was over before ls returned: $(cat "$ev")"; return 1; }
+	grep -q '^job-done tq job=[0-9]* op=copy result=ok' "$ev" || { cat "$ev"; return 1; }
+	expect_contains "log" "$(cat "$root/var/log/bulkhead/bulkheadd.log")" \
+		"tq: new root version root-1.img made in" || return 1
+	bha kill tq || return 1
+	expect_eq "tq's root versions after a kill" "$(versions tq)" "root-0.img root.img " || return 1
+	no_temporaries || return 1
+	bha remove -y tq >/dev/null && restart_daemon
+}
+
+# A TemplateVM's start stopped during that copy, by bh kill and by the
+# daemon stopping: the job is cancelled, its temporary goes, no new
+# version is left, and no QEMU ever ran.
+test_jobs_template_root_copy_cancel() {
+	local ev=$work/troot2.ev p1 rc spid
+	need_fake || return
+	restart_daemon BULKHEAD_TEST_JOB_THROTTLE=4 BULKHEAD_QEMU="$FAKE_QEMU" || return 1
+	bha create --class TemplateVM -t minimal -l black tc || return 1
+	events_start "$ev" || return 1
+	start_in_job tc copy "$ev" "$work/troot2.out" || return 1
+	ls "$root"/var/lib/bulkhead/templates/tc/root-1.img.tmp-* >/dev/null 2>&1 ||
+		{ echo "no temporary being written: $(versions tc)"; kill "$evpid" "$spid"; return 1; }
+	expect_contains "ls while it copies" "$(bha ls tc)" Transient || { kill "$evpid" "$spid"; return 1; }
+	bha kill tc || { kill "$evpid" "$spid"; return 1; }
+	wait "$spid"; rc=$?
+	expect_eq "bh start's status" "$rc" 1 || { kill "$evpid"; return 1; }
+	expect_contains "bh start's message" "$(cat "$work/troot2.out")" "qube tc was killed" || { kill "$evpid"; return 1; }
+	wait_until 20 grep -q '^job-done tc job=[0-9]* op=copy result=cancelled' "$ev" ||
+		{ echo "not cancelled: $(cat "$ev")"; kill "$evpid"; return 1; }
+	kill "$evpid"; wait "$evpid" 2>/dev/null
+	expect_eq "tc's state" "$(bha ls tc | awk 'NR == 2 { print $2 }')" Halted || return 1
+	expect_eq "tc's root versions" "$(versions tc)" "root-0.img root.img " || return 1
+	no_temporaries || return 1
+	# The daemon stopping during the copy.
+	bha start tc >"$work/troot2.out" 2>&1 &
+	p1=$!
+	wait_until 60 sh -c "ls $root/var/lib/bulkhead/templates/tc/root-1.img.tmp-* >/dev/null 2>&1" ||
+		{ echo "no copy: $(cat "$work/troot2.out")"; kill "$p1"; return 1; }
+	restart_daemon || { kill "$p1"; return 1; }
+	wait "$p1"
+	grep -q 'job [0-9]* (copy for tc) cancelled: bulkheadd is stopping' "$root/var/log/bulkhead/bulkheadd.log" ||
+		{ echo "the copy was not cancelled: $(daemon_log_tail "$root")"; return 1; }
+	expect_eq "tc's root versions" "$(versions tc)" "root-0.img root.img " || return 1
+	no_temporaries || return 1
+	grep -q 'tc: started (QEMU pid' "$root/var/log/bulkhead/bulkheadd.log" &&
+		{ echo "a QEMU was started"; return 1; }
+	bha remove -y tc >/dev/null && restart_daemon
+}
+
+# A qube whose private volume went missing while the daemon ran (the
+# daemon remakes one at its own start) gets an empty one at its start,
+# made by mke2fs in a job, not in the daemon's loop; then it starts.
+test_jobs_start_makes_missing_private() {
+	local ev=$work/pmk.ev img=$root/var/lib/bulkhead/qubes/pmk/private.img
+	need_fake || return
+	restart_daemon BULKHEAD_QEMU="$FAKE_QEMU" || return 1
+	bha create -t minimal -l red pmk || return 1
+	rm "$img"
+	events_start "$ev" || return 1
+	bha start pmk || { kill "$evpid"; return 1; }
+	kill "$evpid"; wait "$evpid" 2>/dev/null
+	grep -q '^job-done pmk job=[0-9]* op=mke2fs result=ok' "$ev" ||
+		{ echo "no mke2fs job: $(cat "$ev")"; return 1; }
+	dumpe2fs -h "$img" >/dev/null 2>&1 || { echo "no valid private volume"; return 1; }
+	expect_eq "its owner and mode" "$(stat -c '%a' "$img")" 600 || return 1
+	bha kill pmk >/dev/null && bha remove -y pmk >/dev/null && restart_daemon
 }
 
 run_test test_minimal_registered
@@ -938,5 +1158,11 @@ run_test test_jobs_ls_during_clone
 run_test test_jobs_cancel
 run_test test_jobs_busy
 run_test test_jobs_dispvm_copy_cancel
+run_test test_jobs_start_hash
+run_test test_jobs_start_hash_cancel
+run_test test_jobs_dispvm_launch_fails_after_copy
+run_test test_jobs_template_root_copy
+run_test test_jobs_template_root_copy_cancel
+run_test test_jobs_start_makes_missing_private
 
 summary

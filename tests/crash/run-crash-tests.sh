@@ -645,6 +645,24 @@ test_kill9_paused() {
 	bha kill p1
 }
 
+# kill9_mid_copy daemon|control TMP FINAL: kill -9 of the daemon (its
+# root parent, and control with it) or of its control alone while a job's
+# child writes TMP: it dies, the child with control (PR_SET_PDEATHSIG),
+# and FINAL, what TMP was to become, does not exist.
+kill9_mid_copy() {
+	local pid
+	if [ "$1" = control ]; then
+		pid=$(control_pid "$root")
+		kill -9 "$pid"
+		wait_until 10 sh -c "! kill -0 $pid" || { echo "control survived"; return 1; }
+	else
+		kill9_daemon "$root" || { echo "daemon survived"; return 1; }
+	fi
+	wait_until 10 sh -c "! { ls -l /proc/[0-9]*/fd/ 2>/dev/null | grep -qF -- '$2'; }" ||
+		{ echo "the job's child outlived its daemon"; return 1; }
+	[ ! -e "$3" ] || { echo "a half-copied image under its final name: $3"; return 1; }
+}
+
 # kill -9 of the daemon (or of its control alone) in the middle of a job
 # (a clone's copy, throttled by BULKHEAD_TEST_JOB_THROTTLE so that it is
 # caught mid-way): the job's child dies with control, the restart (bh's,
@@ -652,7 +670,7 @@ test_kill9_paused() {
 # temporary it was writing, no half-copied volume looks whole, no record
 # of the clone exists and the source is intact.
 kill9_mid_job_case() { # daemon|control: whom kill -9 strikes
-	local pid cpid tmp
+	local cpid tmp
 	bha create -t minimal -l red j1 || return 1
 	mark "$(priv j1)" || return 1
 	stop_daemon || return 1
@@ -665,19 +683,8 @@ kill9_mid_job_case() { # daemon|control: whom kill -9 strikes
 	tmp=$(ls "$(state)"/qubes/j2/private.img.tmp-*)
 	holders() { ls -l /proc/[0-9]*/fd/ 2>/dev/null | grep -qF -- "$tmp"; }
 	holders || { echo "nothing writes $tmp"; return 1; }
-	if [ "$1" = control ]; then
-		pid=$(control_pid "$root")
-		kill -9 "$pid"
-		wait_until 10 sh -c "! kill -0 $pid" || { echo "control survived"; return 1; }
-	else
-		kill9_daemon "$root" || { echo "daemon survived"; return 1; }
-	fi
+	kill9_mid_copy "$1" "$tmp" "$(state)/qubes/j2/private.img" || return 1
 	wait "$cpid"
-	# The child got SIGKILL with its parent (PR_SET_PDEATHSIG).
-	wait_until 10 sh -c "! { ls -l /proc/[0-9]*/fd/ 2>/dev/null | grep -qF -- '$tmp'; }" ||
-		{ echo "the job's child outlived its daemon"; return 1; }
-	[ ! -e "$(state)/qubes/j2/private.img" ] ||
-		{ echo "a half-copied volume under its final name"; return 1; }
 	consistent || return 1
 	no_qube j2 || return 1
 	has_mark "$(priv j1)" || return 1
@@ -685,6 +692,31 @@ kill9_mid_job_case() { # daemon|control: whom kill -9 strikes
 	stop_daemon || return 1
 	bha clone j1 j3 || return 1
 	has_mark "$(priv j3)"
+}
+
+# kill -9 of the daemon while a TemplateVM's start copies its root to
+# the new version it would write (a job, throttled so that it is caught
+# mid-way): the job's child dies with its daemon, no half-copied version
+# looks whole, the restart removes the temporary, and the template is
+# halted with its one version. No QEMU was started.
+test_kill9_mid_template_copy() {
+	local spid tmp
+	bha create --class TemplateVM -t minimal -l black t2 || return 1
+	stop_daemon || return 1
+	BULKHEAD_TEST_JOB_THROTTLE=4 bha ls >/dev/null || return 1
+	BULKHEAD_ROOT=$root BULKHEAD_DAEMON=$BULKHEADD "$BH" start t2 \
+		</dev/null >"$root/op.out" 2>&1 &
+	spid=$!
+	wait_until 30 sh -c "ls $(state)/templates/t2/root-1.img.tmp-* >/dev/null 2>&1" ||
+		{ echo "no copy under way: $(cat "$root/op.out")"; kill "$spid"; return 1; }
+	tmp=$(ls "$(state)"/templates/t2/root-1.img.tmp-*)
+	kill9_mid_copy daemon "$tmp" "$(state)/templates/t2/root-1.img" || return 1
+	wait "$spid"
+	consistent || return 1
+	expect_eq "t2's state" "$(state_of t2)" Halted || return 1
+	expect_eq "t2's root versions" "$(ls "$(state)/templates/t2" | tr '\n' ' ')" \
+		"root-0.img root.img " || return 1
+	no_qemu || { echo "a QEMU runs: $(root_qemus)"; return 1; }
 }
 
 if ! command -v "$BH" >/dev/null || ! command -v "$BULKHEADD" >/dev/null; then
@@ -740,6 +772,7 @@ run_test test_chan_attach_silent
 run_test test_kill9_paused
 tc test_kill9_mid_job kill9_mid_job_case daemon
 tc test_kill9_control_mid_job kill9_mid_job_case control
+run_test test_kill9_mid_template_copy
 # The same steps with control alone killed at each: the root parent
 # starts a new one, which must make the same sense of them.
 CRASH_SCOPE=control

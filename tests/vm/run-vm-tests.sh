@@ -1064,6 +1064,90 @@ test_preloaded_disposable() {
 	bhm remove --yes vmt-pdvm </dev/null >/dev/null
 }
 
+# The first disposable of a DVM keeps a copy of its private volume with
+# its snapshot. That copy is a job (throttled: the DVM's 2 GiB sparse
+# volume, holes included, at 512 MiB/s), during which the disposable
+# stays stopped and bh ls is answered (a progress event of that job after
+# a later call); then the snapshot is made and the command runs. Two more
+# takes, one whose bh goes away during the copy and one during which the
+# daemon stops: the copy is cancelled, and no snapshot, half-made folder,
+# temporary or runtime file is left. Its own root and daemon.
+test_snapshot_copy_in_job() {
+	local r rc
+	r=$(new_root snapjob)
+	(
+		bhr() { BULKHEAD_ROOT=$r "$BH" "$@" </dev/null; }
+		log() { cat "$r/var/log/bulkhead/bulkheadd.log"; }
+		snaps=$r/var/lib/bulkhead/snapshots
+		ev=$r/events
+		# copy_job: the id of the newest snapshot copy's job.
+		copy_job() { log | sed -n 's/.*its private volume is copied for snapshot dvm-sj in job \([0-9]*\)$/\1/p' | tail -n 1; }
+		new_copy_job() { [ -n "$(copy_job)" ] && [ "$(copy_job)" != "$1" ]; }
+		progress() { grep -q "^job-progress disp[0-9]* job=$1 op=copy step=copy done=[1-9]" "$ev"; }
+		nothing_left() {
+			[ -z "$(ls -A "$r/run/bulkhead/qubes" 2>/dev/null)" ] &&
+				[ -z "$(ls -A "$snaps" 2>/dev/null)" ] &&
+				[ -z "$(find "$r/var/lib/bulkhead" -name '*.tmp-*')" ]
+		}
+		BULKHEAD_TEST_JOB_THROTTLE=512 bhr ls >/dev/null || exit 1
+		bhr create -t minimal -l red sj >/dev/null && bhr prefs sj template_for_dispvms True || exit 1
+		bhr events >"$ev" 2>&1 &
+		evpid=$!
+		trap 'kill $evpid 2>/dev/null' EXIT
+		wait_until 20 sh -c "BULKHEAD_ROOT=$r $BH create -t minimal -l red sjprobe </dev/null
+			BULKHEAD_ROOT=$r $BH remove -y sjprobe </dev/null
+			grep -q '^domain-delete sjprobe' $ev" || { echo "no events"; exit 1; }
+
+		BULKHEAD_ROOT=$r "$BH" run --dispvm=sj -- echo ran </dev/null >"$r/run1.out" 2>&1 &
+		p=$!
+		wait_until 180 new_copy_job "" || { echo "no snapshot copy: $(log | tail -n 20)"; exit 1; }
+		id=$(copy_job)
+		wait_until 60 progress "$id" || { echo "no progress of job $id: $(cat "$ev")"; exit 1; }
+		expect_contains "ls during the copy" "$(bhr ls --raw)" sj || exit 1
+		bhr create -t minimal -l red sjmark >/dev/null || exit 1
+		wait "$p" || { echo "the run: $(cat "$r/run1.out")"; exit 1; }
+		expect_eq "the command" "$(cat "$r/run1.out")" ran || exit 1
+		wait_until 20 grep -q "^job-done disp[0-9]* job=$id op=copy result=ok" "$ev" || { cat "$ev"; exit 1; }
+		late=$(sed -n '/^domain-add sjmark$/,$p' "$ev" |
+			awk -v j="job=$id" '$1 == "job-progress" && $3 == j {
+				split($6, d, "="); split($7, t, "=")
+				if (d[2] + 0 < t[2] + 0) n++ } END { print n + 0 }')
+		[ "$late" -gt 0 ] || { echo "the copy was over before ls returned: $(cat "$ev")"; exit 1; }
+		[ -s "$snaps/dvm-sj/manifest" ] && [ -s "$snaps/dvm-sj/private.img" ] ||
+			{ echo "no snapshot made: $(ls -la "$snaps/dvm-sj" 2>&1)"; exit 1; }
+		log | grep -q "snapshot dvm-sj made" || { echo "the log never says it was made"; exit 1; }
+
+		# bh going away during the copy.
+		rm -rf "$snaps/dvm-sj"
+		BULKHEAD_ROOT=$r "$BH" run --dispvm=sj -- true </dev/null >/dev/null 2>&1 &
+		p=$!
+		wait_until 180 new_copy_job "$id" || { echo "no second copy: $(log | tail -n 20)"; exit 1; }
+		id=$(copy_job)
+		wait_until 60 progress "$id" || { echo "no progress of job $id"; exit 1; }
+		kill -TERM "$p"; wait "$p" 2>/dev/null
+		wait_until 30 grep -q "^job-done disp[0-9]* job=$id op=copy result=cancelled" "$ev" ||
+			{ echo "not cancelled: $(grep -v job-progress "$ev")"; log | tail -n 25; exit 1; }
+		wait_until 30 nothing_left || { echo "left: $(ls -A "$r/run/bulkhead/qubes" "$snaps"; find "$r" -name '*.tmp-*')"; exit 1; }
+
+		# The daemon stopping during the copy.
+		BULKHEAD_ROOT=$r "$BH" run --dispvm=sj -- true </dev/null >/dev/null 2>&1 &
+		p=$!
+		wait_until 180 new_copy_job "$id" || { echo "no third copy: $(log | tail -n 20)"; exit 1; }
+		id=$(copy_job)
+		wait_until 60 progress "$id" || { echo "no progress of job $id"; exit 1; }
+		root=$r stop_daemon || exit 1
+		wait "$p" 2>/dev/null
+		log | grep -qE "job $id \(copy for disp[0-9]*\) cancelled" || { echo "job $id not cancelled: $(log | tail)"; exit 1; }
+		nothing_left || { echo "left: $(ls -A "$r/run/bulkhead/qubes" "$snaps"; find "$r" -name '*.tmp-*')"; exit 1; }
+		# A daemon without the throttle takes it whole.
+		bhr run --dispvm=sj -- true || exit 1
+		[ -s "$snaps/dvm-sj/manifest" ] || { echo "no snapshot after the restart"; exit 1; }
+	)
+	rc=$?
+	stop_root "$r"
+	return $rc
+}
+
 # ---------------------------------------------------------------- main
 
 if ! command -v "$BH" >/dev/null || ! command -v "$BULKHEADD" >/dev/null; then
@@ -1117,6 +1201,7 @@ run_test test_snapshot_boot_id_fresh
 run_test test_snapshot_stale_after_template_change
 run_test test_snapshot_failed_restore_falls_back
 run_test test_preloaded_disposable
+run_test test_snapshot_copy_in_job
 run_test test_console_and_events
 run_test test_usage_errors
 run_test test_qemu_missing

@@ -215,8 +215,10 @@ struct qube_vm {
 	 * qube_vm_launch copies into the runtime folder as this qube's. */
 	char dvm[32];
 	char private_src[4096];
-	/* Its start waits for that copy (a job): the job, and what QEMU
-	 * starts with once it has ended (qube_vm_launch.c). */
+	/* Its start waits for a job before QEMU (qube_vm_wait_prep): the
+	 * checksum of a guest file, a template's new root version, or
+	 * that copy; prep is what QEMU starts with once the copy has ended
+	 * (qube_vm_launch.c). */
 	struct job *prep_job;
 	struct launch_wait *prep;
 	/* How an unnamed disposable starts (dispvm_snapshot.h): cold, cold
@@ -228,6 +230,9 @@ struct qube_vm {
 	char snap_key[48]; /* the folder under STATE/snapshots */
 	char snap_build[4200]; /* TAKE: the folder being filled */
 	char *snap_manifest;   /* TAKE: the inputs the manifest records */
+	/* TAKE: the copy of its private volume kept with the snapshot (a
+	 * job, while the guest stays stopped). */
+	struct job *snap_job;
 	unsigned jail_no;      /* N of dispN: its jail id, for a relaunch */
 	/* Killed on purpose (bh gone, daemon stopping): never relaunched
 	 * cold after a failed restore. */

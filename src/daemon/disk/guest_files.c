@@ -66,17 +66,22 @@ static int expected_sum(const char *sums_path, const char *name, char out[65])
 	return r;
 }
 
-static int verify(struct verified_file *f, const char *dir, const char *name,
-		  const char *what, char *err, size_t cap)
+int guest_files_same(const struct stat *a, const struct stat *b)
 {
-	char sums[PATH_MAX], want[65], got[65];
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	       a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* 0 when f (its path set) is as it was when last verified; else 1 with
+ * *pend naming it, or an error. */
+static int verify(struct verified_file *f, const char *what,
+		  struct guest_files_pending *pend, char *err, size_t cap)
+{
+	char sums[PATH_MAX], *slash;
 	struct stat st;
 
-	if (bh_path_fmt(f->path, sizeof(f->path), "%s/%s", dir, name) ||
-	    bh_path_fmt(sums, sizeof(sums), "%s/SHA256SUMS", dir)) {
-		snprintf(err, cap, "the state folder path is too long");
-		return -ENAMETOOLONG;
-	}
 	if (stat(f->path, &st) < 0) {
 		snprintf(err, cap,
 			 "%s not found at %s; build the guest images with "
@@ -85,30 +90,44 @@ static int verify(struct verified_file *f, const char *dir, const char *name,
 		f->ok = 0;
 		return -ENOENT;
 	}
-	if (f->ok && f->dev == st.st_dev && f->ino == st.st_ino &&
-	    f->size == st.st_size && f->mtime.tv_sec == st.st_mtim.tv_sec &&
-	    f->mtime.tv_nsec == st.st_mtim.tv_nsec)
+	if (f->ok && guest_files_same(&f->st, &st))
 		return 0;
 	f->ok = 0;
-	if (expected_sum(sums, name, want) < 0) {
+	slash = strrchr(f->path, '/');
+	if (bh_path_fmt(sums, sizeof(sums), "%.*s/SHA256SUMS",
+			(int)(slash - f->path), f->path) ||
+	    expected_sum(sums, slash + 1, pend->want) < 0) {
 		snprintf(err, cap,
 			 "no checksum for %s in %s; rebuild the guest images "
 			 "with `bh-build-guest --force`",
 			 f->path, sums);
 		return -EBADMSG;
 	}
-	if (sha256_file_hex(f->path, got) < 0 || strcmp(want, got)) {
-		snprintf(err, cap,
+	pend->f = f;
+	pend->what = what;
+	pend->st = st;
+	return 1;
+}
+
+int guest_files_hashed(const struct guest_files_pending *pend,
+		       const char *digest, char *err, size_t err_cap)
+{
+	struct verified_file *f = pend->f;
+	struct stat st;
+
+	if (strcmp(pend->want, digest)) {
+		snprintf(err, err_cap,
 			 "%s %s is corrupt (its checksum does not match "
 			 "SHA256SUMS); rebuild it with `bh-build-guest "
 			 "--force`",
-			 what, f->path);
+			 pend->what, f->path);
 		return -EBADMSG;
 	}
-	f->dev = st.st_dev;
-	f->ino = st.st_ino;
-	f->size = st.st_size;
-	f->mtime = st.st_mtim;
+	/* What was read may not be what is there now: only the file the
+	 * check saw, unchanged since, counts as verified. */
+	if (stat(f->path, &st) < 0 || !guest_files_same(&st, &pend->st))
+		return 0;
+	f->st = st;
 	f->ok = 1;
 	return 0;
 }
@@ -150,23 +169,24 @@ static int pick_kernel(struct guest_files *g, const char *state_dir,
 	return 0;
 }
 
-int guest_files_check(struct guest_files *g, const char *state_dir,
-		      const char *kernel, const char *tmpl, char *err,
-		      size_t err_cap)
+int guest_files_locate(struct guest_files *g, const char *state_dir,
+		       const char *kernel, const char *tmpl, char *err,
+		       size_t err_cap)
 {
-	char kdir[PATH_MAX], tdir[PATH_MAX];
+	char kdir[PATH_MAX];
 	int r;
 
-	if (bh_path_fmt(tdir, sizeof(tdir), "%s/templates/%s", state_dir,
-			tmpl)) {
-		snprintf(err, err_cap, "the state folder path is too long");
-		return -ENAMETOOLONG;
-	}
 	r = pick_kernel(g, state_dir, kernel, err, err_cap);
 	if (r < 0)
 		return r;
 	if (bh_path_fmt(kdir, sizeof(kdir), "%s/kernels/%s", state_dir,
-			g->kernel_version)) {
+			g->kernel_version) ||
+	    bh_path_fmt(g->kernel.path, sizeof(g->kernel.path), "%s/vmlinuz",
+			kdir) ||
+	    bh_path_fmt(g->initramfs.path, sizeof(g->initramfs.path),
+			"%s/initramfs.img", kdir) ||
+	    bh_path_fmt(g->root.path, sizeof(g->root.path),
+			"%s/templates/%s/root.img", state_dir, tmpl)) {
 		snprintf(err, err_cap, "the state folder path is too long");
 		return -ENAMETOOLONG;
 	}
@@ -179,12 +199,23 @@ int guest_files_check(struct guest_files *g, const char *state_dir,
 			 kernel, kdir, state_dir);
 		return -ENOENT;
 	}
-	if ((r = verify(&g->kernel, kdir, "vmlinuz", "guest kernel", err,
-			err_cap)) < 0 ||
-	    (r = verify(&g->initramfs, kdir, "initramfs.img",
-			"guest initramfs", err, err_cap)) < 0 ||
-	    (r = verify(&g->root, tdir, "root.img", "template root image",
-			err, err_cap)) < 0)
-		return r;
 	return 0;
+}
+
+int guest_files_check(struct guest_files *g, const char *state_dir,
+		      const char *kernel, const char *tmpl,
+		      struct guest_files_pending *pend, char *err,
+		      size_t err_cap)
+{
+	int r = guest_files_locate(g, state_dir, kernel, tmpl, err, err_cap);
+
+	if (r == 0)
+		r = verify(&g->kernel, "guest kernel", pend, err, err_cap);
+	if (r == 0)
+		r = verify(&g->initramfs, "guest initramfs", pend, err,
+			   err_cap);
+	if (r == 0)
+		r = verify(&g->root, "template root image", pend, err,
+			   err_cap);
+	return r;
 }

@@ -901,10 +901,10 @@ static int highest_version(const char *tmpl_dir, long *max)
 	return 0;
 }
 
-int volume_root_begin_update(const char *tmpl_dir, char *work_path,
-			     size_t cap, char *err, size_t errcap)
+int volume_root_next(const char *tmpl_dir, char *cur_path, size_t ccap,
+		     char *work_path, size_t wcap, char *err, size_t errcap)
 {
-	char name[64], cur[PATH_MAX];
+	char name[64];
 	long max = -1;
 	int plain, r;
 
@@ -940,16 +940,17 @@ int volume_root_begin_update(const char *tmpl_dir, char *work_path,
 		seterr(err, errcap, "no version numbers left in %s", tmpl_dir);
 		return -EOVERFLOW;
 	}
-	if (bh_path_fmt(cur, sizeof(cur), "%s/%s", tmpl_dir, name) ||
-	    bh_path_fmt(work_path, cap, "%s/root-%ld.img", tmpl_dir,
+	if (bh_path_fmt(cur_path, ccap, "%s/%s", tmpl_dir, name) ||
+	    bh_path_fmt(work_path, wcap, "%s/root-%ld.img", tmpl_dir,
 			max + 1)) {
 		seterr(err, errcap, "path too long");
 		return -ENAMETOOLONG;
 	}
-	return volume_copy(cur, work_path, NULL, err, errcap);
+	return 0;
 }
 
-/* work_path must be TMPL/root-N.img, exactly as begin_update made it. */
+/* work_path must be TMPL/root-N.img, exactly as volume_root_next named
+ * it. */
 static const char *work_name(const char *tmpl_dir, const char *work_path)
 {
 	const char *base = strrchr(work_path, '/');

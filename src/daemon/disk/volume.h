@@ -127,14 +127,18 @@ int volume_copy_sparse_io(int in_fd, int out_fd, off_t size,
  * commit does not change what that open file reads. -ENOENT if none. */
 int volume_root_current(const char *tmpl_dir, char *out, size_t cap);
 
-/* Starts an update: copies the current version to a new root-M.img (M one
- * more than the highest version present) for the template, about to run,
- * to write into, and puts its path in work_path. A plain root.img is first
- * made version 0. Nothing changes what root.img names until commit. */
-int volume_root_begin_update(const char *tmpl_dir, char *work_path,
-			     size_t cap, char *err, size_t errcap);
+/* Prepares an update: names the new version root-M.img (M one more than
+ * the highest version present) that the template, about to run, writes
+ * into (work_path), and the current version it starts as a copy of
+ * (cur_path). A plain root.img is first made version 0. Nothing is
+ * copied here: the caller copies cur_path to work_path (volume_copy, in a
+ * job), which also leaves a stale work copy (an update cut short) alone.
+ * Nothing changes what root.img names until commit. */
+int volume_root_next(const char *tmpl_dir, char *cur_path, size_t ccap,
+		     char *work_path, size_t wcap, char *err, size_t errcap);
 
-/* Makes work_path (from begin_update, its template halted) the current
+/* Makes work_path (volume_root_next's, copied, its template halted) the
+ * current
  * version: fsync, then a new symlink under a temporary name renamed over
  * root.img. Older versions stay until volume_root_gc. */
 int volume_root_commit(const char *tmpl_dir, const char *work_path);

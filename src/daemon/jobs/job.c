@@ -10,7 +10,9 @@
 #include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,6 +29,11 @@
 #define PROGRESS_EVERY_MS 100
 #define HASH_CHUNK (1u << 20)
 #define JOBS_LOCK "jobs.lock"
+/* A job's place on the CPU and the disk (see below_the_loop). */
+#define JOB_NICE 10
+#define IOPRIO_WHO_PROCESS 1
+#define IOPRIO_CLASS_IDLE 3
+#define IOPRIO_CLASS_SHIFT 13
 
 unsigned job_throttle_mib_s;
 
@@ -76,7 +83,8 @@ struct child {
 	int fd;
 	uint32_t step;
 	int64_t last_ms;
-	int64_t copy_t0; /* the throttle's start: the copy's first report */
+	int64_t copy_t0; /* the throttle's start: the copy's (or the hash's)
+			  * first report */
 };
 
 static void child_send(int fd, const struct job_rec *r)
@@ -105,10 +113,11 @@ static void child_progress(void *ctx, enum volume_step step, uint64_t done,
 	struct child *c = ctx;
 	struct job_rec r;
 	int64_t now = bh_now_ms();
+	int bytes = step == VOLUME_STEP_COPY || step == VOLUME_STEP_HASH;
 
-	if (step == VOLUME_STEP_COPY && done == 0)
+	if (bytes && done == 0)
 		c->copy_t0 = now;
-	if (job_throttle_mib_s && step == VOLUME_STEP_COPY) {
+	if (job_throttle_mib_s && bytes) {
 		int64_t due = c->copy_t0 +
 			      (int64_t)(done * 1000 /
 					((uint64_t)job_throttle_mib_s << 20));
@@ -159,6 +168,7 @@ static int hash_file(const char *path, const struct volume_io *io, char *msg,
 		return -ENOMEM;
 	}
 	total = (uint64_t)sb.st_size;
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	crypto_hash_sha256_init(&st);
 	if (io && io->progress)
 		io->progress(io->ctx, VOLUME_STEP_HASH, 0, total);
@@ -172,6 +182,9 @@ static int hash_file(const char *path, const struct volume_io *io, char *msg,
 			break;
 		}
 		crypto_hash_sha256_update(&st, buf, (size_t)n);
+		/* Read once: its pages leave the cache at once rather than
+		 * push out everyone else's (the daemon's database). */
+		posix_fadvise(fd, (off_t)done, n, POSIX_FADV_DONTNEED);
 		done += (uint64_t)n;
 		if (io && io->progress)
 			io->progress(io->ctx, VOLUME_STEP_HASH,
@@ -218,6 +231,20 @@ void job_run_inline(const struct job_spec *spec, int *result, uint32_t *aux,
 	*result = run_op(spec, NULL, aux, msg, cap);
 }
 
+/* A job is background work: its reads and writes of gigabytes go after
+ * everyone else's (the idle I/O class: mq-deadline, BFQ and others serve
+ * it when no other request waits, and age it so that it is never
+ * starved for long), its hashing after other processes on the CPU. So
+ * the daemon's own reads (its database, evicted from the page cache by
+ * the copy) do not wait behind a copy. Best effort: a kernel without I/O
+ * classes runs the job as it is. */
+static void below_the_loop(void)
+{
+	(void)setpriority(PRIO_PROCESS, 0, JOB_NICE);
+	(void)syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0,
+		      IOPRIO_CLASS_IDLE << IOPRIO_CLASS_SHIFT);
+}
+
 static __attribute__((noreturn)) void child_main(int wfd, pid_t parent,
 						 const struct job_spec *spec,
 						 const char *tmp,
@@ -260,6 +287,7 @@ static __attribute__((noreturn)) void child_main(int wfd, pid_t parent,
 	lk = open(lock_path, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
 	if (lk >= 0)
 		flock(lk, LOCK_SH);
+	below_the_loop();
 	bh_crash_point_in_child();
 	memset(&r, 0, sizeof(r));
 	r.magic = JOB_REC_MAGIC;
@@ -341,6 +369,7 @@ struct job *job_start(struct daemon *d, const struct job_spec *spec,
 	j->spec = *spec;
 	j->fn = fn;
 	j->ctx = ctx;
+	j->holders = 1;
 	if (spec->op != JOB_HASH &&
 	    temp_name(spec->dst, j->tmp, sizeof(j->tmp)) < 0) {
 		snprintf(err, cap, "path too long: %.1500s", spec->dst);
@@ -390,6 +419,21 @@ void job_cancel(struct job *j, const char *why)
 	LOG_INFO("job %u (%s for %s) cancelled: %s", j->id,
 		 job_op_name(j->spec.op), j->spec.qube, why);
 	kill(-j->pid, SIGKILL);
+}
+
+void job_hold(struct job *j)
+{
+	j->holders++;
+}
+
+void job_release(struct job *j, const char *why)
+{
+	if (j->holders > 1) {
+		j->holders--;
+		return;
+	}
+	j->holders = 0;
+	job_cancel(j, why);
 }
 
 struct job *job_find(struct daemon *d, uint32_t id)

@@ -1,6 +1,7 @@
 /* Long work outside the daemon's loop: one job is one forked child doing
  * one volume operation (a copy, mke2fs, a resize, a hash), described in
- * full when it starts (struct job_spec). The child writes fixed-size
+ * full when it starts (struct job_spec), at a low CPU and I/O priority
+ * (job.c, below_the_loop). The child writes fixed-size
  * records (struct job_rec) on a pipe: progress (step, bytes done of
  * total) and, last, its result (0 or -errno, a message for the user, and
  * for a copy how it was made, for a hash the digest). The loop polls the
@@ -104,6 +105,7 @@ struct job {
 	int bad;	     /* a malformed record: the child was killed */
 	int cancelled;
 	int reaped;	     /* its pid may be reused: kill nothing */
+	unsigned holders;    /* who wait for it (job_hold, job_release) */
 	char why[256];	     /* why it was cancelled */
 	uint32_t step;	     /* the last progress */
 	uint64_t done, total;
@@ -127,6 +129,15 @@ void job_cancel(struct job *j, const char *why);
  * (nothing may start, remove or copy it meanwhile). */
 struct job *job_on_qube(struct daemon *d, const char *name);
 
+/* One more party waits for j's end (a qube's start that needs the same
+ * checksum as another's: qube_boot.h); j starts with one. Each lets go
+ * with job_release; j's callback still runs once, for all of them. */
+void job_hold(struct job *j);
+
+/* A party no longer waits for j: the last one to let go cancels it
+ * (job_cancel, why); while others wait, it runs on. */
+void job_release(struct job *j, const char *why);
+
 /* The job with this id, or NULL. */
 struct job *job_find(struct daemon *d, uint32_t id);
 
@@ -148,9 +159,10 @@ void job_run_inline(const struct job_spec *spec, int *result, uint32_t *aux,
  * -ETIMEDOUT (then the caller goes on, and says so). */
 int job_wait_stale(const char *run_dir, int timeout_ms);
 
-/* Copies at most this many MiB of the source per second, holes included,
- * and never reflinks: BULKHEAD_TEST_JOB_THROTTLE, for tests that need a
- * copy to take time (0: no throttle). Read once at start-up. */
+/* Copies and hashes at most this many MiB of the source per second,
+ * holes included, and never reflinks: BULKHEAD_TEST_JOB_THROTTLE, for
+ * tests that need a copy or a checksum to take time (0: no throttle).
+ * Read once at start-up. */
 extern unsigned job_throttle_mib_s;
 
 #endif

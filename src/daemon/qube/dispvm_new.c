@@ -13,9 +13,11 @@
 #include <unistd.h>
 
 #include "daemon/qube/qube_vm.h"
+#include "daemon/qube/qube_vm_end.h"
 #include "daemon/qube/qube_vm_launch.h"
 #include "daemon/qube/dispvm_snapshot.h"
 #include "daemon/qube/qube_boot.h"
+#include "daemon/state/qube_paths.h"
 #include "daemon/state/run_user.h"
 #include "daemon/store/qube_uuid.h"
 #include "daemon/store/store.h"
@@ -70,27 +72,35 @@ struct disposable_boot {
 	struct qube_spec spec;
 };
 
-/* Fills *f for dvm. Returns 0, or a negative bh exit code with err set. */
-static int disposable_boot(struct daemon *d, const char *dvm,
-			   struct disposable_boot *f, char *err, size_t cap)
+/* Reads what a disposable of dvm boots into *f, its guest files not
+ * checked yet. Returns 0, or a negative bh exit code with err set. */
+static int disposable_boot_read(struct daemon *d, const char *dvm,
+				struct disposable_boot *f, char *err,
+				size_t cap)
 {
 	int r;
 
 	memset(f, 0, sizeof(*f));
-	if (dvm[0]) {
-		r = qube_dvm_boot(d, dvm, &f->b, err, cap);
-		if (r < 0)
-			return r == -ESRCH || r == -EINVAL ? -BH_EXIT_USAGE
-			       : r == -ENOENT || r == -EBADMSG || r == -ENODATA
-				       ? -BH_EXIT_SETUP
-				       : -BH_EXIT_FAILURE;
-	} else if (guest_files_check(&d->guest, d->paths.state, NULL,
-				     "minimal", err, cap) < 0) {
-		return -BH_EXIT_SETUP;
-	}
-	if (!realpath(d->guest.kernel.path, f->kernel) ||
-	    !realpath(d->guest.initramfs.path, f->initramfs) ||
-	    !realpath(dvm[0] ? f->b.root : d->guest.root.path, f->root)) {
+	if (!dvm[0])
+		return 0;
+	r = qube_dvm_boot(d, dvm, &f->b, err, cap);
+	if (r < 0)
+		return r == -ESRCH || r == -EINVAL ? -BH_EXIT_USAGE
+		       : r == -ENODATA		   ? -BH_EXIT_SETUP
+						   : -BH_EXIT_FAILURE;
+	return 0;
+}
+
+/* The rest of *f, from the guest files in g. Returns 0, or a negative bh
+ * exit code with err set. */
+static int disposable_boot_spec(struct daemon *d, const char *dvm,
+				const struct guest_files *g,
+				struct disposable_boot *f, char *err,
+				size_t cap)
+{
+	if (!realpath(g->kernel.path, f->kernel) ||
+	    !realpath(g->initramfs.path, f->initramfs) ||
+	    !realpath(dvm[0] ? f->b.root : g->root.path, f->root)) {
 		snprintf(err, cap, "cannot resolve the guest images: %s",
 			 strerror(errno));
 		return -BH_EXIT_SETUP;
@@ -114,33 +124,82 @@ int dispvm_snapshot_inputs(struct daemon *d, const char *dvm, char *out,
 			   size_t cap)
 {
 	struct disposable_boot *f = malloc(sizeof(*f));
+	struct guest_files *g = malloc(sizeof(*g));
 	char qemu[PATH_MAX], err[1024];
-	int r;
+	int r = f && g ? 0 : -ENOMEM;
 
-	if (!f)
-		return -ENOMEM;
-	r = disposable_boot(d, dvm, f, err, sizeof(err));
+	/* Where the files are is enough: the manifest holds what they are
+	 * (their identity), and a file that changed makes it differ. No
+	 * checksum is computed here. */
+	if (r == 0)
+		r = disposable_boot_read(d, dvm, f, err, sizeof(err));
+	if (r == 0)
+		r = guest_files_locate(g, d->paths.state, f->b.kver,
+				       BUILTIN_TEMPLATE, err,
+				       sizeof(err));
+	if (r == 0)
+		r = disposable_boot_spec(d, dvm, g, f, err, sizeof(err));
 	if (r == 0)
 		r = engine_find_qemu(qemu, sizeof(qemu));
 	if (r == 0)
 		r = snapshot_manifest_inputs(qemu, &f->spec,
 					     d->accel.accel == ACCEL_KVM,
 					     f->b.private_src, out, cap);
+	free(g);
 	free(f);
 	return r < 0 ? r : 0;
 }
 
 /* Starts QEMU for dv (named, with jail_no set) as a disposable of dvm:
  * from the snapshot when one is valid and `how` allows (LAUNCH_ANY,
- * LAUNCH_RESTORE_ONLY), else cold. Returns 0, or a negative bh exit code
- * with err set and nothing of the attempt left. */
+ * LAUNCH_RESTORE_ONLY), else cold. Returns 0 (dv booting: QEMU runs, or
+ * its start waits for a job: the checksum of a guest file, then its
+ * private volume's copy), or a negative bh exit code with err set and
+ * nothing of the attempt left. */
 enum launch_how { LAUNCH_COLD, LAUNCH_ANY, LAUNCH_RESTORE_ONLY };
+
+static int launch_disposable(struct daemon *d, struct qube_vm *dv,
+			     const char *dvm, enum launch_how how, char *err,
+			     size_t cap);
+
+/* A disposable's start that waited for the checksum of a guest file. */
+struct disposable_wait {
+	struct qube_vm *dv;
+	enum launch_how how;
+};
+
+static void disposable_files_checked(void *ctx, int r, const char *why)
+{
+	struct disposable_wait *w = ctx;
+	struct qube_vm *dv = w->dv;
+	char err[2048];
+
+	if (r == -ECANCELED) {
+		/* Stopped on purpose: whoever stopped it said why. */
+		if (!dv->stop_reason)
+			qube_vm_error(dv, BH_EXIT_FAILURE, "%s: %s", dv->name,
+				      why);
+	} else if (r < 0) {
+		qube_vm_error(dv, BH_EXIT_SETUP, "%s: %s", dv->name, why);
+	} else {
+		/* Its files are verified now (d->guest): the same launch,
+		 * without a wait this time. */
+		r = launch_disposable(dv->d, dv, dv->dvm, w->how, err,
+				      sizeof(err));
+		if (r < 0)
+			qube_vm_error(dv, -r, "%s: %s", dv->name, err);
+	}
+	free(w);
+	if (r < 0)
+		qube_vm_prep_failed(dv);
+}
 
 static int launch_disposable(struct daemon *d, struct qube_vm *dv,
 			     const char *dvm, enum launch_how how, char *err,
 			     size_t cap)
 {
 	struct disposable_boot *f = malloc(sizeof(*f));
+	struct disposable_wait *w = NULL;
 	char cmdline_name[QUBE_NAME_MAX + 1];
 	int r;
 
@@ -148,13 +207,38 @@ static int launch_disposable(struct daemon *d, struct qube_vm *dv,
 		snprintf(err, cap, "out of memory");
 		return -BH_EXIT_FAILURE;
 	}
-	r = disposable_boot(d, dvm, f, err, cap);
+	r = disposable_boot_read(d, dvm, f, err, cap);
+	/* dvm may be dv->dvm itself (a relaunch, a start that waited). */
+	if (dvm != dv->dvm)
+		snprintf(dv->dvm, sizeof(dv->dvm), "%s", dvm);
+	dvm = dv->dvm;
+	if (r == 0) {
+		w = malloc(sizeof(*w));
+		r = w ? qube_boot_check_files(d, dv, f->b.kver,
+					      BUILTIN_TEMPLATE,
+					      disposable_files_checked, w,
+					      err, cap)
+		      : -ENOMEM;
+		if (r == -ENOMEM)
+			snprintf(err, cap, "out of memory");
+		if (r < 0)
+			r = r == -ENOMEM ? -BH_EXIT_FAILURE : -BH_EXIT_SETUP;
+	}
+	if (r == 1) {
+		/* Goes on in disposable_files_checked. */
+		w->dv = dv;
+		w->how = how;
+		free(f);
+		return 0;
+	}
+	free(w);
+	if (r == 0)
+		r = disposable_boot_spec(d, dvm, &d->guest, f, err, cap);
 	if (r < 0) {
 		free(f);
 		return r;
 	}
 	f->spec.jail_id = DISPVM_JAIL_ID_BASE + dv->jail_no;
-	snprintf(dv->dvm, sizeof(dv->dvm), "%s", dvm);
 	snprintf(dv->private_src, sizeof(dv->private_src), "%s",
 		 f->b.private_src);
 	dv->snap = DVS_COLD;

@@ -16,6 +16,7 @@
 #include "daemon/qube/qube_vm.h"
 #include "daemon/state/qube_paths.h"
 #include "daemon/engine/engine.h"
+#include "daemon/jobs/job.h"
 #include "daemon/store/store.h"
 #include "daemon/disk/volume.h"
 #include "lib/crashpoint.h"
@@ -34,7 +35,18 @@
 /* RESTORE steps */
 enum { RS_WAIT_QMP, RS_LOADING, RS_RESUMED };
 /* TAKE steps */
-enum { TK_BOOTING, TK_MIGRATING, TK_DONE };
+enum { TK_BOOTING, TK_MIGRATING, TK_COPYING, TK_DONE };
+
+/* The copy of a disposable's private volume kept with its snapshot: a
+ * job (dv->snap_job), which may end after its qube (killed meanwhile):
+ * then dv is NULL and the job's end removes the build folder, which it
+ * was writing into. */
+struct take_copy {
+	struct qube_vm *dv;
+	char build[4200];	/* once dv has gone: the folder to remove */
+	int64_t migrated_ms;	/* when the migration completed */
+	int64_t deadline_left;	/* of the boot, stopped for the copy */
+};
 
 static int file_identity(const char *path, char *out, size_t cap)
 {
@@ -296,6 +308,17 @@ static void take_discard(struct qube_vm *dv, const char *why)
 {
 	LOG_WARN("%s: no snapshot of %s made: %s", dv->name, dv->snap_key,
 		 why);
+	if (dv->snap_job) {
+		/* Its copy may still be writing into the build folder: the
+		 * folder goes once the job has ended (take_copied). */
+		struct take_copy *c = dv->snap_job->ctx;
+
+		c->dv = NULL;
+		memcpy(c->build, dv->snap_build, sizeof(c->build));
+		dv->snap_build[0] = '\0';
+		job_cancel(dv->snap_job, why);
+		dv->snap_job = NULL;
+	}
 	if (dv->snap_fd >= 0)
 		close(dv->snap_fd);
 	dv->snap_fd = -1;
@@ -412,29 +435,14 @@ static int publish(struct qube_vm *dv)
 	return 0;
 }
 
-static void take_finish(struct qube_vm *dv)
+/* The snapshot is whole (its private volume's copy too, if it has
+ * one): the state synced, the manifest written, the folder put in place.
+ * migrated: when the migration completed. */
+static void take_keep(struct qube_vm *dv, int64_t migrated)
 {
-	char src[PATH_MAX], dst[PATH_MAX], why[1024];
 	struct stat st;
-	int64_t migrated = bh_now_ms();
 	int r;
 
-	/* The guest is stopped and QEMU flushed its disks: the private
-	 * volume now matches the state, and the restores need that copy. */
-	if (dv->private_src[0]) {
-		if (bh_path_fmt(src, sizeof(src), "%s/private.img",
-				dv->run_dir) ||
-		    bh_path_fmt(dst, sizeof(dst), "%s/private.img",
-				dv->snap_build)) {
-			take_discard(dv, "paths too long");
-			return;
-		}
-		r = volume_copy(src, dst, NULL, why, sizeof(why));
-		if (r < 0) {
-			take_discard(dv, why);
-			return;
-		}
-	}
 	if (fstat(dv->snap_fd, &st) < 0 || st.st_size <= 0 ||
 	    fdatasync(dv->snap_fd) < 0) {
 		take_discard(dv, "the state file is empty or cannot be synced");
@@ -459,6 +467,97 @@ static void take_finish(struct qube_vm *dv)
 	dv->snap_manifest = NULL;
 	dv->snap_step = TK_DONE;
 	dv->d->hooks->pool_refill(dv->d, dv->dvm);
+}
+
+/* The copy of the private volume for the snapshot has ended; the qube,
+ * stopped meanwhile, goes on (unless it is being stopped). */
+static void take_copied(void *arg, const struct job_result *res)
+{
+	struct take_copy *c = arg;
+	struct qube_vm *dv = c->dv;
+	int64_t migrated = c->migrated_ms;
+
+	if (!dv) {
+		/* The qube went first (take_discard). */
+		bh_rm_rf(c->build);
+		free(c);
+		return;
+	}
+	dv->snap_job = NULL;
+	if (c->deadline_left)
+		dv->deadline_ms = bh_now_ms() + c->deadline_left;
+	free(c);
+	if (res->result < 0)
+		take_discard(dv, res->msg);
+	else
+		take_keep(dv, migrated);
+	if (dv->state != DV_STOPPING)
+		take_release(dv);
+}
+
+/* The guest is stopped and QEMU flushed its disks: the private volume
+ * now matches the state, and the restores need a copy of it. That copy
+ * is a job (a reflink where the file system has them): the guest stays
+ * stopped until it has ended, its boot deadline with it. */
+static int take_copy_start(struct qube_vm *dv, int64_t migrated)
+{
+	struct job_spec *js = calloc(1, sizeof(*js));
+	struct take_copy *c = calloc(1, sizeof(*c));
+	char why[1024];
+	struct job *j;
+
+	if (!js || !c) {
+		free(js);
+		free(c);
+		take_discard(dv, "out of memory");
+		return -ENOMEM;
+	}
+	js->op = JOB_COPY;
+	snprintf(js->qube, sizeof(js->qube), "%s", dv->name);
+	if (bh_path_fmt(js->src, sizeof(js->src), "%s/private.img",
+			dv->run_dir) ||
+	    bh_path_fmt(js->dst, sizeof(js->dst), "%s/private.img",
+			dv->snap_build)) {
+		free(js);
+		free(c);
+		take_discard(dv, "paths too long");
+		return -ENAMETOOLONG;
+	}
+	j = job_start(dv->d, js, take_copied, c, why, sizeof(why));
+	free(js);
+	if (!j) {
+		free(c);
+		take_discard(dv, why);
+		return -EIO;
+	}
+	LOG_INFO("%s: its private volume is copied for snapshot %s in job %u",
+		 dv->name, dv->snap_key, j->id);
+	c->dv = dv;
+	c->migrated_ms = migrated;
+	if (dv->deadline_ms) {
+		c->deadline_left = dv->deadline_ms - migrated;
+		if (c->deadline_left < 1)
+			c->deadline_left = 1;
+	}
+	dv->deadline_ms = 0;
+	dv->snap_job = j;
+	dv->snap_step = TK_COPYING;
+	return 0;
+}
+
+/* The migration has completed: the snapshot is kept, at once or once its
+ * private volume's copy has ended, and the qube goes on. */
+static void take_finish(struct qube_vm *dv)
+{
+	int64_t migrated = bh_now_ms();
+
+	if (dv->private_src[0]) {
+		if (take_copy_start(dv, migrated) < 0)
+			take_release(dv);
+		return;
+	}
+	take_keep(dv, migrated);
+	take_release(dv);
 }
 
 /* RESTORE --------------------------------------------------------------- */
@@ -530,7 +629,6 @@ void snapshot_qmp_event(struct qube_vm *dv)
 	dv->qmp.migration_changed = 0;
 	if (!strcmp(dv->qmp.migration, "completed")) {
 		take_finish(dv);
-		take_release(dv);
 	} else if (!strcmp(dv->qmp.migration, "failed") ||
 		   !strcmp(dv->qmp.migration, "cancelled")) {
 		take_discard(dv, "QEMU's migration failed (see qemu.log)");

@@ -1,6 +1,7 @@
-/* What a qube boots from (see qube_boot.h): its root image, its private
- * volume, its kernel options and sizes, and what a disposable of a
- * disposable template boots. Starting and stopping is qube_power.c's. */
+/* What a qube boots from (see qube_boot.h): its guest files checked, its
+ * root image, its private volume, its kernel options and sizes, and what
+ * a disposable of a disposable template boots. Starting and stopping is
+ * qube_power.c's. */
 #include "daemon/qube/qube_boot.h"
 
 #include <errno.h>
@@ -12,22 +13,193 @@
 #include <unistd.h>
 
 #include "daemon/qube/qube_vm.h"
+#include "daemon/qube/qube_vm_launch.h"
 #include "daemon/engine/jail.h"
+#include "daemon/jobs/job.h"
 #include "daemon/store/store.h"
 #include "daemon/state/qube_paths.h"
 #include "daemon/disk/volume.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
+/* ---- the guest's files, their checksums computed in jobs ---- */
+
+/* A start whose guest files are being checked. It checks its own copy
+ * of the daemon's record (g), so that what it verified stays verified
+ * for it while starts with other kernels check theirs; the daemon's
+ * record gets the copy back once every file is verified. */
+struct files_wait {
+	struct files_wait *next; /* another start waiting for the same job */
+	struct daemon *d;
+	struct qube_vm *dv;
+	struct guest_files g;
+	struct guest_files_pending pend;
+	char kernel[sizeof(((struct guest_files *)0)->kernel_version)];
+	char tmpl[QUBE_NAME_MAX + 1];
+	qube_boot_files_fn fn;
+	void *ctx;
+};
+
+/* One checksum being computed (a JOB_HASH job) and the starts waiting
+ * for it: every start that finds a file changed while its checksum is
+ * being computed waits for that job rather than starting another. */
+struct files_hash {
+	struct files_wait *waiters;
+	struct stat st; /* the file as the job's first start saw it */
+};
+
+static void files_hashed(void *arg, const struct job_result *res);
+
+/* The job computing the checksum of pend's file, as pend saw it. */
+static struct job *hash_running(struct daemon *d,
+				const struct guest_files_pending *pend)
+{
+	struct job *j;
+
+	for (j = d->jobs; j; j = j->next) {
+		struct files_hash *h = j->ctx;
+
+		if (j->fn == files_hashed && !j->cancelled &&
+		    !strcmp(j->spec.src, pend->f->path) &&
+		    guest_files_same(&h->st, &pend->st))
+			return j;
+	}
+	return NULL;
+}
+
+/* Checks w's files: 0 when all are verified (the daemon's record is
+ * then w's), 1 when w waits for the job computing the checksum of the
+ * first one that is not, else an error with err. */
+static int files_step(struct files_wait *w, char *err, size_t cap)
+{
+	struct daemon *d = w->d;
+	struct files_hash *h;
+	struct job_spec js;
+	char why[512];
+	struct job *j;
+	int r;
+
+	r = guest_files_check(&w->g, d->paths.state, w->kernel, w->tmpl,
+			      &w->pend, err, cap);
+	if (r <= 0) {
+		if (r == 0)
+			d->guest = w->g;
+		return r;
+	}
+	j = hash_running(d, &w->pend);
+	if (j) {
+		job_hold(j);
+		h = j->ctx;
+	} else {
+		h = calloc(1, sizeof(*h));
+		if (!h) {
+			snprintf(err, cap, "out of memory");
+			return -ENOMEM;
+		}
+		h->st = w->pend.st;
+		memset(&js, 0, sizeof(js));
+		js.op = JOB_HASH;
+		snprintf(js.qube, sizeof(js.qube), "%s", w->dv->name);
+		memcpy(js.src, w->pend.f->path, sizeof(js.src));
+		j = job_start(d, &js, files_hashed, h, why, sizeof(why));
+		if (!j) {
+			free(h);
+			snprintf(err, cap, "cannot check %s %.1500s: %s",
+				 w->pend.what, w->pend.f->path, why);
+			return -EIO;
+		}
+		LOG_INFO("%s: %s %s is new or changed; its checksum is "
+			 "computed in job %u",
+			 w->dv->name, w->pend.what, w->pend.f->path, j->id);
+	}
+	w->next = h->waiters;
+	h->waiters = w;
+	qube_vm_wait_prep(d, w->dv, j);
+	return 1;
+}
+
+/* A checksum's job has ended: each start that waited for it checks it,
+ * then its next file, and goes on (or ends) once all are checked. */
+static void files_hashed(void *arg, const struct job_result *res)
+{
+	struct files_hash *h = arg;
+	struct files_wait *w, *next;
+	char err[2048];
+	int r;
+
+	for (w = h->waiters; w; w = next) {
+		next = w->next;
+		w->dv->prep_job = NULL;
+		r = res->result;
+		if (r == -ECANCELED)
+			snprintf(err, sizeof(err), "%s", res->msg);
+		else if (r < 0)
+			snprintf(err, sizeof(err),
+				 "cannot compute the checksum of %s %.1500s: "
+				 "%s",
+				 w->pend.what, w->pend.f->path, res->msg);
+		else if (w->dv->state == DV_STOPPING) {
+			/* Killed while others waited for the job too. */
+			r = -ECANCELED;
+			snprintf(err, sizeof(err), "the qube was stopped "
+						   "before QEMU started");
+		} else {
+			r = guest_files_hashed(&w->pend, res->msg, err,
+					       sizeof(err));
+		}
+		if (r == 0)
+			r = files_step(w, err, sizeof(err));
+		if (r == 1)
+			continue;
+		w->fn(w->ctx, r, r == 0 ? "" : err);
+		free(w);
+	}
+	free(h);
+}
+
+int qube_boot_check_files(struct daemon *d, struct qube_vm *dv,
+			  const char *kernel, const char *tmpl,
+			  qube_boot_files_fn fn, void *ctx, char *err,
+			  size_t cap)
+{
+	struct files_wait *w;
+	int r;
+
+	if (!kernel)
+		kernel = "";
+	/* guest_files_check refuses a name this long: keep it whole. */
+	if (strlen(kernel) >= sizeof(w->kernel)) {
+		snprintf(err, cap, "bad kernel name '%.200s'", kernel);
+		return -EINVAL;
+	}
+	w = malloc(sizeof(*w));
+	if (!w) {
+		snprintf(err, cap, "out of memory");
+		return -ENOMEM;
+	}
+	w->d = d;
+	w->dv = dv;
+	w->g = d->guest;
+	snprintf(w->kernel, sizeof(w->kernel), "%s", kernel);
+	snprintf(w->tmpl, sizeof(w->tmpl), "%s", tmpl);
+	w->fn = fn;
+	w->ctx = ctx;
+	r = files_step(w, err, cap);
+	if (r != 1)
+		free(w);
+	return r;
+}
+
 /* The root image a qube boots from, and whether QEMU may write it. */
 int qube_boot_root(struct daemon *d, const struct qube_info *q,
-		    struct qube_vm *dv, char *out, size_t cap, int *writable,
-		    char *err, size_t ecap)
+		   struct qube_vm *dv, char *out, size_t cap, int *writable,
+		   char *copy_src, size_t scap, char *err, size_t ecap)
 {
 	char dir[4096];
 	int r;
 
 	*writable = 0;
+	copy_src[0] = '\0';
 	if (q->cls == QC_APP) {
 		if (bh_path_fmt(dir, sizeof(dir), "%s/templates/%s",
 				d->paths.state, q->template_name))
@@ -51,8 +223,9 @@ int qube_boot_root(struct daemon *d, const struct qube_info *q,
 			return -ENAMETOOLONG;
 		/* The template writes a new version; AppVMs started
 		 * meanwhile keep the current one. */
-		r = volume_root_begin_update(dv->tmpl_dir, dv->tmpl_work,
-					     sizeof(dv->tmpl_work), err, ecap);
+		r = volume_root_next(dv->tmpl_dir, copy_src, scap,
+				     dv->tmpl_work, sizeof(dv->tmpl_work), err,
+				     ecap);
 		if (r < 0)
 			return r;
 		*writable = 1;
@@ -75,31 +248,32 @@ unsigned qube_boot_prop_uint(struct daemon *d, const char *name,
 	return (unsigned)strtoul(v, NULL, 10);
 }
 
-/* The private volume, made at first start if missing, handed to the
- * qube's jail uid (the jail accepts only its own, mode 0600). */
-int qube_boot_private(struct daemon *d, const char *name, uid_t uid,
-		       char *out, size_t cap, char *err, size_t ecap)
+int qube_boot_private(struct daemon *d, const char *name, char *out,
+		      size_t cap, int *missing, char *err, size_t ecap)
 {
 	char dir[4096];
-	int r;
 
+	*missing = 0;
 	if (bh_path_fmt(dir, sizeof(dir), "%s/qubes/%s", d->paths.state,
 			name) ||
 	    bh_path_fmt(out, cap, "%s/private.img", dir))
 		return -ENAMETOOLONG;
-	if (access(out, F_OK) < 0) {
-		if (bh_mkdir_p(dir, 0700) < 0) {
-			snprintf(err, ecap, "cannot create %.1500s: %s", dir,
-				 strerror(errno));
-			return -errno;
-		}
-		r = volume_private_create(out, VOLUME_PRIVATE_DEFAULT, err,
-					  ecap);
-		if (r < 0)
-			return r;
+	if (access(out, F_OK) == 0)
+		return 0;
+	if (bh_mkdir_p(dir, 0700) < 0) {
+		snprintf(err, ecap, "cannot create %.1500s: %s", dir,
+			 strerror(errno));
+		return -errno;
 	}
-	if (chown(out, uid, uid) < 0 || chmod(out, 0600) < 0) {
-		snprintf(err, ecap, "cannot hand %.1500s to the qube: %s", out,
+	*missing = 1;
+	return 0;
+}
+
+int qube_boot_private_hand(const char *path, uid_t uid, char *err,
+			   size_t ecap)
+{
+	if (chown(path, uid, uid) < 0 || chmod(path, 0600) < 0) {
+		snprintf(err, ecap, "cannot hand %.1500s to the qube: %s", path,
 			 strerror(errno));
 		return -errno;
 	}
@@ -146,7 +320,7 @@ int qube_boot_init_opts(struct daemon *d, const struct qube_info *q,
 int qube_dvm_boot(struct daemon *d, const char *dvm, struct dvm_boot *b,
 		  char *err, size_t cap)
 {
-	char v[PROP_VALUE_MAX + 1], tdir[4096], kver[128], kopts[1100];
+	char v[PROP_VALUE_MAX + 1], tdir[4096], kopts[1100];
 	struct qube_info q;
 	int r, is_default;
 
@@ -210,13 +384,9 @@ int qube_dvm_boot(struct daemon *d, const char *dvm, struct dvm_boot *b,
 			 dvm, b->private_src, strerror(errno), dvm);
 		return -ENODATA;
 	}
-	if (store_prop_get(d->store, dvm, "kernel", kver, sizeof(kver),
+	if (store_prop_get(d->store, dvm, "kernel", b->kver, sizeof(b->kver),
 			   &is_default, err, cap) < 0)
-		kver[0] = '\0';
-	r = guest_files_check(&d->guest, d->paths.state, kver,
-			      BUILTIN_TEMPLATE, err, cap);
-	if (r < 0)
-		return r;
+		b->kver[0] = '\0';
 	if (store_prop_get(d->store, dvm, "kernelopts", kopts, sizeof(kopts),
 			   &is_default, err, cap) < 0)
 		kopts[0] = '\0';

@@ -19,6 +19,7 @@
 
 #include "daemon/core/client_send.h"
 #include "daemon/qube/qube_vm.h"
+#include "daemon/qube/qube_vm_end.h"
 #include "daemon/qube/qube_vm_launch.h"
 #include "daemon/jobs/job.h"
 #include "daemon/core/events.h"
@@ -77,17 +78,28 @@ static struct qube_vm *start_failed(struct qube_start_fail *f,
 	return NULL;
 }
 
-/* What qube_launch gathers on its way to qube_vm_launch. */
+/* What qube_launch gathers on its way to qube_vm_launch. It outlives
+ * qube_launch when the start waits for a job (qube_vm_wait_prep): the
+ * job's callback goes on from there. */
 struct launch {
+	struct daemon *d;
+	struct qube_vm *dv;
 	struct qube_info q;
 	struct dvm_boot *b; /* a named disposable's DVM, until its paths
 			     * are taken */
 	int writable;
 	uid_t uid;
+	unsigned status; /* a failure's: an admin status or a bh exit code */
 	char err[2048], root[PATH_MAX], priv[PATH_MAX], kernel[PATH_MAX],
 		initramfs[PATH_MAX], rroot[PATH_MAX], rpriv[PATH_MAX];
 	char kopts[1100], allopts[1200], kver[128];
 };
+
+static void launch_free(struct launch *l)
+{
+	free(l->b);
+	free(l);
+}
 
 /* The qube exists, is not running, is not busy with a job and has an
  * id the jail takes; returns 0, or -1 with *f filled. */
@@ -152,10 +164,11 @@ static int load_dvm_boot(struct daemon *d, const char *name,
 	return 0;
 }
 
-/* The guest kernel and the kernel's command line; returns 0, or -1
+/* The kernel version (its files are checked later, by
+ * qube_boot_check_files) and the kernel's command line; returns 0, or -1
  * with *f filled. */
-static int check_kernel_and_opts(struct daemon *d, const char *name,
-				 struct launch *l, struct qube_start_fail *f)
+static int read_kernel_and_opts(struct daemon *d, const char *name,
+				struct launch *l, struct qube_start_fail *f)
 {
 	int is_default;
 
@@ -164,12 +177,6 @@ static int check_kernel_and_opts(struct daemon *d, const char *name,
 	if (store_prop_get(d->store, name, "kernel", l->kver, sizeof(l->kver),
 			   &is_default, l->err, sizeof(l->err)) < 0)
 		l->kver[0] = '\0';
-	if (guest_files_check(&d->guest, d->paths.state, l->kver,
-			      BUILTIN_TEMPLATE, l->err, sizeof(l->err)) < 0) {
-		start_failed(f, BH_EXIT_SETUP, "cannot start %s: %s", name,
-			     l->err);
-		return -1;
-	}
 	if (store_prop_get(d->store, name, "kernelopts", l->kopts,
 			   sizeof(l->kopts), &is_default, l->err,
 			   sizeof(l->err)) < 0)
@@ -183,37 +190,55 @@ static int check_kernel_and_opts(struct daemon *d, const char *name,
 	return 0;
 }
 
-/* The root and private volumes, handed to the qube's uid, and every
- * image's real path; returns 0 or a negative errno with l->err said. */
-static int prepare_volumes(struct daemon *d, const char *name,
-			   struct launch *l, struct qube_vm *dv)
+/* The root volume: a named disposable's DVM's template root (its private
+ * volume is copied by qube_vm_launch), else qube_boot_root's, with for a
+ * TemplateVM a new version copied from the current one in a job. Returns
+ * 0, 1 when the start waits for that copy (root_copied goes on), or a
+ * negative errno with l->err said. */
+static int root_copy_start(struct launch *l, const char *src);
+static int launch_job(struct launch *l, struct job_spec *js,
+		      job_done_fn fn);
+
+static int prepare_root(struct launch *l)
 {
+	struct qube_vm *dv = l->dv;
+	char src[PATH_MAX];
 	int r;
 
-	if (l->b) {
-		/* Its private volume is a fresh copy of its DVM's at every
-		 * start, made by qube_vm_launch in its runtime folder. */
-		l->writable = 0;
-		r = bh_path_fmt(l->root, sizeof(l->root), "%s", l->b->root) ||
-				    bh_path_fmt(dv->private_src,
-						sizeof(dv->private_src), "%s",
-						l->b->private_src)
-			    ? -ENAMETOOLONG
-			    : 0;
-		if (r < 0)
-			snprintf(l->err, sizeof(l->err),
-				 "image paths too long");
-		snprintf(dv->dvm, sizeof(dv->dvm), "%s", l->q.template_name);
-		free(l->b);
-		l->b = NULL;
-	} else {
-		r = qube_boot_root(d, &l->q, dv, l->root, sizeof(l->root),
-			     &l->writable, l->err, sizeof(l->err));
-		if (r == 0)
-			r = qube_boot_private(d, name, l->uid, l->priv,
-					sizeof(l->priv), l->err,
-					sizeof(l->err));
+	if (!l->b) {
+		r = qube_boot_root(l->d, &l->q, dv, l->root, sizeof(l->root),
+				   &l->writable, src, sizeof(src), l->err,
+				   sizeof(l->err));
+		return r < 0 || !src[0] ? r : root_copy_start(l, src);
 	}
+	/* Its private volume is a fresh copy of its DVM's at every start,
+	 * made by qube_vm_launch in its runtime folder. */
+	l->writable = 0;
+	r = bh_path_fmt(l->root, sizeof(l->root), "%s", l->b->root) ||
+			    bh_path_fmt(dv->private_src, sizeof(dv->private_src),
+					"%s", l->b->private_src)
+		    ? -ENAMETOOLONG
+		    : 0;
+	if (r < 0)
+		snprintf(l->err, sizeof(l->err), "image paths too long");
+	snprintf(dv->dvm, sizeof(dv->dvm), "%s", l->q.template_name);
+	free(l->b);
+	l->b = NULL;
+	return r;
+}
+
+/* The images handed to the qube's uid, and every image's real path
+ * (the guest files' from d->guest, just checked); returns 0 or a
+ * negative errno with l->err said. */
+static int prepare_rest(struct launch *l)
+{
+	struct daemon *d = l->d;
+	struct qube_vm *dv = l->dv;
+	int r = 0;
+
+	if (!dv->private_src[0])
+		r = qube_boot_private_hand(l->priv, l->uid, l->err,
+					   sizeof(l->err));
 	if (r == 0)
 		bh_crash_point("start.after-private");
 	if (r == 0 && l->writable &&
@@ -263,43 +288,244 @@ static void abandon_launch(struct qube_vm *dv)
 	free(dv);
 }
 
+/* A start goes through these steps; the first three may wait for jobs
+ * (qube_vm_wait_prep), and the job's callback goes on from the next. The
+ * guest files are checked last, so that what QEMU opens is what was just
+ * checked. */
+enum launch_step {
+	STEP_ROOT,    /* the root volume: a TemplateVM's new version, a copy */
+	STEP_PRIVATE, /* a private volume that is missing: mke2fs */
+	STEP_FILES,   /* the guest files' checksums (qube_boot_check_files) */
+	STEP_QEMU,    /* the images handed over, QEMU */
+};
+
+static void files_checked(void *ctx, int r, const char *err);
+static void private_made(void *ctx, const struct job_result *res);
+
+/* The private volume (not a named disposable's: qube_vm_launch copies
+ * its DVM's), made empty when missing, in a job. Returns 0, 1 while the
+ * start waits for that job, or a negative errno with l->err said. */
+static int prepare_private(struct launch *l)
+{
+	struct qube_vm *dv = l->dv;
+	struct job_spec js;
+	int missing, r;
+
+	if (dv->private_src[0])
+		return 0;
+	r = qube_boot_private(l->d, dv->name, l->priv, sizeof(l->priv),
+			      &missing, l->err, sizeof(l->err));
+	if (r < 0 || !missing)
+		return r;
+	memset(&js, 0, sizeof(js));
+	js.op = JOB_MKE2FS;
+	js.size = VOLUME_PRIVATE_DEFAULT;
+	snprintf(js.qube, sizeof(js.qube), "%s", dv->name);
+	memcpy(js.dst, l->priv, sizeof(js.dst));
+	LOG_INFO("%s: no private volume; making an empty one", dv->name);
+	return launch_job(l, &js, private_made);
+}
+
+/* The start from step on. Returns 0 once it is launched (QEMU runs, or
+ * qube_vm_launch waits for a private volume's copy), 1 while it waits
+ * for a job, or <0 with l->status and l->err. */
+static int launch_go(struct launch *l, enum launch_step step)
+{
+	struct qube_vm *dv = l->dv;
+	int r;
+
+	if (step == STEP_ROOT) {
+		r = prepare_root(l);
+		if (r < 0)
+			l->status = r == -EPERM ? BH_ADMIN_REFUSED
+						: BH_ADMIN_FAILED;
+		if (r)
+			return r;
+	}
+	if (step <= STEP_PRIVATE) {
+		r = prepare_private(l);
+		if (r < 0)
+			l->status = BH_ADMIN_FAILED;
+		if (r)
+			return r;
+	}
+	if (step <= STEP_FILES) {
+		r = qube_boot_check_files(l->d, dv, l->kver, BUILTIN_TEMPLATE,
+					  files_checked, l, l->err,
+					  sizeof(l->err));
+		if (r < 0)
+			l->status = BH_EXIT_SETUP;
+		if (r)
+			return r;
+	}
+	r = prepare_rest(l);
+	if (r < 0) {
+		l->status = BH_ADMIN_FAILED;
+		return r;
+	}
+	r = launch_vm(l->d, dv->name, l, dv);
+	if (r < 0) {
+		l->status = (unsigned)-r;
+		return r;
+	}
+	bh_crash_point("start.after-launch");
+	return 0;
+}
+
+/* A start that waited for a job ends before QEMU: its waiters and the
+ * store hear why from qube_stopped (through qube_vm_prep_failed), which
+ * also drops a TemplateVM's new version. cancelled: it was stopped on
+ * purpose, and whoever stopped it said why (l->err says how). */
+static void launch_failed_late(struct launch *l, int cancelled)
+{
+	struct qube_vm *dv = l->dv;
+
+	if (!cancelled)
+		/* dv->err_code is what bh run exits with (qube_run.c). */
+		qube_vm_error(dv,
+			      l->status >= BH_EXIT_USAGE ? (int)l->status
+							 : BH_EXIT_FAILURE,
+			      "cannot start %s: %s", dv->name, l->err);
+	else if (!dv->stop_reason)
+		qube_vm_error(dv, BH_EXIT_FAILURE, "%s: %s", dv->name, l->err);
+	launch_free(l);
+	qube_vm_prep_failed(dv);
+}
+
+/* The job a start waited for ended well: on from step. */
+static void launch_resume(struct launch *l, enum launch_step step)
+{
+	int r = launch_go(l, step);
+
+	if (r < 0)
+		launch_failed_late(l, 0);
+	else if (r == 0)
+		launch_free(l);
+}
+
+static void files_checked(void *ctx, int r, const char *err)
+{
+	struct launch *l = ctx;
+
+	if (r < 0) {
+		l->status = BH_EXIT_SETUP;
+		snprintf(l->err, sizeof(l->err), "%s", err);
+		launch_failed_late(l, r == -ECANCELED);
+		return;
+	}
+	launch_resume(l, STEP_QEMU);
+}
+
+/* The job a start waited for (js, started here) has ended in fn, which
+ * calls launch_job_ended. Returns 1 (the start waits), or <0 with
+ * l->err. */
+static int launch_job(struct launch *l, struct job_spec *js, job_done_fn fn)
+{
+	char why[1024];
+	struct job *j = job_start(l->d, js, fn, l, why, sizeof(why));
+
+	if (!j) {
+		snprintf(l->err, sizeof(l->err), "cannot start its %s: %s",
+			 job_op_name(js->op), why);
+		return -EIO;
+	}
+	qube_vm_wait_prep(l->d, l->dv, j);
+	return 1;
+}
+
+/* A job the start waited for has ended: 0 when it went well, else the
+ * start has failed (what: what the job was to do) and l is gone. */
+static int launch_job_ended(struct launch *l, const struct job_result *res,
+			    const char *what)
+{
+	l->dv->prep_job = NULL;
+	if (res->result >= 0)
+		return 0;
+	l->status = res->result == -ENOSPC ? BH_EXIT_NOSPACE : BH_EXIT_FAILURE;
+	snprintf(l->err, sizeof(l->err), "%s: %s", what, res->msg);
+	launch_failed_late(l, res->result == -ECANCELED);
+	return -1;
+}
+
+/* A TemplateVM's new root version is whole. */
+static void root_copied(void *ctx, const struct job_result *res)
+{
+	struct launch *l = ctx;
+	struct qube_vm *dv = l->dv;
+
+	if (launch_job_ended(l, res, "cannot make its new root version") < 0)
+		return;
+	LOG_INFO("%s: new root version %s made in %lld ms (%s)", dv->name,
+		 strrchr(dv->tmpl_work, '/') + 1,
+		 (long long)(bh_now_ms() - dv->started_ms),
+		 res->aux == VOLUME_COPY_REFLINK ? "reflink" : "sparse copy");
+	launch_resume(l, STEP_PRIVATE);
+}
+
+static void private_made(void *ctx, const struct job_result *res)
+{
+	struct launch *l = ctx;
+
+	if (launch_job_ended(l, res, "cannot make its private volume") < 0)
+		return;
+	launch_resume(l, STEP_FILES);
+}
+
+/* The template's current root copied to its new version
+ * (dv->tmpl_work), which it writes while it runs: a job, in a temporary
+ * renamed into place once whole; the start waits for it. */
+static int root_copy_start(struct launch *l, const char *src)
+{
+	struct qube_vm *dv = l->dv;
+	struct job_spec js;
+
+	memset(&js, 0, sizeof(js));
+	js.op = JOB_COPY;
+	snprintf(js.qube, sizeof(js.qube), "%s", dv->name);
+	if (bh_path_fmt(js.src, sizeof(js.src), "%s", src) ||
+	    bh_path_fmt(js.dst, sizeof(js.dst), "%s", dv->tmpl_work)) {
+		snprintf(l->err, sizeof(l->err), "template paths too long");
+		return -ENAMETOOLONG;
+	}
+	return launch_job(l, &js, root_copied);
+}
+
 struct qube_vm *qube_launch(struct daemon *d, const char *name,
 			   struct qube_start_fail *f)
 {
-	struct launch l;
+	struct launch *l = calloc(1, sizeof(*l));
 	struct qube_vm *dv;
 	int r;
 
-	l.b = NULL;
-	if (check_startable(d, name, &l, f) < 0 ||
-	    load_dvm_boot(d, name, &l, f) < 0 ||
-	    check_kernel_and_opts(d, name, &l, f) < 0) {
-		free(l.b);
+	if (!l)
+		return start_failed(f, BH_ADMIN_FAILED, "out of memory");
+	l->d = d;
+	if (check_startable(d, name, l, f) < 0 ||
+	    load_dvm_boot(d, name, l, f) < 0 ||
+	    read_kernel_and_opts(d, name, l, f) < 0) {
+		launch_free(l);
 		return NULL;
 	}
 	dv = calloc(1, sizeof(*dv));
 	if (!dv) {
-		free(l.b);
+		launch_free(l);
 		return start_failed(f, BH_ADMIN_FAILED, "out of memory");
 	}
 	snprintf(dv->name, sizeof(dv->name), "%s", name);
 	dv->persistent = 1;
-	l.uid = jail_uid_for((unsigned)l.q.id);
-	r = prepare_volumes(d, name, &l, dv);
+	l->dv = dv;
+	l->uid = jail_uid_for((unsigned)l->q.id);
+	r = launch_go(l, STEP_ROOT);
 	if (r < 0) {
+		start_failed(f, l->status, "cannot start %s: %s", name,
+			     l->err);
 		abandon_launch(dv);
-		return start_failed(f,
-				    r == -EPERM ? BH_ADMIN_REFUSED
-						: BH_ADMIN_FAILED,
-				    "cannot start %s: %s", name, l.err);
+		launch_free(l);
+		return NULL;
 	}
-	r = launch_vm(d, name, &l, dv);
-	if (r < 0) {
-		abandon_launch(dv);
-		return start_failed(f, (unsigned)-r, "cannot start %s: %s",
-				    name, l.err);
-	}
-	bh_crash_point("start.after-launch");
+	/* 1: it waits for a job, whose callback goes on. */
+	if (r == 0)
+		launch_free(l);
 	qube_power_record(d, name, "Transient", "starting");
 	return dv;
 }

@@ -34,8 +34,11 @@ struct qube_start_fail {
 };
 
 /* Launches the halted qube name: the new qube, booting (its start
- * recorded), or NULL with f saying why. Who waits for it is the
- * caller's to set. */
+ * recorded), or NULL with f saying why. Booting may first mean waiting
+ * for jobs (a TemplateVM's new root version, the checksum of a changed
+ * guest file: qube_boot.h); a failure then reaches its waiters as a
+ * start that failed. Who waits for
+ * it is the caller's to set. */
 struct qube_vm *qube_launch(struct daemon *d, const char *name,
 			   struct qube_start_fail *f);
 

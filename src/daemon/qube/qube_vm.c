@@ -93,10 +93,16 @@ void qube_vm_signal_chan(struct qube_vm *dv, int sig)
 
 void qube_vm_kill(struct qube_vm *dv)
 {
-	/* Still waiting for its private volume: no QEMU yet. */
-	if (dv->prep_job)
-		job_cancel(dv->prep_job, "the qube was stopped before QEMU "
-					 "started");
+	/* Still waiting for a job (qube_vm_wait_prep): no QEMU yet. It
+	 * lets go of the job, once, which ends it unless other starts wait
+	 * for it too (a checksum: qube_boot.h); its own start ends when
+	 * the job does. */
+	if (dv->prep_job && dv->state != DV_STOPPING)
+		job_release(dv->prep_job, "the qube was stopped before QEMU "
+					  "started");
+	/* The copy for its snapshot (dispvm_snapshot.c) is of no use now. */
+	if (dv->snap_job)
+		job_cancel(dv->snap_job, "the qube was stopped");
 	if (dv->vm_alive && !dv->kill_sent) {
 		qube_vm_signal_qemu(dv, SIGKILL);
 		dv->kill_sent = 1;

@@ -24,8 +24,8 @@ void qube_vm_destroy(struct qube_vm *dv);
 void qube_vm_error(struct qube_vm *dv, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* A qube that counts as running: QEMU runs, or is about to (its private
- * volume being copied). */
+/* A qube that counts as running: QEMU runs, or is about to (its start
+ * waits for a job: qube_vm_wait_prep). */
 static inline int qube_vm_live(const struct qube_vm *dv)
 {
 	return dv->vm_alive || dv->prep_job;

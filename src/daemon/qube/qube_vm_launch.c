@@ -184,10 +184,13 @@ static void private_copied(void *arg, const struct job_result *res)
 	uid_t uid = jail_uid_for(w->spec.jail_id);
 	char err[2048];
 	int code = BH_EXIT_FAILURE, r = res->result;
+	/* Not r == -ECANCELED below: launch_qemu's -BH_EXIT_FAILURE is the
+	 * same number. */
+	int cancelled = r == -ECANCELED;
 
 	dv->prep = NULL;
 	dv->prep_job = NULL;
-	if (r == -ECANCELED) {
+	if (cancelled) {
 		/* Stopped on purpose: whoever stopped it said why. */
 		if (!dv->stop_reason)
 			qube_vm_error(dv, BH_EXIT_FAILURE, "%s: %s", dv->name,
@@ -217,7 +220,7 @@ static void private_copied(void *arg, const struct job_result *res)
 	launch_wait_free(w);
 	if (r == 0)
 		return;
-	if (r != -ECANCELED) {
+	if (!cancelled) {
 		if (dv->persistent)
 			qube_vm_error(dv, code, "cannot start %s: %s", dv->name,
 				 err);
@@ -239,6 +242,7 @@ static int private_copy_start(struct daemon *d, struct qube_vm *dv,
 	static struct job_spec js;
 	struct launch_wait *w = wait_new(spec);
 	char why[1024];
+	struct job *j;
 
 	if (!w) {
 		snprintf(err, cap, "out of memory");
@@ -258,15 +262,30 @@ static int private_copy_start(struct daemon *d, struct qube_vm *dv,
 	snprintf(js.other, sizeof(js.other), "%s", dv->dvm);
 	w->t0 = bh_now_ms();
 	dv->prep = w;
-	dv->prep_job = job_start(d, &js, private_copied, dv, why, sizeof(why));
-	if (!dv->prep_job) {
+	j = job_start(d, &js, private_copied, dv, why, sizeof(why));
+	if (!j) {
 		dv->prep = NULL;
 		launch_wait_free(w);
 		snprintf(err, cap, "cannot copy the private volume of %s: %s",
 			 dv->dvm, why);
 		return -EIO;
 	}
+	qube_vm_wait_prep(d, dv, j);
 	return 0;
+}
+
+void qube_vm_wait_prep(struct daemon *d, struct qube_vm *dv, struct job *j)
+{
+	dv->d = d;
+	dv->prep_job = j;
+	dv->state = DV_BOOTING;
+	dv->deadline_ms = 0; /* the boot's starts with QEMU */
+	if (!dv->linked) {
+		dv->started_ms = bh_now_ms();
+		dv->next = d->qubes;
+		d->qubes = dv;
+		dv->linked = 1;
+	}
 }
 
 /* Runtime folder, console log, QEMU: what every qube's start shares. On
@@ -315,15 +334,6 @@ int qube_vm_launch(struct daemon *d, struct qube_vm *dv, struct qube_spec *spec,
 	if (private_copy_start(d, dv, spec, err, cap) < 0) {
 		bh_rm_rf(dv->run_dir);
 		return -BH_EXIT_FAILURE;
-	}
-	dv->d = d;
-	dv->state = DV_BOOTING;
-	dv->started_ms = bh_now_ms();
-	dv->deadline_ms = 0; /* the boot's starts with QEMU */
-	if (!dv->linked) {
-		dv->next = d->qubes;
-		d->qubes = dv;
-		dv->linked = 1;
 	}
 	return 0;
 }

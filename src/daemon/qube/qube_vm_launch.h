@@ -15,6 +15,14 @@
 int qube_vm_launch(struct daemon *d, struct qube_vm *dv, struct qube_spec *spec,
 		   char *err, size_t cap);
 
+/* dv's start waits for job j before QEMU can start (a checksum of a
+ * guest file, a template's new root version, a disposable's private
+ * volume): dv goes into the daemon's list, booting, with j as its
+ * prep_job, so that it counts as starting and killing it lets go of j.
+ * j's callback goes on with the start, or ends it with
+ * qube_vm_prep_failed. */
+void qube_vm_wait_prep(struct daemon *d, struct qube_vm *dv, struct job *j);
+
 /* dv's QEMU and channel process run and dv->vm.chan_fd, qmp_fd are the
  * links to the latter: dv goes into the daemon's list, booting (a
  * launch, or a re-attach: qube_attach.h). */
