@@ -911,6 +911,22 @@ need_fake() {
 	[ -x "$FAKE_QEMU" ] || { echo "no $FAKE_QEMU (make hostile)"; return 77; }
 }
 
+# kill_waiting_start QUBE OP EVENTS OUT: QUBE, whose start (start_in_job:
+# spid, output in OUT) waits for its OP job, shows Transient; bh kill
+# ends the start (status 1, "was killed"), the job is cancelled, and
+# QUBE is Halted.
+kill_waiting_start() {
+	local rc
+	expect_contains "ls while $1 waits" "$(bha ls "$1")" Transient || return 1
+	bha kill "$1" || return 1
+	wait "$spid"; rc=$?
+	expect_eq "bh start's status" "$rc" 1 || return 1
+	expect_contains "bh start's message" "$(cat "$4")" "qube $1 was killed" || return 1
+	wait_until 20 grep -q "^job-done $1 job=[0-9]* op=$2 result=cancelled" "$3" ||
+		{ echo "not cancelled: $(cat "$3")"; return 1; }
+	expect_eq "$1's state" "$(bha ls "$1" | awk 'NR == 2 { print $2 }')" Halted
+}
+
 # late_progress EVENTS MARKER SUBJECT OP: how many job-progress events of
 # SUBJECT's OP job, not finished (done < total), came after MARKER's
 # domain-add: the job still ran after a call made later than MARKER.
@@ -969,20 +985,13 @@ test_jobs_start_hash() {
 # cancelled, the start fails saying so, the qube is Halted and no QEMU
 # ever ran) and by the daemon stopping.
 test_jobs_start_hash_cancel() {
-	local ev=$work/hash2.ev p1 rc spid
+	local ev=$work/hash2.ev p1 spid
 	need_fake || return
 	restart_daemon BULKHEAD_TEST_JOB_THROTTLE=1 BULKHEAD_QEMU="$FAKE_QEMU" || return 1
 	bha create -t minimal -l red hc || return 1
 	events_start "$ev" || return 1
 	start_in_job hc hash "$ev" "$work/hashc.out" || return 1
-	expect_contains "ls while it waits" "$(bha ls hc)" Transient || { kill "$evpid" "$spid"; return 1; }
-	bha kill hc || { kill "$evpid" "$spid"; return 1; }
-	wait "$spid"; rc=$?
-	expect_eq "bh start's status" "$rc" 1 || { kill "$evpid"; return 1; }
-	expect_contains "bh start's message" "$(cat "$work/hashc.out")" "qube hc was killed" || { kill "$evpid"; return 1; }
-	wait_until 20 grep -q '^job-done hc job=[0-9]* op=hash result=cancelled' "$ev" ||
-		{ echo "not cancelled: $(cat "$ev")"; kill "$evpid"; return 1; }
-	expect_eq "hc's state" "$(bha ls hc | awk 'NR == 2 { print $2 }')" Halted || { kill "$evpid"; return 1; }
+	kill_waiting_start hc hash "$ev" "$work/hashc.out" || { kill "$evpid" "$spid" 2>/dev/null; return 1; }
 	kill "$evpid"; wait "$evpid" 2>/dev/null
 	grep -q 'hc: started (QEMU pid' "$root/var/log/bulkhead/bulkheadd.log" &&
 		{ echo "a QEMU was started"; return 1; }
@@ -1066,7 +1075,7 @@ test_jobs_template_root_copy() {
 # daemon stopping: the job is cancelled, its temporary goes, no new
 # version is left, and no QEMU ever ran.
 test_jobs_template_root_copy_cancel() {
-	local ev=$work/troot2.ev p1 rc spid
+	local ev=$work/troot2.ev p1 spid
 	need_fake || return
 	restart_daemon BULKHEAD_TEST_JOB_THROTTLE=4 BULKHEAD_QEMU="$FAKE_QEMU" || return 1
 	bha create --class TemplateVM -t minimal -l black tc || return 1
@@ -1074,15 +1083,8 @@ test_jobs_template_root_copy_cancel() {
 	start_in_job tc copy "$ev" "$work/troot2.out" || return 1
 	ls "$root"/var/lib/bulkhead/templates/tc/root-1.img.tmp-* >/dev/null 2>&1 ||
 		{ echo "no temporary being written: $(versions tc)"; kill "$evpid" "$spid"; return 1; }
-	expect_contains "ls while it copies" "$(bha ls tc)" Transient || { kill "$evpid" "$spid"; return 1; }
-	bha kill tc || { kill "$evpid" "$spid"; return 1; }
-	wait "$spid"; rc=$?
-	expect_eq "bh start's status" "$rc" 1 || { kill "$evpid"; return 1; }
-	expect_contains "bh start's message" "$(cat "$work/troot2.out")" "qube tc was killed" || { kill "$evpid"; return 1; }
-	wait_until 20 grep -q '^job-done tc job=[0-9]* op=copy result=cancelled' "$ev" ||
-		{ echo "not cancelled: $(cat "$ev")"; kill "$evpid"; return 1; }
+	kill_waiting_start tc copy "$ev" "$work/troot2.out" || { kill "$evpid" "$spid" 2>/dev/null; return 1; }
 	kill "$evpid"; wait "$evpid" 2>/dev/null
-	expect_eq "tc's state" "$(bha ls tc | awk 'NR == 2 { print $2 }')" Halted || return 1
 	expect_eq "tc's root versions" "$(versions tc)" "root-0.img root.img " || return 1
 	no_temporaries || return 1
 	# The daemon stopping during the copy.
