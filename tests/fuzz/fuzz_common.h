@@ -43,6 +43,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * them, so that they cost little and do not steer the fuzzer. */
 #define NO_COVERAGE __attribute__((no_sanitize("coverage")))
 
+/* A string field of cap bytes: NUL-terminated inside it, printable
+ * ASCII before the NUL. */
+NO_COVERAGE
+static inline void fuzz_check_printable(const char *s, size_t cap)
+{
+	size_t i, n = strnlen(s, cap);
+
+	CHECK(n < cap);
+	for (i = 0; i < n; i++)
+		CHECK(s[i] >= 0x20 && s[i] < 0x7f);
+}
+
 /* A non-blocking, close-on-exec Unix stream socket pair in sv, made once
  * per process; on failure perror(what) and abort. */
 static inline void fuzz_socketpair(int sv[2], const char *what)

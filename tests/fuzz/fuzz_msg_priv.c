@@ -299,9 +299,7 @@ static void check_str(const char *s, size_t cap)
 {
 	size_t i, n = strnlen(s, cap);
 
-	CHECK(n < cap);
-	for (i = 0; i < n; i++)
-		CHECK(s[i] >= 0x20 && s[i] < 0x7f);
+	fuzz_check_printable(s, cap);
 	for (i = n; i < cap; i++)
 		CHECK(s[i] == 0);
 }

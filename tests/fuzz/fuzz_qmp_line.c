@@ -90,17 +90,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* Strings kept for the log: terminated, printable ASCII only. */
-NO_COVERAGE
-static void check_logged(const char *s, size_t cap)
-{
-	size_t i, n = strnlen(s, cap);
-
-	CHECK(n < cap);
-	for (i = 0; i < n; i++)
-		CHECK(s[i] >= 0x20 && s[i] < 0x7f);
-}
-
 NO_COVERAGE
 static void check_states(enum qmp_filter_state fbefore,
 			 enum qmp_state qbefore)
@@ -110,9 +99,10 @@ static void check_states(enum qmp_filter_state fbefore,
 	CHECK(q.state >= qbefore);
 	/* A full buffer without a newline closes QMP. */
 	CHECK(qf.in_len < sizeof(qf.in) || qf.state == QF_CLOSED);
-	check_logged(q.last_event, sizeof(q.last_event));
-	check_logged(q.shutdown_reason, sizeof(q.shutdown_reason));
-	check_logged(q.migration, sizeof(q.migration));
+	/* Strings kept for the log: terminated, printable ASCII only. */
+	fuzz_check_printable(q.last_event, sizeof(q.last_event));
+	fuzz_check_printable(q.shutdown_reason, sizeof(q.shutdown_reason));
+	fuzz_check_printable(q.migration, sizeof(q.migration));
 }
 
 /* One record from the filter, as bytes on the link: it must parse, and

@@ -61,22 +61,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 }
 
 NO_COVERAGE
-static void check_str(const char *s, size_t cap)
-{
-	size_t i, n = strnlen(s, cap);
-
-	CHECK(n < cap);
-	for (i = 0; i < n; i++)
-		CHECK(s[i] >= 0x20 && s[i] < 0x7f);
-}
-
-NO_COVERAGE
 static void check_daemon(enum qmp_state before)
 {
 	CHECK(q.state >= before);
-	check_str(q.last_event, sizeof(q.last_event));
-	check_str(q.shutdown_reason, sizeof(q.shutdown_reason));
-	check_str(q.migration, sizeof(q.migration));
+	fuzz_check_printable(q.last_event, sizeof(q.last_event));
+	fuzz_check_printable(q.shutdown_reason, sizeof(q.shutdown_reason));
+	fuzz_check_printable(q.migration, sizeof(q.migration));
 }
 
 /* What bh_qmp_rec_parse made of buf: a record as msg_qmp.h says. */
@@ -89,9 +79,9 @@ static void check_parsed(const uint8_t *buf, size_t len,
 	CHECK(len == BH_QMP_REC_LEN);
 	CHECK(r->kind >= BH_QMP_READY && r->kind <= BH_QMP_BROKEN);
 	CHECK(r->ok <= 1);
-	check_str(r->name, sizeof(r->name));
-	check_str(r->arg, sizeof(r->arg));
-	check_str(r->text, sizeof(r->text));
+	fuzz_check_printable(r->name, sizeof(r->name));
+	fuzz_check_printable(r->arg, sizeof(r->arg));
+	fuzz_check_printable(r->text, sizeof(r->text));
 	bh_qmp_rec_encode(again, r);
 	CHECK(memcmp(again, buf, len) == 0);
 }
