@@ -18,7 +18,6 @@
 #include "daemon/engine/engine.h"
 #include "daemon/jobs/job.h"
 #include "daemon/store/store.h"
-#include "daemon/disk/volume.h"
 #include "lib/crashpoint.h"
 #include "lib/log.h"
 #include "lib/util.h"
