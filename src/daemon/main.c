@@ -590,8 +590,9 @@ static void read_test_throttle(void)
 
 	if (t && t[0]) {
 		job_throttle_mib_s = (unsigned)strtoul(t, NULL, 10);
-		LOG_WARN("BULKHEAD_TEST_JOB_THROTTLE: job copies and checksums go at %u "
-			 "MiB/s and never reflink (tests only)",
+		LOG_WARN("BULKHEAD_TEST_JOB_THROTTLE: job copies and "
+			 "checksums go at %u MiB/s and never reflink (tests "
+			 "only)",
 			 job_throttle_mib_s);
 	}
 }
