@@ -30,6 +30,7 @@
 #include "daemon/relay/streams.h"
 #include "daemon/qube/qube_attach.h"
 #include "daemon/qube/qube_power.h"
+#include "daemon/priv/priv_serve.h"
 #include "daemon/priv/supervise.h"
 #include "daemon/core/sd_notify.h"
 #include "daemon/state/store_boot.h"
@@ -207,9 +208,60 @@ static void handle_signals(struct daemon *d)
 	}
 }
 
+/* What bulkheadd's parent says (priv/priv_link.h): the end of a
+ * QEMU or channel process it started for us (EXITED), and the result
+ * of a signal we asked for (DONE). */
+static void priv_exited(struct daemon *d, const struct bh_priv_exited *e)
+{
+	struct qube_vm *dv;
+	pid_t pid = (pid_t)e->pid;
+
+	/* By pid: a qube started again under its name has new ones. A
+	 * re-attached qube's ends come by pidfd instead. */
+	for (dv = d->qubes; dv; dv = dv->next) {
+		if (dv->adopted)
+			continue;
+		if (e->which == BH_PRIV_CHAN && dv->chan_pid == pid) {
+			qube_vm_chan_reaped(dv, e->wait_status);
+			return;
+		}
+		if (e->which == BH_PRIV_QEMU && dv->vm_alive &&
+		    dv->vm.pid == pid) {
+			qube_vm_reaped(dv, e->wait_status);
+			return;
+		}
+	}
+}
+
+static void handle_priv(struct daemon *d)
+{
+	struct bh_priv_msg m;
+	int r;
+
+	while ((r = priv_link_next(&d->priv, &m)) > 0) {
+		if (m.type == BH_PRIV_EXITED)
+			priv_exited(d, &m.u.exited);
+		/* -ESRCH: it had ended already (its EXITED is on the
+		 * way). */
+		else if (m.u.done.result < 0 && m.u.done.result != -ESRCH)
+			LOG_WARN("bulkheadd's parent could not send a signal "
+				 "we asked for: %s",
+				 strerror(-m.u.done.result));
+	}
+	if (r < 0) {
+		/* The parent is gone (we die with it: PR_SET_PDEATHSIG) or
+		 * ended the link. */
+		LOG_ERR("the link to bulkheadd's parent ended; no qube can "
+			"start now");
+		close(d->priv.fd);
+		d->priv.fd = -1;
+	}
+}
+
 enum slot_kind {
 	SLOT_LISTEN,
 	SLOT_SIGNAL,
+	SLOT_PRIV,
 	SLOT_CLIENT,
 	SLOT_CHAN,
 	SLOT_QMP,
@@ -355,6 +407,11 @@ static void build_poll_set(struct daemon *d, struct poll_set *ps)
 	if (!d->stopping)
 		add_slot(ps, d->listen_fd, POLLIN, SLOT_LISTEN, NULL);
 	add_slot(ps, d->sig_fd, POLLIN, SLOT_SIGNAL, NULL);
+	if (d->priv.fd >= 0)
+		add_slot(ps, d->priv.fd, POLLIN, SLOT_PRIV, NULL);
+	/* Kept while a start waited for its answer: handled at once. */
+	if (priv_link_pending(&d->priv))
+		ps->next = ps->now;
 	add_client_slots(d, ps);
 	add_job_slots(d, ps);
 	add_qube_slots(d, ps);
@@ -378,6 +435,16 @@ static int dispatch_signals(struct daemon *d, const struct poll_set *ps)
 	for (i = 0; i < ps->n; i++)
 		if (ps->s[i].kind == SLOT_SIGNAL && ps->p[i].revents) {
 			handle_signals(d);
+			return 1;
+		}
+	/* Like a signal: an EXITED may free a qube. */
+	if (priv_link_pending(&d->priv)) {
+		handle_priv(d);
+		return 1;
+	}
+	for (i = 0; i < ps->n; i++)
+		if (ps->s[i].kind == SLOT_PRIV && ps->p[i].revents) {
+			handle_priv(d);
 			return 1;
 		}
 	for (i = 0; i < ps->n; i++)
@@ -741,13 +808,16 @@ static void remove_control_pid(struct daemon *d)
  * the parent stays in priv_supervise until it exits. */
 static int start_control(struct daemon *d, int *ready_fd)
 {
+	/* The parent's: what it starts for each control (priv_serve.h). */
+	static struct priv_serve serve;
 	struct control_start cs;
 	char log[4200], why[256];
 	int r;
 
 	if (bh_path_fmt(log, sizeof(log), "%s/bulkheadd.log", d->paths.log))
 		log[0] = '\0';
-	r = priv_supervise(ready_fd, log, d->paths.admin_sock, &cs);
+	priv_serve_init(&serve, d->paths.root, d->paths.state, d->paths.run);
+	r = priv_supervise(ready_fd, log, d->paths.admin_sock, &serve, &cs);
 	if (r < 0) {
 		fprintf(stderr, "bulkheadd: cannot start its control process: "
 				"%s\n", strerror(-r));
@@ -762,6 +832,8 @@ static int start_control(struct daemon *d, int *ready_fd)
 	}
 	d->priv_pid = cs.priv_pid;
 	d->control_restarts = cs.restarts;
+	d->priv.fd = cs.priv_fd;
+	bh_set_nonblock(d->priv.fd, 1);
 	/* A crash point (tests/crash) kills the whole daemon, as kill -9 of
 	 * bulkheadd does, unless the test kills control alone. */
 	if (!getenv("BULKHEAD_CRASH_SCOPE") ||
@@ -809,6 +881,7 @@ int main(int argc, char **argv)
 	bh_log_init("bulkheadd", 1);
 	sd_notify_init();
 	d.hooks = &daemon_hooks;
+	d.priv.fd = -1;
 	d.boot_timeout_ms = DEFAULT_BOOT_TIMEOUT_MS;
 	/* On unless BULKHEAD_DATAPORTS=0 (bench/rpc measures the relay
 	 * that way). */

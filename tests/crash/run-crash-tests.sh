@@ -495,7 +495,8 @@ test_kill9_chan() {
 	bha run v1 -- sh -c 'echo started; exec sleep 600' >"$root/run.out" 2>&1 &
 	rcv=$!
 	wait_until 60 grep -q started "$root/run.out" || { echo "the command never started"; return 1; }
-	q=$(pgrep -P "$pid" -f 'qemu-system.*bh\.name=v1' || true)
+	# QEMU is the root parent's child (it starts qubes for control).
+	q=$(pgrep -P "$(cat "$root/run/bulkhead/bulkheadd.pid")" -f 'qemu-system.*bh\.name=v1' || true)
 	c=$(for x in $(chan_pids "$root"); do grep -qa '^v1$' <(tr '\0' '\n' <"/proc/$x/cmdline") && echo "$x"; done)
 	[ -n "$q" ] && [ -n "$c" ] || { echo "v1's QEMU ($q) or channel process ($c) not found"; return 1; }
 	kill -9 "$c"

@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "daemon/priv/priv_link.h"
+#include "daemon/priv/priv_serve.h"
 #include "daemon/priv/supervise.h"
+#include "proto/msg_priv.h"
+#include "lib/util.h"
 
 static void test_window_allows_max_then_refuses(void **state)
 {
@@ -54,7 +59,38 @@ static void test_window_forgets_old_restarts(void **state)
 static char sock_path[64];
 
 /* What each control does, by its restart count. */
-enum behaviour { DIE_TWICE_THEN_EXIT_7, ALWAYS_DIE, WAIT_FOR_TERM };
+enum behaviour {
+	DIE_TWICE_THEN_EXIT_7,
+	ALWAYS_DIE,
+	WAIT_FOR_TERM,
+	/* Uses its priv link: a KILL of a qube the parent never started
+	 * (DONE -ESRCH), then a malformed datagram (the parent kills it);
+	 * the next control exits 7. */
+	BREAK_THE_LINK,
+};
+
+/* BREAK_THE_LINK's first control: writes 'K' when the KILL was
+ * answered as it should be, then breaks the link and waits to be
+ * killed. */
+static void break_the_link(int fd, int out)
+{
+	struct priv_link pl = { .fd = fd };
+	struct bh_priv_msg m;
+	int r;
+
+	if (priv_link_kill(&pl, "nosuch", BH_PRIV_QEMU, SIGKILL) < 0)
+		_exit(96);
+	bh_set_nonblock(fd, 0);
+	r = priv_link_next(&pl, &m);
+	if (r == 1 && m.type == BH_PRIV_DONE && m.u.done.result == -ESRCH &&
+	    write(out, "K", 1) != 1)
+		_exit(97);
+	/* Not a message of the link at all. */
+	if (write(fd, "garbage", 7) != 7)
+		_exit(98);
+	pause();
+	_exit(99);
+}
 
 /* Forks a process that runs priv_supervise; each control writes its
  * restart count (one byte) to the pipe, then acts as told. Returns the
@@ -68,6 +104,7 @@ static pid_t start_supervisor(enum behaviour b, int *rd)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
+		static struct priv_serve serve;
 		struct control_start cs;
 		int ready = -1;
 		sigset_t set;
@@ -75,8 +112,10 @@ static pid_t start_supervisor(enum behaviour b, int *rd)
 		unsigned char n;
 
 		close(p[0]);
+		priv_serve_init(&serve, "/nonexistent", "/nonexistent/state",
+				"/nonexistent/run");
 		if (priv_supervise(&ready, "/nonexistent/bulkheadd.log",
-				   sock_path, &cs) < 0)
+				   sock_path, &serve, &cs) < 0)
 			_exit(90);
 		if (cs.priv_pid != getppid())
 			_exit(91);
@@ -100,6 +139,10 @@ static pid_t start_supervisor(enum behaviour b, int *rd)
 			    write(p[1], "T", 1) == 1)
 				_exit(0);
 			_exit(94);
+		case BREAK_THE_LINK:
+			if (cs.restarts == 0)
+				break_the_link(cs.priv_fd, p[1]);
+			_exit(7);
 		}
 		_exit(95);
 	}
@@ -183,6 +226,25 @@ static void test_sigterm_reaches_control(void **state)
 	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+/* The parent serves control's link, and a control that breaks it
+ * (a datagram that is no message) is killed and started again with a
+ * link of its own. */
+static void test_broken_link_restarts_control(void **state)
+{
+	unsigned char buf[16];
+	int rd, st;
+	pid_t pid = start_supervisor(BREAK_THE_LINK, &rd);
+
+	(void)state;
+	assert_int_equal(read_all(rd, buf, sizeof(buf)), 3);
+	assert_int_equal(buf[0], 0);
+	assert_int_equal(buf[1], 'K');
+	assert_int_equal(buf[2], 1);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 7);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -191,6 +253,7 @@ int main(void)
 		cmocka_unit_test(test_control_killed_is_started_again),
 		cmocka_unit_test(test_control_dying_at_once_is_given_up),
 		cmocka_unit_test(test_sigterm_reaches_control),
+		cmocka_unit_test(test_broken_link_restarts_control),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,6 +13,7 @@
 #include "daemon/disk/guest_files.h"
 #include "daemon/engine/qmp.h"
 #include "daemon/engine/qube_log.h"
+#include "daemon/priv/priv_link.h"
 #include "daemon/store/store.h"
 #include "lib/paths.h"
 #include "proto/chan.h"
@@ -383,6 +384,9 @@ struct daemon {
 	 * it started before this one. */
 	pid_t priv_pid;
 	unsigned control_restarts;
+	/* The link to it: qubes' QEMUs and channel processes are started
+	 * and signalled through it (priv/priv_link.h). */
+	struct priv_link priv;
 	struct client *clients;
 	struct qube_vm *qubes; /* every running qube (struct qube_vm) */
 	struct rpc_ask *asks; /* calls waiting for the user (rpc_ask.h) */

@@ -21,6 +21,10 @@
  * one. */
 #define CHAN_UID_BASE 0x70010000u
 
+/* The socket in a qube's runtime folder where its channel process waits
+ * for the next daemon (chan_attach_listen). */
+#define CHAN_SOCK_FILE "chan.sock"
+
 /* The uid of jail_id's channel process, or (uid_t)-1 when jail_id is not
  * below JAIL_UID_COUNT. */
 uid_t chan_uid_for(unsigned jail_id);

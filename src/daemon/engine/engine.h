@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "proto/msg_priv.h"
+
 enum engine_accel { ACCEL_TCG, ACCEL_KVM };
 
 /* TCG's translation cache, in MiB (-accel tcg,tb-size=). QEMU's default
@@ -61,6 +63,14 @@ struct qube_spec {
 	 * one per hierarchy under v1), which QEMU joins before it runs; an
 	 * entry of 0 or less = none (cgroup limits off). */
 	int cgroup_fds[2];
+	/* The same files by name, for the start through bulkheadd's root
+	 * parent, which builds the paths itself (priv/priv_paths.h):
+	 * STATE/kernels/KVER, and the root image's kind (enum
+	 * bh_priv_root_kind), owner and file name. Set beside the paths
+	 * above (qube_spec_where). */
+	char kver[BH_PRIV_KVER_MAX];
+	unsigned root_kind;
+	char root_owner[BH_PRIV_NAME_MAX], root_file[BH_PRIV_FILE_MAX];
 };
 
 /* Inherited fds of a QEMU process: control channel, QMP, serial console. */

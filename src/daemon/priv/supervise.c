@@ -10,9 +10,11 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "daemon/priv/priv_serve.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -35,12 +37,13 @@ int restart_allowed(struct restart_window *w, int64_t now)
 /* In the child: dies with the parent (a kill -9 of bulkheadd ends its
  * control too, as it ended the single daemon before the split), and
  * checks that the parent did not die before that was armed. */
-static int become_control(pid_t parent, int parent_sig_fd)
+static int become_control(pid_t parent, int parent_sig_fd, int parent_link)
 {
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 ||
 	    getppid() != parent)
 		_exit(1);
 	close(parent_sig_fd);
+	close(parent_link);
 	return 0;
 }
 
@@ -63,6 +66,7 @@ struct supervisor {
 	struct restart_window window;
 	const char *log_path;
 	const char *admin_sock;
+	struct priv_serve *serve;
 };
 
 /* A signal for the daemon goes to control, which stops (with its qubes,
@@ -120,17 +124,37 @@ static int reap(struct supervisor *s)
 	int st, again = 0;
 	pid_t pid;
 
-	while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
-		if (pid == s->control)
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (pid == s->control) {
+			/* Its link goes with it; the next control has a
+			 * new one. */
+			priv_serve_detach(s->serve);
 			again = control_ended(s, st);
+		} else {
+			bh_log_follow(s->log_path);
+			priv_serve_reaped(s->serve, pid, st);
+		}
+	}
 	return again;
 }
 
+/* Control broke its link (a malformed request, a reply it does not
+ * read): it is killed, and started again as after any death. */
+static void link_broken(struct supervisor *s)
+{
+	LOG_ERR("killing control (pid %d): its priv link broke",
+		(int)s->control);
+	priv_serve_detach(s->serve);
+	kill(s->control, SIGKILL);
+}
+
 int priv_supervise(int *ready_fd, const char *log_path,
-		   const char *admin_sock, struct control_start *cs)
+		   const char *admin_sock, struct priv_serve *serve,
+		   struct control_start *cs)
 {
 	struct supervisor s = { .log_path = log_path,
-				.admin_sock = admin_sock };
+				.admin_sock = admin_sock,
+				.serve = serve };
 	struct signalfd_siginfo si;
 	pid_t self = getpid();
 
@@ -143,9 +167,27 @@ int priv_supervise(int *ready_fd, const char *log_path,
 	if (s.sig_fd < 0)
 		return -errno;
 	for (;;) {
+		int link[2];
+
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+			       link) < 0) {
+			int e = -errno;
+
+			if (s.restarts == 0)
+				return e;
+			LOG_ERR("cannot make a priv link for a new control: "
+				"%s; the running qubes wait for the next "
+				"bulkheadd",
+				strerror(-e));
+			unlink(s.admin_sock);
+			exit(1);
+		}
 		s.control = fork();
 		if (s.control < 0) {
 			int e = -errno;
+
+			close(link[0]);
+			close(link[1]);
 
 			if (s.restarts == 0)
 				return e;
@@ -160,11 +202,18 @@ int priv_supervise(int *ready_fd, const char *log_path,
 			cs->restarts = s.restarts;
 			if (s.restarts)
 				*ready_fd = -1;
-			return become_control(self, s.sig_fd);
+			cs->priv_fd = link[1];
+			return become_control(self, s.sig_fd, link[0]);
 		}
+		close(link[1]);
+		priv_serve_attach(s.serve, link[0]);
 		/* A crash point of tests/crash strikes the first control
-		 * only: the test looks at what the next one makes of it. */
-		unsetenv("BULKHEAD_CRASH_AT");
+		 * only: the test looks at what the next one makes of it.
+		 * A channel process's (chan.*) stays: the parent starts
+		 * them, and they take it from its environment. */
+		if (getenv("BULKHEAD_CRASH_AT") &&
+		    strncmp(getenv("BULKHEAD_CRASH_AT"), "chan.", 5))
+			unsetenv("BULKHEAD_CRASH_AT");
 		/* bh reads the ready line until EOF: only the first
 		 * control holds the fd. */
 		if (*ready_fd >= 0) {
@@ -172,16 +221,30 @@ int priv_supervise(int *ready_fd, const char *log_path,
 			*ready_fd = -1;
 		}
 		for (;;) {
-			struct pollfd p = { s.sig_fd, POLLIN, 0 };
+			struct pollfd p[2] = { { s.sig_fd, POLLIN, 0 },
+					       { s.serve->fd, POLLIN, 0 } };
 
-			if (poll(&p, 1, -1) < 0 && errno != EINTR)
+			if (poll(p, s.serve->fd >= 0 ? 2 : 1, -1) < 0 &&
+			    errno != EINTR)
 				exit(1);
+			/* Reaped first: an EXITED goes before the answer to
+			 * a request that came after it. */
 			while (read(s.sig_fd, &si, sizeof(si)) == sizeof(si))
 				if (si.ssi_signo == SIGTERM ||
 				    si.ssi_signo == SIGINT)
 					pass_on(&s, &si);
 			if (reap(&s))
 				break;
+			if (s.serve->fd >= 0 && p[1].revents) {
+				int r;
+
+				bh_log_follow(s.log_path);
+				r = priv_serve_input(s.serve);
+				if (r < 0)
+					link_broken(&s);
+				else if (r > 0)
+					priv_serve_detach(s.serve);
+			}
 		}
 	}
 }

@@ -6,9 +6,11 @@
  * subreaper) and are re-attached by the new control exactly as after a
  * restart of the whole daemon (qube/qube_attach.h).
  *
- * Today control still runs as root; the operations that need root move
- * into this parent, and control to the user `bulkhead`, in the next step
- * of the split. */
+ * Each control has a priv link to the parent (a new socket pair per
+ * control), on which the parent starts the qubes' QEMUs and channel
+ * processes for it (priv_serve.h): they are the parent's children.
+ * Control still runs as root for the rest (docs/architecture.md, "What
+ * control still does as root"). */
 #ifndef BH_DAEMON_PRIV_SUPERVISE_H
 #define BH_DAEMON_PRIV_SUPERVISE_H
 
@@ -35,11 +37,14 @@ int restart_allowed(struct restart_window *w, int64_t now);
 /* What control learns from its parent. */
 struct control_start {
 	pid_t priv_pid;
+	/* Control's end of the priv link (priv_link.h). */
+	int priv_fd;
 	/* 0 for the first control, then how many were started after it. */
 	unsigned restarts;
 };
 
-/* Forks control and supervises it. Returns 0 in control, with *cs
+/* Forks control and supervises it, serving its priv link with serve
+ * (priv_serve_init'ed by the caller). Returns 0 in control, with *cs
  * filled and *ready_fd left to the first control only (-1 in later ones:
  * bh waits on it for the first start alone). In the parent it never
  * returns: it exits with control's status once control exits of its own
@@ -49,7 +54,9 @@ struct control_start {
  * admin socket the parent bound for every control, is removed when the
  * parent gives up. Returns -errno in
  * the parent when the first fork fails. */
+struct priv_serve;
 int priv_supervise(int *ready_fd, const char *log_path,
-		   const char *admin_sock, struct control_start *cs);
+		   const char *admin_sock, struct priv_serve *serve,
+		   struct control_start *cs);
 
 #endif

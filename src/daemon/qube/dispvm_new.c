@@ -105,6 +105,9 @@ static int disposable_boot_spec(struct daemon *d, const char *dvm,
 			 strerror(errno));
 		return -BH_EXIT_SETUP;
 	}
+	if (qube_spec_where(d, &f->spec, g->kernel.path,
+			    dvm[0] ? f->b.root : g->root.path, err, cap) < 0)
+		return -BH_EXIT_SETUP;
 	f->spec.kernel = f->kernel;
 	f->spec.initramfs = f->initramfs;
 	f->spec.root_img = f->root;

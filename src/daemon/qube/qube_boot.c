@@ -269,17 +269,6 @@ int qube_boot_private(struct daemon *d, const char *name, char *out,
 	return 0;
 }
 
-int qube_boot_private_hand(const char *path, uid_t uid, char *err,
-			   size_t ecap)
-{
-	if (chown(path, uid, uid) < 0 || chmod(path, 0600) < 0) {
-		snprintf(err, ecap, "cannot hand %.1500s to the qube: %s", path,
-			 strerror(errno));
-		return -errno;
-	}
-	return 0;
-}
-
 /* The feature init=systemd, on the qube or what it is made from (an
  * AppVM's template; a DispVM's disposable template, then that one's
  * template), becomes bh.init=systemd after the kernelopts: the agent

@@ -45,14 +45,10 @@ unsigned qube_boot_prop_uint(struct daemon *d, const char *name,
 			     const char *prop, unsigned fallback);
 /* The private volume of name into out, its folder made. *missing when
  * it does not exist: the caller makes it (an empty one of
- * VOLUME_PRIVATE_DEFAULT bytes: a JOB_MKE2FS job) before handing it to
- * the qube (qube_boot_private_hand). */
+ * VOLUME_PRIVATE_DEFAULT bytes: a JOB_MKE2FS job) before the start
+ * (bulkheadd's parent hands it to the qube's uid). */
 int qube_boot_private(struct daemon *d, const char *name, char *out,
 		      size_t cap, int *missing, char *err, size_t ecap);
-/* Hands the private volume at path to the qube's jail uid (the jail
- * accepts only its own, mode 0600). */
-int qube_boot_private_hand(const char *path, uid_t uid, char *err,
-			   size_t ecap);
 /* kopts with bh.init=systemd after them when q (or what it is made
  * from) has the feature init=systemd. */
 int qube_boot_init_opts(struct daemon *d, const struct qube_info *q,

@@ -88,7 +88,6 @@ struct launch {
 	struct dvm_boot *b; /* a named disposable's DVM, until its paths
 			     * are taken */
 	int writable;
-	uid_t uid;
 	unsigned status; /* a failure's: an admin status or a bh exit code */
 	char err[2048], root[PATH_MAX], priv[PATH_MAX], kernel[PATH_MAX],
 		initramfs[PATH_MAX], rroot[PATH_MAX], rpriv[PATH_MAX];
@@ -227,31 +226,21 @@ static int prepare_root(struct launch *l)
 	return r;
 }
 
-/* The images handed to the qube's uid, and every image's real path
- * (the guest files' from d->guest, just checked); returns 0 or a
- * negative errno with l->err said. */
+/* Every image's real path (the guest files' from d->guest, just
+ * checked), for the snapshot's record of what a qube boots; bulkheadd's
+ * parent hands the images a qube writes to its uid when it starts it.
+ * Returns 0 or a negative errno with l->err said. */
 static int prepare_rest(struct launch *l)
 {
 	struct daemon *d = l->d;
 	struct qube_vm *dv = l->dv;
 	int r = 0;
 
-	if (!dv->private_src[0])
-		r = qube_boot_private_hand(l->priv, l->uid, l->err,
-					   sizeof(l->err));
-	if (r == 0)
-		bh_crash_point("start.after-private");
-	if (r == 0 && l->writable &&
-	    (chown(l->root, l->uid, l->uid) < 0 || chmod(l->root, 0600) < 0)) {
-		snprintf(l->err, sizeof(l->err),
-			 "cannot hand %.1500s to the qube: %s", l->root,
-			 strerror(errno));
-		r = -errno;
-	}
-	if (r == 0 && (!realpath(d->guest.kernel.path, l->kernel) ||
-		       !realpath(d->guest.initramfs.path, l->initramfs) ||
-		       !realpath(l->root, l->rroot) ||
-		       (!dv->private_src[0] && !realpath(l->priv, l->rpriv)))) {
+	bh_crash_point("start.after-private");
+	if (!realpath(d->guest.kernel.path, l->kernel) ||
+	    !realpath(d->guest.initramfs.path, l->initramfs) ||
+	    !realpath(l->root, l->rroot) ||
+	    (!dv->private_src[0] && !realpath(l->priv, l->rpriv))) {
 		snprintf(l->err, sizeof(l->err),
 			 "cannot resolve the images: %s", strerror(errno));
 		r = -errno;
@@ -276,6 +265,9 @@ static int launch_vm(struct daemon *d, const char *name, struct launch *l,
 	spec.kernelopts = l->allopts;
 	spec.memory_mb = qube_boot_prop_uint(d, name, "memory", 400);
 	spec.vcpus = qube_boot_prop_uint(d, name, "vcpus", 1);
+	if (qube_spec_where(d, &spec, d->guest.kernel.path, l->root, l->err,
+			    sizeof(l->err)) < 0)
+		return -BH_EXIT_FAILURE;
 	return qube_vm_launch(d, dv, &spec, l->err, sizeof(l->err));
 }
 
@@ -514,7 +506,6 @@ struct qube_vm *qube_launch(struct daemon *d, const char *name,
 	snprintf(dv->name, sizeof(dv->name), "%s", name);
 	dv->persistent = 1;
 	l->dv = dv;
-	l->uid = jail_uid_for((unsigned)l->q.id);
 	r = launch_go(l, STEP_ROOT);
 	if (r < 0) {
 		start_failed(f, l->status, "cannot start %s: %s", name,

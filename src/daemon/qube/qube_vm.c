@@ -1,6 +1,7 @@
 #include "daemon/qube/qube_vm.h"
 #include "daemon/jobs/job.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -71,24 +72,41 @@ void qube_vm_error(struct qube_vm *dv, int code, const char *fmt, ...)
 	LOG_WARN("%s: %s", dv->name, dv->err_msg);
 }
 
-/* A re-attached qube's QEMU and channel process are not our children:
- * their pidfds name them, so a pid reused since is never signalled. */
-static void signal_proc(int pidfd, pid_t pid, int sig)
+/* Signals a qube's QEMU or channel process. Both run as uids of their
+ * own, children of bulkheadd's root parent, which sends the signal on
+ * control's request (priv/priv_link.h): it knows them by name, so a pid
+ * reused since is never signalled. A re-attached qube's (after a
+ * restart of the whole daemon) are nobody's children here: their
+ * pidfds name them. */
+static void signal_proc(struct qube_vm *dv, uint32_t which, int pidfd,
+			pid_t pid, int sig)
 {
-	if (pidfd >= 0)
-		syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
-	else if (pid > 0)
-		kill(pid, sig);
+	int r;
+
+	if (dv->adopted) {
+		if (pidfd >= 0)
+			syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+		return;
+	}
+	if (pid <= 0)
+		return;
+	r = priv_link_kill(&dv->d->priv, dv->name, which, sig);
+	if (r < 0)
+		LOG_WARN("%s: cannot ask bulkheadd's parent to signal its %s: "
+			 "%s",
+			 dv->name, which == BH_PRIV_QEMU ? "QEMU"
+							 : "channel process",
+			 strerror(-r));
 }
 
 void qube_vm_signal_qemu(struct qube_vm *dv, int sig)
 {
-	signal_proc(dv->adopted ? dv->qemu_pidfd : -1, dv->vm.pid, sig);
+	signal_proc(dv, BH_PRIV_QEMU, dv->qemu_pidfd, dv->vm.pid, sig);
 }
 
 void qube_vm_signal_chan(struct qube_vm *dv, int sig)
 {
-	signal_proc(dv->adopted ? dv->chan_pidfd : -1, dv->chan_pid, sig);
+	signal_proc(dv, BH_PRIV_CHAN, dv->chan_pidfd, dv->chan_pid, sig);
 }
 
 void qube_vm_kill(struct qube_vm *dv)

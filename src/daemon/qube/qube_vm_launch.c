@@ -12,8 +12,7 @@
 #include <unistd.h>
 
 #include "daemon/relay/dataport.h"
-#include "daemon/engine/chan_proc.h"
-#include "daemon/engine/jail.h"
+#include "daemon/priv/priv_paths.h"
 #include "daemon/engine/leftover_qemu.h"
 #include "daemon/qube/qube_vm.h"
 #include "daemon/qube/qube_vm_end.h"
@@ -107,81 +106,11 @@ static int launch_qemu(struct daemon *d, struct qube_vm *dv,
 		       struct qube_spec *spec, char *err, size_t cap);
 static void record_for_next_daemon(struct qube_vm *dv);
 
-/* The qube's channel process, once QEMU runs: it takes the qube's
- * channel, QMP, console and QEMU's output (and the two logs, which the
- * caller closes either way), and the
- * daemon keeps its two links to it in their place (vm.chan_fd: frames;
- * vm.qmp_fd: QMP records and commands; console_fd and log_fd become -1).
- * On failure QEMU is killed (the loop reaps it). */
-static int start_chan(struct qube_vm *dv, unsigned jail_id,
-		      const char *empty_root, const struct console_log *console,
-		      const struct console_log *qemu_log, char *err, size_t cap)
-{
-	struct chan_proc_fds fds = {
-		.guest = dv->vm.chan_fd,
-		.console = dv->vm.console_fd,
-		.qemu_out = dv->vm.log_fd,
-		.console_log = console->fd,
-		.console_old = console->old_fd,
-		.qemu_log = qemu_log->fd,
-		.qemu_old = qemu_log->old_fd,
-		.qmp = dv->vm.qmp_fd,
-		.attach = -1,
-	};
-	char exe[4096], why[512], sock[4200];
-	int link = -1, qmp_link = -1;
-	pid_t pid;
-
-	/* Where it waits for the next daemon, should this one go
-	 * (proto/chan_attach.h). */
-	if (bh_path_fmt(sock, sizeof(sock), "%s/" CHAN_SOCK_FILE,
-			dv->run_dir)) {
-		snprintf(err, cap, "runtime paths too long");
-		pid = -ENAMETOOLONG;
-	} else if ((fds.attach = chan_attach_listen(sock, why,
-						    sizeof(why))) < 0) {
-		snprintf(err, cap, "cannot listen on %.1500s: %s", sock, why);
-		pid = fds.attach;
-	} else if (chan_proc_find(exe, sizeof(exe)) < 0) {
-		snprintf(err, cap, "bulkhead-chan not found beside bulkheadd "
-				   "(or BULKHEAD_CHAN); reinstall Bulkhead "
-				   "(make install, or ./setup)");
-		pid = -ENOENT;
-	} else {
-		pid = chan_proc_spawn(exe, dv->name, chan_uid_for(jail_id),
-				      empty_root, &fds, &link, &qmp_link, why,
-				      sizeof(why));
-		if (pid < 0)
-			snprintf(err, cap,
-				 "cannot start the channel process: %s", why);
-	}
-	if (fds.attach >= 0)
-		close(fds.attach);
-	if (pid < 0) {
-		kill(dv->vm.pid, SIGKILL);
-		close(dv->vm.chan_fd);
-		close(dv->vm.qmp_fd);
-		close(dv->vm.console_fd);
-		close(dv->vm.log_fd);
-		return (int)pid;
-	}
-	close(dv->vm.chan_fd);
-	close(dv->vm.qmp_fd);
-	close(dv->vm.console_fd);
-	close(dv->vm.log_fd);
-	dv->vm.chan_fd = link;
-	dv->vm.qmp_fd = qmp_link;
-	dv->vm.console_fd = dv->vm.log_fd = -1;
-	dv->chan_pid = pid;
-	return 0;
-}
-
 /* The private volume's copy has ended: QEMU starts, or the qube fails. */
 static void private_copied(void *arg, const struct job_result *res)
 {
 	struct qube_vm *dv = arg;
 	struct launch_wait *w = dv->prep;
-	uid_t uid = jail_uid_for(w->spec.jail_id);
 	char err[2048];
 	int code = BH_EXIT_FAILURE, r = res->result;
 	/* Not r == -ECANCELED below: launch_qemu's -BH_EXIT_FAILURE is the
@@ -200,11 +129,10 @@ static void private_copied(void *arg, const struct job_result *res)
 			 "cannot copy the private volume of %s: %s%s", dv->dvm,
 			 res->msg, r == -ENOSPC ? "; free some space there" : "");
 		code = r == -ENOSPC ? BH_EXIT_NOSPACE : BH_EXIT_FAILURE;
-	} else if (chown(w->path, uid, uid) < 0 || chmod(w->path, 0600) < 0 ||
-		   !realpath(w->path, w->priv)) {
+	} else if (!realpath(w->path, w->priv)) {
 		r = -errno;
-		snprintf(err, sizeof(err), "cannot hand %.1500s to the qube: %s",
-			 w->path, strerror(errno));
+		snprintf(err, sizeof(err), "cannot find %.1500s: %s", w->path,
+			 strerror(errno));
 	} else {
 		w->spec.private_img = w->priv;
 		LOG_INFO("%s: private volume copied from %s's in %lld ms (%s)",
@@ -338,77 +266,91 @@ int qube_vm_launch(struct daemon *d, struct qube_vm *dv, struct qube_spec *spec,
 	return 0;
 }
 
-/* QEMU, with its logs and cgroup, once the runtime folder (and the copy
- * of the private volume) is there. On failure the folder goes. */
+int qube_spec_where(struct daemon *d, struct qube_spec *spec,
+		    const char *kernel_path, const char *root_path, char *err,
+		    size_t cap)
+{
+	uint32_t kind;
+
+	if (priv_kver_of(d->paths.state, kernel_path, spec->kver,
+			 sizeof(spec->kver)) < 0) {
+		snprintf(err, cap, "the guest kernel %.1500s is not in the "
+				   "kernels folder",
+			 kernel_path);
+		return -EINVAL;
+	}
+	if (priv_root_of(d->paths.state, root_path, &kind, spec->root_owner,
+			 sizeof(spec->root_owner), spec->root_file,
+			 sizeof(spec->root_file)) < 0) {
+		snprintf(err, cap, "the root image %.1500s is not a "
+				   "template's nor a qube's",
+			 root_path);
+		return -EINVAL;
+	}
+	spec->root_kind = kind;
+	return 0;
+}
+
+/* The request for bulkheadd's parent: spec by name. */
+static void launch_request(const struct qube_vm *dv,
+			   const struct qube_spec *spec,
+			   struct bh_priv_launch *l)
+{
+	memset(l, 0, sizeof(*l));
+	bh_priv_field_set(l->name, sizeof(l->name), dv->name);
+	bh_priv_field_set(l->kver, sizeof(l->kver), spec->kver);
+	l->root_kind = spec->root_kind;
+	bh_priv_field_set(l->root_owner, sizeof(l->root_owner),
+			  spec->root_owner);
+	bh_priv_field_set(l->root_file, sizeof(l->root_file), spec->root_file);
+	/* A disposable's copy is in its runtime folder; any other private
+	 * volume in the qube's folder. */
+	l->private_kind = dv->private_src[0] ? BH_PRIV_PRIVATE_RUN
+			  : spec->private_img ? BH_PRIV_PRIVATE_STATE
+					      : BH_PRIV_PRIVATE_NONE;
+	l->flags = (spec->root_writable ? BH_PRIV_ROOT_WRITABLE : 0) |
+		   (spec->disposable ? BH_PRIV_DISPOSABLE : 0);
+	l->memory_mb = spec->memory_mb;
+	l->vcpus = spec->vcpus;
+	l->jail_id = spec->jail_id;
+	l->tsc_khz = spec->tsc_khz;
+	bh_priv_field_set(l->kernelopts, sizeof(l->kernelopts),
+			  spec->kernelopts ? spec->kernelopts : "");
+	bh_priv_field_set(l->cmdline_name, sizeof(l->cmdline_name),
+			  spec->cmdline_name ? spec->cmdline_name : "");
+}
+
+/* QEMU and its channel process, started by bulkheadd's root parent,
+ * once the runtime folder (and the copy of the private volume) is
+ * there: it hands the images to the qube's uid, opens the logs, makes
+ * the cgroup and the jail (priv/priv_launch.h). On failure the folder
+ * goes. */
 static int launch_qemu(struct daemon *d, struct qube_vm *dv,
 		       struct qube_spec *spec, char *err, size_t cap)
 {
-	char qemu[4096], console[4200], qemu_log[4200], jail_root[4200];
-	/* Opened here, handed to the channel process, which writes them. */
-	struct console_log clog = { .fd = -1, .old_fd = -1 };
-	struct console_log qlog = { .fd = -1, .old_fd = -1 };
-	size_t i;
-	int r = 0;
+	struct bh_priv_launch *l = malloc(sizeof(*l));
+	struct priv_started st;
+	int code;
 
-	if (engine_find_qemu(qemu, sizeof(qemu)) < 0) {
-		snprintf(err, cap, "QEMU not found (qemu-system-x86_64 on "
-				   "PATH or BULKHEAD_QEMU)");
-		bh_rm_rf(dv->run_dir);
-		return -BH_EXIT_SETUP;
-	}
-	if (bh_path_fmt(console, sizeof(console), "%s/console.log",
-			dv->run_dir) ||
-	    bh_path_fmt(qemu_log, sizeof(qemu_log), "%s/qemu.log",
-			dv->run_dir) ||
-	    bh_path_fmt(jail_root, sizeof(jail_root), "%s/jail",
-			d->paths.run)) {
-		snprintf(err, cap, "runtime paths too long");
+	if (!l) {
+		snprintf(err, cap, "out of memory");
 		bh_rm_rf(dv->run_dir);
 		return -BH_EXIT_FAILURE;
 	}
-	if (r == 0) {
-		r = console_log_open(&clog, console);
-		if (r < 0)
-			snprintf(err, cap, "cannot create %.1500s: %s", console,
-				 strerror(-r));
-	}
-	if (r == 0) {
-		r = console_log_open(&qlog, qemu_log);
-		if (r < 0)
-			snprintf(err, cap, "cannot create %.1500s: %s",
-				 qemu_log, strerror(-r));
-	}
-	if (r == 0 && d->cgroups.on) {
-		/* Its limits hold before QEMU runs (cgroup.h); a group that
-		 * cannot be made fails the start rather than letting this
-		 * QEMU run unbounded where the others are bounded. */
-		r = cgroup_qube_create(&d->cgroups, dv->name, spec->memory_mb,
-				       spec->vcpus, spec->cgroup_fds, err,
-				       cap);
-		if (r >= 0)
-			r = 0;
-	}
-	if (r == 0)
-		r = engine_start(qemu, spec, d->accel.accel, jail_root,
-				 &dv->vm, err, cap);
-	if (r == 0)
-		r = start_chan(dv, spec->jail_id, jail_root, &clog, &qlog, err,
-			       cap);
-	console_log_close(&clog);
-	console_log_close(&qlog);
-	if (spec->cgroup_fds[0] > 0) {
-		for (i = 0; i < CGROUP_DIRS_MAX; i++) {
-			if (spec->cgroup_fds[i] > 0)
-				close(spec->cgroup_fds[i]);
-			spec->cgroup_fds[i] = 0;
-		}
-		if (r < 0)
-			cgroup_qube_remove(&d->cgroups, dv->name);
-	}
-	if (r < 0) {
+	launch_request(dv, spec, l);
+	code = priv_link_launch(&d->priv, l,
+				spec->restore_fd > 0 ? spec->restore_fd : -1,
+				&st, err, cap);
+	free(l);
+	if (code) {
 		bh_rm_rf(dv->run_dir);
-		return r == -ENOSPC ? -BH_EXIT_NOSPACE : -BH_EXIT_FAILURE;
+		return -code;
 	}
+	dv->vm.pid = st.qemu;
+	dv->vm.chan_fd = st.link_fd;
+	dv->vm.qmp_fd = st.qmp_fd;
+	dv->vm.console_fd = dv->vm.log_fd = -1;
+	dv->chan_pid = st.chan;
 	qube_vm_go_live(d, dv);
 	record_for_next_daemon(dv);
 	LOG_INFO("%s: started (QEMU pid %d)", dv->name, (int)dv->vm.pid);

@@ -1,6 +1,7 @@
 /* A running qube's start (qube_vm.h): its runtime folder, the copy of
- * a disposable's private volume (a job), QEMU, its channel process, and
- * the record a next daemon re-attaches by. */
+ * a disposable's private volume (a job), QEMU and its channel process
+ * (started by bulkheadd's root parent: priv/priv_link.h), and the
+ * record a next daemon re-attaches by. */
 #ifndef BH_DAEMON_QUBE_VM_LAUNCH_H
 #define BH_DAEMON_QUBE_VM_LAUNCH_H
 
@@ -14,6 +15,15 @@
  * negative bh exit code, err says why, and nothing is left behind. */
 int qube_vm_launch(struct daemon *d, struct qube_vm *dv, struct qube_spec *spec,
 		   char *err, size_t cap);
+
+/* Names spec's files for the start through bulkheadd's parent
+ * (spec->kver, root_kind, root_owner, root_file): kernel_path and
+ * root_path are the paths as built under the state folder, not
+ * resolved. Returns 0, or -EINVAL with err said when one is not where
+ * the parent looks (priv/priv_paths.h). */
+int qube_spec_where(struct daemon *d, struct qube_spec *spec,
+		    const char *kernel_path, const char *root_path, char *err,
+		    size_t cap);
 
 /* dv's start waits for job j before QEMU can start (a checksum of a
  * guest file, a template's new root version, a disposable's private

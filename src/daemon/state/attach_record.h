@@ -31,11 +31,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "daemon/engine/chan_proc.h"
 #include "daemon/engine/engine.h"
 
 #define ATTACH_RECORD_FILE "qube.attach"
 #define CHAN_PID_FILE "chan.pid"
-#define CHAN_SOCK_FILE "chan.sock"
 #define PAUSED_FILE "paused"
 #define DATAPORTS_FILE "dataports"
 /* Ports one qube has at once: one a virtio-serial port the engine gives

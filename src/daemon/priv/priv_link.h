@@ -1,0 +1,69 @@
+/* The priv link (proto/msg_priv.h): one SOCK_SEQPACKET pair between
+ * bulkheadd's root parent and each control it starts. This is the
+ * datagram I/O both ends use (with the fds that travel beside a
+ * message) and control's end: a LAUNCH waits for its answer (the parent
+ * answers at once: it starts QEMU and the channel process and returns),
+ * while KILL's DONE and EXITED come in the loop (priv_link_next). What
+ * arrives while a LAUNCH waits is kept for the loop, in order. */
+#ifndef BH_DAEMON_PRIV_LINK_H
+#define BH_DAEMON_PRIV_LINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon/priv/priv_launch.h"
+#include "proto/msg_priv.h"
+
+/* At most this many fds beside one message (LAUNCHED's two). */
+#define PRIV_FDS_MAX 2
+/* How long control waits for LAUNCHED or FAILED: the parent answers as
+ * soon as QEMU and the channel process are started (milliseconds); a
+ * parent that does not answer in this time is broken. */
+#define PRIV_LAUNCH_REPLY_MS 30000
+
+/* Sends m (encoded, so checked) with nfds fds beside it. Returns 0, or
+ * -EINVAL when m breaks its own rules, or -errno of the send. */
+int priv_msg_send(int fd, const struct bh_priv_msg *m, const int *fds,
+		  int nfds);
+
+/* Receives one datagram into *m, checked (bh_priv_parse), and the fds
+ * beside it into fds[0..*nfds) (close-on-exec; at most PRIV_FDS_MAX).
+ * Returns 1, 0 at the peer's end, -EAGAIN when none is waiting on a
+ * non-blocking socket, or -EPROTO for one that is cut, too long or
+ * fails its checks (its fds closed). */
+int priv_msg_recv(int fd, struct bh_priv_msg *m, int fds[PRIV_FDS_MAX],
+		  int *nfds);
+
+/* Control's end. */
+struct priv_link {
+	int fd; /* non-blocking; -1 when there is none (tests) */
+	uint32_t next_id;
+	/* What came while a LAUNCH waited, for priv_link_next. */
+	struct bh_priv_msg *queue;
+	size_t head, n, cap;
+};
+
+/* Asks the parent to start l's qube; restore_fd (or -1) travels beside
+ * it with BH_PRIV_RESTORE. Returns 0 with *out (the pids, and control's
+ * two links to the channel process, non-blocking); or a bh exit code
+ * with err said. */
+int priv_link_launch(struct priv_link *pl, const struct bh_priv_launch *l,
+		     int restore_fd, struct priv_started *out, char *err,
+		     size_t cap);
+
+/* Asks the parent to send signo (SIGKILL or SIGTERM) to qube name's QEMU
+ * or channel process (which). Its DONE comes through priv_link_next.
+ * Returns 0 or -errno. */
+int priv_link_kill(struct priv_link *pl, const char *name, uint32_t which,
+		   int signo);
+
+/* The next message from the parent (an EXITED or a DONE): 1 with *m, 0
+ * when none is waiting, -EPIPE when the link ended or broke. */
+int priv_link_next(struct priv_link *pl, struct bh_priv_msg *m);
+
+/* 1 when priv_link_next has a kept message to give without reading. */
+int priv_link_pending(const struct priv_link *pl);
+
+void priv_link_free(struct priv_link *pl);
+
+#endif

@@ -1,0 +1,266 @@
+/* The parent's side of the priv link (priv_serve.h). */
+#include "daemon/priv/priv_serve.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "daemon/priv/priv_link.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+void priv_serve_init(struct priv_serve *s, const char *root,
+		     const char *state, const char *run)
+{
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+	priv_host_init(&s->host, root, state, run);
+}
+
+void priv_serve_attach(struct priv_serve *s, int fd)
+{
+	struct timeval tv = { PRIV_SEND_TIMEOUT_MS / 1000,
+			      (PRIV_SEND_TIMEOUT_MS % 1000) * 1000 };
+
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	bh_set_nonblock(fd, 0);
+	s->fd = fd;
+}
+
+void priv_serve_detach(struct priv_serve *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+}
+
+/* The newest entry of name (a qube started again under its name, after
+ * its QEMU ended, is a new entry while the old channel process may still
+ * be ending). */
+static struct priv_child *find_name(struct priv_serve *s, const char *name)
+{
+	size_t i = s->n;
+
+	while (i-- > 0)
+		if (!strcmp(s->kids[i].name, name))
+			return &s->kids[i];
+	return NULL;
+}
+
+/* Why a LAUNCH cannot have a new entry, or NULL. */
+static const char *launch_refused(struct priv_serve *s,
+				  const struct bh_priv_launch *l)
+{
+	size_t i;
+
+	if (s->n >= PRIV_CHILDREN_MAX)
+		return "too many qubes run";
+	for (i = 0; i < s->n; i++) {
+		if (!s->kids[i].qemu)
+			continue;
+		if (!strcmp(s->kids[i].name, l->name))
+			return "a QEMU of this name still runs";
+		if (s->kids[i].jail_id == l->jail_id)
+			return "a running qube has this jail id";
+	}
+	return NULL;
+}
+
+static int add_child(struct priv_serve *s, const struct bh_priv_launch *l,
+		     const struct priv_started *st)
+{
+	struct priv_child *k;
+
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+
+		k = realloc(s->kids, cap * sizeof(*k));
+		if (!k)
+			return -ENOMEM;
+		s->kids = k;
+		s->cap = cap;
+	}
+	k = &s->kids[s->n++];
+	memset(k, 0, sizeof(*k));
+	snprintf(k->name, sizeof(k->name), "%s", l->name);
+	k->jail_id = l->jail_id;
+	k->qemu = st->qemu;
+	k->chan = st->chan;
+	return 0;
+}
+
+static int send_failed(struct priv_serve *s, uint32_t id, int code,
+		       const char *text)
+{
+	struct bh_priv_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = BH_PRIV_FAILED;
+	m.id = id;
+	m.u.failed.code = code >= 1 && code <= 125 ? code : 1;
+	bh_priv_field_set(m.u.failed.text, BH_PRIV_TEXT_MAX, text);
+	return priv_msg_send(s->fd, &m, NULL, 0);
+}
+
+static int serve_launch(struct priv_serve *s, const struct bh_priv_msg *m,
+			int restore_fd)
+{
+	const struct bh_priv_launch *l = &m->u.launch;
+	const char *refused = launch_refused(s, l);
+	struct priv_started st;
+	struct bh_priv_msg ans;
+	char err[BH_PRIV_TEXT_MAX];
+	int code, r, fds[2];
+
+	if (refused) {
+		LOG_WARN("%s: start refused: %s", l->name, refused);
+		return send_failed(s, m->id, 1, refused);
+	}
+	code = priv_launch(&s->host, l, restore_fd, &st, err, sizeof(err));
+	/* A QEMU killed after a failure is reaped later: it needs its
+	 * entry (its cgroup goes then). */
+	if (st.qemu > 0 && add_child(s, l, &st) < 0) {
+		if (code == 0) {
+			kill(st.qemu, SIGKILL);
+			kill(st.chan, SIGKILL);
+			close(st.link_fd);
+			close(st.qmp_fd);
+		}
+		snprintf(err, sizeof(err), "out of memory");
+		code = 1;
+	}
+	if (code) {
+		LOG_WARN("%s: cannot start: %s", l->name, err);
+		return send_failed(s, m->id, code, err);
+	}
+	memset(&ans, 0, sizeof(ans));
+	ans.type = BH_PRIV_LAUNCHED;
+	ans.id = m->id;
+	ans.u.launched.qemu_pid = (uint32_t)st.qemu;
+	ans.u.launched.chan_pid = (uint32_t)st.chan;
+	fds[0] = st.link_fd;
+	fds[1] = st.qmp_fd;
+	r = priv_msg_send(s->fd, &ans, fds, 2);
+	close(st.link_fd);
+	close(st.qmp_fd);
+	if (r < 0) {
+		/* Control will never know of it: nothing may run unseen. */
+		kill(st.qemu, SIGKILL);
+		kill(st.chan, SIGKILL);
+	}
+	return r;
+}
+
+static int serve_kill(struct priv_serve *s, const struct bh_priv_msg *m)
+{
+	struct priv_child *k = find_name(s, m->u.kill.name);
+	pid_t pid = !k ? 0
+		    : m->u.kill.which == BH_PRIV_QEMU ? k->qemu
+						       : k->chan;
+	struct bh_priv_msg ans;
+
+	memset(&ans, 0, sizeof(ans));
+	ans.type = BH_PRIV_DONE;
+	ans.id = m->id;
+	/* Our own child, not reaped yet: its pid cannot have been reused. */
+	if (pid <= 0)
+		ans.u.done.result = -ESRCH;
+	else if (kill(pid, (int)m->u.kill.signo) < 0)
+		ans.u.done.result = -errno;
+	return priv_msg_send(s->fd, &ans, NULL, 0);
+}
+
+int priv_serve_input(struct priv_serve *s)
+{
+	struct bh_priv_msg m;
+	int fds[PRIV_FDS_MAX], nfds, r, restore;
+
+	while (s->fd >= 0) {
+		/* Non-blocking reads: serve what waits, then return to the
+		 * loop. */
+		bh_set_nonblock(s->fd, 1);
+		r = priv_msg_recv(s->fd, &m, fds, &nfds);
+		bh_set_nonblock(s->fd, 0);
+		if (r == -EAGAIN)
+			return 0;
+		if (r == 0)
+			return 1;
+		if (r < 0 || !bh_priv_sent_by_control(m.type)) {
+			LOG_ERR("control sent a malformed request on the priv "
+				"link; ending it");
+			if (r > 0)
+				for (int i = 0; i < nfds; i++)
+					close(fds[i]);
+			return -1;
+		}
+		/* An fd comes with a LAUNCH that restores, and only then. */
+		restore = m.type == BH_PRIV_LAUNCH &&
+			  (m.u.launch.flags & BH_PRIV_RESTORE);
+		if (nfds != (restore ? 1 : 0)) {
+			LOG_ERR("control sent %d fds with a request that takes "
+				"%d; ending the link",
+				nfds, restore);
+			for (int i = 0; i < nfds; i++)
+				close(fds[i]);
+			return -1;
+		}
+		if (m.type == BH_PRIV_LAUNCH)
+			r = serve_launch(s, &m, restore ? fds[0] : -1);
+		else
+			r = serve_kill(s, &m);
+		if (restore)
+			close(fds[0]);
+		if (r < 0) {
+			LOG_ERR("cannot answer control on the priv link: %s; "
+				"ending it",
+				strerror(-r));
+			return -1;
+		}
+	}
+	return 1;
+}
+
+int priv_serve_reaped(struct priv_serve *s, pid_t pid, int wstatus)
+{
+	struct bh_priv_msg m;
+	struct priv_child *k = NULL;
+	size_t i;
+
+	for (i = 0; i < s->n && !k; i++)
+		if (s->kids[i].qemu == pid || s->kids[i].chan == pid)
+			k = &s->kids[i];
+	if (!k)
+		return 0;
+	memset(&m, 0, sizeof(m));
+	m.type = BH_PRIV_EXITED;
+	snprintf(m.u.exited.name, sizeof(m.u.exited.name), "%s", k->name);
+	m.u.exited.wait_status = wstatus;
+	m.u.exited.pid = (uint32_t)pid;
+	if (k->qemu == pid) {
+		m.u.exited.which = BH_PRIV_QEMU;
+		k->qemu = 0;
+		/* QEMU is reaped, so its group is empty. */
+		if (s->host.cgroups.on)
+			cgroup_qube_remove(&s->host.cgroups, k->name);
+	} else {
+		m.u.exited.which = BH_PRIV_CHAN;
+		k->chan = 0;
+	}
+	if (!k->qemu && !k->chan) {
+		/* Keep the order: the newest entry of a name wins. */
+		i = (size_t)(k - s->kids);
+		memmove(k, k + 1, (s->n - i - 1) * sizeof(*k));
+		s->n--;
+	}
+	/* No control, or one that does not read: the next one finds the
+	 * process gone when it re-attaches. */
+	if (s->fd >= 0 && priv_msg_send(s->fd, &m, NULL, 0) < 0)
+		LOG_WARN("cannot tell control that pid %d of %s ended",
+			 (int)pid, m.u.exited.name);
+	return 1;
+}

@@ -1,0 +1,63 @@
+/* bulkheadd's root parent serving control's requests on the priv link
+ * (proto/msg_priv.h): LAUNCH (priv_launch.h) and KILL, and telling
+ * control of every end of the processes it started (EXITED). The
+ * parent keeps the table of those processes: the qube's name, its
+ * QEMU's and its channel process's pids. It outlives a control that
+ * dies, so a new control's KILL finds the qubes the last one started.
+ *
+ * Control is not trusted here: every request is checked by
+ * bh_priv_parse, a KILL reaches only a process of this table (never any
+ * other pid), a LAUNCH is refused for a name whose QEMU still runs or a
+ * jail id a running QEMU has, and the table is bounded. A request that
+ * fails its checks ends the link (the supervisor then kills control and
+ * starts a new one). */
+#ifndef BH_DAEMON_PRIV_SERVE_H
+#define BH_DAEMON_PRIV_SERVE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "daemon/priv/priv_launch.h"
+#include "proto/msg_priv.h"
+
+/* Qubes started and not yet wholly ended, at most (the jail ids are
+ * fewer than this anyway: JAIL_UID_COUNT). */
+#define PRIV_CHILDREN_MAX 4096
+/* A send to control that does not go through in this time (control
+ * stopped reading) ends the link. */
+#define PRIV_SEND_TIMEOUT_MS 5000
+
+struct priv_child {
+	char name[BH_PRIV_NAME_MAX];
+	unsigned jail_id;
+	pid_t qemu, chan; /* 0 once reaped */
+};
+
+struct priv_serve {
+	int fd; /* the link to the current control, or -1 */
+	struct priv_host host;
+	struct priv_child *kids;
+	size_t n, cap;
+};
+
+void priv_serve_init(struct priv_serve *s, const char *root,
+		     const char *state, const char *run);
+
+/* A new control's link (fd: priv's end, blocking sends bounded by
+ * PRIV_SEND_TIMEOUT_MS). */
+void priv_serve_attach(struct priv_serve *s, int fd);
+
+/* Serves every request waiting on the link. Returns 0; 1 when control
+ * closed its end (it is ending: the caller closes ours,
+ * priv_serve_detach); -1 when the link must end (a bad request, a send
+ * that failed: the caller ends control). */
+int priv_serve_input(struct priv_serve *s);
+
+void priv_serve_detach(struct priv_serve *s);
+
+/* A reaped child: when it is a qube's QEMU or channel process, its
+ * cgroup goes (QEMU), control is told (EXITED) and 1 is returned; 0 for
+ * any other pid. */
+int priv_serve_reaped(struct priv_serve *s, pid_t pid, int wstatus);
+
+#endif
