@@ -7,7 +7,8 @@
  * boots. The checksum itself is not computed here: reading a whole image
  * would stop the daemon's loop, so the check names the file whose
  * checksum it needs (struct guest_files_pending), the caller computes it
- * in a job (job.h, JOB_HASH) and hands it back (guest_files_hashed). */
+ * in a job (job_child.h, JOB_HASH) and hands it back
+ * (guest_files_hashed). */
 #ifndef BH_DAEMON_GUEST_FILES_H
 #define BH_DAEMON_GUEST_FILES_H
 

@@ -96,8 +96,8 @@ static int make_temp(const char *final, char *tmp, size_t cap,
 	int fd;
 
 	if (io && io->tmp) {
-		/* The caller's name (job.h): it removes the file if we are
-		 * killed, so it must be ours alone. */
+		/* The caller's name (job_child.h): it removes the file if we
+		 * are killed, so it must be ours alone. */
 		if (bh_path_fmt(tmp, cap, "%s", io->tmp))
 			return -ENAMETOOLONG;
 		fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);

@@ -19,8 +19,9 @@
  * that volume_cleanup_temps removes at the next start.
  *
  * These calls block (mke2fs, e2fsck, resize2fs and copies of gigabytes):
- * the single-threaded daemon makes them in a job's child (job.h), or at
- * start-up; the _io variants take what a job needs (struct volume_io).
+ * the single-threaded daemon makes them in a job's child (job_child.h),
+ * or at start-up; the _io variants take what a job needs (struct
+ * volume_io).
  * Tools run as child processes with an argv, never through a shell, and
  * are waited for by pid. Errors are -errno with a message for the user in
  * err (which may be NULL). */
@@ -52,15 +53,16 @@ enum volume_step {
 	VOLUME_STEP_MKE2FS,   /* 0 of 1 when it starts, 1 of 1 at its end */
 	VOLUME_STEP_E2FSCK,   /* 0 of 1 */
 	VOLUME_STEP_RESIZE2FS, /* 0 of 1 */
-	VOLUME_STEP_HASH,     /* bytes hashed (job.c): done, total */
+	VOLUME_STEP_HASH,     /* bytes hashed (job_child.c): done, total */
 };
 
-/* What a job (job.h) adds to a call; NULL, or any field zero, for none.
- * tmp: the temporary's name, chosen by the caller (FINAL.tmp-XXXXXX, so
- * that volume_cleanup_temps knows it) and not existing yet, so that the
- * caller can remove it when it kills the call's process. no_reflink:
- * always a sparse copy (tests throttle copies and need them to take
- * time). progress: called at each step and after each chunk copied. */
+/* What a job (job_child.h) adds to a call; NULL, or any field zero, for
+ * none. tmp: the temporary's name, chosen by the caller
+ * (FINAL.tmp-XXXXXX, so that volume_cleanup_temps knows it) and not
+ * existing yet, so that the caller can remove it when it kills the
+ * call's process. no_reflink: always a sparse copy (tests throttle copies
+ * and need them to take time). progress: called at each step and after
+ * each chunk copied. */
 struct volume_io {
 	const char *tmp;
 	int no_reflink;

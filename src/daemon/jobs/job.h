@@ -1,23 +1,30 @@
 /* Long work outside the daemon's loop: one job is one forked child doing
  * one volume operation (a copy, mke2fs, a resize, a hash), described in
- * full when it starts (struct job_spec), at a low CPU and I/O priority
- * (job.c, below_the_loop). The child writes fixed-size
- * records (struct job_rec) on a pipe: progress (step, bytes done of
- * total) and, last, its result (0 or -errno, a message for the user, and
- * for a copy how it was made, for a hash the digest). The loop polls the
- * pipe, sends admin events (job-start, job-progress, job-done: see
- * docs/admin-api.md, "Jobs") and, once the child is reaped, calls the
- * job's done callback, which resumes the admin call or the qube's start
- * that waited for it.
+ * full when it starts (struct job_spec), at a low CPU and I/O priority.
+ * The child writes fixed-size records (struct job_rec) on a pipe:
+ * progress (step, bytes done of total) and, last, its result (0 or
+ * -errno, a message for the user, and for a copy how it was made, for a
+ * hash the digest). The loop polls the pipe, sends admin events
+ * (job-start, job-progress, job-done: see docs/admin-api.md, "Jobs") and,
+ * once the child is reaped, calls the job's done callback, which resumes
+ * the admin call or the qube's start that waited for it.
+ *
+ * This file is control's side: the jobs it follows (struct job, with
+ * struct daemon), their ids, events, cancels and callbacks. What runs in
+ * the child, and what both sides share (struct job_spec, struct job_rec,
+ * job_rec_parse, the temporary's name), is disk/job_child.h, lower down
+ * the layers: bulkheadd's root parent is to fork the children on
+ * control's request, since control will run unprivileged and must not
+ * write images. For now job_start forks the child itself.
  *
  * Cancelling a job (admin.job.Cancel, the waiting bh gone, the daemon
  * stopping) kills the child's process group (the child and the e2fsprogs
  * tool it runs) and removes its temporary. Whatever a job makes is written
- * under a temporary name chosen here (FINAL.tmp-XXXXXX, volume.h) and
- * renamed into place only when whole, so a killed job, or a killed daemon
- * (its children die with it: PR_SET_PDEATHSIG), leaves no file that looks
- * whole; start-up removes the temporaries once no job child of the dead
- * daemon is left (job_wait_stale).
+ * under a temporary name chosen here (FINAL.tmp-XXXXXX, job_temp_name,
+ * volume.h) and renamed into place only when whole, so a killed job, or a
+ * killed daemon (its children die with it: PR_SET_PDEATHSIG), leaves no
+ * file that looks whole; start-up removes the temporaries once no job
+ * child of the dead daemon is left (job_wait_stale).
  *
  * This maps onto the priv process of docs/architecture.md: job_start is
  * its VOLUME message, the records are JOB_PROGRESS and JOB_DONE, and
@@ -30,55 +37,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* What the child and its follower share (struct job_spec, struct
+ * job_rec, job_op_name), job_run_inline and job_throttle_mib_s. */
+#include "daemon/disk/job_child.h"
+
 struct daemon;
-
-enum job_op {
-	JOB_COPY = 1, /* src to dst: a reflink, else a sparse copy */
-	JOB_MKE2FS,   /* dst: a new sparse file of size bytes, ext4 */
-	JOB_RESIZE,   /* dst grown to size bytes, ext4 with it */
-	JOB_HASH,     /* the SHA-256 of src, hex, in the result's msg */
-};
-
-/* The fixed description a job starts with. */
-struct job_spec {
-	enum job_op op;
-	char qube[32]; /* whose work it is: the events' subject */
-	char other[32]; /* a qube it reads (a clone's source), or "" */
-	char src[PATH_MAX];
-	char dst[PATH_MAX];
-	uint64_t size;
-};
-
-/* The records on the pipe, in host byte order (the child is ours, on the
- * same host); the parent checks each one anyway (job_rec_parse). A record
- * is shorter than PIPE_BUF, so each write is whole. */
-#define JOB_REC_MAGIC 0x424a4f42u /* "BOJB" */
-#define JOB_MSG_MAX 1024u
-
-enum job_rec_type {
-	JOB_REC_PROGRESS = 1,
-	JOB_REC_DONE = 2,
-};
-
-struct job_rec {
-	uint32_t magic;
-	uint32_t type;	 /* enum job_rec_type */
-	uint32_t step;	 /* enum volume_step */
-	int32_t result;	 /* DONE: 0 or -errno */
-	uint64_t done;	 /* PROGRESS: of total (bytes, or steps of 1) */
-	uint64_t total;
-	uint32_t aux;	 /* DONE of a copy: enum volume_copy_how */
-	uint32_t pad;
-	char msg[JOB_MSG_MAX]; /* DONE: why it failed, or a hash's digest */
-};
-
-_Static_assert(sizeof(struct job_rec) <= 4096, "a record is one atomic "
-						"pipe write (PIPE_BUF)");
-
-/* Checks a record read from a child: exactly sizeof(struct job_rec)
- * bytes, the magic, a known type and step, done <= total, a result of 0
- * or -errno, msg NUL-terminated. 0 with *out filled, or -EBADMSG. */
-int job_rec_parse(const void *buf, size_t len, struct job_rec *out);
 
 /* A job's end, for its callback: result 0 or -errno (-ECANCELED when it
  * was cancelled), msg why (or a hash's digest), aux as in the record. */
@@ -113,9 +76,6 @@ struct job {
 	void *ctx;
 };
 
-/* The name of an op, as events and admin.job.List show it. */
-const char *job_op_name(enum job_op op);
-
 /* Forks the child for spec; fn(ctx, result) runs once it has ended (never
  * from inside job_start). NULL with err set when it cannot be started. */
 struct job *job_start(struct daemon *d, const struct job_spec *spec,
@@ -148,21 +108,10 @@ void job_input(struct job *j);
  * run and it is freed), else 0. */
 int job_reaped(struct daemon *d, pid_t pid, int wstatus);
 
-/* Runs spec in this process, without a child, events or progress (unit
- * tests call admin handlers without a daemon). msg holds cap bytes. */
-void job_run_inline(const struct job_spec *spec, int *result, uint32_t *aux,
-		    char *msg, size_t cap);
-
 /* Start-up, before any temporary is removed: waits (up to timeout_ms)
  * until no job child of an earlier daemon holds run_dir/jobs.lock; they
  * die with their daemon, but the kernel may take a moment. Returns 0, or
  * -ETIMEDOUT (then the caller goes on, and says so). */
 int job_wait_stale(const char *run_dir, int timeout_ms);
-
-/* Copies and hashes at most this many MiB of the source per second,
- * holes included, and never reflinks: BULKHEAD_TEST_JOB_THROTTLE, for
- * tests that need a copy or a checksum to take time (0: no throttle).
- * Read once at start-up. */
-extern unsigned job_throttle_mib_s;
 
 #endif
