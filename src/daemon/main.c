@@ -216,6 +216,10 @@ static void priv_exited(struct daemon *d, const struct bh_priv_exited *e)
 	struct qube_vm *dv;
 	pid_t pid = (pid_t)e->pid;
 
+	if (e->which == BH_PRIV_JOBPROC) {
+		job_reaped_by_priv(d, pid, e->wait_status);
+		return;
+	}
 	/* By pid: a qube started again under its name has new ones. A
 	 * re-attached qube's ends come by pidfd instead. */
 	for (dv = d->qubes; dv; dv = dv->next) {
@@ -854,7 +858,6 @@ static int start_up(struct daemon *d)
 	setup_log_rotation(d);
 	signal(SIGHUP, SIG_IGN);
 	d->sig_fd = bh_make_sigfd();
-	read_test_throttle();
 	/* Jobs of a dead daemon die with it; their temporaries are
 	 * removed at store_boot, once none is left writing. */
 	if (job_wait_stale(d->paths.run, 10000) < 0)
@@ -915,6 +918,8 @@ int main(int argc, char **argv)
 			d.paths.admin_sock, strerror(-d.listen_fd));
 		return 1;
 	}
+	/* Before the fork: the parent forks the jobs' processes. */
+	read_test_throttle();
 	if ((r = start_control(&d, &ready_fd)) >= 0 ||
 	    (r = start_up(&d)) >= 0) {
 		/* Nothing serves the socket any more. */

@@ -29,7 +29,13 @@ void bh_crash_point_kill_first(pid_t pid)
 
 void bh_crash_point_in_child(void)
 {
-	bh_crash_point_kill_first(getppid());
+	/* A job's process forked by bulkheadd's root parent for control:
+	 * with BULKHEAD_CRASH_SCOPE=control the parent names control here
+	 * (BULKHEAD_CRASH_VICTIM), which is to die rather than itself. */
+	const char *v = getenv("BULKHEAD_CRASH_VICTIM");
+	long victim = v ? strtol(v, NULL, 10) : 0;
+
+	bh_crash_point_kill_first(victim > 1 ? (pid_t)victim : getppid());
 }
 
 void bh_crash_point(const char *name)

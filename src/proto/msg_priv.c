@@ -34,6 +34,18 @@ _Static_assert(BH_PRIV_LAUNCH_LEN == 1532u, "LAUNCH's body on the wire");
 _Static_assert(K_VALUE + 4u == BH_PRIV_KILL_LEN, "KILL's layout");
 _Static_assert(K_PID + 4u == BH_PRIV_EXITED_LEN, "EXITED's layout");
 
+/* JOB's body. */
+#define J_OP 0u
+#define J_QUBE 4u
+#define J_OTHER (J_QUBE + BH_PRIV_NAME_MAX)
+#define J_SRC (J_OTHER + BH_PRIV_NAME_MAX)
+#define J_DST (J_SRC + BH_PRIV_PLACE_LEN)
+#define J_SIZE (J_DST + BH_PRIV_PLACE_LEN)
+#define P_OWNER 4u
+#define P_FILE (P_OWNER + BH_PRIV_OWNER_MAX)
+_Static_assert(J_SIZE + 8u == BH_PRIV_JOB_LEN, "JOB's layout");
+_Static_assert(BH_PRIV_JOB_LEN == 340u, "JOB's body on the wire");
+
 /* The FAILED code's range: bh's exit codes that mean a failure of its
  * own or of the qube (proto/exitcodes.h), not 126/127 (a command's). */
 #define FAILED_CODE_MAX 125
@@ -53,6 +65,12 @@ size_t bh_priv_body_len(uint32_t type)
 		return BH_PRIV_EXITED_LEN;
 	case BH_PRIV_DONE:
 		return BH_PRIV_DONE_LEN;
+	case BH_PRIV_JOB:
+		return BH_PRIV_JOB_LEN;
+	case BH_PRIV_JOB_STARTED:
+		return BH_PRIV_JOB_STARTED_LEN;
+	case BH_PRIV_CANCEL:
+		return BH_PRIV_CANCEL_LEN;
 	default:
 		return 0;
 	}
@@ -60,7 +78,8 @@ size_t bh_priv_body_len(uint32_t type)
 
 int bh_priv_sent_by_control(uint32_t type)
 {
-	return type == BH_PRIV_LAUNCH || type == BH_PRIV_KILL;
+	return type == BH_PRIV_LAUNCH || type == BH_PRIV_KILL ||
+	       type == BH_PRIV_JOB || type == BH_PRIV_CANCEL;
 }
 
 void bh_priv_field_set(char *dst, size_t cap, const char *src)
@@ -82,6 +101,13 @@ static void put_str(uint8_t *out, const char *src, size_t cap)
 
 	memcpy(out, src, n);
 	memset(out + n, 0, cap - n);
+}
+
+static void put_place(uint8_t *out, const struct bh_priv_place *p)
+{
+	bh_put_u32(out, p->area);
+	put_str(out + P_OWNER, p->owner, BH_PRIV_OWNER_MAX);
+	put_str(out + P_FILE, p->file, BH_PRIV_FILE_MAX);
 }
 
 int bh_priv_encode(uint8_t out[BH_PRIV_MSG_MAX], const struct bh_priv_msg *m)
@@ -126,6 +152,24 @@ int bh_priv_encode(uint8_t out[BH_PRIV_MSG_MAX], const struct bh_priv_msg *m)
 		put_str(b, m->u.kill.name, BH_PRIV_NAME_MAX);
 		bh_put_u32(b + K_WHICH, m->u.kill.which);
 		bh_put_u32(b + K_VALUE, m->u.kill.signo);
+		break;
+	case BH_PRIV_JOB: {
+		const struct bh_priv_job *j = &m->u.job;
+
+		bh_put_u32(b + J_OP, j->op);
+		put_str(b + J_QUBE, j->qube, BH_PRIV_NAME_MAX);
+		put_str(b + J_OTHER, j->other, BH_PRIV_NAME_MAX);
+		put_place(b + J_SRC, &j->src);
+		put_place(b + J_DST, &j->dst);
+		bh_put_u32(b + J_SIZE, (uint32_t)j->size);
+		bh_put_u32(b + J_SIZE + 4, (uint32_t)(j->size >> 32));
+		break;
+	}
+	case BH_PRIV_JOB_STARTED:
+		bh_put_u32(b, m->u.job_started.pid);
+		break;
+	case BH_PRIV_CANCEL:
+		bh_put_u32(b, m->u.cancel.pid);
 		break;
 	case BH_PRIV_EXITED:
 		put_str(b, m->u.exited.name, BH_PRIV_NAME_MAX);
@@ -258,6 +302,61 @@ static int which_ok(uint32_t which)
 	return which == BH_PRIV_QEMU || which == BH_PRIV_CHAN;
 }
 
+/* A pid that pid_t holds as one process: one cast to a negative pid
+ * would name a process group. */
+static int pid_ok(uint32_t pid)
+{
+	return pid > 1 && pid <= INT32_MAX;
+}
+
+/* [A-Za-z0-9._+-] */
+static int owner_char(uint8_t c)
+{
+	return kver_char(c);
+}
+
+/* A place: NONE and all zeros, or a known area, an owner that is one
+ * path component other than "." and "..", and a plain file name. */
+static int place_ok(const uint8_t *untrusted_p, int used)
+{
+	uint32_t area = bh_get_u32(untrusted_p);
+	const uint8_t *o = untrusted_p + P_OWNER;
+	long n;
+	size_t i;
+
+	if (!used) {
+		for (i = 0; i < BH_PRIV_PLACE_LEN; i++)
+			if (untrusted_p[i])
+				return 0;
+		return 1;
+	}
+	n = field_len(o, BH_PRIV_OWNER_MAX);
+	return area >= 1 && area <= BH_PRIV_AREA_MAX &&
+	       field_ok(o, BH_PRIV_OWNER_MAX, owner_char, 1, 0) &&
+	       !(n == 1 && o[0] == '.') &&
+	       !(n == 2 && o[0] == '.' && o[1] == '.') &&
+	       field_ok(untrusted_p + P_FILE, BH_PRIV_FILE_MAX, name_char, 1,
+			1);
+}
+
+static int job_ok(const uint8_t *untrusted_b)
+{
+	uint32_t op = bh_get_u32(untrusted_b + J_OP);
+	uint64_t size = (uint64_t)bh_get_u32(untrusted_b + J_SIZE) |
+			(uint64_t)bh_get_u32(untrusted_b + J_SIZE + 4) << 32;
+	int sized = op == BH_PRIV_JOB_MKE2FS || op == BH_PRIV_JOB_RESIZE;
+
+	if (op < BH_PRIV_JOB_COPY || op > BH_PRIV_JOB_HASH)
+		return 0;
+	return name_ok(untrusted_b + J_QUBE) &&
+	       optional_name_ok(untrusted_b + J_OTHER) &&
+	       place_ok(untrusted_b + J_SRC,
+			op == BH_PRIV_JOB_COPY || op == BH_PRIV_JOB_HASH) &&
+	       place_ok(untrusted_b + J_DST, op != BH_PRIV_JOB_HASH) &&
+	       (sized ? size >= BH_PRIV_SIZE_MIN && size <= BH_PRIV_SIZE_MAX
+		      : size == 0);
+}
+
 /* The body of a known type, checked field by field. */
 static int body_ok(uint32_t type, const uint8_t *untrusted_b)
 {
@@ -285,15 +384,28 @@ static int body_ok(uint32_t type, const uint8_t *untrusted_b)
 		       (signo == SIGKILL || signo == SIGTERM);
 	case BH_PRIV_EXITED:
 		return name_ok(untrusted_b) &&
-		       which_ok(bh_get_u32(untrusted_b + K_WHICH)) &&
+		       (which_ok(bh_get_u32(untrusted_b + K_WHICH)) ||
+			bh_get_u32(untrusted_b + K_WHICH) == BH_PRIV_JOBPROC) &&
 		       bh_get_u32(untrusted_b + K_PID) > 1 &&
 		       bh_get_u32(untrusted_b + K_PID) <= INT32_MAX;
 	case BH_PRIV_DONE:
 		v = (int32_t)bh_get_u32(untrusted_b);
 		return v <= 0 && v >= -BH_PRIV_ERRNO_MAX;
+	case BH_PRIV_JOB:
+		return job_ok(untrusted_b);
+	case BH_PRIV_JOB_STARTED:
+	case BH_PRIV_CANCEL:
+		return pid_ok(bh_get_u32(untrusted_b));
 	default:
 		return 0;
 	}
+}
+
+static void take_place(struct bh_priv_place *p, const uint8_t *b)
+{
+	p->area = bh_get_u32(b);
+	memcpy(p->owner, b + P_OWNER, BH_PRIV_OWNER_MAX);
+	memcpy(p->file, b + P_FILE, BH_PRIV_FILE_MAX);
 }
 
 /* Copies a checked body into m (string fields whole: NUL-padded). */
@@ -339,6 +451,24 @@ static void body_take(struct bh_priv_msg *m, const uint8_t *b)
 		break;
 	case BH_PRIV_DONE:
 		m->u.done.result = (int32_t)bh_get_u32(b);
+		break;
+	case BH_PRIV_JOB: {
+		struct bh_priv_job *j = &m->u.job;
+
+		j->op = bh_get_u32(b + J_OP);
+		memcpy(j->qube, b + J_QUBE, BH_PRIV_NAME_MAX);
+		memcpy(j->other, b + J_OTHER, BH_PRIV_NAME_MAX);
+		take_place(&j->src, b + J_SRC);
+		take_place(&j->dst, b + J_DST);
+		j->size = (uint64_t)bh_get_u32(b + J_SIZE) |
+			  (uint64_t)bh_get_u32(b + J_SIZE + 4) << 32;
+		break;
+	}
+	case BH_PRIV_JOB_STARTED:
+		m->u.job_started.pid = bh_get_u32(b);
+		break;
+	case BH_PRIV_CANCEL:
+		m->u.cancel.pid = bh_get_u32(b);
 		break;
 	}
 }

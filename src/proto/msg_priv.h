@@ -20,6 +20,11 @@
  *                              answered by DONE with the same id (the
  *                              signal was sent, or why not); its end comes
  *                              as EXITED
+ *                    JOB       a volume operation (copy, mke2fs, resize,
+ *                              hash) in a process of priv's; answered by
+ *                              JOB_STARTED (its pid; the read end of its
+ *                              records' pipe beside it) or FAILED
+ *                    CANCEL    kill a job's process; answered by DONE
  *   priv -> control  LAUNCHED  the pids; the two link fds travel beside
  *                              it (SCM_RIGHTS: control's end of the ctl
  *                              link and of the QMP link)
@@ -56,6 +61,9 @@ enum bh_priv_type {
 	BH_PRIV_KILL = 4,     /* control -> priv */
 	BH_PRIV_EXITED = 5,   /* priv -> control */
 	BH_PRIV_DONE = 6,     /* priv -> control */
+	BH_PRIV_JOB = 7,      /* control -> priv */
+	BH_PRIV_JOB_STARTED = 8, /* priv -> control */
+	BH_PRIV_CANCEL = 9,   /* control -> priv */
 };
 
 #define BH_PRIV_HDR_LEN 12u
@@ -97,11 +105,38 @@ enum bh_priv_private_kind {
 #define BH_PRIV_MEMORY_MAX 1048576u /* MiB: 1 TiB */
 #define BH_PRIV_VCPUS_MAX 64u
 
-/* KILL and EXITED: which process of the qube. */
+/* KILL and EXITED: which process of the qube (KILL: QEMU or CHAN). */
 enum bh_priv_which {
 	BH_PRIV_QEMU = 1,
 	BH_PRIV_CHAN = 2,
+	BH_PRIV_JOBPROC = 3, /* EXITED: a job's process (name: its qube) */
 };
+
+/* JOB: the volume operation (daemon/disk/job_child.h's enum job_op). */
+enum bh_priv_job_op {
+	BH_PRIV_JOB_COPY = 1,   /* src to dst */
+	BH_PRIV_JOB_MKE2FS = 2, /* dst made, size bytes */
+	BH_PRIV_JOB_RESIZE = 3, /* dst grown to size bytes */
+	BH_PRIV_JOB_HASH = 4,   /* src's SHA-256 */
+};
+
+/* JOB: where a file is, an area and two names; priv builds the path. */
+enum bh_priv_area {
+	BH_PRIV_AREA_NONE = 0,      /* no file (all zeros) */
+	BH_PRIV_AREA_QUBES = 1,     /* STATE/qubes/OWNER/FILE */
+	BH_PRIV_AREA_TEMPLATES = 2, /* STATE/templates/OWNER/FILE */
+	BH_PRIV_AREA_KERNELS = 3,   /* STATE/kernels/OWNER/FILE */
+	BH_PRIV_AREA_SNAPSHOTS = 4, /* STATE/snapshots/OWNER/FILE */
+	BH_PRIV_AREA_RUN = 5,       /* RUN/qubes/OWNER/FILE */
+};
+#define BH_PRIV_AREA_MAX BH_PRIV_AREA_RUN
+/* An area's folder name: [A-Za-z0-9._+-], not "." nor "..", no '/'
+ * (a snapshot being built is ".build-KEY.XXXXXX"). */
+#define BH_PRIV_OWNER_MAX 64u
+/* MKE2FS's and RESIZE's size: 1 MiB to 16 TiB (ext4's limit with 4 KiB
+ * blocks); 0 for the others. */
+#define BH_PRIV_SIZE_MIN (1ull << 20)
+#define BH_PRIV_SIZE_MAX (16ull << 40)
 
 /* DONE's result: 0 or a negative errno, no lower than this. */
 #define BH_PRIV_ERRNO_MAX 4095
@@ -160,6 +195,36 @@ struct bh_priv_exited {
 	uint32_t pid;
 };
 
+/* A file of JOB. */
+struct bh_priv_place {
+	uint32_t area;			/* enum bh_priv_area */
+	char owner[BH_PRIV_OWNER_MAX];	/* as BH_PRIV_OWNER_MAX says */
+	char file[BH_PRIV_FILE_MAX];	/* a plain file name, as root_file */
+};
+
+/* Body of JOB: a volume operation in a process of priv's, whose records
+ * (job_child.h) control reads on a pipe. COPY has src and dst, MKE2FS
+ * and RESIZE dst and a size, HASH src; an unused place is all zeros. */
+struct bh_priv_job {
+	uint32_t op;		     /* enum bh_priv_job_op */
+	char qube[BH_PRIV_NAME_MAX];  /* whose work it is: a name */
+	char other[BH_PRIV_NAME_MAX]; /* a qube it reads, "" or a name */
+	struct bh_priv_place src, dst;
+	uint64_t size;
+};
+
+/* Body of JOB_STARTED. The read end of the job's pipe travels beside
+ * it. */
+struct bh_priv_job_started {
+	uint32_t pid; /* 2..INT32_MAX */
+};
+
+/* Body of CANCEL: kills the job whose process is pid (and the tool it
+ * runs); answered by DONE, its end comes as EXITED. */
+struct bh_priv_cancel {
+	uint32_t pid; /* 2..INT32_MAX */
+};
+
 /* Body of DONE. */
 struct bh_priv_done {
 	int32_t result; /* 0 or -errno: -BH_PRIV_ERRNO_MAX..0 */
@@ -174,6 +239,11 @@ struct bh_priv_done {
 #define BH_PRIV_KILL_LEN (BH_PRIV_NAME_MAX + 8u)
 #define BH_PRIV_EXITED_LEN (BH_PRIV_NAME_MAX + 12u)
 #define BH_PRIV_DONE_LEN 4u
+#define BH_PRIV_PLACE_LEN (4u + BH_PRIV_OWNER_MAX + BH_PRIV_FILE_MAX)
+#define BH_PRIV_JOB_LEN \
+	(4u + 2u * BH_PRIV_NAME_MAX + 2u * BH_PRIV_PLACE_LEN + 8u)
+#define BH_PRIV_JOB_STARTED_LEN 4u
+#define BH_PRIV_CANCEL_LEN 4u
 /* The largest datagram: a receive buffer of this size, plus one byte to
  * see one that is too long. */
 #define BH_PRIV_MSG_MAX (BH_PRIV_HDR_LEN + BH_PRIV_LAUNCH_LEN)
@@ -188,13 +258,17 @@ struct bh_priv_msg {
 		struct bh_priv_kill kill;
 		struct bh_priv_exited exited;
 		struct bh_priv_done done;
+		struct bh_priv_job job;
+		struct bh_priv_job_started job_started;
+		struct bh_priv_cancel cancel;
 	} u;
 };
 
 /* The body length of a known type, or 0 for an unknown one. */
 size_t bh_priv_body_len(uint32_t type);
 
-/* 1 for the types control sends (LAUNCH, KILL), 0 for priv's and
+/* 1 for the types control sends (LAUNCH, KILL, JOB, CANCEL), 0 for
+ * priv's and
  * unknown ones: each end refuses the other's types on its side. */
 int bh_priv_sent_by_control(uint32_t type);
 

@@ -80,6 +80,9 @@ static int setup(void **state)
 	snprintf(f->dir, sizeof(f->dir), "/tmp/bh-test-bootfiles.XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(f->d.paths.state, sizeof(f->d.paths.state), "%s", f->dir);
+	/* No root parent here: the jobs' processes are forked by the
+	 * test, as control forks those the parent does not take. */
+	f->d.priv.fd = -1;
 	snprintf(f->d.paths.run, sizeof(f->d.paths.run), "%s", f->dir);
 	snprintf(k, sizeof(k), "%s/kernels/k1", f->dir);
 	snprintf(t, sizeof(t), "%s/templates/minimal", f->dir);

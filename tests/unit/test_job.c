@@ -107,6 +107,9 @@ static int setup(void **state)
 	snprintf(f->dir, sizeof(f->dir), "/tmp/bh-test-job.XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(f->d.paths.run, sizeof(f->d.paths.run), "%s", f->dir);
+	/* No root parent here: the jobs' processes are forked by the
+	 * test, as control forks those the parent does not take. */
+	f->d.priv.fd = -1;
 	*state = f;
 	return 0;
 }

@@ -14,6 +14,7 @@
 #include "daemon/core/daemon.h"
 #include "daemon/core/events.h"
 #include "daemon/disk/volume.h"
+#include "daemon/priv/priv_paths.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -58,6 +59,62 @@ static void emit(struct job *j, const char *event, const char *extra1,
 	events_emit_fields(j->d, event, j->spec.qube, f);
 }
 
+/* The request for bulkheadd's parent: spec's files by place. -EINVAL
+ * for a file it would not take (one outside the state and runtime
+ * folders: a template imported from a folder the user names). */
+static int job_request(struct daemon *d, const struct job_spec *spec,
+		       struct bh_priv_job *pj)
+{
+	memset(pj, 0, sizeof(*pj));
+	pj->op = spec->op == JOB_COPY	  ? BH_PRIV_JOB_COPY
+		 : spec->op == JOB_MKE2FS ? BH_PRIV_JOB_MKE2FS
+		 : spec->op == JOB_RESIZE ? BH_PRIV_JOB_RESIZE
+					  : BH_PRIV_JOB_HASH;
+	bh_priv_field_set(pj->qube, sizeof(pj->qube), spec->qube);
+	bh_priv_field_set(pj->other, sizeof(pj->other), spec->other);
+	if (spec->op == JOB_MKE2FS || spec->op == JOB_RESIZE)
+		pj->size = spec->size;
+	if ((spec->op == JOB_COPY || spec->op == JOB_HASH) &&
+	    priv_place_of(d->paths.state, d->paths.run, spec->src,
+			  &pj->src) < 0)
+		return -EINVAL;
+	if (spec->op != JOB_HASH &&
+	    priv_place_of(d->paths.state, d->paths.run, spec->dst,
+			  &pj->dst) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+/* The job's process: bulkheadd's parent's, which writes the images
+ * (control will not be able to); forked here only for what the parent
+ * does not take (a source outside the state folder) and where there is
+ * no parent (unit tests). Returns its pid with j->fd set. */
+static pid_t spawn(struct daemon *d, struct job *j, const char *lock_path,
+		   char *err, size_t cap)
+{
+	struct bh_priv_job pj;
+
+	if (d->priv.fd >= 0 && job_request(d, &j->spec, &pj) == 0) {
+		j->via_priv = 1;
+		j->tmp[0] = '\0';
+		return priv_link_job(&d->priv, &pj, &j->fd, err, cap);
+	}
+	/* Forked here, it dies with control, and control's loop reaps it
+	 * (job_reaped). */
+	return job_child_spawn(&j->spec, j->tmp, lock_path, &j->fd, err, cap);
+}
+
+/* Kills j's process group: through the parent when it is its. */
+static void kill_job(struct job *j)
+{
+	if (j->reaped)
+		return;
+	if (j->via_priv)
+		priv_link_cancel(&j->d->priv, j->pid);
+	else
+		kill(-j->pid, SIGKILL);
+}
+
 struct job *job_start(struct daemon *d, const struct job_spec *spec,
 		      job_done_fn fn, void *ctx, char *err, size_t cap)
 {
@@ -90,9 +147,7 @@ struct job *job_start(struct daemon *d, const struct job_spec *spec,
 		free(j);
 		return NULL;
 	}
-	/* For now control forks the child itself (disk/job_child.h): it
-	 * dies with control, and control's loop reaps it (job_reaped). */
-	pid = job_child_spawn(&j->spec, j->tmp, lock_path, &j->fd, err, cap);
+	pid = spawn(d, j, lock_path, err, cap);
 	if (pid < 0) {
 		free(j);
 		return NULL;
@@ -117,7 +172,7 @@ void job_cancel(struct job *j, const char *why)
 	snprintf(j->why, sizeof(j->why), "%s", why);
 	LOG_INFO("job %u (%s for %s) cancelled: %s", j->id,
 		 job_op_name(j->spec.op), j->spec.qube, why);
-	kill(-j->pid, SIGKILL);
+	kill_job(j);
 }
 
 void job_hold(struct job *j)
@@ -203,8 +258,7 @@ void job_input(struct job *j)
 				"process; killing it",
 				j->id, job_op_name(j->spec.op), j->spec.qube);
 			j->bad = 1;
-			if (!j->reaped)
-				kill(-j->pid, SIGKILL);
+			kill_job(j);
 			close(j->fd);
 			j->fd = -1;
 			return;
@@ -213,13 +267,15 @@ void job_input(struct job *j)
 	}
 }
 
-int job_reaped(struct daemon *d, pid_t pid, int wstatus)
+static int reaped(struct daemon *d, pid_t pid, int wstatus, int via_priv)
 {
 	struct job **pp, *j;
 	struct job_result res = { 0, 0, "" };
 	char msg[JOB_MSG_MAX + 64], result[32], reason[JOB_MSG_MAX + 16];
 
-	for (pp = &d->jobs; *pp && (*pp)->pid != pid; pp = &(*pp)->next)
+	for (pp = &d->jobs;
+	     *pp && ((*pp)->pid != pid || (*pp)->via_priv != via_priv);
+	     pp = &(*pp)->next)
 		;
 	if (!(j = *pp))
 		return 0;
@@ -272,6 +328,16 @@ int job_reaped(struct daemon *d, pid_t pid, int wstatus)
 		j->fn(j->ctx, &res);
 	free(j);
 	return 1;
+}
+
+int job_reaped(struct daemon *d, pid_t pid, int wstatus)
+{
+	return reaped(d, pid, wstatus, 0);
+}
+
+int job_reaped_by_priv(struct daemon *d, pid_t pid, int wstatus)
+{
+	return reaped(d, pid, wstatus, 1);
 }
 
 int job_wait_stale(const char *run_dir, int timeout_ms)

@@ -68,6 +68,10 @@ struct job {
 	int bad;	     /* a malformed record: the child was killed */
 	int cancelled;
 	int reaped;	     /* its pid may be reused: kill nothing */
+	/* Its process is bulkheadd's parent's (JOB, priv/priv_link.h):
+	 * cancelled with CANCEL, its end told by EXITED, its temporary
+	 * named and removed there (tmp is ""). */
+	int via_priv;
 	unsigned holders;    /* who wait for it (job_hold, job_release) */
 	char why[256];	     /* why it was cancelled */
 	uint32_t step;	     /* the last progress */
@@ -107,6 +111,10 @@ void job_input(struct job *j);
 /* Called for every reaped child: 1 when pid was a job's (its callback has
  * run and it is freed), else 0. */
 int job_reaped(struct daemon *d, pid_t pid, int wstatus);
+/* The same for a job whose process was bulkheadd's parent's (its
+ * EXITED): only such a job matches, as a child of control with the same
+ * pid (reused since) is not it. */
+int job_reaped_by_priv(struct daemon *d, pid_t pid, int wstatus);
 
 /* Start-up, before any temporary is removed: waits (up to timeout_ms)
  * until no job child of an earlier daemon holds run_dir/jobs.lock; they

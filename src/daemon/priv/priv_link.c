@@ -136,8 +136,8 @@ static void close_fds(int *fds, int n)
 		close(fds[i]);
 }
 
-/* Waits for the answer to request id: LAUNCHED with its two fds, or
- * FAILED. Anything else is kept for the loop. */
+/* Waits for the answer to request id: LAUNCHED or JOB_STARTED with its
+ * fds, or FAILED. Anything else is kept for the loop. */
 static int wait_answer(struct priv_link *pl, uint32_t id,
 		       struct bh_priv_msg *ans, int fds[PRIV_FDS_MAX],
 		       int *nfds, char *err, size_t cap)
@@ -166,6 +166,7 @@ static int wait_answer(struct priv_link *pl, uint32_t id,
 			return -EPIPE;
 		}
 		if ((ans->type == BH_PRIV_LAUNCHED ||
+		     ans->type == BH_PRIV_JOB_STARTED ||
 		     ans->type == BH_PRIV_FAILED) &&
 		    ans->id == id)
 			return 0;
@@ -219,7 +220,7 @@ int priv_link_launch(struct priv_link *pl, const struct bh_priv_launch *l,
 		snprintf(err, cap, "%s", ans.u.failed.text);
 		return ans.u.failed.code;
 	}
-	if (nfds != 2) {
+	if (ans.type != BH_PRIV_LAUNCHED || nfds != 2) {
 		close_fds(fds, nfds);
 		snprintf(err, cap, "bulkheadd's parent started the qube but "
 				   "sent no links to it");
@@ -232,6 +233,61 @@ int priv_link_launch(struct priv_link *pl, const struct bh_priv_launch *l,
 	bh_set_nonblock(out->link_fd, 1);
 	bh_set_nonblock(out->qmp_fd, 1);
 	return 0;
+}
+
+pid_t priv_link_job(struct priv_link *pl, const struct bh_priv_job *j,
+		    int *read_fd, char *err, size_t cap)
+{
+	struct bh_priv_msg m, ans;
+	int fds[PRIV_FDS_MAX], nfds = 0, r;
+
+	*read_fd = -1;
+	if (pl->fd < 0) {
+		snprintf(err, cap, "no link to bulkheadd's parent");
+		return -ENOTCONN;
+	}
+	memset(&m, 0, sizeof(m));
+	m.type = BH_PRIV_JOB;
+	m.id = ++pl->next_id;
+	m.u.job = *j;
+	r = priv_msg_send(pl->fd, &m, NULL, 0);
+	if (r < 0) {
+		snprintf(err, cap, "cannot ask bulkheadd's parent for the job: "
+				   "%s",
+			 r == -EINVAL ? "a name or size out of range"
+				      : strerror(-r));
+		return r;
+	}
+	r = wait_answer(pl, m.id, &ans, fds, &nfds, err, cap);
+	if (r < 0)
+		return r;
+	if (ans.type == BH_PRIV_FAILED) {
+		close_fds(fds, nfds);
+		snprintf(err, cap, "%s", ans.u.failed.text);
+		return -EPROTO;
+	}
+	if (ans.type != BH_PRIV_JOB_STARTED || nfds != 1) {
+		close_fds(fds, nfds);
+		snprintf(err, cap, "bulkheadd's parent answered the job "
+				   "wrongly");
+		return -EPROTO;
+	}
+	*read_fd = fds[0];
+	bh_set_nonblock(*read_fd, 1);
+	return (pid_t)ans.u.job_started.pid;
+}
+
+int priv_link_cancel(struct priv_link *pl, pid_t pid)
+{
+	struct bh_priv_msg m;
+
+	if (pl->fd < 0)
+		return -ENOTCONN;
+	memset(&m, 0, sizeof(m));
+	m.type = BH_PRIV_CANCEL;
+	m.id = ++pl->next_id;
+	m.u.cancel.pid = (uint32_t)pid;
+	return priv_msg_send(pl->fd, &m, NULL, 0);
 }
 
 int priv_link_kill(struct priv_link *pl, const char *name, uint32_t which,

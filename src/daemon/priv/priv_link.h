@@ -51,6 +51,17 @@ int priv_link_launch(struct priv_link *pl, const struct bh_priv_launch *l,
 		     int restore_fd, struct priv_started *out, char *err,
 		     size_t cap);
 
+/* Asks the parent to start a job (a process of its own, whose records
+ * control reads: disk/job_child.h). Returns its pid with *read_fd the
+ * read end of its records' pipe (non-blocking); or a negative errno with
+ * err said (-EPROTO: the parent refused it, err says why). */
+pid_t priv_link_job(struct priv_link *pl, const struct bh_priv_job *j,
+		    int *read_fd, char *err, size_t cap);
+
+/* Asks the parent to kill the job whose process is pid (its DONE comes
+ * through priv_link_next, its end as EXITED). 0 or -errno. */
+int priv_link_cancel(struct priv_link *pl, pid_t pid);
+
 /* Asks the parent to send signo (SIGKILL or SIGTERM) to qube name's QEMU
  * or channel process (which). Its DONE comes through priv_link_next.
  * Returns 0 or -errno. */

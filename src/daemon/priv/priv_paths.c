@@ -31,6 +31,21 @@ static int plain(const char *s, size_t n, size_t cap, int plus)
 	return 1;
 }
 
+/* s[0..n) is one path component of [A-Za-z0-9._+-], neither "." nor
+ * "..", shorter than an area's owner field. */
+static int plain_owner(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n >= BH_PRIV_OWNER_MAX || (n == 1 && s[0] == '.') ||
+	    (n == 2 && s[0] == '.' && s[1] == '.'))
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!name_char(s[i]) && s[i] != '+')
+			return 0;
+	return 1;
+}
+
 /* The rest of path after PREFIX "/" SUB "/", or NULL. */
 static const char *under(const char *path, const char *prefix,
 			 const char *sub)
@@ -221,4 +236,99 @@ int priv_hand_file(const char *path, uid_t uid, char *err, size_t cap)
 		snprintf(err, cap, "cannot hand %.1500s to the qube: %s", path,
 			 r == -EPERM ? "not a plain file" : strerror(-r));
 	return r;
+}
+
+/* The folder under state or run of each area, or NULL. */
+static const char *area_sub(uint32_t area, int *in_run)
+{
+	*in_run = area == BH_PRIV_AREA_RUN;
+	switch (area) {
+	case BH_PRIV_AREA_QUBES:
+	case BH_PRIV_AREA_RUN:
+		return "qubes";
+	case BH_PRIV_AREA_TEMPLATES:
+		return "templates";
+	case BH_PRIV_AREA_KERNELS:
+		return "kernels";
+	case BH_PRIV_AREA_SNAPSHOTS:
+		return "snapshots";
+	default:
+		return NULL;
+	}
+}
+
+int priv_place_of(const char *state, const char *run, const char *path,
+		  struct bh_priv_place *p)
+{
+	static const uint32_t areas[] = {
+		BH_PRIV_AREA_QUBES, BH_PRIV_AREA_TEMPLATES,
+		BH_PRIV_AREA_KERNELS, BH_PRIV_AREA_SNAPSHOTS, BH_PRIV_AREA_RUN
+	};
+	size_t i, n;
+
+	memset(p, 0, sizeof(*p));
+	for (i = 0; i < sizeof(areas) / sizeof(*areas); i++) {
+		int in_run;
+		const char *sub = area_sub(areas[i], &in_run);
+		const char *rest = under(path, in_run ? run : state, sub);
+		const char *slash = rest ? strchr(rest, '/') : NULL;
+
+		if (!slash)
+			continue;
+		n = (size_t)(slash - rest);
+		/* One folder, not "." nor "..", then one plain file. */
+		if (!plain_owner(rest, n) || strchr(slash + 1, '/') ||
+		    !plain(slash + 1, strlen(slash + 1), BH_PRIV_FILE_MAX, 0))
+			return -EINVAL;
+		p->area = areas[i];
+		memcpy(p->owner, rest, n);
+		strcpy(p->file, slash + 1);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int priv_place_path(const char *state, const char *run,
+		    const struct bh_priv_place *p, int writes, char *out,
+		    char *err, size_t cap)
+{
+	int in_run;
+	const char *sub = area_sub(p->area, &in_run);
+	char dir[PATH_MAX], real_dir[PATH_MAX];
+	struct stat st;
+
+	if (!sub || bh_path_fmt(dir, sizeof(dir), "%s/%s/%s",
+				in_run ? run : state, sub, p->owner)) {
+		snprintf(err, cap, "a job's place is out of range");
+		return -EINVAL;
+	}
+	if (p->area == BH_PRIV_AREA_TEMPLATES ||
+	    p->area == BH_PRIV_AREA_KERNELS) {
+		/* Root's folders: links there are root's too. */
+		if (resolve(dir, real_dir, "folder", err, cap) < 0)
+			return -ENOENT;
+	} else {
+		if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			snprintf(err, cap, "%.1500s is %s", dir,
+				 errno == ENOENT ? "missing"
+						 : "not a folder (a link?)");
+			return -ENOTDIR;
+		}
+		snprintf(real_dir, sizeof(real_dir), "%s", dir);
+	}
+	if (bh_path_fmt(out, PATH_MAX, "%s/%s", real_dir, p->file)) {
+		snprintf(err, cap, "a job's path is too long");
+		return -ENAMETOOLONG;
+	}
+	/* A source where control could plant a link: a plain file. */
+	if (!writes && p->area != BH_PRIV_AREA_TEMPLATES &&
+	    p->area != BH_PRIV_AREA_KERNELS &&
+	    (lstat(out, &st) < 0 || !S_ISREG(st.st_mode) ||
+	     st.st_nlink != 1)) {
+		snprintf(err, cap, "%.1500s is %s", out,
+			 errno == ENOENT ? "missing"
+					 : "not a plain file (a link?)");
+		return -EPERM;
+	}
+	return 0;
 }

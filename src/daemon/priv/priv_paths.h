@@ -36,6 +36,24 @@ int priv_kver_of(const char *state, const char *kernel_path, char *kver,
 int priv_root_of(const char *state, const char *root_path, uint32_t *kind,
 		 char *owner, size_t ocap, char *file, size_t fcap);
 
+/* Control's side of JOB: the place of a path it built under state or
+ * run (not resolved), as area, owner and file. 0, or -EINVAL for a path
+ * elsewhere (a template imported from a folder the user names). */
+int priv_place_of(const char *state, const char *run, const char *path,
+		  struct bh_priv_place *p);
+
+/* priv's side of JOB: the path of a checked place into out (PATH_MAX
+ * bytes). The areas control will own (qubes, snapshots, the runtime
+ * folder) are not followed through links: the owner's folder must be a
+ * real folder, and a file that exists there (a source; a destination is
+ * replaced by a rename, which follows no link) a plain file with one
+ * link. The kernels and templates folders are root's and resolved.
+ * writes: the place is a job's destination. 0, or -errno with err
+ * said. */
+int priv_place_path(const char *state, const char *run,
+		    const struct bh_priv_place *p, int writes, char *out,
+		    char *err, size_t cap);
+
 /* priv's side: the files of a checked LAUNCH, canonical (the jail binds
  * a file at its real path). */
 struct priv_files {

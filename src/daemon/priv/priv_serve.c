@@ -10,7 +10,9 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "daemon/disk/job_child.h"
 #include "daemon/priv/priv_link.h"
+#include "daemon/priv/priv_paths.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -34,9 +36,13 @@ void priv_serve_attach(struct priv_serve *s, int fd)
 
 void priv_serve_detach(struct priv_serve *s)
 {
+	size_t i;
+
 	if (s->fd >= 0)
 		close(s->fd);
 	s->fd = -1;
+	for (i = 0; i < s->njobs; i++)
+		kill(-s->jobs[i].pid, SIGKILL);
 }
 
 /* The newest entry of name (a qube started again under its name, after
@@ -175,6 +181,90 @@ static int serve_kill(struct priv_serve *s, const struct bh_priv_msg *m)
 	return priv_msg_send(s->fd, &ans, NULL, 0);
 }
 
+/* JOB's op as the child knows it. */
+static enum job_op job_op_of(uint32_t op)
+{
+	return op == BH_PRIV_JOB_COPY	  ? JOB_COPY
+	       : op == BH_PRIV_JOB_MKE2FS ? JOB_MKE2FS
+	       : op == BH_PRIV_JOB_RESIZE ? JOB_RESIZE
+					  : JOB_HASH;
+}
+
+/* The job's spec, its paths built here (priv_paths.h). */
+static int job_spec_of(struct priv_serve *s, const struct bh_priv_job *pj,
+		       struct job_spec *spec, char *err, size_t cap)
+{
+	const char *st = s->host.state, *run = s->host.run;
+	int r = 0;
+
+	memset(spec, 0, sizeof(*spec));
+	spec->op = job_op_of(pj->op);
+	snprintf(spec->qube, sizeof(spec->qube), "%s", pj->qube);
+	snprintf(spec->other, sizeof(spec->other), "%s", pj->other);
+	spec->size = pj->size;
+	if (pj->src.area)
+		r = priv_place_path(st, run, &pj->src, 0, spec->src, err, cap);
+	/* A resize changes its file in place: it must be there, plain; the
+	 * others write a temporary and rename it over dst. */
+	if (r == 0 && pj->dst.area)
+		r = priv_place_path(st, run, &pj->dst,
+				    pj->op != BH_PRIV_JOB_RESIZE, spec->dst,
+				    err, cap);
+	return r;
+}
+
+static int serve_job(struct priv_serve *s, const struct bh_priv_msg *m)
+{
+	struct priv_job *j = &s->jobs[s->njobs];
+	struct job_spec spec;
+	struct bh_priv_msg ans;
+	char err[BH_PRIV_TEXT_MAX], lock[PATH_MAX];
+	int fd, r;
+	pid_t pid;
+
+	if (s->njobs == PRIV_JOBS_MAX)
+		return send_failed(s, m->id, 1, "too many jobs run");
+	memset(j, 0, sizeof(*j));
+	if (job_spec_of(s, &m->u.job, &spec, err, sizeof(err)) < 0)
+		return send_failed(s, m->id, 1, err);
+	if ((spec.op != JOB_HASH &&
+	     job_temp_name(spec.dst, j->tmp, sizeof(j->tmp)) < 0) ||
+	    bh_path_fmt(lock, sizeof(lock), "%s/" JOBS_LOCK, s->host.run))
+		return send_failed(s, m->id, 1, "a job's path is too long");
+	pid = job_child_spawn(&spec, j->tmp, lock, &fd, err, sizeof(err));
+	if (pid < 0)
+		return send_failed(s, m->id, 1, err);
+	j->pid = pid;
+	snprintf(j->qube, sizeof(j->qube), "%s", m->u.job.qube);
+	s->njobs++;
+	memset(&ans, 0, sizeof(ans));
+	ans.type = BH_PRIV_JOB_STARTED;
+	ans.id = m->id;
+	ans.u.job_started.pid = (uint32_t)pid;
+	r = priv_msg_send(s->fd, &ans, &fd, 1);
+	close(fd);
+	if (r < 0)
+		kill(-pid, SIGKILL);
+	return r;
+}
+
+static int serve_cancel(struct priv_serve *s, const struct bh_priv_msg *m)
+{
+	struct bh_priv_msg ans;
+	size_t i;
+
+	memset(&ans, 0, sizeof(ans));
+	ans.type = BH_PRIV_DONE;
+	ans.id = m->id;
+	ans.u.done.result = -ESRCH;
+	/* Only a job of ours, not reaped yet: the pid is still its. */
+	for (i = 0; i < s->njobs; i++)
+		if (s->jobs[i].pid == (pid_t)m->u.cancel.pid)
+			ans.u.done.result =
+				kill(-s->jobs[i].pid, SIGKILL) < 0 ? -errno : 0;
+	return priv_msg_send(s->fd, &ans, NULL, 0);
+}
+
 int priv_serve_input(struct priv_serve *s)
 {
 	struct bh_priv_msg m;
@@ -211,6 +301,10 @@ int priv_serve_input(struct priv_serve *s)
 		}
 		if (m.type == BH_PRIV_LAUNCH)
 			r = serve_launch(s, &m, restore ? fds[0] : -1);
+		else if (m.type == BH_PRIV_JOB)
+			r = serve_job(s, &m);
+		else if (m.type == BH_PRIV_CANCEL)
+			r = serve_cancel(s, &m);
 		else
 			r = serve_kill(s, &m);
 		if (restore)
@@ -225,11 +319,41 @@ int priv_serve_input(struct priv_serve *s)
 	return 1;
 }
 
+/* A job's process reaped: what it left half-written goes (a whole one
+ * was renamed into place: nothing to remove then). */
+static int job_reaped(struct priv_serve *s, pid_t pid, int wstatus)
+{
+	struct bh_priv_msg m;
+	size_t i;
+
+	for (i = 0; i < s->njobs && s->jobs[i].pid != pid; i++)
+		;
+	if (i == s->njobs)
+		return 0;
+	if (s->jobs[i].tmp[0])
+		unlink(s->jobs[i].tmp);
+	memset(&m, 0, sizeof(m));
+	m.type = BH_PRIV_EXITED;
+	snprintf(m.u.exited.name, sizeof(m.u.exited.name), "%s",
+		 s->jobs[i].qube);
+	m.u.exited.which = BH_PRIV_JOBPROC;
+	m.u.exited.wait_status = wstatus;
+	m.u.exited.pid = (uint32_t)pid;
+	s->jobs[i] = s->jobs[--s->njobs];
+	if (s->fd >= 0 && priv_msg_send(s->fd, &m, NULL, 0) < 0)
+		LOG_WARN("cannot tell control that job process %d ended",
+			 (int)pid);
+	return 1;
+}
+
 int priv_serve_reaped(struct priv_serve *s, pid_t pid, int wstatus)
 {
 	struct bh_priv_msg m;
 	struct priv_child *k = NULL;
 	size_t i;
+
+	if (job_reaped(s, pid, wstatus))
+		return 1;
 
 	for (i = 0; i < s->n && !k; i++)
 		if (s->kids[i].qemu == pid || s->kids[i].chan == pid)

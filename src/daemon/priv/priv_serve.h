@@ -1,6 +1,7 @@
 /* bulkheadd's root parent serving control's requests on the priv link
- * (proto/msg_priv.h): LAUNCH (priv_launch.h) and KILL, and telling
- * control of every end of the processes it started (EXITED). The
+ * (proto/msg_priv.h): LAUNCH (priv_launch.h) and KILL, JOB (a volume
+ * operation in a process of its own: disk/job_child.h) and CANCEL, and
+ * telling control of every end of the processes it started (EXITED). The
  * parent keeps the table of those processes: the qube's name, its
  * QEMU's and its channel process's pids. It outlives a control that
  * dies, so a new control's KILL finds the qubes the last one started.
@@ -14,6 +15,7 @@
 #ifndef BH_DAEMON_PRIV_SERVE_H
 #define BH_DAEMON_PRIV_SERVE_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -33,11 +35,23 @@ struct priv_child {
 	pid_t qemu, chan; /* 0 once reaped */
 };
 
+/* A job's process, started for the current control (JOB). */
+struct priv_job {
+	pid_t pid; /* the leader of its process group */
+	char qube[BH_PRIV_NAME_MAX];
+	char tmp[PATH_MAX]; /* what it writes; removed when it is reaped */
+};
+
+/* Jobs at once, at most. */
+#define PRIV_JOBS_MAX 256
+
 struct priv_serve {
 	int fd; /* the link to the current control, or -1 */
 	struct priv_host host;
 	struct priv_child *kids;
 	size_t n, cap;
+	struct priv_job jobs[PRIV_JOBS_MAX];
+	size_t njobs;
 };
 
 void priv_serve_init(struct priv_serve *s, const char *root,
@@ -53,11 +67,13 @@ void priv_serve_attach(struct priv_serve *s, int fd);
  * that failed: the caller ends control). */
 int priv_serve_input(struct priv_serve *s);
 
+/* Control is gone: the jobs it started are killed (their results had
+ * nobody to go to; the next control finds no temporary they left). */
 void priv_serve_detach(struct priv_serve *s);
 
 /* A reaped child: when it is a qube's QEMU or channel process, its
- * cgroup goes (QEMU), control is told (EXITED) and 1 is returned; 0 for
- * any other pid. */
+ * cgroup goes (QEMU); a job's, its temporary; control is told (EXITED)
+ * and 1 is returned; 0 for any other pid. */
 int priv_serve_reaped(struct priv_serve *s, pid_t pid, int wstatus);
 
 #endif

@@ -148,6 +148,31 @@ static void link_broken(struct supervisor *s)
 	kill(s->control, SIGKILL);
 }
 
+/* The crash points of tests/crash (lib/crashpoint.h) once control is
+ * forked. One of control's strikes the first control only: the test
+ * looks at what the next one makes of it. One in a process the parent
+ * starts for control stays in its environment: a channel process's
+ * (chan.*) and a job's (volume.*); a job's kills control alone when
+ * only control is to die (BULKHEAD_CRASH_SCOPE=control), else the
+ * whole daemon (its parent). */
+static void crash_points_after_fork(pid_t control)
+{
+	const char *at = getenv("BULKHEAD_CRASH_AT");
+	const char *scope = getenv("BULKHEAD_CRASH_SCOPE");
+	char pid[24];
+
+	if (!at)
+		return;
+	if (strncmp(at, "chan.", 5) && strncmp(at, "volume.", 7)) {
+		unsetenv("BULKHEAD_CRASH_AT");
+		return;
+	}
+	if (scope && !strcmp(scope, "control")) {
+		snprintf(pid, sizeof(pid), "%d", (int)control);
+		setenv("BULKHEAD_CRASH_VICTIM", pid, 1);
+	}
+}
+
 int priv_supervise(int *ready_fd, const char *log_path,
 		   const char *admin_sock, struct priv_serve *serve,
 		   struct control_start *cs)
@@ -207,13 +232,7 @@ int priv_supervise(int *ready_fd, const char *log_path,
 		}
 		close(link[1]);
 		priv_serve_attach(s.serve, link[0]);
-		/* A crash point of tests/crash strikes the first control
-		 * only: the test looks at what the next one makes of it.
-		 * A channel process's (chan.*) stays: the parent starts
-		 * them, and they take it from its environment. */
-		if (getenv("BULKHEAD_CRASH_AT") &&
-		    strncmp(getenv("BULKHEAD_CRASH_AT"), "chan.", 5))
-			unsetenv("BULKHEAD_CRASH_AT");
+		crash_points_after_fork(s.control);
 		/* bh reads the ready line until EOF: only the first
 		 * control holds the fd. */
 		if (*ready_fd >= 0) {
