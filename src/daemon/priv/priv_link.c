@@ -50,6 +50,20 @@ int priv_msg_send(int fd, const struct bh_priv_msg *m, const int *fds,
 	return w == n ? 0 : -EIO;
 }
 
+/* recvmsg's 0 is either the peer's end or a datagram of no bytes (a
+ * SOCK_SEQPACKET peer can send one); only the end leaves the socket
+ * hung up. */
+static int peer_gone(int fd)
+{
+	struct pollfd p = { fd, POLLIN | POLLRDHUP, 0 };
+	int r;
+
+	do
+		r = poll(&p, 1, 0);
+	while (r < 0 && errno == EINTR);
+	return r == 1 && (p.revents & (POLLHUP | POLLRDHUP));
+}
+
 int priv_msg_recv(int fd, struct bh_priv_msg *m, int fds[PRIV_FDS_MAX],
 		  int *nfds)
 {
@@ -98,7 +112,10 @@ int priv_msg_recv(int fd, struct bh_priv_msg *m, int fds[PRIV_FDS_MAX],
 				close(got);
 		}
 	}
-	if (n == 0 && *nfds == 0)
+	/* An empty datagram is no message: it ends the link as garbage
+	 * does, not as the peer's close (which the parent takes for a
+	 * control that is ending and does not end it). */
+	if (n == 0 && *nfds == 0 && peer_gone(fd))
 		return 0;
 	bad = (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
 	      bh_priv_parse(untrusted_buf, (size_t)n, m) < 0;
@@ -191,6 +208,12 @@ int priv_link_launch(struct priv_link *pl, const struct bh_priv_launch *l,
 	out->link_fd = out->qmp_fd = -1;
 	if (pl->fd < 0) {
 		snprintf(err, cap, "no link to bulkheadd's parent");
+		return BH_EXIT_FAILURE;
+	}
+	/* The parent ends the link over a restore without its fd. */
+	if ((l->flags & BH_PRIV_RESTORE) && restore_fd < 0) {
+		snprintf(err, cap, "the start restores a snapshot but has no "
+				   "state to restore from");
 		return BH_EXIT_FAILURE;
 	}
 	memset(&m, 0, sizeof(m));

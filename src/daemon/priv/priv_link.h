@@ -29,8 +29,9 @@ int priv_msg_send(int fd, const struct bh_priv_msg *m, const int *fds,
 /* Receives one datagram into *m, checked (bh_priv_parse), and the fds
  * beside it into fds[0..*nfds) (close-on-exec; at most PRIV_FDS_MAX).
  * Returns 1, 0 at the peer's end, -EAGAIN when none is waiting on a
- * non-blocking socket, or -EPROTO for one that is cut, too long or
- * fails its checks (its fds closed). */
+ * non-blocking socket, or -EPROTO for one that is cut (an empty one
+ * too), too long, fails its checks or has more than PRIV_FDS_MAX fds
+ * beside it (its fds closed). */
 int priv_msg_recv(int fd, struct bh_priv_msg *m, int fds[PRIV_FDS_MAX],
 		  int *nfds);
 
@@ -44,9 +45,10 @@ struct priv_link {
 };
 
 /* Asks the parent to start l's qube; restore_fd (or -1) travels beside
- * it with BH_PRIV_RESTORE. Returns 0 with *out (the pids, and control's
- * two links to the channel process, non-blocking); or a bh exit code
- * with err said. */
+ * it with BH_PRIV_RESTORE (l's BH_PRIV_RESTORE without a restore_fd is
+ * refused here, as is a field out of its rule: nothing is sent).
+ * Returns 0 with *out (the pids, and control's two links to the channel
+ * process, non-blocking); or a bh exit code with err said. */
 int priv_link_launch(struct priv_link *pl, const struct bh_priv_launch *l,
 		     int restore_fd, struct priv_started *out, char *err,
 		     size_t cap);
