@@ -24,13 +24,15 @@
 #define L_CMDLINE_NAME (L_OPTS + BH_PRIV_OPTS_MAX)
 _Static_assert(L_CMDLINE_NAME + BH_PRIV_NAME_MAX == BH_PRIV_LAUNCH_LEN,
 	       "LAUNCH's layout");
-_Static_assert(BH_PRIV_LAUNCH_LEN == 764u, "LAUNCH's body on the wire");
+_Static_assert(BH_PRIV_LAUNCH_LEN == 1532u, "LAUNCH's body on the wire");
 
-/* KILL's and EXITED's body: the name, then two u32. */
+/* KILL's and EXITED's body: the name, then two u32 (EXITED: and the
+ * pid). */
 #define K_WHICH BH_PRIV_NAME_MAX
 #define K_VALUE (K_WHICH + 4u)
+#define K_PID (K_VALUE + 4u)
 _Static_assert(K_VALUE + 4u == BH_PRIV_KILL_LEN, "KILL's layout");
-_Static_assert(K_VALUE + 4u == BH_PRIV_EXITED_LEN, "EXITED's layout");
+_Static_assert(K_PID + 4u == BH_PRIV_EXITED_LEN, "EXITED's layout");
 
 /* The FAILED code's range: bh's exit codes that mean a failure of its
  * own or of the qube (proto/exitcodes.h), not 126/127 (a command's). */
@@ -129,6 +131,7 @@ int bh_priv_encode(uint8_t out[BH_PRIV_MSG_MAX], const struct bh_priv_msg *m)
 		put_str(b, m->u.exited.name, BH_PRIV_NAME_MAX);
 		bh_put_u32(b + K_WHICH, m->u.exited.which);
 		bh_put_u32(b + K_VALUE, (uint32_t)m->u.exited.wait_status);
+		bh_put_u32(b + K_PID, m->u.exited.pid);
 		break;
 	case BH_PRIV_DONE:
 		bh_put_u32(b, (uint32_t)m->u.done.result);
@@ -265,8 +268,12 @@ static int body_ok(uint32_t type, const uint8_t *untrusted_b)
 	case BH_PRIV_LAUNCH:
 		return launch_ok(untrusted_b);
 	case BH_PRIV_LAUNCHED:
+		/* Pids that pid_t holds: one cast to a negative pid would
+		 * name a process group. */
 		return bh_get_u32(untrusted_b) > 1 &&
-		       bh_get_u32(untrusted_b + 4) > 1;
+		       bh_get_u32(untrusted_b) <= INT32_MAX &&
+		       bh_get_u32(untrusted_b + 4) > 1 &&
+		       bh_get_u32(untrusted_b + 4) <= INT32_MAX;
 	case BH_PRIV_FAILED:
 		v = (int32_t)bh_get_u32(untrusted_b);
 		return v >= 1 && v <= FAILED_CODE_MAX &&
@@ -278,7 +285,9 @@ static int body_ok(uint32_t type, const uint8_t *untrusted_b)
 		       (signo == SIGKILL || signo == SIGTERM);
 	case BH_PRIV_EXITED:
 		return name_ok(untrusted_b) &&
-		       which_ok(bh_get_u32(untrusted_b + K_WHICH));
+		       which_ok(bh_get_u32(untrusted_b + K_WHICH)) &&
+		       bh_get_u32(untrusted_b + K_PID) > 1 &&
+		       bh_get_u32(untrusted_b + K_PID) <= INT32_MAX;
 	case BH_PRIV_DONE:
 		v = (int32_t)bh_get_u32(untrusted_b);
 		return v <= 0 && v >= -BH_PRIV_ERRNO_MAX;
@@ -326,6 +335,7 @@ static void body_take(struct bh_priv_msg *m, const uint8_t *b)
 		memcpy(m->u.exited.name, b, BH_PRIV_NAME_MAX);
 		m->u.exited.which = bh_get_u32(b + K_WHICH);
 		m->u.exited.wait_status = (int32_t)bh_get_u32(b + K_VALUE);
+		m->u.exited.pid = bh_get_u32(b + K_PID);
 		break;
 	case BH_PRIV_DONE:
 		m->u.done.result = (int32_t)bh_get_u32(b);

@@ -65,7 +65,9 @@ enum bh_priv_type {
 #define BH_PRIV_NAME_MAX 32u
 #define BH_PRIV_KVER_MAX 64u
 #define BH_PRIV_FILE_MAX 64u
-#define BH_PRIV_OPTS_MAX 512u
+/* Room for the kernelopts property (KERNELOPTS_MAX, 1024) and the
+ * bh.init= the daemon adds to it. */
+#define BH_PRIV_OPTS_MAX 1280u
 #define BH_PRIV_TEXT_MAX 512u
 
 /* LAUNCH: where the root image is (the owner is root_owner). */
@@ -128,10 +130,11 @@ struct bh_priv_launch {
 	char cmdline_name[BH_PRIV_NAME_MAX];
 };
 
-/* Body of LAUNCHED. The two link fds travel beside it. */
+/* Body of LAUNCHED. The two link fds travel beside it. A pid is
+ * 2..INT32_MAX: one that pid_t holds as a process, not a group. */
 struct bh_priv_launched {
-	uint32_t qemu_pid; /* > 1 */
-	uint32_t chan_pid; /* > 1 */
+	uint32_t qemu_pid; /* 2..INT32_MAX */
+	uint32_t chan_pid; /* 2..INT32_MAX */
 };
 
 /* Body of FAILED. */
@@ -152,6 +155,10 @@ struct bh_priv_exited {
 	char name[BH_PRIV_NAME_MAX]; /* a name */
 	uint32_t which;              /* enum bh_priv_which */
 	int32_t wait_status;         /* waitpid()'s, any value */
+	/* The process's pid (2..INT32_MAX): a qube started again under
+	 * the same name (a snapshot's cold relaunch) has new pids, and
+	 * the end of the old channel process must not end the new one. */
+	uint32_t pid;
 };
 
 /* Body of DONE. */
@@ -166,7 +173,7 @@ struct bh_priv_done {
 #define BH_PRIV_LAUNCHED_LEN 8u
 #define BH_PRIV_FAILED_LEN (4u + BH_PRIV_TEXT_MAX)
 #define BH_PRIV_KILL_LEN (BH_PRIV_NAME_MAX + 8u)
-#define BH_PRIV_EXITED_LEN (BH_PRIV_NAME_MAX + 8u)
+#define BH_PRIV_EXITED_LEN (BH_PRIV_NAME_MAX + 12u)
 #define BH_PRIV_DONE_LEN 4u
 /* The largest datagram: a receive buffer of this size, plus one byte to
  * see one that is too long. */
