@@ -165,10 +165,11 @@ struct bh_priv_launch {
 	char cmdline_name[BH_PRIV_NAME_MAX];
 };
 
-/* Body of LAUNCHED. The two link fds travel beside it. */
+/* Body of LAUNCHED. The two link fds travel beside it. A pid is
+ * 2..INT32_MAX: one that pid_t holds as a process, not a group. */
 struct bh_priv_launched {
-	uint32_t qemu_pid; /* > 1 */
-	uint32_t chan_pid; /* > 1 */
+	uint32_t qemu_pid; /* 2..INT32_MAX */
+	uint32_t chan_pid; /* 2..INT32_MAX */
 };
 
 /* Body of FAILED. */
@@ -189,9 +190,9 @@ struct bh_priv_exited {
 	char name[BH_PRIV_NAME_MAX]; /* a name */
 	uint32_t which;              /* enum bh_priv_which */
 	int32_t wait_status;         /* waitpid()'s, any value */
-	/* The process's pid (> 1): a qube started again under the same
-	 * name (a snapshot's cold relaunch) has new pids, and the end of
-	 * the old channel process must not end the new one. */
+	/* The process's pid (2..INT32_MAX): a qube started again under
+	 * the same name (a snapshot's cold relaunch) has new pids, and
+	 * the end of the old channel process must not end the new one. */
 	uint32_t pid;
 };
 

@@ -18,8 +18,8 @@
  *     written again here from a table of fields, accepts; a refused
  *     datagram leaves *out untouched;
  *   - a parsed message has known type, every string field NUL-terminated
- *     in its field with printable bytes before and zeros after, and
- *     encodes back to the same bytes;
+ *     in its field with printable bytes before and zeros after, every
+ *     pid above 1 as a pid_t, and encodes back to the same bytes;
  *   - the input's bytes taken as a struct bh_priv_msg: bh_priv_encode
  *     succeeds exactly when ref_encode's bytes pass ref_valid, and then
  *     gives those bytes;
@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "proto/frame.h"
 #include "proto/msg_priv.h"
@@ -70,7 +71,7 @@ struct layout {
 };
 
 static const struct layout layouts[] = {
-	{ 1, 764, 13, {
+	{ 1, 1532, 13, {
 		  { F_NAME, 0, 32, 0, 0 },
 		  { F_KVER, 32, 64, 0, 0 },
 		  { F_U32, 96, 4, 1, 2 },
@@ -82,12 +83,12 @@ static const struct layout layouts[] = {
 		  { F_U32, 208, 4, 1, 64 },
 		  { F_U32, 212, 4, 1, 0xffffffff },
 		  { F_U32, 216, 4, 0, 0xffffffff },
-		  { F_TEXT, 220, 512, 0, 0 },
-		  { F_OPT_NAME, 732, 32, 0, 0 },
+		  { F_TEXT, 220, 1280, 0, 0 },
+		  { F_OPT_NAME, 1500, 32, 0, 0 },
 	  } },
 	{ 2, 8, 2, {
-		  { F_U32, 0, 4, 2, 0xffffffff },
-		  { F_U32, 4, 4, 2, 0xffffffff },
+		  { F_U32, 0, 4, 2, INT32_MAX },
+		  { F_U32, 4, 4, 2, INT32_MAX },
 	  } },
 	{ 3, 516, 2, {
 		  { F_I32, 0, 4, 1, 125 },
@@ -98,10 +99,11 @@ static const struct layout layouts[] = {
 		  { F_U32, 32, 4, 1, 2 },
 		  { F_SIGNO, 36, 4, 0, 0 },
 	  } },
-	{ 5, 40, 3, {
+	{ 5, 44, 4, {
 		  { F_NAME, 0, 32, 0, 0 },
 		  { F_U32, 32, 4, 1, 2 },
 		  { F_I32, 36, 4, INT32_MIN, INT32_MAX },
+		  { F_U32, 40, 4, 2, INT32_MAX },
 	  } },
 	{ 6, 4, 1, {
 		  { F_I32, 0, 4, -4095, 0 },
@@ -263,8 +265,8 @@ static long ref_encode(uint8_t *out, const struct bh_priv_msg *m)
 		le32_put(b + 208, x->vcpus);
 		le32_put(b + 212, x->jail_id);
 		le32_put(b + 216, x->tsc_khz);
-		ref_str(b + 220, x->kernelopts, 512);
-		ref_str(b + 732, x->cmdline_name, 32);
+		ref_str(b + 220, x->kernelopts, 1280);
+		ref_str(b + 1500, x->cmdline_name, 32);
 		break;
 	}
 	case 2:
@@ -284,6 +286,7 @@ static long ref_encode(uint8_t *out, const struct bh_priv_msg *m)
 		ref_str(b, m->u.exited.name, 32);
 		le32_put(b + 32, m->u.exited.which);
 		le32_put(b + 36, (uint32_t)m->u.exited.wait_status);
+		le32_put(b + 40, m->u.exited.pid);
 		break;
 	case 6:
 		le32_put(b, (uint32_t)m->u.done.result);
@@ -325,6 +328,11 @@ static void check_parsed(const uint8_t *buf, size_t len,
 		CHECK(strcmp(l->root_file, "..") && strcmp(l->root_file, "."));
 		CHECK(!strchr(l->root_file, '/') && !strchr(l->kver, '/'));
 		break;
+	case BH_PRIV_LAUNCHED:
+		/* pids that stay pids as pid_t: never 0, -1 nor a group */
+		CHECK((pid_t)m->u.launched.qemu_pid > 1);
+		CHECK((pid_t)m->u.launched.chan_pid > 1);
+		break;
 	case BH_PRIV_FAILED:
 		check_str(m->u.failed.text, sizeof(m->u.failed.text));
 		break;
@@ -334,6 +342,7 @@ static void check_parsed(const uint8_t *buf, size_t len,
 		break;
 	case BH_PRIV_EXITED:
 		check_str(m->u.exited.name, sizeof(m->u.exited.name));
+		CHECK((pid_t)m->u.exited.pid > 1);
 		break;
 	}
 	CHECK(bh_priv_encode(again, m) == (int)len);

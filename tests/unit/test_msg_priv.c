@@ -25,11 +25,13 @@ _Static_assert(BH_PRIV_LAUNCH == 1 && BH_PRIV_LAUNCHED == 2 &&
 		       BH_PRIV_EXITED == 5 && BH_PRIV_DONE == 6,
 	       "type numbers");
 _Static_assert(BH_PRIV_HDR_LEN == 12, "header");
-_Static_assert(BH_PRIV_LAUNCH_LEN == 764 && BH_PRIV_LAUNCHED_LEN == 8 &&
+_Static_assert(BH_PRIV_LAUNCH_LEN == 1532 && BH_PRIV_LAUNCHED_LEN == 8 &&
 		       BH_PRIV_FAILED_LEN == 516 && BH_PRIV_KILL_LEN == 40 &&
-		       BH_PRIV_EXITED_LEN == 40 && BH_PRIV_DONE_LEN == 4,
+		       BH_PRIV_EXITED_LEN == 44 && BH_PRIV_DONE_LEN == 4,
 	       "body lengths");
-_Static_assert(BH_PRIV_MSG_MAX == 776, "largest datagram");
+_Static_assert(BH_PRIV_MSG_MAX == 1544, "largest datagram");
+/* kernelopts: the property's 1024 bytes and the daemon's bh.init=. */
+_Static_assert(BH_PRIV_OPTS_MAX == 1280, "kernelopts' field");
 
 /* LAUNCH's body offsets (msg_priv.h's field order). */
 enum {
@@ -45,7 +47,7 @@ enum {
 	O_JAIL = 212,
 	O_TSC = 216,
 	O_OPTS = 220,
-	O_CMDLINE = 732,
+	O_CMDLINE = 1500,
 };
 
 #define H BH_PRIV_HDR_LEN
@@ -99,6 +101,7 @@ static void good(uint32_t type, struct bh_priv_msg *m)
 		strcpy(m->u.exited.name, "disp12");
 		m->u.exited.which = BH_PRIV_CHAN;
 		m->u.exited.wait_status = 0x8b; /* SIGSEGV, core */
+		m->u.exited.pid = 4243;
 		break;
 	case BH_PRIV_DONE:
 		m->u.done.result = -ESRCH;
@@ -112,7 +115,7 @@ static void good(uint32_t type, struct bh_priv_msg *m)
 static const uint32_t types[] = { BH_PRIV_LAUNCH, BH_PRIV_LAUNCHED,
 				  BH_PRIV_FAILED, BH_PRIV_KILL,
 				  BH_PRIV_EXITED, BH_PRIV_DONE };
-static const size_t body_lens[] = { 764, 8, 516, 40, 40, 4 };
+static const size_t body_lens[] = { 1532, 8, 516, 40, 44, 4 };
 
 /* Encodes a valid message of type into b; returns the length. */
 static size_t enc_good(uint32_t type, uint8_t b[BH_PRIV_MSG_MAX + 8])
@@ -156,8 +159,8 @@ static void test_layout(void **state)
 
 	/* LAUNCH, byte by byte where it matters. */
 	good_launch(&m);
-	assert_int_equal(bh_priv_encode(b, &m), H + 764);
-	assert_memory_equal(b, "\1\0\0\0\4\3\2\1\xfc\2\0\0", 12);
+	assert_int_equal(bh_priv_encode(b, &m), H + 1532);
+	assert_memory_equal(b, "\1\0\0\0\4\3\2\1\xfc\5\0\0", 12);
 	assert_memory_equal(b + H + O_NAME, "work\0\0\0\0", 8);
 	assert_memory_equal(b + H + O_KVER, "6.12.0+deb13-amd64\0", 19);
 	assert_int_equal(bh_get_u32(b + H + O_ROOT_KIND), 1);
@@ -174,7 +177,7 @@ static void test_layout(void **state)
 	/* Zeros after each string, to the end of its field. */
 	for (i = 4; i < 32; i++)
 		assert_int_equal(b[H + O_NAME + i], 0);
-	for (i = 18; i < 512; i++)
+	for (i = 18; i < 1280; i++)
 		assert_int_equal(b[H + O_OPTS + i], 0);
 	for (i = 4; i < 32; i++)
 		assert_int_equal(b[H + O_CMDLINE + i], 0);
@@ -197,9 +200,12 @@ static void test_layout(void **state)
 	assert_int_equal(bh_get_u32(b + H + 32), 1);
 	assert_int_equal(bh_get_u32(b + H + 36), 9);
 	good(BH_PRIV_EXITED, &m);
-	assert_int_equal(bh_priv_encode(b, &m), 52);
+	assert_int_equal(bh_priv_encode(b, &m), 56);
+	assert_memory_equal(b, "\5\0\0\0\x4d\0\0\0\x2c\0\0\0", 12);
+	assert_memory_equal(b + H, "disp12\0", 7);
 	assert_int_equal(bh_get_u32(b + H + 32), 2);
 	assert_int_equal(bh_get_u32(b + H + 36), 0x8b);
+	assert_int_equal(bh_get_u32(b + H + 40), 4243);
 	good(BH_PRIV_FAILED, &m);
 	assert_int_equal(bh_priv_encode(b, &m), 528);
 	assert_int_equal(bh_get_u32(b + H), 122);
@@ -244,15 +250,40 @@ static void test_roundtrip(void **state)
 	bh_priv_field_set(m.u.launch.kernelopts, BH_PRIV_OPTS_MAX, "");
 	bh_priv_field_set(m.u.launch.cmdline_name, BH_PRIV_NAME_MAX, "");
 	n = (size_t)bh_priv_encode(b, &m);
-	assert_int_equal(n, H + 764);
+	assert_int_equal(n, H + 1532);
+	assert_int_equal(bh_priv_parse(b, n, &got), 0);
+	assert_memory_equal(&got, &m, sizeof(m));
+
+	/* The longest kernel options (1279 bytes: a 1024-byte property
+	 * and the daemon's bh.init= fit), cmdline_name whole after them. */
+	good_launch(&m);
+	memset(m.u.launch.kernelopts, 'o', BH_PRIV_OPTS_MAX - 1);
+	n = (size_t)bh_priv_encode(b, &m);
+	assert_int_equal(n, H + 1532);
+	assert_int_equal(b[H + O_OPTS + 1278], 'o');
+	assert_int_equal(b[H + O_OPTS + 1279], 0);
+	assert_memory_equal(b + H + O_CMDLINE, "work\0", 5);
 	assert_int_equal(bh_priv_parse(b, n, &got), 0);
 	assert_memory_equal(&got, &m, sizeof(m));
 
 	good(BH_PRIV_EXITED, &m);
 	m.u.exited.wait_status = INT32_MIN;
+	m.u.exited.pid = INT32_MAX;
 	n = (size_t)bh_priv_encode(b, &m);
 	assert_int_equal(bh_priv_parse(b, n, &got), 0);
 	assert_int_equal(got.u.exited.wait_status, INT32_MIN);
+	assert_int_equal(got.u.exited.pid, INT32_MAX);
+	m.u.exited.pid = 2;
+	n = (size_t)bh_priv_encode(b, &m);
+	assert_int_equal(bh_priv_parse(b, n, &got), 0);
+	assert_int_equal(got.u.exited.pid, 2);
+
+	good(BH_PRIV_LAUNCHED, &m);
+	m.u.launched.qemu_pid = INT32_MAX;
+	m.u.launched.chan_pid = 2;
+	n = (size_t)bh_priv_encode(b, &m);
+	assert_int_equal(bh_priv_parse(b, n, &got), 0);
+	assert_memory_equal(&got, &m, sizeof(m));
 }
 
 /* ---- lengths ---- */
@@ -287,11 +318,18 @@ static void test_lengths(void **state)
 		bh_put_u32(b + 8, (uint32_t)body_lens[i]);
 		assert_int_equal(parse(b, n), 0);
 	}
-	/* Another type's length: a KILL read as EXITED is fine (both 40
-	 * bytes, the fields decide), a DONE as LAUNCHED is not. */
+	/* Another type's length: a KILL read as EXITED is not (40 bytes,
+	 * EXITED's are 44); given EXITED's length and a pid after it, the
+	 * fields decide. A DONE as LAUNCHED is not either. */
 	n = enc_good(BH_PRIV_KILL, b);
 	bh_put_u32(b, BH_PRIV_EXITED);
-	assert_int_equal(parse(b, n), 0);
+	assert_int_equal(parse(b, n), -EPROTO);
+	bh_put_u32(b + 8, 44);
+	assert_int_equal(parse(b, n), -EPROTO);
+	bh_put_u32(b + n, 4242);
+	assert_int_equal(parse(b, n + 4), 0);
+	bh_put_u32(b + n, 1);
+	assert_int_equal(parse(b, n + 4), -EPROTO);
 	n = enc_good(BH_PRIV_DONE, b);
 	bh_put_u32(b, BH_PRIV_LAUNCHED);
 	assert_int_equal(parse(b, n), -EPROTO);
@@ -498,25 +536,29 @@ static void test_strings(void **state)
 	check_cases(BH_PRIV_LAUNCH, O_ROOT_FILE, 64, file_cases,
 		    ARRAY_LEN(file_cases));
 	check_full(BH_PRIV_LAUNCH, O_ROOT_FILE, 64, 'f');
-	check_cases(BH_PRIV_LAUNCH, O_OPTS, 512, text_cases,
+	check_cases(BH_PRIV_LAUNCH, O_OPTS, 1280, text_cases,
 		    ARRAY_LEN(text_cases));
-	check_full(BH_PRIV_LAUNCH, O_OPTS, 512, ' ');
-	check_full(BH_PRIV_LAUNCH, O_OPTS, 512, '~');
+	/* 1279 bytes of options pass, a full 1280 with no NUL does not. */
+	check_full(BH_PRIV_LAUNCH, O_OPTS, 1280, ' ');
+	check_full(BH_PRIV_LAUNCH, O_OPTS, 1280, '~');
+	/* The old field's size is no edge now. */
+	assert_int_equal(filled(BH_PRIV_LAUNCH, O_OPTS, 1280, 512, 'o'), 0);
+	assert_int_equal(filled(BH_PRIV_LAUNCH, O_OPTS, 1280, 1024, 'o'), 0);
 	check_cases(BH_PRIV_FAILED, 4, 512, text_cases, ARRAY_LEN(text_cases));
 	check_full(BH_PRIV_FAILED, 4, 512, 'x');
 	/* A byte past the NUL in the last byte of a field. */
 	{
-		char raw[512];
+		char raw[1280];
 
 		memset(raw, 0, sizeof(raw));
 		raw[0] = 'a';
-		raw[511] = 'b';
-		assert_int_equal(with_field(BH_PRIV_LAUNCH, O_OPTS, 512, raw,
-					    512),
+		raw[1279] = 'b';
+		assert_int_equal(with_field(BH_PRIV_LAUNCH, O_OPTS, 1280, raw,
+					    1280),
 				 -EPROTO);
-		raw[511] = 0;
-		assert_int_equal(with_field(BH_PRIV_LAUNCH, O_OPTS, 512, raw,
-					    512),
+		raw[1279] = 0;
+		assert_int_equal(with_field(BH_PRIV_LAUNCH, O_OPTS, 1280, raw,
+					    1280),
 				 0);
 		raw[31] = 'b';
 		assert_int_equal(with_field(BH_PRIV_LAUNCH, O_NAME, 32, raw,
@@ -589,8 +631,12 @@ static void test_launch_numbers(void **state)
 
 static void test_answer_numbers(void **state)
 {
+	/* A pid: 2..INT32_MAX, what pid_t holds; one cast to a negative
+	 * pid_t would name a process group. */
 	static const struct u32_case pid[] = {
-		U(0, 0), U(1, 0), U(2, 1), U(4242, 1), U(0xffffffffu, 1),
+		U(0, 0), U(1, 0), U(2, 1), U(4242, 1), U(INT32_MAX, 1),
+		U(0x80000000u, 0), U(0x80000001u, 0), U(0xfffffffeu, 0),
+		U(0xffffffffu, 0),
 	};
 	static const struct u32_case code[] = {
 		U(0, 0), U(1, 1), U(120, 1), U(125, 1), U(126, 0),
@@ -622,6 +668,7 @@ static void test_answer_numbers(void **state)
 	check_u32(BH_PRIV_KILL, 36, signo, ARRAY_LEN(signo));
 	check_u32(BH_PRIV_EXITED, 32, which, ARRAY_LEN(which));
 	check_u32(BH_PRIV_EXITED, 36, status, ARRAY_LEN(status));
+	check_u32(BH_PRIV_EXITED, 40, pid, ARRAY_LEN(pid));
 	check_u32(BH_PRIV_DONE, 0, result, ARRAY_LEN(result));
 }
 
@@ -686,16 +733,32 @@ static void test_encode_refuses(void **state)
 	good(BH_PRIV_FAILED, &m);
 	m.u.failed.code = 0;
 	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+	good(BH_PRIV_LAUNCH, &m);
+	memset(m.u.launch.kernelopts, 'o', sizeof(m.u.launch.kernelopts));
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL); /* no NUL */
+	good(BH_PRIV_EXITED, &m);
+	m.u.exited.pid = 0;
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+	m.u.exited.pid = 1;
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+	m.u.exited.pid = 0x80000000u;
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+	good(BH_PRIV_LAUNCHED, &m);
+	m.u.launched.qemu_pid = 0xffffffffu;
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+	good(BH_PRIV_LAUNCHED, &m);
+	m.u.launched.chan_pid = 0x80000000u;
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
 
 	/* Bytes after a string's NUL in the struct are not sent: zeros go
 	 * instead, and the message passes. */
 	good(BH_PRIV_LAUNCH, &m);
 	memcpy(m.u.launch.name, "work\0junk", 10);
 	memcpy(m.u.launch.kernelopts, "quiet\0\xff\x01", 8);
-	assert_int_equal(bh_priv_encode(b, &m), H + 764);
+	assert_int_equal(bh_priv_encode(b, &m), H + 1532);
 	assert_memory_equal(b + H + O_NAME, "work\0\0\0\0\0\0", 10);
 	assert_memory_equal(b + H + O_OPTS, "quiet\0\0\0", 8);
-	assert_int_equal(parse(b, H + 764), 0);
+	assert_int_equal(parse(b, H + 1532), 0);
 }
 
 static void test_field_set(void **state)
