@@ -151,11 +151,11 @@ static void link_broken(struct supervisor *s)
 /* The crash points of tests/crash (lib/crashpoint.h) once control is
  * forked. One of control's strikes the first control only: the test
  * looks at what the next one makes of it. One in a process the parent
- * starts for control stays in its environment: a channel process's
- * (chan.*) and a job's (volume.*); a job's kills control alone when
- * only control is to die (BULKHEAD_CRASH_SCOPE=control), else the
- * whole daemon (its parent). */
-static void crash_points_after_fork(pid_t control)
+ * starts for the first control stays in its environment: a channel
+ * process's (chan.*) and a job's (volume.*); a job's kills control
+ * alone when only control is to die (BULKHEAD_CRASH_SCOPE=control),
+ * else the whole daemon (its parent). */
+static void crash_points_after_fork(pid_t control, unsigned restarts)
 {
 	const char *at = getenv("BULKHEAD_CRASH_AT");
 	const char *scope = getenv("BULKHEAD_CRASH_SCOPE");
@@ -163,8 +163,10 @@ static void crash_points_after_fork(pid_t control)
 
 	if (!at)
 		return;
-	if (strncmp(at, "chan.", 5) && strncmp(at, "volume.", 7)) {
+	/* What the parent starts for a later control crashes no more. */
+	if (restarts || (strncmp(at, "chan.", 5) && strncmp(at, "volume.", 7))) {
 		unsetenv("BULKHEAD_CRASH_AT");
+		unsetenv("BULKHEAD_CRASH_VICTIM");
 		return;
 	}
 	if (scope && !strcmp(scope, "control")) {
@@ -232,7 +234,7 @@ int priv_supervise(int *ready_fd, const char *log_path,
 		}
 		close(link[1]);
 		priv_serve_attach(s.serve, link[0]);
-		crash_points_after_fork(s.control);
+		crash_points_after_fork(s.control, s.restarts);
 		/* bh reads the ready line until EOF: only the first
 		 * control holds the fd. */
 		if (*ready_fd >= 0) {
