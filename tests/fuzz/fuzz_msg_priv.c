@@ -3,12 +3,13 @@
  * compromised; control parses priv's answers with the same checks.
  *
  * Input: byte 0 is the mode, the rest one datagram.
- *   bit 0  shape the header: type = byte 1 % 8 (0 and 7 unknown), the
+ *   bit 0  shape the header: type = byte 1 % 11 (0 and 10 unknown), the
  *          length field and the datagram's length those of the type (the
  *          body zero-padded or cut); an unknown type keeps the input's
  *   bit 1  each string field of the (shaped) type cut at its first NUL
  *          and zero-padded after it
  *   bit 2  each number of the type moved near the edges of its range
+ *          (a JOB's place: its area, and an area of 0 zeroes it whole)
  *   bit 3  each string field's bytes mapped into its charset
  * The datagram is parsed from a heap copy of exactly its length (ASan
  * sees any read past it).
@@ -51,12 +52,28 @@ enum fkind {
 	F_OPT_NAME, /* "" or F_NAME */
 	F_KVER,     /* [A-Za-z0-9._+-]+, not starting with '.' */
 	F_FILE,     /* [A-Za-z0-9._-]+, not starting with '.' */
+	F_OWNER,    /* [A-Za-z0-9._+-]+, not "." nor ".." */
 	F_TEXT,     /* printable, may be empty */
 	F_U32,      /* lo..hi, unsigned */
 	F_I32,      /* lo..hi, signed */
 	F_MASK,     /* no bit outside hi */
 	F_SIGNO,    /* SIGKILL or SIGTERM */
+	F_OP,       /* JOB's op: 1..4 */
+	F_PLACE,    /* JOB's src or dst: lo is the mask of the ops (bit op)
+		     * that use it; all zeros when the op does not */
+	F_SIZE,     /* JOB's u64 size: MKE2FS, RESIZE lo..hi; others 0 */
 };
+
+/* JOB's ops and which place each uses. */
+#define OP_COPY 1u
+#define OP_MKE2FS 2u
+#define OP_RESIZE 3u
+#define OP_HASH 4u
+#define PLACE_LEN 132u
+#define P_OWNER 4u
+#define P_FILE 68u
+#define SIZE_MIN (1ll << 20)
+#define SIZE_MAX_ (16ll << 40)
 
 struct field {
 	enum fkind kind;
@@ -101,12 +118,27 @@ static const struct layout layouts[] = {
 	  } },
 	{ 5, 44, 4, {
 		  { F_NAME, 0, 32, 0, 0 },
-		  { F_U32, 32, 4, 1, 2 },
+		  { F_U32, 32, 4, 1, 3 },
 		  { F_I32, 36, 4, INT32_MIN, INT32_MAX },
 		  { F_U32, 40, 4, 2, INT32_MAX },
 	  } },
 	{ 6, 4, 1, {
 		  { F_I32, 0, 4, -4095, 0 },
+	  } },
+	{ 7, 340, 6, {
+		  { F_OP, 0, 4, 1, 4 },
+		  { F_NAME, 4, 32, 0, 0 },
+		  { F_OPT_NAME, 36, 32, 0, 0 },
+		  { F_PLACE, 68, PLACE_LEN, 1 << OP_COPY | 1 << OP_HASH, 0 },
+		  { F_PLACE, 200, PLACE_LEN,
+		    1 << OP_COPY | 1 << OP_MKE2FS | 1 << OP_RESIZE, 0 },
+		  { F_SIZE, 332, 8, SIZE_MIN, SIZE_MAX_ },
+	  } },
+	{ 8, 4, 1, {
+		  { F_U32, 0, 4, 2, INT32_MAX },
+	  } },
+	{ 9, 4, 1, {
+		  { F_U32, 0, 4, 2, INT32_MAX },
 	  } },
 };
 
@@ -170,6 +202,7 @@ static int ref_string(const struct field *f, const uint8_t *p)
 				return 0;
 			break;
 		case F_KVER:
+		case F_OWNER:
 			if (!in_set(c, "_.-+"))
 				return 0;
 			break;
@@ -186,17 +219,56 @@ static int ref_string(const struct field *f, const uint8_t *p)
 	case F_KVER:
 	case F_FILE:
 		return n >= 1 && p[0] != '.';
+	case F_OWNER:
+		return n >= 1 && !(n == 1 && p[0] == '.') &&
+		       !(n == 2 && p[0] == '.' && p[1] == '.');
 	default:
 		return 1;
 	}
 }
 
+/* A JOB's place: used, a known area, an owner and a plain file name;
+ * not used, all zeros. */
 NO_COVERAGE
-static int ref_field(const struct field *f, const uint8_t *p)
+static int ref_place(const uint8_t *p, int used)
 {
-	uint32_t u;
+	static const struct field owner = { F_OWNER, P_OWNER, 64, 0, 0 };
+	static const struct field file = { F_FILE, P_FILE, 64, 0, 0 };
+	uint32_t i;
+
+	if (!used) {
+		for (i = 0; i < PLACE_LEN; i++)
+			if (p[i])
+				return 0;
+		return 1;
+	}
+	return le32(p) >= 1 && le32(p) <= 5 &&
+	       ref_string(&owner, p + P_OWNER) && ref_string(&file, p + P_FILE);
+}
+
+static uint64_t le64(const uint8_t *p)
+{
+	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+/* A field of the body b (JOB's places and size depend on its op, at
+ * offset 0). */
+NO_COVERAGE
+static int ref_field(const struct field *f, const uint8_t *b)
+{
+	const uint8_t *p = b + f->off;
+	uint32_t u, op = le32(b);
 
 	switch (f->kind) {
+	case F_OP:
+		return le32(p) >= f->lo && le32(p) <= f->hi;
+	case F_PLACE:
+		return ref_place(p, op < 32 && (f->lo >> op & 1));
+	case F_SIZE:
+		if (op == OP_MKE2FS || op == OP_RESIZE)
+			return le64(p) >= (uint64_t)f->lo &&
+			       le64(p) <= (uint64_t)f->hi;
+		return le64(p) == 0;
 	case F_U32:
 		u = le32(p);
 		return u >= f->lo && u <= f->hi;
@@ -221,7 +293,7 @@ static int ref_valid(const uint8_t *b, size_t len)
 	    len != HDR + l->len)
 		return 0;
 	for (i = 0; i < l->nfields; i++)
-		if (!ref_field(&l->f[i], b + HDR + l->f[i].off))
+		if (!ref_field(&l->f[i], b + HDR))
 			return 0;
 	return 1;
 }
@@ -291,6 +363,31 @@ static long ref_encode(uint8_t *out, const struct bh_priv_msg *m)
 	case 6:
 		le32_put(b, (uint32_t)m->u.done.result);
 		break;
+	case 7: {
+		const struct bh_priv_job *j = &m->u.job;
+		const struct bh_priv_place *pl[2] = { &j->src, &j->dst };
+		unsigned i;
+
+		le32_put(b, j->op);
+		ref_str(b + 4, j->qube, 32);
+		ref_str(b + 36, j->other, 32);
+		for (i = 0; i < 2; i++) {
+			uint8_t *at = b + 68 + i * PLACE_LEN;
+
+			le32_put(at, pl[i]->area);
+			ref_str(at + P_OWNER, pl[i]->owner, 64);
+			ref_str(at + P_FILE, pl[i]->file, 64);
+		}
+		le32_put(b + 332, (uint32_t)j->size);
+		le32_put(b + 336, (uint32_t)(j->size >> 32));
+		break;
+	}
+	case 8:
+		le32_put(b, m->u.job_started.pid);
+		break;
+	case 9:
+		le32_put(b, m->u.cancel.pid);
+		break;
 	}
 	return (long)(HDR + l->len);
 }
@@ -343,6 +440,48 @@ static void check_parsed(const uint8_t *buf, size_t len,
 	case BH_PRIV_EXITED:
 		check_str(m->u.exited.name, sizeof(m->u.exited.name));
 		CHECK((pid_t)m->u.exited.pid > 1);
+		CHECK(m->u.exited.which >= BH_PRIV_QEMU &&
+		      m->u.exited.which <= BH_PRIV_JOBPROC);
+		break;
+	case BH_PRIV_JOB: {
+		const struct bh_priv_job *j = &m->u.job;
+		const struct bh_priv_place *pl[2] = { &j->src, &j->dst };
+		unsigned i;
+
+		check_str(j->qube, sizeof(j->qube));
+		check_str(j->other, sizeof(j->other));
+		CHECK(j->op >= BH_PRIV_JOB_COPY && j->op <= BH_PRIV_JOB_HASH);
+		for (i = 0; i < 2; i++) {
+			check_str(pl[i]->owner, sizeof(pl[i]->owner));
+			check_str(pl[i]->file, sizeof(pl[i]->file));
+			if (pl[i]->area == BH_PRIV_AREA_NONE) {
+				CHECK(!pl[i]->owner[0] && !pl[i]->file[0]);
+				continue;
+			}
+			/* Each is one path component, never "." nor "..". */
+			CHECK(pl[i]->area <= BH_PRIV_AREA_MAX);
+			CHECK(pl[i]->owner[0] && pl[i]->file[0] &&
+			      pl[i]->file[0] != '.');
+			CHECK(strcmp(pl[i]->owner, ".") &&
+			      strcmp(pl[i]->owner, ".."));
+			CHECK(!strchr(pl[i]->owner, '/') &&
+			      !strchr(pl[i]->file, '/'));
+		}
+		CHECK((j->src.area != 0) == (j->op == BH_PRIV_JOB_COPY ||
+					     j->op == BH_PRIV_JOB_HASH));
+		CHECK((j->dst.area != 0) == (j->op != BH_PRIV_JOB_HASH));
+		if (j->op == BH_PRIV_JOB_MKE2FS || j->op == BH_PRIV_JOB_RESIZE)
+			CHECK(j->size >= BH_PRIV_SIZE_MIN &&
+			      j->size <= BH_PRIV_SIZE_MAX);
+		else
+			CHECK(j->size == 0);
+		break;
+	}
+	case BH_PRIV_JOB_STARTED:
+		CHECK((pid_t)m->u.job_started.pid > 1);
+		break;
+	case BH_PRIV_CANCEL:
+		CHECK((pid_t)m->u.cancel.pid > 1);
 		break;
 	}
 	CHECK(bh_priv_encode(again, m) == (int)len);
@@ -361,6 +500,8 @@ static const char *charset_of(enum fkind k)
 		return "6.12+deb-amd64_x";
 	case F_FILE:
 		return "root.img_-v2";
+	case F_OWNER:
+		return "..debian-12+w";
 	default:
 		return " ~=az09\"\\";
 	}
@@ -387,6 +528,50 @@ static uint32_t near(uint32_t v, int64_t lo, int64_t hi)
 	}
 }
 
+/* A size near an edge of a JOB's range, 0, or v itself. */
+static uint64_t near64(uint64_t v, int64_t lo, int64_t hi)
+{
+	switch (v % 10u) {
+	case 0:
+		return 0;
+	case 1:
+		return (uint64_t)lo - 1;
+	case 2:
+		return (uint64_t)lo;
+	case 3:
+		return (uint64_t)lo + 1;
+	case 4:
+		return (uint64_t)hi - 1;
+	case 5:
+		return (uint64_t)hi;
+	case 6:
+		return (uint64_t)hi + 1;
+	default:
+		return v >> 4;
+	}
+}
+
+static void shape_string(uint8_t *p, enum fkind kind, uint32_t size,
+			 unsigned mode)
+{
+	uint32_t j;
+
+	if (mode & MODE_CHARSET) {
+		const char *cs = charset_of(kind);
+		size_t n = strlen(cs);
+
+		for (j = 0; j < size; j++)
+			if (p[j])
+				p[j] = (uint8_t)cs[p[j] % n];
+	}
+	if (mode & MODE_STRINGS) {
+		j = 0;
+		while (j < size - 1 && p[j])
+			j++;
+		memset(p + j, 0, size - j);
+	}
+}
+
 static void shape_fields(uint8_t *b, const struct layout *l, unsigned mode)
 {
 	unsigned i;
@@ -394,11 +579,13 @@ static void shape_fields(uint8_t *b, const struct layout *l, unsigned mode)
 	for (i = 0; i < l->nfields; i++) {
 		const struct field *f = &l->f[i];
 		uint8_t *p = b + HDR + f->off;
-		uint32_t j, v;
+		uint32_t v;
+		uint64_t s;
 
 		switch (f->kind) {
 		case F_U32:
 		case F_I32:
+		case F_OP:
 			if (mode & MODE_NUMBERS)
 				le32_put(p, near(le32(p), f->lo, f->hi));
 			break;
@@ -413,21 +600,29 @@ static void shape_fields(uint8_t *b, const struct layout *l, unsigned mode)
 					 : v % 3u == 1 ? 15u : v >> 2);
 			}
 			break;
+		case F_SIZE:
+			if (mode & MODE_NUMBERS) {
+				s = near64(le64(p), f->lo, f->hi);
+				le32_put(p, (uint32_t)s);
+				le32_put(p + 4, (uint32_t)(s >> 32));
+			}
+			break;
+		case F_PLACE:
+			if (mode & MODE_NUMBERS) {
+				/* 0..6 around the areas 1..5; 0 is an
+				 * unused place, all zeros. */
+				v = le32(p) % 8u;
+				if (v == 0) {
+					memset(p, 0, PLACE_LEN);
+					break;
+				}
+				le32_put(p, v - 1);
+			}
+			shape_string(p + P_OWNER, F_OWNER, 64, mode);
+			shape_string(p + P_FILE, F_FILE, 64, mode);
+			break;
 		default:
-			if (mode & MODE_CHARSET) {
-				const char *cs = charset_of(f->kind);
-				size_t n = strlen(cs);
-
-				for (j = 0; j < f->size; j++)
-					if (p[j])
-						p[j] = (uint8_t)cs[p[j] % n];
-			}
-			if (mode & MODE_STRINGS) {
-				j = 0;
-				while (j < f->size - 1 && p[j])
-					j++;
-				memset(p + j, 0, f->size - j);
-			}
+			shape_string(p, f->kind, f->size, mode);
 		}
 	}
 }
@@ -464,7 +659,7 @@ static void check_encode(const uint8_t *data, size_t size, int shaped_type)
 	memset(&m, 0, sizeof(m));
 	memcpy(&m, data, size < sizeof(m) ? size : sizeof(m));
 	if (shaped_type)
-		m.type = data[0] % 8u;
+		m.type = data[0] % 11u;
 	rc = bh_priv_encode(out, &m);
 	rlen = ref_encode(ref, &m);
 	if (rlen < 0) {
@@ -494,7 +689,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size--;
 	len = size;
 	if (mode & MODE_HEADER) {
-		uint8_t type = size ? data[0] % 8u : 0;
+		uint8_t type = size ? data[0] % 11u : 0;
 		const struct layout *l = layout_of(type);
 
 		if (l)

@@ -437,8 +437,12 @@ def chan_attach_seeds():
 
 
 # src/proto/msg_priv.h
-PRIV_LAUNCH, PRIV_LAUNCHED, PRIV_FAILED, PRIV_KILL, PRIV_EXITED, PRIV_DONE = (
-    range(1, 7))
+(PRIV_LAUNCH, PRIV_LAUNCHED, PRIV_FAILED, PRIV_KILL, PRIV_EXITED, PRIV_DONE,
+ PRIV_JOB, PRIV_JOB_STARTED, PRIV_CANCEL) = range(1, 10)
+PRIV_QEMU, PRIV_CHAN, PRIV_JOBPROC = 1, 2, 3
+JOB_COPY, JOB_MKE2FS, JOB_RESIZE, JOB_HASH = 1, 2, 3, 4
+AREA_QUBES, AREA_TEMPLATES, AREA_KERNELS, AREA_SNAPSHOTS, AREA_RUN = (
+    range(1, 6))
 PRIV_HEADER, PRIV_STRINGS, PRIV_NUMBERS, PRIV_CHARSET = 1, 2, 4, 8
 SIGKILL, SIGTERM = 9, 15
 
@@ -458,7 +462,17 @@ def priv_launch(name, kver, root_kind, owner, root_file, private_kind,
                     + sfield(root_file, 64)
                     + struct.pack("<IIIIII", private_kind, flags, memory,
                                   vcpus, jail, tsc)
-                    + sfield(opts, 512) + sfield(cmdline_name, 32))
+                    + sfield(opts, 1280) + sfield(cmdline_name, 32))
+
+
+def place(area=0, owner="", file=""):
+    return u32(area) + sfield(owner, 64) + sfield(file, 64)
+
+
+def priv_job(op, qube, other, src, dst, size):
+    return priv_msg(PRIV_JOB, 3, u32(op) + sfield(qube, 32)
+                    + sfield(other, 32) + src + dst
+                    + struct.pack("<Q", size))
 
 
 def msg_priv_seeds():
@@ -469,6 +483,18 @@ def msg_priv_seeds():
                        2, 7, 32, 64, 0xffffffff, 0, "", "")
     kill = priv_msg(PRIV_KILL, 5, sfield("disp12", 32)
                     + struct.pack("<II", 1, SIGTERM))
+    copy = priv_job(JOB_COPY, "work", "debian-12",
+                    place(AREA_TEMPLATES, "debian-12", "root.img"),
+                    place(AREA_QUBES, "work", "root.img"), 0)
+    mke2fs = priv_job(JOB_MKE2FS, "work", "",
+                      place(), place(AREA_QUBES, "work", "private.img"),
+                      2 << 30)
+    resize = priv_job(JOB_RESIZE, "work", "",
+                      place(), place(AREA_RUN, "work", "private.img"),
+                      16 << 40)
+    hash_ = priv_job(JOB_HASH, "work", "",
+                     place(AREA_SNAPSHOTS, ".build-k1.AbC123", "state.bin"),
+                     place(), 0)
     return {
         "launch": bytes([0]) + launch,
         "launch-disposable-restore": bytes([0]) + disp,
@@ -480,7 +506,20 @@ def msg_priv_seeds():
         "kill": bytes([0]) + kill,
         "exited": bytes([0]) + priv_msg(
             PRIV_EXITED, 0, sfield("disp12", 32)
-            + struct.pack("<Ii", 2, 0x8b)),
+            + struct.pack("<IiI", PRIV_CHAN, 0x8b, 4243)),
+        "exited-job": bytes([0]) + priv_msg(
+            PRIV_EXITED, 0, sfield("work", 32)
+            + struct.pack("<IiI", PRIV_JOBPROC, 0, 4250)),
+        "job-copy": bytes([0]) + copy,
+        "job-mke2fs": bytes([0]) + mke2fs,
+        "job-resize": bytes([0]) + resize,
+        "job-hash": bytes([0]) + hash_,
+        "job-started": bytes([0]) + priv_msg(PRIV_JOB_STARTED, 3,
+                                             u32(4250)),
+        "cancel": bytes([0]) + priv_msg(PRIV_CANCEL, 6, u32(4250)),
+        "job-copy-shaped": bytes([PRIV_HEADER | PRIV_STRINGS | PRIV_NUMBERS
+                                  | PRIV_CHARSET]) + copy,
+        "job-mke2fs-shaped": bytes([PRIV_HEADER | PRIV_NUMBERS]) + mke2fs,
         "done": bytes([0]) + priv_msg(PRIV_DONE, 5, struct.pack("<i", -3)),
         "kill-long": bytes([0]) + kill + b"\0",
         "launch-shaped": bytes([PRIV_HEADER | PRIV_STRINGS | PRIV_NUMBERS

@@ -22,13 +22,32 @@
 /* The wire values both ends agree on. */
 _Static_assert(BH_PRIV_LAUNCH == 1 && BH_PRIV_LAUNCHED == 2 &&
 		       BH_PRIV_FAILED == 3 && BH_PRIV_KILL == 4 &&
-		       BH_PRIV_EXITED == 5 && BH_PRIV_DONE == 6,
+		       BH_PRIV_EXITED == 5 && BH_PRIV_DONE == 6 &&
+		       BH_PRIV_JOB == 7 && BH_PRIV_JOB_STARTED == 8 &&
+		       BH_PRIV_CANCEL == 9,
 	       "type numbers");
+_Static_assert(BH_PRIV_QEMU == 1 && BH_PRIV_CHAN == 2 &&
+		       BH_PRIV_JOBPROC == 3,
+	       "which");
+_Static_assert(BH_PRIV_JOB_COPY == 1 && BH_PRIV_JOB_MKE2FS == 2 &&
+		       BH_PRIV_JOB_RESIZE == 3 && BH_PRIV_JOB_HASH == 4,
+	       "job ops");
+_Static_assert(BH_PRIV_AREA_NONE == 0 && BH_PRIV_AREA_QUBES == 1 &&
+		       BH_PRIV_AREA_TEMPLATES == 2 &&
+		       BH_PRIV_AREA_KERNELS == 3 &&
+		       BH_PRIV_AREA_SNAPSHOTS == 4 && BH_PRIV_AREA_RUN == 5,
+	       "areas");
 _Static_assert(BH_PRIV_HDR_LEN == 12, "header");
 _Static_assert(BH_PRIV_LAUNCH_LEN == 1532 && BH_PRIV_LAUNCHED_LEN == 8 &&
 		       BH_PRIV_FAILED_LEN == 516 && BH_PRIV_KILL_LEN == 40 &&
-		       BH_PRIV_EXITED_LEN == 44 && BH_PRIV_DONE_LEN == 4,
+		       BH_PRIV_EXITED_LEN == 44 && BH_PRIV_DONE_LEN == 4 &&
+		       BH_PRIV_JOB_LEN == 340 &&
+		       BH_PRIV_JOB_STARTED_LEN == 4 && BH_PRIV_CANCEL_LEN == 4,
 	       "body lengths");
+/* MKE2FS's and RESIZE's size: 1 MiB to 16 TiB. */
+_Static_assert(BH_PRIV_SIZE_MIN == 0x100000ull &&
+		       BH_PRIV_SIZE_MAX == 0x100000000000ull,
+	       "job sizes");
 _Static_assert(BH_PRIV_MSG_MAX == 1544, "largest datagram");
 /* kernelopts: the property's 1024 bytes and the daemon's bh.init=. */
 _Static_assert(BH_PRIV_OPTS_MAX == 1280, "kernelopts' field");
@@ -48,6 +67,20 @@ enum {
 	O_TSC = 216,
 	O_OPTS = 220,
 	O_CMDLINE = 1500,
+};
+
+/* JOB's body offsets, and a place's (src at J_SRC, dst at J_DST). */
+enum {
+	J_OP = 0,
+	J_QUBE = 4,
+	J_OTHER = 36,
+	J_SRC = 68,
+	J_DST = 200,
+	J_SIZE = 332, /* u64: the low u32 at 332, the high one at 336 */
+	P_AREA = 0,
+	P_OWNER = 4,
+	P_FILE = 68,
+	P_LEN = 132,
 };
 
 #define H BH_PRIV_HDR_LEN
@@ -75,6 +108,52 @@ static void good_launch(struct bh_priv_msg *m)
 	strcpy(l->kernelopts, "console=hvc0 quiet");
 	strcpy(l->cmdline_name, "work");
 }
+
+/* A valid JOB of op: COPY reads another qube's file into this one's,
+ * MKE2FS and RESIZE a size for dst, HASH src only. */
+static void good_job(struct bh_priv_msg *m, uint32_t op)
+{
+	struct bh_priv_job *j = &m->u.job;
+
+	memset(m, 0, sizeof(*m));
+	m->type = BH_PRIV_JOB;
+	m->id = 78;
+	j->op = op;
+	strcpy(j->qube, "work");
+	switch (op) {
+	case BH_PRIV_JOB_COPY:
+		strcpy(j->other, "debian-12");
+		j->src.area = BH_PRIV_AREA_TEMPLATES;
+		strcpy(j->src.owner, "debian-12");
+		strcpy(j->src.file, "root.img");
+		j->dst.area = BH_PRIV_AREA_QUBES;
+		strcpy(j->dst.owner, "work");
+		strcpy(j->dst.file, "root.img");
+		break;
+	case BH_PRIV_JOB_MKE2FS:
+		j->dst.area = BH_PRIV_AREA_QUBES;
+		strcpy(j->dst.owner, "work");
+		strcpy(j->dst.file, "private.img");
+		j->size = 2ull << 30;
+		break;
+	case BH_PRIV_JOB_RESIZE:
+		j->dst.area = BH_PRIV_AREA_RUN;
+		strcpy(j->dst.owner, "work");
+		strcpy(j->dst.file, "private.img");
+		j->size = 0x123456789ull; /* both halves non-zero */
+		break;
+	case BH_PRIV_JOB_HASH:
+		j->src.area = BH_PRIV_AREA_SNAPSHOTS;
+		strcpy(j->src.owner, ".build-k1.AbC123");
+		strcpy(j->src.file, "state.bin");
+		break;
+	default:
+		fail();
+	}
+}
+
+static const uint32_t job_ops[] = { BH_PRIV_JOB_COPY, BH_PRIV_JOB_MKE2FS,
+				    BH_PRIV_JOB_RESIZE, BH_PRIV_JOB_HASH };
 
 static void good(uint32_t type, struct bh_priv_msg *m)
 {
@@ -106,6 +185,15 @@ static void good(uint32_t type, struct bh_priv_msg *m)
 	case BH_PRIV_DONE:
 		m->u.done.result = -ESRCH;
 		break;
+	case BH_PRIV_JOB:
+		good_job(m, BH_PRIV_JOB_COPY);
+		break;
+	case BH_PRIV_JOB_STARTED:
+		m->u.job_started.pid = 4244;
+		break;
+	case BH_PRIV_CANCEL:
+		m->u.cancel.pid = 4245;
+		break;
 	default:
 		fail();
 	}
@@ -114,8 +202,10 @@ static void good(uint32_t type, struct bh_priv_msg *m)
 
 static const uint32_t types[] = { BH_PRIV_LAUNCH, BH_PRIV_LAUNCHED,
 				  BH_PRIV_FAILED, BH_PRIV_KILL,
-				  BH_PRIV_EXITED, BH_PRIV_DONE };
-static const size_t body_lens[] = { 1532, 8, 516, 40, 44, 4 };
+				  BH_PRIV_EXITED, BH_PRIV_DONE,
+				  BH_PRIV_JOB, BH_PRIV_JOB_STARTED,
+				  BH_PRIV_CANCEL };
+static const size_t body_lens[] = { 1532, 8, 516, 40, 44, 4, 340, 4, 4 };
 
 /* Encodes a valid message of type into b; returns the length. */
 static size_t enc_good(uint32_t type, uint8_t b[BH_PRIV_MSG_MAX + 8])
@@ -154,7 +244,7 @@ static void test_layout(void **state)
 		assert_int_equal(bh_get_u32(b + 8), body_lens[i]);
 	}
 	assert_int_equal(bh_priv_body_len(0), 0);
-	assert_int_equal(bh_priv_body_len(7), 0);
+	assert_int_equal(bh_priv_body_len(10), 0);
 	assert_int_equal(bh_priv_body_len(0xffffffffu), 0);
 
 	/* LAUNCH, byte by byte where it matters. */
@@ -211,6 +301,83 @@ static void test_layout(void **state)
 	assert_int_equal(bh_get_u32(b + H), 122);
 	assert_memory_equal(b + H + 4, "no kernel 6.1: STATE/kernels/6.1\0",
 			    33);
+	good(BH_PRIV_JOB_STARTED, &m);
+	assert_int_equal(bh_priv_encode(b, &m), 16);
+	assert_memory_equal(b, "\x8\0\0\0\x4d\0\0\0\4\0\0\0\x94\x10\0\0", 16);
+	good(BH_PRIV_CANCEL, &m);
+	assert_int_equal(bh_priv_encode(b, &m), 16);
+	assert_memory_equal(b, "\x9\0\0\0\x4d\0\0\0\4\0\0\0\x95\x10\0\0", 16);
+}
+
+/* A JOB on the wire, field by field, for each op. */
+static void test_job_layout(void **state)
+{
+	uint8_t b[BH_PRIV_MSG_MAX + 8];
+	struct bh_priv_msg m;
+	size_t i;
+
+	(void)state;
+	good_job(&m, BH_PRIV_JOB_COPY);
+	memset(b, 0xee, sizeof(b));
+	assert_int_equal(bh_priv_encode(b, &m), H + 340);
+	assert_memory_equal(b, "\7\0\0\0\x4e\0\0\0\x54\1\0\0", 12);
+	assert_int_equal(bh_get_u32(b + H + J_OP), 1);
+	assert_memory_equal(b + H + J_QUBE, "work\0", 5);
+	assert_memory_equal(b + H + J_OTHER, "debian-12\0", 10);
+	assert_int_equal(bh_get_u32(b + H + J_SRC + P_AREA), 2);
+	assert_memory_equal(b + H + J_SRC + P_OWNER, "debian-12\0", 10);
+	assert_memory_equal(b + H + J_SRC + P_FILE, "root.img\0", 9);
+	assert_int_equal(bh_get_u32(b + H + J_DST + P_AREA), 1);
+	assert_memory_equal(b + H + J_DST + P_OWNER, "work\0", 5);
+	assert_memory_equal(b + H + J_DST + P_FILE, "root.img\0", 9);
+	assert_int_equal(bh_get_u32(b + H + J_SIZE), 0);
+	assert_int_equal(bh_get_u32(b + H + J_SIZE + 4), 0);
+	/* Zeros after each string, to the end of its field. */
+	for (i = 4; i < 32; i++)
+		assert_int_equal(b[H + J_QUBE + i], 0);
+	for (i = 9; i < 32; i++)
+		assert_int_equal(b[H + J_OTHER + i], 0);
+	for (i = 9; i < 64; i++)
+		assert_int_equal(b[H + J_SRC + P_OWNER + i], 0);
+	for (i = 8; i < 64; i++)
+		assert_int_equal(b[H + J_SRC + P_FILE + i], 0);
+	for (i = 4; i < 64; i++)
+		assert_int_equal(b[H + J_DST + P_OWNER + i], 0);
+	for (i = 8; i < 64; i++)
+		assert_int_equal(b[H + J_DST + P_FILE + i], 0);
+	assert_int_equal(b[H + 340], 0xee);
+
+	/* RESIZE: the size little-endian, low u32 then high; src all
+	 * zeros; other "" all zeros. */
+	good_job(&m, BH_PRIV_JOB_RESIZE);
+	assert_int_equal(bh_priv_encode(b, &m), H + 340);
+	assert_int_equal(bh_get_u32(b + H + J_OP), 3);
+	assert_memory_equal(b + H + J_SIZE, "\x89\x67\x45\x23\1\0\0\0", 8);
+	assert_int_equal(bh_get_u32(b + H + J_DST + P_AREA), 5);
+	assert_memory_equal(b + H + J_DST + P_FILE, "private.img\0", 12);
+	for (i = 0; i < 32; i++)
+		assert_int_equal(b[H + J_OTHER + i], 0);
+	for (i = 0; i < P_LEN; i++)
+		assert_int_equal(b[H + J_SRC + i], 0);
+
+	/* HASH: src only, dst all zeros. */
+	good_job(&m, BH_PRIV_JOB_HASH);
+	assert_int_equal(bh_priv_encode(b, &m), H + 340);
+	assert_int_equal(bh_get_u32(b + H + J_OP), 4);
+	assert_int_equal(bh_get_u32(b + H + J_SRC + P_AREA), 4);
+	assert_memory_equal(b + H + J_SRC + P_OWNER, ".build-k1.AbC123\0",
+			    17);
+	assert_memory_equal(b + H + J_SRC + P_FILE, "state.bin\0", 10);
+	for (i = 0; i < P_LEN; i++)
+		assert_int_equal(b[H + J_DST + i], 0);
+	for (i = 0; i < 8; i++)
+		assert_int_equal(b[H + J_SIZE + i], 0);
+
+	/* MKE2FS: 2 GiB, the high u32 0. */
+	good_job(&m, BH_PRIV_JOB_MKE2FS);
+	assert_int_equal(bh_priv_encode(b, &m), H + 340);
+	assert_int_equal(bh_get_u32(b + H + J_SIZE), 0x80000000u);
+	assert_int_equal(bh_get_u32(b + H + J_SIZE + 4), 0);
 }
 
 static void test_roundtrip(void **state)
@@ -284,6 +451,53 @@ static void test_roundtrip(void **state)
 	n = (size_t)bh_priv_encode(b, &m);
 	assert_int_equal(bh_priv_parse(b, n, &got), 0);
 	assert_memory_equal(&got, &m, sizeof(m));
+
+	/* A JOB of each op, and back to the same bytes. */
+	for (i = 0; i < ARRAY_LEN(job_ops); i++) {
+		good_job(&m, job_ops[i]);
+		n = (size_t)bh_priv_encode(b, &m);
+		assert_int_equal(n, H + 340);
+		memset(&got, 0x55, sizeof(got));
+		assert_int_equal(bh_priv_parse(b, n, &got), 0);
+		assert_memory_equal(&got, &m, sizeof(m));
+		assert_int_equal(bh_priv_encode(again, &got), (int)n);
+		assert_memory_equal(again, b, n);
+	}
+	/* The edges: sizes, areas, the longest names. */
+	good_job(&m, BH_PRIV_JOB_MKE2FS);
+	m.u.job.size = BH_PRIV_SIZE_MIN;
+	m.u.job.dst.area = BH_PRIV_AREA_KERNELS;
+	memset(m.u.job.dst.owner, '+', BH_PRIV_OWNER_MAX - 1);
+	memset(m.u.job.dst.file, 'f', BH_PRIV_FILE_MAX - 1);
+	memset(m.u.job.qube, 'q', BH_PRIV_NAME_MAX - 1);
+	memset(m.u.job.other, 'o', BH_PRIV_NAME_MAX - 1);
+	n = (size_t)bh_priv_encode(b, &m);
+	assert_int_equal(n, H + 340);
+	assert_int_equal(bh_priv_parse(b, n, &got), 0);
+	assert_memory_equal(&got, &m, sizeof(m));
+	good_job(&m, BH_PRIV_JOB_RESIZE);
+	m.u.job.size = BH_PRIV_SIZE_MAX;
+	m.u.job.dst.area = BH_PRIV_AREA_SNAPSHOTS;
+	n = (size_t)bh_priv_encode(b, &m);
+	assert_int_equal(bh_priv_parse(b, n, &got), 0);
+	assert_memory_equal(&got, &m, sizeof(m));
+	assert_memory_equal(b + H + J_SIZE, "\0\0\0\0\0\x10\0\0", 8);
+
+	good(BH_PRIV_JOB_STARTED, &m);
+	m.u.job_started.pid = INT32_MAX;
+	n = (size_t)bh_priv_encode(b, &m);
+	assert_int_equal(bh_priv_parse(b, n, &got), 0);
+	assert_memory_equal(&got, &m, sizeof(m));
+	good(BH_PRIV_CANCEL, &m);
+	m.u.cancel.pid = 2;
+	n = (size_t)bh_priv_encode(b, &m);
+	assert_int_equal(bh_priv_parse(b, n, &got), 0);
+	assert_memory_equal(&got, &m, sizeof(m));
+	good(BH_PRIV_EXITED, &m);
+	m.u.exited.which = BH_PRIV_JOBPROC;
+	n = (size_t)bh_priv_encode(b, &m);
+	assert_int_equal(bh_priv_parse(b, n, &got), 0);
+	assert_memory_equal(&got, &m, sizeof(m));
 }
 
 /* ---- lengths ---- */
@@ -337,8 +551,12 @@ static void test_lengths(void **state)
 	n = enc_good(BH_PRIV_DONE, b);
 	bh_put_u32(b, 0);
 	assert_int_equal(parse(b, n), -EPROTO);
-	bh_put_u32(b, 7);
+	bh_put_u32(b, 10);
 	assert_int_equal(parse(b, n), -EPROTO);
+	bh_put_u32(b + 8, 340); /* JOB's, from the DONE's 4 bytes */
+	bh_put_u32(b, BH_PRIV_JOB);
+	assert_int_equal(parse(b, n), -EPROTO);
+	bh_put_u32(b + 8, 4);
 	bh_put_u32(b, 0x10000006u);
 	assert_int_equal(parse(b, n), -EPROTO);
 	bh_put_u32(b + 8, 0);
@@ -642,8 +860,13 @@ static void test_answer_numbers(void **state)
 		U(0, 0), U(1, 1), U(120, 1), U(125, 1), U(126, 0),
 		U(127, 0), U(255, 0), U(-1, 0), U(INT32_MIN, 0),
 	};
+	/* KILL: QEMU or chan; EXITED: a job's process too. */
 	static const struct u32_case which[] = {
 		U(0, 0), U(1, 1), U(2, 1), U(3, 0), U(0xffffffffu, 0),
+	};
+	static const struct u32_case exited_which[] = {
+		U(0, 0), U(1, 1), U(2, 1), U(3, 1), U(4, 0),
+		U(0x80000003u, 0), U(0xffffffffu, 0),
 	};
 	static const struct u32_case signo[] = {
 		U(SIGKILL, 1), U(SIGTERM, 1), U(0, 0), U(SIGHUP, 0),
@@ -666,11 +889,312 @@ static void test_answer_numbers(void **state)
 	check_u32(BH_PRIV_FAILED, 0, code, ARRAY_LEN(code));
 	check_u32(BH_PRIV_KILL, 32, which, ARRAY_LEN(which));
 	check_u32(BH_PRIV_KILL, 36, signo, ARRAY_LEN(signo));
-	check_u32(BH_PRIV_EXITED, 32, which, ARRAY_LEN(which));
+	check_u32(BH_PRIV_EXITED, 32, exited_which, ARRAY_LEN(exited_which));
 	check_u32(BH_PRIV_EXITED, 36, status, ARRAY_LEN(status));
 	check_u32(BH_PRIV_EXITED, 40, pid, ARRAY_LEN(pid));
 	check_u32(BH_PRIV_DONE, 0, result, ARRAY_LEN(result));
+	check_u32(BH_PRIV_JOB_STARTED, 0, pid, ARRAY_LEN(pid));
+	check_u32(BH_PRIV_CANCEL, 0, pid, ARRAY_LEN(pid));
 }
+
+/* ---- JOB ---- */
+
+/* A valid JOB of op, encoded into b (0xee past it); the length. */
+static size_t enc_job(uint32_t op, uint8_t b[BH_PRIV_MSG_MAX + 8])
+{
+	struct bh_priv_msg m;
+
+	good_job(&m, op);
+	memset(b, 0xee, BH_PRIV_MSG_MAX + 8);
+	assert_int_equal(bh_priv_encode(b, &m), H + 340);
+	return H + 340;
+}
+
+/* A valid JOB of op with the field at body offset off (cap bytes)
+ * replaced by the n bytes of raw, zeros after them; parsed. */
+static int job_field(uint32_t op, size_t off, size_t cap, const char *raw,
+		     size_t n)
+{
+	uint8_t b[BH_PRIV_MSG_MAX + 8];
+	size_t len = enc_job(op, b);
+
+	assert_true(n <= cap);
+	memset(b + H + off, 0, cap);
+	memcpy(b + H + off, raw, n);
+	return parse(b, len);
+}
+
+static int job_u32(uint32_t op, size_t off, uint32_t v)
+{
+	uint8_t b[BH_PRIV_MSG_MAX + 8];
+	size_t len = enc_job(op, b);
+
+	bh_put_u32(b + H + off, v);
+	return parse(b, len);
+}
+
+static int job_size(uint32_t op, uint64_t size)
+{
+	uint8_t b[BH_PRIV_MSG_MAX + 8];
+	size_t len = enc_job(op, b);
+
+	bh_put_u32(b + H + J_SIZE, (uint32_t)size);
+	bh_put_u32(b + H + J_SIZE + 4, (uint32_t)(size >> 32));
+	return parse(b, len);
+}
+
+static void check_job_cases(uint32_t op, size_t off, size_t cap,
+			    const struct str_case *c, size_t count)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++) {
+		int rc = job_field(op, off, cap, c[i].raw, c[i].n);
+
+		if (rc != (c[i].ok ? 0 : -EPROTO))
+			fail_msg("job op %u field at %zu: case %zu (\"%s\") gave %d",
+				 op, off, i, c[i].raw, rc);
+	}
+}
+
+/* cap - 1 bytes of ch fit, cap (no NUL) do not. */
+static void check_job_full(uint32_t op, size_t off, size_t cap, char ch)
+{
+	char raw[BH_PRIV_OWNER_MAX];
+
+	assert_true(cap <= sizeof(raw));
+	memset(raw, ch, sizeof(raw));
+	assert_int_equal(job_field(op, off, cap, raw, cap - 1), 0);
+	assert_int_equal(job_field(op, off, cap, raw, cap), -EPROTO);
+}
+
+static int uses_src(uint32_t op)
+{
+	return op == BH_PRIV_JOB_COPY || op == BH_PRIV_JOB_HASH;
+}
+
+static int uses_dst(uint32_t op)
+{
+	return op != BH_PRIV_JOB_HASH;
+}
+
+/* An area's folder name: [A-Za-z0-9._+-], not "." nor "..", non-empty;
+ * a leading '.' is fine (a snapshot being built). */
+static const struct str_case owner_cases[] = {
+	OK("debian-12"),
+	OK("work"),
+	OK("a"),
+	OK("1"),
+	OK("+x"),
+	OK("-x"),
+	OK("_x"),
+	OK(".x"),
+	OK(".build-k1.AbC123"),
+	OK("6.12.0+deb13-amd64"),
+	OK("..."),
+	OK("a..b"),
+	OK(".a."),
+	BAD(""),
+	BAD("."),
+	BAD(".."),
+	BAD("/"),
+	BAD("a/b"),
+	BAD("a/"),
+	BAD("/a"),
+	BAD("../x"),
+	BAD("./"),
+	BAD("a\\b"),
+	BAD("a b"),
+	BAD("a:b"),
+	BAD("a\x7f"),
+	BAD("a\x80"),
+	BAD("a\xff"),
+	BAD("a\n"),
+	BAD("a\0x"),  /* something after the NUL */
+	BAD("\0x"),   /* "" with something after it */
+	BAD(".\0."),  /* "." hiding ".." */
+};
+
+static void test_job_names(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_LEN(job_ops); i++) {
+		uint32_t op = job_ops[i];
+
+		check_job_cases(op, J_QUBE, 32, name_cases,
+				ARRAY_LEN(name_cases));
+		check_job_full(op, J_QUBE, 32, 'q');
+		/* other: "" (all zeros only) or a name. */
+		assert_int_equal(job_field(op, J_OTHER, 32, "", 0), 0);
+		assert_true(name_cases[6].n == 0);
+		check_job_cases(op, J_OTHER, 32, name_cases,
+				6);
+		check_job_cases(op, J_OTHER, 32, name_cases + 7,
+				ARRAY_LEN(name_cases) - 7);
+		check_job_full(op, J_OTHER, 32, 'o');
+	}
+}
+
+/* Each place an op uses: its area, owner and file refused as the rules
+ * say. */
+static void test_job_places(void **state)
+{
+	static const struct u32_case area[] = {
+		U(0, 0), U(1, 1), U(2, 1), U(3, 1), U(4, 1), U(5, 1),
+		U(6, 0), U(0x100, 0), U(0x80000001u, 0), U(0xffffffffu, 0),
+	};
+	size_t i, k, p;
+
+	(void)state;
+	for (i = 0; i < ARRAY_LEN(job_ops); i++) {
+		uint32_t op = job_ops[i];
+
+		for (p = 0; p < 2; p++) {
+			size_t at = p ? J_DST : J_SRC;
+
+			if (!(p ? uses_dst(op) : uses_src(op)))
+				continue;
+			for (k = 0; k < ARRAY_LEN(area); k++) {
+				int rc = job_u32(op, at + P_AREA, area[k].v);
+
+				if (rc != (area[k].ok ? 0 : -EPROTO))
+					fail_msg("job op %u place at %zu: area %u gave %d",
+						 op, at, area[k].v, rc);
+			}
+			check_job_cases(op, at + P_OWNER, 64, owner_cases,
+					ARRAY_LEN(owner_cases));
+			check_job_full(op, at + P_OWNER, 64, 'a');
+			check_job_full(op, at + P_OWNER, 64, '.');
+			check_job_full(op, at + P_OWNER, 64, '+');
+			check_job_cases(op, at + P_FILE, 64, file_cases,
+					ARRAY_LEN(file_cases));
+			check_job_full(op, at + P_FILE, 64, 'f');
+			/* A place the op needs, missing: all zeros. */
+			assert_int_equal(job_field(op, at, P_LEN, "", 0),
+					 -EPROTO);
+		}
+	}
+}
+
+/* A place the op does not use is all zeros: a byte anywhere in it is
+ * refused, a valid place there too. */
+static void test_job_unused_places(void **state)
+{
+	uint8_t b[BH_PRIV_MSG_MAX + 8], place[P_LEN];
+	size_t i, k, p;
+
+	(void)state;
+	/* A valid place, as COPY's src. */
+	enc_job(BH_PRIV_JOB_COPY, b);
+	memcpy(place, b + H + J_SRC, P_LEN);
+	for (i = 0; i < ARRAY_LEN(job_ops); i++) {
+		uint32_t op = job_ops[i];
+
+		for (p = 0; p < 2; p++) {
+			size_t at = p ? J_DST : J_SRC;
+			size_t len;
+
+			if (p ? uses_dst(op) : uses_src(op))
+				continue;
+			len = enc_job(op, b);
+			for (k = 0; k < P_LEN; k++)
+				assert_int_equal(b[H + at + k], 0);
+			assert_int_equal(parse(b, len), 0);
+			for (k = 0; k < P_LEN; k++) {
+				b[H + at + k] = 1;
+				if (parse(b, len) != -EPROTO)
+					fail_msg("job op %u: byte %zu of the unused place at %zu passed",
+						 op, k, at);
+				b[H + at + k] = 0x80;
+				assert_int_equal(parse(b, len), -EPROTO);
+				b[H + at + k] = 0;
+			}
+			assert_int_equal(parse(b, len), 0);
+			assert_int_equal(job_field(op, at, P_LEN,
+						   (const char *)place, P_LEN),
+					 -EPROTO);
+			/* Only the area, only a file. */
+			assert_int_equal(job_u32(op, at + P_AREA, 1), -EPROTO);
+			assert_int_equal(job_field(op, at + P_FILE, 64, "x", 1),
+					 -EPROTO);
+		}
+	}
+	/* Each op's body under another op: a place too many or one
+	 * missing, or the size wrong. MKE2FS and RESIZE have the same
+	 * shape (dst and a size), so each passes as the other. */
+	for (i = 0; i < ARRAY_LEN(job_ops); i++)
+		for (k = 0; k < ARRAY_LEN(job_ops); k++) {
+			int same = i == k ||
+				   (job_ops[i] != BH_PRIV_JOB_COPY &&
+				    job_ops[i] != BH_PRIV_JOB_HASH &&
+				    job_ops[k] != BH_PRIV_JOB_COPY &&
+				    job_ops[k] != BH_PRIV_JOB_HASH);
+
+			assert_int_equal(job_u32(job_ops[i], J_OP, job_ops[k]),
+					 same ? 0 : -EPROTO);
+		}
+}
+
+static void test_job_numbers(void **state)
+{
+	static const uint32_t bad_ops[] = { 0, 5, 6, 0x100, 0x80000001u,
+					    0xffffffffu };
+	/* MKE2FS and RESIZE: 1 MiB..16 TiB. */
+	static const struct {
+		uint64_t v;
+		int ok;
+	} sized[] = {
+		{ 0, 0 },
+		{ 1, 0 },
+		{ BH_PRIV_SIZE_MIN - 1, 0 },
+		{ BH_PRIV_SIZE_MIN, 1 },
+		{ BH_PRIV_SIZE_MIN + 1, 1 },
+		{ 0xffffffffull, 1 },
+		{ 0x100000000ull, 1 },
+		{ BH_PRIV_SIZE_MAX - 1, 1 },
+		{ BH_PRIV_SIZE_MAX, 1 },
+		{ BH_PRIV_SIZE_MAX + 1, 0 },
+		{ BH_PRIV_SIZE_MAX << 1, 0 },
+		{ 0x8000000000000000ull, 0 },
+		{ 0xffffffff00100000ull, 0 }, /* MIN in the low u32 */
+		{ 0xffffffffffffffffull, 0 },
+	};
+	/* COPY and HASH: exactly 0. */
+	static const uint64_t unsized_bad[] = {
+		1, BH_PRIV_SIZE_MIN, 0x100000000ull, BH_PRIV_SIZE_MAX,
+		0xffffffffffffffffull,
+	};
+	size_t i, k;
+
+	(void)state;
+	for (i = 0; i < ARRAY_LEN(job_ops); i++) {
+		uint32_t op = job_ops[i];
+
+		assert_int_equal(job_u32(op, J_OP, op), 0);
+		for (k = 0; k < ARRAY_LEN(bad_ops); k++)
+			assert_int_equal(job_u32(op, J_OP, bad_ops[k]),
+					 -EPROTO);
+		if (op == BH_PRIV_JOB_MKE2FS || op == BH_PRIV_JOB_RESIZE) {
+			for (k = 0; k < ARRAY_LEN(sized); k++) {
+				int rc = job_size(op, sized[k].v);
+
+				if (rc != (sized[k].ok ? 0 : -EPROTO))
+					fail_msg("job op %u size %#llx gave %d",
+						 op,
+						 (unsigned long long)sized[k].v,
+						 rc);
+			}
+		} else {
+			assert_int_equal(job_size(op, 0), 0);
+			for (k = 0; k < ARRAY_LEN(unsized_bad); k++)
+				assert_int_equal(job_size(op, unsized_bad[k]),
+						 -EPROTO);
+		}
+	}
+}
+
 
 /* Any id, unchecked and repeated; a refused datagram leaves *out as it
  * was. */
@@ -709,7 +1233,7 @@ static void test_encode_refuses(void **state)
 	good(BH_PRIV_LAUNCH, &m);
 	m.type = 0;
 	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
-	m.type = 7;
+	m.type = 10;
 	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
 
 	good(BH_PRIV_LAUNCH, &m);
@@ -749,6 +1273,50 @@ static void test_encode_refuses(void **state)
 	good(BH_PRIV_LAUNCHED, &m);
 	m.u.launched.chan_pid = 0x80000000u;
 	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+	good(BH_PRIV_JOB_STARTED, &m);
+	m.u.job_started.pid = 1;
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+	good(BH_PRIV_CANCEL, &m);
+	m.u.cancel.pid = 0x80000000u;
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+	good(BH_PRIV_KILL, &m);
+	m.u.kill.which = BH_PRIV_JOBPROC;
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+	good_job(&m, BH_PRIV_JOB_COPY);
+	m.u.job.op = 0;
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+	m.u.job.op = 5;
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+	good_job(&m, BH_PRIV_JOB_COPY);
+	m.u.job.size = BH_PRIV_SIZE_MIN;
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+	good_job(&m, BH_PRIV_JOB_MKE2FS);
+	m.u.job.size = BH_PRIV_SIZE_MAX + 1;
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+	good_job(&m, BH_PRIV_JOB_MKE2FS);
+	m.u.job.src.area = BH_PRIV_AREA_NONE;
+	strcpy(m.u.job.src.file, "x"); /* an unused place, not all zeros */
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+	good_job(&m, BH_PRIV_JOB_HASH);
+	strcpy(m.u.job.dst.owner, "..");
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+	good_job(&m, BH_PRIV_JOB_HASH);
+	strcpy(m.u.job.src.owner, "..");
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+	good_job(&m, BH_PRIV_JOB_COPY);
+	m.u.job.dst.area = 6;
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+	good_job(&m, BH_PRIV_JOB_COPY);
+	memset(m.u.job.src.owner, 'a', sizeof(m.u.job.src.owner));
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL); /* no NUL */
+	/* Bytes after a NUL in an unused place's strings are not sent. */
+	good_job(&m, BH_PRIV_JOB_MKE2FS);
+	memcpy(m.u.job.src.owner, "\0junk", 6);
+	memcpy(m.u.job.dst.file, "private.img\0\xff", 13);
+	assert_int_equal(bh_priv_encode(b, &m), H + 340);
+	assert_int_equal(b[H + J_SRC + P_OWNER + 1], 0);
+	assert_int_equal(b[H + J_DST + P_FILE + 12], 0);
+	assert_int_equal(parse(b, H + 340), 0);
 
 	/* Bytes after a string's NUL in the struct are not sent: zeros go
 	 * instead, and the message passes. */
@@ -807,20 +1375,29 @@ static void test_sent_by_control(void **state)
 	assert_int_equal(bh_priv_sent_by_control(BH_PRIV_FAILED), 0);
 	assert_int_equal(bh_priv_sent_by_control(BH_PRIV_EXITED), 0);
 	assert_int_equal(bh_priv_sent_by_control(BH_PRIV_DONE), 0);
+	assert_int_equal(bh_priv_sent_by_control(BH_PRIV_JOB), 1);
+	assert_int_equal(bh_priv_sent_by_control(BH_PRIV_CANCEL), 1);
+	assert_int_equal(bh_priv_sent_by_control(BH_PRIV_JOB_STARTED), 0);
 	assert_int_equal(bh_priv_sent_by_control(0), 0);
-	assert_int_equal(bh_priv_sent_by_control(7), 0);
+	assert_int_equal(bh_priv_sent_by_control(10), 0);
+	assert_int_equal(bh_priv_sent_by_control(0xffffffffu), 0);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_layout),
+		cmocka_unit_test(test_job_layout),
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_lengths),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_launch_numbers),
 		cmocka_unit_test(test_answer_numbers),
+		cmocka_unit_test(test_job_names),
+		cmocka_unit_test(test_job_places),
+		cmocka_unit_test(test_job_unused_places),
+		cmocka_unit_test(test_job_numbers),
 		cmocka_unit_test(test_id_and_untouched),
 		cmocka_unit_test(test_encode_refuses),
 		cmocka_unit_test(test_field_set),
