@@ -71,6 +71,10 @@ size_t bh_priv_body_len(uint32_t type)
 		return BH_PRIV_JOB_STARTED_LEN;
 	case BH_PRIV_CANCEL:
 		return BH_PRIV_CANCEL_LEN;
+	case BH_PRIV_ROOT:
+		return BH_PRIV_ROOT_LEN;
+	case BH_PRIV_ROOT_NEXT:
+		return BH_PRIV_ROOT_NEXT_LEN;
 	default:
 		return 0;
 	}
@@ -79,7 +83,8 @@ size_t bh_priv_body_len(uint32_t type)
 int bh_priv_sent_by_control(uint32_t type)
 {
 	return type == BH_PRIV_LAUNCH || type == BH_PRIV_KILL ||
-	       type == BH_PRIV_JOB || type == BH_PRIV_CANCEL;
+	       type == BH_PRIV_JOB || type == BH_PRIV_CANCEL ||
+	       type == BH_PRIV_ROOT;
 }
 
 void bh_priv_field_set(char *dst, size_t cap, const char *src)
@@ -170,6 +175,17 @@ int bh_priv_encode(uint8_t out[BH_PRIV_MSG_MAX], const struct bh_priv_msg *m)
 		break;
 	case BH_PRIV_CANCEL:
 		bh_put_u32(b, m->u.cancel.pid);
+		break;
+	case BH_PRIV_ROOT:
+		bh_put_u32(b, m->u.root.op);
+		put_str(b + 4, m->u.root.tmpl, BH_PRIV_NAME_MAX);
+		put_str(b + 4 + BH_PRIV_NAME_MAX, m->u.root.work,
+			BH_PRIV_FILE_MAX);
+		break;
+	case BH_PRIV_ROOT_NEXT:
+		put_str(b, m->u.root_next.cur, BH_PRIV_FILE_MAX);
+		put_str(b + BH_PRIV_FILE_MAX, m->u.root_next.work,
+			BH_PRIV_FILE_MAX);
 		break;
 	case BH_PRIV_EXITED:
 		put_str(b, m->u.exited.name, BH_PRIV_NAME_MAX);
@@ -396,6 +412,24 @@ static int body_ok(uint32_t type, const uint8_t *untrusted_b)
 	case BH_PRIV_JOB_STARTED:
 	case BH_PRIV_CANCEL:
 		return pid_ok(bh_get_u32(untrusted_b));
+	case BH_PRIV_ROOT: {
+		uint32_t op = bh_get_u32(untrusted_b);
+		const uint8_t *w = untrusted_b + 4 + BH_PRIV_NAME_MAX;
+
+		/* NEXT names no version; the others name one. */
+		return op >= BH_PRIV_ROOT_OP_NEXT &&
+		       op <= BH_PRIV_ROOT_OP_ABORT &&
+		       name_ok(untrusted_b + 4) &&
+		       (op == BH_PRIV_ROOT_OP_NEXT
+				? field_len(w, BH_PRIV_FILE_MAX) == 0
+				: field_ok(w, BH_PRIV_FILE_MAX, name_char, 1,
+					   1));
+	}
+	case BH_PRIV_ROOT_NEXT:
+		return field_ok(untrusted_b, BH_PRIV_FILE_MAX, name_char, 1,
+				1) &&
+		       field_ok(untrusted_b + BH_PRIV_FILE_MAX,
+				BH_PRIV_FILE_MAX, name_char, 1, 1);
 	default:
 		return 0;
 	}
@@ -469,6 +503,17 @@ static void body_take(struct bh_priv_msg *m, const uint8_t *b)
 		break;
 	case BH_PRIV_CANCEL:
 		m->u.cancel.pid = bh_get_u32(b);
+		break;
+	case BH_PRIV_ROOT:
+		m->u.root.op = bh_get_u32(b);
+		memcpy(m->u.root.tmpl, b + 4, BH_PRIV_NAME_MAX);
+		memcpy(m->u.root.work, b + 4 + BH_PRIV_NAME_MAX,
+		       BH_PRIV_FILE_MAX);
+		break;
+	case BH_PRIV_ROOT_NEXT:
+		memcpy(m->u.root_next.cur, b, BH_PRIV_FILE_MAX);
+		memcpy(m->u.root_next.work, b + BH_PRIV_FILE_MAX,
+		       BH_PRIV_FILE_MAX);
 		break;
 	}
 }

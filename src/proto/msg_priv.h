@@ -25,6 +25,9 @@
  *                              JOB_STARTED (its pid; the read end of its
  *                              records' pipe beside it) or FAILED
  *                    CANCEL    kill a job's process; answered by DONE
+ *                    ROOT      a template's root versions: the next one
+ *                              named (answered by ROOT_NEXT or FAILED),
+ *                              one committed or dropped (DONE)
  *   priv -> control  LAUNCHED  the pids; the two link fds travel beside
  *                              it (SCM_RIGHTS: control's end of the ctl
  *                              link and of the QMP link)
@@ -64,6 +67,19 @@ enum bh_priv_type {
 	BH_PRIV_JOB = 7,      /* control -> priv */
 	BH_PRIV_JOB_STARTED = 8, /* priv -> control */
 	BH_PRIV_CANCEL = 9,   /* control -> priv */
+	BH_PRIV_ROOT = 10,    /* control -> priv */
+	BH_PRIV_ROOT_NEXT = 11, /* priv -> control */
+};
+
+/* ROOT: a template's root versions (daemon/disk/volume.h): NEXT names
+ * the version a TemplateVM about to run writes (answered by ROOT_NEXT),
+ * COMMIT makes it current once the template has shut down cleanly (it
+ * goes back to root, readable by every AppVM's uid), ABORT removes it
+ * (both answered by DONE). */
+enum bh_priv_root_op {
+	BH_PRIV_ROOT_OP_NEXT = 1,
+	BH_PRIV_ROOT_OP_COMMIT = 2,
+	BH_PRIV_ROOT_OP_ABORT = 3,
 };
 
 #define BH_PRIV_HDR_LEN 12u
@@ -226,6 +242,21 @@ struct bh_priv_cancel {
 	uint32_t pid; /* 2..INT32_MAX */
 };
 
+/* Body of ROOT. */
+struct bh_priv_root {
+	uint32_t op;			  /* enum bh_priv_root_op */
+	char tmpl[BH_PRIV_NAME_MAX];	  /* the template: a name */
+	/* COMMIT and ABORT: the version, a plain file name (NEXT's
+	 * answer); NEXT: "" */
+	char work[BH_PRIV_FILE_MAX];
+};
+
+/* Body of ROOT_NEXT: plain file names in the template's folder. */
+struct bh_priv_root_next {
+	char cur[BH_PRIV_FILE_MAX];  /* the current version, to copy */
+	char work[BH_PRIV_FILE_MAX]; /* the version to write */
+};
+
 /* Body of DONE. */
 struct bh_priv_done {
 	int32_t result; /* 0 or -errno: -BH_PRIV_ERRNO_MAX..0 */
@@ -245,6 +276,8 @@ struct bh_priv_done {
 	(4u + 2u * BH_PRIV_NAME_MAX + 2u * BH_PRIV_PLACE_LEN + 8u)
 #define BH_PRIV_JOB_STARTED_LEN 4u
 #define BH_PRIV_CANCEL_LEN 4u
+#define BH_PRIV_ROOT_LEN (4u + BH_PRIV_NAME_MAX + BH_PRIV_FILE_MAX)
+#define BH_PRIV_ROOT_NEXT_LEN (2u * BH_PRIV_FILE_MAX)
 /* The largest datagram: a receive buffer of this size, plus one byte to
  * see one that is too long. */
 #define BH_PRIV_MSG_MAX (BH_PRIV_HDR_LEN + BH_PRIV_LAUNCH_LEN)
@@ -262,14 +295,16 @@ struct bh_priv_msg {
 		struct bh_priv_job job;
 		struct bh_priv_job_started job_started;
 		struct bh_priv_cancel cancel;
+		struct bh_priv_root root;
+		struct bh_priv_root_next root_next;
 	} u;
 };
 
 /* The body length of a known type, or 0 for an unknown one. */
 size_t bh_priv_body_len(uint32_t type);
 
-/* 1 for the types control sends (LAUNCH, KILL, JOB, CANCEL), 0 for
- * priv's and
+/* 1 for the types control sends (LAUNCH, KILL, JOB, CANCEL, ROOT), 0
+ * for priv's and
  * unknown ones: each end refuses the other's types on its side. */
 int bh_priv_sent_by_control(uint32_t type);
 

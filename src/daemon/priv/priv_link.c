@@ -155,9 +155,22 @@ static void close_fds(int *fds, int n)
 
 /* Waits for the answer to request id: LAUNCHED or JOB_STARTED with its
  * fds, or FAILED. Anything else is kept for the loop. */
+static int wait_answer_for(struct priv_link *pl, uint32_t id, int done_too,
+			   struct bh_priv_msg *ans, int fds[PRIV_FDS_MAX],
+			   int *nfds, char *err, size_t cap);
+
 static int wait_answer(struct priv_link *pl, uint32_t id,
 		       struct bh_priv_msg *ans, int fds[PRIV_FDS_MAX],
 		       int *nfds, char *err, size_t cap)
+{
+	return wait_answer_for(pl, id, 0, ans, fds, nfds, err, cap);
+}
+
+/* As wait_answer; with done_too, a DONE with the id is the answer too
+ * (a request whose only answer is DONE, that control waits for). */
+static int wait_answer_for(struct priv_link *pl, uint32_t id, int done_too,
+			   struct bh_priv_msg *ans, int fds[PRIV_FDS_MAX],
+			   int *nfds, char *err, size_t cap)
 {
 	int64_t deadline = bh_now_ms() + PRIV_LAUNCH_REPLY_MS;
 
@@ -184,7 +197,9 @@ static int wait_answer(struct priv_link *pl, uint32_t id,
 		}
 		if ((ans->type == BH_PRIV_LAUNCHED ||
 		     ans->type == BH_PRIV_JOB_STARTED ||
-		     ans->type == BH_PRIV_FAILED) &&
+		     ans->type == BH_PRIV_ROOT_NEXT ||
+		     ans->type == BH_PRIV_FAILED ||
+		     (done_too && ans->type == BH_PRIV_DONE)) &&
 		    ans->id == id)
 			return 0;
 		close_fds(fds, *nfds);
@@ -298,6 +313,71 @@ pid_t priv_link_job(struct priv_link *pl, const struct bh_priv_job *j,
 	*read_fd = fds[0];
 	bh_set_nonblock(*read_fd, 1);
 	return (pid_t)ans.u.job_started.pid;
+}
+
+int priv_link_root_next(struct priv_link *pl, const char *tmpl,
+			char cur[BH_PRIV_FILE_MAX],
+			char work[BH_PRIV_FILE_MAX], char *err, size_t cap)
+{
+	struct bh_priv_msg m, ans;
+	int fds[PRIV_FDS_MAX], nfds = 0, r;
+
+	if (pl->fd < 0) {
+		snprintf(err, cap, "no link to bulkheadd's parent");
+		return -ENOTCONN;
+	}
+	memset(&m, 0, sizeof(m));
+	m.type = BH_PRIV_ROOT;
+	m.id = ++pl->next_id;
+	m.u.root.op = BH_PRIV_ROOT_OP_NEXT;
+	bh_priv_field_set(m.u.root.tmpl, BH_PRIV_NAME_MAX, tmpl);
+	r = priv_msg_send(pl->fd, &m, NULL, 0);
+	if (r < 0) {
+		snprintf(err, cap, "cannot ask bulkheadd's parent for the "
+				   "template's next root version: %s",
+			 strerror(-r));
+		return r;
+	}
+	r = wait_answer(pl, m.id, &ans, fds, &nfds, err, cap);
+	if (r < 0)
+		return r;
+	close_fds(fds, nfds);
+	if (ans.type == BH_PRIV_FAILED) {
+		snprintf(err, cap, "%s", ans.u.failed.text);
+		return -EPROTO;
+	}
+	if (ans.type != BH_PRIV_ROOT_NEXT) {
+		snprintf(err, cap, "bulkheadd's parent answered wrongly");
+		return -EPROTO;
+	}
+	memcpy(cur, ans.u.root_next.cur, BH_PRIV_FILE_MAX);
+	memcpy(work, ans.u.root_next.work, BH_PRIV_FILE_MAX);
+	return 0;
+}
+
+int priv_link_root(struct priv_link *pl, uint32_t op, const char *tmpl,
+		   const char *work)
+{
+	struct bh_priv_msg m, ans;
+	int fds[PRIV_FDS_MAX], nfds = 0, r;
+	char err[256];
+
+	if (pl->fd < 0)
+		return -ENOTCONN;
+	memset(&m, 0, sizeof(m));
+	m.type = BH_PRIV_ROOT;
+	m.id = ++pl->next_id;
+	m.u.root.op = op;
+	bh_priv_field_set(m.u.root.tmpl, BH_PRIV_NAME_MAX, tmpl);
+	bh_priv_field_set(m.u.root.work, BH_PRIV_FILE_MAX, work);
+	r = priv_msg_send(pl->fd, &m, NULL, 0);
+	if (r < 0)
+		return r;
+	r = wait_answer_for(pl, m.id, 1, &ans, fds, &nfds, err, sizeof(err));
+	if (r < 0)
+		return r;
+	close_fds(fds, nfds);
+	return ans.type == BH_PRIV_DONE ? ans.u.done.result : -EPROTO;
 }
 
 int priv_link_cancel(struct priv_link *pl, pid_t pid)

@@ -60,6 +60,21 @@ int priv_link_launch(struct priv_link *pl, const struct bh_priv_launch *l,
 pid_t priv_link_job(struct priv_link *pl, const struct bh_priv_job *j,
 		    int *read_fd, char *err, size_t cap);
 
+/* Asks the parent to name template tmpl's next root version
+ * (disk/volume.h, volume_root_next): cur, the version to copy, and
+ * work, the one the template writes, both file names in its folder.
+ * 0, or -errno with err said. */
+int priv_link_root_next(struct priv_link *pl, const char *tmpl,
+			char cur[BH_PRIV_FILE_MAX],
+			char work[BH_PRIV_FILE_MAX], char *err, size_t cap);
+
+/* Asks the parent to commit (BH_PRIV_ROOT_OP_COMMIT: back to root,
+ * readable by all, made current) or drop (BH_PRIV_ROOT_OP_ABORT)
+ * template tmpl's root version work, and waits for its DONE. Returns
+ * DONE's result (0 or -errno), or -errno of the link. */
+int priv_link_root(struct priv_link *pl, uint32_t op, const char *tmpl,
+		   const char *work);
+
 /* Asks the parent to kill the job whose process is pid (its DONE comes
  * through priv_link_next, its end as EXITED). 0 or -errno. */
 int priv_link_cancel(struct priv_link *pl, pid_t pid);

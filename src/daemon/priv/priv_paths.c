@@ -215,7 +215,21 @@ int priv_files_for(const char *state, const char *run,
 			     err, cap);
 }
 
+static int hand(const char *path, uid_t uid, mode_t mode, char *err,
+		size_t cap);
+
 int priv_hand_file(const char *path, uid_t uid, char *err, size_t cap)
+{
+	return hand(path, uid, 0600, err, cap);
+}
+
+int priv_hand_file_back(const char *path, char *err, size_t cap)
+{
+	return hand(path, 0, 0644, err, cap);
+}
+
+static int hand(const char *path, uid_t uid, mode_t mode, char *err,
+		size_t cap)
 {
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
 				    O_CLOEXEC);
@@ -228,12 +242,13 @@ int priv_hand_file(const char *path, uid_t uid, char *err, size_t cap)
 		r = -errno;
 	else if (!S_ISREG(st.st_mode) || st.st_nlink != 1)
 		r = -EPERM;
-	else if (fchown(fd, uid, uid) < 0 || fchmod(fd, 0600) < 0)
+	else if (fchown(fd, uid, uid) < 0 || fchmod(fd, mode) < 0)
 		r = -errno;
 	if (fd >= 0)
 		close(fd);
 	if (r < 0)
-		snprintf(err, cap, "cannot hand %.1500s to the qube: %s", path,
+		snprintf(err, cap, "cannot hand %.1500s %s: %s", path,
+			 uid ? "to the qube" : "back to root",
 			 r == -EPERM ? "not a plain file" : strerror(-r));
 	return r;
 }

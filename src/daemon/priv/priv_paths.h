@@ -73,4 +73,10 @@ int priv_files_for(const char *state, const char *run,
  * that it is a regular file with one link. 0, or -errno with err said. */
 int priv_hand_file(const char *path, uid_t uid, char *err, size_t cap);
 
+/* Gives path, a template's root version its TemplateVM wrote, back to
+ * root (owner and group 0, mode 0644: every AppVM's uid reads it),
+ * through an fd opened without following a link, a plain file with one
+ * link. 0, or -errno with err said. */
+int priv_hand_file_back(const char *path, char *err, size_t cap);
+
 #endif

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "daemon/disk/job_child.h"
+#include "daemon/disk/volume.h"
 #include "daemon/priv/priv_link.h"
 #include "daemon/priv/priv_paths.h"
 #include "lib/log.h"
@@ -265,6 +266,49 @@ static int serve_cancel(struct priv_serve *s, const struct bh_priv_msg *m)
 	return priv_msg_send(s->fd, &ans, NULL, 0);
 }
 
+/* ROOT: a template's root versions, in STATE/templates/TMPL (root's:
+ * control names the template and the version, never a path). */
+static int serve_root(struct priv_serve *s, const struct bh_priv_msg *m)
+{
+	const struct bh_priv_root *rq = &m->u.root;
+	char dir[PATH_MAX], work[PATH_MAX], cur[PATH_MAX], err[512];
+	struct bh_priv_msg ans;
+	int r;
+
+	memset(&ans, 0, sizeof(ans));
+	ans.id = m->id;
+	if (bh_path_fmt(dir, sizeof(dir), "%s/templates/%s", s->host.state,
+			rq->tmpl))
+		return send_failed(s, m->id, 1, "a template's path is too long");
+	if (rq->op == BH_PRIV_ROOT_OP_NEXT) {
+		r = volume_root_next(dir, cur, sizeof(cur), work, sizeof(work),
+				     err, sizeof(err));
+		if (r < 0)
+			return send_failed(s, m->id, 1, err);
+		ans.type = BH_PRIV_ROOT_NEXT;
+		bh_priv_field_set(ans.u.root_next.cur, BH_PRIV_FILE_MAX,
+				  strrchr(cur, '/') + 1);
+		bh_priv_field_set(ans.u.root_next.work, BH_PRIV_FILE_MAX,
+				  strrchr(work, '/') + 1);
+		return priv_msg_send(s->fd, &ans, NULL, 0);
+	}
+	ans.type = BH_PRIV_DONE;
+	if (bh_path_fmt(work, sizeof(work), "%s/%s", dir, rq->work)) {
+		ans.u.done.result = -ENAMETOOLONG;
+	} else if (rq->op == BH_PRIV_ROOT_OP_ABORT) {
+		ans.u.done.result = volume_root_abort(dir, work);
+	} else {
+		/* The version the template wrote goes back to root, readable
+		 * by every AppVM's uid, before it becomes current; through
+		 * an fd that follows no link. */
+		r = priv_hand_file_back(work, err, sizeof(err));
+		ans.u.done.result = r < 0 ? r : volume_root_commit(dir, work);
+	}
+	if (ans.u.done.result < -BH_PRIV_ERRNO_MAX || ans.u.done.result > 0)
+		ans.u.done.result = -EIO;
+	return priv_msg_send(s->fd, &ans, NULL, 0);
+}
+
 int priv_serve_input(struct priv_serve *s)
 {
 	struct bh_priv_msg m;
@@ -305,6 +349,8 @@ int priv_serve_input(struct priv_serve *s)
 			r = serve_job(s, &m);
 		else if (m.type == BH_PRIV_CANCEL)
 			r = serve_cancel(s, &m);
+		else if (m.type == BH_PRIV_ROOT)
+			r = serve_root(s, &m);
 		else
 			r = serve_kill(s, &m);
 		if (restore)

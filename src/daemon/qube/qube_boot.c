@@ -190,6 +190,30 @@ int qube_boot_check_files(struct daemon *d, struct qube_vm *dv,
 	return r;
 }
 
+static int next_root_version(struct daemon *d, const char *tmpl,
+			     struct qube_vm *dv, char *copy_src, size_t scap,
+			     char *err, size_t ecap)
+{
+	char cur[BH_PRIV_FILE_MAX], work[BH_PRIV_FILE_MAX];
+	int r;
+
+	/* No parent (unit tests): done here. */
+	if (d->priv.fd < 0)
+		return volume_root_next(dv->tmpl_dir, copy_src, scap,
+					dv->tmpl_work, sizeof(dv->tmpl_work),
+					err, ecap);
+	r = priv_link_root_next(&d->priv, tmpl, cur, work, err, ecap);
+	if (r < 0)
+		return r;
+	if (bh_path_fmt(copy_src, scap, "%s/%s", dv->tmpl_dir, cur) ||
+	    bh_path_fmt(dv->tmpl_work, sizeof(dv->tmpl_work), "%s/%s",
+			dv->tmpl_dir, work)) {
+		snprintf(err, ecap, "path too long");
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
 /* The root image a qube boots from, and whether QEMU may write it. */
 int qube_boot_root(struct daemon *d, const struct qube_info *q,
 		   struct qube_vm *dv, char *out, size_t cap, int *writable,
@@ -222,10 +246,11 @@ int qube_boot_root(struct daemon *d, const struct qube_info *q,
 				"%s/templates/%s", d->paths.state, q->name))
 			return -ENAMETOOLONG;
 		/* The template writes a new version; AppVMs started
-		 * meanwhile keep the current one. */
-		r = volume_root_next(dv->tmpl_dir, copy_src, scap,
-				     dv->tmpl_work, sizeof(dv->tmpl_work), err,
-				     ecap);
+		 * meanwhile keep the current one. The templates' folders
+		 * are root's: bulkheadd's parent names it (and turns a
+		 * plain root.img into version 0). */
+		r = next_root_version(d, q->name, dv, copy_src, scap, err,
+				      ecap);
 		if (r < 0)
 			return r;
 		*writable = 1;

@@ -271,12 +271,45 @@ static int launch_vm(struct daemon *d, const char *name, struct launch *l,
 	return qube_vm_launch(d, dv, &spec, l->err, sizeof(l->err));
 }
 
+/* A TemplateVM's new root version (dv->tmpl_work) made current
+ * (commit: back to root, readable by every AppVM's uid, then current)
+ * or dropped. The templates' folders are root's: bulkheadd's parent
+ * does it. Returns 0 or -errno; a commit that fails drops the
+ * version. */
+static int root_version_end(struct daemon *d, struct qube_vm *dv,
+			    int commit)
+{
+	const char *work = strrchr(dv->tmpl_work, '/') + 1;
+	int r;
+
+	if (d && d->priv.fd >= 0) {
+		r = commit ? priv_link_root(&d->priv, BH_PRIV_ROOT_OP_COMMIT,
+					    dv->name, work)
+			   : -ECANCELED;
+		if (r < 0)
+			priv_link_root(&d->priv, BH_PRIV_ROOT_OP_ABORT,
+				       dv->name, work);
+	} else {
+		/* No parent (unit tests). */
+		r = commit && chown(dv->tmpl_work, 0, 0) == 0 &&
+				    chmod(dv->tmpl_work, 0644) == 0
+			    ? volume_root_commit(dv->tmpl_dir, dv->tmpl_work)
+			    : -ECANCELED;
+		if (r < 0)
+			volume_root_abort(dv->tmpl_dir, dv->tmpl_work);
+	}
+	if (r < 0 && commit)
+		LOG_WARN("%s: its new root version could not be committed: %s",
+			 dv->name, strerror(-r));
+	return r;
+}
+
 /* A launch that failed after dv was made: a template's new root
  * version is dropped. */
-static void abandon_launch(struct qube_vm *dv)
+static void abandon_launch(struct daemon *d, struct qube_vm *dv)
 {
 	if (dv->tmpl_work[0])
-		volume_root_abort(dv->tmpl_dir, dv->tmpl_work);
+		root_version_end(d, dv, 0);
 	free(dv);
 }
 
@@ -510,7 +543,7 @@ struct qube_vm *qube_launch(struct daemon *d, const char *name,
 	if (r < 0) {
 		start_failed(f, l->status, "cannot start %s: %s", name,
 			     l->err);
-		abandon_launch(dv);
+		abandon_launch(d, dv);
 		launch_free(l);
 		return NULL;
 	}
@@ -553,18 +586,10 @@ void qube_stopped(struct qube_vm *dv)
 	const char *reason = dv->stop_reason;
 	int clean = reason && !strcmp(reason, "shut down");
 
-	if (dv->tmpl_work[0]) {
-		/* A template's changes count only after a clean shutdown:
-		 * never a torn image for its AppVMs. */
-		/* The new version goes back to root, readable by every
-		 * AppVM's jail uid, before it becomes current. */
-		if (clean && chown(dv->tmpl_work, 0, 0) == 0 &&
-		    chmod(dv->tmpl_work, 0644) == 0 &&
-		    volume_root_commit(dv->tmpl_dir, dv->tmpl_work) == 0)
-			LOG_INFO("%s: new root version committed", dv->name);
-		else
-			volume_root_abort(dv->tmpl_dir, dv->tmpl_work);
-	}
+	/* A template's changes count only after a clean shutdown: never a
+	 * torn image for its AppVMs. */
+	if (dv->tmpl_work[0] && root_version_end(dv->d, dv, clean) == 0 && clean)
+		LOG_INFO("%s: new root version committed", dv->name);
 	char first_line[200];
 
 	if (!reason && dv->err_code) {
