@@ -310,6 +310,37 @@ static void test_hand_file(void **st)
 	assert_int_equal(s.st_uid, 0);
 }
 
+/* A template's root version its TemplateVM wrote goes back to root,
+ * readable by all; never through a link. */
+static void test_hand_file_back(void **st)
+{
+	char p[PATH_MAX], q[PATH_MAX], err[512];
+	struct stat s;
+
+	(void)st;
+	if (geteuid() != 0) {
+		fprintf(stderr, "skip: test_hand_file_back needs root (chown)\n");
+		skip();
+	}
+	at(p, state, "templates/tpl/root-3.img");
+	assert_int_equal(priv_hand_file(p, 12345, err, sizeof(err)), 0);
+	assert_int_equal(priv_hand_file_back(p, err, sizeof(err)), 0);
+	assert_int_equal(stat(p, &s), 0);
+	assert_int_equal(s.st_uid, 0);
+	assert_int_equal(s.st_gid, 0);
+	assert_int_equal(s.st_mode & 07777, 0644);
+	/* A link planted in its place: its target keeps its owner. */
+	touch(top, "secret");
+	at(q, top, "secret");
+	assert_int_equal(chown(q, 12345, 12345), 0);
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(symlink(q, p), 0);
+	assert_true(priv_hand_file_back(p, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "back to root"));
+	assert_int_equal(stat(q, &s), 0);
+	assert_int_equal(s.st_uid, 12345);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -322,6 +353,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_files_for_refuses_links,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hand_file, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_hand_file_back, setup,
 						teardown),
 	};
 
