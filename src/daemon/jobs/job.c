@@ -61,7 +61,7 @@ static void emit(struct job *j, const char *event, const char *extra1,
 
 /* The request for bulkheadd's parent: spec's files by place. -EINVAL
  * for a file it would not take (one outside the state and runtime
- * folders: a template imported from a folder the user names). */
+ * folders: no caller makes one). */
 static int job_request(struct daemon *d, const struct job_spec *spec,
 		       struct bh_priv_job *pj)
 {
@@ -86,15 +86,23 @@ static int job_request(struct daemon *d, const struct job_spec *spec,
 }
 
 /* The job's process: bulkheadd's parent's, which writes the images
- * (control will not be able to); forked here only for what the parent
- * does not take (a source outside the state folder) and where there is
- * no parent (unit tests). Returns its pid with j->fd set. */
+ * (control will not be able to); forked here only where there is no
+ * parent (unit tests). Returns its pid with j->fd set. */
 static pid_t spawn(struct daemon *d, struct job *j, const char *lock_path,
 		   char *err, size_t cap)
 {
 	struct bh_priv_job pj;
 
-	if (d->priv.fd >= 0 && job_request(d, &j->spec, &pj) == 0) {
+	if (d->priv.fd >= 0) {
+		if (job_request(d, &j->spec, &pj) < 0) {
+			snprintf(err, cap, "a job's file is outside the state "
+					   "and runtime folders: %.1500s",
+				 j->spec.op == JOB_MKE2FS ||
+						 j->spec.op == JOB_RESIZE
+					 ? j->spec.dst
+					 : j->spec.src);
+			return -EINVAL;
+		}
 		j->via_priv = 1;
 		j->tmp[0] = '\0';
 		return priv_link_job(&d->priv, &pj, &j->fd, err, cap);
