@@ -75,6 +75,10 @@ size_t bh_priv_body_len(uint32_t type)
 		return BH_PRIV_ROOT_LEN;
 	case BH_PRIV_ROOT_NEXT:
 		return BH_PRIV_ROOT_NEXT_LEN;
+	case BH_PRIV_ATTACH:
+		return BH_PRIV_ATTACH_LEN;
+	case BH_PRIV_ATTACHED:
+		return BH_PRIV_ATTACHED_LEN;
 	default:
 		return 0;
 	}
@@ -84,7 +88,7 @@ int bh_priv_sent_by_control(uint32_t type)
 {
 	return type == BH_PRIV_LAUNCH || type == BH_PRIV_KILL ||
 	       type == BH_PRIV_JOB || type == BH_PRIV_CANCEL ||
-	       type == BH_PRIV_ROOT;
+	       type == BH_PRIV_ROOT || type == BH_PRIV_ATTACH;
 }
 
 void bh_priv_field_set(char *dst, size_t cap, const char *src)
@@ -181,6 +185,13 @@ int bh_priv_encode(uint8_t out[BH_PRIV_MSG_MAX], const struct bh_priv_msg *m)
 		put_str(b + 4, m->u.root.tmpl, BH_PRIV_NAME_MAX);
 		put_str(b + 4 + BH_PRIV_NAME_MAX, m->u.root.work,
 			BH_PRIV_FILE_MAX);
+		break;
+	case BH_PRIV_ATTACH:
+		put_str(b, m->u.attach.name, BH_PRIV_NAME_MAX);
+		break;
+	case BH_PRIV_ATTACHED:
+		bh_put_u32(b, m->u.attached.qemu_pid);
+		bh_put_u32(b + 4, m->u.attached.chan_pid);
 		break;
 	case BH_PRIV_ROOT_NEXT:
 		put_str(b, m->u.root_next.cur, BH_PRIV_FILE_MAX);
@@ -425,6 +436,11 @@ static int body_ok(uint32_t type, const uint8_t *untrusted_b)
 				: field_ok(w, BH_PRIV_FILE_MAX, name_char, 1,
 					   1));
 	}
+	case BH_PRIV_ATTACH:
+		return name_ok(untrusted_b);
+	case BH_PRIV_ATTACHED:
+		return pid_ok(bh_get_u32(untrusted_b)) &&
+		       pid_ok(bh_get_u32(untrusted_b + 4));
 	case BH_PRIV_ROOT_NEXT:
 		return field_ok(untrusted_b, BH_PRIV_FILE_MAX, name_char, 1,
 				1) &&
@@ -509,6 +525,13 @@ static void body_take(struct bh_priv_msg *m, const uint8_t *b)
 		memcpy(m->u.root.tmpl, b + 4, BH_PRIV_NAME_MAX);
 		memcpy(m->u.root.work, b + 4 + BH_PRIV_NAME_MAX,
 		       BH_PRIV_FILE_MAX);
+		break;
+	case BH_PRIV_ATTACH:
+		memcpy(m->u.attach.name, b, BH_PRIV_NAME_MAX);
+		break;
+	case BH_PRIV_ATTACHED:
+		m->u.attached.qemu_pid = bh_get_u32(b);
+		m->u.attached.chan_pid = bh_get_u32(b + 4);
 		break;
 	case BH_PRIV_ROOT_NEXT:
 		memcpy(m->u.root_next.cur, b, BH_PRIV_FILE_MAX);

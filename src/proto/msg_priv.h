@@ -28,6 +28,9 @@
  *                    ROOT      a template's root versions: the next one
  *                              named (answered by ROOT_NEXT or FAILED),
  *                              one committed or dropped (DONE)
+ *                    ATTACH    a qube left running by an earlier control:
+ *                              answered by ATTACHED (pids; four fds
+ *                              beside it) or FAILED
  *   priv -> control  LAUNCHED  the pids; the two link fds travel beside
  *                              it (SCM_RIGHTS: control's end of the ctl
  *                              link and of the QMP link)
@@ -69,6 +72,8 @@ enum bh_priv_type {
 	BH_PRIV_CANCEL = 9,   /* control -> priv */
 	BH_PRIV_ROOT = 10,    /* control -> priv */
 	BH_PRIV_ROOT_NEXT = 11, /* priv -> control */
+	BH_PRIV_ATTACH = 12,  /* control -> priv */
+	BH_PRIV_ATTACHED = 13, /* priv -> control */
 };
 
 /* ROOT: a template's root versions (daemon/disk/volume.h): NEXT names
@@ -257,6 +262,23 @@ struct bh_priv_root_next {
 	char work[BH_PRIV_FILE_MAX]; /* the version to write */
 };
 
+/* Body of ATTACH: a qube an earlier control (or daemon) left running,
+ * by its runtime folder's name. priv checks its recorded pids (with
+ * their start times), connects to its channel process as the uid that
+ * started it, and keeps it in its table (KILL reaches it). */
+struct bh_priv_attach {
+	char name[BH_PRIV_NAME_MAX]; /* a name */
+};
+
+/* Body of ATTACHED. Four fds travel beside it: control's ends of the
+ * frame link and the QMP link to the channel process, and pidfds of
+ * QEMU and of the channel process (their ends: they may not be
+ * control's nor priv's children). */
+struct bh_priv_attached {
+	uint32_t qemu_pid; /* 2..INT32_MAX */
+	uint32_t chan_pid; /* 2..INT32_MAX */
+};
+
 /* Body of DONE. */
 struct bh_priv_done {
 	int32_t result; /* 0 or -errno: -BH_PRIV_ERRNO_MAX..0 */
@@ -278,6 +300,8 @@ struct bh_priv_done {
 #define BH_PRIV_CANCEL_LEN 4u
 #define BH_PRIV_ROOT_LEN (4u + BH_PRIV_NAME_MAX + BH_PRIV_FILE_MAX)
 #define BH_PRIV_ROOT_NEXT_LEN (2u * BH_PRIV_FILE_MAX)
+#define BH_PRIV_ATTACH_LEN BH_PRIV_NAME_MAX
+#define BH_PRIV_ATTACHED_LEN 8u
 /* The largest datagram: a receive buffer of this size, plus one byte to
  * see one that is too long. */
 #define BH_PRIV_MSG_MAX (BH_PRIV_HDR_LEN + BH_PRIV_LAUNCH_LEN)
@@ -297,14 +321,16 @@ struct bh_priv_msg {
 		struct bh_priv_cancel cancel;
 		struct bh_priv_root root;
 		struct bh_priv_root_next root_next;
+		struct bh_priv_attach attach;
+		struct bh_priv_attached attached;
 	} u;
 };
 
 /* The body length of a known type, or 0 for an unknown one. */
 size_t bh_priv_body_len(uint32_t type);
 
-/* 1 for the types control sends (LAUNCH, KILL, JOB, CANCEL, ROOT), 0
- * for priv's and
+/* 1 for the types control sends (LAUNCH, KILL, JOB, CANCEL, ROOT,
+ * ATTACH), 0 for priv's and
  * unknown ones: each end refuses the other's types on its side. */
 int bh_priv_sent_by_control(uint32_t type);
 

@@ -24,6 +24,8 @@
 /* The socket in a qube's runtime folder where its channel process waits
  * for the next daemon (chan_attach_listen). */
 #define CHAN_SOCK_FILE "chan.sock"
+/* Its pid and start time in the runtime folder (leftover_qemu.h). */
+#define CHAN_PID_FILE "chan.pid"
 
 /* The uid of jail_id's channel process, or (uid_t)-1 when jail_id is not
  * below JAIL_UID_COUNT. */

@@ -198,6 +198,7 @@ static int wait_answer_for(struct priv_link *pl, uint32_t id, int done_too,
 		if ((ans->type == BH_PRIV_LAUNCHED ||
 		     ans->type == BH_PRIV_JOB_STARTED ||
 		     ans->type == BH_PRIV_ROOT_NEXT ||
+		     ans->type == BH_PRIV_ATTACHED ||
 		     ans->type == BH_PRIV_FAILED ||
 		     (done_too && ans->type == BH_PRIV_DONE)) &&
 		    ans->id == id)
@@ -352,6 +353,52 @@ int priv_link_root_next(struct priv_link *pl, const char *tmpl,
 	}
 	memcpy(cur, ans.u.root_next.cur, BH_PRIV_FILE_MAX);
 	memcpy(work, ans.u.root_next.work, BH_PRIV_FILE_MAX);
+	return 0;
+}
+
+int priv_link_attach(struct priv_link *pl, const char *name,
+		     struct priv_attached *out, char *err, size_t cap)
+{
+	struct bh_priv_msg m, ans;
+	int fds[PRIV_FDS_MAX], nfds = 0, r;
+
+	memset(out, 0, sizeof(*out));
+	out->link_fd = out->qmp_fd = out->qemu_pidfd = out->chan_pidfd = -1;
+	if (pl->fd < 0) {
+		snprintf(err, cap, "no link to bulkheadd's parent");
+		return -ENOTCONN;
+	}
+	memset(&m, 0, sizeof(m));
+	m.type = BH_PRIV_ATTACH;
+	m.id = ++pl->next_id;
+	bh_priv_field_set(m.u.attach.name, BH_PRIV_NAME_MAX, name);
+	r = priv_msg_send(pl->fd, &m, NULL, 0);
+	if (r < 0) {
+		snprintf(err, cap, "cannot ask bulkheadd's parent: %s",
+			 r == -EINVAL ? "not a qube name" : strerror(-r));
+		return r;
+	}
+	r = wait_answer(pl, m.id, &ans, fds, &nfds, err, cap);
+	if (r < 0)
+		return r;
+	if (ans.type == BH_PRIV_FAILED) {
+		close_fds(fds, nfds);
+		snprintf(err, cap, "%s", ans.u.failed.text);
+		return -EPROTO;
+	}
+	if (ans.type != BH_PRIV_ATTACHED || nfds != 4) {
+		close_fds(fds, nfds);
+		snprintf(err, cap, "bulkheadd's parent answered wrongly");
+		return -EPROTO;
+	}
+	out->qemu = (pid_t)ans.u.attached.qemu_pid;
+	out->chan = (pid_t)ans.u.attached.chan_pid;
+	out->link_fd = fds[0];
+	out->qmp_fd = fds[1];
+	out->qemu_pidfd = fds[2];
+	out->chan_pidfd = fds[3];
+	bh_set_nonblock(out->link_fd, 1);
+	bh_set_nonblock(out->qmp_fd, 1);
 	return 0;
 }
 

@@ -14,8 +14,8 @@
 #include "daemon/priv/priv_launch.h"
 #include "proto/msg_priv.h"
 
-/* At most this many fds beside one message (LAUNCHED's two). */
-#define PRIV_FDS_MAX 2
+/* At most this many fds beside one message (ATTACHED's four). */
+#define PRIV_FDS_MAX 4
 /* How long control waits for LAUNCHED or FAILED: the parent answers as
  * soon as QEMU and the channel process are started (milliseconds); a
  * parent that does not answer in this time is broken. */
@@ -59,6 +59,21 @@ int priv_link_launch(struct priv_link *pl, const struct bh_priv_launch *l,
  * err said (-EPROTO: the parent refused it, err says why). */
 pid_t priv_link_job(struct priv_link *pl, const struct bh_priv_job *j,
 		    int *read_fd, char *err, size_t cap);
+
+/* What ATTACHED gives: the pids, control's two links to the channel
+ * process (non-blocking) and pidfds of QEMU and of the channel process
+ * (their ends are watched by these: they need not be anyone's children
+ * here). */
+struct priv_attached {
+	pid_t qemu, chan;
+	int link_fd, qmp_fd, qemu_pidfd, chan_pidfd;
+};
+
+/* Asks the parent to re-attach qube name, left running by an earlier
+ * control or daemon. 0 with *out filled; or -errno with err said
+ * (-EPROTO: the parent refused it, err says why). */
+int priv_link_attach(struct priv_link *pl, const char *name,
+		     struct priv_attached *out, char *err, size_t cap);
 
 /* Asks the parent to name template tmpl's next root version
  * (disk/volume.h, volume_root_next): cur, the version to copy, and

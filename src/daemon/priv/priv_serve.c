@@ -2,16 +2,22 @@
 #include "daemon/priv/priv_serve.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <unistd.h>
 
 #include "daemon/disk/job_child.h"
 #include "daemon/disk/volume.h"
+#include "daemon/engine/chan_proc.h"
+#include "daemon/engine/leftover_qemu.h"
 #include "daemon/priv/priv_link.h"
 #include "daemon/priv/priv_paths.h"
 #include "lib/log.h"
@@ -59,12 +65,61 @@ static struct priv_child *find_name(struct priv_serve *s, const char *name)
 	return NULL;
 }
 
+/* A re-attached entry's process that has ended (not our child: nobody
+ * reaps it here) is forgotten. */
+static void forget_ended(struct priv_child *k)
+{
+	struct pollfd p[2] = { { k->qemu_pidfd, POLLIN, 0 },
+			       { k->chan_pidfd, POLLIN, 0 } };
+
+	if (k->qemu_pidfd >= 0 && poll(&p[0], 1, 0) == 1) {
+		close(k->qemu_pidfd);
+		k->qemu_pidfd = -1;
+		k->qemu = 0;
+	}
+	if (k->chan_pidfd >= 0 && poll(&p[1], 1, 0) == 1) {
+		close(k->chan_pidfd);
+		k->chan_pidfd = -1;
+		k->chan = 0;
+	}
+}
+
+static void remove_child(struct priv_serve *s, struct priv_child *k)
+{
+	size_t i = (size_t)(k - s->kids);
+
+	if (k->qemu_pidfd >= 0)
+		close(k->qemu_pidfd);
+	if (k->chan_pidfd >= 0)
+		close(k->chan_pidfd);
+	/* Keep the order: the newest entry of a name wins. */
+	memmove(k, k + 1, (s->n - i - 1) * sizeof(*k));
+	s->n--;
+}
+
+/* Drops the re-attached entries whose processes have all ended. */
+static void sweep(struct priv_serve *s)
+{
+	size_t i = 0;
+
+	while (i < s->n) {
+		struct priv_child *k = &s->kids[i];
+
+		forget_ended(k);
+		if (!k->qemu && !k->chan)
+			remove_child(s, k);
+		else
+			i++;
+	}
+}
+
 /* Why a LAUNCH cannot have a new entry, or NULL. */
 static const char *launch_refused(struct priv_serve *s,
 				  const struct bh_priv_launch *l)
 {
 	size_t i;
 
+	sweep(s);
 	if (s->n >= PRIV_CHILDREN_MAX)
 		return "too many qubes run";
 	for (i = 0; i < s->n; i++) {
@@ -94,6 +149,7 @@ static int add_child(struct priv_serve *s, const struct bh_priv_launch *l,
 	}
 	k = &s->kids[s->n++];
 	memset(k, 0, sizeof(*k));
+	k->qemu_pidfd = k->chan_pidfd = -1;
 	snprintf(k->name, sizeof(k->name), "%s", l->name);
 	k->jail_id = l->jail_id;
 	k->qemu = st->qemu;
@@ -165,7 +221,10 @@ static int serve_launch(struct priv_serve *s, const struct bh_priv_msg *m,
 
 static int serve_kill(struct priv_serve *s, const struct bh_priv_msg *m)
 {
-	struct priv_child *k = find_name(s, m->u.kill.name);
+	struct priv_child *k;
+
+	sweep(s);
+	k = find_name(s, m->u.kill.name);
 	pid_t pid = !k ? 0
 		    : m->u.kill.which == BH_PRIV_QEMU ? k->qemu
 						       : k->chan;
@@ -174,10 +233,18 @@ static int serve_kill(struct priv_serve *s, const struct bh_priv_msg *m)
 	memset(&ans, 0, sizeof(ans));
 	ans.type = BH_PRIV_DONE;
 	ans.id = m->id;
-	/* Our own child, not reaped yet: its pid cannot have been reused. */
+	int pidfd = !k ? -1
+		    : m->u.kill.which == BH_PRIV_QEMU ? k->qemu_pidfd
+						       : k->chan_pidfd;
+
+	/* Our own child, not reaped yet: its pid cannot have been reused;
+	 * a re-attached one's is signalled through its pidfd. */
 	if (pid <= 0)
 		ans.u.done.result = -ESRCH;
-	else if (kill(pid, (int)m->u.kill.signo) < 0)
+	else if (pidfd >= 0
+			 ? syscall(SYS_pidfd_send_signal, pidfd,
+				   (int)m->u.kill.signo, NULL, 0) < 0
+			 : kill(pid, (int)m->u.kill.signo) < 0)
 		ans.u.done.result = -errno;
 	return priv_msg_send(s->fd, &ans, NULL, 0);
 }
@@ -309,6 +376,79 @@ static int serve_root(struct priv_serve *s, const struct bh_priv_msg *m)
 	return priv_msg_send(s->fd, &ans, NULL, 0);
 }
 
+static void close_all(int *fds, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+/* ATTACH: a qube left running, by its runtime folder RUN/qubes/NAME:
+ * its pids as recorded there (checked against their start times), its
+ * channel process reached on its socket there (as root: the process
+ * takes a re-attach only from the uid that started it). */
+static int serve_attach(struct priv_serve *s, const struct bh_priv_msg *m)
+{
+	const char *name = m->u.attach.name;
+	struct priv_child *k;
+	struct bh_priv_msg ans;
+	char dir[PATH_MAX], sock[PATH_MAX], err[512];
+	/* link, QMP, QEMU's pidfd, chan's pidfd */
+	int fds[4] = { -1, -1, -1, -1 }, r;
+	pid_t qpid = 0, cpid = 0;
+	struct stat st;
+
+	sweep(s);
+	if (bh_path_fmt(dir, sizeof(dir), "%s/qubes/%s", s->host.run, name) ||
+	    bh_path_fmt(sock, sizeof(sock), "%s/" CHAN_SOCK_FILE, dir))
+		return send_failed(s, m->id, 1, "its folder's path is too long");
+	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return send_failed(s, m->id, 1, "it has no runtime folder");
+	fds[2] = pid_file_open(dir, QEMU_PID_FILE, &qpid);
+	fds[3] = pid_file_open(dir, CHAN_PID_FILE, &cpid);
+	if (fds[2] < 0 || fds[3] < 0) {
+		close_all(fds, 4);
+		return send_failed(s, m->id, 1,
+				   fds[2] < 0 ? "its QEMU no longer runs"
+					      : "its channel process no longer "
+						"runs");
+	}
+	if (chan_attach_connect(sock, &fds[0], &fds[1], err, sizeof(err)) <
+	    0) {
+		char why[600];
+
+		close_all(fds, 4);
+		snprintf(why, sizeof(why),
+			 "its channel process cannot be reached: %s", err);
+		return send_failed(s, m->id, 1, why);
+	}
+	/* Ours already (control died, we started it): the entry stays;
+	 * else it is kept by its pidfds. */
+	k = find_name(s, name);
+	if (!k || k->qemu != qpid || k->chan != cpid) {
+		struct bh_priv_launch l;
+		struct priv_started started = { .qemu = qpid, .chan = cpid };
+
+		memset(&l, 0, sizeof(l));
+		snprintf(l.name, sizeof(l.name), "%s", name);
+		if (add_child(s, &l, &started) < 0) {
+			close_all(fds, 4);
+			return send_failed(s, m->id, 1, "out of memory");
+		}
+		k = &s->kids[s->n - 1];
+		k->qemu_pidfd = fcntl(fds[2], F_DUPFD_CLOEXEC, 3);
+		k->chan_pidfd = fcntl(fds[3], F_DUPFD_CLOEXEC, 3);
+	}
+	memset(&ans, 0, sizeof(ans));
+	ans.type = BH_PRIV_ATTACHED;
+	ans.id = m->id;
+	ans.u.attached.qemu_pid = (uint32_t)qpid;
+	ans.u.attached.chan_pid = (uint32_t)cpid;
+	r = priv_msg_send(s->fd, &ans, fds, 4);
+	close_all(fds, 4);
+	return r;
+}
+
 int priv_serve_input(struct priv_serve *s)
 {
 	struct bh_priv_msg m;
@@ -351,6 +491,8 @@ int priv_serve_input(struct priv_serve *s)
 			r = serve_cancel(s, &m);
 		else if (m.type == BH_PRIV_ROOT)
 			r = serve_root(s, &m);
+		else if (m.type == BH_PRIV_ATTACH)
+			r = serve_attach(s, &m);
 		else
 			r = serve_kill(s, &m);
 		if (restore)
@@ -414,19 +556,21 @@ int priv_serve_reaped(struct priv_serve *s, pid_t pid, int wstatus)
 	if (k->qemu == pid) {
 		m.u.exited.which = BH_PRIV_QEMU;
 		k->qemu = 0;
+		if (k->qemu_pidfd >= 0)
+			close(k->qemu_pidfd);
+		k->qemu_pidfd = -1;
 		/* QEMU is reaped, so its group is empty. */
 		if (s->host.cgroups.on)
 			cgroup_qube_remove(&s->host.cgroups, k->name);
 	} else {
 		m.u.exited.which = BH_PRIV_CHAN;
 		k->chan = 0;
+		if (k->chan_pidfd >= 0)
+			close(k->chan_pidfd);
+		k->chan_pidfd = -1;
 	}
-	if (!k->qemu && !k->chan) {
-		/* Keep the order: the newest entry of a name wins. */
-		i = (size_t)(k - s->kids);
-		memmove(k, k + 1, (s->n - i - 1) * sizeof(*k));
-		s->n--;
-	}
+	if (!k->qemu && !k->chan)
+		remove_child(s, k);
 	/* No control, or one that does not read: the next one finds the
 	 * process gone when it re-attaches. */
 	if (s->fd >= 0 && priv_msg_send(s->fd, &m, NULL, 0) < 0)

@@ -1,7 +1,9 @@
 /* bulkheadd's root parent serving control's requests on the priv link
  * (proto/msg_priv.h): LAUNCH (priv_launch.h) and KILL, JOB (a volume
- * operation in a process of its own: disk/job_child.h) and CANCEL, and
- * telling control of every end of the processes it started (EXITED). The
+ * operation in a process of its own: disk/job_child.h) and CANCEL, ROOT
+ * (a template's root versions), ATTACH (a qube an earlier control or
+ * daemon left running), and telling control of every end of the
+ * processes it started (EXITED). The
  * parent keeps the table of those processes: the qube's name, its
  * QEMU's and its channel process's pids. It outlives a control that
  * dies, so a new control's KILL finds the qubes the last one started.
@@ -31,8 +33,12 @@
 
 struct priv_child {
 	char name[BH_PRIV_NAME_MAX];
-	unsigned jail_id;
-	pid_t qemu, chan; /* 0 once reaped */
+	unsigned jail_id; /* 0: re-attached (not known) */
+	pid_t qemu, chan; /* 0 once reaped (or, re-attached, ended) */
+	/* A re-attached qube's (ATTACH): pidfds that name its processes,
+	 * which are not our children after a restart of the whole daemon;
+	 * -1 for those we started (our children until reaped). */
+	int qemu_pidfd, chan_pidfd;
 };
 
 /* A job's process, started for the current control (JOB). */

@@ -91,18 +91,41 @@ static int adopt(struct daemon *d, const char *name, const char *run_dir,
 		snprintf(why, cap, "its record of data ports is unreadable");
 		return -1;
 	}
-	qfd = pid_file_open(run_dir, QEMU_PID_FILE, &qpid);
-	cfd = pid_file_open(run_dir, CHAN_PID_FILE, &cpid);
-	if (qfd < 0 || cfd < 0) {
-		snprintf(why, cap, "its %s no longer runs",
-			 qfd < 0 ? "QEMU" : "channel process");
-		goto fail;
-	}
-	if (bh_path_fmt(sock, sizeof(sock), "%s/" CHAN_SOCK_FILE, run_dir) ||
-	    chan_attach_connect(sock, &link, &qmp, err, sizeof(err)) < 0) {
-		snprintf(why, cap, "its channel process cannot be reached: %s",
-			 err);
-		goto fail;
+	if (d->priv.fd >= 0) {
+		/* Its pids checked, its channel process reached as the uid
+		 * that started it, and kept where KILL finds it: by
+		 * bulkheadd's parent (priv/priv_link.h). */
+		struct priv_attached at;
+
+		if (priv_link_attach(&d->priv, name, &at, err, sizeof(err)) <
+		    0) {
+			snprintf(why, cap, "%s", err);
+			return -1;
+		}
+		qfd = at.qemu_pidfd;
+		cfd = at.chan_pidfd;
+		qpid = at.qemu;
+		cpid = at.chan;
+		link = at.link_fd;
+		qmp = at.qmp_fd;
+	} else {
+		/* No parent: unit tests. */
+		qfd = pid_file_open(run_dir, QEMU_PID_FILE, &qpid);
+		cfd = pid_file_open(run_dir, CHAN_PID_FILE, &cpid);
+		if (qfd < 0 || cfd < 0) {
+			snprintf(why, cap, "its %s no longer runs",
+				 qfd < 0 ? "QEMU" : "channel process");
+			goto fail;
+		}
+		if (bh_path_fmt(sock, sizeof(sock), "%s/" CHAN_SOCK_FILE,
+				run_dir) ||
+		    chan_attach_connect(sock, &link, &qmp, err, sizeof(err)) <
+			    0) {
+			snprintf(why, cap,
+				 "its channel process cannot be reached: %s",
+				 err);
+			goto fail;
+		}
 	}
 	dv = calloc(1, sizeof(*dv));
 	if (!dv) {

@@ -73,17 +73,18 @@ void qube_vm_error(struct qube_vm *dv, int code, const char *fmt, ...)
 }
 
 /* Signals a qube's QEMU or channel process. Both run as uids of their
- * own, children of bulkheadd's root parent, which sends the signal on
- * control's request (priv/priv_link.h): it knows them by name, so a pid
- * reused since is never signalled. A re-attached qube's (after a
- * restart of the whole daemon) are nobody's children here: their
- * pidfds name them. */
+ * own; bulkheadd's root parent sends the signal on control's request
+ * (priv/priv_link.h): it knows them by name (its children, or a
+ * re-attached qube's by pidfd), so a pid reused since is never
+ * signalled. */
 static void signal_proc(struct qube_vm *dv, uint32_t which, int pidfd,
 			pid_t pid, int sig)
 {
 	int r;
 
-	if (dv->adopted) {
+	/* Without a parent (unit tests), a re-attached qube's by its
+	 * pidfd; the parent keeps re-attached ones too (ATTACH). */
+	if (dv->adopted && dv->d->priv.fd < 0) {
 		if (pidfd >= 0)
 			syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 		return;

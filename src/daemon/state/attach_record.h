@@ -35,7 +35,6 @@
 #include "daemon/engine/engine.h"
 
 #define ATTACH_RECORD_FILE "qube.attach"
-#define CHAN_PID_FILE "chan.pid"
 #define PAUSED_FILE "paused"
 #define DATAPORTS_FILE "dataports"
 /* Ports one qube has at once: one a virtio-serial port the engine gives
