@@ -79,6 +79,10 @@ size_t bh_priv_body_len(uint32_t type)
 		return BH_PRIV_ATTACH_LEN;
 	case BH_PRIV_ATTACHED:
 		return BH_PRIV_ATTACHED_LEN;
+	case BH_PRIV_LET_GO:
+		return BH_PRIV_LET_GO_LEN;
+	case BH_PRIV_LEFTOVERS:
+		return BH_PRIV_LEFTOVERS_LEN;
 	default:
 		return 0;
 	}
@@ -88,7 +92,8 @@ int bh_priv_sent_by_control(uint32_t type)
 {
 	return type == BH_PRIV_LAUNCH || type == BH_PRIV_KILL ||
 	       type == BH_PRIV_JOB || type == BH_PRIV_CANCEL ||
-	       type == BH_PRIV_ROOT || type == BH_PRIV_ATTACH;
+	       type == BH_PRIV_ROOT || type == BH_PRIV_ATTACH ||
+	       type == BH_PRIV_LET_GO || type == BH_PRIV_LEFTOVERS;
 }
 
 void bh_priv_field_set(char *dst, size_t cap, const char *src)
@@ -192,6 +197,13 @@ int bh_priv_encode(uint8_t out[BH_PRIV_MSG_MAX], const struct bh_priv_msg *m)
 	case BH_PRIV_ATTACHED:
 		bh_put_u32(b, m->u.attached.qemu_pid);
 		bh_put_u32(b + 4, m->u.attached.chan_pid);
+		break;
+	case BH_PRIV_LET_GO:
+		put_str(b, m->u.let_go.name, BH_PRIV_NAME_MAX);
+		bh_put_u32(b + BH_PRIV_NAME_MAX, m->u.let_go.flags);
+		break;
+	case BH_PRIV_LEFTOVERS:
+		bh_put_u32(b, m->u.leftovers.timeout_ms);
 		break;
 	case BH_PRIV_ROOT_NEXT:
 		put_str(b, m->u.root_next.cur, BH_PRIV_FILE_MAX);
@@ -441,6 +453,12 @@ static int body_ok(uint32_t type, const uint8_t *untrusted_b)
 	case BH_PRIV_ATTACHED:
 		return pid_ok(bh_get_u32(untrusted_b)) &&
 		       pid_ok(bh_get_u32(untrusted_b + 4));
+	case BH_PRIV_LET_GO:
+		return name_ok(untrusted_b) &&
+		       !(bh_get_u32(untrusted_b + BH_PRIV_NAME_MAX) &
+			 ~BH_PRIV_LET_GO_QEMU);
+	case BH_PRIV_LEFTOVERS:
+		return bh_get_u32(untrusted_b) <= BH_PRIV_LEFTOVERS_MS_MAX;
 	case BH_PRIV_ROOT_NEXT:
 		return field_ok(untrusted_b, BH_PRIV_FILE_MAX, name_char, 1,
 				1) &&
@@ -532,6 +550,13 @@ static void body_take(struct bh_priv_msg *m, const uint8_t *b)
 	case BH_PRIV_ATTACHED:
 		m->u.attached.qemu_pid = bh_get_u32(b);
 		m->u.attached.chan_pid = bh_get_u32(b + 4);
+		break;
+	case BH_PRIV_LET_GO:
+		memcpy(m->u.let_go.name, b, BH_PRIV_NAME_MAX);
+		m->u.let_go.flags = bh_get_u32(b + BH_PRIV_NAME_MAX);
+		break;
+	case BH_PRIV_LEFTOVERS:
+		m->u.leftovers.timeout_ms = bh_get_u32(b);
 		break;
 	case BH_PRIV_ROOT_NEXT:
 		memcpy(m->u.root_next.cur, b, BH_PRIV_FILE_MAX);

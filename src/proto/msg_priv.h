@@ -31,6 +31,11 @@
  *                    ATTACH    a qube left running by an earlier control:
  *                              answered by ATTACHED (pids; four fds
  *                              beside it) or FAILED
+ *                    LET_GO    a qube left running that control does
+ *                              not take over: its channel process (and
+ *                              a disposable's QEMU) killed; DONE
+ *                    LEFTOVERS the QEMUs nobody took over: waited for,
+ *                              then killed; DONE
  *   priv -> control  LAUNCHED  the pids; the two link fds travel beside
  *                              it (SCM_RIGHTS: control's end of the ctl
  *                              link and of the QMP link)
@@ -74,7 +79,16 @@ enum bh_priv_type {
 	BH_PRIV_ROOT_NEXT = 11, /* priv -> control */
 	BH_PRIV_ATTACH = 12,  /* control -> priv */
 	BH_PRIV_ATTACHED = 13, /* priv -> control */
+	BH_PRIV_LET_GO = 14,  /* control -> priv */
+	BH_PRIV_LEFTOVERS = 15, /* control -> priv */
 };
+
+/* LET_GO's flags: the qube's QEMU is killed too (a disposable's,
+ * whose contents go anyway); else only its channel process, so that
+ * its guest powers off by itself. */
+#define BH_PRIV_LET_GO_QEMU 0x1u
+/* LEFTOVERS' wait at most: a minute. */
+#define BH_PRIV_LEFTOVERS_MS_MAX 60000u
 
 /* ROOT: a template's root versions (daemon/disk/volume.h): NEXT names
  * the version a TemplateVM about to run writes (answered by ROOT_NEXT),
@@ -279,6 +293,21 @@ struct bh_priv_attached {
 	uint32_t chan_pid; /* 2..INT32_MAX */
 };
 
+/* Body of LET_GO: a qube left running that control does not take
+ * over (answered by DONE). */
+struct bh_priv_let_go {
+	char name[BH_PRIV_NAME_MAX]; /* a name */
+	uint32_t flags;		     /* BH_PRIV_LET_GO_QEMU or 0 */
+};
+
+/* Body of LEFTOVERS: every QEMU of run/bulkhead/qubes that neither
+ * priv started nor re-attached for this control gets timeout_ms to
+ * power off, then is killed (answered by DONE: 0, or -EBUSY when one
+ * could not be ended). */
+struct bh_priv_leftovers {
+	uint32_t timeout_ms; /* 0..BH_PRIV_LEFTOVERS_MS_MAX */
+};
+
 /* Body of DONE. */
 struct bh_priv_done {
 	int32_t result; /* 0 or -errno: -BH_PRIV_ERRNO_MAX..0 */
@@ -302,6 +331,8 @@ struct bh_priv_done {
 #define BH_PRIV_ROOT_NEXT_LEN (2u * BH_PRIV_FILE_MAX)
 #define BH_PRIV_ATTACH_LEN BH_PRIV_NAME_MAX
 #define BH_PRIV_ATTACHED_LEN 8u
+#define BH_PRIV_LET_GO_LEN (BH_PRIV_NAME_MAX + 4u)
+#define BH_PRIV_LEFTOVERS_LEN 4u
 /* The largest datagram: a receive buffer of this size, plus one byte to
  * see one that is too long. */
 #define BH_PRIV_MSG_MAX (BH_PRIV_HDR_LEN + BH_PRIV_LAUNCH_LEN)
@@ -323,6 +354,8 @@ struct bh_priv_msg {
 		struct bh_priv_root_next root_next;
 		struct bh_priv_attach attach;
 		struct bh_priv_attached attached;
+		struct bh_priv_let_go let_go;
+		struct bh_priv_leftovers leftovers;
 	} u;
 };
 
@@ -330,7 +363,7 @@ struct bh_priv_msg {
 size_t bh_priv_body_len(uint32_t type);
 
 /* 1 for the types control sends (LAUNCH, KILL, JOB, CANCEL, ROOT,
- * ATTACH), 0 for priv's and
+ * ATTACH, LET_GO, LEFTOVERS), 0 for priv's and
  * unknown ones: each end refuses the other's types on its side. */
 int bh_priv_sent_by_control(uint32_t type);
 

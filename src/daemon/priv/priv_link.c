@@ -156,23 +156,26 @@ static void close_fds(int *fds, int n)
 /* Waits for the answer to request id: LAUNCHED or JOB_STARTED with its
  * fds, or FAILED. Anything else is kept for the loop. */
 static int wait_answer_for(struct priv_link *pl, uint32_t id, int done_too,
-			   struct bh_priv_msg *ans, int fds[PRIV_FDS_MAX],
-			   int *nfds, char *err, size_t cap);
+			   int timeout_ms, struct bh_priv_msg *ans,
+			   int fds[PRIV_FDS_MAX], int *nfds, char *err,
+			   size_t cap);
 
 static int wait_answer(struct priv_link *pl, uint32_t id,
 		       struct bh_priv_msg *ans, int fds[PRIV_FDS_MAX],
 		       int *nfds, char *err, size_t cap)
 {
-	return wait_answer_for(pl, id, 0, ans, fds, nfds, err, cap);
+	return wait_answer_for(pl, id, 0, PRIV_LAUNCH_REPLY_MS, ans, fds,
+			       nfds, err, cap);
 }
 
 /* As wait_answer; with done_too, a DONE with the id is the answer too
  * (a request whose only answer is DONE, that control waits for). */
 static int wait_answer_for(struct priv_link *pl, uint32_t id, int done_too,
-			   struct bh_priv_msg *ans, int fds[PRIV_FDS_MAX],
-			   int *nfds, char *err, size_t cap)
+			   int timeout_ms, struct bh_priv_msg *ans,
+			   int fds[PRIV_FDS_MAX], int *nfds, char *err,
+			   size_t cap)
 {
-	int64_t deadline = bh_now_ms() + PRIV_LAUNCH_REPLY_MS;
+	int64_t deadline = bh_now_ms() + timeout_ms;
 
 	for (;;) {
 		struct pollfd p = { pl->fd, POLLIN, 0 };
@@ -181,8 +184,8 @@ static int wait_answer_for(struct priv_link *pl, uint32_t id, int done_too,
 
 		if (left <= 0) {
 			snprintf(err, cap, "bulkheadd's parent did not answer "
-					   "the start within %d s",
-				 PRIV_LAUNCH_REPLY_MS / 1000);
+					   "within %d s",
+				 timeout_ms / 1000);
 			return -ETIMEDOUT;
 		}
 		if (poll(&p, 1, (int)left) < 0 && errno != EINTR)
@@ -402,29 +405,38 @@ int priv_link_attach(struct priv_link *pl, const char *name,
 	return 0;
 }
 
-int priv_link_root(struct priv_link *pl, uint32_t op, const char *tmpl,
-		   const char *work)
+int priv_link_call(struct priv_link *pl, struct bh_priv_msg *req,
+		   int timeout_ms)
 {
-	struct bh_priv_msg m, ans;
+	struct bh_priv_msg ans;
 	int fds[PRIV_FDS_MAX], nfds = 0, r;
 	char err[256];
 
 	if (pl->fd < 0)
 		return -ENOTCONN;
-	memset(&m, 0, sizeof(m));
-	m.type = BH_PRIV_ROOT;
-	m.id = ++pl->next_id;
-	m.u.root.op = op;
-	bh_priv_field_set(m.u.root.tmpl, BH_PRIV_NAME_MAX, tmpl);
-	bh_priv_field_set(m.u.root.work, BH_PRIV_FILE_MAX, work);
-	r = priv_msg_send(pl->fd, &m, NULL, 0);
+	req->id = ++pl->next_id;
+	r = priv_msg_send(pl->fd, req, NULL, 0);
 	if (r < 0)
 		return r;
-	r = wait_answer_for(pl, m.id, 1, &ans, fds, &nfds, err, sizeof(err));
+	r = wait_answer_for(pl, req->id, 1, timeout_ms, &ans, fds, &nfds, err,
+			    sizeof(err));
 	if (r < 0)
 		return r;
 	close_fds(fds, nfds);
 	return ans.type == BH_PRIV_DONE ? ans.u.done.result : -EPROTO;
+}
+
+int priv_link_root(struct priv_link *pl, uint32_t op, const char *tmpl,
+		   const char *work)
+{
+	struct bh_priv_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = BH_PRIV_ROOT;
+	m.u.root.op = op;
+	bh_priv_field_set(m.u.root.tmpl, BH_PRIV_NAME_MAX, tmpl);
+	bh_priv_field_set(m.u.root.work, BH_PRIV_FILE_MAX, work);
+	return priv_link_call(pl, &m, PRIV_LAUNCH_REPLY_MS);
 }
 
 int priv_link_cancel(struct priv_link *pl, pid_t pid)

@@ -90,6 +90,12 @@ int priv_link_root_next(struct priv_link *pl, const char *tmpl,
 int priv_link_root(struct priv_link *pl, uint32_t op, const char *tmpl,
 		   const char *work);
 
+/* Sends req (a request whose only answer is DONE: ROOT's COMMIT and
+ * ABORT, LET_GO, LEFTOVERS) and waits for its DONE, up to timeout_ms.
+ * Returns DONE's result (0 or -errno), or -errno of the link. */
+int priv_link_call(struct priv_link *pl, struct bh_priv_msg *req,
+		   int timeout_ms);
+
 /* Asks the parent to kill the job whose process is pid (its DONE comes
  * through priv_link_next, its end as EXITED). 0 or -errno. */
 int priv_link_cancel(struct priv_link *pl, pid_t pid);

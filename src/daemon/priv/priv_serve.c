@@ -33,6 +33,11 @@ void priv_serve_init(struct priv_serve *s, const char *root,
 
 void priv_serve_attach(struct priv_serve *s, int fd)
 {
+	size_t i;
+
+	/* A new control takes over what it re-attaches (ATTACH). */
+	for (i = 0; i < s->n; i++)
+		s->kids[i].kept = 0;
 	struct timeval tv = { PRIV_SEND_TIMEOUT_MS / 1000,
 			      (PRIV_SEND_TIMEOUT_MS % 1000) * 1000 };
 
@@ -154,6 +159,7 @@ static int add_child(struct priv_serve *s, const struct bh_priv_launch *l,
 	k->jail_id = l->jail_id;
 	k->qemu = st->qemu;
 	k->chan = st->chan;
+	k->kept = 1;
 	return 0;
 }
 
@@ -423,8 +429,10 @@ static int serve_attach(struct priv_serve *s, const struct bh_priv_msg *m)
 		return send_failed(s, m->id, 1, why);
 	}
 	/* Ours already (control died, we started it): the entry stays;
-	 * else it is kept by its pidfds. */
+	 * else it is kept by its pidfds. Either way this control has it. */
 	k = find_name(s, name);
+	if (k && k->qemu == qpid && k->chan == cpid)
+		k->kept = 1;
 	if (!k || k->qemu != qpid || k->chan != cpid) {
 		struct bh_priv_launch l;
 		struct priv_started started = { .qemu = qpid, .chan = cpid };
@@ -447,6 +455,82 @@ static int serve_attach(struct priv_serve *s, const struct bh_priv_msg *m)
 	r = priv_msg_send(s->fd, &ans, fds, 4);
 	close_all(fds, 4);
 	return r;
+}
+
+static int send_done(struct priv_serve *s, uint32_t id, int result)
+{
+	struct bh_priv_msg ans;
+
+	memset(&ans, 0, sizeof(ans));
+	ans.type = BH_PRIV_DONE;
+	ans.id = id;
+	ans.u.done.result = result < -BH_PRIV_ERRNO_MAX || result > 0 ? -EIO
+								       : result;
+	return priv_msg_send(s->fd, &ans, NULL, 0);
+}
+
+/* pidfd of RUN_DIR/FILE's process, if it runs: SIGKILL. */
+static void kill_recorded(const char *run_dir, const char *file)
+{
+	pid_t pid;
+	int fd = pid_file_open(run_dir, file, &pid);
+
+	if (fd >= 0) {
+		syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
+		close(fd);
+	}
+}
+
+/* LET_GO: a qube left running that control does not take over. Its
+ * channel process ends (the guest's channel closes: its agent powers
+ * off), and a disposable's QEMU with it; LEFTOVERS waits for the
+ * others. */
+static int serve_let_go(struct priv_serve *s, const struct bh_priv_msg *m)
+{
+	struct priv_child *k;
+	char dir[PATH_MAX];
+	struct stat st;
+
+	sweep(s);
+	if (bh_path_fmt(dir, sizeof(dir), "%s/qubes/%s", s->host.run,
+			m->u.let_go.name) ||
+	    lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return send_done(s, m->id, -ENOENT);
+	k = find_name(s, m->u.let_go.name);
+	if (k)
+		k->kept = 0;
+	kill_recorded(dir, CHAN_PID_FILE);
+	if (m->u.let_go.flags & BH_PRIV_LET_GO_QEMU)
+		kill_recorded(dir, QEMU_PID_FILE);
+	return send_done(s, m->id, 0);
+}
+
+static int keep_for_control(const char *name, void *ctx)
+{
+	struct priv_serve *s = ctx;
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->kids[i].kept && s->kids[i].qemu &&
+		    !strcmp(s->kids[i].name, name))
+			return 1;
+	return 0;
+}
+
+/* LEFTOVERS: the QEMUs nobody took over get their time to power off,
+ * then are killed (leftover_qemu.h). The parent waits here: it happens
+ * once, when a control starts. */
+static int serve_leftovers(struct priv_serve *s, const struct bh_priv_msg *m)
+{
+	char dir[PATH_MAX];
+	int r;
+
+	sweep(s);
+	if (bh_path_fmt(dir, sizeof(dir), "%s/qubes", s->host.run))
+		return send_done(s, m->id, -ENAMETOOLONG);
+	r = leftover_qemus_end(dir, (int)m->u.leftovers.timeout_ms,
+			       keep_for_control, s);
+	return send_done(s, m->id, r < 0 ? -EBUSY : 0);
 }
 
 int priv_serve_input(struct priv_serve *s)
@@ -493,6 +577,10 @@ int priv_serve_input(struct priv_serve *s)
 			r = serve_root(s, &m);
 		else if (m.type == BH_PRIV_ATTACH)
 			r = serve_attach(s, &m);
+		else if (m.type == BH_PRIV_LET_GO)
+			r = serve_let_go(s, &m);
+		else if (m.type == BH_PRIV_LEFTOVERS)
+			r = serve_leftovers(s, &m);
 		else
 			r = serve_kill(s, &m);
 		if (restore)

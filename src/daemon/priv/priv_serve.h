@@ -39,6 +39,9 @@ struct priv_child {
 	 * which are not our children after a restart of the whole daemon;
 	 * -1 for those we started (our children until reaped). */
 	int qemu_pidfd, chan_pidfd;
+	/* Started or re-attached for the current control: LEFTOVERS
+	 * leaves its QEMU alone. */
+	int kept;
 };
 
 /* A job's process, started for the current control (JOB). */

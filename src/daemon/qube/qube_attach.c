@@ -178,11 +178,28 @@ fail:
  * (the guest's channel closes, so its agent powers off), and so is a
  * disposable's QEMU, whose contents go anyway; leftover_qemus_end waits
  * for the others. */
-static void let_go(const char *run_dir)
+static void let_go(struct daemon *d, const char *name, const char *run_dir)
 {
 	struct attach_record rec;
 	pid_t pid;
 	int fd;
+
+	if (d->priv.fd >= 0) {
+		/* By bulkheadd's parent: the processes run as uids of
+		 * their own. */
+		struct bh_priv_msg m;
+
+		memset(&m, 0, sizeof(m));
+		m.type = BH_PRIV_LET_GO;
+		bh_priv_field_set(m.u.let_go.name, BH_PRIV_NAME_MAX, name);
+		if (attach_record_read(run_dir, &rec) == 0 && !rec.persistent)
+			m.u.let_go.flags = BH_PRIV_LET_GO_QEMU;
+		if (priv_link_call(&d->priv, &m, PRIV_LAUNCH_REPLY_MS) < 0)
+			LOG_WARN("%.64s: bulkheadd's parent could not end what "
+				 "is left of it",
+				 name);
+		return;
+	}
 
 	fd = pid_file_open(run_dir, CHAN_PID_FILE, &pid);
 	if (fd >= 0) {
@@ -256,14 +273,26 @@ int qube_attach_all(struct daemon *d)
 			continue;
 		}
 		LOG_INFO("%.64s: not re-attached (%s)", e->d_name, why);
-		let_go(path);
+		let_go(d, e->d_name, path);
 	}
 	closedir(dp);
 	if (kept)
 		LOG_INFO("re-attached %d qube(s) of an earlier daemon", kept);
-	if (leftover_qemus_end(dir, LEFTOVER_POWEROFF_MS, qube_attach_running,
-			       d) < 0)
+	if (d->priv.fd >= 0) {
+		/* The parent waits for them (and ends them) as root. */
+		struct bh_priv_msg m;
+
+		memset(&m, 0, sizeof(m));
+		m.type = BH_PRIV_LEFTOVERS;
+		m.u.leftovers.timeout_ms = LEFTOVER_POWEROFF_MS;
+		if (priv_link_call(&d->priv, &m,
+				   LEFTOVER_POWEROFF_MS + LEFTOVER_KILL_MS +
+					   PRIV_LAUNCH_REPLY_MS) < 0)
+			return -1;
+	} else if (leftover_qemus_end(dir, LEFTOVER_POWEROFF_MS,
+				      qube_attach_running, d) < 0) {
 		return -1;
+	}
 	remove_leftover_folders(d, dir);
 	return 0;
 }
