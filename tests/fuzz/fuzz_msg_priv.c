@@ -3,13 +3,14 @@
  * compromised; control parses priv's answers with the same checks.
  *
  * Input: byte 0 is the mode, the rest one datagram.
- *   bit 0  shape the header: type = byte 1 % 11 (0 and 10 unknown), the
+ *   bit 0  shape the header: type = byte 1 % 13 (0 and 12 unknown), the
  *          length field and the datagram's length those of the type (the
  *          body zero-padded or cut); an unknown type keeps the input's
  *   bit 1  each string field of the (shaped) type cut at its first NUL
  *          and zero-padded after it
  *   bit 2  each number of the type moved near the edges of its range
- *          (a JOB's place: its area, and an area of 0 zeroes it whole)
+ *          (a JOB's place: its area, and an area of 0 zeroes it whole;
+ *          a ROOT NEXT's work zeroed whole when its first byte is odd)
  *   bit 3  each string field's bytes mapped into its charset
  * The datagram is parsed from a heap copy of exactly its length (ASan
  * sees any read past it).
@@ -58,10 +59,11 @@ enum fkind {
 	F_I32,      /* lo..hi, signed */
 	F_MASK,     /* no bit outside hi */
 	F_SIGNO,    /* SIGKILL or SIGTERM */
-	F_OP,       /* JOB's op: 1..4 */
+	F_OP,       /* an op at offset 0 (JOB's, ROOT's): lo..hi */
 	F_PLACE,    /* JOB's src or dst: lo is the mask of the ops (bit op)
 		     * that use it; all zeros when the op does not */
 	F_SIZE,     /* JOB's u64 size: MKE2FS, RESIZE lo..hi; others 0 */
+	F_ROOT_WORK, /* ROOT's work: NEXT all zeros, the others F_FILE */
 };
 
 /* JOB's ops and which place each uses. */
@@ -74,6 +76,8 @@ enum fkind {
 #define P_FILE 68u
 #define SIZE_MIN (1ll << 20)
 #define SIZE_MAX_ (16ll << 40)
+/* ROOT's ops. */
+#define ROOT_NEXT 1u
 
 struct field {
 	enum fkind kind;
@@ -139,6 +143,15 @@ static const struct layout layouts[] = {
 	  } },
 	{ 9, 4, 1, {
 		  { F_U32, 0, 4, 2, INT32_MAX },
+	  } },
+	{ 10, 100, 3, {
+		  { F_OP, 0, 4, 1, 3 },
+		  { F_NAME, 4, 32, 0, 0 },
+		  { F_ROOT_WORK, 36, 64, 0, 0 },
+	  } },
+	{ 11, 128, 2, {
+		  { F_FILE, 0, 64, 0, 0 },
+		  { F_FILE, 64, 64, 0, 0 },
 	  } },
 };
 
@@ -257,9 +270,17 @@ NO_COVERAGE
 static int ref_field(const struct field *f, const uint8_t *b)
 {
 	const uint8_t *p = b + f->off;
-	uint32_t u, op = le32(b);
+	static const struct field work = { F_FILE, 36, 64, 0, 0 };
+	uint32_t u, i, op = le32(b);
 
 	switch (f->kind) {
+	case F_ROOT_WORK:
+		if (op != ROOT_NEXT)
+			return ref_string(&work, p);
+		for (i = 0; i < f->size; i++)
+			if (p[i])
+				return 0;
+		return 1;
 	case F_OP:
 		return le32(p) >= f->lo && le32(p) <= f->hi;
 	case F_PLACE:
@@ -388,6 +409,15 @@ static long ref_encode(uint8_t *out, const struct bh_priv_msg *m)
 	case 9:
 		le32_put(b, m->u.cancel.pid);
 		break;
+	case 10:
+		le32_put(b, m->u.root.op);
+		ref_str(b + 4, m->u.root.tmpl, 32);
+		ref_str(b + 36, m->u.root.work, 64);
+		break;
+	case 11:
+		ref_str(b, m->u.root_next.cur, 64);
+		ref_str(b + 64, m->u.root_next.work, 64);
+		break;
 	}
 	return (long)(HDR + l->len);
 }
@@ -402,6 +432,15 @@ static void check_str(const char *s, size_t cap)
 	fuzz_check_printable(s, cap);
 	for (i = n; i < cap; i++)
 		CHECK(s[i] == 0);
+}
+
+/* A plain file name priv joins to a folder: one path component, never
+ * empty, ".", ".." nor hidden. */
+NO_COVERAGE
+static void check_file(const char *s, size_t cap)
+{
+	check_str(s, cap);
+	CHECK(s[0] && s[0] != '.' && !strchr(s, '/'));
 }
 
 NO_COVERAGE
@@ -483,6 +522,27 @@ static void check_parsed(const uint8_t *buf, size_t len,
 	case BH_PRIV_CANCEL:
 		CHECK((pid_t)m->u.cancel.pid > 1);
 		break;
+	case BH_PRIV_ROOT: {
+		const struct bh_priv_root *r = &m->u.root;
+		size_t i;
+
+		check_str(r->tmpl, sizeof(r->tmpl));
+		CHECK(is_alpha((uint8_t)r->tmpl[0]) && !strchr(r->tmpl, '/'));
+		CHECK(r->op >= BH_PRIV_ROOT_OP_NEXT &&
+		      r->op <= BH_PRIV_ROOT_OP_ABORT);
+		if (r->op == BH_PRIV_ROOT_OP_NEXT) {
+			/* NEXT names no version: nothing in the field. */
+			for (i = 0; i < sizeof(r->work); i++)
+				CHECK(r->work[i] == 0);
+		} else {
+			check_file(r->work, sizeof(r->work));
+		}
+		break;
+	}
+	case BH_PRIV_ROOT_NEXT:
+		check_file(m->u.root_next.cur, sizeof(m->u.root_next.cur));
+		check_file(m->u.root_next.work, sizeof(m->u.root_next.work));
+		break;
 	}
 	CHECK(bh_priv_encode(again, m) == (int)len);
 	CHECK(memcmp(again, buf, len) == 0);
@@ -499,6 +559,7 @@ static const char *charset_of(enum fkind k)
 	case F_KVER:
 		return "6.12+deb-amd64_x";
 	case F_FILE:
+	case F_ROOT_WORK:
 		return "root.img_-v2";
 	case F_OWNER:
 		return "..debian-12+w";
@@ -607,6 +668,15 @@ static void shape_fields(uint8_t *b, const struct layout *l, unsigned mode)
 				le32_put(p + 4, (uint32_t)(s >> 32));
 			}
 			break;
+		case F_ROOT_WORK:
+			/* The op (offset 0) is shaped already. */
+			if ((mode & MODE_NUMBERS) &&
+			    le32(b + HDR) == ROOT_NEXT && (p[0] & 1)) {
+				memset(p, 0, f->size);
+				break;
+			}
+			shape_string(p, F_FILE, f->size, mode);
+			break;
 		case F_PLACE:
 			if (mode & MODE_NUMBERS) {
 				/* 0..6 around the areas 1..5; 0 is an
@@ -659,7 +729,7 @@ static void check_encode(const uint8_t *data, size_t size, int shaped_type)
 	memset(&m, 0, sizeof(m));
 	memcpy(&m, data, size < sizeof(m) ? size : sizeof(m));
 	if (shaped_type)
-		m.type = data[0] % 11u;
+		m.type = data[0] % 13u;
 	rc = bh_priv_encode(out, &m);
 	rlen = ref_encode(ref, &m);
 	if (rlen < 0) {
@@ -689,7 +759,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size--;
 	len = size;
 	if (mode & MODE_HEADER) {
-		uint8_t type = size ? data[0] % 11u : 0;
+		uint8_t type = size ? data[0] % 13u : 0;
 		const struct layout *l = layout_of(type);
 
 		if (l)

@@ -438,7 +438,9 @@ def chan_attach_seeds():
 
 # src/proto/msg_priv.h
 (PRIV_LAUNCH, PRIV_LAUNCHED, PRIV_FAILED, PRIV_KILL, PRIV_EXITED, PRIV_DONE,
- PRIV_JOB, PRIV_JOB_STARTED, PRIV_CANCEL) = range(1, 10)
+ PRIV_JOB, PRIV_JOB_STARTED, PRIV_CANCEL, PRIV_ROOT,
+ PRIV_ROOT_NEXT) = range(1, 12)
+ROOT_OP_NEXT, ROOT_OP_COMMIT, ROOT_OP_ABORT = 1, 2, 3
 PRIV_QEMU, PRIV_CHAN, PRIV_JOBPROC = 1, 2, 3
 JOB_COPY, JOB_MKE2FS, JOB_RESIZE, JOB_HASH = 1, 2, 3, 4
 AREA_QUBES, AREA_TEMPLATES, AREA_KERNELS, AREA_SNAPSHOTS, AREA_RUN = (
@@ -473,6 +475,11 @@ def priv_job(op, qube, other, src, dst, size):
     return priv_msg(PRIV_JOB, 3, u32(op) + sfield(qube, 32)
                     + sfield(other, 32) + src + dst
                     + struct.pack("<Q", size))
+
+
+def priv_root(op, tmpl, work):
+    return priv_msg(PRIV_ROOT, 7, u32(op) + sfield(tmpl, 32)
+                    + sfield(work, 64))
 
 
 def msg_priv_seeds():
@@ -526,6 +533,21 @@ def msg_priv_seeds():
                                 | PRIV_CHARSET]) + launch,
         "kill-shaped": bytes([PRIV_HEADER | PRIV_NUMBERS]) + kill,
         "short": bytes([0]) + launch[:12],
+        "root-next": bytes([0]) + priv_root(ROOT_OP_NEXT, "debian-12", ""),
+        "root-commit": bytes([0]) + priv_root(ROOT_OP_COMMIT, "debian-12",
+                                              "root-3.img"),
+        "root-abort": bytes([0]) + priv_root(ROOT_OP_ABORT, "debian-12",
+                                             "root-3.img"),
+        "root-commit-shaped": bytes([PRIV_HEADER | PRIV_STRINGS
+                                     | PRIV_NUMBERS | PRIV_CHARSET])
+        + priv_root(ROOT_OP_COMMIT, "debian-12", "root-3.img"),
+        "root-next-answer": bytes([0]) + priv_msg(
+            PRIV_ROOT_NEXT, 7, sfield("root-2.img", 64)
+            + sfield("root-3.img", 64)),
+        "root-next-answer-shaped": bytes([PRIV_HEADER | PRIV_STRINGS
+                                          | PRIV_CHARSET]) + priv_msg(
+            PRIV_ROOT_NEXT, 7, sfield("root-2.img", 64)
+            + sfield("root-3.img", 64)),
     }
 
 

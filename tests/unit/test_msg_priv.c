@@ -24,8 +24,12 @@ _Static_assert(BH_PRIV_LAUNCH == 1 && BH_PRIV_LAUNCHED == 2 &&
 		       BH_PRIV_FAILED == 3 && BH_PRIV_KILL == 4 &&
 		       BH_PRIV_EXITED == 5 && BH_PRIV_DONE == 6 &&
 		       BH_PRIV_JOB == 7 && BH_PRIV_JOB_STARTED == 8 &&
-		       BH_PRIV_CANCEL == 9,
+		       BH_PRIV_CANCEL == 9 && BH_PRIV_ROOT == 10 &&
+		       BH_PRIV_ROOT_NEXT == 11,
 	       "type numbers");
+_Static_assert(BH_PRIV_ROOT_OP_NEXT == 1 && BH_PRIV_ROOT_OP_COMMIT == 2 &&
+		       BH_PRIV_ROOT_OP_ABORT == 3,
+	       "root ops");
 _Static_assert(BH_PRIV_QEMU == 1 && BH_PRIV_CHAN == 2 &&
 		       BH_PRIV_JOBPROC == 3,
 	       "which");
@@ -42,7 +46,8 @@ _Static_assert(BH_PRIV_LAUNCH_LEN == 1532 && BH_PRIV_LAUNCHED_LEN == 8 &&
 		       BH_PRIV_FAILED_LEN == 516 && BH_PRIV_KILL_LEN == 40 &&
 		       BH_PRIV_EXITED_LEN == 44 && BH_PRIV_DONE_LEN == 4 &&
 		       BH_PRIV_JOB_LEN == 340 &&
-		       BH_PRIV_JOB_STARTED_LEN == 4 && BH_PRIV_CANCEL_LEN == 4,
+		       BH_PRIV_JOB_STARTED_LEN == 4 && BH_PRIV_CANCEL_LEN == 4 &&
+		       BH_PRIV_ROOT_LEN == 100 && BH_PRIV_ROOT_NEXT_LEN == 128,
 	       "body lengths");
 /* MKE2FS's and RESIZE's size: 1 MiB to 16 TiB. */
 _Static_assert(BH_PRIV_SIZE_MIN == 0x100000ull &&
@@ -82,6 +87,18 @@ enum {
 	P_FILE = 68,
 	P_LEN = 132,
 };
+
+/* ROOT's body offsets, and ROOT_NEXT's. */
+enum {
+	R_OP = 0,
+	R_TMPL = 4,
+	R_WORK = 36,
+	N_CUR = 0,
+	N_WORK = 64,
+};
+
+/* A type number no message has: the first after ROOT_NEXT. */
+#define UNKNOWN_TYPE 12u
 
 #define H BH_PRIV_HDR_LEN
 
@@ -152,6 +169,31 @@ static void good_job(struct bh_priv_msg *m, uint32_t op)
 	}
 }
 
+/* A valid ROOT of op: NEXT names no version, COMMIT and ABORT the one
+ * NEXT's answer named. */
+static void good_root(struct bh_priv_msg *m, uint32_t op)
+{
+	memset(m, 0, sizeof(*m));
+	m->type = BH_PRIV_ROOT;
+	m->id = 79;
+	m->u.root.op = op;
+	strcpy(m->u.root.tmpl, "debian-12");
+	switch (op) {
+	case BH_PRIV_ROOT_OP_NEXT:
+		break;
+	case BH_PRIV_ROOT_OP_COMMIT:
+	case BH_PRIV_ROOT_OP_ABORT:
+		strcpy(m->u.root.work, "root-3.img");
+		break;
+	default:
+		fail();
+	}
+}
+
+static const uint32_t root_ops[] = { BH_PRIV_ROOT_OP_NEXT,
+				     BH_PRIV_ROOT_OP_COMMIT,
+				     BH_PRIV_ROOT_OP_ABORT };
+
 static const uint32_t job_ops[] = { BH_PRIV_JOB_COPY, BH_PRIV_JOB_MKE2FS,
 				    BH_PRIV_JOB_RESIZE, BH_PRIV_JOB_HASH };
 
@@ -194,6 +236,13 @@ static void good(uint32_t type, struct bh_priv_msg *m)
 	case BH_PRIV_CANCEL:
 		m->u.cancel.pid = 4245;
 		break;
+	case BH_PRIV_ROOT:
+		good_root(m, BH_PRIV_ROOT_OP_COMMIT);
+		break;
+	case BH_PRIV_ROOT_NEXT:
+		strcpy(m->u.root_next.cur, "root-2.img");
+		strcpy(m->u.root_next.work, "root-3.img");
+		break;
 	default:
 		fail();
 	}
@@ -204,8 +253,10 @@ static const uint32_t types[] = { BH_PRIV_LAUNCH, BH_PRIV_LAUNCHED,
 				  BH_PRIV_FAILED, BH_PRIV_KILL,
 				  BH_PRIV_EXITED, BH_PRIV_DONE,
 				  BH_PRIV_JOB, BH_PRIV_JOB_STARTED,
-				  BH_PRIV_CANCEL };
-static const size_t body_lens[] = { 1532, 8, 516, 40, 44, 4, 340, 4, 4 };
+				  BH_PRIV_CANCEL, BH_PRIV_ROOT,
+				  BH_PRIV_ROOT_NEXT };
+static const size_t body_lens[] = { 1532, 8, 516, 40, 44, 4, 340, 4, 4,
+				    100, 128 };
 
 /* Encodes a valid message of type into b; returns the length. */
 static size_t enc_good(uint32_t type, uint8_t b[BH_PRIV_MSG_MAX + 8])
@@ -244,7 +295,8 @@ static void test_layout(void **state)
 		assert_int_equal(bh_get_u32(b + 8), body_lens[i]);
 	}
 	assert_int_equal(bh_priv_body_len(0), 0);
-	assert_int_equal(bh_priv_body_len(10), 0);
+	assert_int_equal(bh_priv_body_len(UNKNOWN_TYPE), 0);
+	assert_int_equal(bh_priv_body_len(UNKNOWN_TYPE + 1), 0);
 	assert_int_equal(bh_priv_body_len(0xffffffffu), 0);
 
 	/* LAUNCH, byte by byte where it matters. */
@@ -551,8 +603,11 @@ static void test_lengths(void **state)
 	n = enc_good(BH_PRIV_DONE, b);
 	bh_put_u32(b, 0);
 	assert_int_equal(parse(b, n), -EPROTO);
-	bh_put_u32(b, 10);
+	bh_put_u32(b, UNKNOWN_TYPE);
 	assert_int_equal(parse(b, n), -EPROTO);
+	bh_put_u32(b + 8, 100); /* ROOT's length: still unknown */
+	assert_int_equal(parse(b, H + 100), -EPROTO);
+	bh_put_u32(b + 8, 4);
 	bh_put_u32(b + 8, 340); /* JOB's, from the DONE's 4 bytes */
 	bh_put_u32(b, BH_PRIV_JOB);
 	assert_int_equal(parse(b, n), -EPROTO);
@@ -1196,6 +1251,263 @@ static void test_job_numbers(void **state)
 }
 
 
+/* ---- ROOT and ROOT_NEXT ---- */
+
+/* A ROOT of each op and a ROOT_NEXT on the wire, field by field. */
+static void test_root_layout(void **state)
+{
+	uint8_t b[BH_PRIV_MSG_MAX + 8];
+	struct bh_priv_msg m;
+	size_t i;
+
+	(void)state;
+	good_root(&m, BH_PRIV_ROOT_OP_NEXT);
+	memset(b, 0xee, sizeof(b));
+	assert_int_equal(bh_priv_encode(b, &m), H + 100);
+	assert_memory_equal(b, "\x0a\0\0\0\x4f\0\0\0\x64\0\0\0", 12);
+	assert_int_equal(bh_get_u32(b + H + R_OP), 1);
+	assert_memory_equal(b + H + R_TMPL, "debian-12\0", 10);
+	for (i = 9; i < 32; i++)
+		assert_int_equal(b[H + R_TMPL + i], 0);
+	/* NEXT: work is "", all zeros. */
+	for (i = 0; i < 64; i++)
+		assert_int_equal(b[H + R_WORK + i], 0);
+	assert_int_equal(b[H + 100], 0xee);
+
+	good_root(&m, BH_PRIV_ROOT_OP_COMMIT);
+	assert_int_equal(bh_priv_encode(b, &m), H + 100);
+	assert_int_equal(bh_get_u32(b + H + R_OP), 2);
+	assert_memory_equal(b + H + R_TMPL, "debian-12\0", 10);
+	assert_memory_equal(b + H + R_WORK, "root-3.img\0", 11);
+	for (i = 10; i < 64; i++)
+		assert_int_equal(b[H + R_WORK + i], 0);
+
+	good_root(&m, BH_PRIV_ROOT_OP_ABORT);
+	assert_int_equal(bh_priv_encode(b, &m), H + 100);
+	assert_int_equal(bh_get_u32(b + H + R_OP), 3);
+	assert_memory_equal(b + H + R_WORK, "root-3.img\0", 11);
+
+	good(BH_PRIV_ROOT_NEXT, &m);
+	memset(b, 0xee, sizeof(b));
+	assert_int_equal(bh_priv_encode(b, &m), H + 128);
+	assert_memory_equal(b, "\x0b\0\0\0\x4d\0\0\0\x80\0\0\0", 12);
+	assert_memory_equal(b + H + N_CUR, "root-2.img\0", 11);
+	assert_memory_equal(b + H + N_WORK, "root-3.img\0", 11);
+	for (i = 10; i < 64; i++) {
+		assert_int_equal(b[H + N_CUR + i], 0);
+		assert_int_equal(b[H + N_WORK + i], 0);
+	}
+	assert_int_equal(b[H + 128], 0xee);
+}
+
+static void test_root_roundtrip(void **state)
+{
+	uint8_t b[BH_PRIV_MSG_MAX + 8], again[BH_PRIV_MSG_MAX + 8];
+	struct bh_priv_msg m, got;
+	size_t i, n;
+
+	(void)state;
+	for (i = 0; i < ARRAY_LEN(root_ops); i++) {
+		good_root(&m, root_ops[i]);
+		n = (size_t)bh_priv_encode(b, &m);
+		assert_int_equal(n, H + 100);
+		memset(&got, 0x55, sizeof(got));
+		assert_int_equal(bh_priv_parse(b, n, &got), 0);
+		assert_memory_equal(&got, &m, sizeof(m));
+		assert_int_equal(bh_priv_encode(again, &got), (int)n);
+		assert_memory_equal(again, b, n);
+	}
+	/* The longest names: a 31-byte template, a 63-byte version. */
+	good_root(&m, BH_PRIV_ROOT_OP_ABORT);
+	memset(m.u.root.tmpl, 't', BH_PRIV_NAME_MAX - 1);
+	memset(m.u.root.work, 'w', BH_PRIV_FILE_MAX - 1);
+	n = (size_t)bh_priv_encode(b, &m);
+	assert_int_equal(n, H + 100);
+	assert_int_equal(bh_priv_parse(b, n, &got), 0);
+	assert_memory_equal(&got, &m, sizeof(m));
+	good(BH_PRIV_ROOT_NEXT, &m);
+	memset(m.u.root_next.cur, 'c', BH_PRIV_FILE_MAX - 1);
+	memset(m.u.root_next.work, '-', BH_PRIV_FILE_MAX - 1);
+	n = (size_t)bh_priv_encode(b, &m);
+	assert_int_equal(n, H + 128);
+	assert_int_equal(bh_priv_parse(b, n, &got), 0);
+	assert_memory_equal(&got, &m, sizeof(m));
+	assert_int_equal(bh_priv_encode(again, &got), (int)n);
+	assert_memory_equal(again, b, n);
+}
+
+/* A valid ROOT of op, encoded into b (0xee past it); the length. */
+static size_t enc_root(uint32_t op, uint8_t b[BH_PRIV_MSG_MAX + 8])
+{
+	struct bh_priv_msg m;
+
+	good_root(&m, op);
+	memset(b, 0xee, BH_PRIV_MSG_MAX + 8);
+	assert_int_equal(bh_priv_encode(b, &m), H + 100);
+	return H + 100;
+}
+
+/* A valid ROOT of op with the field at body offset off (cap bytes)
+ * replaced by the n bytes of raw, zeros after them; parsed. */
+static int root_field(uint32_t op, size_t off, size_t cap, const char *raw,
+		      size_t n)
+{
+	uint8_t b[BH_PRIV_MSG_MAX + 8];
+	size_t len = enc_root(op, b);
+
+	assert_true(n <= cap);
+	memset(b + H + off, 0, cap);
+	memcpy(b + H + off, raw, n);
+	return parse(b, len);
+}
+
+static int root_u32(uint32_t op, size_t off, uint32_t v)
+{
+	uint8_t b[BH_PRIV_MSG_MAX + 8];
+	size_t len = enc_root(op, b);
+
+	bh_put_u32(b + H + off, v);
+	return parse(b, len);
+}
+
+static void check_root_cases(uint32_t op, size_t off, size_t cap,
+			     const struct str_case *c, size_t count)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++) {
+		int rc = root_field(op, off, cap, c[i].raw, c[i].n);
+
+		if (rc != (c[i].ok ? 0 : -EPROTO))
+			fail_msg("root op %u field at %zu: case %zu (\"%s\") gave %d",
+				 op, off, i, c[i].raw, rc);
+	}
+}
+
+/* cap - 1 bytes of ch fit, cap (no NUL) do not. */
+static void check_root_full(uint32_t op, size_t off, size_t cap, char ch)
+{
+	char raw[BH_PRIV_FILE_MAX];
+
+	assert_true(cap <= sizeof(raw));
+	memset(raw, ch, sizeof(raw));
+	assert_int_equal(root_field(op, off, cap, raw, cap - 1), 0);
+	assert_int_equal(root_field(op, off, cap, raw, cap), -EPROTO);
+}
+
+/* The op: NEXT with no version, COMMIT and ABORT with one; nothing
+ * else. */
+static void test_root_ops(void **state)
+{
+	static const uint32_t bad_ops[] = { 0, 4, 5, 0x100, 0x80000001u,
+					    0x80000002u, 0xffffffffu };
+	size_t i, k;
+
+	(void)state;
+	for (i = 0; i < ARRAY_LEN(root_ops); i++) {
+		uint32_t op = root_ops[i];
+
+		for (k = 0; k < ARRAY_LEN(bad_ops); k++)
+			if (root_u32(op, R_OP, bad_ops[k]) != -EPROTO)
+				fail_msg("root op %u as %#x passed", op,
+					 bad_ops[k]);
+		/* Each op's body under another op: NEXT's empty work is
+		 * no version for COMMIT and ABORT, their version is one
+		 * too many for NEXT; COMMIT and ABORT share a shape. */
+		for (k = 0; k < ARRAY_LEN(root_ops); k++) {
+			int same = (op == BH_PRIV_ROOT_OP_NEXT) ==
+				   (root_ops[k] == BH_PRIV_ROOT_OP_NEXT);
+
+			assert_int_equal(root_u32(op, R_OP, root_ops[k]),
+					 same ? 0 : -EPROTO);
+		}
+	}
+}
+
+static void test_root_fields(void **state)
+{
+	uint8_t b[BH_PRIV_MSG_MAX + 8];
+	size_t i, k, len;
+
+	(void)state;
+	/* tmpl: a name, whatever the op. */
+	for (i = 0; i < ARRAY_LEN(root_ops); i++) {
+		check_root_cases(root_ops[i], R_TMPL, 32, name_cases,
+				 ARRAY_LEN(name_cases));
+		check_root_full(root_ops[i], R_TMPL, 32, 't');
+	}
+	/* COMMIT's and ABORT's work: a plain file name ("" refused). */
+	for (i = 1; i < ARRAY_LEN(root_ops); i++) {
+		check_root_cases(root_ops[i], R_WORK, 64, file_cases,
+				 ARRAY_LEN(file_cases));
+		check_root_full(root_ops[i], R_WORK, 64, 'w');
+		check_root_full(root_ops[i], R_WORK, 64, '-');
+		assert_int_equal(root_field(root_ops[i], R_WORK, 64, "", 0),
+				 -EPROTO);
+	}
+	/* NEXT's work: "" and all zeros; any version, valid or not, and
+	 * any byte anywhere in the field, refused. */
+	assert_int_equal(root_field(BH_PRIV_ROOT_OP_NEXT, R_WORK, 64, "", 0),
+			 0);
+	for (k = 0; k < ARRAY_LEN(file_cases); k++)
+		if (file_cases[k].n &&
+		    root_field(BH_PRIV_ROOT_OP_NEXT, R_WORK, 64,
+			       file_cases[k].raw, file_cases[k].n) != -EPROTO)
+			fail_msg("root NEXT with work case %zu (\"%s\") passed",
+				 k, file_cases[k].raw);
+	len = enc_root(BH_PRIV_ROOT_OP_NEXT, b);
+	for (k = 0; k < 64; k++) {
+		b[H + R_WORK + k] = 'x';
+		if (parse(b, len) != -EPROTO)
+			fail_msg("root NEXT: byte %zu of work passed", k);
+		b[H + R_WORK + k] = 0x80;
+		assert_int_equal(parse(b, len), -EPROTO);
+		b[H + R_WORK + k] = 0;
+	}
+	assert_int_equal(parse(b, len), 0);
+
+	/* ROOT_NEXT: cur and work, each a plain file name. */
+	check_cases(BH_PRIV_ROOT_NEXT, N_CUR, 64, file_cases,
+		    ARRAY_LEN(file_cases));
+	check_full(BH_PRIV_ROOT_NEXT, N_CUR, 64, 'c');
+	check_cases(BH_PRIV_ROOT_NEXT, N_WORK, 64, file_cases,
+		    ARRAY_LEN(file_cases));
+	check_full(BH_PRIV_ROOT_NEXT, N_WORK, 64, 'w');
+	assert_int_equal(with_field(BH_PRIV_ROOT_NEXT, N_CUR, 64, "", 0),
+			 -EPROTO);
+	assert_int_equal(with_field(BH_PRIV_ROOT_NEXT, N_WORK, 64, "", 0),
+			 -EPROTO);
+	/* A byte past a NUL in the last byte of each field. */
+	{
+		char raw[BH_PRIV_FILE_MAX];
+
+		memset(raw, 0, sizeof(raw));
+		raw[0] = 'a';
+		raw[63] = 'b';
+		assert_int_equal(with_field(BH_PRIV_ROOT_NEXT, N_CUR, 64, raw,
+					    64),
+				 -EPROTO);
+		assert_int_equal(with_field(BH_PRIV_ROOT_NEXT, N_WORK, 64, raw,
+					    64),
+				 -EPROTO);
+		assert_int_equal(root_field(BH_PRIV_ROOT_OP_COMMIT, R_WORK, 64,
+					    raw, 64),
+				 -EPROTO);
+		raw[31] = 'b';
+		assert_int_equal(root_field(BH_PRIV_ROOT_OP_ABORT, R_TMPL, 32,
+					    raw, 32),
+				 -EPROTO);
+		raw[63] = 0;
+		assert_int_equal(with_field(BH_PRIV_ROOT_NEXT, N_WORK, 64, raw,
+					    64),
+				 -EPROTO);
+		raw[31] = 0;
+		assert_int_equal(with_field(BH_PRIV_ROOT_NEXT, N_WORK, 64, raw,
+					    64),
+				 0);
+	}
+}
+
 /* Any id, unchecked and repeated; a refused datagram leaves *out as it
  * was. */
 static void test_id_and_untouched(void **state)
@@ -1233,7 +1545,7 @@ static void test_encode_refuses(void **state)
 	good(BH_PRIV_LAUNCH, &m);
 	m.type = 0;
 	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
-	m.type = 10;
+	m.type = UNKNOWN_TYPE;
 	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
 
 	good(BH_PRIV_LAUNCH, &m);
@@ -1318,6 +1630,48 @@ static void test_encode_refuses(void **state)
 	assert_int_equal(b[H + J_DST + P_FILE + 12], 0);
 	assert_int_equal(parse(b, H + 340), 0);
 
+	/* ROOT: op out of range, NEXT naming a version, COMMIT or ABORT
+	 * naming none or a bad one, the template not a name. */
+	good_root(&m, BH_PRIV_ROOT_OP_NEXT);
+	m.u.root.op = 0;
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+	m.u.root.op = 4;
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+	good_root(&m, BH_PRIV_ROOT_OP_NEXT);
+	strcpy(m.u.root.work, "root-3.img");
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+	good_root(&m, BH_PRIV_ROOT_OP_COMMIT);
+	memset(m.u.root.work, 0, sizeof(m.u.root.work));
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+	good_root(&m, BH_PRIV_ROOT_OP_ABORT);
+	strcpy(m.u.root.work, ".root-3.img");
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+	good_root(&m, BH_PRIV_ROOT_OP_ABORT);
+	strcpy(m.u.root.work, "../root.img");
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+	good_root(&m, BH_PRIV_ROOT_OP_COMMIT);
+	memset(m.u.root.work, 'w', sizeof(m.u.root.work)); /* no NUL */
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+	good_root(&m, BH_PRIV_ROOT_OP_COMMIT);
+	strcpy(m.u.root.tmpl, "1bad");
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+	good(BH_PRIV_ROOT_NEXT, &m);
+	memset(m.u.root_next.cur, 0, sizeof(m.u.root_next.cur));
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+	good(BH_PRIV_ROOT_NEXT, &m);
+	strcpy(m.u.root_next.work, "..");
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+	good(BH_PRIV_ROOT_NEXT, &m);
+	strcpy(m.u.root_next.cur, "a/b");
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+	/* NEXT: bytes after work's NUL in the struct are not sent, so its
+	 * work is "" on the wire and the message passes. */
+	good_root(&m, BH_PRIV_ROOT_OP_NEXT);
+	memcpy(m.u.root.work, "\0junk", 6);
+	assert_int_equal(bh_priv_encode(b, &m), H + 100);
+	assert_int_equal(b[H + R_WORK + 1], 0);
+	assert_int_equal(parse(b, H + 100), 0);
+
 	/* Bytes after a string's NUL in the struct are not sent: zeros go
 	 * instead, and the message passes. */
 	good(BH_PRIV_LAUNCH, &m);
@@ -1379,7 +1733,9 @@ static void test_sent_by_control(void **state)
 	assert_int_equal(bh_priv_sent_by_control(BH_PRIV_CANCEL), 1);
 	assert_int_equal(bh_priv_sent_by_control(BH_PRIV_JOB_STARTED), 0);
 	assert_int_equal(bh_priv_sent_by_control(0), 0);
-	assert_int_equal(bh_priv_sent_by_control(10), 0);
+	assert_int_equal(bh_priv_sent_by_control(BH_PRIV_ROOT), 1);
+	assert_int_equal(bh_priv_sent_by_control(BH_PRIV_ROOT_NEXT), 0);
+	assert_int_equal(bh_priv_sent_by_control(UNKNOWN_TYPE), 0);
 	assert_int_equal(bh_priv_sent_by_control(0xffffffffu), 0);
 }
 
@@ -1398,6 +1754,10 @@ int main(void)
 		cmocka_unit_test(test_job_places),
 		cmocka_unit_test(test_job_unused_places),
 		cmocka_unit_test(test_job_numbers),
+		cmocka_unit_test(test_root_layout),
+		cmocka_unit_test(test_root_roundtrip),
+		cmocka_unit_test(test_root_ops),
+		cmocka_unit_test(test_root_fields),
 		cmocka_unit_test(test_id_and_untouched),
 		cmocka_unit_test(test_encode_refuses),
 		cmocka_unit_test(test_field_set),

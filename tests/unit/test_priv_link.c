@@ -349,9 +349,13 @@ static void test_recv_short_or_garbage(void **state)
 	bad[len] = 0;
 	send_raw(sv[0], bad, (size_t)len + 1, NULL, 0);
 	assert_int_equal(priv_msg_recv(sv[1], &m, fds, &n), -EPROTO);
-	/* An unknown type with a DONE's body. */
+	/* An unknown type with a DONE's body (12: the first after
+	 * ROOT_NEXT), and a known one with another type's length. */
 	memcpy(bad, buf, (size_t)len);
-	bad[0] = 7;
+	bad[0] = 12;
+	send_raw(sv[0], bad, (size_t)len, NULL, 0);
+	assert_int_equal(priv_msg_recv(sv[1], &m, fds, &n), -EPROTO);
+	bad[0] = BH_PRIV_JOB;
 	send_raw(sv[0], bad, (size_t)len, NULL, 0);
 	assert_int_equal(priv_msg_recv(sv[1], &m, fds, &n), -EPROTO);
 	/* DONE's result out of its range (positive). */
