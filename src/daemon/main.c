@@ -701,38 +701,6 @@ static int open_store(struct daemon *d)
 	return -1;
 }
 
-/* The cgroups each QEMU runs in, and the groups of an earlier daemon. */
-static void setup_cgroups(struct daemon *d)
-{
-	cgroups_init(&d->cgroups, d->paths.root, NULL);
-	if (d->cgroups.mode == CGROUP_V2) {
-		LOG_INFO("cgroups: v2, each QEMU in a group of its own under "
-			 "%s (memory.max = memory + %u MiB, pids.max = %u + "
-			 "vCPUs%s)",
-			 d->cgroups.dir[0], CGROUP_QEMU_OVERHEAD_MB,
-			 CGROUP_PIDS_BASE,
-			 d->cgroups.swap ? ", memory.swap.max = 0" : "");
-		cgroups_cleanup_stale(&d->cgroups, qube_attach_running, d);
-	} else if (d->cgroups.mode == CGROUP_V1) {
-		LOG_INFO("cgroups: v1 (memory, pids), each QEMU in a group of "
-			 "its own under %s%s%s (memory.limit_in_bytes = "
-			 "memory + %u MiB%s, pids.max = %u + vCPUs); cgroup "
-			 "v2 lacks these controllers here",
-			 d->cgroups.dir[0], d->cgroups.ndirs > 1 ? " and " : "",
-			 d->cgroups.ndirs > 1 ? d->cgroups.dir[1] : "",
-			 CGROUP_QEMU_OVERHEAD_MB,
-			 d->cgroups.swap ? ", memory.memsw.limit_in_bytes the "
-					   "same: no swap"
-					 : "",
-			 CGROUP_PIDS_BASE);
-		cgroups_cleanup_stale(&d->cgroups, qube_attach_running, d);
-	} else {
-		LOG_WARN("cgroups: off, QEMU runs without memory and pids "
-			 "limits: %s",
-			 d->cgroups.why);
-	}
-}
-
 /* How many disposables fit, KVM or TCG, and the TSC that TCG guests
  * are given. */
 static void probe_host(struct daemon *d)
@@ -821,6 +789,8 @@ static int start_control(struct daemon *d, int *ready_fd)
 	if (bh_path_fmt(log, sizeof(log), "%s/bulkheadd.log", d->paths.log))
 		log[0] = '\0';
 	priv_serve_init(&serve, d->paths.root, d->paths.state, d->paths.run);
+	/* The groups each QEMU runs in are the parent's (cgroup.h). */
+	priv_serve_setup_cgroups(&serve);
 	r = priv_supervise(ready_fd, log, d->paths.admin_sock, &serve, &cs);
 	if (r < 0) {
 		fprintf(stderr, "bulkheadd: cannot start its control process: "
@@ -865,7 +835,6 @@ static int start_up(struct daemon *d)
 			 "removing temporaries anyway");
 	if (open_store(d) < 0 || clean_up_earlier_daemon(d) < 0)
 		return 1;
-	setup_cgroups(d);
 	probe_host(d);
 	if (d->sig_fd < 0) {
 		fprintf(stderr, "bulkheadd: cannot make a signalfd: %s\n",
@@ -930,7 +899,6 @@ int main(int argc, char **argv)
 	announce_ready(&d, ready_fd);
 	qube_autostart(&d);
 	r = run_loop(&d);
-	cgroups_fini(&d.cgroups);
 	unlink(d.paths.admin_sock);
 	store_close(d.store);
 	remove_control_pid(&d);

@@ -193,10 +193,6 @@ int priv_launch(struct priv_host *h, const struct bh_priv_launch *l,
 	if (r == 0)
 		r = open_logs(f->run_dir, &clog, &qlog, err, cap);
 	spec_from(l, f, restore_fd, &spec);
-	if (r == 0 && !h->cgroups_ready) {
-		cgroups_init(&h->cgroups, h->root, NULL);
-		h->cgroups_ready = 1;
-	}
 	if (r == 0 && h->cgroups.on) {
 		/* Its limits hold before QEMU runs (cgroup.h); a group that
 		 * cannot be made fails the start rather than letting this

@@ -24,10 +24,9 @@ struct priv_host {
 	char root[PATH_MAX], state[PATH_MAX], run[PATH_MAX];
 	char jail_root[PATH_MAX]; /* RUN/jail */
 	struct engine_accel_choice accel;
-	/* Set up at the first LAUNCH, after control's start-up made the
-	 * daemon's groups (cgroup.h). */
+	/* The groups each QEMU runs in (cgroup.h): set up by
+	 * priv_serve_setup_cgroups; zeroed (off) until then. */
 	struct cgroups cgroups;
-	int cgroups_ready;
 };
 
 /* Fills h for the folders of paths' root (lib/paths.h's fields). */

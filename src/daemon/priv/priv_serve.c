@@ -31,6 +31,41 @@ void priv_serve_init(struct priv_serve *s, const char *root,
 	priv_host_init(&s->host, root, state, run);
 }
 
+void priv_serve_setup_cgroups(struct priv_serve *s)
+{
+	struct cgroups *cg = &s->host.cgroups;
+
+	cgroups_init(cg, s->host.root, NULL);
+	if (cg->mode == CGROUP_V2)
+		LOG_INFO("cgroups: v2, each QEMU in a group of its own under "
+			 "%s (memory.max = memory + %u MiB, pids.max = %u + "
+			 "vCPUs%s)",
+			 cg->dir[0], CGROUP_QEMU_OVERHEAD_MB, CGROUP_PIDS_BASE,
+			 cg->swap ? ", memory.swap.max = 0" : "");
+	else if (cg->mode == CGROUP_V1)
+		LOG_INFO("cgroups: v1 (memory, pids), each QEMU in a group of "
+			 "its own under %s%s%s (memory.limit_in_bytes = "
+			 "memory + %u MiB%s, pids.max = %u + vCPUs); cgroup "
+			 "v2 lacks these controllers here",
+			 cg->dir[0], cg->ndirs > 1 ? " and " : "",
+			 cg->ndirs > 1 ? cg->dir[1] : "",
+			 CGROUP_QEMU_OVERHEAD_MB,
+			 cg->swap ? ", memory.memsw.limit_in_bytes the same: "
+				    "no swap"
+				  : "",
+			 CGROUP_PIDS_BASE);
+	else
+		LOG_WARN("cgroups: off, QEMU runs without memory and pids "
+			 "limits: %s",
+			 cg->why);
+	s->stale_cgroups = cg->on;
+}
+
+void priv_serve_stop(struct priv_serve *s)
+{
+	cgroups_fini(&s->host.cgroups);
+}
+
 void priv_serve_attach(struct priv_serve *s, int fd)
 {
 	size_t i;
@@ -72,7 +107,7 @@ static struct priv_child *find_name(struct priv_serve *s, const char *name)
 
 /* A re-attached entry's process that has ended (not our child: nobody
  * reaps it here) is forgotten. */
-static void forget_ended(struct priv_child *k)
+static void forget_ended(struct priv_child *k, const struct cgroups *h_cgroups)
 {
 	struct pollfd p[2] = { { k->qemu_pidfd, POLLIN, 0 },
 			       { k->chan_pidfd, POLLIN, 0 } };
@@ -81,6 +116,9 @@ static void forget_ended(struct priv_child *k)
 		close(k->qemu_pidfd);
 		k->qemu_pidfd = -1;
 		k->qemu = 0;
+		/* Its group is empty now. */
+		if (h_cgroups && h_cgroups->on)
+			cgroup_qube_remove(h_cgroups, k->name);
 	}
 	if (k->chan_pidfd >= 0 && poll(&p[1], 1, 0) == 1) {
 		close(k->chan_pidfd);
@@ -110,7 +148,7 @@ static void sweep(struct priv_serve *s)
 	while (i < s->n) {
 		struct priv_child *k = &s->kids[i];
 
-		forget_ended(k);
+		forget_ended(k, &s->host.cgroups);
 		if (!k->qemu && !k->chan)
 			remove_child(s, k);
 		else
@@ -530,6 +568,12 @@ static int serve_leftovers(struct priv_serve *s, const struct bh_priv_msg *m)
 		return send_done(s, m->id, -ENAMETOOLONG);
 	r = leftover_qemus_end(dir, (int)m->u.leftovers.timeout_ms,
 			       keep_for_control, s);
+	/* Once, when the first control has re-attached what it keeps:
+	 * the groups of the others go, killing what is left in them. */
+	if (s->stale_cgroups && r >= 0) {
+		cgroups_cleanup_stale(&s->host.cgroups, keep_for_control, s);
+		s->stale_cgroups = 0;
+	}
 	return send_done(s, m->id, r < 0 ? -EBUSY : 0);
 }
 

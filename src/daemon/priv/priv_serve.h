@@ -61,10 +61,22 @@ struct priv_serve {
 	size_t n, cap;
 	struct priv_job jobs[PRIV_JOBS_MAX];
 	size_t njobs;
+	/* The groups an earlier daemon left are still to be removed. */
+	int stale_cgroups;
 };
 
 void priv_serve_init(struct priv_serve *s, const char *root,
 		     const char *state, const char *run);
+
+/* Sets up the groups each QEMU runs in (cgroup.h: found or mounted,
+ * the daemon's own made), once, before the first control, and says
+ * which in the log. The groups an earlier daemon left go at the first
+ * LEFTOVERS, once control has re-attached what it keeps. */
+void priv_serve_setup_cgroups(struct priv_serve *s);
+
+/* The parent ends (control stopped the daemon): the daemon's groups go
+ * when they are empty. */
+void priv_serve_stop(struct priv_serve *s);
 
 /* A new control's link (fd: priv's end, blocking sends bounded by
  * PRIV_SEND_TIMEOUT_MS). */

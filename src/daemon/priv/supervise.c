@@ -97,6 +97,7 @@ static int control_ended(struct supervisor *s, int st)
 		if (WIFSIGNALED(st))
 			LOG_WARN("control (pid %d) %s while stopping",
 				 (int)s->control, why);
+		priv_serve_stop(s->serve);
 		exit(WIFEXITED(st) ? WEXITSTATUS(st) : 1);
 	}
 	if (!restart_allowed(&s->window, bh_now_ms())) {

@@ -68,10 +68,12 @@ void qube_vm_reaped(struct qube_vm *dv, int wstatus)
 
 	dv->vm_alive = 0;
 	/* QEMU is reaped, so its group is empty (a relaunch makes it
-	 * again). bulkheadd's parent removes the groups of the QEMUs it
-	 * reaps; a re-attached qube's QEMU was started by an earlier
-	 * daemon. */
-	r = dv->adopted ? cgroup_qube_remove(&dv->d->cgroups, dv->name) : 0;
+	 * again). bulkheadd's parent keeps the groups (it reaps its QEMUs,
+	 * and sees a re-attached one's end by its pidfd); without it (unit
+	 * tests) a re-attached qube's goes here. */
+	r = dv->adopted && dv->d->priv.fd < 0
+		    ? cgroup_qube_remove(&dv->d->cgroups, dv->name)
+		    : 0;
 	if (r < 0)
 		LOG_WARN("%s: cannot remove its cgroup: %s", dv->name,
 			 strerror(-r));
