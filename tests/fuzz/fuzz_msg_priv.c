@@ -3,7 +3,7 @@
  * compromised; control parses priv's answers with the same checks.
  *
  * Input: byte 0 is the mode, the rest one datagram.
- *   bit 0  shape the header: type = byte 1 % 13 (0 and 12 unknown), the
+ *   bit 0  shape the header: type = byte 1 % 17 (0 and 16 unknown), the
  *          length field and the datagram's length those of the type (the
  *          body zero-padded or cut); an unknown type keeps the input's
  *   bit 1  each string field of the (shaped) type cut at its first NUL
@@ -78,6 +78,8 @@ enum fkind {
 #define SIZE_MAX_ (16ll << 40)
 /* ROOT's ops. */
 #define ROOT_NEXT 1u
+/* Types: the first that is none, for the shaping's modulus. */
+#define TYPE_UNKNOWN 16u
 
 struct field {
 	enum fkind kind;
@@ -152,6 +154,24 @@ static const struct layout layouts[] = {
 	{ 11, 128, 2, {
 		  { F_FILE, 0, 64, 0, 0 },
 		  { F_FILE, 64, 64, 0, 0 },
+	  } },
+	/* ATTACH: a name. */
+	{ 12, 32, 1, {
+		  { F_NAME, 0, 32, 0, 0 },
+	  } },
+	/* ATTACHED: two pids (four fds beside it). */
+	{ 13, 8, 2, {
+		  { F_U32, 0, 4, 2, INT32_MAX },
+		  { F_U32, 4, 4, 2, INT32_MAX },
+	  } },
+	/* LET_GO: a name, and no flag but QEMU's (1). */
+	{ 14, 36, 2, {
+		  { F_NAME, 0, 32, 0, 0 },
+		  { F_MASK, 32, 4, 0, 1 },
+	  } },
+	/* LEFTOVERS: a wait of at most a minute. */
+	{ 15, 4, 1, {
+		  { F_U32, 0, 4, 0, 60000 },
 	  } },
 };
 
@@ -418,6 +438,20 @@ static long ref_encode(uint8_t *out, const struct bh_priv_msg *m)
 		ref_str(b, m->u.root_next.cur, 64);
 		ref_str(b + 64, m->u.root_next.work, 64);
 		break;
+	case 12:
+		ref_str(b, m->u.attach.name, 32);
+		break;
+	case 13:
+		le32_put(b, m->u.attached.qemu_pid);
+		le32_put(b + 4, m->u.attached.chan_pid);
+		break;
+	case 14:
+		ref_str(b, m->u.let_go.name, 32);
+		le32_put(b + 32, m->u.let_go.flags);
+		break;
+	case 15:
+		le32_put(b, m->u.leftovers.timeout_ms);
+		break;
 	}
 	return (long)(HDR + l->len);
 }
@@ -542,6 +576,27 @@ static void check_parsed(const uint8_t *buf, size_t len,
 	case BH_PRIV_ROOT_NEXT:
 		check_file(m->u.root_next.cur, sizeof(m->u.root_next.cur));
 		check_file(m->u.root_next.work, sizeof(m->u.root_next.work));
+		break;
+	case BH_PRIV_ATTACH:
+		/* priv joins it to RUN/qubes: one path component, a name. */
+		check_str(m->u.attach.name, sizeof(m->u.attach.name));
+		CHECK(is_alpha((uint8_t)m->u.attach.name[0]));
+		CHECK(!strchr(m->u.attach.name, '/'));
+		break;
+	case BH_PRIV_ATTACHED:
+		CHECK((pid_t)m->u.attached.qemu_pid > 1);
+		CHECK((pid_t)m->u.attached.chan_pid > 1);
+		break;
+	case BH_PRIV_LET_GO:
+		check_str(m->u.let_go.name, sizeof(m->u.let_go.name));
+		CHECK(is_alpha((uint8_t)m->u.let_go.name[0]));
+		CHECK(!strchr(m->u.let_go.name, '/'));
+		CHECK((m->u.let_go.flags & ~BH_PRIV_LET_GO_QEMU) == 0);
+		break;
+	case BH_PRIV_LEFTOVERS:
+		/* An int in priv's wait, never negative. */
+		CHECK(m->u.leftovers.timeout_ms <= BH_PRIV_LEFTOVERS_MS_MAX);
+		CHECK((int)m->u.leftovers.timeout_ms >= 0);
 		break;
 	}
 	CHECK(bh_priv_encode(again, m) == (int)len);
@@ -729,7 +784,7 @@ static void check_encode(const uint8_t *data, size_t size, int shaped_type)
 	memset(&m, 0, sizeof(m));
 	memcpy(&m, data, size < sizeof(m) ? size : sizeof(m));
 	if (shaped_type)
-		m.type = data[0] % 13u;
+		m.type = data[0] % (TYPE_UNKNOWN + 1u);
 	rc = bh_priv_encode(out, &m);
 	rlen = ref_encode(ref, &m);
 	if (rlen < 0) {
@@ -759,7 +814,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size--;
 	len = size;
 	if (mode & MODE_HEADER) {
-		uint8_t type = size ? data[0] % 13u : 0;
+		uint8_t type = size ? data[0] % (TYPE_UNKNOWN + 1u) : 0;
 		const struct layout *l = layout_of(type);
 
 		if (l)

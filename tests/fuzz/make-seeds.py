@@ -439,7 +439,10 @@ def chan_attach_seeds():
 # src/proto/msg_priv.h
 (PRIV_LAUNCH, PRIV_LAUNCHED, PRIV_FAILED, PRIV_KILL, PRIV_EXITED, PRIV_DONE,
  PRIV_JOB, PRIV_JOB_STARTED, PRIV_CANCEL, PRIV_ROOT,
- PRIV_ROOT_NEXT) = range(1, 12)
+ PRIV_ROOT_NEXT, PRIV_ATTACH, PRIV_ATTACHED, PRIV_LET_GO,
+ PRIV_LEFTOVERS) = range(1, 16)
+LET_GO_QEMU = 1
+LEFTOVERS_MS_MAX = 60000
 ROOT_OP_NEXT, ROOT_OP_COMMIT, ROOT_OP_ABORT = 1, 2, 3
 PRIV_QEMU, PRIV_CHAN, PRIV_JOBPROC = 1, 2, 3
 JOB_COPY, JOB_MKE2FS, JOB_RESIZE, JOB_HASH = 1, 2, 3, 4
@@ -480,6 +483,10 @@ def priv_job(op, qube, other, src, dst, size):
 def priv_root(op, tmpl, work):
     return priv_msg(PRIV_ROOT, 7, u32(op) + sfield(tmpl, 32)
                     + sfield(work, 64))
+
+
+def priv_let_go(name, flags):
+    return priv_msg(PRIV_LET_GO, 9, sfield(name, 32) + u32(flags))
 
 
 def msg_priv_seeds():
@@ -548,6 +555,27 @@ def msg_priv_seeds():
                                           | PRIV_CHARSET]) + priv_msg(
             PRIV_ROOT_NEXT, 7, sfield("root-2.img", 64)
             + sfield("root-3.img", 64)),
+        "attach": bytes([0]) + priv_msg(PRIV_ATTACH, 8, sfield("work", 32)),
+        "attach-longest": bytes([0]) + priv_msg(PRIV_ATTACH, 8,
+                                                sfield("a" * 31, 32)),
+        "attach-shaped": bytes([PRIV_HEADER | PRIV_STRINGS | PRIV_CHARSET])
+        + priv_msg(PRIV_ATTACH, 8, sfield("disp12", 32)),
+        "attached": bytes([0]) + priv_msg(PRIV_ATTACHED, 8,
+                                          struct.pack("<II", 4242, 4243)),
+        "attached-edges": bytes([0]) + priv_msg(
+            PRIV_ATTACHED, 8, struct.pack("<II", 2, 0x7fffffff)),
+        "attached-shaped": bytes([PRIV_HEADER | PRIV_NUMBERS]) + priv_msg(
+            PRIV_ATTACHED, 8, struct.pack("<II", 4242, 4243)),
+        "let-go": bytes([0]) + priv_let_go("work", 0),
+        "let-go-qemu": bytes([0]) + priv_let_go("disp12", LET_GO_QEMU),
+        "let-go-shaped": bytes([PRIV_HEADER | PRIV_STRINGS | PRIV_NUMBERS
+                                | PRIV_CHARSET])
+        + priv_let_go("disp12", LET_GO_QEMU),
+        "leftovers": bytes([0]) + priv_msg(PRIV_LEFTOVERS, 10, u32(10000)),
+        "leftovers-max": bytes([0]) + priv_msg(PRIV_LEFTOVERS, 10,
+                                               u32(LEFTOVERS_MS_MAX)),
+        "leftovers-shaped": bytes([PRIV_HEADER | PRIV_NUMBERS]) + priv_msg(
+            PRIV_LEFTOVERS, 10, u32(LEFTOVERS_MS_MAX)),
     }
 
 

@@ -25,8 +25,12 @@ _Static_assert(BH_PRIV_LAUNCH == 1 && BH_PRIV_LAUNCHED == 2 &&
 		       BH_PRIV_EXITED == 5 && BH_PRIV_DONE == 6 &&
 		       BH_PRIV_JOB == 7 && BH_PRIV_JOB_STARTED == 8 &&
 		       BH_PRIV_CANCEL == 9 && BH_PRIV_ROOT == 10 &&
-		       BH_PRIV_ROOT_NEXT == 11,
+		       BH_PRIV_ROOT_NEXT == 11 && BH_PRIV_ATTACH == 12 &&
+		       BH_PRIV_ATTACHED == 13 && BH_PRIV_LET_GO == 14 &&
+		       BH_PRIV_LEFTOVERS == 15,
 	       "type numbers");
+_Static_assert(BH_PRIV_LET_GO_QEMU == 1 && BH_PRIV_LEFTOVERS_MS_MAX == 60000,
+	       "LET_GO's flag, LEFTOVERS' longest wait");
 _Static_assert(BH_PRIV_ROOT_OP_NEXT == 1 && BH_PRIV_ROOT_OP_COMMIT == 2 &&
 		       BH_PRIV_ROOT_OP_ABORT == 3,
 	       "root ops");
@@ -47,7 +51,9 @@ _Static_assert(BH_PRIV_LAUNCH_LEN == 1532 && BH_PRIV_LAUNCHED_LEN == 8 &&
 		       BH_PRIV_EXITED_LEN == 44 && BH_PRIV_DONE_LEN == 4 &&
 		       BH_PRIV_JOB_LEN == 340 &&
 		       BH_PRIV_JOB_STARTED_LEN == 4 && BH_PRIV_CANCEL_LEN == 4 &&
-		       BH_PRIV_ROOT_LEN == 100 && BH_PRIV_ROOT_NEXT_LEN == 128,
+		       BH_PRIV_ROOT_LEN == 100 && BH_PRIV_ROOT_NEXT_LEN == 128 &&
+		       BH_PRIV_ATTACH_LEN == 32 && BH_PRIV_ATTACHED_LEN == 8 &&
+		       BH_PRIV_LET_GO_LEN == 36 && BH_PRIV_LEFTOVERS_LEN == 4,
 	       "body lengths");
 /* MKE2FS's and RESIZE's size: 1 MiB to 16 TiB. */
 _Static_assert(BH_PRIV_SIZE_MIN == 0x100000ull &&
@@ -97,8 +103,8 @@ enum {
 	N_WORK = 64,
 };
 
-/* A type number no message has: the first after ROOT_NEXT. */
-#define UNKNOWN_TYPE 12u
+/* A type number no message has: the first after LEFTOVERS. */
+#define UNKNOWN_TYPE 16u
 
 #define H BH_PRIV_HDR_LEN
 
@@ -243,6 +249,20 @@ static void good(uint32_t type, struct bh_priv_msg *m)
 		strcpy(m->u.root_next.cur, "root-2.img");
 		strcpy(m->u.root_next.work, "root-3.img");
 		break;
+	case BH_PRIV_ATTACH:
+		strcpy(m->u.attach.name, "work");
+		break;
+	case BH_PRIV_ATTACHED:
+		m->u.attached.qemu_pid = 4246;
+		m->u.attached.chan_pid = 4247;
+		break;
+	case BH_PRIV_LET_GO:
+		strcpy(m->u.let_go.name, "disp12");
+		m->u.let_go.flags = BH_PRIV_LET_GO_QEMU;
+		break;
+	case BH_PRIV_LEFTOVERS:
+		m->u.leftovers.timeout_ms = 30000;
+		break;
 	default:
 		fail();
 	}
@@ -254,9 +274,11 @@ static const uint32_t types[] = { BH_PRIV_LAUNCH, BH_PRIV_LAUNCHED,
 				  BH_PRIV_EXITED, BH_PRIV_DONE,
 				  BH_PRIV_JOB, BH_PRIV_JOB_STARTED,
 				  BH_PRIV_CANCEL, BH_PRIV_ROOT,
-				  BH_PRIV_ROOT_NEXT };
+				  BH_PRIV_ROOT_NEXT, BH_PRIV_ATTACH,
+				  BH_PRIV_ATTACHED, BH_PRIV_LET_GO,
+				  BH_PRIV_LEFTOVERS };
 static const size_t body_lens[] = { 1532, 8, 516, 40, 44, 4, 340, 4, 4,
-				    100, 128 };
+				    100, 128, 32, 8, 36, 4 };
 
 /* Encodes a valid message of type into b; returns the length. */
 static size_t enc_good(uint32_t type, uint8_t b[BH_PRIV_MSG_MAX + 8])
@@ -599,6 +621,33 @@ static void test_lengths(void **state)
 	n = enc_good(BH_PRIV_DONE, b);
 	bh_put_u32(b, BH_PRIV_LAUNCHED);
 	assert_int_equal(parse(b, n), -EPROTO);
+	/* The 4-byte bodies: DONE's -ESRCH is no wait for LEFTOVERS,
+	 * LEFTOVERS' 30000 ms no result for DONE; a pid within 60000 is a
+	 * wait. LAUNCHED and ATTACHED have one shape. An ATTACH is not a
+	 * LET_GO (32 bytes, LET_GO's are 36), nor a KILL (40). */
+	n = enc_good(BH_PRIV_DONE, b);
+	bh_put_u32(b, BH_PRIV_LEFTOVERS);
+	assert_int_equal(parse(b, n), -EPROTO);
+	n = enc_good(BH_PRIV_LEFTOVERS, b);
+	bh_put_u32(b, BH_PRIV_DONE);
+	assert_int_equal(parse(b, n), -EPROTO);
+	n = enc_good(BH_PRIV_CANCEL, b);
+	bh_put_u32(b, BH_PRIV_LEFTOVERS);
+	assert_int_equal(parse(b, n), 0);
+	n = enc_good(BH_PRIV_LAUNCHED, b);
+	bh_put_u32(b, BH_PRIV_ATTACHED);
+	assert_int_equal(parse(b, n), 0);
+	n = enc_good(BH_PRIV_ATTACH, b);
+	bh_put_u32(b, BH_PRIV_LET_GO);
+	assert_int_equal(parse(b, n), -EPROTO);
+	bh_put_u32(b + 8, 36);
+	bh_put_u32(b + n, 0);
+	assert_int_equal(parse(b, n), -EPROTO);
+	assert_int_equal(parse(b, n + 4), 0);
+	bh_put_u32(b + n, 2);
+	assert_int_equal(parse(b, n + 4), -EPROTO);
+	bh_put_u32(b, BH_PRIV_KILL);
+	assert_int_equal(parse(b, n + 4), -EPROTO);
 	/* Unknown types, whatever their length. */
 	n = enc_good(BH_PRIV_DONE, b);
 	bh_put_u32(b, 0);
@@ -607,6 +656,12 @@ static void test_lengths(void **state)
 	assert_int_equal(parse(b, n), -EPROTO);
 	bh_put_u32(b + 8, 100); /* ROOT's length: still unknown */
 	assert_int_equal(parse(b, H + 100), -EPROTO);
+	bh_put_u32(b + 8, 4); /* LEFTOVERS' and DONE's length */
+	assert_int_equal(parse(b, n), -EPROTO);
+	bh_put_u32(b, UNKNOWN_TYPE + 1);
+	assert_int_equal(parse(b, n), -EPROTO);
+	bh_put_u32(b, 0x1000000fu); /* LEFTOVERS in the low byte only */
+	assert_int_equal(parse(b, n), -EPROTO);
 	bh_put_u32(b + 8, 4);
 	bh_put_u32(b + 8, 340); /* JOB's, from the DONE's 4 bytes */
 	bh_put_u32(b, BH_PRIV_JOB);
@@ -1508,6 +1563,172 @@ static void test_root_fields(void **state)
 	}
 }
 
+/* ---- ATTACH, ATTACHED, LET_GO and LEFTOVERS ---- */
+
+/* Each on the wire, byte by byte. */
+static void test_attach_layout(void **state)
+{
+	uint8_t b[BH_PRIV_MSG_MAX + 8];
+	struct bh_priv_msg m;
+	size_t i;
+
+	(void)state;
+	/* ATTACH: the name, zeros to 32. */
+	good(BH_PRIV_ATTACH, &m);
+	memset(b, 0xee, sizeof(b));
+	assert_int_equal(bh_priv_encode(b, &m), H + 32);
+	assert_memory_equal(b, "\x0c\0\0\0\x4d\0\0\0\x20\0\0\0", 12);
+	assert_memory_equal(b + H, "work\0", 5);
+	for (i = 4; i < 32; i++)
+		assert_int_equal(b[H + i], 0);
+	assert_int_equal(b[H + 32], 0xee);
+
+	/* ATTACHED: QEMU's pid, then the channel process's. */
+	good(BH_PRIV_ATTACHED, &m);
+	memset(b, 0xee, sizeof(b));
+	assert_int_equal(bh_priv_encode(b, &m), 20);
+	assert_memory_equal(b, "\x0d\0\0\0\x4d\0\0\0\x8\0\0\0\x96\x10\0\0\x97\x10\0\0",
+			    20);
+	assert_int_equal(b[20], 0xee);
+
+	/* LET_GO: the name, zeros to 32, then the flags. */
+	good(BH_PRIV_LET_GO, &m);
+	memset(b, 0xee, sizeof(b));
+	assert_int_equal(bh_priv_encode(b, &m), H + 36);
+	assert_memory_equal(b, "\x0e\0\0\0\x4d\0\0\0\x24\0\0\0", 12);
+	assert_memory_equal(b + H, "disp12\0", 7);
+	for (i = 6; i < 32; i++)
+		assert_int_equal(b[H + i], 0);
+	assert_memory_equal(b + H + 32, "\1\0\0\0", 4);
+	assert_int_equal(b[H + 36], 0xee);
+	m.u.let_go.flags = 0;
+	assert_int_equal(bh_priv_encode(b, &m), H + 36);
+	assert_memory_equal(b + H + 32, "\0\0\0\0", 4);
+
+	/* LEFTOVERS: the wait in ms. */
+	good(BH_PRIV_LEFTOVERS, &m);
+	memset(b, 0xee, sizeof(b));
+	assert_int_equal(bh_priv_encode(b, &m), 16);
+	assert_memory_equal(b, "\x0f\0\0\0\x4d\0\0\0\4\0\0\0\x30\x75\0\0", 16);
+	assert_int_equal(b[16], 0xee);
+	m.u.leftovers.timeout_ms = BH_PRIV_LEFTOVERS_MS_MAX;
+	assert_int_equal(bh_priv_encode(b, &m), 16);
+	assert_memory_equal(b + H, "\x60\xea\0\0", 4);
+}
+
+/* Every value the rules allow at their edges goes there and back. */
+static void test_attach_roundtrip(void **state)
+{
+	uint8_t b[BH_PRIV_MSG_MAX + 8], again[BH_PRIV_MSG_MAX + 8];
+	struct bh_priv_msg m, got;
+	size_t n, i;
+	static const uint32_t pids[][2] = {
+		{ 2, 2 }, { 2, INT32_MAX }, { INT32_MAX, 2 },
+		{ INT32_MAX, INT32_MAX },
+	};
+	static const uint32_t waits[] = { 0, 1, 59999,
+					  BH_PRIV_LEFTOVERS_MS_MAX };
+
+	(void)state;
+	/* The longest name, and the shortest. */
+	good(BH_PRIV_ATTACH, &m);
+	memset(m.u.attach.name, 'a', BH_PRIV_NAME_MAX - 1);
+	n = (size_t)bh_priv_encode(b, &m);
+	assert_int_equal(n, H + 32);
+	memset(&got, 0x55, sizeof(got));
+	assert_int_equal(bh_priv_parse(b, n, &got), 0);
+	assert_memory_equal(&got, &m, sizeof(m));
+	assert_int_equal(bh_priv_encode(again, &got), (int)n);
+	assert_memory_equal(again, b, n);
+	good(BH_PRIV_ATTACH, &m);
+	bh_priv_field_set(m.u.attach.name, BH_PRIV_NAME_MAX, "Z");
+	n = (size_t)bh_priv_encode(b, &m);
+	assert_int_equal(bh_priv_parse(b, n, &got), 0);
+	assert_memory_equal(&got, &m, sizeof(m));
+
+	for (i = 0; i < ARRAY_LEN(pids); i++) {
+		good(BH_PRIV_ATTACHED, &m);
+		m.u.attached.qemu_pid = pids[i][0];
+		m.u.attached.chan_pid = pids[i][1];
+		n = (size_t)bh_priv_encode(b, &m);
+		assert_int_equal(n, H + 8);
+		memset(&got, 0x55, sizeof(got));
+		assert_int_equal(bh_priv_parse(b, n, &got), 0);
+		assert_memory_equal(&got, &m, sizeof(m));
+		assert_int_equal(bh_priv_encode(again, &got), (int)n);
+		assert_memory_equal(again, b, n);
+	}
+
+	for (i = 0; i < 2; i++) {
+		good(BH_PRIV_LET_GO, &m);
+		m.u.let_go.flags = i ? BH_PRIV_LET_GO_QEMU : 0;
+		memset(m.u.let_go.name, 'q', BH_PRIV_NAME_MAX - 1);
+		n = (size_t)bh_priv_encode(b, &m);
+		assert_int_equal(n, H + 36);
+		memset(&got, 0x55, sizeof(got));
+		assert_int_equal(bh_priv_parse(b, n, &got), 0);
+		assert_memory_equal(&got, &m, sizeof(m));
+		assert_int_equal(got.u.let_go.flags, i);
+		assert_int_equal(bh_priv_encode(again, &got), (int)n);
+		assert_memory_equal(again, b, n);
+	}
+
+	for (i = 0; i < ARRAY_LEN(waits); i++) {
+		good(BH_PRIV_LEFTOVERS, &m);
+		m.u.leftovers.timeout_ms = waits[i];
+		n = (size_t)bh_priv_encode(b, &m);
+		assert_int_equal(n, H + 4);
+		memset(&got, 0x55, sizeof(got));
+		assert_int_equal(bh_priv_parse(b, n, &got), 0);
+		assert_memory_equal(&got, &m, sizeof(m));
+		assert_int_equal(bh_priv_encode(again, &got), (int)n);
+		assert_memory_equal(again, b, n);
+	}
+}
+
+/* Each field's rule, refused byte by byte from a valid message. */
+static void test_attach_fields(void **state)
+{
+	static const struct u32_case pid[] = {
+		U(0, 0), U(1, 0), U(2, 1), U(4242, 1), U(INT32_MAX, 1),
+		U(0x80000000u, 0), U(0x80000001u, 0), U(0xfffffffeu, 0),
+		U(0xffffffffu, 0),
+	};
+	/* Only BH_PRIV_LET_GO_QEMU. */
+	static const struct u32_case flags[] = {
+		U(0, 1), U(1, 1), U(2, 0), U(3, 0), U(4, 0), U(0x100, 0),
+		U(0x80000000u, 0), U(0x80000001u, 0), U(0xfffffffeu, 0),
+		U(0xffffffffu, 0),
+	};
+	/* 0..60000 ms. */
+	static const struct u32_case wait[] = {
+		U(0, 1), U(1, 1), U(30000, 1), U(59999, 1), U(60000, 1),
+		U(60001, 0), U(65536, 0), U(0x7fffffffu, 0),
+		U(0x80000000u, 0), U(0xffffffffu, 0),
+	};
+	char raw[BH_PRIV_NAME_MAX];
+
+	(void)state;
+	check_cases(BH_PRIV_ATTACH, 0, 32, name_cases, ARRAY_LEN(name_cases));
+	check_full(BH_PRIV_ATTACH, 0, 32, 'a');
+	check_cases(BH_PRIV_LET_GO, 0, 32, name_cases, ARRAY_LEN(name_cases));
+	check_full(BH_PRIV_LET_GO, 0, 32, 'l');
+	/* A byte past a NUL in the last byte of the name. */
+	memset(raw, 0, sizeof(raw));
+	raw[0] = 'a';
+	raw[31] = 'b';
+	assert_int_equal(with_field(BH_PRIV_ATTACH, 0, 32, raw, 32), -EPROTO);
+	assert_int_equal(with_field(BH_PRIV_LET_GO, 0, 32, raw, 32), -EPROTO);
+	raw[31] = 0;
+	assert_int_equal(with_field(BH_PRIV_ATTACH, 0, 32, raw, 32), 0);
+	assert_int_equal(with_field(BH_PRIV_LET_GO, 0, 32, raw, 32), 0);
+
+	check_u32(BH_PRIV_ATTACHED, 0, pid, ARRAY_LEN(pid));
+	check_u32(BH_PRIV_ATTACHED, 4, pid, ARRAY_LEN(pid));
+	check_u32(BH_PRIV_LET_GO, 32, flags, ARRAY_LEN(flags));
+	check_u32(BH_PRIV_LEFTOVERS, 0, wait, ARRAY_LEN(wait));
+}
+
 /* Any id, unchecked and repeated; a refused datagram leaves *out as it
  * was. */
 static void test_id_and_untouched(void **state)
@@ -1672,6 +1893,86 @@ static void test_encode_refuses(void **state)
 	assert_int_equal(b[H + R_WORK + 1], 0);
 	assert_int_equal(parse(b, H + 100), 0);
 
+	/* ATTACH: the name's rules. */
+	{
+		static const char *const bad_names[] = {
+			"", "1bad", "-x", ".x", "..", "a/b", "../etc", "a b",
+			"a+b", "a\x7f", "a\n",
+		};
+		static const uint32_t bad_pids[] = { 0, 1, 0x80000000u,
+						     0xffffffffu };
+		static const uint32_t good_pids[] = { 2, INT32_MAX };
+		size_t i;
+
+		for (i = 0; i < ARRAY_LEN(bad_names); i++) {
+			good(BH_PRIV_ATTACH, &m);
+			strcpy(m.u.attach.name, bad_names[i]);
+			if (bh_priv_encode(b, &m) != -EINVAL)
+				fail_msg("ATTACH of \"%s\" encoded",
+					 bad_names[i]);
+			good(BH_PRIV_LET_GO, &m);
+			strcpy(m.u.let_go.name, bad_names[i]);
+			if (bh_priv_encode(b, &m) != -EINVAL)
+				fail_msg("LET_GO of \"%s\" encoded",
+					 bad_names[i]);
+		}
+		/* ATTACHED: each pid 2..INT32_MAX. */
+		for (i = 0; i < ARRAY_LEN(bad_pids); i++) {
+			good(BH_PRIV_ATTACHED, &m);
+			m.u.attached.qemu_pid = bad_pids[i];
+			assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+			good(BH_PRIV_ATTACHED, &m);
+			m.u.attached.chan_pid = bad_pids[i];
+			assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+		}
+		for (i = 0; i < ARRAY_LEN(good_pids); i++) {
+			good(BH_PRIV_ATTACHED, &m);
+			m.u.attached.qemu_pid = good_pids[i];
+			assert_int_equal(bh_priv_encode(b, &m), H + 8);
+			good(BH_PRIV_ATTACHED, &m);
+			m.u.attached.chan_pid = good_pids[i];
+			assert_int_equal(bh_priv_encode(b, &m), H + 8);
+		}
+	}
+	good(BH_PRIV_ATTACH, &m);
+	memset(m.u.attach.name, 'a', sizeof(m.u.attach.name)); /* no NUL */
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+	/* LET_GO: only BH_PRIV_LET_GO_QEMU. */
+	good(BH_PRIV_LET_GO, &m);
+	m.u.let_go.flags = 0x2;
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+	m.u.let_go.flags = 0x80000000u;
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+	m.u.let_go.flags = BH_PRIV_LET_GO_QEMU | 0x2;
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+	m.u.let_go.flags = 0;
+	assert_int_equal(bh_priv_encode(b, &m), H + 36);
+	m.u.let_go.flags = BH_PRIV_LET_GO_QEMU;
+	assert_int_equal(bh_priv_encode(b, &m), H + 36);
+	memset(m.u.let_go.name, 'l', sizeof(m.u.let_go.name)); /* no NUL */
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+	/* LEFTOVERS: at most a minute. */
+	good(BH_PRIV_LEFTOVERS, &m);
+	m.u.leftovers.timeout_ms = BH_PRIV_LEFTOVERS_MS_MAX + 1;
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+	m.u.leftovers.timeout_ms = 0xffffffffu;
+	assert_int_equal(bh_priv_encode(b, &m), -EINVAL);
+	m.u.leftovers.timeout_ms = 0;
+	assert_int_equal(bh_priv_encode(b, &m), H + 4);
+	m.u.leftovers.timeout_ms = BH_PRIV_LEFTOVERS_MS_MAX;
+	assert_int_equal(bh_priv_encode(b, &m), H + 4);
+	/* Bytes after the name's NUL in the struct are not sent. */
+	good(BH_PRIV_ATTACH, &m);
+	memcpy(m.u.attach.name, "work\0junk", 10);
+	assert_int_equal(bh_priv_encode(b, &m), H + 32);
+	assert_memory_equal(b + H, "work\0\0\0\0\0\0", 10);
+	assert_int_equal(parse(b, H + 32), 0);
+	good(BH_PRIV_LET_GO, &m);
+	memcpy(m.u.let_go.name, "disp12\0\xff", 8);
+	assert_int_equal(bh_priv_encode(b, &m), H + 36);
+	assert_int_equal(b[H + 7], 0);
+	assert_int_equal(parse(b, H + 36), 0);
+
 	/* Bytes after a string's NUL in the struct are not sent: zeros go
 	 * instead, and the message passes. */
 	good(BH_PRIV_LAUNCH, &m);
@@ -1735,6 +2036,11 @@ static void test_sent_by_control(void **state)
 	assert_int_equal(bh_priv_sent_by_control(0), 0);
 	assert_int_equal(bh_priv_sent_by_control(BH_PRIV_ROOT), 1);
 	assert_int_equal(bh_priv_sent_by_control(BH_PRIV_ROOT_NEXT), 0);
+	assert_int_equal(bh_priv_sent_by_control(BH_PRIV_ATTACH), 1);
+	assert_int_equal(bh_priv_sent_by_control(BH_PRIV_ATTACHED), 0);
+	assert_int_equal(bh_priv_sent_by_control(BH_PRIV_LET_GO), 1);
+	assert_int_equal(bh_priv_sent_by_control(BH_PRIV_LEFTOVERS), 1);
+	assert_int_equal(bh_priv_sent_by_control(UNKNOWN_TYPE + 1), 0);
 	assert_int_equal(bh_priv_sent_by_control(UNKNOWN_TYPE), 0);
 	assert_int_equal(bh_priv_sent_by_control(0xffffffffu), 0);
 }
@@ -1758,6 +2064,9 @@ int main(void)
 		cmocka_unit_test(test_root_roundtrip),
 		cmocka_unit_test(test_root_ops),
 		cmocka_unit_test(test_root_fields),
+		cmocka_unit_test(test_attach_layout),
+		cmocka_unit_test(test_attach_roundtrip),
+		cmocka_unit_test(test_attach_fields),
 		cmocka_unit_test(test_id_and_untouched),
 		cmocka_unit_test(test_encode_refuses),
 		cmocka_unit_test(test_field_set),

@@ -105,12 +105,12 @@ static void send_raw(int fd, const void *buf, size_t len, const int *fds,
 {
 	union {
 		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int) * 4)];
+		char b[CMSG_SPACE(sizeof(int) * 8)];
 	} ctl;
 	struct iovec iov = { (void *)buf, len };
 	struct msghdr mh;
 
-	assert_true(nfds >= 0 && nfds <= 4);
+	assert_true(nfds >= 0 && nfds <= 8);
 	memset(&mh, 0, sizeof(mh));
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
@@ -176,6 +176,20 @@ static void good(uint32_t type, uint32_t id, struct bh_priv_msg *m)
 	case BH_PRIV_DONE:
 		m->u.done.result = -ESRCH;
 		break;
+	case BH_PRIV_ATTACH:
+		strcpy(m->u.attach.name, "work");
+		break;
+	case BH_PRIV_ATTACHED:
+		m->u.attached.qemu_pid = 1236;
+		m->u.attached.chan_pid = 1237;
+		break;
+	case BH_PRIV_LET_GO:
+		strcpy(m->u.let_go.name, "work");
+		m->u.let_go.flags = BH_PRIV_LET_GO_QEMU;
+		break;
+	case BH_PRIV_LEFTOVERS:
+		m->u.leftovers.timeout_ms = 1000;
+		break;
 	default:
 		fail();
 	}
@@ -231,24 +245,30 @@ static void assert_nothing_waits(int fd)
 
 /* ---- priv_msg_send / priv_msg_recv ---- */
 
-/* Every type goes through as sent, with 0, 1 and 2 fds beside it; each
- * fd lands as a new fd of the same file, close-on-exec. */
+/* Every type goes through as sent, with 0 to PRIV_FDS_MAX (4) fds
+ * beside it; each fd lands as a new fd of the same file, close-on-exec. */
 static void test_roundtrip_each_type_with_fds(void **state)
 {
 	static const uint32_t types[] = { BH_PRIV_LAUNCH, BH_PRIV_LAUNCHED,
 					  BH_PRIV_FAILED, BH_PRIV_KILL,
-					  BH_PRIV_EXITED, BH_PRIV_DONE };
+					  BH_PRIV_EXITED, BH_PRIV_DONE,
+					  BH_PRIV_ATTACH, BH_PRIV_ATTACHED,
+					  BH_PRIV_LET_GO, BH_PRIV_LEFTOVERS };
 	struct bh_priv_msg m, got;
-	int sv[2], p[2], q[2], fds[PRIV_FDS_MAX], in[PRIV_FDS_MAX], n;
+	int sv[2], p[2], q[2], u[2], fds[PRIV_FDS_MAX], in[PRIV_FDS_MAX], n;
 	int before = count_fds();
 
 	(void)state;
+	_Static_assert(PRIV_FDS_MAX == 4, "ATTACHED's four fds");
 	seqpair(sv);
 	assert_int_equal(bh_set_nonblock(sv[1], 1), 0);
 	assert_int_equal(pipe(p), 0);
 	assert_int_equal(pipe(q), 0);
-	fds[0] = p[0]; /* two kinds of ends, neither close-on-exec */
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, u), 0);
+	fds[0] = p[0]; /* three kinds of ends, none close-on-exec */
 	fds[1] = q[1];
+	fds[2] = u[0];
+	fds[3] = u[1];
 	for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
 		for (int k = 0; k <= PRIV_FDS_MAX; k++) {
 			uint32_t id = 0x100u * types[t] + (uint32_t)k;
@@ -285,6 +305,8 @@ static void test_roundtrip_each_type_with_fds(void **state)
 	close(p[1]);
 	close(q[0]);
 	close(q[1]);
+	close(u[0]);
+	close(u[1]);
 	close(sv[0]);
 	close(sv[1]);
 	assert_int_equal(count_fds(), before);
@@ -464,34 +486,56 @@ static void test_recv_bad_datagram_closes_its_fds(void **state)
 	assert_int_equal(count_fds(), before);
 }
 
-/* More fds than any message carries: refused, and none of them stays
- * open here (the kernel drops those past the control buffer, the
- * receiver the ones it got). */
+/* More fds than any message carries (five: ATTACHED has four):
+ * refused, and none of them stays open here (the kernel drops those
+ * past the control buffer, the receiver the ones it got). Four still
+ * pass. */
 static void test_recv_too_many_fds(void **state)
 {
 	uint8_t buf[BH_PRIV_MSG_MAX];
 	struct bh_priv_msg m;
-	int sv[2], p[3][2], w[3], fds[PRIV_FDS_MAX], n, len;
+	int sv[2], p[5][2], w[5], fds[PRIV_FDS_MAX], n, len;
 	int before = count_fds();
 
 	(void)state;
 	seqpair(sv);
 	assert_int_equal(bh_set_nonblock(sv[1], 1), 0);
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 5; i++) {
 		nb_pipe(p[i]);
 		w[i] = p[i][1];
 	}
-	good(BH_PRIV_LAUNCHED, 1, &m);
+	good(BH_PRIV_ATTACHED, 1, &m);
 	len = bh_priv_encode(buf, &m);
-	send_raw(sv[0], buf, (size_t)len, w, 3);
-	for (int i = 0; i < 3; i++)
+	send_raw(sv[0], buf, (size_t)len, w, 5);
+	for (int i = 0; i < 5; i++)
 		close(p[i][1]);
 	assert_int_equal(priv_msg_recv(sv[1], &m, fds, &n), -EPROTO);
 	assert_int_equal(n, 0);
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 5; i++) {
 		assert_writer_gone(p[i][0]);
 		close(p[i][0]);
 	}
+
+	/* PRIV_FDS_MAX of them: the message and each fd. */
+	for (int i = 0; i < 4; i++) {
+		nb_pipe(p[i]);
+		w[i] = p[i][1];
+	}
+	send_raw(sv[0], buf, (size_t)len, w, 4);
+	for (int i = 0; i < 4; i++)
+		close(p[i][1]);
+	n = -1;
+	assert_int_equal(priv_msg_recv(sv[1], &m, fds, &n), 1);
+	assert_int_equal(m.type, BH_PRIV_ATTACHED);
+	assert_int_equal(n, 4);
+	for (int i = 0; i < 4; i++) {
+		assert_cloexec(fds[i]);
+		assert_int_equal(read(p[i][0], buf, 1), -1); /* still open */
+		close(fds[i]);
+		assert_writer_gone(p[i][0]);
+		close(p[i][0]);
+	}
+	assert_nothing_waits(sv[1]);
 	close(sv[0]);
 	close(sv[1]);
 	assert_int_equal(count_fds(), before);
@@ -1002,6 +1046,293 @@ static void test_kept_queue_keeps_order(void **state)
 	close(parent);
 }
 
+/* ATTACHED with its four fds: the pids, control's two links to the
+ * channel process (non-blocking) and the two pidfds, each the file that
+ * was sent, close-on-exec; an EXITED that came first is kept for the
+ * loop; the parent got the ATTACH, named, alone. */
+static void test_attach_takes_four_fds(void **state)
+{
+	struct priv_link pl;
+	struct priv_attached out;
+	struct bh_priv_msg m;
+	char err[256] = "";
+	int parent, a[2], b[2], pq[2], pc[2], four[4];
+	int before = count_fds();
+
+	(void)state;
+	link_pair(&pl, &parent);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, a), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, b), 0);
+	nb_pipe(pq);
+	nb_pipe(pc);
+	send_exited(parent, "early", 502);
+	good(BH_PRIV_ATTACHED, 1, &m);
+	m.u.attached.qemu_pid = 800;
+	m.u.attached.chan_pid = 801;
+	four[0] = a[0];
+	four[1] = b[0];
+	four[2] = pq[1];
+	four[3] = pc[1];
+	assert_int_equal(priv_msg_send(parent, &m, four, 4), 0);
+
+	assert_int_equal(priv_link_attach(&pl, "work", &out, err, sizeof(err)),
+			 0);
+	assert_int_equal(out.qemu, 800);
+	assert_int_equal(out.chan, 801);
+	assert_same_file(out.link_fd, a[0]);
+	assert_same_file(out.qmp_fd, b[0]);
+	assert_same_file(out.qemu_pidfd, pq[1]);
+	assert_same_file(out.chan_pidfd, pc[1]);
+	assert_cloexec(out.link_fd);
+	assert_cloexec(out.qmp_fd);
+	assert_cloexec(out.qemu_pidfd);
+	assert_cloexec(out.chan_pidfd);
+	assert_nonblock(out.link_fd);
+	assert_nonblock(out.qmp_fd);
+
+	recv_one(parent, &m);
+	assert_int_equal(m.type, BH_PRIV_ATTACH);
+	assert_int_equal(m.id, 1);
+	assert_string_equal(m.u.attach.name, "work");
+	assert_nothing_waits(parent);
+
+	assert_int_equal(priv_link_pending(&pl), 1);
+	assert_int_equal(priv_link_next(&pl, &m), 1);
+	assert_int_equal(m.type, BH_PRIV_EXITED);
+	assert_int_equal(m.u.exited.pid, 502);
+	assert_int_equal(priv_link_next(&pl, &m), 0);
+
+	close(out.link_fd);
+	close(out.qmp_fd);
+	close(out.qemu_pidfd);
+	close(out.chan_pidfd);
+	close(pq[1]);
+	close(pc[1]);
+	assert_writer_gone(pq[0]);
+	assert_writer_gone(pc[0]);
+	close(pq[0]);
+	close(pc[0]);
+	close(a[0]);
+	close(a[1]);
+	close(b[0]);
+	close(b[1]);
+	priv_link_free(&pl);
+	close(parent);
+	assert_int_equal(count_fds(), before);
+}
+
+/* ATTACHED with three fds, or none: an error, and every fd that came is
+ * closed; FAILED: -EPROTO with the parent's text (an fd beside it
+ * closed too). */
+static void test_attach_wrong_answers(void **state)
+{
+	struct priv_link pl;
+	struct priv_attached out;
+	struct bh_priv_msg m;
+	char err[256];
+	int parent, p[3][2], w[3];
+	int before = count_fds();
+
+	(void)state;
+	link_pair(&pl, &parent);
+	for (int i = 0; i < 3; i++) {
+		nb_pipe(p[i]);
+		w[i] = p[i][1];
+	}
+	good(BH_PRIV_ATTACHED, 1, &m);
+	assert_int_equal(priv_msg_send(parent, &m, w, 3), 0);
+	for (int i = 0; i < 3; i++)
+		close(p[i][1]);
+	err[0] = '\0';
+	assert_int_equal(priv_link_attach(&pl, "work", &out, err, sizeof(err)),
+			 -EPROTO);
+	assert_non_null(strstr(err, "wrongly"));
+	assert_int_equal(out.link_fd, -1);
+	assert_int_equal(out.qmp_fd, -1);
+	assert_int_equal(out.qemu_pidfd, -1);
+	assert_int_equal(out.chan_pidfd, -1);
+	assert_int_equal(out.qemu, 0);
+	for (int i = 0; i < 3; i++) {
+		assert_writer_gone(p[i][0]);
+		close(p[i][0]);
+	}
+
+	send_good(parent, BH_PRIV_ATTACHED, 2, NULL, 0);
+	err[0] = '\0';
+	assert_int_equal(priv_link_attach(&pl, "work", &out, err, sizeof(err)),
+			 -EPROTO);
+	assert_non_null(strstr(err, "wrongly"));
+	assert_int_equal(out.link_fd, -1);
+
+	/* A LAUNCHED of its id is no answer to an ATTACH. */
+	nb_pipe(p[0]);
+	nb_pipe(p[1]);
+	w[0] = p[0][1];
+	w[1] = p[1][1];
+	send_good(parent, BH_PRIV_LAUNCHED, 3, w, 2);
+	close(p[0][1]);
+	close(p[1][1]);
+	err[0] = '\0';
+	assert_int_equal(priv_link_attach(&pl, "work", &out, err, sizeof(err)),
+			 -EPROTO);
+	assert_non_null(strstr(err, "wrongly"));
+	assert_int_equal(out.link_fd, -1);
+	assert_writer_gone(p[0][0]);
+	assert_writer_gone(p[1][0]);
+	close(p[0][0]);
+	close(p[1][0]);
+
+	nb_pipe(p[0]);
+	good(BH_PRIV_FAILED, 4, &m);
+	strcpy(m.u.failed.text, "its QEMU no longer runs");
+	assert_int_equal(priv_msg_send(parent, &m, &p[0][1], 1), 0);
+	close(p[0][1]);
+	err[0] = '\0';
+	assert_int_equal(priv_link_attach(&pl, "work", &out, err, sizeof(err)),
+			 -EPROTO);
+	assert_string_equal(err, "its QEMU no longer runs");
+	assert_int_equal(out.link_fd, -1);
+	assert_int_equal(out.chan_pidfd, -1);
+	assert_writer_gone(p[0][0]);
+	close(p[0][0]);
+
+	/* Four ATTACHes went out, in order. */
+	for (uint32_t id = 1; id <= 4; id++) {
+		recv_one(parent, &m);
+		assert_int_equal(m.type, BH_PRIV_ATTACH);
+		assert_int_equal(m.id, id);
+	}
+	assert_nothing_waits(parent);
+	assert_int_equal(priv_link_pending(&pl), 0);
+	priv_link_free(&pl);
+	close(parent);
+	assert_int_equal(count_fds(), before);
+}
+
+/* A name that is none is refused here, nothing sent; no link: said. */
+static void test_attach_refused_locally(void **state)
+{
+	struct priv_link pl;
+	struct priv_attached out;
+	char err[256];
+	int parent;
+
+	(void)state;
+	link_pair(&pl, &parent);
+	err[0] = '\0';
+	assert_int_equal(priv_link_attach(&pl, "../etc", &out, err,
+					  sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "not a qube name"));
+	assert_int_equal(out.link_fd, -1);
+	assert_int_equal(out.qemu_pidfd, -1);
+	assert_int_equal(priv_link_attach(&pl, "", &out, err, sizeof(err)),
+			 -EINVAL);
+	assert_nothing_waits(parent);
+	priv_link_free(&pl);
+	close(parent);
+
+	memset(&pl, 0, sizeof(pl));
+	pl.fd = -1;
+	err[0] = '\0';
+	assert_int_equal(priv_link_attach(&pl, "work", &out, err, sizeof(err)),
+			 -ENOTCONN);
+	assert_non_null(strstr(err, "no link"));
+	assert_int_equal(out.chan_pidfd, -1);
+}
+
+/* priv_link_call: DONE of its id is the answer, its result returned;
+ * an EXITED and another id's DONE that came first are kept for the
+ * loop, in order; a stray answer of another id is dropped (its fd
+ * closed). A FAILED of its id: -EPROTO. No answer in time: -ETIMEDOUT.
+ * A request out of its rules: -EINVAL, nothing sent. */
+static void test_call_returns_done_and_keeps_the_rest(void **state)
+{
+	struct priv_link pl;
+	struct bh_priv_msg req, m;
+	int parent, p[2];
+	int before = count_fds();
+
+	(void)state;
+	link_pair(&pl, &parent);
+	nb_pipe(p);
+	send_exited(parent, "early", 503);
+	send_good(parent, BH_PRIV_DONE, 9, NULL, 0); /* -ESRCH, not ours */
+	send_good(parent, BH_PRIV_LAUNCHED, 8, &p[1], 1);
+	close(p[1]);
+	good(BH_PRIV_DONE, 1, &m);
+	m.u.done.result = -ENOENT;
+	assert_int_equal(priv_msg_send(parent, &m, NULL, 0), 0);
+
+	good(BH_PRIV_LET_GO, 0, &req);
+	assert_int_equal(priv_link_call(&pl, &req, 5000), -ENOENT);
+	assert_int_equal(req.id, 1);
+	recv_one(parent, &m);
+	assert_int_equal(m.type, BH_PRIV_LET_GO);
+	assert_int_equal(m.id, 1);
+	assert_string_equal(m.u.let_go.name, "work");
+	assert_int_equal(m.u.let_go.flags, BH_PRIV_LET_GO_QEMU);
+	assert_nothing_waits(parent);
+	assert_writer_gone(p[0]);
+	close(p[0]);
+
+	assert_int_equal(priv_link_pending(&pl), 1);
+	assert_int_equal(priv_link_next(&pl, &m), 1);
+	assert_int_equal(m.type, BH_PRIV_EXITED);
+	assert_int_equal(m.u.exited.pid, 503);
+	assert_int_equal(priv_link_next(&pl, &m), 1);
+	assert_int_equal(m.type, BH_PRIV_DONE);
+	assert_int_equal(m.id, 9);
+	assert_int_equal(priv_link_pending(&pl), 0);
+	assert_int_equal(priv_link_next(&pl, &m), 0);
+
+	/* DONE 0 for a LEFTOVERS. */
+	good(BH_PRIV_DONE, 2, &m);
+	m.u.done.result = 0;
+	assert_int_equal(priv_msg_send(parent, &m, NULL, 0), 0);
+	good(BH_PRIV_LEFTOVERS, 0, &req);
+	assert_int_equal(priv_link_call(&pl, &req, 5000), 0);
+	recv_one(parent, &m);
+	assert_int_equal(m.type, BH_PRIV_LEFTOVERS);
+	assert_int_equal(m.id, 2);
+	assert_int_equal(m.u.leftovers.timeout_ms, 1000);
+
+	/* FAILED of its id. */
+	send_failed(parent, 3, BH_EXIT_FAILURE, "no");
+	good(BH_PRIV_LET_GO, 0, &req);
+	assert_int_equal(priv_link_call(&pl, &req, 5000), -EPROTO);
+	recv_one(parent, &m);
+	assert_int_equal(m.id, 3);
+
+	/* No answer. */
+	good(BH_PRIV_LEFTOVERS, 0, &req);
+	assert_int_equal(priv_link_call(&pl, &req, 50), -ETIMEDOUT);
+	recv_one(parent, &m);
+	assert_int_equal(m.id, 4);
+
+	/* Out of its rules: not sent. */
+	good(BH_PRIV_LEFTOVERS, 0, &req);
+	req.u.leftovers.timeout_ms = BH_PRIV_LEFTOVERS_MS_MAX + 1;
+	assert_int_equal(priv_link_call(&pl, &req, 5000), -EINVAL);
+	good(BH_PRIV_LET_GO, 0, &req);
+	req.u.let_go.flags = 2;
+	assert_int_equal(priv_link_call(&pl, &req, 5000), -EINVAL);
+	assert_nothing_waits(parent);
+	assert_int_equal(priv_link_pending(&pl), 0);
+
+	/* The parent gone while it waits. */
+	close(parent);
+	good(BH_PRIV_LET_GO, 0, &req);
+	assert_true(priv_link_call(&pl, &req, 5000) < 0);
+	priv_link_free(&pl);
+
+	memset(&pl, 0, sizeof(pl));
+	pl.fd = -1;
+	good(BH_PRIV_LEFTOVERS, 0, &req);
+	assert_int_equal(priv_link_call(&pl, &req, 5000), -ENOTCONN);
+	assert_int_equal(count_fds(), before);
+}
+
 /* ---- the parent's end: priv_serve ---- */
 
 static char top[PATH_MAX], state_dir[PATH_MAX], run_dir[PATH_MAX];
@@ -1154,6 +1485,10 @@ static void test_serve_kill_reaches_the_table(void **state)
 	s.kids[0].jail_id = 7;
 	s.kids[0].qemu = qemu;
 	s.kids[0].chan = chan;
+	/* The parent's own children: no pidfds (0 would be taken for
+	 * one). */
+	s.kids[0].qemu_pidfd = s.kids[0].chan_pidfd = -1;
+	s.kids[0].kept = 1;
 
 	ask_kill(ctl, 1, "work", BH_PRIV_QEMU, SIGTERM);
 	assert_int_equal(priv_serve_input(&s), 0);
@@ -1220,6 +1555,15 @@ static void test_serve_table_is_bounded(void **state)
 	s.kids = calloc(PRIV_CHILDREN_MAX, sizeof(*s.kids));
 	assert_non_null(s.kids);
 	s.cap = s.n = PRIV_CHILDREN_MAX;
+	/* Running qubes the parent started (no pidfds), so that none is
+	 * swept away as ended. */
+	for (size_t i = 0; i < PRIV_CHILDREN_MAX; i++) {
+		snprintf(s.kids[i].name, sizeof(s.kids[i].name), "q%zu", i);
+		s.kids[i].jail_id = 100 + (unsigned)i;
+		s.kids[i].qemu = 1000000 + (pid_t)i;
+		s.kids[i].chan = 2000000 + (pid_t)i;
+		s.kids[i].qemu_pidfd = s.kids[i].chan_pidfd = -1;
+	}
 	good(BH_PRIV_LAUNCH, 11, &m);
 	assert_int_equal(priv_msg_send(ctl, &m, NULL, 0), 0);
 	assert_int_equal(priv_serve_input(&s), 0);
@@ -1407,6 +1751,166 @@ static void test_serve_launch_missing_files(void **state)
 	assert_int_equal(count_fds(), before);
 }
 
+/* Makes (mkdir -p) RUN/rest. */
+static void mkdir_run(const char *rest)
+{
+	char p[PATH_MAX];
+
+	assert_int_equal(bh_path_fmt(p, sizeof(p), "%s/%s", run_dir, rest), 0);
+	assert_int_equal(bh_mkdir_p(p, 0755), 0);
+}
+
+static void rm_run(const char *rest)
+{
+	char p[PATH_MAX];
+
+	assert_int_equal(bh_path_fmt(p, sizeof(p), "%s/%s", run_dir, rest), 0);
+	assert_int_equal(bh_rm_rf(p), 0);
+}
+
+static void send_attach(int ctl, uint32_t id, const char *name)
+{
+	struct bh_priv_msg m;
+
+	good(BH_PRIV_ATTACH, id, &m);
+	strcpy(m.u.attach.name, name);
+	assert_int_equal(priv_msg_send(ctl, &m, NULL, 0), 0);
+}
+
+static void send_let_go(int ctl, uint32_t id, const char *name,
+			uint32_t flags)
+{
+	struct bh_priv_msg m;
+
+	good(BH_PRIV_LET_GO, id, &m);
+	strcpy(m.u.let_go.name, name);
+	m.u.let_go.flags = flags;
+	assert_int_equal(priv_msg_send(ctl, &m, NULL, 0), 0);
+}
+
+/* ATTACH with no VM: a name with no runtime folder (none, or a symlink
+ * to one: lstat, not stat) is FAILED "it has no runtime folder"; a
+ * folder with no pid files is FAILED naming QEMU, whose is looked at
+ * first. Nothing enters the table, no fd comes. */
+static void test_serve_attach_without_a_qube(void **state)
+{
+	struct priv_serve s;
+	char target[PATH_MAX], link[PATH_MAX];
+	int ctl, before = count_fds();
+
+	(void)state;
+	serve_open(&s, &ctl);
+	send_attach(ctl, 1, "work");
+	assert_int_equal(priv_serve_input(&s), 0);
+	expect_failed(ctl, 1, 1, "it has no runtime folder");
+
+	/* RUN/qubes is there, the qube's folder is not. */
+	mkdir_run("qubes");
+	send_attach(ctl, 2, "work");
+	assert_int_equal(priv_serve_input(&s), 0);
+	expect_failed(ctl, 2, 1, "it has no runtime folder");
+
+	/* A symlink to a folder is no runtime folder. */
+	mkdir_run("elsewhere");
+	assert_int_equal(bh_path_fmt(target, sizeof(target), "%s/elsewhere",
+				     run_dir),
+			 0);
+	assert_int_equal(bh_path_fmt(link, sizeof(link), "%s/qubes/work",
+				     run_dir),
+			 0);
+	assert_int_equal(symlink(target, link), 0);
+	send_attach(ctl, 3, "work");
+	assert_int_equal(priv_serve_input(&s), 0);
+	expect_failed(ctl, 3, 1, "it has no runtime folder");
+	assert_int_equal(unlink(link), 0);
+
+	mkdir_run("qubes/work");
+	send_attach(ctl, 4, "work");
+	assert_int_equal(priv_serve_input(&s), 0);
+	expect_failed(ctl, 4, 1, "QEMU");
+	assert_int_equal(s.n, 0);
+	assert_nothing_waits(ctl);
+	rm_run("qubes");
+	rm_run("elsewhere");
+	serve_close(&s, ctl);
+	assert_int_equal(count_fds(), before);
+}
+
+/* LET_GO with no VM: a missing folder (or a symlink) is DONE -ENOENT;
+ * a folder with no pid files is DONE 0 (nothing runs to end), with and
+ * without BH_PRIV_LET_GO_QEMU. */
+static void test_serve_let_go_without_a_qube(void **state)
+{
+	struct priv_serve s;
+	char target[PATH_MAX], link[PATH_MAX];
+	int ctl, before = count_fds();
+
+	(void)state;
+	serve_open(&s, &ctl);
+	send_let_go(ctl, 1, "work", BH_PRIV_LET_GO_QEMU);
+	send_let_go(ctl, 2, "work", 0);
+	assert_int_equal(priv_serve_input(&s), 0);
+	expect_done(ctl, 1, -ENOENT);
+	expect_done(ctl, 2, -ENOENT);
+
+	mkdir_run("qubes/work");
+	mkdir_run("elsewhere");
+	assert_int_equal(bh_path_fmt(target, sizeof(target), "%s/elsewhere",
+				     run_dir),
+			 0);
+	assert_int_equal(bh_path_fmt(link, sizeof(link), "%s/qubes/disp1",
+				     run_dir),
+			 0);
+	assert_int_equal(symlink(target, link), 0);
+	send_let_go(ctl, 3, "work", 0);
+	send_let_go(ctl, 4, "work", BH_PRIV_LET_GO_QEMU);
+	send_let_go(ctl, 5, "disp1", BH_PRIV_LET_GO_QEMU);
+	assert_int_equal(priv_serve_input(&s), 0);
+	expect_done(ctl, 3, 0);
+	expect_done(ctl, 4, 0);
+	expect_done(ctl, 5, -ENOENT);
+	assert_int_equal(s.n, 0);
+	assert_nothing_waits(ctl);
+	rm_run("qubes");
+	rm_run("elsewhere");
+	serve_close(&s, ctl);
+	assert_int_equal(count_fds(), before);
+}
+
+/* LEFTOVERS with no QEMU left: an empty RUN/qubes, or one whose qubes'
+ * folders hold no pid file, is DONE 0 at once (the wait is for QEMUs
+ * that run). */
+static void test_serve_leftovers_without_a_qube(void **state)
+{
+	struct priv_serve s;
+	struct bh_priv_msg m;
+	int ctl, before = count_fds();
+	int64_t t0;
+
+	(void)state;
+	serve_open(&s, &ctl);
+	mkdir_run("qubes");
+	good(BH_PRIV_LEFTOVERS, 1, &m);
+	m.u.leftovers.timeout_ms = BH_PRIV_LEFTOVERS_MS_MAX;
+	assert_int_equal(priv_msg_send(ctl, &m, NULL, 0), 0);
+	t0 = bh_now_ms();
+	assert_int_equal(priv_serve_input(&s), 0);
+	expect_done(ctl, 1, 0);
+
+	mkdir_run("qubes/work");
+	mkdir_run("qubes/disp1");
+	good(BH_PRIV_LEFTOVERS, 2, &m);
+	m.u.leftovers.timeout_ms = BH_PRIV_LEFTOVERS_MS_MAX;
+	assert_int_equal(priv_msg_send(ctl, &m, NULL, 0), 0);
+	assert_int_equal(priv_serve_input(&s), 0);
+	expect_done(ctl, 2, 0);
+	assert_true(bh_now_ms() - t0 < 10000);
+	assert_nothing_waits(ctl);
+	rm_run("qubes");
+	serve_close(&s, ctl);
+	assert_int_equal(count_fds(), before);
+}
+
 int main(void)
 {
 	const struct CMUnitTest link_tests[] = {
@@ -1426,6 +1930,10 @@ int main(void)
 		cmocka_unit_test(test_launch_out_of_rule_is_refused_locally),
 		cmocka_unit_test(test_kill_and_next),
 		cmocka_unit_test(test_kept_queue_keeps_order),
+		cmocka_unit_test(test_attach_takes_four_fds),
+		cmocka_unit_test(test_attach_wrong_answers),
+		cmocka_unit_test(test_attach_refused_locally),
+		cmocka_unit_test(test_call_returns_done_and_keeps_the_rest),
 	};
 	const struct CMUnitTest serve_tests[] = {
 		cmocka_unit_test(test_serve_kill_unknown_name),
@@ -1434,6 +1942,9 @@ int main(void)
 		cmocka_unit_test(test_serve_bad_requests_end_the_link),
 		cmocka_unit_test(test_serve_peer_closed),
 		cmocka_unit_test(test_serve_launch_missing_files),
+		cmocka_unit_test(test_serve_attach_without_a_qube),
+		cmocka_unit_test(test_serve_let_go_without_a_qube),
+		cmocka_unit_test(test_serve_leftovers_without_a_qube),
 	};
 	int r;
 
