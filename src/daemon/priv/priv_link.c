@@ -277,43 +277,56 @@ int priv_link_launch(struct priv_link *pl, const struct bh_priv_launch *l,
 	return 0;
 }
 
-pid_t priv_link_job(struct priv_link *pl, const struct bh_priv_job *j,
-		    int *read_fd, char *err, size_t cap)
+/* Sends m (no fd beside it) and waits for its answer: want with
+ * exactly nwant fds (into fds), or FAILED (its text into err). what
+ * names the request in the message when it cannot be sent. Returns 0;
+ * or -errno with err said (-EPROTO: refused, or answered wrongly, its
+ * fds closed). */
+static int ask(struct priv_link *pl, struct bh_priv_msg *m, uint32_t want,
+	       int nwant, struct bh_priv_msg *ans, int fds[PRIV_FDS_MAX],
+	       const char *what, char *err, size_t cap)
 {
-	struct bh_priv_msg m, ans;
-	int fds[PRIV_FDS_MAX], nfds = 0, r;
+	int nfds = 0, r;
 
-	*read_fd = -1;
 	if (pl->fd < 0) {
 		snprintf(err, cap, "no link to bulkheadd's parent");
 		return -ENOTCONN;
 	}
-	memset(&m, 0, sizeof(m));
-	m.type = BH_PRIV_JOB;
-	m.id = ++pl->next_id;
-	m.u.job = *j;
-	r = priv_msg_send(pl->fd, &m, NULL, 0);
+	m->id = ++pl->next_id;
+	r = priv_msg_send(pl->fd, m, NULL, 0);
 	if (r < 0) {
-		snprintf(err, cap, "cannot ask bulkheadd's parent for the job: "
-				   "%s",
-			 r == -EINVAL ? "a name or size out of range"
+		snprintf(err, cap, "cannot ask bulkheadd's parent %s: %s", what,
+			 r == -EINVAL ? "a name or number out of range"
 				      : strerror(-r));
 		return r;
 	}
-	r = wait_answer(pl, m.id, &ans, fds, &nfds, err, cap);
+	r = wait_answer(pl, m->id, ans, fds, &nfds, err, cap);
 	if (r < 0)
 		return r;
-	if (ans.type == BH_PRIV_FAILED) {
-		close_fds(fds, nfds);
-		snprintf(err, cap, "%s", ans.u.failed.text);
-		return -EPROTO;
-	}
-	if (ans.type != BH_PRIV_JOB_STARTED || nfds != 1) {
-		close_fds(fds, nfds);
-		snprintf(err, cap, "bulkheadd's parent answered the job "
-				   "wrongly");
-		return -EPROTO;
-	}
+	if (ans->type == want && nfds == nwant)
+		return 0;
+	close_fds(fds, nfds);
+	if (ans->type == BH_PRIV_FAILED)
+		snprintf(err, cap, "%s", ans->u.failed.text);
+	else
+		snprintf(err, cap, "bulkheadd's parent answered wrongly");
+	return -EPROTO;
+}
+
+pid_t priv_link_job(struct priv_link *pl, const struct bh_priv_job *j,
+		    int *read_fd, char *err, size_t cap)
+{
+	struct bh_priv_msg m, ans;
+	int fds[PRIV_FDS_MAX], r;
+
+	*read_fd = -1;
+	memset(&m, 0, sizeof(m));
+	m.type = BH_PRIV_JOB;
+	m.u.job = *j;
+	r = ask(pl, &m, BH_PRIV_JOB_STARTED, 1, &ans, fds, "for the job", err,
+		cap);
+	if (r < 0)
+		return r;
 	*read_fd = fds[0];
 	bh_set_nonblock(*read_fd, 1);
 	return (pid_t)ans.u.job_started.pid;
@@ -324,36 +337,16 @@ int priv_link_root_next(struct priv_link *pl, const char *tmpl,
 			char work[BH_PRIV_FILE_MAX], char *err, size_t cap)
 {
 	struct bh_priv_msg m, ans;
-	int fds[PRIV_FDS_MAX], nfds = 0, r;
+	int fds[PRIV_FDS_MAX], r;
 
-	if (pl->fd < 0) {
-		snprintf(err, cap, "no link to bulkheadd's parent");
-		return -ENOTCONN;
-	}
 	memset(&m, 0, sizeof(m));
 	m.type = BH_PRIV_ROOT;
-	m.id = ++pl->next_id;
 	m.u.root.op = BH_PRIV_ROOT_OP_NEXT;
 	bh_priv_field_set(m.u.root.tmpl, BH_PRIV_NAME_MAX, tmpl);
-	r = priv_msg_send(pl->fd, &m, NULL, 0);
-	if (r < 0) {
-		snprintf(err, cap, "cannot ask bulkheadd's parent for the "
-				   "template's next root version: %s",
-			 strerror(-r));
-		return r;
-	}
-	r = wait_answer(pl, m.id, &ans, fds, &nfds, err, cap);
+	r = ask(pl, &m, BH_PRIV_ROOT_NEXT, 0, &ans, fds,
+		"for the template's next root version", err, cap);
 	if (r < 0)
 		return r;
-	close_fds(fds, nfds);
-	if (ans.type == BH_PRIV_FAILED) {
-		snprintf(err, cap, "%s", ans.u.failed.text);
-		return -EPROTO;
-	}
-	if (ans.type != BH_PRIV_ROOT_NEXT) {
-		snprintf(err, cap, "bulkheadd's parent answered wrongly");
-		return -EPROTO;
-	}
 	memcpy(cur, ans.u.root_next.cur, BH_PRIV_FILE_MAX);
 	memcpy(work, ans.u.root_next.work, BH_PRIV_FILE_MAX);
 	return 0;
@@ -363,37 +356,19 @@ int priv_link_attach(struct priv_link *pl, const char *name,
 		     struct priv_attached *out, char *err, size_t cap)
 {
 	struct bh_priv_msg m, ans;
-	int fds[PRIV_FDS_MAX], nfds = 0, r;
+	int fds[PRIV_FDS_MAX], r;
 
 	memset(out, 0, sizeof(*out));
 	out->link_fd = out->qmp_fd = out->qemu_pidfd = out->chan_pidfd = -1;
-	if (pl->fd < 0) {
-		snprintf(err, cap, "no link to bulkheadd's parent");
-		return -ENOTCONN;
-	}
 	memset(&m, 0, sizeof(m));
 	m.type = BH_PRIV_ATTACH;
-	m.id = ++pl->next_id;
 	bh_priv_field_set(m.u.attach.name, BH_PRIV_NAME_MAX, name);
-	r = priv_msg_send(pl->fd, &m, NULL, 0);
-	if (r < 0) {
-		snprintf(err, cap, "cannot ask bulkheadd's parent: %s",
-			 r == -EINVAL ? "not a qube name" : strerror(-r));
-		return r;
-	}
-	r = wait_answer(pl, m.id, &ans, fds, &nfds, err, cap);
+	r = ask(pl, &m, BH_PRIV_ATTACHED, 4, &ans, fds, "to re-attach it",
+		err, cap);
+	if (r == -EINVAL)
+		snprintf(err, cap, "not a qube name: %.64s", name);
 	if (r < 0)
 		return r;
-	if (ans.type == BH_PRIV_FAILED) {
-		close_fds(fds, nfds);
-		snprintf(err, cap, "%s", ans.u.failed.text);
-		return -EPROTO;
-	}
-	if (ans.type != BH_PRIV_ATTACHED || nfds != 4) {
-		close_fds(fds, nfds);
-		snprintf(err, cap, "bulkheadd's parent answered wrongly");
-		return -EPROTO;
-	}
 	out->qemu = (pid_t)ans.u.attached.qemu_pid;
 	out->chan = (pid_t)ans.u.attached.chan_pid;
 	out->link_fd = fds[0];
