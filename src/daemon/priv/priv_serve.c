@@ -219,6 +219,19 @@ static int send_failed(struct priv_serve *s, uint32_t id, int code,
 	return priv_msg_send(s->fd, &m, NULL, 0);
 }
 
+/* DONE for request id: 0 or -errno (one out of DONE's range is -EIO). */
+static int send_done(struct priv_serve *s, uint32_t id, int result)
+{
+	struct bh_priv_msg ans;
+
+	memset(&ans, 0, sizeof(ans));
+	ans.type = BH_PRIV_DONE;
+	ans.id = id;
+	ans.u.done.result = result < -BH_PRIV_ERRNO_MAX || result > 0 ? -EIO
+								       : result;
+	return priv_msg_send(s->fd, &ans, NULL, 0);
+}
+
 static int serve_launch(struct priv_serve *s, const struct bh_priv_msg *m,
 			int restore_fd)
 {
@@ -277,11 +290,6 @@ static int serve_kill(struct priv_serve *s, const struct bh_priv_msg *m)
 	pid_t pid = !k ? 0
 		    : m->u.kill.which == BH_PRIV_QEMU ? k->qemu
 						       : k->chan;
-	struct bh_priv_msg ans;
-
-	memset(&ans, 0, sizeof(ans));
-	ans.type = BH_PRIV_DONE;
-	ans.id = m->id;
 	int pidfd = !k ? -1
 		    : m->u.kill.which == BH_PRIV_QEMU ? k->qemu_pidfd
 						       : k->chan_pidfd;
@@ -289,13 +297,12 @@ static int serve_kill(struct priv_serve *s, const struct bh_priv_msg *m)
 	/* Our own child, not reaped yet: its pid cannot have been reused;
 	 * a re-attached one's is signalled through its pidfd. */
 	if (pid <= 0)
-		ans.u.done.result = -ESRCH;
-	else if (pidfd >= 0
-			 ? syscall(SYS_pidfd_send_signal, pidfd,
-				   (int)m->u.kill.signo, NULL, 0) < 0
-			 : kill(pid, (int)m->u.kill.signo) < 0)
-		ans.u.done.result = -errno;
-	return priv_msg_send(s->fd, &ans, NULL, 0);
+		return send_done(s, m->id, -ESRCH);
+	if (pidfd >= 0 ? syscall(SYS_pidfd_send_signal, pidfd,
+				 (int)m->u.kill.signo, NULL, 0) < 0
+		       : kill(pid, (int)m->u.kill.signo) < 0)
+		return send_done(s, m->id, -errno);
+	return send_done(s, m->id, 0);
 }
 
 /* JOB's op as the child knows it. */
@@ -367,19 +374,16 @@ static int serve_job(struct priv_serve *s, const struct bh_priv_msg *m)
 
 static int serve_cancel(struct priv_serve *s, const struct bh_priv_msg *m)
 {
-	struct bh_priv_msg ans;
 	size_t i;
 
-	memset(&ans, 0, sizeof(ans));
-	ans.type = BH_PRIV_DONE;
-	ans.id = m->id;
-	ans.u.done.result = -ESRCH;
 	/* Only a job of ours, not reaped yet: the pid is still its. */
 	for (i = 0; i < s->njobs; i++)
 		if (s->jobs[i].pid == (pid_t)m->u.cancel.pid)
-			ans.u.done.result =
-				kill(-s->jobs[i].pid, SIGKILL) < 0 ? -errno : 0;
-	return priv_msg_send(s->fd, &ans, NULL, 0);
+			return send_done(s, m->id,
+					 kill(-s->jobs[i].pid, SIGKILL) < 0
+						 ? -errno
+						 : 0);
+	return send_done(s, m->id, -ESRCH);
 }
 
 /* ROOT: a template's root versions, in STATE/templates/TMPL (root's:
@@ -408,21 +412,15 @@ static int serve_root(struct priv_serve *s, const struct bh_priv_msg *m)
 				  strrchr(work, '/') + 1);
 		return priv_msg_send(s->fd, &ans, NULL, 0);
 	}
-	ans.type = BH_PRIV_DONE;
-	if (bh_path_fmt(work, sizeof(work), "%s/%s", dir, rq->work)) {
-		ans.u.done.result = -ENAMETOOLONG;
-	} else if (rq->op == BH_PRIV_ROOT_OP_ABORT) {
-		ans.u.done.result = volume_root_abort(dir, work);
-	} else {
-		/* The version the template wrote goes back to root, readable
-		 * by every AppVM's uid, before it becomes current; through
-		 * an fd that follows no link. */
-		r = priv_hand_file_back(work, err, sizeof(err));
-		ans.u.done.result = r < 0 ? r : volume_root_commit(dir, work);
-	}
-	if (ans.u.done.result < -BH_PRIV_ERRNO_MAX || ans.u.done.result > 0)
-		ans.u.done.result = -EIO;
-	return priv_msg_send(s->fd, &ans, NULL, 0);
+	if (bh_path_fmt(work, sizeof(work), "%s/%s", dir, rq->work))
+		return send_done(s, m->id, -ENAMETOOLONG);
+	if (rq->op == BH_PRIV_ROOT_OP_ABORT)
+		return send_done(s, m->id, volume_root_abort(dir, work));
+	/* The version the template wrote goes back to root, readable by
+	 * every AppVM's uid, before it becomes current; through an fd that
+	 * follows no link. */
+	r = priv_hand_file_back(work, err, sizeof(err));
+	return send_done(s, m->id, r < 0 ? r : volume_root_commit(dir, work));
 }
 
 static void close_all(int *fds, int n)
@@ -498,18 +496,6 @@ static int serve_attach(struct priv_serve *s, const struct bh_priv_msg *m)
 	r = priv_msg_send(s->fd, &ans, fds, 4);
 	close_all(fds, 4);
 	return r;
-}
-
-static int send_done(struct priv_serve *s, uint32_t id, int result)
-{
-	struct bh_priv_msg ans;
-
-	memset(&ans, 0, sizeof(ans));
-	ans.type = BH_PRIV_DONE;
-	ans.id = id;
-	ans.u.done.result = result < -BH_PRIV_ERRNO_MAX || result > 0 ? -EIO
-								       : result;
-	return priv_msg_send(s->fd, &ans, NULL, 0);
 }
 
 /* pidfd of RUN_DIR/FILE's process, if it runs: SIGKILL. */
